@@ -1,0 +1,35 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models;
+
+/// <summary>Convolution and normalisation factories shared by backbones, decoders and heads.</summary>
+internal static class Layers
+{
+    /// <summary>GroupNorm uses min(8, C) groups, rounded down to a divisor of C.</summary>
+    public static nn.Module<Tensor, Tensor> Norm(NormKind kind, int channels) => kind switch
+    {
+        NormKind.BatchNorm => nn.BatchNorm2d(channels),
+        NormKind.GroupNorm => nn.GroupNorm(Groups(channels), channels),
+        NormKind.None => nn.Identity(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown NormKind"),
+    };
+
+    /// <summary>3×3 convolution; biased only when no normalisation follows (a norm's shift makes a bias redundant).</summary>
+    public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
+        nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: 1, bias: norm == NormKind.None);
+
+    public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
+        nn.Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: norm == NormKind.None);
+
+    /// <summary>1×1 convolution followed by the norm ("1×1 conv + BN" of PAPERS.md §1).</summary>
+    public static nn.Module<Tensor, Tensor> Projection(int inChannels, int outChannels, NormKind norm) =>
+        nn.Sequential(("conv", Conv1x1(inChannels, outChannels, norm)), ("norm", Norm(norm, outChannels)));
+
+    private static int Groups(int channels)
+    {
+        for (int g = Math.Min(8, channels); g > 1; g--)
+            if (channels % g == 0) return g;
+        return 1;
+    }
+}

@@ -1,0 +1,28 @@
+using System.Collections.Frozen;
+
+namespace SegCluster.Vision.Models;
+
+/// <summary>Builds models by name (STYLE.md habit 3: an unknown name lists every valid one).</summary>
+public static class ModelRegistry
+{
+    private static readonly FrozenDictionary<string, Func<ModelOptions, SegmentationModel>> Factories =
+        new Dictionary<string, Func<ModelOptions, SegmentationModel>>(StringComparer.Ordinal)
+        {
+            ["spgnet"] = o => new SpgNet(o),
+            ["encoder-decoder"] = o => new EncoderDecoderNet(o),
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder"];
+
+    /// <summary>Every valid model name.</summary>
+    public static IReadOnlyList<string> Names => SortedNames;
+
+    /// <summary>Validates <paramref name="options"/> and builds the model on the CPU with fresh weights
+    /// (seed them with torch.manual_seed for reproducible initialisation).</summary>
+    public static SegmentationModel Create(ModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return Factories[options.Name](options);
+    }
+}

@@ -1,0 +1,42 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models;
+
+/// <summary>
+/// Base of every segmentation network: (B, 3, H, W) images → <see cref="SegmentationOutput"/>.
+/// Model code is single-device and knows nothing of distribution (STYLE.md habit 1).
+/// Inputs must have H and W divisible by <see cref="OutputStride"/>.
+/// </summary>
+public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
+{
+    protected SegmentationModel(string name, ModelOptions options) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+    }
+
+    /// <summary>The spec the model was built from.</summary>
+    public ModelOptions Options { get; }
+
+    /// <summary>K.</summary>
+    public int NumClasses => Options.NumClasses;
+
+    /// <summary>The coarsest encoder stride; input sizes must be multiples of it.</summary>
+    public virtual int OutputStride => 16;
+
+    /// <summary>Number of trainable scalars.</summary>
+    public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+
+    /// <summary>Throws an <see cref="ArgumentException"/> suggesting the padded size when the input does not fit the stride.</summary>
+    protected void CheckInput(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"expected images of shape (B, 3, H, W), got ({string.Join(", ", images.shape)})", nameof(images));
+        long h = images.shape[2], w = images.shape[3], s = OutputStride;
+        if (h % s != 0 || w % s != 0)
+            throw new ArgumentException(
+                $"input size {h}x{w} is not divisible by the output stride {s}; pad it to {(h + s - 1) / s * s}x{(w + s - 1) / s * s}",
+                nameof(images));
+    }
+}

@@ -1,0 +1,60 @@
+using SegCluster.Vision.Models.Backbones;
+using SegCluster.Vision.Models.Decoders;
+using SegCluster.Vision.Models.Heads;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models;
+
+/// <summary>
+/// SPGNet (PAPERS.md §1): two encoder-decoder stages linked by an SPG module.
+/// Stage 1: encoder → light decoder → SPG on the finest decoder feature (stride 2), whose prediction P
+/// is the auxiliary output. Stage 2: a second encoder on the image whose level outputs are summed with
+/// projections of stage 1's encoder and decoder features at the same resolution (cross-stage
+/// aggregation; at the finest level the decoder feature is the SPG-refined F'), then a light decoder
+/// and the head. Only the finest decoder level carries an SPG module, as the paper's figure does.
+/// </summary>
+public sealed class SpgNet : SegmentationModel
+{
+    private readonly ResNetEncoder encoder1;
+    private readonly LightDecoder decoder1;
+    private readonly SemanticPredictionGuidance spg;
+    private readonly ResNetEncoder encoder2;
+    private readonly CrossStageAggregation aggregation;
+    private readonly LightDecoder decoder2;
+    private readonly SegmentationHead head;
+
+    public SpgNet(ModelOptions options) : base(nameof(SpgNet), options)
+    {
+        options.Validate();
+        int decoderChannels = 2 * options.Width;
+        encoder1 = new ResNetEncoder(options.Width, options.Norm);
+        decoder1 = new LightDecoder(encoder1.Channels, decoderChannels, options.Norm);
+        spg = new SemanticPredictionGuidance(decoderChannels, options.NumClasses);
+        encoder2 = new ResNetEncoder(options.Width, options.Norm);
+        aggregation = new CrossStageAggregation(encoder2.Channels, decoderChannels, options.Norm);
+        decoder2 = new LightDecoder(encoder2.Channels, decoderChannels, options.Norm);
+        head = new SegmentationHead(decoderChannels, options.NumClasses);
+        RegisterComponents();
+    }
+
+    /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
+    public override SegmentationOutput forward(Tensor images)
+    {
+        CheckInput(images);
+        using var scope = NewDisposeScope();
+        var size = new[] { images.shape[2], images.shape[3] };
+
+        // stage 1
+        var enc1 = encoder1.forward(images);                 // [(B, C·2^l, H/2^(l+1), W/2^(l+1))]
+        var dec1 = decoder1.forward(enc1).ToArray();         // [(B, D, H/2^(l+1), W/2^(l+1))]
+        var (refined, prediction) = spg.forward(dec1[0]);    // (B, D, H/2, W/2), (B, K, H/2, W/2)
+        dec1[0] = refined;
+
+        // stage 2 with cross-stage aggregation at every level
+        var enc2 = encoder2.Forward(images, (level, x) => aggregation.Aggregate(level, x, enc1[level], dec1[level]));
+        var dec2 = decoder2.forward(enc2);
+        var logits = head.forward(dec2[0], size);            // (B, K, H, W)
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), [prediction.MoveToOuterDisposeScope()]);
+    }
+}
