@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SegCluster build entry point.
+#   ./build.sh            build the solution
+#   ./build.sh test       install what the tests need when missing (redis-server, prometheus), build, run every test project
+#   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
+# Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+verb="${1:-build}"
+[ $# -gt 0 ] && shift
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+ensure_test_services() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "build.sh: installing ${missing[*]} (apt)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+case "$verb" in
+  build)
+    dotnet build SegCluster.sln -c Release "$@"
+    ;;
+  test)
+    ensure_test_services
+    dotnet build SegCluster.sln -c Release "$@"
+    results=artifacts/test-results
+    rm -rf "$results"
+    status=0
+    dotnet test SegCluster.sln -c Release --no-build --logger "trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" "$@" || status=$?
+    # One closing line over every test project.
+    passed=0; failed=0; skipped=0
+    for trx in "$results"/*.trx; do
+      [ -f "$trx" ] || continue
+      counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+      p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+      n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
+      passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
+    done
+    echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+    exit $status
+    ;;
+  publish)
+    dotnet publish src/SegCluster.Cli -c Release -o artifacts/publish/segcluster "$@"
+    ;;
+  *)
+    echo "usage: ./build.sh [build|test|publish] [dotnet args...]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,30 @@
+using SegCluster.Abstractions.Messages;
+
+namespace SegCluster.Abstractions.Grains;
+
+/// <summary>
+/// One device of one node, keyed "{nodeId}/{deviceIndex}". Runs one training assignment at a time on a
+/// dedicated thread (never on the grain scheduler) and reports to its experiment.
+/// </summary>
+[Alias("SegCluster.IWorkerGrain")]
+public interface IWorkerGrain : IGrainWithStringKey
+{
+    [Alias("Describe")] Task<WorkerInfo> DescribeAsync();
+    /// <summary>Starts the assignment and returns at once; throws if the worker is busy.</summary>
+    [Alias("Run")] Task RunAsync(TrainingAssignment assignment);
+    /// <summary>Cooperative: the loop stops at its next step boundary.</summary>
+    [Alias("Cancel")] Task CancelAsync(string experimentId);
+}
+
+public static class WorkerIds
+{
+    public static string For(string nodeId, int deviceIndex) => $"{nodeId}/{deviceIndex}";
+
+    public static (string NodeId, int DeviceIndex) Parse(string workerId)
+    {
+        var slash = workerId.LastIndexOf('/');
+        if (slash <= 0 || !int.TryParse(workerId.AsSpan(slash + 1), out var index) || index < 0)
+            throw new ArgumentException($"Worker id '{workerId}' is not of the form '{{node}}/{{deviceIndex}}'.", nameof(workerId));
+        return (workerId[..slash], index);
+    }
+}

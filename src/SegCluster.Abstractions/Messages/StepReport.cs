@@ -1,0 +1,17 @@
+namespace SegCluster.Abstractions.Messages;
+
+/// <summary>One rank's account of one optimizer step (seconds; loss is the global mean).</summary>
+[GenerateSerializer, Immutable, Alias("SegCluster.StepReport")]
+public sealed record StepReport(
+    [property: Id(0)] int Rank,
+    [property: Id(1)] int Step,
+    [property: Id(2)] double Loss,
+    [property: Id(3)] int Images,
+    [property: Id(4)] double DataWaitSeconds,
+    [property: Id(5)] double ForwardBackwardSeconds,
+    [property: Id(6)] double AllReduceSeconds,
+    [property: Id(7)] double OptimizerSeconds,
+    [property: Id(8)] long AllReduceBytes)
+{
+    public double StepSeconds => DataWaitSeconds + ForwardBackwardSeconds + AllReduceSeconds + OptimizerSeconds;
+}

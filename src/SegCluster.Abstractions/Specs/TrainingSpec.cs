@@ -1,0 +1,17 @@
+namespace SegCluster.Abstractions.Specs;
+
+/// <summary>Optimisation budget and hyperparameters (SGD with momentum; PAPERS.md §1 loss weights).</summary>
+[GenerateSerializer, Immutable, Alias("SegCluster.TrainingSpec")]
+public sealed record TrainingSpec
+{
+    [Id(0)] public int Steps { get; init; } = 300;
+    /// <summary>When set, overrides Steps: this many passes over the train split.</summary>
+    [Id(1)] public int? Epochs { get; init; }
+    [Id(2)] public int BatchPerWorker { get; init; } = 8;
+    [Id(3)] public double LearningRate { get; init; } = 0.05;
+    [Id(4)] public double Momentum { get; init; } = 0.9;
+    [Id(5)] public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Weight of the intermediate (SPG) prediction losses; the final loss has weight 1.</summary>
+    [Id(6)] public double AuxiliaryWeight { get; init; } = 0.4;
+    [Id(7)] public int EvaluationBatch { get; init; } = 16;
+}
