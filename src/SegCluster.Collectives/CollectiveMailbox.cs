@@ -1,0 +1,157 @@
+namespace SegCluster.Collectives;
+
+/// <summary>
+/// One per process (DI singleton). The gRPC service deposits chunks addressed to local ranks; the
+/// local <see cref="RingAllReduce"/> of each rank takes them. Either side may come first: a chunk
+/// that arrives before its receiver asks is parked, a receiver that asks first waits.
+/// </summary>
+/// <remarks>
+/// Memory is bounded by the protocol: a sender cannot run more than one ring step ahead of its
+/// receiver (it must first receive what it forwards), so at most about one segment per local rank
+/// is parked. A plain lock guards the table: operations are tiny next to a network round trip.
+/// </remarks>
+public sealed class CollectiveMailbox
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<ChunkKey, TaskCompletionSource<ChunkMessage>> _slots = new();
+
+    // Ranks whose RingAllReduce was disposed: late chunks for them are refused instead of parked
+    // forever. Group ids are unique per ring formation, so this set only grows by one entry per rank
+    // per formation.
+    private readonly HashSet<(string GroupId, int Rank)> _closed = new();
+
+    /// <summary>Chunks deposited but not yet taken, plus receivers still waiting.</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _slots.Count;
+            }
+        }
+    }
+
+    /// <summary>Number of chunks deposited and not yet taken by their receiver.</summary>
+    public int DepositedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _slots.Values.Count(s => s.Task.IsCompleted);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Parks <paramref name="message"/> for its destination rank. Returns false when that rank's ring
+    /// was closed, or when a chunk with the same key is already there (a duplicate).
+    /// </summary>
+    public bool Deposit(ChunkMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var key = new ChunkKey(message.GroupId, message.DestinationRank, message.Sequence, message.Step, message.Chunk);
+        TaskCompletionSource<ChunkMessage> slot;
+        lock (_gate)
+        {
+            if (_closed.Contains((key.GroupId, key.Rank)))
+            {
+                return false;
+            }
+
+            slot = GetOrAddSlot(key);
+        }
+
+        // Completed outside the lock: continuations run asynchronously anyway (see GetOrAddSlot).
+        return slot.TrySetResult(message);
+    }
+
+    /// <summary>
+    /// Waits for the chunk at <paramref name="key"/> and removes it from the mailbox.
+    /// Throws <see cref="TimeoutException"/> when it does not arrive within <paramref name="timeout"/>,
+    /// <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public async Task<ChunkMessage> ReceiveAsync(ChunkKey key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<ChunkMessage> slot;
+        lock (_gate)
+        {
+            if (_closed.Contains((key.GroupId, key.Rank)))
+            {
+                throw new ObjectDisposedException(nameof(CollectiveMailbox), $"Rank {key.Rank} of group '{key.GroupId}' was closed.");
+            }
+
+            slot = GetOrAddSlot(key);
+        }
+
+        try
+        {
+            return await slot.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                // Only remove our own slot: Close/Purge may already have replaced the table entry.
+                if (_slots.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
+                {
+                    _slots.Remove(key);
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops parked chunks of one failed operation of one rank.</summary>
+    public void Purge(string groupId, int rank, long sequence)
+    {
+        lock (_gate)
+        {
+            RemoveWhere(k => k.GroupId == groupId && k.Rank == rank && k.Sequence == sequence);
+        }
+    }
+
+    /// <summary>
+    /// Called when a rank's ring is disposed: drops its parked chunks, fails its waiting receivers and
+    /// refuses later deposits for it.
+    /// </summary>
+    public void Close(string groupId, int rank)
+    {
+        List<TaskCompletionSource<ChunkMessage>> removed;
+        lock (_gate)
+        {
+            _closed.Add((groupId, rank));
+            removed = RemoveWhere(k => k.GroupId == groupId && k.Rank == rank);
+        }
+
+        foreach (var slot in removed)
+        {
+            slot.TrySetException(new ObjectDisposedException(nameof(CollectiveMailbox), $"Rank {rank} of group '{groupId}' was closed."));
+        }
+    }
+
+    private TaskCompletionSource<ChunkMessage> GetOrAddSlot(ChunkKey key)
+    {
+        if (!_slots.TryGetValue(key, out var slot))
+        {
+            // RunContinuationsAsynchronously: the depositing gRPC handler must not run the receiver's
+            // summation loop inline.
+            slot = new TaskCompletionSource<ChunkMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _slots.Add(key, slot);
+        }
+
+        return slot;
+    }
+
+    private List<TaskCompletionSource<ChunkMessage>> RemoveWhere(Func<ChunkKey, bool> predicate)
+    {
+        var removed = new List<TaskCompletionSource<ChunkMessage>>();
+        foreach (var key in _slots.Keys.Where(predicate).ToList())
+        {
+            removed.Add(_slots[key]);
+            _slots.Remove(key);
+        }
+
+        return removed;
+    }
+}

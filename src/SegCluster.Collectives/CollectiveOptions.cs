@@ -1,0 +1,32 @@
+namespace SegCluster.Collectives;
+
+/// <summary>
+/// Settings of the collective transport, bound from the configuration section
+/// <see cref="SectionName"/>. Checked by <see cref="CollectiveOptionsValidator"/>.
+/// </summary>
+public sealed class CollectiveOptions
+{
+    public const string SectionName = "Collectives";
+
+    /// <summary>Largest chunk this process accepts from a peer; larger ChunkBytes values are rejected.</summary>
+    public const int MaxChunkBytes = 64 << 20;
+
+    /// <summary>
+    /// Payload bytes per gRPC message. Must be a positive multiple of 4 (one float). Every process
+    /// of a ring should use the same value: a receiving server accepts messages of its own
+    /// ChunkBytes (at least 4 MB) plus framing.
+    /// </summary>
+    public int ChunkBytes { get; set; } = 1 << 20;
+
+    /// <summary>How long one chunk may take to arrive, and the deadline of each send.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Cluster token. When set, the service rejects calls without
+    /// <c>authorization: Bearer &lt;token&gt;</c>, and RingAllReduce sends that header.
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token };
+}

@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+
+namespace SegCluster.Collectives;
+
+/// <summary>Validates <see cref="CollectiveOptions"/>; every message names the setting and the fix.</summary>
+public sealed class CollectiveOptionsValidator : IValidateOptions<CollectiveOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CollectiveOptions options)
+    {
+        var failures = GetFailures(options);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
+    public static void ThrowIfInvalid(CollectiveOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = GetFailures(options);
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", failures), nameof(options));
+        }
+    }
+
+    private static List<string> GetFailures(CollectiveOptions options)
+    {
+        var failures = new List<string>();
+        var section = CollectiveOptions.SectionName;
+        if (options.ChunkBytes <= 0 || options.ChunkBytes % sizeof(float) != 0)
+        {
+            failures.Add(
+                $"{section}:ChunkBytes must be a positive multiple of 4 (the size of a float); it is {options.ChunkBytes}. " +
+                $"Set {section}:ChunkBytes to e.g. 1048576.");
+        }
+        else if (options.ChunkBytes > CollectiveOptions.MaxChunkBytes)
+        {
+            failures.Add(
+                $"{section}:ChunkBytes is {options.ChunkBytes}, above the maximum {CollectiveOptions.MaxChunkBytes}. " +
+                "Use a smaller chunk; large buffers are split into many chunks anyway.");
+        }
+
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"{section}:Timeout must be a positive finite duration; it is {options.Timeout}. Set e.g. \"00:01:00\".");
+        }
+
+        if (options.Token is not null && string.IsNullOrWhiteSpace(options.Token))
+        {
+            failures.Add($"{section}:Token is set but blank. Remove it to disable authentication, or set the cluster token.");
+        }
+
+        return failures;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace SegCluster.Collectives;
+
+/// <summary>
+/// gRPC endpoint of the ring: validates a chunk, checks the cluster token, and parks the chunk in
+/// this process's <see cref="CollectiveMailbox"/>. It never touches a rank's buffer itself.
+/// </summary>
+public sealed class CollectiveService : Collective.CollectiveBase
+{
+    public const string AuthorizationHeader = "authorization";
+    public const string BearerPrefix = "Bearer ";
+
+    private readonly CollectiveMailbox _mailbox;
+    private readonly CollectiveOptions _options;
+
+    public CollectiveService(CollectiveMailbox mailbox, IOptions<CollectiveOptions> options)
+    {
+        _mailbox = mailbox;
+        _options = options.Value;
+    }
+
+    public override Task<DepositReply> Deposit(ChunkMessage request, ServerCallContext context)
+    {
+        // Authenticate before looking at the message, so a rejected call changes nothing.
+        Authorize(context);
+
+        if (string.IsNullOrEmpty(request.GroupId) || request.DestinationRank < 0 || request.Sequence < 0
+            || request.Step < 0 || request.Chunk < 0 || request.Payload.Length % sizeof(float) != 0)
+        {
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument,
+                $"Malformed chunk for group '{request.GroupId}' rank {request.DestinationRank}: " +
+                "group id must be set, indices non-negative, payload a whole number of floats."));
+        }
+
+        if (!_mailbox.Deposit(request))
+        {
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition,
+                $"Rank {request.DestinationRank} of group '{request.GroupId}' is closed here, or chunk " +
+                $"(sequence {request.Sequence}, step {request.Step}, chunk {request.Chunk}) was already delivered."));
+        }
+
+        return Task.FromResult(new DepositReply());
+    }
+
+    private void Authorize(ServerCallContext context)
+    {
+        if (_options.Token is null)
+        {
+            return;
+        }
+
+        var header = context.RequestHeaders.GetValue(AuthorizationHeader);
+        if (header is null || !header.StartsWith(BearerPrefix, StringComparison.Ordinal))
+        {
+            throw new RpcException(new Status(
+                StatusCode.Unauthenticated, "The collective service requires 'authorization: Bearer <cluster token>'."));
+        }
+
+        // Constant-time comparison so response timing does not reveal the token prefix.
+        var presented = Encoding.UTF8.GetBytes(header[BearerPrefix.Length..]);
+        var expected = Encoding.UTF8.GetBytes(_options.Token);
+        if (!CryptographicOperations.FixedTimeEquals(presented, expected))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "The cluster token is wrong."));
+        }
+    }
+}

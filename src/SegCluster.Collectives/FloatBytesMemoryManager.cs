@@ -1,0 +1,50 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace SegCluster.Collectives;
+
+/// <summary>
+/// Exposes a slice of a float[] as <see cref="Memory{T}"/> of bytes without copying, so a chunk can
+/// become a protobuf <c>bytes</c> field via <c>UnsafeByteOperations.UnsafeWrap</c>.
+/// </summary>
+/// <remarks>
+/// Contract: the slice must not change until the gRPC call that carries it has completed; the ring
+/// guarantees this because a segment is never written during the step in which it is sent.
+/// </remarks>
+internal sealed class FloatBytesMemoryManager : MemoryManager<byte>
+{
+    private readonly float[] _array;
+    private readonly int _start;
+    private readonly int _count;
+
+    public FloatBytesMemoryManager(float[] array, int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, array.Length);
+        _array = array;
+        _start = start;
+        _count = count;
+    }
+
+    public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(_array.AsSpan(_start, _count));
+
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, _count * sizeof(float));
+        var handle = GCHandle.Alloc(_array, GCHandleType.Pinned);
+        var pointer = (byte*)handle.AddrOfPinnedObject() + (_start * sizeof(float)) + elementIndex;
+
+        // MemoryHandle.Dispose frees the GCHandle; nothing else to release.
+        return new MemoryHandle(pointer, handle);
+    }
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+    }
+}

@@ -1,0 +1,70 @@
+using Google.Protobuf;
+
+namespace SegCluster.Collectives.Tests;
+
+public sealed class CollectiveMailboxTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task A_chunk_deposited_before_the_receiver_asks_is_kept_until_taken()
+    {
+        var mailbox = new CollectiveMailbox();
+
+        Assert.True(mailbox.Deposit(Chunk(step: 1)));
+        var received = await mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 1, 0), Timeout, CancellationToken.None);
+
+        Assert.Equal(1, received.Step);
+        Assert.Equal(0, mailbox.PendingCount);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_asks_first_gets_the_chunk_when_it_arrives()
+    {
+        var mailbox = new CollectiveMailbox();
+        var receive = mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), Timeout, CancellationToken.None);
+        Assert.False(receive.IsCompleted);
+
+        mailbox.Deposit(Chunk(step: 0));
+
+        Assert.Equal(0, (await receive).Step);
+    }
+
+    [Fact]
+    public async Task Chunks_are_matched_by_every_key_field()
+    {
+        var mailbox = new CollectiveMailbox();
+        mailbox.Deposit(Chunk(step: 0, sequence: 1));
+
+        // Same group, rank, step and chunk but the previous sequence: must not match.
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), TimeSpan.FromMilliseconds(50), CancellationToken.None));
+        Assert.Equal(1, mailbox.DepositedCount);
+    }
+
+    [Fact]
+    public void Duplicates_and_chunks_for_closed_ranks_are_refused()
+    {
+        var mailbox = new CollectiveMailbox();
+        Assert.True(mailbox.Deposit(Chunk(step: 0)));
+        Assert.False(mailbox.Deposit(Chunk(step: 0)));
+
+        mailbox.Close("g", 1);
+
+        Assert.Equal(0, mailbox.PendingCount);
+        Assert.False(mailbox.Deposit(Chunk(step: 1)));
+        Assert.Equal(0, mailbox.PendingCount);
+    }
+
+    private static ChunkMessage Chunk(int step, long sequence = 0) => new()
+    {
+        GroupId = "g",
+        SourceRank = 0,
+        DestinationRank = 1,
+        Sequence = sequence,
+        Step = step,
+        Chunk = 0,
+        TotalLength = 1,
+        Payload = ByteString.CopyFrom(new byte[4]),
+    };
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace SegCluster.Collectives.Tests;
+
+public sealed class CollectiveOptionsTests
+{
+    private static readonly RingGroup Group = new("options", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-4)]
+    [InlineData(63)]
+    [InlineData(CollectiveOptions.MaxChunkBytes + 4)]
+    public void Invalid_chunk_size_is_rejected_naming_the_setting(int chunkBytes)
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            new RingAllReduce(Group, 0, new CollectiveMailbox(), new CollectiveOptions { ChunkBytes = chunkBytes }));
+
+        Assert.Contains("Collectives:ChunkBytes", error.Message);
+    }
+
+    [Fact]
+    public void Non_positive_timeout_is_rejected_naming_the_setting()
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            new RingAllReduce(Group, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = TimeSpan.Zero }));
+
+        Assert.Contains("Collectives:Timeout", error.Message);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2)]
+    public void Rank_outside_the_group_is_rejected(int rank)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RingAllReduce(Group, rank, new CollectiveMailbox(), new CollectiveOptions()));
+    }
+
+    [Fact]
+    public void Malformed_endpoint_is_rejected_naming_its_rank()
+    {
+        var group = new RingGroup("bad", ["http://127.0.0.1:1", "127.0.0.1:2"]);
+
+        var error = Assert.Throws<ArgumentException>(() => new RingAllReduce(group, 0, new CollectiveMailbox(), new CollectiveOptions()));
+
+        Assert.Contains("Endpoints[1]", error.Message);
+    }
+
+    [Fact]
+    public async Task Options_bind_from_the_Collectives_section()
+    {
+        await using var server = await CollectiveServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Collectives:ChunkBytes"] = "4096",
+            ["Collectives:Timeout"] = "00:00:05",
+        });
+
+        var options = server.Services.GetRequiredService<IOptions<CollectiveOptions>>().Value;
+
+        Assert.Equal(4096, options.ChunkBytes);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Timeout);
+        Assert.Same(server.Mailbox, server.Services.GetRequiredService<CollectiveMailbox>());
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_fails_at_start_up()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            CollectiveServer.StartAsync(new Dictionary<string, string?> { ["Collectives:ChunkBytes"] = "1001" }));
+
+        Assert.Contains("Collectives:ChunkBytes", error.Message);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SegCluster.Collectives.Tests;
+
+/// <summary>Failures surface as CollectiveException naming group, rank and peer, within bounded time.</summary>
+public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
+{
+    private static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(2);
+
+    // Generous bound for a loaded 2-core CI machine; a hang would blow far past it.
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+
+    private readonly ServerPoolFixture _pool;
+
+    public RingAllReduceFailureTests(ServerPoolFixture pool) => _pool = pool;
+
+    [Fact]
+    public async Task Unreachable_successor_fails_fast_naming_its_endpoint()
+    {
+        var deadEndpoint = $"http://127.0.0.1:{FreePort()}";
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [_pool.Servers[0].Endpoint, deadEndpoint]);
+        await using var rank0 = new RingAllReduce(group, 0, _pool.Servers[0].Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30) });
+        var stopwatch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => rank0.SumAsync(new float[100]));
+
+        // Connection refused is reported at once, not after the 30 s receive timeout.
+        Assert.True(stopwatch.Elapsed < Bound, $"took {stopwatch.Elapsed}");
+        Assert.Contains(group.GroupId, error.Message);
+        Assert.Contains("rank 0", error.Message);
+        Assert.Contains(deadEndpoint, error.Message);
+        Assert.Equal(1, error.PeerRank);
+        Assert.Equal(deadEndpoint, error.PeerEndpoint);
+        Assert.Equal(0, error.Step);
+    }
+
+    [Fact]
+    public async Task A_rank_that_never_calls_makes_the_others_time_out()
+    {
+        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout });
+        var stopwatch = Stopwatch.StartNew();
+
+        // Rank 2 never calls SumAsync.
+        var rank0 = Assert.ThrowsAsync<CollectiveException>(() => ring.Ranks[0].SumAsync(new float[30]));
+        var rank1 = Assert.ThrowsAsync<CollectiveException>(() => ring.Ranks[1].SumAsync(new float[30]));
+        var errors = await Task.WhenAll(rank0, rank1);
+
+        Assert.True(stopwatch.Elapsed < Bound, $"took {stopwatch.Elapsed}");
+        Assert.All(errors, e => Assert.Contains(ring.Group.GroupId, e.Message));
+        Assert.All(errors, e => Assert.Contains("did not arrive", e.Message));
+
+        // Rank 0 waits on its predecessor, the silent rank 2.
+        Assert.Equal(2, errors[0].PeerRank);
+        Assert.Contains(ring.Group.Endpoints[2], errors[0].Message);
+    }
+
+    [Fact]
+    public async Task Mismatched_buffer_lengths_are_reported_instead_of_summed()
+    {
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout });
+
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => ring.SumAllAsync([new float[10], new float[12]]));
+
+        Assert.Contains("same length", error.Message);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_a_waiting_call()
+    {
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30) });
+        using var cancellation = new CancellationTokenSource();
+
+        // Rank 1 never calls, so rank 0 waits for its chunk until cancelled.
+        var call = ring.Ranks[0].SumAsync(new float[10], cancellation.Token);
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+    }
+
+    [Fact]
+    public async Task Disposed_ring_refuses_late_chunks_and_parks_nothing()
+    {
+        var server = _pool.Servers[3];
+        var ring = TestRing.Create([server, server], new CollectiveOptions { Timeout = ShortTimeout });
+        var before = server.Mailbox.PendingCount;
+        await ring.DisposeAsync();
+
+        var group = ring.Group;
+        await using var other = new RingAllReduce(group with { GroupId = group.GroupId }, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = ShortTimeout });
+
+        // Rank 0 of a fresh instance (own mailbox) sends to rank 1 on the server, whose ring is closed there.
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => other.SumAsync(new float[4]));
+
+        Assert.Contains("FailedPrecondition", error.Message);
+        Assert.Equal(before, server.Mailbox.PendingCount);
+    }
+
+    private static int FreePort()
+    {
+        // Bind an ephemeral port and release it: nothing listens there afterwards.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
