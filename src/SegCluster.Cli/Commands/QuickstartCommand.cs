@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Embedded;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>
+/// `segcluster quickstart`: an embedded in-process cluster trains the default spec on the built-in
+/// synthetic dataset, data-parallel through the real gRPC ring, and reports mIoU.
+/// </summary>
+public static class QuickstartCommand
+{
+    private static readonly ExperimentSpec Defaults = new();
+
+    public static Command Create()
+    {
+        var workers = new Option<int>("--workers") { Description = "Data-parallel workers (ranks) on this machine.", DefaultValueFactory = _ => Defaults.Workers };
+        var steps = new Option<int?>("--steps") { Description = $"Optimizer steps (default {Defaults.Training.Steps})." };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the train split (instead of --steps)." };
+        var imageSize = new Option<string>("--image-size") { Description = "Image size HxW or S (multiple of 16).", DefaultValueFactory = _ => $"{Defaults.Dataset.Height}x{Defaults.Dataset.Width}" };
+        var batch = new Option<int>("--batch-size") { Description = "Images per worker per step.", DefaultValueFactory = _ => Defaults.Training.BatchPerWorker };
+        var device = new Option<string>("--device") { Description = "Device of every worker: cpu or cuda:N.", DefaultValueFactory = _ => Defaults.Device };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while training (0 = any free port).", DefaultValueFactory = _ => 9464 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
+        var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
+
+        workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
+        steps.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1."); });
+        epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be at least 1."); });
+        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1."); });
+        imageSize.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error); });
+        metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
+
+        var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
+        {
+            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed,
+        };
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(steps) is { Implicit: false } && r.GetResult(epochs) is { Implicit: false })
+                r.AddError("Give --steps or --epochs, not both.");
+        });
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ImageSize.TryParse(parse.GetValue(imageSize), out var height, out var width, out _);
+            var spec = Defaults with
+            {
+                Workers = parse.GetValue(workers),
+                Device = parse.GetValue(device)!,
+                Seed = parse.GetValue(seed),
+                Dataset = Defaults.Dataset with { Height = height, Width = width },
+                Training = Defaults.Training with
+                {
+                    Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,
+                    Epochs = parse.GetValue(epochs),
+                    BatchPerWorker = parse.GetValue(batch),
+                },
+            };
+            var errors = spec.Validate();
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+                return 2;
+            }
+            return await QuickstartRunner.RunAsync(spec, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,51 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Output;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Embedded;
+
+/// <summary>Runs one experiment on an embedded cluster with a progress bar, then prints and saves the result.</summary>
+public static class QuickstartRunner
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    public static async Task<int> RunAsync(ExperimentSpec spec, int metricsPort, DirectoryInfo output, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        // Derived quantities up front, as torchtitan prints them.
+        console.MarkupLineInterpolated(
+            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps");
+
+        EmbeddedCluster cluster;
+        try
+        {
+            cluster = await EmbeddedCluster.StartAsync(spec.Workers, spec.Device, metricsPort, cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        await using (cluster)
+        {
+            console.MarkupLineInterpolated($"metrics: {cluster.MetricsUri}");
+            var experimentId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            var experiment = cluster.Grains.GetGrain<IExperimentGrain>(experimentId);
+            await experiment.StartAsync(spec, cluster.WorkerIds);
+            var status = await TrainingProgress.FollowAsync(console, experiment, PollInterval, cancellationToken);
+
+            if (status.State != ExperimentState.Completed || status.Evaluation is null)
+            {
+                Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {status.Error}");
+                return 1;
+            }
+            var result = QuickstartResult.From(spec, status);
+            ResultTable.Write(console, result);
+            var path = await result.WriteAsync(output, cancellationToken);
+            console.MarkupLineInterpolated($"wrote {path}");
+            return 0;
+        }
+    }
+}

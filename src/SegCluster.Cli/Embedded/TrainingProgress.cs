@@ -1,0 +1,39 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Embedded;
+
+/// <summary>A progress bar over an experiment's steps, fed by polling its coordinator grain.</summary>
+public static class TrainingProgress
+{
+    public static async Task<ExperimentStatus> FollowAsync(IAnsiConsole console, IExperimentGrain experiment, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        var status = await experiment.GetStatusAsync();
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var bar = context.AddTask("training", maxValue: Math.Max(1, status.TotalSteps));
+                while (!status.State.IsFinal())
+                {
+                    try
+                    {
+                        await Task.Delay(interval, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        await experiment.CancelAsync();
+                        throw;
+                    }
+                    status = await experiment.GetStatusAsync();
+                    bar.Value = status.Step;
+                    bar.Description = status.Step >= status.TotalSteps && !status.State.IsFinal()
+                        ? "evaluating"
+                        : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3} {status.ImagesPerSecond:F1} img/s";
+                }
+                bar.Value = status.State == ExperimentState.Completed ? bar.MaxValue : bar.Value;
+            });
+        return status;
+    }
+}

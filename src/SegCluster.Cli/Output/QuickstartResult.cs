@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Cli.Output;
+
+/// <summary>What quickstart reports: the contents of result.json (snake_case, for scripts and dashboards).</summary>
+public sealed record QuickstartResult(
+    double Miou,
+    double PixelAccuracy,
+    IReadOnlyDictionary<string, double?> ClassIou,
+    double ImagesPerSecond,
+    int Steps,
+    int Workers,
+    int BatchPerWorker,
+    string ImageSize,
+    string Model,
+    string Device,
+    double ElapsedSeconds)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static QuickstartResult From(ExperimentSpec spec, ExperimentStatus status)
+    {
+        var evaluation = status.Evaluation ?? throw new ArgumentException("The experiment has no evaluation.", nameof(status));
+        // A class absent from the validation split has no IoU (NaN): written as null.
+        var classIou = evaluation.ClassNames.Zip(evaluation.ClassIoU)
+            .ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : p.Second);
+        return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, classIou, status.ImagesPerSecond,
+            status.Step, status.Workers, spec.Training.BatchPerWorker, $"{spec.Dataset.Height}x{spec.Dataset.Width}",
+            spec.Model.Name, spec.Device, status.ElapsedSeconds);
+    }
+
+    public async Task<string> WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)
+    {
+        folder.Create();
+        var path = Path.Combine(folder.FullName, "result.json");
+        var temporary = path + ".tmp";
+        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(this, Json), cancellationToken);
+        File.Move(temporary, path, overwrite: true);
+        return path;
+    }
+}

@@ -1,0 +1,22 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Output;
+
+/// <summary>The result table quickstart prints: per-class IoU, then mIoU and throughput.</summary>
+public static class ResultTable
+{
+    public static void Write(IAnsiConsole console, QuickstartResult result)
+    {
+        var table = new Table().Title("[bold]validation[/]").AddColumn("class").AddColumn(new TableColumn("IoU").RightAligned());
+        foreach (var (name, iou) in result.ClassIou)
+            table.AddRow(Markup.Escape(name), iou is { } v ? Percent(v) : "n/a");
+        table.AddRow(new Markup("[bold]mIoU[/]"), new Markup($"[bold]{Percent(result.Miou)}[/]"));
+        table.AddRow("pixel accuracy", Percent(result.PixelAccuracy));
+        table.AddRow("images/s (all workers)", result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture));
+        table.AddRow("steps × workers", $"{result.Steps} × {result.Workers}");
+        console.Write(table);
+    }
+
+    private static string Percent(double value) => (100 * value).ToString("F2", CultureInfo.InvariantCulture) + "%";
+}

@@ -1,0 +1,3 @@
+using SegCluster.Cli.Commands;
+
+return await SegClusterCommandLine.Create().Parse(args).InvokeAsync();

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Telemetry;
+using SegCluster.Cluster.Training;
+
+namespace SegCluster.Cluster;
+
+public static class ClusterServiceCollectionExtensions
+{
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops.</summary>
+    public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
+    {
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
+        services.AddMetrics();
+        services.AddSingleton<SegClusterMetrics>();
+        services.AddSingleton<WorkerTrainingLoopFactory>();
+        services.AddHostedService<TorchThreadsInitializer>();
+        return services;
+    }
+}

@@ -1,0 +1,7 @@
+namespace SegCluster.Cluster.Grains;
+
+/// <summary>Names of the grain storage providers the cluster needs (memory when embedded, Redis on a cluster).</summary>
+public static class ClusterStorage
+{
+    public const string Experiments = "experiments";
+}

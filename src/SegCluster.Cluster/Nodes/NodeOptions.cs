@@ -1,0 +1,36 @@
+namespace SegCluster.Cluster.Nodes;
+
+/// <summary>
+/// This node's identity and resources (configuration section "Node"). One worker grain per entry of
+/// <see cref="Devices"/>, keyed "{NodeId}/{index}".
+/// </summary>
+public sealed class NodeOptions
+{
+    public const string Section = "Node";
+
+    public string NodeId { get; set; } = Environment.MachineName;
+    /// <summary>Devices this node trains on: "cpu" (repeatable: one worker each) or "cuda:N".</summary>
+    public List<string> Devices { get; set; } = ["cpu"];
+    /// <summary>Address other nodes use to reach this one.</summary>
+    public string AdvertiseHost { get; set; } = "127.0.0.1";
+    /// <summary>HTTP/1.1 port: /health, /metrics.</summary>
+    public int HttpPort { get; set; } = 8080;
+    /// <summary>HTTP/2 (h2c) port of the gRPC collective service.</summary>
+    public int CollectivePort { get; set; } = 8081;
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+    /// <summary>Intra-op threads torch uses for this process; 0 = cores divided by the number of CPU workers.</summary>
+    public int TorchThreads { get; set; }
+
+    public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
+
+    public int EffectiveTorchThreads
+    {
+        get
+        {
+            if (TorchThreads > 0) return TorchThreads;
+            var cpuWorkers = Math.Max(1, Devices.Count(d => d == "cpu"));
+            return Math.Max(1, Environment.ProcessorCount / cpuWorkers);
+        }
+    }
+}

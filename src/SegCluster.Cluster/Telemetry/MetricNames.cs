@@ -1,0 +1,30 @@
+namespace SegCluster.Cluster.Telemetry;
+
+/// <summary>
+/// The telemetry contract, defined once (README "Metrics"). OpenTelemetry instrument names; the Prometheus
+/// exporter turns dots into underscores and appends the unit (<c>_seconds</c>, <c>_bytes</c>) and
+/// <c>_total</c> for counters.
+/// </summary>
+public static class MetricNames
+{
+    public const string Meter = "SegCluster";
+
+    public const string TrainImages = "segcluster.train.images";
+    public const string TrainThroughput = "segcluster.train.images_per_second";
+    public const string TrainStepDuration = "segcluster.train.step.duration";
+    public const string TrainDataWait = "segcluster.train.data_wait.duration";
+    public const string TrainForwardBackward = "segcluster.train.forward_backward.duration";
+    public const string TrainOptimizer = "segcluster.train.optimizer.duration";
+    public const string TrainLoss = "segcluster.train.loss";
+    public const string AllReduceDuration = "segcluster.allreduce.duration";
+    public const string AllReduceBytes = "segcluster.allreduce.bytes";
+    public const string ProcessMemory = "segcluster.process.memory";
+
+    public static class Labels
+    {
+        public const string Experiment = "experiment";
+        public const string Worker = "worker";
+        public const string Node = "node";
+        public const string Device = "device";
+    }
+}

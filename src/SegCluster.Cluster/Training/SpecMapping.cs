@@ -1,0 +1,36 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>Translates the wire spec (Abstractions) into Vision's option types.</summary>
+public static class SpecMapping
+{
+    /// <summary>The validation split is the same generator under another seed: never seen in training.</summary>
+    public const int ValidationSeedOffset = 1_000_003;
+
+    public static SyntheticSceneOptions TrainData(ExperimentSpec spec) =>
+        new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.TrainCount, spec.Seed);
+
+    public static SyntheticSceneOptions ValidationData(ExperimentSpec spec) =>
+        new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.ValidationCount, spec.Seed + ValidationSeedOffset);
+
+    public static ModelOptions Model(ExperimentSpec spec) =>
+        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm));
+
+    public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight);
+
+    public static OptimizerOptions Optimizer(ExperimentSpec spec) =>
+        new(spec.Training.LearningRate, spec.Training.Momentum, spec.Training.WeightDecay);
+
+    private static NormKind Norm(string norm) => norm switch
+    {
+        "bn" => NormKind.BatchNorm,
+        "gn" => NormKind.GroupNorm,
+        "none" => NormKind.None,
+        _ => throw new ArgumentException($"model.norm: '{norm}' is unknown; use 'bn', 'gn' or 'none'."),
+    };
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Telemetry;
+using SegCluster.Collectives;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Devices;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using TorchSharp;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>
+/// One rank's training run, top to bottom: join the ring, build the model (rank 0's weights broadcast),
+/// then per step fetch the batch, step (forward, backward, all-reduce, optimizer), report. Rank 0 evaluates
+/// at the end. Runs on a dedicated thread; grain calls are made from here and awaited synchronously.
+/// </summary>
+public sealed class WorkerTrainingLoop(
+    TrainingAssignment assignment,
+    WorkerInfo worker,
+    IGrainFactory grains,
+    CollectiveMailbox mailbox,
+    CollectiveOptions collectiveOptions,
+    SegClusterMetrics metrics,
+    ILogger<WorkerTrainingLoop> logger)
+{
+    public void Run(CancellationToken cancellationToken)
+    {
+        var experiment = grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
+        var labels = new WorkerLabels(assignment.ExperimentId, worker.WorkerId, worker.NodeId, worker.Device);
+        try
+        {
+            var evaluation = Train(experiment, labels, cancellationToken);
+            experiment.ReportCompletedAsync(assignment.Rank, evaluation).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation("Rank {Rank} of {Experiment} cancelled", assignment.Rank, assignment.ExperimentId);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
+            experiment.ReportFailedAsync(assignment.Rank, e.Message).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            metrics.Forget(labels);
+        }
+    }
+
+    private EvaluationReport? Train(IExperimentGrain experiment, WorkerLabels labels, CancellationToken cancellationToken)
+    {
+        var spec = assignment.Spec;
+        var (rank, worldSize, batchSize) = (assignment.Rank, assignment.WorldSize, spec.Training.BatchPerWorker);
+        var device = DeviceParser.Parse(worker.Device);
+        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
+
+        using var ring = new RingAllReduce(new RingGroup(assignment.ExperimentId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
+        var reducer = new RingGradientReducer(ring, cancellationToken);
+        var model = ModelRegistry.Create(SpecMapping.Model(spec));
+        model.to(device);
+        ParameterBroadcast.FromRankZero(model, reducer);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(SpecMapping.Loss(spec)), SpecMapping.Optimizer(spec), reducer);
+
+        var step = 0;
+        for (var epoch = 0; step < spec.TotalSteps; epoch++)
+        {
+            var order = shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult();
+            for (var start = 0; start + batchSize <= order.Length && step < spec.TotalSteps; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var dataClock = Stopwatch.StartNew();
+                var samples = order.AsSpan(start, batchSize).ToArray().Select(dataset.Get).ToList();
+                using var batch = SegmentationBatch.Collate(samples, device);
+                var dataWait = dataClock.Elapsed.TotalSeconds;
+
+                var result = trainer.Step(batch);
+                step++;
+                var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
+                    result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes);
+                metrics.RecordStep(labels, report);
+                experiment.ReportStepAsync(report).GetAwaiter().GetResult();
+            }
+        }
+        return rank == 0 ? Evaluate(model, device, spec) : null;
+    }
+
+    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec)
+    {
+        var validation = new SyntheticSceneDataset(SpecMapping.ValidationData(spec));
+        var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToList(), spec.Training.EvaluationBatch, device);
+        return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Telemetry;
+using SegCluster.Collectives;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>Builds a <see cref="WorkerTrainingLoop"/> with the node's services (DI singleton).</summary>
+public sealed class WorkerTrainingLoopFactory(
+    IGrainFactory grains,
+    CollectiveMailbox mailbox,
+    IOptions<CollectiveOptions> collectiveOptions,
+    SegClusterMetrics metrics,
+    ILoggerFactory loggers)
+{
+    public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, loggers.CreateLogger<WorkerTrainingLoop>());
+}

@@ -1,0 +1,46 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Training;
+
+/// <summary>
+/// Makes every rank start from rank 0's weights, as DDP does at construction: ranks other than 0
+/// contribute zeros to a sum, so the sum is rank 0's values. Parameters and floating-point buffers
+/// (BatchNorm running statistics) are both sent. Call once, on every rank, before the first step.
+/// </summary>
+public static class ParameterBroadcast
+{
+    public static void FromRankZero(nn.Module module, IGradientReducer reducer)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(reducer);
+        if (reducer.WorldSize == 1) return;
+
+        var tensors = module.parameters().Concat(module.buffers())
+            .Where(t => t.dtype == ScalarType.Float32)
+            .ToList();
+        var buffer = new float[tensors.Sum(t => t.numel())];
+        if (reducer.Rank == 0)
+        {
+            var offset = 0;
+            foreach (var t in tensors)
+            {
+                using var host = t.detach().cpu().contiguous();
+                host.data<float>().CopyTo(buffer, offset);
+                offset += (int)t.numel();
+            }
+        }
+
+        reducer.Sum(buffer);
+
+        using var noGrad = no_grad();
+        var position = 0;
+        foreach (var t in tensors)
+        {
+            var n = (int)t.numel();
+            using var values = tensor(buffer.AsSpan(position, n).ToArray(), t.shape).to(t.device);
+            t.copy_(values);
+            position += n;
+        }
+    }
+}
