@@ -9,16 +9,39 @@ namespace SegCluster.Collectives;
 /// Memory is bounded by the protocol: a sender cannot run more than one ring step ahead of its
 /// receiver (it must first receive what it forwards), so at most about one segment per local rank
 /// is parked. A plain lock guards the table: operations are tiny next to a network round trip.
+/// Chunks nobody takes (their receiver failed or never ran) are dropped after <see cref="Retention"/>.
 /// </remarks>
 public sealed class CollectiveMailbox
 {
+    /// <summary>How long an untaken chunk is kept when none is given; far above any sane Timeout.</summary>
+    public static readonly TimeSpan DefaultRetention = TimeSpan.FromMinutes(10);
+
     private readonly object _gate = new();
     private readonly Dictionary<ChunkKey, TaskCompletionSource<ChunkMessage>> _slots = new();
+    private readonly Dictionary<ChunkKey, DateTimeOffset> _depositedAt = new();
+    private readonly TimeProvider _time;
+    private DateTimeOffset _nextSweep;
 
-    // Ranks whose RingAllReduce was disposed: late chunks for them are refused instead of parked
-    // forever. Group ids are unique per ring formation, so this set only grows by one entry per rank
-    // per formation.
+    // Ranks whose RingAllReduce was disposed: late chunks for them are refused instead of parked.
+    // A new ring of the same group and rank lifts it (Open). Grows by one entry per rank per formation.
     private readonly HashSet<(string GroupId, int Rank)> _closed = new();
+
+    public CollectiveMailbox()
+        : this(TimeProvider.System, DefaultRetention)
+    {
+    }
+
+    public CollectiveMailbox(TimeProvider timeProvider, TimeSpan retention)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(retention, TimeSpan.Zero);
+        _time = timeProvider;
+        Retention = retention;
+        _nextSweep = _time.GetUtcNow() + retention;
+    }
+
+    /// <summary>Age after which a deposited chunk that no receiver took is dropped.</summary>
+    public TimeSpan Retention { get; }
 
     /// <summary>Chunks deposited but not yet taken, plus receivers still waiting.</summary>
     public int PendingCount
@@ -60,7 +83,15 @@ public sealed class CollectiveMailbox
                 return false;
             }
 
+            var now = _time.GetUtcNow();
+            SweepExpired(now);
             slot = GetOrAddSlot(key);
+            if (slot.Task.IsCompleted)
+            {
+                return false;
+            }
+
+            _depositedAt[key] = now;
         }
 
         // Completed outside the lock: continuations run asynchronously anyway (see GetOrAddSlot).
@@ -97,8 +128,22 @@ public sealed class CollectiveMailbox
                 if (_slots.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
                 {
                     _slots.Remove(key);
+                    _depositedAt.Remove(key);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Called when a rank's ring is created: lifts a <see cref="Close"/> left by an earlier ring of the
+    /// same group and rank in this process. Group ids should still be unique per ring formation: a
+    /// peer that deposits before this call would be refused.
+    /// </summary>
+    public void Open(string groupId, int rank)
+    {
+        lock (_gate)
+        {
+            _closed.Remove((groupId, rank));
         }
     }
 
@@ -150,8 +195,26 @@ public sealed class CollectiveMailbox
         {
             removed.Add(_slots[key]);
             _slots.Remove(key);
+            _depositedAt.Remove(key);
         }
 
         return removed;
+    }
+
+    // Lazy, at most once per Retention: drop chunks deposited longer than Retention ago.
+    private void SweepExpired(DateTimeOffset now)
+    {
+        if (now < _nextSweep)
+        {
+            return;
+        }
+
+        _nextSweep = now + Retention;
+        var cutoff = now - Retention;
+        foreach (var (key, _) in _depositedAt.Where(entry => entry.Value <= cutoff).ToList())
+        {
+            _slots.Remove(key);
+            _depositedAt.Remove(key);
+        }
     }
 }

@@ -23,7 +23,7 @@ public static class CollectiveServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        services.TryAddSingleton<CollectiveMailbox>();
+        services.TryAddSingleton(_ => new CollectiveMailbox());
         services.AddOptions<CollectiveOptions>()
             .BindConfiguration(CollectiveOptions.SectionName)
             .ValidateOnStart();

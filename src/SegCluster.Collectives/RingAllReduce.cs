@@ -63,6 +63,7 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
         WorldSize = group.WorldSize;
         _next = (rank + 1) % WorldSize;
         _previous = (rank - 1 + WorldSize) % WorldSize;
+        _mailbox.Open(group.GroupId, rank);
         if (_options.Token is not null)
         {
             _headers.Add(CollectiveService.AuthorizationHeader, CollectiveService.BearerPrefix + _options.Token);

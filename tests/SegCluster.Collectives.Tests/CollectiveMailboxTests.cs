@@ -56,6 +56,47 @@ public sealed class CollectiveMailboxTests
         Assert.Equal(0, mailbox.PendingCount);
     }
 
+    [Fact]
+    public void Opening_a_new_ring_of_a_closed_group_and_rank_accepts_chunks_again()
+    {
+        var mailbox = new CollectiveMailbox();
+        mailbox.Close("g", 1);
+        Assert.False(mailbox.Deposit(Chunk(step: 0)));
+
+        mailbox.Open("g", 1);
+
+        Assert.True(mailbox.Deposit(Chunk(step: 0)));
+    }
+
+    [Fact]
+    public void Chunks_nobody_takes_are_dropped_after_the_retention()
+    {
+        var clock = new ManualTimeProvider();
+        var mailbox = new CollectiveMailbox(clock, TimeSpan.FromMinutes(10));
+        mailbox.Deposit(Chunk(step: 0));
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        mailbox.Deposit(Chunk(step: 1));
+        Assert.Equal(2, mailbox.DepositedCount);
+
+        // The sweep runs on a deposit: step 0 is now older than the retention, step 1 is not.
+        clock.Advance(TimeSpan.FromMinutes(6));
+        mailbox.Deposit(Chunk(step: 2));
+
+        Assert.Equal(2, mailbox.DepositedCount);
+        Assert.False(mailbox.Deposit(Chunk(step: 1)));
+        Assert.True(mailbox.Deposit(Chunk(step: 0)));
+    }
+
+    private sealed class ManualTimeProvider : TimeProvider
+    {
+        private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
     private static ChunkMessage Chunk(int step, long sequence = 0) => new()
     {
         GroupId = "g",
