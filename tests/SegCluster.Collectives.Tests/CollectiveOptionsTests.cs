@@ -1,3 +1,5 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -61,6 +63,29 @@ public sealed class CollectiveOptionsTests
         Assert.Equal(4096, options.ChunkBytes);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Timeout);
         Assert.Same(server.Mailbox, server.Services.GetRequiredService<CollectiveMailbox>());
+    }
+
+    [Fact]
+    public async Task gRPC_accepts_a_message_of_the_configured_chunk_size()
+    {
+        const int chunkBytes = 8 << 20;
+        await using var server = await CollectiveServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Collectives:ChunkBytes"] = chunkBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        var grpc = server.Services.GetRequiredService<IOptions<GrpcServiceOptions>>().Value;
+        var kestrel = server.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+
+        Assert.True(grpc.MaxReceiveMessageSize > chunkBytes, $"MaxReceiveMessageSize {grpc.MaxReceiveMessageSize}");
+        Assert.True(kestrel.Limits.Http2.InitialStreamWindowSize >= 1 << 20);
+
+        // And a real 8 MiB chunk (twice gRPC's default cap) goes through.
+        await using var ring = TestRing.Create([server, server], new CollectiveOptions { ChunkBytes = chunkBytes });
+        var buffers = TestData.IntegerBuffers(2, 2 * chunkBytes / sizeof(float));
+        var expected = TestData.ExpectedSum(buffers);
+        await ring.SumAllAsync(buffers);
+        TestData.AssertExact(expected, buffers);
     }
 
     [Fact]
