@@ -10,7 +10,7 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Norm(NormKind kind, int channels) => kind switch
     {
         NormKind.BatchNorm => nn.BatchNorm2d(channels),
-        NormKind.GroupNorm => nn.GroupNorm(Groups(channels), channels),
+        NormKind.GroupNorm => Initialised(nn.GroupNorm(Groups(channels), channels)),
         NormKind.None => nn.Identity(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown NormKind"),
     };
@@ -25,6 +25,18 @@ internal static class Layers
     /// <summary>1×1 convolution followed by the norm ("1×1 conv + BN" of PAPERS.md §1).</summary>
     public static nn.Module<Tensor, Tensor> Projection(int inChannels, int outChannels, NormKind norm) =>
         nn.Sequential(("conv", Conv1x1(inChannels, outChannels, norm)), ("norm", Norm(norm, outChannels)));
+
+    /// <summary>
+    /// TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (observed NaN weights on
+    /// fresh modules), so set PyTorch's defaults explicitly: weight 1, bias 0.
+    /// </summary>
+    private static TorchSharp.Modules.GroupNorm Initialised(TorchSharp.Modules.GroupNorm norm)
+    {
+        using var noGrad = no_grad();
+        norm.weight?.fill_(1.0);
+        norm.bias?.fill_(0.0);
+        return norm;
+    }
 
     private static int Groups(int channels)
     {

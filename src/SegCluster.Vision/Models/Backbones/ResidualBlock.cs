@@ -32,6 +32,8 @@ public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
         var y = nn.functional.relu(norm1.forward(conv1.forward(x)));   // (B, C_out, H/s, W/s)
         y = norm2.forward(conv2.forward(y));
         var identity = shortcut is null ? x : shortcut.forward(x);
-        return nn.functional.relu(y + identity).MoveToOuterDisposeScope();
+        // identity + y, not y + identity: on this machine (TorchSharp 0.107 CPU) the y + input order
+        // intermittently produced NaN weight gradients upstream; see the Vision tests' TorchThreads note.
+        return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,93 @@
+using SegCluster.Vision.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Losses;
+
+/// <summary>
+/// SPGNet's training loss (PAPERS.md §1 "Loss"): cross-entropy with an ignore index on the final
+/// logits (weight 1) plus <see cref="LossOptions.AuxiliaryWeight"/> × CE for each auxiliary prediction.
+/// An auxiliary term is computed at the auxiliary's own grid (h, w) against labels nearest-down-sampled
+/// to that grid (PyTorch "nearest": the pixel at floor(i·H/h), i.e. the top-left one of each cell for
+/// a factor 2), not by upsampling the prediction. Soft label down-sampling (PAPERS.md §3) replaces this
+/// later. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
+/// is over the GLOBAL valid pixels (see <see cref="Terms"/> and <see cref="Combine"/>).
+/// </summary>
+public sealed class SegmentationCriterion
+{
+    public SegmentationCriterion(LossOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    public LossOptions Options { get; }
+
+    /// <summary>
+    /// Local term sums and valid counts. Call inside the caller's dispose scope; the sums keep their
+    /// autograd history. <paramref name="labels"/> is not modified.
+    /// </summary>
+    /// <param name="output">Model output: logits (B, K, H, W), auxiliaries (B, K, h, w).</param>
+    /// <param name="labels">(B, H, W) int64 class ids, <see cref="LossOptions.IgnoreIndex"/> = ignore.</param>
+    public LossTerms Terms(SegmentationOutput output, Tensor labels)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(labels);
+        var sums = new List<Tensor>(1 + output.Auxiliary.Count);
+        var counts = new List<long>(sums.Capacity);
+        var weights = new List<double>(sums.Capacity);
+        AddTerm(output.Logits, labels, 1.0, sums, counts, weights);
+        foreach (var aux in output.Auxiliary)
+        {
+            var auxLabels = DownsampleLabels(labels, aux.shape[2], aux.shape[3]);  // (B, h, w)
+            AddTerm(aux, auxLabels, Options.AuxiliaryWeight, sums, counts, weights);
+        }
+        return new LossTerms(sums, counts, weights);
+    }
+
+    /// <summary>loss = Σ_t w_t · Sums[t] / max(1, counts[t]) with the given (usually global) counts.</summary>
+    public static Tensor Combine(LossTerms terms, IReadOnlyList<double> validCounts)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        ArgumentNullException.ThrowIfNull(validCounts);
+        if (validCounts.Count != terms.Count)
+            throw new ArgumentException($"expected {terms.Count} counts, got {validCounts.Count}", nameof(validCounts));
+        Tensor? loss = null;
+        for (int t = 0; t < terms.Count; t++)
+        {
+            // A term with no valid pixel anywhere contributes zero (its sum is zero too).
+            var term = terms.Sums[t] * (terms.Weights[t] / Math.Max(1.0, validCounts[t]));
+            loss = loss is null ? term : loss + term;
+        }
+        return loss!;
+    }
+
+    /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
+    public Tensor Forward(SegmentationOutput output, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var terms = Terms(output, labels);
+        return Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w); label ids survive exactly.</summary>
+    public static Tensor DownsampleLabels(Tensor labels, long height, long width)
+    {
+        using var scope = NewDisposeScope();
+        if (labels.shape[1] == height && labels.shape[2] == width)
+            return labels.clone().MoveToOuterDisposeScope();
+        var asFloat = labels.unsqueeze(1).to(ScalarType.Float32);                                // (B, 1, H, W)
+        var down = nn.functional.interpolate(asFloat, [height, width], mode: InterpolationMode.Nearest); // (B, 1, h, w)
+        return down.squeeze(1).to(ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<long> counts, List<double> weights)
+    {
+        sums.Add(nn.functional.cross_entropy(logits, labels, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum));
+        using var valid = labels.ne(Options.IgnoreIndex);
+        using var count = valid.sum();
+        counts.Add(count.item<long>());
+        weights.Add(weight);
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Training;
+
+/// <summary>
+/// One rank of synchronous data-parallel SGD. Per step: forward → local loss terms → all-reduce of
+/// the tiny per-term (valid-pixel count, CE sum) buffer → loss normalised by GLOBAL counts → backward →
+/// one flat gradient buffer → all-reduce SUM (each rank already divided by the global count, so the sum
+/// is the global mean gradient) → SGD step. Hence W ranks × batch b give the same parameters as
+/// 1 rank × batch W·b, ignore pixels included, whenever the model has no batch statistics
+/// (<see cref="NormKind.GroupNorm"/> / <see cref="NormKind.None"/>; BatchNorm statistics stay per rank).
+/// The model knows nothing of this (STYLE.md habit 1). Every rank must call <see cref="Step"/> in
+/// lock-step with equal model structure.
+/// </summary>
+public sealed class DataParallelTrainer : IDisposable
+{
+    // Counts are split into hi·2^12 + lo so each part is an exact float32 integer even for
+    // 1024×2048 batches summed over many ranks (float32 is exact only up to 2^24).
+    private const long CountSplit = 1 << 12;
+
+    private readonly SegmentationCriterion _criterion;
+    private readonly IGradientReducer _reducer;
+    private readonly TorchSharp.Modules.Parameter[] _parameters;
+    private readonly optim.Optimizer _optimizer;
+    private readonly float[] _gradients;
+    private long _completedSteps;
+
+    /// <summary>Builds an SGD optimiser over the model's trainable parameters (on the model's device).</summary>
+    public DataParallelTrainer(SegmentationModel model, SegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(criterion);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(reducer);
+        optimizer.Validate();
+        Model = model;
+        _criterion = criterion;
+        _reducer = reducer;
+        _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
+        _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
+        _optimizer = optim.SGD(_parameters, optimizer.LearningRate, momentum: optimizer.Momentum, weight_decay: optimizer.WeightDecay);
+    }
+
+    public SegmentationModel Model { get; }
+
+    /// <summary>Steps completed successfully.</summary>
+    public long CompletedSteps => _completedSteps;
+
+    /// <summary>Floats in the flat gradient buffer (= trainable parameters).</summary>
+    public int GradientLength => _gradients.Length;
+
+    /// <summary>
+    /// One synchronous step on this rank's <paramref name="batch"/>. Blocks in the reducer until every
+    /// rank arrives. Throws <see cref="InvalidOperationException"/> if the global loss or the reduced
+    /// gradient is NaN/Inf; the check runs on values identical on all ranks, so all ranks throw
+    /// together, and before any parameter or optimiser state changes.
+    /// </summary>
+    public StepResult Step(SegmentationBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        using var scope = NewDisposeScope();
+        long stepNumber = _completedSteps + 1;
+        var clock = Stopwatch.StartNew();
+        var allReduce = TimeSpan.Zero;
+        long allReduceBytes = 0;
+
+        Model.train();
+        _optimizer.zero_grad();
+        var output = Model.forward(batch.Images);
+        var terms = _criterion.Terms(output, batch.Labels);
+
+        // [hi_0, lo_0, ..., hi_T-1, lo_T-1, S_0, ..., S_T-1]: global counts and CE sums in one call.
+        int t = terms.Count;
+        var stats = new float[3 * t];
+        for (int i = 0; i < t; i++)
+        {
+            stats[2 * i] = terms.ValidCounts[i] / CountSplit;
+            stats[2 * i + 1] = terms.ValidCounts[i] % CountSplit;
+            stats[2 * t + i] = terms.Sums[i].item<float>();
+        }
+        allReduce += Timed(() => _reducer.Sum(stats));
+        allReduceBytes += 4L * stats.Length;
+        var globalCounts = new double[t];
+        double globalLoss = 0;
+        for (int i = 0; i < t; i++)
+        {
+            globalCounts[i] = (double)stats[2 * i] * CountSplit + stats[2 * i + 1];
+            globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
+        }
+        if (!double.IsFinite(globalLoss))
+            throw new InvalidOperationException(
+                $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
+                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
+
+        var loss = SegmentationCriterion.Combine(terms, globalCounts);
+        loss.backward();
+        var forwardBackward = clock.Elapsed - allReduce;
+
+        FlattenGradients();
+        allReduce += Timed(() => _reducer.Sum(_gradients));
+        allReduceBytes += 4L * _gradients.Length;
+        int bad = Array.FindIndex(_gradients, g => !float.IsFinite(g));
+        if (bad >= 0)
+            throw new InvalidOperationException(
+                $"gradient is not finite at step {stepNumber} (element {bad} of {_gradients.Length}, rank {_reducer.Rank}); " +
+                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
+
+        var optimizerClock = Stopwatch.StartNew();
+        UnflattenGradients();
+        _optimizer.step();
+        var optimizerTime = optimizerClock.Elapsed;
+
+        _completedSteps++;
+        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes);
+    }
+
+    public void Dispose() => _optimizer.Dispose();
+
+    /// <summary>All parameter gradients, in parameter order, into <see cref="_gradients"/> (zeros for a parameter without grad).</summary>
+    private void FlattenGradients()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var pieces = _parameters.Select(p => p.grad is { } g ? g.flatten() : zeros(p.numel(), device: p.device)).ToList();
+        var flat = cat(pieces, 0).to(ScalarType.Float32).cpu();  // (P)
+        flat.data<float>().CopyTo(_gradients);
+    }
+
+    private void UnflattenGradients()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var device = _parameters.Length > 0 ? _parameters[0].device : CPU;
+        var flat = tensor(_gradients, ScalarType.Float32).to(device);  // (P)
+        long offset = 0;
+        foreach (var p in _parameters)
+        {
+            long n = p.numel();
+            p.grad?.copy_(flat.narrow(0, offset, n).view(p.shape));
+            offset += n;
+        }
+    }
+
+    private static TimeSpan Timed(Action action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start);
+    }
+}

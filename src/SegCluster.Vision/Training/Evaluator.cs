@@ -1,0 +1,51 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Metrics;
+using SegCluster.Vision.Models;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Training;
+
+/// <summary>Evaluation: eval mode, no autograd, batched argmax into a confusion matrix.</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="indices"/> of <paramref name="dataset"/>;
+    /// the model's train/eval mode is restored afterwards.
+    /// </summary>
+    public static SegmentationMetrics Evaluate(SegmentationModel model, ISegmentationDataset dataset, IReadOnlyList<int> indices, int batchSize, Device device)
+    {
+        return EvaluateConfusion(model, dataset, indices, batchSize, device).ToMetrics();
+    }
+
+    /// <summary>As <see cref="Evaluate"/>, returning the confusion matrix (mergeable across ranks).</summary>
+    public static ConfusionMatrix EvaluateConfusion(SegmentationModel model, ISegmentationDataset dataset, IReadOnlyList<int> indices, int batchSize, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var confusion = new ConfusionMatrix(dataset.NumClasses);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            for (int start = 0; start < indices.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var samples = new List<SegmentationSample>(batchSize);
+                for (int i = start; i < Math.Min(indices.Count, start + batchSize); i++)
+                    samples.Add(dataset.Get(indices[i]));
+                using var batch = SegmentationBatch.Collate(samples, device);
+                var output = model.forward(batch.Images);
+                var predictions = output.Logits.argmax(1);  // (B, H, W)
+                confusion.Add(predictions, batch.Labels);
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return confusion;
+    }
+}

@@ -1,0 +1,19 @@
+namespace SegCluster.Vision.Training;
+
+/// <summary>
+/// Sums a float buffer in place across all ranks of a data-parallel group. Blocking: called on the
+/// training thread. Every rank must call <see cref="Sum"/> the same number of times with buffers of
+/// equal length, in the same order; the result is identical on every rank. The trainer's seam to the
+/// collectives (DESIGN.md: Cluster wires it to the gRPC ring, tests to <see cref="InMemoryReducerGroup"/>).
+/// </summary>
+public interface IGradientReducer
+{
+    /// <summary>This rank, in [0, WorldSize).</summary>
+    int Rank { get; }
+
+    /// <summary>Number of ranks in the group.</summary>
+    int WorldSize { get; }
+
+    /// <summary>Replaces <paramref name="buffer"/> with the element-wise sum over all ranks' buffers.</summary>
+    void Sum(float[] buffer);
+}

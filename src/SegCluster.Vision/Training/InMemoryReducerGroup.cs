@@ -1,0 +1,79 @@
+namespace SegCluster.Vision.Training;
+
+/// <summary>
+/// Ranks as threads of one process, for tests and single-machine runs. A sum is exact and
+/// deterministic: every rank adds the buffers in rank order (0, 1, ..., W-1), so all ranks get
+/// bit-identical results. Two barrier phases per call: "all buffers posted" then "all sums read".
+/// A rank that does not arrive within the timeout makes the others throw <see cref="TimeoutException"/>
+/// instead of hanging.
+/// </summary>
+public sealed class InMemoryReducerGroup
+{
+    private readonly Barrier _barrier;
+    private readonly float[]?[] _posted;
+    private readonly Rank[] _ranks;
+    private readonly TimeSpan _timeout;
+
+    public InMemoryReducerGroup(int worldSize) : this(worldSize, TimeSpan.FromMinutes(2)) { }
+
+    public InMemoryReducerGroup(int worldSize, TimeSpan timeout)
+    {
+        if (worldSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "worldSize must be >= 1");
+        WorldSize = worldSize;
+        _timeout = timeout;
+        _barrier = new Barrier(worldSize);
+        _posted = new float[]?[worldSize];
+        _ranks = Enumerable.Range(0, worldSize).Select(r => new Rank(this, r)).ToArray();
+    }
+
+    public int WorldSize { get; }
+
+    /// <summary>The reducer of rank <paramref name="rank"/>; use each from one thread only.</summary>
+    public IGradientReducer this[int rank] => _ranks[rank];
+
+    private void Sum(int rank, float[] buffer, ref float[] scratch)
+    {
+        _posted[rank] = buffer;
+        Wait(rank);
+        foreach (var other in _posted)
+        {
+            if (other!.Length != buffer.Length)
+            {
+                Wait(rank);  // every rank sees the mismatch; leave the barrier in step before throwing
+                throw new InvalidOperationException(
+                    $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p!.Length))})");
+            }
+        }
+        if (scratch.Length != buffer.Length) scratch = new float[buffer.Length];
+        for (int i = 0; i < buffer.Length; i++)
+        {
+            float s = 0f;
+            for (int r = 0; r < _posted.Length; r++) s += _posted[r]![i];
+            scratch[i] = s;
+        }
+        Wait(rank);  // nobody overwrites a posted buffer before every rank has read it
+        scratch.AsSpan().CopyTo(buffer);
+    }
+
+    private void Wait(int rank)
+    {
+        if (!_barrier.SignalAndWait(_timeout))
+            throw new TimeoutException($"rank {rank}: not all {WorldSize} ranks reached the all-reduce within {_timeout}");
+    }
+
+    private sealed class Rank(InMemoryReducerGroup group, int rank) : IGradientReducer
+    {
+        private float[] _scratch = [];
+
+        int IGradientReducer.Rank => rank;
+
+        public int WorldSize => group.WorldSize;
+
+        public void Sum(float[] buffer)
+        {
+            ArgumentNullException.ThrowIfNull(buffer);
+            group.Sum(rank, buffer, ref _scratch);
+        }
+    }
+}

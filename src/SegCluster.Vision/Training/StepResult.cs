@@ -1,0 +1,10 @@
+namespace SegCluster.Vision.Training;
+
+/// <summary>What one data-parallel step did on this rank.</summary>
+/// <param name="Loss">The GLOBAL loss: Σ_t w_t · (Σ over ranks of CE sums)_t / (global valid pixels)_t, identical on every rank.</param>
+/// <param name="Images">Images this rank processed (its local batch); sum over ranks for the global batch.</param>
+/// <param name="ForwardBackward">Forward, loss and backward time on this rank.</param>
+/// <param name="AllReduce">Time inside <see cref="IGradientReducer.Sum"/> (count buffer + gradient buffer), waiting included.</param>
+/// <param name="Optimizer">Copy of the reduced gradients back into the parameters' grads plus the SGD step.</param>
+/// <param name="AllReduceBytes">Bytes this rank handed to the reducer (4 per float).</param>
+public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackward, TimeSpan AllReduce, TimeSpan Optimizer, long AllReduceBytes);

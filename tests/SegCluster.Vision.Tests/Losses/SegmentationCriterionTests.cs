@@ -1,0 +1,46 @@
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Losses;
+
+public class SegmentationCriterionTests
+{
+    [Fact]
+    public void FinalTermIsTheMeanCrossEntropyOverNonIgnorePixels()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        var logits = randn(2, 4, 8, 8);
+        var labels = randint(0, 4, [2, 8, 8], dtype: ScalarType.Int64);
+        labels[0, 0] = tensor(255L);  // one ignored row of 8 pixels
+        var loss = new SegmentationCriterion(new LossOptions()).Forward(new SegmentationOutput(logits, []), labels);
+        var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255);  // PyTorch's mean over valid pixels
+        Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+    }
+
+    [Fact]
+    public void AuxiliaryTermUsesNearestDownsampledLabelsAtItsOwnGridWithItsWeight()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(4);
+        var logits = randn(1, 3, 8, 8);
+        var aux = randn(1, 3, 4, 4);
+        var labels = randint(0, 3, [1, 8, 8], dtype: ScalarType.Int64);
+        labels[0, 2] = tensor(255L);
+        var criterion = new SegmentationCriterion(new LossOptions(AuxiliaryWeight: 0.4));
+        var terms = criterion.Terms(new SegmentationOutput(logits, [aux]), labels);
+        Assert.Equal(2, terms.Count);
+        Assert.Equal(56, terms.ValidCounts[0]);
+        Assert.Equal(12, terms.ValidCounts[1]);  // labels row 2 is auxiliary row 1 (nearest picks even rows)
+        Assert.Equal([1.0, 0.4], terms.Weights);
+
+        var down = labels[.., TensorIndex.Slice(0, null, 2), TensorIndex.Slice(0, null, 2)];  // (1, 4, 4)
+        Assert.Equal(down.flatten().data<long>().ToArray(), SegmentationCriterion.DownsampleLabels(labels, 4, 4).flatten().data<long>().ToArray());
+        var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255)
+                       + 0.4 * nn.functional.cross_entropy(aux, down, ignore_index: 255);
+        var loss = criterion.Forward(new SegmentationOutput(logits, [aux]), labels);
+        Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+    }
+}

@@ -1,0 +1,70 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Training;
+
+public class TrainerTests
+{
+    private static readonly SyntheticSceneDataset Scenes = new(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 64, Seed: 11));
+
+    [Fact]
+    public void OneStepHasAFiniteLossAndChangesEveryParameterTensor()
+    {
+        using var model = TestData.Model("spgnet", 4, 8, NormKind.BatchNorm);
+        var before = TestData.Snapshot(model);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(), new SingleRankReducer());
+        using var batch = TestData.Batch(Scenes, [0, 1, 2, 3]);
+        var result = trainer.Step(batch);
+
+        Assert.True(double.IsFinite(result.Loss) && result.Loss > 0, $"loss {result.Loss}");
+        Assert.Equal(4, result.Images);
+        Assert.Equal(4L * (trainer.GradientLength + 6), result.AllReduceBytes);  // gradients + 2 terms × (hi, lo, sum)
+        var after = TestData.Snapshot(model);
+        for (int i = 0; i < before.Length; i++)
+            Assert.NotEqual(before[i], after[i]);
+        Assert.Equal(1, trainer.CompletedSteps);
+    }
+
+    [Fact]
+    public void TrainingLowersTheLossOnAFixedBatch()
+    {
+        using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(LearningRate: 0.05), new SingleRankReducer());
+        using var batch = TestData.Batch(Scenes, [0, 1, 2, 3]);
+        double first = trainer.Step(batch).Loss, last = first;
+        for (int i = 0; i < 9; i++) last = trainer.Step(batch).Loss;
+        Assert.True(last < 0.8 * first, $"loss {first} → {last}");
+    }
+
+    [Fact]
+    public void NaNLossThrowsBeforeAnyParameterChanges()
+    {
+        using var model = TestData.Model("spgnet", 4, 8, NormKind.None);
+        using (no_grad())
+            model.parameters().First().flatten()[0] = tensor(float.NaN);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(), new SingleRankReducer());
+        var before = TestData.Snapshot(model);
+        using var batch = TestData.Batch(Scenes, [0, 1]);
+
+        var error = Assert.Throws<InvalidOperationException>(() => trainer.Step(batch));
+        Assert.Contains("loss is NaN at step 1", error.Message);
+        Assert.Contains("no parameter was changed", error.Message);
+        Assert.Equal(before, TestData.Snapshot(model));  // float.Equals treats NaN == NaN
+        Assert.Equal(0, trainer.CompletedSteps);
+    }
+
+    [Fact]
+    public void EvaluatorReportsMetricsAndRestoresTrainMode()
+    {
+        using var model = TestData.Model("spgnet", 4, 8, NormKind.BatchNorm);
+        model.train();
+        var metrics = Evaluator.Evaluate(model, Scenes, [0, 1, 2, 3, 4], batchSize: 2, CPU);
+        Assert.True(model.training);
+        Assert.Equal(4, metrics.ClassIoU.Count);
+        Assert.InRange(metrics.PixelAccuracy, 0, 1);
+        Assert.InRange(metrics.MeanIoU, 0, 1);
+    }
+}
