@@ -26,7 +26,9 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly SegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
     private readonly TorchSharp.Modules.Parameter[] _parameters;
-    private readonly optim.Optimizer _optimizer;
+    private readonly OptimizerOptions _sgd;
+    private readonly float[] _values;
+    private readonly float[] _momentum;
     private readonly float[] _gradients;
     private long _completedSteps;
 
@@ -43,7 +45,11 @@ public sealed class DataParallelTrainer : IDisposable
         _reducer = reducer;
         _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
-        _optimizer = optim.SGD(_parameters, optimizer.LearningRate, momentum: optimizer.Momentum, weight_decay: optimizer.WeightDecay);
+        // SGD runs on the flat managed buffers rather than torch.optim.SGD: TorchSharp 0.107's SGD.step
+        // crashed here with corrupted Scalar arguments ("Unknown scalar type") during long runs.
+        _sgd = optimizer;
+        _values = new float[_gradients.Length];
+        _momentum = new float[_gradients.Length];
     }
 
     public SegmentationModel Model { get; }
@@ -70,7 +76,7 @@ public sealed class DataParallelTrainer : IDisposable
         long allReduceBytes = 0;
 
         Model.train();
-        _optimizer.zero_grad();
+        foreach (var p in _parameters) p.grad?.zero_();
         var output = Model.forward(batch.Images);
         var terms = _criterion.Terms(output, batch.Labels);
 
@@ -111,15 +117,14 @@ public sealed class DataParallelTrainer : IDisposable
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
 
         var optimizerClock = Stopwatch.StartNew();
-        UnflattenGradients();
-        _optimizer.step();
+        SgdStep();
         var optimizerTime = optimizerClock.Elapsed;
 
         _completedSteps++;
         return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes);
     }
 
-    public void Dispose() => _optimizer.Dispose();
+    public void Dispose() { }
 
     /// <summary>All parameter gradients, in parameter order, into <see cref="_gradients"/> (zeros for a parameter without grad).</summary>
     private void FlattenGradients()
@@ -131,17 +136,32 @@ public sealed class DataParallelTrainer : IDisposable
         flat.data<float>().CopyTo(_gradients);
     }
 
-    private void UnflattenGradients()
+    /// <summary>
+    /// PyTorch SGD semantics (dampening 0, no Nesterov): d = g + wd·p; buf = d on the first step,
+    /// else momentum·buf + d; p -= lr·buf. Every rank applies it to identical values.
+    /// </summary>
+    private void SgdStep()
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var values = cat(_parameters.Select(p => p.detach().flatten()).ToList(), 0).to(ScalarType.Float32).cpu();  // (P)
+        values.data<float>().CopyTo(_values);
+        float lr = (float)_sgd.LearningRate, mu = (float)_sgd.Momentum, wd = (float)_sgd.WeightDecay;
+        bool first = _completedSteps == 0;
+        for (int i = 0; i < _values.Length; i++)
+        {
+            float d = _gradients[i] + wd * _values[i];
+            float buf = first ? d : mu * _momentum[i] + d;
+            _momentum[i] = buf;
+            _values[i] -= lr * buf;
+        }
         var device = _parameters.Length > 0 ? _parameters[0].device : CPU;
-        var flat = tensor(_gradients, ScalarType.Float32).to(device);  // (P)
+        var flat = tensor(_values, ScalarType.Float32).to(device);  // (P)
         long offset = 0;
         foreach (var p in _parameters)
         {
             long n = p.numel();
-            p.grad?.copy_(flat.narrow(0, offset, n).view(p.shape));
+            p.copy_(flat.narrow(0, offset, n).view(p.shape));
             offset += n;
         }
     }
