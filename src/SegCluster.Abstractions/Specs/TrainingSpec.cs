@@ -13,5 +13,7 @@ public sealed record TrainingSpec
     [Id(5)] public double WeightDecay { get; init; } = 1e-4;
     /// <summary>Weight of the intermediate (SPG) prediction losses; the final loss has weight 1.</summary>
     [Id(6)] public double AuxiliaryWeight { get; init; } = 0.4;
-    [Id(7)] public int EvaluationBatch { get; init; } = 16;
+    /// <summary>Validation batch. Below 16 on purpose: libtorch tries NNPACK for CPU convolutions with
+    /// batch ≥ 16 and, on CPUs it does not support, logs a warning per call.</summary>
+    [Id(7)] public int EvaluationBatch { get; init; } = 8;
 }

@@ -40,13 +40,14 @@ public sealed class ExperimentGrain(
         var ring = infos.Select(i => i.CollectiveEndpoint).ToList();
         var shard = new DatasetShardKey(spec.Dataset.Identity(spec.Seed), spec.Dataset.TrainCount, spec.Seed, Shard: 0).ToString();
 
-        record.State = new ExperimentRecord { Spec = spec, Workers = [.. workerIds], State = ExperimentState.Running };
+        var attempt = record.State.Attempt + 1;
+        record.State = new ExperimentRecord { Spec = spec, Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt };
         await record.WriteStateAsync();
         _clock.Start();
         try
         {
             for (var rank = 0; rank < workers.Count; rank++)
-                await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard));
+                await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}"));
         }
         catch (Exception e)
         {

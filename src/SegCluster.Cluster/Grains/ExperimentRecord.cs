@@ -12,4 +12,6 @@ public sealed record ExperimentRecord
     [Id(2)] public ExperimentState State { get; init; } = ExperimentState.Pending;
     [Id(3)] public EvaluationReport? Evaluation { get; init; }
     [Id(4)] public string? Error { get; init; }
+    /// <summary>How many times the ring was formed; part of the ring id.</summary>
+    [Id(5)] public int Attempt { get; init; }
 }

@@ -60,7 +60,7 @@ public sealed class WorkerTrainingLoop(
         var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
-        using var ring = new RingAllReduce(new RingGroup(assignment.ExperimentId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
+        using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
         var reducer = new RingGradientReducer(ring, cancellationToken);
         var model = ModelRegistry.Create(SpecMapping.Model(spec));
         model.to(device);

@@ -1,0 +1,32 @@
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>Bad command lines get a message naming the problem and a non-zero exit; nothing is trained.</summary>
+public sealed class BadInputTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("--bogus", "--bogus")]
+    [InlineData("--image-size 30", "multiple of 16")]
+    [InlineData("--image-size 64x0", "multiple of 16")]
+    [InlineData("--image-size big", "--image-size")]
+    [InlineData("--workers 0", "--workers")]
+    [InlineData("--steps 0", "--steps")]
+    [InlineData("--steps 5 --epochs 1", "not both")]
+    [InlineData("--device gpu0", "cuda:N")]
+    public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expectedInMessage, stdout + stderr);
+        Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
+    }
+
+    [Fact]
+    public async Task An_unknown_command_is_rejected()
+    {
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, "frobnicate");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("frobnicate", stderr);
+    }
+}
