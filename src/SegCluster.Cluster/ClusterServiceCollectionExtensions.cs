@@ -15,8 +15,9 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddMetrics();
         services.AddSingleton<SegClusterMetrics>();
+        services.AddHostedService<InstrumentsAtStartup>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
-        services.AddHostedService<TorchThreadsInitializer>();
+        services.AddHostedService<TorchRuntimeService>();
         return services;
     }
 }

@@ -4,7 +4,7 @@ namespace SegCluster.Abstractions.Specs;
 [GenerateSerializer, Immutable, Alias("SegCluster.TrainingSpec")]
 public sealed record TrainingSpec
 {
-    [Id(0)] public int Steps { get; init; } = 300;
+    [Id(0)] public int Steps { get; init; } = 800;
     /// <summary>When set, overrides Steps: this many passes over the train split.</summary>
     [Id(1)] public int? Epochs { get; init; }
     [Id(2)] public int BatchPerWorker { get; init; } = 8;
