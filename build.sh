@@ -48,7 +48,9 @@ case "$verb" in
     exit $status
     ;;
   publish)
-    dotnet publish src/SegCluster.Cli -c Release -o artifacts/publish/segcluster "$@"
+    # Framework-dependent, natives for this machine only (libtorch for every OS would be ~1 GB).
+    rid="$(dotnet --info | sed -n "s/^ *RID: *//p" | head -1)"
+    dotnet publish src/SegCluster.Cli -c Release -r "${rid:-linux-x64}" --self-contained false -o artifacts/publish/segcluster "$@"
     ;;
   *)
     echo "usage: ./build.sh [build|test|publish] [dotnet args...]" >&2
