@@ -33,7 +33,15 @@ public static class QuickstartRunner
             console.MarkupLineInterpolated($"metrics: {cluster.MetricsUri}");
             var experimentId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
             var experiment = cluster.Grains.GetGrain<IExperimentGrain>(experimentId);
-            await experiment.StartAsync(spec, cluster.WorkerIds);
+            try
+            {
+                await experiment.StartAsync(spec, cluster.WorkerIds);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
             var status = await TrainingProgress.FollowAsync(console, experiment, PollInterval, cancellationToken);
 
             if (status.State != ExperimentState.Completed || status.Evaluation is null)

@@ -13,15 +13,22 @@ public sealed class SegClusterMetrics
     private readonly Counter<long> _allReduceBytes;
     private readonly ConcurrentDictionary<WorkerLabels, (double ImagesPerSecond, double Loss)> _latest = new();
 
+    // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
+    // default buckets are sized for milliseconds.
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    };
+
     public SegClusterMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MetricNames.Meter);
         _images = meter.CreateCounter<long>(MetricNames.TrainImages, "{image}", "Training images processed.");
-        _step = meter.CreateHistogram<double>(MetricNames.TrainStepDuration, "s", "Wall time of one optimizer step.");
-        _dataWait = meter.CreateHistogram<double>(MetricNames.TrainDataWait, "s", "Time a step waited for its batch.");
-        _forwardBackward = meter.CreateHistogram<double>(MetricNames.TrainForwardBackward, "s", "Forward and backward time of one step.");
-        _optimizer = meter.CreateHistogram<double>(MetricNames.TrainOptimizer, "s", "Optimizer update time of one step.");
-        _allReduce = meter.CreateHistogram<double>(MetricNames.AllReduceDuration, "s", "Gradient all-reduce time of one step.");
+        _step = meter.CreateHistogram(MetricNames.TrainStepDuration, "s", "Wall time of one optimizer step.", tags: null, advice: Seconds);
+        _dataWait = meter.CreateHistogram(MetricNames.TrainDataWait, "s", "Time a step waited for its batch.", tags: null, advice: Seconds);
+        _forwardBackward = meter.CreateHistogram(MetricNames.TrainForwardBackward, "s", "Forward and backward time of one step.", tags: null, advice: Seconds);
+        _optimizer = meter.CreateHistogram(MetricNames.TrainOptimizer, "s", "Optimizer update time of one step.", tags: null, advice: Seconds);
+        _allReduce = meter.CreateHistogram(MetricNames.AllReduceDuration, "s", "Gradient all-reduce time of one step.", tags: null, advice: Seconds);
         _allReduceBytes = meter.CreateCounter<long>(MetricNames.AllReduceBytes, "By", "Gradient bytes all-reduced.");
         meter.CreateObservableGauge(MetricNames.TrainThroughput, () => Observe(v => v.ImagesPerSecond), "{image}/s", "Images per second of each worker.");
         meter.CreateObservableGauge(MetricNames.TrainLoss, () => Observe(v => v.Loss), null, "Training loss of the latest step.");
