@@ -23,6 +23,7 @@ public static class QuickstartCommand
         var device = new Option<string>("--device") { Description = "Device of every worker: cpu or cuda:N.", DefaultValueFactory = _ => Defaults.Device };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while training (0 = any free port).", DefaultValueFactory = _ => 9464 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
+        var linger = new Option<int>("--linger") { Description = "Seconds to keep /metrics up after the run, so Prometheus scrapes the final mIoU and experiment state.", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -30,11 +31,12 @@ public static class QuickstartCommand
         epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be at least 1."); });
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1."); });
         imageSize.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error); });
+        linger.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 3600) r.AddError("--linger must be 0 to 3600 seconds."); });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
-            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed,
+            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed, linger,
         };
         command.Validators.Add(r =>
         {
@@ -63,7 +65,8 @@ public static class QuickstartCommand
                 foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
                 return 2;
             }
-            return await QuickstartRunner.RunAsync(spec, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
+            return await QuickstartRunner.RunAsync(spec, parse.GetValue(metricsPort), parse.GetValue(output)!,
+                TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken);
         });
         return command;
     }

@@ -11,7 +11,7 @@ public static class QuickstartRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    public static async Task<int> RunAsync(ExperimentSpec spec, int metricsPort, DirectoryInfo output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ExperimentSpec spec, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
@@ -53,6 +53,12 @@ public static class QuickstartRunner
             ResultTable.Write(console, result);
             var path = await result.WriteAsync(output, cancellationToken);
             console.MarkupLineInterpolated($"wrote {path}");
+            if (linger > TimeSpan.Zero)
+            {
+                // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.
+                console.MarkupLineInterpolated($"serving {cluster.MetricsUri} for {linger.TotalSeconds:F0} s more");
+                await Task.Delay(linger, cancellationToken);
+            }
             return 0;
         }
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -12,6 +13,7 @@ namespace SegCluster.Cluster.Grains;
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", ClusterStorage.Experiments)] IPersistentState<ExperimentRecord> record,
+    SegClusterMetrics metrics,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     private readonly Stopwatch _clock = new();
@@ -43,6 +45,7 @@ public sealed class ExperimentGrain(
         var attempt = record.State.Attempt + 1;
         record.State = new ExperimentRecord { Spec = spec, Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt };
         await record.WriteStateAsync();
+        metrics.RecordExperimentState(Id, record.State.State);
         _clock.Start();
         try
         {
@@ -65,6 +68,7 @@ public sealed class ExperimentGrain(
         if (record.State.State.IsFinal()) return;
         record.State = record.State with { State = ExperimentState.Cancelled };
         await record.WriteStateAsync();
+        metrics.RecordExperimentState(Id, record.State.State);
         await CancelWorkersAsync();
     }
 
@@ -88,6 +92,7 @@ public sealed class ExperimentGrain(
             logger.LogInformation("Experiment {Experiment} completed: mIoU {MeanIoU:F4}", Id, record.State.Evaluation?.MeanIoU);
         }
         await record.WriteStateAsync();
+        metrics.RecordExperimentState(Id, record.State.State);
     }
 
     public async Task ReportFailedAsync(int rank, string error)
@@ -101,6 +106,7 @@ public sealed class ExperimentGrain(
         logger.LogError("Experiment {Experiment} failed: {Error}", Id, error);
         record.State = record.State with { State = ExperimentState.Failed, Error = error };
         await record.WriteStateAsync();
+        metrics.RecordExperimentState(Id, record.State.State);
         await CancelWorkersAsync();
     }
 

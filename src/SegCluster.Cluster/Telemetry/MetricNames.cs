@@ -18,6 +18,10 @@ public static class MetricNames
     public const string TrainLoss = "segcluster.train.loss";
     public const string AllReduceDuration = "segcluster.allreduce.duration";
     public const string AllReduceBytes = "segcluster.allreduce.bytes";
+    public const string TrainLearningRate = "segcluster.train.learning_rate";
+    public const string AllReduceBandwidth = "segcluster.allreduce.bandwidth";
+    public const string EvalMeanIoU = "segcluster.eval.miou";
+    public const string Experiments = "segcluster.experiments";
     public const string ProcessMemory = "segcluster.process.memory";
 
     public static class Labels
@@ -26,5 +30,7 @@ public static class MetricNames
         public const string Worker = "worker";
         public const string Node = "node";
         public const string Device = "device";
+        public const string State = "state";
+        public const string Kind = "kind";
     }
 }

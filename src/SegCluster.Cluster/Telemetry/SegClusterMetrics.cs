@@ -5,13 +5,19 @@ using SegCluster.Abstractions.Messages;
 
 namespace SegCluster.Cluster.Telemetry;
 
-/// <summary>The node's instruments on the one <c>SegCluster</c> meter. Thread-safe: training threads record.</summary>
+/// <summary>The node's instruments on the one <c>SegCluster</c> meter. Thread-safe: training threads and grains record.</summary>
+/// <remarks>
+/// Device (CUDA) memory is not reported: TorchSharp 0.107 exposes no <c>torch.cuda.memory_allocated</c>
+/// counterpart, so the only memory series is the node process's resident memory (README "Metrics").
+/// </remarks>
 public sealed class SegClusterMetrics
 {
     private readonly Counter<long> _images;
     private readonly Histogram<double> _step, _dataWait, _forwardBackward, _optimizer, _allReduce;
     private readonly Counter<long> _allReduceBytes;
-    private readonly ConcurrentDictionary<WorkerLabels, (double ImagesPerSecond, double Loss)> _latest = new();
+    private readonly ConcurrentDictionary<WorkerLabels, WorkerSnapshot> _latest = new();
+    private readonly ConcurrentDictionary<(string Experiment, string Node), double> _meanIoU = new();
+    private readonly ConcurrentDictionary<string, ExperimentState> _experiments = new();
 
     // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
     // default buckets are sized for milliseconds.
@@ -19,6 +25,10 @@ public sealed class SegClusterMetrics
     {
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     };
+
+    /// <summary>States the experiment gauge always reports (zero included), so dashboards show every state.</summary>
+    private static readonly ExperimentState[] ReportedStates =
+        [ExperimentState.Running, ExperimentState.Completed, ExperimentState.Failed, ExperimentState.Cancelled];
 
     public SegClusterMetrics(IMeterFactory meterFactory)
     {
@@ -32,10 +42,16 @@ public sealed class SegClusterMetrics
         _allReduceBytes = meter.CreateCounter<long>(MetricNames.AllReduceBytes, "By", "Gradient bytes all-reduced.");
         meter.CreateObservableGauge(MetricNames.TrainThroughput, () => Observe(v => v.ImagesPerSecond), "{image}/s", "Images per second of each worker.");
         meter.CreateObservableGauge(MetricNames.TrainLoss, () => Observe(v => v.Loss), null, "Training loss of the latest step.");
+        meter.CreateObservableGauge(MetricNames.TrainLearningRate, () => Observe(v => v.LearningRate), null, "Learning rate of the latest step.");
+        meter.CreateObservableGauge(MetricNames.AllReduceBandwidth, () => Observe(v => v.AllReduceBytesPerSecond), "By/s",
+            "Gradient bytes per second of all-reduce time, latest step of each worker.");
+        meter.CreateObservableGauge(MetricNames.EvalMeanIoU, ObserveMeanIoU, null, "Validation mIoU of the latest evaluation of each experiment.");
+        meter.CreateObservableGauge(MetricNames.Experiments, ObserveExperiments, "{experiment}", "Experiments coordinated by this node, by state.");
         meter.CreateObservableGauge(MetricNames.ProcessMemory, ObserveMemory, "By", "Resident memory of the node process.");
     }
 
-    public void RecordStep(WorkerLabels labels, StepReport report)
+    /// <summary>Records one finished optimizer step of a worker; call after every step, from its training thread.</summary>
+    public void RecordStep(WorkerLabels labels, StepReport report, double learningRate)
     {
         var tags = labels.ToTags();
         _images.Add(report.Images, tags);
@@ -46,18 +62,39 @@ public sealed class SegClusterMetrics
         _allReduce.Record(report.AllReduceSeconds, tags);
         _allReduceBytes.Add(report.AllReduceBytes, tags);
         var imagesPerSecond = report.StepSeconds > 0 ? report.Images / report.StepSeconds : 0;
-        _latest[labels] = (imagesPerSecond, report.Loss);
+        var bandwidth = report.AllReduceSeconds > 0 ? report.AllReduceBytes / report.AllReduceSeconds : 0;
+        _latest[labels] = new WorkerSnapshot(imagesPerSecond, report.Loss, learningRate, bandwidth);
     }
 
-    /// <summary>A worker that finished stops reporting throughput (no stale gauges).</summary>
+    /// <summary>Records a validation result. The gauge keeps the latest value of each experiment for the process lifetime.</summary>
+    public void RecordEvaluation(WorkerLabels labels, double meanIoU) => _meanIoU[(labels.Experiment, labels.Node)] = meanIoU;
+
+    /// <summary>Called by the experiment grain on every state transition.</summary>
+    public void RecordExperimentState(string experiment, ExperimentState state) => _experiments[experiment] = state;
+
+    /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).</summary>
     public void Forget(WorkerLabels labels) => _latest.TryRemove(labels, out _);
 
-    private IEnumerable<Measurement<double>> Observe(Func<(double ImagesPerSecond, double Loss), double> select) =>
+    private IEnumerable<Measurement<double>> Observe(Func<WorkerSnapshot, double> select) =>
         _latest.Select(kv => new Measurement<double>(select(kv.Value), kv.Key.ToTags()));
+
+    private IEnumerable<Measurement<double>> ObserveMeanIoU() =>
+        _meanIoU.Select(kv => new Measurement<double>(kv.Value,
+            new KeyValuePair<string, object?>(MetricNames.Labels.Experiment, kv.Key.Experiment),
+            new KeyValuePair<string, object?>(MetricNames.Labels.Node, kv.Key.Node)));
+
+    private IEnumerable<Measurement<int>> ObserveExperiments()
+    {
+        var states = _experiments.Values.ToList();
+        return ReportedStates.Select(s => new Measurement<int>(states.Count(x => x == s),
+            new KeyValuePair<string, object?>(MetricNames.Labels.State, s.ToString().ToLowerInvariant())));
+    }
 
     private static Measurement<long> ObserveMemory()
     {
         using var process = Process.GetCurrentProcess();
-        return new Measurement<long>(process.WorkingSet64, new KeyValuePair<string, object?>("kind", "resident"));
+        return new Measurement<long>(process.WorkingSet64, new KeyValuePair<string, object?>(MetricNames.Labels.Kind, "resident"));
     }
+
+    private sealed record WorkerSnapshot(double ImagesPerSecond, double Loss, double LearningRate, double AllReduceBytesPerSecond);
 }

@@ -83,11 +83,15 @@ public sealed class WorkerTrainingLoop(
                 step++;
                 var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
                     result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes);
-                metrics.RecordStep(labels, report);
+                // The learning rate is constant today (no schedule yet); the gauge reports what the optimizer used.
+                metrics.RecordStep(labels, report, spec.Training.LearningRate);
                 experiment.ReportStepAsync(report).GetAwaiter().GetResult();
             }
         }
-        return rank == 0 ? Evaluate(model, device, spec) : null;
+        if (rank != 0) return null;
+        var evaluation = Evaluate(model, device, spec);
+        metrics.RecordEvaluation(labels, evaluation.MeanIoU);
+        return evaluation;
     }
 
     private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec)
