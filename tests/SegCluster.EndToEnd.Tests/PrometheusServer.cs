@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// The real Prometheus server (apt package, /usr/bin/prometheus) as a child process on 127.0.0.1, a free
+/// port and a temporary storage folder, scraping the given targets every second.
+/// </summary>
+internal sealed class PrometheusServer : IAsyncDisposable
+{
+    public const string Binary = "/usr/bin/prometheus";
+    public const string Promtool = "/usr/bin/promtool";
+    public const string MissingReason = "prometheus is not installed (apt-get install prometheus; ./build.sh test installs it)";
+
+    private readonly Process _process;
+    private readonly DirectoryInfo _dir;
+    private readonly HttpClient _http;
+    private readonly Task<string> _stderr;
+
+    private PrometheusServer(Process process, DirectoryInfo dir, int port)
+    {
+        _process = process;
+        _dir = dir;
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        _ = process.StandardOutput.ReadToEndAsync();
+        _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public static bool Installed => File.Exists(Binary);
+
+    /// <summary>Starts Prometheus and returns once /-/ready answers (at most <paramref name="readyWithin"/>).</summary>
+    public static async Task<PrometheusServer> StartAsync(IEnumerable<string> targets, TimeSpan readyWithin)
+    {
+        var dir = Directory.CreateTempSubdirectory("segcluster-prometheus-");
+        var config = Path.Combine(dir.FullName, "prometheus.yml");
+        await File.WriteAllTextAsync(config, $$"""
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: segcluster
+                static_configs:
+                  - targets: [{{string.Join(", ", targets.Select(t => $"\"{t}\""))}}]
+            """);
+        var port = CliProcess.FreePort();
+        var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}",
+                     $"--web.listen-address=127.0.0.1:{port}" })
+            info.ArgumentList.Add(a);
+        var server = new PrometheusServer(Process.Start(info) ?? throw new InvalidOperationException("could not start prometheus"), dir, port);
+        var deadline = DateTime.UtcNow + readyWithin;
+        while (DateTime.UtcNow < deadline && !server._process.HasExited)
+        {
+            try
+            {
+                if ((await server._http.GetAsync("/-/ready")).IsSuccessStatusCode) return server;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(100);
+        }
+        var log = server._process.HasExited ? await server._stderr : "(still running)";
+        await server.DisposeAsync();
+        throw new TimeoutException($"prometheus was not ready within {readyWithin}: {log}");
+    }
+
+    /// <summary>Instant query (/api/v1/query); returns the number of series or vector elements in the result.</summary>
+    public async Task<int> QueryAsync(string promql)
+    {
+        using var response = await _http.GetAsync($"/api/v1/query?query={Uri.EscapeDataString(promql)}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        if (body.GetProperty("status").GetString() != "success")
+            throw new InvalidOperationException($"query failed: {promql}\n{body}");
+        var result = body.GetProperty("data").GetProperty("result");
+        return result.ValueKind == JsonValueKind.Array ? result.GetArrayLength() : 1;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        _http.Dispose();
+        _dir.Delete(recursive: true);
+    }
+}
+
+/// <summary>A [Fact] that is skipped, with the reason, where the Prometheus package is not installed.</summary>
+public sealed class RequiresPrometheusFactAttribute : FactAttribute
+{
+    public RequiresPrometheusFactAttribute()
+    {
+        if (!PrometheusServer.Installed) Skip = PrometheusServer.MissingReason;
+    }
+}
