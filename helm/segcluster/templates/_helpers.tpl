@@ -1,0 +1,41 @@
+{{/* Full name of the release's objects. */}}
+{{- define "segcluster.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "segcluster.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* Selector labels of node pods. */}}
+{{- define "segcluster.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node
+{{- end -}}
+
+{{- define "segcluster.serviceAccountName" -}}
+{{- default (include "segcluster.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "segcluster.tokenSecretName" -}}
+{{- default (printf "%s-token" (include "segcluster.fullname" .)) .Values.token.existingSecret -}}
+{{- end -}}
+
+{{/* host:port of Redis: the bundled Service or redis.external. */}}
+{{- define "segcluster.redisAddress" -}}
+{{- if .Values.redis.bundled -}}
+{{- printf "%s-redis:6379" (include "segcluster.fullname" .) -}}
+{{- else -}}
+{{- required "redis.external must be host:port when redis.bundled is false" .Values.redis.external -}}
+{{- end -}}
+{{- end -}}
