@@ -1,0 +1,202 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// Deployment files are code: docker-compose.yml, the Dockerfile, the helm chart, Prometheus and Grafana
+/// files parse and agree with each other and with the node's configured ports. (No Docker engine or helm
+/// here; templates hold Go template syntax, so they are scanned as text.)
+/// </summary>
+public sealed partial class DeploymentFilesTests
+{
+    private static readonly string ChartDir = RepoPaths.Of("helm", "segcluster");
+
+    /// <summary>Node:HttpPort, CollectivePort, SiloPort, GatewayPort of src/SegCluster.Node/appsettings.json.</summary>
+    private static readonly Dictionary<string, int> NodePorts = LoadNodePorts();
+
+    [Fact]
+    public void Chart_yaml_and_values_yaml_parse()
+    {
+        var chart = LoadYaml(Path.Combine(ChartDir, "Chart.yaml"));
+        Assert.Equal("v2", chart["apiVersion"]);
+        Assert.Equal("segcluster", chart["name"]);
+        Assert.False(string.IsNullOrEmpty(chart["version"] as string));
+        Assert.NotEmpty(LoadYaml(Path.Combine(ChartDir, "values.yaml")));
+    }
+
+    [Fact]
+    public void Every_value_a_template_references_exists_and_every_value_is_used()
+    {
+        var values = LoadYaml(Path.Combine(ChartDir, "values.yaml"));
+        var referenced = Directory.GetFiles(Path.Combine(ChartDir, "templates"))
+            .SelectMany(f => ValuesReference().Matches(File.ReadAllText(f)).Select(m => (File: Path.GetFileName(f), Path: m.Groups[1].Value)))
+            .ToList();
+        Assert.NotEmpty(referenced);
+        var missing = referenced.Where(r => !Exists(values, r.Path.Split('.'))).Select(r => $"{r.File}: .Values.{r.Path}").Distinct().ToList();
+        Assert.True(missing.Count == 0, "referenced but not in values.yaml:\n" + string.Join("\n", missing));
+
+        // A value nobody reads is a documented lie; a subtree passed whole (toYaml .Values.x) counts as used.
+        var paths = referenced.Select(r => r.Path).ToHashSet();
+        var unused = LeafPaths(values, "").Where(leaf => !paths.Any(p => leaf == p || leaf.StartsWith(p + "."))).ToList();
+        Assert.True(unused.Count == 0, "values.yaml entries no template uses:\n" + string.Join("\n", unused));
+    }
+
+    [Fact]
+    public void Every_top_level_and_second_level_value_is_documented_by_a_comment()
+    {
+        var lines = File.ReadAllLines(Path.Combine(ChartDir, "values.yaml"));
+        var undocumented = new List<string>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var m = ValueKeyLine().Match(lines[i]);
+            if (!m.Success || m.Groups[1].Value.Length > 2) continue;
+            // Keys of a subtree passed whole to Kubernetes (securityContext fields) are Kubernetes' own.
+            var parent = lines.Take(i).LastOrDefault(l => ValueKeyLine().Match(l) is { Success: true } p && p.Groups[1].Value.Length == 0);
+            if (m.Groups[1].Value.Length == 2 && parent is not null && parent.Contains("ecurityContext")) continue;
+            if (i == 0 || !lines[i - 1].TrimStart().StartsWith('#')) undocumented.Add(lines[i].Trim());
+        }
+        Assert.True(undocumented.Count == 0, "values without a comment line above:\n" + string.Join("\n", undocumented));
+    }
+
+    [Fact]
+    public void Node_pods_carry_what_Orleans_on_Kubernetes_needs()
+    {
+        var statefulSet = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        foreach (var needed in new[] { "orleans/serviceId", "orleans/clusterId", "POD_NAME", "POD_NAMESPACE", "POD_IP", "livenessProbe", "readinessProbe", "path: /health", "nvidia.com/gpu" })
+            Assert.Contains(needed, statefulSet);
+        var rbac = File.ReadAllText(Path.Combine(ChartDir, "templates", "serviceaccount.yaml"));
+        Assert.Contains("kind: Role", rbac);
+        Assert.Contains("kind: RoleBinding", rbac);
+        Assert.Contains("resources: [\"pods\"]", rbac);
+        Assert.Contains("maxUnavailable", File.ReadAllText(Path.Combine(ChartDir, "templates", "pdb.yaml")));
+
+        var values = LoadYaml(Path.Combine(ChartDir, "values.yaml"));
+        var ports = (Dictionary<object, object>)values["ports"];
+        Assert.Equal(NodePorts["HttpPort"], int.Parse((string)ports["http"]));
+        Assert.Equal(NodePorts["CollectivePort"], int.Parse((string)ports["collective"]));
+        Assert.Equal(NodePorts["SiloPort"], int.Parse((string)ports["silo"]));
+        Assert.Equal(NodePorts["GatewayPort"], int.Parse((string)ports["gateway"]));
+        var security = (Dictionary<object, object>)values["securityContext"];
+        Assert.Equal("false", security["allowPrivilegeEscalation"]);
+        Assert.Contains("ALL", ((List<object>)((Dictionary<object, object>)security["capabilities"])["drop"]).Cast<string>());
+        Assert.Equal("true", ((Dictionary<object, object>)values["podSecurityContext"])["runAsNonRoot"]);
+    }
+
+    [Fact]
+    public void Compose_services_use_the_node_ports_and_existing_files()
+    {
+        var compose = LoadYaml(RepoPaths.Of("docker-compose.yml"));
+        var services = (Dictionary<object, object>)compose["services"];
+        Assert.Equal(["grafana", "node1", "node2", "prometheus", "redis"], services.Keys.Cast<string>().Order());
+
+        foreach (var name in new[] { "node1", "node2" })
+        {
+            var node = (Dictionary<object, object>)services[name];
+            var env = ((Dictionary<object, object>)node["environment"]).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value);
+            foreach (var (key, port) in NodePorts)
+                Assert.Equal(port.ToString(), env[$"SEGCLUSTER_Node__{key}"]);
+            Assert.Equal(name, env["SEGCLUSTER_Node__AdvertiseHost"]);
+            foreach (var mapping in ((List<object>)node["ports"]).Cast<string>())
+                Assert.Contains(int.Parse(mapping.Split(':')[^1]), NodePorts.Values);
+            var health = string.Join(" ", ((List<object>)((Dictionary<object, object>)node["healthcheck"])["test"]).Cast<string>());
+            Assert.Contains($"http://localhost:{NodePorts["HttpPort"]}/health", health);
+            var build = (Dictionary<object, object>)node["build"];
+            Assert.True(File.Exists(RepoPaths.Of((string)build["dockerfile"])), $"{name}: no {build["dockerfile"]}");
+        }
+
+        foreach (var service in new[] { "prometheus", "grafana" })
+            foreach (var volume in ((List<object>)((Dictionary<object, object>)services[service])["volumes"]).Cast<string>())
+            {
+                var source = volume.Split(':')[0];
+                Assert.True(File.Exists(RepoPaths.Of(source)) || Directory.Exists(RepoPaths.Of(source)), $"{service} mounts missing {source}");
+            }
+
+        // Prometheus scrapes exactly the compose nodes on their HTTP port.
+        var prometheus = LoadYaml(RepoPaths.Of("deploy", "prometheus", "prometheus.yml"));
+        var targets = ((List<object>)prometheus["scrape_configs"]).Cast<Dictionary<object, object>>()
+            .SelectMany(j => ((List<object>)j["static_configs"]).Cast<Dictionary<object, object>>())
+            .SelectMany(s => ((List<object>)s["targets"]).Cast<string>()).Order();
+        Assert.Equal([$"node1:{NodePorts["HttpPort"]}", $"node2:{NodePorts["HttpPort"]}"], targets);
+    }
+
+    [Fact]
+    public void Dockerfile_exposes_the_node_ports_runs_the_node_and_is_not_root()
+    {
+        var dockerfile = File.ReadAllLines(RepoPaths.Of("deploy", "docker", "Dockerfile"));
+        var exposed = dockerfile.Where(l => l.StartsWith("EXPOSE ")).SelectMany(l => l[7..].Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(int.Parse);
+        Assert.Equal(NodePorts.Values.Order(), exposed.Order());
+        Assert.Contains(dockerfile, l => l == "ENTRYPOINT [\"dotnet\", \"SegCluster.Node.dll\"]");
+        var user = Assert.Single(dockerfile, l => l.StartsWith("USER ")).Split(' ')[1];
+        Assert.NotEqual("root", user);
+        Assert.NotEqual("0", user);
+        Assert.Equal(2, dockerfile.Count(l => l.StartsWith("FROM ")));
+        Assert.Contains(dockerfile, l => l.StartsWith("HEALTHCHECK") || l.Contains($"localhost:{NodePorts["HttpPort"]}/health"));
+    }
+
+    [Fact]
+    public void Dashboard_uses_the_provisioned_datasource_and_every_panel_has_a_query()
+    {
+        var datasources = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "datasources", "prometheus.yml"));
+        var uid = (string)((Dictionary<object, object>)Assert.Single((List<object>)datasources["datasources"]))["uid"];
+        var dashboard = GrafanaDashboard.Load();
+
+        var panels = GrafanaDashboard.Panels(dashboard).ToList();
+        Assert.NotEmpty(panels);
+        foreach (var panel in panels)
+        {
+            var title = panel.GetProperty("title").GetString();
+            Assert.Equal(uid, panel.GetProperty("datasource").GetProperty("uid").GetString());
+            var targets = panel.GetProperty("targets").EnumerateArray().ToList();
+            Assert.True(targets.Count > 0, $"panel '{title}' has no query");
+            Assert.All(targets, t => Assert.False(string.IsNullOrWhiteSpace(t.GetProperty("expr").GetString()), $"panel '{title}' has an empty query"));
+        }
+        foreach (var variable in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
+            Assert.Equal(uid, variable.GetProperty("datasource").GetProperty("uid").GetString());
+        Assert.Equal(["experiment", "node"], dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()));
+
+        // The dashboards provider reads the folder compose mounts the dashboard into.
+        var providers = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "dashboards", "segcluster.yml"));
+        var path = (string)((Dictionary<object, object>)((Dictionary<object, object>)Assert.Single((List<object>)providers["providers"]))["options"])["path"];
+        Assert.Contains($"./deploy/grafana/dashboards:{path}:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
+    }
+
+    private static Dictionary<object, object> LoadYaml(string path)
+    {
+        using var reader = new StringReader(File.ReadAllText(path));
+        // MergingParser resolves `<<: *anchor` merge keys (docker-compose.yml).
+        return new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(reader)));
+    }
+
+    private static bool Exists(Dictionary<object, object> values, IEnumerable<string> path)
+    {
+        object? node = values;
+        foreach (var key in path)
+        {
+            if (node is not Dictionary<object, object> map || !map.TryGetValue(key, out node)) return false;
+        }
+        return true;
+    }
+
+    private static IEnumerable<string> LeafPaths(Dictionary<object, object> map, string prefix) =>
+        map.SelectMany(kv =>
+        {
+            var path = prefix + (string)kv.Key;
+            return kv.Value is Dictionary<object, object> { Count: > 0 } child ? LeafPaths(child, path + ".") : [path];
+        });
+
+    private static Dictionary<string, int> LoadNodePorts()
+    {
+        using var settings = JsonDocument.Parse(File.ReadAllText(RepoPaths.Of("src", "SegCluster.Node", "appsettings.json")));
+        var node = settings.RootElement.GetProperty("Node");
+        return new[] { "HttpPort", "CollectivePort", "SiloPort", "GatewayPort" }.ToDictionary(k => k, k => node.GetProperty(k).GetInt32());
+    }
+
+    [GeneratedRegex(@"\.Values\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")]
+    private static partial Regex ValuesReference();
+
+    [GeneratedRegex(@"^( *)([A-Za-z][A-Za-z0-9_]*):")]
+    private static partial Regex ValueKeyLine();
+}
