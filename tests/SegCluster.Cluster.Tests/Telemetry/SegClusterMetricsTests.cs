@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Telemetry;
+
+namespace SegCluster.Cluster.Tests.Telemetry;
+
+/// <summary>The gauges added for the dashboard report what was recorded, with the documented labels.</summary>
+public sealed class SegClusterMetricsTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().AddSingleton<SegClusterMetrics>().BuildServiceProvider();
+    private readonly WorkerLabels _worker = new("exp-a", "local/0", "local", "cpu");
+
+    [Fact]
+    public void Step_sets_learning_rate_and_all_reduce_bandwidth_until_the_worker_is_forgotten()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        // 2 images; 0.5 s of all-reduce for 1,000,000 bytes = 2,000,000 B/s.
+        metrics.RecordStep(_worker, new StepReport(0, 1, 1.5, 2, 0.1, 0.2, 0.5, 0.2, 1_000_000), learningRate: 0.05);
+
+        var observed = Observe();
+        Assert.Equal(0.05, Assert.Single(observed[MetricNames.TrainLearningRate]).Value);
+        var bandwidth = Assert.Single(observed[MetricNames.AllReduceBandwidth]);
+        Assert.Equal(2_000_000, bandwidth.Value, 6);
+        Assert.Equal("local/0", bandwidth.Tags[MetricNames.Labels.Worker]);
+
+        metrics.Forget(_worker);
+        Assert.False(Observe().ContainsKey(MetricNames.TrainLearningRate));
+    }
+
+    [Fact]
+    public void Evaluation_and_experiment_states_are_reported()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        metrics.RecordEvaluation(_worker, 0.42);
+        metrics.RecordExperimentState("exp-a", ExperimentState.Running);
+        metrics.RecordExperimentState("exp-b", ExperimentState.Running);
+        metrics.RecordExperimentState("exp-a", ExperimentState.Completed);
+
+        var observed = Observe();
+        var miou = Assert.Single(observed[MetricNames.EvalMeanIoU]);
+        Assert.Equal(0.42, miou.Value);
+        Assert.Equal("exp-a", miou.Tags[MetricNames.Labels.Experiment]);
+        var states = observed[MetricNames.Experiments].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal(new Dictionary<string, double> { ["running"] = 1, ["completed"] = 1, ["failed"] = 0, ["cancelled"] = 0 }, states);
+    }
+
+    /// <summary>One collection of every observable instrument of this provider's SegCluster meter.</summary>
+    private Dictionary<string, List<(double Value, Dictionary<string, object?> Tags)>> Observe()
+    {
+        var factory = _services.GetRequiredService<IMeterFactory>();
+        var seen = new Dictionary<string, List<(double, Dictionary<string, object?>)>>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MetricNames.Meter && instrument.Meter.Scope == factory) l.EnableMeasurementEvents(instrument);
+        };
+        void Add(Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (!seen.TryGetValue(i.Name, out var list)) seen[i.Name] = list = [];
+            var map = new Dictionary<string, object?>();
+            foreach (var t in tags) map[t.Key] = t.Value;
+            list.Add((v, map));
+        }
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Add(i, v, tags));
+        listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Add(i, v, tags));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Add(i, v, tags));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
+    }
+
+    public void Dispose() => _services.Dispose();
+}
