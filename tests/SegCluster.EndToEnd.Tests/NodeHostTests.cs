@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 
 namespace SegCluster.EndToEnd.Tests;
 
@@ -8,35 +9,73 @@ public sealed class NodeHostTests
     [Fact]
     public async Task Node_serves_health_and_metrics_and_stops_cleanly()
     {
-        int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
-        info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
-        info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
-        info.Environment["SEGCLUSTER_Node__SiloPort"] = silo.ToString();
-        info.Environment["SEGCLUSTER_Node__GatewayPort"] = gateway.ToString();
-        info.Environment["SEGCLUSTER_Node__NodeId"] = "e2e-node";
-        using var node = Process.Start(info)!;
-        var stdout = node.StandardOutput.ReadToEndAsync();
-        var stderr = node.StandardError.ReadToEndAsync();
-        try
+        await using var node = await NodeProcess.StartAsync([]);
+        var metrics = await node.Http.GetStringAsync("/metrics");
+        Assert.Contains("segcluster_process_memory_bytes", metrics);
+        Assert.Equal(HttpStatusCode.NotFound, (await node.Http.GetAsync("/dashboard")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Node_serves_the_Orleans_dashboard_when_enabled()
+    {
+        await using var node = await NodeProcess.StartAsync(new() { ["SEGCLUSTER_Node__Dashboard__Enabled"] = "true" });
+        using var response = await node.Http.GetAsync("/dashboard");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {body}");
+        Assert.Contains("<html", body, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>SegCluster.Node.dll on free ports; returns once /health answers "Healthy".</summary>
+    private sealed class NodeProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly Task<string> _stdout, _stderr;
+
+        private NodeProcess(Process process, int http)
         {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            _process = process;
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stderr = process.StandardError.ReadToEndAsync();
+            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(10) };
+        }
+
+        public HttpClient Http { get; }
+
+        public static async Task<NodeProcess> StartAsync(Dictionary<string, string> settings)
+        {
+            int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
+            info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
+            info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
+            info.Environment["SEGCLUSTER_Node__SiloPort"] = silo.ToString();
+            info.Environment["SEGCLUSTER_Node__GatewayPort"] = gateway.ToString();
+            info.Environment["SEGCLUSTER_Node__NodeId"] = "e2e-node";
+            foreach (var (key, value) in settings) info.Environment[key] = value;
+            var node = new NodeProcess(Process.Start(info)!, http);
+
             string? health = null;
-            for (var attempt = 0; attempt < 150 && health is null && !node.HasExited; attempt++)
+            for (var attempt = 0; attempt < 150 && health is null && !node._process.HasExited; attempt++)
             {
-                try { health = await client.GetStringAsync($"http://127.0.0.1:{http}/health"); }
+                try { health = await node.Http.GetStringAsync("/health"); }
                 catch (HttpRequestException) { await Task.Delay(200); }
             }
-            Assert.True(health == "Healthy", $"health: {health}; exited: {node.HasExited}");
-            var metrics = await client.GetStringAsync($"http://127.0.0.1:{http}/metrics");
-            Assert.Contains("segcluster_process_memory_bytes", metrics);
+            if (health != "Healthy")
+            {
+                var exited = node._process.HasExited;
+                await node.DisposeAsync();
+                Assert.Fail($"health: {health}; exited: {exited}\n{await node._stdout}\n{await node._stderr}");
+            }
+            return node;
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
-            if (!node.HasExited) node.Kill(entireProcessTree: true);
-            await node.WaitForExitAsync();
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            _ = await _stdout + await _stderr;
+            _process.Dispose();
+            Http.Dispose();
         }
-        _ = await stdout + await stderr;
     }
 }

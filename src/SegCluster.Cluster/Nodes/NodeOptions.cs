@@ -22,6 +22,9 @@ public sealed class NodeOptions
     /// <summary>Intra-op threads torch uses for this process; 0 = cores divided by the number of CPU workers.</summary>
     public int TorchThreads { get; set; }
 
+    /// <summary>The Orleans dashboard (grains, silos, call rates) on the HTTP port; off by default.</summary>
+    public NodeDashboardOptions Dashboard { get; set; } = new();
+
     public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
 
     public int EffectiveTorchThreads
@@ -33,4 +36,13 @@ public sealed class NodeOptions
             return Math.Max(1, Environment.ProcessorCount / cpuWorkers);
         }
     }
+}
+
+/// <summary>Node:Dashboard settings.</summary>
+public sealed class NodeDashboardOptions
+{
+    /// <summary>Serve the Orleans dashboard (Node:Dashboard:Enabled).</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Path of the dashboard on the HTTP port (Node:Dashboard:Path).</summary>
+    public string Path { get; set; } = "/dashboard";
 }

@@ -18,6 +18,10 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         foreach (var (setting, port) in new[] { ("HttpPort", options.HttpPort), ("CollectivePort", options.CollectivePort), ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort) })
             if (port is < 1 or > 65535) errors.Add($"Node:{setting} {port} is not a TCP port (1-65535).");
         if (options.TorchThreads < 0) errors.Add($"Node:TorchThreads {options.TorchThreads} must be 0 (automatic) or positive.");
+        if (options.Dashboard.Enabled && !options.Dashboard.Path.StartsWith('/'))
+            errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");
+        if (options.Dashboard.Enabled && options.Dashboard.Path is "/health" or "/metrics")
+            errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' is taken; use e.g. '/dashboard'.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

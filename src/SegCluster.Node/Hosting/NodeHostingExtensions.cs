@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
 using SegCluster.Cluster;
 using SegCluster.Cluster.Grains;
@@ -31,13 +33,14 @@ public static class NodeHostingExtensions
         return builder;
     }
 
-    /// <summary>Orleans silo. Embedded default: localhost clustering and in-memory grain storage.</summary>
+    /// <summary>Orleans silo. Embedded default: localhost clustering and in-memory grain storage; the Orleans dashboard when Node:Dashboard:Enabled.</summary>
     public static WebApplicationBuilder AddSegClusterSilo(this WebApplicationBuilder builder, NodeOptions node)
     {
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
             silo.AddMemoryGrainStorage(ClusterStorage.Experiments);
+            if (node.Dashboard.Enabled) silo.AddDashboard();
         });
         return builder;
     }
@@ -56,6 +59,8 @@ public static class NodeHostingExtensions
         app.MapHealthChecks("/health");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSegClusterCollectives();
+        var dashboard = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value.Dashboard;
+        if (dashboard.Enabled) app.MapOrleansDashboard(routePrefix: dashboard.Path);
         return app;
     }
 
