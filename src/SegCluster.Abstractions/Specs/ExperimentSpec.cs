@@ -16,6 +16,8 @@ public sealed record ExperimentSpec
     /// <summary>Device of every worker: "cpu" or "cuda:N".</summary>
     [Id(5)] public string Device { get; init; } = "cpu";
     [Id(6)] public int Seed { get; init; }
+    /// <summary>Label grid of the final loss (full resolution by default).</summary>
+    [Id(7)] public LabelsSpec Labels { get; init; } = new();
 
     /// <summary>Optimizer steps the run takes: Training.Steps, or Training.Epochs over the train split.</summary>
     public int TotalSteps => Training.Epochs is { } epochs

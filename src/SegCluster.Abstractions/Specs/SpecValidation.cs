@@ -36,6 +36,11 @@ public static class SpecValidation
         Check(t.WeightDecay >= 0, $"training.weight_decay: {t.WeightDecay} must be non-negative.");
         Check(t.AuxiliaryWeight >= 0, $"training.auxiliary_weight: {t.AuxiliaryWeight} must be non-negative.");
         Check(t.EvaluationBatch >= 1, $"training.evaluation_batch: {t.EvaluationBatch} must be at least 1.");
+        var l = spec.Labels;
+        Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
+        Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");
+        Check(l.Mode != LabelsSpec.Full || l.Factor == 1, $"labels.factor: {l.Factor} needs a down-sampling mode; set labels.mode to nearest, soft-ce, soft-kl or block, or labels.factor to 1.");
+        Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
         if (errors.Count == 0)
             Check(d.TrainCount >= spec.Workers * t.BatchPerWorker,
                 $"dataset.train_count: {d.TrainCount} samples cannot fill one global batch of {spec.Workers} workers × {t.BatchPerWorker}; raise train_count or lower the batch.");

@@ -24,6 +24,8 @@ public static class QuickstartCommand
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while training (0 = any free port).", DefaultValueFactory = _ => 9464 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
         var linger = new Option<int>("--linger") { Description = "Seconds to keep /metrics up after the run, so Prometheus scrapes the final mIoU and experiment state.", DefaultValueFactory = _ => 0 };
+        var labelMode = new Option<string>("--label-mode") { Description = $"Label grid of the final loss: {string.Join(", ", LabelsSpec.Modes)}.", DefaultValueFactory = _ => Defaults.Labels.Mode };
+        var labelFactor = new Option<int>("--label-factor") { Description = "Label down-sampling factor f (block size in block mode): 1, 2, 4, 8 or 16.", DefaultValueFactory = _ => Defaults.Labels.Factor };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -36,7 +38,7 @@ public static class QuickstartCommand
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
-            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed, linger,
+            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed, labelMode, labelFactor, linger,
         };
         command.Validators.Add(r =>
         {
@@ -52,6 +54,7 @@ public static class QuickstartCommand
                 Device = parse.GetValue(device)!,
                 Seed = parse.GetValue(seed),
                 Dataset = Defaults.Dataset with { Height = height, Width = width },
+                Labels = Defaults.Labels with { Mode = parse.GetValue(labelMode)!, Factor = parse.GetValue(labelFactor) },
                 Training = Defaults.Training with
                 {
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,

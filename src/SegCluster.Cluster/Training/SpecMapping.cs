@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Training;
@@ -21,7 +22,18 @@ public static class SpecMapping
     public static ModelOptions Model(ExperimentSpec spec) =>
         new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm));
 
-    public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight);
+    public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
+
+    /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front.</summary>
+    public static LabelOptions Labels(ExperimentSpec spec) => new(spec.Labels.Mode switch
+    {
+        LabelsSpec.Full => LabelMode.Full,
+        LabelsSpec.Nearest => LabelMode.Nearest,
+        LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
+        LabelsSpec.SoftKl => LabelMode.SoftKl,
+        LabelsSpec.Block => LabelMode.Block,
+        _ => throw new ArgumentException($"labels.mode: '{spec.Labels.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}."),
+    }, spec.Labels.Factor, spec.Labels.BlockMinPurity);
 
     public static OptimizerOptions Optimizer(ExperimentSpec spec) =>
         new(spec.Training.LearningRate, spec.Training.Momentum, spec.Training.WeightDecay);

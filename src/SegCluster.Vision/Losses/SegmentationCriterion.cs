@@ -1,3 +1,4 @@
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -37,7 +38,7 @@ public sealed class SegmentationCriterion
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
         var counts = new List<long>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
-        AddTerm(output.Logits, labels, 1.0, sums, counts, weights);
+        AddFinalTerm(output.Logits, labels, sums, counts, weights);
         foreach (var aux in output.Auxiliary)
         {
             var auxLabels = DownsampleLabels(labels, aux.shape[2], aux.shape[3]);  // (B, h, w)
@@ -80,6 +81,47 @@ public sealed class SegmentationCriterion
         var asFloat = labels.unsqueeze(1).to(ScalarType.Float32);                                // (B, 1, H, W)
         var down = nn.functional.interpolate(asFloat, [height, width], mode: InterpolationMode.Nearest); // (B, 1, h, w)
         return down.squeeze(1).to(ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
+    /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
+    /// nearest/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass is
+    /// the number of valid coarse pixels (each valid row sums to 1), so it serves as the term's count.
+    /// </summary>
+    private void AddFinalTerm(Tensor logits, Tensor labels, List<Tensor> sums, List<long> counts, List<double> weights)
+    {
+        var grid = Options.Labels ?? new LabelOptions();
+        int f = grid.Factor;
+        if (grid.Mode == LabelMode.Full)
+        {
+            AddTerm(logits, labels, 1.0, sums, counts, weights);
+            return;
+        }
+        long height = logits.shape[2], width = logits.shape[3];
+        if (height % f != 0 || width % f != 0)
+            throw new ArgumentException($"LabelOptions.Factor = {f} does not divide the logits' size {height}x{width}.", nameof(logits));
+        var coarseLogits = f == 1 ? logits : nn.functional.avg_pool2d(logits, f, f);  // (B, K, H/f, W/f)
+        int k = (int)logits.shape[1];
+        switch (grid.Mode)
+        {
+            case LabelMode.Nearest:
+                AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), 1.0, sums, counts, weights);
+                break;
+            case LabelMode.Block:
+                var blocks = new BlockAnnotator(k, f, grid.BlockMinPurity, Options.IgnoreIndex).Annotate(labels);
+                AddTerm(coarseLogits, blocks.Labels, 1.0, sums, counts, weights);
+                break;
+            default:
+                var soft = new SoftLabelDownsampler(k, new SoftLabelOptions(Options.IgnoreIndex)).Downsample(labels, f);  // (B, K, H/f, W/f)
+                var (sum, mass) = grid.Mode == LabelMode.SoftKl
+                    ? SoftKlLoss.Terms(coarseLogits, soft)
+                    : SoftCrossEntropyLoss.Terms(coarseLogits, soft);
+                sums.Add(sum);
+                counts.Add((long)Math.Round(mass));
+                weights.Add(1.0);
+                break;
+        }
     }
 
     private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<long> counts, List<double> weights)

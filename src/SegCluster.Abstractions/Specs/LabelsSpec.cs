@@ -1,0 +1,28 @@
+namespace SegCluster.Abstractions.Specs;
+
+/// <summary>
+/// Label grid of the final loss (PAPERS.md §2 "Efficient grid", "Block-wise"; §3 soft labels). The loss is
+/// computed on the grid down-sampled by <see cref="Factor"/> with logits area-down-sampled to it;
+/// evaluation stays at full resolution.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("SegCluster.LabelsSpec")]
+public sealed record LabelsSpec
+{
+    public const string Full = "full";
+    public const string Nearest = "nearest";
+    public const string SoftCe = "soft-ce";
+    public const string SoftKl = "soft-kl";
+    public const string Block = "block";
+
+    /// <summary>Valid <see cref="Mode"/> values.</summary>
+    public static readonly IReadOnlyList<string> Modes = [Full, Nearest, SoftCe, SoftKl, Block];
+
+    /// <summary>full | nearest | soft-ce | soft-kl | block.</summary>
+    [Id(0)] public string Mode { get; init; } = Full;
+
+    /// <summary>Down-sampling factor f, or block size b in "block" mode; 1, 2, 4, 8 or 16 (divides the image sides).</summary>
+    [Id(1)] public int Factor { get; init; } = 1;
+
+    /// <summary>Block mode: blocks whose majority share of valid pixels is below this are ignored (0 = keep all).</summary>
+    [Id(2)] public double BlockMinPurity { get; init; }
+}

@@ -1,0 +1,19 @@
+namespace SegCluster.Vision.Labels;
+
+/// <summary>Label grid of the final loss term. Evaluation always stays at full resolution.</summary>
+/// <param name="Mode">See <see cref="LabelMode"/>.</param>
+/// <param name="Factor">Down-sampling factor f (block size b in <see cref="LabelMode.Block"/>); must divide H and W.</param>
+/// <param name="BlockMinPurity">Block mode: blocks whose majority share is below this become ignore.</param>
+public sealed record LabelOptions(LabelMode Mode = LabelMode.Full, int Factor = 1, double BlockMinPurity = 0)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
+    public void Validate()
+    {
+        if (Factor < 1)
+            throw new ArgumentException($"LabelOptions.Factor = {Factor} must be >= 1.", nameof(Factor));
+        if (Mode == LabelMode.Full && Factor != 1)
+            throw new ArgumentException($"LabelOptions.Factor = {Factor} needs a down-sampling Mode; with Mode = Full use Factor = 1.", nameof(Factor));
+        if (!(BlockMinPurity is >= 0 and <= 1))
+            throw new ArgumentException($"LabelOptions.BlockMinPurity = {BlockMinPurity} must be in [0, 1].", nameof(BlockMinPurity));
+    }
+}

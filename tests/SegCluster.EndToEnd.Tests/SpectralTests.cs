@@ -1,0 +1,43 @@
+using System.Text.Json;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>`segcluster spectral` end to end: report.json with per-factor figures, the PNG plots, the table.</summary>
+public sealed class SpectralTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Spectral_writes_a_report_plots_and_a_table()
+    {
+        var output = Directory.CreateTempSubdirectory("segcluster-spectral-");
+        try
+        {
+            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", "synthetic", "--out", output.FullName, "--images", "8", "--size", "32x48");
+            Assert.True(exit == 0, stdout + stderr);
+            Assert.Contains("label grid", stdout);
+            Assert.Contains("wrote report.json", stdout);
+            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "report.json")));
+            var factors = report.RootElement.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty("Factor").GetInt32()).ToArray();
+            Assert.Equal([1, 2, 4, 8, 16], factors);
+            Assert.Contains(report.RootElement.GetProperty("RecommendedFactor").GetInt32(), factors);
+            foreach (var png in new[] { "energy.png", "factors.png" })
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(output.FullName, png));
+                Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
+            }
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Spectral_rejects_an_unknown_dataset()
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", "cityscapes");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("valid: synthetic", stdout + stderr);
+    }
+}

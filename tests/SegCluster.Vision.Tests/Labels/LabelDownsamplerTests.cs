@@ -1,0 +1,126 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Labels;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Labels;
+
+public class LabelDownsamplerTests
+{
+    // 4×4 hand case, factor 2: cells TL = {0,0,0,1}, TR = {1,1,2,2}, BL = {255 ×4}, BR = {2,255,255,255}.
+    private static Tensor Hand() => tensor(new long[]
+    {
+        0, 0, 1, 1,
+        0, 1, 2, 2,
+        255, 255, 2, 255,
+        255, 255, 255, 255,
+    }, [1, 4, 4]);
+
+    private static long[] Values(Tensor t) => t.flatten().data<long>().ToArray();
+
+    [Fact]
+    public void NearestTakesTheTopLeftPixelOfEachCell()
+    {
+        using var scope = NewDisposeScope();
+        Assert.Equal([0L, 1, 255, 2], Values(NearestLabelDownsampler.Downsample(Hand(), 2)));
+    }
+
+    [Fact]
+    public void MajorityTakesTheModeOfValidPixelsAndIgnoresEmptyCells()
+    {
+        using var scope = NewDisposeScope();
+        // TR is a 2–2 tie between classes 1 and 2: the lowest id wins.
+        Assert.Equal([0L, 1, 255, 2], Values(MajorityLabelDownsampler.Downsample(Hand(), 3, 2)));
+    }
+
+    [Fact]
+    public void SoftLabelsAreProportionsOfValidMassAndEmptyCellsAreZero()
+    {
+        using var scope = NewDisposeScope();
+        var soft = new SoftLabelDownsampler(3).Downsample(Hand(), 2);  // (1, 3, 2, 2)
+        Assert.Equal([1L, 3, 2, 2], soft.shape);
+        var v = soft.flatten().data<float>().ToArray();
+        // class-major: [k][y][x]
+        Assert.Equal([0.75f, 0f, 0f, 0f], v[0..4]);
+        Assert.Equal([0.25f, 0.5f, 0f, 0f], v[4..8]);
+        Assert.Equal([0f, 0.5f, 0f, 1f], v[8..12]);
+    }
+
+    [Fact]
+    public void SoftThresholdIgnoresCellsWithTooLittleValidMass()
+    {
+        using var scope = NewDisposeScope();
+        var soft = new SoftLabelDownsampler(3, new SoftLabelOptions(MinValidFraction: 0.5)).Downsample(Hand(), 2);
+        Assert.Equal([1f, 1f, 0f, 0f], soft.sum(1).flatten().data<float>().ToArray());  // BR has 1/4 valid
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void SoftLabelsSumToOneOnValidPixelsAndPreserveClassAreaWhenTheFactorDivides(int factor)
+    {
+        using var scope = NewDisposeScope();
+        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 5, Height: 32, Width: 48, Count: 2));
+        using var batch = TestData.Batch(dataset, [0, 1]);
+        var soft = new SoftLabelDownsampler(5).Downsample(batch.Labels, factor);  // (2, 5, H/f, W/f)
+        var rows = soft.sum(1);
+        var expectedRows = MajorityLabelDownsampler.Downsample(batch.Labels, 5, factor).ne(255).to(ScalarType.Float32);
+        Assert.True(rows.sub(expectedRows).abs().max().item<float>() < 1e-5f);  // 1 on valid cells, 0 on empty ones
+        Assert.True(batch.Labels.eq(255).any().item<bool>());                  // the case has ignore pixels
+
+        // Without ignore pixels the soft labels keep each class's area exactly.
+        var dense = batch.Labels.masked_fill(batch.Labels.eq(255), 0);
+        var area = new SoftLabelDownsampler(5).Downsample(dense, factor).sum([0, 2, 3]) * (factor * factor);
+        var exact = nn.functional.one_hot(dense, 5).sum([0, 1, 2]).to(ScalarType.Float32);
+        Assert.True(area.sub(exact).abs().max().item<float>() < 1e-2f);
+    }
+
+    [Fact]
+    public void FactorOneChangesNothing()
+    {
+        using var scope = NewDisposeScope();
+        var labels = Hand();
+        Assert.Equal(Values(labels), Values(NearestLabelDownsampler.Downsample(labels, 1)));
+        Assert.Equal(Values(labels), Values(MajorityLabelDownsampler.Downsample(labels, 3, 1)));
+        var soft = new SoftLabelDownsampler(3).Downsample(labels, 1);
+        Assert.Equal(Values(labels), Values(MajorityLabelDownsampler.FromFractions(soft, 255)));
+    }
+
+    [Fact]
+    public void NonDividingFactorPadsWithIgnore()
+    {
+        using var scope = NewDisposeScope();
+        var labels = full([1, 5, 5], 1L);
+        Assert.Equal([1L, 2, 2], MajorityLabelDownsampler.Downsample(labels, 2, 4).shape);
+        var soft = new SoftLabelDownsampler(2).Downsample(labels, 4);
+        Assert.Equal([0f, 0f, 0f, 0f, 1f, 1f, 1f, 1f], soft.flatten().data<float>().ToArray());
+    }
+
+    [Fact]
+    public void BlockAnnotationIgnoresImpureBlocksAndReportsCostSaved()
+    {
+        using var scope = NewDisposeScope();
+        var plain = new BlockAnnotator(3, 2).Annotate(Hand());
+        Assert.Equal([0L, 1, 255, 2], Values(plain.Labels));
+        Assert.Equal(1 - 4.0 / 16, plain.CostSaved, 9);
+        var strict = new BlockAnnotator(3, 2, minPurity: 0.8).Annotate(Hand());
+        Assert.Equal([255L, 255, 255, 2], Values(strict.Labels));  // TL 3/4 and TR 1/2 are not pure enough
+        Assert.Equal(3, strict.IgnoredBlocks);
+    }
+
+    [Fact]
+    public void ScribblesAreThinStrokesInsideObjectsAndDeterministic()
+    {
+        using var scope = NewDisposeScope();
+        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 2));
+        using var batch = TestData.Batch(dataset, [0, 1]);
+        var a = new ScribbleSynthesizer(4, seed: 7).Synthesize(batch.Labels);
+        var b = new ScribbleSynthesizer(4, seed: 7).Synthesize(batch.Labels);
+        Assert.Equal(Values(a), Values(b));
+        var labelled = a.ne(255);
+        long count = labelled.sum().item<long>();
+        Assert.InRange(count, 1, batch.Labels.numel() / 4);   // sparse
+        Assert.True(a.masked_select(labelled).eq(batch.Labels.masked_select(labelled)).all().item<bool>());  // correct class
+    }
+}

@@ -1,0 +1,62 @@
+using SegCluster.Vision.Labels;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Losses;
+
+public class LabelModeCriterionTests
+{
+    private static (Tensor Logits, Tensor Labels) Case()
+    {
+        random.manual_seed(8);
+        var logits = randn(2, 3, 8, 8);
+        var labels = randint(0, 3, [2, 8, 8], dtype: ScalarType.Int64);
+        labels[0, 0] = tensor(255L);
+        return (logits, labels);
+    }
+
+    private static SegmentationCriterion Criterion(LabelMode mode, int factor) => new(new LossOptions(Labels: new LabelOptions(mode, factor)));
+
+    [Fact]
+    public void SoftModesComputeTheFinalTermOnTheCoarseGridWithAreaPooledLogits()
+    {
+        using var scope = NewDisposeScope();
+        var (logits, labels) = Case();
+        var pooled = nn.functional.avg_pool2d(logits, 4, 4);                  // (2, 3, 2, 2)
+        var soft = new SoftLabelDownsampler(3).Downsample(labels, 4);
+        var terms = Criterion(LabelMode.SoftCrossEntropy, 4).Terms(new SegmentationOutput(logits, []), labels);
+        Assert.Equal(8, terms.ValidCounts[0]);                                // every 4×4 cell has valid mass
+        var expected = SoftCrossEntropyLoss.Forward(pooled, soft).item<float>();
+        Assert.Equal(expected, Criterion(LabelMode.SoftCrossEntropy, 4).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
+        Assert.Equal(SoftKlLoss.Forward(pooled, soft).item<float>(),
+            Criterion(LabelMode.SoftKl, 4).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
+    }
+
+    [Fact]
+    public void NearestAndBlockModesUseHardLabelsOnTheCoarseGrid()
+    {
+        using var scope = NewDisposeScope();
+        var (logits, labels) = Case();
+        var pooled = nn.functional.avg_pool2d(logits, 2, 2);
+        var near = NearestLabelDownsampler.Downsample(labels, 2);
+        Assert.Equal(nn.functional.cross_entropy(pooled, near, ignore_index: 255).item<float>(),
+            Criterion(LabelMode.Nearest, 2).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
+        var blocks = MajorityLabelDownsampler.Downsample(labels, 3, 2);
+        Assert.Equal(nn.functional.cross_entropy(pooled, blocks, ignore_index: 255).item<float>(),
+            Criterion(LabelMode.Block, 2).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
+    }
+
+    [Fact]
+    public void FullModeIsUnchangedAndInvalidOptionsNameTheField()
+    {
+        using var scope = NewDisposeScope();
+        var (logits, labels) = Case();
+        Assert.Equal(new SegmentationCriterion(new LossOptions()).Forward(new SegmentationOutput(logits, []), labels).item<float>(),
+            Criterion(LabelMode.Full, 1).Forward(new SegmentationOutput(logits, []), labels).item<float>());
+        var error = Assert.Throws<ArgumentException>(() => Criterion(LabelMode.Full, 4));
+        Assert.Contains("Factor", error.Message);
+        Assert.Throws<ArgumentException>(() => Criterion(LabelMode.Nearest, 3).Forward(new SegmentationOutput(logits, []), labels));
+    }
+}
