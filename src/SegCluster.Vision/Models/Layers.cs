@@ -19,6 +19,10 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: 1, bias: norm == NormKind.None);
 
+    /// <summary>3×3 convolution with dilation d (padding d keeps the size at stride 1), as torchvision's conv3x3.</summary>
+    public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride, int dilation) =>
+        nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: dilation, dilation: dilation, bias: norm == NormKind.None);
+
     public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: norm == NormKind.None);
 
