@@ -30,6 +30,17 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Projection(int inChannels, int outChannels, NormKind norm) =>
         nn.Sequential(("conv", Conv1x1(inChannels, outChannels, norm)), ("norm", Norm(norm, outChannels)));
 
+    /// <summary>k×k convolution (padding keeps the size) → norm → ReLU, the block decoders are built from.</summary>
+    public static nn.Module<Tensor, Tensor> ConvNormRelu(int inChannels, int outChannels, NormKind norm, int kernel = 3, int dilation = 1) =>
+        nn.Sequential(
+            ("conv", nn.Conv2d(inChannels, outChannels, kernel_size: kernel, padding: dilation * (kernel / 2), dilation: dilation, bias: norm == NormKind.None)),
+            ("norm", Norm(norm, outChannels)),
+            ("relu", nn.ReLU()));
+
+    /// <summary>Bilinear resize of (B, C, h, w) to the spatial size of <paramref name="like"/> (align_corners false).</summary>
+    public static Tensor ResizeLike(Tensor x, Tensor like) =>
+        nn.functional.interpolate(x, [like.shape[2], like.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+
     /// <summary>
     /// TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (observed NaN weights on
     /// fresh modules), so set PyTorch's defaults explicitly: weight 1, bias 0.

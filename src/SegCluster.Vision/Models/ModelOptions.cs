@@ -56,9 +56,11 @@ public sealed record ModelOptions(
     }
 
     /// <summary>Builds the encoder this spec names (a fresh one per call: SPGNet builds two).</summary>
-    internal Encoder CreateEncoder(int tinyBlocksPerLevel = 1)
+    /// <param name="resNetOutputStride">The model's preferred ResNet output stride when <see cref="OutputStride"/> is null (DeepLabV3+: 16).</param>
+    internal Encoder CreateEncoder(int tinyBlocksPerLevel = 1, int? resNetOutputStride = null)
     {
-        var encoder = BackboneRegistry.Create(Backbone, Width, Norm, OutputStride, tinyBlocksPerLevel);
+        int? outputStride = OutputStride ?? (Backbone == BackboneRegistry.Tiny ? null : resNetOutputStride);
+        var encoder = BackboneRegistry.Create(Backbone, Width, Norm, outputStride, tinyBlocksPerLevel);
         if (BackboneWeights is not null) Backbones.BackboneWeights.Load(encoder, BackboneWeights);
         return encoder;
     }
