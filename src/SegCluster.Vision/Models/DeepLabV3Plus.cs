@@ -48,11 +48,11 @@ public sealed class DeepLabV3Plus : SegmentationModel
         CheckInput(images);
         using var scope = NewDisposeScope();
         var size = new[] { images.shape[2], images.shape[3] };
-        var features = encoder.forward(images);
-        var context = aspp.forward(features[^1]);                          // (B, A, H/OS, W/OS)
-        var low = low_level.forward(features[lowLevelIndex]);             // (B, 48', H/4, W/4)
-        var fused = fuse.forward(cat([Layers.ResizeLike(context, low), low], dim: 1));  // (B, A, H/4, W/4)
-        var logits = head.forward(fused, size);                            // (B, K, H, W)
+        var features = encoder.call(images);
+        var context = aspp.call(features[^1]);                          // (B, A, H/OS, W/OS)
+        var low = low_level.call(features[lowLevelIndex]);             // (B, 48', H/4, W/4)
+        var fused = fuse.call(cat([Layers.ResizeLike(context, low), low], dim: 1));  // (B, A, H/4, W/4)
+        var logits = head.call(fused, size);                            // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

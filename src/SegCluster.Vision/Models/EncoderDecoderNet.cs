@@ -39,9 +39,9 @@ public sealed class EncoderDecoderNet : SegmentationModel
         CheckInput(images);
         using var scope = NewDisposeScope();
         var size = new[] { images.shape[2], images.shape[3] };
-        var features = encoder.forward(images);
-        var decoded = decoder.forward(features);
-        var logits = head.forward(decoded[0], size);  // (B, K, H, W)
+        var features = encoder.call(images);
+        var decoded = decoder.call(features);
+        var logits = head.call(decoded[0], size);  // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

@@ -52,15 +52,15 @@ public sealed class SpgNet : SegmentationModel
         var size = new[] { images.shape[2], images.shape[3] };
 
         // stage 1
-        var enc1 = encoder1.forward(images);                 // [(B, C_l, H/s_l, W/s_l)], s = encoder strides
-        var dec1 = decoder1.forward(enc1).ToArray();         // [(B, D, H/s_l, W/s_l)]
-        var (refined, prediction) = spg.forward(dec1[0]);    // (B, D, H/s_0, W/s_0), (B, K, H/s_0, W/s_0)
+        var enc1 = encoder1.call(images);                 // [(B, C_l, H/s_l, W/s_l)], s = encoder strides
+        var dec1 = decoder1.call(enc1).ToArray();         // [(B, D, H/s_l, W/s_l)]
+        var (refined, prediction) = spg.call(dec1[0]);    // (B, D, H/s_0, W/s_0), (B, K, H/s_0, W/s_0)
         dec1[0] = refined;
 
         // stage 2 with cross-stage aggregation at every level
         var enc2 = encoder2.Forward(images, (level, x) => aggregation.Aggregate(level, x, enc1[level], dec1[level]));
-        var dec2 = decoder2.forward(enc2);
-        var logits = head.forward(dec2[0], size);            // (B, K, H, W)
+        var dec2 = decoder2.call(enc2);
+        var logits = head.call(dec2[0], size);            // (B, K, H, W)
         // Without supervision on P (ablation) the prediction is an unsupervised bottleneck, not an output.
         IReadOnlyList<Tensor> auxiliary = Options.SpgSupervision ? [prediction.MoveToOuterDisposeScope()] : [];
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), auxiliary);

@@ -47,14 +47,14 @@ public sealed class UNet : SegmentationModel
         CheckInput(images);
         using var scope = NewDisposeScope();
         var size = new[] { images.shape[2], images.shape[3] };
-        var features = encoder.forward(images);
+        var features = encoder.call(images);
         var x = features[^1];                                              // (B, C_L, H/OS, W/OS)
         for (int i = 0; i < up.Count; i++)
         {
             var skip = features[features.Count - 2 - i];                   // (B, C_l, H/s_l, W/s_l)
-            x = up[i].forward(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
+            x = up[i].call(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
         }
-        var logits = head.forward(x, size);                                // (B, K, H, W)
+        var logits = head.call(x, size);                                // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

@@ -36,9 +36,9 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
-        y = bn2.forward(conv2.forward(y));
-        var identity = downsample is null ? x : downsample.forward(x);
+        var y = nn.functional.relu(bn1.call(conv1.call(x)));
+        y = bn2.call(conv2.call(y));
+        var identity = downsample is null ? x : downsample.call(x);
         // identity + y order: see ResidualBlock.
         return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
     }

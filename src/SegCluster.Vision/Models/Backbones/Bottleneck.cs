@@ -39,10 +39,10 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.forward(conv1.forward(x)));   // (B, planes, h, w)
-        y = nn.functional.relu(bn2.forward(conv2.forward(y)));       // (B, planes, h/s, w/s)
-        y = bn3.forward(conv3.forward(y));                           // (B, 4·planes, h/s, w/s)
-        var identity = downsample is null ? x : downsample.forward(x);
+        var y = nn.functional.relu(bn1.call(conv1.call(x)));   // (B, planes, h, w)
+        y = nn.functional.relu(bn2.call(conv2.call(y)));       // (B, planes, h/s, w/s)
+        y = bn3.call(conv3.call(y));                           // (B, 4·planes, h/s, w/s)
+        var identity = downsample is null ? x : downsample.call(x);
         // identity + y order: see ResidualBlock.
         return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
     }

@@ -37,7 +37,7 @@ public abstract class Encoder : nn.Module<Tensor, IReadOnlyList<Tensor>>
         var features = new Tensor[levels.Count];
         for (int i = 0; i < levels.Count; i++)
         {
-            y = levels[i].forward(y);
+            y = levels[i].call(y);
             if (afterLevel is not null) y = afterLevel(i, y);
             features[i] = y;
         }

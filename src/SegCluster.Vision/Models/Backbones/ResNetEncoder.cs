@@ -46,7 +46,7 @@ public sealed class ResNetEncoder : Encoder
     public override IReadOnlyList<Tensor> Forward(Tensor x, Func<int, Tensor, Tensor>? afterLevel)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(stem_norm.forward(stem_conv.forward(x)));  // (B, C, H/2, W/2)
+        var y = nn.functional.relu(stem_norm.call(stem_conv.call(x)));  // (B, C, H/2, W/2)
         var features = RunLevels(y, [layer1, layer2, layer3, layer4], afterLevel);
         foreach (var f in features) f.MoveToOuterDisposeScope();
         return features;

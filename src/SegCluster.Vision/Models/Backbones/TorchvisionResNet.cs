@@ -82,7 +82,7 @@ public sealed class TorchvisionResNet : Encoder
     public override IReadOnlyList<Tensor> Forward(Tensor x, Func<int, Tensor, Tensor>? afterLevel)
     {
         using var scope = NewDisposeScope();
-        var y = maxpool.forward(nn.functional.relu(bn1.forward(conv1.forward(x))));  // (B, C, H/4, W/4)
+        var y = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));  // (B, C, H/4, W/4)
         var features = RunLevels(y, [layer1, layer2, layer3, layer4], afterLevel);
         foreach (var f in features) f.MoveToOuterDisposeScope();
         return features;

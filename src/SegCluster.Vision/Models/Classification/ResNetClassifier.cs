@@ -33,8 +33,8 @@ public sealed class ResNetClassifier : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var feature = backbone.forward(images)[^1];                              // (B, 8C·e, H/32, W/32)
+        var feature = backbone.call(images)[^1];                              // (B, 8C·e, H/32, W/32)
         var pooled = nn.functional.adaptive_avg_pool2d(feature, [1, 1]).flatten(1);  // (B, 8C·e)
-        return fc.forward(pooled).MoveToOuterDisposeScope();
+        return fc.call(pooled).MoveToOuterDisposeScope();
     }
 }

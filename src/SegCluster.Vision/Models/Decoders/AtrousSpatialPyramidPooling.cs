@@ -37,9 +37,9 @@ public sealed class AtrousSpatialPyramidPooling : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var branches = convs.Select(c => c.forward(x)).ToList();           // 4 × (B, A, h, w)
-        var pooled = pooling.forward(nn.functional.adaptive_avg_pool2d(x, [1, 1]));  // (B, A, 1, 1)
+        var branches = convs.Select(c => c.call(x)).ToList();           // 4 × (B, A, h, w)
+        var pooled = pooling.call(nn.functional.adaptive_avg_pool2d(x, [1, 1]));  // (B, A, 1, 1)
         branches.Add(Layers.ResizeLike(pooled, x));
-        return project.forward(cat(branches, dim: 1)).MoveToOuterDisposeScope();   // (B, A, h, w)
+        return project.call(cat(branches, dim: 1)).MoveToOuterDisposeScope();   // (B, A, h, w)
     }
 }

@@ -36,8 +36,8 @@ public sealed class SemanticPredictionGuidance : nn.Module<Tensor, (Tensor Refin
     public override (Tensor Refined, Tensor Prediction) forward(Tensor feature)
     {
         using var scope = NewDisposeScope();
-        var p = predict.forward(feature);                 // (B, K, h, w)
-        var a = attend.forward(p);                        // (B, C, h, w)
+        var p = predict.call(feature);                 // (B, K, h, w)
+        var a = attend.call(p);                        // (B, C, h, w)
         if (sigmoid) a = nn.functional.sigmoid(a);        // in (0, 1)
         var excited = feature * a;                        // (B, C, h, w)
         var refined = identity ? feature + excited : excited;
