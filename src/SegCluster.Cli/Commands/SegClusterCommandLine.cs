@@ -8,5 +8,6 @@ public static class SegClusterCommandLine
     public static RootCommand Create() => new("SegCluster: distributed semantic-segmentation training on Orleans and TorchSharp.")
     {
         QuickstartCommand.Create(),
+        ModelCommand.Create(),
     };
 }
