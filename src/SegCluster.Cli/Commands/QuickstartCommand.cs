@@ -23,6 +23,7 @@ public static class QuickstartCommand
         var device = new Option<string>("--device") { Description = "Device of every worker: cpu or cuda:N.", DefaultValueFactory = _ => Defaults.Device };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while training (0 = any free port).", DefaultValueFactory = _ => 9464 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.", DefaultValueFactory = _ => Defaults.Model.Name };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -30,11 +31,17 @@ public static class QuickstartCommand
         epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be at least 1."); });
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1."); });
         imageSize.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error); });
+        model.Validators.Add(r =>
+        {
+            var name = r.GetValueOrDefault<string>();
+            if (!SegCluster.Vision.Models.ModelRegistry.Names.Contains(name))
+                r.AddError($"--model '{name}' is unknown; valid: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.");
+        });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
-            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed,
+            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed, model,
         };
         command.Validators.Add(r =>
         {
@@ -50,6 +57,7 @@ public static class QuickstartCommand
                 Device = parse.GetValue(device)!,
                 Seed = parse.GetValue(seed),
                 Dataset = Defaults.Dataset with { Height = height, Width = width },
+                Model = Defaults.Model with { Name = parse.GetValue(model)! },
                 Training = Defaults.Training with
                 {
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,
