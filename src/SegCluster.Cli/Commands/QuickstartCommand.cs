@@ -26,6 +26,7 @@ public static class QuickstartCommand
         var linger = new Option<int>("--linger") { Description = "Seconds to keep /metrics up after the run, so Prometheus scrapes the final mIoU and experiment state.", DefaultValueFactory = _ => 0 };
         var labelMode = new Option<string>("--label-mode") { Description = $"Label grid of the final loss: {string.Join(", ", LabelsSpec.Modes)}.", DefaultValueFactory = _ => Defaults.Labels.Mode };
         var labelFactor = new Option<int>("--label-factor") { Description = "Label down-sampling factor f (block size in block mode): 1, 2, 4, 8 or 16.", DefaultValueFactory = _ => Defaults.Labels.Factor };
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.", DefaultValueFactory = _ => Defaults.Model.Name };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -34,11 +35,17 @@ public static class QuickstartCommand
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1."); });
         imageSize.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error); });
         linger.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 3600) r.AddError("--linger must be 0 to 3600 seconds."); });
+        model.Validators.Add(r =>
+        {
+            var name = r.GetValueOrDefault<string>();
+            if (!SegCluster.Vision.Models.ModelRegistry.Names.Contains(name))
+                r.AddError($"--model '{name}' is unknown; valid: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.");
+        });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
-            workers, steps, epochs, imageSize, batch, device, metricsPort, output, seed, labelMode, labelFactor, linger,
+            workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, linger,
         };
         command.Validators.Add(r =>
         {
@@ -55,6 +62,7 @@ public static class QuickstartCommand
                 Seed = parse.GetValue(seed),
                 Dataset = Defaults.Dataset with { Height = height, Width = width },
                 Labels = Defaults.Labels with { Mode = parse.GetValue(labelMode)!, Factor = parse.GetValue(labelFactor) },
+                Model = Defaults.Model with { Name = parse.GetValue(model)! },
                 Training = Defaults.Training with
                 {
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,

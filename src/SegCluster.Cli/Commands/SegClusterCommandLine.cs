@@ -9,5 +9,6 @@ public static class SegClusterCommandLine
     {
         QuickstartCommand.Create(),
         SpectralCommand.Create(),
+        ModelCommand.Create(),
     };
 }

@@ -11,10 +11,12 @@ namespace SegCluster.Vision.Models;
 /// encoder-decoder counterpart at similar parameters"). Same parts, one stage; as in the paper's
 /// comparison (2× ResNet-50 vs a deeper single ResNet) the budget goes into depth: two residual
 /// blocks per encoder level instead of one, which lands within ~10% of SPGNet's parameter count.
+/// With a ResNet backbone the named ResNet is used as is: pick a deeper one (resnet101 against SPGNet's
+/// 2× resnet50) for the similar-size comparison.
 /// </summary>
 public sealed class EncoderDecoderNet : SegmentationModel
 {
-    private readonly ResNetEncoder encoder;
+    private readonly Encoder encoder;
     private readonly LightDecoder decoder;
     private readonly SegmentationHead head;
 
@@ -22,21 +24,24 @@ public sealed class EncoderDecoderNet : SegmentationModel
     {
         options.Validate();
         int decoderChannels = 2 * options.Width;
-        encoder = new ResNetEncoder(options.Width, options.Norm, blocksPerLevel: 2);
+        encoder = options.CreateEncoder(tinyBlocksPerLevel: 2);
         decoder = new LightDecoder(encoder.Channels, decoderChannels, options.Norm);
         head = new SegmentationHead(decoderChannels, options.NumClasses);
         RegisterComponents();
     }
 
-    /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
+    /// <inheritdoc/>
+    public override int OutputStride => encoder.OutputStride;
+
+    /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     public override SegmentationOutput forward(Tensor images)
     {
         CheckInput(images);
         using var scope = NewDisposeScope();
         var size = new[] { images.shape[2], images.shape[3] };
-        var features = encoder.forward(images);
-        var decoded = decoder.forward(features);
-        var logits = head.forward(decoded[0], size);  // (B, K, H, W)
+        var features = encoder.call(images);
+        var decoded = decoder.call(features);
+        var logits = head.call(decoded[0], size);  // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

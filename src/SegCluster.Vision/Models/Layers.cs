@@ -19,12 +19,27 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: 1, bias: norm == NormKind.None);
 
+    /// <summary>3×3 convolution with dilation d (padding d keeps the size at stride 1), as torchvision's conv3x3.</summary>
+    public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride, int dilation) =>
+        nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: dilation, dilation: dilation, bias: norm == NormKind.None);
+
     public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: norm == NormKind.None);
 
     /// <summary>1×1 convolution followed by the norm ("1×1 conv + BN" of PAPERS.md §1).</summary>
     public static nn.Module<Tensor, Tensor> Projection(int inChannels, int outChannels, NormKind norm) =>
         nn.Sequential(("conv", Conv1x1(inChannels, outChannels, norm)), ("norm", Norm(norm, outChannels)));
+
+    /// <summary>k×k convolution (padding keeps the size) → norm → ReLU, the block decoders are built from.</summary>
+    public static nn.Module<Tensor, Tensor> ConvNormRelu(int inChannels, int outChannels, NormKind norm, int kernel = 3, int dilation = 1) =>
+        nn.Sequential(
+            ("conv", nn.Conv2d(inChannels, outChannels, kernel_size: kernel, padding: dilation * (kernel / 2), dilation: dilation, bias: norm == NormKind.None)),
+            ("norm", Norm(norm, outChannels)),
+            ("relu", nn.ReLU()));
+
+    /// <summary>Bilinear resize of (B, C, h, w) to the spatial size of <paramref name="like"/> (align_corners false).</summary>
+    public static Tensor ResizeLike(Tensor x, Tensor like) =>
+        nn.functional.interpolate(x, [like.shape[2], like.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
 
     /// <summary>
     /// TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (observed NaN weights on

@@ -1,11 +1,31 @@
+using SegCluster.Vision.Models.Backbones;
+
 namespace SegCluster.Vision.Models;
 
 /// <summary>Typed model spec, validated up front (STYLE.md habit 2).</summary>
 /// <param name="Name">Registry name, see <see cref="ModelRegistry.Names"/>.</param>
 /// <param name="NumClasses">K, the number of output channels.</param>
-/// <param name="Width">Base channels C: encoder levels have C, 2C, 4C, 8C channels, decoders 2C. Small by default for CPU.</param>
+/// <param name="Width">Base channels C: encoder levels have C, 2C, 4C, 8C channels (×4 for bottleneck ResNets),
+/// decoders 2C. Small by default for CPU; 64 is torchvision's ResNet width.</param>
 /// <param name="Norm">Normalisation layer after each convolution.</param>
-public sealed record ModelOptions(string Name = "spgnet", int NumClasses = 6, int Width = 16, NormKind Norm = NormKind.BatchNorm)
+/// <param name="Backbone">Encoder name, see <see cref="BackboneRegistry.Names"/>: "tiny" (the CPU encoder) or resnet18|34|50|101.</param>
+/// <param name="OutputStride">Encoder output stride; null = the backbone's natural one (tiny 16, ResNet 32).
+/// ResNets take 16 or 8 by dilating their last layers.</param>
+/// <param name="SpgSupervision">SPGNet ablation (PAPERS.md §1): the SPG prediction P is returned as an auxiliary output and supervised.</param>
+/// <param name="SpgSigmoid">SPGNet ablation: the attention A = σ(Conv1×1(P)); off, A is the linear Conv1×1(P).</param>
+/// <param name="SpgIdentity">SPGNet ablation: F' = F + F ⊙ A; off, F' = F ⊙ A.</param>
+/// <param name="BackboneWeights">Optional state-dict file loaded into every encoder after construction (<see cref="Backbones.BackboneWeights"/>).</param>
+public sealed record ModelOptions(
+    string Name = "spgnet",
+    int NumClasses = 6,
+    int Width = 16,
+    NormKind Norm = NormKind.BatchNorm,
+    string Backbone = BackboneRegistry.Tiny,
+    int? OutputStride = null,
+    bool SpgSupervision = true,
+    bool SpgSigmoid = true,
+    bool SpgIdentity = true,
+    string? BackboneWeights = null)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()
@@ -22,5 +42,26 @@ public sealed record ModelOptions(string Name = "spgnet", int NumClasses = 6, in
             throw new ArgumentException($"ModelOptions.Width = {Width} is out of range: it must be in [4, 1024].", nameof(Width));
         if (!Enum.IsDefined(Norm))
             throw new ArgumentException($"ModelOptions.Norm = {Norm} is not a NormKind.", nameof(Norm));
+        if (string.IsNullOrWhiteSpace(Backbone) || !BackboneRegistry.Names.Contains(Backbone))
+            throw new ArgumentException(
+                $"ModelOptions.Backbone = \"{Backbone}\" is not a known backbone; valid names: {string.Join(", ", BackboneRegistry.Names)}.",
+                nameof(Backbone));
+        var strides = BackboneRegistry.OutputStrides(Backbone);
+        if (OutputStride is { } os && !strides.Contains(os))
+            throw new ArgumentException(
+                $"ModelOptions.OutputStride = {os} is not supported by backbone \"{Backbone}\": set it to one of {string.Join(", ", strides)} (or leave it null).",
+                nameof(OutputStride));
+        if (BackboneWeights is not null && !File.Exists(BackboneWeights))
+            throw new ArgumentException($"ModelOptions.BackboneWeights = \"{BackboneWeights}\" does not exist.", nameof(BackboneWeights));
+    }
+
+    /// <summary>Builds the encoder this spec names (a fresh one per call: SPGNet builds two).</summary>
+    /// <param name="resNetOutputStride">The model's preferred ResNet output stride when <see cref="OutputStride"/> is null (DeepLabV3+: 16).</param>
+    internal Encoder CreateEncoder(int tinyBlocksPerLevel = 1, int? resNetOutputStride = null)
+    {
+        int? outputStride = OutputStride ?? (Backbone == BackboneRegistry.Tiny ? null : resNetOutputStride);
+        var encoder = BackboneRegistry.Create(Backbone, Width, Norm, outputStride, tinyBlocksPerLevel);
+        if (BackboneWeights is not null) Backbones.BackboneWeights.Load(encoder, BackboneWeights);
+        return encoder;
     }
 }

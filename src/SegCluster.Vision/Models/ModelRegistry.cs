@@ -10,9 +10,12 @@ public static class ModelRegistry
         {
             ["spgnet"] = o => new SpgNet(o),
             ["encoder-decoder"] = o => new EncoderDecoderNet(o),
+            ["deeplabv3plus"] = o => new DeepLabV3Plus(o),
+            ["unet"] = o => new UNet(o),
+            ["dan"] = o => new DeepAggregationNet(o),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder"];
+    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan"];
 
     /// <summary>Every valid model name.</summary>
     public static IReadOnlyList<string> Names => SortedNames;

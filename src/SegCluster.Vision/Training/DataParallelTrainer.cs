@@ -124,6 +124,23 @@ public sealed class DataParallelTrainer : IDisposable
         return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes);
     }
 
+    /// <summary>A copy of the SGD momentum buffer (flat, in parameter order) for checkpoints.</summary>
+    public float[] MomentumSnapshot() => (float[])_momentum.Clone();
+
+    /// <summary>
+    /// Restores the optimiser state a checkpoint saved: the momentum buffer and the completed-step count
+    /// (which decides whether the next step initialises the buffer). Call before the first <see cref="Step"/>
+    /// after loading the model weights; every rank restores the same state.
+    /// </summary>
+    public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps)
+    {
+        if (momentum.Length != _momentum.Length)
+            throw new ArgumentException($"momentum has {momentum.Length} values; this model's trainer needs {_momentum.Length}.", nameof(momentum));
+        ArgumentOutOfRangeException.ThrowIfNegative(completedSteps);
+        momentum.CopyTo(_momentum);
+        _completedSteps = completedSteps;
+    }
+
     public void Dispose() { }
 
     /// <summary>All parameter gradients, in parameter order, into <see cref="_gradients"/> (zeros for a parameter without grad).</summary>

@@ -55,7 +55,7 @@ public class ModelTests
     [Fact]
     public void UnknownModelNameListsEveryValidName()
     {
-        var error = Assert.Throws<ArgumentException>(() => ModelRegistry.Create(new ModelOptions(Name: "unet")));
+        var error = Assert.Throws<ArgumentException>(() => ModelRegistry.Create(new ModelOptions(Name: "segformer")));
         Assert.Equal("Name", error.ParamName);
         foreach (var name in ModelRegistry.Names) Assert.Contains(name, error.Message);
         Assert.Contains("spgnet", ModelRegistry.Names);

@@ -29,9 +29,9 @@ public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(norm1.forward(conv1.forward(x)));   // (B, C_out, H/s, W/s)
-        y = norm2.forward(conv2.forward(y));
-        var identity = shortcut is null ? x : shortcut.forward(x);
+        var y = nn.functional.relu(norm1.call(conv1.call(x)));   // (B, C_out, H/s, W/s)
+        y = norm2.call(conv2.call(y));
+        var identity = shortcut is null ? x : shortcut.call(x);
         // identity + y, not y + identity: on this machine (TorchSharp 0.107 CPU) the y + input order
         // intermittently produced NaN weight gradients upstream; see the Vision tests' TorchThreads note.
         return nn.functional.relu(identity + y).MoveToOuterDisposeScope();

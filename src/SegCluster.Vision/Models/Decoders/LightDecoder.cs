@@ -35,12 +35,12 @@ public sealed class LightDecoder : nn.Module<IReadOnlyList<Tensor>, IReadOnlyLis
         using var scope = NewDisposeScope();
         int levels = features.Count;
         var outputs = new Tensor[levels];
-        var x = top.forward(features[levels - 1]);  // (B, D, H/16, W/16)
+        var x = top.call(features[levels - 1]);  // (B, D, H/16, W/16)
         outputs[levels - 1] = x;
         for (int i = 0; i < up.Count; i++)
         {
             int level = levels - 2 - i;
-            x = up[i].forward(x, features[level]);
+            x = up[i].call(x, features[level]);
             outputs[level] = x;
         }
         foreach (var o in outputs) o.MoveToOuterDisposeScope();

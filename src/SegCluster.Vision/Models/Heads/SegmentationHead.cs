@@ -20,7 +20,7 @@ public sealed class SegmentationHead : nn.Module<Tensor, long[], Tensor>
     public override Tensor forward(Tensor feature, long[] size)
     {
         using var scope = NewDisposeScope();
-        var logits = classifier.forward(feature);  // (B, K, h, w)
+        var logits = classifier.call(feature);  // (B, K, h, w)
         return nn.functional.interpolate(logits, size, mode: InterpolationMode.Bilinear, align_corners: false).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Backbones;
+using SegCluster.Vision.Models.Classification;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>
+/// `segcluster model info`: builds a model on the CPU and prints its parameter count and compute at an input
+/// size (<see cref="ModelProfiler"/>: conv + linear MACs, FLOPs = 2 × MACs), e.g.
+/// `segcluster model info --model spgnet --backbone resnet50 --size 1024x2048 --classes 19`.
+/// `--model classifier` is the torchvision ImageNet classifier of the backbone (check: ResNet-50 25.56M, ~4.1 GMACs at 224).
+/// </summary>
+public static class ModelCommand
+{
+    private const string Classifier = "classifier";
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)} or {Classifier}.", DefaultValueFactory = _ => "spgnet" };
+        var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", BackboneRegistry.Names)}.", DefaultValueFactory = _ => "resnet50" };
+        var size = new Option<string>("--size") { Description = "Input size HxW or S.", DefaultValueFactory = _ => "1024x2048" };
+        var classes = new Option<int?>("--classes") { Description = "K output classes (default 19, Cityscapes; 1000 for the classifier)." };
+        var width = new Option<int?>("--width") { Description = "Base width C (default 64 = torchvision for ResNets, 16 for tiny)." };
+        var outputStride = new Option<int?>("--output-stride") { Description = "Encoder output stride (default: the model's)." };
+
+        model.Validators.Add(r =>
+        {
+            var name = r.GetValueOrDefault<string>();
+            if (name != Classifier && !ModelRegistry.Names.Contains(name))
+                r.AddError($"--model '{name}' is unknown; valid: {string.Join(", ", ModelRegistry.Names)}, {Classifier}.");
+        });
+        backbone.Validators.Add(r =>
+        {
+            var name = r.GetValueOrDefault<string>();
+            if (!BackboneRegistry.Names.Contains(name)) r.AddError($"--backbone '{name}' is unknown; valid: {string.Join(", ", BackboneRegistry.Names)}.");
+        });
+        size.Validators.Add(r =>
+        {
+            if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out _))
+                r.AddError($"--size '{r.GetValueOrDefault<string>()}' is not a size; use HxW (e.g. 1024x2048) or S.");
+        });
+
+        var info = new Command("info", "Print a model's parameter count and GFLOPs at an input size.")
+        {
+            model, backbone, size, classes, width, outputStride,
+        };
+        info.SetAction(parse =>
+        {
+            ImageSize.TryParse(parse.GetValue(size), out int height, out int imageWidth, out _);
+            string name = parse.GetValue(model)!, encoder = parse.GetValue(backbone)!;
+            int channels = parse.GetValue(width) ?? (encoder == BackboneRegistry.Tiny ? 16 : 64);
+            try
+            {
+                ModelProfile profile;
+                if (name == Classifier)
+                {
+                    if (encoder == BackboneRegistry.Tiny) throw new ArgumentException("--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101).");
+                    using var net = new ResNetClassifier(int.Parse(encoder["resnet".Length..], System.Globalization.CultureInfo.InvariantCulture), parse.GetValue(classes) ?? 1000, channels);
+                    profile = ModelProfiler.Profile(net, height, imageWidth, outputStride: 32);
+                }
+                else
+                {
+                    using var net = ModelRegistry.Create(new ModelOptions(name, parse.GetValue(classes) ?? 19, channels, Backbone: encoder, OutputStride: parse.GetValue(outputStride)));
+                    profile = ModelProfiler.Profile(net, height, imageWidth, net.OutputStride);
+                }
+                Console.WriteLine($"{name} ({encoder}, width {channels})  {profile}");
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return new Command("model", "Inspect models.") { info };
+    }
+}

@@ -1,0 +1,98 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models.Backbones;
+
+/// <summary>
+/// Loads backbone weights from a user file in TorchSharp's state-dict format (what <c>module.save(path)</c>
+/// writes: an entry count, then per entry the key and the tensor as dtype, rank, shape, raw bytes; integers
+/// LEB128-encoded). Semantics are PyTorch's load_state_dict(strict=True): every key of the target must be in
+/// the file with the same shape and dtype, and the file may hold no other keys, except the ones
+/// <c>ignore</c> accepts (by default the classifier's fc.*, so an ImageNet classifier file loads into its
+/// backbone). TorchSharp's own <c>module.load</c> does not name the key whose shape differs, so the file is
+/// checked entry by entry first and every problem is reported at once, naming the key and both shapes;
+/// nothing is copied unless the whole file fits.
+/// </summary>
+public static class BackboneWeights
+{
+    /// <summary>Keys a backbone file may hold beyond the backbone's own: the classifier's fc layer.</summary>
+    public static bool IsClassifierKey(string key) => key.StartsWith("fc.", StringComparison.Ordinal);
+
+    /// <summary>Copies the file's tensors into <paramref name="target"/>'s parameters and buffers.</summary>
+    /// <exception cref="InvalidDataException">The file does not fit the module; the message lists every mismatched key.</exception>
+    public static void Load(nn.Module target, string path, Func<string, bool>? ignore = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ignore ??= IsClassifierKey;
+        var entries = Read(path);
+        var state = target.state_dict();
+        var problems = new List<string>();
+        foreach (var (key, entry) in entries)
+        {
+            if (!state.TryGetValue(key, out var t))
+            {
+                if (!ignore(key)) problems.Add($"unexpected key '{key}' (shape [{string.Join(", ", entry.Shape)}]) is not in the model");
+                continue;
+            }
+            if (!t.shape.SequenceEqual(entry.Shape))
+                problems.Add($"key '{key}': file has shape [{string.Join(", ", entry.Shape)}], model has [{string.Join(", ", t.shape)}]");
+            else if (t.dtype != entry.Type)
+                problems.Add($"key '{key}': file has dtype {entry.Type}, model has {t.dtype}");
+        }
+        problems.AddRange(state.Keys.Where(k => !entries.ContainsKey(k)).Select(k => $"missing key '{k}' is not in the file"));
+        if (problems.Count > 0)
+            throw new InvalidDataException(
+                $"backbone weights '{path}' do not fit {target.GetName()}: {string.Join("; ", problems)}. " +
+                "Save the file from the same backbone (same depth, width and norm), e.g. with encoder.save(path).");
+
+        using var noGrad = no_grad();
+        foreach (var (key, t) in state)
+        {
+            var entry = entries[key];
+            using var source = empty(entry.Shape, entry.Type);
+            source.bytes = entry.Bytes;
+            t.copy_(source);
+        }
+    }
+
+    private sealed record Entry(ScalarType Type, long[] Shape, byte[] Bytes);
+
+    private static Dictionary<string, Entry> Read(string path)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        long count = Decode(reader);
+        var entries = new Dictionary<string, Entry>((int)count, StringComparer.Ordinal);
+        for (long i = 0; i < count; i++)
+        {
+            string key = reader.ReadString();
+            var type = (ScalarType)Decode(reader);
+            var shape = new long[Decode(reader)];
+            for (int d = 0; d < shape.Length; d++) shape[d] = Decode(reader);
+            long bytes = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type, key);
+            entries[key] = new Entry(type, shape, reader.ReadBytes(checked((int)bytes)));
+        }
+        return entries;
+    }
+
+    /// <summary>TorchSharp's BinaryWriter.Encode: little-endian base-128 varint.</summary>
+    private static long Decode(BinaryReader reader)
+    {
+        long value = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            byte b = reader.ReadByte();
+            value |= (long)(b & 0x7F) << shift;
+            if (b < 0x80) return value;
+        }
+    }
+
+    private static int ElementSize(ScalarType type, string key) => type switch
+    {
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 => 2,
+        ScalarType.Int32 or ScalarType.Float32 => 4,
+        ScalarType.Int64 or ScalarType.Float64 or ScalarType.ComplexFloat32 => 8,
+        ScalarType.ComplexFloat64 => 16,
+        _ => throw new InvalidDataException($"key '{key}' has unsupported dtype {type}"),
+    };
+}

@@ -1,0 +1,16 @@
+namespace SegCluster.Vision.Models;
+
+/// <summary>What <see cref="ModelProfiler"/> reports for one model at one input size.</summary>
+/// <param name="Parameters">Trainable scalars.</param>
+/// <param name="Macs">Multiply-accumulates of every Conv2d and Linear for one image.</param>
+/// <param name="Height">Input height the count is for.</param>
+/// <param name="Width">Input width the count is for.</param>
+public sealed record ModelProfile(long Parameters, double Macs, int Height, int Width)
+{
+    /// <summary>FLOPs = 2 × MACs, the convention of the SPGNet paper's table (PAPERS.md §1) and of fvcore/ptflops "×2" reports.</summary>
+    public double Flops => 2 * Macs;
+
+    /// <summary>One line: <c>params 59.80M  MACs 327.4G  FLOPs 654.8G  at 1024x2048</c>.</summary>
+    public override string ToString() =>
+        $"params {Parameters / 1e6:F2}M  GMACs {Macs / 1e9:F1}  GFLOPs {Flops / 1e9:F1} (2×MACs, conv+linear)  at {Height}x{Width}";
+}

@@ -1,0 +1,27 @@
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>`segcluster model info` prints parameters and GFLOPs; bad names list the valid ones.</summary>
+public sealed class ModelInfoTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task The_resnet50_classifier_has_torchvisions_size()
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "model", "info", "--model", "classifier", "--backbone", "resnet50", "--classes", "1000", "--size", "224x224");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("params 25.56M", stdout);
+        Assert.Contains("GMACs 4.1", stdout);
+    }
+
+    [Theory]
+    [InlineData("--model segformer", "spgnet, encoder-decoder, deeplabv3plus, unet, dan")]
+    [InlineData("--backbone resnet152", "tiny, resnet18, resnet34, resnet50, resnet101")]
+    [InlineData("--size big", "--size")]
+    public async Task Bad_options_name_the_valid_values(string arguments, string expectedInMessage)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["model", "info", .. arguments.Split(' ')]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expectedInMessage, stdout + stderr);
+    }
+}

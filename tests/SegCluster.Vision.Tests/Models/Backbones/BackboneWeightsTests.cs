@@ -1,0 +1,55 @@
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Backbones;
+using SegCluster.Vision.Models.Classification;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Models.Backbones;
+
+public sealed class BackboneWeightsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("segcluster-weights-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void ASavedBackboneLoadsIntoAnotherWithIdenticalTensors()
+    {
+        random.manual_seed(1);
+        using var source = new TorchvisionResNet(18, width: 8);
+        string path = Path.Combine(dir, "r18.dat");
+        source.save(path);
+        random.manual_seed(2);
+        using var target = new TorchvisionResNet(18, width: 8);
+        BackboneWeights.Load(target, path);
+        foreach (var (key, t) in target.state_dict())
+            Assert.True(t.eq(source.state_dict()[key]).all().item<bool>(), $"{key} differs after loading");
+    }
+
+    [Fact]
+    public void AClassifierFileLoadsIntoEveryEncoderOfAModel()
+    {
+        random.manual_seed(1);
+        using var classifier = new ResNetClassifier(18, numClasses: 10, width: 8);
+        string path = Path.Combine(dir, "cls.dat");
+        classifier.save(path);
+        using var model = ModelRegistry.Create(new ModelOptions("spgnet", 4, 8, Backbone: "resnet18", BackboneWeights: path));
+        var state = model.state_dict();
+        Assert.True(state["encoder1.layer3.1.conv2.weight"].eq(classifier.state_dict()["layer3.1.conv2.weight"]).all().item<bool>());
+        Assert.True(state["encoder2.conv1.weight"].eq(classifier.state_dict()["conv1.weight"]).all().item<bool>());
+    }
+
+    [Fact]
+    public void AMismatchNamesTheKeyAndBothShapes()
+    {
+        using var source = new TorchvisionResNet(18, width: 8);
+        string path = Path.Combine(dir, "r18w8.dat");
+        source.save(path);
+        using var wider = new TorchvisionResNet(18, width: 16);
+        var error = Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(wider, path));
+        Assert.Contains("key 'conv1.weight': file has shape [8, 3, 7, 7], model has [16, 3, 7, 7]", error.Message);
+
+        using var deeper = new TorchvisionResNet(34, width: 8);
+        error = Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(deeper, path));
+        Assert.Contains("missing key 'layer1.2.conv1.weight'", error.Message);
+    }
+}

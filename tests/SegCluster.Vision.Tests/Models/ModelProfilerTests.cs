@@ -1,0 +1,31 @@
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Classification;
+
+namespace SegCluster.Vision.Tests.Models;
+
+public class ModelProfilerTests
+{
+    [Theory]
+    [InlineData(18, 11_689_512, 1.80e9, 1.83e9)]   // torchvision: 1.81 GMACs ("GFLOPS" in its docs)
+    [InlineData(50, 25_557_032, 4.07e9, 4.11e9)]   // torchvision: 4.09 GMACs
+    public void ClassifierMatchesTheTorchvisionFigures(int depth, long parameters, double minMacs, double maxMacs)
+    {
+        using var model = new ResNetClassifier(depth);
+        var profile = ModelProfiler.Profile(model, 224, 224, outputStride: 32);
+        Assert.Equal(parameters, profile.Parameters);
+        Assert.InRange(profile.Macs, minMacs, maxMacs);
+        Assert.Equal(2 * profile.Macs, profile.Flops);
+    }
+
+    [Theory]
+    [InlineData("spgnet", "tiny")]
+    [InlineData("deeplabv3plus", "resnet18")]
+    public void TheScaledProbeCountsExactlyWhatAFullSizeForwardCounts(string name, string backbone)
+    {
+        using var model = ModelRegistry.Create(new ModelOptions(name, 5, 4, Backbone: backbone));
+        var scaled = ModelProfiler.Profile(model, 256, 512, model.OutputStride);
+        var full = ModelProfiler.Profile(model, 256, 512, model.OutputStride, maxProbeDivisor: 1);
+        Assert.Equal(full.Macs, scaled.Macs);
+        Assert.Equal(model.ParameterCount, scaled.Parameters);
+    }
+}
