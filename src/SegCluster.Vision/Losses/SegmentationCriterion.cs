@@ -13,7 +13,7 @@ namespace SegCluster.Vision.Losses;
 /// later. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
 /// is over the GLOBAL valid pixels (see <see cref="Terms"/> and <see cref="Combine"/>).
 /// </summary>
-public sealed class SegmentationCriterion
+public sealed class SegmentationCriterion : ISegmentationCriterion
 {
     public SegmentationCriterion(LossOptions options)
     {
@@ -45,6 +45,9 @@ public sealed class SegmentationCriterion
         }
         return new LossTerms(sums, counts, weights);
     }
+
+    /// <inheritdoc/>
+    LossTerms ISegmentationCriterion.Terms(SegmentationOutput output, Tensor labels, Tensor images) => Terms(output, labels);
 
     /// <summary>loss = Σ_t w_t · Sums[t] / max(1, counts[t]) with the given (usually global) counts.</summary>
     public static Tensor Combine(LossTerms terms, IReadOnlyList<double> validCounts)

@@ -28,6 +28,9 @@ public sealed class EncoderDecoderNet : SegmentationModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
+    public override SegmentationHead Head => head;
+
     /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
     public override SegmentationOutput forward(Tensor images)
     {
@@ -37,6 +40,6 @@ public sealed class EncoderDecoderNet : SegmentationModel
         var features = encoder.forward(images);
         var decoded = decoder.forward(features);
         var logits = head.forward(decoded[0], size);  // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = decoded[0].MoveToOuterDisposeScope() };
     }
 }

@@ -38,6 +38,9 @@ public sealed class SpgNet : SegmentationModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
+    public override SegmentationHead Head => head;
+
     /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
     public override SegmentationOutput forward(Tensor images)
     {
@@ -55,6 +58,6 @@ public sealed class SpgNet : SegmentationModel
         var enc2 = encoder2.Forward(images, (level, x) => aggregation.Aggregate(level, x, enc1[level], dec1[level]));
         var dec2 = decoder2.forward(enc2);
         var logits = head.forward(dec2[0], size);            // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), [prediction.MoveToOuterDisposeScope()]);
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), [prediction.MoveToOuterDisposeScope()]) { Feature = dec2[0].MoveToOuterDisposeScope() };
     }
 }
