@@ -10,9 +10,10 @@ public static class ModelRegistry
         {
             ["spgnet"] = o => new SpgNet(o),
             ["encoder-decoder"] = o => new EncoderDecoderNet(o),
+            ["vit"] = o => new VitNet(o),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder"];
+    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder", "vit"];
 
     /// <summary>Every valid model name.</summary>
     public static IReadOnlyList<string> Names => SortedNames;
