@@ -51,12 +51,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     }
 
     /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
-    public Tensor Forward(SegmentationOutput output, Tensor labels, Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        var terms = Terms(output, labels, images);
-        return SegmentationCriterion.Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).MoveToOuterDisposeScope();
-    }
+    public Tensor Forward(SegmentationOutput output, Tensor labels, Tensor images) =>
+        SegmentationCriterion.LocalLoss(this, output, labels, images);
 
     /// <summary>
     /// Σ_b R(S_b) / N² and Σ_b consistency_b, as scalars with autograd history.

@@ -67,10 +67,14 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     }
 
     /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
-    public Tensor Forward(SegmentationOutput output, Tensor labels)
+    public Tensor Forward(SegmentationOutput output, Tensor labels) => LocalLoss(this, output, labels, images: labels);  // images are unused by this criterion
+
+    /// <summary>Single-process loss of any criterion: its terms normalised by their local counts.</summary>
+    public static Tensor LocalLoss(ISegmentationCriterion criterion, SegmentationOutput output, Tensor labels, Tensor images)
     {
+        ArgumentNullException.ThrowIfNull(criterion);
         using var scope = NewDisposeScope();
-        var terms = Terms(output, labels);
+        var terms = criterion.Terms(output, labels, images);
         return Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).MoveToOuterDisposeScope();
     }
 
