@@ -14,7 +14,7 @@ namespace SegCluster.Vision.Losses;
 /// later. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
 /// is over the GLOBAL valid pixels (see <see cref="Terms"/> and <see cref="Combine"/>).
 /// </summary>
-public sealed class SegmentationCriterion
+public sealed class SegmentationCriterion : ISegmentationCriterion
 {
     public SegmentationCriterion(LossOptions options)
     {
@@ -47,6 +47,9 @@ public sealed class SegmentationCriterion
         return new LossTerms(sums, counts, weights);
     }
 
+    /// <inheritdoc/>
+    LossTerms ISegmentationCriterion.Terms(SegmentationOutput output, Tensor labels, Tensor images) => Terms(output, labels);
+
     /// <summary>loss = Σ_t w_t · Sums[t] / max(1, counts[t]) with the given (usually global) counts.</summary>
     public static Tensor Combine(LossTerms terms, IReadOnlyList<double> validCounts)
     {
@@ -65,10 +68,14 @@ public sealed class SegmentationCriterion
     }
 
     /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
-    public Tensor Forward(SegmentationOutput output, Tensor labels)
+    public Tensor Forward(SegmentationOutput output, Tensor labels) => LocalLoss(this, output, labels, images: labels);  // images are unused by this criterion
+
+    /// <summary>Single-process loss of any criterion: its terms normalised by their local counts.</summary>
+    public static Tensor LocalLoss(ISegmentationCriterion criterion, SegmentationOutput output, Tensor labels, Tensor images)
     {
+        ArgumentNullException.ThrowIfNull(criterion);
         using var scope = NewDisposeScope();
-        var terms = Terms(output, labels);
+        var terms = criterion.Terms(output, labels, images);
         return Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).MoveToOuterDisposeScope();
     }
 

@@ -32,6 +32,7 @@ public sealed class EncoderDecoderNet : SegmentationModel
 
     /// <inheritdoc/>
     public override int OutputStride => encoder.OutputStride;
+    public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     public override SegmentationOutput forward(Tensor images)
@@ -42,6 +43,6 @@ public sealed class EncoderDecoderNet : SegmentationModel
         var features = encoder.call(images);
         var decoded = decoder.call(features);
         var logits = head.call(decoded[0], size);  // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = decoded[0].MoveToOuterDisposeScope() };
     }
 }

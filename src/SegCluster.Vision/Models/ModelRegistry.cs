@@ -13,9 +13,10 @@ public static class ModelRegistry
             ["deeplabv3plus"] = o => new DeepLabV3Plus(o),
             ["unet"] = o => new UNet(o),
             ["dan"] = o => new DeepAggregationNet(o),
+            ["vit"] = o => new VitNet(o),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan"];
+    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan", "vit"];
 
     /// <summary>Every valid model name.</summary>
     public static IReadOnlyList<string> Names => SortedNames;

@@ -25,6 +25,10 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
     /// <summary>The coarsest encoder stride; input sizes must be multiples of it.</summary>
     public virtual int OutputStride => 16;
 
+    /// <summary>The final 1×1 classifier head when the model ends in one (its input is
+    /// <see cref="SegmentationOutput.Feature"/>); null otherwise. Seam for PAPERS.md §4.</summary>
+    public virtual Heads.SegmentationHead? Head => null;
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

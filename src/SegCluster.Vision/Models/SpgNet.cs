@@ -43,6 +43,7 @@ public sealed class SpgNet : SegmentationModel
 
     /// <inheritdoc/>
     public override int OutputStride => encoder1.OutputStride;
+    public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     public override SegmentationOutput forward(Tensor images)
@@ -63,6 +64,6 @@ public sealed class SpgNet : SegmentationModel
         var logits = head.call(dec2[0], size);            // (B, K, H, W)
         // Without supervision on P (ablation) the prediction is an unsupervised bottleneck, not an output.
         IReadOnlyList<Tensor> auxiliary = Options.SpgSupervision ? [prediction.MoveToOuterDisposeScope()] : [];
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), auxiliary);
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), auxiliary) { Feature = dec2[0].MoveToOuterDisposeScope() };
     }
 }

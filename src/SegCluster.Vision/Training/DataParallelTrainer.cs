@@ -23,7 +23,7 @@ public sealed class DataParallelTrainer : IDisposable
     // 1024×2048 batches summed over many ranks (float32 is exact only up to 2^24).
     private const long CountSplit = 1 << 12;
 
-    private readonly SegmentationCriterion _criterion;
+    private readonly ISegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
     private readonly TorchSharp.Modules.Parameter[] _parameters;
     private readonly OptimizerOptions _sgd;
@@ -33,7 +33,7 @@ public sealed class DataParallelTrainer : IDisposable
     private long _completedSteps;
 
     /// <summary>Builds an SGD optimiser over the model's trainable parameters (on the model's device).</summary>
-    public DataParallelTrainer(SegmentationModel model, SegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer)
+    public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
@@ -78,7 +78,7 @@ public sealed class DataParallelTrainer : IDisposable
         Model.train();
         foreach (var p in _parameters) p.grad?.zero_();
         var output = Model.forward(batch.Images);
-        var terms = _criterion.Terms(output, batch.Labels);
+        var terms = _criterion.Terms(output, batch.Labels, batch.Images);
 
         // [hi_0, lo_0, ..., hi_T-1, lo_T-1, S_0, ..., S_T-1]: global counts and CE sums in one call.
         int t = terms.Count;

@@ -1,0 +1,68 @@
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Debiasing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Losses;
+
+/// <summary>
+/// The class-suppression loss (PAPERS.md §4, the authors' DropClass code):
+/// λ·CE(plain logits) + (1−λ)·CE(drop-branch logits, pixels of class d ignored)
+/// + α · mean over (B, H, W) of softmax(drop logits)_d, with λ and d from
+/// <see cref="SegmentationOutput.Suppression"/> (α = <see cref="ClassSuppressionOptions.SuppressionWeight"/>).
+/// The term list has the same length whether or not a class was dropped (data-parallel ranks sample
+/// independently). Auxiliary predictions keep <see cref="SegmentationCriterion"/>'s terms. Each CE is a mean over its
+/// valid pixels; the suppression term a mean over all B·H·W pixels (the authors take it at the feature
+/// grid; here the logits are at the input size). Without <see cref="SegmentationOutput.Suppression"/>
+/// (eval mode or an unwrapped model) this is exactly <see cref="SegmentationCriterion"/> on the logits.
+/// </summary>
+public sealed class ClassSuppressionCriterion : ISegmentationCriterion
+{
+    private readonly SegmentationCriterion _base;
+
+    public ClassSuppressionCriterion(LossOptions loss, ClassSuppressionOptions suppression)
+    {
+        ArgumentNullException.ThrowIfNull(suppression);
+        _base = new SegmentationCriterion(loss);
+        SuppressionWeight = suppression.SuppressionWeight;
+    }
+
+    /// <summary>α.</summary>
+    public double SuppressionWeight { get; }
+
+    /// <inheritdoc/>
+    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (output.Suppression is not { } branch)
+            return _base.Terms(output, labels);
+
+        int ignore = _base.Options.IgnoreIndex;
+        // Plain branch; auxiliaries as in SegmentationCriterion.
+        var plain = _base.Terms(output with { Logits = branch.PlainLogits, Suppression = null }, labels);
+        var sums = new List<Tensor>(plain.Sums);
+        var counts = new List<long>(plain.ValidCounts);
+        var weights = new List<double>(plain.Weights);
+        weights[0] = branch.PlainWeight;
+
+        // Drop branch: class d becomes ignore.
+        var dropLabels = branch.DroppedClass >= 0 ? labels.masked_fill(labels.eq(branch.DroppedClass), ignore) : labels;  // (B, H, W)
+        sums.Add(nn.functional.cross_entropy(output.Logits, dropLabels, ignore_index: ignore, reduction: nn.Reduction.Sum));
+        using (var valid = dropLabels.ne(ignore).sum()) counts.Add(valid.item<long>());
+        weights.Add(1 - branch.PlainWeight);
+
+        // Suppression term; present (zero) even when nothing is dropped so every rank has the same terms.
+        var probability = branch.DroppedClass >= 0
+            ? nn.functional.softmax(output.Logits, 1).select(1, branch.DroppedClass)  // (B, H, W)
+            : zeros_like(output.Logits.select(1, 0));
+        sums.Add(probability.sum());
+        counts.Add(probability.numel());
+        weights.Add(SuppressionWeight);
+        return new LossTerms(sums, counts, weights);
+    }
+
+    /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
+    public Tensor Forward(SegmentationOutput output, Tensor labels, Tensor images) =>
+        SegmentationCriterion.LocalLoss(this, output, labels, images);
+}

@@ -1,0 +1,21 @@
+using SegCluster.Vision.Models;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Losses;
+
+/// <summary>
+/// A loss <see cref="Training.DataParallelTrainer"/> can train with: local, un-normalised term sums plus
+/// the count each is divided by GLOBALLY (summed over ranks) and the term's weight, so that
+/// loss = Σ_t w_t · Σ_ranks Sums[t] / Σ_ranks counts[t] (<see cref="SegmentationCriterion.Combine"/>).
+/// </summary>
+public interface ISegmentationCriterion
+{
+    /// <summary>
+    /// Local term sums (with autograd history) and counts. Call inside the caller's dispose scope;
+    /// neither <paramref name="labels"/> nor <paramref name="images"/> is modified.
+    /// </summary>
+    /// <param name="output">Model output.</param>
+    /// <param name="labels">(B, H, W) int64 class ids; the criterion's ignore index marks unlabelled pixels.</param>
+    /// <param name="images">(B, 3, H, W) the model's input (image-dependent regularisers read it).</param>
+    LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images);
+}

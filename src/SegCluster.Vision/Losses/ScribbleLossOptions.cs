@@ -1,0 +1,50 @@
+namespace SegCluster.Vision.Losses;
+
+/// <summary>
+/// Spec of the scribble loss (PAPERS.md §5): partial CE + <see cref="Weight"/> · R(S) +
+/// <see cref="ConsistencyWeight"/> · consistency loss of the feature head.
+/// </summary>
+/// <param name="Weight">λ on the NORMALISED regulariser R(S) / N² per image (N = grid pixels), averaged over images.
+/// rloss's 2e-9 multiplies the dense un-normalised sum at half scale; for its 512×512 crops N = 256² and
+/// 2e-9 · N² ≈ 8.6 is the equivalent weight here. Default 8.6.</param>
+/// <param name="SigmaRgb">σ_I in 0–255 colour levels (rloss: 15).</param>
+/// <param name="SigmaXy">σ_p in ORIGINAL-resolution pixels (rloss: 100; it scales σ with the image, so positions here are in original pixels).</param>
+/// <param name="SigmaFeature">σ_f of the deep kernel on L2-normalised embeddings (‖f_i − f_j‖² ∈ [0, 4]).</param>
+/// <param name="Scale">Grid scale of the regulariser (rloss: 0.5, half scale).</param>
+/// <param name="MaxGridSide">Cap on each side of the grid; the kernel is dense on it (N² entries per image, 4 MB at 32×32).</param>
+/// <param name="RgbPerUnit">Colour levels per unit of the input images: 1 for 0–255 images; the synthetic dataset is
+/// standardised with std ≈ 0.23 of [0, 1] colours, so ≈ 0.23 · 255 ≈ 59 there.</param>
+/// <param name="DeepKernel">Multiply in the deep-feature kernel when the output carries an embedding (false: static rloss).</param>
+/// <param name="ConsistencyWeight">Weight of the feature consistency loss mean_ij (K_f(i, j) − Σ_k S_ik S_jk)².</param>
+public sealed record ScribbleLossOptions(
+    double Weight = 8.6,
+    double SigmaRgb = 15,
+    double SigmaXy = 100,
+    double SigmaFeature = 0.5,
+    double Scale = 0.5,
+    int MaxGridSide = 32,
+    double RgbPerUnit = 1,
+    bool DeepKernel = true,
+    double ConsistencyWeight = 1)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
+    public void Validate()
+    {
+        Positive(Weight, nameof(Weight), allowZero: true);
+        Positive(SigmaRgb, nameof(SigmaRgb));
+        Positive(SigmaXy, nameof(SigmaXy));
+        Positive(SigmaFeature, nameof(SigmaFeature));
+        Positive(RgbPerUnit, nameof(RgbPerUnit));
+        Positive(ConsistencyWeight, nameof(ConsistencyWeight), allowZero: true);
+        if (!double.IsFinite(Scale) || Scale is <= 0 or > 1)
+            throw new ArgumentException($"ScribbleLossOptions.Scale = {Scale} must be in (0, 1].", nameof(Scale));
+        if (MaxGridSide is < 2 or > 64)
+            throw new ArgumentException($"ScribbleLossOptions.MaxGridSide = {MaxGridSide} must be in [2, 64] (the kernel is dense: N² per image).", nameof(MaxGridSide));
+    }
+
+    private static void Positive(double value, string field, bool allowZero = false)
+    {
+        if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0))
+            throw new ArgumentException($"ScribbleLossOptions.{field} = {value} must be a finite value {(allowZero ? ">= 0" : "> 0")}.", field);
+    }
+}

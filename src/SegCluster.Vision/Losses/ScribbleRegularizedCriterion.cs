@@ -1,0 +1,139 @@
+using SegCluster.Vision.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Losses;
+
+/// <summary>
+/// Dynamic feature regularised loss for scribbles (Zhang et al. 2021, PAPERS.md §5):
+/// partial CE on scribbled pixels (every other pixel carries the ignore label; auxiliaries as in
+/// <see cref="SegmentationCriterion"/>) + λ · R(S) + γ · consistency.
+/// R(S) = Σ_k S_kᵀ W (1 − S_k) with the dense-CRF style kernel
+/// W_ij = exp(−‖p_i−p_j‖²/2σ_p² − ‖I_i−I_j‖²/2σ_I²) · exp(−‖f_i−f_j‖²/2σ_f²), i.e. the shallow (rloss)
+/// kernel times the deep kernel on the feature consistency head's embeddings (detached: R shapes the
+/// segmentation, not the features), the product being one Gaussian on the joint [p/σ_p, I/σ_I, f/σ_f].
+/// MEMORY: R is computed DENSELY on a down-sampled grid, S and I bilinearly resized to
+/// <see cref="ScribbleLossOptions.Scale"/> × the input size capped at
+/// <see cref="ScribbleLossOptions.MaxGridSide"/> per side (N ≤ 32² → N² ≤ 1M kernel entries, 4 MB,
+/// per image, one image at a time; no local window). Normalisation: R / N² per image, summed over the
+/// batch and divided by the GLOBAL image count (see <see cref="ScribbleLossOptions.Weight"/> for the
+/// equivalent of rloss's 2e-9). Consistency: mean_ij (K_f(i, j) − Σ_k S_ik S_jk)² with S detached and
+/// K_f the deep kernel WITH gradient into the embedding, per image, averaged over images.
+/// Without an embedding the deep kernel and the consistency term are dropped (the term stays, at zero,
+/// so every rank reports the same terms).
+/// </summary>
+public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
+{
+    private readonly SegmentationCriterion _partial;
+
+    public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble)
+    {
+        ArgumentNullException.ThrowIfNull(scribble);
+        scribble.Validate();
+        _partial = new SegmentationCriterion(loss);
+        Options = scribble;
+    }
+
+    public ScribbleLossOptions Options { get; }
+
+    /// <inheritdoc/>
+    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(images);
+        var partial = _partial.Terms(output, labels);
+        var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null);
+        long batch = output.Logits.shape[0];
+        return new LossTerms(
+            [.. partial.Sums, regulariser, consistency],
+            [.. partial.ValidCounts, batch, batch],
+            [.. partial.Weights, Options.Weight, Options.ConsistencyWeight]);
+    }
+
+    /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
+    public Tensor Forward(SegmentationOutput output, Tensor labels, Tensor images) =>
+        SegmentationCriterion.LocalLoss(this, output, labels, images);
+
+    /// <summary>
+    /// Σ_b R(S_b) / N² and Σ_b consistency_b, as scalars with autograd history.
+    /// </summary>
+    /// <param name="logits">(B, K, H, W).</param>
+    /// <param name="images">(B, 3, H, W) in units of <see cref="ScribbleLossOptions.RgbPerUnit"/> colour levels.</param>
+    /// <param name="embedding">(B, E, h, w) L2-normalised, or null for the shallow kernel only.</param>
+    public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding)
+    {
+        using var scope = NewDisposeScope();
+        long b = logits.shape[0], height = logits.shape[2], width = logits.shape[3];
+        long gh = Grid(height), gw = Grid(width), n = gh * gw;
+        var size = new[] { gh, gw };
+        var probabilities = Resize(nn.functional.softmax(logits, 1), size).flatten(2);                 // (B, K, N)
+        var shallow = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
+        var features = embedding is null ? null : Resize(embedding, size).flatten(2).transpose(1, 2) / Options.SigmaFeature;  // (B, N, E)
+
+        Tensor regulariser = zeros(1, device: logits.device).squeeze(0), consistency = regulariser;
+        for (long i = 0; i < b; i++)
+        {
+            var logKernel = SquaredDistances(shallow[i]) * -0.5;                                  // (N, N)
+            Tensor? deep = null;
+            if (features is not null)
+            {
+                deep = SquaredDistances(features[i]) * -0.5;                                       // (N, N), grad into the embedding
+                logKernel = logKernel + deep.detach();
+            }
+            var kernel = logKernel.exp();                                                         // W (N, N), no grad
+            var s = probabilities[i];                                                             // (K, N)
+            // R = Σ_k S_kᵀ W (1 − S_k) = Σ_{k, i} S_ki · (W (1 − S)ᵀ)_ik
+            var r = (s.t() * kernel.matmul((1 - s).t())).sum() / (double)(n * n);
+            regulariser = regulariser + r;
+            if (deep is not null)
+            {
+                var agreement = s.detach().t().matmul(s.detach());                                // (N, N) P(same label)
+                consistency = consistency + (deep.exp() - agreement).pow(2).mean();
+            }
+        }
+        return (regulariser.MoveToOuterDisposeScope(), consistency.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The kernel W (B, N, N) on the grid, without gradient (for inspection and tests).</summary>
+    /// <param name="images">(B, 3, H, W).</param>
+    /// <param name="embedding">(B, E, h, w) or null for the shallow kernel only.</param>
+    public Tensor Kernel(Tensor images, Tensor? embedding)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long height = images.shape[2], width = images.shape[3];
+        var size = new[] { Grid(height), Grid(width) };
+        var joint = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
+        if (embedding is not null)
+            joint = cat([joint, Resize(embedding, size).flatten(2).transpose(1, 2) / Options.SigmaFeature], 2);  // (B, N, 5 + E)
+        var kernels = Enumerable.Range(0, (int)joint.shape[0]).Select(i => (SquaredDistances(joint[i]) * -0.5).exp()).ToList();
+        return stack(kernels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[p/σ_p, I·RgbPerUnit/σ_I] per grid pixel, positions in original pixels: (B, N, 5).</summary>
+    private Tensor ShallowFeatures(Tensor images, long height, long width, long[] size)
+    {
+        using var scope = NewDisposeScope();
+        long gh = size[0], gw = size[1];
+        var colours = Resize(images, size).flatten(2) * (Options.RgbPerUnit / Options.SigmaRgb);  // (B, 3, N)
+        var ys = (arange(gh, dtype: ScalarType.Float32, device: images.device) + 0.5) * (height / (double)gh);
+        var xs = (arange(gw, dtype: ScalarType.Float32, device: images.device) + 0.5) * (width / (double)gw);
+        var positions = stack([ys.unsqueeze(1).expand(gh, gw), xs.unsqueeze(0).expand(gh, gw)]).flatten(1) / Options.SigmaXy;  // (2, N)
+        var joint = cat([positions.unsqueeze(0).expand(colours.shape[0], 2, gh * gw), colours], 1);  // (B, 5, N)
+        return joint.transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    private long Grid(long side) => Math.Clamp((long)Math.Round(side * Options.Scale), 1, Options.MaxGridSide);
+
+    private static Tensor Resize(Tensor x, long[] size) =>
+        x.shape[2] == size[0] && x.shape[3] == size[1]
+            ? x
+            : nn.functional.interpolate(x, size, mode: InterpolationMode.Bilinear, align_corners: false);
+
+    /// <summary>‖x_i − x_j‖² for rows of <paramref name="x"/> (N, F) → (N, N), clamped at 0.</summary>
+    private static Tensor SquaredDistances(Tensor x)
+    {
+        var norms = x.pow(2).sum(1, keepdim: true);                                               // (N, 1)
+        return (norms + norms.t() - 2 * x.matmul(x.t())).clamp_min(0);
+    }
+}

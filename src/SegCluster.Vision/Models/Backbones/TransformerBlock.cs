@@ -1,0 +1,44 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models.Backbones;
+
+/// <summary>Pre-norm transformer block of ViT: x + MHSA(LN(x)), then x + MLP(LN(x)) with GELU.</summary>
+public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> norm1;
+    private readonly nn.Module<Tensor, Tensor> qkv;
+    private readonly nn.Module<Tensor, Tensor> proj;
+    private readonly nn.Module<Tensor, Tensor> norm2;
+    private readonly nn.Module<Tensor, Tensor> fc1;
+    private readonly nn.Module<Tensor, Tensor> act;
+    private readonly nn.Module<Tensor, Tensor> fc2;
+    private readonly int _heads;
+
+    public TransformerBlock(int dim, int heads, int mlpRatio) : base(nameof(TransformerBlock))
+    {
+        _heads = heads;
+        norm1 = nn.LayerNorm(dim);
+        qkv = nn.Linear(dim, 3 * dim);
+        proj = nn.Linear(dim, dim);
+        norm2 = nn.LayerNorm(dim);
+        fc1 = nn.Linear(dim, mlpRatio * dim);
+        act = nn.GELU();
+        fc2 = nn.Linear(mlpRatio * dim, dim);
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, N, D) tokens.</param>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], n = x.shape[1], d = x.shape[2], hd = d / _heads;
+        var qkvs = qkv.forward(norm1.forward(x)).view(b, n, 3, _heads, hd).permute(2, 0, 3, 1, 4);  // (3, B, h, N, hd)
+        var (q, k, v) = (qkvs[0], qkvs[1], qkvs[2]);
+        var attention = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(hd)).softmax(-1);      // (B, h, N, N)
+        var mixed = attention.matmul(v).transpose(1, 2).reshape(b, n, d);                         // (B, N, D)
+        x = x + proj.forward(mixed);
+        x = x + fc2.forward(act.forward(fc1.forward(norm2.forward(x))));
+        return x.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,112 @@
+using SegCluster.Vision.Models.Heads;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models.Debiasing;
+
+/// <summary>
+/// Class-suppression training (Chu, Kim, Han, NeurIPS 2021; PAPERS.md §4, the authors' DropClass code),
+/// model-agnostic: wraps any <see cref="SegmentationModel"/> that exposes its pre-classifier feature A
+/// (<see cref="SegmentationOutput.Feature"/>) and its 1×1 classifier (<see cref="SegmentationModel.Head"/>).
+/// Class k's channel importance is ReLU(W_k). Each training forward, with probability
+/// p = min(1, <see cref="Epoch"/> / E_end), one class d is sampled; A_drop = A ⊙ mean_{k≠d} ReLU(W_k)
+/// (channel-wise; with nothing dropped the mean runs over all K), then an extra 1×1 conv + BN + ReLU
+/// and the SAME classifier give the drop-branch logits. <see cref="SegmentationOutput.Logits"/> is always
+/// the drop branch (at inference with nothing dropped, as in the authors' code); in training mode
+/// <see cref="SegmentationOutput.Suppression"/> carries the plain logits, d and λ for
+/// <see cref="Losses.ClassSuppressionCriterion"/>. As in the authors' code W is not detached: the mask
+/// passes gradient to the classifier.
+/// </summary>
+public sealed class ClassSuppressionNet : SegmentationModel
+{
+    private readonly SegmentationModel inner;
+    private readonly nn.Module<Tensor, Tensor> suppression;
+    private readonly Random _sampler;
+    private readonly double[]? _cumulative;
+
+    /// <param name="inner">The model to wrap; it must expose <see cref="SegmentationModel.Head"/> and set <see cref="SegmentationOutput.Feature"/>.</param>
+    public ClassSuppressionNet(SegmentationModel inner, ClassSuppressionOptions options)
+        : base(nameof(ClassSuppressionNet), (inner ?? throw new ArgumentNullException(nameof(inner))).Options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(inner.NumClasses);
+        var head = inner.Head ?? throw new ArgumentException(
+            $"{inner.GetType().Name} exposes no 1×1 classifier head (SegmentationModel.Head is null); class suppression needs one.", nameof(inner));
+        int channels = (int)head.Weight.shape[1];
+        this.inner = inner;
+        suppression = nn.Sequential(
+            ("conv", nn.Conv2d(channels, channels, kernel_size: 1)),
+            ("norm", nn.BatchNorm2d(channels)),
+            ("relu", nn.ReLU()));
+        Suppression = options;
+        _sampler = new Random(options.Seed);
+        if (options.ClassFrequencies is { } f)
+        {
+            var inverse = f.Select(x => 1.0 / x).ToArray();
+            double total = inverse.Sum(), run = 0;
+            _cumulative = inverse.Select(x => run += x / total).ToArray();
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>The scheme's spec.</summary>
+    public ClassSuppressionOptions Suppression { get; }
+
+    /// <summary>Training progress in (fractional) epochs; the caller advances it. Sets p and λ.</summary>
+    public double Epoch { get; set; }
+
+    /// <summary>p = min(1, epoch / E_end).</summary>
+    public double DropProbability => Math.Clamp(Epoch / Suppression.EndEpoch, 0, 1);
+
+    /// <summary>λ = max(0, 1 − epoch / E).</summary>
+    public double PlainWeight => Math.Clamp(1 - Epoch / Suppression.TotalEpochs, 0, 1);
+
+    /// <inheritdoc/>
+    public override int OutputStride => inner.OutputStride;
+
+    /// <inheritdoc/>
+    public override SegmentationHead Head => inner.Head!;
+
+    /// <param name="images">(B, 3, H, W).</param>
+    public override SegmentationOutput forward(Tensor images)
+    {
+        CheckInput(images);
+        int dropped = training ? SampleDroppedClass() : -1;
+        return Forward(images, dropped);
+    }
+
+    /// <summary>Forward with an explicit dropped class d (−1: none); tests and analyses use it directly.</summary>
+    public SegmentationOutput Forward(Tensor images, int droppedClass)
+    {
+        if (droppedClass < -1 || droppedClass >= NumClasses)
+            throw new ArgumentOutOfRangeException(nameof(droppedClass), droppedClass, $"must be -1 (none) or a class in [0, {NumClasses}).");
+        using var scope = NewDisposeScope();
+        var size = new[] { images.shape[2], images.shape[3] };
+        var plain = inner.forward(images);
+        var feature = plain.Feature ?? throw new InvalidOperationException(
+            $"{inner.GetType().Name} did not set SegmentationOutput.Feature; class suppression needs the pre-classifier feature.");
+        var head = inner.Head!;
+        var importance = nn.functional.relu(head.Weight);                   // (K, D, 1, 1)
+        var keep = ones(NumClasses, 1, 1, 1, device: importance.device);    // (K, 1, 1, 1)
+        if (droppedClass >= 0) keep[droppedClass] = zeros(1, 1, 1, device: importance.device);
+        var mask = (importance * keep).sum(0, keepdim: true) / keep.sum();   // (1, D, 1, 1) = mean_{k≠d} ReLU(W_k)
+        var suppressed = suppression.forward(feature * mask);               // (B, D, h, w)
+        var logits = head.forward(suppressed, size);                        // (B, K, H, W)
+
+        var output = new SegmentationOutput(logits.MoveToOuterDisposeScope(), plain.Auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray())
+        {
+            Feature = suppressed.MoveToOuterDisposeScope(),
+            Suppression = training ? new ClassSuppressionBranch(plain.Logits.MoveToOuterDisposeScope(), droppedClass, PlainWeight) : null,
+        };
+        return output;
+    }
+
+    private int SampleDroppedClass()
+    {
+        if (_sampler.NextDouble() >= DropProbability) return -1;
+        if (_cumulative is null) return _sampler.Next(NumClasses);
+        double u = _sampler.NextDouble();
+        int k = Array.FindIndex(_cumulative, c => u < c);
+        return k < 0 ? NumClasses - 1 : k;
+    }
+}

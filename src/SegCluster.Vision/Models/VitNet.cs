@@ -1,0 +1,55 @@
+using SegCluster.Vision.Models.Backbones;
+using SegCluster.Vision.Models.Heads;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Models;
+
+/// <summary>
+/// ViT/16 segmentation model ("vit" in <see cref="ModelRegistry"/>; PAPERS.md §5's transformer
+/// backbone): <see cref="VisionTransformer"/> with <see cref="VitConfig.ForWidth"/> (CPU-sized) →
+/// light decoder at stride 16 (1×1 conv + norm + ReLU to 2·Width, then 3×3 conv + norm + ReLU) →
+/// <see cref="SegmentationHead"/> (1×1 classifier, bilinear upsampling to the input size).
+/// </summary>
+public sealed class VitNet : SegmentationModel
+{
+    private readonly VisionTransformer encoder;
+    private readonly nn.Module<Tensor, Tensor> decoder;
+    private readonly SegmentationHead head;
+
+    public VitNet(ModelOptions options) : this(options, VitConfig.ForWidth(options.Width)) { }
+
+    /// <summary>Any encoder config (e.g. <see cref="VitConfig.Small"/>) with the light decoder.</summary>
+    public VitNet(ModelOptions options, VitConfig config) : base(nameof(VitNet), options)
+    {
+        options.Validate();
+        int channels = 2 * options.Width;
+        encoder = new VisionTransformer(config);
+        decoder = nn.Sequential(
+            ("project", Layers.Projection(config.Dim, channels, options.Norm)),
+            ("relu1", nn.ReLU()),
+            ("conv", Layers.Conv3x3(channels, channels, options.Norm)),
+            ("norm", Layers.Norm(options.Norm, channels)),
+            ("relu2", nn.ReLU()));
+        head = new SegmentationHead(channels, options.NumClasses);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override int OutputStride => encoder.OutputStride;
+
+    /// <inheritdoc/>
+    public override SegmentationHead Head => head;
+
+    /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
+    public override SegmentationOutput forward(Tensor images)
+    {
+        CheckInput(images);
+        using var scope = NewDisposeScope();
+        var size = new[] { images.shape[2], images.shape[3] };
+        var tokens = encoder.forward(images);          // (B, Dim, H/16, W/16)
+        var feature = decoder.forward(tokens);         // (B, 2·Width, H/16, W/16)
+        var logits = head.forward(feature, size);      // (B, K, H, W)
+        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = feature.MoveToOuterDisposeScope() };
+    }
+}

@@ -1,0 +1,80 @@
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Scribbles;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Tests.Losses;
+
+public class ScribbleRegularizedCriterionTests
+{
+    private static ScribbleRegularizedCriterion Criterion(double weight = 1, double consistency = 1) =>
+        new(new LossOptions(), new ScribbleLossOptions(Weight: weight, RgbPerUnit: 59, ConsistencyWeight: consistency));
+
+    [Fact]
+    public void RegulariserIsZeroForAConstantOneHotPrediction()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(1);
+        var logits = zeros(2, 3, 16, 16);
+        logits[.., 1] = tensor(100f);  // softmax is one-hot on class 1 everywhere
+        var (r, _) = Criterion().Regulariser(logits, randn(2, 3, 16, 16), nn.functional.normalize(randn(2, 4, 4, 4), dim: 1));
+        Assert.InRange(r.item<float>(), 0f, 1e-7f);
+        // A split prediction across a uniform image is penalised.
+        logits[.., 1, .., TensorIndex.Slice(0, 8)] = tensor(-100f);
+        var (split, _) = Criterion().Regulariser(logits, zeros(2, 3, 16, 16), null);
+        Assert.True(split.item<float>() > 0.1f, $"R = {split.item<float>()}");
+    }
+
+    [Fact]
+    public void KernelIsSymmetricWithUnitDiagonalAndDecaysWithColourDistance()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(2);
+        var images = randn(1, 3, 16, 16);
+        var kernel = Criterion().Kernel(images, nn.functional.normalize(randn(1, 4, 4, 4), dim: 1))[0];  // (N, N), N = 8·8
+        Assert.Equal(new long[] { 64, 64 }, kernel.shape);
+        Assert.True(kernel.allclose(kernel.t(), atol: 1e-6));
+        Assert.True(kernel.diagonal().allclose(ones(64), atol: 1e-5));
+        Assert.True(kernel.le(1 + 1e-6).all().item<bool>());
+        var uniform = Criterion().Kernel(zeros(1, 3, 16, 16), null)[0];
+        Assert.True(uniform.min().item<float>() > kernel.min().item<float>());  // colour differences lower W
+    }
+
+    [Fact]
+    public void PartialCrossEntropyIgnoresUnscribbledPixels()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        var logits = randn(1, 3, 16, 16, requires_grad: true);
+        var labels = full(new long[] { 1, 16, 16 }, 255L, dtype: ScalarType.Int64);
+        labels[0, 5, TensorIndex.Slice(2, 12)] = tensor(1L);  // a 10-pixel scribble of class 1
+        var terms = Criterion().Terms(new SegmentationOutput(logits, []), labels, zeros(1, 3, 16, 16));
+        Assert.Equal(10, terms.ValidCounts[0]);
+        terms.Sums[0].backward();
+        var scribbled = labels.ne(255).unsqueeze(1).expand(1, 3, 16, 16);
+        Assert.Equal(0f, logits.grad!.masked_select(scribbled.logical_not()).abs().sum().item<float>());
+        var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255);
+        Assert.Equal(expected.item<float>(), Criterion(weight: 0, consistency: 0).Forward(new SegmentationOutput(logits, []), labels, zeros(1, 3, 16, 16)).item<float>(), 5);
+    }
+
+    [Fact]
+    public void GradientReachesUnscribbledPixelsAndTheConsistencyHead()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new FeatureConsistencyNet(TestData.Model("encoder-decoder", 3, 8, NormKind.GroupNorm), embeddingChannels: 8);
+        var images = randn(2, 3, 32, 32);
+        var output = model.forward(images);
+        Assert.Equal(new long[] { 2, 8, 16, 16 }, output.Embedding!.shape);
+        var labels = full(new long[] { 2, 32, 32 }, 255L, dtype: ScalarType.Int64);
+        labels[.., 4, TensorIndex.Slice(4, 20)] = tensor(2L);
+        var logits = output.Logits;
+        logits.retain_grad();
+        var terms = Criterion().Terms(output, labels, images);
+        Assert.Equal(new long[] { 32, 2, 2 }, terms.ValidCounts.ToArray());
+        Assert.True(terms.Sums[1].item<float>() > 0 && terms.Sums[2].item<float>() > 0);
+        SegmentationCriterion.Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).backward();
+        Assert.True(logits.grad![0, .., 20, 20].abs().sum().item<float>() > 0);  // an unscribbled pixel learns from R
+        Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
+    }
+}
