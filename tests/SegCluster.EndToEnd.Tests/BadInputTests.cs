@@ -14,6 +14,8 @@ public sealed class BadInputTests
     [InlineData("--steps 0", "--steps")]
     [InlineData("--steps 5 --epochs 1", "not both")]
     [InlineData("--device gpu0", "cuda:N")]
+    [InlineData("--label-mode bilinear", "labels.mode")]
+    [InlineData("--label-factor 3 --label-mode soft-ce", "labels.factor")]
     public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);

@@ -10,8 +10,8 @@ namespace SegCluster.Vision.Losses;
 /// logits (weight 1) plus <see cref="LossOptions.AuxiliaryWeight"/> × CE for each auxiliary prediction.
 /// An auxiliary term is computed at the auxiliary's own grid (h, w) against labels nearest-down-sampled
 /// to that grid (PyTorch "nearest": the pixel at floor(i·H/h), i.e. the top-left one of each cell for
-/// a factor 2), not by upsampling the prediction. Soft label down-sampling (PAPERS.md §3) replaces this
-/// later. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
+/// a factor 2), not by upsampling the prediction. The final term can move to a coarse label grid
+/// (nearest, block or soft labels, PAPERS.md §2/§3) through <see cref="LossOptions.Labels"/>. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
 /// is over the GLOBAL valid pixels (see <see cref="Terms"/> and <see cref="Combine"/>).
 /// </summary>
 public sealed class SegmentationCriterion : ISegmentationCriterion
