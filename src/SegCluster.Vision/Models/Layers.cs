@@ -37,6 +37,16 @@ internal static class Layers
             ("norm", Norm(norm, outChannels)),
             ("relu", nn.ReLU()));
 
+    /// <summary>
+    /// a + b with a Scalar alpha that stays alive. <c>a + b</c> converts alpha = 1 to a temporary Scalar that
+    /// is unreachable while the native add runs; under GC pressure (two training workers in one process) its
+    /// finalizer freed it mid-call and libtorch failed in Scalar::toFloat ("Expected false to be true",
+    /// observed in SPGNet quickstarts on this machine). The static Scalar is immutable and never collected.
+    /// </summary>
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+
+    private static readonly Scalar One = 1.0f.ToScalar();
+
     /// <summary>Bilinear resize of (B, C, h, w) to the spatial size of <paramref name="like"/> (align_corners false).</summary>
     public static Tensor ResizeLike(Tensor x, Tensor like) =>
         nn.functional.interpolate(x, [like.shape[2], like.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
