@@ -39,9 +39,10 @@ internal static class Layers
 
     /// <summary>
     /// a + b with a Scalar alpha that stays alive. <c>a + b</c> converts alpha = 1 to a temporary Scalar that
-    /// is unreachable while the native add runs; under GC pressure (two training workers in one process) its
-    /// finalizer freed it mid-call and libtorch failed in Scalar::toFloat ("Expected false to be true",
-    /// observed in SPGNet quickstarts on this machine). The static Scalar is immutable and never collected.
+    /// is unreachable while the native add runs; the likely cause of the libtorch Scalar::toFloat failures
+    /// ("Expected false to be true") seen inside residual additions in SPGNet quickstarts on this machine is
+    /// its finalizer freeing it mid-call under GC pressure (two workers in one process). The static Scalar is
+    /// immutable and never collected.
     /// </summary>
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
 
