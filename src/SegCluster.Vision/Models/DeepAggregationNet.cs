@@ -53,7 +53,7 @@ public sealed class DeepAggregationNet : SegmentationModel
         int node = 0;
         for (int round = 1; round < x.Length; round++)
             for (int l = 0; l < x.Length - round; l++)
-                x[l] = nodes[node++].call(x[l] + Layers.ResizeLike(x[l + 1], x[l]));  // (B, D, H/s_l, W/s_l)
+                x[l] = nodes[node++].call(Layers.Add(x[l], Layers.ResizeLike(x[l + 1], x[l])));  // (B, D, H/s_l, W/s_l)
         var logits = head.call(x[0], size);                                // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }

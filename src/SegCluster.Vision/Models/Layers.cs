@@ -37,6 +37,17 @@ internal static class Layers
             ("norm", Norm(norm, outChannels)),
             ("relu", nn.ReLU()));
 
+    /// <summary>
+    /// a + b with a Scalar alpha that stays alive. <c>a + b</c> converts alpha = 1 to a temporary Scalar that
+    /// is unreachable while the native add runs; the likely cause of the libtorch Scalar::toFloat failures
+    /// ("Expected false to be true") seen inside residual additions in SPGNet quickstarts on this machine is
+    /// its finalizer freeing it mid-call under GC pressure (two workers in one process). The static Scalar is
+    /// immutable and never collected.
+    /// </summary>
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+
+    private static readonly Scalar One = 1.0f.ToScalar();
+
     /// <summary>Bilinear resize of (B, C, h, w) to the spatial size of <paramref name="like"/> (align_corners false).</summary>
     public static Tensor ResizeLike(Tensor x, Tensor like) =>
         nn.functional.interpolate(x, [like.shape[2], like.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);

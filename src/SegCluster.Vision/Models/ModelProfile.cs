@@ -10,7 +10,11 @@ public sealed record ModelProfile(long Parameters, double Macs, int Height, int 
     /// <summary>FLOPs = 2 × MACs, the convention of the SPGNet paper's table (PAPERS.md §1) and of fvcore/ptflops "×2" reports.</summary>
     public double Flops => 2 * Macs;
 
-    /// <summary>One line: <c>params 59.80M  MACs 327.4G  FLOPs 654.8G  at 1024x2048</c>.</summary>
+    /// <summary>One line: <c>params 55.86M  GMACs 502.6  GFLOPs 1005.2 (2×MACs, conv+linear)  at 1024x2048</c>.</summary>
     public override string ToString() =>
-        $"params {Parameters / 1e6:F2}M  GMACs {Macs / 1e9:F1}  GFLOPs {Flops / 1e9:F1} (2×MACs, conv+linear)  at {Height}x{Width}";
+        $"params {Parameters / 1e6:F2}M  GMACs {Giga(Macs)}  GFLOPs {Giga(Flops)} (2×MACs, conv+linear)  at {Height}x{Width}";
+
+    /// <summary>One decimal from 10 G up (654.8), three below (0.153), so small CPU models stay readable.</summary>
+    private static string Giga(double value) =>
+        (value / 1e9).ToString(value >= 1e10 ? "F1" : "F3", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -40,6 +40,6 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
         // identity + y order: see ResidualBlock.
-        return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
+        return nn.functional.relu(Layers.Add(identity, y)).MoveToOuterDisposeScope();
     }
 }

@@ -44,6 +44,6 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         y = bn3.call(conv3.call(y));                           // (B, 4·planes, h/s, w/s)
         var identity = downsample is null ? x : downsample.call(x);
         // identity + y order: see ResidualBlock.
-        return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
+        return nn.functional.relu(Layers.Add(identity, y)).MoveToOuterDisposeScope();
     }
 }

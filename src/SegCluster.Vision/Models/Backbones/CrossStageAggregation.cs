@@ -26,7 +26,7 @@ public sealed class CrossStageAggregation : nn.Module
     public Tensor Aggregate(int level, Tensor x, Tensor encoder1, Tensor decoder1)
     {
         using var scope = NewDisposeScope();
-        var y = x + encoder_lateral[level].call(encoder1) + decoder_lateral[level].call(decoder1);
+        var y = Layers.Add(Layers.Add(x, encoder_lateral[level].call(encoder1)), decoder_lateral[level].call(decoder1));
         return y.MoveToOuterDisposeScope();
     }
 }

@@ -34,6 +34,6 @@ public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
         var identity = shortcut is null ? x : shortcut.call(x);
         // identity + y, not y + identity: on this machine (TorchSharp 0.107 CPU) the y + input order
         // intermittently produced NaN weight gradients upstream; see the Vision tests' TorchThreads note.
-        return nn.functional.relu(identity + y).MoveToOuterDisposeScope();
+        return nn.functional.relu(Layers.Add(identity, y)).MoveToOuterDisposeScope();
     }
 }

@@ -40,7 +40,7 @@ public sealed class SemanticPredictionGuidance : nn.Module<Tensor, (Tensor Refin
         var a = attend.call(p);                        // (B, C, h, w)
         if (sigmoid) a = nn.functional.sigmoid(a);        // in (0, 1)
         var excited = feature * a;                        // (B, C, h, w)
-        var refined = identity ? feature + excited : excited;
+        var refined = identity ? Layers.Add(feature, excited) : excited;
         return (refined.MoveToOuterDisposeScope(), p.MoveToOuterDisposeScope());
     }
 }

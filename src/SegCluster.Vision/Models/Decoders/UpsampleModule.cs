@@ -28,6 +28,6 @@ public sealed class UpsampleModule : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var size = new[] { encoderFeature.shape[2], encoderFeature.shape[3] };
         var up = nn.functional.interpolate(x, size, mode: InterpolationMode.Bilinear, align_corners: false);
-        return block.call(up + skip.call(encoderFeature)).MoveToOuterDisposeScope();
+        return block.call(Layers.Add(up, skip.call(encoderFeature))).MoveToOuterDisposeScope();
     }
 }
