@@ -41,7 +41,8 @@ case "$verb" in
       [ -f "$trx" ] || continue
       counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
       p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
-      n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
+      t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters"); e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+      n=$(( ${t:-0} - ${e:-0} ))  # skipped tests are counted in total but not executed
       passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
     done
     echo "${passed} passed, ${failed} failed, ${skipped} skipped"
