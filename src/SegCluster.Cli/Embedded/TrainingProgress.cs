@@ -28,8 +28,8 @@ public static class TrainingProgress
                     }
                     status = await experiment.GetStatusAsync();
                     bar.Value = status.Step;
-                    bar.Description = status.Step >= status.TotalSteps && !status.State.IsFinal()
-                        ? "evaluating"
+                    bar.Description = status.Step == 0 ? "starting workers"
+                        : status.Step >= status.TotalSteps && !status.State.IsFinal() ? "evaluating"
                         : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3} {status.ImagesPerSecond:F1} img/s";
                 }
                 bar.Value = status.State == ExperimentState.Completed ? bar.MaxValue : bar.Value;
