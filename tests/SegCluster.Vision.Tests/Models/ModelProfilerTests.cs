@@ -28,4 +28,18 @@ public class ModelProfilerTests
         Assert.Equal(full.Macs, scaled.Macs);
         Assert.Equal(model.ParameterCount, scaled.Parameters);
     }
+
+    /// <summary>The profiler throws when a conv or linear layer ran outside call() (its hooks never fired):
+    /// every registered model must invoke its submodules through call().</summary>
+    [Theory]
+    [MemberData(nameof(RegisteredModels))]
+    public void Every_registered_model_can_be_profiled(string name)
+    {
+        using var model = ModelRegistry.Create(new ModelOptions(name, 5, 4));
+        var profile = ModelProfiler.Profile(model, 64, 64, model.OutputStride);
+        Assert.True(profile.Macs > 0);
+        Assert.Equal(model.ParameterCount, profile.Parameters);
+    }
+
+    public static TheoryData<string> RegisteredModels() => new(ModelRegistry.Names);
 }

@@ -33,12 +33,12 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2], hd = d / _heads;
-        var qkvs = qkv.forward(norm1.forward(x)).view(b, n, 3, _heads, hd).permute(2, 0, 3, 1, 4);  // (3, B, h, N, hd)
+        var qkvs = qkv.call(norm1.call(x)).view(b, n, 3, _heads, hd).permute(2, 0, 3, 1, 4);  // (3, B, h, N, hd)
         var (q, k, v) = (qkvs[0], qkvs[1], qkvs[2]);
         var attention = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(hd)).softmax(-1);      // (B, h, N, N)
         var mixed = attention.matmul(v).transpose(1, 2).reshape(b, n, d);                         // (B, N, D)
-        x = x + proj.forward(mixed);
-        x = x + fc2.forward(act.forward(fc1.forward(norm2.forward(x))));
+        x = Layers.Add(x, proj.call(mixed));
+        x = Layers.Add(x, fc2.call(act.call(fc1.call(norm2.call(x)))));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -44,13 +44,13 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var patches = patch_embed.forward(images);                                    // (B, D, h, w)
+        var patches = patch_embed.call(images);                                    // (B, D, h, w)
         long b = patches.shape[0], d = patches.shape[1], h = patches.shape[2], w = patches.shape[3];
         var tokens = patches.flatten(2).transpose(1, 2);                              // (B, h·w, D)
         var x = cat([cls_token.expand(b, 1, d), tokens], 1) + Positions(h, w);       // (B, 1 + h·w, D)
         foreach (var block in blocks)
-            x = block.forward(x);
-        x = norm.forward(x);
+            x = block.call(x);
+        x = norm.call(x);
         var map = x.narrow(1, 1, h * w).transpose(1, 2).reshape(b, d, h, w);          // (B, D, h, w)
         return map.MoveToOuterDisposeScope();
     }

@@ -51,10 +51,10 @@ public sealed class FeatureConsistencyNet : SegmentationModel
     public override SegmentationOutput forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var output = inner.forward(images);
+        var output = inner.call(images);
         var feature = output.Feature ?? throw new InvalidOperationException(
             $"{inner.GetType().Name} did not set SegmentationOutput.Feature; the feature consistency head needs it.");
-        var embedding = nn.functional.normalize(projection.forward(feature.detach()), p: 2, dim: 1);  // (B, E, h, w)
+        var embedding = nn.functional.normalize(projection.call(feature.detach()), p: 2, dim: 1);  // (B, E, h, w)
         return new SegmentationOutput(output.Logits.MoveToOuterDisposeScope(), output.Auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray())
         {
             Feature = feature.MoveToOuterDisposeScope(),
