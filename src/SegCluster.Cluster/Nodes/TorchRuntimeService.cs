@@ -6,17 +6,14 @@ using SegCluster.Vision.Devices;
 namespace SegCluster.Cluster.Nodes;
 
 /// <summary>
-/// Process-wide torch settings for the node's lifetime: the intra-op thread count, set once so K CPU
-/// workers in one process do not oversubscribe the cores (each would otherwise use a full-width pool),
-/// and the filter that keeps libtorch's repeated NNPACK warning out of the log.
+/// Process-wide torch setting for the node: the intra-op thread count, set once so K CPU workers in one
+/// process do not oversubscribe the cores (each would otherwise use a full-width pool). The filter of
+/// libtorch's repeated NNPACK warning is installed by the process entry points (Node, CLI).
 /// </summary>
 public sealed class TorchRuntimeService(IOptions<NodeOptions> options, ILogger<TorchRuntimeService> logger) : IHostedService
 {
-    private NativeWarningFilter? _warnings;
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _warnings = NativeWarningFilter.Install();
         var threads = options.Value.EffectiveTorchThreads;
         TorchSharp.torch.set_num_threads(threads);
         logger.LogInformation("torch {Version}: {Threads} intra-op thread(s) for {Workers} worker(s); oneDNN ISA cap {Isa}",
@@ -24,9 +21,5 @@ public sealed class TorchRuntimeService(IOptions<NodeOptions> options, ILogger<T
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        _warnings?.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
