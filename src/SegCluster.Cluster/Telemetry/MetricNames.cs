@@ -23,6 +23,7 @@ public static class MetricNames
     public const string EvalMeanIoU = "segcluster.eval.miou";
     public const string Experiments = "segcluster.experiments";
     public const string ProcessMemory = "segcluster.process.memory";
+    public const string DeviceMemory = "segcluster.device.memory";
 
     public static class Labels
     {

@@ -2,13 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Vision.Devices;
 
 namespace SegCluster.Cluster.Telemetry;
 
 /// <summary>The node's instruments on the one <c>SegCluster</c> meter. Thread-safe: training threads and grains record.</summary>
 /// <remarks>
-/// Device (CUDA) memory is not reported: TorchSharp 0.107 exposes no <c>torch.cuda.memory_allocated</c>
-/// counterpart, so the only memory series is the node process's resident memory (README "Metrics").
+/// Device (CUDA) memory comes from NVML (<see cref="NvmlDeviceMemory"/>): TorchSharp 0.107 exposes no
+/// <c>torch.cuda.memory_allocated</c> counterpart. Without a GPU driver the series is absent.
 /// </remarks>
 public sealed class SegClusterMetrics
 {
@@ -48,6 +49,7 @@ public sealed class SegClusterMetrics
         meter.CreateObservableGauge(MetricNames.EvalMeanIoU, ObserveMeanIoU, null, "Validation mIoU of the latest evaluation of each experiment.");
         meter.CreateObservableGauge(MetricNames.Experiments, ObserveExperiments, "{experiment}", "Experiments coordinated by this node, by state.");
         meter.CreateObservableGauge(MetricNames.ProcessMemory, ObserveMemory, "By", "Resident memory of the node process.");
+        meter.CreateObservableGauge(MetricNames.DeviceMemory, ObserveDeviceMemory, "By", "GPU memory used and total, per device (NVML).");
     }
 
     /// <summary>Records one finished optimizer step of a worker; call after every step, from its training thread.</summary>
@@ -95,6 +97,13 @@ public sealed class SegClusterMetrics
         using var process = Process.GetCurrentProcess();
         return new Measurement<long>(process.WorkingSet64, new KeyValuePair<string, object?>(MetricNames.Labels.Kind, "resident"));
     }
+
+    private static IEnumerable<Measurement<long>> ObserveDeviceMemory() =>
+        NvmlDeviceMemory.Read().SelectMany(d => new[]
+        {
+            new Measurement<long>(d.UsedBytes, new(MetricNames.Labels.Device, d.Device), new(MetricNames.Labels.Kind, "used")),
+            new Measurement<long>(d.TotalBytes, new(MetricNames.Labels.Device, d.Device), new(MetricNames.Labels.Kind, "total")),
+        });
 
     private sealed record WorkerSnapshot(double ImagesPerSecond, double Loss, double LearningRate, double AllReduceBytesPerSecond);
 }
