@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SegCluster.Bench.Loopback;
+using SegCluster.Bench.Results;
+using SegCluster.Collectives;
+using Spectre.Console;
+
+namespace SegCluster.Bench.AllReduce;
+
+/// <summary>
+/// Issue 9 part 1: the gRPC ring across W processes on 127.0.0.1 and across W ranks inside one process,
+/// next to the loopback TCP bound measured in the same run.
+/// </summary>
+internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnlyList<long> sizes, int iterations, bool inProcess)
+{
+    public const string ResultPrefix = "RESULT ";
+    private const long LoopbackBytes = 256L << 20;
+
+    public async Task<AllReduceReport> RunAsync()
+    {
+        AnsiConsole.MarkupLine($"loopback TCP, one stream, {LoopbackBytes >> 20} MiB × 3 ...");
+        var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()));
+        AnsiConsole.MarkupLine($"  bound: [bold]{loopback / 1e9:F3} GB/s[/]");
+
+        var rows = new List<AllReduceResultRow>();
+        foreach (var worldSize in worldSizes)
+        {
+            AnsiConsole.MarkupLine($"ring over {worldSize} processes ...");
+            rows.AddRange((await AcrossProcessesAsync(worldSize)).Select(t => Report(AllReduceResultRow.From("processes", worldSize, t, loopback))));
+            if (!inProcess) continue;
+            AnsiConsole.MarkupLine($"ring over {worldSize} ranks in one process ...");
+            rows.AddRange((await InOneProcessAsync(worldSize)).Select(t => Report(AllReduceResultRow.From("in-process", worldSize, t, loopback))));
+        }
+        return new AllReduceReport(Math.Round(loopback / 1e9, 4), iterations, rows);
+    }
+
+    private static AllReduceResultRow Report(AllReduceResultRow row)
+    {
+        AnsiConsole.MarkupLine($"  {row.Path,-10} W={row.WorldSize} {row.Bytes >> 20,4} MiB: algbw {row.AlgbwGBps:F3} GB/s, busbw {row.BusbwGBps:F3} GB/s = {row.BusbwRatio:P0} of loopback");
+        return row;
+    }
+
+    private async Task<IReadOnlyList<AllReduceTiming>> AcrossProcessesAsync(int worldSize)
+    {
+        var ports = Enumerable.Range(0, worldSize).Select(_ => LoopbackTcp.FreePort()).ToArray();
+        var processes = Enumerable.Range(0, worldSize).Select(rank => SelfProcess.Start("allreduce-rank",
+            "--rank", rank.ToString(), "--ports", string.Join(',', ports), "--sizes", string.Join(',', sizes), "--iterations", iterations.ToString())).ToArray();
+        try
+        {
+            var outputs = await Task.WhenAll(processes.Select(async p =>
+            {
+                var stdout = p.StandardOutput.ReadToEndAsync();
+                var stderr = p.StandardError.ReadToEndAsync();
+                await p.WaitForExitAsync();
+                return (p.ExitCode, Stdout: await stdout, Stderr: await stderr);
+            }));
+            var failed = outputs.Select((o, rank) => (o, rank)).FirstOrDefault(x => x.o.ExitCode != 0);
+            if (failed.o.Stdout is not null)
+                throw new InvalidOperationException($"rank {failed.rank} exited with {failed.o.ExitCode}:\n{failed.o.Stderr}");
+            var line = outputs[0].Stdout.Split('\n').Last(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
+            return JsonSerializer.Deserialize<List<AllReduceTiming>>(line[ResultPrefix.Length..], BenchResultFile.OneLine)!;
+        }
+        finally
+        {
+            foreach (var p in processes)
+            {
+                if (!p.HasExited) p.Kill();
+                p.Dispose();
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<AllReduceTiming>> InOneProcessAsync(int worldSize)
+    {
+        var hosts = new List<CollectiveHost>();
+        try
+        {
+            for (var r = 0; r < worldSize; r++) hosts.Add(await CollectiveHost.StartAsync(LoopbackTcp.FreePort()));
+            var group = new RingGroup($"bench-{Guid.NewGuid():N}", hosts.Select(h => h.Endpoint).ToArray());
+            var rings = hosts.Select((h, rank) => new RingAllReduce(group, rank, h.Mailbox, new CollectiveOptions())).ToArray();
+            try
+            {
+                var results = await Task.WhenAll(rings.Select(ring => Task.Run(() => AllReduceRank.RunAsync(ring, sizes, iterations))));
+                return results[0];
+            }
+            finally
+            {
+                foreach (var ring in rings) await ring.DisposeAsync();
+            }
+        }
+        finally
+        {
+            foreach (var host in hosts) await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>The child side: serve this rank's endpoint, wait for the peers, run the sizes; rank 0 prints the timings.</summary>
+    public static async Task<int> RankAsync(int rank, IReadOnlyList<int> ports, IReadOnlyList<long> sizes, int iterations)
+    {
+        await using var host = await CollectiveHost.StartAsync(ports[rank]);
+        foreach (var port in ports)
+            (await LoopbackTcp.ConnectAsync(port, TimeSpan.FromSeconds(60))).Dispose();
+        var group = new RingGroup("bench", ports.Select(p => $"http://127.0.0.1:{p}").ToArray());
+        await using var ring = new RingAllReduce(group, rank, host.Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromMinutes(5) });
+        var timings = await AllReduceRank.RunAsync(ring, sizes, iterations);
+        if (rank == 0) Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(timings, BenchResultFile.OneLine));
+        return 0;
+    }
+}
+
+/// <summary>The all-reduce benchmark's JSON document.</summary>
+internal sealed record AllReduceReport(double LoopbackGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);

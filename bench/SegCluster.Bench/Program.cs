@@ -1,0 +1,52 @@
+using System.CommandLine;
+using SegCluster.Bench.AllReduce;
+using SegCluster.Bench.Loopback;
+using SegCluster.Bench.Results;
+using Spectre.Console;
+
+// segcluster-bench: measurements against their limits, results as JSON under bench/results/ (README "Performance").
+var root = new RootCommand("SegCluster benchmarks (issue 9). Results are JSON under bench/results/.");
+
+var ranks = new Option<string>("--ranks") { Description = "World sizes, comma-separated.", DefaultValueFactory = _ => "2,4" };
+var sizesMb = new Option<string>("--sizes-mb") { Description = "Buffer sizes in MiB, comma-separated.", DefaultValueFactory = _ => "1,4,16,64,256" };
+var iterations = new Option<int>("--iterations") { Description = "Timed calls per size (after one warm-up); the median is reported.", DefaultValueFactory = _ => 3 };
+var inProcess = new Option<bool>("--in-process") { Description = "Also run the ring with all ranks in this process.", DefaultValueFactory = _ => true };
+var output = new Option<string>("--out") { Description = "Result file.", DefaultValueFactory = _ => "bench/results/allreduce.json" };
+var allReduce = new Command("allreduce", "Ring all-reduce over gRPC across processes on 127.0.0.1, next to the loopback TCP bound.")
+{
+    ranks, sizesMb, iterations, inProcess, output,
+};
+allReduce.SetAction(async parse =>
+{
+    var worlds = Csv(parse.GetValue(ranks)!).Select(int.Parse).ToArray();
+    var sizes = Csv(parse.GetValue(sizesMb)!).Select(s => long.Parse(s) << 20).ToArray();
+    if (worlds.Any(w => w < 2) || sizes.Any(s => s <= 0) || parse.GetValue(iterations) < 1)
+    {
+        Console.Error.WriteLine("error: --ranks must be ≥ 2, --sizes-mb positive, --iterations ≥ 1.");
+        return 2;
+    }
+    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess)).RunAsync();
+    AnsiConsole.MarkupLine($"wrote {await BenchResultFile.WriteAsync(parse.GetValue(output)!, report)}");
+    return 0;
+});
+
+var rank = new Option<int>("--rank");
+var ports = new Option<string>("--ports");
+var sizes = new Option<string>("--sizes");
+var rankIterations = new Option<int>("--iterations");
+var allReduceRank = new Command("allreduce-rank", "(internal) one rank of the all-reduce benchmark.") { rank, ports, sizes, rankIterations };
+allReduceRank.Hidden = true;
+allReduceRank.SetAction(parse => AllReduceBenchmark.RankAsync(parse.GetValue(rank), Csv(parse.GetValue(ports)!).Select(int.Parse).ToArray(),
+    Csv(parse.GetValue(sizes)!).Select(long.Parse).ToArray(), parse.GetValue(rankIterations)));
+
+var sinkPort = new Option<int>("--port");
+var sink = new Command("loopback-sink", "(internal) drains TCP connections for the loopback bound.") { sinkPort };
+sink.Hidden = true;
+sink.SetAction(parse => LoopbackTcp.SinkAsync(parse.GetValue(sinkPort)));
+
+root.Subcommands.Add(allReduce);
+root.Subcommands.Add(allReduceRank);
+root.Subcommands.Add(sink);
+return await root.Parse(args).InvokeAsync();
+
+static string[] Csv(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
