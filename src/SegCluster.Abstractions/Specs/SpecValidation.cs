@@ -25,7 +25,7 @@ public static class SpecValidation
 
         Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name: empty; use e.g. 'spgnet'.");
         Check(spec.Model.Width is >= 4 and <= 512, $"model.width: {spec.Model.Width} is out of range; use 4 to 512.");
-        Check(spec.Model.Norm is "bn" or "gn" or "none", $"model.norm: '{spec.Model.Norm}' is unknown; use 'bn', 'gn' or 'none'.");
+        Check(spec.Model.Norm is "bn" or "syncbn" or "gn" or "none", $"model.norm: '{spec.Model.Norm}' is unknown; use 'bn', 'syncbn', 'gn' or 'none'.");
 
         var t = spec.Training;
         Check(t.Epochs is null ? t.Steps >= 1 : t.Epochs >= 1,

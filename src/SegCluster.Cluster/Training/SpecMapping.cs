@@ -41,6 +41,7 @@ public static class SpecMapping
     private static NormKind Norm(string norm) => norm switch
     {
         "bn" => NormKind.BatchNorm,
+        "syncbn" => NormKind.SyncBatchNorm,
         "gn" => NormKind.GroupNorm,
         "none" => NormKind.None,
         _ => throw new ArgumentException($"model.norm: '{norm}' is unknown; use 'bn', 'gn' or 'none'."),

@@ -10,6 +10,7 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Norm(NormKind kind, int channels) => kind switch
     {
         NormKind.BatchNorm => nn.BatchNorm2d(channels),
+        NormKind.SyncBatchNorm => new Normalization.SyncBatchNorm2d(channels),
         NormKind.GroupNorm => Initialised(nn.GroupNorm(Groups(channels), channels)),
         NormKind.None => nn.Identity(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown NormKind"),

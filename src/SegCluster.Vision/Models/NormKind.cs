@@ -8,6 +8,8 @@ namespace SegCluster.Vision.Models;
 public enum NormKind
 {
     BatchNorm,
+    /// <summary>BatchNorm with statistics over every rank of the group (<see cref="Normalization.SyncBatchNorm2d"/>).</summary>
+    SyncBatchNorm,
     GroupNorm,
     None,
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Normalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,8 +13,9 @@ namespace SegCluster.Vision.Training;
 /// the tiny per-term (valid-pixel count, CE sum) buffer → loss normalised by GLOBAL counts → backward →
 /// one flat gradient buffer → all-reduce SUM (each rank already divided by the global count, so the sum
 /// is the global mean gradient) → SGD step. Hence W ranks × batch b give the same parameters as
-/// 1 rank × batch W·b, ignore pixels included, whenever the model has no batch statistics
-/// (<see cref="NormKind.GroupNorm"/> / <see cref="NormKind.None"/>; BatchNorm statistics stay per rank).
+/// 1 rank × batch W·b, ignore pixels included, whenever batch statistics are global or absent
+/// (<see cref="NormKind.SyncBatchNorm"/>, <see cref="NormKind.GroupNorm"/>, <see cref="NormKind.None"/>;
+/// plain BatchNorm statistics stay per rank).
 /// The model knows nothing of this (STYLE.md habit 1). Every rank must call <see cref="Step"/> in
 /// lock-step with equal model structure.
 /// </summary>
@@ -43,6 +45,7 @@ public sealed class DataParallelTrainer : IDisposable
         Model = model;
         _criterion = criterion;
         _reducer = reducer;
+        SyncBatchNorm2d.Attach(model, reducer);  // batch statistics over the whole group
         _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
         // SGD runs on the flat managed buffers rather than torch.optim.SGD: TorchSharp 0.107's SGD.step
