@@ -36,6 +36,13 @@ public static class SpecValidation
         Check(t.WeightDecay >= 0, $"training.weight_decay: {t.WeightDecay} must be non-negative.");
         Check(t.AuxiliaryWeight >= 0, $"training.auxiliary_weight: {t.AuxiliaryWeight} must be non-negative.");
         Check(t.EvaluationBatch >= 1, $"training.evaluation_batch: {t.EvaluationBatch} must be at least 1.");
+        Check(t.Optimizer is "sgd" or "adamw", $"training.optimizer: '{t.Optimizer}' is unknown; use 'sgd' or 'adamw'.");
+        Check(t.LrPolicy is "poly" or "constant", $"training.lr_policy: '{t.LrPolicy}' is unknown; use 'poly' or 'constant'.");
+        Check(t.PolyPower > 0 && double.IsFinite(t.PolyPower), $"training.poly_power: {t.PolyPower} must be a positive number.");
+        Check(t.MinLearningRate >= 0 && t.MinLearningRate <= t.LearningRate, $"training.min_learning_rate: {t.MinLearningRate} must be in [0, learning_rate].");
+        Check(t.WarmupSteps >= 0, $"training.warmup_steps: {t.WarmupSteps} must be non-negative.");
+        Check(t.WarmupRatio is > 0 and <= 1, $"training.warmup_ratio: {t.WarmupRatio} must be in (0, 1].");
+        Check(t.MaxGradNorm is null or > 0, $"training.max_grad_norm: {t.MaxGradNorm} must be positive (or absent for no clipping).");
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
         Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");

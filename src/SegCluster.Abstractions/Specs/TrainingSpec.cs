@@ -16,4 +16,19 @@ public sealed record TrainingSpec
     /// <summary>Validation batch. Below 16 on purpose: libtorch tries NNPACK for CPU convolutions with
     /// batch ≥ 16 and, on CPUs it does not support, logs a warning per call.</summary>
     [Id(7)] public int EvaluationBatch { get; init; } = 8;
+
+    /// <summary>"sgd" (momentum, L2 decay; the CNN default) or "adamw" (decoupled decay; for ViT backbones).</summary>
+    [Id(20)] public string Optimizer { get; init; } = "sgd";
+    /// <summary>"poly" (lr·(1 − t/T)^power, mmsegmentation's default) or "constant".</summary>
+    [Id(21)] public string LrPolicy { get; init; } = "poly";
+    [Id(22)] public double PolyPower { get; init; } = 0.9;
+    /// <summary>The rate poly decays to at the last step.</summary>
+    [Id(23)] public double MinLearningRate { get; init; }
+    /// <summary>Linear warm-up steps (0 = none), starting at WarmupRatio × the scheduled rate.</summary>
+    [Id(24)] public int WarmupSteps { get; init; }
+    [Id(25)] public double WarmupRatio { get; init; } = 1e-6;
+    /// <summary>Clip the global gradient to this L2 norm (clip_grad_norm_); null = no clipping.</summary>
+    [Id(26)] public double? MaxGradNorm { get; init; }
+    /// <summary>No weight decay on biases and normalisation scales (mmsegmentation's norm/bias_decay_mult 0).</summary>
+    [Id(27)] public bool NoDecayOnNormAndBias { get; init; }
 }

@@ -35,8 +35,13 @@ public static class SpecMapping
         _ => throw new ArgumentException($"labels.mode: '{spec.Labels.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}."),
     }, spec.Labels.Factor, spec.Labels.BlockMinPurity);
 
-    public static OptimizerOptions Optimizer(ExperimentSpec spec) =>
-        new(spec.Training.LearningRate, spec.Training.Momentum, spec.Training.WeightDecay);
+    public static OptimizerOptions Optimizer(ExperimentSpec spec)
+    {
+        var t = spec.Training;
+        return new OptimizerOptions(t.LearningRate, t.Momentum, t.WeightDecay, t.Optimizer,
+            new LearningRateSchedule(t.LrPolicy, t.PolyPower, t.MinLearningRate, t.WarmupSteps, t.WarmupRatio),
+            spec.TotalSteps, t.MaxGradNorm, t.NoDecayOnNormAndBias);
+    }
 
     private static NormKind Norm(string norm) => norm switch
     {

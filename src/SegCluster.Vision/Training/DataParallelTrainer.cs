@@ -3,6 +3,7 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Normalization;
+using SegCluster.Vision.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,13 +29,14 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly ISegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
     private readonly TorchSharp.Modules.Parameter[] _parameters;
-    private readonly OptimizerOptions _sgd;
+    private readonly OptimizerOptions _options;
+    private readonly IFlatOptimizer _optimizer;
     private readonly float[] _values;
-    private readonly float[] _momentum;
+    private readonly float[] _decay;
     private readonly float[] _gradients;
     private long _completedSteps;
 
-    /// <summary>Builds an SGD optimiser over the model's trainable parameters (on the model's device).</summary>
+    /// <summary>Builds the optimiser (<see cref="OptimizerOptions.Kind"/>) over the model's trainable parameters (on the model's device).</summary>
     public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -48,11 +50,10 @@ public sealed class DataParallelTrainer : IDisposable
         SyncBatchNorm2d.Attach(model, reducer);  // batch statistics over the whole group
         _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
-        // SGD runs on the flat managed buffers rather than torch.optim.SGD: TorchSharp 0.107's SGD.step
-        // crashed here with corrupted Scalar arguments ("Unknown scalar type") during long runs.
-        _sgd = optimizer;
+        _options = optimizer;
+        _optimizer = optimizer.Create(_gradients.Length);
         _values = new float[_gradients.Length];
-        _momentum = new float[_gradients.Length];
+        _decay = DecayPerElement(_parameters, optimizer);
     }
 
     public SegmentationModel Model { get; }
@@ -120,15 +121,17 @@ public sealed class DataParallelTrainer : IDisposable
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
 
         var optimizerClock = Stopwatch.StartNew();
-        SgdStep();
+        var gradientNorm = ClipGradients();
+        var learningRate = _options.LearningRateAt(_completedSteps);
+        OptimizerStep((float)learningRate);
         var optimizerTime = optimizerClock.Elapsed;
 
         _completedSteps++;
-        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes);
+        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm);
     }
 
-    /// <summary>A copy of the SGD momentum buffer (flat, in parameter order) for checkpoints.</summary>
-    public float[] MomentumSnapshot() => (float[])_momentum.Clone();
+    /// <summary>A copy of the optimiser state (SGD: momentum; AdamW: both moments; flat, in parameter order) for checkpoints.</summary>
+    public float[] MomentumSnapshot() => _optimizer.Snapshot();
 
     /// <summary>
     /// Restores the optimiser state a checkpoint saved: the momentum buffer and the completed-step count
@@ -137,10 +140,10 @@ public sealed class DataParallelTrainer : IDisposable
     /// </summary>
     public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps)
     {
-        if (momentum.Length != _momentum.Length)
-            throw new ArgumentException($"momentum has {momentum.Length} values; this model's trainer needs {_momentum.Length}.", nameof(momentum));
+        if (momentum.Length != _optimizer.StateLength)
+            throw new ArgumentException($"optimiser state has {momentum.Length} values; this model's {_options.Kind} trainer needs {_optimizer.StateLength}.", nameof(momentum));
         ArgumentOutOfRangeException.ThrowIfNegative(completedSteps);
-        momentum.CopyTo(_momentum);
+        _optimizer.Restore(momentum);
         _completedSteps = completedSteps;
     }
 
@@ -157,24 +160,30 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>
-    /// PyTorch SGD semantics (dampening 0, no Nesterov): d = g + wd·p; buf = d on the first step,
-    /// else momentum·buf + d; p -= lr·buf. Every rank applies it to identical values.
+    /// clip_grad_norm_ on the reduced gradient (identical on every rank): scaled by max/(‖g‖ + 1e-6) when
+    /// that is below 1. Returns ‖g‖ before clipping.
     /// </summary>
-    private void SgdStep()
+    private double ClipGradients()
+    {
+        double squares = 0;
+        foreach (var g in _gradients) squares += (double)g * g;
+        var norm = Math.Sqrt(squares);
+        if (_options.MaxGradientNorm is { } max && max / (norm + 1e-6) is var coefficient && coefficient < 1)
+        {
+            var c = (float)coefficient;
+            for (int i = 0; i < _gradients.Length; i++) _gradients[i] *= c;
+        }
+        return norm;
+    }
+
+    /// <summary>One optimiser update on the flat buffers, written back into the parameters. Every rank applies it to identical values.</summary>
+    private void OptimizerStep(float learningRate)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var values = cat(_parameters.Select(p => p.detach().flatten()).ToList(), 0).to(ScalarType.Float32).cpu();  // (P)
         values.data<float>().CopyTo(_values);
-        float lr = (float)_sgd.LearningRate, mu = (float)_sgd.Momentum, wd = (float)_sgd.WeightDecay;
-        bool first = _completedSteps == 0;
-        for (int i = 0; i < _values.Length; i++)
-        {
-            float d = _gradients[i] + wd * _values[i];
-            float buf = first ? d : mu * _momentum[i] + d;
-            _momentum[i] = buf;
-            _values[i] -= lr * buf;
-        }
+        _optimizer.Step(_values, _gradients, _decay, learningRate, _completedSteps);
         var device = _parameters.Length > 0 ? _parameters[0].device : CPU;
         var flat = tensor(_values, ScalarType.Float32).to(device);  // (P)
         long offset = 0;
@@ -184,6 +193,20 @@ public sealed class DataParallelTrainer : IDisposable
             p.copy_(flat.narrow(0, offset, n).view(p.shape));
             offset += n;
         }
+    }
+
+    /// <summary>Each element's weight decay: the optimiser's, or 0 on 1-D parameters when NoDecayOnNormAndBias.</summary>
+    private static float[] DecayPerElement(IReadOnlyList<TorchSharp.Modules.Parameter> parameters, OptimizerOptions options)
+    {
+        var decay = new float[parameters.Sum(p => p.numel())];
+        long offset = 0;
+        foreach (var p in parameters)
+        {
+            var value = options.NoDecayOnNormAndBias && p.dim() <= 1 ? 0f : (float)options.WeightDecay;
+            Array.Fill(decay, value, (int)offset, (int)p.numel());
+            offset += p.numel();
+        }
+        return decay;
     }
 
     private static TimeSpan Timed(Action action)

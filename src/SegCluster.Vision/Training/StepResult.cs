@@ -7,4 +7,7 @@ namespace SegCluster.Vision.Training;
 /// <param name="AllReduce">Time inside <see cref="IGradientReducer.Sum"/> (count buffer + gradient buffer), waiting included.</param>
 /// <param name="Optimizer">Copy of the reduced gradients back into the parameters' grads plus the SGD step.</param>
 /// <param name="AllReduceBytes">Bytes this rank handed to the reducer (4 per float).</param>
-public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackward, TimeSpan AllReduce, TimeSpan Optimizer, long AllReduceBytes);
+/// <param name="LearningRate">The rate this step's update used (after the schedule).</param>
+/// <param name="GradientNorm">L2 norm of the global gradient before clipping.</param>
+public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackward, TimeSpan AllReduce, TimeSpan Optimizer, long AllReduceBytes,
+    double LearningRate = 0, double GradientNorm = 0);

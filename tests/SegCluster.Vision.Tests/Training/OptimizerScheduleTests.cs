@@ -1,0 +1,101 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using SegCluster.Vision.Training.Optimizers;
+
+namespace SegCluster.Vision.Tests.Training;
+
+/// <summary>Poly schedule and warm-up against their formulas; clipping, AdamW and the decay mask in the trainer.</summary>
+public sealed class OptimizerScheduleTests
+{
+    private static readonly SyntheticSceneDataset Scenes = new(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 16, Seed: 3));
+
+    [Theory]
+    [InlineData(0, 0.01)]
+    [InlineData(50, 0.005358867)]   // 0.01 · 0.5^0.9
+    [InlineData(90, 0.0012589254)]  // 0.01 · 0.1^0.9
+    [InlineData(100, 0.0)]
+    public void Poly_decays_to_the_minimum_at_the_horizon(long step, double expected) =>
+        Assert.Equal(expected, new LearningRateSchedule().At(0.01, step, 100), 8);
+
+    [Fact]
+    public void Poly_with_a_minimum_and_linear_warmup_match_mmseg()
+    {
+        var schedule = new LearningRateSchedule(MinLearningRate: 1e-4, WarmupSteps: 10, WarmupRatio: 0.1);
+        double Poly(long t) => (0.01 - 1e-4) * Math.Pow(1 - t / 100.0, 0.9) + 1e-4;
+        Assert.Equal(Poly(0) * 0.1, schedule.At(0.01, 0, 100), 10);
+        Assert.Equal(Poly(5) * (1 - 0.5 * 0.9), schedule.At(0.01, 5, 100), 10);
+        Assert.Equal(Poly(10), schedule.At(0.01, 10, 100), 10);
+        Assert.Equal(0.01, new LearningRateSchedule(LearningRateSchedule.Constant).At(0.01, 70, 100), 12);
+    }
+
+    [Theory]
+    [InlineData("cosine", 0.9, 0, 1e-6, "lr_policy")]
+    [InlineData("poly", -1, 0, 1e-6, "poly_power")]
+    [InlineData("poly", 0.9, -3, 1e-6, "warmup_steps")]
+    [InlineData("poly", 0.9, 5, 0, "warmup_ratio")]
+    public void Bad_schedules_name_the_field(string policy, double power, int warmup, double ratio, string field)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new LearningRateSchedule(policy, power, 0, warmup, ratio).Validate());
+        Assert.StartsWith(field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_trainer_steps_with_the_scheduled_rate()
+    {
+        var options = new OptimizerOptions(LearningRate: 0.02, Schedule: new LearningRateSchedule(WarmupSteps: 2, WarmupRatio: 0.5), TotalSteps: 4);
+        using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), options, new SingleRankReducer());
+        using var batch = TestData.Batch(Scenes, [0, 1]);
+        for (long step = 0; step < 3; step++)
+            Assert.Equal(options.LearningRateAt(step), trainer.Step(batch).LearningRate, 12);
+        Assert.Equal(0.02 * Math.Pow(0.75, 0.9) * (1 - 0.5 * 0.5), options.LearningRateAt(1), 12);  // warm-up factor 1 − (1 − 1/2)(1 − 0.5)
+    }
+
+    [Fact]
+    public void Clipping_limits_the_first_sgd_update_to_lr_times_max_norm()
+    {
+        const double lr = 0.1, maxNorm = 1e-3;
+        using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm);
+        var before = Flat(model);
+        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()),
+            new OptimizerOptions(LearningRate: lr, WeightDecay: 0, MaxGradientNorm: maxNorm), new SingleRankReducer());
+        using var batch = TestData.Batch(Scenes, [0, 1]);
+        var result = trainer.Step(batch);
+        Assert.True(result.GradientNorm > 100 * maxNorm, $"gradient norm {result.GradientNorm} too small for the test to clip");
+        var moved = Math.Sqrt(before.Zip(Flat(model), (a, b) => (double)(a - b) * (a - b)).Sum());
+        Assert.Equal(lr * maxNorm, moved, 1e-6);
+    }
+
+    [Fact]
+    public void AdamW_first_step_moves_each_weight_by_about_the_learning_rate()
+    {
+        var optimizer = new AdamW(3);
+        float[] values = [1f, -2f, 0.5f];
+        optimizer.Step(values, [0.3f, -4f, 1e-3f], [0f, 0f, 0f], 0.01f, completedSteps: 0);
+        // m̂ = g, v̂ = g²: the update is lr · g / (|g| + ε)
+        Assert.Equal(1f - 0.01f, values[0], 5);
+        Assert.Equal(-2f + 0.01f, values[1], 5);
+        Assert.Equal(0.5f - 0.01f * 1e-3f / (1e-3f + 1e-8f), values[2], 5);
+        Assert.Equal(6, optimizer.StateLength);
+    }
+
+    [Fact]
+    public void Decoupled_decay_and_the_norm_and_bias_exemption()
+    {
+        var optimizer = new AdamW(2);
+        float[] values = [1f, 1f];
+        optimizer.Step(values, [0f, 0f], [0.1f, 0f], 0.5f, completedSteps: 0);
+        Assert.Equal(1f - 0.5f * 0.1f, values[0], 6);  // p −= lr·wd·p, the gradient term is 0
+        Assert.Equal(1f, values[1], 6);
+
+        using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm);
+        var oneDimensional = model.parameters().Where(p => p.requires_grad).Select(p => p.dim() <= 1).ToArray();
+        Assert.Contains(true, oneDimensional);
+        Assert.Contains(false, oneDimensional);
+    }
+
+    private static float[] Flat(SegmentationModel model) =>
+        model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+}
