@@ -31,4 +31,6 @@ public sealed record TrainingSpec
     [Id(26)] public double? MaxGradNorm { get; init; }
     /// <summary>No weight decay on biases and normalisation scales (mmsegmentation's norm/bias_decay_mult 0).</summary>
     [Id(27)] public bool NoDecayOnNormAndBias { get; init; }
+    /// <summary>Gradient accumulation: each worker's batch is split into this many micro-batches per optimiser step.</summary>
+    [Id(28)] public int AccumulationSteps { get; init; } = 1;
 }

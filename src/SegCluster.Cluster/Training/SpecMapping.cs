@@ -40,7 +40,7 @@ public static class SpecMapping
         var t = spec.Training;
         return new OptimizerOptions(t.LearningRate, t.Momentum, t.WeightDecay, t.Optimizer,
             new LearningRateSchedule(t.LrPolicy, t.PolyPower, t.MinLearningRate, t.WarmupSteps, t.WarmupRatio),
-            spec.TotalSteps, t.MaxGradNorm, t.NoDecayOnNormAndBias);
+            spec.TotalSteps, t.MaxGradNorm, t.NoDecayOnNormAndBias, t.AccumulationSteps);
     }
 
     private static NormKind Norm(string norm) => norm switch

@@ -73,6 +73,9 @@ public sealed class DataParallelTrainer : IDisposable
     public StepResult Step(SegmentationBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        int k = _options.AccumulationSteps;
+        if (batch.Count % k != 0)
+            throw new ArgumentException($"a batch of {batch.Count} cannot be split into {k} equal micro-batches (OptimizerOptions.AccumulationSteps); use a multiple.", nameof(batch));
         using var scope = NewDisposeScope();
         long stepNumber = _completedSteps + 1;
         var clock = Stopwatch.StartNew();
@@ -81,34 +84,16 @@ public sealed class DataParallelTrainer : IDisposable
 
         Model.train();
         foreach (var p in _parameters) p.grad?.zero_();
-        var output = Model.forward(batch.Images);
-        var terms = _criterion.Terms(output, batch.Labels, batch.Images);
-
-        // [hi_0, lo_0, ..., hi_T-1, lo_T-1, S_0, ..., S_T-1]: global counts and CE sums in one call.
-        int t = terms.Count;
-        var stats = new float[3 * t];
-        for (int i = 0; i < t; i++)
-        {
-            stats[2 * i] = terms.ValidCounts[i] / CountSplit;
-            stats[2 * i + 1] = terms.ValidCounts[i] % CountSplit;
-            stats[2 * t + i] = terms.Sums[i].item<float>();
-        }
-        allReduce += Timed(() => _reducer.Sum(stats));
-        allReduceBytes += 4L * stats.Length;
-        var globalCounts = new double[t];
+        // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
         double globalLoss = 0;
-        for (int i = 0; i < t; i++)
+        int micro = batch.Count / k;
+        for (int j = 0; j < k; j++)
         {
-            globalCounts[i] = (double)stats[2 * i] * CountSplit + stats[2 * i + 1];
-            globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
+            var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro), stepNumber);
+            globalLoss += loss / k;
+            allReduce += time;
+            allReduceBytes += bytes;
         }
-        if (!double.IsFinite(globalLoss))
-            throw new InvalidOperationException(
-                $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
-                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
-
-        var loss = SegmentationCriterion.Combine(terms, globalCounts);
-        loss.backward();
         var forwardBackward = clock.Elapsed - allReduce;
 
         FlattenGradients();
@@ -128,6 +113,49 @@ public sealed class DataParallelTrainer : IDisposable
 
         _completedSteps++;
         return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm);
+    }
+
+    /// <summary>
+    /// Forward, loss normalised by the GLOBAL valid-pixel counts of this micro-batch (one tiny all-reduce of
+    /// [hi_0, lo_0, ..., hi_T-1, lo_T-1, S_0, ..., S_T-1]), divided by the micro-batch count, and backward
+    /// (gradients accumulate in the parameters' grads). Each micro-batch weighs 1/k, as loss / k does in
+    /// PyTorch: identical to one k-times larger batch when the micro-batches have equal valid-pixel counts.
+    /// </summary>
+    private (double Loss, TimeSpan AllReduce, long Bytes) ForwardBackward(Tensor images, Tensor labels, long stepNumber)
+    {
+        using var scope = NewDisposeScope();
+        var output = Model.forward(images);
+        var terms = _criterion.Terms(output, labels, images);
+
+        int t = terms.Count;
+        var stats = new float[3 * t];
+        for (int i = 0; i < t; i++)
+        {
+            stats[2 * i] = terms.ValidCounts[i] / CountSplit;
+            stats[2 * i + 1] = terms.ValidCounts[i] % CountSplit;
+            stats[2 * t + i] = terms.Sums[i].item<float>();
+        }
+        var allReduce = Timed(() => _reducer.Sum(stats));
+        var globalCounts = new double[t];
+        double globalLoss = 0;
+        for (int i = 0; i < t; i++)
+        {
+            globalCounts[i] = (double)stats[2 * i] * CountSplit + stats[2 * i + 1];
+            globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
+        }
+        if (!double.IsFinite(globalLoss))
+            throw new InvalidOperationException(
+                $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
+                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
+
+        var loss = SegmentationCriterion.Combine(terms, globalCounts);
+        if (_options.AccumulationSteps > 1)
+        {
+            using var share = (1.0 / _options.AccumulationSteps).ToScalar();
+            loss = loss.mul(share);
+        }
+        loss.backward();
+        return (globalLoss, allReduce, 4L * stats.Length);
     }
 
     /// <summary>A copy of the optimiser state (SGD: momentum; AdamW: both moments; flat, in parameter order) for checkpoints.</summary>

@@ -10,9 +10,10 @@ namespace SegCluster.Vision.Training;
 /// <param name="TotalSteps">The schedule's horizon T.</param>
 /// <param name="MaxGradientNorm">Clip the global (all-reduced) gradient to this L2 norm, as clip_grad_norm_; null: no clipping.</param>
 /// <param name="NoDecayOnNormAndBias">No weight decay on 1-D parameters (biases, normalisation scales), as mmsegmentation's norm/bias_decay_mult = 0.</param>
+/// <param name="AccumulationSteps">Micro-batches per optimiser step (gradient accumulation); the batch is split into this many equal parts.</param>
 public sealed record OptimizerOptions(double LearningRate = 0.01, double Momentum = 0.9, double WeightDecay = 1e-4,
     string Kind = OptimizerOptions.Sgd, LearningRateSchedule? Schedule = null, long TotalSteps = 1, double? MaxGradientNorm = null,
-    bool NoDecayOnNormAndBias = false)
+    bool NoDecayOnNormAndBias = false, int AccumulationSteps = 1)
 {
     public const string Sgd = "sgd";
     public const string AdamW = "adamw";
@@ -41,6 +42,8 @@ public sealed record OptimizerOptions(double LearningRate = 0.01, double Momentu
             throw new ArgumentException($"OptimizerOptions.TotalSteps = {TotalSteps} must be at least 1.", nameof(TotalSteps));
         if (MaxGradientNorm is { } max && !(max > 0 && double.IsFinite(max)))
             throw new ArgumentException($"OptimizerOptions.MaxGradientNorm = {max} must be a positive number.", nameof(MaxGradientNorm));
+        if (AccumulationSteps < 1)
+            throw new ArgumentException($"OptimizerOptions.AccumulationSteps = {AccumulationSteps} must be at least 1.", nameof(AccumulationSteps));
         Schedule?.Validate();
     }
 }

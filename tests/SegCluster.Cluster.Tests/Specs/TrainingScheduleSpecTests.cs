@@ -38,6 +38,7 @@ public sealed class TrainingScheduleSpecTests
     [InlineData("lr_policy", "cosine", "training.lr_policy")]
     [InlineData("warmup_ratio", "0", "training.warmup_ratio")]
     [InlineData("max_grad_norm", "-1", "training.max_grad_norm")]
+    [InlineData("accumulation_steps", "3", "training.accumulation_steps")]
     public void Bad_values_name_the_field(string key, string value, string field)
     {
         var spec = SpecFiles.Parse<ExperimentSpec>($"training:\n  {key}: {value}\n", SpecFormat.Yaml);

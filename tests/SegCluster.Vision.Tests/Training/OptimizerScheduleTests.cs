@@ -96,6 +96,34 @@ public sealed class OptimizerScheduleTests
         Assert.Contains(false, oneDimensional);
     }
 
+    /// <summary>Without batch statistics and with equal valid-pixel counts per micro-batch, 2 × 2 images equal one batch of 4.</summary>
+    [Fact]
+    public void Accumulating_two_micro_batches_equals_the_double_batch()
+    {
+        using var whole = TestData.Model("spgnet", 4, 8, NormKind.GroupNorm, seed: 4);
+        using var accumulated = TestData.Model("spgnet", 4, 8, NormKind.GroupNorm, seed: 4);
+        var criterion = new SegmentationCriterion(new LossOptions());
+        using var one = new DataParallelTrainer(whole, criterion, new OptimizerOptions(LearningRate: 0.05), new SingleRankReducer());
+        using var two = new DataParallelTrainer(accumulated, criterion, new OptimizerOptions(LearningRate: 0.05, AccumulationSteps: 2), new SingleRankReducer());
+        var initial = Flat(whole);
+        for (int step = 0; step < 3; step++)
+        {
+            using var batch = TestData.Batch(Scenes, [4 * step, 4 * step + 1, 4 * step + 2, 4 * step + 3]);
+            using (TorchSharp.torch.no_grad())
+                batch.Labels.masked_fill_(batch.Labels.eq(255), 0);  // no ignore pixels: equal counts per micro-batch
+            Assert.Equal(one.Step(batch).Loss, two.Step(batch).Loss, 5);
+        }
+        var expected = Flat(whole);
+        var actual = Flat(accumulated);
+        double Norm(IEnumerable<double> v) => Math.Sqrt(v.Sum(x => x * x));
+        var moved = Norm(expected.Zip(initial, (a, b) => (double)a - b));
+        var error = Norm(expected.Zip(actual, (a, b) => (double)a - b)) / Norm(expected.Select(x => (double)x));
+        Assert.True(moved > 1e-3, $"parameters barely moved ({moved})");
+        Assert.True(error < 1e-5, $"relative L2 difference {error:E2}");
+        Assert.Throws<ArgumentException>(() => new DataParallelTrainer(whole, criterion, new OptimizerOptions(AccumulationSteps: 3), new SingleRankReducer())
+            .Step(TestData.Batch(Scenes, [0, 1])));
+    }
+
     private static float[] Flat(SegmentationModel model) =>
         model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
 }
