@@ -9,6 +9,7 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Debiasing;
 using SegCluster.Vision.Training;
 using TorchSharp;
 
@@ -62,10 +63,12 @@ public sealed class WorkerTrainingLoop(
 
         using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
         var reducer = new RingGradientReducer(ring, cancellationToken);
-        var model = ModelRegistry.Create(SpecMapping.Model(spec));
+        var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(dataset) : null;
+        var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         ParameterBroadcast.FromRankZero(model, reducer);
-        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(SpecMapping.Loss(spec)), SpecMapping.Optimizer(spec), reducer);
+        var criterion = SpecMapping.Criterion(spec, frequencies);
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer);
 
         var step = 0;
         for (var epoch = 0; step < spec.TotalSteps; epoch++)
@@ -79,6 +82,9 @@ public sealed class WorkerTrainingLoop(
                 using var batch = SegmentationBatch.Collate(samples, device);
                 var dataWait = dataClock.Elapsed.TotalSeconds;
 
+                // Schedules of §4 (drop probability, branch weights) and §5 (regulariser warm-up) follow the step.
+                if (model is ClassSuppressionNet suppression) suppression.Epoch = step / (double)spec.StepsPerEpoch;
+                if (criterion is ScribbleRegularizedCriterion scribble) scribble.Step = step;
                 var result = trainer.Step(batch);
                 step++;
                 var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,

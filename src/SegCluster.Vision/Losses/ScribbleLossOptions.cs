@@ -16,6 +16,10 @@ namespace SegCluster.Vision.Losses;
 /// standardised with std ≈ 0.23 of [0, 1] colours, so ≈ 0.23 · 255 ≈ 59 there.</param>
 /// <param name="DeepKernel">Multiply in the deep-feature kernel when the output carries an embedding (false: static rloss).</param>
 /// <param name="ConsistencyWeight">Weight of the feature consistency loss mean_ij (K_f(i, j) − Σ_k S_ik S_jk)².</param>
+/// <param name="WarmupSteps">Steps trained with partial CE (and the consistency head) before λ·R switches on: the
+/// regularised-loss papers start from a partial-CE model, and an untrained network's predictions (and a random
+/// consistency head's kernel) give R nothing to propagate. The criterion learns the step from
+/// <see cref="ScribbleRegularizedCriterion.Step"/>. 0 = from the first step.</param>
 public sealed record ScribbleLossOptions(
     double Weight = 8.6,
     double SigmaRgb = 15,
@@ -25,7 +29,8 @@ public sealed record ScribbleLossOptions(
     int MaxGridSide = 32,
     double RgbPerUnit = 1,
     bool DeepKernel = true,
-    double ConsistencyWeight = 1)
+    double ConsistencyWeight = 1,
+    int WarmupSteps = 0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()
@@ -38,6 +43,8 @@ public sealed record ScribbleLossOptions(
         Positive(ConsistencyWeight, nameof(ConsistencyWeight), allowZero: true);
         if (!double.IsFinite(Scale) || Scale is <= 0 or > 1)
             throw new ArgumentException($"ScribbleLossOptions.Scale = {Scale} must be in (0, 1].", nameof(Scale));
+        if (WarmupSteps < 0)
+            throw new ArgumentException($"ScribbleLossOptions.WarmupSteps = {WarmupSteps} must be >= 0.", nameof(WarmupSteps));
         if (MaxGridSide is < 2 or > 64)
             throw new ArgumentException($"ScribbleLossOptions.MaxGridSide = {MaxGridSide} must be in [2, 64] (the kernel is dense: N² per image).", nameof(MaxGridSide));
     }

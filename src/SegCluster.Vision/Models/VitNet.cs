@@ -17,7 +17,13 @@ public sealed class VitNet : SegmentationModel
     private readonly nn.Module<Tensor, Tensor> decoder;
     private readonly SegmentationHead head;
 
-    public VitNet(ModelOptions options) : this(options, VitConfig.ForWidth(options.Width)) { }
+    /// <summary>The encoder <see cref="ModelOptions.Backbone"/> names: vit-s, vit-b, or the CPU-sized config for tiny.</summary>
+    public VitNet(ModelOptions options) : this(options, (options ?? throw new ArgumentNullException(nameof(options))).Backbone switch
+    {
+        BackboneRegistry.VitSmall => VitConfig.Small,
+        BackboneRegistry.VitBase => VitConfig.Base,
+        _ => VitConfig.ForWidth(options.Width),
+    }) { }
 
     /// <summary>Any encoder config (e.g. <see cref="VitConfig.Small"/>) with the light decoder.</summary>
     public VitNet(ModelOptions options, VitConfig config) : base(nameof(VitNet), options)
