@@ -48,14 +48,11 @@ public sealed class VitNet : SegmentationModel
     public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var tokens = encoder.call(images);          // (B, Dim, H/16, W/16)
         var feature = decoder.call(tokens);         // (B, 2·Width, H/16, W/16)
         var logits = head.call(feature, size);      // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = feature.MoveToOuterDisposeScope() };
+        return new SegmentationOutput(logits, []) { Feature = feature };
     }
 }
