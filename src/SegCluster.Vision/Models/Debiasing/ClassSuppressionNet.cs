@@ -36,7 +36,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         this.inner = inner;
         suppression = nn.Sequential(
             ("conv", nn.Conv2d(channels, channels, kernel_size: 1)),
-            ("norm", nn.BatchNorm2d(channels)),
+            ("norm", Layers.Norm(NormKind.BatchNorm, channels)),
             ("relu", nn.ReLU()));
         Suppression = options;
         _sampler = new Random(options.Seed);
