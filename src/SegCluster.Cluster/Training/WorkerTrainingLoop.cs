@@ -9,7 +9,6 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
-using SegCluster.Vision.Models.Debiasing;
 using SegCluster.Vision.Training;
 using TorchSharp;
 
@@ -82,9 +81,7 @@ public sealed class WorkerTrainingLoop(
                 using var batch = SegmentationBatch.Collate(samples, device);
                 var dataWait = dataClock.Elapsed.TotalSeconds;
 
-                // Schedules of §4 (drop probability, branch weights) and §5 (regulariser warm-up) follow the step.
-                if (model is ClassSuppressionNet suppression) suppression.Epoch = step / (double)spec.StepsPerEpoch;
-                if (criterion is ScribbleRegularizedCriterion scribble) scribble.Step = step;
+                LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);
                 var result = trainer.Step(batch);
                 step++;
                 var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
