@@ -25,8 +25,10 @@ public static class ModelCatalog
     /// <summary>The stride image sides must be multiples of: the spec's, else the backbone's natural one
     /// (ResNets 32, DeepLabV3+ takes them to 16; tiny and ViT 16).</summary>
     public static int InputStride(ModelSpec model) =>
-        model.OutputStride ?? (model.Backbone.StartsWith("resnet", StringComparison.Ordinal) && model.Name != "deeplabv3plus" ? 32 : 16);
+        model.OutputStride ?? (IsResNet(model.Backbone) && model.Name != "deeplabv3plus" ? 32 : 16);
 
     /// <summary>The output strides a backbone supports (ResNets dilate their last stages for 16 and 8).</summary>
-    public static IReadOnlyList<int> OutputStrides(string backbone) => backbone.StartsWith("resnet", StringComparison.Ordinal) ? [32, 16, 8] : [16];
+    public static IReadOnlyList<int> OutputStrides(string backbone) => IsResNet(backbone) ? [32, 16, 8] : [16];
+
+    private static bool IsResNet(string? backbone) => backbone?.StartsWith("resnet", StringComparison.Ordinal) == true;
 }

@@ -8,7 +8,9 @@ namespace SegCluster.Vision.Losses;
 /// rloss's 2e-9 multiplies the dense un-normalised sum at half scale; for its 512×512 crops N = 256² and
 /// 2e-9 · N² ≈ 8.6 is the equivalent weight here. Default 8.6.</param>
 /// <param name="SigmaRgb">σ_I in 0–255 colour levels (rloss: 15).</param>
-/// <param name="SigmaXy">σ_p in ORIGINAL-resolution pixels (rloss: 100; it scales σ with the image, so positions here are in original pixels).</param>
+/// <param name="SigmaXy">σ_p in ORIGINAL-resolution pixels (rloss: 100; it scales σ with the image, so positions here are in original pixels).
+/// rloss's 100 is about a fifth of a ~500-pixel VOC image; on small images keep that ratio (≈ 10 at 48×48):
+/// with 100 on a 48-pixel image the spatial term is ≈ 1 everywhere and W becomes a global colour kernel.</param>
 /// <param name="SigmaFeature">σ_f of the deep kernel on L2-normalised embeddings (‖f_i − f_j‖² ∈ [0, 4]).</param>
 /// <param name="Scale">Grid scale of the regulariser (rloss: 0.5, half scale).</param>
 /// <param name="MaxGridSide">Cap on each side of the grid; the kernel is dense on it (N² entries per image, 4 MB at 32×32).</param>

@@ -138,6 +138,15 @@ public sealed class ModelAndLossSpecTests
         Assert.Equal(json.Loss, SpecFiles.Parse<ExperimentSpec>(SpecFiles.ToJson(json), SpecFormat.Json).Loss);
     }
 
+    [Fact]
+    public void Null_names_are_errors_not_crashes()
+    {
+        var spec = SpecFiles.Parse<ExperimentSpec>("model: { backbone: null }\nloss: { kind: null }\n", SpecFormat.Yaml);
+        var errors = spec.Validate();
+        Assert.Contains(errors, e => e.StartsWith("model.backbone:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("loss.kind:", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("loss:\n  scribble:\n    lamda: 2\n", "loss.scribble.lamda: unknown field; valid fields here: lambda, sigma_rgb")]
     [InlineData("model:\n  spg:\n    excitation: false\n", "model.spg.excitation: unknown field; valid fields here: supervision, sigmoid, identity")]
