@@ -29,7 +29,7 @@ public sealed class StableBatchNorm2d : NormBase
     public override Tensor forward(Tensor input)
     {
         ValidateInputDimensions(input);
-        if (training) num_batches_tracked!.add_(One);
+        if (training) num_batches_tracked!.add_(One, One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
         // Training: batch statistics, running ones updated with the momentum; eval: running statistics.
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
     }
