@@ -18,6 +18,8 @@ public sealed record ExperimentSpec
     [Id(6)] public int Seed { get; init; }
     /// <summary>Label grid of the final loss (full resolution by default).</summary>
     [Id(7)] public LabelsSpec Labels { get; init; } = new();
+    /// <summary>The loss (ce, class suppression or scribble-regularised) and its settings.</summary>
+    [Id(8)] public LossSpec Loss { get; init; } = new();
 
     /// <summary>Optimizer steps the run takes: Training.Steps, or Training.Epochs over the train split.</summary>
     public int TotalSteps => Training.Epochs is { } epochs

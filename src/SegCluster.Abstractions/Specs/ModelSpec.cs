@@ -1,11 +1,24 @@
 namespace SegCluster.Abstractions.Specs;
 
-/// <summary>Network selection: registry name, base width and normalisation.</summary>
+/// <summary>Network selection: registry name, backbone, width, normalisation and the SPG ablation switches.</summary>
 [GenerateSerializer, Immutable, Alias("SegCluster.ModelSpec")]
 public sealed record ModelSpec
 {
+    /// <summary>One of <see cref="ModelCatalog.Models"/>.</summary>
     [Id(0)] public string Name { get; init; } = "spgnet";
+    /// <summary>The width multiplier, as base channels C: encoder levels have C..8C channels (×4 for bottleneck
+    /// ResNets), decoders 2C. 64 is torchvision's ResNet width (1×); the CPU default 16 is 0.25×.</summary>
     [Id(1)] public int Width { get; init; } = 16;
     /// <summary>"bn" (per-worker batch statistics, as DDP without SyncBatchNorm), "syncbn" (statistics over all workers), "gn" or "none".</summary>
     [Id(2)] public string Norm { get; init; } = "bn";
+    /// <summary>Encoder, one of <see cref="ModelCatalog.Backbones"/> of the model: "tiny" (the CPU encoder),
+    /// resnet18|34|50|101 for the CNN models, vit-s|vit-b for "vit" (tiny = the CPU-sized ViT).</summary>
+    [Id(3)] public string Backbone { get; init; } = ModelCatalog.TinyBackbone;
+    /// <summary>Encoder output stride: null = the backbone's natural one (tiny 16, ResNet 32; DeepLabV3+ takes
+    /// ResNets to 16); ResNets take 32, 16 or 8.</summary>
+    [Id(4)] public int? OutputStride { get; init; }
+    /// <summary>SPGNet ablation switches; ignored by the other models.</summary>
+    [Id(5)] public SpgSpec Spg { get; init; } = new();
+    /// <summary>Optional TorchSharp state-dict file, on every node, loaded into each encoder.</summary>
+    [Id(6)] public string? BackboneWeights { get; init; }
 }

@@ -3,7 +3,8 @@ namespace SegCluster.Abstractions.Specs;
 /// <summary>Up-front checks of an <see cref="ExperimentSpec"/>: every message names the field and the fix.</summary>
 public static class SpecValidation
 {
-    /// <summary>The network's output stride: image sides must be multiples of it.</summary>
+    /// <summary>The default network's output stride: image sides must be multiples of it (of
+    /// <see cref="ModelCatalog.InputStride"/> for other backbones).</summary>
     public const int OutputStride = 16;
     public const int MaxWorkers = 1024;
 
@@ -18,14 +19,17 @@ public static class SpecValidation
         var d = spec.Dataset;
         Check(d.Kind == DatasetSpec.Synthetic, $"dataset.kind: '{d.Kind}' is not supported yet; use '{DatasetSpec.Synthetic}'.");
         Check(d.NumClasses is >= 2 and <= 32, $"dataset.num_classes: {d.NumClasses} is out of range; use 2 to 32.");
+        int stride = ModelCatalog.InputStride(spec.Model);
         CheckSide("height", d.Height);
         CheckSide("width", d.Width);
         Check(d.TrainCount >= 1, $"dataset.train_count: {d.TrainCount} must be at least 1.");
         Check(d.ValidationCount >= 1, $"dataset.validation_count: {d.ValidationCount} must be at least 1.");
 
-        Check(!string.IsNullOrWhiteSpace(spec.Model.Name), "model.name: empty; use e.g. 'spgnet'.");
+        Check(ModelCatalog.Models.Contains(spec.Model.Name), $"model.name: '{spec.Model.Name}' is unknown; use one of {string.Join(", ", ModelCatalog.Models)}.");
         Check(spec.Model.Width is >= 4 and <= 512, $"model.width: {spec.Model.Width} is out of range; use 4 to 512.");
         Check(spec.Model.Norm is "bn" or "syncbn" or "gn" or "none", $"model.norm: '{spec.Model.Norm}' is unknown; use 'bn', 'syncbn', 'gn' or 'none'.");
+
+        errors.AddRange(ModelAndLossValidation.Validate(spec));
 
         var t = spec.Training;
         Check(t.Epochs is null ? t.Steps >= 1 : t.Epochs >= 1,
@@ -57,9 +61,9 @@ public static class SpecValidation
 
         void CheckSide(string name, int side)
         {
-            var nearest = Math.Max(OutputStride, (int)Math.Round(side / (double)OutputStride) * OutputStride);
-            Check(side >= OutputStride && side % OutputStride == 0 && side <= 8192,
-                $"dataset.{name}: {side} is not a valid image side; it must be a multiple of {OutputStride} between {OutputStride} and 8192 (nearest: {nearest}).");
+            var nearest = Math.Max(stride, (int)Math.Round(side / (double)stride) * stride);
+            Check(side >= stride && side % stride == 0 && side <= 8192,
+                $"dataset.{name}: {side} is not a valid image side; it must be a multiple of {stride} (the model's output stride) between {stride} and 8192 (nearest: {nearest}).");
         }
     }
 

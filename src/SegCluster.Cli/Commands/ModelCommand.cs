@@ -18,7 +18,8 @@ public static class ModelCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)} or {Classifier}.", DefaultValueFactory = _ => "spgnet" };
-        var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", BackboneRegistry.Names)}.", DefaultValueFactory = _ => "resnet50" };
+        string[] backbones = [.. BackboneRegistry.Names, .. BackboneRegistry.TransformerNames.Except(BackboneRegistry.Names)];
+        var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", backbones)} (vit-s, vit-b with --model vit).", DefaultValueFactory = _ => "resnet50" };
         var size = new Option<string>("--size") { Description = "Input size HxW or S.", DefaultValueFactory = _ => "1024x2048" };
         var classes = new Option<int?>("--classes") { Description = "K output classes (default 19, Cityscapes; 1000 for the classifier)." };
         var width = new Option<int?>("--width") { Description = "Base width C (default 64 = torchvision for ResNets, 16 for tiny)." };
@@ -33,7 +34,7 @@ public static class ModelCommand
         backbone.Validators.Add(r =>
         {
             var name = r.GetValueOrDefault<string>();
-            if (!BackboneRegistry.Names.Contains(name)) r.AddError($"--backbone '{name}' is unknown; valid: {string.Join(", ", BackboneRegistry.Names)}.");
+            if (!backbones.Contains(name)) r.AddError($"--backbone '{name}' is unknown; valid: {string.Join(", ", backbones)}.");
         });
         size.Validators.Add(r =>
         {
@@ -55,7 +56,7 @@ public static class ModelCommand
                 ModelProfile profile;
                 if (name == Classifier)
                 {
-                    if (encoder == BackboneRegistry.Tiny) throw new ArgumentException("--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101).");
+                    if (!encoder.StartsWith("resnet", StringComparison.Ordinal)) throw new ArgumentException("--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101).");
                     using var net = new ResNetClassifier(int.Parse(encoder["resnet".Length..], System.Globalization.CultureInfo.InvariantCulture), parse.GetValue(classes) ?? 1000, channels);
                     profile = ModelProfiler.Profile(net, height, imageWidth, outputStride: 32);
                 }

@@ -3,6 +3,8 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Debiasing;
+using SegCluster.Vision.Models.Scribbles;
 using SegCluster.Vision.Training;
 
 namespace SegCluster.Cluster.Training;
@@ -20,7 +22,51 @@ public static class SpecMapping
         new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.ValidationCount, spec.Seed + ValidationSeedOffset);
 
     public static ModelOptions Model(ExperimentSpec spec) =>
-        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm));
+        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm), spec.Model.Backbone, spec.Model.OutputStride,
+            spec.Model.Spg.Supervision, spec.Model.Spg.Sigmoid, spec.Model.Spg.Identity, spec.Model.BackboneWeights);
+
+    /// <summary>The network the spec trains: the registry's model, wrapped in what loss.kind needs (the class-suppression
+    /// branch, PAPERS.md §4; the feature consistency head of the dynamic scribble loss, §5).</summary>
+    /// <param name="classFrequencies">Pixel frequencies per class; needed by inverse-frequency class suppression only.</param>
+    public static SegmentationModel BuildModel(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null)
+    {
+        var model = ModelRegistry.Create(Model(spec));
+        return spec.Loss.Kind switch
+        {
+            LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
+            LossSpec.ScribbleRegularizedKind when spec.Loss.Scribble.Dynamic => new FeatureConsistencyNet(model, spec.Loss.Scribble.EmbeddingChannels),
+            _ => model,
+        };
+    }
+
+    /// <summary>The criterion of loss.kind; pass the same <paramref name="classFrequencies"/> as to <see cref="BuildModel"/>.</summary>
+    public static ISegmentationCriterion Criterion(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => spec.Loss.Kind switch
+    {
+        LossSpec.CrossEntropyKind => new SegmentationCriterion(Loss(spec)),
+        LossSpec.ClassSuppressionKind => new ClassSuppressionCriterion(Loss(spec), ClassSuppression(spec, classFrequencies)),
+        LossSpec.ScribbleRegularizedKind => new ScribbleRegularizedCriterion(Loss(spec), Scribble(spec),
+            spec.Loss.Scribble.SynthesizeScribbles ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null),
+        _ => throw new ArgumentException($"loss.kind: '{spec.Loss.Kind}' is unknown; use one of {string.Join(", ", LossSpec.Kinds)}."),
+    };
+
+    /// <summary>PAPERS.md §4 settings; E_end and E default to the run's length in epochs (the authors' E_end = E).</summary>
+    public static ClassSuppressionOptions ClassSuppression(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies)
+    {
+        var c = spec.Loss.ClassSuppression;
+        double runEpochs = spec.TotalSteps / (double)spec.StepsPerEpoch;
+        var frequencies = c.Sampling == ClassSuppressionSpec.InverseFrequency
+            ? classFrequencies ?? throw new ArgumentException("loss.class_suppression.sampling: 'inverse-frequency' needs the train split's class frequencies.")
+            : null;
+        return new ClassSuppressionOptions(c.EndEpoch ?? runEpochs, c.TotalEpochs ?? runEpochs, c.SuppressionWeight, frequencies, spec.Seed);
+    }
+
+    /// <summary>PAPERS.md §5 settings.</summary>
+    public static ScribbleLossOptions Scribble(ExperimentSpec spec)
+    {
+        var s = spec.Loss.Scribble;
+        return new ScribbleLossOptions(s.Lambda, s.SigmaRgb, s.SigmaXy, s.SigmaFeature, s.Scale, s.MaxGridSide, s.RgbPerUnit,
+            DeepKernel: s.Dynamic, ConsistencyWeight: s.ConsistencyWeight, WarmupSteps: s.WarmupSteps);
+    }
 
     public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
 

@@ -62,10 +62,12 @@ public sealed class WorkerTrainingLoop(
 
         using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
         var reducer = new RingGradientReducer(ring, cancellationToken);
-        var model = ModelRegistry.Create(SpecMapping.Model(spec));
+        var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(dataset) : null;
+        var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         ParameterBroadcast.FromRankZero(model, reducer);
-        using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(SpecMapping.Loss(spec)), SpecMapping.Optimizer(spec), reducer);
+        var criterion = SpecMapping.Criterion(spec, frequencies);
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer);
 
         var step = 0;
         for (var epoch = 0; step < spec.TotalSteps; epoch++)
@@ -79,6 +81,7 @@ public sealed class WorkerTrainingLoop(
                 using var batch = SegmentationBatch.Collate(samples, device);
                 var dataWait = dataClock.Elapsed.TotalSeconds;
 
+                LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);
                 var result = trainer.Step(batch);
                 step++;
                 var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,

@@ -1,3 +1,4 @@
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -25,29 +26,41 @@ namespace SegCluster.Vision.Losses;
 public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
 {
     private readonly SegmentationCriterion _partial;
+    private readonly ScribbleSynthesizer? _scribbles;
 
-    public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble)
+    /// <param name="scribbles">When set, the labels given to <see cref="Terms"/> are full masks and the partial CE
+    /// sees the scribbles this synthesiser draws from them (a dataset without scribbles of its own); null: the
+    /// labels already are scribbles.</param>
+    public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble, ScribbleSynthesizer? scribbles = null)
     {
         ArgumentNullException.ThrowIfNull(scribble);
         scribble.Validate();
         _partial = new SegmentationCriterion(loss);
+        _scribbles = scribbles;
         Options = scribble;
     }
 
     public ScribbleLossOptions Options { get; }
+
+    /// <summary>Optimizer steps taken so far; the training loop advances it (λ·R is 0 while
+    /// Step &lt; <see cref="ScribbleLossOptions.WarmupSteps"/>).</summary>
+    public int Step { get; set; }
+
+    /// <summary>The weight of R at the current <see cref="Step"/>.</summary>
+    public double RegulariserWeight => Step < Options.WarmupSteps ? 0 : Options.Weight;
 
     /// <inheritdoc/>
     public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(images);
-        var partial = _partial.Terms(output, labels);
+        var partial = _partial.Terms(output, _scribbles?.Synthesize(labels) ?? labels);
         var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null);
         long batch = output.Logits.shape[0];
         return new LossTerms(
             [.. partial.Sums, regulariser, consistency],
             [.. partial.ValidCounts, batch, batch],
-            [.. partial.Weights, Options.Weight, Options.ConsistencyWeight]);
+            [.. partial.Weights, RegulariserWeight, Options.ConsistencyWeight]);
     }
 
     /// <summary>Single-process loss: the terms normalised by their local counts.</summary>

@@ -60,9 +60,11 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         Tensor? loss = null;
         for (int t = 0; t < terms.Count; t++)
         {
-            // A term with no valid pixel anywhere contributes zero (its sum is zero too).
-            var term = terms.Sums[t] * (terms.Weights[t] / Math.Max(1.0, validCounts[t]));
-            loss = loss is null ? term : loss + term;
+            // A term with no valid pixel anywhere contributes zero (its sum is zero too). The factor's Scalar is
+            // held until the native call returns (a temporary one can be finalized mid-call, see Models.Layers.Add).
+            using var factor = (terms.Weights[t] / Math.Max(1.0, validCounts[t])).ToScalar();
+            var term = terms.Sums[t].mul(factor);
+            loss = loss is null ? term : Layers.Add(loss, term);
         }
         return loss!;
     }

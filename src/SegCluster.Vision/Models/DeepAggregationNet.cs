@@ -43,11 +43,8 @@ public sealed class DeepAggregationNet : SegmentationModel
     public override int OutputStride => encoder.OutputStride;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var x = features.Select((f, l) => project[l].call(f)).ToArray();  // [(B, D, H/s_l, W/s_l)]
         int node = 0;
@@ -55,6 +52,6 @@ public sealed class DeepAggregationNet : SegmentationModel
             for (int l = 0; l < x.Length - round; l++)
                 x[l] = nodes[node++].call(Layers.Add(x[l], Layers.ResizeLike(x[l + 1], x[l])));  // (B, D, H/s_l, W/s_l)
         var logits = head.call(x[0], size);                                // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
+        return new SegmentationOutput(logits, []);
     }
 }

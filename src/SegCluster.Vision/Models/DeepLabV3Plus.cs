@@ -43,16 +43,13 @@ public sealed class DeepLabV3Plus : SegmentationModel
     public override int OutputStride => encoder.OutputStride;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var context = aspp.call(features[^1]);                          // (B, A, H/OS, W/OS)
         var low = low_level.call(features[lowLevelIndex]);             // (B, 48', H/4, W/4)
         var fused = fuse.call(cat([Layers.ResizeLike(context, low), low], dim: 1));  // (B, A, H/4, W/4)
         var logits = head.call(fused, size);                            // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
+        return new SegmentationOutput(logits, []);
     }
 }

@@ -35,14 +35,11 @@ public sealed class EncoderDecoderNet : SegmentationModel
     public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var decoded = decoder.call(features);
         var logits = head.call(decoded[0], size);  // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = decoded[0].MoveToOuterDisposeScope() };
+        return new SegmentationOutput(logits, []) { Feature = decoded[0] };
     }
 }

@@ -9,7 +9,7 @@ internal static class Layers
     /// <summary>GroupNorm uses min(8, C) groups, rounded down to a divisor of C.</summary>
     public static nn.Module<Tensor, Tensor> Norm(NormKind kind, int channels) => kind switch
     {
-        NormKind.BatchNorm => nn.BatchNorm2d(channels),
+        NormKind.BatchNorm => new StableBatchNorm2d(channels),
         NormKind.SyncBatchNorm => new Normalization.SyncBatchNorm2d(channels),
         NormKind.GroupNorm => Initialised(nn.GroupNorm(Groups(channels), channels)),
         NormKind.None => nn.Identity(),

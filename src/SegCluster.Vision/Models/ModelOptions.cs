@@ -8,7 +8,8 @@ namespace SegCluster.Vision.Models;
 /// <param name="Width">Base channels C: encoder levels have C, 2C, 4C, 8C channels (×4 for bottleneck ResNets),
 /// decoders 2C. Small by default for CPU; 64 is torchvision's ResNet width.</param>
 /// <param name="Norm">Normalisation layer after each convolution.</param>
-/// <param name="Backbone">Encoder name, see <see cref="BackboneRegistry.Names"/>: "tiny" (the CPU encoder) or resnet18|34|50|101.</param>
+/// <param name="Backbone">Encoder name, see <see cref="ModelRegistry.Backbones"/>: "tiny" (the CPU encoder) or resnet18|34|50|101;
+/// for "vit" tiny (CPU-sized), vit-s or vit-b.</param>
 /// <param name="OutputStride">Encoder output stride; null = the backbone's natural one (tiny 16, ResNet 32).
 /// ResNets take 16 or 8 by dilating their last layers.</param>
 /// <param name="SpgSupervision">SPGNet ablation (PAPERS.md §1): the SPG prediction P is returned as an auxiliary output and supervised.</param>
@@ -42,9 +43,10 @@ public sealed record ModelOptions(
             throw new ArgumentException($"ModelOptions.Width = {Width} is out of range: it must be in [4, 1024].", nameof(Width));
         if (!Enum.IsDefined(Norm))
             throw new ArgumentException($"ModelOptions.Norm = {Norm} is not a NormKind.", nameof(Norm));
-        if (string.IsNullOrWhiteSpace(Backbone) || !BackboneRegistry.Names.Contains(Backbone))
+        var backbones = ModelRegistry.Backbones(Name);
+        if (string.IsNullOrWhiteSpace(Backbone) || !backbones.Contains(Backbone))
             throw new ArgumentException(
-                $"ModelOptions.Backbone = \"{Backbone}\" is not a known backbone; valid names: {string.Join(", ", BackboneRegistry.Names)}.",
+                $"ModelOptions.Backbone = \"{Backbone}\" is not a backbone of model \"{Name}\"; valid names: {string.Join(", ", backbones)}.",
                 nameof(Backbone));
         var strides = BackboneRegistry.OutputStrides(Backbone);
         if (OutputStride is { } os && !strides.Contains(os))

@@ -9,8 +9,10 @@ namespace SegCluster.Vision.Models;
 /// Compute: analytic MACs per layer from the shapes of one traced forward pass. TorchSharp 0.107 does have
 /// forward hooks, but only <c>Module.call()</c> runs them (<c>forward()</c> does not), which is why the model
 /// code invokes its submodules with <c>call</c>. A hook on every Conv2d records
-/// C_out · C_in/groups · k_h · k_w · H_out · W_out and on every Linear in · out (per image); norms, activations,
-/// pooling, interpolation and additions are not counted (the fvcore convention; together they are a few %).
+/// C_out · C_in/groups · k_h · k_w · H_out · W_out and on every Linear in · out per position (per token for a ViT);
+/// norms, activations, pooling, interpolation and additions are not counted (the fvcore convention; together they
+/// are a few %), nor are attention's Q·Kᵀ and A·V products (2·N²·D per ViT block: 8% of ViT-S/16 at 224², more
+/// at larger sizes, since they grow with N²).
 /// FLOPs are reported as 2 × MACs (see <see cref="ModelProfile.Flops"/>).
 /// The traced pass runs at the target size divided by a power of two (so 1024×2048 costs a 64×128 forward
 /// instead of hundreds of GFLOPs and many GB): every spatial size then scales exactly by the divisor because
@@ -62,7 +64,10 @@ public static class ModelProfiler
                     var linearHook = linear.register_forward_hook((m, input, output) =>
                     {
                         fired.Add(m);
-                        macs += linear.weight!.numel();
+                        // (B, ..., out): every position (a ViT token) multiplies the weight once; positions
+                        // scale with the pixels except for a pooled (B, out) classifier input.
+                        long positions = output.numel() / (output.shape[0] * output.shape[^1]);
+                        macs += linear.weight!.numel() * (double)positions * (positions == 1 ? 1 : scale);
                         return output;
                     });
                     removers.Add(linearHook.remove);

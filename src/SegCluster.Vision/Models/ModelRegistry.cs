@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using SegCluster.Vision.Models.Backbones;
 
 namespace SegCluster.Vision.Models;
 
@@ -20,6 +21,10 @@ public static class ModelRegistry
 
     /// <summary>Every valid model name.</summary>
     public static IReadOnlyList<string> Names => SortedNames;
+
+    /// <summary>The backbones model <paramref name="name"/> accepts: ViT sizes for "vit", the CNN encoders otherwise.</summary>
+    public static IReadOnlyList<string> Backbones(string name) =>
+        name == "vit" ? BackboneRegistry.TransformerNames : BackboneRegistry.Names;
 
     /// <summary>Validates <paramref name="options"/> and builds the model on the CPU with fresh weights
     /// (seed them with torch.manual_seed for reproducible initialisation).</summary>

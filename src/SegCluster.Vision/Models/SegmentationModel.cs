@@ -32,6 +32,22 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
+    /// <summary>Checks the input, runs <see cref="Compute"/> inside a dispose scope and moves the output's
+    /// tensors out of it, so every network frees its intermediates the same way.</summary>
+    /// <param name="images">(B, 3, H, W), H and W multiples of <see cref="OutputStride"/>.</param>
+    public override SegmentationOutput forward(Tensor images)
+    {
+        CheckInput(images);
+        using var scope = NewDisposeScope();
+        return Compute(images, [images.shape[2], images.shape[3]]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The network itself, called inside <see cref="forward"/>'s dispose scope: the returned tensors
+    /// (each a distinct tensor) are moved out by the caller; everything else is freed.</summary>
+    /// <param name="images">(B, 3, H, W), already checked.</param>
+    /// <param name="size">{H, W}, the size of the logits.</param>
+    protected abstract SegmentationOutput Compute(Tensor images, long[] size);
+
     /// <summary>Throws an <see cref="ArgumentException"/> suggesting the padded size when the input does not fit the stride.</summary>
     protected void CheckInput(Tensor images)
     {

@@ -20,4 +20,16 @@ public sealed record SegmentationOutput(Tensor Logits, IReadOnlyList<Tensor> Aux
     /// <summary>The plain branch and the sampled class of class-suppression training (PAPERS.md §4);
     /// null unless the model is a <see cref="ClassSuppressionNet"/> in training mode.</summary>
     public ClassSuppressionBranch? Suppression { get; init; }
+
+    /// <summary>Moves every tensor of the output to the dispose scope outside the current one (each tensor must
+    /// appear once: a tensor moved twice would skip a scope); returns this output.</summary>
+    public SegmentationOutput MoveToOuterDisposeScope()
+    {
+        Logits.MoveToOuterDisposeScope();
+        foreach (var a in Auxiliary) a.MoveToOuterDisposeScope();
+        Feature?.MoveToOuterDisposeScope();
+        Embedding?.MoveToOuterDisposeScope();
+        Suppression?.PlainLogits.MoveToOuterDisposeScope();
+        return this;
+    }
 }

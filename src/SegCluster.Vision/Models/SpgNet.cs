@@ -46,12 +46,8 @@ public sealed class SpgNet : SegmentationModel
     public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
-
         // stage 1
         var enc1 = encoder1.call(images);                 // [(B, C_l, H/s_l, W/s_l)], s = encoder strides
         var dec1 = decoder1.call(enc1).ToArray();         // [(B, D, H/s_l, W/s_l)]
@@ -63,7 +59,7 @@ public sealed class SpgNet : SegmentationModel
         var dec2 = decoder2.call(enc2);
         var logits = head.call(dec2[0], size);            // (B, K, H, W)
         // Without supervision on P (ablation) the prediction is an unsupervised bottleneck, not an output.
-        IReadOnlyList<Tensor> auxiliary = Options.SpgSupervision ? [prediction.MoveToOuterDisposeScope()] : [];
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), auxiliary) { Feature = dec2[0].MoveToOuterDisposeScope() };
+        IReadOnlyList<Tensor> auxiliary = Options.SpgSupervision ? [prediction] : [];
+        return new SegmentationOutput(logits, auxiliary) { Feature = dec2[0] };
     }
 }

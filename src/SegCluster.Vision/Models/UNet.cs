@@ -42,11 +42,8 @@ public sealed class UNet : SegmentationModel
     public override int OutputStride => encoder.OutputStride;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var x = features[^1];                                              // (B, C_L, H/OS, W/OS)
         for (int i = 0; i < up.Count; i++)
@@ -55,6 +52,6 @@ public sealed class UNet : SegmentationModel
             x = up[i].call(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
         }
         var logits = head.call(x, size);                                // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
+        return new SegmentationOutput(logits, []);
     }
 }

@@ -17,7 +17,13 @@ public sealed class VitNet : SegmentationModel
     private readonly nn.Module<Tensor, Tensor> decoder;
     private readonly SegmentationHead head;
 
-    public VitNet(ModelOptions options) : this(options, VitConfig.ForWidth(options.Width)) { }
+    /// <summary>The encoder <see cref="ModelOptions.Backbone"/> names: vit-s, vit-b, or the CPU-sized config for tiny.</summary>
+    public VitNet(ModelOptions options) : this(options, (options ?? throw new ArgumentNullException(nameof(options))).Backbone switch
+    {
+        BackboneRegistry.VitSmall => VitConfig.Small,
+        BackboneRegistry.VitBase => VitConfig.Base,
+        _ => VitConfig.ForWidth(options.Width),
+    }) { }
 
     /// <summary>Any encoder config (e.g. <see cref="VitConfig.Small"/>) with the light decoder.</summary>
     public VitNet(ModelOptions options, VitConfig config) : base(nameof(VitNet), options)
@@ -42,14 +48,11 @@ public sealed class VitNet : SegmentationModel
     public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of 16.</param>
-    public override SegmentationOutput forward(Tensor images)
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        CheckInput(images);
-        using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var tokens = encoder.call(images);          // (B, Dim, H/16, W/16)
         var feature = decoder.call(tokens);         // (B, 2·Width, H/16, W/16)
         var logits = head.call(feature, size);      // (B, K, H, W)
-        return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = feature.MoveToOuterDisposeScope() };
+        return new SegmentationOutput(logits, []) { Feature = feature };
     }
 }

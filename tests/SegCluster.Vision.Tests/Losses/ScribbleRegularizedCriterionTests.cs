@@ -78,3 +78,35 @@ public class ScribbleRegularizedCriterionTests
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
     }
 }
+
+/// <summary>The §5 schedule and label source: warm-up with partial CE, scribbles drawn from full masks.</summary>
+public class ScribbleScheduleTests
+{
+    [Fact]
+    public void RegulariserWeightIsZeroDuringTheWarmUpThenLambda()
+    {
+        using var scope = NewDisposeScope();
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Weight: 3, RgbPerUnit: 59, WarmupSteps: 5));
+        var output = new SegmentationOutput(randn(1, 3, 16, 16), []);
+        var labels = zeros(1, 16, 16, dtype: ScalarType.Int64);
+        criterion.Step = 4;
+        Assert.Equal(0, criterion.Terms(output, labels, randn(1, 3, 16, 16)).Weights[1]);
+        criterion.Step = 5;
+        Assert.Equal(3, criterion.Terms(output, labels, randn(1, 3, 16, 16)).Weights[1]);
+    }
+
+    [Fact]
+    public void SynthesisedScribblesReplaceTheFullMaskInThePartialCrossEntropy()
+    {
+        using var scope = NewDisposeScope();
+        var labels = zeros(1, 32, 32, dtype: ScalarType.Int64);
+        labels[.., TensorIndex.Slice(0, 16)] = tensor(1L);
+        var output = new SegmentationOutput(randn(1, 2, 32, 32), []);
+        var full = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(RgbPerUnit: 59));
+        var drawn = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(RgbPerUnit: 59), new SegCluster.Vision.Labels.ScribbleSynthesizer(2, seed: 3));
+        Assert.Equal(32 * 32, full.Terms(output, labels, zeros(1, 3, 32, 32)).ValidCounts[0]);
+        long scribbled = drawn.Terms(output, labels, zeros(1, 3, 32, 32)).ValidCounts[0];
+        Assert.InRange(scribbled, 2, 32 * 32 / 4);  // two strokes per class, a few percent of the pixels
+        Assert.Equal(1, labels[0, 0, 0].item<long>());  // the criterion did not write into the caller's labels
+    }
+}

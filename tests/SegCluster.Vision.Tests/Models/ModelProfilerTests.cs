@@ -41,5 +41,15 @@ public class ModelProfilerTests
         Assert.Equal(model.ParameterCount, profile.Parameters);
     }
 
+    [Fact]
+    public void VitLinearsCountEveryToken()
+    {
+        // ViT-S/16 at 224²: 12 blocks × 197 tokens × (qkv + proj + 2 MLP) 1,769,472 MACs per token = 4.18 G, plus the
+        // patch embedding and the light decoder; timm/fvcore report ≈ 4.25 GMACs for the classifier with attention.
+        using var vit = ModelRegistry.Create(new ModelOptions("vit", 21, 64, Backbone: "vit-s"));
+        var profile = ModelProfiler.Profile(vit, 224, 224, vit.OutputStride);
+        Assert.InRange(profile.Macs, 12 * 197 * 1_769_472.0, 4.4e9);
+    }
+
     public static TheoryData<string> RegisteredModels() => new(ModelRegistry.Names);
 }

@@ -16,11 +16,17 @@ public static class BackboneRegistry
         ["resnet101"] = 101,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    /// <summary>Every valid backbone name.</summary>
+    /// <summary>ViT-S/16 and ViT-B/16 (<see cref="VitConfig.Small"/>, <see cref="VitConfig.Base"/>), for the "vit" model.</summary>
+    public const string VitSmall = "vit-s", VitBase = "vit-b";
+
+    /// <summary>Every valid convolutional backbone name (the encoders <see cref="Create"/> builds).</summary>
     public static IReadOnlyList<string> Names { get; } = [Tiny, "resnet18", "resnet34", "resnet50", "resnet101"];
 
+    /// <summary>The transformer encoders of the "vit" model; <see cref="Tiny"/> there is <see cref="VitConfig.ForWidth"/>.</summary>
+    public static IReadOnlyList<string> TransformerNames { get; } = [Tiny, VitSmall, VitBase];
+
     /// <summary>The output strides a backbone supports; the first is its natural one (no dilation).</summary>
-    public static IReadOnlyList<int> OutputStrides(string name) => name == Tiny ? [16] : [32, 16, 8];
+    public static IReadOnlyList<int> OutputStrides(string name) => Depths.ContainsKey(name) ? [32, 16, 8] : [16];
 
     /// <summary>Builds the named encoder; <paramref name="outputStride"/> null means the backbone's natural stride.</summary>
     /// <param name="blocksPerLevel">Only for <see cref="Tiny"/>: residual blocks per level.</param>

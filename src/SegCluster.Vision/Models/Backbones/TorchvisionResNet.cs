@@ -99,7 +99,7 @@ public sealed class TorchvisionResNet : Encoder
                 case TorchSharp.Modules.Conv2d conv:
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                     break;
-                case TorchSharp.Modules.BatchNorm2d bn:
+                case StableBatchNorm2d bn:
                     bn.weight?.fill_(1.0);
                     bn.bias?.fill_(0.0);
                     break;

@@ -36,7 +36,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         this.inner = inner;
         suppression = nn.Sequential(
             ("conv", nn.Conv2d(channels, channels, kernel_size: 1)),
-            ("norm", nn.BatchNorm2d(channels)),
+            ("norm", Layers.Norm(NormKind.BatchNorm, channels)),
             ("relu", nn.ReLU()));
         Suppression = options;
         _sampler = new Random(options.Seed);
@@ -67,13 +67,8 @@ public sealed class ClassSuppressionNet : SegmentationModel
     /// <inheritdoc/>
     public override SegmentationHead Head => inner.Head!;
 
-    /// <param name="images">(B, 3, H, W).</param>
-    public override SegmentationOutput forward(Tensor images)
-    {
-        CheckInput(images);
-        int dropped = training ? SampleDroppedClass() : -1;
-        return Forward(images, dropped);
-    }
+    /// <inheritdoc/>
+    protected override SegmentationOutput Compute(Tensor images, long[] size) => Suppress(images, size, training ? SampleDroppedClass() : -1);
 
     /// <summary>Forward with an explicit dropped class d (−1: none); tests and analyses use it directly.</summary>
     public SegmentationOutput Forward(Tensor images, int droppedClass)
@@ -81,7 +76,12 @@ public sealed class ClassSuppressionNet : SegmentationModel
         if (droppedClass < -1 || droppedClass >= NumClasses)
             throw new ArgumentOutOfRangeException(nameof(droppedClass), droppedClass, $"must be -1 (none) or a class in [0, {NumClasses}).");
         using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
+        return Suppress(images, [images.shape[2], images.shape[3]], droppedClass).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Both branches, inside the caller's dispose scope.</summary>
+    private SegmentationOutput Suppress(Tensor images, long[] size, int droppedClass)
+    {
         var plain = inner.call(images);
         var feature = plain.Feature ?? throw new InvalidOperationException(
             $"{inner.GetType().Name} did not set SegmentationOutput.Feature; class suppression needs the pre-classifier feature.");
@@ -93,12 +93,11 @@ public sealed class ClassSuppressionNet : SegmentationModel
         var suppressed = suppression.call(feature * mask);               // (B, D, h, w)
         var logits = head.call(suppressed, size);                        // (B, K, H, W)
 
-        var output = new SegmentationOutput(logits.MoveToOuterDisposeScope(), plain.Auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray())
+        return new SegmentationOutput(logits, plain.Auxiliary)
         {
-            Feature = suppressed.MoveToOuterDisposeScope(),
-            Suppression = training ? new ClassSuppressionBranch(plain.Logits.MoveToOuterDisposeScope(), droppedClass, PlainWeight) : null,
+            Feature = suppressed,
+            Suppression = training ? new ClassSuppressionBranch(plain.Logits, droppedClass, PlainWeight) : null,
         };
-        return output;
     }
 
     private int SampleDroppedClass()

@@ -1,6 +1,5 @@
 using SegCluster.Vision.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Models.Normalization;
@@ -9,42 +8,24 @@ namespace SegCluster.Vision.Models.Normalization;
 /// BatchNorm whose training statistics span every rank of the data-parallel group: W ranks with batch b
 /// normalise exactly as one rank with batch W·b (mean and variance over all W·b·H·W pixels, gradients through
 /// both), and running statistics stay identical on every rank. The mean and the squared deviations are
-/// summed with <see cref="DifferentiableAllReduce"/> (two passes, as numerically stable as one rank's
-/// variance), so backward reduces the two per-channel gradient sums the same way. Parameter and buffer names
-/// equal <c>BatchNorm2d</c>'s, so checkpoints move between the two. Without a group (or with one rank, or in
-/// eval mode) it is plain BatchNorm.
+/// summed with <see cref="DifferentiableAllReduce"/> (two passes, as stable as one rank's variance), so
+/// backward reduces the two per-channel gradient sums the same way. The state (weight, bias, running
+/// statistics, num_batches_tracked) is BatchNorm2d's, so checkpoints move between the two. Without a group,
+/// with one rank, or in eval mode it is <see cref="StableBatchNorm2d"/>.
 /// </summary>
-public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
+public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1)
+    : StableBatchNorm2d(channels, eps, momentum, nameof(SyncBatchNorm2d))
 {
     // Pixel counts are split into hi·2^12 + lo so each part is an exact float32 integer after summing.
     private const long CountSplit = 1 << 12;
 
-    private readonly Parameter weight;
-    private readonly Parameter bias;
-    private readonly Tensor running_mean;
-    private readonly Tensor running_var;
-    private readonly Tensor num_batches_tracked;
-    private readonly double _eps;
-    private readonly double _momentum;
+    // Kept alive for the module's lifetime: temporary Scalars can be freed mid-call (Layers.Add).
+    private readonly Scalar _one = 1.ToScalar();
+    private readonly Scalar _eps = eps.ToScalar();
+    private readonly Scalar _keep = (1 - momentum).ToScalar();
+    private readonly Scalar _take = momentum.ToScalar();
 
-    public SyncBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1) : base(nameof(SyncBatchNorm2d))
-    {
-        Channels = channels;
-        _eps = eps;
-        _momentum = momentum;
-        weight = nn.Parameter(ones(channels));
-        bias = nn.Parameter(zeros(channels));
-        running_mean = zeros(channels);
-        running_var = ones(channels);
-        num_batches_tracked = zeros(1, ScalarType.Int64).squeeze();
-        register_parameter(nameof(weight), weight);
-        register_parameter(nameof(bias), bias);
-        register_buffer(nameof(running_mean), running_mean);
-        register_buffer(nameof(running_var), running_var);
-        register_buffer(nameof(num_batches_tracked), num_batches_tracked);
-    }
-
-    public long Channels { get; }
+    public long Channels { get; } = channels;
 
     /// <summary>The group whose statistics are shared; set by the trainer (<see cref="Attach"/>). Null: per-rank BatchNorm.</summary>
     public IGradientReducer? Group { get; set; }
@@ -57,16 +38,18 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
         return norms.Count;
     }
 
+    /// <param name="x">(B, C, H, W).</param>
     public override Tensor forward(Tensor x)
     {
         if (!training || Group is null || Group.WorldSize == 1)
-            return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, _momentum, _eps);
+            return base.forward(x);
+        ValidateInputDimensions(x);
 
         var group = Group;
         var c = x.shape[1];
         long localCount = x.shape[0] * x.shape[2] * x.shape[3];
         using var scope = NewDisposeScope();
-        using var counts = tensor(new float[] { localCount / CountSplit, localCount % CountSplit }, device: x.device).to(x.dtype);
+        var counts = tensor(new float[] { localCount / CountSplit, localCount % CountSplit }, device: x.device).to(x.dtype);
         var sums = DifferentiableAllReduce.Sum(cat([x.sum([0, 2, 3]), counts], 0), group);
         var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
         var n = totals[0] * CountSplit + totals[1];
@@ -75,11 +58,10 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
 
         using var inverseCount = (1.0 / n).ToScalar();
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
-        var centered = x - mean.view(1, c, 1, 1);
+        var centered = x.sub(mean.view(1, c, 1, 1), _one);
         var variance = DifferentiableAllReduce.Sum(centered.square().sum([0, 2, 3]), group).mul(inverseCount);
-        using var eps = _eps.ToScalar();
-        var scale = variance.add(eps).rsqrt().mul(weight);
-        var y = centered.mul(scale.view(1, c, 1, 1)).add(bias.view(1, c, 1, 1));
+        var scale = variance.add(_eps, _one).rsqrt().mul(weight!);
+        var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), _one);
         UpdateRunningStatistics(mean, variance, n);
         return y.MoveToOuterDisposeScope();
     }
@@ -88,12 +70,9 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
     private void UpdateRunningStatistics(Tensor mean, Tensor variance, double n)
     {
         using var noGrad = no_grad();
-        using var keep = (1 - _momentum).ToScalar();
-        using var take = _momentum.ToScalar();
-        using var unbiased = (_momentum * n / (n - 1)).ToScalar();
-        using var one = 1.ToScalar();
-        running_mean.mul_(keep).add_(mean.detach(), take);
-        running_var.mul_(keep).add_(variance.detach(), unbiased);
-        num_batches_tracked.add_(one);
+        using var unbiased = (momentum!.Value * n / (n - 1)).ToScalar();
+        running_mean!.mul_(_keep).add_(mean.detach(), _take);
+        running_var!.mul_(_keep).add_(variance.detach(), unbiased);
+        num_batches_tracked!.add_(_one, _one);
     }
 }

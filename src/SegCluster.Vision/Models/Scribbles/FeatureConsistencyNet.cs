@@ -47,19 +47,13 @@ public sealed class FeatureConsistencyNet : SegmentationModel
     /// <inheritdoc/>
     public override SegmentationHead? Head => inner.Head;
 
-    /// <param name="images">(B, 3, H, W).</param>
-    public override SegmentationOutput forward(Tensor images)
+    /// <inheritdoc/>
+    protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
-        using var scope = NewDisposeScope();
         var output = inner.call(images);
         var feature = output.Feature ?? throw new InvalidOperationException(
             $"{inner.GetType().Name} did not set SegmentationOutput.Feature; the feature consistency head needs it.");
         var embedding = nn.functional.normalize(projection.call(feature.detach()), p: 2, dim: 1);  // (B, E, h, w)
-        return new SegmentationOutput(output.Logits.MoveToOuterDisposeScope(), output.Auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray())
-        {
-            Feature = feature.MoveToOuterDisposeScope(),
-            Embedding = embedding.MoveToOuterDisposeScope(),
-            Suppression = output.Suppression is { } s ? s with { PlainLogits = s.PlainLogits.MoveToOuterDisposeScope() } : null,
-        };
+        return output with { Embedding = embedding };
     }
 }

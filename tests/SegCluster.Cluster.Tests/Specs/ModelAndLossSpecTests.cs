@@ -1,0 +1,171 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Backbones;
+using SegCluster.Vision.Models.Debiasing;
+using SegCluster.Vision.Models.Scribbles;
+
+namespace SegCluster.Cluster.Tests.Specs;
+
+/// <summary>model.* and loss.*: validation names the field and the valid choices; the mapping builds what the spec says.</summary>
+public sealed class ModelAndLossSpecTests
+{
+    public static TheoryData<ExperimentSpec, string, string> InvalidSpecs => new()
+    {
+        { With(m => m with { Name = "pspnet" }), "model.name", "spgnet, encoder-decoder, deeplabv3plus, unet, dan, vit" },
+        { With(m => m with { Backbone = "resnet152" }), "model.backbone", "tiny, resnet18, resnet34, resnet50, resnet101" },
+        { With(m => m with { Backbone = "vit-s" }), "model.backbone", "resnet101" },
+        { With(m => m with { Name = "vit", Backbone = "resnet50" }), "model.backbone", "tiny, vit-s, vit-b" },
+        { With(m => m with { Backbone = "resnet50", OutputStride = 4 }), "model.output_stride", "32, 16, 8" },
+        { With(m => m with { OutputStride = 8 }), "model.output_stride", "use one of 16" },
+        { With(m => m with { BackboneWeights = " " }), "model.backbone_weights", "state-dict" },
+        { new ExperimentSpec { Model = new ModelSpec { Backbone = "resnet50" }, Dataset = new DatasetSpec { Height = 48, Width = 64 } }, "dataset.height", "multiple of 32" },
+        { WithLoss(l => l with { Kind = "dice" }), "loss.kind", "ce, class-suppression, scribble-regularized" },
+        { WithLoss(l => l with { Kind = LossSpec.ClassSuppressionKind, ClassSuppression = new ClassSuppressionSpec { Sampling = "random" } }), "loss.class_suppression.sampling", "uniform, inverse-frequency" },
+        { WithLoss(l => l with { Kind = LossSpec.ClassSuppressionKind, ClassSuppression = new ClassSuppressionSpec { EndEpoch = 0 } }), "loss.class_suppression.end_epoch", "positive" },
+        { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Lambda = -1 } }), "loss.scribble.lambda", ">= 0" },
+        { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Scale = 2 } }), "loss.scribble.scale", "(0, 1]" },
+        { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { MaxGridSide = 128 } }), "loss.scribble.max_grid_side", "[2, 64]" },
+        { new ExperimentSpec { Model = new ModelSpec { Name = "unet" }, Loss = new LossSpec { Kind = LossSpec.ClassSuppressionKind } }, "model.name", "spgnet, encoder-decoder, vit" },
+        { new ExperimentSpec { Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind }, Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe, Factor = 4 } }, "labels.mode", "set labels.mode to 'full'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidSpecs))]
+    public void Invalid_model_and_loss_fields_are_named_with_the_valid_choices(ExperimentSpec spec, string field, string choices)
+    {
+        var error = Assert.Single(spec.Validate(), e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        Assert.Contains(choices, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Valid_combinations_pass()
+    {
+        Assert.Empty(With(m => m with { Backbone = "resnet101", OutputStride = 8 }).Validate());
+        Assert.Empty(With(m => m with { Name = "deeplabv3plus", Backbone = "resnet50" }).Validate());  // OS 16 by default: 64×64 fits
+        Assert.Empty(With(m => m with { Name = "vit", Backbone = "vit-b" }).Validate());
+        Assert.Empty(new ExperimentSpec { Model = new ModelSpec { Name = "unet" }, Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Dynamic = false } } }.Validate());
+    }
+
+    [Fact]
+    public void The_catalogue_agrees_with_the_vision_registries()
+    {
+        Assert.Equal(ModelRegistry.Names, ModelCatalog.Models);
+        foreach (var model in ModelRegistry.Names)
+        {
+            Assert.Equal(ModelRegistry.Backbones(model), ModelCatalog.Backbones(model));
+            foreach (var backbone in ModelRegistry.Backbones(model))
+                Assert.Equal(BackboneRegistry.OutputStrides(backbone), ModelCatalog.OutputStrides(backbone));
+        }
+    }
+
+    [Fact]
+    public void Model_fields_reach_the_model_options()
+    {
+        var spec = With(m => m with
+        {
+            Backbone = "resnet18", OutputStride = 16, Width = 8, Norm = "gn",
+            Spg = new SpgSpec { Supervision = false, Sigmoid = false, Identity = true },
+        });
+        var options = SpecMapping.Model(spec);
+        Assert.Equal(("resnet18", 16, 8, NormKind.GroupNorm), (options.Backbone, options.OutputStride, options.Width, options.Norm));
+        Assert.Equal((false, false, true), (options.SpgSupervision, options.SpgSigmoid, options.SpgIdentity));
+    }
+
+    [Theory]
+    [InlineData(LossSpec.CrossEntropyKind, true, typeof(SpgNet), typeof(SegmentationCriterion))]
+    [InlineData(LossSpec.ClassSuppressionKind, true, typeof(ClassSuppressionNet), typeof(ClassSuppressionCriterion))]
+    [InlineData(LossSpec.ScribbleRegularizedKind, true, typeof(FeatureConsistencyNet), typeof(ScribbleRegularizedCriterion))]
+    [InlineData(LossSpec.ScribbleRegularizedKind, false, typeof(SpgNet), typeof(ScribbleRegularizedCriterion))]
+    public void The_loss_kind_picks_the_wrapper_and_the_criterion(string kind, bool dynamic, Type model, Type criterion)
+    {
+        var spec = Tiny() with { Loss = new LossSpec { Kind = kind, Scribble = new ScribbleLossSpec { Dynamic = dynamic } } };
+        Assert.Empty(spec.Validate());
+        using var built = SpecMapping.BuildModel(spec);
+        Assert.IsType(model, built);
+        Assert.IsType(criterion, SpecMapping.Criterion(spec));
+    }
+
+    [Fact]
+    public void Loss_settings_reach_the_options()
+    {
+        var spec = Tiny() with
+        {
+            Training = new TrainingSpec { Steps = 30, BatchPerWorker = 2 },
+            Dataset = new DatasetSpec { Height = 32, Width = 32, TrainCount = 20 },
+            Workers = 1,
+            Loss = new LossSpec
+            {
+                ClassSuppression = new ClassSuppressionSpec { TotalEpochs = 4, SuppressionWeight = 3 },
+                Scribble = new ScribbleLossSpec { Lambda = 2, SigmaXy = 12, WarmupSteps = 5, Dynamic = false },
+            },
+        };
+        var suppression = SpecMapping.ClassSuppression(spec, null);
+        Assert.Equal((3.0, 4.0, 3.0), (suppression.EndEpoch, suppression.TotalEpochs, suppression.SuppressionWeight));  // E_end = 30 steps / 10 per epoch
+        var scribble = SpecMapping.Scribble(spec);
+        Assert.Equal((2.0, 12.0, 5, false), (scribble.Weight, scribble.SigmaXy, scribble.WarmupSteps, scribble.DeepKernel));
+        var inverse = spec with { Loss = spec.Loss with { ClassSuppression = new ClassSuppressionSpec { Sampling = ClassSuppressionSpec.InverseFrequency } } };
+        Assert.Contains("loss.class_suppression.sampling", Assert.Throws<ArgumentException>(() => SpecMapping.ClassSuppression(inverse, null)).Message, StringComparison.Ordinal);
+        Assert.Equal([0.5, 0.5], SpecMapping.ClassSuppression(inverse, [0.5, 0.5]).ClassFrequencies!);
+    }
+
+    [Fact]
+    public void Yaml_selects_backbone_spg_switches_and_loss()
+    {
+        const string yaml = """
+            model:
+              name: spgnet
+              backbone: resnet50
+              output_stride: 16
+              width: 8
+              spg: { supervision: true, sigmoid: false, identity: false }
+            training: { auxiliary_weight: 0.25 }
+            loss:
+              kind: scribble-regularized
+              scribble: { lambda: 2.5, sigma_xy: 10, warmup_steps: 100, dynamic: false }
+            """;
+        var spec = SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml);
+        Assert.Empty(spec.Validate());
+        Assert.Equal(("resnet50", 16, 8), (spec.Model.Backbone, spec.Model.OutputStride, spec.Model.Width));
+        Assert.Equal(new SpgSpec { Sigmoid = false, Identity = false }, spec.Model.Spg);
+        Assert.Equal(0.25, SpecMapping.Loss(spec).AuxiliaryWeight);
+        Assert.Equal(new ScribbleLossSpec { Lambda = 2.5, SigmaXy = 10, WarmupSteps = 100, Dynamic = false }, spec.Loss.Scribble);
+
+        var json = SpecFiles.Parse<ExperimentSpec>("""{ "loss": { "kind": "class-suppression", "class_suppression": { "sampling": "inverse-frequency", "end_epoch": 2 } } }""", SpecFormat.Json);
+        Assert.Equal(new ClassSuppressionSpec { Sampling = ClassSuppressionSpec.InverseFrequency, EndEpoch = 2 }, json.Loss.ClassSuppression);
+        Assert.Equal(json.Loss, SpecFiles.Parse<ExperimentSpec>(SpecFiles.ToJson(json), SpecFormat.Json).Loss);
+    }
+
+    [Fact]
+    public void Null_names_are_errors_not_crashes()
+    {
+        var spec = SpecFiles.Parse<ExperimentSpec>("model: { backbone: null }\nloss: { kind: null }\n", SpecFormat.Yaml);
+        var errors = spec.Validate();
+        Assert.Contains(errors, e => e.StartsWith("model.backbone:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("loss.kind:", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("loss:\n  scribble:\n    lamda: 2\n", "loss.scribble.lamda: unknown field; valid fields here: lambda, sigma_rgb")]
+    [InlineData("model:\n  spg:\n    excitation: false\n", "model.spg.excitation: unknown field; valid fields here: supervision, sigmoid, identity")]
+    [InlineData("model:\n  output_stride: sixteen\n", "model.output_stride: expected an integer or null")]
+    public void Yaml_mistakes_in_the_new_sections_name_the_field(string yaml, string expected)
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml));
+        Assert.Contains(error.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    private static ExperimentSpec With(Func<ModelSpec, ModelSpec> model) => new() { Model = model(new ModelSpec()) };
+
+    private static ExperimentSpec WithLoss(Func<LossSpec, LossSpec> loss) => new() { Loss = loss(new LossSpec()) };
+
+    private static ExperimentSpec Tiny() => new()
+    {
+        Model = new ModelSpec { Width = 4 },
+        Dataset = new DatasetSpec { Height = 32, Width = 32, TrainCount = 16, ValidationCount = 4 },
+        Workers = 1,
+        Training = new TrainingSpec { Steps = 4, BatchPerWorker = 2 },
+    };
+}
