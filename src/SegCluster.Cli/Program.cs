@@ -1,6 +1,22 @@
+using System.CommandLine.Help;
 using SegCluster.Cli.Commands;
 using SegCluster.Vision.Devices;
 
 // For the whole process, whichever command runs torch (quickstart, model info, spectral).
 using var nativeWarnings = NativeWarningFilter.Install();
-return await SegClusterCommandLine.Create().Parse(args).InvokeAsync();
+var parse = SegClusterCommandLine.Create().Parse(args);
+if (parse.Errors.Count == 0 && parse.Action is not HelpAction)
+{
+    try
+    {
+        // Before any command touches torch: an external-libtorch build loads it from the chosen folder.
+        if (ExternalLibTorch.Select(parse.GetValue(SegClusterCommandLine.LibTorch)) is { } folder)
+            Console.Error.WriteLine($"libtorch: {folder}");
+    }
+    catch (LibTorchLoadException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+}
+return await parse.InvokeAsync();

@@ -5,6 +5,8 @@ using SegCluster.Vision.Devices;
 // appsettings.json, SEGCLUSTER_-prefixed environment variables and --Section:Key=value arguments.
 using var nativeWarnings = NativeWarningFilter.Install();
 var builder = WebApplication.CreateBuilder(args);
+// An external-libtorch build loads libtorch before any grain touches torch (Node:LibTorch or SEGCLUSTER_LIBTORCH).
+ExternalLibTorch.Select(builder.Configuration["Node:LibTorch"]);
 builder.AddSegClusterNode();
 
 var app = builder.Build();

@@ -17,13 +17,23 @@ internal sealed class CliProcess : IDisposable
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
-    public static CliProcess Start(params string[] args)
+    /// <summary>The CLI built beside the tests (the default, bundled-libtorch build).</summary>
+    public static string DefaultDll { get; } = Path.Combine(AppContext.BaseDirectory, "segcluster.dll");
+
+    public static CliProcess Start(params string[] args) => StartAt(DefaultDll, new Dictionary<string, string?>(), args);
+
+    /// <summary>Starts the CLI at <paramref name="dll"/>; <paramref name="environment"/> entries set (or, when null, remove) variables.</summary>
+    public static CliProcess StartAt(string dll, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "segcluster.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI"));
     }
 

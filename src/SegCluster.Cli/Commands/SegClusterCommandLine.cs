@@ -1,14 +1,27 @@
 using System.CommandLine;
+using SegCluster.Vision.Devices;
 
 namespace SegCluster.Cli.Commands;
 
 /// <summary>The `segcluster` command tree.</summary>
 public static class SegClusterCommandLine
 {
+    /// <summary>Every command: where an external-libtorch build finds libtorch (issue 10, PLATFORM.md "GPU").</summary>
+    public static readonly Option<string?> LibTorch = new("--libtorch")
+    {
+        Description = $"Folder with libtorch.so (a PyTorch install's torch/lib, or a libtorch distribution) for builds made with " +
+                      $"-p:TorchBackend=external; default: ${ExternalLibTorch.EnvironmentVariable}.",
+        Recursive = true,
+    };
+
     public static RootCommand Create() => new("SegCluster: distributed semantic-segmentation training on Orleans and TorchSharp.")
     {
-        QuickstartCommand.Create(),
-        SpectralCommand.Create(),
-        ModelCommand.Create(),
+        Options = { LibTorch },
+        Subcommands =
+        {
+            QuickstartCommand.Create(),
+            SpectralCommand.Create(),
+            ModelCommand.Create(),
+        },
     };
 }
