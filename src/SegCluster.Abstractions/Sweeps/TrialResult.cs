@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SegCluster.Abstractions.Sweeps;
 
 /// <summary>
@@ -17,7 +19,7 @@ public sealed record TrialResult
     [Id(5)] public string? ExperimentId { get; init; }
     [Id(6)] public int Steps { get; init; }
     [Id(7)] public double? Metric { get; init; }
-    [Id(8)] public double? MeanIoU { get; init; }
+    [Id(8), JsonPropertyName("miou")] public double? MeanIoU { get; init; }
     [Id(9)] public double? PixelAccuracy { get; init; }
     [Id(10)] public double? FinalLoss { get; init; }
     /// <summary>Training loss (moving mean) against step, thinned to at most a few hundred points.</summary>

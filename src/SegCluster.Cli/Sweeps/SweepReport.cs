@@ -27,10 +27,10 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
         new(status.SweepId, status.State, status.Spec ?? throw new ArgumentException("The sweep has no spec.", nameof(status)), status.Trials, DateTime.UtcNow);
 
     /// <summary>Trials best first (completed before stopped, by the sweep metric in its mode).</summary>
-    public IReadOnlyList<TrialResult> Ranked => SweepStatus.Ranked(Spec, Trials);
+    [JsonIgnore] public IReadOnlyList<TrialResult> Ranked => SweepStatus.Ranked(Spec, Trials);
 
     /// <summary>The axis paths, in spec order (canonical snake_case, as the trials record them).</summary>
-    public IReadOnlyList<string> AxisPaths => Trials.FirstOrDefault()?.Parameters.Select(p => p.Path).ToList() ?? [];
+    [JsonIgnore] public IReadOnlyList<string> AxisPaths => Trials.FirstOrDefault()?.Parameters.Select(p => p.Path).ToList() ?? [];
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
