@@ -139,6 +139,11 @@ public sealed class SweepGrain(
         return asha;
     }
 
+    /// <summary>
+    /// One loop turn: fill free slots, persist once (new launches and the results finished since the last write), start
+    /// the launched trials, wait for any to end, record every ended one. Finished results are written before the next
+    /// trial starts, and one write covers a whole batch of transitions (so 1,000 short trials do not cost 2,000 writes).
+    /// </summary>
     private async Task DriveAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();  // leave the calling turn (activation or Start) first
@@ -147,20 +152,29 @@ public sealed class SweepGrain(
         var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
         var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
+        var unsaved = false;
         while (true)
         {
-            while (running.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
+            var launches = new List<TrialLaunch>();
+            while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
             {
-                var index = queue.Dequeue();
                 var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
-                running.Add(await LaunchAsync(spec, index, workers, cancellationToken), (index, workers));
+                launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
             }
+            if (launches.Count > 0 || unsaved) await record.WriteStateAsync();
+            unsaved = false;
+            foreach (var launch in launches)
+                running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
             if (running.Count == 0) break;
-            var done = await Task.WhenAny(running.Keys);
-            var (finished, leased) = running[done];
-            running.Remove(done);
-            await FinishAsync(spec, finished, await OutcomeOf(done));
-            foreach (var worker in leased) free.Enqueue(worker);
+            await Task.WhenAny(running.Keys);
+            foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
+            {
+                var (index, leased) = running[done];
+                running.Remove(done);
+                Finish(spec, index, await OutcomeOf(done));
+                foreach (var worker in leased) free.Enqueue(worker);
+                unsaved = true;
+            }
         }
         var trials = record.State.Trials;
         if (cancellationToken.IsCancellationRequested)
@@ -172,7 +186,8 @@ public sealed class SweepGrain(
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
     }
 
-    private async Task<Task<TrialOutcome>> LaunchAsync(SweepSpec spec, int index, string[] workers, CancellationToken cancellationToken)
+    /// <summary>Marks the trial running on <paramref name="workers"/> (in memory; the caller persists) and builds its launch.</summary>
+    private async Task<TrialLaunch> PrepareLaunchAsync(SweepSpec spec, int index, string[] workers)
     {
         var trial = record.State.Trials[index];
         if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
@@ -184,9 +199,7 @@ public sealed class SweepGrain(
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
             StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Steps = 0, Metric = null,
         };
-        await record.WriteStateAsync();
-        var launch = new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
-        return runner.RunAsync(launch, progress => OnProgress(spec, index, progress), cancellationToken);
+        return new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
     }
 
     /// <summary>Runs synchronously on this activation for every step a trial reports; false stops the trial (ASHA).</summary>
@@ -216,7 +229,7 @@ public sealed class SweepGrain(
         return decision == AshaDecision.Continue;
     }
 
-    private async Task FinishAsync(SweepSpec spec, int index, TrialOutcome outcome)
+    private void Finish(SweepSpec spec, int index, TrialOutcome outcome)
     {
         var trial = record.State.Trials[index];
         var evaluation = outcome.Evaluation;
@@ -237,7 +250,6 @@ public sealed class SweepGrain(
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
         };
-        await record.WriteStateAsync();
     }
 
     private static async Task<TrialOutcome> OutcomeOf(Task<TrialOutcome> done)

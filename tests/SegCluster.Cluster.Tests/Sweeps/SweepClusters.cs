@@ -29,7 +29,7 @@ internal static class SweepClusters
     }
 
     /// <summary>Asks for the status until the sweep has ended (each call also resumes a sweep whose coordinator was lost).</summary>
-    public static async Task<SweepStatus> UntilEndedAsync(ISweepGrain sweep)
+    public static async Task<SweepStatus> UntilEndedAsync(ISweepGrain sweep, int pollMilliseconds = 20)
     {
         var limit = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         var status = await sweep.GetStatusAsync();
@@ -37,7 +37,7 @@ internal static class SweepClusters
         {
             if (DateTime.UtcNow > limit)
                 throw new TimeoutException($"sweep still {status.State} after 60 s: " + string.Join(", ", status.Trials.Select(t => $"{t.Index}:{t.State}")));
-            await Task.Delay(20);
+            await Task.Delay(pollMilliseconds);
             status = await sweep.GetStatusAsync();
         }
         Assert.Null(status.Error);
