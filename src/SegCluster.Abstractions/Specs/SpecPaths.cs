@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Reflection;
-using System.Text;
+using SegCluster.Abstractions.Specs.Files;
 
 namespace SegCluster.Abstractions.Specs;
 
@@ -91,8 +91,7 @@ public static class SpecPaths
         return chain;
     }
 
-    private static PropertyInfo[] Settable(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true }).ToArray();
+    private static PropertyInfo[] Settable(Type type) => [.. SpecSchema.Fields(type).Values];
 
     private static bool IsSpecRecord(Type type) => type.IsClass && type != typeof(string) && type.Namespace == typeof(ExperimentSpec).Namespace;
 
@@ -121,15 +120,6 @@ public static class SpecPaths
 
     private static string Normalise(string name) => name.Replace("_", "").Replace("-", "").ToLowerInvariant();
 
-    /// <summary>LearningRate → learning_rate (already snake_case input is kept).</summary>
-    public static string SnakeCase(string name)
-    {
-        var text = new StringBuilder(name.Length + 4);
-        for (var i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0 && name[i - 1] != '_') text.Append('_');
-            text.Append(char.ToLowerInvariant(name[i]));
-        }
-        return text.ToString();
-    }
+    /// <summary>LearningRate → learning_rate: the spec files' canonical key.</summary>
+    public static string SnakeCase(string name) => SpecSchema.Naming.ConvertName(name);
 }

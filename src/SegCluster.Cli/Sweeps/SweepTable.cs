@@ -26,7 +26,7 @@ public static class SweepTable
                 new Text(t.Seconds is { } s ? s.ToString("F1", CultureInfo.InvariantCulture) : ""),
             };
             cells.AddRange(report.AxisPaths.Select(p => new Text(t.ValueOf(p) is { } v ? Short(v) : "")));
-            cells.Add(new Text(t.Reason is { } r ? Short(r, 60) : ""));
+            cells.Add(new Text(t.Reason is { } r ? Short(r, 40) : ""));
             table.AddRow(cells);
         }
         return table;
