@@ -24,22 +24,23 @@ public sealed class SweepGrain(
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
     private readonly CancellationTokenSource _cancel = new();
+    private readonly HashSet<int> _unsaved = [];
     private Task _driver = Task.CompletedTask;
     private AshaRungs? _asha;
 
     private string Id => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (record.State.State == SweepState.Running)
         {
+            await LoadTrialsAsync();
             var interrupted = record.State.Trials.Count(t => t.State == TrialState.Running);
             logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} interrupted trials run again",
                 Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
             record.State = record.State with { Resumes = record.State.Resumes + 1 };
             StartDriver();
         }
-        return Task.CompletedTask;
     }
 
     public async Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds)
@@ -140,9 +141,10 @@ public sealed class SweepGrain(
     }
 
     /// <summary>
-    /// One loop turn: fill free slots, persist once (new launches and the results finished since the last write), start
-    /// the launched trials, wait for any to end, record every ended one. Finished results are written before the next
-    /// trial starts, and one write covers a whole batch of transitions (so 1,000 short trials do not cost 2,000 writes).
+    /// One loop turn: fill free slots, persist the new launches and the results finished since the last save (one small
+    /// entry per trial, <see cref="ISweepTrialGrain"/>), start the launched trials, wait for any to end, record every
+    /// ended one. Finished results are saved before the next trial starts; the sweep's own record (spec, every trial)
+    /// is written at start and end only, so a write costs the same with 10 trials or 10,000.
     /// </summary>
     private async Task DriveAsync(CancellationToken cancellationToken)
     {
@@ -152,7 +154,6 @@ public sealed class SweepGrain(
         var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
         var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
-        var unsaved = false;
         while (true)
         {
             var launches = new List<TrialLaunch>();
@@ -161,8 +162,7 @@ public sealed class SweepGrain(
                 var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
                 launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
             }
-            if (launches.Count > 0 || unsaved) await record.WriteStateAsync();
-            unsaved = false;
+            await SaveTrialsAsync();
             foreach (var launch in launches)
                 running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
             if (running.Count == 0) break;
@@ -173,7 +173,6 @@ public sealed class SweepGrain(
                 running.Remove(done);
                 Finish(spec, index, await OutcomeOf(done));
                 foreach (var worker in leased) free.Enqueue(worker);
-                unsaved = true;
             }
         }
         var trials = record.State.Trials;
@@ -181,7 +180,7 @@ public sealed class SweepGrain(
             foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
                 trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
-        await record.WriteStateAsync();
+        await record.WriteStateAsync();  // the whole record once more: a finished sweep reads back from one entry
         logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
     }
@@ -199,6 +198,7 @@ public sealed class SweepGrain(
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
             StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Steps = 0, Metric = null,
         };
+        _unsaved.Add(index);
         return new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
     }
 
@@ -250,6 +250,24 @@ public sealed class SweepGrain(
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
         };
+        _unsaved.Add(index);
+    }
+
+    /// <summary>Persists every trial changed since the last call, each to its own small entry (not the whole record).</summary>
+    private async Task SaveTrialsAsync()
+    {
+        if (_unsaved.Count == 0) return;
+        var saves = _unsaved.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])).ToList();
+        _unsaved.Clear();
+        await Task.WhenAll(saves);
+    }
+
+    /// <summary>Overlays the trial results saved after the record was last written (a resuming coordinator).</summary>
+    private async Task LoadTrialsAsync()
+    {
+        var trials = record.State.Trials;
+        var saved = await Task.WhenAll(trials.Select(t => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, t.Index)).GetAsync()));
+        foreach (var result in saved.OfType<TrialResult>()) trials[result.Index] = result;
     }
 
     private static async Task<TrialOutcome> OutcomeOf(Task<TrialOutcome> done)
