@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 
@@ -8,7 +10,7 @@ namespace SegCluster.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops.</summary>
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops, sweep trial runner.</summary>
     public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
@@ -18,6 +20,9 @@ public static class ClusterServiceCollectionExtensions
         services.AddHostedService<InstrumentsAtStartup>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddHostedService<TorchRuntimeService>();
+        services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
+        services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
+        services.AddSingleton<SpectralTrialFilter>();
         return services;
     }
 }

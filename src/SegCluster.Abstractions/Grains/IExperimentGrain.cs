@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
 
 namespace SegCluster.Abstractions.Grains;
 
@@ -12,6 +13,8 @@ public interface IExperimentGrain : IGrainWithStringKey
     [Alias("Start")] Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds);
     [Alias("GetStatus")] Task<ExperimentStatus> GetStatusAsync();
     [Alias("Cancel")] Task CancelAsync();
+    /// <summary>Rank 0's training loss of every step after <paramref name="afterStep"/> (kept in memory by this activation).</summary>
+    [Alias("GetLosses")] Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep);
 
     // Called by workers (from their training threads).
     [Alias("ReportStep")] Task ReportStepAsync(StepReport report);

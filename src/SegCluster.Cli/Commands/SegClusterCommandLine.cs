@@ -22,6 +22,8 @@ public static class SegClusterCommandLine
             QuickstartCommand.Create(),
             SpectralCommand.Create(),
             ModelCommand.Create(),
+            SweepCommand.Create(),
+            ResultsCommand.Create(),
         },
     };
 }

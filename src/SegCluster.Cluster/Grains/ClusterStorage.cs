@@ -4,4 +4,5 @@ namespace SegCluster.Cluster.Grains;
 public static class ClusterStorage
 {
     public const string Experiments = "experiments";
+    public const string Sweeps = "sweeps";
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Grains;
@@ -18,6 +19,7 @@ public sealed class ExperimentGrain(
 {
     private readonly Stopwatch _clock = new();
     private readonly HashSet<int> _completed = [];
+    private readonly List<CurvePoint> _losses = [];
     private int _step;
     private double _loss = double.NaN;
     private long _images;
@@ -77,8 +79,18 @@ public sealed class ExperimentGrain(
         if (_images == 0) _firstStepAt = _clock.Elapsed;
         _images += report.Images;
         // Rank 0 speaks for the group: every rank has the same global loss and step.
-        if (report.Rank == 0) (_step, _loss) = (report.Step, report.Loss);
+        if (report.Rank == 0)
+        {
+            (_step, _loss) = (report.Step, report.Loss);
+            _losses.Add(new CurvePoint(report.Step, report.Loss));
+        }
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep)
+    {
+        var first = _losses.FindIndex(p => p.Step > afterStep);
+        return Task.FromResult<IReadOnlyList<CurvePoint>>(first < 0 ? [] : _losses[first..]);
     }
 
     public async Task ReportCompletedAsync(int rank, EvaluationReport? evaluation)

@@ -16,6 +16,9 @@ public sealed class WorkerGrain(
     WorkerTrainingLoopFactory loops,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
+    private static readonly TimeSpan CancelledLoopGrace = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan FinishingLoopGrace = TimeSpan.FromSeconds(2);
+
     private WorkerInfo _info = null!;
     private Task? _running;
     private string? _experimentId;
@@ -34,10 +37,16 @@ public sealed class WorkerGrain(
 
     public Task<WorkerInfo> DescribeAsync() => Task.FromResult(_info);
 
-    public Task RunAsync(TrainingAssignment assignment)
+    public async Task RunAsync(TrainingAssignment assignment)
     {
         if (_running is { IsCompleted: false })
-            throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'.");
+        {
+            // A cancelled loop stops at its next step boundary, and a finished one returns right after its last report:
+            // a sweep hands the worker on at those moments, so wait for the loop (within the 30 s call timeout) instead of refusing.
+            var grace = _cancel!.IsCancellationRequested ? CancelledLoopGrace : FinishingLoopGrace;
+            try { await _running.WaitAsync(grace); }
+            catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'."); }
+        }
         _experimentId = assignment.ExperimentId;
         _cancel = new CancellationTokenSource();
         var loop = loops.Create(assignment, _info);
@@ -47,7 +56,6 @@ public sealed class WorkerGrain(
         _running = Task.Factory.StartNew(() => loop.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment}",
             _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId);
-        return Task.CompletedTask;
     }
 
     public Task CancelAsync(string experimentId)

@@ -40,6 +40,7 @@ public static class NodeHostingExtensions
         {
             silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
             silo.AddMemoryGrainStorage(ClusterStorage.Experiments);
+            silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
             if (node.Dashboard.Enabled) silo.AddDashboard();
         });
         return builder;

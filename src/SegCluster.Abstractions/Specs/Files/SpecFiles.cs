@@ -28,12 +28,15 @@ public static class SpecFiles
     }
 
     /// <summary>Reads a spec document; the format follows the extension (.json, otherwise YAML).</summary>
-    public static T Load<T>(string path) where T : new()
+    public static T Load<T>(string path) where T : new() => FromTree<T>(LoadTree(path), path);
+
+    /// <summary>Reads a spec document as a JSON tree (for callers that adjust it before <see cref="FromTree{T}"/>).</summary>
+    public static JsonNode? LoadTree(string path)
     {
         if (!File.Exists(path))
             throw new SpecFileException(path, [Directory.Exists(path) ? "is a directory, not a spec file." : "file not found."]);
         var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? SpecFormat.Json : SpecFormat.Yaml;
-        return Parse<T>(File.ReadAllText(path), format, path);
+        return ParseTree(File.ReadAllText(path), format, path);
     }
 
     public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>

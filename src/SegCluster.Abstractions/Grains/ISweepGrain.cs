@@ -1,0 +1,18 @@
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Abstractions.Grains;
+
+/// <summary>
+/// Coordinator of one sweep, keyed by sweep id: expands the spec into trials, runs them on the given workers
+/// (at most max_concurrent_trials at once), stops ASHA losers and persists every result. A reactivated
+/// coordinator (after its node is lost) resumes on its next call without rerunning finished trials.
+/// </summary>
+[Alias("SegCluster.ISweepGrain")]
+public interface ISweepGrain : IGrainWithStringKey
+{
+    /// <summary>Validates, expands and starts the sweep; throws <see cref="ArgumentException"/> listing every error (nothing starts then).</summary>
+    [Alias("Start")] Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds);
+    [Alias("GetStatus")] Task<SweepStatus> GetStatusAsync();
+    /// <summary>Stops every running trial; pending trials are marked cancelled.</summary>
+    [Alias("Cancel")] Task CancelAsync();
+}

@@ -1,0 +1,48 @@
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Abstractions.Sweeps;
+
+/// <summary>
+/// A sweep as data: a base experiment, the axes that vary it (addressed by spec path), how trials are searched and
+/// stopped, the metric to optimise, and the resources of each trial. Validate with <see cref="SweepValidation"/>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("SegCluster.SweepSpec")]
+public sealed record SweepSpec
+{
+    public const string MeanIoU = "miou";
+    public const string PixelAccuracy = "pixel_accuracy";
+    public const string Loss = "loss";
+    public const string Max = "max";
+    public const string Min = "min";
+
+    /// <summary>Valid <see cref="Metric"/> values: final validation mIoU, pixel accuracy, or training loss.</summary>
+    public static readonly IReadOnlyList<string> Metrics = [MeanIoU, PixelAccuracy, Loss];
+
+    [Id(0)] public string Name { get; init; } = "sweep";
+    [Id(1)] public ExperimentSpec Base { get; init; } = new();
+    [Id(2)] public IReadOnlyList<SweepAxis> Axes { get; init; } = [];
+    [Id(3)] public SearchSpec Search { get; init; } = new();
+    [Id(4)] public string Metric { get; init; } = MeanIoU;
+    [Id(5)] public string Mode { get; init; } = Max;
+    [Id(6)] public int MaxConcurrentTrials { get; init; } = 2;
+    /// <summary>Data-parallel workers of each trial; overrides base.workers.</summary>
+    [Id(7)] public int WorkersPerTrial { get; init; } = 1;
+    /// <summary>Optimizer steps of each trial (the ASHA budget unit); overrides base.training.steps/epochs when set.</summary>
+    [Id(8)] public int? TrialSteps { get; init; }
+    [Id(9)] public SpectralSkipSpec? SpectralSkip { get; init; }
+
+    public bool Maximize => Mode == Max;
+
+    /// <summary>Steps every trial runs unless stopped early.</summary>
+    public int Budget => TrialSteps ?? TrialBase.TotalSteps;
+
+    /// <summary>The base experiment with the sweep's per-trial resources and budget applied.</summary>
+    public ExperimentSpec TrialBase => Base with
+    {
+        Workers = WorkersPerTrial,
+        Training = TrialSteps is { } steps ? Base.Training with { Steps = steps, Epochs = null } : Base.Training,
+    };
+
+    /// <summary>Errors naming the field and the fix; empty when the sweep is valid.</summary>
+    public IReadOnlyList<string> Validate() => SweepValidation.Validate(this);
+}

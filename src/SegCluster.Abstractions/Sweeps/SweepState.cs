@@ -1,0 +1,4 @@
+namespace SegCluster.Abstractions.Sweeps;
+
+[GenerateSerializer, Alias("SegCluster.SweepState")]
+public enum SweepState { Pending, Running, Completed, Cancelled, Failed }

@@ -1,0 +1,94 @@
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Abstractions.Sweeps;
+
+/// <summary>Up-front checks of a <see cref="SweepSpec"/>: every message names the field and the fix.</summary>
+public static class SweepValidation
+{
+    public const int MaxTrials = 100_000;
+
+    public static IReadOnlyList<string> Validate(SweepSpec sweep)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string message) { if (!ok) errors.Add(message); }
+
+        Check(!string.IsNullOrWhiteSpace(sweep.Name) && sweep.Name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'),
+            $"name: '{sweep.Name}' must be non-empty letters, digits, '-', '_' or '.' (it names the report folder).");
+        Check(SweepSpec.Metrics.Contains(sweep.Metric), $"metric: '{sweep.Metric}' is unknown; use one of {string.Join(", ", SweepSpec.Metrics)}.");
+        Check(sweep.Mode is SweepSpec.Max or SweepSpec.Min, $"mode: '{sweep.Mode}' is unknown; use 'max' or 'min'.");
+        Check(sweep.MaxConcurrentTrials >= 1, $"max_concurrent_trials: {sweep.MaxConcurrentTrials} must be at least 1.");
+        Check(sweep.WorkersPerTrial is >= 1 and <= SpecValidation.MaxWorkers, $"workers_per_trial: {sweep.WorkersPerTrial} must be 1 to {SpecValidation.MaxWorkers}.");
+        Check(sweep.TrialSteps is null or >= 1, $"trial_steps: {sweep.TrialSteps} must be at least 1.");
+        errors.AddRange(sweep.TrialBase.Validate().Select(e => $"base.{e}"));
+
+        for (var i = 0; i < sweep.Axes.Count; i++) ValidateAxis(sweep.Axes[i], $"axes[{i}]", errors);
+        var paths = sweep.Axes.Where(a => SpecPaths.IsValid(a.Path, out _)).Select(a => SpecPaths.Canonical(a.Path)).ToList();
+        foreach (var twice in paths.GroupBy(p => p).Where(g => g.Count() > 1))
+            errors.Add($"axes: '{twice.Key}' appears {twice.Count()} times; give each path one axis.");
+
+        var s = sweep.Search;
+        Check(SearchSpec.Kinds.Contains(s.Kind), $"search.kind: '{s.Kind}' is unknown; use one of {string.Join(", ", SearchSpec.Kinds)}.");
+        Check(s.Samples >= 1, $"search.samples: {s.Samples} must be at least 1.");
+        if (s.Kind == SearchSpec.Asha)
+        {
+            Check(s.MinBudget >= 1, $"search.min_budget: {s.MinBudget} must be at least 1 step.");
+            Check(s.ReductionFactor >= 2, $"search.reduction_factor: {s.ReductionFactor} must be at least 2.");
+            Check(s.Rungs >= 1, $"search.rungs: {s.Rungs} must be at least 1.");
+            if (s.MinBudget >= 1 && s.ReductionFactor >= 2 && s.Rungs >= 1)
+            {
+                var top = s.MinBudget * Math.Pow(s.ReductionFactor, s.Rungs - 1);
+                Check(top < sweep.Budget,
+                    $"search: the last rung is at {top} steps but a trial runs {sweep.Budget}; lower search.rungs or search.min_budget, or raise trial_steps.");
+            }
+            // Rungs compare trials during training; only the training loss is reported there today.
+            Check(sweep.Metric == SweepSpec.Loss,
+                $"metric: ASHA compares trials at rungs during training, where only 'loss' is reported; set metric: loss and mode: min (mIoU is evaluated once, at the end of a trial).");
+        }
+        if (sweep.SpectralSkip is { } skip)
+        {
+            Check(skip.MaxPredictedDrop is >= 0 and <= 1, $"spectral_skip.max_predicted_drop: {skip.MaxPredictedDrop} must be in [0, 1] (0.05 = 5 mIoU points).");
+            Check(skip.Images >= 1, $"spectral_skip.images: {skip.Images} must be at least 1.");
+        }
+        if (errors.Count == 0)
+        {
+            var trials = TrialCount(sweep);
+            Check(trials <= MaxTrials, $"axes: the sweep expands to {trials} trials; the limit is {MaxTrials}; lower search.samples or the grid.");
+        }
+        return errors;
+    }
+
+    /// <summary>Trials the sweep expands to (grid axes multiply; grid search also multiplies choice axes).</summary>
+    public static double TrialCount(SweepSpec sweep) =>
+        sweep.Search.Samples * sweep.Axes
+            .Where(a => a.Kind == SweepAxis.Grid || (a.Kind == SweepAxis.Choice && sweep.Search.Kind == SearchSpec.Grid))
+            .Aggregate(1.0, (n, a) => n * a.Values.Count);
+
+    private static void ValidateAxis(SweepAxis axis, string at, List<string> errors)
+    {
+        if (!SpecPaths.IsValid(axis.Path, out var pathError))
+        {
+            errors.Add($"{at}.path: {pathError}");
+            return;
+        }
+        if (!SweepAxis.Kinds.Contains(axis.Kind))
+        {
+            errors.Add($"{at}.kind: '{axis.Kind}' is unknown; use one of {string.Join(", ", SweepAxis.Kinds)}.");
+            return;
+        }
+        if (axis.IsDiscrete)
+        {
+            if (axis.Values.Count == 0) errors.Add($"{at}.values: a {axis.Kind} axis needs at least one value.");
+            foreach (var value in axis.Values)
+                if (!SpecPaths.IsValidValue(axis.Path, value, out var valueError)) errors.Add($"{at}.values: {valueError}");
+            return;
+        }
+        if (!(double.IsFinite(axis.Min) && double.IsFinite(axis.Max) && axis.Min <= axis.Max))
+            errors.Add($"{at}: min {axis.Min} and max {axis.Max} must be finite with min <= max.");
+        if (axis.Kind == SweepAxis.LogUniform && axis.Min <= 0)
+            errors.Add($"{at}.min: {axis.Min} must be positive for a log-uniform axis.");
+        if (axis.Kind == SweepAxis.Integer && (axis.Min != Math.Floor(axis.Min) || axis.Max != Math.Floor(axis.Max)))
+            errors.Add($"{at}: an integer axis needs whole min and max (got {axis.Min}, {axis.Max}).");
+        if (!SpecPaths.IsNumeric(axis.Path))
+            errors.Add($"{at}.kind: a {axis.Kind} axis needs a numeric field and {SpecPaths.Canonical(axis.Path)} is not one; use a choice or grid axis.");
+    }
+}

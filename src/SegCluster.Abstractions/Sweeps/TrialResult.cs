@@ -1,0 +1,38 @@
+using System.Text.Json.Serialization;
+
+namespace SegCluster.Abstractions.Sweeps;
+
+/// <summary>
+/// Everything known about one trial; persisted in the sweep's grain state on every transition.
+/// <see cref="Metric"/> is the sweep metric (final value, or the last reported one for a stopped trial).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("SegCluster.TrialResult")]
+public sealed record TrialResult
+{
+    [Id(0)] public int Index { get; init; }
+    /// <summary>Run name, "{sweep}-t{index}".</summary>
+    [Id(1)] public string Name { get; init; } = "";
+    [Id(2)] public IReadOnlyList<AxisValue> Parameters { get; init; } = [];
+    [Id(3)] public TrialState State { get; init; }
+    /// <summary>Times the trial was launched; a trial interrupted by a lost coordinator is launched again.</summary>
+    [Id(4)] public int Attempt { get; init; }
+    [Id(5)] public string? ExperimentId { get; init; }
+    [Id(6)] public int Steps { get; init; }
+    [Id(7)] public double? Metric { get; init; }
+    [Id(8), JsonPropertyName("miou")] public double? MeanIoU { get; init; }
+    [Id(9)] public double? PixelAccuracy { get; init; }
+    [Id(10)] public double? FinalLoss { get; init; }
+    /// <summary>Training loss (moving mean) against step, thinned to at most a few hundred points.</summary>
+    [Id(11)] public IReadOnlyList<CurvePoint> Curve { get; init; } = [];
+    /// <summary>ASHA: the metric recorded at each rung the trial reached.</summary>
+    [Id(12)] public IReadOnlyList<CurvePoint> Rungs { get; init; } = [];
+    /// <summary>Why it was skipped, stopped or failed.</summary>
+    [Id(13)] public string? Reason { get; init; }
+    [Id(14)] public DateTime? StartedAt { get; init; }
+    [Id(15)] public DateTime? FinishedAt { get; init; }
+    [Id(16)] public IReadOnlyList<string> Workers { get; init; } = [];
+
+    public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
+
+    public string? ValueOf(string path) => Parameters.FirstOrDefault(p => p.Path == path)?.Value;
+}

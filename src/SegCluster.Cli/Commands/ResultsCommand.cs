@@ -1,0 +1,54 @@
+using System.CommandLine;
+using SegCluster.Cli.Sweeps;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>`segcluster results SWEEP`: the sorted results table of a finished sweep's report folder; CSV/JSON export.</summary>
+public static class ResultsCommand
+{
+    public static Command Create()
+    {
+        var sweep = new Argument<string>("SWEEP") { Description = "Sweep id (folder under --root), sweep name (its latest run), or a report folder path." };
+        var root = new Option<DirectoryInfo>("--root") { Description = "Folder holding sweep report folders.", DefaultValueFactory = _ => SweepCommand.DefaultRoot };
+        var csv = new Option<FileInfo?>("--csv") { Description = "Also write the results as CSV (best first) to this file." };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write the results as JSON (spec + every trial) to this file." };
+        var top = new Option<int>("--top") { Description = "Rows to print.", DefaultValueFactory = _ => 20 };
+        top.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--top must be at least 1."); });
+
+        var command = new Command("results", "Show a sweep's trials best first; export them as CSV or JSON.") { sweep, root, csv, json, top };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var folder = SweepFolders.Find(parse.GetValue(sweep)!, parse.GetValue(root)!, out var error);
+            if (folder is null)
+            {
+                Console.Error.WriteLine($"error: {error}");
+                return 2;
+            }
+            var file = Path.Combine(folder.FullName, SweepReport.JsonFile);
+            SweepReport report;
+            try
+            {
+                report = SweepReport.FromJson(await File.ReadAllTextAsync(file, cancellationToken), file);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {file} is not a sweep report: {e.Message}");
+                return 2;
+            }
+            AnsiConsole.Console.Write(SweepTable.Create(report, parse.GetValue(top)));
+            if (parse.GetValue(csv) is { } csvFile)
+            {
+                await File.WriteAllTextAsync(csvFile.FullName, report.ToCsv(), cancellationToken);
+                AnsiConsole.Console.MarkupLineInterpolated($"wrote {csvFile.FullName}");
+            }
+            if (parse.GetValue(json) is { } jsonFile)
+            {
+                await File.WriteAllTextAsync(jsonFile.FullName, report.ToJson(), cancellationToken);
+                AnsiConsole.Console.MarkupLineInterpolated($"wrote {jsonFile.FullName}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

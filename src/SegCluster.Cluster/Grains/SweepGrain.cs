@@ -1,0 +1,293 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Sweeps;
+using SegCluster.Cluster.Sweeps.Search;
+
+namespace SegCluster.Cluster.Grains;
+
+/// <summary>
+/// Coordinates one sweep. Start expands the spec into trials (invalid combinations and spectrally hopeless grids are
+/// skipped with a reason) and persists them; a driver loop on this activation then launches trials through the
+/// <see cref="ITrialRunner"/> on leased workers, at most max_concurrent_trials at once, applies ASHA to their progress,
+/// and persists each trial when it starts and when it ends. A new activation of a running sweep (its node was lost)
+/// resumes: finished trials stay as recorded, interrupted ones are launched again.
+/// </summary>
+public sealed class SweepGrain(
+    [PersistentState("sweep", ClusterStorage.Sweeps)] IPersistentState<SweepRecord> record,
+    ITrialRunner runner,
+    SpectralTrialFilter spectral,
+    IOptions<SweepOptions> options,
+    ILogger<SweepGrain> logger) : Grain, ISweepGrain
+{
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly HashSet<int> _unsaved = [];
+    private Task _driver = Task.CompletedTask;
+    private AshaRungs? _asha;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (record.State.State == SweepState.Running)
+        {
+            await LoadTrialsAsync();
+            var interrupted = record.State.Trials.Count(t => t.State == TrialState.Running);
+            logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} interrupted trials run again",
+                Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
+            record.State = record.State with { Resumes = record.State.Resumes + 1 };
+            StartDriver();
+        }
+    }
+
+    public async Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds)
+    {
+        if (record.State.Spec is not null)
+            throw new InvalidOperationException($"Sweep '{Id}' was already started (state {record.State.State}).");
+        var errors = spec.Validate().ToList();
+        if (workerIds.Count < spec.WorkersPerTrial)
+            errors.Add($"workers_per_trial: {spec.WorkersPerTrial} workers per trial, but the cluster gave the sweep {workerIds.Count}; lower workers_per_trial or add workers.");
+        if (workerIds.Distinct().Count() != workerIds.Count)
+            errors.Add("workers: the same worker was given twice.");
+        if (errors.Count > 0)
+            throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
+
+        var trials = await ExpandAsync(spec);
+        record.State = new SweepRecord { Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials };
+        await record.WriteStateAsync();
+        logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
+            Id, trials.Count, trials.Count(t => t.State == TrialState.Skipped), workerIds.Count);
+        StartDriver();
+        return Status();
+    }
+
+    public Task<SweepStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    public async Task CancelAsync()
+    {
+        if (record.State.State != SweepState.Running) return;
+        // The driver owns every write of a running sweep: it ends its trials as cancelled and records the sweep's end.
+        _cancel.Cancel();
+        await _driver;
+    }
+
+    private async Task<List<TrialResult>> ExpandAsync(SweepSpec spec)
+    {
+        var plan = TrialPlanner.Plan(spec);
+        var digits = Math.Max(3, plan.Count.ToString(CultureInfo.InvariantCulture).Length);
+        var trials = new List<TrialResult>(plan.Count);
+        var runnable = new List<(int, ExperimentSpec)>();
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var trial = new TrialResult { Index = i, Name = $"{spec.Name}-t{i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0')}", Parameters = plan[i] };
+            var problems = TrialProblems(spec, trial, out var trialSpec);
+            if (problems is not null) trial = trial with { State = TrialState.Skipped, Reason = problems };
+            else runnable.Add((i, trialSpec!));
+            trials.Add(trial);
+        }
+        foreach (var (index, reason) in await spectral.SkipAsync(spec, runnable))
+            trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
+        return trials;
+    }
+
+    /// <summary>Why the trial's combination of values cannot run (the experiment spec's own errors), or null.</summary>
+    private static string? TrialProblems(SweepSpec spec, TrialResult trial, out ExperimentSpec? trialSpec)
+    {
+        trialSpec = null;
+        try
+        {
+            trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
+        }
+        catch (ArgumentException e)
+        {
+            return $"invalid: {e.Message}";
+        }
+        var errors = trialSpec.Validate();
+        return errors.Count == 0 ? null : $"invalid combination: {string.Join(" ", errors)}";
+    }
+
+    private void StartDriver()
+    {
+        // Keep this activation (and the driver on it) alive while trials run without calls to the grain.
+        DelayDeactivation(TimeSpan.FromDays(7));
+        _asha = CreateAsha(record.State.Spec!);
+        _driver = DriveOrFailAsync(_cancel.Token);
+    }
+
+    private async Task DriveOrFailAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DriveAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Sweep {Sweep} coordinator failed", Id);
+            record.State = record.State with { State = SweepState.Failed, Error = e.Message };
+            await record.WriteStateAsync();
+        }
+    }
+
+    private AshaRungs? CreateAsha(SweepSpec spec)
+    {
+        if (spec.Search.Kind != SearchSpec.Asha) return null;
+        var asha = new AshaRungs(spec.Search.MinBudget, spec.Search.ReductionFactor, spec.Search.Rungs, spec.Maximize);
+        foreach (var trial in record.State.Trials.Where(t => t.State.IsFinished()))
+            foreach (var rung in trial.Rungs) asha.Restore(trial.Index, rung.Step, rung.Value);
+        return asha;
+    }
+
+    /// <summary>
+    /// One loop turn: fill free slots, persist the new launches and the results finished since the last save (one small
+    /// entry per trial, <see cref="ISweepTrialGrain"/>), start the launched trials, wait for any to end, record every
+    /// ended one. Finished results are saved before the next trial starts; the sweep's own record (spec, every trial)
+    /// is written at start and end only, so a write costs the same with 10 trials or 10,000.
+    /// </summary>
+    private async Task DriveAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();  // leave the calling turn (activation or Start) first
+        var spec = record.State.Spec!;
+        var free = new Queue<string>(record.State.Workers);
+        var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
+        var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
+        var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
+        while (true)
+        {
+            var launches = new List<TrialLaunch>();
+            while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
+                launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
+            }
+            await SaveTrialsAsync();
+            foreach (var launch in launches)
+                running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
+            if (running.Count == 0) break;
+            await Task.WhenAny(running.Keys);
+            foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
+            {
+                var (index, leased) = running[done];
+                running.Remove(done);
+                Finish(spec, index, await OutcomeOf(done));
+                foreach (var worker in leased) free.Enqueue(worker);
+            }
+        }
+        var trials = record.State.Trials;
+        if (cancellationToken.IsCancellationRequested)
+            foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
+                trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
+        record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
+        await record.WriteStateAsync();  // the whole record once more: a finished sweep reads back from one entry
+        logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
+            Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
+    }
+
+    /// <summary>Marks the trial running on <paramref name="workers"/> (in memory; the caller persists) and builds its launch.</summary>
+    private async Task<TrialLaunch> PrepareLaunchAsync(SweepSpec spec, int index, string[] workers)
+    {
+        var trial = record.State.Trials[index];
+        if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
+            await runner.AbandonAsync(lost);
+        var attempt = trial.Attempt + 1;
+        var experimentId = $"{Id}/{trial.Name}/a{attempt}";
+        record.State.Trials[index] = trial = trial with
+        {
+            State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
+            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Steps = 0, Metric = null,
+        };
+        _unsaved.Add(index);
+        return new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
+    }
+
+    /// <summary>Runs synchronously on this activation for every step a trial reports; false stops the trial (ASHA).</summary>
+    private bool OnProgress(SweepSpec spec, int index, TrialProgress progress)
+    {
+        var trial = record.State.Trials[index];
+        var point = new CurvePoint(progress.Step, progress.Loss);
+        trial = trial with
+        {
+            Steps = progress.Step,
+            Curve = Thin(trial.Curve, point, options.Value.MaxCurvePoints),
+            Metric = spec.Metric == SweepSpec.Loss ? progress.Loss : trial.Metric,
+        };
+        int? rung = null;
+        var decision = _asha?.Report(index, progress.Step, progress.Loss, out rung) ?? AshaDecision.Continue;
+        if (_asha is not null && rung is { } milestone)
+        {
+            trial = trial with { Rungs = trial.Rungs.Append(new CurvePoint(milestone, progress.Loss)).ToList() };
+            if (decision == AshaDecision.Stop)
+                trial = trial with
+                {
+                    Reason = string.Create(CultureInfo.InvariantCulture,
+                        $"ASHA: loss {progress.Loss:F4} at the {milestone}-step rung is not in the top 1/{spec.Search.ReductionFactor} of the {_asha.RecordedAt(_asha.Milestones.ToList().IndexOf(milestone)).Count - 1} trials recorded there"),
+                };
+        }
+        record.State.Trials[index] = trial;
+        return decision == AshaDecision.Continue;
+    }
+
+    private void Finish(SweepSpec spec, int index, TrialOutcome outcome)
+    {
+        var trial = record.State.Trials[index];
+        var evaluation = outcome.Evaluation;
+        var finalLoss = double.IsNaN(outcome.FinalLoss) ? trial.FinalLoss : outcome.FinalLoss;
+        record.State.Trials[index] = trial with
+        {
+            State = outcome.State,
+            Steps = Math.Max(trial.Steps, outcome.Steps),
+            FinalLoss = finalLoss,
+            MeanIoU = evaluation?.MeanIoU,
+            PixelAccuracy = evaluation?.PixelAccuracy,
+            Metric = spec.Metric switch
+            {
+                SweepSpec.MeanIoU => evaluation?.MeanIoU,
+                SweepSpec.PixelAccuracy => evaluation?.PixelAccuracy,
+                _ => finalLoss,
+            },
+            Reason = outcome.Error ?? trial.Reason,
+            FinishedAt = DateTime.UtcNow,
+        };
+        _unsaved.Add(index);
+    }
+
+    /// <summary>Persists every trial changed since the last call, each to its own small entry (not the whole record).</summary>
+    private async Task SaveTrialsAsync()
+    {
+        if (_unsaved.Count == 0) return;
+        var saves = _unsaved.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])).ToList();
+        _unsaved.Clear();
+        await Task.WhenAll(saves);
+    }
+
+    /// <summary>Overlays the trial results saved after the record was last written (a resuming coordinator).</summary>
+    private async Task LoadTrialsAsync()
+    {
+        var trials = record.State.Trials;
+        var saved = await Task.WhenAll(trials.Select(t => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, t.Index)).GetAsync()));
+        foreach (var result in saved.OfType<TrialResult>()) trials[result.Index] = result;
+    }
+
+    private static async Task<TrialOutcome> OutcomeOf(Task<TrialOutcome> done)
+    {
+        try
+        {
+            return await done;
+        }
+        catch (Exception e)
+        {
+            return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: $"the trial runner threw: {e.Message}");
+        }
+    }
+
+    /// <summary>Appends <paramref name="point"/>; past <paramref name="max"/> points every other older point is dropped.
+    /// Concrete lists on purpose: Redis grain storage's JSON serializer cannot read compiler-synthesized collections.</summary>
+    private static List<CurvePoint> Thin(IReadOnlyList<CurvePoint> curve, CurvePoint point, int max) =>
+        (curve.Count < max ? curve : curve.Where((_, i) => i % 2 == 1)).Append(point).ToList();
+
+    private int Count(TrialState state) => record.State.Trials.Count(t => t.State == state);
+
+    private SweepStatus Status() => new(Id, record.State.State, record.State.Spec, [.. record.State.Trials], record.State.Error);
+}

@@ -1,0 +1,17 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cluster.Grains;
+
+/// <summary>One trial's persisted result (see <see cref="ISweepTrialGrain"/>); stored with the sweeps.</summary>
+public sealed class SweepTrialGrain(
+    [PersistentState("trial", ClusterStorage.Sweeps)] IPersistentState<SweepTrialRecord> record) : Grain, ISweepTrialGrain
+{
+    public async Task SaveAsync(TrialResult result)
+    {
+        record.State = new SweepTrialRecord { Result = result };
+        await record.WriteStateAsync();
+    }
+
+    public Task<TrialResult?> GetAsync() => Task.FromResult(record.State.Result);
+}

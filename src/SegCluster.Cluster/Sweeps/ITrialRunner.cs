@@ -1,0 +1,19 @@
+namespace SegCluster.Cluster.Sweeps;
+
+/// <summary>
+/// Runs one trial for the sweep coordinator. The default submits it to an <c>ExperimentGrain</c> on the trial's
+/// workers (<see cref="ExperimentTrialRunner"/>); a scheduler can take its place, and tests and benchmarks use
+/// scripted or no-op runners.
+/// Contract: called on the sweep grain's scheduler; <paramref name="progress"/> must be invoked from that context
+/// (await without ConfigureAwait(false)) in step order; when it returns false the runner stops the trial and returns
+/// <see cref="Abstractions.Sweeps.TrialState.Stopped"/>. Cancellation of <paramref name="cancellationToken"/> ends
+/// the trial as Cancelled. Failures of the trial itself are returned as Failed, not thrown.
+/// </summary>
+public interface ITrialRunner
+{
+    Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken);
+
+    /// <summary>Stops what an earlier, lost coordinator launched as <paramref name="experimentId"/>, if it still runs,
+    /// before the trial is launched again.</summary>
+    Task AbandonAsync(string experimentId);
+}

@@ -1,0 +1,3 @@
+namespace SegCluster.Cluster.Sweeps.Search;
+
+public enum AshaDecision { Continue, Stop }

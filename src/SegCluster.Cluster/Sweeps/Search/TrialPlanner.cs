@@ -1,0 +1,67 @@
+using System.Globalization;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cluster.Sweeps.Search;
+
+/// <summary>
+/// Expands a sweep into the parameter sets of its trials, deterministically for a given seed: the Cartesian product of
+/// the expanded axes (grid axes; choice axes too under grid search), first axis slowest, repeated search.samples times;
+/// every other axis drawn per trial, in axis order, from one <see cref="Random"/> seeded with search.seed.
+/// </summary>
+public static class TrialPlanner
+{
+    public static IReadOnlyList<IReadOnlyList<AxisValue>> Plan(SweepSpec sweep)
+    {
+        var expanded = sweep.Axes.Where(a => Expands(a, sweep.Search.Kind)).ToList();
+        var random = new Random(sweep.Search.Seed);
+        var trials = new List<IReadOnlyList<AxisValue>>();
+        for (var sample = 0; sample < sweep.Search.Samples; sample++)
+        {
+            foreach (var point in Product(expanded))
+            {
+                var values = new List<AxisValue>(sweep.Axes.Count);
+                foreach (var axis in sweep.Axes)
+                {
+                    var path = SpecPaths.Canonical(axis.Path);
+                    var value = Expands(axis, sweep.Search.Kind) ? point[expanded.IndexOf(axis)] : Draw(axis, random);
+                    values.Add(new AxisValue(path, value));
+                }
+                trials.Add(values);
+            }
+        }
+        return trials;
+    }
+
+    /// <summary>The trial's experiment: the sweep's trial base with every axis value applied, named after the trial.</summary>
+    public static ExperimentSpec SpecFor(SweepSpec sweep, string trialName, IReadOnlyList<AxisValue> values) =>
+        values.Aggregate(sweep.TrialBase with { Name = trialName }, (spec, v) => SpecPaths.With(spec, v.Path, v.Value));
+
+    private static bool Expands(SweepAxis axis, string search) =>
+        axis.Kind == SweepAxis.Grid || (axis.Kind == SweepAxis.Choice && search == SearchSpec.Grid);
+
+    private static IEnumerable<string[]> Product(IReadOnlyList<SweepAxis> axes)
+    {
+        var index = new int[axes.Count];
+        while (true)
+        {
+            yield return axes.Select((a, i) => a.Values[index[i]]).ToArray();
+            var k = axes.Count - 1;  // the last axis varies fastest
+            while (k >= 0 && ++index[k] == axes[k].Values.Count) index[k--] = 0;
+            if (k < 0) yield break;
+        }
+    }
+
+    private static string Draw(SweepAxis axis, Random random)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return axis.Kind switch
+        {
+            SweepAxis.Choice or SweepAxis.Grid => axis.Values[random.Next(axis.Values.Count)],
+            SweepAxis.Uniform => (axis.Min + random.NextDouble() * (axis.Max - axis.Min)).ToString("R", inv),
+            SweepAxis.LogUniform => Math.Exp(Math.Log(axis.Min) + random.NextDouble() * (Math.Log(axis.Max) - Math.Log(axis.Min))).ToString("R", inv),
+            SweepAxis.Integer => ((long)axis.Min + random.NextInt64((long)axis.Max - (long)axis.Min + 1)).ToString(inv),
+            _ => throw new ArgumentException($"axis {axis.Path}: kind '{axis.Kind}' is unknown; use one of {string.Join(", ", SweepAxis.Kinds)}."),
+        };
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Spectral;
+using static TorchSharp.torch;
+
+namespace SegCluster.Cluster.Sweeps;
+
+/// <summary>
+/// The sweep's spectral skip option (PAPERS.md §2 "Efficient grid"): runs the <see cref="GridAdvisor"/> over the base
+/// dataset's labels and skips trials whose label grid it predicts to lose more than the target. The prediction is the
+/// oracle mIoU drop against full resolution: the soft oracle for soft-ce, soft-kl and block (coarse proportions, bilinear
+/// up, argmax), the nearest oracle for nearest.
+/// </summary>
+public sealed class SpectralTrialFilter
+{
+    private const int BatchSize = 8;
+
+    /// <summary>Trial index → why it is skipped, for the trials (index, spec) predicted to lose too much.</summary>
+    public async Task<IReadOnlyDictionary<int, string>> SkipAsync(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials)
+    {
+        if (sweep.SpectralSkip is not { } skip || trials.All(t => t.Spec.Labels.Factor == 1)) return new Dictionary<int, string>();
+        // Label statistics of the base dataset, off the grain scheduler: seconds of tensor work.
+        var reports = await Task.Run(() => Analyse(sweep.TrialBase, skip.Images));
+        return Decide(reports, skip.MaxPredictedDrop, trials);
+    }
+
+    /// <summary>The pure decision: a trial is skipped when its factor's predicted oracle mIoU drop exceeds <paramref name="maxDrop"/>.</summary>
+    public static IReadOnlyDictionary<int, string> Decide(IReadOnlyList<GridFactorReport> reports, double maxDrop, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials)
+    {
+        var full = reports.Single(r => r.Factor == 1);
+        var skipped = new Dictionary<int, string>();
+        foreach (var (index, spec) in trials)
+        {
+            var report = reports.FirstOrDefault(r => r.Factor == spec.Labels.Factor);
+            if (spec.Labels.Factor == 1 || report is null) continue;
+            var nearest = spec.Labels.Mode == LabelsSpec.Nearest;
+            var (oracle, baseline) = nearest ? (report.OracleMIoUNearest, full.OracleMIoUNearest) : (report.OracleMIoUSoft, full.OracleMIoUSoft);
+            var drop = baseline - oracle;
+            if (drop <= maxDrop) continue;
+            skipped[index] = string.Create(CultureInfo.InvariantCulture,
+                $"spectral: labels.factor {report.Factor} ({report.GridHeight}x{report.GridWidth} grid, {spec.Labels.Mode}) is predicted to lose {100 * drop:F1} mIoU points " +
+                $"({(nearest ? "nearest" : "soft")} oracle {100 * oracle:F1}% vs {100 * baseline:F1}% at full resolution; {100 * report.EnergyRetained:F1}% of label energy kept), " +
+                $"more than spectral_skip.max_predicted_drop {100 * maxDrop:F1}");
+        }
+        return skipped;
+    }
+
+    private static IReadOnlyList<GridFactorReport> Analyse(ExperimentSpec spec, int images)
+    {
+        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        var count = Math.Min(images, dataset.Count);
+        using var advisor = new GridAdvisor(dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width);
+        for (var start = 0; start < count; start += BatchSize)
+        {
+            var indices = Enumerable.Range(start, Math.Min(BatchSize, count - start));
+            using var batch = SegmentationBatch.Collate(indices.Select(dataset.Get).ToList(), CPU);
+            advisor.Add(batch.Labels);
+        }
+        return advisor.Advise().Factors;
+    }
+}

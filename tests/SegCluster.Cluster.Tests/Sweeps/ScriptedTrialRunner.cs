@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Sweeps;
+
+/// <summary>
+/// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
+/// steps, and completes with mIoU = 1 − loss/10. Trials listed in <see cref="Hold"/> wait at step 1 until cancelled.
+/// Records every launch so tests can prove which trials ran.
+/// </summary>
+internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialRunner
+{
+    public ConcurrentQueue<TrialLaunch> Launches { get; } = new();
+    public ConcurrentQueue<string> Abandoned { get; } = new();
+    public HashSet<int> Hold { get; init; } = [];
+    /// <summary>Completes once every trial in <see cref="Hold"/> is waiting.</summary>
+    public TaskCompletionSource AllHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<string> _busy = [];
+    private int _held;
+
+    public int MaxRunning { get; private set; }
+
+    public async Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    {
+        Launches.Enqueue(launch);
+        lock (_busy)
+        {
+            if (launch.Workers.Any(w => !_busy.Add(w))) throw new InvalidOperationException($"a worker of {launch.ExperimentId} is leased twice");
+            MaxRunning = Math.Max(MaxRunning, _busy.Count / launch.Workers.Count);
+        }
+        try
+        {
+            return await Script(launch, progress, cancellationToken);
+        }
+        finally
+        {
+            lock (_busy) _busy.ExceptWith(launch.Workers);
+        }
+    }
+
+    private async Task<TrialOutcome> Script(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    {
+        var steps = launch.Spec.TotalSteps;
+        for (var step = 1; step <= steps; step++)
+        {
+            await Task.Yield();
+            var value = loss(launch.Index, step);
+            if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
+            if (step == 1 && Hold.Contains(launch.Index))
+            {
+                if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
+                try { await Task.Delay(Timeout.Infinite, cancellationToken); }
+                catch (OperationCanceledException) { return new TrialOutcome(TrialState.Cancelled, step, value); }
+            }
+        }
+        var final = loss(launch.Index, steps);
+        return new TrialOutcome(TrialState.Completed, steps, final, new EvaluationReport(1 - final / 10, 1 - final / 20, [], []));
+    }
+
+    public Task AbandonAsync(string experimentId)
+    {
+        Abandoned.Enqueue(experimentId);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Sweeps;
+
+/// <summary>Real in-process silos hosting sweep grains with a given trial runner and sweep storage.</summary>
+internal static class SweepClusters
+{
+    /// <param name="storage">Sweep storage; memory when null. Clusters sharing Redis storage share the service id, as a real cluster's nodes do.</param>
+    public static async Task<InProcessTestCluster> StartAsync(ITrialRunner runner, Action<ISiloBuilder>? storage = null)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        if (storage is not null) builder.Options.ServiceId = "segcluster-sweep-tests";
+        builder.ConfigureSilo((_, silo) =>
+        {
+            if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
+            else storage(silo);
+            silo.Services.AddSingleton(runner);
+            silo.Services.AddSingleton<SpectralTrialFilter>();
+            silo.Services.AddOptions<SweepOptions>();
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>Asks for the status until the sweep has ended (each call also resumes a sweep whose coordinator was lost).</summary>
+    public static async Task<SweepStatus> UntilEndedAsync(ISweepGrain sweep, int pollMilliseconds = 20)
+    {
+        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var status = await sweep.GetStatusAsync();
+        while (status.State is SweepState.Running or SweepState.Pending)
+        {
+            if (DateTime.UtcNow > limit)
+                throw new TimeoutException($"sweep still {status.State} after 60 s: " + string.Join(", ", status.Trials.Select(t => $"{t.Index}:{t.State}")));
+            await Task.Delay(pollMilliseconds);
+            status = await sweep.GetStatusAsync();
+        }
+        Assert.Null(status.Error);
+        return status;
+    }
+
+    public static IReadOnlyList<string> Workers(int count) => Enumerable.Range(0, count).Select(i => WorkerIds.For("test", i)).ToList();
+}

@@ -1,0 +1,104 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Sweeps;
+
+/// <summary>The sweep coordinator on a real silo with a scripted trainer: ASHA stops, skips, leases, cancellation.</summary>
+public sealed class SweepGrainTests
+{
+    private static readonly ExperimentSpec TinyBase = new() { Training = new TrainingSpec { BatchPerWorker = 2 }, Dataset = new DatasetSpec { TrainCount = 16 } };
+
+    [Fact]
+    public async Task Asha_on_the_grain_stops_exactly_the_trials_the_scripted_objective_says()
+    {
+        var runner = new ScriptedTrialRunner(AshaRungsTests.Loss);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "asha", Base = TinyBase, TrialSteps = 9, MaxConcurrentTrials = 1, Metric = SweepSpec.Loss, Mode = SweepSpec.Min,
+            // A grid axis keeps the trial order, so reports arrive as in the pure test.
+            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = [.. Enumerable.Range(0, AshaRungsTests.Losses.Length).Select(i => $"{i}")] }],
+            Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 },
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("asha-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(1));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal(SweepState.Completed, status.State);
+        var stopped = status.Trials.Where(t => t.State == TrialState.Stopped).ToDictionary(t => t.Index, t => t.Steps);
+        Assert.Equal(AshaRungsTests.Expected.OrderBy(p => p.Key), stopped.OrderBy(p => p.Key));
+        Assert.All(status.Trials.Where(t => !stopped.ContainsKey(t.Index)), t => Assert.Equal((TrialState.Completed, 9), (t.State, t.Steps)));
+        Assert.Contains("ASHA: loss 9.0000 at the 3-step rung", status.Trials[9].Reason);
+        Assert.Equal([new CurvePoint(1, 1), new CurvePoint(3, 9)], status.Trials[9].Rungs);
+        Assert.Equal(3, status.Best!.Index);  // loss 1
+    }
+
+    [Fact]
+    public async Task Invalid_combinations_are_skipped_with_the_reason_and_trials_never_share_a_worker()
+    {
+        var runner = new ScriptedTrialRunner((trial, step) => trial + 1.0 / step);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "grid", Base = TinyBase, TrialSteps = 4, MaxConcurrentTrials = 3, WorkersPerTrial = 2,
+            Axes =
+            [
+                new SweepAxis { Path = "labels.mode", Kind = SweepAxis.Grid, Values = ["full", "nearest", "soft-ce"] },
+                new SweepAxis { Path = "labels.factor", Kind = SweepAxis.Choice, Values = ["1", "4"] },
+            ],
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("grid-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(5));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var skipped = Assert.Single(status.Trials, t => t.State == TrialState.Skipped);
+        Assert.Equal(("full", "4"), (skipped.ValueOf("labels.mode"), skipped.ValueOf("labels.factor")));
+        Assert.Contains("labels.factor: 4 needs a down-sampling mode", skipped.Reason);
+        Assert.Equal(5, status.Count(TrialState.Completed));
+        Assert.Equal(5, runner.Launches.Count);
+        Assert.InRange(runner.MaxRunning, 1, 2);  // 5 workers / 2 per trial, below max_concurrent_trials 3
+        Assert.All(runner.Launches, l => Assert.Equal(2, l.Spec.Workers));
+        Assert.Equal(0.975, status.Best!.MeanIoU!.Value, 12);  // trial 0: final loss 0 + 1/4 → mIoU 1 − 0.025, the best
+        Assert.Equal(0, status.Best.Index);
+    }
+
+    [Fact]
+    public async Task An_invalid_sweep_is_rejected_with_every_error_and_can_then_start_valid()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("bad-1");
+        var bad = new SweepSpec { Base = TinyBase, Metric = "f1", WorkersPerTrial = 3, Axes = [new SweepAxis { Path = "training.lr", Values = ["1"] }] };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => grain.StartAsync(bad, SweepClusters.Workers(2)));
+        Assert.Contains("metric: 'f1'", e.Message);
+        Assert.Contains("axes[0].path:", e.Message);
+        Assert.Contains("workers_per_trial: 3 workers per trial, but the cluster gave the sweep 2", e.Message);
+        Assert.Empty(runner.Launches);
+
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2 }, SweepClusters.Workers(1));
+        Assert.Equal(TrialState.Completed, Assert.Single((await SweepClusters.UntilEndedAsync(grain)).Trials).State);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => grain.StartAsync(new SweepSpec { Base = TinyBase }, SweepClusters.Workers(1)));
+    }
+
+    [Fact]
+    public async Task At_most_max_concurrent_trials_run_and_cancelling_ends_running_and_pending_trials_as_cancelled()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0, 1] };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Base = TinyBase, TrialSteps = 3, MaxConcurrentTrials = 2,
+            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Integer, Min = 0, Max = 100 }], Search = new SearchSpec { Kind = SearchSpec.Random, Samples = 5 },
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("cancel-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(3));
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, runner.MaxRunning);  // max_concurrent_trials, though a third worker is free
+        await grain.CancelAsync();
+        var status = await grain.GetStatusAsync();
+        Assert.Equal(SweepState.Cancelled, status.State);
+        Assert.Equal(5, status.Count(TrialState.Cancelled));
+        Assert.Equal(2, runner.Launches.Count);
+    }
+}

@@ -1,0 +1,93 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Sweeps;
+
+/// <summary>Sweep validation names the field; axis values are applied to the base spec by path.</summary>
+public sealed class SweepSpecTests
+{
+    [Theory]
+    [InlineData("training.learning_rate", "0.01")]
+    [InlineData("training.learningRate", "0.01")]
+    [InlineData("Training.LearningRate", "0.01")]
+    public void A_path_in_any_case_style_sets_the_field(string path, string value)
+    {
+        var spec = SpecPaths.With(new ExperimentSpec(), path, value);
+        Assert.Equal(0.01, spec.Training.LearningRate);
+        Assert.Equal("training.learning_rate", SpecPaths.Canonical(path));
+        Assert.Equal(new ExperimentSpec().Training.Momentum, spec.Training.Momentum);
+    }
+
+    [Fact]
+    public void Paths_set_nested_integers_strings_and_nullable_fields_without_touching_the_original()
+    {
+        var original = new ExperimentSpec();
+        var spec = SpecPaths.With(SpecPaths.With(SpecPaths.With(original, "labels.factor", "8"), "labels.mode", "soft-ce"), "training.epochs", "3");
+        Assert.Equal((8, "soft-ce", 3), (spec.Labels.Factor, spec.Labels.Mode, spec.Training.Epochs));
+        Assert.Equal((1, "full", (int?)null), (original.Labels.Factor, original.Labels.Mode, original.Training.Epochs));
+        Assert.Equal(7, SpecPaths.With(original, "seed", "7").Seed);
+    }
+
+    [Fact]
+    public void An_unknown_path_names_the_segment_and_the_valid_fields()
+    {
+        var e = Assert.Throws<ArgumentException>(() => SpecPaths.With(new ExperimentSpec(), "training.lr", "0.1"));
+        Assert.Contains("'lr' is not a field of training", e.Message);
+        Assert.Contains("learning_rate", e.Message);
+        Assert.Contains("names a whole section", Assert.Throws<ArgumentException>(() => SpecPaths.Canonical("labels")).Message);
+        Assert.Contains("is not an integer", Assert.Throws<ArgumentException>(() => SpecPaths.With(new ExperimentSpec(), "labels.factor", "big")).Message);
+        Assert.False(SpecPaths.IsValid("total_steps", out var computed));  // derived, not settable
+        Assert.Contains("not a field", computed);
+    }
+
+    [Fact]
+    public void Validation_names_every_bad_field()
+    {
+        var sweep = new SweepSpec
+        {
+            Name = "bad name",
+            Metric = "accuracy",
+            Mode = "up",
+            MaxConcurrentTrials = 0,
+            Axes =
+            [
+                new SweepAxis { Path = "training.lr", Kind = SweepAxis.Grid, Values = ["0.1"] },
+                new SweepAxis { Path = "labels.factor", Kind = SweepAxis.Grid, Values = ["2", "x"] },
+                new SweepAxis { Path = "training.learning_rate", Kind = SweepAxis.LogUniform, Min = 0, Max = 1 },
+                new SweepAxis { Path = "labels.mode", Kind = SweepAxis.Uniform, Min = 0, Max = 1 },
+                new SweepAxis { Path = "seed", Kind = "normal" },
+            ],
+            Search = new SearchSpec { Kind = "bayes" },
+        };
+        var errors = string.Join("\n", sweep.Validate());
+        foreach (var expected in new[]
+                 {
+                     "name:", "metric: 'accuracy'", "mode: 'up'", "max_concurrent_trials: 0", "axes[0].path:", "axes[1].values: labels.factor: 'x' is not an integer",
+                     "axes[2].min: 0 must be positive", "axes[3].kind: a uniform axis needs a numeric field", "axes[4].kind: 'normal'", "search.kind: 'bayes'",
+                 })
+            Assert.Contains(expected, errors);
+    }
+
+    [Fact]
+    public void Asha_needs_rungs_below_the_budget_and_the_training_loss_metric()
+    {
+        var sweep = new SweepSpec
+        {
+            TrialSteps = 20,
+            Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 10, ReductionFactor = 3, Rungs = 2 },
+        };
+        var errors = string.Join("\n", sweep.Validate());
+        Assert.Contains("the last rung is at 30 steps but a trial runs 20", errors);
+        Assert.Contains("set metric: loss", errors);
+        Assert.Empty((sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, TrialSteps = 40 }).Validate());
+    }
+
+    [Fact]
+    public void The_trial_base_takes_the_sweeps_workers_and_budget_and_base_errors_are_prefixed()
+    {
+        var sweep = new SweepSpec { WorkersPerTrial = 3, TrialSteps = 12, Base = new ExperimentSpec { Training = new TrainingSpec { Epochs = 5 } } };
+        Assert.Equal((3, 12, (int?)null), (sweep.TrialBase.Workers, sweep.TrialBase.TotalSteps, sweep.TrialBase.Training.Epochs));
+        var bad = sweep with { Base = new ExperimentSpec { Device = "tpu" } };
+        Assert.Contains(bad.Validate(), e => e.StartsWith("base.device:", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// `segcluster sweep` end to end with real training: the example sweep (12 tiny trials: label mode × label grid ×
+/// learning rate, 8 steps each, 2 at a time on an embedded cluster) ends with every result recorded, a report folder
+/// with plots, and `segcluster results` reads it back and exports it.
+/// </summary>
+public sealed class SweepTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(240);
+
+    [Fact]
+    public async Task A_real_sweep_of_12_tiny_trials_records_every_result_and_results_exports_them()
+    {
+        var root = Directory.CreateTempSubdirectory("segcluster-sweeps-");
+        try
+        {
+            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName);
+            Assert.True(exit == 0, stdout + stderr);
+            var folder = Assert.Single(root.GetDirectories("tiny-grid-*"));
+
+            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+            Assert.Equal("completed", report.RootElement.GetProperty("state").GetString());
+            var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
+            Assert.Equal(12, trials.Count);
+            Assert.Equal(Enumerable.Range(0, 12), trials.Select(t => t.GetProperty("index").GetInt32()).Order());
+            foreach (var trial in trials)
+            {
+                Assert.Equal("completed", trial.GetProperty("state").GetString());
+                Assert.Equal(8, trial.GetProperty("steps").GetInt32());
+                Assert.InRange(trial.GetProperty("miou").GetDouble(), 0.0, 1.0);
+                Assert.Equal(trial.GetProperty("miou").GetDouble(), trial.GetProperty("metric").GetDouble());
+                Assert.Equal(8, trial.GetProperty("curve").EnumerateArray().Last().GetProperty("step").GetInt32());
+            }
+            // Every combination ran once.
+            var combos = trials.Select(t => string.Join("/", t.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("value").GetString()))).ToList();
+            Assert.Equal(12, combos.Distinct().Count());
+
+            foreach (var png in new[] { "metric-vs-labels-mode.png", "metric-vs-labels-factor.png", "metric-vs-training-learning_rate.png", "grid-factor-cost.png", "learning-curves.png" })
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(folder.FullName, png));
+                Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
+            }
+            Assert.Equal(13, File.ReadAllLines(Path.Combine(folder.FullName, "results.csv")).Length);
+
+            var csv = Path.Combine(root.FullName, "export.csv");
+            var json = Path.Combine(root.FullName, "export.json");
+            var results = await CliProcess.RunAsync(Limit, "results", "tiny-grid", "--root", root.FullName, "--csv", csv, "--json", json, "--top", "3");
+            Assert.True(results.ExitCode == 0, results.Stdout + results.Stderr);
+            Assert.Contains(folder.Name, results.Stdout);
+            var rows = File.ReadAllLines(csv);
+            Assert.StartsWith("rank,trial,state,metric_miou,miou", rows[0]);
+            Assert.Equal(13, rows.Length);
+            var metrics = rows.Skip(1).Select(r => double.Parse(r.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(metrics.OrderDescending(), metrics);  // best first
+            using var exported = JsonDocument.Parse(File.ReadAllText(json));
+            Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_sweep_spec_exits_with_the_field_and_nothing_runs()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("segcluster-badsweep-").FullName, "bad.yaml");
+        await File.WriteAllTextAsync(file, """
+            name: bad
+            axes:
+              - { path: training.lr, kind: grid, values: [0.1] }
+            search: { kind: asha, min_budget: 10 }
+            """);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", file);
+        Assert.Equal(2, exit);
+        Assert.Contains("axes[0].path", stderr);
+        Assert.Contains("'lr' is not a field of training", stderr);
+        Assert.Contains("set metric: loss", stderr);
+        Assert.DoesNotContain("SegCluster sweep", stdout);
+    }
+
+    [Fact]
+    public async Task Results_of_an_unknown_sweep_names_what_exists()
+    {
+        var root = Directory.CreateTempSubdirectory("segcluster-noresults-");
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", "nothing-here", "--root", root.FullName);
+        Assert.Equal(2, exit);
+        Assert.Contains("no sweep report 'nothing-here'", stderr);
+        Assert.Contains("run `segcluster sweep SPEC` first", stderr);
+    }
+}
