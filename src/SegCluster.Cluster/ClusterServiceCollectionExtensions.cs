@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Placement;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 
@@ -8,7 +11,7 @@ namespace SegCluster.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops.</summary>
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops, worker placement, the client token filter, the scheduler heartbeat.</summary>
     public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
@@ -18,6 +21,9 @@ public static class ClusterServiceCollectionExtensions
         services.AddHostedService<InstrumentsAtStartup>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddHostedService<TorchRuntimeService>();
+        services.AddHostedService<NodeAgentService>();
+        services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
         return services;
     }
 }

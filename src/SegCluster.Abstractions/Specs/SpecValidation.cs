@@ -36,6 +36,7 @@ public static class SpecValidation
         Check(t.WeightDecay >= 0, $"training.weight_decay: {t.WeightDecay} must be non-negative.");
         Check(t.AuxiliaryWeight >= 0, $"training.auxiliary_weight: {t.AuxiliaryWeight} must be non-negative.");
         Check(t.EvaluationBatch >= 1, $"training.evaluation_batch: {t.EvaluationBatch} must be at least 1.");
+        Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
         Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");

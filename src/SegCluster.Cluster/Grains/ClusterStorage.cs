@@ -4,4 +4,7 @@ namespace SegCluster.Cluster.Grains;
 public static class ClusterStorage
 {
     public const string Experiments = "experiments";
+    public const string Scheduler = "scheduler";
+
+    public static readonly IReadOnlyList<string> All = [Experiments, Scheduler];
 }

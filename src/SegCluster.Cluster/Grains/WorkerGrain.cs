@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Grains;
@@ -10,12 +11,16 @@ namespace SegCluster.Cluster.Grains;
 /// <summary>
 /// One device of this node. The training loop runs on a dedicated thread (TaskCreationOptions.LongRunning
 /// on the default scheduler), never on the Orleans scheduler; the grain only starts, tracks and cancels it.
+/// Activated only on the node that owns the device (<see cref="DevicePlacement"/>).
 /// </summary>
+[DevicePlacement]
 public sealed class WorkerGrain(
     IOptions<NodeOptions> node,
     WorkerTrainingLoopFactory loops,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
+    private static readonly TimeSpan PreviousRunStopTimeout = TimeSpan.FromSeconds(30);
+
     private WorkerInfo _info = null!;
     private Task? _running;
     private string? _experimentId;
@@ -23,19 +28,24 @@ public sealed class WorkerGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var (nodeId, index) = WorkerIds.Parse(this.GetPrimaryKeyString());
         var options = node.Value;
-        if (nodeId != options.NodeId || index >= options.Devices.Count)
-            throw new InvalidOperationException(
+        _info = options.Workers().FirstOrDefault(w => w.WorkerId == this.GetPrimaryKeyString())
+            ?? throw new InvalidOperationException(
                 $"Worker '{this.GetPrimaryKeyString()}' is not a device of node '{options.NodeId}' (devices: {string.Join(", ", options.Devices)}).");
-        _info = new WorkerInfo(this.GetPrimaryKeyString(), nodeId, options.Devices[index], options.CollectiveEndpoint);
         return Task.CompletedTask;
     }
 
     public Task<WorkerInfo> DescribeAsync() => Task.FromResult(_info);
 
-    public Task RunAsync(TrainingAssignment assignment)
+    public async Task RunAsync(TrainingAssignment assignment)
     {
+        if (_running is { IsCompleted: false } && _experimentId == assignment.ExperimentId)
+        {
+            // A re-formed ring of the same experiment: the earlier attempt's loop stops at its next step boundary
+            // (or when its ring receive is cancelled); wait for it, bounded, so two loops never share this device.
+            _cancel?.Cancel();
+            await _running.WaitAsync(PreviousRunStopTimeout).ContinueWith(_ => { }, TaskScheduler.Current);
+        }
         if (_running is { IsCompleted: false })
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'.");
         _experimentId = assignment.ExperimentId;
@@ -45,9 +55,8 @@ public sealed class WorkerGrain(
         // Keep this activation (and so the cancel handle) alive while the loop runs without grain calls.
         DelayDeactivation(TimeSpan.FromDays(7));
         _running = Task.Factory.StartNew(() => loop.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment}",
-            _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId);
-        return Task.CompletedTask;
+        logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
+            _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
     }
 
     public Task CancelAsync(string experimentId)

@@ -1,3 +1,6 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+
 namespace SegCluster.Cluster.Nodes;
 
 /// <summary>
@@ -25,7 +28,25 @@ public sealed class NodeOptions
     /// <summary>The Orleans dashboard (grains, silos, call rates) on the HTTP port; off by default.</summary>
     public NodeDashboardOptions Dashboard { get; set; } = new();
 
+    /// <summary>Redis "HOST:PORT" (or a StackExchange.Redis configuration string) for Orleans clustering and
+    /// grain state; empty = embedded (localhost clustering, memory storage).</summary>
+    public string? Redis { get; set; }
+    /// <summary>Orleans cluster id: nodes with the same Redis and cluster id form one cluster.</summary>
+    public string ClusterId { get; set; } = "segcluster";
+    /// <summary>Cluster token: required on the HTTP API, the gRPC collective and client grain calls. Never logged.</summary>
+    public string? Token { get; set; }
+    /// <summary>Where rank 0 writes checkpoints; every node must read it (shared filesystem or volume).</summary>
+    public string CheckpointDirectory { get; set; } = "checkpoints";
+    /// <summary>Seconds between the node's re-registration of its workers and the scheduler's liveness check.</summary>
+    public double HeartbeatSeconds { get; set; } = 2;
+    /// <summary>How fast a lost node is declared dead (Orleans membership probes).</summary>
+    public NodeFailureDetectionOptions FailureDetection { get; set; } = new();
+
     public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
+
+    /// <summary>The workers this node owns: one per entry of <see cref="Devices"/>.</summary>
+    public IReadOnlyList<WorkerInfo> Workers() =>
+        [.. Devices.Select((device, i) => new WorkerInfo(WorkerIds.For(NodeId, i), NodeId, device, CollectiveEndpoint))];
 
     public int EffectiveTorchThreads
     {
@@ -45,4 +66,12 @@ public sealed class NodeDashboardOptions
     public bool Enabled { get; set; }
     /// <summary>Path of the dashboard on the HTTP port (Node:Dashboard:Path).</summary>
     public string Path { get; set; } = "/dashboard";
+}
+
+/// <summary>Node:FailureDetection: Orleans membership probing. A node is declared dead after
+/// <see cref="MissedProbes"/> probes of <see cref="ProbeTimeoutSeconds"/> each go unanswered.</summary>
+public sealed class NodeFailureDetectionOptions
+{
+    public double ProbeTimeoutSeconds { get; set; } = 2;
+    public int MissedProbes { get; set; } = 2;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
 using SegCluster.Cluster;
@@ -7,6 +8,7 @@ using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
+using SegCluster.Node.Api;
 
 namespace SegCluster.Node.Hosting;
 
@@ -17,6 +19,8 @@ public static class NodeHostingExtensions
     public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder)
     {
         builder.Configuration.AddEnvironmentVariables("SEGCLUSTER_");
+        // One token for the whole node: the gRPC collective checks and sends Collectives:Token.
+        if (builder.Configuration["Node:Token"] is { Length: > 0 } token) builder.Configuration["Collectives:Token"] = token;
         var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -33,17 +37,41 @@ public static class NodeHostingExtensions
         return builder;
     }
 
-    /// <summary>Orleans silo. Embedded default: localhost clustering and in-memory grain storage; the Orleans dashboard when Node:Dashboard:Enabled.</summary>
+    /// <summary>Orleans silo named after the node (worker placement finds nodes by silo name). With Node:Redis:
+    /// Redis membership and grain state, so nodes form one cluster and coordinators survive their node.
+    /// Embedded default: localhost clustering and in-memory grain storage. The Orleans dashboard when Node:Dashboard:Enabled.</summary>
     public static WebApplicationBuilder AddSegClusterSilo(this WebApplicationBuilder builder, NodeOptions node)
     {
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
-            silo.AddMemoryGrainStorage(ClusterStorage.Experiments);
+            silo.Configure<SiloOptions>(o => o.SiloName = node.NodeId);
+            if (string.IsNullOrWhiteSpace(node.Redis))
+            {
+                silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
+                foreach (var name in ClusterStorage.All) silo.AddMemoryGrainStorage(name);
+            }
+            else
+            {
+                var redis = RedisConnection.Parse(node.Redis);
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (node.ClusterId, node.ClusterId));
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(RedisConnection.ResolveIPv4(node.AdvertiseHost)), node.SiloPort, node.GatewayPort, listenOnAnyHostAddress: !IsLoopback(node.AdvertiseHost));
+                silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                foreach (var name in ClusterStorage.All) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = redis);
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    // Defaults take ~30 s to declare a node dead; training rings want seconds.
+                    o.ProbeTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
+                    o.NumMissedProbesLimit = node.FailureDetection.MissedProbes;
+                    o.NumVotesForDeathDeclaration = 1;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
+                });
+            }
             if (node.Dashboard.Enabled) silo.AddDashboard();
         });
         return builder;
     }
+
+    private static bool IsLoopback(string host) => host is "127.0.0.1" or "localhost";
 
     /// <summary>OpenTelemetry metrics of the SegCluster meter, exported for Prometheus.</summary>
     public static WebApplicationBuilder AddSegClusterTelemetry(this WebApplicationBuilder builder)
@@ -56,7 +84,9 @@ public static class NodeHostingExtensions
 
     public static WebApplication MapSegClusterNode(this WebApplication app)
     {
+        app.UseMiddleware<ClusterTokenMiddleware>();
         app.MapHealthChecks("/health");
+        app.MapSegClusterApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSegClusterCollectives();
         var dashboard = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value.Dashboard;
@@ -67,7 +97,7 @@ public static class NodeHostingExtensions
     private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
     {
         // A node advertising a loopback address listens on loopback only; otherwise on every interface.
-        if (host is "127.0.0.1" or "localhost")
+        if (IsLoopback(host))
             kestrel.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
         else
             kestrel.ListenAnyIP(port, o => o.Protocols = protocols);
