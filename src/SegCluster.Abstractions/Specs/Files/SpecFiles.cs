@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using YamlDotNet.Core;
+
+namespace SegCluster.Abstractions.Specs.Files;
+
+/// <summary>
+/// Reads and writes spec documents (experiments, sweeps) as YAML or JSON. Keys are snake_case as in the
+/// validation messages (camelCase is accepted); unknown keys and wrong types are errors that name the field.
+/// </summary>
+public static class SpecFiles
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = SpecSchema.Naming,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+        IgnoreReadOnlyProperties = true, // computed values (total_steps) are not spec fields
+    };
+
+    /// <summary>Loads an experiment spec and validates it; throws <see cref="SpecFileException"/> listing every problem.</summary>
+    public static ExperimentSpec LoadExperiment(string path)
+    {
+        var spec = Load<ExperimentSpec>(path);
+        var errors = spec.Validate();
+        return errors.Count == 0 ? spec : throw new SpecFileException(path, errors);
+    }
+
+    /// <summary>Reads a spec document; the format follows the extension (.json, otherwise YAML).</summary>
+    public static T Load<T>(string path) where T : new()
+    {
+        if (!File.Exists(path))
+            throw new SpecFileException(path, [Directory.Exists(path) ? "is a directory, not a spec file." : "file not found."]);
+        var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? SpecFormat.Json : SpecFormat.Yaml;
+        return Parse<T>(File.ReadAllText(path), format, path);
+    }
+
+    public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>
+        FromTree<T>(ParseTree(text, format, source), source);
+
+    /// <summary>Checks a tree against <typeparamref name="T"/> and deserialises it; an empty document gives the defaults.</summary>
+    public static T FromTree<T>(JsonNode? tree, string source = "spec") where T : new()
+    {
+        var errors = new List<string>();
+        var normalised = SpecSchema.Normalise(tree ?? new JsonObject(), typeof(T), "", errors);
+        if (errors.Count > 0)
+            throw new SpecFileException(source, errors);
+        try
+        {
+            return normalised.Deserialize<T>(Options) ?? new T();
+        }
+        catch (JsonException e)
+        {
+            throw new SpecFileException(source, [$"{e.Path?.TrimStart('$', '.')}: {e.Message}"]);
+        }
+    }
+
+    /// <summary>The spec as a snake_case JSON tree (every field, defaults included).</summary>
+    public static JsonObject ToTree<T>(T spec) => JsonSerializer.SerializeToNode(spec, Options)!.AsObject();
+
+    public static string ToJson<T>(T spec) => JsonSerializer.Serialize(spec, Options);
+
+    public static JsonNode? ParseTree(string text, SpecFormat format, string source = "spec")
+    {
+        try
+        {
+            return format == SpecFormat.Json
+                ? JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+                : YamlToJson.Convert(text);
+        }
+        catch (JsonException e)
+        {
+            throw new SpecFileException(source, [$"line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}: not valid JSON ({e.Message})"]);
+        }
+        catch (YamlException e)
+        {
+            throw new SpecFileException(source, [$"line {e.Start.Line}, column {e.Start.Column}: not valid YAML ({e.InnerException?.Message ?? e.Message})"]);
+        }
+    }
+}

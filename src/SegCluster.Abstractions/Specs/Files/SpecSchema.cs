@@ -1,0 +1,125 @@
+using System.Collections;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SegCluster.Abstractions.Specs.Files;
+
+/// <summary>
+/// Checks a JSON tree against a spec record type before deserialising, so each error names the field
+/// (<c>training.learning_rate</c>), what was expected and, for unknown keys, the valid ones. Keys may be
+/// written snake_case or camelCase; the tree is rewritten to snake_case, the canonical form.
+/// </summary>
+internal static class SpecSchema
+{
+    public static readonly JsonNamingPolicy Naming = JsonNamingPolicy.SnakeCaseLower;
+
+    public static JsonNode? Normalise(JsonNode? node, Type type, string path, List<string> errors)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (node is null)
+        {
+            if (underlying == type && type.IsValueType)
+                errors.Add($"{Field(path)}: null is not allowed; expected {Describe(type)}.");
+            return null;
+        }
+        if (ElementType(underlying) is { } element)
+        {
+            if (node is not JsonArray array)
+                return Mismatch(node, type, path, errors);
+            return new JsonArray(array.Select((item, i) => Normalise(item, element, $"{path}[{i}]", errors)).ToArray());
+        }
+        if (DictionaryValueType(underlying) is { } valueType)
+        {
+            if (node is not JsonObject dict)
+                return Mismatch(node, type, path, errors);
+            var copy = new JsonObject();
+            foreach (var (key, value) in dict)
+                copy[key] = Normalise(value, valueType, Join(path, key), errors);
+            return copy;
+        }
+        if (IsRecord(underlying))
+            return node is JsonObject obj ? Record(obj, underlying, path, errors) : Mismatch(node, type, path, errors);
+        return ScalarMatches(node, underlying) ? node.DeepClone() : Mismatch(node, type, path, errors);
+    }
+
+    /// <summary>Settable properties of a spec record, by canonical key.</summary>
+    public static IReadOnlyDictionary<string, PropertyInfo> Fields(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is { IsPublic: true })
+            .ToDictionary(p => Naming.ConvertName(p.Name));
+
+    private static JsonObject Record(JsonObject obj, Type type, string path, List<string> errors)
+    {
+        var fields = Fields(type);
+        var result = new JsonObject();
+        foreach (var (key, value) in obj)
+        {
+            var canonical = Naming.ConvertName(key);
+            if (!fields.TryGetValue(canonical, out var property))
+            {
+                errors.Add($"{Field(Join(path, key))}: unknown field; valid fields here: {string.Join(", ", fields.Keys)}.");
+                continue;
+            }
+            if (result.ContainsKey(canonical))
+            {
+                errors.Add($"{Field(Join(path, canonical))}: given twice (as '{key}' and another spelling).");
+                continue;
+            }
+            result[canonical] = Normalise(value, property.PropertyType, Join(path, canonical), errors);
+        }
+        return result;
+    }
+
+    private static JsonNode? Mismatch(JsonNode node, Type type, string path, List<string> errors)
+    {
+        var shown = node is JsonValue ? node.ToJsonString() : node.GetValueKind() == JsonValueKind.Array ? "a list" : "a mapping";
+        errors.Add($"{Field(path)}: expected {Describe(type)}, got {shown}.");
+        return null;
+    }
+
+    private static bool ScalarMatches(JsonNode node, Type type)
+    {
+        if (node is not JsonValue value)
+            return type == typeof(object) || type == typeof(JsonNode);
+        var kind = value.GetValueKind();
+        if (type == typeof(string)) return kind == JsonValueKind.String;
+        if (type == typeof(bool)) return kind is JsonValueKind.True or JsonValueKind.False;
+        if (type == typeof(int) || type == typeof(long))
+            return kind == JsonValueKind.Number && JsonSerializer.SerializeToElement(value) is var e
+                && (type == typeof(int) ? e.TryGetInt32(out _) : e.TryGetInt64(out _));
+        if (type == typeof(double) || type == typeof(float)) return kind == JsonValueKind.Number;
+        return true; // other types (JsonNode, object): accepted as written
+    }
+
+    private static string Describe(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        var text = t == typeof(string) ? "a string"
+            : t == typeof(bool) ? "true or false"
+            : t == typeof(int) || t == typeof(long) ? "an integer"
+            : t == typeof(double) || t == typeof(float) ? "a number"
+            : ElementType(t) is not null ? "a list"
+            : "a mapping";
+        return t == type ? text : text + " or null";
+    }
+
+    private static bool IsRecord(Type type) => type.IsClass && type != typeof(string) && type.GetConstructor(Type.EmptyTypes) is not null;
+
+    private static Type? ElementType(Type type)
+    {
+        if (type.IsArray) return type.GetElementType();
+        if (type == typeof(string) || !typeof(IEnumerable).IsAssignableFrom(type) || DictionaryValueType(type) is not null) return null;
+        return type.IsGenericType && type.GetGenericArguments() is [var element] ? element : null;
+    }
+
+    private static Type? DictionaryValueType(Type type) =>
+        type.IsGenericType && type.GetGenericArguments() is [var key, var value] && key == typeof(string)
+        && (type.GetGenericTypeDefinition() == typeof(Dictionary<,>) || type.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)
+            || type.GetGenericTypeDefinition() == typeof(IDictionary<,>))
+            ? value : null;
+
+    private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
+    private static string Field(string path) => path.Length == 0 ? "(document)" : path;
+}

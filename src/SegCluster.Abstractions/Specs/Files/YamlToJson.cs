@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace SegCluster.Abstractions.Specs.Files;
+
+/// <summary>
+/// Converts a YAML document to a JSON tree with YAML 1.2 core-schema scalars: plain true/false, null/~,
+/// integers and floats become typed values; quoted scalars stay strings ("1e-3" quoted is text).
+/// </summary>
+internal static class YamlToJson
+{
+    public static JsonNode? Convert(string text)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        return stream.Documents.Count == 0 ? null : Node(stream.Documents[0].RootNode);
+    }
+
+    private static JsonNode? Node(YamlNode node) => node switch
+    {
+        YamlMappingNode map => Object(map),
+        YamlSequenceNode seq => new JsonArray(seq.Children.Select(Node).ToArray()),
+        YamlScalarNode scalar => Scalar(scalar),
+        _ => throw new YamlException(node.Start, node.End, $"unsupported YAML node '{node.NodeType}' (aliases are not supported)."),
+    };
+
+    private static JsonObject Object(YamlMappingNode map)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in map.Children)
+        {
+            var name = key is YamlScalarNode { Value: { } k } ? k
+                : throw new YamlException(key.Start, key.End, "mapping keys must be plain names.");
+            result[name] = Node(value);
+        }
+        return result;
+    }
+
+    private static JsonNode? Scalar(YamlScalarNode scalar)
+    {
+        var value = scalar.Value ?? "";
+        if (scalar.Style is not ScalarStyle.Plain)
+            return JsonValue.Create(value);
+        switch (value)
+        {
+            case "" or "~" or "null" or "Null" or "NULL": return null;
+            case "true" or "True" or "TRUE": return JsonValue.Create(true);
+            case "false" or "False" or "FALSE": return JsonValue.Create(false);
+        }
+        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+            return JsonValue.Create(integer);
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
+            return JsonValue.Create(real);
+        return JsonValue.Create(value);
+    }
+}

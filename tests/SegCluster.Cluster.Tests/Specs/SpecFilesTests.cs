@@ -1,0 +1,108 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+
+namespace SegCluster.Cluster.Tests.Specs;
+
+/// <summary>Spec documents: YAML and JSON give the same spec; every mistake names the field.</summary>
+public sealed class SpecFilesTests
+{
+    private const string Yaml = """
+        # a small run
+        name: tiny
+        seed: 7
+        workers: 1
+        dataset: { height: 32, width: 32, train_count: 16 }
+        training:
+          steps: 5
+          learning_rate: 1e-2
+          epochs: null
+        labels:
+          mode: soft-kl
+          factor: 4
+        """;
+
+    [Fact]
+    public void Yaml_and_json_give_the_same_spec()
+    {
+        var fromYaml = SpecFiles.Parse<ExperimentSpec>(Yaml, SpecFormat.Yaml);
+        Assert.Equal("tiny", fromYaml.Name);
+        Assert.Equal(7, fromYaml.Seed);
+        Assert.Equal(32, fromYaml.Dataset.Height);
+        Assert.Equal(0.01, fromYaml.Training.LearningRate);
+        Assert.Equal(LabelsSpec.SoftKl, fromYaml.Labels.Mode);
+        Assert.Equal(new TrainingSpec().Momentum, fromYaml.Training.Momentum); // unset fields keep defaults
+
+        var json = SpecFiles.ToJson(fromYaml);
+        var fromJson = SpecFiles.Parse<ExperimentSpec>(json, SpecFormat.Json);
+        Assert.Equal(json, SpecFiles.ToJson(fromJson));
+        Assert.Equal(fromYaml.Labels, fromJson.Labels);
+        Assert.Equal(fromYaml.Training, fromJson.Training);
+    }
+
+    [Fact]
+    public void Camel_case_keys_are_accepted()
+    {
+        var spec = SpecFiles.Parse<ExperimentSpec>("""{ "training": { "learningRate": 0.2, "batchPerWorker": 2 } }""", SpecFormat.Json);
+        Assert.Equal(0.2, spec.Training.LearningRate);
+        Assert.Equal(2, spec.Training.BatchPerWorker);
+    }
+
+    [Theory]
+    [InlineData("training:\n  stepz: 5\n", "training.stepz: unknown field; valid fields here: steps, epochs")]
+    [InlineData("training:\n  steps: many\n", "training.steps: expected an integer, got \"many\"")]
+    [InlineData("training:\n  steps: 2.5\n", "training.steps: expected an integer, got 2.5")]
+    [InlineData("labels: soft\n", "labels: expected a mapping, got \"soft\"")]
+    [InlineData("workers: null\n", "workers: null is not allowed; expected an integer")]
+    [InlineData("dataset:\n  height: [1, 2]\n", "dataset.height: expected an integer, got a list")]
+    [InlineData("name: '7'\nseed: '7'\n", "seed: expected an integer, got \"7\"")]
+    public void Mistakes_name_the_field(string yaml, string expected)
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml, "run.yaml"));
+        Assert.Contains(error.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+        Assert.StartsWith("run.yaml:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once()
+    {
+        var error = Assert.Throws<SpecFileException>(() =>
+            SpecFiles.Parse<ExperimentSpec>("""{ "sed": 1, "training": { "steps": "x" }, "model": { "colour": 1 } }""", SpecFormat.Json));
+        Assert.Equal(3, error.Errors.Count);
+    }
+
+    [Theory]
+    [InlineData("training: {steps: 5\n", SpecFormat.Yaml, "not valid YAML")]
+    [InlineData("{ \"training\": ", SpecFormat.Json, "not valid JSON")]
+    [InlineData("a: 1\na: 2\n", SpecFormat.Yaml, "Duplicate key")]
+    public void Syntax_errors_give_the_position(string text, SpecFormat format, string expected)
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(text, format));
+        Assert.Contains(expected, error.Errors.Single(), StringComparison.Ordinal);
+        Assert.StartsWith("line ", error.Errors.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Loading_validates_and_names_the_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("segcluster-spec-");
+        try
+        {
+            var good = Path.Combine(dir.FullName, "good.yaml");
+            File.WriteAllText(good, Yaml);
+            Assert.Equal("tiny", SpecFiles.LoadExperiment(good).Name);
+
+            var invalid = Path.Combine(dir.FullName, "bad.json");
+            File.WriteAllText(invalid, """{ "labels": { "mode": "bilinear" } }""");
+            var error = Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(invalid));
+            Assert.Contains(error.Errors, e => e.StartsWith("labels.mode", StringComparison.Ordinal));
+            Assert.Contains("bad.json", error.Message, StringComparison.Ordinal);
+
+            var missing = Path.Combine(dir.FullName, "missing.yaml");
+            Assert.Equal("file not found.", Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(missing)).Errors.Single());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
