@@ -10,5 +10,9 @@ public static class SegClusterCommandLine
         QuickstartCommand.Create(),
         SpectralCommand.Create(),
         ModelCommand.Create(),
+        NodeCommand.Create(),
+        TrainCommand.Create(),
+        StatusCommand.Create(),
+        CancelCommand.Create(),
     };
 }

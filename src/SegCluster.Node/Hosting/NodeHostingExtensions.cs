@@ -16,9 +16,11 @@ namespace SegCluster.Node.Hosting;
 public static class NodeHostingExtensions
 {
     /// <summary>Silo, collectives, telemetry and health on the builder, configured from the "Node" section.</summary>
-    public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder)
+    /// <param name="overrides">Settings that win over appsettings and the environment (the `segcluster node` flags).</param>
+    public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         builder.Configuration.AddEnvironmentVariables("SEGCLUSTER_");
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
         // One token for the whole node: the gRPC collective checks and sends Collectives:Token.
         if (builder.Configuration["Node:Token"] is { Length: > 0 } token) builder.Configuration["Collectives:Token"] = token;
         var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
