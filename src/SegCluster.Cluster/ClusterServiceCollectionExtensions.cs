@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
+using SegCluster.Abstractions.Security;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Security;
@@ -24,6 +25,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddHostedService<NodeAgentService>();
         services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
+        services.AddSingleton<IOutgoingGrainCallFilter>(sp =>
+            new ClusterTokenCallFilter(sp.GetRequiredService<IOptions<NodeOptions>>().Value.Token ?? ""));
         return services;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using SegCluster.Abstractions.Security;
 using SegCluster.Node.Hosting;
 
 namespace SegCluster.Cli.Remote;

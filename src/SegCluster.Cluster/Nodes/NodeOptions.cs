@@ -12,8 +12,10 @@ public sealed class NodeOptions
     public const string Section = "Node";
 
     public string NodeId { get; set; } = Environment.MachineName;
-    /// <summary>Devices this node trains on: "cpu" (repeatable: one worker each) or "cuda:N".</summary>
-    public List<string> Devices { get; set; } = ["cpu"];
+    /// <summary>Devices this node trains on: "cpu" (repeatable: one worker each) or "cuda:N". Empty here on
+    /// purpose: the configuration binder appends to a list, so a default entry would add a worker
+    /// (appsettings.json lists one "cpu").</summary>
+    public List<string> Devices { get; set; } = [];
     /// <summary>Address other nodes use to reach this one.</summary>
     public string AdvertiseHost { get; set; } = "127.0.0.1";
     /// <summary>HTTP/1.1 port: /health, /metrics.</summary>
