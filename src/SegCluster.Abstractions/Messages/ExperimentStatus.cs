@@ -22,4 +22,6 @@ public sealed record ExperimentStatus(
     [Id(12)] public CheckpointRecord? Checkpoint { get; init; }
     /// <summary>Workers of the current formation.</summary>
     [Id(13)] public IReadOnlyList<string> WorkerIds { get; init; } = [];
+    /// <summary>Node whose silo hosts the coordinator (this grain) now.</summary>
+    [Id(14)] public string? CoordinatorNode { get; init; }
 }

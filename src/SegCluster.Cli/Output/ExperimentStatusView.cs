@@ -14,6 +14,7 @@ public static class ExperimentStatusView
         Row("step", $"{status.Step}/{status.TotalSteps}");
         if (!double.IsNaN(status.Loss)) Row("loss", $"{status.Loss:F4}");
         Row("workers", status.WorkerIds.Count > 0 ? string.Join(", ", status.WorkerIds) : "(none: waiting for a gang)");
+        if (status.CoordinatorNode is { } coordinator) Row("coordinator", coordinator);
         Row("attempt", $"{status.Attempt} ({status.StepsRedone} steps redone after failures)");
         if (status.Checkpoint is { } c) Row("checkpoint", $"step {c.Step}: {c.Path}");
         if (status.Evaluation is { } e) Row("mIoU", $"{e.MeanIoU:P1} (pixel accuracy {e.PixelAccuracy:P1})");

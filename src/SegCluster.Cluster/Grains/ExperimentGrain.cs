@@ -16,6 +16,7 @@ namespace SegCluster.Cluster.Grains;
 public sealed class ExperimentGrain(
     [PersistentState("experiment", ClusterStorage.Experiments)] IPersistentState<ExperimentRecord> record,
     SegClusterMetrics metrics,
+    ILocalSiloDetails silo,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
@@ -201,6 +202,7 @@ public sealed class ExperimentGrain(
             StepsRedone = r.StepsRedone,
             Checkpoint = r.Checkpoint,
             WorkerIds = r.Workers,
+            CoordinatorNode = silo.Name,
         };
     }
 }

@@ -19,8 +19,6 @@ public sealed class WorkerGrain(
     WorkerTrainingLoopFactory loops,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
-    private static readonly TimeSpan PreviousRunStopTimeout = TimeSpan.FromSeconds(30);
-
     private WorkerInfo _info = null!;
     private Task? _running;
     private string? _experimentId;
@@ -37,26 +35,25 @@ public sealed class WorkerGrain(
 
     public Task<WorkerInfo> DescribeAsync() => Task.FromResult(_info);
 
-    public async Task RunAsync(TrainingAssignment assignment)
+    public Task RunAsync(TrainingAssignment assignment)
     {
-        if (_running is { IsCompleted: false } && _experimentId == assignment.ExperimentId)
-        {
-            // A re-formed ring of the same experiment: the earlier attempt's loop stops at its next step boundary
-            // (or when its ring receive is cancelled); wait for it, bounded, so two loops never share this device.
-            _cancel?.Cancel();
-            await _running.WaitAsync(PreviousRunStopTimeout).ContinueWith(_ => { }, TaskScheduler.Current);
-        }
-        if (_running is { IsCompleted: false })
+        var previous = _running ?? Task.CompletedTask;
+        if (!previous.IsCompleted && _experimentId != assignment.ExperimentId)
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'.");
+        // A re-formed ring of the same experiment: the earlier attempt's loop is told to stop and the new one
+        // starts after it ends, so two loops never share this device. Not awaited here: the old loop may be
+        // blocked reporting to the coordinator that is calling us, and waiting would deadlock both.
+        _cancel?.Cancel();
         _experimentId = assignment.ExperimentId;
         _cancel = new CancellationTokenSource();
         var loop = loops.Create(assignment, _info);
         var token = _cancel.Token;
         // Keep this activation (and so the cancel handle) alive while the loop runs without grain calls.
         DelayDeactivation(TimeSpan.FromDays(7));
-        _running = Task.Factory.StartNew(() => loop.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _running = previous.ContinueWith(_ => loop.Run(token), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
         logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
             _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
+        return Task.CompletedTask;
     }
 
     public Task CancelAsync(string experimentId)

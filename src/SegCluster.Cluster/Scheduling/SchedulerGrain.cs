@@ -19,6 +19,8 @@ public sealed class SchedulerGrain(
     IClusterMembershipService membership,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _writes = new(1, 1);
 
     private SchedulerRecord Record => state.State;
@@ -44,7 +46,7 @@ public sealed class SchedulerGrain(
             throw new InvalidOperationException($"Experiment '{experimentId}' is already running or queued; choose another id.");
 
         var queued = new QueuedExperiment(experimentId, spec, spec.Workers, spec.Device);
-        if (Record.Queue.Count > 0 || TryAllocate(queued) is not { } gang)
+        if (Record.Queue.Count > 0 || await AllocateAnsweringAsync(queued) is not { } gang)
         {
             Record.Queue.Add(queued);
             await PersistAsync();
@@ -84,7 +86,7 @@ public sealed class SchedulerGrain(
         ForgetDeadWorkers();
         // A re-forming experiment goes before the queue: it already waited its turn.
         var request = new QueuedExperiment(experimentId, null, held.Count, device);
-        var gang = TryAllocate(request);
+        var gang = await AllocateAnsweringAsync(request);
         if (gang is null) Record.Queue.Insert(0, request);
         await PersistAsync();
         logger.LogInformation("Experiment {Experiment} re-forms on {Workers}", experimentId, gang is null ? "(waiting)" : string.Join(", ", gang));
@@ -128,6 +130,32 @@ public sealed class SchedulerGrain(
                 await PersistAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// After a failure the membership table may still list a killed node as active for a few seconds; a gang
+    /// handed out then would fail again at once. So each member is asked to describe itself (bounded): one that
+    /// cannot answer is forgotten (a live node registers it again on its next heartbeat) and the gang re-picked.
+    /// </summary>
+    private async Task<IReadOnlyList<string>?> AllocateAnsweringAsync(QueuedExperiment request)
+    {
+        while (TryAllocate(request) is { } gang)
+        {
+            var silent = new List<string>();
+            foreach (var id in gang)
+            {
+                try { await GrainFactory.GetGrain<IWorkerGrain>(id).DescribeAsync().WaitAsync(ProbeTimeout); }
+                catch (Exception e)
+                {
+                    logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", id, e.Message);
+                    silent.Add(id);
+                }
+            }
+            if (silent.Count == 0) return gang;
+            Free(request.ExperimentId);
+            foreach (var id in silent) Record.Workers.Remove(id);
+        }
+        return null;
     }
 
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)

@@ -36,6 +36,8 @@ public static class NodeHostingExtensions
         builder.Services.AddSegClusterCollectives();
         builder.AddSegClusterTelemetry();
         builder.Services.AddHealthChecks();
+        // The API writes states as names ("Completed"), as the CLI shows them.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         return builder;
     }
 
