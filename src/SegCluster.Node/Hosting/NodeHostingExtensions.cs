@@ -37,7 +37,12 @@ public static class NodeHostingExtensions
         builder.AddSegClusterTelemetry();
         builder.Services.AddHealthChecks();
         // The API writes states as names ("Completed"), as the CLI shows them.
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        // A status before the first step has loss NaN: written as "NaN", not a 500.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         return builder;
     }
 
