@@ -1,7 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Hosting;
+using SegCluster.Abstractions.Security;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Placement;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
@@ -10,7 +14,7 @@ namespace SegCluster.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops, sweep trial runner.</summary>
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops, sweep trial runner, worker placement, the client token filter, the scheduler heartbeat.</summary>
     public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
@@ -23,6 +27,11 @@ public static class ClusterServiceCollectionExtensions
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
         services.AddSingleton<SpectralTrialFilter>();
+        services.AddHostedService<NodeAgentService>();
+        services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
+        services.AddSingleton<IOutgoingGrainCallFilter>(sp =>
+            new ClusterTokenCallFilter(sp.GetRequiredService<IOptions<NodeOptions>>().Value.Token ?? ""));
         return services;
     }
 }

@@ -4,20 +4,34 @@ using SegCluster.Abstractions.Sweeps;
 
 namespace SegCluster.Abstractions.Grains;
 
-/// <summary>Coordinator of one training run, keyed by experiment id.</summary>
+/// <summary>Coordinator of one training run, keyed by experiment id. Its record (spec, workers, attempt, last
+/// checkpoint, result) is persisted, so the grain can be reactivated on another node and carry on.</summary>
 [Alias("SegCluster.IExperimentGrain")]
 public interface IExperimentGrain : IGrainWithStringKey
 {
     /// <summary>Validates the spec, assigns ranks to the given workers and starts them. Throws
-    /// <see cref="ArgumentException"/> listing every spec error; nothing starts then.</summary>
-    [Alias("Start")] Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds);
+    /// <see cref="ArgumentException"/> listing every spec error; nothing starts then. <paramref name="scheduled"/>:
+    /// the workers came from <see cref="ISchedulerGrain"/>, so a broken ring is re-formed on a new gang
+    /// instead of failing the run.</summary>
+    [Alias("Start")] Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false);
+
+    /// <summary>Re-forms the ring on <paramref name="workerIds"/> (a new attempt) from the last checkpoint;
+    /// called by the scheduler when a waiting experiment's gang becomes free.</summary>
+    [Alias("Resume")] Task ResumeAsync(IReadOnlyList<string> workerIds);
+
+    /// <summary>The scheduler saw these workers' node leave the cluster; re-forms the ring if the current one uses them.</summary>
+    [Alias("WorkersLost")] Task WorkersLostAsync(IReadOnlyList<string> workerIds);
+
     [Alias("GetStatus")] Task<ExperimentStatus> GetStatusAsync();
     [Alias("Cancel")] Task CancelAsync();
     /// <summary>Rank 0's training loss of every step after <paramref name="afterStep"/> (kept in memory by this activation).</summary>
     [Alias("GetLosses")] Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep);
 
-    // Called by workers (from their training threads).
+    // Called by workers (from their training threads). Reports of an attempt other than the current one are ignored.
     [Alias("ReportStep")] Task ReportStepAsync(StepReport report);
-    [Alias("ReportCompleted")] Task ReportCompletedAsync(int rank, EvaluationReport? evaluation);
-    [Alias("ReportFailed")] Task ReportFailedAsync(int rank, string error);
+    [Alias("ReportCheckpoint")] Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint);
+    [Alias("ReportCompleted")] Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation);
+    /// <summary>A rank failed. A scheduled experiment with checkpoints re-forms its ring (up to a limit);
+    /// otherwise the experiment fails.</summary>
+    [Alias("ReportFailed")] Task ReportFailedAsync(int rank, int attempt, string error);
 }

@@ -12,4 +12,16 @@ public sealed record ExperimentStatus(
     [property: Id(6)] int Workers,
     [property: Id(7)] double ElapsedSeconds,
     [property: Id(8)] EvaluationReport? Evaluation,
-    [property: Id(9)] string? Error);
+    [property: Id(9)] string? Error)
+{
+    /// <summary>How many times the ring was formed (1 = never re-formed after a failure).</summary>
+    [Id(10)] public int Attempt { get; init; }
+    /// <summary>Steps taken again after failures: per recovery, the step reached minus the checkpoint resumed from.</summary>
+    [Id(11)] public int StepsRedone { get; init; }
+    /// <summary>The last good checkpoint, if checkpoints are on.</summary>
+    [Id(12)] public CheckpointRecord? Checkpoint { get; init; }
+    /// <summary>Workers of the current formation.</summary>
+    [Id(13)] public IReadOnlyList<string> WorkerIds { get; init; } = [];
+    /// <summary>Node whose silo hosts the coordinator (this grain) now.</summary>
+    [Id(14)] public string? CoordinatorNode { get; init; }
+}

@@ -13,5 +13,8 @@ public sealed record StepReport(
     [property: Id(7)] double OptimizerSeconds,
     [property: Id(8)] long AllReduceBytes)
 {
+    /// <summary>The ring formation (<c>TrainingAssignment.Attempt</c>) that took the step.</summary>
+    [Id(9)] public int Attempt { get; init; } = 1;
+
     public double StepSeconds => DataWaitSeconds + ForwardBackwardSeconds + AllReduceSeconds + OptimizerSeconds;
 }

@@ -17,4 +17,9 @@ public sealed record TrainingAssignment(
     [property: Id(5)] string RingId)
 {
     public int WorldSize => RingEndpoints.Count;
+
+    /// <summary>Which formation of the ring this is (1, 2, …); reports of an older attempt are ignored.</summary>
+    [Id(6)] public int Attempt { get; init; } = 1;
+    /// <summary>Checkpoint to resume from (weights, optimizer state, step); null = start from rank 0's initial weights.</summary>
+    [Id(7)] public CheckpointRecord? ResumeFrom { get; init; }
 }

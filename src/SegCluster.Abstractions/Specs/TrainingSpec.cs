@@ -16,6 +16,9 @@ public sealed record TrainingSpec
     /// <summary>Validation batch. Below 16 on purpose: libtorch tries NNPACK for CPU convolutions with
     /// batch ≥ 16 and, on CPUs it does not support, logs a warning per call.</summary>
     [Id(7)] public int EvaluationBatch { get; init; } = 8;
+    /// <summary>Write a checkpoint every this many steps (and after the last); 0 = none. A failed ring then
+    /// resumes from the last one, so a failure costs at most this many steps.</summary>
+    [Id(8)] public int CheckpointEvery { get; init; }
 
     /// <summary>"sgd" (momentum, L2 decay; the CNN default) or "adamw" (decoupled decay; for ViT backbones).</summary>
     [Id(20)] public string Optimizer { get; init; } = "sgd";

@@ -24,6 +24,10 @@ public static class SegClusterCommandLine
             ModelCommand.Create(),
             SweepCommand.Create(),
             ResultsCommand.Create(),
+            NodeCommand.Create(),
+            TrainCommand.Create(),
+            StatusCommand.Create(),
+            CancelCommand.Create(),
         },
     };
 }

@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
+using Orleans.Runtime;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Embedded;
@@ -26,7 +27,16 @@ public static class TrainingProgress
                         await experiment.CancelAsync();
                         throw;
                     }
-                    status = await experiment.GetStatusAsync();
+                    try
+                    {
+                        status = await experiment.GetStatusAsync();
+                    }
+                    catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException)
+                    {
+                        // The coordinator's node was lost; Orleans reactivates it elsewhere from Redis. Keep polling.
+                        bar.Description = "coordinator moving";
+                        continue;
+                    }
                     bar.Value = status.Step;
                     bar.Description = status.Step == 0 ? "starting workers"
                         : status.Step >= status.TotalSteps && !status.State.IsFinal() ? "evaluating"

@@ -5,4 +5,7 @@ public static class ClusterStorage
 {
     public const string Experiments = "experiments";
     public const string Sweeps = "sweeps";
+    public const string Scheduler = "scheduler";
+
+    public static readonly IReadOnlyList<string> All = [Experiments, Sweeps, Scheduler];
 }

@@ -9,15 +9,22 @@ using SegCluster.Cluster.Telemetry;
 namespace SegCluster.Cluster.Grains;
 
 /// <summary>
-/// Coordinates one training run: validates the spec, assigns ranks to workers, collects their step
-/// reports and results. Its record (spec, workers, state, result) is persisted on every transition.
+/// Coordinates one training run: validates the spec, assigns ranks to workers, collects their step reports,
+/// checkpoints and results. Its record is persisted on every transition. When a rank of a scheduled
+/// experiment fails (a worker or node lost, the ring timed out), the ring is re-formed on a new gang from the
+/// scheduler and resumes from the last checkpoint (torchft-style: a failure costs at most one interval).
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", ClusterStorage.Experiments)] IPersistentState<ExperimentRecord> record,
     SegClusterMetrics metrics,
+    ILocalSiloDetails silo,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
-    private readonly Stopwatch _clock = new();
+    /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
+    public const int MaxRecoveries = 5;
+    private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly HashSet<int> _completed = [];
     private readonly List<CurvePoint> _losses = [];
     private int _step;
@@ -27,7 +34,7 @@ public sealed class ExperimentGrain(
 
     private string Id => this.GetPrimaryKeyString();
 
-    public async Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds)
+    public async Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false)
     {
         if (record.State.State != ExperimentState.Pending || record.State.Spec is not null)
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
@@ -39,28 +46,22 @@ public sealed class ExperimentGrain(
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
-        var workers = workerIds.Select(id => GrainFactory.GetGrain<IWorkerGrain>(id)).ToList();
-        var infos = await Task.WhenAll(workers.Select(w => w.DescribeAsync()));
-        var ring = infos.Select(i => i.CollectiveEndpoint).ToList();
-        var shard = new DatasetShardKey(spec.Dataset.Identity(spec.Seed), spec.Dataset.TrainCount, spec.Seed, Shard: 0).ToString();
-
-        var attempt = record.State.Attempt + 1;
-        record.State = new ExperimentRecord { Spec = spec, Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt };
-        await record.WriteStateAsync();
-        metrics.RecordExperimentState(Id, record.State.State);
-        _clock.Start();
-        try
-        {
-            for (var rank = 0; rank < workers.Count; rank++)
-                await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}"));
-        }
-        catch (Exception e)
-        {
-            await FailAsync($"could not start the workers: {e.Message}");
-            throw;
-        }
-        logger.LogInformation("Experiment {Experiment} started on {Workers}", Id, string.Join(", ", workerIds));
+        record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled };
+        await LaunchAsync(workerIds, throwOnFailure: true);
         return Status();
+    }
+
+    public async Task ResumeAsync(IReadOnlyList<string> workerIds)
+    {
+        if (record.State.State.IsFinal() || record.State.Spec is null) return;
+        await LaunchAsync(workerIds, throwOnFailure: false);
+    }
+
+    public async Task WorkersLostAsync(IReadOnlyList<string> workerIds)
+    {
+        var lost = record.State.Workers.Intersect(workerIds).ToList();
+        if (lost.Count == 0) return;
+        await ReportFailedAsync(record.State.Workers.IndexOf(lost[0]), record.State.Attempt, $"worker {lost[0]}'s node left the cluster");
     }
 
     public Task<ExperimentStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -68,14 +69,12 @@ public sealed class ExperimentGrain(
     public async Task CancelAsync()
     {
         if (record.State.State.IsFinal()) return;
-        record.State = record.State with { State = ExperimentState.Cancelled };
-        await record.WriteStateAsync();
-        metrics.RecordExperimentState(Id, record.State.State);
-        await CancelWorkersAsync();
+        await FinishAsync(ExperimentState.Cancelled, error: null);
     }
 
     public Task ReportStepAsync(StepReport report)
     {
+        if (report.Attempt != record.State.Attempt) return Task.CompletedTask;
         if (_images == 0) _firstStepAt = _clock.Elapsed;
         _images += report.Images;
         // Rank 0 speaks for the group: every rank has the same global loss and step.
@@ -93,44 +92,129 @@ public sealed class ExperimentGrain(
         return Task.FromResult<IReadOnlyList<CurvePoint>>(first < 0 ? [] : _losses[first..]);
     }
 
-    public async Task ReportCompletedAsync(int rank, EvaluationReport? evaluation)
+    public async Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
     {
-        if (record.State.State.IsFinal()) return;
+        if (attempt != record.State.Attempt || record.State.State.IsFinal()) return;
+        record.State = record.State with { Checkpoint = checkpoint };
+        await record.WriteStateAsync();
+    }
+
+    public async Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation)
+    {
+        if (record.State.State.IsFinal() || attempt != record.State.Attempt) return;
         _completed.Add(rank);
         if (evaluation is not null) record.State = record.State with { Evaluation = evaluation };
-        if (_completed.Count == record.State.Workers.Count)
+        if (_completed.Count < record.State.Workers.Count)
         {
-            record.State = record.State with { State = ExperimentState.Completed };
-            logger.LogInformation("Experiment {Experiment} completed: mIoU {MeanIoU:F4}", Id, record.State.Evaluation?.MeanIoU);
+            await record.WriteStateAsync();
+            return;
         }
+        logger.LogInformation("Experiment {Experiment} completed: mIoU {MeanIoU:F4}", Id, record.State.Evaluation?.MeanIoU);
+        await FinishAsync(ExperimentState.Completed, error: null);
+    }
+
+    public async Task ReportFailedAsync(int rank, int attempt, string error)
+    {
+        // A ring that is not formed (waiting for workers) or an older formation has nothing left to fail.
+        if (record.State.State.IsFinal() || attempt != record.State.Attempt || record.State.Workers.Count == 0) return;
+        if (!record.State.Scheduled || record.State.Recoveries >= MaxRecoveries)
+        {
+            var reason = record.State.Scheduled ? $" (after {MaxRecoveries} re-formations)" : "";
+            await FinishAsync(ExperimentState.Failed, $"rank {rank}: {error}{reason}");
+            return;
+        }
+        await RecoverAsync($"rank {rank}: {error}");
+    }
+
+    /// <summary>Abort the broken ring, then re-form it on a gang from the scheduler (or wait for one).</summary>
+    private async Task RecoverAsync(string cause)
+    {
+        var resumeStep = record.State.Checkpoint?.Step ?? 0;
+        var redone = Math.Max(0, _step - resumeStep);
+        logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
+            Id, record.State.Attempt, cause, resumeStep);
+        var old = record.State.Workers;
+        record.State = record.State with { Workers = [], Recoveries = record.State.Recoveries + 1, StepsRedone = record.State.StepsRedone + redone };
+        await record.WriteStateAsync();
+        await CancelWorkersAsync(old);
+        var gang = await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReformAsync(Id);
+        if (gang.Count > 0) await LaunchAsync(gang, throwOnFailure: false);
+        else logger.LogWarning("Experiment {Experiment} waits for {Workers} free workers", Id, record.State.Spec!.Workers);
+    }
+
+    /// <summary>Forms attempt N+1 of the ring on <paramref name="workerIds"/>, from the last checkpoint if any.</summary>
+    private async Task LaunchAsync(IReadOnlyList<string> workerIds, bool throwOnFailure)
+    {
+        var spec = record.State.Spec!;
+        var attempt = record.State.Attempt + 1;
+        record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt };
         await record.WriteStateAsync();
         metrics.RecordExperimentState(Id, record.State.State);
+        _completed.Clear();
+        try
+        {
+            var workers = workerIds.Select(id => GrainFactory.GetGrain<IWorkerGrain>(id)).ToList();
+            var infos = await Task.WhenAll(workers.Select(w => w.DescribeAsync()));
+            var ring = infos.Select(i => i.CollectiveEndpoint).ToList();
+            var shard = new DatasetShardKey(spec.Dataset.Identity(spec.Seed), spec.Dataset.TrainCount, spec.Seed, Shard: 0).ToString();
+            for (var rank = 0; rank < workers.Count; rank++)
+                await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}")
+                {
+                    Attempt = attempt,
+                    ResumeFrom = record.State.Checkpoint,
+                });
+        }
+        catch (Exception e)
+        {
+            var error = $"could not start the workers: {e.Message}";
+            if (throwOnFailure && !record.State.Scheduled)
+            {
+                await FinishAsync(ExperimentState.Failed, error);
+                throw;
+            }
+            await ReportFailedAsync(-1, attempt, error);
+            return;
+        }
+        logger.LogInformation("Experiment {Experiment} attempt {Attempt} started on {Workers}{Resume}", Id, attempt,
+            string.Join(", ", workerIds), record.State.Checkpoint is { } c ? $" from the checkpoint of step {c.Step}" : "");
     }
 
-    public async Task ReportFailedAsync(int rank, string error)
+    private async Task FinishAsync(ExperimentState state, string? error)
     {
-        if (record.State.State.IsFinal()) return;
-        await FailAsync($"rank {rank}: {error}");
-    }
-
-    private async Task FailAsync(string error)
-    {
-        logger.LogError("Experiment {Experiment} failed: {Error}", Id, error);
-        record.State = record.State with { State = ExperimentState.Failed, Error = error };
+        if (error is not null) logger.LogError("Experiment {Experiment} failed: {Error}", Id, error);
+        record.State = record.State with { State = state, Error = error ?? record.State.Error };
         await record.WriteStateAsync();
-        metrics.RecordExperimentState(Id, record.State.State);
-        await CancelWorkersAsync();
+        metrics.RecordExperimentState(Id, state);
+        if (state != ExperimentState.Completed) await CancelWorkersAsync(record.State.Workers);
+        // Idempotent: frees the workers of a scheduled run, or drops a cancelled one from the queue.
+        await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReleaseAsync(Id);
     }
 
-    private Task CancelWorkersAsync() =>
-        Task.WhenAll(record.State.Workers.Select(id => GrainFactory.GetGrain<IWorkerGrain>(id).CancelAsync(Id)));
+    /// <summary>Best effort and bounded: a worker on a lost node cannot answer, and must not hold up the rest.</summary>
+    private async Task CancelWorkersAsync(IEnumerable<string> workerIds)
+    {
+        var calls = workerIds.Select(async id =>
+        {
+            try { await GrainFactory.GetGrain<IWorkerGrain>(id).CancelAsync(Id).WaitAsync(CancelTimeout); }
+            catch (Exception e) { logger.LogWarning("Could not cancel worker {Worker} of {Experiment}: {Error}", id, Id, e.Message); }
+        });
+        await Task.WhenAll(calls);
+    }
 
     private ExperimentStatus Status()
     {
         var r = record.State;
         var trainingSeconds = (_clock.Elapsed - _firstStepAt).TotalSeconds;
         var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
-        return new ExperimentStatus(Id, r.State, _step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,
-            r.Workers.Count, _clock.Elapsed.TotalSeconds, r.Evaluation, r.Error);
+        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.Checkpoint?.Step ?? 0);
+        return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,
+            r.Workers.Count, _clock.Elapsed.TotalSeconds, r.Evaluation, r.Error)
+        {
+            Attempt = r.Attempt,
+            StepsRedone = r.StepsRedone,
+            Checkpoint = r.Checkpoint,
+            WorkerIds = r.Workers,
+            CoordinatorNode = silo.Name,
+        };
     }
 }

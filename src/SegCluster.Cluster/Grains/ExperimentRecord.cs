@@ -3,15 +3,23 @@ using SegCluster.Abstractions.Specs;
 
 namespace SegCluster.Cluster.Grains;
 
-/// <summary>The persisted part of an experiment: enough to report it after the coordinator moves.</summary>
+/// <summary>The persisted part of an experiment: enough to report it, and to re-form its ring from the last
+/// checkpoint, after the coordinator moves to another node.</summary>
 [GenerateSerializer, Alias("SegCluster.ExperimentRecord")]
 public sealed record ExperimentRecord
 {
     [Id(0)] public ExperimentSpec? Spec { get; init; }
+    /// <summary>Workers of the current ring, by rank; empty while the experiment waits for a new gang.</summary>
     [Id(1)] public List<string> Workers { get; init; } = [];
     [Id(2)] public ExperimentState State { get; init; } = ExperimentState.Pending;
     [Id(3)] public EvaluationReport? Evaluation { get; init; }
     [Id(4)] public string? Error { get; init; }
     /// <summary>How many times the ring was formed; part of the ring id.</summary>
     [Id(5)] public int Attempt { get; init; }
+    /// <summary>Submitted through the scheduler, which owns its workers: a broken ring is re-formed, not failed.</summary>
+    [Id(6)] public bool Scheduled { get; init; }
+    /// <summary>Last good checkpoint reported by rank 0.</summary>
+    [Id(7)] public CheckpointRecord? Checkpoint { get; init; }
+    [Id(8)] public int Recoveries { get; init; }
+    [Id(9)] public int StepsRedone { get; init; }
 }

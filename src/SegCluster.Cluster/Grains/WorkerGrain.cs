@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Grains;
@@ -10,7 +11,9 @@ namespace SegCluster.Cluster.Grains;
 /// <summary>
 /// One device of this node. The training loop runs on a dedicated thread (TaskCreationOptions.LongRunning
 /// on the default scheduler), never on the Orleans scheduler; the grain only starts, tracks and cancels it.
+/// Activated only on the node that owns the device (<see cref="DevicePlacement"/>).
 /// </summary>
+[DevicePlacement]
 public sealed class WorkerGrain(
     IOptions<NodeOptions> node,
     WorkerTrainingLoopFactory loops,
@@ -26,12 +29,10 @@ public sealed class WorkerGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var (nodeId, index) = WorkerIds.Parse(this.GetPrimaryKeyString());
         var options = node.Value;
-        if (nodeId != options.NodeId || index >= options.Devices.Count)
-            throw new InvalidOperationException(
+        _info = options.Workers().FirstOrDefault(w => w.WorkerId == this.GetPrimaryKeyString())
+            ?? throw new InvalidOperationException(
                 $"Worker '{this.GetPrimaryKeyString()}' is not a device of node '{options.NodeId}' (devices: {string.Join(", ", options.Devices)}).");
-        _info = new WorkerInfo(this.GetPrimaryKeyString(), nodeId, options.Devices[index], options.CollectiveEndpoint);
         return Task.CompletedTask;
     }
 
@@ -39,23 +40,28 @@ public sealed class WorkerGrain(
 
     public async Task RunAsync(TrainingAssignment assignment)
     {
-        if (_running is { IsCompleted: false })
+        var previous = _running ?? Task.CompletedTask;
+        if (!previous.IsCompleted && _experimentId != assignment.ExperimentId)
         {
-            // A cancelled loop stops at its next step boundary, and a finished one returns right after its last report:
-            // a sweep hands the worker on at those moments, so wait for the loop (within the 30 s call timeout) instead of refusing.
+            // Another experiment's loop: a cancelled one stops at its next step boundary, a finished one returns right
+            // after its last report; a sweep hands the worker on at those moments, so wait (within the 30 s call timeout).
             var grace = _cancel!.IsCancellationRequested ? CancelledLoopGrace : FinishingLoopGrace;
-            try { await _running.WaitAsync(grace); }
+            try { await previous.WaitAsync(grace); }
             catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'."); }
         }
+        // A re-formed ring of the same experiment: the earlier attempt's loop is told to stop and the new one
+        // starts after it ends, so two loops never share this device. Not awaited here: the old loop may be
+        // blocked reporting to the coordinator that is calling us, and waiting would deadlock both.
+        _cancel?.Cancel();
         _experimentId = assignment.ExperimentId;
         _cancel = new CancellationTokenSource();
         var loop = loops.Create(assignment, _info);
         var token = _cancel.Token;
         // Keep this activation (and so the cancel handle) alive while the loop runs without grain calls.
         DelayDeactivation(TimeSpan.FromDays(7));
-        _running = Task.Factory.StartNew(() => loop.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment}",
-            _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId);
+        _running = previous.ContinueWith(_ => loop.Run(token), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
+        logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
+            _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
     }
 
     public Task CancelAsync(string experimentId)

@@ -1,3 +1,6 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+
 namespace SegCluster.Cluster.Nodes;
 
 /// <summary>
@@ -9,8 +12,10 @@ public sealed class NodeOptions
     public const string Section = "Node";
 
     public string NodeId { get; set; } = Environment.MachineName;
-    /// <summary>Devices this node trains on: "cpu" (repeatable: one worker each) or "cuda:N".</summary>
-    public List<string> Devices { get; set; } = ["cpu"];
+    /// <summary>Devices this node trains on: "cpu" (repeatable: one worker each) or "cuda:N". Empty here on
+    /// purpose: the configuration binder appends to a list, so a default entry would add a worker
+    /// (appsettings.json lists one "cpu").</summary>
+    public List<string> Devices { get; set; } = [];
     /// <summary>Address other nodes use to reach this one.</summary>
     public string AdvertiseHost { get; set; } = "127.0.0.1";
     /// <summary>HTTP/1.1 port: /health, /metrics.</summary>
@@ -25,7 +30,25 @@ public sealed class NodeOptions
     /// <summary>The Orleans dashboard (grains, silos, call rates) on the HTTP port; off by default.</summary>
     public NodeDashboardOptions Dashboard { get; set; } = new();
 
+    /// <summary>Redis "HOST:PORT" (or a StackExchange.Redis configuration string) for Orleans clustering and
+    /// grain state; empty = embedded (localhost clustering, memory storage).</summary>
+    public string? Redis { get; set; }
+    /// <summary>Orleans cluster id: nodes with the same Redis and cluster id form one cluster.</summary>
+    public string ClusterId { get; set; } = "segcluster";
+    /// <summary>Cluster token: required on the HTTP API, the gRPC collective and client grain calls. Never logged.</summary>
+    public string? Token { get; set; }
+    /// <summary>Where rank 0 writes checkpoints; every node must read it (shared filesystem or volume).</summary>
+    public string CheckpointDirectory { get; set; } = "checkpoints";
+    /// <summary>Seconds between the node's re-registration of its workers and the scheduler's liveness check.</summary>
+    public double HeartbeatSeconds { get; set; } = 2;
+    /// <summary>How fast a lost node is declared dead (Orleans membership probes).</summary>
+    public NodeFailureDetectionOptions FailureDetection { get; set; } = new();
+
     public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
+
+    /// <summary>The workers this node owns: one per entry of <see cref="Devices"/>.</summary>
+    public IReadOnlyList<WorkerInfo> Workers() =>
+        [.. Devices.Select((device, i) => new WorkerInfo(WorkerIds.For(NodeId, i), NodeId, device, CollectiveEndpoint))];
 
     public int EffectiveTorchThreads
     {
@@ -45,4 +68,12 @@ public sealed class NodeDashboardOptions
     public bool Enabled { get; set; }
     /// <summary>Path of the dashboard on the HTTP port (Node:Dashboard:Path).</summary>
     public string Path { get; set; } = "/dashboard";
+}
+
+/// <summary>Node:FailureDetection: Orleans membership probing. A node is declared dead after
+/// <see cref="MissedProbes"/> probes of <see cref="ProbeTimeoutSeconds"/> each go unanswered.</summary>
+public sealed class NodeFailureDetectionOptions
+{
+    public double ProbeTimeoutSeconds { get; set; } = 2;
+    public int MissedProbes { get; set; } = 2;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
 using SegCluster.Cluster;
@@ -7,6 +8,7 @@ using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
+using SegCluster.Node.Api;
 
 namespace SegCluster.Node.Hosting;
 
@@ -14,9 +16,13 @@ namespace SegCluster.Node.Hosting;
 public static class NodeHostingExtensions
 {
     /// <summary>Silo, collectives, telemetry and health on the builder, configured from the "Node" section.</summary>
-    public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder)
+    /// <param name="overrides">Settings that win over appsettings and the environment (the `segcluster node` flags).</param>
+    public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         builder.Configuration.AddEnvironmentVariables("SEGCLUSTER_");
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        // One token for the whole node: the gRPC collective checks and sends Collectives:Token.
+        if (builder.Configuration["Node:Token"] is { Length: > 0 } token) builder.Configuration["Collectives:Token"] = token;
         var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -30,21 +36,51 @@ public static class NodeHostingExtensions
         builder.Services.AddSegClusterCollectives();
         builder.AddSegClusterTelemetry();
         builder.Services.AddHealthChecks();
+        // The API writes states as names ("Completed"), as the CLI shows them.
+        // A status before the first step has loss NaN: written as "NaN", not a 500.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         return builder;
     }
 
-    /// <summary>Orleans silo. Embedded default: localhost clustering and in-memory grain storage; the Orleans dashboard when Node:Dashboard:Enabled.</summary>
+    /// <summary>Orleans silo named after the node (worker placement finds nodes by silo name). With Node:Redis:
+    /// Redis membership and grain state, so nodes form one cluster and coordinators survive their node.
+    /// Embedded default: localhost clustering and in-memory grain storage. The Orleans dashboard when Node:Dashboard:Enabled.</summary>
     public static WebApplicationBuilder AddSegClusterSilo(this WebApplicationBuilder builder, NodeOptions node)
     {
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
-            silo.AddMemoryGrainStorage(ClusterStorage.Experiments);
-            silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
+            silo.Configure<SiloOptions>(o => o.SiloName = node.NodeId);
+            if (string.IsNullOrWhiteSpace(node.Redis))
+            {
+                silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
+                foreach (var name in ClusterStorage.All) silo.AddMemoryGrainStorage(name);
+            }
+            else
+            {
+                var redis = RedisConnection.Parse(node.Redis);
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (node.ClusterId, node.ClusterId));
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(RedisConnection.ResolveIPv4(node.AdvertiseHost)), node.SiloPort, node.GatewayPort, listenOnAnyHostAddress: !IsLoopback(node.AdvertiseHost));
+                silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                foreach (var name in ClusterStorage.All) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = redis);
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    // Defaults take ~30 s to declare a node dead; training rings want seconds.
+                    o.ProbeTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
+                    o.NumMissedProbesLimit = node.FailureDetection.MissedProbes;
+                    o.NumVotesForDeathDeclaration = 1;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
+                });
+            }
             if (node.Dashboard.Enabled) silo.AddDashboard();
         });
         return builder;
     }
+
+    private static bool IsLoopback(string host) => host is "127.0.0.1" or "localhost";
 
     /// <summary>OpenTelemetry metrics of the SegCluster meter, exported for Prometheus.</summary>
     public static WebApplicationBuilder AddSegClusterTelemetry(this WebApplicationBuilder builder)
@@ -57,7 +93,9 @@ public static class NodeHostingExtensions
 
     public static WebApplication MapSegClusterNode(this WebApplication app)
     {
+        app.UseMiddleware<ClusterTokenMiddleware>();
         app.MapHealthChecks("/health");
+        app.MapSegClusterApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSegClusterCollectives();
         var dashboard = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value.Dashboard;
@@ -68,7 +106,7 @@ public static class NodeHostingExtensions
     private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
     {
         // A node advertising a loopback address listens on loopback only; otherwise on every interface.
-        if (host is "127.0.0.1" or "localhost")
+        if (IsLoopback(host))
             kestrel.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
         else
             kestrel.ListenAnyIP(port, o => o.Protocols = protocols);

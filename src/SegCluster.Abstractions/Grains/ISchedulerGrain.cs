@@ -1,0 +1,37 @@
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Abstractions.Grains;
+
+/// <summary>
+/// The cluster's worker inventory and gang scheduler (one grain, key <see cref="Default"/>). Nodes register
+/// their workers; an experiment gets all of its workers at once or waits in a FIFO queue; a worker is never
+/// allocated to two experiments. Sweeps submit their trials here too.
+/// </summary>
+[Alias("SegCluster.ISchedulerGrain")]
+public interface ISchedulerGrain : IGrainWithStringKey
+{
+    public const string Default = "default";
+
+    /// <summary>A node announces its workers (idempotent; called at node start and periodically).</summary>
+    [Alias("RegisterWorkers")] Task RegisterWorkersAsync(IReadOnlyList<WorkerInfo> workers);
+
+    /// <summary>Validates the spec, then starts the experiment on a gang of free workers of the spec's device
+    /// kind, or queues it. Throws <see cref="ArgumentException"/> listing the spec's errors (nothing queued),
+    /// and <see cref="InvalidOperationException"/> when the id is already known.</summary>
+    [Alias("Submit")] Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec);
+
+    /// <summary>The experiment ended (any final state): frees its workers (or drops it from the queue) and
+    /// starts queued experiments that now fit.</summary>
+    [Alias("Release")] Task ReleaseAsync(string experimentId);
+
+    /// <summary>Called by an experiment whose ring broke: frees its workers, forgets workers whose node left
+    /// the cluster, and returns a new gang of the same size, or an empty list when the experiment must wait
+    /// (it is then resumed with <c>IExperimentGrain.ResumeAsync</c> once workers free up).</summary>
+    [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId);
+
+    /// <summary>Forgets workers of nodes that left the cluster and tells their experiments (watchdog tick).</summary>
+    [Alias("Check")] Task CheckAsync();
+
+    [Alias("GetSnapshot")] Task<SchedulerSnapshot> GetSnapshotAsync();
+}

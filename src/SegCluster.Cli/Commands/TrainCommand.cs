@@ -1,0 +1,67 @@
+using System.CommandLine;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Cli.Embedded;
+using SegCluster.Cli.Output;
+using SegCluster.Cli.Remote;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>
+/// `segcluster train SPEC`: with --cluster, submits the spec to the cluster's scheduler (gang allocation or
+/// the queue) and follows it; without, runs the same spec on an embedded in-process cluster.
+/// </summary>
+public static class TrainCommand
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    public static Command Create()
+    {
+        var specFile = new Argument<FileInfo>("spec") { Description = "Experiment spec, YAML or JSON." };
+        var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
+        var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
+        var remote = new RemoteClusterOptions();
+        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output };
+        remote.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ExperimentSpec spec;
+            try
+            {
+                spec = SpecFiles.LoadExperiment(parse.GetValue(specFile)!.FullName);
+            }
+            catch (Exception e) when (e is SpecFileException or IOException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            var errors = spec.Validate();
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+                return 2;
+            }
+            var experimentId = parse.GetValue(id) ?? $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            if (parse.GetValue(remote.Cluster) is null)
+                return await QuickstartRunner.RunAsync(spec, metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
+            return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        var ticket = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).SubmitAsync(experimentId, spec);
+        if (ticket.Started) console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] started on {string.Join(", ", ticket.Workers)}");
+        else console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] queued at position {ticket.QueuePosition}");
+        if (detach) return 0;
+        var status = await TrainingProgress.FollowAsync(console, client.GetGrain<IExperimentGrain>(experimentId), PollInterval, cancellationToken);
+        ExperimentStatusView.Write(console, status);
+        return status.State == ExperimentState.Completed ? 0 : 1;
+    }
+}

@@ -1,0 +1,24 @@
+using SegCluster.Abstractions.Messages;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Output;
+
+/// <summary>One experiment's status as a two-column table (`segcluster status ID`, end of `train`).</summary>
+public static class ExperimentStatusView
+{
+    public static void Write(IAnsiConsole console, ExperimentStatus status)
+    {
+        var table = new Table().AddColumns("experiment", status.ExperimentId);
+        void Row(string key, string value) => table.AddRow(Markup.Escape(key), Markup.Escape(value));
+        Row("state", status.State.ToString().ToLowerInvariant());
+        Row("step", $"{status.Step}/{status.TotalSteps}");
+        if (!double.IsNaN(status.Loss)) Row("loss", $"{status.Loss:F4}");
+        Row("workers", status.WorkerIds.Count > 0 ? string.Join(", ", status.WorkerIds) : "(none: waiting for a gang)");
+        if (status.CoordinatorNode is { } coordinator) Row("coordinator", coordinator);
+        Row("attempt", $"{status.Attempt} ({status.StepsRedone} steps redone after failures)");
+        if (status.Checkpoint is { } c) Row("checkpoint", $"step {c.Step}: {c.Path}");
+        if (status.Evaluation is { } e) Row("mIoU", $"{e.MeanIoU:P1} (pixel accuracy {e.PixelAccuracy:P1})");
+        if (status.Error is { } error) Row("error", error);
+        console.Write(table);
+    }
+}

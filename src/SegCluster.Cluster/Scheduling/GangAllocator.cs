@@ -1,0 +1,29 @@
+using SegCluster.Abstractions.Messages;
+
+namespace SegCluster.Cluster.Scheduling;
+
+/// <summary>
+/// Picks a gang: all <c>count</c> workers at once or none. Free workers whose device kind matches ("cpu", or
+/// any "cuda:N" for a cuda spec) on live nodes, packed onto as few nodes as possible (nodes with the most free
+/// matching workers first) so ranks of one node can reduce in memory; ties broken by id for determinism.
+/// </summary>
+public static class GangAllocator
+{
+    public static IReadOnlyList<string>? TryAllocate(SchedulerRecord record, int count, string device, ISet<string> liveNodes)
+    {
+        var free = record.Workers.Values
+            .Where(w => !record.Allocations.ContainsKey(w.WorkerId) && liveNodes.Contains(w.NodeId) && SameKind(w.Device, device))
+            .GroupBy(w => w.NodeId)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany(g => g.OrderBy(w => w.WorkerId, StringComparer.Ordinal))
+            .Take(count)
+            .Select(w => w.WorkerId)
+            .ToList();
+        return free.Count == count ? free : null;
+    }
+
+    public static bool SameKind(string workerDevice, string specDevice) =>
+        Kind(workerDevice) == Kind(specDevice);
+
+    private static string Kind(string device) => device.StartsWith("cuda", StringComparison.Ordinal) ? "cuda" : device;
+}

@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Logging;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using Orleans.Concurrency;
+using SegCluster.Cluster.Grains;
+
+namespace SegCluster.Cluster.Scheduling;
+
+/// <summary>
+/// Worker inventory and gang scheduler. Reentrant, because experiments it starts call back into it
+/// (Reform, Release) while it awaits them: every decision (allocate, queue, free) is made and recorded
+/// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
+/// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
+/// </summary>
+[Reentrant]
+public sealed class SchedulerGrain(
+    [PersistentState("scheduler", ClusterStorage.Scheduler)] IPersistentState<SchedulerRecord> state,
+    IClusterMembershipService membership,
+    ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly SemaphoreSlim _writes = new(1, 1);
+
+    private SchedulerRecord Record => state.State;
+
+    public async Task RegisterWorkersAsync(IReadOnlyList<WorkerInfo> workers)
+    {
+        var added = workers.Where(w => !Record.Workers.TryGetValue(w.WorkerId, out var known) || known != w).ToList();
+        if (added.Count == 0) return;
+        foreach (var worker in added) Record.Workers[worker.WorkerId] = worker;
+        logger.LogInformation("Registered workers {Workers}", string.Join(", ", added.Select(w => $"{w.WorkerId} ({w.Device})")));
+        await PersistAsync();
+        await StartQueuedAsync();
+    }
+
+    public async Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec)
+    {
+        if (string.IsNullOrWhiteSpace(experimentId) || experimentId.Contains('#'))
+            throw new ArgumentException($"experiment id '{experimentId}' must be non-empty and contain no '#'.", nameof(experimentId));
+        var errors = spec.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
+        if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId))
+            throw new InvalidOperationException($"Experiment '{experimentId}' is already running or queued; choose another id.");
+
+        var queued = new QueuedExperiment(experimentId, spec, spec.Workers, spec.Device);
+        if (Record.Queue.Count > 0 || await AllocateAnsweringAsync(queued) is not { } gang)
+        {
+            Record.Queue.Add(queued);
+            await PersistAsync();
+            logger.LogInformation("Experiment {Experiment} queued at {Position} ({Workers} × {Device})", experimentId, Record.Queue.Count, spec.Workers, spec.Device);
+            return new SchedulerTicket(experimentId, [], Record.Queue.Count);
+        }
+        await PersistAsync();
+        try
+        {
+            await Experiment(experimentId).StartAsync(spec, gang, scheduled: true);
+        }
+        catch
+        {
+            // Nothing started (e.g. the id was used before): the gang goes back to the pool.
+            Free(experimentId);
+            await PersistAsync();
+            throw;
+        }
+        return new SchedulerTicket(experimentId, gang, 0);
+    }
+
+    public async Task ReleaseAsync(string experimentId)
+    {
+        var freed = Free(experimentId) + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId);
+        if (freed == 0) return;
+        await PersistAsync();
+        await StartQueuedAsync();
+    }
+
+    public async Task<IReadOnlyList<string>> ReformAsync(string experimentId)
+    {
+        var held = Record.Allocations.Where(a => a.Value == experimentId).Select(a => a.Key).ToList();
+        if (held.Count == 0)
+            throw new InvalidOperationException($"Experiment '{experimentId}' holds no workers; only a running scheduled experiment can re-form.");
+        var device = Record.Workers.TryGetValue(held[0], out var w) ? w.Device : "cpu";
+        Free(experimentId);
+        ForgetDeadWorkers();
+        // A re-forming experiment goes before the queue: it already waited its turn.
+        var request = new QueuedExperiment(experimentId, null, held.Count, device);
+        var gang = await AllocateAnsweringAsync(request);
+        if (gang is null) Record.Queue.Insert(0, request);
+        await PersistAsync();
+        logger.LogInformation("Experiment {Experiment} re-forms on {Workers}", experimentId, gang is null ? "(waiting)" : string.Join(", ", gang));
+        return gang ?? [];
+    }
+
+    public async Task CheckAsync()
+    {
+        var lost = ForgetDeadWorkers();
+        if (lost.Count == 0) return;
+        await PersistAsync();
+        foreach (var group in lost.Where(l => l.ExperimentId is not null).GroupBy(l => l.ExperimentId!))
+        {
+            try { await Experiment(group.Key).WorkersLostAsync([.. group.Select(l => l.Worker.WorkerId)]); }
+            catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
+        }
+    }
+
+    public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(
+        [.. Record.Workers.Values.OrderBy(w => w.WorkerId, StringComparer.Ordinal)
+            .Select(w => new WorkerAllocation(w, Record.Allocations.GetValueOrDefault(w.WorkerId)))],
+        [.. Record.Queue.Select(q => q.ExperimentId)]));
+
+    /// <summary>Starts queued experiments in order while the head of the queue fits.</summary>
+    private async Task StartQueuedAsync()
+    {
+        while (Record.Queue.Count > 0 && TryAllocate(Record.Queue[0]) is { } gang)
+        {
+            var next = Record.Queue[0];
+            Record.Queue.RemoveAt(0);
+            await PersistAsync();
+            try
+            {
+                if (next.Spec is { } spec) await Experiment(next.ExperimentId).StartAsync(spec, gang, scheduled: true);
+                else await Experiment(next.ExperimentId).ResumeAsync(gang);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Queued experiment {Experiment} did not start: {Error}", next.ExperimentId, e.Message);
+                Free(next.ExperimentId);
+                await PersistAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failure the membership table may still list a killed node as active for a few seconds; a gang
+    /// handed out then would fail again at once. So each member is asked to describe itself (bounded): one that
+    /// cannot answer is forgotten (a live node registers it again on its next heartbeat) and the gang re-picked.
+    /// </summary>
+    private async Task<IReadOnlyList<string>?> AllocateAnsweringAsync(QueuedExperiment request)
+    {
+        while (TryAllocate(request) is { } gang)
+        {
+            var silent = new List<string>();
+            foreach (var id in gang)
+            {
+                try { await GrainFactory.GetGrain<IWorkerGrain>(id).DescribeAsync().WaitAsync(ProbeTimeout); }
+                catch (Exception e)
+                {
+                    logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", id, e.Message);
+                    silent.Add(id);
+                }
+            }
+            if (silent.Count == 0) return gang;
+            Free(request.ExperimentId);
+            foreach (var id in silent) Record.Workers.Remove(id);
+        }
+        return null;
+    }
+
+    private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)
+    {
+        var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, NodesInState(SiloStatus.Active));
+        if (gang is null) return null;
+        foreach (var id in gang) Record.Allocations[id] = request.ExperimentId;
+        return gang;
+    }
+
+    private int Free(string experimentId)
+    {
+        var held = Record.Allocations.Where(a => a.Value == experimentId).Select(a => a.Key).ToList();
+        foreach (var id in held) Record.Allocations.Remove(id);
+        return held.Count;
+    }
+
+    /// <summary>Workers of nodes the membership table lists only as dead: removed from the inventory (a node
+    /// that comes back registers again). Their allocations stay until the experiment re-forms or ends.</summary>
+    private List<WorkerAllocation> ForgetDeadWorkers()
+    {
+        var live = NodesInState(SiloStatus.Active);
+        var dead = NodesInState(SiloStatus.Dead);
+        dead.ExceptWith(live);
+        var lost = Record.Workers.Values.Where(w => dead.Contains(w.NodeId))
+            .Select(w => new WorkerAllocation(w, Record.Allocations.GetValueOrDefault(w.WorkerId))).ToList();
+        foreach (var l in lost)
+        {
+            Record.Workers.Remove(l.Worker.WorkerId);
+            logger.LogWarning("Worker {Worker} lost: node {Node} left the cluster", l.Worker.WorkerId, l.Worker.NodeId);
+        }
+        return lost;
+    }
+
+    private HashSet<string> NodesInState(SiloStatus status) =>
+        [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == status).Select(m => m.Name)];
+
+    private IExperimentGrain Experiment(string id) => GrainFactory.GetGrain<IExperimentGrain>(id);
+
+    /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
+    private async Task PersistAsync()
+    {
+        await _writes.WaitAsync();
+        try { await state.WriteStateAsync(); }
+        finally { _writes.Release(); }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>One `segcluster node --redis …` process on free loopback ports; <see cref="KillHard"/> is kill -9.</summary>
+internal sealed class ClusterNodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _stdout, _stderr;
+
+    private ClusterNodeProcess(Process process, string nodeId, int httpPort, int collectivePort)
+    {
+        _process = process;
+        (NodeId, HttpPort, CollectivePort) = (nodeId, httpPort, collectivePort);
+        _stdout = process.StandardOutput.ReadToEndAsync();
+        _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public string NodeId { get; }
+    public int HttpPort { get; }
+    public int CollectivePort { get; }
+    public bool HasExited => _process.HasExited;
+
+    public static ClusterNodeProcess Start(string redis, string nodeId, string token, string checkpointDirectory)
+    {
+        int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "segcluster.dll"), "node", "--redis", redis, "--node-id", nodeId,
+                     "--http-port", $"{http}", "--collective-port", $"{collective}", "--silo-port", $"{silo}", "--gateway-port", $"{gateway}",
+                     "--checkpoint-dir", checkpointDirectory })
+            info.ArgumentList.Add(a);
+        // The token through the environment, as the README recommends (flags show in the process list).
+        info.Environment["SEGCLUSTER_Node__Token"] = token;
+        // Ranks of one ring start seconds apart on a loaded 2-core machine; a dead peer is seen at once anyway
+        // (its connection is refused), the timeout only bounds a silent one.
+        info.Environment["SEGCLUSTER_Collectives__Timeout"] = "00:00:30";
+        info.Environment["SEGCLUSTER_Logging__LogLevel__Orleans"] = "Error";
+        return new ClusterNodeProcess(Process.Start(info)!, nodeId, http, collective);
+    }
+
+    /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
+    public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    public async Task<string> OutputAsync()
+    {
+        if (!_process.HasExited) return "(running)";
+        return await _stdout + await _stderr;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _ = await _stdout + await _stderr;
+        _process.Dispose();
+    }
+}

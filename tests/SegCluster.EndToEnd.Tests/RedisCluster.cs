@@ -1,0 +1,125 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>A real redis-server and N `segcluster node` processes joined through it, with one cluster token and
+/// a shared checkpoint folder; status is read through a node's HTTP API.</summary>
+internal sealed class RedisCluster : IAsyncDisposable
+{
+    public const string Token = "e2e-cluster-token";
+
+    private readonly DirectoryInfo _dir;
+
+    private RedisCluster(RedisServer redis, DirectoryInfo dir, List<ClusterNodeProcess> nodes)
+    {
+        (Redis, _dir, Nodes) = (redis, dir, nodes);
+    }
+
+    public RedisServer Redis { get; }
+    public List<ClusterNodeProcess> Nodes { get; }
+    public string CheckpointDirectory => Path.Combine(_dir.FullName, "checkpoints");
+
+    public static async Task<RedisCluster> StartAsync(int nodes)
+    {
+        var redis = await RedisServer.StartAsync();
+        var dir = Directory.CreateTempSubdirectory("segcluster-cluster-");
+        var cluster = new RedisCluster(redis, dir, []);
+        for (var i = 1; i <= nodes; i++)
+            cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory));
+        await cluster.WaitForWorkersAsync(nodes, TimeSpan.FromMinutes(3));
+        return cluster;
+    }
+
+    /// <summary>An HTTP client of a live node's API carrying <paramref name="token"/> (null = none).</summary>
+    public HttpClient Api(string? token = Token, ClusterNodeProcess? node = null)
+    {
+        node ??= Nodes.First(n => !n.HasExited);
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.HttpPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    public async Task<JsonElement> StatusAsync(string experimentId)
+    {
+        using var http = Api();
+        return JsonDocument.Parse(await http.GetStringAsync($"/api/experiments/{experimentId}")).RootElement.Clone();
+    }
+
+    /// <summary>Polls the experiment (a child process changes it; there is no event to await) until <paramref name="done"/>.</summary>
+    public async Task<JsonElement> WaitForAsync(string experimentId, Func<JsonElement, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonElement status = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                status = await StatusAsync(experimentId);
+                if (done(status)) return status;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // the node answering may be the one just killed, or the coordinator is moving
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        throw new TimeoutException($"experiment {experimentId} did not reach the expected state within {timeout}; last: {status}");
+    }
+
+    public async Task WaitForWorkersAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var http = Api();
+                var snapshot = JsonDocument.Parse(await http.GetStringAsync("/api/scheduler")).RootElement;
+                if (snapshot.GetProperty("workers").GetArrayLength() >= count) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // nodes still starting
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        var logs = string.Join("\n", await Task.WhenAll(Nodes.Select(n => n.OutputAsync())));
+        throw new TimeoutException($"{count} workers did not register within {timeout}\n{logs}");
+    }
+
+    /// <summary>A tiny spec file: 32×32 images, width-8 GroupNorm SPGNet, 2 workers × batch 2.</summary>
+    public string WriteSpec(int steps, int checkpointEvery)
+    {
+        var path = Path.Combine(_dir.FullName, $"spec-{steps}-{checkpointEvery}.yaml");
+        File.WriteAllText(path, $"""
+            name: e2e
+            workers: 2
+            seed: 3
+            dataset:
+              height: 32
+              width: 32
+              train_count: 64
+              validation_count: 8
+            model:
+              width: 8
+              norm: gn
+            training:
+              steps: {steps}
+              batch_per_worker: 2
+              checkpoint_every: {checkpointEvery}
+              evaluation_batch: 4
+            """);
+        return path;
+    }
+
+    public Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(TimeSpan timeout, params string[] args) =>
+        CliProcess.RunAsync(timeout, [.. args, "--cluster", Redis.Address, "--token", Token]);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes) await node.DisposeAsync();
+        await Redis.DisposeAsync();
+        _dir.Delete(recursive: true);
+    }
+}
