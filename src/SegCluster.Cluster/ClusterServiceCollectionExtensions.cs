@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
@@ -8,7 +9,7 @@ namespace SegCluster.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops.</summary>
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, data sources, training loops.</summary>
     public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
@@ -16,6 +17,9 @@ public static class ClusterServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<SegClusterMetrics>();
         services.AddHostedService<InstrumentsAtStartup>();
+        services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
+        services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddHostedService<TorchRuntimeService>();
         return services;

@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
@@ -26,6 +28,7 @@ public sealed class WorkerTrainingLoop(
     CollectiveMailbox mailbox,
     CollectiveOptions collectiveOptions,
     SegClusterMetrics metrics,
+    TrainingDataSources dataSources,
     ILogger<WorkerTrainingLoop> logger)
 {
     public void Run(CancellationToken cancellationToken)
@@ -57,7 +60,7 @@ public sealed class WorkerTrainingLoop(
         var spec = assignment.Spec;
         var (rank, worldSize, batchSize) = (assignment.Rank, assignment.WorldSize, spec.Training.BatchPerWorker);
         var device = DeviceParser.Parse(worker.Device);
-        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        using var trainData = dataSources.Acquire(spec, training: true);
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
         using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
@@ -67,36 +70,40 @@ public sealed class WorkerTrainingLoop(
         ParameterBroadcast.FromRankZero(model, reducer);
         using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(SpecMapping.Loss(spec)), SpecMapping.Optimizer(spec), reducer);
 
-        var step = 0;
-        for (var epoch = 0; step < spec.TotalSteps; epoch++)
+        // Samples of the next batches load on a background task while this thread computes; the shard grain
+        // deals each epoch's disjoint slice for this rank.
+        using var prefetcher = new BatchPrefetcher(trainData.Source,
+            epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
+            batchSize, spec.TotalSteps, dataSources.Options.PrefetchBatches, cancellationToken);
+        var epochLog = new EpochDataLog(rank, trainData, logger);
+        for (var step = 0; step < spec.TotalSteps;)
         {
-            var order = shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult();
-            for (var start = 0; start + batchSize <= order.Length && step < spec.TotalSteps; start += batchSize)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var dataClock = Stopwatch.StartNew();
-                var samples = order.AsSpan(start, batchSize).ToArray().Select(dataset.Get).ToList();
-                using var batch = SegmentationBatch.Collate(samples, device);
-                var dataWait = dataClock.Elapsed.TotalSeconds;
+            cancellationToken.ThrowIfCancellationRequested();
+            var dataClock = Stopwatch.StartNew();
+            var next = prefetcher.Next();
+            using var batch = SegmentationBatch.Collate(next.Samples, device);
+            var dataWait = dataClock.Elapsed.TotalSeconds;
 
-                var result = trainer.Step(batch);
-                step++;
-                var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
-                    result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes);
-                // The learning rate is constant today (no schedule yet); the gauge reports what the optimizer used.
-                metrics.RecordStep(labels, report, spec.Training.LearningRate);
-                experiment.ReportStepAsync(report).GetAwaiter().GetResult();
-            }
+            var result = trainer.Step(batch);
+            step++;
+            var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
+                result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes);
+            // The learning rate is constant today (no schedule yet); the gauge reports what the optimizer used.
+            metrics.RecordStep(labels, report, spec.Training.LearningRate);
+            epochLog.Record(next.Epoch, report);
+            experiment.ReportStepAsync(report).GetAwaiter().GetResult();
         }
+        epochLog.Flush();
         if (rank != 0) return null;
-        var evaluation = Evaluate(model, device, spec);
+        var evaluation = Evaluate(model, device, spec, dataSources);
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
     }
 
-    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec)
+    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources)
     {
-        var validation = new SyntheticSceneDataset(SpecMapping.ValidationData(spec));
+        using var lease = dataSources.Acquire(spec, training: false);
+        var validation = lease.Source;
         var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToList(), spec.Training.EvaluationBatch, device);
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
     }

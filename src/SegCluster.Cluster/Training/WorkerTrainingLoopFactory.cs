@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 
@@ -12,8 +13,9 @@ public sealed class WorkerTrainingLoopFactory(
     CollectiveMailbox mailbox,
     IOptions<CollectiveOptions> collectiveOptions,
     SegClusterMetrics metrics,
+    TrainingDataSources dataSources,
     ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, loggers.CreateLogger<WorkerTrainingLoop>());
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, dataSources, loggers.CreateLogger<WorkerTrainingLoop>());
 }

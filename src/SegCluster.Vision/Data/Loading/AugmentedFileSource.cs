@@ -42,6 +42,8 @@ public sealed class AugmentedFileSource : ISampleSource
     /// <summary>Samples found unusable so far, by index.</summary>
     public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
 
+    public SegmentationSample Get(int index) => Load(index, epoch: 0);
+
     public SegmentationSample Load(int index, int epoch)
     {
         if (_invalid.ContainsKey(index)) return IgnoredSample();

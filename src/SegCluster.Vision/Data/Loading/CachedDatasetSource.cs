@@ -16,5 +16,7 @@ public sealed class CachedDatasetSource(ISegmentationDataset dataset, long cache
 
     public SampleCacheStatistics CacheStatistics => _cache.Statistics;
 
+    public SegmentationSample Get(int index) => Load(index, epoch: 0);
+
     public SegmentationSample Load(int index, int epoch) => _cache.GetOrLoad(index, dataset.Get);
 }

@@ -2,16 +2,11 @@ namespace SegCluster.Vision.Data.Loading;
 
 /// <summary>
 /// Training-ready samples of one split: what a sample looks like may depend on the epoch (augmentation), never on
-/// the thread or the order of calls. Implementations are thread-safe.
+/// the thread or the order of calls. Implementations are thread-safe. As an <see cref="ISegmentationDataset"/>,
+/// <see cref="ISegmentationDataset.Get"/> is the epoch-0 view (what evaluation uses).
 /// </summary>
-public interface ISampleSource
+public interface ISampleSource : ISegmentationDataset
 {
-    int Count { get; }
-
-    int NumClasses { get; }
-
-    IReadOnlyList<string> ClassNames { get; }
-
     /// <summary>Statistics of the cache behind this source.</summary>
     SampleCacheStatistics CacheStatistics { get; }
 
