@@ -10,5 +10,6 @@ public static class SegClusterCommandLine
         QuickstartCommand.Create(),
         SpectralCommand.Create(),
         ModelCommand.Create(),
+        DatasetCommand.Create(),
     };
 }

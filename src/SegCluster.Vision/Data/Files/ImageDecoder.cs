@@ -45,6 +45,16 @@ public static class ImageDecoder
         return (values, h, w);
     }
 
+    /// <summary>Height and width from the file's header, without decoding the pixels.</summary>
+    public static (int Height, int Width) ReadSize(string path)
+    {
+        if (!File.Exists(path))
+            throw new DatasetFileException(path, "file not found.");
+        using var codec = SKCodec.Create(path, out var result)
+            ?? throw new DatasetFileException(path, $"not a decodable image ({result}).");
+        return (codec.Info.Height, codec.Info.Width);
+    }
+
     private static (byte[] Rgba, int Height, int Width) DecodeRgba(string path)
     {
         if (!File.Exists(path))
