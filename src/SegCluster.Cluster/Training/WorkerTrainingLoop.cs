@@ -70,11 +70,14 @@ public sealed class WorkerTrainingLoop(
         ParameterBroadcast.FromRankZero(model, reducer);
         using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(SpecMapping.Loss(spec)), SpecMapping.Optimizer(spec), reducer);
 
-        // Samples of the next batches load on a background task while this thread computes; the shard grain
-        // deals each epoch's disjoint slice for this rank.
+        // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
+        // while this thread computes. Synthetic samples (cached, cheap) load on this thread as before: with a
+        // concurrent loader, two SPGNet quickstarts failed inside TorchSharp's BatchNorm.forward, whose
+        // num_batches_tracked.add_(1) passes temporary Scalars that GC can finalize mid-call (see Layers.Add).
+        var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
         using var prefetcher = new BatchPrefetcher(trainData.Source,
             epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
-            batchSize, spec.TotalSteps, dataSources.Options.PrefetchBatches, cancellationToken);
+            batchSize, spec.TotalSteps, prefetchDepth, cancellationToken);
         var epochLog = new EpochDataLog(rank, trainData, logger);
         for (var step = 0; step < spec.TotalSteps;)
         {

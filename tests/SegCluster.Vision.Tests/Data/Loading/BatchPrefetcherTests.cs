@@ -23,6 +23,21 @@ public sealed class BatchPrefetcherTests
     }
 
     [Fact]
+    public void Depth_zero_loads_the_same_batches_on_the_callers_thread()
+    {
+        int[] Order(int epoch) => Enumerable.Range(0, 6).Select(i => (5 * i + epoch) % 20).ToArray();
+        using var background = new BatchPrefetcher(Source(), Order, 2, 7, depth: 2, CancellationToken.None);
+        using var synchronous = new BatchPrefetcher(Source(), Order, 2, 7, depth: 0, CancellationToken.None);
+        for (int step = 0; step < 7; step++)
+        {
+            var (a, b) = (background.Next(), synchronous.Next());
+            Assert.Equal((a.Epoch, a.Indices), (b.Epoch, b.Indices));
+            Assert.Equal(a.Samples[1].Image, b.Samples[1].Image);
+        }
+        Assert.Throws<InvalidOperationException>(synchronous.Next);
+    }
+
+    [Fact]
     public void A_failure_of_the_order_source_surfaces_in_Next()
     {
         using var prefetcher = new BatchPrefetcher(Source(), _ => throw new InvalidOperationException("shard grain down"), 2, 3, 2, CancellationToken.None);
