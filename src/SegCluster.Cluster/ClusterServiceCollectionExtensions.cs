@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Hosting;
 using SegCluster.Abstractions.Security;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Security;
@@ -14,7 +15,7 @@ namespace SegCluster.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
-    /// <summary>Services the grains of a node need: node options (validated at start), metrics, training loops, sweep trial runner, worker placement, the client token filter, the scheduler heartbeat.</summary>
+    /// <summary>Services the grains of a node need: node options (validated at start), metrics, data sources, training loops, sweep trial runner, worker placement, the client token filter, the scheduler heartbeat.</summary>
     public static IServiceCollection AddSegClusterGrainServices(this IServiceCollection services)
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
@@ -22,6 +23,9 @@ public static class ClusterServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<SegClusterMetrics>();
         services.AddHostedService<InstrumentsAtStartup>();
+        services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
+        services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddHostedService<TorchRuntimeService>();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);

@@ -17,8 +17,11 @@ public static class SpecValidation
         Check(IsDevice(spec.Device), $"device: '{spec.Device}' is not a device; use 'cpu' or 'cuda:N'.");
 
         var d = spec.Dataset;
-        Check(d.Kind == DatasetSpec.Synthetic, $"dataset.kind: '{d.Kind}' is not supported yet; use '{DatasetSpec.Synthetic}'.");
-        Check(d.NumClasses is >= 2 and <= 32, $"dataset.num_classes: {d.NumClasses} is out of range; use 2 to 32.");
+        Check(DatasetSpec.Kinds.Contains(d.Kind), $"dataset.kind: '{d.Kind}' is not supported; use one of {string.Join(", ", DatasetSpec.Kinds)}.");
+        if (d.Kind == DatasetSpec.Files)
+            ValidateFiles(d, Check);
+        else
+            Check(d.NumClasses is >= 2 and <= 32, $"dataset.num_classes: {d.NumClasses} is out of range; use 2 to 32.");
         int stride = ModelCatalog.InputStride(spec.Model);
         CheckSide("height", d.Height);
         CheckSide("width", d.Width);
@@ -66,6 +69,20 @@ public static class SpecValidation
             Check(side >= stride && side % stride == 0 && side <= 8192,
                 $"dataset.{name}: {side} is not a valid image side; it must be a multiple of {stride} (the model's output stride) between {stride} and 8192 (nearest: {nearest}).");
         }
+    }
+
+    /// <summary>Kind "files": the path, format, splits and augmentation ranges (class and sample counts come from disk).</summary>
+    private static void ValidateFiles(DatasetSpec d, Action<bool, string> check)
+    {
+        check(!string.IsNullOrWhiteSpace(d.Path) && Directory.Exists(d.Path),
+            $"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`).");
+        check(d.Path is null || !d.Path.Contains('|', StringComparison.Ordinal), $"dataset.path: '{d.Path}' contains '|', which shard keys reserve; move or link the dataset.");
+        check(DatasetSpec.Formats.Contains(d.Format), $"dataset.format: '{d.Format}' is unknown; use one of {string.Join(", ", DatasetSpec.Formats)}.");
+        check(!string.IsNullOrWhiteSpace(d.TrainSplit) && !string.IsNullOrWhiteSpace(d.ValidationSplit), "dataset.train_split / validation_split: empty; name a split, e.g. train and val.");
+        check(d.NumClasses is >= 2 and <= 255, $"dataset.num_classes: {d.NumClasses} is out of range; a dataset on disk has 2 to 255 classes.");
+        check(d.MinScale > 0 && d.MaxScale >= d.MinScale && d.MaxScale <= 8, $"dataset.min_scale / max_scale: [{d.MinScale}, {d.MaxScale}] is invalid; use 0 < min_scale <= max_scale <= 8 (e.g. 0.5 and 2).");
+        check(d.FlipProbability is >= 0 and <= 1, $"dataset.flip_probability: {d.FlipProbability} must be in [0, 1].");
+        check(d.ColorJitter is >= 0 and < 1, $"dataset.color_jitter: {d.ColorJitter} must be in [0, 1).");
     }
 
     public static bool IsDevice(string device) =>

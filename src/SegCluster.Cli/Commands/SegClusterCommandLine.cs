@@ -22,6 +22,7 @@ public static class SegClusterCommandLine
             QuickstartCommand.Create(),
             SpectralCommand.Create(),
             ModelCommand.Create(),
+            DatasetCommand.Create(),
             SweepCommand.Create(),
             ResultsCommand.Create(),
             NodeCommand.Create(),

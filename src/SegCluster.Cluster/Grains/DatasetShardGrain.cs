@@ -1,12 +1,15 @@
+using Orleans.Placement;
 using SegCluster.Abstractions.Grains;
 
 namespace SegCluster.Cluster.Grains;
 
 /// <summary>
-/// Deals out a shard's samples per epoch. The order is a pure function of (seed, epoch), so every rank,
+/// Deals out a shard's samples per epoch. The order is a pure function of (seed, shard, epoch), so every rank,
 /// every restart and every node sees the same permutation; ranks take strided, disjoint slices of it.
-/// Samples themselves are generated or read next to the worker (tensors never cross grain calls).
+/// Samples themselves are decoded, cached and augmented next to the worker (TrainingDataSources; tensors never
+/// cross grain calls); the grain is placed on the silo of its first caller, next to those readers.
 /// </summary>
+[PreferLocalPlacement]
 public sealed class DatasetShardGrain : Grain, IDatasetShardGrain
 {
     private DatasetShardKey _key = null!;
@@ -35,10 +38,23 @@ public sealed class DatasetShardGrain : Grain, IDatasetShardGrain
     private int[] EpochOrder(int epoch)
     {
         if (_cached is { } c && c.Epoch == epoch) return c.Order;
-        var order = Enumerable.Range(0, _key.SampleCount).ToArray();
-        // Seeded System.Random is stable across .NET versions; mix seed and epoch so epochs differ.
-        new Random(HashCode.Combine(_key.Seed, epoch, _key.Shard) & int.MaxValue).Shuffle(order);
+        var order = EpochOrder(_key, epoch);
         _cached = (epoch, order);
+        return order;
+    }
+
+    /// <summary>
+    /// The permutation of epoch <paramref name="epoch"/>: seeded System.Random (stable across processes and .NET
+    /// versions for a given seed) with a seed mixed from (seed, shard, epoch) by SplitMix64, never by
+    /// <see cref="HashCode"/>, whose seed is random per process.
+    /// </summary>
+    public static int[] EpochOrder(DatasetShardKey key, int epoch)
+    {
+        var order = Enumerable.Range(0, key.SampleCount).ToArray();
+        ulong z = ((ulong)(uint)key.Seed << 32 | (uint)epoch) ^ ((ulong)(uint)key.Shard * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        new Random((int)((z ^ (z >> 31)) & int.MaxValue)).Shuffle(order);
         return order;
     }
 }

@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Grains;
@@ -38,7 +39,8 @@ public sealed class ExperimentGrain(
     {
         if (record.State.State != ExperimentState.Pending || record.State.Spec is not null)
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
-        var errors = spec.Validate().ToList();
+        // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
+        (spec, var errors) = DatasetSpecResolver.ValidateAndResolve(spec);
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
         if (workerIds.Distinct().Count() != workerIds.Count)

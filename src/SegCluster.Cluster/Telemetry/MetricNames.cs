@@ -24,6 +24,11 @@ public static class MetricNames
     public const string Experiments = "segcluster.experiments";
     public const string ProcessMemory = "segcluster.process.memory";
     public const string DeviceMemory = "segcluster.device.memory";
+    public const string DataCacheHits = "segcluster.data.cache.hits";
+    public const string DataCacheMisses = "segcluster.data.cache.misses";
+    public const string DataCacheSize = "segcluster.data.cache.size";
+    public const string DataCacheHitRatio = "segcluster.data.cache.hit_ratio";
+    public const string DataInvalidSamples = "segcluster.data.invalid_samples";
 
     public static class Labels
     {
@@ -33,5 +38,6 @@ public static class MetricNames
         public const string Device = "device";
         public const string State = "state";
         public const string Kind = "kind";
+        public const string Dataset = "dataset";
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Vision.Devices;
+using SegCluster.Vision.Data.Loading;
 
 namespace SegCluster.Cluster.Telemetry;
 
@@ -19,6 +20,8 @@ public sealed class SegClusterMetrics
     private readonly ConcurrentDictionary<WorkerLabels, WorkerSnapshot> _latest = new();
     private readonly ConcurrentDictionary<(string Experiment, string Node), double> _meanIoU = new();
     private readonly ConcurrentDictionary<string, ExperimentState> _experiments = new();
+    private readonly ConcurrentDictionary<string, Func<SampleCacheStatistics>> _dataCaches = new();
+    private readonly Counter<long> _invalidSamples;
 
     // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
     // default buckets are sized for milliseconds.
@@ -50,6 +53,11 @@ public sealed class SegClusterMetrics
         meter.CreateObservableGauge(MetricNames.Experiments, ObserveExperiments, "{experiment}", "Experiments coordinated by this node, by state.");
         meter.CreateObservableGauge(MetricNames.ProcessMemory, ObserveMemory, "By", "Resident memory of the node process.");
         meter.CreateObservableGauge(MetricNames.DeviceMemory, ObserveDeviceMemory, "By", "GPU memory used and total, per device (NVML).");
+        meter.CreateObservableCounter(MetricNames.DataCacheHits, () => ObserveCaches(c => c.Hits), "{lookup}", "Sample cache lookups served from memory.");
+        meter.CreateObservableCounter(MetricNames.DataCacheMisses, () => ObserveCaches(c => c.Misses), "{lookup}", "Sample cache lookups that decoded or generated the sample.");
+        meter.CreateObservableGauge(MetricNames.DataCacheSize, () => ObserveCaches(c => c.Bytes), "By", "Bytes held by each dataset split's sample cache.");
+        meter.CreateObservableGauge(MetricNames.DataCacheHitRatio, () => ObserveCaches(c => c.HitRate), null, "Hits / lookups of each sample cache since it was created.");
+        _invalidSamples = meter.CreateCounter<long>(MetricNames.DataInvalidSamples, "{sample}", "Samples whose files were unusable and were trained as all-ignore.");
     }
 
     /// <summary>Records one finished optimizer step of a worker; call after every step, from its training thread.</summary>
@@ -76,6 +84,18 @@ public sealed class SegClusterMetrics
 
     /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).</summary>
     public void Forget(WorkerLabels labels) => _latest.TryRemove(labels, out _);
+
+    /// <summary>Exports a node-wide sample cache's statistics under <c>dataset</c> until <see cref="ForgetDataCache"/>.</summary>
+    public void TrackDataCache(string dataset, Func<SampleCacheStatistics> statistics) => _dataCaches[dataset] = statistics;
+
+    public void ForgetDataCache(string dataset) => _dataCaches.TryRemove(dataset, out _);
+
+    /// <summary>A sample whose files could not be used (named in the log) was trained as all-ignore.</summary>
+    public void RecordInvalidSample(string dataset) =>
+        _invalidSamples.Add(1, new KeyValuePair<string, object?>(MetricNames.Labels.Dataset, dataset));
+
+    private IEnumerable<Measurement<T>> ObserveCaches<T>(Func<SampleCacheStatistics, T> select) where T : struct =>
+        _dataCaches.Select(kv => new Measurement<T>(select(kv.Value()), new KeyValuePair<string, object?>(MetricNames.Labels.Dataset, kv.Key)));
 
     private IEnumerable<Measurement<double>> Observe(Func<WorkerSnapshot, double> select) =>
         _latest.Select(kv => new Measurement<double>(select(kv.Value), kv.Key.ToTags()));

@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
@@ -29,6 +31,7 @@ public sealed class WorkerTrainingLoop(
     CollectiveMailbox mailbox,
     CollectiveOptions collectiveOptions,
     SegClusterMetrics metrics,
+    TrainingDataSources dataSources,
     string checkpointDirectory,
     ILogger<WorkerTrainingLoop> logger)
 {
@@ -64,12 +67,12 @@ public sealed class WorkerTrainingLoop(
         var spec = assignment.Spec;
         var (rank, worldSize, batchSize) = (assignment.Rank, assignment.WorldSize, spec.Training.BatchPerWorker);
         var device = DeviceParser.Parse(worker.Device);
-        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        using var trainData = dataSources.Acquire(spec, training: true);
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
         using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
         var reducer = new RingGradientReducer(ring, cancellationToken);
-        var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(dataset) : null;
+        var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
         var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
@@ -78,44 +81,38 @@ public sealed class WorkerTrainingLoop(
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
         if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
 
-        var step = 0;
-        for (var epoch = 0; step < spec.TotalSteps; epoch++)
+        // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
+        // while this thread computes. Synthetic samples (cached, cheap) load on this thread as before: with a
+        // concurrent loader, two SPGNet quickstarts failed inside TorchSharp's BatchNorm.forward, whose
+        // num_batches_tracked.add_(1) passes temporary Scalars that GC can finalize mid-call (see Layers.Add).
+        var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
+        using var prefetcher = new BatchPrefetcher(trainData.Source,
+            epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
+            batchSize, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: resumeStep);
+        var epochLog = new EpochDataLog(rank, trainData, logger);
+        for (var step = resumeStep; step < spec.TotalSteps;)
         {
-            var batches = shard.GetSampleCountAsync().GetAwaiter().GetResult() / worldSize / batchSize;
-            if (step + batches <= resumeStep)
-            {
-                step += batches;  // a whole epoch already taken before the checkpoint
-                continue;
-            }
-            var order = shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult();
-            for (var start = 0; start + batchSize <= order.Length && step < spec.TotalSteps; start += batchSize)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (step < resumeStep)
-                {
-                    step++;  // taken before the checkpoint: same order, nothing to recompute
-                    continue;
-                }
-                var dataClock = Stopwatch.StartNew();
-                var samples = order.AsSpan(start, batchSize).ToArray().Select(dataset.Get).ToList();
-                using var batch = SegmentationBatch.Collate(samples, device);
-                var dataWait = dataClock.Elapsed.TotalSeconds;
+            cancellationToken.ThrowIfCancellationRequested();
+            var dataClock = Stopwatch.StartNew();
+            var next = prefetcher.Next();
+            using var batch = SegmentationBatch.Collate(next.Samples, device);
+            var dataWait = dataClock.Elapsed.TotalSeconds;
 
-                LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);
-                var result = trainer.Step(batch);
-                step++;
-                var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
-                    result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes) { Attempt = assignment.Attempt };
-                // The learning rate is constant today (no schedule yet); the gauge reports what the optimizer used.
-                metrics.RecordStep(labels, report, spec.Training.LearningRate);
-                experiment.ReportStepAsync(report).GetAwaiter().GetResult();
-                var every = spec.Training.CheckpointEvery;
-                if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
-                    SaveCheckpoint(experiment, trainer, step);
-            }
+            LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);
+            var result = trainer.Step(batch);
+            step++;
+            var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
+                result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes) { Attempt = assignment.Attempt };
+            metrics.RecordStep(labels, report, result.LearningRate);
+            epochLog.Record(next.Epoch, report);
+            experiment.ReportStepAsync(report).GetAwaiter().GetResult();
+            var every = spec.Training.CheckpointEvery;
+            if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
+                SaveCheckpoint(experiment, trainer, step);
         }
+        epochLog.Flush();
         if (rank != 0) return null;
-        var evaluation = Evaluate(model, device, spec);
+        var evaluation = Evaluate(model, device, spec, dataSources);
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
     }
@@ -152,9 +149,10 @@ public sealed class WorkerTrainingLoop(
         }
     }
 
-    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec)
+    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources)
     {
-        var validation = new SyntheticSceneDataset(SpecMapping.ValidationData(spec));
+        using var lease = dataSources.Acquire(spec, training: false);
+        var validation = lease.Source;
         var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToList(), spec.Training.EvaluationBatch, device);
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 
@@ -14,8 +15,9 @@ public sealed class WorkerTrainingLoopFactory(
     IOptions<CollectiveOptions> collectiveOptions,
     SegClusterMetrics metrics,
     IOptions<NodeOptions> node,
+    TrainingDataSources dataSources,
     ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
 }

@@ -10,6 +10,10 @@ internal struct SceneRandom
 
     public SceneRandom(int seed, int index) => _state = Mix(((ulong)(uint)seed << 32) ^ (uint)index ^ 0x9E3779B97F4A7C15UL);
 
+    /// <summary>A stream for (seed, epoch, index): augmentation draws differ by epoch and by sample, never by thread or order.</summary>
+    public SceneRandom(int seed, int epoch, int index) =>
+        _state = Mix(Mix(((ulong)(uint)seed << 32) ^ (uint)epoch) ^ ((ulong)(uint)index << 17) ^ 0xD1B54A32D192ED03UL);
+
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
 

@@ -1,0 +1,71 @@
+using SkiaSharp;
+
+namespace SegCluster.Vision.Data.Files;
+
+/// <summary>
+/// Decodes PNG/JPEG files with SkiaSharp (TorchSharp has no image I/O). Every failure is a
+/// <see cref="DatasetFileException"/> naming the file.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>8-bit RGB, interleaved (HWC).</summary>
+    public static (byte[] Rgb, int Height, int Width) DecodeRgb(string path)
+    {
+        var (rgba, h, w) = DecodeRgba(path);
+        var rgb = new byte[h * w * 3];
+        for (int p = 0, q = 0; p < rgba.Length; p += 4, q += 3)
+        {
+            rgb[q] = rgba[p];
+            rgb[q + 1] = rgba[p + 1];
+            rgb[q + 2] = rgba[p + 2];
+        }
+        return (rgb, h, w);
+    }
+
+    /// <summary>Raw mask ids, one byte per pixel, decoded as <paramref name="encoding"/> says.</summary>
+    public static (byte[] Values, int Height, int Width) DecodeMask(string path, MaskEncoding encoding)
+    {
+        var (rgba, h, w) = DecodeRgba(path);
+        var values = new byte[h * w];
+        for (int p = 0, q = 0; q < values.Length; p += 4, q++)
+        {
+            byte r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+            if (encoding == MaskEncoding.VocPalette)
+            {
+                if (!VocPalette.TryIndex(r, g, b, out values[q]))
+                    throw new DatasetFileException(path, $"pixel ({q % w}, {q / w}) has colour ({r}, {g}, {b}), which is not in the PASCAL VOC palette.");
+            }
+            else
+            {
+                if (r != g || g != b)
+                    throw new DatasetFileException(path, $"pixel ({q % w}, {q / w}) has colour ({r}, {g}, {b}); a mask must be a grey image of class ids.");
+                values[q] = r;
+            }
+        }
+        return (values, h, w);
+    }
+
+    /// <summary>Height and width from the file's header, without decoding the pixels.</summary>
+    public static (int Height, int Width) ReadSize(string path)
+    {
+        if (!File.Exists(path))
+            throw new DatasetFileException(path, "file not found.");
+        using var codec = SKCodec.Create(path, out var result)
+            ?? throw new DatasetFileException(path, $"not a decodable image ({result}).");
+        return (codec.Info.Height, codec.Info.Width);
+    }
+
+    private static (byte[] Rgba, int Height, int Width) DecodeRgba(string path)
+    {
+        if (!File.Exists(path))
+            throw new DatasetFileException(path, "file not found.");
+        using var codec = SKCodec.Create(path, out var result);
+        if (codec is null)
+            throw new DatasetFileException(path, $"not a decodable image ({result}).");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var status = codec.GetPixels(info, out var pixels);
+        if (status != SKCodecResult.Success)
+            throw new DatasetFileException(path, $"image data is corrupt or truncated ({status}).");
+        return (pixels, info.Height, info.Width);
+    }
+}

@@ -1,0 +1,57 @@
+namespace SegCluster.Vision.Data.Files;
+
+/// <summary>
+/// PASCAL VOC 2012 (root = VOC2012, or a VOCdevkit holding it). Splits come from ImageSets/Segmentation/*.txt with
+/// masks in SegmentationClass/ (palette PNG: the palette index is the class, 255 = the ignore border). When
+/// SegmentationClassAug/ (grey PNGs, the SBD-augmented set) and a train_aug.txt (in ImageSets/Segmentation/ or the
+/// root) are present, split "train_aug" uses them. When pascal_2012_scribble/ (ScribbleSup scribbles rasterised to
+/// grey PNGs: class on the scribble, 255 elsewhere) is present, split "train_scribble" lists every scribbled image.
+/// </summary>
+public static class VocReader
+{
+    public static IReadOnlyList<string> ClassNames { get; } =
+    [
+        "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+        "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    ];
+
+    public const string AugmentedSplit = "train_aug";
+    public const string ScribbleSplit = "train_scribble";
+
+    public static bool Matches(string root) => Resolve(root) is not null;
+
+    public static DatasetLayout Read(string root)
+    {
+        var voc = Resolve(root) ?? throw new ArgumentException($"{root} is not a PASCAL VOC 2012 folder (JPEGImages/ and SegmentationClass/ expected).", nameof(root));
+        var images = Path.Combine(voc, "JPEGImages");
+        var lists = Path.Combine(voc, "ImageSets", "Segmentation");
+        var splits = new Dictionary<string, IReadOnlyList<SampleFiles>>();
+        SampleFiles Sample(string id, string maskDir, MaskEncoding encoding) =>
+            new(id, Path.Combine(images, id + ".jpg"), Path.Combine(voc, maskDir, id + ".png"), encoding);
+
+        if (Directory.Exists(lists))
+            foreach (var list in Directory.EnumerateFiles(lists, "*.txt").Order(StringComparer.Ordinal))
+            {
+                var split = Path.GetFileNameWithoutExtension(list);
+                if (split == AugmentedSplit) continue;
+                splits[split] = DatasetDirectory.ListFile(list).Select(id => Sample(id, "SegmentationClass", MaskEncoding.VocPalette)).ToList();
+            }
+
+        var augList = new[] { Path.Combine(lists, AugmentedSplit + ".txt"), Path.Combine(voc, AugmentedSplit + ".txt") }.FirstOrDefault(File.Exists);
+        if (augList is not null && Directory.Exists(Path.Combine(voc, "SegmentationClassAug")))
+            splits[AugmentedSplit] = DatasetDirectory.ListFile(augList).Select(id => Sample(id, "SegmentationClassAug", MaskEncoding.Gray)).ToList();
+
+        var scribbles = Path.Combine(voc, "pascal_2012_scribble");
+        if (Directory.Exists(scribbles))
+            splits[ScribbleSplit] = DatasetDirectory.Images(scribbles)
+                .Select(f => Sample(Path.GetFileNameWithoutExtension(f), "pascal_2012_scribble", MaskEncoding.Gray)).ToList();
+
+        return new DatasetLayout(DatasetFormat.Voc, voc, ClassNames, LabelMapping.Identity(ClassNames.Count), splits);
+    }
+
+    /// <summary>The VOC2012 folder itself: <paramref name="root"/>, root/VOC2012 or root/VOCdevkit/VOC2012.</summary>
+    private static string? Resolve(string root) =>
+        new[] { root, Path.Combine(root, "VOC2012"), Path.Combine(root, "VOCdevkit", "VOC2012") }.FirstOrDefault(d =>
+            Directory.Exists(Path.Combine(d, "JPEGImages"))
+            && (Directory.Exists(Path.Combine(d, "SegmentationClass")) || Directory.Exists(Path.Combine(d, "SegmentationClassAug"))));
+}

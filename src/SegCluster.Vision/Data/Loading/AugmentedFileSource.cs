@@ -1,0 +1,70 @@
+using SegCluster.Vision.Data.Augmentation;
+using SegCluster.Vision.Data.Files;
+
+namespace SegCluster.Vision.Data.Loading;
+
+/// <summary>
+/// A split on disk for training or evaluation: decoded samples are cached (decoding is the expensive part), then
+/// augmented per (seed, epoch, index) for training, or resized for evaluation.
+/// A sample whose files are unusable (corrupt image, missing mask, mask value out of range) becomes an all-ignore
+/// sample of the output size: it adds no loss and no gradient, the batch keeps its size (every rank takes the same
+/// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it.
+/// </summary>
+public sealed class AugmentedFileSource : ISampleSource
+{
+    private readonly FileSegmentationDataset _dataset;
+    private readonly SegmentationAugmenter _augmenter;
+    private readonly SampleCache<DecodedSample> _cache;
+    private readonly int _seed;
+    private readonly bool _training;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
+
+    public AugmentedFileSource(FileSegmentationDataset dataset, AugmentationOptions augmentation, long cacheBytes, int seed, bool training)
+    {
+        _dataset = dataset;
+        _augmenter = new SegmentationAugmenter(augmentation);
+        _cache = new SampleCache<DecodedSample>(cacheBytes, s => s.Bytes);
+        _seed = seed;
+        _training = training;
+    }
+
+    /// <summary>Raised once per unusable sample, with the error that names its file.</summary>
+    public event Action<DatasetFileException>? InvalidSample;
+
+    public int Count => _dataset.Count;
+
+    public int NumClasses => _dataset.NumClasses;
+
+    public IReadOnlyList<string> ClassNames => _dataset.ClassNames;
+
+    public SampleCacheStatistics CacheStatistics => _cache.Statistics;
+
+    /// <summary>Samples found unusable so far, by index.</summary>
+    public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
+
+    public SegmentationSample Get(int index) => Load(index, epoch: 0);
+
+    public SegmentationSample Load(int index, int epoch)
+    {
+        if (_invalid.ContainsKey(index)) return IgnoredSample();
+        DecodedSample decoded;
+        try
+        {
+            decoded = _cache.GetOrLoad(index, _dataset.Decode);
+        }
+        catch (DatasetFileException e)
+        {
+            if (_invalid.TryAdd(index, e)) InvalidSample?.Invoke(e);
+            return IgnoredSample();
+        }
+        return _training ? _augmenter.Train(decoded, _seed, epoch, index) : _augmenter.Evaluate(decoded);
+    }
+
+    private SegmentationSample IgnoredSample()
+    {
+        int h = _augmenter.Options.Height, w = _augmenter.Options.Width;
+        var label = new byte[h * w];
+        Array.Fill(label, SegmentationSample.IgnoreLabel);
+        return new SegmentationSample(new float[3 * h * w], label, h, w);
+    }
+}

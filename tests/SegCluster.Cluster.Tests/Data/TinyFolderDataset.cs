@@ -1,0 +1,36 @@
+using SkiaSharp;
+
+namespace SegCluster.Cluster.Tests.Data;
+
+/// <summary>A generic-folder dataset of 16×16 PNGs (3 classes: left third 0, middle 1, right 2) with train and val splits.</summary>
+internal static class TinyFolderDataset
+{
+    public const int Side = 16;
+
+    public static void Write(string root, int train, int val)
+    {
+        File.WriteAllText(Path.Combine(root, "classes.json"), """["background", "left", "right"]""");
+        foreach (var (split, n) in new[] { ("train", train), ("val", val) })
+            for (int i = 0; i < n; i++)
+            {
+                using var image = new SKBitmap(new SKImageInfo(Side, Side, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+                using var mask = new SKBitmap(new SKImageInfo(Side, Side, SKColorType.Gray8, SKAlphaType.Opaque));
+                for (int y = 0; y < Side; y++)
+                    for (int x = 0; x < Side; x++)
+                    {
+                        var cls = x * 3 / Side;
+                        image.SetPixel(x, y, new SKColor((byte)(40 + 80 * cls), (byte)(10 * i), (byte)(200 - 60 * cls)));
+                        mask.GetPixelSpan()[y * Side + x] = (byte)cls;
+                    }
+                Save(image, Path.Combine(root, "images", split, $"s{i}.png"));
+                Save(mask, Path.Combine(root, "masks", split, $"s{i}.png"));
+            }
+    }
+
+    private static void Save(SKBitmap bitmap, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var data = SKImage.FromBitmap(bitmap).Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+}

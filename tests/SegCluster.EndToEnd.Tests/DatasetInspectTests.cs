@@ -1,0 +1,57 @@
+using SkiaSharp;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>`segcluster dataset inspect` through the real CLI on a folder dataset written as PNG files.</summary>
+public sealed class DatasetInspectTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
+    private readonly string _root = Directory.CreateTempSubdirectory("segcluster-inspect-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Inspect_prints_the_format_counts_sizes_histogram_and_the_bad_file()
+    {
+        File.WriteAllText(Path.Combine(_root, "classes.json"), """["background", "cat", "dog"]""");
+        for (int i = 0; i < 3; i++)
+        {
+            Png(Path.Combine(_root, "images", $"img{i}.png"), 8, 12, (_, _) => new SKColor(10, 20, 30));
+            // left half background (0), right half cat (1); img2's mask has a 9: out of range for 3 classes
+            Png(Path.Combine(_root, "masks", $"img{i}.png"), 8, 12, (x, _) => Grey(x < 6 ? 0 : i == 2 ? 9 : 1));
+        }
+
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "dataset", "inspect", _root);
+
+        Assert.True(exit == 0, stderr + stdout);
+        Assert.Contains("folder dataset at", stdout);
+        Assert.Contains("3 classes", stdout);
+        Assert.Contains("8x12: 3", stdout);            // image sizes
+        Assert.Matches(@"background\s*│\s*96\b", stdout);  // 2 usable masks × 48 background pixels
+        Assert.Matches(@"cat\s*│\s*96\b", stdout);
+        Assert.Contains("1 unusable sample", stdout);
+        Assert.Contains("img2.png: mask value 9", stdout);
+    }
+
+    [Fact]
+    public async Task A_folder_that_is_no_dataset_exits_2_and_lists_the_layouts()
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "dataset", "inspect", _root);
+        Assert.Equal(2, exit);
+        Assert.Contains("no dataset format recognised", stdout + stderr);
+        Assert.Contains("leftImg8bit/", stdout + stderr);
+    }
+
+    private static SKColor Grey(int v) => new((byte)v, (byte)v, (byte)v);
+
+    private static void Png(string path, int h, int w, Func<int, int, SKColor> pixel)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                bitmap.SetPixel(x, y, pixel(x, y));
+        using var data = SKImage.FromBitmap(bitmap).Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+}

@@ -1,0 +1,118 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Augmentation;
+using SegCluster.Vision.Data.Files;
+using SegCluster.Vision.Data.Loading;
+
+namespace SegCluster.Vision.Tests.Data.Files;
+
+/// <summary>Bad files give errors that name the file; a training source turns them into all-ignore samples and
+/// leaves the other samples untouched.</summary>
+public sealed class DatasetFileErrorTests : IDisposable
+{
+    private readonly TinyDatasets _data = new();
+
+    public void Dispose() => _data.Dispose();
+
+    [Fact]
+    public void A_corrupt_image_names_the_file()
+    {
+        var root = _data.WriteFolder();
+        var image = Path.Combine(root, "images", "c.png");
+        ImageFileWriter.Corrupt(image);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var e = Assert.Throws<DatasetFileException>(() => dataset.Decode(2));
+        Assert.Equal(image, e.Path);
+        Assert.Contains(image, e.Message);
+    }
+
+    [Fact]
+    public void A_missing_mask_names_the_expected_mask_file()
+    {
+        var root = _data.WriteFolder();
+        var mask = Path.Combine(root, "masks", "b.png");
+        File.Delete(mask);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var e = Assert.Throws<DatasetFileException>(() => dataset.Decode(1));
+        Assert.Contains(mask, e.Message);
+        Assert.Contains("not found", e.Message);
+    }
+
+    [Fact]
+    public void A_mask_value_out_of_range_names_the_file_and_the_value()
+    {
+        var root = _data.WriteFolder();
+        var mask = Path.Combine(root, "masks", "a.png");
+        ImageFileWriter.Gray(mask, TinyDatasets.Bands(0, 7), TinyDatasets.H, TinyDatasets.W);  // 3 classes: 7 is invalid
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var e = Assert.Throws<DatasetFileException>(() => dataset.Decode(0));
+        Assert.Contains(mask, e.Message);
+        Assert.Contains("mask value 7", e.Message);
+        Assert.Contains("0..2 = class ids, 255 = ignore", e.Message);
+    }
+
+    [Fact]
+    public void A_cityscapes_id_above_33_is_an_error_not_a_silent_ignore()
+    {
+        var root = _data.WriteCityscapes();
+        var mask = _data.Dir("gtFine", "val", "frankfurt", "frankfurt_000000_000294_gtFine_labelIds.png");
+        ImageFileWriter.Gray(mask, TinyDatasets.Bands(7, 40), TinyDatasets.H, TinyDatasets.W);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "val");
+        Assert.Contains("mask value 40", Assert.Throws<DatasetFileException>(() => dataset.Decode(0)).Message);
+    }
+
+    [Fact]
+    public void A_mask_of_another_size_names_both_files()
+    {
+        var root = _data.WriteFolder();
+        var mask = Path.Combine(root, "masks", "a.png");
+        ImageFileWriter.Gray(mask, new byte[8 * 8], 8, 8);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var e = Assert.Throws<DatasetFileException>(() => dataset.Decode(0));
+        Assert.Contains(mask, e.Message);
+        Assert.Contains(Path.Combine(root, "images", "a.png"), e.Message);
+    }
+
+    [Fact]
+    public void An_unknown_layout_lists_what_each_format_expects()
+    {
+        var empty = _data.Dir("empty");
+        Directory.CreateDirectory(empty);
+        var e = Assert.Throws<ArgumentException>(() => DatasetLayoutDetector.Open(empty));
+        Assert.Contains("cityscapes (leftImg8bit/ + gtFine/)", e.Message);
+        Assert.Contains("classes.json", e.Message);
+        Assert.Contains("is not a voc dataset", Assert.Throws<ArgumentException>(() => DatasetLayoutDetector.Open(empty, "voc")).Message);
+        Assert.Contains("auto, cityscapes, voc, ade20k, folder", Assert.Throws<ArgumentException>(() => DatasetLayoutDetector.Open(empty, "coco")).Message);
+    }
+
+    [Fact]
+    public void A_bad_classes_file_names_itself()
+    {
+        var root = _data.WriteFolder();
+        var classes = Path.Combine(root, FolderDatasetReader.ClassesFile);
+        File.WriteAllText(classes, "{ not json");
+        Assert.Contains(classes, Assert.Throws<DatasetFileException>(() => DatasetLayoutDetector.Open(root)).Message);
+    }
+
+    [Fact]
+    public void Training_turns_an_unusable_sample_into_ignore_and_keeps_the_rest_exact()
+    {
+        var root = _data.WriteFolder();
+        ImageFileWriter.Corrupt(Path.Combine(root, "images", "c.png"));
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var source = new AugmentedFileSource(dataset, AugmentationOptions.None(16, 16), cacheBytes: 1 << 20, seed: 1, training: true);
+        var reported = new List<DatasetFileException>();
+        source.InvalidSample += reported.Add;
+
+        var bad = source.Load(2, epoch: 0);
+        Assert.All(bad.Label, v => Assert.Equal(SegmentationSample.IgnoreLabel, v));
+        Assert.All(bad.Image, v => Assert.Equal(0f, v));
+        source.Load(2, epoch: 1);
+        Assert.Single(reported);  // reported once, not every epoch
+        Assert.Contains("c.png", reported[0].Message);
+
+        var good = source.Load(0, epoch: 0);  // 12x16 image padded to 16x16: the 12 rows are the mask, the rest ignore
+        for (int y = 0; y < 16; y++)
+            for (int x = 0; x < 16; x++)
+                Assert.Equal(y < TinyDatasets.H ? TinyDatasets.FolderMask[y * TinyDatasets.W + x] : SegmentationSample.IgnoreLabel, good.Label[y * 16 + x]);
+    }
+}

@@ -1,0 +1,54 @@
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Loading;
+
+namespace SegCluster.Vision.Tests.Data.Loading;
+
+public sealed class BatchPrefetcherTests
+{
+    /// <summary>Tiny synthetic scenes: real samples, cheap to make.</summary>
+    private static CachedDatasetSource Source() => new(new SyntheticSceneDataset(new SyntheticSceneOptions(3, 16, 16, 20, Seed: 1)), 1 << 20);
+
+    [Fact]
+    public void Batches_follow_each_epochs_order_across_epoch_boundaries()
+    {
+        // epoch e's order: 7 indices, rotated by e; batches of 3 drop the 7th
+        int[] Order(int epoch) => Enumerable.Range(0, 7).Select(i => (i + epoch) % 20).ToArray();
+        var source = Source();
+        using var prefetcher = new BatchPrefetcher(source, Order, batchSize: 3, totalSteps: 5, depth: 2, CancellationToken.None);
+        var batches = Enumerable.Range(0, 5).Select(_ => prefetcher.Next()).ToList();
+        Assert.Equal([0, 0, 1, 1, 2], batches.Select(b => b.Epoch));
+        Assert.Equal([[0, 1, 2], [3, 4, 5], [1, 2, 3], [4, 5, 6], [2, 3, 4]], batches.Select(b => b.Indices));
+        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(3, 16, 16, 20, Seed: 1));
+        Assert.Equal(dataset.Get(4).Label, batches[1].Samples[1].Label);
+    }
+
+    [Fact]
+    public void Depth_zero_loads_the_same_batches_on_the_callers_thread()
+    {
+        int[] Order(int epoch) => Enumerable.Range(0, 6).Select(i => (5 * i + epoch) % 20).ToArray();
+        using var background = new BatchPrefetcher(Source(), Order, 2, 7, depth: 2, CancellationToken.None);
+        using var synchronous = new BatchPrefetcher(Source(), Order, 2, 7, depth: 0, CancellationToken.None);
+        for (int step = 0; step < 7; step++)
+        {
+            var (a, b) = (background.Next(), synchronous.Next());
+            Assert.Equal((a.Epoch, a.Indices), (b.Epoch, b.Indices));
+            Assert.Equal(a.Samples[1].Image, b.Samples[1].Image);
+        }
+        Assert.Throws<InvalidOperationException>(synchronous.Next);
+    }
+
+    [Fact]
+    public void A_failure_of_the_order_source_surfaces_in_Next()
+    {
+        using var prefetcher = new BatchPrefetcher(Source(), _ => throw new InvalidOperationException("shard grain down"), 2, 3, 2, CancellationToken.None);
+        Assert.Equal("shard grain down", Assert.Throws<InvalidOperationException>(prefetcher.Next).Message);
+    }
+
+    [Fact]
+    public void Disposing_early_stops_the_producer()
+    {
+        var prefetcher = new BatchPrefetcher(Source(), _ => Enumerable.Range(0, 20).ToArray(), 2, 1000, 1, CancellationToken.None);
+        prefetcher.Next();
+        prefetcher.Dispose();  // returns: the producer blocked on the full queue sees the cancellation
+    }
+}
