@@ -19,8 +19,13 @@ public static class SpecMapping
     public static SyntheticSceneOptions ValidationData(ExperimentSpec spec) =>
         new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.ValidationCount, spec.Seed + ValidationSeedOffset);
 
+    /// <summary>The network; its decoder stops at the label grid of training (PAPERS.md §2, memory saved).</summary>
     public static ModelOptions Model(ExperimentSpec spec) =>
-        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm));
+        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm))
+        {
+            LogitFactor = spec.Labels.Factor,
+            DecoderTruncation = spec.Model.DecoderTruncation,
+        };
 
     public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
 
@@ -32,6 +37,7 @@ public static class SpecMapping
         LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
         LabelsSpec.SoftKl => LabelMode.SoftKl,
         LabelsSpec.Block => LabelMode.Block,
+        LabelsSpec.Scribble => LabelMode.Scribble,
         _ => throw new ArgumentException($"labels.mode: '{spec.Labels.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}."),
     }, spec.Labels.Factor, spec.Labels.BlockMinPurity);
 

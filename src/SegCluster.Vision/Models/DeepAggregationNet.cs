@@ -47,14 +47,13 @@ public sealed class DeepAggregationNet : SegmentationModel
     {
         CheckInput(images);
         using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var x = features.Select((f, l) => project[l].call(f)).ToArray();  // [(B, D, H/s_l, W/s_l)]
         int node = 0;
         for (int round = 1; round < x.Length; round++)
             for (int l = 0; l < x.Length - round; l++)
                 x[l] = nodes[node++].call(Layers.Add(x[l], Layers.ResizeLike(x[l + 1], x[l])));  // (B, D, H/s_l, W/s_l)
-        var logits = head.call(x[0], size);                                // (B, K, H, W)
+        var logits = head.call(x[0], LogitSize(images));                                // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

@@ -46,7 +46,6 @@ public sealed class UNet : SegmentationModel
     {
         CheckInput(images);
         using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var features = encoder.call(images);
         var x = features[^1];                                              // (B, C_L, H/OS, W/OS)
         for (int i = 0; i < up.Count; i++)
@@ -54,7 +53,7 @@ public sealed class UNet : SegmentationModel
             var skip = features[features.Count - 2 - i];                   // (B, C_l, H/s_l, W/s_l)
             x = up[i].call(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
         }
-        var logits = head.call(x, size);                                // (B, K, H, W)
+        var logits = head.call(x, LogitSize(images));                                // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []);
     }
 }

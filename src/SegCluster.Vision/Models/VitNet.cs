@@ -46,10 +46,9 @@ public sealed class VitNet : SegmentationModel
     {
         CheckInput(images);
         using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var tokens = encoder.call(images);          // (B, Dim, H/16, W/16)
         var feature = decoder.call(tokens);         // (B, 2·Width, H/16, W/16)
-        var logits = head.call(feature, size);      // (B, K, H, W)
+        var logits = head.call(feature, LogitSize(images));      // (B, K, H, W)
         return new SegmentationOutput(logits.MoveToOuterDisposeScope(), []) { Feature = feature.MoveToOuterDisposeScope() };
     }
 }
