@@ -42,6 +42,7 @@ public static class LabelGridBench
             bench = "label-grid",
             what = "soft-CE training at label grid factor f, decoder stopping at the grid; one fresh process per row; ratios are to the first factor of the same model",
             memory = "peak_training_bytes = VmHWM at the end − VmRSS before the first step (CPU, glibc malloc, no caching allocator)",
+            malloc_environment = MallocEnvironment.Select(e => $"{e.Name}={e.Value}").ToArray(),
             machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
             date = DateTime.UtcNow.ToString("u"),
             arguments = shared,
@@ -51,10 +52,19 @@ public static class LabelGridBench
         return 0;
     }
 
+    /// <summary>
+    /// glibc settings of the child processes. A fixed mmap threshold (which also turns off glibc's dynamic
+    /// raising of it) makes every buffer above 64 KiB (every activation here) its own mapping, returned to the
+    /// kernel when freed; one arena avoids per-thread arenas holding freed memory. Resident memory then follows
+    /// the live tensor bytes, so the high-water mark is the steps' peak rather than allocator leftovers.
+    /// </summary>
+    private static readonly (string Name, string Value)[] MallocEnvironment = [("MALLOC_MMAP_THRESHOLD_", "65536"), ("MALLOC_ARENA_MAX", "1")];
+
     private static LabelGridMeasurement RunChild(string[] arguments)
     {
         var self = Environment.ProcessPath!;
         var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in MallocEnvironment) start.Environment[name] = value;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(LabelGridBench).Assembly.Location);
         foreach (var a in arguments) start.ArgumentList.Add(a);
         using var child = Process.Start(start)!;
