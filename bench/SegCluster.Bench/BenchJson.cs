@@ -9,6 +9,7 @@ public static class BenchJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,  // "−", "×" stay readable
     };
 
     public static void Write<T>(string path, T value)

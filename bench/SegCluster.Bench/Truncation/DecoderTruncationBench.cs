@@ -31,6 +31,7 @@ public static class DecoderTruncationBench
         var train = new SyntheticSceneDataset(new SyntheticSceneOptions(6, size, size, 2048, seed));
         var validation = new SyntheticSceneDataset(new SyntheticSceneOptions(6, size, size, 128, seed + ValidationSeedOffset));
         var rows = new List<object>();
+        Console.WriteLine($"{models.Count * ratios.Count} runs of {steps} steps");
         foreach (var name in models)
         {
             double? referenceMacs = null;
@@ -40,16 +41,21 @@ public static class DecoderTruncationBench
                 using var model = ModelRegistry.Create(new ModelOptions(name, NumClasses: 6, Width: width, DecoderTruncation: ratio));
                 var profile = ModelProfiler.Profile(model, size, size, model.OutputStride, maxProbeDivisor: 1);
                 referenceMacs ??= profile.Macs;
-                using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(0.05, 0.9, 1e-4), new SingleRankReducer());
-                var clock = Stopwatch.StartNew();
-                for (int step = 0; step < steps; step++)
+                double seconds = 0;
+                Vision.Metrics.SegmentationMetrics? metrics = null;  // --steps 0: compute only, no training
+                if (steps > 0)
                 {
-                    var samples = Enumerable.Range(step * batchSize, batchSize).Select(i => train.Get(i % train.Count)).ToArray();
-                    using var batch = SegmentationBatch.Collate(samples, CPU);
-                    trainer.Step(batch);
+                    using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(0.05, 0.9, 1e-4), new SingleRankReducer());
+                    var clock = Stopwatch.StartNew();
+                    for (int step = 0; step < steps; step++)
+                    {
+                        var samples = Enumerable.Range(step * batchSize, batchSize).Select(i => train.Get(i % train.Count)).ToArray();
+                        using var batch = SegmentationBatch.Collate(samples, CPU);
+                        trainer.Step(batch);
+                    }
+                    seconds = clock.Elapsed.TotalSeconds;
+                    metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToArray(), 16, CPU);
                 }
-                double seconds = clock.Elapsed.TotalSeconds;
-                var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToArray(), 16, CPU);
                 rows.Add(new
                 {
                     model = name,
@@ -57,13 +63,19 @@ public static class DecoderTruncationBench
                     macs = profile.Macs,
                     flops = profile.Flops,
                     macs_ratio_to_first = profile.Macs / referenceMacs.Value,
-                    miou = metrics.MeanIoU,
-                    class_iou = metrics.ClassIoU,
+                    miou = metrics?.MeanIoU,
+                    class_iou = metrics?.ClassIoU,
                     train_seconds = seconds,
                 });
-                Console.WriteLine($"{name,-16} r={ratio,-5} {profile.Macs / 1e6,8:F2} MMACs ({profile.Macs / referenceMacs.Value:P1})  mIoU {metrics.MeanIoU:P2}  {seconds:F0} s");
+                WriteResults(output, rows, size, batchSize, steps, width, seed, validation.Count);  // after every row: a long run keeps what it has
+                Console.WriteLine($"{name,-16} r={ratio,-5} {profile.Macs / 1e6,8:F2} MMACs ({profile.Macs / referenceMacs.Value:P1})  mIoU {metrics?.MeanIoU:P2}  {seconds:F0} s");
             }
         }
+        Console.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    private static void WriteResults(string output, List<object> rows, int size, int batchSize, int steps, int width, int seed, int validationImages) =>
         BenchJson.Write(output, new
         {
             bench = "decoder-truncation",
@@ -76,10 +88,7 @@ public static class DecoderTruncationBench
             width,
             seed,
             learning_rate = 0.05,
-            validation_images = validation.Count,
+            validation_images = validationImages,
             rows,
         });
-        Console.WriteLine($"wrote {output}");
-        return 0;
-    }
 }

@@ -81,7 +81,6 @@ public sealed class ClassSuppressionNet : SegmentationModel
         if (droppedClass < -1 || droppedClass >= NumClasses)
             throw new ArgumentOutOfRangeException(nameof(droppedClass), droppedClass, $"must be -1 (none) or a class in [0, {NumClasses}).");
         using var scope = NewDisposeScope();
-        var size = new[] { images.shape[2], images.shape[3] };
         var plain = inner.call(images);
         var feature = plain.Feature ?? throw new InvalidOperationException(
             $"{inner.GetType().Name} did not set SegmentationOutput.Feature; class suppression needs the pre-classifier feature.");
@@ -91,7 +90,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         if (droppedClass >= 0) keep[droppedClass] = zeros(1, 1, 1, device: importance.device);
         var mask = (importance * keep).sum(0, keepdim: true) / keep.sum();   // (1, D, 1, 1) = mean_{k≠d} ReLU(W_k)
         var suppressed = suppression.call(feature * mask);               // (B, D, h, w)
-        var logits = head.call(suppressed, size);                        // (B, K, H, W)
+        var logits = head.call(suppressed, LogitSize(images));           // (B, K, H, W); the inner model's label grid in training
 
         var output = new SegmentationOutput(logits.MoveToOuterDisposeScope(), plain.Auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray())
         {
