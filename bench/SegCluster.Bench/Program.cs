@@ -1,11 +1,17 @@
 using System.CommandLine;
+using SegCluster.Bench;
 using SegCluster.Bench.AllReduce;
+using SegCluster.Bench.LabelGrid;
 using SegCluster.Bench.Loopback;
 using SegCluster.Bench.Results;
+using SegCluster.Bench.Truncation;
+using SegCluster.Vision.Devices;
 using Spectre.Console;
 
-// segcluster-bench: measurements against their limits, results as JSON under bench/results/ (README "Performance").
-var root = new RootCommand("SegCluster benchmarks (issue 9). Results are JSON under bench/results/.");
+// segcluster-bench: measurements against their limits, results as JSON under bench/results/ (bench/README.md);
+// tests never assert timings.
+using var nativeWarnings = NativeWarningFilter.Install();
+var root = new RootCommand("SegCluster benchmarks. Results are JSON under bench/results/.");
 
 var ranks = new Option<string>("--ranks") { Description = "World sizes, comma-separated.", DefaultValueFactory = _ => "2,4" };
 var sizesMb = new Option<string>("--sizes-mb") { Description = "Buffer sizes in MiB, comma-separated.", DefaultValueFactory = _ => "1,4,16,64,256" };
@@ -47,6 +53,30 @@ sink.SetAction(parse => LoopbackTcp.SinkAsync(parse.GetValue(sinkPort)));
 root.Subcommands.Add(allReduce);
 root.Subcommands.Add(allReduceRank);
 root.Subcommands.Add(sink);
+
+// Label-grid memory and decoder-truncation benches parse their own --option value pairs (BenchArguments).
+foreach (var (name, description, options, run) in new (string, string, string[], Func<BenchArguments, int>)[]
+{
+    ("label-grid", "Peak memory and step time per label grid factor (one child process each).", LabelGridBench.Options, LabelGridBench.Run),
+    ("label-grid-run", "(internal) one label-grid measurement.", LabelGridRun.Options, LabelGridRun.Run),
+    ("decoder-truncation", "Decoder MACs against mIoU per truncation ratio.", DecoderTruncationBench.Options, DecoderTruncationBench.Run),
+})
+{
+    var command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false, Hidden = name.EndsWith("-run", StringComparison.Ordinal) };
+    command.SetAction(parse =>
+    {
+        try
+        {
+            return run(new BenchArguments(parse.UnmatchedTokens.ToArray(), options));
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    });
+    root.Subcommands.Add(command);
+}
 return await root.Parse(args).InvokeAsync();
 
 static string[] Csv(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -11,6 +11,7 @@ public sealed class LabelsSpecTests
     [InlineData("bilinear", 4, "labels.mode")]
     [InlineData("soft-ce", 3, "labels.factor")]
     [InlineData("full", 4, "labels.factor")]
+    [InlineData("scribble", 4, "labels.factor")]
     public void Invalid_labels_are_reported_with_the_field(string mode, int factor, string field)
     {
         var spec = new ExperimentSpec { Labels = new LabelsSpec { Mode = mode, Factor = factor } };
@@ -23,6 +24,7 @@ public sealed class LabelsSpecTests
     [InlineData("soft-ce", 8, LabelMode.SoftCrossEntropy)]
     [InlineData("soft-kl", 2, LabelMode.SoftKl)]
     [InlineData("block", 16, LabelMode.Block)]
+    [InlineData("scribble", 1, LabelMode.Scribble)]
     public void Valid_labels_map_to_the_loss_options(string mode, int factor, LabelMode expected)
     {
         var spec = new ExperimentSpec { Labels = new LabelsSpec { Mode = mode, Factor = factor } };
@@ -30,5 +32,43 @@ public sealed class LabelsSpecTests
         var labels = SpecMapping.Loss(spec).Labels!;
         Assert.Equal(expected, labels.Mode);
         Assert.Equal(factor, labels.Factor);
+    }
+
+    [Fact]
+    public void An_unknown_mode_lists_every_valid_mode_and_a_bad_factor_lists_the_valid_factors()
+    {
+        var errors = new ExperimentSpec { Labels = new LabelsSpec { Mode = "bilinear", Factor = 3 } }.Validate();
+        var mode = Assert.Single(errors, e => e.StartsWith("labels.mode", StringComparison.Ordinal));
+        Assert.All(LabelsSpec.Modes, m => Assert.Contains(m, mode));
+        var factor = Assert.Single(errors, e => e.StartsWith("labels.factor", StringComparison.Ordinal));
+        Assert.Contains("1, 2, 4, 8 or 16", factor);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.5)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void A_decoder_truncation_outside_the_unit_interval_is_reported_with_the_field(double ratio)
+    {
+        var spec = new ExperimentSpec { Model = new ModelSpec { DecoderTruncation = ratio } };
+        var error = Assert.Single(spec.Validate());
+        Assert.StartsWith("model.decoder_truncation", error, StringComparison.Ordinal);
+        Assert.Contains("(0, 1]", error);
+    }
+
+    [Fact]
+    public void The_model_stops_its_decoder_at_the_label_grid_and_takes_the_truncation_ratio()
+    {
+        var spec = new ExperimentSpec
+        {
+            Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe, Factor = 8 },
+            Model = new ModelSpec { DecoderTruncation = 0.5 },
+        };
+        Assert.Empty(spec.Validate());
+        var model = SpecMapping.Model(spec);
+        Assert.Equal(8, model.LogitFactor);
+        Assert.Equal(0.5, model.DecoderTruncation);
+        model.Validate();
     }
 }

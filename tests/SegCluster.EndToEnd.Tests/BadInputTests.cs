@@ -16,6 +16,8 @@ public sealed class BadInputTests
     [InlineData("--device gpu0", "cuda:N")]
     [InlineData("--label-mode bilinear", "labels.mode")]
     [InlineData("--label-factor 3 --label-mode soft-ce", "labels.factor")]
+    [InlineData("--label-factor 4 --label-mode scribble", "labels.factor")]
+    [InlineData("--decoder-truncation 0", "model.decoder_truncation")]
     public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);

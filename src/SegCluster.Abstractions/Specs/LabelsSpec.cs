@@ -2,8 +2,8 @@ namespace SegCluster.Abstractions.Specs;
 
 /// <summary>
 /// Label grid of the final loss (PAPERS.md §2 "Efficient grid", "Block-wise"; §3 soft labels). The loss is
-/// computed on the grid down-sampled by <see cref="Factor"/> with logits area-down-sampled to it;
-/// evaluation stays at full resolution.
+/// computed on the grid down-sampled by <see cref="Factor"/>: the network's decoder stops at that grid in
+/// training; evaluation stays at full resolution (logits upsampled).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("SegCluster.LabelsSpec")]
 public sealed record LabelsSpec
@@ -13,11 +13,15 @@ public sealed record LabelsSpec
     public const string SoftCe = "soft-ce";
     public const string SoftKl = "soft-kl";
     public const string Block = "block";
+    public const string Scribble = "scribble";
 
     /// <summary>Valid <see cref="Mode"/> values.</summary>
-    public static readonly IReadOnlyList<string> Modes = [Full, Nearest, SoftCe, SoftKl, Block];
+    public static readonly IReadOnlyList<string> Modes = [Full, Nearest, SoftCe, SoftKl, Block, Scribble];
 
-    /// <summary>full | nearest | soft-ce | soft-kl | block.</summary>
+    /// <summary>Modes that keep the full-resolution grid (factor 1).</summary>
+    public static readonly IReadOnlyList<string> FullGridModes = [Full, Scribble];
+
+    /// <summary>full | nearest | soft-ce | soft-kl | block | scribble (strokes synthesised from the full masks, partial CE, PAPERS.md §5).</summary>
     [Id(0)] public string Mode { get; init; } = Full;
 
     /// <summary>Down-sampling factor f, or block size b in "block" mode; 1, 2, 4, 8 or 16 (divides the image sides).</summary>

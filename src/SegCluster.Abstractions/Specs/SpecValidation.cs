@@ -33,6 +33,8 @@ public static class SpecValidation
         Check(spec.Model.Norm is "bn" or "syncbn" or "gn" or "none", $"model.norm: '{spec.Model.Norm}' is unknown; use 'bn', 'syncbn', 'gn' or 'none'.");
 
         errors.AddRange(ModelAndLossValidation.Validate(spec));
+        Check(spec.Model.DecoderTruncation is > 0 and <= 1,
+            $"model.decoder_truncation: {spec.Model.DecoderTruncation} is out of range; use a ratio in (0, 1], e.g. 1 (off), 0.5 or 0.25.");
 
         var t = spec.Training;
         Check(t.Epochs is null ? t.Steps >= 1 : t.Epochs >= 1,
@@ -56,7 +58,8 @@ public static class SpecValidation
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
         Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");
-        Check(l.Mode != LabelsSpec.Full || l.Factor == 1, $"labels.factor: {l.Factor} needs a down-sampling mode; set labels.mode to nearest, soft-ce, soft-kl or block, or labels.factor to 1.");
+        Check(!LabelsSpec.FullGridModes.Contains(l.Mode) || l.Factor == 1,
+            $"labels.factor: {l.Factor} needs a down-sampling mode ('{l.Mode}' trains at full resolution); set labels.mode to one of {string.Join(", ", LabelsSpec.Modes.Except(LabelsSpec.FullGridModes))}, or labels.factor to 1.");
         Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
         if (errors.Count == 0)
             Check(d.TrainCount >= spec.Workers * t.BatchPerWorker,

@@ -26,6 +26,7 @@ public static class QuickstartCommand
         var linger = new Option<int>("--linger") { Description = "Seconds to keep /metrics up after the run, so Prometheus scrapes the final mIoU and experiment state.", DefaultValueFactory = _ => 0 };
         var labelMode = new Option<string>("--label-mode") { Description = $"Label grid of the final loss: {string.Join(", ", LabelsSpec.Modes)}.", DefaultValueFactory = _ => Defaults.Labels.Mode };
         var labelFactor = new Option<int>("--label-factor") { Description = "Label down-sampling factor f (block size in block mode): 1, 2, 4, 8 or 16.", DefaultValueFactory = _ => Defaults.Labels.Factor };
+        var decoderTruncation = new Option<double>("--decoder-truncation") { Description = "Spectral truncation ratio of the finest decoder level, in (0, 1]; 1 = off.", DefaultValueFactory = _ => Defaults.Model.DecoderTruncation };
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.", DefaultValueFactory = _ => Defaults.Model.Name };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
 
@@ -45,7 +46,7 @@ public static class QuickstartCommand
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
-            workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, linger,
+            workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
         };
         command.Validators.Add(r =>
         {
@@ -62,7 +63,7 @@ public static class QuickstartCommand
                 Seed = parse.GetValue(seed),
                 Dataset = Defaults.Dataset with { Height = height, Width = width },
                 Labels = Defaults.Labels with { Mode = parse.GetValue(labelMode)!, Factor = parse.GetValue(labelFactor) },
-                Model = Defaults.Model with { Name = parse.GetValue(model)! },
+                Model = Defaults.Model with { Name = parse.GetValue(model)!, DecoderTruncation = parse.GetValue(decoderTruncation) },
                 Training = Defaults.Training with
                 {
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,

@@ -21,9 +21,14 @@ public static class SpecMapping
     public static SyntheticSceneOptions ValidationData(ExperimentSpec spec) =>
         new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.ValidationCount, spec.Seed + ValidationSeedOffset);
 
+    /// <summary>The network; its decoder stops at the label grid of training (PAPERS.md §2, memory saved).</summary>
     public static ModelOptions Model(ExperimentSpec spec) =>
         new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm), spec.Model.Backbone, spec.Model.OutputStride,
-            spec.Model.Spg.Supervision, spec.Model.Spg.Sigmoid, spec.Model.Spg.Identity, spec.Model.BackboneWeights);
+            spec.Model.Spg.Supervision, spec.Model.Spg.Sigmoid, spec.Model.Spg.Identity, spec.Model.BackboneWeights)
+        {
+            LogitFactor = spec.Labels.Factor,
+            DecoderTruncation = spec.Model.DecoderTruncation,
+        };
 
     /// <summary>The network the spec trains: the registry's model, wrapped in what loss.kind needs (the class-suppression
     /// branch, PAPERS.md §4; the feature consistency head of the dynamic scribble loss, §5).</summary>
@@ -78,6 +83,7 @@ public static class SpecMapping
         LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
         LabelsSpec.SoftKl => LabelMode.SoftKl,
         LabelsSpec.Block => LabelMode.Block,
+        LabelsSpec.Scribble => LabelMode.Scribble,
         _ => throw new ArgumentException($"labels.mode: '{spec.Labels.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}."),
     }, spec.Labels.Factor, spec.Labels.BlockMinPurity);
 

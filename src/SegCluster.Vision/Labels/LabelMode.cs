@@ -17,4 +17,8 @@ public enum LabelMode
 
     /// <summary>Block-wise weak annotation with block size b = f, hard CE on the block grid.</summary>
     Block,
+
+    /// <summary>Scribbles synthesised from the full masks (<see cref="ScribbleSynthesizer"/>, PAPERS.md §5):
+    /// partial CE on the scribbled pixels only, every other pixel ignored; f = 1.</summary>
+    Scribble,
 }

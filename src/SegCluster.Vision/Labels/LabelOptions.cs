@@ -11,8 +11,10 @@ public sealed record LabelOptions(LabelMode Mode = LabelMode.Full, int Factor = 
     {
         if (Factor < 1)
             throw new ArgumentException($"LabelOptions.Factor = {Factor} must be >= 1.", nameof(Factor));
-        if (Mode == LabelMode.Full && Factor != 1)
-            throw new ArgumentException($"LabelOptions.Factor = {Factor} needs a down-sampling Mode; with Mode = Full use Factor = 1.", nameof(Factor));
+        if (!Enum.IsDefined(Mode))
+            throw new ArgumentException($"LabelOptions.Mode = {Mode} is not a LabelMode; valid values: {string.Join(", ", Enum.GetNames<LabelMode>())}.", nameof(Mode));
+        if ((Mode is LabelMode.Full or LabelMode.Scribble) && Factor != 1)
+            throw new ArgumentException($"LabelOptions.Factor = {Factor} needs a down-sampling Mode; with Mode = {Mode} use Factor = 1.", nameof(Factor));
         if (!(BlockMinPurity is >= 0 and <= 1))
             throw new ArgumentException($"LabelOptions.BlockMinPurity = {BlockMinPurity} must be in [0, 1].", nameof(BlockMinPurity));
     }

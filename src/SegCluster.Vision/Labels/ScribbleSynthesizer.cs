@@ -51,6 +51,37 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
         return tensor(output, [b, h, w]).to(labels.device).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// As <see cref="Synthesize"/>, image by image, each seeded by the seed and a hash of that image's mask:
+    /// an image gets the same strokes in whichever batch and position it appears, as a fixed weak
+    /// annotation would (training re-synthesises every step).
+    /// </summary>
+    /// <param name="labels">(B, H, W) full labels.</param>
+    /// <returns>(B, H, W) int64 scribbles on the labels' device.</returns>
+    public Tensor SynthesizePerImage(Tensor labels)
+    {
+        LabelGrid.Check(labels, 1);
+        using var scope = NewDisposeScope();
+        var images = new Tensor[labels.shape[0]];
+        for (long i = 0; i < images.Length; i++)
+        {
+            var mask = labels[i].unsqueeze(0);                                                         // (1, H, W)
+            var synthesizer = new ScribbleSynthesizer(NumClasses, unchecked(seed * 16777619 ^ ContentHash(mask)), Margin, ignoreIndex);
+            images[i] = synthesizer.Synthesize(mask);
+        }
+        return cat(images, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>FNV-1a over the mask's values: stable across processes and ranks (HashCode is randomised per process).</summary>
+    private static int ContentHash(Tensor mask)
+    {
+        using var cpu = mask.to(ScalarType.Int64).cpu();
+        uint hash = 2166136261;
+        foreach (var v in cpu.data<long>())
+            hash = (hash ^ (uint)v) * 16777619;
+        return (int)hash;
+    }
+
     private static bool Any(bool[] values, long start, long stride, long count)
     {
         for (long j = 0; j < count; j++)

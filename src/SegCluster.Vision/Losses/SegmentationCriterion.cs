@@ -25,6 +25,9 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
 
     public LossOptions Options { get; }
 
+    /// <summary>Seed of the scribble strokes in <see cref="LabelMode.Scribble"/> (combined with each image's mask).</summary>
+    public const int ScribbleSeed = 0;
+
     /// <summary>
     /// Local term sums and valid counts. Call inside the caller's dispose scope; the sums keep their
     /// autograd history. <paramref name="labels"/> is not modified.
@@ -38,10 +41,14 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
         var counts = new List<long>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
-        AddFinalTerm(output.Logits, labels, sums, counts, weights);
+        // Scribble mode: only the strokes are known, for the auxiliary terms too (PAPERS.md §5 partial CE).
+        var supervision = Options.Labels?.Mode == LabelMode.Scribble
+            ? new ScribbleSynthesizer((int)output.Logits.shape[1], ScribbleSeed, ignoreIndex: Options.IgnoreIndex).SynthesizePerImage(labels)
+            : labels;
+        AddFinalTerm(output.Logits, supervision, sums, counts, weights);
         foreach (var aux in output.Auxiliary)
         {
-            var auxLabels = DownsampleLabels(labels, aux.shape[2], aux.shape[3]);  // (B, h, w)
+            var auxLabels = DownsampleLabels(supervision, aux.shape[2], aux.shape[3]);  // (B, h, w)
             AddTerm(aux, auxLabels, Options.AuxiliaryWeight, sums, counts, weights);
         }
         return new LossTerms(sums, counts, weights);
@@ -102,15 +109,12 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     {
         var grid = Options.Labels ?? new LabelOptions();
         int f = grid.Factor;
-        if (grid.Mode == LabelMode.Full)
+        var coarseLogits = LogitsOnGrid(logits, labels, f);  // (B, K, H/f, W/f)
+        if (grid.Mode is LabelMode.Full or LabelMode.Scribble)
         {
-            AddTerm(logits, labels, 1.0, sums, counts, weights);
+            AddTerm(coarseLogits, labels, 1.0, sums, counts, weights);
             return;
         }
-        long height = logits.shape[2], width = logits.shape[3];
-        if (height % f != 0 || width % f != 0)
-            throw new ArgumentException($"LabelOptions.Factor = {f} does not divide the logits' size {height}x{width}.", nameof(logits));
-        var coarseLogits = f == 1 ? logits : nn.functional.avg_pool2d(logits, f, f);  // (B, K, H/f, W/f)
         int k = (int)logits.shape[1];
         switch (grid.Mode)
         {
@@ -131,6 +135,23 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
                 weights.Add(1.0);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The logits on the label grid (H/f, W/f): as they are when the model already emits that grid
+    /// (<see cref="ModelOptions.LogitFactor"/> = f in training), area-down-sampled when they are at (H, W).
+    /// </summary>
+    private static Tensor LogitsOnGrid(Tensor logits, Tensor labels, int f)
+    {
+        long height = labels.shape[1], width = labels.shape[2];
+        if (height % f != 0 || width % f != 0)
+            throw new ArgumentException($"LabelOptions.Factor = {f} does not divide the labels' size {height}x{width}.", nameof(labels));
+        long h = logits.shape[2], w = logits.shape[3];
+        if (h == height / f && w == width / f) return logits;
+        if (h == height && w == width) return nn.functional.avg_pool2d(logits, f, f);
+        throw new ArgumentException(
+            $"logits of size {h}x{w} fit neither the labels ({height}x{width}) nor their grid at LabelOptions.Factor = {f} ({height / f}x{width / f}); " +
+            $"build the model with ModelOptions.LogitFactor = {f} (or 1).", nameof(logits));
     }
 
     private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<long> counts, List<double> weights)

@@ -25,7 +25,8 @@ public sealed class EncoderDecoderNet : SegmentationModel
         options.Validate();
         int decoderChannels = 2 * options.Width;
         encoder = options.CreateEncoder(tinyBlocksPerLevel: 2);
-        decoder = new LightDecoder(encoder.Channels, decoderChannels, options.Norm);
+        decoder = new LightDecoder(encoder.Channels, decoderChannels, options.Norm,
+            DecoderStopLevel(encoder.Strides, options.LogitFactor), options.DecoderTruncation);
         head = new SegmentationHead(decoderChannels, options.NumClasses);
         RegisterComponents();
     }
@@ -38,8 +39,8 @@ public sealed class EncoderDecoderNet : SegmentationModel
     protected override SegmentationOutput Compute(Tensor images, long[] size)
     {
         var features = encoder.call(images);
-        var decoded = decoder.call(features);
-        var logits = head.call(decoded[0], size);  // (B, K, H, W)
+        var decoded = decoder.call(features);         // finest first, from the decoder's stop level
+        var logits = head.call(decoded[0], size);  // (B, K, H, W); (B, K, H/f, W/f) in training at label factor f
         return new SegmentationOutput(logits, []) { Feature = decoded[0] };
     }
 }

@@ -16,6 +16,13 @@ namespace SegCluster.Vision.Models;
 /// <param name="SpgSigmoid">SPGNet ablation: the attention A = σ(Conv1×1(P)); off, A is the linear Conv1×1(P).</param>
 /// <param name="SpgIdentity">SPGNet ablation: F' = F + F ⊙ A; off, F' = F ⊙ A.</param>
 /// <param name="BackboneWeights">Optional state-dict file loaded into every encoder after construction (<see cref="Backbones.BackboneWeights"/>).</param>
+/// <param name="LogitFactor">Label grid factor f of training (PAPERS.md §2 "Efficient grid", §3): in training mode the
+/// logits come out at (H/f, W/f) and models with a multi-level decoder (spgnet, encoder-decoder, deeplabv3plus) stop
+/// their decoder at the encoder level of stride ≤ f, so nothing finer than the label grid is computed or stored for
+/// backward; in eval mode the same network's logits are bilinearly upsampled to (H, W). 1 = full resolution.</param>
+/// <param name="DecoderTruncation">Spectral feature truncation ratio r ∈ (0, 1] of the finest decoder level
+/// (PAPERS.md §2 "Feature truncation", <see cref="Spectral.SpectralFeatureTruncation"/>): that level runs on an r-times
+/// smaller grid per side. 1 = off. Used by spgnet, encoder-decoder and deeplabv3plus.</param>
 public sealed record ModelOptions(
     string Name = "spgnet",
     int NumClasses = 6,
@@ -26,8 +33,13 @@ public sealed record ModelOptions(
     bool SpgSupervision = true,
     bool SpgSigmoid = true,
     bool SpgIdentity = true,
-    string? BackboneWeights = null)
+    string? BackboneWeights = null,
+    int LogitFactor = 1,
+    double DecoderTruncation = 1.0)
 {
+    /// <summary>Valid <see cref="LogitFactor"/> values.</summary>
+    public static readonly IReadOnlyList<int> LogitFactors = [1, 2, 4, 8, 16, 32];
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()
     {
@@ -55,6 +67,13 @@ public sealed record ModelOptions(
                 nameof(OutputStride));
         if (BackboneWeights is not null && !File.Exists(BackboneWeights))
             throw new ArgumentException($"ModelOptions.BackboneWeights = \"{BackboneWeights}\" does not exist.", nameof(BackboneWeights));
+        if (!LogitFactors.Contains(LogitFactor))
+            throw new ArgumentException(
+                $"ModelOptions.LogitFactor = {LogitFactor} is not supported; valid values: {string.Join(", ", LogitFactors)}.", nameof(LogitFactor));
+        if (!(DecoderTruncation is > 0 and <= 1))
+            throw new ArgumentException(
+                $"ModelOptions.DecoderTruncation = {DecoderTruncation} is out of range: it must be in (0, 1] (1 = no truncation, 0.5 = half the grid per side).",
+                nameof(DecoderTruncation));
     }
 
     /// <summary>Builds the encoder this spec names (a fresh one per call: SPGNet builds two).</summary>

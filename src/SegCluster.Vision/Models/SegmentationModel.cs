@@ -39,14 +39,40 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
     {
         CheckInput(images);
         using var scope = NewDisposeScope();
-        return Compute(images, [images.shape[2], images.shape[3]]).MoveToOuterDisposeScope();
+        return Compute(images, LogitSize(images)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The network itself, called inside <see cref="forward"/>'s dispose scope: the returned tensors
     /// (each a distinct tensor) are moved out by the caller; everything else is freed.</summary>
     /// <param name="images">(B, 3, H, W), already checked.</param>
-    /// <param name="size">{H, W}, the size of the logits.</param>
+    /// <param name="size">The size of the logits: {H, W}, or {H/f, W/f} in training at label factor f (<see cref="LogitSize"/>).</param>
     protected abstract SegmentationOutput Compute(Tensor images, long[] size);
+
+    /// <summary>
+    /// [h, w] the logits are returned at: (H/f, W/f) in training mode with <see cref="ModelOptions.LogitFactor"/> f,
+    /// (H, W) in eval mode, so the label grid of training costs no full-resolution logits while evaluation
+    /// still predicts every pixel.
+    /// </summary>
+    protected long[] LogitSize(Tensor images)
+    {
+        long h = images.shape[2], w = images.shape[3];
+        int f = Options.LogitFactor;
+        if (!training || f == 1) return [h, w];
+        if (h % f != 0 || w % f != 0)
+            throw new ArgumentException($"ModelOptions.LogitFactor = {f} does not divide the input size {h}x{w}.", nameof(images));
+        return [h / f, w / f];
+    }
+
+    /// <summary>
+    /// The finest encoder level a decoder needs for label grid factor f: the first level of the largest
+    /// stride ≤ f (level 0 when f is finer than every level). Decoder stages above it would only produce
+    /// detail the label grid cannot supervise (PAPERS.md §2 "Efficient grid").
+    /// </summary>
+    protected static int DecoderStopLevel(IReadOnlyList<int> strides, int factor)
+    {
+        int target = strides.Where(s => s <= factor).DefaultIfEmpty(strides[0]).Max();
+        return strides.ToList().IndexOf(target);
+    }
 
     /// <summary>Throws an <see cref="ArgumentException"/> suggesting the padded size when the input does not fit the stride.</summary>
     protected void CheckInput(Tensor images)

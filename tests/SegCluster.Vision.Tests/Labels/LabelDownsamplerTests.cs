@@ -123,4 +123,20 @@ public class LabelDownsamplerTests
         Assert.InRange(count, 1, batch.Labels.numel() / 4);   // sparse
         Assert.True(a.masked_select(labelled).eq(batch.Labels.masked_select(labelled)).all().item<bool>());  // correct class
     }
+
+    [Fact]
+    public void PerImageScribblesDependOnTheImageNotItsBatch()
+    {
+        using var scope = NewDisposeScope();
+        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 3));
+        using var ab = TestData.Batch(dataset, [0, 1]);
+        using var ca = TestData.Batch(dataset, [2, 0]);
+        var synthesizer = new ScribbleSynthesizer(4, seed: 7);
+        var first = synthesizer.SynthesizePerImage(ab.Labels);
+        var second = synthesizer.SynthesizePerImage(ca.Labels);
+        Assert.Equal(Values(first[0]), Values(second[1]));                   // image 0, position 0 or 1, other batch-mate
+        Assert.NotEqual(Values(first[0]), Values(new ScribbleSynthesizer(4, seed: 8).SynthesizePerImage(ab.Labels)[0]));
+        var labelled = first.ne(255);
+        Assert.True(first.masked_select(labelled).eq(ab.Labels.masked_select(labelled)).all().item<bool>());
+    }
 }

@@ -76,7 +76,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         if (droppedClass < -1 || droppedClass >= NumClasses)
             throw new ArgumentOutOfRangeException(nameof(droppedClass), droppedClass, $"must be -1 (none) or a class in [0, {NumClasses}).");
         using var scope = NewDisposeScope();
-        return Suppress(images, [images.shape[2], images.shape[3]], droppedClass).MoveToOuterDisposeScope();
+        return Suppress(images, LogitSize(images), droppedClass).MoveToOuterDisposeScope();
     }
 
     /// <summary>Both branches, inside the caller's dispose scope.</summary>
@@ -91,7 +91,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         if (droppedClass >= 0) keep[droppedClass] = zeros(1, 1, 1, device: importance.device);
         var mask = (importance * keep).sum(0, keepdim: true) / keep.sum();   // (1, D, 1, 1) = mean_{k≠d} ReLU(W_k)
         var suppressed = suppression.call(feature * mask);               // (B, D, h, w)
-        var logits = head.call(suppressed, size);                        // (B, K, H, W)
+        var logits = head.call(suppressed, LogitSize(images));           // (B, K, H, W); the inner model's label grid in training
 
         return new SegmentationOutput(logits, plain.Auxiliary)
         {
