@@ -31,10 +31,29 @@ public sealed class BatchPrefetcherTests
         for (int step = 0; step < 7; step++)
         {
             var (a, b) = (background.Next(), synchronous.Next());
-            Assert.Equal((a.Epoch, a.Indices), (b.Epoch, b.Indices));
+            Assert.Equal(a.Epoch, b.Epoch);
+            Assert.Equal(a.Indices, b.Indices);  // element-wise (a tuple would compare the arrays by reference)
             Assert.Equal(a.Samples[1].Image, b.Samples[1].Image);
         }
         Assert.Throws<InvalidOperationException>(synchronous.Next);
+    }
+
+    /// <summary>Resuming from a checkpoint at step 4: the same batches as an uninterrupted run from there on.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Start_step_skips_exactly_the_batches_before_it(int depth)
+    {
+        int[] Order(int epoch) => Enumerable.Range(0, 6).Select(i => (5 * i + epoch) % 20).ToArray();
+        using var whole = new BatchPrefetcher(Source(), Order, 2, 7, depth, CancellationToken.None);
+        using var resumed = new BatchPrefetcher(Source(), Order, 2, 7, depth, CancellationToken.None, startStep: 4);
+        for (int step = 0; step < 4; step++) whole.Next();
+        for (int step = 4; step < 7; step++)
+        {
+            var (a, b) = (whole.Next(), resumed.Next());
+            Assert.Equal(a.Epoch, b.Epoch);
+            Assert.Equal(a.Indices, b.Indices);
+        }
     }
 
     [Fact]
