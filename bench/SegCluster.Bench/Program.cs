@@ -9,6 +9,7 @@ var commands = new Dictionary<string, (string[] Options, Func<BenchArguments, in
 {
     ["label-grid"] = (LabelGridBench.Options, LabelGridBench.Run),
     ["label-grid-run"] = (LabelGridRun.Options, LabelGridRun.Run),
+    ["label-grid-macs"] = (LabelGridMacs.Options, LabelGridMacs.Run),
     ["decoder-truncation"] = (DecoderTruncationBench.Options, DecoderTruncationBench.Run),
 };
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
