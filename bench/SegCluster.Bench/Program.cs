@@ -59,6 +59,7 @@ foreach (var (name, description, options, run) in new (string, string, string[],
 {
     ("label-grid", "Peak memory and step time per label grid factor (one child process each).", LabelGridBench.Options, LabelGridBench.Run),
     ("label-grid-run", "(internal) one label-grid measurement.", LabelGridRun.Options, LabelGridRun.Run),
+    ("label-grid-macs", "MACs per label grid factor (the compute figure of label-grid).", LabelGridMacs.Options, LabelGridMacs.Run),
     ("decoder-truncation", "Decoder MACs against mIoU per truncation ratio.", DecoderTruncationBench.Options, DecoderTruncationBench.Run),
 })
 {
