@@ -6,12 +6,8 @@ namespace SegCluster.Bench.Results;
 /// <summary>Writes a benchmark's result document (snake_case JSON) under bench/results/, with the machine it ran on.</summary>
 internal static class BenchResultFile
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    /// <summary><see cref="BenchJson.Options"/> (the bench project's one convention), null fields left out.</summary>
+    public static readonly JsonSerializerOptions Json = new(BenchJson.Options) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The same naming on one line, for results passed between processes on stdout.</summary>
     public static readonly JsonSerializerOptions OneLine = new(Json) { WriteIndented = false };

@@ -22,10 +22,6 @@ namespace SegCluster.Vision.Training;
 /// </summary>
 public sealed class DataParallelTrainer : IDisposable
 {
-    // Counts are split into hi·2^12 + lo so each part is an exact float32 integer even for
-    // 1024×2048 batches summed over many ranks (float32 is exact only up to 2^24).
-    private const long CountSplit = 1 << 12;
-
     private readonly ISegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
     private readonly TorchSharp.Modules.Parameter[] _parameters;
@@ -131,8 +127,7 @@ public sealed class DataParallelTrainer : IDisposable
         var stats = new float[3 * t];
         for (int i = 0; i < t; i++)
         {
-            stats[2 * i] = terms.ValidCounts[i] / CountSplit;
-            stats[2 * i + 1] = terms.ValidCounts[i] % CountSplit;
+            (stats[2 * i], stats[2 * i + 1]) = ExactCount.ToParts(terms.ValidCounts[i]);
             stats[2 * t + i] = terms.Sums[i].item<float>();
         }
         var allReduce = Timed(() => _reducer.Sum(stats));
@@ -140,7 +135,7 @@ public sealed class DataParallelTrainer : IDisposable
         double globalLoss = 0;
         for (int i = 0; i < t; i++)
         {
-            globalCounts[i] = (double)stats[2 * i] * CountSplit + stats[2 * i + 1];
+            globalCounts[i] = ExactCount.FromParts(stats[2 * i], stats[2 * i + 1]);
             globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
         }
         if (!double.IsFinite(globalLoss))

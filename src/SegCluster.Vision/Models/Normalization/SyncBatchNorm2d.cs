@@ -16,9 +16,6 @@ namespace SegCluster.Vision.Models.Normalization;
 public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1)
     : StableBatchNorm2d(channels, eps, momentum, nameof(SyncBatchNorm2d))
 {
-    // Pixel counts are split into hi·2^12 + lo so each part is an exact float32 integer after summing.
-    private const long CountSplit = 1 << 12;
-
     // Kept alive for the module's lifetime: temporary Scalars can be freed mid-call (Layers.Add).
     private readonly Scalar _one = 1.ToScalar();
     private readonly Scalar _eps = eps.ToScalar();
@@ -49,10 +46,11 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         var c = x.shape[1];
         long localCount = x.shape[0] * x.shape[2] * x.shape[3];
         using var scope = NewDisposeScope();
-        var counts = tensor(new float[] { localCount / CountSplit, localCount % CountSplit }, device: x.device).to(x.dtype);
+        var (hi, lo) = ExactCount.ToParts(localCount);
+        var counts = tensor(new[] { hi, lo }, device: x.device).to(x.dtype);
         var sums = DifferentiableAllReduce.Sum(cat([x.sum([0, 2, 3]), counts], 0), group);
         var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        var n = totals[0] * CountSplit + totals[1];
+        var n = ExactCount.FromParts(totals[0], totals[1]);
         if (n < 2)
             throw new InvalidOperationException($"SyncBatchNorm2d: {n} value(s) per channel over all ranks; batch statistics need at least 2.");
 
