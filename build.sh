@@ -33,8 +33,13 @@ case "$verb" in
     results=artifacts/test-results
     rm -rf "$results"
     status=0
+    # libtorch warns "Could not initialize NNPACK" once per thread on CPUs NNPACK does not know;
+    # thousands of those lines would bury the results, so they are dropped from the console.
+    set +e
     dotnet test SegCluster.sln -c Release --no-build --logger "trx" --logger "console;verbosity=normal" \
-      --results-directory "$results" "$@" || status=$?
+      --results-directory "$results" "$@" 2>&1 | grep --line-buffered -v 'NNPACK.cpp.*Could not initialize NNPACK'
+    status=${PIPESTATUS[0]}
+    set -e
     # One closing line over every test project.
     passed=0; failed=0; skipped=0
     for trx in "$results"/*.trx; do
@@ -45,6 +50,25 @@ case "$verb" in
       n=$(( ${t:-0} - ${e:-0} ))  # skipped tests are counted in total but not executed
       passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
     done
+    # Name every failure last, with its message, so a log cut to its tail still says what broke.
+    if [ "$failed" -gt 0 ]; then
+      echo "Failed tests:"
+      for trx in "$results"/*.trx; do
+        [ -f "$trx" ] || continue
+        python3 - "$trx" <<'PY' || grep -o 'testName="[^"]*" [^>]*outcome="Failed"' "$trx"
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    message = r.findtext(".//t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
+    stack = r.findtext(".//t:ErrorInfo/t:StackTrace", default="", namespaces=ns).strip().splitlines()
+    print(f"  {r.get('testName')}\n    {message[:2000]}")
+    for line in stack[:8]:
+        print(f"    {line.strip()}")
+PY
+      done
+    fi
     echo "${passed} passed, ${failed} failed, ${skipped} skipped"
     exit $status
     ;;
