@@ -21,6 +21,8 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
         AnsiConsole.MarkupLine($"loopback TCP, one stream, {LoopbackBytes >> 20} MiB × 3 ...");
         var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()));
         AnsiConsole.MarkupLine($"  bound: [bold]{loopback / 1e9:F3} GB/s[/]");
+        var http2 = await LoopbackHttp2.MeasureAsync(LoopbackBytes, 3);
+        AnsiConsole.MarkupLine($"  HTTP/2 request body (SocketsHttpHandler → Kestrel, no gRPC): [bold]{http2 / 1e9:F3} GB/s[/] = {http2 / loopback:P0} of TCP");
 
         var rows = new List<AllReduceResultRow>();
         foreach (var worldSize in worldSizes)
@@ -31,7 +33,7 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
             AnsiConsole.MarkupLine($"ring over {worldSize} ranks in one process ...");
             rows.AddRange((await InOneProcessAsync(worldSize)).Select(t => Report(AllReduceResultRow.From("in-process", worldSize, t, loopback))));
         }
-        return new AllReduceReport(Math.Round(loopback / 1e9, 4), iterations, rows);
+        return new AllReduceReport(Math.Round(loopback / 1e9, 4), Math.Round(http2 / 1e9, 4), iterations, rows);
     }
 
     private static AllReduceResultRow Report(AllReduceResultRow row)
@@ -109,4 +111,5 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
 }
 
 /// <summary>The all-reduce benchmark's JSON document.</summary>
-internal sealed record AllReduceReport(double LoopbackGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);
+/// <param name="Http2UploadGBps">Plain HTTP/2 request-body throughput over loopback in the same run (the transport's own bound).</param>
+internal sealed record AllReduceReport(double LoopbackGBps, double Http2UploadGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);

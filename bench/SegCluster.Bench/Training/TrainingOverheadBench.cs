@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using SegCluster.Bench.Results;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace SegCluster.Bench.Training;
+
+/// <summary>
+/// Issue 9 parts 2–3: the framework tax of one training step (the worker's <see cref="DataParallelTrainer"/>
+/// at world size 1: global-count loss, flat gradient buffer, reducer seam, flat optimiser and copy-back)
+/// against <see cref="BareTorchLoop"/> on the same model, data and seed; then resident memory over many
+/// trainer steps (a leak shows as growth). Timed blocks alternate (bare, trainer, bare, …) so machine load
+/// drifting during the run hits both sides alike.
+/// </summary>
+public static class TrainingOverheadBench
+{
+    public static readonly string[] Options = ["--model", "--size", "--batch", "--steps", "--rounds", "--memory-steps", "--rss-every", "--threads", "--width", "--out"];
+
+    public static int Run(BenchArguments args)
+    {
+        string name = args.Text("--model", "encoder-decoder");
+        int size = args.Int("--size", 64), batchSize = args.Int("--batch", 4), steps = args.Int("--steps", 10), rounds = args.Int("--rounds", 3);
+        int memorySteps = args.Int("--memory-steps", 1000), rssEvery = args.Int("--rss-every", 100), threads = args.Int("--threads", 2);
+        if (size % SyntheticSceneOptions.OutputStride != 0 || batchSize < 1 || steps < 1 || rounds < 1 || memorySteps < 0 || rssEvery < 1)
+            throw new ArgumentException($"--size must be a multiple of {SyntheticSceneOptions.OutputStride}; --batch, --steps, --rounds, --rss-every ≥ 1; --memory-steps ≥ 0.");
+        set_num_threads(threads);
+
+        var data = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 6, Height: size, Width: size, Count: batchSize * 8, Seed: 0));
+        var batches = Enumerable.Range(0, 8).Select(i => SegmentationBatch.Collate(
+            Enumerable.Range(i * batchSize, batchSize).Select(data.Get).ToArray(), CPU)).ToArray();
+        var modelOptions = new ModelOptions(name, NumClasses: 6, Width: args.Int("--width", 16));
+        random.manual_seed(0);
+        using var bareModel = ModelRegistry.Create(modelOptions);
+        random.manual_seed(0);
+        using var trainerModel = ModelRegistry.Create(modelOptions);
+        using var bare = new BareTorchLoop(bareModel);
+        using var trainer = new DataParallelTrainer(trainerModel, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(), new SingleRankReducer());
+
+        var bareSeconds = new List<double>();
+        var trainerSeconds = new List<double>();
+        var trainerSteps = new List<StepResult>();
+        int next = 0;
+        SegmentationBatch NextBatch() => batches[next++ % batches.Length];
+        bare.Step(NextBatch());
+        trainer.Step(NextBatch());  // warm-up: JIT, first allocations
+        AnsiConsole.Progress().Start(progress =>
+        {
+            var task = progress.AddTask($"{name} {size}×{size} b{batchSize}: bare vs trainer", maxValue: 2 * rounds * steps);
+            for (int round = 0; round < rounds; round++)
+            {
+                for (int s = 0; s < steps; s++, task.Increment(1)) bareSeconds.Add(Timed(() => bare.Step(NextBatch())));
+                for (int s = 0; s < steps; s++, task.Increment(1)) trainerSeconds.Add(Timed(() => trainerSteps.Add(trainer.Step(NextBatch()))));
+            }
+        });
+
+        var rss = new List<long>();
+        if (memorySteps > 0)
+        {
+            AnsiConsole.Progress().Start(progress =>
+            {
+                var task = progress.AddTask($"resident memory over {memorySteps} trainer steps", maxValue: memorySteps);
+                for (int s = 0; s < memorySteps; s++, task.Increment(1))
+                {
+                    if (s % rssEvery == 0) rss.Add(ProcessMemory.ResidentBytes());
+                    trainer.Step(NextBatch());
+                }
+            });
+            rss.Add(ProcessMemory.ResidentBytes());
+        }
+
+        double bareMedian = Median(bareSeconds), trainerMedian = Median(trainerSeconds);
+        var measurement = new TrainingOverheadMeasurement(name, trainerModel.ParameterCount, size, batchSize, threads, rounds * steps,
+            bareMedian, trainerMedian, bareSeconds.Min(), trainerSeconds.Min(),
+            Math.Round(trainerMedian / bareMedian, 4), Math.Round(trainerSeconds.Min() / bareSeconds.Min(), 4),
+            trainerSteps.Average(r => r.ForwardBackward.TotalSeconds), trainerSteps.Average(r => r.AllReduce.TotalSeconds),
+            trainerSteps.Average(r => r.Optimizer.TotalSeconds), memorySteps, rssEvery, rss,
+            rss.Count > 1 ? Math.Round((double)(rss[^1] - rss[0]) / rss[0], 5) : 0);
+        foreach (var b in batches) b.Dispose();
+
+        var table = new Table().AddColumns("", "median s", "min s");
+        table.AddRow("bare TorchSharp", $"{bareMedian:F4}", $"{bareSeconds.Min():F4}");
+        table.AddRow("DataParallelTrainer", $"{trainerMedian:F4}", $"{trainerSeconds.Min():F4}");
+        table.AddRow("ratio", $"{measurement.OverheadRatio:F3}", $"{measurement.OverheadRatioMin:F3}");
+        AnsiConsole.Write(table);
+        if (rss.Count > 1)
+            AnsiConsole.MarkupLine($"resident memory {rss[0] >> 20} MiB → {rss[^1] >> 20} MiB over {memorySteps} steps: growth {measurement.RssGrowthRatio:P2}");
+        var path = BenchResultFile.WriteAsync(args.Text("--out", "bench/results/training-overhead.json"), measurement).GetAwaiter().GetResult();
+        AnsiConsole.MarkupLine($"wrote {path}");
+        return 0;
+    }
+
+    private static double Timed(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+}

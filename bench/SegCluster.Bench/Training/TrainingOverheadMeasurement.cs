@@ -1,0 +1,27 @@
+namespace SegCluster.Bench.Training;
+
+/// <summary>The framework's step against a bare TorchSharp step on the same model, data and seed, measured in one run.</summary>
+/// <param name="OverheadRatio">TrainerStepSecondsMedian / BareStepSecondsMedian (target ≤ 1.05).</param>
+/// <param name="TrainerOptimizerSecondsMean">Mean of the trainer's own optimiser phase (flat update incl. host copies).</param>
+/// <param name="RssSamplesBytes">Resident memory every <c>RssEvery</c> trainer steps of the memory run, starting after warm-up.</param>
+/// <param name="RssGrowthRatio">(last − first) / first of <c>RssSamplesBytes</c> (target &lt; 0.01).</param>
+public sealed record TrainingOverheadMeasurement(
+    string Model,
+    long Parameters,
+    int Size,
+    int Batch,
+    int Threads,
+    int TimedStepsEach,
+    double BareStepSecondsMedian,
+    double TrainerStepSecondsMedian,
+    double BareStepSecondsMin,
+    double TrainerStepSecondsMin,
+    double OverheadRatio,
+    double OverheadRatioMin,
+    double TrainerForwardBackwardSecondsMean,
+    double TrainerAllReduceSecondsMean,
+    double TrainerOptimizerSecondsMean,
+    int MemorySteps,
+    int RssEvery,
+    IReadOnlyList<long> RssSamplesBytes,
+    double RssGrowthRatio);
