@@ -29,6 +29,8 @@ public static class SegClusterCommandLine
             TrainCommand.Create(),
             StatusCommand.Create(),
             CancelCommand.Create(),
+            EvalCommand.Create(),
+            PredictCommand.Create(),
         },
     };
 }
