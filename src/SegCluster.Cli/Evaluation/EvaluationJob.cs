@@ -27,12 +27,11 @@ public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, st
             var image = dataset.Files(i).ImagePath;
             var (height, width) = ImageDecoder.ReadSize(image);
             // Each scale's resized image must hold the crop (multi-scale slides windows over the resized image).
-            try
+            foreach (var scale in InferenceMapping.Options(Inference).EffectiveScales)
             {
-                foreach (var scale in InferenceMapping.Options(Inference).EffectiveScales)
-                    predictor.CheckFits((long)Math.Round(height * scale), (long)Math.Round(width * scale));
+                try { predictor.CheckFits((long)Math.Round(height * scale), (long)Math.Round(width * scale)); }
+                catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image} at scale {scale})", e); }
             }
-            catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image})", e); }
         }
         return (dataset.Count, dataset.ClassNames);
     }

@@ -20,10 +20,18 @@ public sealed class PredictionRunner(CheckpointModel checkpoint, InferenceSettin
 
     /// <summary>Images named on the command line: files as given, folders by their image files (not recursive).</summary>
     /// <exception cref="FileNotFoundException">An input is neither a file nor a folder (named).</exception>
-    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs) => inputs.SelectMany(input =>
-        File.Exists(input) ? [Path.GetFullPath(input)]
-        : Directory.Exists(input) ? DatasetDirectory.Images(input).Select(Path.GetFullPath)
-        : throw new FileNotFoundException($"input '{input}' is neither an image file nor a folder.", input)).ToList();
+    /// <exception cref="ArgumentException">Two images share a file stem: their outputs would overwrite each other (both named).</exception>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
+    {
+        var images = inputs.SelectMany(input =>
+            File.Exists(input) ? [Path.GetFullPath(input)]
+            : Directory.Exists(input) ? DatasetDirectory.Images(input).Select(Path.GetFullPath)
+            : throw new FileNotFoundException($"input '{input}' is neither an image file nor a folder.", input)).Distinct().ToList();
+        var clash = images.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+            throw new ArgumentException($"{string.Join(" and ", clash.Take(2))} would both be written as {clash.Key}.png; predict them into separate --out folders.");
+        return images;
+    }
 
     /// <summary>Refuses a format the checkpoint cannot be written in (Cityscapes label ids need its 19 classes).</summary>
     public void CheckFormat()
