@@ -33,7 +33,7 @@ public static class SpectralSweepPlot
         plot.Title($"{report.Sweep}: predicted vs trained mIoU (Spearman ρ = {SpectralSweepRunner.Format(report.SpearmanRho, "F2")})");
         plot.XLabel("log2 label grid factor f");
         plot.YLabel("mIoU (%)");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.LowerLeft);
         plot.SavePng(path, 900, 550);
     }
 }

@@ -24,14 +24,29 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
         var dataset = Labels(request.Spec);
         if (request.Images > dataset.Count)
             throw new ArgumentException($"images = {request.Images} is more than the {dataset.Count} training samples of {request.Spec.Dataset.Identity(request.Spec.Seed)}; lower --images.");
-        using var advisor = new GridAdvisor(dataset.NumClasses, request.Spec.Dataset.Height, request.Spec.Dataset.Width);
-        foreach (var chunk in request.Indices().Chunk(request.BatchSize))
+        return Analyse(dataset, request.Indices(), request.BatchSize, cancellationToken);
+    }
+
+    /// <summary>The advisor's statistics of <paramref name="indices"/> of <paramref name="dataset"/>, in batches (the one
+    /// streaming loop of every spectral analysis: shards, the single-process reference, the sweep's spectral skip).</summary>
+    public static SpectralStatistics Analyse(ISegmentationDataset dataset, IEnumerable<int> indices, int batchSize, CancellationToken cancellationToken = default)
+    {
+        GridAdvisor? advisor = null;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var batch = SegmentationBatch.Collate(chunk.Select(dataset.Get).ToList(), CPU);
-            advisor.Add(batch.Labels);
+            foreach (var chunk in indices.Chunk(batchSize))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var batch = SegmentationBatch.Collate(chunk.Select(dataset.Get).ToList(), CPU);
+                advisor ??= new GridAdvisor(dataset.NumClasses, (int)batch.Labels.shape[1], (int)batch.Labels.shape[2]);
+                advisor.Add(batch.Labels);
+            }
+            return advisor?.Statistics() ?? throw new ArgumentException("no images to analyse", nameof(indices));
         }
-        return advisor.Statistics();
+        finally
+        {
+            advisor?.Dispose();
+        }
     }
 
     /// <summary>The training split's labels, un-augmented, at the spec's size.</summary>

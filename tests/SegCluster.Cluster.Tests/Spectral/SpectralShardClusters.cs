@@ -5,9 +5,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Spectral;
-using SegCluster.Vision.Data;
 using SegCluster.Vision.Spectral;
-using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Tests.Spectral;
 
@@ -32,15 +30,6 @@ internal static class SpectralShardClusters
     }
 
     /// <summary>The single-process reference: one advisor over images 0..n-1 in order, batches of 8.</summary>
-    public static SpectralStatistics SingleProcess(int images)
-    {
-        var dataset = ShardSpectralAnalyser.Labels(Spec);
-        using var advisor = new GridAdvisor(dataset.NumClasses, Spec.Dataset.Height, Spec.Dataset.Width);
-        foreach (var chunk in Enumerable.Range(0, images).Chunk(8))
-        {
-            using var batch = SegmentationBatch.Collate(chunk.Select(dataset.Get).ToList(), CPU);
-            advisor.Add(batch.Labels);
-        }
-        return advisor.Statistics();
-    }
+    public static SpectralStatistics SingleProcess(int images) =>
+        ShardSpectralAnalyser.Analyse(ShardSpectralAnalyser.Labels(Spec), Enumerable.Range(0, images), batchSize: 8);
 }
