@@ -135,11 +135,13 @@ public static class SpectralSweepRunner
             var rho = SpearmanCorrelation.Of(byFactor.Select(r => r.PredictedMIoU).ToList(), byFactor.Select(r => r.TrainedMIoU!.Value).ToList());
             var finest = byFactor[0].TrainedMIoU!.Value;
             int? trained = byFactor.Where(r => r.TrainedMIoU >= finest - tolerance).Select(r => (int?)r.Factor).Max();
-            return new SpectralSweepModeSummary(g.Key, byFactor.Count, rho, analysis.RecommendedFactor, trained, tolerance, trained == analysis.RecommendedFactor);
+            return new SpectralSweepModeSummary(g.Key, byFactor.Count, Defined(rho), analysis.RecommendedFactor, trained, tolerance, trained == analysis.RecommendedFactor);
         }).ToList();
         var pooled = SpearmanCorrelation.Of(scored.Select(r => r.PredictedMIoU).ToList(), scored.Select(r => r.TrainedMIoU!.Value).ToList());
-        return new SpectralSweepReport(spec.Name, analysis.Dataset, analysis.Images, shards, analysis.RecommendedFactor, pooled, modes, rows);
+        return new SpectralSweepReport(spec.Name, analysis.Dataset, analysis.Images, shards, analysis.RecommendedFactor, Defined(pooled), modes, rows);
     }
+
+    private static double? Defined(double value) => double.IsFinite(value) ? value : null;
 
     internal static string Format(double? value, string format) => value is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
 }
