@@ -21,6 +21,7 @@ public static class SegClusterCommandLine
         {
             QuickstartCommand.Create(),
             SpectralCommand.Create(),
+            SpectralSweepCommand.Create(),
             ModelCommand.Create(),
             DatasetCommand.Create(),
             SweepCommand.Create(),
