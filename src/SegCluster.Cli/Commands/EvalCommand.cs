@@ -18,7 +18,7 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint written by training (records its model spec and classes).", Required = true };
+        var checkpoint = CheckpointOption.Create();
         var dataset = new Option<DirectoryInfo>("--dataset") { Description = "Root folder of the dataset (Cityscapes, VOC, ADE20K or folder layout).", Required = true };
         var format = new Option<string>("--format") { Description = $"Dataset format: {DatasetFormats.Auto} (detect), {string.Join(", ", DatasetFormats.Names)}.", DefaultValueFactory = _ => DatasetFormats.Auto };
         var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };

@@ -15,7 +15,7 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint written by training (records its model spec and classes).", Required = true };
+        var checkpoint = CheckpointOption.Create();
         var inputs = new Argument<string[]>("inputs") { Description = "Images (PNG/JPEG) or folders of images.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the PNGs.", Required = true };
         var format = new Option<string>("--format")

@@ -72,7 +72,7 @@ public sealed class WorkerGrain(
         if (_evaluation is { Running.IsCompleted: false } running)
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with evaluation '{running.Id}'.");
         var part = new CheckpointEvaluation(request, DeviceParser.Parse(_info.Device));
-        DelayDeactivation(TimeSpan.FromDays(1));
+        DelayDeactivation(TimeSpan.FromDays(7));  // as a training run: keep the part and its progress while it runs
         // A dedicated thread, as training loops run: inference at full resolution is long compute.
         var task = Task.Factory.StartNew(() => part.Run(CancellationToken.None), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _evaluation = (request.EvaluationId, part, task);

@@ -11,40 +11,43 @@ using TorchSharp;
 namespace SegCluster.Cluster.Training;
 
 /// <summary>
-/// Rank 0's validation during training (training.validate_every): every N steps and after the last, it evaluates the
-/// validation split (eval mode, running statistics, no collective calls, so the other ranks simply wait at the next
-/// all-reduce), reports mIoU and per-class IoU to the experiment and the mIoU gauge, and when the chosen metric
-/// beats every earlier validation, writes "best.ckpt" atomically next to the step checkpoints and reports it as
-/// the best one. The best score so far comes from the experiment's persisted validations, so a re-formed ring
-/// does not overwrite a better checkpoint with a worse one.
+/// Validation during training (training.validate_every), on every rank: every N steps and after the last, rank 0's
+/// BatchNorm running statistics are broadcast (with plain `bn` they are rank-local; eval mode uses them, training mode
+/// does not, so this changes no training step), each rank evaluates every W-th validation sample and the confusion
+/// counts are summed exactly over the ring. So a validation costs 1/W of the split per rank, and no rank idles at an
+/// all-reduce (with its timeout) while another evaluates alone. Rank 0 reports mIoU and per-class IoU to the experiment
+/// and the mIoU gauge, and when the chosen metric beats every earlier validation, writes "best.ckpt" atomically next
+/// to the step checkpoints and reports it as the best one. The best score so far comes from the experiment's persisted
+/// validations, so a re-formed ring does not overwrite a better checkpoint with a worse one.
 /// </summary>
 public sealed class PeriodicValidation
 {
     private readonly ExperimentSpec _spec;
     private readonly IExperimentGrain _experiment;
     private readonly int _attempt;
+    private readonly IGradientReducer _reducer;
     private readonly string _bestPath;
     private readonly TrainingDataSources _dataSources;
     private readonly SegClusterMetrics _metrics;
     private readonly WorkerLabels _labels;
     private double _best;
 
-    public PeriodicValidation(ExperimentSpec spec, IExperimentGrain experiment, int attempt, string experimentDirectory,
+    public PeriodicValidation(ExperimentSpec spec, IExperimentGrain experiment, int attempt, IGradientReducer reducer, string experimentDirectory,
         TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels, IReadOnlyList<ValidationPoint> earlier)
     {
-        (_spec, _experiment, _attempt, _dataSources, _metrics, _labels) = (spec, experiment, attempt, dataSources, metrics, labels);
+        (_spec, _experiment, _attempt, _reducer, _dataSources, _metrics, _labels) = (spec, experiment, attempt, reducer, dataSources, metrics, labels);
         _bestPath = Path.GetFullPath(Path.Combine(experimentDirectory, "best.ckpt"));
         _best = earlier.Count == 0 ? double.NegativeInfinity : earlier.Max(v => Score(v.Evaluation));
     }
 
-    /// <summary>For rank 0 when the spec validates periodically, else null (nothing to do). Asks the experiment for
-    /// the validations of earlier formations.</summary>
-    public static PeriodicValidation? For(TrainingAssignment assignment, IExperimentGrain experiment, string experimentDirectory,
+    /// <summary>For every rank when the spec validates periodically, else null (nothing to do). Rank 0 asks the
+    /// experiment for the validations of earlier formations.</summary>
+    public static PeriodicValidation? For(TrainingAssignment assignment, IExperimentGrain experiment, IGradientReducer reducer, string experimentDirectory,
         TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels)
     {
-        if (assignment.Rank != 0 || assignment.Spec.Training.ValidateEvery <= 0) return null;
-        var earlier = experiment.GetStatusAsync().GetAwaiter().GetResult().Validations;
-        return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, experimentDirectory, dataSources, metrics, labels, earlier);
+        if (assignment.Spec.Training.ValidateEvery <= 0) return null;
+        var earlier = assignment.Rank == 0 ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
+        return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier);
     }
 
     /// <summary>The checkpoint with the best metric so far.</summary>
@@ -52,13 +55,15 @@ public sealed class PeriodicValidation
 
     public bool IsDue(int step) => step % _spec.Training.ValidateEvery == 0 || step == _spec.TotalSteps;
 
-    /// <summary>Call after optimizer step <paramref name="step"/> on rank 0; validates when due.</summary>
-    /// <returns>The validation, or null when not due.</returns>
+    /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due.</summary>
+    /// <returns>The validation (the same on every rank), or null when not due.</returns>
     public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device)
     {
         if (!IsDue(step)) return null;
-        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources);
+        ParameterBroadcast.FromRankZero(trainer.Model, _reducer);
+        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources, _reducer);
         var point = new ValidationPoint(step, evaluation);
+        if (_reducer.Rank != 0) return point;
         _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
         CheckpointRecord? best = null;
         var score = Score(evaluation);
@@ -73,11 +78,13 @@ public sealed class PeriodicValidation
     }
 
     /// <summary>Evaluates <paramref name="model"/> on the spec's validation split (periodic and final evaluation).</summary>
-    public static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources)
+    /// <param name="acrossRanks">Spread over this group (call on every rank); null: this rank evaluates all of it.</param>
+    public static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources,
+        IGradientReducer? acrossRanks = null)
     {
         using var lease = dataSources.Acquire(spec, training: false);
         var validation = lease.Source;
-        var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToList(), spec.Training.EvaluationBatch, device);
+        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer()).ToMetrics();
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
     }
 

@@ -91,7 +91,7 @@ public sealed class WorkerTrainingLoop(
             epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
             batchSize, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: resumeStep);
         var epochLog = new EpochDataLog(rank, trainData, logger);
-        var validation = PeriodicValidation.For(assignment, experiment, ExperimentDirectory, dataSources, metrics, labels);
+        var validation = PeriodicValidation.For(assignment, experiment, reducer, ExperimentDirectory, dataSources, metrics, labels);
         ValidationPoint? lastValidation = null;
         for (var step = resumeStep; step < spec.TotalSteps;)
         {
