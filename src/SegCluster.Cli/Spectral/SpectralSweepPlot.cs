@@ -36,4 +36,28 @@ public static class SpectralSweepPlot
         plot.ShowLegend(Alignment.LowerLeft);
         plot.SavePng(path, 900, 550);
     }
+
+    /// <summary>The second axis (PAPERS.md §2 "Feature truncation"): trained mIoU against MMACs per image, one line per
+    /// label mode × factor through its decoder truncation ratios. False (nothing written) with a single ratio.</summary>
+    public static bool WriteTruncation(SpectralSweepReport report, string path)
+    {
+        if (report.Rows.Select(r => r.DecoderTruncation).Distinct().Count() < 2) return false;
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var groups = report.Rows.Where(r => r.TrainedMIoU is not null).GroupBy(r => (r.Mode, r.Factor)).OrderBy(g => g.Key.Mode).ThenBy(g => g.Key.Factor).ToList();
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var rows = groups[i].OrderByDescending(r => r.DecoderTruncation).ToList();
+            var line = plot.Add.Scatter(rows.Select(r => 1000 * r.GigaMacsPerImage).ToArray(), rows.Select(r => 100 * r.TrainedMIoU!.Value).ToArray());
+            line.LegendText = $"{groups[i].Key.Mode} f = {groups[i].Key.Factor} (r = {string.Join(", ", rows.Select(r => r.DecoderTruncation))})";
+            line.Color = palette.GetColor(i);
+            line.MarkerSize = 8;
+        }
+        plot.Title($"{report.Sweep}: trained mIoU against compute (decoder truncation ratio r)");
+        plot.XLabel("MMACs per image");
+        plot.YLabel("trained mIoU (%)");
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, 900, 550);
+        return true;
+    }
 }

@@ -23,6 +23,7 @@ public static class SpectralSweepRunner
 {
     public const string JsonFile = "spectral-sweep.json";
     public const string PlotFile = "predicted-vs-trained.png";
+    public const string TruncationPlotFile = "truncation.png";
     public const string FactorAxis = "labels.factor";
     public const string ModeAxis = "labels.mode";
     public const string TruncationAxis = "model.decoder_truncation";
@@ -87,8 +88,9 @@ public static class SpectralSweepRunner
             var report = Summarise(spec, analysis, shards, rows, tolerance);
             File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
             SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
+            var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
             console.Write(SpectralSweepTable.Create(report));
-            console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile} and analysis/ to {output.FullName}");
+            console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
             return exit;
         }
     }
