@@ -1,4 +1,5 @@
 using SegCluster.Vision.Models;
+using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Training;
 
@@ -30,7 +31,15 @@ public static class CheckpointStore
                 var momentum = trainer.MomentumSnapshot();
                 writer.Write(momentum.Length);
                 writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(momentum.AsSpan()));
-                trainer.Model.save(writer);
+                if (HasStridedTensors(trainer.Model))
+                {
+                    using var twin = ContiguousTwin(trainer.Model);
+                    twin.save(writer);
+                }
+                else
+                {
+                    trainer.Model.save(writer);
+                }
             }
             stream.Flush(flushToDisk: true);
         }
@@ -50,8 +59,40 @@ public static class CheckpointStore
         var momentum = new float[reader.ReadInt32()];
         reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(momentum.AsSpan()));
         SegmentationModel model = trainer.Model;
-        model.load(reader, strict: true);
+        if (HasStridedTensors(model))
+        {
+            using var twin = ModelRegistry.Create(model.Options);
+            twin.load(reader, strict: true);
+            CopyState(twin, model);  // copy_ keeps the target's channels_last strides
+        }
+        else
+        {
+            model.load(reader, strict: true);
+        }
         trainer.RestoreOptimizerState(momentum, steps);
         return steps;
+    }
+
+    /// <summary>
+    /// Whether a parameter or buffer has non-default strides (channels_last): TorchSharp writes and reads tensor
+    /// bytes only from contiguous tensors, so such a model goes through a contiguous twin, and the file holds the
+    /// logical NCHW order whatever the memory format (checkpoints move between layouts).
+    /// </summary>
+    private static bool HasStridedTensors(SegmentationModel model) =>
+        model.parameters().Any(p => !p.is_contiguous()) || model.buffers().Any(b => !b.is_contiguous());
+
+    /// <summary>A contiguous model of the same architecture holding <paramref name="model"/>'s values.</summary>
+    private static SegmentationModel ContiguousTwin(SegmentationModel model)
+    {
+        var twin = ModelRegistry.Create(model.Options);
+        CopyState(model, twin);
+        return twin;
+    }
+
+    private static void CopyState(SegmentationModel source, SegmentationModel target)
+    {
+        using var noGrad = no_grad();
+        foreach (var (s, t) in source.parameters().Zip(target.parameters())) t.copy_(s);
+        foreach (var (s, t) in source.buffers().Zip(target.buffers())) t.copy_(s);
     }
 }
