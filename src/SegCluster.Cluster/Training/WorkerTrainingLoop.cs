@@ -106,6 +106,7 @@ public sealed class WorkerTrainingLoop(
             var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
                 result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes) { Attempt = assignment.Attempt };
             metrics.RecordStep(labels, report, result.LearningRate);
+            metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
             epochLog.Record(next.Epoch, report);
             experiment.ReportStepAsync(report).GetAwaiter().GetResult();
             var every = spec.Training.CheckpointEvery;
