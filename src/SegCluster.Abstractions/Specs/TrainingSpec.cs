@@ -46,4 +46,16 @@ public sealed record TrainingSpec
     public const string MeanIoUMetric = "miou";
     public const string PixelAccuracyMetric = "pixel_accuracy";
     public static IReadOnlyList<string> BestMetrics { get; } = [MeanIoUMetric, PixelAccuracyMetric];
+
+    /// <summary>fp32 | bf16-mixed | fp16-mixed; null: the device's default (CUDA: bf16-mixed from compute capability 8.0, else fp16-mixed; CPU: fp32).</summary>
+    [Id(50)] public string? Precision { get; init; }
+
+    /// <summary>contiguous | channels_last; null: the device's default (CUDA: channels_last; CPU: contiguous).</summary>
+    [Id(51)] public string? MemoryFormat { get; init; }
+
+    /// <summary>Valid <see cref="Precision"/> names.</summary>
+    public static readonly IReadOnlyList<string> Precisions = ["fp32", "bf16-mixed", "fp16-mixed"];
+
+    /// <summary>Valid <see cref="MemoryFormat"/> names.</summary>
+    public static readonly IReadOnlyList<string> MemoryFormats = ["contiguous", "channels_last"];
 }

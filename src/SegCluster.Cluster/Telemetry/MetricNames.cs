@@ -19,6 +19,8 @@ public static class MetricNames
     public const string AllReduceDuration = "segcluster.allreduce.duration";
     public const string AllReduceBytes = "segcluster.allreduce.bytes";
     public const string TrainLearningRate = "segcluster.train.learning_rate";
+    public const string TrainLossScale = "segcluster.train.loss_scale";
+    public const string TrainSkippedSteps = "segcluster.train.skipped_steps";
     public const string AllReduceBandwidth = "segcluster.allreduce.bandwidth";
     public const string EvalMeanIoU = "segcluster.eval.miou";
     public const string Experiments = "segcluster.experiments";

@@ -19,6 +19,8 @@ public sealed class SegClusterMetrics
     private readonly Histogram<double> _step, _dataWait, _forwardBackward, _optimizer, _allReduce;
     private readonly Counter<long> _allReduceBytes;
     private readonly ConcurrentDictionary<WorkerLabels, WorkerSnapshot> _latest = new();
+    private readonly ConcurrentDictionary<WorkerLabels, double> _lossScales = new();
+    private readonly Counter<long> _skippedSteps;
     private readonly ConcurrentDictionary<(string Experiment, string Node), double> _meanIoU = new();
     private readonly ConcurrentDictionary<string, ExperimentState> _experiments = new();
     private readonly ConcurrentDictionary<string, Func<SampleCacheStatistics>> _dataCaches = new();
@@ -49,6 +51,9 @@ public sealed class SegClusterMetrics
         _allReduceBytes = meter.CreateCounter<long>(MetricNames.AllReduceBytes, "By", "Gradient bytes all-reduced.");
         meter.CreateObservableGauge(MetricNames.TrainThroughput, () => Observe(v => v.ImagesPerSecond), "{image}/s", "Images per second of each worker.");
         meter.CreateObservableGauge(MetricNames.TrainLoss, () => Observe(v => v.Loss), null, "Training loss of the latest step.");
+        meter.CreateObservableGauge(MetricNames.TrainLossScale,
+            () => _lossScales.Select(kv => new Measurement<double>(kv.Value, kv.Key.ToTags())), null, "fp16-mixed dynamic loss scale of the latest step (1 otherwise).");
+        _skippedSteps = meter.CreateCounter<long>(MetricNames.TrainSkippedSteps, "{step}", "Steps skipped because the reduced fp16 gradient was not finite.");
         meter.CreateObservableGauge(MetricNames.TrainLearningRate, () => Observe(v => v.LearningRate), null, "Learning rate of the latest step.");
         meter.CreateObservableGauge(MetricNames.AllReduceBandwidth, () => Observe(v => v.AllReduceBytesPerSecond), "By/s",
             "Gradient bytes per second of all-reduce time, latest step of each worker.");
@@ -85,6 +90,13 @@ public sealed class SegClusterMetrics
         _latest[labels] = new WorkerSnapshot(imagesPerSecond, report.Loss, learningRate, bandwidth);
     }
 
+    /// <summary>Records the precision state after a step: the loss scale, and a skipped step (fp16 overflow on some rank).</summary>
+    public void RecordLossScale(WorkerLabels labels, double lossScale, bool skipped)
+    {
+        _lossScales[labels] = lossScale;
+        if (skipped) _skippedSteps.Add(1, labels.ToTags());
+    }
+
     /// <summary>Records a validation result. The gauge keeps the latest value of each experiment for the process lifetime.</summary>
     public void RecordEvaluation(WorkerLabels labels, double meanIoU) => _meanIoU[(labels.Experiment, labels.Node)] = meanIoU;
 
@@ -92,7 +104,11 @@ public sealed class SegClusterMetrics
     public void RecordExperimentState(string experiment, ExperimentState state) => _experiments[experiment] = state;
 
     /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).</summary>
-    public void Forget(WorkerLabels labels) => _latest.TryRemove(labels, out _);
+    public void Forget(WorkerLabels labels)
+    {
+        _latest.TryRemove(labels, out _);
+        _lossScales.TryRemove(labels, out _);
+    }
 
     /// <summary>Exports a node-wide sample cache's statistics under <c>dataset</c> until <see cref="ForgetDataCache"/>.</summary>
     public void TrackDataCache(string dataset, Func<SampleCacheStatistics> statistics) => _dataCaches[dataset] = statistics;

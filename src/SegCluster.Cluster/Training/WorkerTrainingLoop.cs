@@ -77,7 +77,9 @@ public sealed class WorkerTrainingLoop(
         var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
-        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer);
+        var precision = SpecMapping.Precision(spec, device);
+        logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}", rank, assignment.ExperimentId, worker.Device, precision);
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
         // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
         if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
@@ -107,6 +109,7 @@ public sealed class WorkerTrainingLoop(
             var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
                 result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes) { Attempt = assignment.Attempt };
             metrics.RecordStep(labels, report, result.LearningRate);
+            metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
             epochLog.Record(next.Epoch, report);
             experiment.ReportStepAsync(report).GetAwaiter().GetResult();
             var every = spec.Training.CheckpointEvery;

@@ -39,7 +39,15 @@ public static class CheckpointStore
                 var momentum = trainer.MomentumSnapshot();
                 writer.Write(momentum.Length);
                 writer.Write(MemoryMarshal.AsBytes(momentum.AsSpan()));
-                trainer.Model.save(writer);
+                if (HasStridedTensors(trainer.Model))
+                {
+                    using var twin = ContiguousTwin(trainer.Model);
+                    twin.save(writer);
+                }
+                else
+                {
+                    trainer.Model.save(writer);
+                }
             }
             stream.Flush(flushToDisk: true);
         }
@@ -68,7 +76,7 @@ public static class CheckpointStore
         long steps = reader.ReadInt64();
         var momentum = new float[reader.ReadInt32()];
         reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(momentum.AsSpan()));
-        trainer.Model.load(reader, strict: true);
+        LoadState(reader, trainer.Model);
         trainer.RestoreOptimizerState(momentum, steps);
         return steps;
     }
@@ -84,7 +92,22 @@ public static class CheckpointStore
         reader.ReadInt64();
         var optimizerFloats = reader.ReadInt32();
         reader.BaseStream.Seek((long)optimizerFloats * sizeof(float), SeekOrigin.Current);
-        model.load(reader, strict: true);
+        LoadState(reader, model);
+    }
+
+    /// <summary>Reads the state dict into <paramref name="model"/>, whatever its memory format.</summary>
+    private static void LoadState(BinaryReader reader, SegmentationModel model)
+    {
+        if (HasStridedTensors(model))
+        {
+            using var twin = ModelRegistry.Create(model.Options);
+            twin.load(reader, strict: true);
+            CopyState(twin, model);  // copy_ keeps the target's channels_last strides
+        }
+        else
+        {
+            model.load(reader, strict: true);
+        }
     }
 
     /// <summary>The checkpoint's metadata, without reading its tensors.</summary>
@@ -126,4 +149,27 @@ public static class CheckpointStore
 
     private static Dictionary<string, long[]> Shapes(nn.Module model) =>
         model.state_dict().ToDictionary(e => e.Key, e => e.Value.shape);
+
+    /// <summary>
+    /// Whether a parameter or buffer has non-default strides (channels_last): TorchSharp writes and reads tensor
+    /// bytes only from contiguous tensors, so such a model goes through a contiguous twin, and the file holds the
+    /// logical NCHW order whatever the memory format (checkpoints move between layouts).
+    /// </summary>
+    private static bool HasStridedTensors(SegmentationModel model) =>
+        model.parameters().Any(p => !p.is_contiguous()) || model.buffers().Any(b => !b.is_contiguous());
+
+    /// <summary>A contiguous model of the same architecture holding <paramref name="model"/>'s values.</summary>
+    private static SegmentationModel ContiguousTwin(SegmentationModel model)
+    {
+        var twin = ModelRegistry.Create(model.Options);
+        CopyState(model, twin);
+        return twin;
+    }
+
+    private static void CopyState(SegmentationModel source, SegmentationModel target)
+    {
+        using var noGrad = no_grad();
+        foreach (var (s, t) in source.parameters().Zip(target.parameters())) t.copy_(s);
+        foreach (var (s, t) in source.buffers().Zip(target.buffers())) t.copy_(s);
+    }
 }

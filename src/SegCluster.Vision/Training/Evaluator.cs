@@ -57,7 +57,7 @@ public static class Evaluator
                 for (int i = start; i < Math.Min(indices.Count, start + batchSize); i++)
                     samples.Add(dataset.Get(indices[i]));
                 using var batch = SegmentationBatch.Collate(samples, device);
-                var output = model.forward(batch.Images);
+                var output = model.call(batch.Images);  // call(): a precision policy's hooks run
                 var predictions = output.Logits.argmax(1);  // (B, H, W)
                 confusion.Add(predictions, batch.Labels);
             }

@@ -30,6 +30,19 @@ public sealed class SegClusterMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_loss_scale_gauge_reports_the_latest_step_until_the_worker_is_forgotten()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        metrics.RecordLossScale(_worker, 65536, skipped: false);
+        metrics.RecordLossScale(_worker, 32768, skipped: true);
+        var scale = Assert.Single(Observe()[MetricNames.TrainLossScale]);
+        Assert.Equal(32768, scale.Value);
+        Assert.Equal("exp-a", scale.Tags[MetricNames.Labels.Experiment]);
+        metrics.Forget(_worker);
+        Assert.False(Observe().ContainsKey(MetricNames.TrainLossScale));
+    }
+
+    [Fact]
     public void Evaluation_and_experiment_states_are_reported()
     {
         var metrics = _services.GetRequiredService<SegClusterMetrics>();
