@@ -4,6 +4,7 @@ using SegCluster.Bench.AllReduce;
 using SegCluster.Bench.LabelGrid;
 using SegCluster.Bench.Loopback;
 using SegCluster.Bench.Results;
+using SegCluster.Bench.Spectral;
 using SegCluster.Bench.Training;
 using SegCluster.Bench.Truncation;
 using SegCluster.Vision.Devices;
@@ -63,6 +64,7 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("label-grid-macs", "MACs per label grid factor (the compute figure of label-grid).", LabelGridMacs.Options, LabelGridMacs.Run),
     ("decoder-truncation", "Decoder MACs against mIoU per truncation ratio.", DecoderTruncationBench.Options, DecoderTruncationBench.Run),
     ("training-overhead", "The trainer's step vs a bare TorchSharp loop (same model, data, seed), then resident memory over many steps.", TrainingOverheadBench.Options, TrainingOverheadBench.Run),
+    ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })
 {
     var command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false, Hidden = name.EndsWith("-run", StringComparison.Ordinal) };

@@ -54,7 +54,14 @@ public static class SpecValidation
         Check(t.MaxGradNorm is null or > 0, $"training.max_grad_norm: {t.MaxGradNorm} must be positive (or absent for no clipping).");
         Check(t.AccumulationSteps >= 1 && t.BatchPerWorker % Math.Max(1, t.AccumulationSteps) == 0,
             $"training.accumulation_steps: {t.AccumulationSteps} must be at least 1 and divide training.batch_per_worker ({t.BatchPerWorker}).");
+        Check(t.Precision is null || TrainingSpec.Precisions.Contains(t.Precision),
+            $"training.precision: '{t.Precision}' is unknown; use one of {string.Join(", ", TrainingSpec.Precisions)} (or leave it out for the device's default).");
+        Check(t.MemoryFormat is null || TrainingSpec.MemoryFormats.Contains(t.MemoryFormat),
+            $"training.memory_format: '{t.MemoryFormat}' is unknown; use one of {string.Join(", ", TrainingSpec.MemoryFormats)} (or leave it out for the device's default).");
         Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
+        Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
+        Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),
+            $"training.best_metric: '{t.BestMetric}' is unknown; use one of {string.Join(", ", TrainingSpec.BestMetrics)}.");
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
         Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");

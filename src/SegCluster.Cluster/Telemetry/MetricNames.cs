@@ -19,6 +19,8 @@ public static class MetricNames
     public const string AllReduceDuration = "segcluster.allreduce.duration";
     public const string AllReduceBytes = "segcluster.allreduce.bytes";
     public const string TrainLearningRate = "segcluster.train.learning_rate";
+    public const string TrainLossScale = "segcluster.train.loss_scale";
+    public const string TrainSkippedSteps = "segcluster.train.skipped_steps";
     public const string AllReduceBandwidth = "segcluster.allreduce.bandwidth";
     public const string EvalMeanIoU = "segcluster.eval.miou";
     public const string Experiments = "segcluster.experiments";
@@ -29,6 +31,9 @@ public static class MetricNames
     public const string DataCacheSize = "segcluster.data.cache.size";
     public const string DataCacheHitRatio = "segcluster.data.cache.hit_ratio";
     public const string DataInvalidSamples = "segcluster.data.invalid_samples";
+    public const string SchedulerQueue = "segcluster.scheduler.queue";
+    public const string SchedulerWorkers = "segcluster.scheduler.workers";
+    public const string SweepTrials = "segcluster.sweep.trials";
 
     public static class Labels
     {
@@ -39,5 +44,6 @@ public static class MetricNames
         public const string State = "state";
         public const string Kind = "kind";
         public const string Dataset = "dataset";
+        public const string Sweep = "sweep";
     }
 }

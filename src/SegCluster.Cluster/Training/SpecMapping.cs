@@ -6,6 +6,8 @@ using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Debiasing;
 using SegCluster.Vision.Models.Scribbles;
 using SegCluster.Vision.Training;
+using SegCluster.Vision.Devices;
+using SegCluster.Vision.Training.Precision;
 
 namespace SegCluster.Cluster.Training;
 
@@ -93,6 +95,33 @@ public static class SpecMapping
         return new OptimizerOptions(t.LearningRate, t.Momentum, t.WeightDecay, t.Optimizer,
             new LearningRateSchedule(t.LrPolicy, t.PolyPower, t.MinLearningRate, t.WarmupSteps, t.WarmupRatio),
             spec.TotalSteps, t.MaxGradNorm, t.NoDecayOnNormAndBias, t.AccumulationSteps);
+    }
+
+    /// <summary>
+    /// training.precision and training.memory_format, each falling back to the device's default
+    /// (<see cref="PrecisionOptions.DefaultFor"/>; the GPU's compute capability from NVML).
+    /// </summary>
+    public static PrecisionOptions Precision(ExperimentSpec spec, TorchSharp.torch.Device device)
+    {
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        var defaults = PrecisionOptions.DefaultFor(cuda, cuda ? NvmlDeviceMemory.ComputeCapabilityMajor(device.index < 0 ? 0 : device.index) : null);
+        var t = spec.Training;
+        return new PrecisionOptions(
+            t.Precision switch
+            {
+                null => defaults.Precision,
+                "fp32" => PrecisionMode.Fp32,
+                "bf16-mixed" => PrecisionMode.Bf16Mixed,
+                "fp16-mixed" => PrecisionMode.Fp16Mixed,
+                _ => throw new ArgumentException($"training.precision: '{t.Precision}' is unknown; use one of {string.Join(", ", TrainingSpec.Precisions)}."),
+            },
+            t.MemoryFormat switch
+            {
+                null => defaults.MemoryFormat,
+                "contiguous" => MemoryFormat.Contiguous,
+                "channels_last" => MemoryFormat.ChannelsLast,
+                _ => throw new ArgumentException($"training.memory_format: '{t.MemoryFormat}' is unknown; use one of {string.Join(", ", TrainingSpec.MemoryFormats)}."),
+            });
     }
 
     private static NormKind Norm(string norm) => norm switch

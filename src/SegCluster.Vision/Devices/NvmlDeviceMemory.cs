@@ -27,6 +27,14 @@ public static class NvmlDeviceMemory
         return result;
     }
 
+    /// <summary>The compute capability major version of GPU <paramref name="index"/> (8 = Ampere, bf16 tensor cores), or null when NVML cannot say.</summary>
+    public static int? ComputeCapabilityMajor(int index)
+    {
+        if (!Available.Value || index < 0) return null;
+        return nvmlDeviceGetHandleByIndex_v2((uint)index, out var handle) == Success
+            && nvmlDeviceGetCudaComputeCapability(handle, out var major, out _) == Success ? major : null;
+    }
+
     private static bool Initialise()
     {
         if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(Library, out _)) return false;
@@ -52,6 +60,7 @@ public static class NvmlDeviceMemory
     [DllImport(Library)] private static extern int nvmlDeviceGetCount_v2(out uint count);
     [DllImport(Library)] private static extern int nvmlDeviceGetHandleByIndex_v2(uint index, out IntPtr device);
     [DllImport(Library)] private static extern int nvmlDeviceGetMemoryInfo(IntPtr device, out NvmlMemory memory);
+    [DllImport(Library)] private static extern int nvmlDeviceGetCudaComputeCapability(IntPtr device, out int major, out int minor);
 }
 
 /// <summary>One GPU's memory in bytes.</summary>

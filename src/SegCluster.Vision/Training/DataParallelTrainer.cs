@@ -4,6 +4,7 @@ using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Normalization;
 using SegCluster.Vision.Training.Optimizers;
+using SegCluster.Vision.Training.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,10 +31,13 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly float[] _values;
     private readonly float[] _decay;
     private readonly float[] _gradients;
+    private readonly MixedPrecisionPolicy _precision;
     private long _completedSteps;
 
     /// <summary>Builds the optimiser (<see cref="OptimizerOptions.Kind"/>) over the model's trainable parameters (on the model's device).</summary>
-    public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer)
+    /// <param name="precision">Precision and memory format (default fp32, contiguous), applied to the model here, before its parameters are collected.</param>
+    public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer,
+        PrecisionOptions? precision = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
@@ -44,6 +48,7 @@ public sealed class DataParallelTrainer : IDisposable
         _criterion = criterion;
         _reducer = reducer;
         SyncBatchNorm2d.Attach(model, reducer);  // batch statistics over the whole group
+        _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
         _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
         _options = optimizer;
@@ -53,6 +58,9 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     public SegmentationModel Model { get; }
+
+    /// <summary>The precision policy on <see cref="Model"/>; its <see cref="MixedPrecisionPolicy.Scaler"/> holds the fp16 loss scale.</summary>
+    public MixedPrecisionPolicy Precision => _precision;
 
     /// <summary>Steps completed successfully.</summary>
     public long CompletedSteps => _completedSteps;
@@ -96,19 +104,30 @@ public sealed class DataParallelTrainer : IDisposable
         allReduce += Timed(() => _reducer.Sum(_gradients));
         allReduceBytes += 4L * _gradients.Length;
         int bad = Array.FindIndex(_gradients, g => !float.IsFinite(g));
+        double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
+        // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
+        // so all ranks skip this step together and back the scale off; parameters and optimiser state stay as they were.
+        if (_precision.Scaler is { } scaler && !scaler.Update(gradientsFinite: bad < 0))
+        {
+            _completedSteps++;
+            return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, TimeSpan.Zero, allReduceBytes, _options.LearningRateAt(_completedSteps - 1), double.NaN)
+                { LossScale = scaler.Scale, Skipped = true };
+        }
         if (bad >= 0)
             throw new InvalidOperationException(
                 $"gradient is not finite at step {stepNumber} (element {bad} of {_gradients.Length}, rank {_reducer.Rank}); " +
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
 
         var optimizerClock = Stopwatch.StartNew();
+        Unscale(lossScale);
         var gradientNorm = ClipGradients();
         var learningRate = _options.LearningRateAt(_completedSteps);
         OptimizerStep((float)learningRate);
         var optimizerTime = optimizerClock.Elapsed;
 
         _completedSteps++;
-        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm);
+        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm)
+            { LossScale = _precision.LossScale };
     }
 
     /// <summary>
@@ -120,7 +139,7 @@ public sealed class DataParallelTrainer : IDisposable
     private (double Loss, TimeSpan AllReduce, long Bytes) ForwardBackward(Tensor images, Tensor labels, long stepNumber)
     {
         using var scope = NewDisposeScope();
-        var output = Model.forward(images);
+        var output = Model.call(images);  // call(): the precision policy's hooks run
         var terms = _criterion.Terms(output, labels, images);
 
         int t = terms.Count;
@@ -138,7 +157,7 @@ public sealed class DataParallelTrainer : IDisposable
             globalCounts[i] = ExactCount.FromParts(stats[2 * i], stats[2 * i + 1]);
             globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
         }
-        if (!double.IsFinite(globalLoss))
+        if (!double.IsFinite(globalLoss) && _precision.Scaler is null)  // fp16-mixed: the non-finite gradients skip the step
             throw new InvalidOperationException(
                 $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
@@ -149,7 +168,7 @@ public sealed class DataParallelTrainer : IDisposable
             using var share = (1.0 / _options.AccumulationSteps).ToScalar();
             loss = loss.mul(share);
         }
-        loss.backward();
+        _precision.ScaleLoss(loss).backward();
         return (globalLoss, allReduce, 4L * stats.Length);
     }
 
@@ -170,7 +189,15 @@ public sealed class DataParallelTrainer : IDisposable
         _completedSteps = completedSteps;
     }
 
-    public void Dispose() { }
+    public void Dispose() => _precision.Dispose();
+
+    /// <summary>Divides the reduced gradients by the loss scale backward used (identical on every rank); no-op at 1.</summary>
+    private void Unscale(double lossScale)
+    {
+        if (lossScale == 1.0) return;
+        var inverse = (float)(1.0 / lossScale);
+        for (int i = 0; i < _gradients.Length; i++) _gradients[i] *= inverse;
+    }
 
     /// <summary>All parameter gradients, in parameter order, into <see cref="_gradients"/> (zeros for a parameter without grad).</summary>
     private void FlattenGradients()

@@ -10,4 +10,11 @@ namespace SegCluster.Vision.Training;
 /// <param name="LearningRate">The rate this step's update used (after the schedule).</param>
 /// <param name="GradientNorm">L2 norm of the global gradient before clipping.</param>
 public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackward, TimeSpan AllReduce, TimeSpan Optimizer, long AllReduceBytes,
-    double LearningRate = 0, double GradientNorm = 0);
+    double LearningRate = 0, double GradientNorm = 0)
+{
+    /// <summary>The fp16 loss scale after this step (1 in fp32 and bf16-mixed).</summary>
+    public double LossScale { get; init; } = 1.0;
+
+    /// <summary>True when fp16-mixed skipped the update because the reduced gradient was not finite (on every rank alike).</summary>
+    public bool Skipped { get; init; }
+}

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Tests.Telemetry;
@@ -29,6 +30,19 @@ public sealed class SegClusterMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_loss_scale_gauge_reports_the_latest_step_until_the_worker_is_forgotten()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        metrics.RecordLossScale(_worker, 65536, skipped: false);
+        metrics.RecordLossScale(_worker, 32768, skipped: true);
+        var scale = Assert.Single(Observe()[MetricNames.TrainLossScale]);
+        Assert.Equal(32768, scale.Value);
+        Assert.Equal("exp-a", scale.Tags[MetricNames.Labels.Experiment]);
+        metrics.Forget(_worker);
+        Assert.False(Observe().ContainsKey(MetricNames.TrainLossScale));
+    }
+
+    [Fact]
     public void Evaluation_and_experiment_states_are_reported()
     {
         var metrics = _services.GetRequiredService<SegClusterMetrics>();
@@ -43,6 +57,26 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.Equal("exp-a", miou.Tags[MetricNames.Labels.Experiment]);
         var states = observed[MetricNames.Experiments].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
         Assert.Equal(new Dictionary<string, double> { ["running"] = 1, ["completed"] = 1, ["failed"] = 0, ["cancelled"] = 0 }, states);
+    }
+
+    [Fact]
+    public void Scheduler_load_and_sweep_trial_states_are_reported_with_every_state()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        Assert.False(Observe().ContainsKey(MetricNames.SchedulerQueue));  // only the scheduler's node reports it
+
+        metrics.RecordScheduler(queued: 2, freeWorkers: 1, allocatedWorkers: 3);
+        metrics.RecordSweepTrials("sweep-a", [TrialState.Completed, TrialState.Running, TrialState.Completed, TrialState.Skipped]);
+        metrics.RecordSweepTrials("sweep-a", [TrialState.Completed, TrialState.Completed, TrialState.Completed, TrialState.Skipped]);
+
+        var observed = Observe();
+        Assert.Equal(2, Assert.Single(observed[MetricNames.SchedulerQueue]).Value);
+        var workers = observed[MetricNames.SchedulerWorkers].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal(new Dictionary<string, double> { ["free"] = 1, ["allocated"] = 3 }, workers);
+        var trials = observed[MetricNames.SweepTrials].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal(Enum.GetValues<TrialState>().Length, trials.Count);
+        Assert.Equal((3, 0, 1, 0), (trials["completed"], trials["running"], trials["skipped"], trials["pending"]));
+        Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
     /// <summary>One collection of every observable instrument of this provider's SegCluster meter.</summary>

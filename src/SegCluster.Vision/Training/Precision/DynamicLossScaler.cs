@@ -1,0 +1,59 @@
+namespace SegCluster.Vision.Training.Precision;
+
+/// <summary>
+/// fp16 dynamic loss scaling with PyTorch GradScaler's defaults: the loss is multiplied by S before backward so
+/// small gradients survive fp16's 5-bit exponent, the reduced gradients are divided by S before the update; a
+/// step whose gradients are not finite is skipped and S halves, and after 2,000 consecutive good steps S doubles
+/// (Micikevicius et al. 2018, "Mixed Precision Training", §3.2). The trainer calls <see cref="Update"/> with a
+/// verdict that is identical on every rank (it is taken on the all-reduced gradient), so every rank's S and skip
+/// decision stay equal.
+/// </summary>
+public sealed class DynamicLossScaler
+{
+    public DynamicLossScaler(double initialScale = 65536.0, double growthFactor = 2.0, double backoffFactor = 0.5, int growthInterval = 2000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialScale);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(growthFactor, 1.0);
+        if (backoffFactor is <= 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(backoffFactor), backoffFactor, "backoffFactor must be in (0, 1).");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(growthInterval);
+        Scale = initialScale;
+        GrowthFactor = growthFactor;
+        BackoffFactor = backoffFactor;
+        GrowthInterval = growthInterval;
+    }
+
+    /// <summary>S: the factor the loss is multiplied by before backward.</summary>
+    public double Scale { get; private set; }
+
+    public double GrowthFactor { get; }
+
+    public double BackoffFactor { get; }
+
+    public int GrowthInterval { get; }
+
+    /// <summary>Steps skipped because their gradients were not finite.</summary>
+    public long SkippedSteps { get; private set; }
+
+    /// <summary>Consecutive finite steps since the scale last changed.</summary>
+    public int GoodSteps { get; private set; }
+
+    /// <summary>Records one step's verdict; returns whether the update may be applied.</summary>
+    /// <param name="gradientsFinite">Whether every reduced gradient element is finite (the same on every rank).</param>
+    public bool Update(bool gradientsFinite)
+    {
+        if (!gradientsFinite)
+        {
+            Scale *= BackoffFactor;
+            GoodSteps = 0;
+            SkippedSteps++;
+            return false;
+        }
+        if (++GoodSteps >= GrowthInterval)
+        {
+            Scale *= GrowthFactor;
+            GoodSteps = 0;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,149 @@
+using SegCluster.Vision.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Training.Precision;
+
+/// <summary>
+/// What PyTorch's autocast does, applied once to any built <see cref="SegmentationModel"/> through forward hooks
+/// (model code stays precision-agnostic; DESIGN.md "Precision is a policy"):
+/// <list type="bullet">
+/// <item>Conv2d and Linear compute in the low precision: their input and their fp32 master weight and bias are cast
+/// for the call (the casts are differentiable, so the gradients land in the fp32 parameters). Attention matmuls
+/// follow, as their operands come out of Linear layers.</item>
+/// <item>Norm layers keep fp32 parameters and get fp32 input (SyncBatchNorm's group statistics therefore stay
+/// fp32); plain BatchNorm on CUDA takes the low-precision input as cuDNN does under autocast.</item>
+/// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
+/// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
+/// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
+/// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.</item>
+/// </list>
+/// Hooks run only through <c>Module.call</c>, which is how models invoke their layers (ModelProfiler relies on it too).
+/// </summary>
+public sealed class MixedPrecisionPolicy : IDisposable
+{
+    private readonly List<Action> _removers = [];
+
+    private MixedPrecisionPolicy(PrecisionOptions options)
+    {
+        Options = options;
+        Scaler = options.UsesLossScaling ? new DynamicLossScaler() : null;
+    }
+
+    public PrecisionOptions Options { get; }
+
+    /// <summary>The fp16 loss scaler; null for fp32 and bf16-mixed.</summary>
+    public DynamicLossScaler? Scaler { get; }
+
+    /// <summary>The scale the loss is multiplied by before backward (1 without a scaler).</summary>
+    public double LossScale => Scaler?.Scale ?? 1.0;
+
+    /// <summary>
+    /// Applies <paramref name="options"/> to <paramref name="model"/>. Converts conv weights to channels_last in place
+    /// (new Parameter objects): call before collecting the model's parameters. Dispose removes the hooks.
+    /// </summary>
+    public static MixedPrecisionPolicy Attach(SegmentationModel model, PrecisionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var policy = new MixedPrecisionPolicy(options);
+        bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
+        bool mixed = options.Precision != PrecisionMode.Fp32;
+        if (channelsLast) ChannelsLastLayout.ConvertWeights(model);
+        if (mixed)
+        {
+            foreach (var module in model.modules())
+            {
+                switch (module)
+                {
+                    case Conv2d conv:
+                        policy.CastLayer(conv, options.ComputeType, fp32Output: conv.out_channels == model.NumClasses);
+                        break;
+                    case Linear linear:
+                        policy.CastLayer(linear, options.ComputeType, fp32Output: false);
+                        break;
+                    case NormBase or GroupNorm or LayerNorm:
+                        policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
+                        break;
+                }
+            }
+        }
+        if (channelsLast)
+        {
+            var entry = model.register_forward_pre_hook((_, images) => ChannelsLastLayout.ToChannelsLast(images));
+            policy._removers.Add(entry.remove);
+        }
+        if (mixed)
+        {
+            var exit = model.register_forward_hook((_, _, output) => Fp32(output));
+            policy._removers.Add(exit.remove);
+        }
+        return policy;
+    }
+
+    /// <summary>loss × S for backward (fp16-mixed); <paramref name="loss"/> itself otherwise.</summary>
+    public Tensor ScaleLoss(Tensor loss) => Scaler is null ? loss : loss.mul(Scaler.Scale);
+
+    public void Dispose()
+    {
+        foreach (var remove in _removers) remove();
+        _removers.Clear();
+    }
+
+    /// <summary>Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call.</summary>
+    private void CastLayer(nn.Module<Tensor, Tensor> layer, ScalarType type, bool fp32Output)
+    {
+        var fields = LayerParameterFields.Of(layer.GetType());
+        Parameter? masterWeight = null, masterBias = null, castWeight = null, castBias = null;
+        void Restore()
+        {
+            if (masterWeight is null) return;
+            fields.Set(layer, masterWeight, masterBias);
+            castWeight?.Dispose();  // the autograd graph holds its own reference to the cast
+            castBias?.Dispose();
+            masterWeight = masterBias = castWeight = castBias = null;
+        }
+        var before = layer.register_forward_pre_hook((_, input) =>
+        {
+            Restore();  // a previous call that threw between the hooks
+            masterWeight = fields.Weight(layer);
+            masterBias = fields.Bias(layer);
+            castWeight = Cast(masterWeight, type);
+            castBias = Cast(masterBias, type);
+            fields.Set(layer, castWeight, castBias);
+            return input.dtype == type ? input : input.to(type);
+        });
+        var after = layer.register_forward_hook((_, _, output) =>
+        {
+            Restore();
+            return fp32Output ? output.to(ScalarType.Float32) : output;
+        });
+        _removers.Add(() => { before.remove(); after.remove(); Restore(); });
+    }
+
+    /// <summary>Norms compute from fp32 input with their fp32 parameters (autocast's fp32 list: group_norm, layer_norm).</summary>
+    private void Fp32Input(nn.Module<Tensor, Tensor> norm)
+    {
+        // cuDNN's batch norm takes bf16/fp16 input with fp32 parameters and statistics: keep the cheaper input there.
+        bool keepOnCuda = norm is StableBatchNorm2d and not Models.Normalization.SyncBatchNorm2d;
+        var hook = norm.register_forward_pre_hook((_, input) =>
+            input.dtype == ScalarType.Float32 || (keepOnCuda && input.device_type == DeviceType.CUDA) ? input : input.to(ScalarType.Float32));
+        _removers.Add(hook.remove);
+    }
+
+    private static Parameter? Cast(Parameter? master, ScalarType type) =>
+        master is null ? null : new Parameter(master.to(type), master.requires_grad && is_grad_enabled());
+
+    private static SegmentationOutput Fp32(SegmentationOutput output)
+    {
+        static Tensor F(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
+        return output with
+        {
+            Logits = F(output.Logits),
+            Auxiliary = output.Auxiliary.Select(F).ToList(),
+            Feature = output.Feature is { } f ? F(f) : null,
+            Embedding = output.Embedding is { } e ? F(e) : null,
+        };
+    }
+}
