@@ -29,7 +29,9 @@ public sealed class SpectralNodeLossTests
             await cluster.KillSiloAsync(victim);
             var outcome = await running.WaitAsync(TimeSpan.FromMinutes(3));
 
-            Assert.Equal([shard], retried);
+            // The killed shard is retried; another shard may be too when its record's memory storage lived on the killed
+            // silo (its write fails, so it computes again) — retries never add a shard twice to the merge.
+            Assert.Contains(shard, retried);
             Assert.Equal(2, analyser.Computations[shard]);
             Assert.DoesNotContain(victim.Name, outcome.Shards.Select(s => s.ComputedBy));
             Assert.Empty(outcome.Statistics.Differences(SpectralShardClusters.SingleProcess(24), 1e-6));
