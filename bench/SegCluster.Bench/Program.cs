@@ -61,6 +61,7 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("label-grid-run", "(internal) one label-grid measurement.", LabelGridRun.Options, LabelGridRun.Run),
     ("label-grid-macs", "MACs per label grid factor (the compute figure of label-grid).", LabelGridMacs.Options, LabelGridMacs.Run),
     ("decoder-truncation", "Decoder MACs against mIoU per truncation ratio.", DecoderTruncationBench.Options, DecoderTruncationBench.Run),
+    ("amp", "Training images/s and peak memory per precision × memory format (SPGNet, DeepLabV3+).", SegCluster.Bench.Amp.AmpBench.Options, SegCluster.Bench.Amp.AmpBench.Run),
 })
 {
     var command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false, Hidden = name.EndsWith("-run", StringComparison.Ordinal) };
