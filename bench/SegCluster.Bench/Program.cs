@@ -4,6 +4,7 @@ using SegCluster.Bench.AllReduce;
 using SegCluster.Bench.LabelGrid;
 using SegCluster.Bench.Loopback;
 using SegCluster.Bench.Results;
+using SegCluster.Bench.Spectral;
 using SegCluster.Bench.Truncation;
 using SegCluster.Vision.Devices;
 using Spectre.Console;
@@ -62,6 +63,7 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("label-grid-macs", "MACs per label grid factor (the compute figure of label-grid).", LabelGridMacs.Options, LabelGridMacs.Run),
     ("decoder-truncation", "Decoder MACs against mIoU per truncation ratio.", DecoderTruncationBench.Options, DecoderTruncationBench.Run),
     ("amp", "Training images/s and peak memory per precision × memory format (SPGNet, DeepLabV3+).", SegCluster.Bench.Amp.AmpBench.Options, SegCluster.Bench.Amp.AmpBench.Run),
+    ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })
 {
     var command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false, Hidden = name.EndsWith("-run", StringComparison.Ordinal) };

@@ -7,6 +7,7 @@ using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Security;
+using SegCluster.Cluster.Spectral;
 using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
@@ -31,8 +32,10 @@ public static class ClusterServiceCollectionExtensions
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
         services.AddSingleton<SpectralTrialFilter>();
+        services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();
         services.AddHostedService<NodeAgentService>();
         services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
         services.AddSingleton<IOutgoingGrainCallFilter>(sp =>
             new ClusterTokenCallFilter(sp.GetRequiredService<IOptions<NodeOptions>>().Value.Token ?? ""));

@@ -34,6 +34,37 @@ public sealed class SpectralTests
     }
 
     [Fact]
+    public async Task Three_shards_give_the_figures_of_one_and_each_shard_is_listed_once()
+    {
+        var output = Directory.CreateTempSubdirectory("segcluster-spectral-");
+        try
+        {
+            JsonElement Run(int shards, out string stdout)
+            {
+                var folder = Path.Combine(output.FullName, $"s{shards}");
+                var (exit, o, e) = CliProcess.RunAsync(Limit, "spectral", "--out", folder, "--images", "12", "--size", "32", "--shards", $"{shards}").GetAwaiter().GetResult();
+                Assert.True(exit == 0, o + e);
+                stdout = o;
+                return JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "report.json"))).RootElement;
+            }
+            var one = Run(1, out _);
+            var three = Run(3, out var stdout);
+            Assert.Contains("3 shard(s)", stdout);
+            Assert.Equal([0, 1, 2], three.GetProperty("Shards").EnumerateArray().Select(s => s.GetProperty("Shard").GetInt32()));
+            Assert.Equal(12, three.GetProperty("Shards").EnumerateArray().Sum(s => s.GetProperty("Images").GetInt32()));
+            Assert.Equal(one.GetProperty("RecommendedFactor").GetInt32(), three.GetProperty("RecommendedFactor").GetInt32());
+            // Oracle mIoU comes from confusion counts, which merge exactly.
+            foreach (var field in new[] { "OracleMIoUNearest", "OracleMIoUSoft" })
+                Assert.Equal(one.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()),
+                    three.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()));
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Spectral_rejects_an_unknown_dataset()
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", "cityscapes");

@@ -7,6 +7,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// learning rate, 8 steps each, 2 at a time on an embedded cluster) ends with every result recorded, a report folder
 /// with plots, and `segcluster results` reads it back and exports it.
 /// </summary>
+[Collection(RealSweepCollection.Name)]
 public sealed class SweepTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(240);

@@ -30,6 +30,9 @@ public interface IExperimentGrain : IGrainWithStringKey
     // Called by workers (from their training threads). Reports of an attempt other than the current one are ignored.
     [Alias("ReportStep")] Task ReportStepAsync(StepReport report);
     [Alias("ReportCheckpoint")] Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint);
+    /// <summary>Rank 0 validated after <see cref="ValidationPoint.Step"/>; <paramref name="best"/> is set when that
+    /// step's checkpoint became the best one (already written, atomically).</summary>
+    [Alias("ReportValidation")] Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best);
     [Alias("ReportCompleted")] Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation);
     /// <summary>A rank failed. A scheduled experiment with checkpoints re-forms its ring (up to a limit);
     /// otherwise the experiment fails.</summary>

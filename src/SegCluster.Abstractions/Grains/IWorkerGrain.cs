@@ -14,6 +14,11 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("Run")] Task RunAsync(TrainingAssignment assignment);
     /// <summary>Cooperative: the loop stops at its next step boundary.</summary>
     [Alias("Cancel")] Task CancelAsync(string experimentId);
+    /// <summary>Starts evaluating a checkpoint on part of a dataset on a dedicated thread and returns at once (a part may
+    /// take longer than a grain call may); follow it with <see cref="GetEvaluationAsync"/>. Throws if an evaluation runs.</summary>
+    [Alias("StartEvaluation")] Task StartEvaluationAsync(EvaluationRequest request);
+    /// <summary>Progress, then the confusion counts (or the error) of the evaluation started with that id.</summary>
+    [Alias("GetEvaluation")] Task<EvaluationProgress> GetEvaluationAsync(string evaluationId);
 }
 
 public static class WorkerIds

@@ -24,4 +24,8 @@ public sealed record ExperimentStatus(
     [Id(13)] public IReadOnlyList<string> WorkerIds { get; init; } = [];
     /// <summary>Node whose silo hosts the coordinator (this grain) now.</summary>
     [Id(14)] public string? CoordinatorNode { get; init; }
+    /// <summary>Periodic validations so far (training.validate_every), oldest first.</summary>
+    [Id(40)] public IReadOnlyList<ValidationPoint> Validations { get; init; } = [];
+    /// <summary>The checkpoint with the best training.best_metric so far (kept next to the last one).</summary>
+    [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
 }

@@ -37,6 +37,16 @@ public sealed record TrainingSpec
     /// <summary>Gradient accumulation: each worker's batch is split into this many micro-batches per optimiser step.</summary>
     [Id(28)] public int AccumulationSteps { get; init; } = 1;
 
+    /// <summary>Validate every this many steps (and after the last); 0 = only the final evaluation. Rank 0 evaluates
+    /// the validation split, reports mIoU and per-class IoU, and keeps the best checkpoint by <see cref="BestMetric"/>.</summary>
+    [Id(40)] public int ValidateEvery { get; init; }
+    /// <summary>"miou" or "pixel_accuracy": what the best checkpoint is chosen by (higher is better).</summary>
+    [Id(41)] public string BestMetric { get; init; } = MeanIoUMetric;
+
+    public const string MeanIoUMetric = "miou";
+    public const string PixelAccuracyMetric = "pixel_accuracy";
+    public static IReadOnlyList<string> BestMetrics { get; } = [MeanIoUMetric, PixelAccuracyMetric];
+
     /// <summary>fp32 | bf16-mixed | fp16-mixed; null: the device's default (CUDA: bf16-mixed from compute capability 8.0, else fp16-mixed; CPU: fp32).</summary>
     [Id(50)] public string? Precision { get; init; }
 

@@ -5,10 +5,10 @@ namespace SegCluster.Cli.Commands;
 /// <summary>Parses "HxW" or "S" image sizes from the command line.</summary>
 public static class ImageSize
 {
-    public static bool TryParse(string? text, out int height, out int width, out string error)
+    public static bool TryParse(string? text, out int height, out int width, out string error, string option = "--image-size")
     {
         height = width = 0;
-        error = $"--image-size '{text}' is not a size; use HxW (e.g. 64x128) or S (e.g. 64).";
+        error = $"{option} '{text}' is not a size; use HxW (e.g. 64x128) or S (e.g. 64).";
         if (string.IsNullOrWhiteSpace(text)) return false;
         var parts = text.ToLowerInvariant().Split('x');
         if (parts.Length is < 1 or > 2) return false;

@@ -21,6 +21,7 @@ public static class SegClusterCommandLine
         {
             QuickstartCommand.Create(),
             SpectralCommand.Create(),
+            SpectralSweepCommand.Create(),
             ModelCommand.Create(),
             DatasetCommand.Create(),
             SweepCommand.Create(),
@@ -29,6 +30,8 @@ public static class SegClusterCommandLine
             TrainCommand.Create(),
             StatusCommand.Create(),
             CancelCommand.Create(),
+            EvalCommand.Create(),
+            PredictCommand.Create(),
         },
     };
 }

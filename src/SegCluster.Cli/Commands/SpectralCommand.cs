@@ -1,36 +1,53 @@
 using System.CommandLine;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
 
 namespace SegCluster.Cli.Commands;
 
 /// <summary>
-/// `segcluster spectral`: label-spectrum analysis and label-grid advice (PAPERS.md §2) over a dataset;
-/// writes report.json and PNG plots, prints a summary table.
+/// `segcluster spectral`: label-spectrum analysis and label-grid advice (PAPERS.md §2) over a dataset, computed shard by
+/// shard on a cluster (embedded by default) and merged; writes report.json, statistics.json and PNG plots, prints a table.
 /// </summary>
 public static class SpectralCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "Dataset to analyse (valid: synthetic).", DefaultValueFactory = _ => "synthetic" };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for report.json and the plots.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral")) };
-        var images = new Option<int>("--images") { Description = "Images to analyse.", DefaultValueFactory = _ => 64 };
-        var size = new Option<string>("--size") { Description = "Label size HxW or S (multiple of 16).", DefaultValueFactory = _ => "64x64" };
+        var dataset = new Option<string>("--dataset") { Description = "Dataset to analyse: synthetic, or the folder of a dataset on disk (Cityscapes, VOC, ADE20K, folder layout; its train split).", DefaultValueFactory = _ => "synthetic" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for report.json, statistics.json and the plots.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral")) };
+        var images = new Option<int>("--images") { Description = "Training labels to analyse (the first N).", DefaultValueFactory = _ => 64 };
+        var size = new Option<string>("--size") { Description = "Label size HxW or S (multiple of 16); files are resized to it.", DefaultValueFactory = _ => "64x64" };
         var classes = new Option<int>("--classes") { Description = "Classes of the synthetic dataset.", DefaultValueFactory = _ => 6 };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic dataset.", DefaultValueFactory = _ => 0 };
+        var shards = new Option<int>("--shards") { Description = "Shards the labels are split into; each is analysed by a shard grain on a node of the cluster.", DefaultValueFactory = _ => 2 };
+        var remote = new RemoteClusterOptions();
 
-        dataset.Validators.Add(r => { if (r.GetValueOrDefault<string>() != "synthetic") r.AddError($"--dataset '{r.GetValueOrDefault<string>()}' is unknown; valid: synthetic."); });
+        dataset.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string>();
+            if (value != DatasetSpec.Synthetic && !Directory.Exists(value))
+                r.AddError($"--dataset '{value}' is unknown; valid: synthetic, or the folder of a dataset on disk (no folder '{value}' exists).");
+        });
         images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
+        shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
         size.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error.Replace("--image-size", "--size")); });
 
-        var command = new Command("spectral", "Label spectrum and label-grid advice (energy, oracle mIoU, CE gap per down-sampling factor).")
+        var command = new Command("spectral", "Label spectrum and label-grid advice (energy, oracle mIoU, CE gap per down-sampling factor), computed shard by shard on a cluster.")
         {
-            dataset, output, images, size, classes, seed,
+            dataset, output, images, size, classes, seed, shards,
         };
+        remote.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
             ImageSize.TryParse(parse.GetValue(size), out var height, out var width, out _);
-            var options = new SpectralRunOptions(parse.GetValue(output)!, parse.GetValue(images), height, width, parse.GetValue(classes), parse.GetValue(seed));
-            return Task.FromResult(SpectralRunner.Run(options, cancellationToken));
+            var name = parse.GetValue(dataset)!;
+            var data = name == DatasetSpec.Synthetic
+                ? new DatasetSpec { NumClasses = parse.GetValue(classes), Height = height, Width = width, TrainCount = parse.GetValue(images) }
+                : new DatasetSpec { Kind = DatasetSpec.Files, Path = Path.GetFullPath(name), Height = height, Width = width };
+            var options = new SpectralRunOptions(parse.GetValue(output)!, new ExperimentSpec { Dataset = data, Seed = parse.GetValue(seed) },
+                parse.GetValue(images), parse.GetValue(shards));
+            return SpectralClusterTarget.RunAsync(parse, remote, embeddedWorkers: 1, "cpu",
+                (grains, where) => SpectralRunner.RunAsync(options, grains, where, cancellationToken), cancellationToken);
         });
         return command;
     }

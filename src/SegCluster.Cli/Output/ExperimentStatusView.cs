@@ -17,6 +17,9 @@ public static class ExperimentStatusView
         if (status.CoordinatorNode is { } coordinator) Row("coordinator", coordinator);
         Row("attempt", $"{status.Attempt} ({status.StepsRedone} steps redone after failures)");
         if (status.Checkpoint is { } c) Row("checkpoint", $"step {c.Step}: {c.Path}");
+        if (status.Validations.Count > 0)
+            Row("validations", string.Join(", ", status.Validations.Select(v => $"step {v.Step}: mIoU {v.Evaluation.MeanIoU:P1}")));
+        if (status.BestCheckpoint is { } b) Row("best checkpoint", $"step {b.Step}: {b.Path}");
         if (status.Evaluation is { } e) Row("mIoU", $"{e.MeanIoU:P1} (pixel accuracy {e.PixelAccuracy:P1})");
         if (status.Error is { } error) Row("error", error);
         console.Write(table);

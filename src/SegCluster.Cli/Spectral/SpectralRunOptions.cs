@@ -1,4 +1,7 @@
+using SegCluster.Abstractions.Specs;
+
 namespace SegCluster.Cli.Spectral;
 
-/// <summary>Inputs of one `segcluster spectral` run (synthetic dataset).</summary>
-public sealed record SpectralRunOptions(DirectoryInfo Output, int Images, int Height, int Width, int NumClasses, int Seed, int BatchSize = 8);
+/// <summary>Inputs of one `segcluster spectral` run: the data (as an experiment spec's dataset), how many training labels
+/// to analyse, in how many shards, and where the report goes.</summary>
+public sealed record SpectralRunOptions(DirectoryInfo Output, ExperimentSpec Spec, int Images, int Shards, int BatchSize = 8);

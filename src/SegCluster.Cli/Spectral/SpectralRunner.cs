@@ -1,57 +1,97 @@
 using System.Globalization;
 using System.Text.Json;
-using SegCluster.Vision.Data;
+using SegCluster.Cluster.Spectral;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
-using static TorchSharp.torch;
 
 namespace SegCluster.Cli.Spectral;
 
-/// <summary>Runs the grid advisor over the synthetic dataset, writes report.json and plots, prints a table.</summary>
+/// <summary>
+/// Runs the distributed label analysis on a cluster (the shard grains compute where the data is, the results merge
+/// exactly), writes report.json, statistics.json and the plots, prints the table.
+/// </summary>
 public static class SpectralRunner
 {
+    public const string ReportFile = "report.json";
+    public const string StatisticsFile = "statistics.json";
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <returns>Process exit code: 0 done, 2 invalid options, 130 cancelled.</returns>
-    public static int Run(SpectralRunOptions options, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(SpectralRunOptions options, IGrainFactory grains, string where, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
-        var datasetOptions = new SyntheticSceneOptions(options.NumClasses, options.Height, options.Width, options.Images, options.Seed);
-        try { datasetOptions.Validate(); }
+        SpectralAnalysisOutcome outcome;
+        try
+        {
+            outcome = await AnalyseAsync(console, grains, options, where, cancellationToken);
+        }
         catch (ArgumentException e)
         {
             console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 2;
         }
-        var dataset = new SyntheticSceneDataset(datasetOptions);
-        using var advisor = new GridAdvisor(dataset.NumClasses, options.Height, options.Width);
-        console.MarkupLineInterpolated($"spectral: {options.Images} synthetic images {options.Height}x{options.Width}, {dataset.NumClasses} classes, factors {string.Join(", ", advisor.Factors)}");
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("labels", maxValue: options.Images);
-                for (int start = 0; start < options.Images && !cancellationToken.IsCancellationRequested; start += options.BatchSize)
-                {
-                    var indices = Enumerable.Range(start, Math.Min(options.BatchSize, options.Images - start));
-                    using var batch = SegmentationBatch.Collate(indices.Select(dataset.Get).ToList(), CPU);
-                    advisor.Add(batch.Labels);
-                    task.Increment(batch.Count);
-                }
-            });
-        if (cancellationToken.IsCancellationRequested) return 130;
+        catch (OperationCanceledException)
+        {
+            return 130;
+        }
+        var report = Write(options, outcome);
+        WriteTable(console, report);
+        console.MarkupLineInterpolated($"wrote {ReportFile}, {StatisticsFile}, energy.png, factors.png to {options.Output.FullName}");
+        return 0;
+    }
 
-        var advice = advisor.Advise();
-        var report = new SpectralReport("synthetic", options.Images, options.Height, options.Width, dataset.ClassNames,
-            advice.RecommendedFactor, advisor.Options.MinEnergy, advisor.Options.MaxOracleMIoUDrop, advice.ParsevalRelativeError,
-            advice.Factors, advice.ClassEnergyRetained, advice.CumulativeEnergy);
+    /// <summary>The analysis with a progress bar over the shards.</summary>
+    public static async Task<SpectralAnalysisOutcome> AnalyseAsync(IAnsiConsole console, IGrainFactory grains, SpectralRunOptions options, string where, CancellationToken cancellationToken)
+    {
+        var d = options.Spec.Dataset;
+        console.MarkupLineInterpolated($"spectral: {options.Images} training labels of {d.Identity(options.Spec.Seed)} at {d.Height}x{d.Width} in {options.Shards} shard(s) on {where}");
+        SpectralAnalysisOutcome? outcome = null;
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("shards", maxValue: options.Shards);
+                outcome = await new DistributedSpectralAnalysis(grains).RunAsync(
+                    options.Spec, options.Images, options.Shards, options.BatchSize,
+                    onShard: _ => task.Increment(1),
+                    onRetry: (shard, e) => console.MarkupLineInterpolated($"[yellow]shard {shard} failed ({e.GetType().Name}: {e.Message}); retrying[/]"),
+                    cancellationToken);
+            });
+        return outcome!;
+    }
+
+    /// <summary>Writes report.json, statistics.json (the merged sums) and the plots; returns the report.</summary>
+    public static SpectralReport Write(SpectralRunOptions options, SpectralAnalysisOutcome outcome)
+    {
+        var statistics = outcome.Statistics;
+        var advisorOptions = new GridAdvisorOptions();
+        var advice = statistics.Advise(advisorOptions);
+        var report = new SpectralReport(options.Spec.Dataset.Identity(options.Spec.Seed), (int)statistics.Images, statistics.Height, statistics.Width,
+            ClassNames(options, statistics.NumClasses), advice.RecommendedFactor, advisorOptions.MinEnergy, advisorOptions.MaxOracleMIoUDrop,
+            advice.ParsevalRelativeError, advice.Factors, advice.ClassEnergyRetained, advice.CumulativeEnergy,
+            outcome.Shards.Select(s => new SpectralShardSummary(s.Shard, s.Images, s.ComputedBy, s.Seconds, s.FromRecord)).ToList());
         options.Output.Create();
-        File.WriteAllText(Path.Combine(options.Output.FullName, "report.json"), JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(Path.Combine(options.Output.FullName, ReportFile), JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(Path.Combine(options.Output.FullName, StatisticsFile), statistics.ToJson());
         SpectralPlots.Energy(report, Path.Combine(options.Output.FullName, "energy.png"));
         SpectralPlots.Factors(report, Path.Combine(options.Output.FullName, "factors.png"));
-        WriteTable(console, report);
-        console.MarkupLineInterpolated($"wrote report.json, energy.png, factors.png to {options.Output.FullName}");
-        return 0;
+        return report;
+    }
+
+    /// <summary>The dataset's class names where this process can read them (synthetic, or files it can see); else numbers.</summary>
+    private static IReadOnlyList<string> ClassNames(SpectralRunOptions options, int numClasses)
+    {
+        try
+        {
+            var names = ShardSpectralAnalyser.Labels(options.Spec).ClassNames;
+            if (names.Count == numClasses) return names;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            // the data is on the cluster's nodes only
+        }
+        return Enumerable.Range(0, numClasses).Select(k => $"class {k}").ToList();
     }
 
     private static void WriteTable(IAnsiConsole console, SpectralReport report)
@@ -73,7 +113,9 @@ public static class SpectralRunner
                 new Text(f.CrossEntropyGapSoft.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)), new Markup(mark));
         }
         console.Write(table);
+        if (report.Shards is { Count: > 0 } shards)
+            console.MarkupLineInterpolated($"shards: {string.Join(", ", shards.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Shard}: {s.Images} images on {s.ComputedBy} in {s.Seconds:F1} s{(s.FromRecord ? " (recorded)" : "")}")))}");
     }
 
-    private static string Percent(double value) => (100 * value).ToString("F2", CultureInfo.InvariantCulture) + "%";
+    internal static string Percent(double value) => (100 * value).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }

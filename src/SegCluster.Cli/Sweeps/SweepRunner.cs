@@ -29,51 +29,57 @@ public static class SweepRunner
             return 1;
         }
         await using (cluster)
+            return (await RunOnAsync(spec, cluster, root, cancellationToken)).Exit;
+    }
+
+    /// <summary>Runs the sweep on a started cluster with the live view, writes the report folder, prints the table.</summary>
+    /// <returns>The exit code (as <see cref="RunAsync"/>) and the final status (null when the sweep did not start).</returns>
+    public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, EmbeddedCluster cluster, DirectoryInfo root, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        var sweepId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var sweep = cluster.Grains.GetGrain<ISweepGrain>(sweepId);
+        SweepStatus status;
+        try
         {
-            var sweepId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
-            var sweep = cluster.Grains.GetGrain<ISweepGrain>(sweepId);
-            SweepStatus status;
-            try
-            {
-                status = await sweep.StartAsync(spec, cluster.WorkerIds);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-            foreach (var skipped in status.Trials.Where(t => t.State == TrialState.Skipped))
-                console.MarkupLineInterpolated($"[grey]skipped {skipped.Name}: {skipped.Reason}[/]");
-
-            var cancelled = false;
-            await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
-            {
-                while (status.State == SweepState.Running)
-                {
-                    try
-                    {
-                        await Task.Delay(PollInterval, cancellationToken);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        cancelled = true;
-                        await sweep.CancelAsync();
-                    }
-                    status = await sweep.GetStatusAsync();
-                    live.UpdateTarget(SweepLiveView.Render(status));
-                }
-            });
-
-            var report = SweepReport.From(status);
-            var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
-            await report.WriteAsync(folder, CancellationToken.None);
-            var plots = SweepPlots.WriteAll(report, folder);
-            console.Write(SweepTable.Create(report, top: 20));
-            if (status.Error is { } error) Console.Error.WriteLine($"error: the sweep coordinator failed: {error}");
-            console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
-            console.MarkupLineInterpolated($"see it again with: segcluster results {sweepId}");
-            if (cancelled) return 130;
-            return status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1;
+            status = await sweep.StartAsync(spec, cluster.WorkerIds);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return (1, null);
+        }
+        foreach (var skipped in status.Trials.Where(t => t.State == TrialState.Skipped))
+            console.MarkupLineInterpolated($"[grey]skipped {skipped.Name}: {skipped.Reason}[/]");
+
+        var cancelled = false;
+        await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
+        {
+            while (status.State == SweepState.Running)
+            {
+                try
+                {
+                    await Task.Delay(PollInterval, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled = true;
+                    await sweep.CancelAsync();
+                }
+                status = await sweep.GetStatusAsync();
+                live.UpdateTarget(SweepLiveView.Render(status));
+            }
+        });
+
+        var report = SweepReport.From(status);
+        var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
+        await report.WriteAsync(folder, CancellationToken.None);
+        var plots = SweepPlots.WriteAll(report, folder);
+        console.Write(SweepTable.Create(report, top: 20));
+        if (status.Error is { } error) Console.Error.WriteLine($"error: the sweep coordinator failed: {error}");
+        console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
+        console.MarkupLineInterpolated($"see it again with: segcluster results {sweepId}");
+        if (cancelled) return (130, status);
+        return (status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
     }
 }

@@ -6,6 +6,8 @@ public static class ClusterStorage
     public const string Experiments = "experiments";
     public const string Sweeps = "sweeps";
     public const string Scheduler = "scheduler";
+    /// <summary>Per-shard results of spectral label analyses.</summary>
+    public const string Spectral = "spectral";
 
-    public static readonly IReadOnlyList<string> All = [Experiments, Sweeps, Scheduler];
+    public static readonly IReadOnlyList<string> All = [Experiments, Sweeps, Scheduler, Spectral];
 }

@@ -101,6 +101,15 @@ public sealed class ExperimentGrain(
         await record.WriteStateAsync();
     }
 
+    public async Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best)
+    {
+        if (attempt != record.State.Attempt || record.State.State.IsFinal()) return;
+        // A re-formed ring validates the redone steps again: keep one point per step, the latest.
+        var validations = record.State.Validations.Where(v => v.Step != validation.Step).Append(validation).OrderBy(v => v.Step).ToList();
+        record.State = record.State with { Validations = validations, BestCheckpoint = best ?? record.State.BestCheckpoint };
+        await record.WriteStateAsync();
+    }
+
     public async Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation)
     {
         if (record.State.State.IsFinal() || attempt != record.State.Attempt) return;
@@ -217,6 +226,8 @@ public sealed class ExperimentGrain(
             Checkpoint = r.Checkpoint,
             WorkerIds = r.Workers,
             CoordinatorNode = silo.Name,
+            Validations = r.Validations,
+            BestCheckpoint = r.BestCheckpoint,
         };
     }
 }

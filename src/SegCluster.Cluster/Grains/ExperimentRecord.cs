@@ -22,4 +22,8 @@ public sealed record ExperimentRecord
     [Id(7)] public CheckpointRecord? Checkpoint { get; init; }
     [Id(8)] public int Recoveries { get; init; }
     [Id(9)] public int StepsRedone { get; init; }
+    /// <summary>Periodic validations reported by rank 0 (training.validate_every).</summary>
+    [Id(40)] public List<ValidationPoint> Validations { get; init; } = [];
+    /// <summary>Best checkpoint by training.best_metric, written by rank 0 next to the last one.</summary>
+    [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
 }

@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
+using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -21,6 +22,7 @@ public sealed class SweepGrain(
     ITrialRunner runner,
     SpectralTrialFilter spectral,
     IOptions<SweepOptions> options,
+    SegClusterMetrics metrics,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
     private readonly CancellationTokenSource _cancel = new();
@@ -58,6 +60,7 @@ public sealed class SweepGrain(
         var trials = await ExpandAsync(spec);
         record.State = new SweepRecord { Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials };
         await record.WriteStateAsync();
+        PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
             Id, trials.Count, trials.Count(t => t.State == TrialState.Skipped), workerIds.Count);
         StartDriver();
@@ -181,6 +184,7 @@ public sealed class SweepGrain(
                 trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
         await record.WriteStateAsync();  // the whole record once more: a finished sweep reads back from one entry
+        PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
     }
@@ -256,6 +260,7 @@ public sealed class SweepGrain(
     /// <summary>Persists every trial changed since the last call, each to its own small entry (not the whole record).</summary>
     private async Task SaveTrialsAsync()
     {
+        PublishTrialStates();
         if (_unsaved.Count == 0) return;
         var saves = _unsaved.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])).ToList();
         _unsaved.Clear();
@@ -269,6 +274,8 @@ public sealed class SweepGrain(
         var saved = await Task.WhenAll(trials.Select(t => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, t.Index)).GetAsync()));
         foreach (var result in saved.OfType<TrialResult>()) trials[result.Index] = result;
     }
+
+    private void PublishTrialStates() => metrics.RecordSweepTrials(Id, record.State.Trials.Select(t => t.State));
 
     private static async Task<TrialOutcome> OutcomeOf(Task<TrialOutcome> done)
     {

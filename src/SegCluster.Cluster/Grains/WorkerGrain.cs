@@ -2,9 +2,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Evaluation;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Training;
+using SegCluster.Vision.Devices;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -26,6 +28,7 @@ public sealed class WorkerGrain(
     private Task? _running;
     private string? _experimentId;
     private CancellationTokenSource? _cancel;
+    private (string Id, CheckpointEvaluation Part, Task<long[]> Running)? _evaluation;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -62,6 +65,34 @@ public sealed class WorkerGrain(
         _running = previous.ContinueWith(_ => loop.Run(token), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
         logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
             _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
+    }
+
+    public Task StartEvaluationAsync(EvaluationRequest request)
+    {
+        if (_evaluation is { Running.IsCompleted: false } running)
+            throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with evaluation '{running.Id}'.");
+        var part = new CheckpointEvaluation(request, DeviceParser.Parse(_info.Device));
+        DelayDeactivation(TimeSpan.FromDays(7));  // as a training run: keep the part and its progress while it runs
+        // A dedicated thread, as training loops run: inference at full resolution is long compute.
+        var task = Task.Factory.StartNew(() => part.Run(CancellationToken.None), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _evaluation = (request.EvaluationId, part, task);
+        logger.LogInformation("Worker {Worker} evaluates {Count} images of {Dataset} ({Evaluation})", _info.WorkerId, request.Indices.Count, request.DatasetPath, request.EvaluationId);
+        return Task.CompletedTask;
+    }
+
+    public Task<EvaluationProgress> GetEvaluationAsync(string evaluationId)
+    {
+        if (_evaluation is not { } e || e.Id != evaluationId)
+            return Task.FromResult(new EvaluationProgress(evaluationId, 0, 0, null, $"worker '{_info.WorkerId}' has no evaluation '{evaluationId}' (was its node restarted?)."));
+        var task = e.Running;
+        var progress = task.Status switch
+        {
+            TaskStatus.RanToCompletion => new EvaluationProgress(e.Id, e.Part.Done, e.Part.Total, task.Result, null),
+            TaskStatus.Faulted => new EvaluationProgress(e.Id, e.Part.Done, e.Part.Total, null, task.Exception!.GetBaseException().Message),
+            TaskStatus.Canceled => new EvaluationProgress(e.Id, e.Part.Done, e.Part.Total, null, "cancelled"),
+            _ => new EvaluationProgress(e.Id, e.Part.Done, e.Part.Total, null, null),
+        };
+        return Task.FromResult(progress);
     }
 
     public Task CancelAsync(string experimentId)

@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using Orleans.Concurrency;
 using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Scheduling;
 
@@ -17,6 +18,7 @@ namespace SegCluster.Cluster.Scheduling;
 public sealed class SchedulerGrain(
     [PersistentState("scheduler", ClusterStorage.Scheduler)] IPersistentState<SchedulerRecord> state,
     IClusterMembershipService membership,
+    SegClusterMetrics metrics,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
@@ -198,6 +200,7 @@ public sealed class SchedulerGrain(
     /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
     private async Task PersistAsync()
     {
+        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - Record.Allocations.Count, Record.Allocations.Count);
         await _writes.WaitAsync();
         try { await state.WriteStateAsync(); }
         finally { _writes.Release(); }

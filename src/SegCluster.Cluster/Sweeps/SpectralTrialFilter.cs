@@ -1,10 +1,10 @@
 using System.Globalization;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Spectral;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Spectral;
-using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Sweeps;
 
@@ -51,14 +51,6 @@ public sealed class SpectralTrialFilter
     private static IReadOnlyList<GridFactorReport> Analyse(ExperimentSpec spec, int images)
     {
         var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
-        var count = Math.Min(images, dataset.Count);
-        using var advisor = new GridAdvisor(dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width);
-        for (var start = 0; start < count; start += BatchSize)
-        {
-            var indices = Enumerable.Range(start, Math.Min(BatchSize, count - start));
-            using var batch = SegmentationBatch.Collate(indices.Select(dataset.Get).ToList(), CPU);
-            advisor.Add(batch.Labels);
-        }
-        return advisor.Advise().Factors;
+        return ShardSpectralAnalyser.Analyse(dataset, Enumerable.Range(0, Math.Min(images, dataset.Count)), BatchSize).Advise(new GridAdvisorOptions()).Factors;
     }
 }

@@ -31,6 +31,9 @@ public static class MetricNames
     public const string DataCacheSize = "segcluster.data.cache.size";
     public const string DataCacheHitRatio = "segcluster.data.cache.hit_ratio";
     public const string DataInvalidSamples = "segcluster.data.invalid_samples";
+    public const string SchedulerQueue = "segcluster.scheduler.queue";
+    public const string SchedulerWorkers = "segcluster.scheduler.workers";
+    public const string SweepTrials = "segcluster.sweep.trials";
 
     public static class Labels
     {
@@ -41,5 +44,6 @@ public static class MetricNames
         public const string State = "state";
         public const string Kind = "kind";
         public const string Dataset = "dataset";
+        public const string Sweep = "sweep";
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Sweeps;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Data.Loading;
 
@@ -24,6 +25,8 @@ public sealed class SegClusterMetrics
     private readonly ConcurrentDictionary<string, ExperimentState> _experiments = new();
     private readonly ConcurrentDictionary<string, Func<SampleCacheStatistics>> _dataCaches = new();
     private readonly Counter<long> _invalidSamples;
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<TrialState, int>> _sweeps = new();
+    private SchedulerLoad? _scheduler;
 
     // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
     // default buckets are sized for milliseconds.
@@ -63,6 +66,12 @@ public sealed class SegClusterMetrics
         meter.CreateObservableGauge(MetricNames.DataCacheSize, () => ObserveCaches(c => c.Bytes), "By", "Bytes held by each dataset split's sample cache.");
         meter.CreateObservableGauge(MetricNames.DataCacheHitRatio, () => ObserveCaches(c => c.HitRate), null, "Hits / lookups of each sample cache since it was created.");
         _invalidSamples = meter.CreateCounter<long>(MetricNames.DataInvalidSamples, "{sample}", "Samples whose files were unusable and were trained as all-ignore.");
+        meter.CreateObservableGauge(MetricNames.SchedulerQueue, ObserveSchedulerQueue, "{experiment}",
+            "Experiments waiting for a gang of workers (reported by the node hosting the scheduler).");
+        meter.CreateObservableGauge(MetricNames.SchedulerWorkers, ObserveSchedulerWorkers, "{worker}",
+            "Workers known to the scheduler, by state (free or allocated).");
+        meter.CreateObservableGauge(MetricNames.SweepTrials, ObserveSweepTrials, "{trial}",
+            "Trials of each sweep coordinated by this node, by state (every state reported, zero included).");
     }
 
     /// <summary>Records one finished optimizer step of a worker; call after every step, from its training thread.</summary>
@@ -110,6 +119,34 @@ public sealed class SegClusterMetrics
     public void RecordInvalidSample(string dataset) =>
         _invalidSamples.Add(1, new KeyValuePair<string, object?>(MetricNames.Labels.Dataset, dataset));
 
+    /// <summary>The scheduler's inventory after each change it records (queue length, free and allocated workers).</summary>
+    public void RecordScheduler(int queued, int freeWorkers, int allocatedWorkers) =>
+        _scheduler = new SchedulerLoad(queued, freeWorkers, allocatedWorkers);
+
+    /// <summary>The trial states of a sweep, after each change the sweep coordinator records.</summary>
+    public void RecordSweepTrials(string sweep, IEnumerable<TrialState> states)
+    {
+        var counts = Enum.GetValues<TrialState>().ToDictionary(s => s, _ => 0);
+        foreach (var state in states) counts[state]++;
+        _sweeps[sweep] = counts;
+    }
+
+    private IEnumerable<Measurement<int>> ObserveSchedulerQueue() =>
+        _scheduler is { } load ? [new Measurement<int>(load.Queued)] : [];
+
+    private IEnumerable<Measurement<int>> ObserveSchedulerWorkers() =>
+        _scheduler is { } load
+            ? [new Measurement<int>(load.Free, new KeyValuePair<string, object?>(MetricNames.Labels.State, "free")),
+               new Measurement<int>(load.Allocated, new KeyValuePair<string, object?>(MetricNames.Labels.State, "allocated"))]
+            : [];
+
+    private IEnumerable<Measurement<int>> ObserveSweepTrials() =>
+        from sweep in _sweeps
+        from count in sweep.Value
+        select new Measurement<int>(count.Value,
+            new KeyValuePair<string, object?>(MetricNames.Labels.Sweep, sweep.Key),
+            new KeyValuePair<string, object?>(MetricNames.Labels.State, count.Key.ToString().ToLowerInvariant()));
+
     private IEnumerable<Measurement<T>> ObserveCaches<T>(Func<SampleCacheStatistics, T> select) where T : struct =>
         _dataCaches.Select(kv => new Measurement<T>(select(kv.Value()), new KeyValuePair<string, object?>(MetricNames.Labels.Dataset, kv.Key)));
 
@@ -140,6 +177,8 @@ public sealed class SegClusterMetrics
             new Measurement<long>(d.UsedBytes, new(MetricNames.Labels.Device, d.Device), new(MetricNames.Labels.Kind, "used")),
             new Measurement<long>(d.TotalBytes, new(MetricNames.Labels.Device, d.Device), new(MetricNames.Labels.Kind, "total")),
         });
+
+    private sealed record SchedulerLoad(int Queued, int Free, int Allocated);
 
     private sealed record WorkerSnapshot(double ImagesPerSecond, double Loss, double LearningRate, double AllReduceBytesPerSecond);
 }

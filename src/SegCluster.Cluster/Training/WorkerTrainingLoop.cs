@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
@@ -92,6 +93,8 @@ public sealed class WorkerTrainingLoop(
             epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
             batchSize, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: resumeStep);
         var epochLog = new EpochDataLog(rank, trainData, logger);
+        var validation = PeriodicValidation.For(assignment, experiment, reducer, ExperimentDirectory, dataSources, metrics, labels);
+        ValidationPoint? lastValidation = null;
         for (var step = resumeStep; step < spec.TotalSteps;)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -111,19 +114,22 @@ public sealed class WorkerTrainingLoop(
             experiment.ReportStepAsync(report).GetAwaiter().GetResult();
             var every = spec.Training.CheckpointEvery;
             if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
-                SaveCheckpoint(experiment, trainer, step);
+                SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames);
+            lastValidation = validation?.AfterStep(step, trainer, device) ?? lastValidation;
         }
         epochLog.Flush();
         if (rank != 0) return null;
-        var evaluation = Evaluate(model, device, spec, dataSources);
+        var evaluation = lastValidation?.Step == spec.TotalSteps ? lastValidation.Evaluation : PeriodicValidation.Evaluate(model, device, spec, dataSources);
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
     }
 
-    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step)
+    private string ExperimentDirectory => Path.Combine(checkpointDirectory, assignment.ExperimentId);
+
+    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step, IReadOnlyList<string> classNames)
     {
-        var path = Path.GetFullPath(Path.Combine(checkpointDirectory, assignment.ExperimentId, $"step-{step:D6}.ckpt"));
-        CheckpointStore.Save(path, trainer);
+        var path = Path.GetFullPath(Path.Combine(ExperimentDirectory, $"step-{step:D6}.ckpt"));
+        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames);
         experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
     }
 
@@ -150,13 +156,5 @@ public sealed class WorkerTrainingLoop(
                 Thread.Sleep(TimeSpan.FromSeconds(1));
             }
         }
-    }
-
-    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources)
-    {
-        using var lease = dataSources.Acquire(spec, training: false);
-        var validation = lease.Source;
-        var metrics = Evaluator.Evaluate(model, validation, Enumerable.Range(0, validation.Count).ToList(), spec.Training.EvaluationBatch, device);
-        return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
     }
 }

@@ -70,10 +70,7 @@ public sealed class SegmentationPredictor
     {
         var (padded, height, width) = PadToStride(images);
         long paddedHeight = padded.shape[2], paddedWidth = padded.shape[3];
-        if (crop.Height > paddedHeight || crop.Width > paddedWidth)
-            throw new ArgumentException(
-                $"crop: {crop.Height}x{crop.Width} is larger than the image {height}x{width} allows (padded to the output stride " +
-                $"{_outputStride}: {paddedHeight}x{paddedWidth}); use a crop of at most that size, or whole-image inference.", nameof(images));
+        CheckFits(height, width);
         Tensor? sum = null;
         var covered = zeros([1, 1, paddedHeight, paddedWidth], device: images.device);
         using var one = 1.ToScalar();
@@ -87,6 +84,19 @@ public sealed class SegmentationPredictor
                 covered.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(one);
             }
         return sum!.div(covered).narrow(2, 0, height).narrow(3, 0, width);
+    }
+
+    /// <summary>Throws when the sliding-window crop is larger than an image of this size padded to the output stride
+    /// (at scale 1); callers check their inputs up front with it, before any compute.</summary>
+    /// <exception cref="ArgumentException">Names the crop field and the largest crop that fits.</exception>
+    public void CheckFits(long height, long width)
+    {
+        if (_options.Crop is not { } crop) return;
+        long paddedHeight = RoundUp(height), paddedWidth = RoundUp(width);
+        if (crop.Height > paddedHeight || crop.Width > paddedWidth)
+            throw new ArgumentException(
+                $"crop: {crop.Height}x{crop.Width} is larger than the image {height}x{width} allows (padded to the output stride " +
+                $"{_outputStride}: {paddedHeight}x{paddedWidth}); use a crop of at most that size, or whole-image inference.");
     }
 
     /// <summary>Window origins along one side: every <paramref name="stride"/>, the last one flush with the edge.</summary>

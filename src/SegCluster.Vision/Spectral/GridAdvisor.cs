@@ -92,29 +92,34 @@ public sealed class GridAdvisor : IDisposable
     }
 
     /// <summary>The per-factor figures and the recommended factor for the batches added so far.</summary>
-    public GridAdvice Advise()
+    public GridAdvice Advise() => Statistics().Advise(Options);
+
+    /// <summary>
+    /// A snapshot of the sums behind <see cref="Advise"/>: statistics of disjoint parts of a dataset merge
+    /// (<see cref="SpectralStatistics.Merge"/>) into those of the whole, so shards can be analysed apart.
+    /// </summary>
+    public SpectralStatistics Statistics()
     {
-        var reports = new List<GridFactorReport>(_factors.Length);
-        var classRetained = new List<double[]>(_factors.Length);
-        double ceFull = _ceFull / Math.Max(1, _ceFullCount);
+        int k = NumClasses, kk = k * k;
+        var sums = SpectralStatistics.Empty(k, _spectrum.Height, _spectrum.Width, _factors, Options.Bands, Options.IgnoreIndex);
+        sums.Images = _spectrum.Images;
+        _spectrum.SpatialEnergy().CopyTo(sums.SpatialEnergy, 0);
+        _spectrum.SpectralEnergy().CopyTo(sums.SpectralEnergy, 0);
+        var bands = _spectrum.RadialBands(Options.Bands);
+        Buffer.BlockCopy(bands, 0, sums.BandEnergy, 0, sizeof(double) * bands.Length);   // (K, Bands) row-major
         for (int i = 0; i < _factors.Length; i++)
         {
-            int f = _factors[i];
-            var retained = _spectrum.RetainedEnergy(f);
-            classRetained.Add(retained[..NumClasses]);
-            reports.Add(new GridFactorReport(
-                f, _spectrum.Height / f, _spectrum.Width / f, retained[NumClasses],
-                _nearest[i].MeanIoU(), _soft[i].MeanIoU(),
-                ceFull, _ceNearest[i] / Math.Max(1, _ceNearestCount[i]), _ceSoft[i] / Math.Max(1e-12, _ceSoftMass[i])));
+            _spectrum.KeptEnergy(_factors[i]).CopyTo(sums.RetainedEnergy, i * k);
+            _nearest[i].Counts.CopyTo(sums.NearestConfusion, i * kk);
+            _soft[i].Counts.CopyTo(sums.SoftConfusion, i * kk);
+            sums.CrossEntropyNearestSum[i] = _ceNearest[i];
+            sums.CrossEntropyNearestPixels[i] = (long)_ceNearestCount[i];
+            sums.CrossEntropySoftSum[i] = _ceSoft[i];
+            sums.CrossEntropySoftMass[i] = _ceSoftMass[i];
         }
-        double baseline = reports[0].OracleMIoUSoft;
-        int recommended = reports
-            .Where(r => r.EnergyRetained >= Options.MinEnergy && baseline - r.OracleMIoUSoft <= Options.MaxOracleMIoUDrop)
-            .Select(r => r.Factor).DefaultIfEmpty(1).Max();
-        var cumulative = _spectrum.CumulativeEnergy(Options.Bands);
-        var curves = Enumerable.Range(0, NumClasses)
-            .Select(k => Enumerable.Range(0, Options.Bands).Select(b => cumulative[k, b]).ToArray()).ToArray();
-        return new GridAdvice(reports, recommended, _spectrum.Images, _spectrum.ParsevalRelativeError(), classRetained, curves);
+        sums.CrossEntropyFullSum = _ceFull;
+        sums.CrossEntropyFullPixels = (long)_ceFullCount;
+        return sums;
     }
 
     public void Dispose() => _spectrum.Dispose();

@@ -78,6 +78,17 @@ public sealed class LabelSpectrum : IDisposable
     /// </summary>
     public double[] RetainedEnergy(int factor)
     {
+        var kept = KeptEnergy(factor);
+        var total = SpectralEnergy();
+        var result = new double[NumClasses + 1];
+        for (int k = 0; k < NumClasses; k++) result[k] = total[k] > 0 ? kept[k] / total[k] : 1;
+        result[NumClasses] = total.Sum() > 0 ? kept.Sum() / total.Sum() : 1;
+        return result;
+    }
+
+    /// <summary>Per class, the energy (not the share) <see cref="RetainedEnergy"/> keeps: a sum, so parts of a dataset add up.</summary>
+    public double[] KeptEnergy(int factor)
+    {
         if (factor < 1) throw new ArgumentOutOfRangeException(nameof(factor), factor, "factor must be >= 1");
         using var scope = NewDisposeScope();
         Tensor mask;
@@ -90,12 +101,7 @@ public sealed class LabelSpectrum : IDisposable
             mask = fu.lt(Height / (2.0 * factor)).unsqueeze(1).logical_and(fv.lt(Width / (2.0 * factor)).unsqueeze(0))
                 .to(ScalarType.Float64);                                                // (H, W)
         }
-        var kept = (_energy * mask).sum([1, 2]).data<double>().ToArray();
-        var total = SpectralEnergy();
-        var result = new double[NumClasses + 1];
-        for (int k = 0; k < NumClasses; k++) result[k] = total[k] > 0 ? kept[k] / total[k] : 1;
-        result[NumClasses] = total.Sum() > 0 ? kept.Sum() / total.Sum() : 1;
-        return result;
+        return (_energy * mask).sum([1, 2]).data<double>().ToArray();
     }
 
     /// <summary>

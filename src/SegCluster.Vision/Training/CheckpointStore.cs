@@ -1,24 +1,31 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using SegCluster.Vision.Models;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Training;
 
 /// <summary>
-/// Checkpoints of model weights + optimiser state (SGD momentum) + completed steps in one file, so a resumed
-/// run continues bit-for-bit where it stopped (STYLE.md habit 6: a failure costs at most one interval).
+/// Checkpoints of model weights + optimiser state + completed steps in one file, so a resumed run continues
+/// bit-for-bit where it stopped (STYLE.md habit 6: a failure costs at most one interval), and since version 2
+/// the <see cref="CheckpointMetadata"/> eval and predict rebuild the network from.
 /// Written atomically: to "path.tmp", flushed to disk, then renamed over <c>path</c>, so a crash mid-write
-/// leaves the previous checkpoint intact. Layout: "SCCK", version, steps, momentum length and floats, then
-/// the model's TorchSharp state dict (parameters and BatchNorm buffers).
+/// leaves the previous checkpoint intact. Layout: "SCCK", version, [v2: metadata JSON], steps, optimiser state
+/// length and floats, then the model's TorchSharp state dict (parameters and BatchNorm buffers).
+/// Version 1 files (no metadata) still load into a trainer.
 /// </summary>
 public static class CheckpointStore
 {
     private const int Magic = 0x4B434353;  // "SCCK" little-endian
-    private const int Version = 1;
+    private const int Version = 2;
 
     /// <summary>Writes <paramref name="trainer"/>'s model and optimiser state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, DataParallelTrainer trainer)
+    /// <param name="spec">The experiment spec as JSON, recorded for eval/predict; null when there is none.</param>
+    /// <param name="classNames">Class names in train-id order, recorded for reports; null when unknown.</param>
+    public static void Save(string path, DataParallelTrainer trainer, string? spec = null, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        var metadata = new CheckpointMetadata(spec, classNames ?? [], Shapes(trainer.Model));
         string temp = path + ".tmp";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -27,10 +34,11 @@ public static class CheckpointStore
             {
                 writer.Write(Magic);
                 writer.Write(Version);
+                writer.Write(JsonSerializer.Serialize(metadata));
                 writer.Write(trainer.CompletedSteps);
                 var momentum = trainer.MomentumSnapshot();
                 writer.Write(momentum.Length);
-                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(momentum.AsSpan()));
+                writer.Write(MemoryMarshal.AsBytes(momentum.AsSpan()));
                 if (HasStridedTensors(trainer.Model))
                 {
                     using var twin = ContiguousTwin(trainer.Model);
@@ -46,19 +54,50 @@ public static class CheckpointStore
         File.Move(temp, path, overwrite: true);
     }
 
+    /// <summary>Copies a finished checkpoint to <paramref name="destination"/> atomically (temp file + rename),
+    /// so a reader never sees half a file (the best checkpoint kept next to the last one).</summary>
+    public static void CopyAtomically(string source, string destination)
+    {
+        string temp = destination + ".tmp";
+        File.Copy(source, temp, overwrite: true);
+        using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) stream.Flush(flushToDisk: true);
+        File.Move(temp, destination, overwrite: true);
+    }
+
     /// <summary>Loads a checkpoint into a trainer whose model has the saved architecture; returns the completed steps.</summary>
     /// <exception cref="InvalidDataException">Not a checkpoint, or one of another version.</exception>
+    /// <exception cref="ArgumentException">The checkpoint's parameters do not fit the model (named).</exception>
     public static long Load(string path, DataParallelTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         using var reader = new BinaryReader(File.OpenRead(path));
-        if (reader.ReadInt32() != Magic) throw new InvalidDataException($"'{path}' is not a SegCluster checkpoint.");
-        int version = reader.ReadInt32();
-        if (version != Version) throw new InvalidDataException($"checkpoint '{path}' has version {version}; this build reads version {Version}.");
+        var metadata = ReadHeader(reader, path);
+        if (metadata is not null) CheckFits(path, metadata, trainer.Model);
         long steps = reader.ReadInt64();
         var momentum = new float[reader.ReadInt32()];
-        reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(momentum.AsSpan()));
-        SegmentationModel model = trainer.Model;
+        reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(momentum.AsSpan()));
+        LoadState(reader, trainer.Model);
+        trainer.RestoreOptimizerState(momentum, steps);
+        return steps;
+    }
+
+    /// <summary>Loads only the weights (no optimiser state) into <paramref name="model"/>, for inference.</summary>
+    /// <exception cref="ArgumentException">The checkpoint's parameters do not fit the model (named).</exception>
+    public static void LoadWeights(string path, SegmentationModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var reader = new BinaryReader(File.OpenRead(path));
+        var metadata = ReadHeader(reader, path);
+        if (metadata is not null) CheckFits(path, metadata, model);
+        reader.ReadInt64();
+        var optimizerFloats = reader.ReadInt32();
+        reader.BaseStream.Seek((long)optimizerFloats * sizeof(float), SeekOrigin.Current);
+        LoadState(reader, model);
+    }
+
+    /// <summary>Reads the state dict into <paramref name="model"/>, whatever its memory format.</summary>
+    private static void LoadState(BinaryReader reader, SegmentationModel model)
+    {
         if (HasStridedTensors(model))
         {
             using var twin = ModelRegistry.Create(model.Options);
@@ -69,9 +108,47 @@ public static class CheckpointStore
         {
             model.load(reader, strict: true);
         }
-        trainer.RestoreOptimizerState(momentum, steps);
-        return steps;
     }
+
+    /// <summary>The checkpoint's metadata, without reading its tensors.</summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, or a version-1 file (written before metadata was kept).</exception>
+    public static CheckpointMetadata ReadMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist.", path);
+        using var reader = new BinaryReader(File.OpenRead(path));
+        return ReadHeader(reader, path)
+            ?? throw new InvalidDataException($"checkpoint '{path}' is version 1 and records no model spec; only training can resume from it.");
+    }
+
+    private static CheckpointMetadata? ReadHeader(BinaryReader reader, string path)
+    {
+        if (reader.BaseStream.Length < 8 || reader.ReadInt32() != Magic) throw new InvalidDataException($"'{path}' is not a SegCluster checkpoint.");
+        int version = reader.ReadInt32();
+        if (version is < 1 or > Version) throw new InvalidDataException($"checkpoint '{path}' has version {version}; this build reads versions 1 to {Version}.");
+        if (version == 1) return null;
+        return JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString())
+            ?? throw new InvalidDataException($"checkpoint '{path}' has empty metadata.");
+    }
+
+    /// <summary>Names the first state-dict entry that is missing, extra or of another shape.</summary>
+    private static void CheckFits(string path, CheckpointMetadata metadata, nn.Module model)
+    {
+        var expected = Shapes(model);
+        foreach (var (name, shape) in metadata.StateShapes)
+        {
+            if (!expected.TryGetValue(name, out var modelShape))
+                throw new ArgumentException($"checkpoint '{path}' does not fit the model: it has parameter '{name}', which the model lacks (another architecture).");
+            if (!shape.SequenceEqual(modelShape))
+                throw new ArgumentException($"checkpoint '{path}' does not fit the model: parameter '{name}' is [{string.Join(", ", shape)}] in the checkpoint " +
+                                            $"but [{string.Join(", ", modelShape)}] in the model (another width or class count).");
+        }
+        var missing = expected.Keys.FirstOrDefault(k => !metadata.StateShapes.ContainsKey(k));
+        if (missing is not null)
+            throw new ArgumentException($"checkpoint '{path}' does not fit the model: the model's parameter '{missing}' is not in the checkpoint (another architecture).");
+    }
+
+    private static Dictionary<string, long[]> Shapes(nn.Module model) =>
+        model.state_dict().ToDictionary(e => e.Key, e => e.Value.shape);
 
     /// <summary>
     /// Whether a parameter or buffer has non-default strides (channels_last): TorchSharp writes and reads tensor

@@ -17,6 +17,26 @@ public static class Evaluator
         return EvaluateConfusion(model, dataset, indices, batchSize, device).ToMetrics();
     }
 
+    /// <summary>
+    /// Evaluation spread over a data-parallel group: rank r takes samples r, r + W, r + 2W, … and the confusion counts
+    /// are summed over the group exactly (<see cref="ExactCount"/> parts through the float32 all-reduce), so every rank
+    /// returns the matrix one rank would compute over all samples with the same weights. Call on every rank.
+    /// </summary>
+    public static ConfusionMatrix EvaluateAcrossRanks(SegmentationModel model, ISegmentationDataset dataset, int batchSize, Device device, IGradientReducer reducer)
+    {
+        ArgumentNullException.ThrowIfNull(reducer);
+        var indices = Enumerable.Range(0, dataset.Count).Where(i => i % reducer.WorldSize == reducer.Rank).ToList();
+        var local = EvaluateConfusion(model, dataset, indices, batchSize, device);
+        if (reducer.WorldSize == 1) return local;
+        var counts = local.Counts;
+        var parts = new float[2 * counts.Length];
+        for (int i = 0; i < counts.Length; i++) (parts[2 * i], parts[2 * i + 1]) = ExactCount.ToParts(counts[i]);
+        reducer.Sum(parts);
+        var total = new ConfusionMatrix(local.NumClasses, local.IgnoreIndex);
+        for (int i = 0; i < counts.Length; i++) total.Counts[i] = (long)ExactCount.FromParts(parts[2 * i], parts[2 * i + 1]);
+        return total;
+    }
+
     /// <summary>As <see cref="Evaluate"/>, returning the confusion matrix (mergeable across ranks).</summary>
     public static ConfusionMatrix EvaluateConfusion(SegmentationModel model, ISegmentationDataset dataset, IReadOnlyList<int> indices, int batchSize, Device device)
     {

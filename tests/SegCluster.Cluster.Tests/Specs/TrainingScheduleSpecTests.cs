@@ -39,6 +39,8 @@ public sealed class TrainingScheduleSpecTests
     [InlineData("warmup_ratio", "0", "training.warmup_ratio")]
     [InlineData("max_grad_norm", "-1", "training.max_grad_norm")]
     [InlineData("accumulation_steps", "3", "training.accumulation_steps")]
+    [InlineData("validate_every", "-1", "training.validate_every")]
+    [InlineData("best_metric", "loss", "training.best_metric")]
     public void Bad_values_name_the_field(string key, string value, string field)
     {
         var spec = SpecFiles.Parse<ExperimentSpec>($"training:\n  {key}: {value}\n", SpecFormat.Yaml);

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Tests.Telemetry;
@@ -56,6 +57,26 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.Equal("exp-a", miou.Tags[MetricNames.Labels.Experiment]);
         var states = observed[MetricNames.Experiments].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
         Assert.Equal(new Dictionary<string, double> { ["running"] = 1, ["completed"] = 1, ["failed"] = 0, ["cancelled"] = 0 }, states);
+    }
+
+    [Fact]
+    public void Scheduler_load_and_sweep_trial_states_are_reported_with_every_state()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        Assert.False(Observe().ContainsKey(MetricNames.SchedulerQueue));  // only the scheduler's node reports it
+
+        metrics.RecordScheduler(queued: 2, freeWorkers: 1, allocatedWorkers: 3);
+        metrics.RecordSweepTrials("sweep-a", [TrialState.Completed, TrialState.Running, TrialState.Completed, TrialState.Skipped]);
+        metrics.RecordSweepTrials("sweep-a", [TrialState.Completed, TrialState.Completed, TrialState.Completed, TrialState.Skipped]);
+
+        var observed = Observe();
+        Assert.Equal(2, Assert.Single(observed[MetricNames.SchedulerQueue]).Value);
+        var workers = observed[MetricNames.SchedulerWorkers].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal(new Dictionary<string, double> { ["free"] = 1, ["allocated"] = 3 }, workers);
+        var trials = observed[MetricNames.SweepTrials].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal(Enum.GetValues<TrialState>().Length, trials.Count);
+        Assert.Equal((3, 0, 1, 0), (trials["completed"], trials["running"], trials["skipped"], trials["pending"]));
+        Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
     /// <summary>One collection of every observable instrument of this provider's SegCluster meter.</summary>

@@ -53,4 +53,33 @@ public sealed class CheckpointStoreTests : IDisposable
         using var otherTrainer = Trainer(other);
         Assert.ThrowsAny<ArgumentException>(() => CheckpointStore.Load(path, otherTrainer));
     }
+
+    [Fact]
+    public void A_checkpoint_of_another_class_count_names_the_file_and_the_parameter()
+    {
+        string path = Path.Combine(dir, "four.ckpt");
+        using (var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None))
+        using (var trainer = Trainer(model))
+            CheckpointStore.Save(path, trainer, spec: "{}", classNames: ["a", "b", "c", "d"]);
+        using var other = TestData.Model("encoder-decoder", 5, 4, NormKind.None);
+        var error = Assert.Throws<ArgumentException>(() => CheckpointStore.LoadWeights(path, other));
+        Assert.Contains(path, error.Message);
+        Assert.Matches(@"parameter '[^']+' is \[4, .*\] in the checkpoint but \[5, .*\] in the model", error.Message);
+    }
+
+    [Fact]
+    public void Metadata_records_the_spec_classes_and_shapes()
+    {
+        string path = Path.Combine(dir, "meta.ckpt");
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.BatchNorm);
+        using (var trainer = Trainer(model))
+            CheckpointStore.Save(path, trainer, spec: """{"name":"x"}""", classNames: ["a", "b", "c", "d"]);
+        var metadata = CheckpointStore.ReadMetadata(path);
+        Assert.Equal("""{"name":"x"}""", metadata.Spec);
+        Assert.Equal(4, metadata.NumClasses);
+        Assert.Equal(model.state_dict().Keys, metadata.StateShapes.Keys);
+        using var copy = TestData.Model("encoder-decoder", 4, 4, NormKind.BatchNorm, seed: 42);
+        CheckpointStore.LoadWeights(path, copy);
+        Assert.Equal(TestData.Snapshot(model)[0], TestData.Snapshot(copy)[0]);
+    }
 }

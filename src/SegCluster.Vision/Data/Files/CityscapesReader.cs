@@ -19,6 +19,26 @@ public static class CityscapesReader
         7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33,
     }.Select((labelId, trainId) => (labelId, trainId)).ToDictionary(p => p.labelId, p => p.trainId);
 
+    /// <summary>trainId → labelId, the inverse of <see cref="LabelIdToTrainId"/> (the evaluation server's format).</summary>
+    public static IReadOnlyDictionary<int, int> TrainIdToLabelId { get; } = LabelIdToTrainId.ToDictionary(p => p.Value, p => p.Key);
+
+    /// <summary>labelId 0 ("unlabeled"): what ignore (255) becomes in a label-id image.</summary>
+    public const int UnlabeledLabelId = 0;
+
+    /// <summary>Train ids (0..18, 255 = ignore) → Cityscapes label ids, for results in the evaluation server's format.</summary>
+    /// <exception cref="ArgumentException">A value is neither a train id nor 255.</exception>
+    public static byte[] ToLabelIds(byte[] trainIds)
+    {
+        var labelIds = new byte[trainIds.Length];
+        for (int p = 0; p < trainIds.Length; p++)
+        {
+            if (trainIds[p] == SegmentationSample.IgnoreLabel) labelIds[p] = UnlabeledLabelId;
+            else if (TrainIdToLabelId.TryGetValue(trainIds[p], out var id)) labelIds[p] = (byte)id;
+            else throw new ArgumentException($"value {trainIds[p]} at pixel {p} is not a Cityscapes train id (0..{ClassNames.Count - 1} or 255).", nameof(trainIds));
+        }
+        return labelIds;
+    }
+
     public const int MaxLabelId = 33;
 
     public static bool Matches(string root) =>

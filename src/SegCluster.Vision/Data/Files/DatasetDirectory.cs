@@ -1,7 +1,7 @@
 namespace SegCluster.Vision.Data.Files;
 
 /// <summary>File-system walks the readers share: sorted, so sample order never depends on the directory's order.</summary>
-internal static class DatasetDirectory
+public static class DatasetDirectory
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
 

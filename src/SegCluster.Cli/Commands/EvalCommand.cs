@@ -1,0 +1,93 @@
+using System.CommandLine;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Cli.Embedded;
+using SegCluster.Cli.Evaluation;
+using SegCluster.Cli.Output;
+using SegCluster.Cli.Remote;
+using SegCluster.Vision.Data.Files;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>
+/// `segcluster eval --checkpoint C --dataset D`: full-resolution evaluation of a checkpoint on a dataset split, spread over
+/// the workers of an embedded cluster (default) or of a running one (--cluster); each worker takes a disjoint part and the
+/// confusion matrices are summed. Prints the per-class table and writes JSON with --out.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = CheckpointOption.Create();
+        var dataset = new Option<DirectoryInfo>("--dataset") { Description = "Root folder of the dataset (Cityscapes, VOC, ADE20K or folder layout).", Required = true };
+        var format = new Option<string>("--format") { Description = $"Dataset format: {DatasetFormats.Auto} (detect), {string.Join(", ", DatasetFormats.Names)}.", DefaultValueFactory = _ => DatasetFormats.Auto };
+        var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };
+        var workers = new Option<int>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster.", DefaultValueFactory = _ => 2 };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the report (metrics, per-class IoU, confusion matrix) as JSON here." };
+        workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--workers must be at least 1."); });
+        format.AcceptOnlyFromAmong([DatasetFormats.Auto, .. DatasetFormats.Names]);
+        var inference = new InferenceArguments();
+        var remote = new RemoteClusterOptions();
+        var command = new Command("eval", "Evaluate a checkpoint at full resolution (whole or sliding window, flip and multi-scale), spread over the cluster's workers.")
+        {
+            checkpoint, dataset, format, split, workers, output,
+        };
+        inference.AddTo(command);
+        remote.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = inference.Parse(parse, out var error);
+            if (settings is null)
+            {
+                Console.Error.WriteLine($"error: {error}");
+                return 2;
+            }
+            var job = new EvaluationJob(parse.GetValue(checkpoint)!.FullName, parse.GetValue(dataset)!.FullName, parse.GetValue(format)!, parse.GetValue(split)!, settings);
+            int count;
+            IReadOnlyList<string> classNames;
+            try
+            {
+                (count, classNames) = job.Prepare();
+            }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            var console = AnsiConsole.Console;
+            var workerCount = parse.GetValue(workers);
+            async Task<int> Run(IGrainFactory grains, IReadOnlyList<string> workerIds)
+            {
+                var result = await EvaluationRunner.RunAsync(console, job, grains, workerIds, count, classNames, cancellationToken);
+                EvaluationTable.Write(console, result);
+                if (parse.GetValue(output) is { } file)
+                {
+                    await result.WriteAsync(file.FullName, cancellationToken);
+                    console.MarkupLineInterpolated($"report written to [bold]{file.FullName}[/]");
+                }
+                return 0;
+            }
+            try
+            {
+                if (parse.GetValue(remote.Cluster) is null)
+                {
+                    await using var cluster = await EmbeddedCluster.StartAsync(workerCount, "cpu", httpPort: 0, cancellationToken);
+                    return await Run(cluster.Grains, cluster.WorkerIds);
+                }
+                return await remote.RunAsync(parse, async client =>
+                {
+                    var snapshot = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync();
+                    var free = snapshot.Workers.Where(w => w.ExperimentId is null).Select(w => w.Worker.WorkerId).Take(workerCount).ToList();
+                    if (free.Count == 0) throw new InvalidOperationException("the cluster has no free worker; wait for a running experiment or cancel one.");
+                    return await Run(client, free);
+                }, cancellationToken);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,51 @@
+using System.CommandLine;
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cli.Spectral;
+
+namespace SegCluster.Cli.Commands;
+
+/// <summary>`segcluster spectral-sweep SPEC`: analyse the labels on the cluster, train every label grid × mode of the
+/// sweep, report the advisor's predictions next to the trained figures (PAPERS.md §2).</summary>
+public static class SpectralSweepCommand
+{
+    public static Command Create()
+    {
+        var specFile = new Argument<FileInfo>("SPEC") { Description = "Sweep spec (YAML or JSON) with a labels.factor grid axis (and usually labels.mode)." };
+        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster (default: max_concurrent_trials × workers_per_trial)." };
+        var images = new Option<int>("--images") { Description = "Training labels the advisor analyses (at most the base dataset's train_count).", DefaultValueFactory = _ => 64 };
+        var shards = new Option<int>("--shards") { Description = "Shards of the label analysis.", DefaultValueFactory = _ => 2 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Training's own choice of grid: the coarsest factor within this mIoU (fraction) of the finest factor's.", DefaultValueFactory = _ => 0.02 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Report folder (spectral-sweep.json, the plot, analysis/, the sweep's own folder).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral-sweep")) };
+        workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
+        images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
+        shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
+        tolerance.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 1) r.AddError("--tolerance must be in [0, 1] (0.02 = 2 mIoU points)."); });
+
+        var command = new Command("spectral-sweep", "Label analysis on the cluster, then a trial per label grid factor × mode: the advisor's predicted figures next to trained mIoU, memory and images/s.")
+        {
+            specFile, workers, images, shards, tolerance, output,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            SweepSpec spec;
+            try
+            {
+                spec = SweepSpecFiles.Load(parse.GetValue(specFile)!.FullName);
+            }
+            catch (SpecFileException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            var size = parse.GetValue(workers) ?? spec.MaxConcurrentTrials * spec.WorkersPerTrial;
+            if (size < spec.WorkersPerTrial)
+            {
+                Console.Error.WriteLine($"error: --workers {size} is fewer than workers_per_trial {spec.WorkersPerTrial}; raise --workers.");
+                return 2;
+            }
+            return await SpectralSweepRunner.RunAsync(spec, size, parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!, cancellationToken);
+        });
+        return command;
+    }
+}

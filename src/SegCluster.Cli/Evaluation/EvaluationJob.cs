@@ -1,0 +1,41 @@
+using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Evaluation;
+using SegCluster.Vision.Data.Files;
+
+namespace SegCluster.Cli.Evaluation;
+
+/// <summary>What `segcluster eval` evaluates: a checkpoint on a split of a dataset on disk, with these inference settings.</summary>
+public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, string DatasetFormat, string Split, InferenceSettings Inference)
+{
+    /// <summary>
+    /// Checks everything that can be checked here before any worker starts, each failure naming the file or option:
+    /// the checkpoint rebuilds its network, the dataset and split open, the class counts agree, the inference settings
+    /// are valid for the network, and the sliding-window crop fits every image of the split.
+    /// </summary>
+    /// <returns>The split's sample count and the class names (the dataset's).</returns>
+    /// <exception cref="InvalidDataException">The checkpoint file is not usable.</exception>
+    /// <exception cref="ArgumentException">A mismatch or bad setting (named).</exception>
+    /// <exception cref="DatasetFileException">A dataset file is missing or undecodable (named).</exception>
+    public (int Count, IReadOnlyList<string> ClassNames) Prepare()
+    {
+        using var checkpoint = CheckpointModel.Load(CheckpointPath);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(DatasetPath, DatasetFormat), Split);
+        checkpoint.CheckClasses(DatasetPath, dataset.NumClasses);
+        var predictor = InferenceMapping.Predictor(checkpoint, Inference);
+        for (var i = 0; i < dataset.Count; i++)
+        {
+            var image = dataset.Files(i).ImagePath;
+            var (height, width) = ImageDecoder.ReadSize(image);
+            // Each scale's resized image must hold the crop (multi-scale slides windows over the resized image).
+            foreach (var scale in InferenceMapping.Options(Inference).EffectiveScales)
+            {
+                try { predictor.CheckFits((long)Math.Round(height * scale), (long)Math.Round(width * scale)); }
+                catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image} at scale {scale})", e); }
+            }
+        }
+        return (dataset.Count, dataset.ClassNames);
+    }
+
+    public EvaluationRequest Request(string evaluationId) =>
+        new(evaluationId, Path.GetFullPath(CheckpointPath), Path.GetFullPath(DatasetPath), Split, [], Inference) { DatasetFormat = DatasetFormat };
+}

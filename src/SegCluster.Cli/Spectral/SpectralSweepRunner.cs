@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cli.Embedded;
+using SegCluster.Cli.Sweeps;
+using SegCluster.Cluster.Sweeps.Search;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Spectral;
+using Spectre.Console;
+
+namespace SegCluster.Cli.Spectral;
+
+/// <summary>
+/// `segcluster spectral-sweep`: (1) the distributed label analysis of the sweep's base dataset, (2) the sweep itself (a
+/// trial per labels.factor × labels.mode, and model.decoder_truncation if it is an axis) through the sweep machinery on
+/// the same embedded cluster, (3) the advisor's predictions next to the trained figures: spectral-sweep.json, a PNG of
+/// predicted and trained mIoU against the factor, a table.
+/// </summary>
+public static class SpectralSweepRunner
+{
+    public const string JsonFile = "spectral-sweep.json";
+    public const string PlotFile = "predicted-vs-trained.png";
+    public const string TruncationPlotFile = "truncation.png";
+    public const string FactorAxis = "labels.factor";
+    public const string ModeAxis = "labels.mode";
+    public const string TruncationAxis = "model.decoder_truncation";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>Why the sweep cannot be a spectral sweep; empty when it can.</summary>
+    public static IReadOnlyList<string> Problems(SweepSpec spec)
+    {
+        var problems = spec.Validate().ToList();
+        if (spec.Axes.FirstOrDefault(a => a.Path == FactorAxis) is not { } factor)
+            problems.Add($"axes: a spectral sweep needs an axis '{FactorAxis}' (e.g. {{ path: {FactorAxis}, kind: grid, values: [1, 2, 4, 8] }}).");
+        else if (!factor.IsDiscrete)
+            problems.Add($"axes: '{FactorAxis}' must be a grid or choice axis (label grid factors are discrete).");
+        if (spec.Search.Kind != SearchSpec.Grid)
+            problems.Add($"search.kind: a spectral sweep trains every label grid; use kind grid (got '{spec.Search.Kind}').");
+        return problems;
+    }
+
+    /// <returns>Exit code: 0 done, 1 the sweep failed, 2 invalid spec, 130 cancelled.</returns>
+    public static async Task<int> RunAsync(SweepSpec spec, int workers, int images, int shards, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        var problems = Problems(spec);
+        if (problems.Count > 0)
+        {
+            Console.Error.WriteLine($"error: spectral sweep '{spec.Name}' is invalid:\n  - {string.Join("\n  - ", problems)}");
+            return 2;
+        }
+        spec = spec with { SpectralSkip = null };  // every grid is trained: the point is to check the prediction
+        images = Math.Min(images, spec.TrialBase.Dataset.TrainCount);
+
+        EmbeddedCluster cluster;
+        try
+        {
+            cluster = await EmbeddedCluster.StartAsync(workers, spec.Base.Device, httpPort: 0, cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        await using (cluster)
+        {
+            var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, shards);
+            SpectralReport analysis;
+            try
+            {
+                var outcome = await SpectralRunner.AnalyseAsync(console, cluster.Grains, analysisOptions, $"an embedded cluster ({workers} workers)", cancellationToken);
+                analysis = SpectralRunner.Write(analysisOptions, outcome);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            console.MarkupLineInterpolated($"advisor: recommended label grid factor {analysis.RecommendedFactor} (energy ≥ {SpectralRunner.Percent(analysis.MinEnergy)}, soft oracle mIoU drop ≤ {SpectralRunner.Percent(analysis.MaxOracleMIoUDrop)})");
+
+            var (exit, status) = await SweepRunner.RunOnAsync(spec, cluster, output, cancellationToken);
+            if (status is null) return exit;
+            var rows = await RowsAsync(spec, status, analysis, cluster.Grains);
+            var report = Summarise(spec, analysis, shards, rows, tolerance);
+            File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
+            SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
+            var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
+            console.Write(SpectralSweepTable.Create(report));
+            console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
+            return exit;
+        }
+    }
+
+    /// <summary>Joins each trial with the advisor's figures for its factor and mode, its images/s, and its network's cost.</summary>
+    private static async Task<List<SpectralSweepRow>> RowsAsync(SweepSpec spec, SweepStatus status, SpectralReport analysis, IGrainFactory grains)
+    {
+        var rows = new List<SpectralSweepRow>();
+        foreach (var trial in status.Trials)
+        {
+            var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
+            var (factor, mode) = (trialSpec.Labels.Factor, trialSpec.Labels.Mode);
+            if (analysis.Factors.FirstOrDefault(f => f.Factor == factor) is not { } predicted) continue;
+            var nearest = mode is LabelsSpec.Nearest or LabelsSpec.Full;
+            double? imagesPerSecond = null;
+            if (trial.ExperimentId is { } id && trial.State == TrialState.Completed)
+                imagesPerSecond = (await grains.GetGrain<IExperimentGrain>(id).GetStatusAsync()).ImagesPerSecond;
+            var (bytes, macs) = Cost(trialSpec);
+            rows.Add(new SpectralSweepRow(
+                trial.Name, factor, mode, trialSpec.Model.DecoderTruncation, trial.State.ToString(),
+                predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
+                nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
+                trial.MeanIoU, imagesPerSecond, bytes * trialSpec.Training.BatchPerWorker / 1048576.0, macs / 1e9, trial.Reason));
+        }
+        return rows;
+    }
+
+    /// <summary>Conv activation bytes and MACs of one image through the trial's network (its label grid and truncation).</summary>
+    private static (long Bytes, double Macs) Cost(ExperimentSpec spec)
+    {
+        using var model = SpecMapping.BuildModel(spec);
+        var (h, w) = (spec.Dataset.Height, spec.Dataset.Width);
+        return (ActivationFootprint.ConvOutputBytes(model, h, w), ModelProfiler.Profile(model, h, w, model.OutputStride, maxProbeDivisor: 1).Macs);
+    }
+
+    /// <summary>Per mode (rows at truncation 1): Spearman ρ of predicted vs trained mIoU over the factors, and training's
+    /// own choice: the coarsest factor within <paramref name="tolerance"/> of the finest factor's trained mIoU.</summary>
+    public static SpectralSweepReport Summarise(SweepSpec spec, SpectralReport analysis, int shards, IReadOnlyList<SpectralSweepRow> rows, double tolerance)
+    {
+        var scored = rows.Where(r => r.TrainedMIoU is not null && r.DecoderTruncation == 1).ToList();
+        var modes = scored.GroupBy(r => r.Mode).Select(g =>
+        {
+            var byFactor = g.OrderBy(r => r.Factor).ToList();
+            var rho = SpearmanCorrelation.Of(byFactor.Select(r => r.PredictedMIoU).ToList(), byFactor.Select(r => r.TrainedMIoU!.Value).ToList());
+            var finest = byFactor[0].TrainedMIoU!.Value;
+            int? trained = byFactor.Where(r => r.TrainedMIoU >= finest - tolerance).Select(r => (int?)r.Factor).Max();
+            return new SpectralSweepModeSummary(g.Key, byFactor.Count, Defined(rho), analysis.RecommendedFactor, trained, tolerance, trained == analysis.RecommendedFactor);
+        }).ToList();
+        var pooled = SpearmanCorrelation.Of(scored.Select(r => r.PredictedMIoU).ToList(), scored.Select(r => r.TrainedMIoU!.Value).ToList());
+        return new SpectralSweepReport(spec.Name, analysis.Dataset, analysis.Images, shards, analysis.RecommendedFactor, Defined(pooled), modes, rows);
+    }
+
+    private static double? Defined(double value) => double.IsFinite(value) ? value : null;
+
+    internal static string Format(double? value, string format) => value is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
+}

@@ -1,0 +1,97 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Telemetry;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using TorchSharp;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>
+/// Validation during training (training.validate_every), on every rank: every N steps and after the last, rank 0's
+/// BatchNorm running statistics are broadcast (with plain `bn` they are rank-local; eval mode uses them, training mode
+/// does not, so this changes no training step), each rank evaluates every W-th validation sample and the confusion
+/// counts are summed exactly over the ring. So a validation costs 1/W of the split per rank, and no rank idles at an
+/// all-reduce (with its timeout) while another evaluates alone. Rank 0 reports mIoU and per-class IoU to the experiment
+/// and the mIoU gauge, and when the chosen metric beats every earlier validation, writes "best.ckpt" atomically next
+/// to the step checkpoints and reports it as the best one. The best score so far comes from the experiment's persisted
+/// validations, so a re-formed ring does not overwrite a better checkpoint with a worse one.
+/// </summary>
+public sealed class PeriodicValidation
+{
+    private readonly ExperimentSpec _spec;
+    private readonly IExperimentGrain _experiment;
+    private readonly int _attempt;
+    private readonly IGradientReducer _reducer;
+    private readonly string _bestPath;
+    private readonly TrainingDataSources _dataSources;
+    private readonly SegClusterMetrics _metrics;
+    private readonly WorkerLabels _labels;
+    private double _best;
+
+    public PeriodicValidation(ExperimentSpec spec, IExperimentGrain experiment, int attempt, IGradientReducer reducer, string experimentDirectory,
+        TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels, IReadOnlyList<ValidationPoint> earlier)
+    {
+        (_spec, _experiment, _attempt, _reducer, _dataSources, _metrics, _labels) = (spec, experiment, attempt, reducer, dataSources, metrics, labels);
+        _bestPath = Path.GetFullPath(Path.Combine(experimentDirectory, "best.ckpt"));
+        _best = earlier.Count == 0 ? double.NegativeInfinity : earlier.Max(v => Score(v.Evaluation));
+    }
+
+    /// <summary>For every rank when the spec validates periodically, else null (nothing to do). Rank 0 asks the
+    /// experiment for the validations of earlier formations.</summary>
+    public static PeriodicValidation? For(TrainingAssignment assignment, IExperimentGrain experiment, IGradientReducer reducer, string experimentDirectory,
+        TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels)
+    {
+        if (assignment.Spec.Training.ValidateEvery <= 0) return null;
+        var earlier = assignment.Rank == 0 ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
+        return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier);
+    }
+
+    /// <summary>The checkpoint with the best metric so far.</summary>
+    public string BestPath => _bestPath;
+
+    public bool IsDue(int step) => step % _spec.Training.ValidateEvery == 0 || step == _spec.TotalSteps;
+
+    /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due.</summary>
+    /// <returns>The validation (the same on every rank), or null when not due.</returns>
+    public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device)
+    {
+        if (!IsDue(step)) return null;
+        ParameterBroadcast.FromRankZero(trainer.Model, _reducer);
+        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources, _reducer);
+        var point = new ValidationPoint(step, evaluation);
+        if (_reducer.Rank != 0) return point;
+        _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
+        CheckpointRecord? best = null;
+        var score = Score(evaluation);
+        if (score > _best)
+        {
+            _best = score;
+            CheckpointStore.Save(_bestPath, trainer, SpecFiles.ToJson(_spec), evaluation.ClassNames);
+            best = new CheckpointRecord(step, _bestPath);
+        }
+        _experiment.ReportValidationAsync(_attempt, point, best).GetAwaiter().GetResult();
+        return point;
+    }
+
+    /// <summary>Evaluates <paramref name="model"/> on the spec's validation split (periodic and final evaluation).</summary>
+    /// <param name="acrossRanks">Spread over this group (call on every rank); null: this rank evaluates all of it.</param>
+    public static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources,
+        IGradientReducer? acrossRanks = null)
+    {
+        using var lease = dataSources.Acquire(spec, training: false);
+        var validation = lease.Source;
+        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer()).ToMetrics();
+        return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
+    }
+
+    /// <summary>The chosen metric; NaN (nothing valid) scores lowest.</summary>
+    private double Score(EvaluationReport evaluation)
+    {
+        var value = _spec.Training.BestMetric == TrainingSpec.PixelAccuracyMetric ? evaluation.PixelAccuracy : evaluation.MeanIoU;
+        return double.IsNaN(value) ? double.NegativeInfinity : value;
+    }
+}

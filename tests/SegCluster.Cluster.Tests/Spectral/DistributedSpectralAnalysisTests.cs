@@ -1,0 +1,63 @@
+using SegCluster.Cluster.Spectral;
+
+namespace SegCluster.Cluster.Tests.Spectral;
+
+/// <summary>
+/// Shards analysed by spectral shard grains on different silos merge into exactly the single-process statistics (counts
+/// equal, energies to float tolerance); a failed shard is retried without counting any shard twice; a repeated analysis
+/// answers from the shards' records.
+/// </summary>
+public sealed class DistributedSpectralAnalysisTests
+{
+    // Energies are float64 sums in another order; CE sums are float32 per batch, and shards batch other images together.
+    private const double Tolerance = 1e-6;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Shards_on_different_silos_merge_into_the_single_process_statistics(int shards)
+    {
+        var analyser = new CountingShardAnalyser();
+        await using var cluster = await SpectralShardClusters.StartAsync(silos: 3, analyser);
+        var outcome = await new DistributedSpectralAnalysis(cluster.Client).RunAsync(SpectralShardClusters.Spec, images: 24, shards, batchSize: 8);
+
+        Assert.Empty(outcome.Statistics.Differences(SpectralShardClusters.SingleProcess(24), Tolerance));
+        Assert.Equal(shards, outcome.Shards.Select(s => s.ComputedBy).Distinct().Count());   // one silo per shard
+        Assert.Equal(Enumerable.Range(0, shards), outcome.Shards.Select(s => s.Shard));
+        Assert.All(analyser.Computations.Values, c => Assert.Equal(1, c));
+        Assert.Equal(0, outcome.Retries);
+    }
+
+    [Fact]
+    public async Task A_shard_that_fails_is_retried_and_no_shard_is_counted_twice()
+    {
+        var analyser = new CountingShardAnalyser { FailFirst = [1] };
+        await using var cluster = await SpectralShardClusters.StartAsync(silos: 2, analyser);
+        var analysis = new DistributedSpectralAnalysis(cluster.Client);
+        var outcome = await analysis.RunAsync(SpectralShardClusters.Spec, images: 24, shards: 3, batchSize: 8);
+
+        Assert.Equal(1, outcome.Retries);
+        Assert.Equal(2, analyser.Computations[1]);
+        Assert.Equal(1, analyser.Computations[0]);
+        Assert.Equal(1, analyser.Computations[2]);
+        Assert.Empty(outcome.Statistics.Differences(SpectralShardClusters.SingleProcess(24), Tolerance));
+
+        // The same analysis again: every shard answers from its record, nothing is computed.
+        var again = await analysis.RunAsync(SpectralShardClusters.Spec, images: 24, shards: 3, batchSize: 8);
+        Assert.All(again.Shards, s => Assert.True(s.FromRecord));
+        Assert.Equal(4, analyser.Computations.Values.Sum());
+        Assert.Empty(again.Statistics.Differences(outcome.Statistics, 0));
+    }
+
+    [Fact]
+    public async Task A_request_with_more_images_than_the_dataset_names_the_field()
+    {
+        await using var cluster = await SpectralShardClusters.StartAsync(silos: 1, new CountingShardAnalyser());
+        var analysis = new DistributedSpectralAnalysis(cluster.Client);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => analysis.RunAsync(SpectralShardClusters.Spec, images: 25, shards: 2, batchSize: 8));
+        Assert.Contains("images = 25", error.Message);
+        error = await Assert.ThrowsAsync<ArgumentException>(() => analysis.RunAsync(SpectralShardClusters.Spec, images: 4, shards: 5, batchSize: 8));
+        Assert.Contains("shards = 5", error.Message);
+    }
+}

@@ -1,0 +1,51 @@
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>`segcluster eval` and `predict` as a user runs them: the bad inputs of issue 12 exit non-zero with the file or
+/// option named before any cluster starts; a good predict writes its PNGs.</summary>
+public sealed class EvalPredictCommandTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
+    private readonly EvaluationFixtures _fixtures = new();
+
+    public void Dispose() => _fixtures.Dispose();
+
+    [Fact]
+    public async Task Eval_refuses_a_checkpoint_of_another_class_count()
+    {
+        var checkpoint = _fixtures.Checkpoint("five", numClasses: 5);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["eval", "--checkpoint", checkpoint, "--dataset", _fixtures.DatasetPath]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"checkpoint '{checkpoint}' predicts 5 classes", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+    }
+
+    [Fact]
+    public async Task Eval_refuses_a_file_that_is_no_checkpoint_and_a_bad_crop()
+    {
+        var notCheckpoint = Path.Combine(_fixtures.DatasetPath, "classes.json");
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, ["eval", "--checkpoint", notCheckpoint, "--dataset", _fixtures.DatasetPath]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"'{notCheckpoint}' is not a SegCluster checkpoint", stderr);
+
+        (exit, _, stderr) = await CliProcess.RunAsync(Limit, ["eval", "--checkpoint", _fixtures.Checkpoint("crop"), "--dataset", _fixtures.DatasetPath, "--mode", "slide", "--crop", "12x"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--crop '12x' is not a size", stderr);
+    }
+
+    [Fact]
+    public async Task Predict_writes_pngs_and_names_an_undecodable_image()
+    {
+        var checkpoint = _fixtures.Checkpoint("predict-cli");
+        var output = Path.Combine(_fixtures.Root, "predictions");
+        var images = Path.Combine(_fixtures.DatasetPath, "images", "val");
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, ["predict", "--checkpoint", checkpoint, images, "--out", output, "--colour", "--overlay"]);
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(3 * EvaluationFixtures.ValImages, Directory.GetFiles(output, "*.png").Length);
+
+        var broken = Path.Combine(_fixtures.Root, "broken.jpg");
+        File.WriteAllBytes(broken, [0xFF, 0xD8, 0xFF, 0, 1, 2]);
+        (exit, _, stderr) = await CliProcess.RunAsync(Limit, ["predict", "--checkpoint", checkpoint, broken, "--out", output]);
+        Assert.Equal(2, exit);
+        Assert.Contains(broken, stderr);
+    }
+}
