@@ -13,9 +13,7 @@ public sealed class RedisClusterFailureTests
     private const int Steps = 9, CheckpointEvery = 3;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(6);
 
-    [RequiresRedisFact(Skip = "Known failure (issue 6 open): after kill -9 of a worker node the experiment releases its workers " +
-        "and waits with 0 workers instead of re-forming on the spare node (clean-clone CI, 2026-11-23: Running, step 3/9, checkpoint 3, " +
-        "workers [] after 6 min). Re-enable when the scheduler re-forms the gang.")]
+    [RequiresRedisFact]
     public async Task Killing_a_worker_node_that_is_not_the_coordinator_costs_at_most_one_checkpoint_interval()
     {
         await using var cluster = await RedisCluster.StartAsync(nodes: 3);
@@ -25,6 +23,7 @@ public sealed class RedisClusterFailureTests
         var (exit, stdout, stderr) = await cluster.CliAsync(RunTimeout, "train", spec, "--id", "reference");
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
         Assert.Contains("completed", stdout);
+        var referenceCheckpoint = CheckpointPath(await cluster.StatusAsync("reference"));
 
         var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "interrupted", "--detach");
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
@@ -34,16 +33,19 @@ public sealed class RedisClusterFailureTests
         cluster.Nodes.Single(n => n.NodeId == victimId).KillHard();
 
         var final = await cluster.WaitForAsync("interrupted", IsFinal, RunTimeout);
-        Assert.Equal("Completed", final.GetProperty("state").GetString());
+        Assert.True(final.GetProperty("state").GetString() == "Completed", $"{final}\n{cluster.NodeLogs()}");
         Assert.True(final.GetProperty("attempt").GetInt32() >= 2, $"the ring was never re-formed: {final}");
         Assert.DoesNotContain(Workers(final), w => w.StartsWith(victimId + "/", StringComparison.Ordinal));
         Assert.InRange(final.GetProperty("stepsRedone").GetInt32(), 0, CheckpointEvery);
         Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
 
         // Resume is exact: same weights and momentum as the run that never broke (same seed, same data order).
-        var reference = await File.ReadAllBytesAsync(CheckpointPath(await cluster.StatusAsync("reference")));
+        var reference = await File.ReadAllBytesAsync(referenceCheckpoint);
         var resumed = await File.ReadAllBytesAsync(CheckpointPath(final));
         Assert.Equal(reference, resumed);
+        // The finished reference run stays readable after its coordinator's node may have died. Polled: the first
+        // call after a kill can meet a 500 while Orleans moves the grain (seen once under load average 39).
+        await cluster.WaitForAsync("reference", s => s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(1));
     }
 
     [RequiresRedisFact]
@@ -59,7 +61,7 @@ public sealed class RedisClusterFailureTests
         cluster.Nodes.Single(n => n.NodeId == coordinator).KillHard();
 
         var final = await cluster.WaitForAsync("coordinator-loss", IsFinal, RunTimeout);
-        Assert.Equal("Completed", final.GetProperty("state").GetString());
+        Assert.True(final.GetProperty("state").GetString() == "Completed", $"{final}\n{cluster.NodeLogs()}");
         Assert.NotEqual(coordinator, final.GetProperty("coordinatorNode").GetString());
         Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
     }
