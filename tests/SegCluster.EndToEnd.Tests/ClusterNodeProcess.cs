@@ -5,15 +5,20 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>One `segcluster node --redis …` process on free loopback ports; <see cref="KillHard"/> is kill -9.</summary>
 internal sealed class ClusterNodeProcess : IAsyncDisposable
 {
+    /// <summary>Lines kept for a failure message: the last ones say what the node was doing.</summary>
+    private const int KeptLines = 60;
+
     private readonly Process _process;
-    private readonly Task<string> _stdout, _stderr;
+    private readonly Queue<string> _lines = new();
 
     private ClusterNodeProcess(Process process, string nodeId, int httpPort, int collectivePort)
     {
         _process = process;
         (NodeId, HttpPort, CollectivePort) = (nodeId, httpPort, collectivePort);
-        _stdout = process.StandardOutput.ReadToEndAsync();
-        _stderr = process.StandardError.ReadToEndAsync();
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
     }
 
     public string NodeId { get; }
@@ -41,17 +46,26 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
     /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
-    public async Task<string> OutputAsync()
+    /// <summary>The node's last output lines (stdout and stderr interleaved), running or not.</summary>
+    public string Output()
     {
-        if (!_process.HasExited) return "(running)";
-        return await _stdout + await _stderr;
+        lock (_lines) return $"--- node {NodeId}{(HasExited ? " (exited)" : "")}:\n{string.Join("\n", _lines)}";
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        lock (_lines)
+        {
+            _lines.Enqueue(line);
+            if (_lines.Count > KeptLines) _lines.Dequeue();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
-        _ = await _stdout + await _stderr;
         _process.Dispose();
     }
 }

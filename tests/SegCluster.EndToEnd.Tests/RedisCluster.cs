@@ -20,10 +20,11 @@ internal sealed class RedisCluster : IAsyncDisposable
     public List<ClusterNodeProcess> Nodes { get; }
     public string CheckpointDirectory => Path.Combine(_dir.FullName, "checkpoints");
 
-    public static async Task<RedisCluster> StartAsync(int nodes)
+    /// <param name="persistentRedis">Redis keeps an append-only file in the cluster's folder, so it can be restarted.</param>
+    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false)
     {
-        var redis = await RedisServer.StartAsync();
         var dir = Directory.CreateTempSubdirectory("segcluster-cluster-");
+        var redis = await RedisServer.StartAsync(persistentRedis ? dir.CreateSubdirectory("redis").FullName : null);
         var cluster = new RedisCluster(redis, dir, []);
         for (var i = 1; i <= nodes; i++)
             cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory));
@@ -64,8 +65,10 @@ internal sealed class RedisCluster : IAsyncDisposable
             }
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
-        throw new TimeoutException($"experiment {experimentId} did not reach the expected state within {timeout}; last: {status}");
+        throw new TimeoutException($"experiment {experimentId} did not reach the expected state within {timeout}; last: {status}\n{NodeLogs()}");
     }
+
+    public string NodeLogs() => string.Join("\n", Nodes.Select(n => n.Output()));
 
     public async Task WaitForWorkersAsync(int count, TimeSpan timeout)
     {
@@ -84,8 +87,7 @@ internal sealed class RedisCluster : IAsyncDisposable
             }
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
-        var logs = string.Join("\n", await Task.WhenAll(Nodes.Select(n => n.OutputAsync())));
-        throw new TimeoutException($"{count} workers did not register within {timeout}\n{logs}");
+        throw new TimeoutException($"{count} workers did not register within {timeout}\n{NodeLogs()}");
     }
 
     /// <summary>A tiny spec file: 32×32 images, width-8 GroupNorm SPGNet, 2 workers × batch 2.</summary>

@@ -5,7 +5,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>
 /// Three `segcluster node` processes on a real redis-server, a 2-worker experiment with checkpoints every 3 steps.
 /// A node is killed with SIGKILL mid-training: the experiment re-forms on the live workers, resumes from the last
-/// checkpoint and completes, redoing at most one interval.
+/// checkpoint and completes, redoing at most one interval. Redis itself restarted mid-training: the cluster carries on.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisClusterFailureTests
@@ -13,18 +13,42 @@ public sealed class RedisClusterFailureTests
     private const int Steps = 9, CheckpointEvery = 3;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(6);
 
-    [RequiresRedisFact(Skip = "Known failure (issue 6 open): after kill -9 of a worker node the experiment releases its workers " +
-        "and waits with 0 workers instead of re-forming on the spare node (clean-clone CI, 2026-11-23: Running, step 3/9, checkpoint 3, " +
-        "workers [] after 6 min). Re-enable when the scheduler re-forms the gang.")]
+    [RequiresRedisFact]
     public async Task Killing_a_worker_node_that_is_not_the_coordinator_costs_at_most_one_checkpoint_interval()
     {
         await using var cluster = await RedisCluster.StartAsync(nodes: 3);
-        var spec = cluster.WriteSpec(Steps, CheckpointEvery);
+        var (final, victimId, _) = await RunWithAWorkerNodeKilledAsync(cluster);
 
-        // Uninterrupted reference run: also the plain "3-node run completes" case, through `segcluster train`.
+        Assert.True(final.GetProperty("attempt").GetInt32() >= 2, $"the ring was never re-formed: {final}");
+        Assert.DoesNotContain(Workers(final), w => w.StartsWith(victimId + "/", StringComparison.Ordinal));
+        Assert.InRange(final.GetProperty("stepsRedone").GetInt32(), 0, CheckpointEvery);
+        Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
+        // The finished reference run stays readable after its coordinator's node may have died. Polled: the first
+        // call after a kill can meet a 500 while Orleans moves the grain (seen once under load average 39).
+        await cluster.WaitForAsync("reference", s => s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(1));
+    }
+
+    [RequiresRedisFact(Skip = "Known failure (issue 6 open): the run re-forms and completes, but its final checkpoint differs from " +
+        "the uninterrupted run's from byte 20 on (the first SGD momentum value), seen 2026-11-23 at load average ~60. " +
+        "Re-enable when resume after a re-formation is exact.")]
+    public async Task Resuming_after_a_worker_node_kill_reproduces_the_uninterrupted_runs_parameters()
+    {
+        await using var cluster = await RedisCluster.StartAsync(nodes: 3);
+        var (final, _, referenceCheckpoint) = await RunWithAWorkerNodeKilledAsync(cluster);
+        // Same weights and momentum as the run that never broke (same seed, same data order).
+        Assert.Equal(await File.ReadAllBytesAsync(referenceCheckpoint), await File.ReadAllBytesAsync(CheckpointPath(final)));
+    }
+
+    /// <summary>An uninterrupted reference run through `segcluster train` (also the plain "3-node run completes"
+    /// case), then the same spec with a non-coordinator worker node killed (kill -9) after the first checkpoint.
+    /// Returns the interrupted run's final status (asserted Completed), the victim and the reference's checkpoint.</summary>
+    private static async Task<(JsonElement Final, string VictimId, string ReferenceCheckpoint)> RunWithAWorkerNodeKilledAsync(RedisCluster cluster)
+    {
+        var spec = cluster.WriteSpec(Steps, CheckpointEvery);
         var (exit, stdout, stderr) = await cluster.CliAsync(RunTimeout, "train", spec, "--id", "reference");
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
         Assert.Contains("completed", stdout);
+        var referenceCheckpoint = CheckpointPath(await cluster.StatusAsync("reference"));
 
         var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "interrupted", "--detach");
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
@@ -34,16 +58,8 @@ public sealed class RedisClusterFailureTests
         cluster.Nodes.Single(n => n.NodeId == victimId).KillHard();
 
         var final = await cluster.WaitForAsync("interrupted", IsFinal, RunTimeout);
-        Assert.Equal("Completed", final.GetProperty("state").GetString());
-        Assert.True(final.GetProperty("attempt").GetInt32() >= 2, $"the ring was never re-formed: {final}");
-        Assert.DoesNotContain(Workers(final), w => w.StartsWith(victimId + "/", StringComparison.Ordinal));
-        Assert.InRange(final.GetProperty("stepsRedone").GetInt32(), 0, CheckpointEvery);
-        Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
-
-        // Resume is exact: same weights and momentum as the run that never broke (same seed, same data order).
-        var reference = await File.ReadAllBytesAsync(CheckpointPath(await cluster.StatusAsync("reference")));
-        var resumed = await File.ReadAllBytesAsync(CheckpointPath(final));
-        Assert.Equal(reference, resumed);
+        Assert.True(final.GetProperty("state").GetString() == "Completed", $"{final}\n{cluster.NodeLogs()}");
+        return (final, victimId, referenceCheckpoint);
     }
 
     [RequiresRedisFact]
@@ -59,9 +75,29 @@ public sealed class RedisClusterFailureTests
         cluster.Nodes.Single(n => n.NodeId == coordinator).KillHard();
 
         var final = await cluster.WaitForAsync("coordinator-loss", IsFinal, RunTimeout);
-        Assert.Equal("Completed", final.GetProperty("state").GetString());
+        Assert.True(final.GetProperty("state").GetString() == "Completed", $"{final}\n{cluster.NodeLogs()}");
         Assert.NotEqual(coordinator, final.GetProperty("coordinatorNode").GetString());
         Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
+    }
+
+    [RequiresRedisFact]
+    public async Task Restarting_redis_mid_training_the_cluster_carries_on_and_the_run_completes()
+    {
+        // Redis holds membership and grain state: restarted (kill -9) on the same port and append-only file, the
+        // nodes reconnect and the experiment completes with its final metrics recorded.
+        await using var cluster = await RedisCluster.StartAsync(nodes: 2, persistentRedis: true);
+        var spec = cluster.WriteSpec(Steps, CheckpointEvery);
+        var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "redis-restart", "--detach");
+        Assert.True(submitted.ExitCode == 0, submitted.Stderr);
+
+        await cluster.WaitForAsync("redis-restart", s => Checkpoint(s) >= CheckpointEvery, RunTimeout);
+        await cluster.Redis.RestartAsync();
+
+        var final = await cluster.WaitForAsync("redis-restart", IsFinal, RunTimeout);
+        Assert.True(final.GetProperty("state").GetString() == "Completed", $"{final}\n{cluster.NodeLogs()}");
+        Assert.True(final.GetProperty("evaluation").GetProperty("meanIoU").GetDouble() > 0, $"no final metrics: {final}");
+        // The inventory survived too: both nodes' workers are still known after the restart.
+        await cluster.WaitForWorkersAsync(2, TimeSpan.FromMinutes(1));
     }
 
     private static bool IsFinal(JsonElement status) => status.GetProperty("state").GetString() is "Completed" or "Failed" or "Cancelled";

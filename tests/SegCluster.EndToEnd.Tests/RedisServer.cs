@@ -3,52 +3,87 @@ using System.Net.Sockets;
 
 namespace SegCluster.EndToEnd.Tests;
 
-/// <summary>The real redis-server (apt package) as a child process on 127.0.0.1 and a free port, no persistence.</summary>
+/// <summary>
+/// The real redis-server (apt package) as a child process on 127.0.0.1 and a free port. By default nothing is
+/// persisted; with a data folder it writes an append-only file (fsync every write) so <see cref="RestartAsync"/>
+/// (kill -9, then a new server on the same port and folder) brings the cluster's membership and grain state back.
+/// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
     public const string Binary = "/usr/bin/redis-server";
     public const string MissingReason = "redis-server is not installed (apt-get install redis-server; ./build.sh test installs it)";
 
-    private readonly Process _process;
+    private readonly string? _dataDirectory;
+    private Process _process;
+    private bool _stopped;
 
-    private RedisServer(Process process, int port) => (_process, Port) = (process, port);
+    private RedisServer(Process process, int port, string? dataDirectory) => (_process, Port, _dataDirectory) = (process, port, dataDirectory);
 
     public int Port { get; }
     public string Address => $"127.0.0.1:{Port}";
 
     public static bool Installed => File.Exists(Binary);
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="dataDirectory">Where the append-only file lives; null = no persistence.</param>
+    public static async Task<RedisServer> StartAsync(string? dataDirectory = null)
     {
         var port = CliProcess.FreePort();
+        var server = new RedisServer(Launch(port, dataDirectory), port, dataDirectory);
+        await server.WaitListeningAsync();
+        return server;
+    }
+
+    /// <summary>SIGKILL (no final save), then a new server on the same port reading the same append-only file.</summary>
+    public async Task RestartAsync()
+    {
+        if (_dataDirectory is null) throw new InvalidOperationException("a server without a data folder would come back empty");
+        await StopAsync();
+        (_process, _stopped) = (Launch(Port, _dataDirectory), false);
+        await WaitListeningAsync();
+    }
+
+    private static Process Launch(int port, string? dataDirectory)
+    {
         var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) info.ArgumentList.Add(a);
-        var server = new RedisServer(Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server"), port);
-        _ = server._process.StandardOutput.ReadToEndAsync();
-        _ = server._process.StandardError.ReadToEndAsync();
-        for (var attempt = 0; attempt < 100 && !server._process.HasExited; attempt++)
+        string[] persistence = dataDirectory is null
+            ? ["--save", "", "--appendonly", "no"]
+            : ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dataDirectory];
+        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1" }.Concat(persistence)) info.ArgumentList.Add(a);
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server");
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    private async Task WaitListeningAsync()
+    {
+        for (var attempt = 0; attempt < 100 && !_process.HasExited; attempt++)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
-                return server;
+                await client.ConnectAsync("127.0.0.1", Port);
+                return;
             }
             catch (SocketException)
             {
                 await Task.Delay(100);
             }
         }
-        await server.DisposeAsync();
-        throw new TimeoutException($"redis-server did not listen on {port}");
+        await StopAsync();
+        throw new TimeoutException($"redis-server did not listen on {Port}");
     }
 
-    public async ValueTask DisposeAsync()
+    private async Task StopAsync()
     {
+        if (_stopped) return;
+        _stopped = true;
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
 }
 
 /// <summary>A [Fact] that is skipped, with the reason, where redis-server is not installed.</summary>

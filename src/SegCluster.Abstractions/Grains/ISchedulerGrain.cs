@@ -26,9 +26,11 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("Release")] Task ReleaseAsync(string experimentId);
 
     /// <summary>Called by an experiment whose ring broke: frees its workers, forgets workers whose node left
-    /// the cluster, and returns a new gang of the same size, or an empty list when the experiment must wait
-    /// (it is then resumed with <c>IExperimentGrain.ResumeAsync</c> once workers free up).</summary>
-    [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId);
+    /// the cluster, and returns a new gang of <paramref name="workers"/> of the <paramref name="device"/> kind, or an
+    /// empty list when the experiment must wait (it is then resumed with <c>IExperimentGrain.ResumeAsync</c> once
+    /// workers free up). Idempotent, so a caller whose call was lost retries: an experiment already waiting gets
+    /// an empty list again, one holding a gang gets a freshly picked one.</summary>
+    [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device);
 
     /// <summary>Forgets workers of nodes that left the cluster and tells their experiments (watchdog tick).</summary>
     [Alias("Check")] Task CheckAsync();

@@ -24,6 +24,9 @@ public sealed class ExperimentGrain(
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
     public const int MaxRecoveries = 5;
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>How often a re-formation whose scheduler call failed is tried again (the scheduler may be moving
+    /// off a lost node; Orleans needs a few failure-detection rounds to declare it dead).</summary>
+    private static readonly TimeSpan ReformRetry = TimeSpan.FromSeconds(3);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly HashSet<int> _completed = [];
@@ -32,8 +35,19 @@ public sealed class ExperimentGrain(
     private double _loss = double.NaN;
     private long _images;
     private TimeSpan _firstStepAt;
+    private IGrainTimer? _reformRetry;
 
     private string Id => this.GetPrimaryKeyString();
+
+    /// <summary>True while a scheduled run has no ring: between a failure and the scheduler's answer.</summary>
+    private bool AwaitingGang => record.State is { State: ExperimentState.Running, Scheduled: true, Workers.Count: 0, Spec: not null };
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The previous activation died between releasing its ring and hearing back from the scheduler.
+        if (AwaitingGang) RetryReformLater();
+        return Task.CompletedTask;
+    }
 
     public async Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false)
     {
@@ -56,6 +70,13 @@ public sealed class ExperimentGrain(
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)
     {
         if (record.State.State.IsFinal() || record.State.Spec is null) return;
+        // A retried ReformAsync already formed the ring; the scheduler's allocation follows its last answer.
+        if (record.State.Workers.Count > 0)
+        {
+            logger.LogInformation("Experiment {Experiment} ignores a stale resume on {Workers}: it runs on {Ring}",
+                Id, string.Join(", ", workerIds), string.Join(", ", record.State.Workers));
+            return;
+        }
         await LaunchAsync(workerIds, throwOnFailure: false);
     }
 
@@ -148,9 +169,44 @@ public sealed class ExperimentGrain(
         record.State = record.State with { Workers = [], Recoveries = record.State.Recoveries + 1, StepsRedone = record.State.StepsRedone + redone };
         await record.WriteStateAsync();
         await CancelWorkersAsync(old);
-        var gang = await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReformAsync(Id);
+        await ReformAsync();
+    }
+
+    /// <summary>
+    /// Asks the scheduler for a new gang and launches on it, or leaves the run waiting in the scheduler's queue.
+    /// If the scheduler cannot be reached (its node may be the one that died), the request is retried on a timer
+    /// rather than lost: the scheduler's ReformAsync is idempotent, and a run with no ring must not wait forever.
+    /// </summary>
+    private async Task ReformAsync()
+    {
+        var spec = record.State.Spec!;
+        IReadOnlyList<string> gang;
+        try
+        {
+            gang = await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReformAsync(Id, spec.Workers, spec.Device);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Experiment {Experiment} could not reach the scheduler to re-form ({Error}); retrying in {Delay}",
+                Id, e.Message, ReformRetry);
+            RetryReformLater();
+            return;
+        }
+        StopReformRetry();
         if (gang.Count > 0) await LaunchAsync(gang, throwOnFailure: false);
-        else logger.LogWarning("Experiment {Experiment} waits for {Workers} free workers", Id, record.State.Spec!.Workers);
+        else logger.LogWarning("Experiment {Experiment} waits for {Workers} free workers", Id, spec.Workers);
+    }
+
+    private void RetryReformLater() => _reformRetry ??= this.RegisterGrainTimer(async _ =>
+    {
+        if (AwaitingGang) await ReformAsync();
+        else StopReformRetry();
+    }, ReformRetry, ReformRetry);
+
+    private void StopReformRetry()
+    {
+        _reformRetry?.Dispose();
+        _reformRetry = null;
     }
 
     /// <summary>Forms attempt N+1 of the ring on <paramref name="workerIds"/>, from the last checkpoint if any.</summary>

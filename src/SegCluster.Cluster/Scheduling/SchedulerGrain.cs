@@ -78,16 +78,16 @@ public sealed class SchedulerGrain(
         await StartQueuedAsync();
     }
 
-    public async Task<IReadOnlyList<string>> ReformAsync(string experimentId)
+    public async Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device)
     {
-        var held = Record.Allocations.Where(a => a.Value == experimentId).Select(a => a.Key).ToList();
-        if (held.Count == 0)
-            throw new InvalidOperationException($"Experiment '{experimentId}' holds no workers; only a running scheduled experiment can re-form.");
-        var device = Record.Workers.TryGetValue(held[0], out var w) ? w.Device : "cpu";
+        if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "a ring needs at least one worker.");
+        // Idempotent, because the caller retries when its call is lost (this grain's node died mid-call, or the
+        // call timed out after the decision was made): already waiting → keep waiting; holding a gang → re-pick it.
+        if (Record.Queue.Any(q => q.ExperimentId == experimentId)) return [];
         Free(experimentId);
         ForgetDeadWorkers();
         // A re-forming experiment goes before the queue: it already waited its turn.
-        var request = new QueuedExperiment(experimentId, null, held.Count, device);
+        var request = new QueuedExperiment(experimentId, null, workers, device);
         var gang = await AllocateAnsweringAsync(request);
         if (gang is null) Record.Queue.Insert(0, request);
         await PersistAsync();
