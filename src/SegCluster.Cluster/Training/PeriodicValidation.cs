@@ -85,7 +85,9 @@ public sealed class PeriodicValidation
         using var lease = dataSources.Acquire(spec, training: false);
         var validation = lease.Source;
         var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer()).ToMetrics();
-        return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, [.. metrics.ClassIoU], [.. validation.ClassNames]);
+        // Arrays, not collection expressions: Redis grain storage's JSON serializer cannot read back the
+        // compiler-generated read-only list types ('<>z__ReadOnlyArray') a collection expression makes.
+        return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, metrics.ClassIoU.ToArray(), validation.ClassNames.ToArray());
     }
 
     /// <summary>The chosen metric; NaN (nothing valid) scores lowest.</summary>

@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Sweeps;
+using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
 
@@ -21,6 +22,8 @@ internal static class SweepClusters
             else storage(silo);
             silo.Services.AddSingleton(runner);
             silo.Services.AddSingleton<SpectralTrialFilter>();
+            silo.Services.AddMetrics();
+            silo.Services.AddSingleton<SegClusterMetrics>();  // the sweep grain publishes its trial states
             silo.Services.AddOptions<SweepOptions>();
         });
         var cluster = builder.Build();
