@@ -18,6 +18,8 @@ public sealed class BadInputTests
     [InlineData("--label-factor 3 --label-mode soft-ce", "labels.factor")]
     [InlineData("--label-factor 4 --label-mode scribble", "labels.factor")]
     [InlineData("--decoder-truncation 0", "model.decoder_truncation")]
+    [InlineData("--precision fp8", "bf16-mixed")]
+    [InlineData("--memory-format nhwc", "channels_last")]
     public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);

@@ -29,6 +29,10 @@ public static class QuickstartCommand
         var decoderTruncation = new Option<double>("--decoder-truncation") { Description = "Spectral truncation ratio of the finest decoder level, in (0, 1]; 1 = off.", DefaultValueFactory = _ => Defaults.Model.DecoderTruncation };
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.", DefaultValueFactory = _ => Defaults.Model.Name };
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
+        var precision = new Option<string?>("--precision") { Description = $"{string.Join(" | ", TrainingSpec.Precisions)} (default: the device's; CPU fp32, CUDA bf16-mixed from compute capability 8.0, else fp16-mixed)." };
+        var memoryFormat = new Option<string?>("--memory-format") { Description = $"{string.Join(" | ", TrainingSpec.MemoryFormats)} (default: CPU contiguous, CUDA channels_last)." };
+        precision.AcceptOnlyFromAmong([.. TrainingSpec.Precisions]);
+        memoryFormat.AcceptOnlyFromAmong([.. TrainingSpec.MemoryFormats]);
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
         steps.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1."); });
@@ -47,6 +51,7 @@ public static class QuickstartCommand
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
+            precision, memoryFormat,
         };
         command.Validators.Add(r =>
         {
@@ -69,6 +74,8 @@ public static class QuickstartCommand
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,
                     Epochs = parse.GetValue(epochs),
                     BatchPerWorker = parse.GetValue(batch),
+                    Precision = parse.GetValue(precision),
+                    MemoryFormat = parse.GetValue(memoryFormat),
                 },
             };
             var errors = spec.Validate();
