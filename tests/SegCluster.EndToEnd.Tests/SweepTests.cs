@@ -23,8 +23,12 @@ public sealed class SweepTests
             var folder = Assert.Single(root.GetDirectories("tiny-grid-*"));
 
             using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
-            Assert.Equal("completed", report.RootElement.GetProperty("state").GetString());
             var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
+            // Name every trial that did not complete, with its recorded reason (a failed trial carries the native error).
+            var unfinished = trials.Where(t => t.GetProperty("state").GetString() != "completed")
+                .Select(t => $"trial {t.GetProperty("index").GetInt32()}: {t.GetProperty("state").GetString()} ({(t.TryGetProperty("reason", out var r) ? r.ToString() : "no reason")})").ToList();
+            Assert.True(unfinished.Count == 0, string.Join("\n", unfinished));
+            Assert.Equal("completed", report.RootElement.GetProperty("state").GetString());
             Assert.Equal(12, trials.Count);
             Assert.Equal(Enumerable.Range(0, 12), trials.Select(t => t.GetProperty("index").GetInt32()).Order());
             foreach (var trial in trials)

@@ -35,16 +35,27 @@ public static class SpecMapping
     /// <summary>The network the spec trains: the registry's model, wrapped in what loss.kind needs (the class-suppression
     /// branch, PAPERS.md §4; the feature consistency head of the dynamic scribble loss, §5).</summary>
     /// <param name="classFrequencies">Pixel frequencies per class; needed by inverse-frequency class suppression only.</param>
+    /// <remarks>
+    /// Initialised from spec.seed, under a process-wide lock: torch's default generator is global, and the workers of
+    /// one process build their models at the same time, so unsynchronised draws interleaved and rank 0's initial
+    /// weights (broadcast to the others) depended on thread timing. Every rank now starts from the same weights.
+    /// </remarks>
     public static SegmentationModel BuildModel(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null)
     {
-        var model = ModelRegistry.Create(Model(spec));
-        return spec.Loss.Kind switch
+        lock (Initialisation)
         {
-            LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
-            LossSpec.ScribbleRegularizedKind when spec.Loss.Scribble.Dynamic => new FeatureConsistencyNet(model, spec.Loss.Scribble.EmbeddingChannels),
-            _ => model,
-        };
+            TorchSharp.torch.random.manual_seed(spec.Seed);
+            var model = ModelRegistry.Create(Model(spec));
+            return spec.Loss.Kind switch
+            {
+                LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
+                LossSpec.ScribbleRegularizedKind when spec.Loss.Scribble.Dynamic => new FeatureConsistencyNet(model, spec.Loss.Scribble.EmbeddingChannels),
+                _ => model,
+            };
+        }
     }
+
+    private static readonly Lock Initialisation = new();
 
     /// <summary>The criterion of loss.kind; pass the same <paramref name="classFrequencies"/> as to <see cref="BuildModel"/>.</summary>
     public static ISegmentationCriterion Criterion(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => spec.Loss.Kind switch
