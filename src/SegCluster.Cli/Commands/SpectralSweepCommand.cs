@@ -1,7 +1,6 @@
 using System.CommandLine;
-using SegCluster.Abstractions.Specs.Files;
-using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Spectral;
+using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.Cli.Commands;
 
@@ -28,23 +27,8 @@ public static class SpectralSweepCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            SweepSpec spec;
-            try
-            {
-                spec = SweepSpecFiles.Load(parse.GetValue(specFile)!.FullName);
-            }
-            catch (SpecFileException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            var size = parse.GetValue(workers) ?? spec.MaxConcurrentTrials * spec.WorkersPerTrial;
-            if (size < spec.WorkersPerTrial)
-            {
-                Console.Error.WriteLine($"error: --workers {size} is fewer than workers_per_trial {spec.WorkersPerTrial}; raise --workers.");
-                return 2;
-            }
-            return await SpectralSweepRunner.RunAsync(spec, size, parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!, cancellationToken);
+            if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
+            return await SpectralSweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!, cancellationToken);
         });
         return command;
     }

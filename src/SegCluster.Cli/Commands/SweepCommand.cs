@@ -1,6 +1,4 @@
 using System.CommandLine;
-using SegCluster.Abstractions.Specs.Files;
-using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.Cli.Commands;
@@ -25,23 +23,8 @@ public static class SweepCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            SweepSpec spec;
-            try
-            {
-                spec = SweepSpecFiles.Load(parse.GetValue(specFile)!.FullName);
-            }
-            catch (SpecFileException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            var size = parse.GetValue(workers) ?? spec.MaxConcurrentTrials * spec.WorkersPerTrial;
-            if (size < spec.WorkersPerTrial)
-            {
-                Console.Error.WriteLine($"error: --workers {size} is fewer than workers_per_trial {spec.WorkersPerTrial}; raise --workers.");
-                return 2;
-            }
-            return await SweepRunner.RunAsync(spec, size, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
+            if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
+            return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
         });
         return command;
     }

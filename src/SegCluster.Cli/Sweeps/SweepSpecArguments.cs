@@ -1,0 +1,33 @@
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cli.Sweeps;
+
+/// <summary>What `sweep` and `spectral-sweep` both start from: the sweep document and the embedded cluster's size.</summary>
+public static class SweepSpecArguments
+{
+    /// <summary>
+    /// The spec loaded from <paramref name="file"/> and the worker count (<paramref name="workers"/>, or enough for
+    /// max_concurrent_trials × workers_per_trial); null, with the problem on stderr, when either is unusable.
+    /// </summary>
+    public static (SweepSpec Spec, int Workers)? Load(FileInfo file, int? workers)
+    {
+        SweepSpec spec;
+        try
+        {
+            spec = SweepSpecFiles.Load(file.FullName);
+        }
+        catch (SpecFileException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return null;
+        }
+        var size = workers ?? spec.MaxConcurrentTrials * spec.WorkersPerTrial;
+        if (size < spec.WorkersPerTrial)
+        {
+            Console.Error.WriteLine($"error: --workers {size} is fewer than workers_per_trial {spec.WorkersPerTrial}; raise --workers.");
+            return null;
+        }
+        return (spec, size);
+    }
+}
