@@ -28,6 +28,20 @@ public sealed class BadInputTests
         Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
     }
 
+    /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
+    [Fact]
+    public async Task A_busy_metrics_port_is_named_with_the_way_out()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "quickstart", "--steps", "1", "--metrics-port", $"{port}");
+        Assert.NotEqual(0, exit);
+        Assert.Contains($"Port {port} is already in use", stdout + stderr);
+        Assert.Contains("--metrics-port", stdout + stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     [Fact]
     public async Task An_unknown_command_is_rejected()
     {

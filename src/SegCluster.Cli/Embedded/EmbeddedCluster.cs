@@ -46,9 +46,12 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             ["Node:GatewayPort"] = Invariant(FreeTcpPort()),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
+            ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",  // a failed start is reported below, in one line
         };
         for (var i = 0; i < workers; i++) settings[$"Node:Devices:{i}"] = device;
 
+        // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
+        if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, inner: null);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
@@ -58,10 +61,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+        catch (IOException e) when (IsAddressInUse(e))
         {
             await app.DisposeAsync();
-            throw new InvalidOperationException($"Port {httpPort} is already in use; pass --metrics-port with a free port, or 0 to pick one.", e);
+            throw PortInUse(httpPort, e);
         }
         var ids = Enumerable.Range(0, workers).Select(i => Abstractions.Grains.WorkerIds.For(NodeId, i)).ToList();
         return new EmbeddedCluster(app, httpPort, ids);
@@ -72,6 +75,27 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
+
+    private static InvalidOperationException PortInUse(int port, Exception? inner) =>
+        new($"Port {port} is already in use; pass --metrics-port with a free port, or 0 to pick one.", inner);
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, port);
+            probe.Start();
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Kestrel wraps the socket error in its own AddressInUseException.</summary>
+    private static bool IsAddressInUse(Exception e) =>
+        e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } or Microsoft.AspNetCore.Connections.AddressInUseException;
 
     private static int FreeTcpPort()
     {

@@ -25,12 +25,11 @@ public sealed class DataParallelTrainer : IDisposable
 {
     private readonly ISegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
-    private readonly TorchSharp.Modules.Parameter[] _parameters;
+    private readonly ParameterSlice[] _slices;
     private readonly OptimizerOptions _options;
     private readonly IFlatOptimizer _optimizer;
-    private readonly float[] _values;
-    private readonly float[] _decay;
-    private readonly float[] _gradients;
+    private readonly Tensor _gradient;  // flat, float32, on the parameters' device
+    private readonly HostGradientBuffer? _host;  // more than one rank: what the reducer sums
     private readonly MixedPrecisionPolicy _precision;
     private long _completedSteps;
 
@@ -49,12 +48,13 @@ public sealed class DataParallelTrainer : IDisposable
         _reducer = reducer;
         SyncBatchNorm2d.Attach(model, reducer);  // batch statistics over the whole group
         _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
-        _parameters = model.parameters().Where(p => p.requires_grad).ToArray();
-        _gradients = new float[checked((int)_parameters.Sum(p => p.numel()))];
+        // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
+        _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
+            p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
+        _gradient = FlatState.Zeros(_slices);
+        _host = reducer.WorldSize > 1 ? new HostGradientBuffer(_gradient.numel(), _gradient.device) : null;
         _options = optimizer;
-        _optimizer = optimizer.Create(_gradients.Length);
-        _values = new float[_gradients.Length];
-        _decay = DecayPerElement(_parameters, optimizer);
+        _optimizer = optimizer.Create(_slices);
     }
 
     public SegmentationModel Model { get; }
@@ -66,7 +66,7 @@ public sealed class DataParallelTrainer : IDisposable
     public long CompletedSteps => _completedSteps;
 
     /// <summary>Floats in the flat gradient buffer (= trainable parameters).</summary>
-    public int GradientLength => _gradients.Length;
+    public int GradientLength => (int)_gradient.numel();
 
     /// <summary>
     /// One synchronous step on this rank's <paramref name="batch"/>. Blocks in the reducer until every
@@ -87,7 +87,7 @@ public sealed class DataParallelTrainer : IDisposable
         long allReduceBytes = 0;
 
         Model.train();
-        foreach (var p in _parameters) p.grad?.zero_();
+        foreach (var slice in _slices) slice.Parameter.grad?.zero_();
         // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
         double globalLoss = 0;
         int micro = batch.Count / k;
@@ -101,9 +101,17 @@ public sealed class DataParallelTrainer : IDisposable
         var forwardBackward = clock.Elapsed - allReduce;
 
         FlattenGradients();
-        allReduce += Timed(() => _reducer.Sum(_gradients));
-        allReduceBytes += 4L * _gradients.Length;
-        int bad = Array.FindIndex(_gradients, g => !float.IsFinite(g));
+        if (_host is { } host)
+        {
+            allReduce += Timed(() =>
+            {
+                host.Download(_gradient);
+                _reducer.Sum(host.Values);
+                host.Upload(_gradient);
+            });
+            allReduceBytes += 4L * host.Values.Length;
+        }
+        long bad = _host is { } summed ? Array.FindIndex(summed.Values, g => !float.IsFinite(g)) : FirstNonFinite(_gradient);
         double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
         // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
         // so all ranks skip this step together and back the scale off; parameters and optimiser state stay as they were.
@@ -115,7 +123,7 @@ public sealed class DataParallelTrainer : IDisposable
         }
         if (bad >= 0)
             throw new InvalidOperationException(
-                $"gradient is not finite at step {stepNumber} (element {bad} of {_gradients.Length}, rank {_reducer.Rank}); " +
+                $"gradient is not finite at step {stepNumber} (element {bad} of {GradientLength}, rank {_reducer.Rank}); " +
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
 
         var optimizerClock = Stopwatch.StartNew();
@@ -189,24 +197,43 @@ public sealed class DataParallelTrainer : IDisposable
         _completedSteps = completedSteps;
     }
 
-    public void Dispose() => _precision.Dispose();
+    public void Dispose()
+    {
+        _precision.Dispose();
+        _optimizer.Dispose();
+        _gradient.Dispose();
+        _host?.Dispose();
+    }
 
-    /// <summary>Divides the reduced gradients by the loss scale backward used (identical on every rank); no-op at 1.</summary>
+    /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>
     private void Unscale(double lossScale)
     {
         if (lossScale == 1.0) return;
-        var inverse = (float)(1.0 / lossScale);
-        for (int i = 0; i < _gradients.Length; i++) _gradients[i] *= inverse;
+        using var noGrad = no_grad();
+        using var inverse = (1.0 / lossScale).ToScalar();
+        _gradient.mul_(inverse);
     }
 
-    /// <summary>All parameter gradients, in parameter order, into <see cref="_gradients"/> (zeros for a parameter without grad).</summary>
+    /// <summary>All parameter gradients, in parameter order, into the flat <see cref="_gradient"/> on their device
+    /// (zeros for a parameter without grad); copy_ honours channels_last strides.</summary>
     private void FlattenGradients()
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var pieces = _parameters.Select(p => p.grad is { } g ? g.flatten() : zeros(p.numel(), device: p.device)).ToList();
-        var flat = cat(pieces, 0).to(ScalarType.Float32).cpu();  // (P)
-        flat.data<float>().CopyTo(_gradients);
+        foreach (var slice in _slices)
+        {
+            var target = FlatState.View(_gradient, slice);
+            if (slice.Parameter.grad is { } g) target.copy_(g);
+            else target.zero_();
+        }
+    }
+
+    /// <summary>The first non-finite element of <paramref name="flat"/>, or -1 (one device sync).</summary>
+    private static long FirstNonFinite(Tensor flat)
+    {
+        using var scope = NewDisposeScope();
+        var finite = isfinite(flat);
+        return finite.all().item<bool>() ? -1 : finite.logical_not().nonzero()[0, 0].item<long>();
     }
 
     /// <summary>
@@ -215,49 +242,19 @@ public sealed class DataParallelTrainer : IDisposable
     /// </summary>
     private double ClipGradients()
     {
-        double squares = 0;
-        foreach (var g in _gradients) squares += (double)g * g;
-        var norm = Math.Sqrt(squares);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        double norm = _gradient.norm().item<float>();
         if (_options.MaxGradientNorm is { } max && max / (norm + 1e-6) is var coefficient && coefficient < 1)
         {
-            var c = (float)coefficient;
-            for (int i = 0; i < _gradients.Length; i++) _gradients[i] *= c;
+            using var c = coefficient.ToScalar();
+            _gradient.mul_(c);
         }
         return norm;
     }
 
-    /// <summary>One optimiser update on the flat buffers, written back into the parameters. Every rank applies it to identical values.</summary>
-    private void OptimizerStep(float learningRate)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var values = cat(_parameters.Select(p => p.detach().flatten()).ToList(), 0).to(ScalarType.Float32).cpu();  // (P)
-        values.data<float>().CopyTo(_values);
-        _optimizer.Step(_values, _gradients, _decay, learningRate, _completedSteps);
-        var device = _parameters.Length > 0 ? _parameters[0].device : CPU;
-        var flat = tensor(_values, ScalarType.Float32).to(device);  // (P)
-        long offset = 0;
-        foreach (var p in _parameters)
-        {
-            long n = p.numel();
-            p.copy_(flat.narrow(0, offset, n).view(p.shape));
-            offset += n;
-        }
-    }
-
-    /// <summary>Each element's weight decay: the optimiser's, or 0 on 1-D parameters when NoDecayOnNormAndBias.</summary>
-    private static float[] DecayPerElement(IReadOnlyList<TorchSharp.Modules.Parameter> parameters, OptimizerOptions options)
-    {
-        var decay = new float[parameters.Sum(p => p.numel())];
-        long offset = 0;
-        foreach (var p in parameters)
-        {
-            var value = options.NoDecayOnNormAndBias && p.dim() <= 1 ? 0f : (float)options.WeightDecay;
-            Array.Fill(decay, value, (int)offset, (int)p.numel());
-            offset += p.numel();
-        }
-        return decay;
-    }
+    /// <summary>One optimiser update of the parameters on their device. Every rank applies it to identical values.</summary>
+    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradient, learningRate, _completedSteps);
 
     private static TimeSpan Timed(Action action)
     {

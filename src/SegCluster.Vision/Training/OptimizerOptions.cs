@@ -22,10 +22,10 @@ public sealed record OptimizerOptions(double LearningRate = 0.01, double Momentu
     /// <summary>The rate of step <paramref name="step"/> (0-based).</summary>
     public double LearningRateAt(long step) => Schedule?.At(LearningRate, step, TotalSteps) ?? LearningRate;
 
-    /// <summary>A fresh optimiser over <paramref name="length"/> parameters.</summary>
-    public IFlatOptimizer Create(int length) => Kind == AdamW
-        ? new Optimizers.AdamW(length)
-        : new SgdMomentum(length, Momentum);
+    /// <summary>A fresh optimiser over the parameters <paramref name="slices"/> lay out.</summary>
+    public IFlatOptimizer Create(IReadOnlyList<ParameterSlice> slices) => Kind == AdamW
+        ? new Optimizers.AdamW(slices)
+        : new SgdMomentum(slices, Momentum);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()

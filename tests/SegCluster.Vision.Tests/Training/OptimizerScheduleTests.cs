@@ -71,9 +71,10 @@ public sealed class OptimizerScheduleTests
     [Fact]
     public void AdamW_first_step_moves_each_weight_by_about_the_learning_rate()
     {
-        var optimizer = new AdamW(3);
-        float[] values = [1f, -2f, 0.5f];
-        optimizer.Step(values, [0.3f, -4f, 1e-3f], [0f, 0f, 0f], 0.01f, completedSteps: 0);
+        var (slices, weights) = Parameters([1f, -2f, 0.5f], decay: [0, 0, 0]);
+        using var optimizer = new AdamW(slices);
+        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.3f, -4f, 1e-3f }), 0.01f, completedSteps: 0);
+        var values = weights();
         // m̂ = g, v̂ = g²: the update is lr · g / (|g| + ε)
         Assert.Equal(1f - 0.01f, values[0], 5);
         Assert.Equal(-2f + 0.01f, values[1], 5);
@@ -84,16 +85,54 @@ public sealed class OptimizerScheduleTests
     [Fact]
     public void Decoupled_decay_and_the_norm_and_bias_exemption()
     {
-        var optimizer = new AdamW(2);
-        float[] values = [1f, 1f];
-        optimizer.Step(values, [0f, 0f], [0.1f, 0f], 0.5f, completedSteps: 0);
-        Assert.Equal(1f - 0.5f * 0.1f, values[0], 6);  // p −= lr·wd·p, the gradient term is 0
-        Assert.Equal(1f, values[1], 6);
+        var (slices, weights) = Parameters([1f, 1f], decay: [0.1, 0]);
+        using var optimizer = new AdamW(slices);
+        optimizer.Step(TorchSharp.torch.zeros(2), 0.5f, completedSteps: 0);
+        Assert.Equal(1f - 0.5f * 0.1f, weights()[0], 6);  // p −= lr·wd·p, the gradient term is 0
+        Assert.Equal(1f, weights()[1], 6);
 
         using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm);
         var oneDimensional = model.parameters().Where(p => p.requires_grad).Select(p => p.dim() <= 1).ToArray();
         Assert.Contains(true, oneDimensional);
         Assert.Contains(false, oneDimensional);
+    }
+
+    /// <summary>PyTorch SGD: buf = d = g + wd·p on the first step, then μ·buf + d; p −= lr·buf. Snapshot and restore carry buf.</summary>
+    [Fact]
+    public void Sgd_momentum_follows_pytorch_and_its_state_round_trips()
+    {
+        var (slices, weights) = Parameters([1f, -1f], decay: [0.1, 0]);
+        using var optimizer = new SgdMomentum(slices, momentum: 0.9);
+        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.5f, 0.5f }), 0.1f, completedSteps: 0);
+        float buf0 = 0.5f + 0.1f * 1f, buf1 = 0.5f;
+        Assert.Equal(1f - 0.1f * buf0, weights()[0], 6);
+        Assert.Equal(-1f - 0.1f * buf1, weights()[1], 6);
+        float p0 = weights()[0];
+        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.5f, 0.5f }), 0.1f, completedSteps: 1);
+        buf0 = 0.9f * buf0 + 0.5f + 0.1f * p0;
+        Assert.Equal(p0 - 0.1f * buf0, weights()[0], 6);
+        Assert.Equal(new[] { buf0, 0.9f * buf1 + 0.5f }, optimizer.Snapshot(), new FloatTolerance(1e-6f));
+
+        var (others, _) = Parameters([0f, 0f], decay: [0, 0]);
+        using var restored = new SgdMomentum(others, momentum: 0.9);
+        restored.Restore(optimizer.Snapshot());
+        Assert.Equal(optimizer.Snapshot(), restored.Snapshot());
+        Assert.Throws<ArgumentException>(() => restored.Restore(new float[3]));
+    }
+
+    /// <summary>One parameter per value (so each can have its own decay), and a reader of their current values.</summary>
+    private static (ParameterSlice[] Slices, Func<float[]> Weights) Parameters(float[] values, double[] decay)
+    {
+        var parameters = values.Select(v => new TorchSharp.Modules.Parameter(TorchSharp.torch.tensor(new[] { v }))).ToArray();
+        int next = 0;  // Layout asks in parameter order (Tensor.Equals compares values, so no IndexOf)
+        var slices = ParameterSlice.Layout(parameters, _ => decay[next++]);
+        return (slices, () => parameters.Select(p => p.detach().data<float>()[0]).ToArray());
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
     }
 
     /// <summary>Without batch statistics and with equal valid-pixel counts per micro-batch, 2 × 2 images equal one batch of 4.</summary>

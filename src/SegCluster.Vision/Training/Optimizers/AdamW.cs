@@ -1,3 +1,6 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace SegCluster.Vision.Training.Optimizers;
 
 /// <summary>
@@ -5,34 +8,62 @@ namespace SegCluster.Vision.Training.Optimizers;
 /// p −= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
 /// The optimiser of ViT backbones.
 /// </summary>
-public sealed class AdamW(int length, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) : IFlatOptimizer
+public sealed class AdamW : IFlatOptimizer
 {
-    private readonly float[] _first = new float[length];
-    private readonly float[] _second = new float[length];
+    private readonly ParameterSlice[] _slices;
+    private readonly Tensor _first, _second;
+    private readonly double _beta1, _beta2, _epsilon;
+    private readonly Scalar _b1, _b2, _oneMinusB1, _oneMinusB2;
 
-    public int StateLength => 2 * _first.Length;
-
-    public void Step(Span<float> values, ReadOnlySpan<float> gradients, ReadOnlySpan<float> decay, float learningRate, long completedSteps)
+    public AdamW(IReadOnlyList<ParameterSlice> slices, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
+        _slices = [.. slices];
+        _first = FlatState.Zeros(_slices);
+        _second = FlatState.Zeros(_slices);
+        (_beta1, _beta2, _epsilon) = (beta1, beta2, epsilon);
+        (_b1, _b2) = (beta1.ToScalar(), beta2.ToScalar());
+        (_oneMinusB1, _oneMinusB2) = ((1 - beta1).ToScalar(), (1 - beta2).ToScalar());
+    }
+
+    public long StateLength => _first.numel() + _second.numel();
+
+    public void Step(Tensor gradient, float learningRate, long completedSteps)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         long t = completedSteps + 1;
-        float b1 = (float)beta1, b2 = (float)beta2, eps = (float)epsilon;
-        float correction1 = (float)(1 - Math.Pow(beta1, t)), correction2Sqrt = (float)Math.Sqrt(1 - Math.Pow(beta2, t));
-        float stepSize = learningRate / correction1;
-        for (int i = 0; i < values.Length; i++)
+        double correction1 = 1 - Math.Pow(_beta1, t), correction2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, t));
+        using var inverseCorrection2 = (1 / correction2Sqrt).ToScalar();
+        using var epsilon = _epsilon.ToScalar();
+        using var step = (-learningRate / correction1).ToScalar();
+        foreach (var slice in _slices)
         {
-            float g = gradients[i];
-            values[i] -= learningRate * decay[i] * values[i];
-            _first[i] = b1 * _first[i] + (1 - b1) * g;
-            _second[i] = b2 * _second[i] + (1 - b2) * g * g;
-            values[i] -= stepSize * _first[i] / (MathF.Sqrt(_second[i]) / correction2Sqrt + eps);
+            var p = slice.Parameter;
+            var g = FlatState.View(gradient, slice);
+            if (slice.Decay != 0)
+            {
+                using var decay = (-learningRate * slice.Decay).ToScalar();
+                p.add_(p, decay);
+            }
+            var m = FlatState.View(_first, slice).mul_(_b1).add_(g, _oneMinusB1);
+            var v = FlatState.View(_second, slice).mul_(_b2).addcmul_(g, g, _oneMinusB2);
+            p.addcdiv_(m, v.sqrt().mul_(inverseCorrection2).add_(epsilon), step);
         }
     }
 
-    public float[] Snapshot() => [.. _first, .. _second];
+    public float[] Snapshot() => [.. FlatState.ToHost(_first), .. FlatState.ToHost(_second)];
 
     public void Restore(ReadOnlySpan<float> state)
     {
-        state[.._first.Length].CopyTo(_first);
-        state[_first.Length..].CopyTo(_second);
+        int half = (int)_first.numel();
+        FlatState.FromHost(state[..half], _first);
+        FlatState.FromHost(state[half..], _second);
+    }
+
+    public void Dispose()
+    {
+        _first.Dispose();
+        _second.Dispose();
+        foreach (var s in new[] { _b1, _b2, _oneMinusB1, _oneMinusB2 }) s.Dispose();
     }
 }

@@ -1,18 +1,21 @@
+using static TorchSharp.torch;
+
 namespace SegCluster.Vision.Training.Optimizers;
 
 /// <summary>
-/// An optimiser over the trainer's flat parameter and gradient buffers (parameter order, float32), so the
-/// update is identical on every rank and its state is one array to checkpoint.
+/// An optimiser driven by the trainer's flat, all-reduced gradient (parameter order, float32). It updates the
+/// parameters in place on their own device with tensor ops, so a GPU step never round-trips the weights
+/// through the host; its state is flat too, one array to checkpoint and identical on every rank.
 /// </summary>
-public interface IFlatOptimizer
+public interface IFlatOptimizer : IDisposable
 {
     /// <summary>Floats of optimiser state (momentum; AdamW: first then second moments).</summary>
-    int StateLength { get; }
+    long StateLength { get; }
 
-    /// <summary>Updates <paramref name="values"/> in place from <paramref name="gradients"/>; <paramref name="decay"/> is each element's weight decay.</summary>
-    void Step(Span<float> values, ReadOnlySpan<float> gradients, ReadOnlySpan<float> decay, float learningRate, long completedSteps);
+    /// <summary>Updates every parameter from its slice of <paramref name="gradient"/> (on the parameters' device); the slices may be modified.</summary>
+    void Step(Tensor gradient, float learningRate, long completedSteps);
 
-    /// <summary>A copy of the state, for checkpoints.</summary>
+    /// <summary>A host copy of the state, for checkpoints.</summary>
     float[] Snapshot();
 
     void Restore(ReadOnlySpan<float> state);

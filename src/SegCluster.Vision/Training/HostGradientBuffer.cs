@@ -1,0 +1,53 @@
+using static TorchSharp.torch;
+
+namespace SegCluster.Vision.Training;
+
+/// <summary>
+/// The host array the reducer sums (the collectives work on host memory), reused every step. A CUDA gradient
+/// goes through one pinned staging tensor, so the device↔host copies run at full PCIe speed and nothing is
+/// allocated per step; a CPU gradient is copied straight to and from the array.
+/// </summary>
+public sealed class HostGradientBuffer : IDisposable
+{
+    private readonly Tensor? _pinned;
+
+    public HostGradientBuffer(long length, Device device)
+    {
+        Values = new float[checked((int)length)];
+        if (device.type == TorchSharp.DeviceType.CUDA)
+        {
+            using var pageable = empty(length, ScalarType.Float32);
+            _pinned = pageable.pin_memory().DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>What the reducer sums in place.</summary>
+    public float[] Values { get; }
+
+    /// <summary>Copies <paramref name="gradient"/> (flat, float32, any device) into <see cref="Values"/>.</summary>
+    public void Download(Tensor gradient)
+    {
+        if (_pinned is null)
+        {
+            using var direct = gradient.data<float>();
+            direct.CopyTo(Values);
+            return;
+        }
+        using var noGrad = no_grad();
+        _pinned.copy_(gradient);
+        using var staged = _pinned.data<float>();
+        staged.CopyTo(Values);
+    }
+
+    /// <summary>Copies <see cref="Values"/> back into <paramref name="gradient"/>.</summary>
+    public void Upload(Tensor gradient)
+    {
+        using (var host = (_pinned ?? gradient).data<float>())
+            host.CopyFrom(Values);
+        if (_pinned is null) return;
+        using var noGrad = no_grad();
+        gradient.copy_(_pinned);
+    }
+
+    public void Dispose() => _pinned?.Dispose();
+}
