@@ -33,7 +33,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     public Uri MetricsUri => new($"http://127.0.0.1:{HttpPort}/metrics");
 
     /// <param name="httpPort">Port of /metrics and /health; 0 picks a free one.</param>
-    public static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken)
+    /// <param name="overrides">Node settings that win over the defaults here (e.g. Node:CheckpointDirectory).</param>
+    public static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         httpPort = httpPort == 0 ? FreeTcpPort() : httpPort;
         var settings = new Dictionary<string, string?>
@@ -48,6 +50,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             ["Logging:LogLevel:Orleans"] = "Error",
         };
         for (var i = 0; i < workers; i++) settings[$"Node:Devices:{i}"] = device;
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
