@@ -94,26 +94,29 @@ internal sealed class RedisCluster : IAsyncDisposable
     public string WriteSpec(int steps, int checkpointEvery)
     {
         var path = Path.Combine(_dir.FullName, $"spec-{steps}-{checkpointEvery}.yaml");
-        File.WriteAllText(path, $"""
-            name: e2e
-            workers: 2
-            seed: 3
-            dataset:
-              height: 32
-              width: 32
-              train_count: 64
-              validation_count: 8
-            model:
-              width: 8
-              norm: gn
-            training:
-              steps: {steps}
-              batch_per_worker: 2
-              checkpoint_every: {checkpointEvery}
-              evaluation_batch: 4
-            """);
+        File.WriteAllText(path, SpecYaml(steps, checkpointEvery));
         return path;
     }
+
+    /// <summary>The cluster tests' experiment: 2 workers, a width-8 SPGNet (GroupNorm) at 32×32, fixed seed.</summary>
+    public static string SpecYaml(int steps, int checkpointEvery) => $"""
+        name: e2e
+        workers: 2
+        seed: 3
+        dataset:
+          height: 32
+          width: 32
+          train_count: 64
+          validation_count: 8
+        model:
+          width: 8
+          norm: gn
+        training:
+          steps: {steps}
+          batch_per_worker: 2
+          checkpoint_every: {checkpointEvery}
+          evaluation_batch: 4
+        """;
 
     public Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(TimeSpan timeout, params string[] args) =>
         CliProcess.RunAsync(timeout, [.. args, "--cluster", Redis.Address, "--token", Token]);

@@ -28,9 +28,10 @@ public sealed class RedisClusterFailureTests
         await cluster.WaitForAsync("reference", s => s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(1));
     }
 
-    [RequiresRedisFact(Skip = "Known failure (issue 6 open): the run re-forms and completes, but its final checkpoint differs from " +
-        "the uninterrupted run's from byte 20 on (the first SGD momentum value), seen 2026-11-23 at load average ~60. " +
-        "Re-enable when resume after a re-formation is exact.")]
+    // Skipped until 41c5b79: models were built from torch's unseeded global generator, so the reference run and the
+    // interrupted run started from different weights (the first momentum value differed). ReformationResumeTests
+    // checks the same in one process, with every rank moved to another worker.
+    [RequiresRedisFact]
     public async Task Resuming_after_a_worker_node_kill_reproduces_the_uninterrupted_runs_parameters()
     {
         await using var cluster = await RedisCluster.StartAsync(nodes: 3);

@@ -33,7 +33,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     public Uri MetricsUri => new($"http://127.0.0.1:{HttpPort}/metrics");
 
     /// <param name="httpPort">Port of /metrics and /health; 0 picks a free one.</param>
-    public static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken)
+    /// <param name="overrides">Node settings that win over the defaults here (e.g. Node:CheckpointDirectory).</param>
+    public static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         httpPort = httpPort == 0 ? FreeTcpPort() : httpPort;
         var settings = new Dictionary<string, string?>
@@ -49,6 +51,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",  // a failed start is reported below, in one line
         };
         for (var i = 0; i < workers; i++) settings[$"Node:Devices:{i}"] = device;
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
 
         // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
         if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, inner: null);

@@ -75,7 +75,20 @@ public sealed class SchedulerGrain(
         var freed = Free(experimentId) + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId);
         if (freed == 0) return;
         await PersistAsync();
-        await StartQueuedAsync();
+        _ = StartQueuedAfterReturningAsync();
+    }
+
+    /// <summary>
+    /// The queue starts after the releasing call has returned, not inside it: the releaser is an experiment finishing
+    /// on a call from its own rank (or a cancel its ranks' reports queue behind), and the next experiment's start waits
+    /// for that rank's loop to leave a shared worker, so starting inline deadlocked both until timeouts broke it
+    /// (concurrent submissions: a 30 s grain-call timeout and a failed launch).
+    /// </summary>
+    private async Task StartQueuedAfterReturningAsync()
+    {
+        await Task.Yield();  // continues on this activation's scheduler, after the current turn
+        try { await StartQueuedAsync(); }
+        catch (Exception e) { logger.LogWarning("Starting queued experiments failed: {Error}", e.Message); }
     }
 
     public async Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device)

@@ -65,7 +65,7 @@ public static class NodeHostingExtensions
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (node.ClusterId, node.ClusterId));
                 silo.ConfigureEndpoints(System.Net.IPAddress.Parse(RedisConnection.ResolveIPv4(node.AdvertiseHost)), node.SiloPort, node.GatewayPort, listenOnAnyHostAddress: !IsLoopback(node.AdvertiseHost));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-                foreach (var name in ClusterStorage.All) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = redis);
+                silo.AddSegClusterRedisGrainStorage(redis);
                 silo.Configure<ClusterMembershipOptions>(o =>
                 {
                     // Defaults take ~30 s to declare a node dead; training rings want seconds.
