@@ -29,18 +29,18 @@ public static class ChannelsLastLayout
     }
 
     /// <summary>
-    /// Replaces every Conv2d weight of <paramref name="model"/> by a channels-last Parameter with the same values
-    /// (same state-dict keys). Call before anything holds the old Parameter objects (an optimiser, a trainer).
-    /// Returns how many weights were converted.
+    /// Replaces every Conv2d weight of <paramref name="model"/> (those <paramref name="include"/> accepts, when given)
+    /// by a channels-last Parameter with the same values (same state-dict keys). Call before anything holds the old
+    /// Parameter objects (an optimiser, a trainer). Returns how many weights were converted.
     /// </summary>
-    public static int ConvertWeights(nn.Module model)
+    public static int ConvertWeights(nn.Module model, Func<Conv2d, bool>? include = null)
     {
         using var noGrad = no_grad();
         int converted = 0;
         foreach (var conv in model.modules().OfType<Conv2d>())
         {
             var weight = conv.weight;
-            if (IsChannelsLast(weight)) continue;
+            if (IsChannelsLast(weight) || include?.Invoke(conv) == false) continue;
             conv.weight = new Parameter(ToChannelsLast(weight.detach()), weight.requires_grad);
             converted++;
         }

@@ -17,13 +17,15 @@ namespace SegCluster.Vision.Training.Precision;
 /// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
 /// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
 /// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
-/// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.</item>
+/// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.
+/// A convolution this device computes wrongly in channels_last stays NCHW (<see cref="ChannelsLastConvolutionCheck"/>).</item>
 /// </list>
 /// Hooks run only through <c>Module.call</c>, which is how models invoke their layers (ModelProfiler relies on it too).
 /// </summary>
 public sealed class MixedPrecisionPolicy : IDisposable
 {
     private readonly List<Action> _removers = [];
+    private readonly List<string> _contiguousConvolutions = [];
 
     private MixedPrecisionPolicy(PrecisionOptions options)
     {
@@ -35,6 +37,12 @@ public sealed class MixedPrecisionPolicy : IDisposable
 
     /// <summary>The fp16 loss scaler; null for fp32 and bf16-mixed.</summary>
     public DynamicLossScaler? Scaler { get; }
+
+    /// <summary>
+    /// Convolutions left in NCHW under channels_last because this device computes them wrongly in channels_last
+    /// (<see cref="ChannelsLastConvolutionCheck"/>); their input is made contiguous for the call. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<string> ContiguousConvolutions => _contiguousConvolutions;
 
     /// <summary>The scale the loss is multiplied by before backward (1 without a scaler).</summary>
     public double LossScale => Scaler?.Scale ?? 1.0;
@@ -50,7 +58,7 @@ public sealed class MixedPrecisionPolicy : IDisposable
         var policy = new MixedPrecisionPolicy(options);
         bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
         bool mixed = options.Precision != PrecisionMode.Fp32;
-        if (channelsLast) ChannelsLastLayout.ConvertWeights(model);
+        if (channelsLast) policy.ConvertToChannelsLast(model);
         if (mixed)
         {
             foreach (var module in model.modules())
@@ -89,6 +97,21 @@ public sealed class MixedPrecisionPolicy : IDisposable
     {
         foreach (var remove in _removers) remove();
         _removers.Clear();
+    }
+
+    /// <summary>Converts the conv weights that compute right in channels_last; the others stay NCHW and get NCHW input.</summary>
+    private void ConvertToChannelsLast(SegmentationModel model)
+    {
+        var wrong = new HashSet<Conv2d>();
+        foreach (var (name, module) in model.named_modules())
+        {
+            if (module is not Conv2d conv || ChannelsLastConvolutionCheck.Agrees(conv, Options.ComputeType)) continue;
+            wrong.Add(conv);
+            _contiguousConvolutions.Add(name);
+            var hook = conv.register_forward_pre_hook((_, input) => input.is_contiguous() ? input : input.contiguous());
+            _removers.Add(hook.remove);
+        }
+        ChannelsLastLayout.ConvertWeights(model, conv => !wrong.Contains(conv));
     }
 
     /// <summary>Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call.</summary>

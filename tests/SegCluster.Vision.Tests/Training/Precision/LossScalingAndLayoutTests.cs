@@ -63,10 +63,12 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
     }
 
     /// <remarks>Tolerance 1e-4 absolute: the two layouts run different convolution kernels (summation orders), whose
-    /// float32 results differ by ~1e-6 per layer; two SGD steps at lr 0.02 keep parameter differences far below 1e-4.</remarks>
+    /// float32 results differ by ~1e-6 per layer (measured per layer: at most 1.1e-5 at DeepLabV3+'s ASPP output);
+    /// two SGD steps at lr 0.02 keep parameter differences far below 1e-4. DeepLabV3+ failed this until convolutions
+    /// that libtorch's CPU computes wrongly in channels_last (its 38-channel 3×3 fusion conv) were kept NCHW.</remarks>
     [Theory]
     [InlineData("spgnet")]
-    [InlineData("deeplabv3plus", Skip = "open: DeepLabV3+ (tiny backbone, BatchNorm, 32×32) gives a first-step loss differing by more than 1e-4 in channels_last on CPU; its single ops (dilated conv, pooling, bilinear, cat) match, the culprit is not found yet")]
+    [InlineData("deeplabv3plus")]
     public void ChannelsLastTrainsLikeContiguousAndKeepsTheFormatThroughTheStep(string name)
     {
         // BatchNorm: GroupNorm's per-channel groups on DeepLab's 1×1 pooled ASPP branch have zero variance, so they
@@ -85,7 +87,10 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
         hook.remove();
 
         Assert.True(outputChannelsLast, "the first convolution's output lost the channels_last strides");
-        Assert.All(nhwc.modules().OfType<TorchSharp.Modules.Conv2d>(), c => Assert.True(ChannelsLastLayout.IsChannelsLast(c.weight), "a conv weight lost channels_last in the update"));
+        var nchw = b.Precision.ContiguousConvolutions;
+        output.WriteLine($"kept NCHW: {string.Join(", ", nchw)}");
+        Assert.All(nhwc.named_modules().Where(m => m.module is TorchSharp.Modules.Conv2d && !nchw.Contains(m.name)),
+            m => Assert.True(ChannelsLastLayout.IsChannelsLast(((TorchSharp.Modules.Conv2d)m.module).weight), $"conv weight {m.name} lost channels_last in the update"));
         double difference = PrecisionTestMath.MaxAbsDifference(TestData.Snapshot(contiguous), TestData.Snapshot(nhwc));
         output.WriteLine($"max |contiguous − channels_last| after 2 steps: {difference:E2}");
         Assert.True(difference < 1e-4, $"channels_last parameters differ from contiguous by {difference:E2}");
@@ -110,7 +115,8 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
         using var back = TestData.Model("spgnet", 4, 8, NormKind.BatchNorm, seed: 11);
         using var backTrainer = Trainer(back, new SingleRankReducer(), new PrecisionOptions(PrecisionMode.Fp32, MemoryFormat.ChannelsLast));
         CheckpointStore.Load(fromNchw, backTrainer);
-        Assert.All(back.modules().OfType<TorchSharp.Modules.Conv2d>(), c => Assert.True(ChannelsLastLayout.IsChannelsLast(c.weight)));
+        Assert.All(back.named_modules().Where(m => m.module is TorchSharp.Modules.Conv2d && !backTrainer.Precision.ContiguousConvolutions.Contains(m.name)),
+            m => Assert.True(ChannelsLastLayout.IsChannelsLast(((TorchSharp.Modules.Conv2d)m.module).weight)));
         AssertSameOutputs(source, back, batch.Images);
     }
 
