@@ -21,24 +21,39 @@ public static class ClusterServiceCollectionExtensions
     {
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
-        services.AddMetrics();
-        services.AddSingleton<SegClusterMetrics>();
         services.AddHostedService<InstrumentsAtStartup>();
         services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
         services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
+        services.AddSingleton<LocalStatisticsGroups>();
         services.AddHostedService<TorchRuntimeService>();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
-        services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
-        services.AddSingleton<SpectralTrialFilter>();
-        services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();
+        services.AddSegClusterGrainDependencies();
         services.AddHostedService<NodeAgentService>();
-        services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
-        services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
         services.AddSingleton<IOutgoingGrainCallFilter>(sp =>
             new ClusterTokenCallFilter(sp.GetRequiredService<IOptions<NodeOptions>>().Value.Token ?? ""));
+        return services;
+    }
+
+    /// <summary>
+    /// What the grains themselves resolve (metrics, the sweep trial runner and spectral filter, the shard analyser, both
+    /// placement directors), without the node's hosting (options from configuration, hosted services, token filters).
+    /// The node registers these through <see cref="AddSegClusterGrainServices"/>; in-process test and bench silos call
+    /// this directly, so a new grain dependency reaches them too. Runner and analyser are TryAdd: register a
+    /// replacement first.
+    /// </summary>
+    public static IServiceCollection AddSegClusterGrainDependencies(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<SegClusterMetrics>();
+        services.AddOptions<SweepOptions>();
+        services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
+        services.TryAddSingleton<SpectralTrialFilter>();
+        services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();
+        services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
         return services;
     }
 }

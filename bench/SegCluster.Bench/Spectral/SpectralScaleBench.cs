@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster;
 using SegCluster.Cluster.Grains;
-using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Vision.Spectral;
 using static TorchSharp.torch;
@@ -74,8 +74,7 @@ public static class SpectralScaleBench
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(ClusterStorage.Spectral);
-            silo.Services.AddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();
-            silo.Services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
+            silo.Services.AddSegClusterGrainDependencies();
         });
         await using var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -30,7 +30,7 @@ public static class SpecValidation
 
         Check(ModelCatalog.Models.Contains(spec.Model.Name), $"model.name: '{spec.Model.Name}' is unknown; use one of {string.Join(", ", ModelCatalog.Models)}.");
         Check(spec.Model.Width is >= 4 and <= 512, $"model.width: {spec.Model.Width} is out of range; use 4 to 512.");
-        Check(spec.Model.Norm is "bn" or "syncbn" or "gn" or "none", $"model.norm: '{spec.Model.Norm}' is unknown; use 'bn', 'syncbn', 'gn' or 'none'.");
+        Check(spec.Model.Norm is null || ModelSpec.Norms.Contains(spec.Model.Norm), $"model.norm: '{spec.Model.Norm}' is unknown; use one of {string.Join(", ", ModelSpec.Norms)} (or leave it out: syncbn for more than one worker, else bn).");
 
         errors.AddRange(ModelAndLossValidation.Validate(spec));
         Check(spec.Model.DecoderTruncation is > 0 and <= 1,

@@ -74,13 +74,7 @@ public static class EvalCommand
                     await using var cluster = await EmbeddedCluster.StartAsync(workerCount, "cpu", httpPort: 0, cancellationToken);
                     return await Run(cluster.Grains, cluster.WorkerIds);
                 }
-                return await remote.RunAsync(parse, async client =>
-                {
-                    var snapshot = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync();
-                    var free = snapshot.Workers.Where(w => w.ExperimentId is null).Select(w => w.Worker.WorkerId).Take(workerCount).ToList();
-                    if (free.Count == 0) throw new InvalidOperationException("the cluster has no free worker; wait for a running experiment or cancel one.");
-                    return await Run(client, free);
-                }, cancellationToken);
+                return await remote.RunAsync(parse, async client => await Run(client, await FreeWorkers.TakeAsync(client, workerCount)), cancellationToken);
             }
             catch (InvalidOperationException e)
             {

@@ -31,7 +31,9 @@ public static class QuickstartCommand
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
         var precision = new Option<string?>("--precision") { Description = $"{string.Join(" | ", TrainingSpec.Precisions)} (default: the device's; CPU fp32, CUDA bf16-mixed from compute capability 8.0, else fp16-mixed)." };
         var memoryFormat = new Option<string?>("--memory-format") { Description = $"{string.Join(" | ", TrainingSpec.MemoryFormats)} (default: CPU contiguous, CUDA channels_last)." };
+        var norm = new Option<string?>("--norm") { Description = $"{string.Join(" | ", ModelSpec.Norms)} (default: syncbn for more than one worker, else bn)." };
         precision.AcceptOnlyFromAmong([.. TrainingSpec.Precisions]);
+        norm.AcceptOnlyFromAmong([.. ModelSpec.Norms]);
         memoryFormat.AcceptOnlyFromAmong([.. TrainingSpec.MemoryFormats]);
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -51,7 +53,7 @@ public static class QuickstartCommand
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
-            precision, memoryFormat,
+            precision, memoryFormat, norm,
         };
         command.Validators.Add(r =>
         {
@@ -68,7 +70,7 @@ public static class QuickstartCommand
                 Seed = parse.GetValue(seed),
                 Dataset = Defaults.Dataset with { Height = height, Width = width },
                 Labels = Defaults.Labels with { Mode = parse.GetValue(labelMode)!, Factor = parse.GetValue(labelFactor) },
-                Model = Defaults.Model with { Name = parse.GetValue(model)!, DecoderTruncation = parse.GetValue(decoderTruncation) },
+                Model = Defaults.Model with { Name = parse.GetValue(model)!, DecoderTruncation = parse.GetValue(decoderTruncation), Norm = parse.GetValue(norm) },
                 Training = Defaults.Training with
                 {
                     Steps = parse.GetValue(steps) ?? Defaults.Training.Steps,

@@ -1,17 +1,19 @@
 using System.CommandLine;
+using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.Cli.Commands;
 
-/// <summary>`segcluster spectral-sweep SPEC`: analyse the labels on the cluster, train every label grid × mode of the
-/// sweep, report the advisor's predictions next to the trained figures (PAPERS.md §2).</summary>
+/// <summary>`segcluster spectral-sweep SPEC [--cluster HOST:PORT]`: analyse the labels on the cluster (embedded, or a running
+/// one through its Redis, as `spectral --cluster`), train every label grid × mode of the sweep on its workers, report the
+/// advisor's predictions next to the trained figures (PAPERS.md §2).</summary>
 public static class SpectralSweepCommand
 {
     public static Command Create()
     {
         var specFile = new Argument<FileInfo>("SPEC") { Description = "Sweep spec (YAML or JSON) with a labels.factor grid axis (and usually labels.mode)." };
-        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster (default: max_concurrent_trials × workers_per_trial)." };
+        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: max_concurrent_trials × workers_per_trial)." };
         var images = new Option<int>("--images") { Description = "Training labels the advisor analyses (at most the base dataset's train_count).", DefaultValueFactory = _ => 64 };
         var shards = new Option<int>("--shards") { Description = "Shards of the label analysis.", DefaultValueFactory = _ => 2 };
         var tolerance = new Option<double>("--tolerance") { Description = "Training's own choice of grid: the coarsest factor within this mIoU (fraction) of the finest factor's.", DefaultValueFactory = _ => 0.02 };
@@ -25,10 +27,21 @@ public static class SpectralSweepCommand
         {
             specFile, workers, images, shards, tolerance, output,
         };
+        var remote = new RemoteClusterOptions();
+        remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
-            return await SpectralSweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!, cancellationToken);
+            var (spec, size) = loaded;
+            var (imageCount, shardCount, within, folder) = (parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!);
+            var redis = parse.GetValue(remote.Cluster);
+            if (string.IsNullOrWhiteSpace(redis))
+                return await SpectralSweepRunner.RunAsync(spec, size, imageCount, shardCount, within, folder, cancellationToken);
+            if (!SpectralSweepRunner.IsValid(spec)) return 2;
+            // The analysis and the trials run on the cluster's nodes; the report is written here.
+            return await remote.RunAsync(parse, async client => await SpectralSweepRunner.RunOnAsync(spec, client,
+                await FreeWorkers.TakeAsync(client, size, min: spec.WorkersPerTrial), $"the cluster at {redis}",
+                imageCount, shardCount, within, folder, cancellationToken), cancellationToken);
         });
         return command;
     }

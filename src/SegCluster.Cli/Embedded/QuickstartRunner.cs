@@ -16,7 +16,7 @@ public static class QuickstartRunner
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
         console.MarkupLineInterpolated(
-            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps");
+            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}");
 
         EmbeddedCluster cluster;
         try

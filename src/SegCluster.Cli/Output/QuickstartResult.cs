@@ -19,6 +19,9 @@ public sealed record QuickstartResult(
     string Device,
     double ElapsedSeconds)
 {
+    /// <summary>model.norm as the run used it (derived from the worker count when the spec leaves it out).</summary>
+    public string Norm { get; init; } = "";
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -34,7 +37,7 @@ public sealed record QuickstartResult(
             .ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : p.Second);
         return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, classIou, status.ImagesPerSecond,
             status.Step, status.Workers, spec.Training.BatchPerWorker, $"{spec.Dataset.Height}x{spec.Dataset.Width}",
-            spec.Model.Name, spec.Device, status.ElapsedSeconds);
+            spec.Model.Name, spec.Device, status.ElapsedSeconds) { Norm = spec.Model.NormFor(spec.Workers) };
     }
 
     public async Task<string> WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)

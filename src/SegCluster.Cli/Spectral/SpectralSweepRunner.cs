@@ -43,19 +43,11 @@ public static class SpectralSweepRunner
         return problems;
     }
 
+    /// <summary>The spectral sweep on an embedded cluster of <paramref name="workers"/> workers started for it.</summary>
     /// <returns>Exit code: 0 done, 1 the sweep failed, 2 invalid spec, 130 cancelled.</returns>
     public static async Task<int> RunAsync(SweepSpec spec, int workers, int images, int shards, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
     {
-        var console = AnsiConsole.Console;
-        var problems = Problems(spec);
-        if (problems.Count > 0)
-        {
-            Console.Error.WriteLine($"error: spectral sweep '{spec.Name}' is invalid:\n  - {string.Join("\n  - ", problems)}");
-            return 2;
-        }
-        spec = spec with { SpectralSkip = null };  // every grid is trained: the point is to check the prediction
-        images = Math.Min(images, spec.TrialBase.Dataset.TrainCount);
-
+        if (!IsValid(spec)) return 2;
         EmbeddedCluster cluster;
         try
         {
@@ -67,32 +59,56 @@ public static class SpectralSweepRunner
             return 1;
         }
         await using (cluster)
-        {
-            var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, shards);
-            SpectralReport analysis;
-            try
-            {
-                var outcome = await SpectralRunner.AnalyseAsync(console, cluster.Grains, analysisOptions, $"an embedded cluster ({workers} workers)", cancellationToken);
-                analysis = SpectralRunner.Write(analysisOptions, outcome);
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            console.MarkupLineInterpolated($"advisor: recommended label grid factor {analysis.RecommendedFactor} (energy ≥ {SpectralRunner.Percent(analysis.MinEnergy)}, soft oracle mIoU drop ≤ {SpectralRunner.Percent(analysis.MaxOracleMIoUDrop)})");
+            return await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, $"an embedded cluster ({workers} workers)", images, shards, tolerance, output, cancellationToken);
+    }
 
-            var (exit, status) = await SweepRunner.RunOnAsync(spec, cluster, output, cancellationToken);
-            if (status is null) return exit;
-            var rows = await RowsAsync(spec, status, analysis, cluster.Grains);
-            var report = Summarise(spec, analysis, shards, rows, tolerance);
-            File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
-            SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
-            var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
-            console.Write(SpectralSweepTable.Create(report));
-            console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
-            return exit;
+    /// <summary>Writes the problems of a spec that cannot be a spectral sweep to stderr; true when there are none.</summary>
+    public static bool IsValid(SweepSpec spec)
+    {
+        var problems = Problems(spec);
+        if (problems.Count > 0)
+            Console.Error.WriteLine($"error: spectral sweep '{spec.Name}' is invalid:\n  - {string.Join("\n  - ", problems)}");
+        return problems.Count == 0;
+    }
+
+    /// <summary>
+    /// The analysis (shard grains wherever the cluster places them), then the sweep's trials on <paramref name="workerIds"/>,
+    /// then the report: on an embedded cluster or through a client of a running one (`--cluster`).
+    /// </summary>
+    /// <param name="where">The cluster in words, for the output.</param>
+    public static async Task<int> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, string where,
+        int images, int shards, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
+    {
+        if (!IsValid(spec)) return 2;
+        var console = AnsiConsole.Console;
+        spec = spec with { SpectralSkip = null };  // every grid is trained: the point is to check the prediction
+        images = Math.Min(images, spec.TrialBase.Dataset.TrainCount);
+
+        var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, shards);
+        SpectralReport analysis;
+        try
+        {
+            var outcome = await SpectralRunner.AnalyseAsync(console, grains, analysisOptions, where, cancellationToken);
+            analysis = SpectralRunner.Write(analysisOptions, outcome);
         }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        console.MarkupLineInterpolated($"advisor: recommended label grid factor {analysis.RecommendedFactor} (energy ≥ {SpectralRunner.Percent(analysis.MinEnergy)}, soft oracle mIoU drop ≤ {SpectralRunner.Percent(analysis.MaxOracleMIoUDrop)})");
+        console.MarkupLineInterpolated($"trials on {workerIds.Count} worker(s): {string.Join(", ", workerIds)}");
+
+        var (exit, status) = await SweepRunner.RunOnAsync(spec, grains, workerIds, output, cancellationToken);
+        if (status is null) return exit;
+        var rows = await RowsAsync(spec, status, analysis, grains);
+        var report = Summarise(spec, analysis, shards, rows, tolerance);
+        File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
+        SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
+        var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
+        console.Write(SpectralSweepTable.Create(report));
+        console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
+        return exit;
     }
 
     /// <summary>Joins each trial with the advisor's figures for its factor and mode, its images/s, and its network's cost.</summary>

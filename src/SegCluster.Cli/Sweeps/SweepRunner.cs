@@ -29,20 +29,21 @@ public static class SweepRunner
             return 1;
         }
         await using (cluster)
-            return (await RunOnAsync(spec, cluster, root, cancellationToken)).Exit;
+            return (await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken)).Exit;
     }
 
-    /// <summary>Runs the sweep on a started cluster with the live view, writes the report folder, prints the table.</summary>
+    /// <summary>Runs the sweep on a started cluster (embedded, or a client of a running one) over <paramref name="workerIds"/>
+    /// with the live view, writes the report folder, prints the table.</summary>
     /// <returns>The exit code (as <see cref="RunAsync"/>) and the final status (null when the sweep did not start).</returns>
-    public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, EmbeddedCluster cluster, DirectoryInfo root, CancellationToken cancellationToken)
+    public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, DirectoryInfo root, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         var sweepId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
-        var sweep = cluster.Grains.GetGrain<ISweepGrain>(sweepId);
+        var sweep = grains.GetGrain<ISweepGrain>(sweepId);
         SweepStatus status;
         try
         {
-            status = await sweep.StartAsync(spec, cluster.WorkerIds);
+            status = await sweep.StartAsync(spec, workerIds);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {

@@ -25,7 +25,7 @@ public static class SpecMapping
 
     /// <summary>The network; its decoder stops at the label grid of training (PAPERS.md §2, memory saved).</summary>
     public static ModelOptions Model(ExperimentSpec spec) =>
-        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.Norm), spec.Model.Backbone, spec.Model.OutputStride,
+        new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.NormFor(spec.Workers)), spec.Model.Backbone, spec.Model.OutputStride,
             spec.Model.Spg.Supervision, spec.Model.Spg.Sigmoid, spec.Model.Spg.Identity, spec.Model.BackboneWeights)
         {
             LogitFactor = spec.Labels.Factor,
@@ -141,6 +141,6 @@ public static class SpecMapping
         "syncbn" => NormKind.SyncBatchNorm,
         "gn" => NormKind.GroupNorm,
         "none" => NormKind.None,
-        _ => throw new ArgumentException($"model.norm: '{norm}' is unknown; use 'bn', 'gn' or 'none'."),
+        _ => throw new ArgumentException($"model.norm: '{norm}' is unknown; use one of {string.Join(", ", ModelSpec.Norms)}."),
     };
 }

@@ -12,6 +12,7 @@ using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Normalization;
 using SegCluster.Vision.Training;
 using TorchSharp;
 
@@ -34,7 +35,8 @@ public sealed class WorkerTrainingLoop(
     SegClusterMetrics metrics,
     TrainingDataSources dataSources,
     string checkpointDirectory,
-    ILogger<WorkerTrainingLoop> logger)
+    ILogger<WorkerTrainingLoop> logger,
+    LocalStatisticsGroups? localStatistics = null)
 {
     /// <summary>How long a failure report keeps trying while the coordinator moves off a lost node.</summary>
     private static readonly TimeSpan ReportFailureFor = TimeSpan.FromSeconds(90);
@@ -80,6 +82,9 @@ public sealed class WorkerTrainingLoop(
         var precision = SpecMapping.Precision(spec, device);
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}", rank, assignment.ExperimentId, worker.Device, precision);
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
+        // SyncBN statistics of a ring that lives in this process: summed in memory instead of a gRPC round trip per layer.
+        using var statistics = localStatistics?.JoinIfInProcess(assignment, worker, collectiveOptions.Timeout, cancellationToken);
+        if (statistics is not null) SyncBatchNorm2d.Attach(model, statistics.Reducer);
         // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
         if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);

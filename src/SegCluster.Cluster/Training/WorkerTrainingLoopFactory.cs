@@ -16,8 +16,9 @@ public sealed class WorkerTrainingLoopFactory(
     SegClusterMetrics metrics,
     IOptions<NodeOptions> node,
     TrainingDataSources dataSources,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers,
+    LocalStatisticsGroups localStatistics)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>(), localStatistics);
 }

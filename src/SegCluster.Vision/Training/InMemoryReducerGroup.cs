@@ -32,15 +32,24 @@ public sealed class InMemoryReducerGroup
     /// <summary>The reducer of rank <paramref name="rank"/>; use each from one thread only.</summary>
     public IGradientReducer this[int rank] => _ranks[rank];
 
-    private void Sum(int rank, float[] buffer, ref float[] scratch)
+    /// <summary>A reducer of rank <paramref name="rank"/> whose waits also end, with <see cref="OperationCanceledException"/>,
+    /// when <paramref name="cancellationToken"/> is cancelled (a cancelled run does not sit out the timeout). One per rank.</summary>
+    public IGradientReducer For(int rank, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, WorldSize);
+        return new Rank(this, rank, cancellationToken);
+    }
+
+    private void Sum(int rank, float[] buffer, ref float[] scratch, CancellationToken cancellationToken)
     {
         _posted[rank] = buffer;
-        Wait(rank);
+        Wait(rank, cancellationToken);
         foreach (var other in _posted)
         {
             if (other!.Length != buffer.Length)
             {
-                Wait(rank);  // every rank sees the mismatch; leave the barrier in step before throwing
+                Wait(rank, cancellationToken);  // every rank sees the mismatch; leave the barrier in step before throwing
                 throw new InvalidOperationException(
                     $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p!.Length))})");
             }
@@ -52,17 +61,17 @@ public sealed class InMemoryReducerGroup
             for (int r = 0; r < _posted.Length; r++) s += _posted[r]![i];
             scratch[i] = s;
         }
-        Wait(rank);  // nobody overwrites a posted buffer before every rank has read it
+        Wait(rank, cancellationToken);  // nobody overwrites a posted buffer before every rank has read it
         scratch.AsSpan().CopyTo(buffer);
     }
 
-    private void Wait(int rank)
+    private void Wait(int rank, CancellationToken cancellationToken)
     {
-        if (!_barrier.SignalAndWait(_timeout))
+        if (!_barrier.SignalAndWait(_timeout, cancellationToken))
             throw new TimeoutException($"rank {rank}: not all {WorldSize} ranks reached the all-reduce within {_timeout}");
     }
 
-    private sealed class Rank(InMemoryReducerGroup group, int rank) : IGradientReducer
+    private sealed class Rank(InMemoryReducerGroup group, int rank, CancellationToken cancellationToken = default) : IGradientReducer
     {
         private float[] _scratch = [];
 
@@ -73,7 +82,7 @@ public sealed class InMemoryReducerGroup
         public void Sum(float[] buffer)
         {
             ArgumentNullException.ThrowIfNull(buffer);
-            group.Sum(rank, buffer, ref _scratch);
+            group.Sum(rank, buffer, ref _scratch, cancellationToken);
         }
     }
 }

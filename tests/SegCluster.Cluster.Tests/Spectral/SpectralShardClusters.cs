@@ -1,9 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.TestingHost;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Grains;
-using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Vision.Spectral;
 
@@ -21,8 +19,8 @@ internal static class SpectralShardClusters
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(ClusterStorage.Spectral);
-            silo.Services.AddSingleton(analyser);
-            silo.Services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
+            silo.Services.AddSingleton(analyser);  // before the grains' own services, which add the real analyser only when none is given
+            silo.Services.AddSegClusterGrainDependencies();
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -4,7 +4,6 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Sweeps;
-using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
 
@@ -20,11 +19,8 @@ internal static class SweepClusters
         {
             if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
             else storage(silo);
-            silo.Services.AddSingleton(runner);
-            silo.Services.AddSingleton<SpectralTrialFilter>();
-            silo.Services.AddMetrics();
-            silo.Services.AddSingleton<SegClusterMetrics>();  // the sweep grain publishes its trial states
-            silo.Services.AddOptions<SweepOptions>();
+            silo.Services.AddSingleton(runner);  // before the grains' own services, which add the real runner only when none is given
+            silo.Services.AddSegClusterGrainDependencies();
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,0 +1,21 @@
+using SegCluster.Abstractions.Grains;
+
+namespace SegCluster.Cli.Remote;
+
+/// <summary>Workers of a running cluster that no experiment holds, as the scheduler lists them: where `eval` and
+/// `spectral-sweep --cluster` run. They are taken outside the scheduler's gang allocation, so a submission that
+/// starts meanwhile can want the same workers; the commands say which workers they took.</summary>
+public static class FreeWorkers
+{
+    /// <summary>At most <paramref name="max"/> free worker ids; throws <see cref="InvalidOperationException"/> naming the
+    /// shortfall when fewer than <paramref name="min"/> are free.</summary>
+    public static async Task<IReadOnlyList<string>> TakeAsync(IGrainFactory grains, int max, int min = 1)
+    {
+        var snapshot = await grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync();
+        var free = snapshot.Workers.Where(w => w.ExperimentId is null).Select(w => w.Worker.WorkerId).Take(max).ToList();
+        if (free.Count < Math.Max(1, min))
+            throw new InvalidOperationException(
+                $"the cluster has {free.Count} free worker(s) of {snapshot.Workers.Count}, {Math.Max(1, min)} needed; wait for a running experiment, cancel one, or add nodes.");
+        return free;
+    }
+}
