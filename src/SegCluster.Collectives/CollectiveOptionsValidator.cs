@@ -44,6 +44,13 @@ public sealed class CollectiveOptionsValidator : IValidateOptions<CollectiveOpti
             failures.Add($"{section}:Timeout must be a positive finite duration; it is {options.Timeout}. Set e.g. \"00:01:00\".");
         }
 
+        if (!Enum.IsDefined(options.Transport))
+        {
+            failures.Add(
+                $"{section}:Transport is {(int)options.Transport}, which is not a transport. " +
+                $"Set {section}:Transport to one of: {string.Join(", ", Enum.GetNames<RingTransport>())}.");
+        }
+
         if (options.Token is not null && string.IsNullOrWhiteSpace(options.Token))
         {
             failures.Add($"{section}:Token is set but blank. Remove it to disable authentication, or set the cluster token.");
