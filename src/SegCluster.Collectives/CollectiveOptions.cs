@@ -33,6 +33,12 @@ public sealed class CollectiveOptions
     /// </summary>
     public RingTransport Transport { get; set; } = RingTransport.Tcp;
 
+    /// <summary>
+    /// Payload element format: <see cref="WireFormat.Fp32"/> (default) or <see cref="WireFormat.Fp16"/> (half the
+    /// bytes, accumulation still in fp32; TCP transport only). All ranks of a ring must agree (the handshake checks).
+    /// </summary>
+    public WireFormat Wire { get; set; } = WireFormat.Fp32;
+
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
-    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport };
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire };
 }

@@ -27,7 +27,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_wrong_token_is_refused_and_the_ring_still_sums()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: "wrong-token");
 
@@ -41,7 +41,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_without_any_token_is_refused()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: null);
 
@@ -56,7 +56,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_token_but_claiming_another_edge_is_refused_naming_why(string wrong)
     {
         await using var ring = TestRing.Create([_server, _server, _server], Options());
-        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1);
+        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
         var (hello, expected) = wrong switch
         {
             "rank" => (right with { SourceRank = 2 }, "rank 2 → rank 1"),

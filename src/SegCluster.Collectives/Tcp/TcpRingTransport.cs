@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Grpc.Core;
 
 namespace SegCluster.Collectives.Tcp;
@@ -15,6 +17,9 @@ namespace SegCluster.Collectives.Tcp;
 /// chunk c that step s+1 forwards is sent as soon as chunk c of step s has been received (and added), so a
 /// segment never waits for the whole previous segment. Payloads go straight from and (all-gather) into the
 /// caller's buffer; the reduce-scatter reads into one pinned chunk-sized scratch buffer allocated once.
+/// With <see cref="WireFormat.Fp16"/> each chunk is converted to half precision into a send scratch buffer and back to
+/// fp32 on receipt (sums accumulate in fp32); the owner of a reduced segment rounds its own copy the same way before
+/// the all-gather, so every rank ends with the same bits.
 /// A failure or cancellation leaves the byte streams mid-frame, so it breaks the ring: the connections are
 /// closed at once (the neighbours fail fast instead of waiting for Timeout) and the ring must be re-formed.
 /// </remarks>
@@ -31,6 +36,9 @@ internal sealed class TcpRingTransport : IRingTransport
     private readonly byte[] _sendHeader = new byte[ChunkFrame.Size];
     private readonly byte[] _receiveHeader = new byte[ChunkFrame.Size];
     private readonly byte[] _scratch;
+    private readonly int _elementBytes;
+    private readonly byte[] _halfSendScratch;
+    private readonly float[] _halfReceiveScratch;
 
     // Released once per received chunk that a later step forwards; the sender waits once per forwarded chunk.
     private readonly SemaphoreSlim _forwardable = new(0);
@@ -48,7 +56,11 @@ internal sealed class TcpRingTransport : IRingTransport
         _previous = (rank - 1 + group.WorldSize) % group.WorldSize;
         _chunkFloats = options.ChunkBytes / sizeof(float);
         _scratch = GC.AllocateUninitializedArray<byte>(options.ChunkBytes, pinned: true);
-        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank), options);
+        var half = options.Wire == WireFormat.Fp16;
+        _elementBytes = half ? 2 : sizeof(float);
+        _halfSendScratch = half ? GC.AllocateUninitializedArray<byte>(_chunkFloats * 2, pinned: true) : [];
+        _halfReceiveScratch = half ? new float[_chunkFloats] : [];
+        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options.Wire), options);
         directory.Register(group.GroupId, rank, _listener.Port);
     }
 
@@ -99,7 +111,7 @@ internal sealed class TcpRingTransport : IRingTransport
             await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
             SocketTuning.Apply(socket);
             stream = new NetworkStream(socket, ownsSocket: true);
-            var hello = DataPlaneHello.For(_group, Rank, _next);
+            var hello = DataPlaneHello.For(_group, Rank, _next, _options.Wire);
             var refusal = await DataPlaneHandshake.DialAsync(stream, hello, _options.Token, deadline.Token).ConfigureAwait(false);
             if (refusal is not null)
             {
@@ -188,11 +200,15 @@ internal sealed class TcpRingTransport : IRingTransport
 
                     var offset = chunk * _chunkFloats;
                     var length = Math.Min(_chunkFloats, count - offset);
-                    new ChunkFrame(sequence, step, chunk, buffer.Length, length * sizeof(float)).Write(_sendHeader);
+                    var payloadBytes = length * _elementBytes;
+                    var payload = _elementBytes == sizeof(float)
+                        ? bytes.Slice((start + offset) * sizeof(float), payloadBytes)
+                        : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
+                    new ChunkFrame(sequence, step, chunk, buffer.Length, payloadBytes).Write(_sendHeader);
                     deadline.CancelAfter(_options.Timeout);
                     await stream.WriteAsync(_sendHeader, deadline.Token).ConfigureAwait(false);
-                    await stream.WriteAsync(bytes.Slice((start + offset) * sizeof(float), length * sizeof(float)), deadline.Token).ConfigureAwait(false);
-                    sent += length * sizeof(float);
+                    await stream.WriteAsync(payload, deadline.Token).ConfigureAwait(false);
+                    sent += payloadBytes;
                 }
             }
 
@@ -227,18 +243,20 @@ internal sealed class TcpRingTransport : IRingTransport
                 {
                     var offset = chunk * _chunkFloats;
                     var length = Math.Min(_chunkFloats, count - offset);
-                    var payloadBytes = length * sizeof(float);
+                    var payloadBytes = length * _elementBytes;
                     deadline.CancelAfter(_options.Timeout);
                     await stream.ReadExactlyAsync(_receiveHeader, deadline.Token).ConfigureAwait(false);
                     CheckFrame(ChunkFrame.Read(_receiveHeader), buffer.Length, payloadBytes, sequence, step, chunk);
-                    if (_schedule.IsGather(step))
+                    var destination = new Range(start + offset, start + offset + length);
+                    if (_schedule.IsGather(step) && _elementBytes == sizeof(float))
                     {
+                        // Zero-copy: the reduced chunk lands straight in the caller's buffer.
                         await stream.ReadExactlyAsync(bytes.Slice((start + offset) * sizeof(float), payloadBytes), deadline.Token).ConfigureAwait(false);
                     }
                     else
                     {
                         await stream.ReadExactlyAsync(_scratch.AsMemory(0, payloadBytes), deadline.Token).ConfigureAwait(false);
-                        FloatMath.AddInPlace(buffer.AsSpan(start + offset, length), _scratch.AsSpan(0, payloadBytes));
+                        Absorb(buffer.AsSpan(destination), _scratch.AsSpan(0, payloadBytes), accumulate: !_schedule.IsGather(step));
                     }
 
                     if (step < _schedule.Steps - 1)
@@ -268,6 +286,40 @@ internal sealed class TcpRingTransport : IRingTransport
                 $"data from rank {_previous} at {_group.Endpoints[_previous]} did not arrive: the connection broke ({ex.Message})",
                 _previous, step, ex);
         }
+    }
+
+    /// <summary>Converts a chunk to fp16 in the send scratch; at the first all-gather step the owner keeps the rounded values too.</summary>
+    private ReadOnlyMemory<byte> ToHalf(Span<float> chunk, bool roundOwnCopy)
+    {
+        var halves = MemoryMarshal.Cast<byte, Half>(_halfSendScratch.AsSpan(0, chunk.Length * 2));
+        TensorPrimitives.ConvertToHalf(chunk, halves);
+        if (roundOwnCopy)
+        {
+            TensorPrimitives.ConvertToSingle(halves, chunk);
+        }
+
+        return _halfSendScratch.AsMemory(0, chunk.Length * 2);
+    }
+
+    /// <summary>Adds (reduce-scatter) or copies (all-gather) a received payload of the wire format into <paramref name="destination"/>.</summary>
+    private void Absorb(Span<float> destination, ReadOnlySpan<byte> payload, bool accumulate)
+    {
+        if (_elementBytes == sizeof(float))
+        {
+            FloatMath.AddInPlace(destination, payload);
+            return;
+        }
+
+        var halves = MemoryMarshal.Cast<byte, Half>(payload);
+        if (!accumulate)
+        {
+            TensorPrimitives.ConvertToSingle(halves, destination);
+            return;
+        }
+
+        var received = _halfReceiveScratch.AsSpan(0, destination.Length);
+        TensorPrimitives.ConvertToSingle(halves, received);
+        FloatMath.AddInPlace(destination, MemoryMarshal.AsBytes(received));
     }
 
     private void CheckFrame(ChunkFrame frame, int length, int payloadBytes, long sequence, int step, int chunk)
