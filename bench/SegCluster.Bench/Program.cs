@@ -7,6 +7,7 @@ using SegCluster.Bench.Results;
 using SegCluster.Bench.Spectral;
 using SegCluster.Bench.Training;
 using SegCluster.Bench.Truncation;
+using SegCluster.Collectives;
 using SegCluster.Vision.Devices;
 using Spectre.Console;
 
@@ -20,20 +21,22 @@ var sizesMb = new Option<string>("--sizes-mb") { Description = "Buffer sizes in 
 var iterations = new Option<int>("--iterations") { Description = "Timed calls per size (after one warm-up); the median is reported.", DefaultValueFactory = _ => 3 };
 var inProcess = new Option<bool>("--in-process") { Description = "Also run the ring with all ranks in this process.", DefaultValueFactory = _ => true };
 var output = new Option<string>("--out") { Description = "Result file.", DefaultValueFactory = _ => "bench/results/allreduce.json" };
-var allReduce = new Command("allreduce", "Ring all-reduce over gRPC across processes on 127.0.0.1, next to the loopback TCP bound.")
+var transports = new Option<string>("--transports") { Description = "Ring transports, comma-separated (tcp, grpc).", DefaultValueFactory = _ => "tcp,grpc" };
+var allReduce = new Command("allreduce", "Ring all-reduce (TCP data plane and gRPC) across processes on 127.0.0.1, next to the loopback TCP bound.")
 {
-    ranks, sizesMb, iterations, inProcess, output,
+    ranks, sizesMb, iterations, inProcess, transports, output,
 };
 allReduce.SetAction(async parse =>
 {
     var worlds = Csv(parse.GetValue(ranks)!).Select(int.Parse).ToArray();
     var sizes = Csv(parse.GetValue(sizesMb)!).Select(s => long.Parse(s) << 20).ToArray();
-    if (worlds.Any(w => w < 2) || sizes.Any(s => s <= 0) || parse.GetValue(iterations) < 1)
+    var kinds = Csv(parse.GetValue(transports)!).Select(t => Enum.TryParse<RingTransport>(t, ignoreCase: true, out var kind) ? kind : (RingTransport?)null).ToArray();
+    if (worlds.Any(w => w < 2) || sizes.Any(s => s <= 0) || parse.GetValue(iterations) < 1 || kinds.Any(k => k is null))
     {
-        Console.Error.WriteLine("error: --ranks must be ≥ 2, --sizes-mb positive, --iterations ≥ 1.");
+        Console.Error.WriteLine("error: --ranks must be ≥ 2, --sizes-mb positive, --iterations ≥ 1, --transports from: tcp, grpc.");
         return 2;
     }
-    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess)).RunAsync();
+    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess), kinds.Select(k => k!.Value).ToArray()).RunAsync();
     AnsiConsole.MarkupLine($"wrote {await BenchResultFile.WriteAsync(parse.GetValue(output)!, report)}");
     return 0;
 });
@@ -42,10 +45,11 @@ var rank = new Option<int>("--rank");
 var ports = new Option<string>("--ports");
 var sizes = new Option<string>("--sizes");
 var rankIterations = new Option<int>("--iterations");
-var allReduceRank = new Command("allreduce-rank", "(internal) one rank of the all-reduce benchmark.") { rank, ports, sizes, rankIterations };
+var rankTransport = new Option<RingTransport>("--transport");
+var allReduceRank = new Command("allreduce-rank", "(internal) one rank of the all-reduce benchmark.") { rank, ports, sizes, rankIterations, rankTransport };
 allReduceRank.Hidden = true;
 allReduceRank.SetAction(parse => AllReduceBenchmark.RankAsync(parse.GetValue(rank), Csv(parse.GetValue(ports)!).Select(int.Parse).ToArray(),
-    Csv(parse.GetValue(sizes)!).Select(long.Parse).ToArray(), parse.GetValue(rankIterations)));
+    Csv(parse.GetValue(sizes)!).Select(long.Parse).ToArray(), parse.GetValue(rankIterations), parse.GetValue(rankTransport)));
 
 var sinkPort = new Option<int>("--port");
 var sink = new Command("loopback-sink", "(internal) drains TCP connections for the loopback bound.") { sinkPort };

@@ -40,6 +40,13 @@ public sealed class CollectiveMailbox
         _nextSweep = _time.GetUtcNow() + retention;
     }
 
+    /// <summary>
+    /// Where the local ranks of TCP rings listen for their predecessor's data connection; the gRPC
+    /// service answers the rendezvous from it. Lives here so the one per-process rendezvous object
+    /// serves both transports.
+    /// </summary>
+    public Tcp.DataPlaneDirectory DataPlane { get; } = new();
+
     /// <summary>Age after which a deposited chunk that no receiver took is dropped.</summary>
     public TimeSpan Retention { get; }
 
@@ -145,6 +152,8 @@ public sealed class CollectiveMailbox
         {
             _closed.Remove((groupId, rank));
         }
+
+        DataPlane.Open(groupId, rank);
     }
 
     /// <summary>Drops parked chunks of one failed operation of one rank.</summary>
@@ -173,6 +182,8 @@ public sealed class CollectiveMailbox
         {
             slot.TrySetException(new ObjectDisposedException(nameof(CollectiveMailbox), $"Rank {rank} of group '{groupId}' was closed."));
         }
+
+        DataPlane.Close(groupId, rank);
     }
 
     private TaskCompletionSource<ChunkMessage> GetOrAddSlot(ChunkKey key)

@@ -12,7 +12,7 @@ public sealed class CollectiveOptions
     public const int MaxChunkBytes = 64 << 20;
 
     /// <summary>
-    /// Payload bytes per gRPC message. Must be a positive multiple of 4 (one float). Every process
+    /// Payload bytes per chunk (one gRPC message, or one TCP frame). Must be a positive multiple of 4 (one float). Every process
     /// of a ring should use the same value: a receiving server accepts messages of its own
     /// ChunkBytes (at least 4 MB) plus framing.
     /// </summary>
@@ -27,6 +27,18 @@ public sealed class CollectiveOptions
     /// </summary>
     public string? Token { get; set; }
 
+    /// <summary>
+    /// How chunks travel: <see cref="RingTransport.Tcp"/> (default; plain TCP data connections, gRPC for the
+    /// rendezvous) or <see cref="RingTransport.Grpc"/> (every chunk a gRPC call). All ranks of a ring must agree.
+    /// </summary>
+    public RingTransport Transport { get; set; } = RingTransport.Tcp;
+
+    /// <summary>
+    /// Payload element format: <see cref="WireFormat.Fp32"/> (default) or <see cref="WireFormat.Fp16"/> (half the
+    /// bytes, accumulation still in fp32; TCP transport only). All ranks of a ring must agree (the handshake checks).
+    /// </summary>
+    public WireFormat Wire { get; set; } = WireFormat.Fp32;
+
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
-    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token };
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire };
 }

@@ -44,6 +44,26 @@ public sealed class CollectiveOptionsValidator : IValidateOptions<CollectiveOpti
             failures.Add($"{section}:Timeout must be a positive finite duration; it is {options.Timeout}. Set e.g. \"00:01:00\".");
         }
 
+        if (!Enum.IsDefined(options.Transport))
+        {
+            failures.Add(
+                $"{section}:Transport is {(int)options.Transport}, which is not a transport. " +
+                $"Set {section}:Transport to one of: {string.Join(", ", Enum.GetNames<RingTransport>())}.");
+        }
+
+        if (!Enum.IsDefined(options.Wire))
+        {
+            failures.Add(
+                $"{section}:Wire is {(int)options.Wire}, which is not a wire format. " +
+                $"Set {section}:Wire to one of: {string.Join(", ", Enum.GetNames<WireFormat>())}.");
+        }
+        else if (options.Wire == WireFormat.Fp16 && options.Transport != RingTransport.Tcp)
+        {
+            failures.Add(
+                $"{section}:Wire = Fp16 needs {section}:Transport = Tcp (it is {options.Transport}). " +
+                $"Set {section}:Transport to Tcp, or {section}:Wire to Fp32.");
+        }
+
         if (options.Token is not null && string.IsNullOrWhiteSpace(options.Token))
         {
             failures.Add($"{section}:Token is set but blank. Remove it to disable authentication, or set the cluster token.");

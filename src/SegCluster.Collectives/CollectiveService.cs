@@ -7,7 +7,8 @@ namespace SegCluster.Collectives;
 
 /// <summary>
 /// gRPC endpoint of the ring: validates a chunk, checks the cluster token, and parks the chunk in
-/// this process's <see cref="CollectiveMailbox"/>. It never touches a rank's buffer itself.
+/// this process's <see cref="CollectiveMailbox"/>; for the TCP transport it is the rendezvous that
+/// names a local rank's data-plane port. It never touches a rank's buffer itself.
 /// </summary>
 public sealed class CollectiveService : Collective.CollectiveBase
 {
@@ -46,6 +47,36 @@ public sealed class CollectiveService : Collective.CollectiveBase
         }
 
         return Task.FromResult(new DepositReply());
+    }
+
+    public override async Task<DataPlaneReply> LocateDataPlane(DataPlaneRequest request, ServerCallContext context)
+    {
+        Authorize(context);
+        if (string.IsNullOrEmpty(request.GroupId) || request.Rank < 0 || request.Rank >= request.WorldSize)
+        {
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument,
+                $"Malformed data-plane request for group '{request.GroupId}': rank {request.Rank} must be in [0, world size {request.WorldSize})."));
+        }
+
+        // Bounded by this side's Timeout too, so a caller without a deadline cannot hold a handler forever.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        wait.CancelAfter(_options.Timeout);
+        try
+        {
+            var port = await _mailbox.DataPlane.LocateAsync(request.GroupId, request.Rank, wait.Token).ConfigureAwait(false);
+            return new DataPlaneReply { Port = port };
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(
+                StatusCode.DeadlineExceeded,
+                $"No ring of group '{request.GroupId}' rank {request.Rank} was created in this process within Timeout {_options.Timeout}."));
+        }
     }
 
     private void Authorize(ServerCallContext context)

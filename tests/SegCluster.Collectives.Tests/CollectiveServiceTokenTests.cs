@@ -49,10 +49,12 @@ public sealed class CollectiveServiceTokenTests : IAsyncLifetime
         Assert.Equal(8, received.Payload.Length);
     }
 
-    [Fact]
-    public async Task A_ring_configured_with_the_token_sums()
+    [Theory]
+    [InlineData(RingTransport.Tcp)]
+    [InlineData(RingTransport.Grpc)]
+    public async Task A_ring_configured_with_the_token_sums(RingTransport transport)
     {
-        await using var ring = TestRing.Create([_server, _server], new CollectiveOptions { Token = Token, ChunkBytes = 64 });
+        await using var ring = TestRing.Create([_server, _server], new CollectiveOptions { Token = Token, ChunkBytes = 64, Transport = transport });
         var buffers = TestData.IntegerBuffers(2, 99);
         var expected = TestData.ExpectedSum(buffers);
 
@@ -61,10 +63,12 @@ public sealed class CollectiveServiceTokenTests : IAsyncLifetime
         TestData.AssertExact(expected, buffers);
     }
 
-    [Fact]
-    public async Task A_ring_with_the_wrong_token_fails_naming_the_token()
+    [Theory]
+    [InlineData(RingTransport.Tcp)]
+    [InlineData(RingTransport.Grpc)]
+    public async Task A_ring_with_the_wrong_token_fails_naming_the_token(RingTransport transport)
     {
-        await using var ring = TestRing.Create([_server, _server], new CollectiveOptions { Token = "wrong", Timeout = TimeSpan.FromSeconds(2) });
+        await using var ring = TestRing.Create([_server, _server], new CollectiveOptions { Token = "wrong", Timeout = TimeSpan.FromSeconds(2), Transport = transport });
 
         var error = await Assert.ThrowsAsync<CollectiveException>(() => ring.SumAllAsync([new float[8], new float[8]]));
 

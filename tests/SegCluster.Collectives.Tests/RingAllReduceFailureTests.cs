@@ -4,7 +4,7 @@ using System.Net.Sockets;
 
 namespace SegCluster.Collectives.Tests;
 
-/// <summary>Failures surface as CollectiveException naming group, rank and peer, within bounded time.</summary>
+/// <summary>Failures surface as CollectiveException naming group, rank and peer, within bounded time, on both transports.</summary>
 public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
 {
     private static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(2);
@@ -16,12 +16,15 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
 
     public RingAllReduceFailureTests(ServerPoolFixture pool) => _pool = pool;
 
-    [Fact]
-    public async Task Unreachable_successor_fails_fast_naming_its_endpoint()
+    public static TheoryData<RingTransport> Transports() => new(Enum.GetValues<RingTransport>());
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Unreachable_successor_fails_fast_naming_its_endpoint(RingTransport transport)
     {
         var deadEndpoint = $"http://127.0.0.1:{FreePort()}";
         var group = new RingGroup($"test-{Guid.NewGuid():N}", [_pool.Servers[0].Endpoint, deadEndpoint]);
-        await using var rank0 = new RingAllReduce(group, 0, _pool.Servers[0].Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30) });
+        await using var rank0 = new RingAllReduce(group, 0, _pool.Servers[0].Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
         var stopwatch = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<CollectiveException>(() => rank0.SumAsync(new float[100]));
@@ -36,10 +39,11 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         Assert.Equal(0, error.Step);
     }
 
-    [Fact]
-    public async Task A_rank_that_never_calls_makes_the_others_time_out()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_rank_that_never_calls_makes_the_others_time_out(RingTransport transport)
     {
-        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout });
+        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
         var stopwatch = Stopwatch.StartNew();
 
         // Rank 2 never calls SumAsync.
@@ -56,20 +60,22 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         Assert.Contains(ring.Group.Endpoints[2], errors[0].Message);
     }
 
-    [Fact]
-    public async Task Mismatched_buffer_lengths_are_reported_instead_of_summed()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Mismatched_buffer_lengths_are_reported_instead_of_summed(RingTransport transport)
     {
-        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout });
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
 
         var error = await Assert.ThrowsAsync<CollectiveException>(() => ring.SumAllAsync([new float[10], new float[12]]));
 
         Assert.Contains("same length", error.Message);
     }
 
-    [Fact]
-    public async Task Cancellation_stops_a_waiting_call()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Cancellation_stops_a_waiting_call(RingTransport transport)
     {
-        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30) });
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
         using var cancellation = new CancellationTokenSource();
 
         // Rank 1 never calls, so rank 0 waits for its chunk until cancelled.
@@ -79,16 +85,17 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
     }
 
-    [Fact]
-    public async Task Disposed_ring_refuses_late_chunks_and_parks_nothing()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Disposed_ring_refuses_late_chunks_and_parks_nothing(RingTransport transport)
     {
         var server = _pool.Servers[3];
-        var ring = TestRing.Create([server, server], new CollectiveOptions { Timeout = ShortTimeout });
+        var ring = TestRing.Create([server, server], new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
         var before = server.Mailbox.PendingCount;
         await ring.DisposeAsync();
 
         var group = ring.Group;
-        await using var other = new RingAllReduce(group with { GroupId = group.GroupId }, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = ShortTimeout });
+        await using var other = new RingAllReduce(group with { GroupId = group.GroupId }, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
 
         // Rank 0 of a fresh instance (own mailbox) sends to rank 1 on the server, whose ring is closed there.
         var error = await Assert.ThrowsAsync<CollectiveException>(() => other.SumAsync(new float[4]));

@@ -1,23 +1,26 @@
 namespace SegCluster.Collectives.Tests;
 
-/// <summary>Sums over real gRPC on loopback: exactness across world sizes, lengths, chunking and layouts.</summary>
+/// <summary>Sums over both transports (TCP data plane, gRPC) on loopback: exactness across world sizes, lengths, chunking and layouts.</summary>
 public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
 {
     private readonly ServerPoolFixture _pool;
 
     public RingAllReduceSumTests(ServerPoolFixture pool) => _pool = pool;
 
-    public static TheoryData<int, int, int> WorldSizesLengthsLayouts()
+    public static TheoryData<RingTransport, int, int, int> WorldSizesLengthsLayouts()
     {
-        var data = new TheoryData<int, int, int>();
-        foreach (var worldSize in new[] { 1, 2, 3, 4, 5 })
+        var data = new TheoryData<RingTransport, int, int, int>();
+        foreach (var transport in Enum.GetValues<RingTransport>())
         {
-            foreach (var length in new[] { 0, 1, 2, 3, 7, 1000, 100_003 })
+            foreach (var worldSize in new[] { 1, 2, 3, 4, 5 })
             {
-                data.Add(worldSize, length, 1);
-                if (worldSize > 1)
+                foreach (var length in new[] { 0, 1, 2, 3, 7, 1000, 100_003 })
                 {
-                    data.Add(worldSize, length, 2);
+                    data.Add(transport, worldSize, length, 1);
+                    if (worldSize > 1)
+                    {
+                        data.Add(transport, worldSize, length, 2);
+                    }
                 }
             }
         }
@@ -25,12 +28,28 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         return data;
     }
 
+    public static TheoryData<RingTransport> Transports() => new(Enum.GetValues<RingTransport>());
+
+    public static TheoryData<RingTransport, int, int, int> ManyTinyChunks()
+    {
+        var data = new TheoryData<RingTransport, int, int, int>();
+        foreach (var transport in Enum.GetValues<RingTransport>())
+        {
+            data.Add(transport, 2, 1000, 1);
+            data.Add(transport, 3, 1000, 2);
+            data.Add(transport, 4, 10_007, 1);
+            data.Add(transport, 5, 10_007, 2);
+        }
+
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(WorldSizesLengthsLayouts))]
-    public async Task Sum_is_exact_on_every_rank(int worldSize, int length, int ranksPerServer)
+    public async Task Sum_is_exact_on_every_rank(RingTransport transport, int worldSize, int length, int ranksPerServer)
     {
         // 4 KB chunks: 100_003 floats span ~100 chunks, lengths < W leave some segments empty.
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, new CollectiveOptions { ChunkBytes = 4096 });
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, new CollectiveOptions { ChunkBytes = 4096, Transport = transport });
         var buffers = TestData.IntegerBuffers(worldSize, length);
         var expected = TestData.ExpectedSum(buffers);
 
@@ -45,14 +64,11 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
     }
 
     [Theory]
-    [InlineData(2, 1000, 1)]
-    [InlineData(3, 1000, 2)]
-    [InlineData(4, 10_007, 1)]
-    [InlineData(5, 10_007, 2)]
-    public async Task Sum_is_exact_when_segments_span_many_tiny_chunks(int worldSize, int length, int ranksPerServer)
+    [MemberData(nameof(ManyTinyChunks))]
+    public async Task Sum_is_exact_when_segments_span_many_tiny_chunks(RingTransport transport, int worldSize, int length, int ranksPerServer)
     {
         // 64-byte chunks (16 floats): hundreds of chunks per step, several in flight at once.
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, new CollectiveOptions { ChunkBytes = 64 });
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, new CollectiveOptions { ChunkBytes = 64, Transport = transport });
         var buffers = TestData.IntegerBuffers(worldSize, length);
         var expected = TestData.ExpectedSum(buffers);
 
@@ -61,12 +77,13 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         TestData.AssertExact(expected, buffers);
     }
 
-    [Fact]
-    public async Task Random_floats_sum_within_tolerance_and_are_bit_identical_on_all_ranks()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Random_floats_sum_within_tolerance_and_are_bit_identical_on_all_ranks(RingTransport transport)
     {
         const int worldSize = 4;
         const int length = 10_007;
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, new CollectiveOptions { ChunkBytes = 256 });
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, new CollectiveOptions { ChunkBytes = 256, Transport = transport });
         var random = new Random(1234);
         var buffers = Enumerable.Range(0, worldSize)
             .Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray())
@@ -89,12 +106,13 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         }
     }
 
-    [Fact]
-    public async Task Several_ranks_in_one_process_share_one_endpoint_and_mailbox()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Several_ranks_in_one_process_share_one_endpoint_and_mailbox(RingTransport transport)
     {
         // Three ranks, one server: every hop is a gRPC call back into the same process.
         var server = _pool.Servers[0];
-        await using var ring = TestRing.Create([server, server, server], new CollectiveOptions { ChunkBytes = 128 });
+        await using var ring = TestRing.Create([server, server, server], new CollectiveOptions { ChunkBytes = 128, Transport = transport });
         var buffers = TestData.IntegerBuffers(3, 1001);
         var expected = TestData.ExpectedSum(buffers);
 
@@ -104,11 +122,12 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         Assert.Equal(0, server.Mailbox.DepositedCount);
     }
 
-    [Fact]
-    public async Task Consecutive_calls_on_one_ring_are_kept_apart_by_sequence_number()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Consecutive_calls_on_one_ring_are_kept_apart_by_sequence_number(RingTransport transport)
     {
         const int worldSize = 3;
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, new CollectiveOptions { ChunkBytes = 64 });
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, new CollectiveOptions { ChunkBytes = 64, Transport = transport });
 
         // Varying lengths and data per call: a chunk matched to the wrong call would show up as a wrong sum.
         foreach (var (length, salt) in new[] { (100, 1), (100, 2), (37, 3), (0, 4), (257, 5), (100, 6) })
@@ -122,14 +141,15 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         }
     }
 
-    [Fact]
-    public async Task A_rank_may_run_a_whole_call_ahead_of_its_successor()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_rank_may_run_a_whole_call_ahead_of_its_successor(RingTransport transport)
     {
         // Ranks call with no barrier between operations: rank 0 may deposit chunks of call n+1 while
         // rank 1 still consumes call n. Interleave many short calls to exercise that.
         const int worldSize = 2;
         const int calls = 20;
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 2, new CollectiveOptions { ChunkBytes = 64 });
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 2, new CollectiveOptions { ChunkBytes = 64, Transport = transport });
         var inputs = Enumerable.Range(0, calls).Select(call => TestData.IntegerBuffers(worldSize, 50, call)).ToArray();
         var outputs = inputs.Select(TestData.Copy).ToArray();
 

@@ -8,10 +8,11 @@ using Spectre.Console;
 namespace SegCluster.Bench.AllReduce;
 
 /// <summary>
-/// Issue 9 part 1: the gRPC ring across W processes on 127.0.0.1 and across W ranks inside one process,
-/// next to the loopback TCP bound measured in the same run.
+/// Issue 9 part 1: the ring (per transport: TCP data plane, gRPC) across W processes on 127.0.0.1 and across
+/// W ranks inside one process, next to the loopback TCP bound measured in the same run.
 /// </summary>
-internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnlyList<long> sizes, int iterations, bool inProcess)
+internal sealed class AllReduceBenchmark(
+    IReadOnlyList<int> worldSizes, IReadOnlyList<long> sizes, int iterations, bool inProcess, IReadOnlyList<RingTransport> transports)
 {
     public const string ResultPrefix = "RESULT ";
     private const long LoopbackBytes = 256L << 20;
@@ -21,32 +22,40 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
         AnsiConsole.MarkupLine($"loopback TCP, one stream, {LoopbackBytes >> 20} MiB × 3 ...");
         var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()));
         AnsiConsole.MarkupLine($"  bound: [bold]{loopback / 1e9:F3} GB/s[/]");
+        var concurrent = new Dictionary<int, double>();
+        foreach (var worldSize in worldSizes)
+        {
+            concurrent[worldSize] = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()), streams: worldSize);
+            AnsiConsole.MarkupLine($"  {worldSize} concurrent streams (every link of a ring of {worldSize} busy): [bold]{concurrent[worldSize] / 1e9:F3} GB/s[/] per stream");
+        }
         var http2 = await LoopbackHttp2.MeasureAsync(LoopbackBytes, 3);
         AnsiConsole.MarkupLine($"  HTTP/2 request body (SocketsHttpHandler → Kestrel, no gRPC): [bold]{http2 / 1e9:F3} GB/s[/] = {http2 / loopback:P0} of TCP");
 
         var rows = new List<AllReduceResultRow>();
+        foreach (var transport in transports)
         foreach (var worldSize in worldSizes)
         {
-            AnsiConsole.MarkupLine($"ring over {worldSize} processes ...");
-            rows.AddRange((await AcrossProcessesAsync(worldSize)).Select(t => Report(AllReduceResultRow.From("processes", worldSize, t, loopback))));
+            AnsiConsole.MarkupLine($"{transport} ring over {worldSize} processes ...");
+            rows.AddRange((await AcrossProcessesAsync(worldSize, transport)).Select(t => Report(AllReduceResultRow.From("processes", transport, worldSize, t, loopback, concurrent[worldSize]))));
             if (!inProcess) continue;
-            AnsiConsole.MarkupLine($"ring over {worldSize} ranks in one process ...");
-            rows.AddRange((await InOneProcessAsync(worldSize)).Select(t => Report(AllReduceResultRow.From("in-process", worldSize, t, loopback))));
+            AnsiConsole.MarkupLine($"{transport} ring over {worldSize} ranks in one process ...");
+            rows.AddRange((await InOneProcessAsync(worldSize, transport)).Select(t => Report(AllReduceResultRow.From("in-process", transport, worldSize, t, loopback, concurrent[worldSize]))));
         }
-        return new AllReduceReport(Math.Round(loopback / 1e9, 4), Math.Round(http2 / 1e9, 4), iterations, rows);
+        return new AllReduceReport(Math.Round(loopback / 1e9, 4), concurrent.ToDictionary(c => c.Key, c => Math.Round(c.Value / 1e9, 4)),
+            Math.Round(http2 / 1e9, 4), iterations, rows);
     }
 
     private static AllReduceResultRow Report(AllReduceResultRow row)
     {
-        AnsiConsole.MarkupLine($"  {row.Path,-10} W={row.WorldSize} {row.Bytes >> 20,4} MiB: algbw {row.AlgbwGBps:F3} GB/s, busbw {row.BusbwGBps:F3} GB/s = {row.BusbwRatio:P0} of loopback");
+        AnsiConsole.MarkupLine($"  {row.Transport,-4} {row.Path,-10} W={row.WorldSize} {row.Bytes >> 20,4} MiB: algbw {row.AlgbwGBps:F3} GB/s, busbw {row.BusbwGBps:F3} GB/s = {row.BusbwRatio:P0} of loopback, {row.BusbwRatioConcurrent:P0} of {row.WorldSize} concurrent streams");
         return row;
     }
 
-    private async Task<IReadOnlyList<AllReduceTiming>> AcrossProcessesAsync(int worldSize)
+    private async Task<IReadOnlyList<AllReduceTiming>> AcrossProcessesAsync(int worldSize, RingTransport transport)
     {
         var ports = Enumerable.Range(0, worldSize).Select(_ => LoopbackTcp.FreePort()).ToArray();
         var processes = Enumerable.Range(0, worldSize).Select(rank => SelfProcess.Start("allreduce-rank",
-            "--rank", rank.ToString(), "--ports", string.Join(',', ports), "--sizes", string.Join(',', sizes), "--iterations", iterations.ToString())).ToArray();
+            "--rank", rank.ToString(), "--ports", string.Join(',', ports), "--sizes", string.Join(',', sizes), "--iterations", iterations.ToString(), "--transport", transport.ToString())).ToArray();
         try
         {
             var outputs = await Task.WhenAll(processes.Select(async p =>
@@ -72,14 +81,14 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
         }
     }
 
-    private async Task<IReadOnlyList<AllReduceTiming>> InOneProcessAsync(int worldSize)
+    private async Task<IReadOnlyList<AllReduceTiming>> InOneProcessAsync(int worldSize, RingTransport transport)
     {
         var hosts = new List<CollectiveHost>();
         try
         {
             for (var r = 0; r < worldSize; r++) hosts.Add(await CollectiveHost.StartAsync(LoopbackTcp.FreePort()));
             var group = new RingGroup($"bench-{Guid.NewGuid():N}", hosts.Select(h => h.Endpoint).ToArray());
-            var rings = hosts.Select((h, rank) => new RingAllReduce(group, rank, h.Mailbox, new CollectiveOptions())).ToArray();
+            var rings = hosts.Select((h, rank) => new RingAllReduce(group, rank, h.Mailbox, new CollectiveOptions { Transport = transport })).ToArray();
             try
             {
                 var results = await Task.WhenAll(rings.Select(ring => Task.Run(() => AllReduceRank.RunAsync(ring, sizes, iterations))));
@@ -97,13 +106,13 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
     }
 
     /// <summary>The child side: serve this rank's endpoint, wait for the peers, run the sizes; rank 0 prints the timings.</summary>
-    public static async Task<int> RankAsync(int rank, IReadOnlyList<int> ports, IReadOnlyList<long> sizes, int iterations)
+    public static async Task<int> RankAsync(int rank, IReadOnlyList<int> ports, IReadOnlyList<long> sizes, int iterations, RingTransport transport)
     {
         await using var host = await CollectiveHost.StartAsync(ports[rank]);
         foreach (var port in ports)
             (await LoopbackTcp.ConnectAsync(port, TimeSpan.FromSeconds(60))).Dispose();
         var group = new RingGroup("bench", ports.Select(p => $"http://127.0.0.1:{p}").ToArray());
-        await using var ring = new RingAllReduce(group, rank, host.Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromMinutes(5) });
+        await using var ring = new RingAllReduce(group, rank, host.Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromMinutes(5), Transport = transport });
         var timings = await AllReduceRank.RunAsync(ring, sizes, iterations);
         if (rank == 0) Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(timings, BenchResultFile.OneLine));
         return 0;
@@ -111,5 +120,7 @@ internal sealed class AllReduceBenchmark(IReadOnlyList<int> worldSizes, IReadOnl
 }
 
 /// <summary>The all-reduce benchmark's JSON document.</summary>
+/// <param name="LoopbackConcurrentGBps">Per world size W: per-stream throughput of W concurrent loopback streams.</param>
 /// <param name="Http2UploadGBps">Plain HTTP/2 request-body throughput over loopback in the same run (the transport's own bound).</param>
-internal sealed record AllReduceReport(double LoopbackGBps, double Http2UploadGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);
+internal sealed record AllReduceReport(
+    double LoopbackGBps, IReadOnlyDictionary<int, double> LoopbackConcurrentGBps, double Http2UploadGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);

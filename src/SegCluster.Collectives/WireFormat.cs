@@ -1,0 +1,15 @@
+namespace SegCluster.Collectives;
+
+/// <summary>Element format of ring payloads on the wire (<see cref="CollectiveOptions.Wire"/>); sums are always accumulated in fp32.</summary>
+public enum WireFormat
+{
+    /// <summary>float32 as given: the sum is exact up to fp32 rounding and the same on every transport.</summary>
+    Fp32,
+
+    /// <summary>
+    /// IEEE half precision: half the bytes. Each hop rounds to fp16 (11 significant bits; magnitudes above
+    /// 65504 become ±infinity, below ~6e-8 zero), so a sum carries about W roundings; ranks stay bit-identical.
+    /// TCP transport only.
+    /// </summary>
+    Fp16,
+}

@@ -1,0 +1,93 @@
+namespace SegCluster.Collectives.Tests;
+
+/// <summary>
+/// <see cref="WireFormat.Fp16"/>: half the bytes, sums accumulated in fp32, every rank bit-identical, error within
+/// the fp16 rounding bound; mismatched wire formats are refused at the handshake.
+/// </summary>
+public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
+{
+    private readonly ServerPoolFixture _pool;
+
+    public Fp16WireTests(ServerPoolFixture pool) => _pool = pool;
+
+    [Theory]
+    [InlineData(2, 1, 1000)]
+    [InlineData(3, 2, 1001)]
+    [InlineData(4, 1, 10_007)]
+    [InlineData(5, 2, 3)]
+    public async Task Small_integers_sum_exactly_with_half_the_bytes(int worldSize, int ranksPerServer, int length)
+    {
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, Fp16(chunkBytes: 256));
+
+        // |value| ≤ 64, so every partial sum of ≤ 5 ranks is an integer ≤ 320: exact in fp16 (11 significant bits).
+        var buffers = Enumerable.Range(0, worldSize)
+            .Select(rank => Enumerable.Range(0, length).Select(i => (float)((i * 13 + rank * 7) % 129 - 64)).ToArray())
+            .ToArray();
+        var expected = TestData.ExpectedSum(buffers);
+
+        var stats = await ring.SumAllAsync(buffers);
+
+        TestData.AssertExact(expected, buffers);
+        Assert.Equal(2L * (worldSize - 1) * length * 2, stats.Sum(s => s.BytesSent));
+    }
+
+    [Fact]
+    public async Task Random_floats_stay_within_the_fp16_rounding_bound_and_bit_identical_on_all_ranks()
+    {
+        const int worldSize = 4;
+        const int length = 20_011;
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, Fp16(chunkBytes: 1024));
+        var random = new Random(99);
+        var buffers = Enumerable.Range(0, worldSize)
+            .Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray())
+            .ToArray();
+        var magnitude = Enumerable.Range(0, length).Select(i => buffers.Sum(b => Math.Abs((double)b[i]))).ToArray();
+        var expected = TestData.ExpectedSum(buffers);
+
+        await ring.SumAllAsync(buffers);
+
+        // At most W roundings (W−1 partial sums and the all-gather), each ≤ 2^-11 relative to a partial sum ≤ Σ|x|;
+        // 1e-7 absolute covers fp16's subnormal range near zero.
+        for (var i = 0; i < length; i++)
+        {
+            var bound = worldSize * Math.Pow(2, -11) * magnitude[i] + 1e-7;
+            Assert.True(Math.Abs(buffers[0][i] - expected[i]) <= bound, $"element {i}: {buffers[0][i]} vs {expected[i]} (bound {bound})");
+        }
+
+        for (var rank = 1; rank < worldSize; rank++)
+        {
+            Assert.True(buffers[0].AsSpan().SequenceEqual(buffers[rank]), $"rank {rank} differs from rank 0 after the all-gather");
+        }
+    }
+
+    [Fact]
+    public async Task Ranks_with_different_wire_formats_are_refused_naming_the_setting()
+    {
+        var servers = _pool.Servers;
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [servers[0].Endpoint, servers[1].Endpoint]);
+        var fp32 = new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30) };
+        await using var rank0 = new RingAllReduce(group, 0, servers[0].Mailbox, Fp16(chunkBytes: 256));
+        await using var rank1 = new RingAllReduce(group, 1, servers[1].Mailbox, fp32);
+
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => rank0.SumAsync(new float[16]));
+
+        Assert.Contains("wire format", error.Message);
+        Assert.Contains("Collectives:Wire", error.Message);
+        Assert.Equal(1, error.PeerRank);
+    }
+
+    [Fact]
+    public void Fp16_over_the_grpc_transport_is_rejected_naming_both_settings()
+    {
+        var group = new RingGroup("fp16-grpc", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+        var options = new CollectiveOptions { Wire = WireFormat.Fp16, Transport = RingTransport.Grpc };
+
+        var error = Assert.Throws<ArgumentException>(() => new RingAllReduce(group, 0, new CollectiveMailbox(), options));
+
+        Assert.Contains("Collectives:Wire", error.Message);
+        Assert.Contains("Collectives:Transport", error.Message);
+    }
+
+    private static CollectiveOptions Fp16(int chunkBytes) =>
+        new() { Wire = WireFormat.Fp16, ChunkBytes = chunkBytes, Timeout = TimeSpan.FromSeconds(60) };
+}

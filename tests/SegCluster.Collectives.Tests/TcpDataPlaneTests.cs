@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using SegCluster.Collectives.Tcp;
+
+namespace SegCluster.Collectives.Tests;
+
+/// <summary>
+/// The TCP data plane's own guarantees: only a peer that proves the cluster token (and is the expected
+/// predecessor of the expected ring) is accepted, a refused stranger changes nothing, and a peer that goes
+/// away is reported at once instead of after Timeout.
+/// </summary>
+public sealed class TcpDataPlaneTests : IAsyncLifetime
+{
+    private const string Token = "s3cret-cluster-token";
+
+    // Generous bound for a loaded 2-core CI machine; the 60 s Timeout below is what a hang would take.
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private CollectiveServer _server = null!;
+
+    public async Task InitializeAsync() =>
+        _server = await CollectiveServer.StartAsync(new Dictionary<string, string?> { ["Collectives:Token"] = Token });
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task A_peer_with_the_wrong_token_is_refused_and_the_ring_still_sums()
+    {
+        await using var ring = TestRing.Create([_server, _server], Options());
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+
+        var refusal = await DialAsync(ring, rank: 1, hello, token: "wrong-token");
+
+        Assert.NotNull(refusal);
+        Assert.Contains("refused", refusal);
+        Assert.Contains("token", refusal);
+        await AssertSumsAsync(ring);
+    }
+
+    [Fact]
+    public async Task A_peer_without_any_token_is_refused()
+    {
+        await using var ring = TestRing.Create([_server, _server], Options());
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+
+        var refusal = await DialAsync(ring, rank: 1, hello, token: null);
+
+        Assert.Contains("token", refusal);
+        await AssertSumsAsync(ring);
+    }
+
+    [Theory]
+    [InlineData("rank")]
+    [InlineData("group")]
+    [InlineData("generation")]
+    public async Task A_peer_with_the_token_but_claiming_another_edge_is_refused_naming_why(string wrong)
+    {
+        await using var ring = TestRing.Create([_server, _server, _server], Options());
+        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var (hello, expected) = wrong switch
+        {
+            "rank" => (right with { SourceRank = 2 }, "rank 2 → rank 1"),
+            "group" => (right with { GroupId = "another-ring" }, "another-ring"),
+            _ => (right with { Membership = DataPlaneHello.Fingerprint(ring.Group with { Endpoints = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"] }) }, "generation"),
+        };
+
+        var refusal = await DialAsync(ring, rank: 1, hello, Token);
+
+        Assert.Contains(expected, refusal);
+        await AssertSumsAsync(ring);
+    }
+
+    [Fact]
+    public async Task A_peer_that_goes_away_mid_call_is_reported_at_once_naming_it()
+    {
+        var ring = TestRing.Create([_server, _server], Options());
+        try
+        {
+            await AssertSumsAsync(ring);
+
+            // Rank 0 calls alone and waits for rank 1's data; rank 1's ring is then disposed (its process gone).
+            var stopwatch = Stopwatch.StartNew();
+            var call = ring.Ranks[0].SumAsync(new float[1000]);
+            ring.Ranks[1].Dispose();
+            var error = await Assert.ThrowsAsync<CollectiveException>(() => call);
+
+            Assert.True(stopwatch.Elapsed < Bound, $"took {stopwatch.Elapsed}; Timeout is {Options().Timeout}");
+            Assert.Equal(1, error.PeerRank);
+            Assert.Contains(ring.Group.GroupId, error.Message);
+            Assert.Contains("rank 1", error.Message);
+
+            // The streams stopped mid-frame: the ring stays broken and says so.
+            var again = await Assert.ThrowsAsync<CollectiveException>(() => ring.Ranks[0].SumAsync(new float[1000]));
+            Assert.Contains("re-form", again.Message);
+        }
+        finally
+        {
+            await ring.DisposeAsync();
+        }
+    }
+
+    private static CollectiveOptions Options() =>
+        new() { Token = Token, ChunkBytes = 256, Timeout = TimeSpan.FromSeconds(60), Transport = RingTransport.Tcp };
+
+    /// <summary>Plays a stranger: connects to <paramref name="rank"/>'s data-plane port with the real handshake.</summary>
+    private async Task<string?> DialAsync(TestRing ring, int rank, DataPlaneHello hello, string? token)
+    {
+        var port = await _server.Mailbox.DataPlane.LocateAsync(ring.Group.GroupId, rank, CancellationToken.None);
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        var refusal = await DataPlaneHandshake.DialAsync(stream, hello, token, CancellationToken.None);
+
+        // A refused connection is closed by the listener after the reason.
+        if (refusal is not null)
+        {
+            Assert.Equal(0, await stream.ReadAsync(new byte[1]));
+        }
+
+        return refusal;
+    }
+
+    private static async Task AssertSumsAsync(TestRing ring)
+    {
+        var buffers = TestData.IntegerBuffers(ring.Ranks.Count, 1001);
+        var expected = TestData.ExpectedSum(buffers);
+        await ring.SumAllAsync(buffers);
+        TestData.AssertExact(expected, buffers);
+    }
+}
