@@ -28,6 +28,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
         services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
+        services.AddSingleton<NodeReducerGroups>();
         services.AddHostedService<TorchRuntimeService>();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();

@@ -31,6 +31,7 @@ public sealed class WorkerTrainingLoop(
     IGrainFactory grains,
     CollectiveMailbox mailbox,
     CollectiveOptions collectiveOptions,
+    NodeReducerGroups nodeGroups,
     SegClusterMetrics metrics,
     TrainingDataSources dataSources,
     string checkpointDirectory,
@@ -71,8 +72,9 @@ public sealed class WorkerTrainingLoop(
         using var trainData = dataSources.Acquire(spec, training: true);
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
-        using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
-        var reducer = new RingGradientReducer(ring, cancellationToken);
+        // Flat gRPC ring, or in memory per node first when several ranks share this node (RingReduction).
+        using var reduction = RingReduction.Join(assignment, mailbox, collectiveOptions, nodeGroups, cancellationToken);
+        var reducer = reduction.Reducer;
         var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
         var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
