@@ -26,7 +26,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
         services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
-        services.AddSingleton<LocalStatisticsGroups>();
+        services.AddSingleton<NodeReducerGroups>();
         services.AddHostedService<TorchRuntimeService>();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
         services.AddSegClusterGrainDependencies();

@@ -72,28 +72,9 @@ public sealed class DataParallelEquivalenceTests
 
     private static IEnumerable<int> GlobalBatch(int step) => Enumerable.Range(step * Ranks * BatchPerRank, Ranks * BatchPerRank);
 
-    private static SegmentationModel CreateModel(int seed)
-    {
-        lock (Data) // torch's global generator: build one model at a time
-        {
-            manual_seed(seed);
-            return ModelRegistry.Create(Model);
-        }
-    }
+    private static SegmentationModel CreateModel(int seed) => ParameterComparison.CreateModel(Model, seed);
 
-    private static float[][] Snapshot(SegmentationModel model) =>
-        model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+    private static float[][] Snapshot(SegmentationModel model) => ParameterComparison.Snapshot(model);
 
-    private static void AssertClose(float[] expected, float[] actual, string what)
-    {
-        // Relative L2 error per tensor: summation order differs between one batch of 2b and two of b.
-        double diff = 0, norm = 0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            diff += Math.Pow(expected[i] - actual[i], 2);
-            norm += Math.Pow(expected[i], 2);
-        }
-        var relative = Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-12);
-        Assert.True(relative < 1e-5, $"{what}: relative L2 difference {relative:E2} exceeds 1e-5");
-    }
+    private static void AssertClose(float[] expected, float[] actual, string what) => ParameterComparison.AssertClose(expected, actual, what);
 }

@@ -12,7 +12,6 @@ using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
-using SegCluster.Vision.Models.Normalization;
 using SegCluster.Vision.Training;
 using TorchSharp;
 
@@ -32,11 +31,11 @@ public sealed class WorkerTrainingLoop(
     IGrainFactory grains,
     CollectiveMailbox mailbox,
     CollectiveOptions collectiveOptions,
+    NodeReducerGroups nodeGroups,
     SegClusterMetrics metrics,
     TrainingDataSources dataSources,
     string checkpointDirectory,
-    ILogger<WorkerTrainingLoop> logger,
-    LocalStatisticsGroups? localStatistics = null)
+    ILogger<WorkerTrainingLoop> logger)
 {
     /// <summary>How long a failure report keeps trying while the coordinator moves off a lost node.</summary>
     private static readonly TimeSpan ReportFailureFor = TimeSpan.FromSeconds(90);
@@ -73,8 +72,9 @@ public sealed class WorkerTrainingLoop(
         using var trainData = dataSources.Acquire(spec, training: true);
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
-        using var ring = new RingAllReduce(new RingGroup(assignment.RingId, assignment.RingEndpoints), rank, mailbox, collectiveOptions);
-        var reducer = new RingGradientReducer(ring, cancellationToken);
+        // Flat gRPC ring, or in memory per node first when several ranks share this node (RingReduction).
+        using var reduction = RingReduction.Join(assignment, mailbox, collectiveOptions, nodeGroups, cancellationToken);
+        var reducer = reduction.Reducer;
         var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
         var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
@@ -82,9 +82,6 @@ public sealed class WorkerTrainingLoop(
         var precision = SpecMapping.Precision(spec, device);
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}", rank, assignment.ExperimentId, worker.Device, precision);
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
-        // SyncBN statistics of a ring that lives in this process: summed in memory instead of a gRPC round trip per layer.
-        using var statistics = localStatistics?.JoinIfInProcess(assignment, worker, collectiveOptions.Timeout, cancellationToken);
-        if (statistics is not null) SyncBatchNorm2d.Attach(model, statistics.Reducer);
         // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
         if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);

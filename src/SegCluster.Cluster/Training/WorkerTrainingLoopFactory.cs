@@ -13,12 +13,12 @@ public sealed class WorkerTrainingLoopFactory(
     IGrainFactory grains,
     CollectiveMailbox mailbox,
     IOptions<CollectiveOptions> collectiveOptions,
+    NodeReducerGroups nodeGroups,
     SegClusterMetrics metrics,
     IOptions<NodeOptions> node,
     TrainingDataSources dataSources,
-    ILoggerFactory loggers,
-    LocalStatisticsGroups localStatistics)
+    ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>(), localStatistics);
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
 }

@@ -32,24 +32,20 @@ public sealed class InMemoryReducerGroup
     /// <summary>The reducer of rank <paramref name="rank"/>; use each from one thread only.</summary>
     public IGradientReducer this[int rank] => _ranks[rank];
 
-    /// <summary>A reducer of rank <paramref name="rank"/> whose waits also end, with <see cref="OperationCanceledException"/>,
-    /// when <paramref name="cancellationToken"/> is cancelled (a cancelled run does not sit out the timeout). One per rank.</summary>
-    public IGradientReducer For(int rank, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(rank);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, WorldSize);
-        return new Rank(this, rank, cancellationToken);
-    }
+    /// <summary>Rank <paramref name="rank"/>'s reducer whose waits end with <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellation"/> fires (a cancelled run must not sit in the barrier for the whole timeout).
+    /// A group whose rank was cancelled is broken: abandon it.</summary>
+    public IGradientReducer Cancellable(int rank, CancellationToken cancellation) => new Rank(this, rank, cancellation);
 
-    private void Sum(int rank, float[] buffer, ref float[] scratch, CancellationToken cancellationToken)
+    private void Sum(int rank, float[] buffer, ref float[] scratch, CancellationToken cancellation)
     {
         _posted[rank] = buffer;
-        Wait(rank, cancellationToken);
+        Wait(rank, cancellation);
         foreach (var other in _posted)
         {
             if (other!.Length != buffer.Length)
             {
-                Wait(rank, cancellationToken);  // every rank sees the mismatch; leave the barrier in step before throwing
+                Wait(rank, cancellation);  // every rank sees the mismatch; leave the barrier in step before throwing
                 throw new InvalidOperationException(
                     $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p!.Length))})");
             }
@@ -61,17 +57,17 @@ public sealed class InMemoryReducerGroup
             for (int r = 0; r < _posted.Length; r++) s += _posted[r]![i];
             scratch[i] = s;
         }
-        Wait(rank, cancellationToken);  // nobody overwrites a posted buffer before every rank has read it
+        Wait(rank, cancellation);  // nobody overwrites a posted buffer before every rank has read it
         scratch.AsSpan().CopyTo(buffer);
     }
 
-    private void Wait(int rank, CancellationToken cancellationToken)
+    private void Wait(int rank, CancellationToken cancellation)
     {
-        if (!_barrier.SignalAndWait(_timeout, cancellationToken))
+        if (!_barrier.SignalAndWait(_timeout, cancellation))
             throw new TimeoutException($"rank {rank}: not all {WorldSize} ranks reached the all-reduce within {_timeout}");
     }
 
-    private sealed class Rank(InMemoryReducerGroup group, int rank, CancellationToken cancellationToken = default) : IGradientReducer
+    private sealed class Rank(InMemoryReducerGroup group, int rank, CancellationToken cancellation = default) : IGradientReducer
     {
         private float[] _scratch = [];
 
@@ -82,7 +78,7 @@ public sealed class InMemoryReducerGroup
         public void Sum(float[] buffer)
         {
             ArgumentNullException.ThrowIfNull(buffer);
-            group.Sum(rank, buffer, ref _scratch, cancellationToken);
+            group.Sum(rank, buffer, ref _scratch, cancellation);
         }
     }
 }

@@ -35,4 +35,14 @@ public class InMemoryReducerGroupTests
         Assert.Equal(new[] { 1f, -2f }, buffer);
         Assert.Equal((0, 1), (reducer.Rank, reducer.WorldSize));
     }
+
+    [Fact]
+    public void A_cancelled_rank_leaves_the_barrier_instead_of_waiting_out_the_timeout()
+    {
+        // The other rank never arrives: without the token this rank would wait the whole 10 minutes, then time out.
+        var group = new InMemoryReducerGroup(2, TimeSpan.FromMinutes(10));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => group.Cancellable(0, cancelled.Token).Sum(new float[4]));
+    }
 }

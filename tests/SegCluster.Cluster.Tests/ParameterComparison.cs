@@ -1,0 +1,36 @@
+using SegCluster.Vision.Models;
+using static TorchSharp.torch;
+
+namespace SegCluster.Cluster.Tests;
+
+/// <summary>Seeded tiny models and parameter comparisons shared by the data-parallel equivalence tests.</summary>
+internal static class ParameterComparison
+{
+    private static readonly Lock Generator = new();
+
+    /// <summary>A model initialised from <paramref name="seed"/>; one at a time, as torch's default generator is global.</summary>
+    public static SegmentationModel CreateModel(ModelOptions options, int seed)
+    {
+        lock (Generator)
+        {
+            manual_seed(seed);
+            return ModelRegistry.Create(options);
+        }
+    }
+
+    public static float[][] Snapshot(SegmentationModel model) =>
+        model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+
+    /// <summary>Relative L2 error of one tensor below 1e-5: summation orders differ between the compared reductions.</summary>
+    public static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        double diff = 0, norm = 0;
+        for (var i = 0; i < expected.Length; i++)
+        {
+            diff += Math.Pow(expected[i] - actual[i], 2);
+            norm += Math.Pow(expected[i], 2);
+        }
+        var relative = Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-12);
+        Assert.True(relative < 1e-5, $"{what}: relative L2 difference {relative:E2} exceeds 1e-5");
+    }
+}

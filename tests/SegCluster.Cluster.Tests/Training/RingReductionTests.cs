@@ -1,0 +1,68 @@
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Training;
+using SegCluster.Collectives;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Losses;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+using static TorchSharp.torch;
+
+namespace SegCluster.Cluster.Tests.Training;
+
+/// <summary>
+/// The worker loop's reduction (RingReduction, as WorkerTrainingLoop joins it): 2 nodes × 2 workers (ranks sharing a
+/// node's collective endpoint) reduce in memory per node and over a ring of the two leaders, and train a model to
+/// the same parameters as the flat 4-node ring; one rank per node stays the flat ring.
+/// </summary>
+public sealed class RingReductionTests
+{
+    private const int Steps = 3, BatchPerRank = 2, World = 4;
+    private static readonly ModelOptions Model = new("spgnet", NumClasses: 4, Width: 8, Norm: NormKind.GroupNorm);
+    private static readonly OptimizerOptions Sgd = new(LearningRate: 0.05, Momentum: 0.9, WeightDecay: 1e-4);
+    private static readonly SyntheticSceneDataset Data = new(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 64, Seed: 7));
+    private static readonly CollectiveOptions Options = new() { ChunkBytes = 4096, Timeout = TimeSpan.FromSeconds(60) };
+
+    [Fact]
+    public async Task Two_nodes_of_two_workers_train_as_the_flat_ring_of_four()
+    {
+        await using var hosts = new HostSet(await Task.WhenAll(Enumerable.Range(0, World).Select(_ => LoopbackCollectiveHost.StartAsync())));
+        var flat = await TrainAsync("flat", [.. hosts.Hosts.Select(h => h.Endpoint)], hosts, new NodeReducerGroups(), expectHierarchical: false);
+        // Ranks 0, 1 on node A and 2, 3 on node B: each node's ranks share its endpoint (and its mailbox), as on a node.
+        string a = hosts.Hosts[0].Endpoint, b = hosts.Hosts[1].Endpoint;
+        var hierarchical = await TrainAsync("two-by-two", [a, a, b, b], hosts, new NodeReducerGroups(), expectHierarchical: true);
+
+        for (var rank = 1; rank < World; rank++)
+            for (var i = 0; i < flat[0].Length; i++) Assert.Equal(hierarchical[0][i], hierarchical[rank][i]);  // every rank identical
+        for (var i = 0; i < flat[0].Length; i++) ParameterComparison.AssertClose(flat[0][i], hierarchical[0][i], $"parameter {i}");  // node-first summation rounds differently
+    }
+
+    private static Task<float[][][]> TrainAsync(string ringId, IReadOnlyList<string> endpoints, HostSet hosts, NodeReducerGroups groups, bool expectHierarchical) =>
+        Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
+        {
+            var assignment = new TrainingAssignment("experiment", new ExperimentSpec(), rank, endpoints, "shard", ringId);
+            var mailbox = hosts.Hosts.Single(h => h.Endpoint == endpoints[rank]).Mailbox;
+            using var reduction = RingReduction.Join(assignment, mailbox, Options, groups, CancellationToken.None);
+            Assert.Equal(expectHierarchical, reduction.Hierarchical);
+            using var model = ParameterComparison.CreateModel(Model, seed: 1 + rank);  // rank 0's weights are broadcast
+            ParameterBroadcast.FromRankZero(model, reduction.Reducer);
+            using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), Sgd, reduction.Reducer);
+            for (var step = 0; step < Steps; step++)
+            {
+                var local = Enumerable.Range((step * World + rank) * BatchPerRank, BatchPerRank);
+                using var batch = SegmentationBatch.Collate(local.Select(Data.Get).ToList(), CPU);
+                trainer.Step(batch);
+            }
+            return ParameterComparison.Snapshot(model);
+        }, TaskCreationOptions.LongRunning)));
+
+    private sealed class HostSet(LoopbackCollectiveHost[] hosts) : IAsyncDisposable
+    {
+        public LoopbackCollectiveHost[] Hosts { get; } = hosts;
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var host in Hosts) await host.DisposeAsync();
+        }
+    }
+}
