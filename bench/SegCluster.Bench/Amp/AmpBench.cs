@@ -78,7 +78,7 @@ public static class AmpBench
         return (steps * batch.Count / clock.Elapsed.TotalSeconds, peak);
     }
 
-    private static PrecisionMode Precision(string name) => name switch
+    internal static PrecisionMode Precision(string name) => name switch
     {
         "fp32" => PrecisionMode.Fp32,
         "bf16-mixed" => PrecisionMode.Bf16Mixed,

@@ -11,6 +11,9 @@ namespace SegCluster.Vision.Training;
 /// <param name="StateShapes">State-dict key → shape, in the model's order.</param>
 public sealed record CheckpointMetadata(string? Spec, IReadOnlyList<string> ClassNames, IReadOnlyDictionary<string, long[]> StateShapes)
 {
+    /// <summary>The fp16 loss scaler's state when the trainer had one (fp16-mixed); null otherwise and in older files.</summary>
+    public Precision.LossScalerState? LossScaler { get; init; }
+
     /// <summary>Class count of the checkpoint's classifier, when its class names were recorded.</summary>
     public int? NumClasses => ClassNames.Count > 0 ? ClassNames.Count : null;
 }

@@ -38,6 +38,23 @@ public sealed class DynamicLossScaler
     /// <summary>Consecutive finite steps since the scale last changed.</summary>
     public int GoodSteps { get; private set; }
 
+    /// <summary>The state a checkpoint saves.</summary>
+    public LossScalerState State => new(Scale, GoodSteps, SkippedSteps);
+
+    /// <summary>Continues from a checkpoint's <paramref name="state"/>; every rank restores the same one.</summary>
+    /// <exception cref="ArgumentException">A scale that is not a positive finite number, or negative counts (named).</exception>
+    public void Restore(LossScalerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!double.IsFinite(state.Scale) || state.Scale <= 0)
+            throw new ArgumentException($"loss scaler state: scale {state.Scale} must be a positive finite number.", nameof(state));
+        if (state.GoodSteps < 0 || state.SkippedSteps < 0)
+            throw new ArgumentException($"loss scaler state: good steps {state.GoodSteps} and skipped steps {state.SkippedSteps} must not be negative.", nameof(state));
+        Scale = state.Scale;
+        GoodSteps = state.GoodSteps;
+        SkippedSteps = state.SkippedSteps;
+    }
+
     /// <summary>Records one step's verdict; returns whether the update may be applied.</summary>
     /// <param name="gradientsFinite">Whether every reduced gradient element is finite (the same on every rank).</param>
     public bool Update(bool gradientsFinite)

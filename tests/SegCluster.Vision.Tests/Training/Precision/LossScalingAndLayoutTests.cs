@@ -62,6 +62,46 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
         foreach (var m in models) m.Dispose();
     }
 
+    /// <summary>
+    /// A checkpoint keeps the fp16 loss scale and growth tracker: a run that overflowed down to 2^15 resumes at 2^15 with
+    /// the same good-step count (not at GradScaler's 2^16 start), and takes the same next step as the run that went on.
+    /// A checkpoint without scaler state (fp32) leaves a resumed fp16 trainer at the start value.
+    /// </summary>
+    [Fact]
+    public void AResumedFp16RunContinuesAtTheSavedLossScale()
+    {
+        string path = Path.Combine(_dir, "fp16.ckpt"), fp32Path = Path.Combine(_dir, "fp32.ckpt");
+        var fp16 = new PrecisionOptions(PrecisionMode.Fp16Mixed);
+        using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm, seed: 12);
+        using var trainer = Trainer(model, new SingleRankReducer(), fp16);
+        for (int s = 0; s < 3; s++)
+        {
+            using var batch = TestData.Batch(Scenes, [0, 1]);
+            if (s == 1) batch.Images.mul_(1e6f);  // overflows fp16: skipped, scale halved
+            trainer.Step(batch);
+        }
+        var saved = trainer.Precision.Scaler!.State;
+        Assert.Equal(new LossScalerState(32768.0, GoodSteps: 1, SkippedSteps: 1), saved);
+        CheckpointStore.Save(path, trainer);
+
+        using var resumedModel = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm, seed: 13);
+        using var resumed = Trainer(resumedModel, new SingleRankReducer(), fp16);
+        CheckpointStore.Load(path, resumed);
+        Assert.Equal(saved, resumed.Precision.Scaler!.State);
+        using (var next = TestData.Batch(Scenes, [2, 3]))
+            Assert.Equal(trainer.Step(next).LossScale, resumed.Step(next).LossScale);
+        Assert.Equal(TestData.Snapshot(model), TestData.Snapshot(resumedModel));
+
+        using var fp32Model = TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm, seed: 14);
+        using var fp32Trainer = Trainer(fp32Model, new SingleRankReducer(), PrecisionOptions.Fp32);
+        CheckpointStore.Save(fp32Path, fp32Trainer);
+        Assert.Null(CheckpointStore.ReadMetadata(fp32Path).LossScaler);
+        using var fromFp32 = Trainer(TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm, seed: 15), new SingleRankReducer(), fp16);
+        CheckpointStore.Load(fp32Path, fromFp32);
+        Assert.Equal(65536.0, fromFp32.Precision.Scaler!.Scale);
+        fromFp32.Model.Dispose();
+    }
+
     /// <remarks>Tolerance 1e-4 absolute: the two layouts run different convolution kernels (summation orders), whose
     /// float32 results differ by ~1e-6 per layer (measured per layer: at most 1.1e-5 at DeepLabV3+'s ASPP output);
     /// two SGD steps at lr 0.02 keep parameter differences far below 1e-4. DeepLabV3+ failed this until convolutions
