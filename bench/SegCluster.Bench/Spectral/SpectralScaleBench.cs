@@ -18,14 +18,16 @@ namespace SegCluster.Bench.Spectral;
 /// </summary>
 public static class SpectralScaleBench
 {
-    public static readonly string[] Options = ["--nodes", "--images", "--size", "--classes", "--batch", "--repeats", "--out"];
+    public static readonly string[] Options = ["--nodes", "--images", "--size", "--classes", "--batch", "--repeats", "--processes", "--out"];
 
     public static int Run(BenchArguments args)
     {
         var nodes = args.List("--nodes", [1, 2, 3, 4], int.Parse);
         int images = args.Int("--images", 128), size = args.Int("--size", 128), classes = args.Int("--classes", 6);
         int batch = args.Int("--batch", 8), repeats = args.Int("--repeats", 2);
-        string output = args.Text("--out", Path.Combine("bench", "results", "spectral-scale.json"));
+        // --processes 1: each node a `segcluster node` process joined through redis-server (as a real cluster), else in-process silos.
+        var processes = args.Int("--processes", 0) == 1;
+        string output = args.Text("--out", Path.Combine("bench", "results", processes ? "spectral-scale-processes.json" : "spectral-scale.json"));
         set_num_threads(1);
         var spec = new ExperimentSpec { Seed = 0, Dataset = new DatasetSpec { NumClasses = classes, Height = size, Width = size, TrainCount = images } };
 
@@ -41,7 +43,7 @@ public static class SpectralScaleBench
             var problems = new List<string>();
             for (var repeat = 0; repeat < repeats; repeat++)
             {
-                var (elapsed, merged, silos) = RunOnClusterAsync(spec, images, n, batch).GetAwaiter().GetResult();
+                var (elapsed, merged, silos) = (processes ? RunOnProcessesAsync(spec, images, n, batch) : RunOnClusterAsync(spec, images, n, batch)).GetAwaiter().GetResult();
                 seconds.Add(elapsed);
                 problems.AddRange(merged.Differences(reference, 1e-6));
                 if (silos != n) problems.Add($"{n} shards ran on {silos} silos");
@@ -56,7 +58,7 @@ public static class SpectralScaleBench
         {
             benchmark = "spectral-scale",
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
-            images, size, classes, batch, repeats, torch_threads_per_shard = 1,
+            images, size, classes, batch, repeats, torch_threads_per_shard = 1, nodes_as = processes ? "segcluster node processes over redis-server" : "in-process silos",
             single_process = new { seconds = singleSeconds, images_per_second = images / singleSeconds },
             rows,
         });
@@ -80,6 +82,17 @@ public static class SpectralScaleBench
         await cluster.DeployAsync();
         var clock = Stopwatch.StartNew();
         // A fresh cluster per repeat: its shards have no record yet, so every repeat computes.
+        var outcome = await new DistributedSpectralAnalysis(cluster.Client).RunAsync(spec, images, nodes, batch);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return (seconds, outcome.Statistics, outcome.Shards.Select(s => s.ComputedBy).Distinct().Count());
+    }
+
+    /// <summary>As <see cref="RunOnClusterAsync"/> on `segcluster node` processes; a fresh cluster (and Redis) per repeat,
+    /// so no shard answers from an earlier record.</summary>
+    private static async Task<(double Seconds, SpectralStatistics Merged, int Silos)> RunOnProcessesAsync(ExperimentSpec spec, int images, int nodes, int batch)
+    {
+        await using var cluster = await NodeProcessCluster.StartAsync(nodes, TimeSpan.FromMinutes(3));
+        var clock = Stopwatch.StartNew();
         var outcome = await new DistributedSpectralAnalysis(cluster.Client).RunAsync(spec, images, nodes, batch);
         var seconds = clock.Elapsed.TotalSeconds;
         return (seconds, outcome.Statistics, outcome.Shards.Select(s => s.ComputedBy).Distinct().Count());

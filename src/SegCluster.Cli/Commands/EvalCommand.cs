@@ -4,6 +4,7 @@ using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Evaluation;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
+using SegCluster.Cluster.Evaluation;
 using SegCluster.Vision.Data.Files;
 using Spectre.Console;
 
@@ -19,7 +20,13 @@ public static class EvalCommand
     public static Command Create()
     {
         var checkpoint = CheckpointOption.Create();
-        var dataset = new Option<DirectoryInfo>("--dataset") { Description = "Root folder of the dataset (Cityscapes, VOC, ADE20K or folder layout).", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "Root folder of the dataset (Cityscapes, VOC, ADE20K or folder layout), or synthetic: the built-in dataset under the checkpoint's spec (splits val, train).", Required = true };
+        dataset.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string>();
+            if (!EvaluationDatasets.IsSynthetic(value) && !Directory.Exists(value))
+                r.AddError($"--dataset '{value}' is not a folder; give a dataset's root folder, or synthetic for the built-in dataset.");
+        });
         var format = new Option<string>("--format") { Description = $"Dataset format: {DatasetFormats.Auto} (detect), {string.Join(", ", DatasetFormats.Names)}.", DefaultValueFactory = _ => DatasetFormats.Auto };
         var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };
         var workers = new Option<int>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster.", DefaultValueFactory = _ => 2 };
@@ -42,7 +49,7 @@ public static class EvalCommand
                 Console.Error.WriteLine($"error: {error}");
                 return 2;
             }
-            var job = new EvaluationJob(parse.GetValue(checkpoint)!.FullName, parse.GetValue(dataset)!.FullName, parse.GetValue(format)!, parse.GetValue(split)!, settings);
+            var job = new EvaluationJob(parse.GetValue(checkpoint)!.FullName, DatasetArgument(parse.GetValue(dataset)!), parse.GetValue(format)!, parse.GetValue(split)!, settings);
             int count;
             IReadOnlyList<string> classNames;
             try
@@ -84,4 +91,6 @@ public static class EvalCommand
         });
         return command;
     }
+
+    private static string DatasetArgument(string value) => EvaluationDatasets.IsSynthetic(value) ? value : Path.GetFullPath(value);
 }

@@ -32,6 +32,8 @@ public static class QuickstartCommand
         var precision = new Option<string?>("--precision") { Description = $"{string.Join(" | ", TrainingSpec.Precisions)} (default: the device's; CPU fp32, CUDA bf16-mixed from compute capability 8.0, else fp16-mixed)." };
         var memoryFormat = new Option<string?>("--memory-format") { Description = $"{string.Join(" | ", TrainingSpec.MemoryFormats)} (default: CPU contiguous, CUDA channels_last)." };
         var norm = new Option<string?>("--norm") { Description = $"{string.Join(" | ", ModelSpec.Norms)} (default: syncbn for more than one worker, else bn)." };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps and after the last (0 = none); evaluate it with `segcluster eval --dataset synthetic`.", DefaultValueFactory = _ => Defaults.Training.CheckpointEvery };
+        checkpointEvery.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--checkpoint-every must be 0 (none) or more."); });
         precision.AcceptOnlyFromAmong([.. TrainingSpec.Precisions]);
         norm.AcceptOnlyFromAmong([.. ModelSpec.Norms]);
         memoryFormat.AcceptOnlyFromAmong([.. TrainingSpec.MemoryFormats]);
@@ -53,7 +55,7 @@ public static class QuickstartCommand
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
-            precision, memoryFormat, norm,
+            precision, memoryFormat, norm, checkpointEvery,
         };
         command.Validators.Add(r =>
         {
@@ -78,6 +80,7 @@ public static class QuickstartCommand
                     BatchPerWorker = parse.GetValue(batch),
                     Precision = parse.GetValue(precision),
                     MemoryFormat = parse.GetValue(memoryFormat),
+                    CheckpointEvery = parse.GetValue(checkpointEvery),
                 },
             };
             var errors = spec.Validate();

@@ -53,6 +53,8 @@ public static class QuickstartRunner
             ResultTable.Write(console, result);
             var path = await result.WriteAsync(output, cancellationToken);
             console.MarkupLineInterpolated($"wrote {path}");
+            if (status.Checkpoint is { } checkpoint)
+                console.MarkupLineInterpolated($"checkpoint: {checkpoint.Path} (evaluate: segcluster eval --checkpoint {checkpoint.Path} --dataset synthetic)");
             if (linger > TimeSpan.Zero)
             {
                 // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.

@@ -4,7 +4,8 @@ using SegCluster.Vision.Data.Files;
 
 namespace SegCluster.Cli.Evaluation;
 
-/// <summary>What `segcluster eval` evaluates: a checkpoint on a split of a dataset on disk, with these inference settings.</summary>
+/// <summary>What `segcluster eval` evaluates: a checkpoint on a split of a dataset on disk (or of the built-in synthetic
+/// dataset under the checkpoint's spec), with these inference settings.</summary>
 public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, string DatasetFormat, string Split, InferenceSettings Inference)
 {
     /// <summary>
@@ -19,13 +20,13 @@ public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, st
     public (int Count, IReadOnlyList<string> ClassNames) Prepare()
     {
         using var checkpoint = CheckpointModel.Load(CheckpointPath);
-        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(DatasetPath, DatasetFormat), Split);
-        checkpoint.CheckClasses(DatasetPath, dataset.NumClasses);
+        var dataset = EvaluationDatasets.Open(checkpoint, DatasetPath, DatasetFormat, Split);
         var predictor = InferenceMapping.Predictor(checkpoint, Inference);
         for (var i = 0; i < dataset.Count; i++)
         {
-            var image = dataset.Files(i).ImagePath;
-            var (height, width) = ImageDecoder.ReadSize(image);
+            var (image, (height, width)) = dataset is FileSegmentationDataset files
+                ? (files.Files(i).ImagePath, ImageDecoder.ReadSize(files.Files(i).ImagePath))
+                : ($"synthetic image {i}", (checkpoint.Spec.Dataset.Height, checkpoint.Spec.Dataset.Width));
             // Each scale's resized image must hold the crop (multi-scale slides windows over the resized image).
             foreach (var scale in InferenceMapping.Options(Inference).EffectiveScales)
             {
@@ -36,6 +37,8 @@ public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, st
         return (dataset.Count, dataset.ClassNames);
     }
 
+    /// <summary>The request every worker gets (indices filled per worker); a dataset folder as an absolute path, since
+    /// nodes resolve it on their own storage.</summary>
     public EvaluationRequest Request(string evaluationId) =>
-        new(evaluationId, Path.GetFullPath(CheckpointPath), Path.GetFullPath(DatasetPath), Split, [], Inference) { DatasetFormat = DatasetFormat };
+        new(evaluationId, Path.GetFullPath(CheckpointPath), EvaluationDatasets.IsSynthetic(DatasetPath) ? DatasetPath : Path.GetFullPath(DatasetPath), Split, [], Inference) { DatasetFormat = DatasetFormat };
 }

@@ -1,6 +1,5 @@
 using SegCluster.Abstractions.Messages;
 using SegCluster.Vision.Data;
-using SegCluster.Vision.Data.Files;
 using SegCluster.Vision.Metrics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -23,8 +22,7 @@ public sealed class CheckpointEvaluation(EvaluationRequest request, Device devic
     public long[] Run(CancellationToken cancellationToken)
     {
         using var checkpoint = CheckpointModel.Load(request.CheckpointPath);
-        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(request.DatasetPath, request.DatasetFormat), request.Split);
-        checkpoint.CheckClasses(request.DatasetPath, dataset.NumClasses);
+        var dataset = EvaluationDatasets.Open(checkpoint, request.DatasetPath, request.DatasetFormat, request.Split);
         checkpoint.Model.to(device);
         var predictor = InferenceMapping.Predictor(checkpoint, request.Inference);
         var confusion = new ConfusionMatrix(dataset.NumClasses);
