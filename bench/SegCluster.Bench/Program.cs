@@ -22,21 +22,24 @@ var iterations = new Option<int>("--iterations") { Description = "Timed calls pe
 var inProcess = new Option<bool>("--in-process") { Description = "Also run the ring with all ranks in this process.", DefaultValueFactory = _ => true };
 var output = new Option<string>("--out") { Description = "Result file.", DefaultValueFactory = _ => "bench/results/allreduce.json" };
 var transports = new Option<string>("--transports") { Description = "Ring transports, comma-separated (tcp, grpc).", DefaultValueFactory = _ => "tcp,grpc" };
+var wires = new Option<string>("--wires") { Description = "Wire formats, comma-separated (fp32, fp16; fp16 runs on tcp only).", DefaultValueFactory = _ => "fp32,fp16" };
 var allReduce = new Command("allreduce", "Ring all-reduce (TCP data plane and gRPC) across processes on 127.0.0.1, next to the loopback TCP bound.")
 {
-    ranks, sizesMb, iterations, inProcess, transports, output,
+    ranks, sizesMb, iterations, inProcess, transports, wires, output,
 };
 allReduce.SetAction(async parse =>
 {
     var worlds = Csv(parse.GetValue(ranks)!).Select(int.Parse).ToArray();
     var sizes = Csv(parse.GetValue(sizesMb)!).Select(s => long.Parse(s) << 20).ToArray();
     var kinds = Csv(parse.GetValue(transports)!).Select(t => Enum.TryParse<RingTransport>(t, ignoreCase: true, out var kind) ? kind : (RingTransport?)null).ToArray();
-    if (worlds.Any(w => w < 2) || sizes.Any(s => s <= 0) || parse.GetValue(iterations) < 1 || kinds.Any(k => k is null))
+    var formats = Csv(parse.GetValue(wires)!).Select(w => Enum.TryParse<WireFormat>(w, ignoreCase: true, out var format) ? format : (WireFormat?)null).ToArray();
+    if (worlds.Any(w => w < 2) || sizes.Any(s => s <= 0) || parse.GetValue(iterations) < 1 || kinds.Any(k => k is null) || formats.Any(f => f is null))
     {
-        Console.Error.WriteLine("error: --ranks must be ≥ 2, --sizes-mb positive, --iterations ≥ 1, --transports from: tcp, grpc.");
+        Console.Error.WriteLine("error: --ranks must be ≥ 2, --sizes-mb positive, --iterations ≥ 1, --transports from: tcp, grpc, --wires from: fp32, fp16.");
         return 2;
     }
-    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess), kinds.Select(k => k!.Value).ToArray()).RunAsync();
+    var variants = kinds.SelectMany(k => formats.Where(f => f == WireFormat.Fp32 || k == RingTransport.Tcp).Select(f => (k!.Value, f!.Value))).ToArray();
+    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess), variants).RunAsync();
     AnsiConsole.MarkupLine($"wrote {await BenchResultFile.WriteAsync(parse.GetValue(output)!, report)}");
     return 0;
 });
@@ -46,10 +49,11 @@ var ports = new Option<string>("--ports");
 var sizes = new Option<string>("--sizes");
 var rankIterations = new Option<int>("--iterations");
 var rankTransport = new Option<RingTransport>("--transport");
-var allReduceRank = new Command("allreduce-rank", "(internal) one rank of the all-reduce benchmark.") { rank, ports, sizes, rankIterations, rankTransport };
+var rankWire = new Option<WireFormat>("--wire");
+var allReduceRank = new Command("allreduce-rank", "(internal) one rank of the all-reduce benchmark.") { rank, ports, sizes, rankIterations, rankTransport, rankWire };
 allReduceRank.Hidden = true;
 allReduceRank.SetAction(parse => AllReduceBenchmark.RankAsync(parse.GetValue(rank), Csv(parse.GetValue(ports)!).Select(int.Parse).ToArray(),
-    Csv(parse.GetValue(sizes)!).Select(long.Parse).ToArray(), parse.GetValue(rankIterations), parse.GetValue(rankTransport)));
+    Csv(parse.GetValue(sizes)!).Select(long.Parse).ToArray(), parse.GetValue(rankIterations), parse.GetValue(rankTransport), parse.GetValue(rankWire)));
 
 var sinkPort = new Option<int>("--port");
 var sink = new Command("loopback-sink", "(internal) drains TCP connections for the loopback bound.") { sinkPort };

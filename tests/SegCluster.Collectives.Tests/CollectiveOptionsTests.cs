@@ -23,6 +23,18 @@ public sealed class CollectiveOptionsTests
     }
 
     [Fact]
+    public void Unknown_transport_or_wire_format_is_rejected_listing_the_choices()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RingAllReduce(Group, 0, new CollectiveMailbox(),
+            new CollectiveOptions { Transport = (RingTransport)7, Wire = (WireFormat)9 }));
+
+        Assert.Contains("Collectives:Transport", error.Message);
+        Assert.Contains("Tcp, Grpc", error.Message);
+        Assert.Contains("Collectives:Wire", error.Message);
+        Assert.Contains("Fp32, Fp16", error.Message);
+    }
+
+    [Fact]
     public void Non_positive_timeout_is_rejected_naming_the_setting()
     {
         var error = Assert.Throws<ArgumentException>(() =>
@@ -56,10 +68,13 @@ public sealed class CollectiveOptionsTests
         {
             ["Collectives:ChunkBytes"] = "4096",
             ["Collectives:Timeout"] = "00:00:05",
+            ["Collectives:Transport"] = "grpc",
         });
 
         var options = server.Services.GetRequiredService<IOptions<CollectiveOptions>>().Value;
 
+        Assert.Equal(RingTransport.Grpc, options.Transport);
+        Assert.Equal(WireFormat.Fp32, options.Wire);
         Assert.Equal(4096, options.ChunkBytes);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Timeout);
         Assert.Same(server.Mailbox, server.Services.GetRequiredService<CollectiveMailbox>());
@@ -81,7 +96,7 @@ public sealed class CollectiveOptionsTests
         Assert.True(kestrel.Limits.Http2.InitialStreamWindowSize >= 1 << 20);
 
         // And a real 8 MiB chunk (twice gRPC's default cap) goes through.
-        await using var ring = TestRing.Create([server, server], new CollectiveOptions { ChunkBytes = chunkBytes });
+        await using var ring = TestRing.Create([server, server], new CollectiveOptions { ChunkBytes = chunkBytes, Transport = RingTransport.Grpc });
         var buffers = TestData.IntegerBuffers(2, 2 * chunkBytes / sizeof(float));
         var expected = TestData.ExpectedSum(buffers);
         await ring.SumAllAsync(buffers);

@@ -12,50 +12,53 @@ namespace SegCluster.Bench.AllReduce;
 /// W ranks inside one process, next to the loopback TCP bound measured in the same run.
 /// </summary>
 internal sealed class AllReduceBenchmark(
-    IReadOnlyList<int> worldSizes, IReadOnlyList<long> sizes, int iterations, bool inProcess, IReadOnlyList<RingTransport> transports)
+    IReadOnlyList<int> worldSizes, IReadOnlyList<long> sizes, int iterations, bool inProcess, IReadOnlyList<(RingTransport Transport, WireFormat Wire)> variants)
 {
     public const string ResultPrefix = "RESULT ";
     private const long LoopbackBytes = 256L << 20;
+    private const long BlockBoundBytes = 128L << 20;
 
     public async Task<AllReduceReport> RunAsync()
     {
         AnsiConsole.MarkupLine($"loopback TCP, one stream, {LoopbackBytes >> 20} MiB × 3 ...");
-        var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()));
+        var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, StartSink);
         AnsiConsole.MarkupLine($"  bound: [bold]{loopback / 1e9:F3} GB/s[/]");
-        var concurrent = new Dictionary<int, double>();
-        foreach (var worldSize in worldSizes)
-        {
-            concurrent[worldSize] = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, port => SelfProcess.Start("loopback-sink", "--port", port.ToString()), streams: worldSize);
-            AnsiConsole.MarkupLine($"  {worldSize} concurrent streams (every link of a ring of {worldSize} busy): [bold]{concurrent[worldSize] / 1e9:F3} GB/s[/] per stream");
-        }
         var http2 = await LoopbackHttp2.MeasureAsync(LoopbackBytes, 3);
         AnsiConsole.MarkupLine($"  HTTP/2 request body (SocketsHttpHandler → Kestrel, no gRPC): [bold]{http2 / 1e9:F3} GB/s[/] = {http2 / loopback:P0} of TCP");
 
+        // Other jobs' load drifts within minutes on a shared machine: each block of rows gets its own bounds,
+        // measured right before it, so a row and the bound it is divided by saw about the same load.
         var rows = new List<AllReduceResultRow>();
-        foreach (var transport in transports)
+        foreach (var (transport, wire) in variants)
         foreach (var worldSize in worldSizes)
+        foreach (var path in inProcess ? new[] { "processes", "in-process" } : ["processes"])
         {
-            AnsiConsole.MarkupLine($"{transport} ring over {worldSize} processes ...");
-            rows.AddRange((await AcrossProcessesAsync(worldSize, transport)).Select(t => Report(AllReduceResultRow.From("processes", transport, worldSize, t, loopback, concurrent[worldSize]))));
-            if (!inProcess) continue;
-            AnsiConsole.MarkupLine($"{transport} ring over {worldSize} ranks in one process ...");
-            rows.AddRange((await InOneProcessAsync(worldSize, transport)).Select(t => Report(AllReduceResultRow.From("in-process", transport, worldSize, t, loopback, concurrent[worldSize]))));
+            var (single, concurrent) = await BoundsAsync(worldSize);
+            AnsiConsole.MarkupLine($"{transport} ring, {wire} wire, {path}, W={worldSize} (bounds now: one stream {single / 1e9:F3} GB/s, {worldSize} concurrent {concurrent / 1e9:F3} GB/s per stream) ...");
+            var timings = path == "processes" ? await AcrossProcessesAsync(worldSize, transport, wire) : await InOneProcessAsync(worldSize, transport, wire);
+            rows.AddRange(timings.Select(t => Report(AllReduceResultRow.From(path, transport, wire, worldSize, t, single, concurrent))));
         }
-        return new AllReduceReport(Math.Round(loopback / 1e9, 4), concurrent.ToDictionary(c => c.Key, c => Math.Round(c.Value / 1e9, 4)),
-            Math.Round(http2 / 1e9, 4), iterations, rows);
+        return new AllReduceReport(Math.Round(loopback / 1e9, 4), Math.Round(http2 / 1e9, 4), iterations, rows);
     }
+
+    private static Process StartSink(int port) => SelfProcess.Start("loopback-sink", "--port", port.ToString());
+
+    /// <summary>One stream's rate and the per-stream rate of W concurrent streams (every link of a ring of W busy).</summary>
+    private static async Task<(double Single, double Concurrent)> BoundsAsync(int worldSize) =>
+        (await LoopbackTcp.MeasureAsync(BlockBoundBytes, 2, StartSink),
+         await LoopbackTcp.MeasureAsync(BlockBoundBytes, 2, StartSink, streams: worldSize));
 
     private static AllReduceResultRow Report(AllReduceResultRow row)
     {
-        AnsiConsole.MarkupLine($"  {row.Transport,-4} {row.Path,-10} W={row.WorldSize} {row.Bytes >> 20,4} MiB: algbw {row.AlgbwGBps:F3} GB/s, busbw {row.BusbwGBps:F3} GB/s = {row.BusbwRatio:P0} of loopback, {row.BusbwRatioConcurrent:P0} of {row.WorldSize} concurrent streams");
+        AnsiConsole.MarkupLine($"  {row.Transport,-4} {row.Wire} {row.Path,-10} W={row.WorldSize} {row.Bytes >> 20,4} MiB: algbw {row.AlgbwGBps:F3} GB/s, busbw {row.BusbwGBps:F3} GB/s = {row.BusbwRatio:P0} of loopback, {row.BusbwRatioConcurrent:P0} of {row.WorldSize} concurrent streams, rel. error {row.RelativeL2Error:E1}");
         return row;
     }
 
-    private async Task<IReadOnlyList<AllReduceTiming>> AcrossProcessesAsync(int worldSize, RingTransport transport)
+    private async Task<IReadOnlyList<AllReduceTiming>> AcrossProcessesAsync(int worldSize, RingTransport transport, WireFormat wire)
     {
         var ports = Enumerable.Range(0, worldSize).Select(_ => LoopbackTcp.FreePort()).ToArray();
         var processes = Enumerable.Range(0, worldSize).Select(rank => SelfProcess.Start("allreduce-rank",
-            "--rank", rank.ToString(), "--ports", string.Join(',', ports), "--sizes", string.Join(',', sizes), "--iterations", iterations.ToString(), "--transport", transport.ToString())).ToArray();
+            "--rank", rank.ToString(), "--ports", string.Join(',', ports), "--sizes", string.Join(',', sizes), "--iterations", iterations.ToString(), "--transport", transport.ToString(), "--wire", wire.ToString())).ToArray();
         try
         {
             var outputs = await Task.WhenAll(processes.Select(async p =>
@@ -81,14 +84,14 @@ internal sealed class AllReduceBenchmark(
         }
     }
 
-    private async Task<IReadOnlyList<AllReduceTiming>> InOneProcessAsync(int worldSize, RingTransport transport)
+    private async Task<IReadOnlyList<AllReduceTiming>> InOneProcessAsync(int worldSize, RingTransport transport, WireFormat wire)
     {
         var hosts = new List<CollectiveHost>();
         try
         {
             for (var r = 0; r < worldSize; r++) hosts.Add(await CollectiveHost.StartAsync(LoopbackTcp.FreePort()));
             var group = new RingGroup($"bench-{Guid.NewGuid():N}", hosts.Select(h => h.Endpoint).ToArray());
-            var rings = hosts.Select((h, rank) => new RingAllReduce(group, rank, h.Mailbox, new CollectiveOptions { Transport = transport })).ToArray();
+            var rings = hosts.Select((h, rank) => new RingAllReduce(group, rank, h.Mailbox, new CollectiveOptions { Transport = transport, Wire = wire })).ToArray();
             try
             {
                 var results = await Task.WhenAll(rings.Select(ring => Task.Run(() => AllReduceRank.RunAsync(ring, sizes, iterations))));
@@ -106,13 +109,13 @@ internal sealed class AllReduceBenchmark(
     }
 
     /// <summary>The child side: serve this rank's endpoint, wait for the peers, run the sizes; rank 0 prints the timings.</summary>
-    public static async Task<int> RankAsync(int rank, IReadOnlyList<int> ports, IReadOnlyList<long> sizes, int iterations, RingTransport transport)
+    public static async Task<int> RankAsync(int rank, IReadOnlyList<int> ports, IReadOnlyList<long> sizes, int iterations, RingTransport transport, WireFormat wire)
     {
         await using var host = await CollectiveHost.StartAsync(ports[rank]);
         foreach (var port in ports)
             (await LoopbackTcp.ConnectAsync(port, TimeSpan.FromSeconds(60))).Dispose();
         var group = new RingGroup("bench", ports.Select(p => $"http://127.0.0.1:{p}").ToArray());
-        await using var ring = new RingAllReduce(group, rank, host.Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromMinutes(5), Transport = transport });
+        await using var ring = new RingAllReduce(group, rank, host.Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromMinutes(5), Transport = transport, Wire = wire });
         var timings = await AllReduceRank.RunAsync(ring, sizes, iterations);
         if (rank == 0) Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(timings, BenchResultFile.OneLine));
         return 0;
@@ -120,7 +123,6 @@ internal sealed class AllReduceBenchmark(
 }
 
 /// <summary>The all-reduce benchmark's JSON document.</summary>
-/// <param name="LoopbackConcurrentGBps">Per world size W: per-stream throughput of W concurrent loopback streams.</param>
 /// <param name="Http2UploadGBps">Plain HTTP/2 request-body throughput over loopback in the same run (the transport's own bound).</param>
 internal sealed record AllReduceReport(
-    double LoopbackGBps, IReadOnlyDictionary<int, double> LoopbackConcurrentGBps, double Http2UploadGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);
+    double LoopbackGBps, double Http2UploadGBps, int Iterations, IReadOnlyList<AllReduceResultRow> Rows);
