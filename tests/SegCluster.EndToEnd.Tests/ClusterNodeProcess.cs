@@ -26,13 +26,14 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
     public int CollectivePort { get; }
     public bool HasExited => _process.HasExited;
 
-    public static ClusterNodeProcess Start(string redis, string nodeId, string token, string checkpointDirectory)
+    /// <param name="devices">The node's devices, comma-separated (one worker each).</param>
+    public static ClusterNodeProcess Start(string redis, string nodeId, string token, string checkpointDirectory, string devices = "cpu")
     {
         int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "segcluster.dll"), "node", "--redis", redis, "--node-id", nodeId,
                      "--http-port", $"{http}", "--collective-port", $"{collective}", "--silo-port", $"{silo}", "--gateway-port", $"{gateway}",
-                     "--checkpoint-dir", checkpointDirectory })
+                     "--checkpoint-dir", checkpointDirectory, "--devices", devices })
             info.ArgumentList.Add(a);
         // The token through the environment, as the README recommends (flags show in the process list).
         info.Environment["SEGCLUSTER_Node__Token"] = token;

@@ -21,14 +21,16 @@ internal sealed class RedisCluster : IAsyncDisposable
     public string CheckpointDirectory => Path.Combine(_dir.FullName, "checkpoints");
 
     /// <param name="persistentRedis">Redis keeps an append-only file in the cluster's folder, so it can be restarted.</param>
-    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false)
+    /// <param name="workersPerNode">CPU workers (devices) of each node.</param>
+    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false, int workersPerNode = 1)
     {
         var dir = Directory.CreateTempSubdirectory("segcluster-cluster-");
         var redis = await RedisServer.StartAsync(persistentRedis ? dir.CreateSubdirectory("redis").FullName : null);
         var cluster = new RedisCluster(redis, dir, []);
         for (var i = 1; i <= nodes; i++)
-            cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory));
-        await cluster.WaitForWorkersAsync(nodes, TimeSpan.FromMinutes(3));
+            cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory,
+                string.Join(',', Enumerable.Repeat("cpu", workersPerNode))));
+        await cluster.WaitForWorkersAsync(nodes * workersPerNode, TimeSpan.FromMinutes(3));
         return cluster;
     }
 
@@ -90,18 +92,18 @@ internal sealed class RedisCluster : IAsyncDisposable
         throw new TimeoutException($"{count} workers did not register within {timeout}\n{NodeLogs()}");
     }
 
-    /// <summary>A tiny spec file: 32×32 images, width-8 GroupNorm SPGNet, 2 workers × batch 2.</summary>
-    public string WriteSpec(int steps, int checkpointEvery)
+    /// <summary>A tiny spec file: 32×32 images, width-8 GroupNorm SPGNet, 2 workers × batch 2 unless told.</summary>
+    public string WriteSpec(int steps, int checkpointEvery, int workers = 2, int batchPerWorker = 2)
     {
-        var path = Path.Combine(_dir.FullName, $"spec-{steps}-{checkpointEvery}.yaml");
-        File.WriteAllText(path, SpecYaml(steps, checkpointEvery));
+        var path = Path.Combine(_dir.FullName, $"spec-{steps}-{checkpointEvery}-{workers}x{batchPerWorker}.yaml");
+        File.WriteAllText(path, SpecYaml(steps, checkpointEvery, workers, batchPerWorker));
         return path;
     }
 
-    /// <summary>The cluster tests' experiment: 2 workers, a width-8 SPGNet (GroupNorm) at 32×32, fixed seed.</summary>
-    public static string SpecYaml(int steps, int checkpointEvery) => $"""
+    /// <summary>The cluster tests' experiment: a width-8 SPGNet (GroupNorm) at 32×32, fixed seed.</summary>
+    public static string SpecYaml(int steps, int checkpointEvery, int workers = 2, int batchPerWorker = 2) => $"""
         name: e2e
-        workers: 2
+        workers: {workers}
         seed: 3
         dataset:
           height: 32
@@ -113,7 +115,7 @@ internal sealed class RedisCluster : IAsyncDisposable
           norm: gn
         training:
           steps: {steps}
-          batch_per_worker: 2
+          batch_per_worker: {batchPerWorker}
           checkpoint_every: {checkpointEvery}
           evaluation_batch: 4
         """;

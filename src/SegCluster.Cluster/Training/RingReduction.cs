@@ -19,10 +19,13 @@ public sealed class RingReduction : IDisposable
     private readonly RingAllReduce? _ring;
     private readonly NodeReducerGroups.Lease? _lease;
 
-    private RingReduction(IGradientReducer reducer, RingAllReduce? ring, NodeReducerGroups.Lease? lease) =>
-        (Reducer, _ring, _lease) = (reducer, ring, lease);
+    private RingReduction(IGradientReducer reducer, RingAllReduce? ring, NodeReducerGroups.Lease? lease, string description) =>
+        (Reducer, _ring, _lease, Description) = (reducer, ring, lease, description);
 
     public IGradientReducer Reducer { get; }
+
+    /// <summary>How this rank reduces, for the log ("flat ring of 4 ranks", "in memory with 2 ranks of this node, ...").</summary>
+    public string Description { get; }
 
     /// <summary>Whether this rank reduces through a node-local group first.</summary>
     public bool Hierarchical => _lease is not null;
@@ -35,7 +38,7 @@ public sealed class RingReduction : IDisposable
         if (nodes.Count == endpoints.Count)
         {
             var flat = new RingAllReduce(new RingGroup(assignment.RingId, endpoints), assignment.Rank, mailbox, options);
-            return new RingReduction(new RingGradientReducer(flat, cancellationToken), flat, null);
+            return new RingReduction(new RingGradientReducer(flat, cancellationToken), flat, null, $"flat ring of {endpoints.Count} ranks");
         }
 
         var mine = endpoints[assignment.Rank];
@@ -58,7 +61,8 @@ public sealed class RingReduction : IDisposable
             }
         }
         var reducer = new HierarchicalGradientReducer(lease.Group.Cancellable(localRank, cancellationToken), acrossNodes, assignment.Rank, endpoints.Count);
-        return new RingReduction(reducer, leaders, lease);
+        var across = nodes.Count > 1 ? $", then the ring of {nodes.Count} node leaders" : " (the only node)";
+        return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node{across}");
     }
 
     public void Dispose()

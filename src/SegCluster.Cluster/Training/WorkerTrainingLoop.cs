@@ -80,7 +80,8 @@ public sealed class WorkerTrainingLoop(
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
         var precision = SpecMapping.Precision(spec, device);
-        logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}", rank, assignment.ExperimentId, worker.Device, precision);
+        logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}", rank, assignment.ExperimentId,
+            worker.Device, precision, reduction.Description);
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
         // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
