@@ -83,6 +83,9 @@ public sealed class WorkerTrainingLoop(
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}", rank, assignment.ExperimentId,
             worker.Device, precision, reduction.Description);
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
+        if (trainer.Precision.ContiguousConvolutions.Count > 0)
+            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
+                rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
         // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
         if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);

@@ -17,27 +17,24 @@ namespace SegCluster.Vision.Training.Precision;
 /// channels, 38 at width 8) was the layer that made its channels_last run diverge. Probing instead of hard-coding the
 /// rule keeps the result right on other ISAs, libtorch builds and on CUDA, where the probe simply passes.
 /// </remarks>
-public static class ChannelsLastConvolutionCheck
+/// <param name="computeType">The dtype the convolutions compute in (the policy's compute type): kernels differ per dtype.</param>
+public sealed class ChannelsLastConvolutionCheck(ScalarType computeType)
 {
-    private static readonly Lock Gate = new();
-    private static readonly Dictionary<string, bool> Verdicts = [];
+    private readonly Dictionary<string, bool> _verdicts = [];  // one probe per distinct configuration and device
 
     /// <summary>
-    /// Whether <paramref name="conv"/> may run in channels_last when computing in <paramref name="computeType"/>.
-    /// Only zero-padded, non-transposed convolutions are probed; anything else stays NCHW.
+    /// Whether <paramref name="conv"/> may run in channels_last. Only zero-padded, non-transposed convolutions are
+    /// probed; anything else stays NCHW.
     /// </summary>
-    public static bool Agrees(Conv2d conv, ScalarType computeType)
+    public bool Agrees(Conv2d conv)
     {
         ArgumentNullException.ThrowIfNull(conv);
         if (conv.transposed || conv.padding_mode != PaddingModes.Zeros || conv.padding_type is not null) return false;
         var weight = conv.weight!;
-        string key = $"{weight.device}|{computeType}|{string.Join("x", weight.shape)}|s{string.Join(",", conv.stride)}|p{string.Join(",", conv.padding!)}|d{string.Join(",", conv.dilation)}|g{conv.groups}";
-        lock (Gate)
-        {
-            if (!Verdicts.TryGetValue(key, out bool agrees))
-                Verdicts[key] = agrees = Probe(conv, weight.device, computeType);
-            return agrees;
-        }
+        string key = $"{weight.device}|{string.Join("x", weight.shape)}|s{string.Join(",", conv.stride)}|p{string.Join(",", conv.padding!)}|d{string.Join(",", conv.dilation)}|g{conv.groups}";
+        if (!_verdicts.TryGetValue(key, out bool agrees))
+            _verdicts[key] = agrees = Probe(conv, weight.device, computeType);
+        return agrees;
     }
 
     private static bool Probe(Conv2d conv, Device device, ScalarType type)

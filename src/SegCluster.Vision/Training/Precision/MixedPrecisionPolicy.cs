@@ -102,10 +102,11 @@ public sealed class MixedPrecisionPolicy : IDisposable
     /// <summary>Converts the conv weights that compute right in channels_last; the others stay NCHW and get NCHW input.</summary>
     private void ConvertToChannelsLast(SegmentationModel model)
     {
+        var check = new ChannelsLastConvolutionCheck(Options.ComputeType);
         var wrong = new HashSet<Conv2d>();
         foreach (var (name, module) in model.named_modules())
         {
-            if (module is not Conv2d conv || ChannelsLastConvolutionCheck.Agrees(conv, Options.ComputeType)) continue;
+            if (module is not Conv2d conv || check.Agrees(conv)) continue;
             wrong.Add(conv);
             _contiguousConvolutions.Add(name);
             var hook = conv.register_forward_pre_hook((_, input) => input.is_contiguous() ? input : input.contiguous());
