@@ -39,6 +39,13 @@ public sealed class CollectiveOptions
     /// </summary>
     public WireFormat Wire { get; set; } = WireFormat.Fp32;
 
+    /// <summary>
+    /// Shortest buffer (floats) that <see cref="WireFormat.Fp16"/> applies to. Shorter calls (global pixel counts,
+    /// loss sums, SyncBN statistics) travel in fp32: a pixel count above 65504 is infinite in fp16. Every rank
+    /// decides from the length alone, which all ranks share, so no negotiation is needed.
+    /// </summary>
+    public const int Fp16MinLength = 1 << 16;
+
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
     public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire };
 }

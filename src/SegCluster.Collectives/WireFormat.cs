@@ -9,7 +9,8 @@ public enum WireFormat
     /// <summary>
     /// IEEE half precision: half the bytes. Each hop rounds to fp16 (11 significant bits; magnitudes above
     /// 65504 become ±infinity, below ~6e-8 zero), so a sum carries about W roundings; ranks stay bit-identical.
-    /// TCP transport only.
+    /// Applies to buffers of at least <see cref="CollectiveOptions.Fp16MinLength"/> floats (gradients, parameter
+    /// broadcasts); shorter ones travel in fp32. TCP transport only.
     /// </summary>
     Fp16,
 }

@@ -11,13 +11,13 @@ public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
     public Fp16WireTests(ServerPoolFixture pool) => _pool = pool;
 
     [Theory]
-    [InlineData(2, 1, 1000)]
-    [InlineData(3, 2, 1001)]
-    [InlineData(4, 1, 10_007)]
-    [InlineData(5, 2, 3)]
+    [InlineData(2, 1, CollectiveOptions.Fp16MinLength)]
+    [InlineData(3, 2, 70_001)]
+    [InlineData(4, 1, 100_003)]
+    [InlineData(5, 2, 65_537)]
     public async Task Small_integers_sum_exactly_with_half_the_bytes(int worldSize, int ranksPerServer, int length)
     {
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, Fp16(chunkBytes: 256));
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer, Fp16(chunkBytes: 4096));
 
         // |value| ≤ 64, so every partial sum of ≤ 5 ranks is an integer ≤ 320: exact in fp16 (11 significant bits).
         var buffers = Enumerable.Range(0, worldSize)
@@ -35,8 +35,8 @@ public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
     public async Task Random_floats_stay_within_the_fp16_rounding_bound_and_bit_identical_on_all_ranks()
     {
         const int worldSize = 4;
-        const int length = 20_011;
-        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, Fp16(chunkBytes: 1024));
+        const int length = 70_001;
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, Fp16(chunkBytes: 4096));
         var random = new Random(99);
         var buffers = Enumerable.Range(0, worldSize)
             .Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray())
@@ -58,6 +58,20 @@ public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
         {
             Assert.True(buffers[0].AsSpan().SequenceEqual(buffers[rank]), $"rank {rank} differs from rank 0 after the all-gather");
         }
+    }
+
+    [Fact]
+    public async Task Buffers_shorter_than_the_fp16_minimum_travel_in_fp32_so_counts_do_not_overflow()
+    {
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, Fp16(chunkBytes: 256));
+
+        // Global pixel counts: 2 × 40,000 = 80,000 is above fp16's largest finite value, 65504; 1.0001 needs fp32 bits.
+        float[][] buffers = [[40_000f, 3f, 1.0001f], [40_000f, 4f, 2f]];
+
+        var stats = await ring.SumAllAsync(buffers);
+
+        Assert.All(buffers, b => Assert.Equal([80_000f, 7f, 1.0001f + 2f], b));
+        Assert.Equal(2L * 3 * sizeof(float), stats.Sum(s => s.BytesSent));
     }
 
     [Fact]

@@ -36,7 +36,6 @@ internal sealed class TcpRingTransport : IRingTransport
     private readonly byte[] _sendHeader = new byte[ChunkFrame.Size];
     private readonly byte[] _receiveHeader = new byte[ChunkFrame.Size];
     private readonly byte[] _scratch;
-    private readonly int _elementBytes;
     private readonly byte[] _halfSendScratch;
     private readonly float[] _halfReceiveScratch;
 
@@ -57,7 +56,6 @@ internal sealed class TcpRingTransport : IRingTransport
         _chunkFloats = options.ChunkBytes / sizeof(float);
         _scratch = GC.AllocateUninitializedArray<byte>(options.ChunkBytes, pinned: true);
         var half = options.Wire == WireFormat.Fp16;
-        _elementBytes = half ? 2 : sizeof(float);
         _halfSendScratch = half ? GC.AllocateUninitializedArray<byte>(_chunkFloats * 2, pinned: true) : [];
         _halfReceiveScratch = half ? new float[_chunkFloats] : [];
         _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options.Wire), options);
@@ -84,8 +82,9 @@ internal sealed class TcpRingTransport : IRingTransport
             _predecessor ??= await AwaitPredecessorAsync(cancellationToken).ConfigureAwait(false);
             var segments = new RingSegments(buffer.Length, _schedule.WorldSize);
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var send = SendAsync(buffer, segments, sequence, abort.Token, cancellationToken);
-            var receive = ReceiveAsync(buffer, segments, sequence, abort.Token, cancellationToken);
+            var elementBytes = _options.Wire == WireFormat.Fp16 && buffer.Length >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
+            var send = SendAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
+            var receive = ReceiveAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
             await FirstFailure.WhenBothAsync(send, receive, abort).ConfigureAwait(false);
             return await send.ConfigureAwait(false);
         }
@@ -178,7 +177,7 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task<long> SendAsync(float[] buffer, RingSegments segments, long sequence, CancellationToken abort, CancellationToken caller)
+    private async Task<long> SendAsync(float[] buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _successor!;
         var bytes = new FloatBytesMemoryManager(buffer, 0, buffer.Length).Memory;
@@ -200,8 +199,8 @@ internal sealed class TcpRingTransport : IRingTransport
 
                     var offset = chunk * _chunkFloats;
                     var length = Math.Min(_chunkFloats, count - offset);
-                    var payloadBytes = length * _elementBytes;
-                    var payload = _elementBytes == sizeof(float)
+                    var payloadBytes = length * elementBytes;
+                    var payload = elementBytes == sizeof(float)
                         ? bytes.Slice((start + offset) * sizeof(float), payloadBytes)
                         : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
                     new ChunkFrame(sequence, step, chunk, buffer.Length, payloadBytes).Write(_sendHeader);
@@ -227,7 +226,7 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task ReceiveAsync(float[] buffer, RingSegments segments, long sequence, CancellationToken abort, CancellationToken caller)
+    private async Task ReceiveAsync(float[] buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _predecessor!;
         var bytes = new FloatBytesMemoryManager(buffer, 0, buffer.Length).Memory;
@@ -243,12 +242,12 @@ internal sealed class TcpRingTransport : IRingTransport
                 {
                     var offset = chunk * _chunkFloats;
                     var length = Math.Min(_chunkFloats, count - offset);
-                    var payloadBytes = length * _elementBytes;
+                    var payloadBytes = length * elementBytes;
                     deadline.CancelAfter(_options.Timeout);
                     await stream.ReadExactlyAsync(_receiveHeader, deadline.Token).ConfigureAwait(false);
                     CheckFrame(ChunkFrame.Read(_receiveHeader), buffer.Length, payloadBytes, sequence, step, chunk);
                     var destination = new Range(start + offset, start + offset + length);
-                    if (_schedule.IsGather(step) && _elementBytes == sizeof(float))
+                    if (_schedule.IsGather(step) && elementBytes == sizeof(float))
                     {
                         // Zero-copy: the reduced chunk lands straight in the caller's buffer.
                         await stream.ReadExactlyAsync(bytes.Slice((start + offset) * sizeof(float), payloadBytes), deadline.Token).ConfigureAwait(false);
@@ -304,7 +303,7 @@ internal sealed class TcpRingTransport : IRingTransport
     /// <summary>Adds (reduce-scatter) or copies (all-gather) a received payload of the wire format into <paramref name="destination"/>.</summary>
     private void Absorb(Span<float> destination, ReadOnlySpan<byte> payload, bool accumulate)
     {
-        if (_elementBytes == sizeof(float))
+        if (payload.Length == destination.Length * sizeof(float))
         {
             FloatMath.AddInPlace(destination, payload);
             return;
