@@ -1,22 +1,14 @@
 using SegCluster.Vision.Models;
-using static TorchSharp.torch;
+using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Tests;
 
 /// <summary>Seeded tiny models and parameter comparisons shared by the data-parallel equivalence tests.</summary>
 internal static class ParameterComparison
 {
-    private static readonly Lock Generator = new();
-
-    /// <summary>A model initialised from <paramref name="seed"/>; one at a time, as torch's default generator is global.</summary>
-    public static SegmentationModel CreateModel(ModelOptions options, int seed)
-    {
-        lock (Generator)
-        {
-            manual_seed(seed);
-            return ModelRegistry.Create(options);
-        }
-    }
+    /// <summary>A model initialised from <paramref name="seed"/>, under the lock of every seeded build in the process
+    /// (torch's default generator is global; ModelInitialisationTests builds concurrently in the same test run).</summary>
+    public static SegmentationModel CreateModel(ModelOptions options, int seed) => SpecMapping.Seeded(seed, () => ModelRegistry.Create(options));
 
     public static float[][] Snapshot(SegmentationModel model) =>
         model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();

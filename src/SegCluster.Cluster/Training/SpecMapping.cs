@@ -40,22 +40,29 @@ public static class SpecMapping
     /// one process build their models at the same time, so unsynchronised draws interleaved and rank 0's initial
     /// weights (broadcast to the others) depended on thread timing. Every rank now starts from the same weights.
     /// </remarks>
-    public static SegmentationModel BuildModel(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null)
+    public static SegmentationModel BuildModel(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => Seeded(spec.Seed, () =>
+    {
+        var model = ModelRegistry.Create(Model(spec));
+        return spec.Loss.Kind switch
+        {
+            LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
+            LossSpec.ScribbleRegularizedKind when spec.Loss.Scribble.Dynamic => new FeatureConsistencyNet(model, spec.Loss.Scribble.EmbeddingChannels),
+            _ => model,
+        };
+    });
+
+    private static readonly Lock Initialisation = new();
+
+    /// <summary>Runs <paramref name="build"/> with torch's global generator seeded, under the same process-wide lock as
+    /// <see cref="BuildModel"/>, so seeded builds elsewhere in the process (tests) do not interleave with a worker's.</summary>
+    public static T Seeded<T>(long seed, Func<T> build)
     {
         lock (Initialisation)
         {
-            TorchSharp.torch.random.manual_seed(spec.Seed);
-            var model = ModelRegistry.Create(Model(spec));
-            return spec.Loss.Kind switch
-            {
-                LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
-                LossSpec.ScribbleRegularizedKind when spec.Loss.Scribble.Dynamic => new FeatureConsistencyNet(model, spec.Loss.Scribble.EmbeddingChannels),
-                _ => model,
-            };
+            TorchSharp.torch.random.manual_seed(seed);
+            return build();
         }
     }
-
-    private static readonly Lock Initialisation = new();
 
     /// <summary>The criterion of loss.kind; pass the same <paramref name="classFrequencies"/> as to <see cref="BuildModel"/>.</summary>
     public static ISegmentationCriterion Criterion(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => spec.Loss.Kind switch
