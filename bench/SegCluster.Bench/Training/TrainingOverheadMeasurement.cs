@@ -2,7 +2,8 @@ namespace SegCluster.Bench.Training;
 
 /// <summary>The framework's step against a bare TorchSharp step on the same model, data and seed, measured in one run.</summary>
 /// <param name="OverheadRatio">TrainerStepSecondsMedian / BareStepSecondsMedian (target ≤ 1.05).</param>
-/// <param name="TrainerOptimizerSecondsMean">Mean of the trainer's own optimiser phase (flat update incl. host copies).</param>
+/// <param name="TrainerOptimizerSecondsMean">Mean of the trainer's own optimiser phase (unscale, clip, update of the parameters on their device).</param>
+/// <param name="MemoryWarmupSteps">Trainer steps run before the first sample, so allocator caches have filled.</param>
 /// <param name="RssSamplesBytes">Resident memory every <c>RssEvery</c> trainer steps of the memory run, starting after warm-up.</param>
 /// <param name="RssGrowthRatio">(last − first) / first of <c>RssSamplesBytes</c> (target &lt; 0.01).</param>
 public sealed record TrainingOverheadMeasurement(
@@ -21,6 +22,7 @@ public sealed record TrainingOverheadMeasurement(
     double TrainerForwardBackwardSecondsMean,
     double TrainerAllReduceSecondsMean,
     double TrainerOptimizerSecondsMean,
+    int MemoryWarmupSteps,
     int MemorySteps,
     int RssEvery,
     IReadOnlyList<long> RssSamplesBytes,

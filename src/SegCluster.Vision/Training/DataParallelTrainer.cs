@@ -29,6 +29,7 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly OptimizerOptions _options;
     private readonly IFlatOptimizer _optimizer;
     private readonly Tensor _gradient;  // flat, float32, on the parameters' device
+    private readonly Tensor[] _gradientViews;  // each parameter's slice of _gradient, shaped like it
     private readonly HostGradientBuffer? _host;  // more than one rank: what the reducer sums
     private readonly MixedPrecisionPolicy _precision;
     private long _completedSteps;
@@ -52,6 +53,7 @@ public sealed class DataParallelTrainer : IDisposable
         _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
             p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
         _gradient = FlatState.Zeros(_slices);
+        _gradientViews = FlatState.Views(_gradient, _slices);
         _host = reducer.WorldSize > 1 ? new HostGradientBuffer(_gradient.numel(), _gradient.device) : null;
         _options = optimizer;
         _optimizer = optimizer.Create(_slices);
@@ -111,7 +113,11 @@ public sealed class DataParallelTrainer : IDisposable
             });
             allReduceBytes += 4L * host.Values.Length;
         }
-        long bad = _host is { } summed ? Array.FindIndex(summed.Values, g => !float.IsFinite(g)) : FirstNonFinite(_gradient);
+        // One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
+        // (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
+        double scaledNorm = Norm(_gradient, ScalarType.Float32);
+        long bad = double.IsFinite(scaledNorm) ? -1 : FirstNonFinite(_gradient);
+        if (bad < 0 && !double.IsFinite(scaledNorm)) scaledNorm = Norm(_gradient, ScalarType.Float64);
         double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
         // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
         // so all ranks skip this step together and back the scale off; parameters and optimiser state stay as they were.
@@ -128,7 +134,7 @@ public sealed class DataParallelTrainer : IDisposable
 
         var optimizerClock = Stopwatch.StartNew();
         Unscale(lossScale);
-        var gradientNorm = ClipGradients();
+        var gradientNorm = ClipGradients(scaledNorm / lossScale);
         var learningRate = _options.LearningRateAt(_completedSteps);
         OptimizerStep((float)learningRate);
         var optimizerTime = optimizerClock.Elapsed;
@@ -201,8 +207,7 @@ public sealed class DataParallelTrainer : IDisposable
     {
         _precision.Dispose();
         _optimizer.Dispose();
-        _gradient.Dispose();
-        _host?.Dispose();
+        FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);
     }
 
     /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>
@@ -218,13 +223,11 @@ public sealed class DataParallelTrainer : IDisposable
     /// (zeros for a parameter without grad); copy_ honours channels_last strides.</summary>
     private void FlattenGradients()
     {
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        foreach (var slice in _slices)
+        for (int i = 0; i < _slices.Length; i++)
         {
-            var target = FlatState.View(_gradient, slice);
-            if (slice.Parameter.grad is { } g) target.copy_(g);
-            else target.zero_();
+            if (_slices[i].Parameter.grad is { } g) _gradientViews[i].copy_(g);
+            else _gradientViews[i].zero_();
         }
     }
 
@@ -236,15 +239,19 @@ public sealed class DataParallelTrainer : IDisposable
         return finite.all().item<bool>() ? -1 : finite.logical_not().nonzero()[0, 0].item<long>();
     }
 
-    /// <summary>
-    /// clip_grad_norm_ on the reduced gradient (identical on every rank): scaled by max/(‖g‖ + 1e-6) when
-    /// that is below 1. Returns ‖g‖ before clipping.
-    /// </summary>
-    private double ClipGradients()
+    private static double Norm(Tensor flat, ScalarType accumulate)
     {
         using var scope = NewDisposeScope();
+        return accumulate == flat.dtype ? flat.norm().item<float>() : flat.to(accumulate).norm().item<double>();
+    }
+
+    /// <summary>
+    /// clip_grad_norm_ on the reduced, unscaled gradient (identical on every rank): scaled by max/(‖g‖ + 1e-6) when
+    /// that is below 1. Returns <paramref name="norm"/> (‖g‖ before clipping).
+    /// </summary>
+    private double ClipGradients(double norm)
+    {
         using var noGrad = no_grad();
-        double norm = _gradient.norm().item<float>();
         if (_options.MaxGradientNorm is { } max && max / (norm + 1e-6) is var coefficient && coefficient < 1)
         {
             using var c = coefficient.ToScalar();
@@ -254,7 +261,7 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>One optimiser update of the parameters on their device. Every rank applies it to identical values.</summary>
-    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradient, learningRate, _completedSteps);
+    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate, _completedSteps);
 
     private static TimeSpan Timed(Action action)
     {

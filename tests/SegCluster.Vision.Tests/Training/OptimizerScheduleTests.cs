@@ -73,7 +73,7 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, -2f, 0.5f], decay: [0, 0, 0]);
         using var optimizer = new AdamW(slices);
-        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.3f, -4f, 1e-3f }), 0.01f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0.3f, -4f, 1e-3f), 0.01f, completedSteps: 0);
         var values = weights();
         // m̂ = g, v̂ = g²: the update is lr · g / (|g| + ε)
         Assert.Equal(1f - 0.01f, values[0], 5);
@@ -87,7 +87,7 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, 1f], decay: [0.1, 0]);
         using var optimizer = new AdamW(slices);
-        optimizer.Step(TorchSharp.torch.zeros(2), 0.5f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0f, 0f), 0.5f, completedSteps: 0);
         Assert.Equal(1f - 0.5f * 0.1f, weights()[0], 6);  // p −= lr·wd·p, the gradient term is 0
         Assert.Equal(1f, weights()[1], 6);
 
@@ -103,12 +103,12 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, -1f], decay: [0.1, 0]);
         using var optimizer = new SgdMomentum(slices, momentum: 0.9);
-        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.5f, 0.5f }), 0.1f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f, completedSteps: 0);
         float buf0 = 0.5f + 0.1f * 1f, buf1 = 0.5f;
         Assert.Equal(1f - 0.1f * buf0, weights()[0], 6);
         Assert.Equal(-1f - 0.1f * buf1, weights()[1], 6);
         float p0 = weights()[0];
-        optimizer.Step(TorchSharp.torch.tensor(new[] { 0.5f, 0.5f }), 0.1f, completedSteps: 1);
+        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f, completedSteps: 1);
         buf0 = 0.9f * buf0 + 0.5f + 0.1f * p0;
         Assert.Equal(p0 - 0.1f * buf0, weights()[0], 6);
         Assert.Equal(new[] { buf0, 0.9f * buf1 + 0.5f }, optimizer.Snapshot(), new FloatTolerance(1e-6f));
@@ -128,6 +128,10 @@ public sealed class OptimizerScheduleTests
         var slices = ParameterSlice.Layout(parameters, _ => decay[next++]);
         return (slices, () => parameters.Select(p => p.detach().data<float>()[0]).ToArray());
     }
+
+    /// <summary>The optimiser's input: each parameter's view of one flat gradient.</summary>
+    private static TorchSharp.torch.Tensor[] Gradients(ParameterSlice[] slices, params float[] values) =>
+        FlatState.Views(TorchSharp.torch.tensor(values), slices);
 
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {

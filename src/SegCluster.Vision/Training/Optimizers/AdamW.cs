@@ -12,6 +12,7 @@ public sealed class AdamW : IFlatOptimizer
 {
     private readonly ParameterSlice[] _slices;
     private readonly Tensor _first, _second;
+    private readonly Tensor[] _firstViews, _secondViews;
     private readonly double _beta1, _beta2, _epsilon;
     private readonly Scalar _b1, _b2, _oneMinusB1, _oneMinusB2;
 
@@ -20,6 +21,8 @@ public sealed class AdamW : IFlatOptimizer
         _slices = [.. slices];
         _first = FlatState.Zeros(_slices);
         _second = FlatState.Zeros(_slices);
+        _firstViews = FlatState.Views(_first, _slices);
+        _secondViews = FlatState.Views(_second, _slices);
         (_beta1, _beta2, _epsilon) = (beta1, beta2, epsilon);
         (_b1, _b2) = (beta1.ToScalar(), beta2.ToScalar());
         (_oneMinusB1, _oneMinusB2) = ((1 - beta1).ToScalar(), (1 - beta2).ToScalar());
@@ -27,7 +30,7 @@ public sealed class AdamW : IFlatOptimizer
 
     public long StateLength => _first.numel() + _second.numel();
 
-    public void Step(Tensor gradient, float learningRate, long completedSteps)
+    public void Step(IReadOnlyList<Tensor> gradients, float learningRate, long completedSteps)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -36,17 +39,17 @@ public sealed class AdamW : IFlatOptimizer
         using var inverseCorrection2 = (1 / correction2Sqrt).ToScalar();
         using var epsilon = _epsilon.ToScalar();
         using var step = (-learningRate / correction1).ToScalar();
-        foreach (var slice in _slices)
+        for (int i = 0; i < _slices.Length; i++)
         {
+            var (slice, g) = (_slices[i], gradients[i]);
             var p = slice.Parameter;
-            var g = FlatState.View(gradient, slice);
             if (slice.Decay != 0)
             {
                 using var decay = (-learningRate * slice.Decay).ToScalar();
                 p.add_(p, decay);
             }
-            var m = FlatState.View(_first, slice).mul_(_b1).add_(g, _oneMinusB1);
-            var v = FlatState.View(_second, slice).mul_(_b2).addcmul_(g, g, _oneMinusB2);
+            var m = _firstViews[i].mul_(_b1).add_(g, _oneMinusB1);
+            var v = _secondViews[i].mul_(_b2).addcmul_(g, g, _oneMinusB2);
             p.addcdiv_(m, v.sqrt().mul_(inverseCorrection2).add_(epsilon), step);
         }
     }
@@ -62,8 +65,6 @@ public sealed class AdamW : IFlatOptimizer
 
     public void Dispose()
     {
-        _first.Dispose();
-        _second.Dispose();
-        foreach (var s in new[] { _b1, _b2, _oneMinusB1, _oneMinusB2 }) s.Dispose();
+        FlatState.DisposeAll([.. _firstViews, .. _secondViews, _first, _second, _b1, _b2, _oneMinusB1, _oneMinusB2]);
     }
 }

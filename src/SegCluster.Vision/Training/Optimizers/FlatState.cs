@@ -17,6 +17,15 @@ public static class FlatState
     public static Tensor View(Tensor flat, ParameterSlice slice) =>
         flat.narrow(0, slice.Offset, slice.Length).view(slice.Parameter.shape);
 
+    /// <summary><see cref="View"/> of every slice, made once and kept (outside any dispose scope), so a step creates no tensors.</summary>
+    public static Tensor[] Views(Tensor flat, IReadOnlyList<ParameterSlice> slices) =>
+        slices.Select(slice => View(flat, slice).DetachFromDisposeScope()).ToArray();
+
+    public static void DisposeAll(IEnumerable<IDisposable?> items)
+    {
+        foreach (var item in items) item?.Dispose();
+    }
+
     public static float[] ToHost(Tensor flat)
     {
         using var host = flat.cpu();

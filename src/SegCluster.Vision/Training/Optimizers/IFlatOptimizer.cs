@@ -12,8 +12,9 @@ public interface IFlatOptimizer : IDisposable
     /// <summary>Floats of optimiser state (momentum; AdamW: first then second moments).</summary>
     long StateLength { get; }
 
-    /// <summary>Updates every parameter from its slice of <paramref name="gradient"/> (on the parameters' device); the slices may be modified.</summary>
-    void Step(Tensor gradient, float learningRate, long completedSteps);
+    /// <summary>Updates every parameter from its gradient, <paramref name="gradients"/>[i] the view of parameter i's slice of
+    /// the flat reduced gradient (on the parameters' device); the views may be modified.</summary>
+    void Step(IReadOnlyList<Tensor> gradients, float learningRate, long completedSteps);
 
     /// <summary>A host copy of the state, for checkpoints.</summary>
     float[] Snapshot();

@@ -12,33 +12,32 @@ public sealed class SgdMomentum : IFlatOptimizer
 {
     private readonly ParameterSlice[] _slices;
     private readonly Tensor _momentum;
+    private readonly Tensor[] _buffers;  // per-parameter views of _momentum
+    private readonly Scalar?[] _decay;   // null: no decay
     private readonly Scalar _mu;
 
     public SgdMomentum(IReadOnlyList<ParameterSlice> slices, double momentum)
     {
         _slices = [.. slices];
         _momentum = FlatState.Zeros(_slices);
+        _buffers = FlatState.Views(_momentum, _slices);
+        _decay = [.. _slices.Select(s => s.Decay == 0 ? null : s.Decay.ToScalar())];
         _mu = momentum.ToScalar();
     }
 
     public long StateLength => _momentum.numel();
 
-    public void Step(Tensor gradient, float learningRate, long completedSteps)
+    public void Step(IReadOnlyList<Tensor> gradients, float learningRate, long completedSteps)
     {
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var step = (-learningRate).ToScalar();
         bool first = completedSteps == 0;
-        foreach (var slice in _slices)
+        for (int i = 0; i < _slices.Length; i++)
         {
-            var p = slice.Parameter;
-            var d = FlatState.View(gradient, slice);
-            if (slice.Decay != 0)
-            {
-                using var decay = slice.Decay.ToScalar();
-                d.add_(p, decay);
-            }
-            var buffer = FlatState.View(_momentum, slice);
+            var p = _slices[i].Parameter;
+            var d = gradients[i];
+            if (_decay[i] is { } decay) d.add_(p, decay);
+            var buffer = _buffers[i];
             if (first) buffer.copy_(d);
             else buffer.mul_(_mu).add_(d);
             p.add_(buffer, step);
@@ -51,7 +50,6 @@ public sealed class SgdMomentum : IFlatOptimizer
 
     public void Dispose()
     {
-        _momentum.Dispose();
-        _mu.Dispose();
+        FlatState.DisposeAll([.. _buffers, .. _decay, _momentum, _mu]);
     }
 }
