@@ -21,6 +21,15 @@ public static class OneDnnIsaLimit
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
     public const string SafeIsa = "AVX2";
 
+    /// <summary>
+    /// Runs this assembly's module initializer (every call into the assembly does) for a process that may touch torch
+    /// before any SegCluster.Vision type: a test host whose first test builds a TorchSharp convolution directly
+    /// would otherwise let oneDNN pick AVX-512 for the whole process (seen in CI as NaN first-layer gradients).
+    /// </summary>
+    public static void Ensure()
+    {
+    }
+
     /// <summary>The ISA cap in force for this process (null when none could be set).</summary>
     public static string? Effective => Environment.GetEnvironmentVariable(Variable) ?? NativeGet(Variable);
 
