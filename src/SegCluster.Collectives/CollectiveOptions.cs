@@ -40,6 +40,12 @@ public sealed class CollectiveOptions
     public WireFormat Wire { get; set; } = WireFormat.Fp32;
 
     /// <summary>
+    /// Ports the TCP data plane may listen on, "FIRST-LAST" (inclusive): one port per ring rank running in this process
+    /// at a time, so a firewall or NetworkPolicy between nodes can open exactly that range. Unset: any free port.
+    /// </summary>
+    public string? DataPlanePorts { get; set; }
+
+    /// <summary>
     /// Shortest buffer (floats) that <see cref="WireFormat.Fp16"/> applies to. Shorter calls (global pixel counts,
     /// loss sums, SyncBN statistics) travel in fp32: a pixel count above 65504 is infinite in fp16. Every rank
     /// decides from the length alone, which all ranks share, so no negotiation is needed.
@@ -47,5 +53,5 @@ public sealed class CollectiveOptions
     public const int Fp16MinLength = 1 << 16;
 
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
-    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire };
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts };
 }

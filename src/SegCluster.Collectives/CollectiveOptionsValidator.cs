@@ -64,6 +64,13 @@ public sealed class CollectiveOptionsValidator : IValidateOptions<CollectiveOpti
                 $"Set {section}:Transport to Tcp, or {section}:Wire to Fp32.");
         }
 
+        if (options.DataPlanePorts is { } ports && !Tcp.DataPlanePortRange.TryParse(ports, out _))
+        {
+            failures.Add(
+                $"{section}:DataPlanePorts is \"{ports}\"; use \"FIRST-LAST\" with 1 <= FIRST <= LAST <= 65535 (e.g. \"40000-40063\"), " +
+                "or leave it unset for any free port.");
+        }
+
         if (options.Token is not null && string.IsNullOrWhiteSpace(options.Token))
         {
             failures.Add($"{section}:Token is set but blank. Remove it to disable authentication, or set the cluster token.");

@@ -99,6 +99,57 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Ranks_listen_inside_the_configured_port_range_and_a_full_range_is_named()
+    {
+        var first = TwoFreeConsecutivePorts();
+        var options = Options();
+        options.DataPlanePorts = $"{first}-{first + 1}";
+        await using var ring = TestRing.Create([_server, _server], options);
+        foreach (var rank in new[] { 0, 1 })
+            Assert.InRange(await _server.Mailbox.DataPlane.LocateAsync(ring.Group.GroupId, rank, CancellationToken.None), first, first + 1);
+        await AssertSumsAsync(ring);
+
+        var full = Assert.ThrowsAny<Exception>(() => TestRing.Create([_server, _server], options));
+        var error = full as CollectiveException ?? full.InnerException as CollectiveException;
+        Assert.NotNull(error);
+        Assert.Contains($"Collectives:DataPlanePorts = {first}-{first + 1}", error.Message);
+        Assert.Contains("Widen", error.Message);
+    }
+
+    [Theory]
+    [InlineData("40000")]
+    [InlineData("40010-40000")]
+    [InlineData("0-10")]
+    [InlineData("40000-70000")]
+    public void A_malformed_port_range_names_the_setting(string ports)
+    {
+        var error = Assert.Throws<ArgumentException>(() => CollectiveOptionsValidator.ThrowIfInvalid(new CollectiveOptions { DataPlanePorts = ports }));
+        Assert.Contains("Collectives:DataPlanePorts", error.Message);
+    }
+
+    /// <summary>A port p with p and p + 1 both free on loopback right now.</summary>
+    private static int TwoFreeConsecutivePorts()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            using var one = new TcpListener(System.Net.IPAddress.Loopback, 0);
+            one.Start();
+            var port = ((System.Net.IPEndPoint)one.LocalEndpoint).Port;
+            if (port >= 65535) continue;
+            try
+            {
+                using var two = new TcpListener(System.Net.IPAddress.Loopback, port + 1);
+                two.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        throw new InvalidOperationException("no two consecutive free ports found");
+    }
+
     private static CollectiveOptions Options() =>
         new() { Token = Token, ChunkBytes = 256, Timeout = TimeSpan.FromSeconds(60), Transport = RingTransport.Tcp };
 

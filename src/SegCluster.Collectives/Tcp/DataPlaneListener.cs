@@ -30,13 +30,40 @@ internal sealed class DataPlaneListener : IDisposable
             _socket.DualMode = true;
         }
 
-        _socket.Bind(new IPEndPoint(address, 0));
+        Bind(_socket, address, options.DataPlanePorts);
         _socket.Listen(8);
         Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
         _ = AcceptLoopAsync();
     }
 
     public int Port { get; }
+
+    /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).</summary>
+    private static void Bind(Socket socket, IPAddress address, string? ports)
+    {
+        if (!DataPlanePortRange.TryParse(ports, out var range))
+        {
+            socket.Bind(new IPEndPoint(address, 0));
+            return;
+        }
+
+        for (int port = range.First; port <= range.Last; port++)
+        {
+            try
+            {
+                socket.Bind(new IPEndPoint(address, port));
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+            {
+            }
+        }
+
+        socket.Dispose();
+        throw new CollectiveException(
+            $"no free data-plane port in {CollectiveOptions.SectionName}:DataPlanePorts = {range} on {address}: every port is in use " +
+            "(one per ring rank in this process). Widen the range.");
+    }
 
     /// <summary>Why the latest refused connection was refused (for the timeout message), or null.</summary>
     public string? LastRefusal => _lastRefusal;
