@@ -33,8 +33,7 @@ internal sealed class GrpcRingTransport : IRingTransport
         _options = options;
         _failures = failures;
         _schedule = new RingSchedule(rank, group.WorldSize);
-        _next = (rank + 1) % group.WorldSize;
-        _previous = (rank - 1 + group.WorldSize) % group.WorldSize;
+        (_next, _previous) = (_schedule.Next, _schedule.Previous);
         _headers = CollectiveChannels.AuthorizationHeaders(options);
         _channel = CollectiveChannels.Open(group.Endpoints[_next], options);
         _client = new Collective.CollectiveClient(_channel);

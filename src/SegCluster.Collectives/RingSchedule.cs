@@ -10,6 +10,12 @@ internal readonly record struct RingSchedule(int Rank, int WorldSize)
 {
     public int Steps => 2 * (WorldSize - 1);
 
+    /// <summary>The rank this one sends to.</summary>
+    public int Next => (Rank + 1) % WorldSize;
+
+    /// <summary>The rank this one receives from.</summary>
+    public int Previous => (Rank - 1 + WorldSize) % WorldSize;
+
     /// <summary>Steps from here on copy the received segment instead of adding it.</summary>
     public bool IsGather(int step) => step >= WorldSize - 1;
 

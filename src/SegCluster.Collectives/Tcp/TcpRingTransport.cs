@@ -51,8 +51,7 @@ internal sealed class TcpRingTransport : IRingTransport
         _options = options;
         _failures = failures;
         _schedule = new RingSchedule(rank, group.WorldSize);
-        _next = (rank + 1) % group.WorldSize;
-        _previous = (rank - 1 + group.WorldSize) % group.WorldSize;
+        (_next, _previous) = (_schedule.Next, _schedule.Previous);
         _chunkFloats = options.ChunkBytes / sizeof(float);
         _scratch = GC.AllocateUninitializedArray<byte>(options.ChunkBytes, pinned: true);
         var half = options.Wire == WireFormat.Fp16;

@@ -231,12 +231,12 @@ public sealed class DataParallelTrainer : IDisposable
         }
     }
 
-    /// <summary>The first non-finite element of <paramref name="flat"/>, or -1 (one device sync).</summary>
+    /// <summary>The first non-finite element of <paramref name="flat"/>, or -1 (the slow path after a non-finite norm).</summary>
     private static long FirstNonFinite(Tensor flat)
     {
         using var scope = NewDisposeScope();
-        var finite = isfinite(flat);
-        return finite.all().item<bool>() ? -1 : finite.logical_not().nonzero()[0, 0].item<long>();
+        var bad = isfinite(flat).logical_not().nonzero();
+        return bad.shape[0] == 0 ? -1 : bad[0, 0].item<long>();
     }
 
     private static double Norm(Tensor flat, ScalarType accumulate)
