@@ -41,9 +41,9 @@ internal sealed class EvaluationFixtures : IDisposable
             Dataset = new DatasetSpec { NumClasses = numClasses, Height = Height, Width = Width },
             Model = new ModelSpec { Name = model, Width = 8, Norm = "bn" },
         };
-        lock (typeof(EvaluationFixtures)) // torch's global generator
+        // Under the process-wide seeded-build lock: the randn below draws from torch's global generator too.
+        return SpecMapping.Seeded(seed, () =>
         {
-            manual_seed(seed);
             using var network = SpecMapping.BuildModel(spec);
             using var trainer = new DataParallelTrainer(network, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(LearningRate: 0.01), new SingleRankReducer());
             // Non-trivial BatchNorm running statistics, so eval mode differs from a fresh network.
@@ -53,7 +53,7 @@ internal sealed class EvaluationFixtures : IDisposable
             var path = Path.Combine(Root, name + ".ckpt");
             CheckpointStore.Save(path, trainer, SpecFiles.ToJson(spec), Classes.Take(numClasses).Concat(Enumerable.Range(3, Math.Max(0, numClasses - 3)).Select(c => $"c{c}")).ToList());
             return path;
-        }
+        });
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);

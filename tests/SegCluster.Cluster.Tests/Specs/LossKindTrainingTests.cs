@@ -32,7 +32,6 @@ public sealed class LossKindTrainingTests
             },
         };
         Assert.Empty(spec.Validate());
-        random.manual_seed(4);
         var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         var frequencies = ClassFrequencies.Measure(dataset);
         using var model = SpecMapping.BuildModel(spec, frequencies);
