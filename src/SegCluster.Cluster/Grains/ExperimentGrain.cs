@@ -169,7 +169,11 @@ public sealed class ExperimentGrain(
         record.State = record.State with { Workers = [], Recoveries = record.State.Recoveries + 1, StepsRedone = record.State.StepsRedone + redone };
         await record.WriteStateAsync();
         await CancelWorkersAsync(old);
-        await ReformAsync();
+        // A failure right after a re-formation is usually the same lost node, which Orleans membership has not yet
+        // declared dead (calls to it fail at once): back off 2, 4, 8, 16 s before the next formations instead of
+        // spending every recovery within seconds. The first re-formation is immediate.
+        if (record.State.Recoveries <= 1) await ReformAsync();
+        else RetryReformLater(TimeSpan.FromSeconds(Math.Pow(2, record.State.Recoveries - 1)));
     }
 
     /// <summary>
@@ -197,11 +201,11 @@ public sealed class ExperimentGrain(
         else logger.LogWarning("Experiment {Experiment} waits for {Workers} free workers", Id, spec.Workers);
     }
 
-    private void RetryReformLater() => _reformRetry ??= this.RegisterGrainTimer(async _ =>
+    private void RetryReformLater(TimeSpan? firstAfter = null) => _reformRetry ??= this.RegisterGrainTimer(async _ =>
     {
         if (AwaitingGang) await ReformAsync();
         else StopReformRetry();
-    }, ReformRetry, ReformRetry);
+    }, firstAfter ?? ReformRetry, ReformRetry);
 
     private void StopReformRetry()
     {
