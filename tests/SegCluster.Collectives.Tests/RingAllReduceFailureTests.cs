@@ -22,7 +22,7 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
     [MemberData(nameof(Transports))]
     public async Task Unreachable_successor_fails_fast_naming_its_endpoint(RingTransport transport)
     {
-        var deadEndpoint = $"http://127.0.0.1:{FreePort()}";
+        var deadEndpoint = $"http://127.0.0.1:{LoopbackPorts.Next()}";
         var group = new RingGroup($"test-{Guid.NewGuid():N}", [_pool.Servers[0].Endpoint, deadEndpoint]);
         await using var rank0 = new RingAllReduce(group, 0, _pool.Servers[0].Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
         var stopwatch = Stopwatch.StartNew();
@@ -104,11 +104,4 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         Assert.Equal(before, server.Mailbox.PendingCount);
     }
 
-    private static int FreePort()
-    {
-        // Bind an ephemeral port and release it: nothing listens there afterwards.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -60,12 +60,6 @@ internal sealed class CliProcess : IDisposable
         return await cli.WaitAsync(timeout);
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

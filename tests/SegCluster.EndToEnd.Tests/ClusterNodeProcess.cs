@@ -29,7 +29,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
     /// <param name="devices">The node's devices, comma-separated (one worker each).</param>
     public static ClusterNodeProcess Start(string redis, string nodeId, string token, string checkpointDirectory, string devices = "cpu")
     {
-        int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
+        int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "segcluster.dll"), "node", "--redis", redis, "--node-id", nodeId,
                      "--http-port", $"{http}", "--collective-port", $"{collective}", "--silo-port", $"{silo}", "--gateway-port", $"{gateway}",

@@ -43,7 +43,7 @@ public sealed class NodeHostTests
 
         public static async Task<NodeProcess> StartAsync(Dictionary<string, string> settings)
         {
-            int http = CliProcess.FreePort(), collective = CliProcess.FreePort(), silo = CliProcess.FreePort(), gateway = CliProcess.FreePort();
+            int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
             info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();

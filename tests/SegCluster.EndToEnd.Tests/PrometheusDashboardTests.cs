@@ -39,8 +39,8 @@ public sealed class PrometheusDashboardTests : IDisposable
         var pending = queries.Where(q => !gpuOnly.Contains(q.Panel)).ToDictionary(q => q.Expr, q => q.Panel);
         Assert.NotEmpty(pending);
 
-        var metricsPort = CliProcess.FreePort();
-        var sweepPort = CliProcess.FreePort();
+        var metricsPort = LoopbackPorts.Next();
+        var sweepPort = LoopbackPorts.Next();
         await using var prometheus = await PrometheusServer.StartAsync([$"127.0.0.1:{metricsPort}", $"127.0.0.1:{sweepPort}"], TimeSpan.FromSeconds(60));
         foreach (var (panel, expr) in queries.Where(q => gpuOnly.Contains(q.Panel)))
             await prometheus.QueryAsync(expr);  // throws, naming the query, when Prometheus rejects it

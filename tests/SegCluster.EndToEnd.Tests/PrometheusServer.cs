@@ -44,7 +44,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
                 static_configs:
                   - targets: [{{string.Join(", ", targets.Select(t => $"\"{t}\""))}}]
             """);
-        var port = CliProcess.FreePort();
+        var port = LoopbackPorts.Next();
         var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}",
                      $"--web.listen-address=127.0.0.1:{port}" })

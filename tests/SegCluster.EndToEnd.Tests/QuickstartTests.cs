@@ -11,7 +11,7 @@ public sealed class QuickstartTests : IDisposable
     [Fact]
     public async Task Quickstart_trains_two_workers_serves_metrics_and_writes_the_result()
     {
-        var port = CliProcess.FreePort();
+        var port = LoopbackPorts.Next();
         using var cli = CliProcess.Start("quickstart", "--workers", "2", "--steps", "12", "--image-size", "32x48",
             "--batch-size", "2", "--metrics-port", port.ToString(), "--out", _out.FullName);
 

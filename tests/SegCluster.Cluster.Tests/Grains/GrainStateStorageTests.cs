@@ -44,7 +44,7 @@ public sealed class GrainStateStorageTests
     [Fact]
     public async Task Every_persisted_state_round_trips_through_redis_storage()
     {
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
         await using var cluster = await StartAsync(redis);
         var services = cluster.Silos[0].ServiceProvider;
         var index = 0;
@@ -59,9 +59,9 @@ public sealed class GrainStateStorageTests
     [Fact]
     public async Task A_record_written_by_the_former_json_storage_is_still_read()
     {
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
         await using var cluster = await StartAsync(redis, silo =>
-            silo.AddRedisGrainStorage("former", o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Endpoint)));
+            silo.AddRedisGrainStorage("former", o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Address)));
         var services = cluster.Silos[0].ServiceProvider;
         var grain = GrainId.Create("experiment", "written-before");
         var before = new ExperimentRecord
@@ -91,7 +91,7 @@ public sealed class GrainStateStorageTests
         builder.Options.ServiceId = "segcluster-state-tests";
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Endpoint));
+            silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Address));
             more?.Invoke(silo);
         });
         var cluster = builder.Build();

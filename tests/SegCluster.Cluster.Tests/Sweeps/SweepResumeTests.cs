@@ -15,9 +15,9 @@ public sealed class SweepResumeTests
     [Fact]
     public async Task A_new_silo_resumes_the_sweep_from_redis_without_rerunning_finished_trials()
     {
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
         void Storage(ISiloBuilder silo) =>
-            silo.AddRedisGrainStorage(ClusterStorage.Sweeps, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Endpoint));
+            silo.AddRedisGrainStorage(ClusterStorage.Sweeps, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Address));
         static double Loss(int trial, int step) => 1 + trial + 1.0 / step;
         var sweep = new SweepSpec
         {

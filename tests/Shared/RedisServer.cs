@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace SegCluster.EndToEnd.Tests;
+namespace SegCluster.Tests.Shared;
 
 /// <summary>
 /// The real redis-server (apt package) as a child process on 127.0.0.1 and a free port. By default nothing is
@@ -27,7 +27,7 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <param name="dataDirectory">Where the append-only file lives; null = no persistence.</param>
     public static async Task<RedisServer> StartAsync(string? dataDirectory = null)
     {
-        var port = CliProcess.FreePort();
+        var port = LoopbackPorts.Next();
         var server = new RedisServer(Launch(port, dataDirectory), port, dataDirectory);
         await server.WaitListeningAsync();
         return server;
