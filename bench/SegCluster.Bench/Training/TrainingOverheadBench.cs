@@ -59,7 +59,7 @@ public static class TrainingOverheadBench
             }
         });
 
-        var rss = new List<long>();
+        List<long> rss = [], liveTensors = [], managedCommitted = [];
         if (memorySteps > 0)
         {
             for (int s = 0; s < memoryWarmup; s++) trainer.Step(NextBatch());
@@ -68,11 +68,20 @@ public static class TrainingOverheadBench
                 var task = progress.AddTask($"resident memory over {memorySteps} trainer steps", maxValue: memorySteps);
                 for (int s = 0; s < memorySteps; s++, task.Increment(1))
                 {
-                    if (s % rssEvery == 0) rss.Add(ProcessMemory.ResidentBytes());
+                    if (s % rssEvery == 0) Sample();
                     trainer.Step(NextBatch());
                 }
             });
+            Sample();
+        }
+
+        // Next to resident memory: tensors not yet disposed (a per-step tensor leak grows this) and the .NET heap's
+        // committed bytes (the managed share of resident memory), to tell which side a step in RSS comes from.
+        void Sample()
+        {
             rss.Add(ProcessMemory.ResidentBytes());
+            liveTensors.Add(Tensor.TotalCount);
+            managedCommitted.Add(GC.GetGCMemoryInfo().TotalCommittedBytes);
         }
 
         double bareMedian = Median(bareSeconds), trainerMedian = Median(trainerSeconds);
@@ -81,7 +90,7 @@ public static class TrainingOverheadBench
             Math.Round(trainerMedian / bareMedian, 4), Math.Round(trainerSeconds.Min() / bareSeconds.Min(), 4),
             trainerSteps.Average(r => r.ForwardBackward.TotalSeconds), trainerSteps.Average(r => r.AllReduce.TotalSeconds),
             trainerSteps.Average(r => r.Optimizer.TotalSeconds), memoryWarmup, memorySteps, rssEvery, rss,
-            rss.Count > 1 ? Math.Round((double)(rss[^1] - rss[0]) / rss[0], 5) : 0);
+            rss.Count > 1 ? Math.Round((double)(rss[^1] - rss[0]) / rss[0], 5) : 0, liveTensors, managedCommitted);
         foreach (var b in batches) b.Dispose();
 
         var table = new Table().AddColumns("", "median s", "min s");
@@ -90,7 +99,8 @@ public static class TrainingOverheadBench
         table.AddRow("ratio", $"{measurement.OverheadRatio:F3}", $"{measurement.OverheadRatioMin:F3}");
         AnsiConsole.Write(table);
         if (rss.Count > 1)
-            AnsiConsole.MarkupLine($"resident memory {rss[0] >> 20} MiB → {rss[^1] >> 20} MiB over {memorySteps} steps after {memoryWarmup}: growth {measurement.RssGrowthRatio:P2}");
+            AnsiConsole.MarkupLine($"resident memory {rss[0] >> 20} MiB → {rss[^1] >> 20} MiB over {memorySteps} steps after {memoryWarmup}: growth {measurement.RssGrowthRatio:P2}; " +
+                $"live tensors {liveTensors[0]} → {liveTensors[^1]}; .NET heap committed {managedCommitted[0] >> 20} → {managedCommitted[^1] >> 20} MiB");
         var path = BenchResultFile.WriteAsync(args.Text("--out", "bench/results/training-overhead.json"), measurement).GetAwaiter().GetResult();
         AnsiConsole.MarkupLine($"wrote {path}");
         return 0;

@@ -6,6 +6,8 @@ namespace SegCluster.Bench.Training;
 /// <param name="MemoryWarmupSteps">Trainer steps run before the first sample, so allocator caches have filled.</param>
 /// <param name="RssSamplesBytes">Resident memory every <c>RssEvery</c> trainer steps of the memory run, starting after warm-up.</param>
 /// <param name="RssGrowthRatio">(last − first) / first of <c>RssSamplesBytes</c> (target &lt; 0.01).</param>
+/// <param name="LiveTensorSamples">TorchSharp tensors created and not yet disposed, sampled with <c>RssSamplesBytes</c>: flat = no tensor leak.</param>
+/// <param name="ManagedCommittedSamplesBytes">The .NET GC heap's committed bytes, sampled with <c>RssSamplesBytes</c>.</param>
 public sealed record TrainingOverheadMeasurement(
     string Model,
     long Parameters,
@@ -26,4 +28,6 @@ public sealed record TrainingOverheadMeasurement(
     int MemorySteps,
     int RssEvery,
     IReadOnlyList<long> RssSamplesBytes,
-    double RssGrowthRatio);
+    double RssGrowthRatio,
+    IReadOnlyList<long> LiveTensorSamples,
+    IReadOnlyList<long> ManagedCommittedSamplesBytes);

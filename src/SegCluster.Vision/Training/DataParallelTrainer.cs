@@ -30,6 +30,7 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly IFlatOptimizer _optimizer;
     private readonly Tensor _gradient;  // flat, float32, on the parameters' device
     private readonly Tensor[] _gradientViews;  // each parameter's slice of _gradient, shaped like it
+    private readonly bool[] _gradientIsView;  // the parameter's .grad is its view: backward writes into _gradient
     private readonly HostGradientBuffer? _host;  // more than one rank: what the reducer sums
     private readonly MixedPrecisionPolicy _precision;
     private long _completedSteps;
@@ -54,6 +55,7 @@ public sealed class DataParallelTrainer : IDisposable
             p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
         _gradient = FlatState.Zeros(_slices);
         _gradientViews = FlatState.Views(_gradient, _slices);
+        _gradientIsView = BindGradientsToViews();
         _host = reducer.WorldSize > 1 ? new HostGradientBuffer(_gradient.numel(), _gradient.device) : null;
         _options = optimizer;
         _optimizer = optimizer.Create(_slices);
@@ -89,7 +91,7 @@ public sealed class DataParallelTrainer : IDisposable
         long allReduceBytes = 0;
 
         Model.train();
-        foreach (var slice in _slices) slice.Parameter.grad?.zero_();
+        ZeroGradients();
         // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
         double globalLoss = 0;
         int micro = batch.Count / k;
@@ -219,13 +221,44 @@ public sealed class DataParallelTrainer : IDisposable
         _gradient.mul_(inverse);
     }
 
-    /// <summary>All parameter gradients, in parameter order, into the flat <see cref="_gradient"/> on their device
-    /// (zeros for a parameter without grad); copy_ honours channels_last strides.</summary>
+    /// <summary>
+    /// Makes each parameter's .grad its view of <see cref="_gradient"/>, strided like the parameter (PyTorch DDP's
+    /// gradient_as_bucket_view): autograd accumulates into a defined grad in place, so backward writes straight into the
+    /// flat buffer and a step neither copies gradients into it nor zeroes them one tensor at a time; after
+    /// <see cref="Step"/> the grads hold the reduced gradient, as after DDP's backward. A parameter whose elements do not
+    /// fill a dense block, or that is not float32, keeps a grad of its own, copied in <see cref="FlattenGradients"/>.
+    /// </summary>
+    private bool[] BindGradientsToViews()
+    {
+        var bound = new bool[_slices.Length];
+        for (int i = 0; i < _slices.Length; i++)
+        {
+            var parameter = _slices[i].Parameter;
+            if (parameter.dtype != ScalarType.Float32 || FlatState.StridedView(_gradient, _slices[i]) is not { } view) continue;
+            _gradientViews[i].Dispose();
+            _gradientViews[i] = view.DetachFromDisposeScope();
+            parameter.grad = view;
+            bound[i] = true;
+        }
+        return bound;
+    }
+
+    private void ZeroGradients()
+    {
+        using var noGrad = no_grad();
+        _gradient.zero_();
+        for (int i = 0; i < _slices.Length; i++)
+            if (!_gradientIsView[i]) _slices[i].Parameter.grad?.zero_();
+    }
+
+    /// <summary>The gradients that are not already views, in parameter order, into the flat <see cref="_gradient"/> on their
+    /// device (zeros for a parameter without grad); copy_ honours channels_last strides.</summary>
     private void FlattenGradients()
     {
         using var noGrad = no_grad();
         for (int i = 0; i < _slices.Length; i++)
         {
+            if (_gradientIsView[i]) continue;
             if (_slices[i].Parameter.grad is { } g) _gradientViews[i].copy_(g);
             else _gradientViews[i].zero_();
         }

@@ -17,6 +17,31 @@ public static class FlatState
     public static Tensor View(Tensor flat, ParameterSlice slice) =>
         flat.narrow(0, slice.Offset, slice.Length).view(slice.Parameter.shape);
 
+    /// <summary>
+    /// <paramref name="slice"/>'s part of <paramref name="flat"/> with its parameter's shape AND strides (channels_last
+    /// weights included), so it can serve as the parameter's .grad; null when the parameter's elements do not fill a
+    /// dense block of memory. The elements sit in the parameter's memory order, which only order-free uses of the flat
+    /// buffer (sums, norms) may rely on.
+    /// </summary>
+    public static Tensor? StridedView(Tensor flat, ParameterSlice slice)
+    {
+        var parameter = slice.Parameter;
+        long[] shape = parameter.shape, strides = parameter.stride();
+        return IsDense(shape, strides) ? flat.as_strided(shape, strides, flat.storage_offset() + slice.Offset) : null;
+    }
+
+    /// <summary>Whether strides lay the elements out as one gap-free block (any dimension order; size-1 dimensions ignored).</summary>
+    private static bool IsDense(long[] shape, long[] strides)
+    {
+        long expected = 1;
+        foreach (int d in Enumerable.Range(0, shape.Length).Where(d => shape[d] != 1).OrderBy(d => strides[d]))
+        {
+            if (strides[d] != expected) return false;
+            expected *= shape[d];
+        }
+        return true;
+    }
+
     /// <summary><see cref="View"/> of every slice, made once and kept (outside any dispose scope), so a step creates no tensors.</summary>
     public static Tensor[] Views(Tensor flat, IReadOnlyList<ParameterSlice> slices) =>
         slices.Select(slice => View(flat, slice).DetachFromDisposeScope()).ToArray();
