@@ -76,7 +76,7 @@ public static class TrainingOverheadBench
         }
 
         // Next to resident memory: tensors not yet disposed (a per-step tensor leak grows this) and the .NET heap's
-        // committed bytes (the managed share of resident memory), to tell which side a step in RSS comes from.
+        // committed bytes after the latest collection (the managed share of resident memory), to tell which side a step in RSS comes from.
         void Sample()
         {
             rss.Add(ProcessMemory.ResidentBytes());

@@ -7,7 +7,7 @@ namespace SegCluster.Bench.Training;
 /// <param name="RssSamplesBytes">Resident memory every <c>RssEvery</c> trainer steps of the memory run, starting after warm-up.</param>
 /// <param name="RssGrowthRatio">(last − first) / first of <c>RssSamplesBytes</c> (target &lt; 0.01).</param>
 /// <param name="LiveTensorSamples">TorchSharp tensors created and not yet disposed, sampled with <c>RssSamplesBytes</c>: flat = no tensor leak.</param>
-/// <param name="ManagedCommittedSamplesBytes">The .NET GC heap's committed bytes, sampled with <c>RssSamplesBytes</c>.</param>
+/// <param name="ManagedCommittedSamplesBytes">The .NET GC heap's committed bytes as of the latest collection (GCMemoryInfo), sampled with <c>RssSamplesBytes</c>.</param>
 public sealed record TrainingOverheadMeasurement(
     string Model,
     long Parameters,
