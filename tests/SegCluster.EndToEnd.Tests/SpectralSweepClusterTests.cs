@@ -29,29 +29,22 @@ public sealed class SpectralSweepClusterTests
     public async Task A_spectral_sweep_runs_its_analysis_and_trials_on_the_nodes_of_a_running_cluster()
     {
         await using var cluster = await RedisCluster.StartAsync(nodes: 2);
-        var root = Directory.CreateTempSubdirectory("segcluster-spectral-sweep-cluster-");
-        try
-        {
-            var spec = Path.Combine(root.FullName, "sweep.yaml");
-            File.WriteAllText(spec, Spec);
-            var output = Path.Combine(root.FullName, "out");
-            var (exit, stdout, stderr) = await cluster.CliAsync(Limit, "spectral-sweep", spec, "--out", output, "--images", "8", "--shards", "2");
-            Assert.True(exit == 0, stdout + stderr + cluster.NodeLogs());
-            Assert.Contains("on the cluster at", stdout);
+        using var root = new TempDirectory("segcluster-spectral-sweep-cluster-");
+        var spec = Path.Combine(root.FullName, "sweep.yaml");
+        File.WriteAllText(spec, Spec);
+        var output = Path.Combine(root.FullName, "out");
+        var (exit, stdout, stderr) = await cluster.CliAsync(Limit, "spectral-sweep", spec, "--out", output, "--images", "8", "--shards", "2");
+        Assert.True(exit == 0, stdout + stderr + cluster.NodeLogs());
+        Assert.Contains("on the cluster at", stdout);
 
-            using var analysis = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "analysis", SpectralRunner.ReportFile)));
-            var computedBy = analysis.RootElement.GetProperty("Shards").EnumerateArray().Select(s => s.GetProperty("ComputedBy").GetString()).Order();
-            Assert.Equal(["n1", "n2"], computedBy);  // shard s on node s mod 2: both nodes analysed
+        using var analysis = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "analysis", SpectralRunner.ReportFile)));
+        var computedBy = analysis.RootElement.GetProperty("Shards").EnumerateArray().Select(s => s.GetProperty("ComputedBy").GetString()).Order();
+        Assert.Equal(["n1", "n2"], computedBy);  // shard s on node s mod 2: both nodes analysed
 
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, SpectralSweepRunner.JsonFile)));
-            var rows = report.RootElement.GetProperty("Rows").EnumerateArray().ToList();
-            Assert.Equal([1, 4], rows.Select(r => r.GetProperty("Factor").GetInt32()).Order());
-            Assert.All(rows, r => Assert.True(r.GetProperty("State").GetString() == "Completed", r.ToString()));
-            Assert.All(rows, r => Assert.InRange(r.GetProperty("TrainedMIoU").GetDouble(), 0.0, 1.0));
-        }
-        finally
-        {
-            root.Delete(recursive: true);
-        }
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, SpectralSweepRunner.JsonFile)));
+        var rows = report.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal([1, 4], rows.Select(r => r.GetProperty("Factor").GetInt32()).Order());
+        Assert.All(rows, r => Assert.True(r.GetProperty("State").GetString() == "Completed", r.ToString()));
+        Assert.All(rows, r => Assert.InRange(r.GetProperty("TrainedMIoU").GetDouble(), 0.0, 1.0));
     }
 }

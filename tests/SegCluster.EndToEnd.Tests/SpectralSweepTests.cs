@@ -28,60 +28,46 @@ public sealed class SpectralSweepTests
     [Fact]
     public async Task A_spectral_sweep_reports_predicted_and_trained_figures_side_by_side()
     {
-        var root = Directory.CreateTempSubdirectory("segcluster-spectral-sweep-");
-        try
-        {
-            var spec = Path.Combine(root.FullName, "tiny.yaml");
-            File.WriteAllText(spec, Spec);
-            var output = Path.Combine(root.FullName, "out");
-            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", output, "--images", "16", "--shards", "2");
-            Assert.True(exit == 0, stdout + stderr);
+        using var root = new TempDirectory("segcluster-spectral-sweep-");
+        var spec = Path.Combine(root.FullName, "tiny.yaml");
+        File.WriteAllText(spec, Spec);
+        var output = Path.Combine(root.FullName, "out");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", output, "--images", "16", "--shards", "2");
+        Assert.True(exit == 0, stdout + stderr);
 
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, SpectralSweepRunner.JsonFile)));
-            var rows = report.RootElement.GetProperty("Rows").EnumerateArray().ToList();
-            Assert.Equal(6, rows.Count);
-            Assert.Equal([1, 1, 2, 2, 4, 4], rows.Select(r => r.GetProperty("Factor").GetInt32()).Order());
-            foreach (var row in rows)
-            {
-                Assert.True(row.GetProperty("State").GetString() == "Completed", row.ToString());
-                Assert.InRange(row.GetProperty("PredictedMIoU").GetDouble(), 0.0, 1.0);
-                Assert.InRange(row.GetProperty("TrainedMIoU").GetDouble(), 0.0, 1.0);
-                Assert.True(row.GetProperty("ImagesPerSecond").GetDouble() > 0);
-                Assert.True(row.GetProperty("ConvActivationMiB").GetDouble() > 0);
-            }
-            // Factor 1 is predicted perfect for every mode; the recommendation is one of the factors and is marked.
-            Assert.All(rows.Where(r => r.GetProperty("Factor").GetInt32() == 1), r => Assert.Equal(1.0, r.GetProperty("PredictedMIoU").GetDouble(), 9));
-            var recommended = report.RootElement.GetProperty("RecommendedFactor").GetInt32();
-            Assert.All(rows, r => Assert.Equal(r.GetProperty("Factor").GetInt32() == recommended, r.GetProperty("Recommended").GetBoolean()));
-            Assert.Equal(["nearest", "soft-ce"], report.RootElement.GetProperty("Modes").EnumerateArray().Select(m => m.GetProperty("Mode").GetString()).Order());
-
-            var png = File.ReadAllBytes(Path.Combine(output, SpectralSweepRunner.PlotFile));
-            Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
-            Assert.True(File.Exists(Path.Combine(output, "analysis", SpectralRunner.ReportFile)));
-            Assert.Contains("advisor vs training", stdout);
-        }
-        finally
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, SpectralSweepRunner.JsonFile)));
+        var rows = report.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(6, rows.Count);
+        Assert.Equal([1, 1, 2, 2, 4, 4], rows.Select(r => r.GetProperty("Factor").GetInt32()).Order());
+        foreach (var row in rows)
         {
-            root.Delete(recursive: true);
+            Assert.True(row.GetProperty("State").GetString() == "Completed", row.ToString());
+            Assert.InRange(row.GetProperty("PredictedMIoU").GetDouble(), 0.0, 1.0);
+            Assert.InRange(row.GetProperty("TrainedMIoU").GetDouble(), 0.0, 1.0);
+            Assert.True(row.GetProperty("ImagesPerSecond").GetDouble() > 0);
+            Assert.True(row.GetProperty("ConvActivationMiB").GetDouble() > 0);
         }
+        // Factor 1 is predicted perfect for every mode; the recommendation is one of the factors and is marked.
+        Assert.All(rows.Where(r => r.GetProperty("Factor").GetInt32() == 1), r => Assert.Equal(1.0, r.GetProperty("PredictedMIoU").GetDouble(), 9));
+        var recommended = report.RootElement.GetProperty("RecommendedFactor").GetInt32();
+        Assert.All(rows, r => Assert.Equal(r.GetProperty("Factor").GetInt32() == recommended, r.GetProperty("Recommended").GetBoolean()));
+        Assert.Equal(["nearest", "soft-ce"], report.RootElement.GetProperty("Modes").EnumerateArray().Select(m => m.GetProperty("Mode").GetString()).Order());
+
+        var png = File.ReadAllBytes(Path.Combine(output, SpectralSweepRunner.PlotFile));
+        Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+        Assert.True(File.Exists(Path.Combine(output, "analysis", SpectralRunner.ReportFile)));
+        Assert.Contains("advisor vs training", stdout);
     }
 
     [Fact]
     public async Task A_sweep_without_a_label_factor_axis_is_refused_with_the_fix()
     {
-        var root = Directory.CreateTempSubdirectory("segcluster-spectral-sweep-");
-        try
-        {
-            var spec = Path.Combine(root.FullName, "bad.yaml");
-            File.WriteAllText(spec, Spec.Replace("labels.factor", "seed"));
-            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", Path.Combine(root.FullName, "out"));
-            Assert.Equal(2, exit);
-            Assert.Contains("needs an axis 'labels.factor'", stdout + stderr);
-        }
-        finally
-        {
-            root.Delete(recursive: true);
-        }
+        using var root = new TempDirectory("segcluster-spectral-sweep-");
+        var spec = Path.Combine(root.FullName, "bad.yaml");
+        File.WriteAllText(spec, Spec.Replace("labels.factor", "seed"));
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", Path.Combine(root.FullName, "out"));
+        Assert.Equal(2, exit);
+        Assert.Contains("needs an axis 'labels.factor'", stdout + stderr);
     }
 
     [Theory]

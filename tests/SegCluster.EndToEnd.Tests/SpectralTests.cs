@@ -10,58 +10,44 @@ public sealed class SpectralTests
     [Fact]
     public async Task Spectral_writes_a_report_plots_and_a_table()
     {
-        var output = Directory.CreateTempSubdirectory("segcluster-spectral-");
-        try
+        using var output = new TempDirectory("segcluster-spectral-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", "synthetic", "--out", output.FullName, "--images", "8", "--size", "32x48");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("label grid", stdout);
+        Assert.Contains("wrote report.json", stdout);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "report.json")));
+        var factors = report.RootElement.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty("Factor").GetInt32()).ToArray();
+        Assert.Equal([1, 2, 4, 8, 16], factors);
+        Assert.Contains(report.RootElement.GetProperty("RecommendedFactor").GetInt32(), factors);
+        foreach (var png in new[] { "energy.png", "factors.png" })
         {
-            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", "synthetic", "--out", output.FullName, "--images", "8", "--size", "32x48");
-            Assert.True(exit == 0, stdout + stderr);
-            Assert.Contains("label grid", stdout);
-            Assert.Contains("wrote report.json", stdout);
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "report.json")));
-            var factors = report.RootElement.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty("Factor").GetInt32()).ToArray();
-            Assert.Equal([1, 2, 4, 8, 16], factors);
-            Assert.Contains(report.RootElement.GetProperty("RecommendedFactor").GetInt32(), factors);
-            foreach (var png in new[] { "energy.png", "factors.png" })
-            {
-                var bytes = File.ReadAllBytes(Path.Combine(output.FullName, png));
-                Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
-            }
-        }
-        finally
-        {
-            output.Delete(recursive: true);
+            var bytes = File.ReadAllBytes(Path.Combine(output.FullName, png));
+            Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
         }
     }
 
     [Fact]
     public async Task Three_shards_give_the_figures_of_one_and_each_shard_is_listed_once()
     {
-        var output = Directory.CreateTempSubdirectory("segcluster-spectral-");
-        try
+        using var output = new TempDirectory("segcluster-spectral-");
+        JsonElement Run(int shards, out string stdout)
         {
-            JsonElement Run(int shards, out string stdout)
-            {
-                var folder = Path.Combine(output.FullName, $"s{shards}");
-                var (exit, o, e) = CliProcess.RunAsync(Limit, "spectral", "--out", folder, "--images", "12", "--size", "32", "--shards", $"{shards}").GetAwaiter().GetResult();
-                Assert.True(exit == 0, o + e);
-                stdout = o;
-                return JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "report.json"))).RootElement;
-            }
-            var one = Run(1, out _);
-            var three = Run(3, out var stdout);
-            Assert.Contains("3 shard(s)", stdout);
-            Assert.Equal([0, 1, 2], three.GetProperty("Shards").EnumerateArray().Select(s => s.GetProperty("Shard").GetInt32()));
-            Assert.Equal(12, three.GetProperty("Shards").EnumerateArray().Sum(s => s.GetProperty("Images").GetInt32()));
-            Assert.Equal(one.GetProperty("RecommendedFactor").GetInt32(), three.GetProperty("RecommendedFactor").GetInt32());
-            // Oracle mIoU comes from confusion counts, which merge exactly.
-            foreach (var field in new[] { "OracleMIoUNearest", "OracleMIoUSoft" })
-                Assert.Equal(one.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()),
-                    three.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()));
+            var folder = Path.Combine(output.FullName, $"s{shards}");
+            var (exit, o, e) = CliProcess.RunAsync(Limit, "spectral", "--out", folder, "--images", "12", "--size", "32", "--shards", $"{shards}").GetAwaiter().GetResult();
+            Assert.True(exit == 0, o + e);
+            stdout = o;
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "report.json"))).RootElement;
         }
-        finally
-        {
-            output.Delete(recursive: true);
-        }
+        var one = Run(1, out _);
+        var three = Run(3, out var stdout);
+        Assert.Contains("3 shard(s)", stdout);
+        Assert.Equal([0, 1, 2], three.GetProperty("Shards").EnumerateArray().Select(s => s.GetProperty("Shard").GetInt32()));
+        Assert.Equal(12, three.GetProperty("Shards").EnumerateArray().Sum(s => s.GetProperty("Images").GetInt32()));
+        Assert.Equal(one.GetProperty("RecommendedFactor").GetInt32(), three.GetProperty("RecommendedFactor").GetInt32());
+        // Oracle mIoU comes from confusion counts, which merge exactly.
+        foreach (var field in new[] { "OracleMIoUNearest", "OracleMIoUSoft" })
+            Assert.Equal(one.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()),
+                three.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()));
     }
 
     [Fact]

@@ -15,64 +15,58 @@ public sealed class SweepTests
     [Fact]
     public async Task A_real_sweep_of_12_tiny_trials_records_every_result_and_results_exports_them()
     {
-        var root = Directory.CreateTempSubdirectory("segcluster-sweeps-");
-        try
+        using var root = new TempDirectory("segcluster-sweeps-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName);
+        Assert.True(exit == 0, stdout + stderr);
+        var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
+
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
+        // Name every trial that did not complete, with its recorded reason (a failed trial carries the native error).
+        var unfinished = trials.Where(t => t.GetProperty("state").GetString() != "completed")
+            .Select(t => $"trial {t.GetProperty("index").GetInt32()}: {t.GetProperty("state").GetString()} ({(t.TryGetProperty("reason", out var r) ? r.ToString() : "no reason")})").ToList();
+        Assert.True(unfinished.Count == 0, string.Join("\n", unfinished));
+        Assert.Equal("completed", report.RootElement.GetProperty("state").GetString());
+        Assert.Equal(12, trials.Count);
+        Assert.Equal(Enumerable.Range(0, 12), trials.Select(t => t.GetProperty("index").GetInt32()).Order());
+        foreach (var trial in trials)
         {
-            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName);
-            Assert.True(exit == 0, stdout + stderr);
-            var folder = Assert.Single(root.GetDirectories("tiny-grid-*"));
-
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
-            var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
-            // Name every trial that did not complete, with its recorded reason (a failed trial carries the native error).
-            var unfinished = trials.Where(t => t.GetProperty("state").GetString() != "completed")
-                .Select(t => $"trial {t.GetProperty("index").GetInt32()}: {t.GetProperty("state").GetString()} ({(t.TryGetProperty("reason", out var r) ? r.ToString() : "no reason")})").ToList();
-            Assert.True(unfinished.Count == 0, string.Join("\n", unfinished));
-            Assert.Equal("completed", report.RootElement.GetProperty("state").GetString());
-            Assert.Equal(12, trials.Count);
-            Assert.Equal(Enumerable.Range(0, 12), trials.Select(t => t.GetProperty("index").GetInt32()).Order());
-            foreach (var trial in trials)
-            {
-                Assert.Equal("completed", trial.GetProperty("state").GetString());
-                Assert.Equal(8, trial.GetProperty("steps").GetInt32());
-                Assert.InRange(trial.GetProperty("miou").GetDouble(), 0.0, 1.0);
-                Assert.Equal(trial.GetProperty("miou").GetDouble(), trial.GetProperty("metric").GetDouble());
-                Assert.Equal(8, trial.GetProperty("curve").EnumerateArray().Last().GetProperty("step").GetInt32());
-            }
-            // Every combination ran once.
-            var combos = trials.Select(t => string.Join("/", t.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("value").GetString()))).ToList();
-            Assert.Equal(12, combos.Distinct().Count());
-
-            foreach (var png in new[] { "metric-vs-labels-mode.png", "metric-vs-labels-factor.png", "metric-vs-training-learning_rate.png", "grid-factor-cost.png", "learning-curves.png" })
-            {
-                var bytes = File.ReadAllBytes(Path.Combine(folder.FullName, png));
-                Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
-            }
-            Assert.Equal(13, File.ReadAllLines(Path.Combine(folder.FullName, "results.csv")).Length);
-
-            var csv = Path.Combine(root.FullName, "export.csv");
-            var json = Path.Combine(root.FullName, "export.json");
-            var results = await CliProcess.RunAsync(Limit, "results", "tiny-grid", "--root", root.FullName, "--csv", csv, "--json", json, "--top", "3");
-            Assert.True(results.ExitCode == 0, results.Stdout + results.Stderr);
-            Assert.Contains(folder.Name, results.Stdout);
-            var rows = File.ReadAllLines(csv);
-            Assert.StartsWith("rank,trial,state,metric_miou,miou", rows[0]);
-            Assert.Equal(13, rows.Length);
-            var metrics = rows.Skip(1).Select(r => double.Parse(r.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-            Assert.Equal(metrics.OrderDescending(), metrics);  // best first
-            using var exported = JsonDocument.Parse(File.ReadAllText(json));
-            Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
+            Assert.Equal("completed", trial.GetProperty("state").GetString());
+            Assert.Equal(8, trial.GetProperty("steps").GetInt32());
+            Assert.InRange(trial.GetProperty("miou").GetDouble(), 0.0, 1.0);
+            Assert.Equal(trial.GetProperty("miou").GetDouble(), trial.GetProperty("metric").GetDouble());
+            Assert.Equal(8, trial.GetProperty("curve").EnumerateArray().Last().GetProperty("step").GetInt32());
         }
-        finally
+        // Every combination ran once.
+        var combos = trials.Select(t => string.Join("/", t.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("value").GetString()))).ToList();
+        Assert.Equal(12, combos.Distinct().Count());
+
+        foreach (var png in new[] { "metric-vs-labels-mode.png", "metric-vs-labels-factor.png", "metric-vs-training-learning_rate.png", "grid-factor-cost.png", "learning-curves.png" })
         {
-            root.Delete(recursive: true);
+            var bytes = File.ReadAllBytes(Path.Combine(folder.FullName, png));
+            Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
         }
+        Assert.Equal(13, File.ReadAllLines(Path.Combine(folder.FullName, "results.csv")).Length);
+
+        var csv = Path.Combine(root.FullName, "export.csv");
+        var json = Path.Combine(root.FullName, "export.json");
+        var results = await CliProcess.RunAsync(Limit, "results", "tiny-grid", "--root", root.FullName, "--csv", csv, "--json", json, "--top", "3");
+        Assert.True(results.ExitCode == 0, results.Stdout + results.Stderr);
+        Assert.Contains(folder.Name, results.Stdout);
+        var rows = File.ReadAllLines(csv);
+        Assert.StartsWith("rank,trial,state,metric_miou,miou", rows[0]);
+        Assert.Equal(13, rows.Length);
+        var metrics = rows.Skip(1).Select(r => double.Parse(r.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(metrics.OrderDescending(), metrics);  // best first
+        using var exported = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
     }
 
     [Fact]
     public async Task A_bad_sweep_spec_exits_with_the_field_and_nothing_runs()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("segcluster-badsweep-").FullName, "bad.yaml");
+        using var dir = new TempDirectory("segcluster-badsweep-");
+        var file = Path.Combine(dir.FullName, "bad.yaml");
         await File.WriteAllTextAsync(file, """
             name: bad
             axes:
@@ -90,7 +84,7 @@ public sealed class SweepTests
     [Fact]
     public async Task Results_of_an_unknown_sweep_names_what_exists()
     {
-        var root = Directory.CreateTempSubdirectory("segcluster-noresults-");
+        using var root = new TempDirectory("segcluster-noresults-");
         var (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", "nothing-here", "--root", root.FullName);
         Assert.Equal(2, exit);
         Assert.Contains("no sweep report 'nothing-here'", stderr);

@@ -84,25 +84,18 @@ public sealed class SpecFilesTests
     [Fact]
     public void Loading_validates_and_names_the_file()
     {
-        var dir = Directory.CreateTempSubdirectory("segcluster-spec-");
-        try
-        {
-            var good = Path.Combine(dir.FullName, "good.yaml");
-            File.WriteAllText(good, Yaml);
-            Assert.Equal("tiny", SpecFiles.LoadExperiment(good).Name);
+        using var dir = new TempDirectory("segcluster-spec-");
+        var good = Path.Combine(dir.FullName, "good.yaml");
+        File.WriteAllText(good, Yaml);
+        Assert.Equal("tiny", SpecFiles.LoadExperiment(good).Name);
 
-            var invalid = Path.Combine(dir.FullName, "bad.json");
-            File.WriteAllText(invalid, """{ "labels": { "mode": "bilinear" } }""");
-            var error = Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(invalid));
-            Assert.Contains(error.Errors, e => e.StartsWith("labels.mode", StringComparison.Ordinal));
-            Assert.Contains("bad.json", error.Message, StringComparison.Ordinal);
+        var invalid = Path.Combine(dir.FullName, "bad.json");
+        File.WriteAllText(invalid, """{ "labels": { "mode": "bilinear" } }""");
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(invalid));
+        Assert.Contains(error.Errors, e => e.StartsWith("labels.mode", StringComparison.Ordinal));
+        Assert.Contains("bad.json", error.Message, StringComparison.Ordinal);
 
-            var missing = Path.Combine(dir.FullName, "missing.yaml");
-            Assert.Equal("file not found.", Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(missing)).Errors.Single());
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        var missing = Path.Combine(dir.FullName, "missing.yaml");
+        Assert.Equal("file not found.", Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(missing)).Errors.Single());
     }
 }
