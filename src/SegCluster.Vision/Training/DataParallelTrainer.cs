@@ -28,7 +28,7 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly ParameterSlice[] _slices;
     private readonly OptimizerOptions _options;
     private readonly IFlatOptimizer _optimizer;
-    private readonly Tensor _gradient;  // flat, float32, on the parameters' device
+    private readonly Tensor _gradient;  // flat, float32, on the parameters' device (CPU, several ranks: over the host buffer's array)
     private readonly Tensor[] _gradientViews;  // each parameter's slice of _gradient, shaped like it
     private readonly bool[] _gradientIsView;  // the parameter's .grad is its view: backward writes into _gradient
     private readonly HostGradientBuffer? _host;  // more than one rank: what the reducer sums
@@ -53,10 +53,16 @@ public sealed class DataParallelTrainer : IDisposable
         // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
         _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
             p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
-        _gradient = FlatState.Zeros(_slices);
+        var flat = FlatState.Zeros(_slices);
+        _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
+        if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
+        {
+            flat.Dispose();
+            flat = shared;
+        }
+        _gradient = flat;
         _gradientViews = FlatState.Views(_gradient, _slices);
         _gradientIsView = BindGradientsToViews();
-        _host = reducer.WorldSize > 1 ? new HostGradientBuffer(_gradient.numel(), _gradient.device) : null;
         _options = optimizer;
         _optimizer = optimizer.Create(_slices);
     }
@@ -209,7 +215,7 @@ public sealed class DataParallelTrainer : IDisposable
     {
         _precision.Dispose();
         _optimizer.Dispose();
-        FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);
+        FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);  // disposing the shared gradient twice is a no-op
     }
 
     /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>

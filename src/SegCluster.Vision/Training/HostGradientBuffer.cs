@@ -3,9 +3,10 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Training;
 
 /// <summary>
-/// The host array the reducer sums (the collectives work on host memory), reused every step. A CUDA gradient
-/// goes through one pinned staging tensor, so the device↔host copies run at full PCIe speed and nothing is
-/// allocated per step; a CPU gradient is copied straight to and from the array.
+/// The host array the reducer sums (the collectives work on host memory), reused every step. On CPU the trainer's
+/// flat gradient is <see cref="SharedGradient"/>, a tensor over the array itself, so there is nothing to copy; a CUDA
+/// gradient goes through one pinned staging tensor, so the device↔host copies run at full PCIe speed and nothing is
+/// allocated per step.
 /// </summary>
 public sealed class HostGradientBuffer : IDisposable
 {
@@ -19,7 +20,16 @@ public sealed class HostGradientBuffer : IDisposable
             using var pageable = empty(length, ScalarType.Float32);
             _pinned = pageable.pin_memory().DetachFromDisposeScope();
         }
+        else if (device.type == TorchSharp.DeviceType.CPU)
+        {
+            // frombuffer shares the array (no copy) and keeps it pinned until the storage is freed.
+            SharedGradient = frombuffer(Values, ScalarType.Float32, length, 0, requires_grad: false).DetachFromDisposeScope();
+        }
     }
+
+    /// <summary>CPU: a flat float32 tensor whose memory is <see cref="Values"/>, for the trainer to use as its gradient
+    /// (its <see cref="Download"/> and <see cref="Upload"/> then copy nothing); null on other devices.</summary>
+    public Tensor? SharedGradient { get; }
 
     /// <summary>What the reducer sums in place.</summary>
     public float[] Values { get; }
@@ -27,6 +37,7 @@ public sealed class HostGradientBuffer : IDisposable
     /// <summary>Copies <paramref name="gradient"/> (flat, float32, any device) into <see cref="Values"/>.</summary>
     public void Download(Tensor gradient)
     {
+        if (ReferenceEquals(gradient, SharedGradient)) return;
         if (_pinned is null)
         {
             using var direct = gradient.data<float>();
@@ -42,6 +53,7 @@ public sealed class HostGradientBuffer : IDisposable
     /// <summary>Copies <see cref="Values"/> back into <paramref name="gradient"/>.</summary>
     public void Upload(Tensor gradient)
     {
+        if (ReferenceEquals(gradient, SharedGradient)) return;
         using (var host = (_pinned ?? gradient).data<float>())
             host.CopyFrom(Values);
         if (_pinned is null) return;
@@ -49,5 +61,9 @@ public sealed class HostGradientBuffer : IDisposable
         gradient.copy_(_pinned);
     }
 
-    public void Dispose() => _pinned?.Dispose();
+    public void Dispose()
+    {
+        _pinned?.Dispose();
+        SharedGradient?.Dispose();
+    }
 }
