@@ -46,6 +46,13 @@ public sealed class CollectiveOptions
     public string? DataPlanePorts { get; set; }
 
     /// <summary>
+    /// Whether ranks that share a node sum in memory first and only node leaders join the network ring (default). False:
+    /// every rank joins one flat ring even on a shared node, so the transport and wire carry every rank's buffer; the
+    /// embedded quickstart and the cluster-throughput bench use it to run the real ring over loopback on one machine.
+    /// </summary>
+    public bool NodeLocalReduction { get; set; } = true;
+
+    /// <summary>
     /// Shortest buffer (floats) that <see cref="WireFormat.Fp16"/> applies to. Shorter calls (global pixel counts,
     /// loss sums, SyncBN statistics) travel in fp32: a pixel count above 65504 is infinite in fp16. Every rank
     /// decides from the length alone, which all ranks share, so no negotiation is needed.
@@ -53,5 +60,6 @@ public sealed class CollectiveOptions
     public const int Fp16MinLength = 1 << 16;
 
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
-    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts };
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts,
+        NodeLocalReduction = NodeLocalReduction };
 }

@@ -16,13 +16,19 @@ internal static class ParameterComparison
     /// <summary>Relative L2 error of one tensor below 1e-5: summation orders differ between the compared reductions.</summary>
     public static void AssertClose(float[] expected, float[] actual, string what)
     {
+        var relative = RelativeL2(expected, actual);
+        Assert.True(relative < 1e-5, $"{what}: relative L2 difference {relative:E2} exceeds 1e-5");
+    }
+
+    /// <summary>‖actual − expected‖ / ‖expected‖ (denominator at least 1e-12).</summary>
+    public static double RelativeL2(float[] expected, float[] actual)
+    {
         double diff = 0, norm = 0;
         for (var i = 0; i < expected.Length; i++)
         {
             diff += Math.Pow(expected[i] - actual[i], 2);
             norm += Math.Pow(expected[i], 2);
         }
-        var relative = Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-12);
-        Assert.True(relative < 1e-5, $"{what}: relative L2 difference {relative:E2} exceeds 1e-5");
+        return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-12);
     }
 }

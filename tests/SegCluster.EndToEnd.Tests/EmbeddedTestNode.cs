@@ -7,10 +7,12 @@ namespace SegCluster.EndToEnd.Tests;
 /// with <c>workers</c> CPU workers, returned once they are registered with the scheduler.</summary>
 internal static class EmbeddedTestNode
 {
-    public static async Task<EmbeddedCluster> StartAsync(int workers, DirectoryInfo checkpoints)
+    /// <param name="settings">Further node settings (e.g. <see cref="EmbeddedCluster.NetworkRing"/>).</param>
+    public static async Task<EmbeddedCluster> StartAsync(int workers, DirectoryInfo checkpoints, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var node = await EmbeddedCluster.StartAsync(workers, "cpu", httpPort: 0, CancellationToken.None,
-            new Dictionary<string, string?> { ["Node:CheckpointDirectory"] = checkpoints.FullName, ["Node:HeartbeatSeconds"] = "0.5" });
+        var overrides = new Dictionary<string, string?> { ["Node:CheckpointDirectory"] = checkpoints.FullName, ["Node:HeartbeatSeconds"] = "0.5" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) overrides[key] = value;
+        var node = await EmbeddedCluster.StartAsync(workers, "cpu", httpPort: 0, CancellationToken.None, overrides);
         var scheduler = node.Grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         await ExperimentPolling.UntilAsync(async () => (await scheduler.GetSnapshotAsync()).Workers.Count == workers,
             $"the node's {workers} workers never registered with the scheduler");

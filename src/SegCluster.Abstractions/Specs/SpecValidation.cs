@@ -58,6 +58,8 @@ public static class SpecValidation
             $"training.precision: '{t.Precision}' is unknown; use one of {string.Join(", ", TrainingSpec.Precisions)} (or leave it out for the device's default).");
         Check(t.MemoryFormat is null || TrainingSpec.MemoryFormats.Contains(t.MemoryFormat),
             $"training.memory_format: '{t.MemoryFormat}' is unknown; use one of {string.Join(", ", TrainingSpec.MemoryFormats)} (or leave it out for the device's default).");
+        Check(t.Wire is null || TrainingSpec.Wires.Contains(t.Wire),
+            $"training.wire: '{t.Wire}' is unknown; use one of {string.Join(", ", TrainingSpec.Wires)} (or leave it out for the nodes' Collectives:Wire).");
         Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
         Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
         Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),

@@ -53,6 +53,13 @@ public sealed record TrainingSpec
     /// <summary>contiguous | channels_last; null: the device's default (CUDA: channels_last; CPU: contiguous).</summary>
     [Id(51)] public string? MemoryFormat { get; init; }
 
+    /// <summary>Element format of the gradient ring between nodes: fp32 | fp16 (half the bytes, sums still in fp32;
+    /// TCP transport only); null: the node's Collectives:Wire. Every rank gets the same spec, so a ring agrees.</summary>
+    [Id(60)] public string? Wire { get; init; }
+
+    /// <summary>Valid <see cref="Wire"/> names.</summary>
+    public static readonly IReadOnlyList<string> Wires = ["fp32", "fp16"];
+
     /// <summary>Valid <see cref="Precision"/> names.</summary>
     public static readonly IReadOnlyList<string> Precisions = ["fp32", "bf16-mixed", "fp16-mixed"];
 

@@ -31,11 +31,13 @@ public static class QuickstartCommand
         var seed = new Option<int>("--seed") { Description = "Seed of data, shuffling and initialisation.", DefaultValueFactory = _ => Defaults.Seed };
         var precision = new Option<string?>("--precision") { Description = $"{string.Join(" | ", TrainingSpec.Precisions)} (default: the device's; CPU fp32, CUDA bf16-mixed from compute capability 8.0, else fp16-mixed)." };
         var memoryFormat = new Option<string?>("--memory-format") { Description = $"{string.Join(" | ", TrainingSpec.MemoryFormats)} (default: CPU contiguous, CUDA channels_last)." };
+        var wire = new Option<string?>("--wire") { Description = $"{string.Join(" | ", TrainingSpec.Wires)}: format of the gradient ring; routes the workers through the loopback TCP ring instead of the in-memory sum (default: in memory)." };
         var norm = new Option<string?>("--norm") { Description = $"{string.Join(" | ", ModelSpec.Norms)} (default: syncbn for more than one worker, else bn)." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps and after the last (0 = none); evaluate it with `segcluster eval --dataset synthetic`.", DefaultValueFactory = _ => Defaults.Training.CheckpointEvery };
         checkpointEvery.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--checkpoint-every must be 0 (none) or more."); });
         precision.AcceptOnlyFromAmong([.. TrainingSpec.Precisions]);
         norm.AcceptOnlyFromAmong([.. ModelSpec.Norms]);
+        wire.AcceptOnlyFromAmong([.. TrainingSpec.Wires]);
         memoryFormat.AcceptOnlyFromAmong([.. TrainingSpec.MemoryFormats]);
 
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
@@ -55,7 +57,7 @@ public static class QuickstartCommand
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
-            precision, memoryFormat, norm, checkpointEvery,
+            precision, memoryFormat, norm, checkpointEvery, wire,
         };
         command.Validators.Add(r =>
         {
@@ -81,6 +83,7 @@ public static class QuickstartCommand
                     Precision = parse.GetValue(precision),
                     MemoryFormat = parse.GetValue(memoryFormat),
                     CheckpointEvery = parse.GetValue(checkpointEvery),
+                    Wire = parse.GetValue(wire),
                 },
             };
             var errors = spec.Validate();

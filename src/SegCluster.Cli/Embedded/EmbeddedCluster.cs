@@ -27,6 +27,13 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         WorkerIds = workerIds;
     }
 
+    /// <summary>
+    /// Node settings that make this node's workers reduce over the real network ring (loopback TCP, the node's wire
+    /// format) instead of summing in memory, as ranks sharing a node otherwise do: a wire format only exists there.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> NetworkRing { get; } =
+        new Dictionary<string, string?> { [$"{Collectives.CollectiveOptions.SectionName}:{nameof(Collectives.CollectiveOptions.NodeLocalReduction)}"] = "false" };
+
     public int HttpPort { get; }
     public IReadOnlyList<string> WorkerIds { get; }
     public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();

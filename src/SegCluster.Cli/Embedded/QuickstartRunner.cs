@@ -16,12 +16,14 @@ public static class QuickstartRunner
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
         console.MarkupLineInterpolated(
-            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}");
+            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
 
         EmbeddedCluster cluster;
         try
         {
-            cluster = await EmbeddedCluster.StartAsync(spec.Workers, spec.Device, metricsPort, cancellationToken);
+            // One node sums its workers in memory, where no wire exists: a chosen wire means the loopback ring.
+            cluster = await EmbeddedCluster.StartAsync(spec.Workers, spec.Device, metricsPort, cancellationToken,
+                spec.Training.Wire is null ? null : EmbeddedCluster.NetworkRing);
         }
         catch (InvalidOperationException e)
         {
@@ -64,4 +66,8 @@ public static class QuickstartRunner
             return 0;
         }
     }
+
+    private static string WireLine(ExperimentSpec spec) => spec.Training.Wire is { } wire
+        ? $"wire {wire} (workers reduce over the loopback network ring)"
+        : "reduction in memory (one node, no wire; --wire fp32|fp16 uses the loopback ring)";
 }

@@ -12,7 +12,8 @@ namespace SegCluster.Cluster.Training;
 /// Results equal the flat ring's up to float summation order (ranks of a node are summed first).
 /// Failure: a lost node fails its leader's peers on the leaders' ring as before; the other ranks of a node whose
 /// leader failed leave the in-memory group within the collective timeout (at once when the run is cancelled), so
-/// every rank reports and the ring re-forms.
+/// every rank reports and the ring re-forms. <see cref="CollectiveOptions.NodeLocalReduction"/> = false forms the flat
+/// ring even where ranks share a node (one machine measuring or exercising the network ring and its wire format).
 /// </summary>
 public sealed class RingReduction : IDisposable
 {
@@ -35,10 +36,11 @@ public sealed class RingReduction : IDisposable
     {
         var endpoints = assignment.RingEndpoints;
         var nodes = endpoints.Distinct(StringComparer.Ordinal).ToList();  // in rank order: node i's leader is its lowest rank
-        if (nodes.Count == endpoints.Count)
+        var wire = $"{ExperimentCollectiveOptions.Name(options.Wire)} wire";
+        if (nodes.Count == endpoints.Count || !options.NodeLocalReduction)
         {
             var flat = new RingAllReduce(new RingGroup(assignment.RingId, endpoints), assignment.Rank, mailbox, options);
-            return new RingReduction(new RingGradientReducer(flat, cancellationToken), flat, null, $"flat ring of {endpoints.Count} ranks");
+            return new RingReduction(new RingGradientReducer(flat, cancellationToken), flat, null, $"flat ring of {endpoints.Count} ranks, {wire}");
         }
 
         var mine = endpoints[assignment.Rank];
@@ -61,7 +63,7 @@ public sealed class RingReduction : IDisposable
             }
         }
         var reducer = new HierarchicalGradientReducer(lease.Group.Cancellable(localRank, cancellationToken), acrossNodes, assignment.Rank, endpoints.Count);
-        var across = nodes.Count > 1 ? $", then the ring of {nodes.Count} node leaders" : " (the only node)";
+        var across = nodes.Count > 1 ? $", then the ring of {nodes.Count} node leaders, {wire}" : " (the only node: no wire)";
         return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node{across}");
     }
 

@@ -73,7 +73,7 @@ public sealed class WorkerTrainingLoop(
         var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
 
         // Flat gRPC ring, or in memory per node first when several ranks share this node (RingReduction).
-        using var reduction = RingReduction.Join(assignment, mailbox, collectiveOptions, nodeGroups, cancellationToken);
+        using var reduction = RingReduction.Join(assignment, mailbox, ExperimentCollectiveOptions.For(spec.Training, collectiveOptions), nodeGroups, cancellationToken);
         var reducer = reduction.Reducer;
         var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
         var model = SpecMapping.BuildModel(spec, frequencies);

@@ -3,10 +3,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Training;
 using SegCluster.Collectives;
 using SegCluster.Vision.Data;
-using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
-using SegCluster.Vision.Training;
-using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Tests.Training;
 
@@ -19,7 +16,6 @@ public sealed class RingReductionTests
 {
     private const int Steps = 3, BatchPerRank = 2, World = 4;
     private static readonly ModelOptions Model = new("spgnet", NumClasses: 4, Width: 8, Norm: NormKind.GroupNorm);
-    private static readonly OptimizerOptions Sgd = new(LearningRate: 0.05, Momentum: 0.9, WeightDecay: 1e-4);
     private static readonly SyntheticSceneDataset Data = new(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 64, Seed: 7));
     private static readonly CollectiveOptions Options = new() { ChunkBytes = 4096, Timeout = TimeSpan.FromSeconds(60) };
 
@@ -44,16 +40,7 @@ public sealed class RingReductionTests
             var mailbox = hosts.Hosts.Single(h => h.Endpoint == endpoints[rank]).Mailbox;
             using var reduction = RingReduction.Join(assignment, mailbox, Options, groups, CancellationToken.None);
             Assert.Equal(expectHierarchical, reduction.Hierarchical);
-            using var model = ParameterComparison.CreateModel(Model, seed: 1 + rank);  // rank 0's weights are broadcast
-            ParameterBroadcast.FromRankZero(model, reduction.Reducer);
-            using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), Sgd, reduction.Reducer);
-            for (var step = 0; step < Steps; step++)
-            {
-                var local = Enumerable.Range((step * World + rank) * BatchPerRank, BatchPerRank);
-                using var batch = SegmentationBatch.Collate(local.Select(Data.Get).ToList(), CPU);
-                trainer.Step(batch);
-            }
-            return ParameterComparison.Snapshot(model);
+            return RingTrainingRun.Train(reduction, rank, World, Model, Data, Steps, BatchPerRank);
         }, TaskCreationOptions.LongRunning)));
 
     private sealed class HostSet(LoopbackCollectiveHost[] hosts) : IAsyncDisposable

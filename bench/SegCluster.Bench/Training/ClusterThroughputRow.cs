@@ -1,0 +1,30 @@
+namespace SegCluster.Bench.Training;
+
+/// <summary>
+/// One world size of <see cref="ClusterThroughputBench"/>. Phase seconds are means per step over the measured steps
+/// of every worker; shares divide them by the mean step. <see cref="ScalingEfficiency"/> = images/s at W over
+/// W × images/s at 1 worker (null without a 1-worker row).
+/// </summary>
+internal sealed record ClusterThroughputRow(
+    int Workers,
+    string Reduction,
+    string Wire,
+    int TorchThreadsPerProcess,
+    int MeasuredSteps,
+    double ImagesPerSecond,
+    double? ScalingEfficiency,
+    double StepSeconds,
+    double DataWaitSeconds,
+    double ForwardBackwardSeconds,
+    double AllReduceSeconds,
+    double OptimizerSeconds,
+    double ForwardBackwardShare,
+    double AllReduceShare,
+    double OptimizerShare,
+    long AllReduceBytesPerStep,
+    double? AllReduceGigabytesPerSecond,
+    double WallSeconds)
+{
+    /// <summary>Which pass over the W list (1-based) measured this row.</summary>
+    public int Repeat { get; init; }
+}
