@@ -21,13 +21,17 @@ carried=artifacts/gpu-session
 if [ -n "${OUT:-}" ]; then out=$OUT; else out=artifacts/gpu-session-out; rm -rf "$out"; fi
 mkdir -p "$out"
 exec > >(tee -a "$out/session.log") 2>&1
+tee_pid=$!
 
 for archive in segcluster-gpu.tar.xz bench.tar.xz; do
   [ -f "$carried/$archive" ] || { echo "session.sh: $carried/$archive is missing: run bench/gpu/pack.sh and carry $carried"; exit 2; }
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/segcluster-gpu-session.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-tar -C "$work" -xJf "$carried/segcluster-gpu.tar.xz" && tar -C "$work" -xJf "$carried/bench.tar.xz" || { echo "session.sh: unpacking failed"; exit 2; }
+# On exit: remove the unpacked programs, and let tee write the log's last lines before $OUT is collected.
+trap 'rm -rf "$work"; exec >&- 2>&-; wait "$tee_pid"' EXIT
+# tar needs xz for .tar.xz; python3's tarfile is the fallback where xz is missing.
+unpack() { tar -C "$work" -xJf "$1" 2>/dev/null || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$work"; }
+unpack "$carried/segcluster-gpu.tar.xz" && unpack "$carried/bench.tar.xz" || { echo "session.sh: unpacking failed"; exit 2; }
 while IFS= read -r name; do
   mkdir -p "$(dirname "$work/gpu/bench/$name")" && ln "$work/gpu/segcluster/$name" "$work/gpu/bench/$name"
 done < "$work/gpu/bench-shared.txt"
@@ -86,7 +90,7 @@ bundle() {
 }
 
 environment() {
-  date -u; uname -a; nproc; free -g
+  date -u; uname -a; nproc --all; free -g
   nvidia-smi || echo "(no nvidia-smi)"
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(),
     "device", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")' || echo "(python3 has no torch)"
