@@ -5,6 +5,7 @@
 #   bench/gpu/session.sh --dry-run  the same steps on CPU with tiny sizes (tests this script where there is no GPU)
 # Steps run in order of value; each has its own timeout, cut to what is left of the whole budget
 # (SESSION_BUDGET_S, default 540 s), and a failing or skipped step is logged and the next one runs.
+# SESSION_STEPS=name,name runs only those steps (names as in the summary), e.g. to repeat one in a second call.
 # Results go to $OUT (default artifacts/gpu-session-out), at most 8 files: session.log (everything printed) and the JSON
 # files named in the steps below. The last lines printed are a summary: the steps, then bench/gpu/summary.py's figures.
 set -uo pipefail
@@ -53,10 +54,12 @@ if python3 -c 'import torch.distributed' 2>/dev/null; then torch_python=1; else 
 if python3 -c 'import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then cuda_python=1; else cuda_python=0; fi
 
 summary=()
+selected() { [ -z "${SESSION_STEPS:-}" ] || [[ ",$SESSION_STEPS," == *",$1,"* ]]; }
 # step NAME MIN_S MAX_S COMMAND...: runs COMMAND under a timeout of MAX_S, cut to the budget left; skipped when less
 # than MIN_S is left.
 step() {
   local name=$1 min=$2 max=$3; shift 3
+  selected "$name" || return 0
   local left=$((budget - (SECONDS - begin) - reserve))
   if [ "$left" -lt "$min" ]; then
     echo "=== $name: skipped, ${left} s of the budget left (needs ${min} s)"
@@ -75,7 +78,10 @@ step() {
 }
 
 # skip NAME WHY: a step that cannot run here, named in the summary.
-skip() { echo "=== $1: skipped: $2"; summary+=("$(printf '%-26s skipped: %s' "$1" "$2")"); }
+skip() {
+  selected "$1" || return 0
+  echo "=== $1: skipped: $2"; summary+=("$(printf '%-26s skipped: %s' "$1" "$2")")
+}
 
 # bundle FILE NAME=PATH...: one JSON object {"NAME": <PATH's JSON or null>, ...}, keeping $out within 8 files.
 bundle() {

@@ -84,6 +84,9 @@ def main():
     if any(w < 2 for w in worlds) or any(s <= 0 for s in sizes) or args.iterations < 1:
         p.error("--ranks must be >= 2, --sizes-mb positive, --iterations >= 1")
 
+    # gloo binds to the address the host name resolves to unless told otherwise; a machine without a network may have
+    # none that works, and the bench's ring runs on 127.0.0.1 too.
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     rows = []
     for world in worlds:
         with tempfile.TemporaryDirectory() as folder:
