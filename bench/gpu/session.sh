@@ -56,31 +56,34 @@ if python3 -c 'import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_avail
 summary=()
 selected() { [ -z "${SESSION_STEPS:-}" ] || [[ ",$SESSION_STEPS," == *",$1,"* ]]; }
 # step NAME MIN_S MAX_S COMMAND...: runs COMMAND under a timeout of MAX_S, cut to the budget left; skipped when less
-# than MIN_S is left.
+# than MIN_S is left. Its exit status is left in $last (-1: not run).
+last=0
 step() {
+  last=-1
   local name=$1 min=$2 max=$3; shift 3
   selected "$name" || return 0
   local left=$((budget - (SECONDS - begin) - reserve))
   if [ "$left" -lt "$min" ]; then
     echo "=== $name: skipped, ${left} s of the budget left (needs ${min} s)"
-    summary+=("$(printf '%-26s skipped (budget)' "$name")")
+    summary+=("$(printf '%-30s skipped (budget)' "$name")")
     return
   fi
   local limit=$((max < left ? max : left)) started=$SECONDS rc
   echo "=== $name (timeout ${limit} s, $((SECONDS - begin)) s into the session): $*"
   timeout -k 5 "$limit" "$@"
   rc=$?
+  last=$rc
   local verdict="ok"
   [ "$rc" -eq 0 ] || verdict="FAILED (exit $rc)"
   [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && verdict="TIMED OUT after ${limit} s"
   echo "=== $name: $verdict in $((SECONDS - started)) s"
-  summary+=("$(printf '%-26s %-28s %4d s' "$name" "$verdict" $((SECONDS - started)))")
+  summary+=("$(printf '%-30s %-28s %4d s' "$name" "$verdict" $((SECONDS - started)))")
 }
 
 # skip NAME WHY: a step that cannot run here, named in the summary.
 skip() {
   selected "$1" || return 0
-  echo "=== $1: skipped: $2"; summary+=("$(printf '%-26s skipped: %s' "$1" "$2")")
+  echo "=== $1: skipped: $2"; summary+=("$(printf '%-30s skipped: %s' "$1" "$2")")
 }
 
 # bundle FILE NAME=PATH...: one JSON object {"NAME": <PATH's JSON or null>, ...}, keeping $out within 8 files.
@@ -128,6 +131,15 @@ step environment 5 30 bash -c "$(declare -f environment); environment"
 
 # b. issue 10: training on the GPU through the external libtorch; one worker, then two workers sharing the GPU
 step quickstart-1-worker 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
+if [ "$last" -gt 0 ]; then
+  # ExternalLibTorch loads libtorch by full path and needs nothing else (README "GPU hosts with PyTorch"); should that
+  # fail on CUDA, the wiring PLATFORM.md saw work on an H100 (torch/lib on LD_LIBRARY_PATH and linked beside
+  # libLibTorchSharp.so) gets one more try, and the later steps keep it.
+  echo "quickstart failed: retrying with libtorch on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so"
+  export LD_LIBRARY_PATH="$SEGCLUSTER_LIBTORCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  for folder in "$work/gpu/segcluster" "$work/gpu/bench"; do ln -sf "$SEGCLUSTER_LIBTORCH"/*.so* "$folder"/; done
+  step quickstart-1-worker-ld-path 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
+fi
 step quickstart-2-workers 30 90 "${cli[@]}" quickstart --device "$device" --workers 2 "${quick_two[@]}" --metrics-port 0 --out "$work/quickstart-2"
 bundle "$out/quickstart.json" one_worker="$work/quickstart-1/result.json" two_workers="$work/quickstart-2/result.json"
 
