@@ -124,7 +124,18 @@ else
   amp_backbone=resnet50
   reduce_sizes=(--ranks 2,4 --sizes-mb 1,16,64,256 --iterations 3)
 fi
-amp_nets=(--models spgnet --precisions fp32,bf16-mixed)
+
+# amp_pair SUFFIX MAX_S SEGCLUSTER_JSON PYTORCH_JSON ARGS...: `segcluster-bench amp`, then amp_reference.py with the
+# same ARGS and sizes, as steps amp SUFFIX and amp-pytorch SUFFIX.
+amp_pair() {
+  local suffix=$1 max=$2 ours=$3 theirs=$4; shift 4
+  step "amp$suffix" 40 "$max" "${bench[@]}" amp --device "$device" "${amp_size[@]}" --backbone "$amp_backbone" "$@" --out "$ours"
+  if [ "$cuda_python" -eq 1 ]; then
+    step "amp-pytorch$suffix" 40 "$max" python3 bench/pytorch/amp_reference.py "${amp_size[@]}" "$@" --out "$theirs"
+  else
+    skip "amp-pytorch$suffix" "python3 has no torch + torchvision with CUDA (amp_reference.py is CUDA-only)"
+  fi
+}
 
 # a. the machine and the versions
 step environment 5 30 bash -c "$(declare -f environment); environment"
@@ -144,14 +155,7 @@ step quickstart-2-workers 30 90 "${cli[@]}" quickstart --device "$device" --work
 bundle "$out/quickstart.json" one_worker="$work/quickstart-1/result.json" two_workers="$work/quickstart-2/result.json"
 
 # c. issue 15: SPGNet (ResNet-50) fp32 vs bf16-mixed, channels_last; SegCluster then PyTorch, same run
-step amp-channels-last 60 150 "${bench[@]}" amp --device "$device" "${amp_size[@]}" "${amp_nets[@]}" --backbone "$amp_backbone" \
-  --formats channels_last --out "$out/amp-segcluster.json"
-if [ "$cuda_python" -eq 1 ]; then
-  step amp-pytorch-channels-last 45 120 python3 bench/pytorch/amp_reference.py "${amp_size[@]}" "${amp_nets[@]}" \
-    --formats channels_last --out "$out/amp-pytorch.json"
-else
-  skip amp-pytorch-channels-last "python3 has no torch + torchvision with CUDA (amp_reference.py is CUDA-only)"
-fi
+amp_pair -channels-last 150 "$out/amp-segcluster.json" "$out/amp-pytorch.json" --models spgnet --precisions fp32,bf16-mixed --formats channels_last
 
 # d. issue 9: the ring on the host's cores (TCP data plane, fp32 and fp16 wire), then PyTorch gloo at the same sizes
 step allreduce-tcp 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports tcp --wires fp32,fp16 --out "$out/allreduce.json"
@@ -161,16 +165,13 @@ else
   skip allreduce-gloo "python3 cannot import torch.distributed"
 fi
 
-# If time allows: the contiguous layout (the fp32 a user runs by default), then the gRPC transport's ring.
-step amp-contiguous 40 90 "${bench[@]}" amp --device "$device" "${amp_size[@]}" "${amp_nets[@]}" --backbone "$amp_backbone" \
-  --formats contiguous --out "$work/amp-segcluster-contiguous.json"
-if [ "$cuda_python" -eq 1 ]; then
-  step amp-pytorch-contiguous 40 90 python3 bench/pytorch/amp_reference.py "${amp_size[@]}" "${amp_nets[@]}" \
-    --formats contiguous --out "$work/amp-pytorch-contiguous.json"
-else
-  skip amp-pytorch-contiguous "python3 has no torch + torchvision with CUDA"
-fi
-bundle "$out/amp-contiguous.json" segcluster="$work/amp-segcluster-contiguous.json" pytorch="$work/amp-pytorch-contiguous.json"
+# If time allows: the contiguous layout (the fp32 a user runs by default), DeepLabV3+, then the gRPC transport's ring.
+amp_pair -contiguous 90 "$work/amp-contiguous-segcluster.json" "$work/amp-contiguous-pytorch.json" \
+  --models spgnet --precisions fp32,bf16-mixed --formats contiguous
+amp_pair -deeplabv3plus 90 "$work/amp-deeplabv3plus-segcluster.json" "$work/amp-deeplabv3plus-pytorch.json" \
+  --models deeplabv3plus --precisions fp32,bf16-mixed --formats channels_last
+bundle "$out/amp-extra.json" segcluster_contiguous="$work/amp-contiguous-segcluster.json" pytorch_contiguous="$work/amp-contiguous-pytorch.json" \
+  segcluster_deeplabv3plus="$work/amp-deeplabv3plus-segcluster.json" pytorch_deeplabv3plus="$work/amp-deeplabv3plus-pytorch.json"
 step allreduce-grpc 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports grpc --wires fp32 --out "$out/allreduce-grpc.json"
 
 echo

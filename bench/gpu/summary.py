@@ -25,16 +25,16 @@ def quickstart(folder):
 
 def amp(folder):
     """Issue 15: SegCluster bf16-mixed + channels_last >= 0.95x PyTorch's, and >= 1.8x SegCluster's own fp32."""
-    contiguous = load(folder, "amp-contiguous.json") or {}
+    reports = [("segcluster", load(folder, "amp-segcluster.json")), ("pytorch", load(folder, "amp-pytorch.json"))]
+    reports += [(key.split("_")[0], report) for key, report in (load(folder, "amp-extra.json") or {}).items()]
     rates = {}
-    for framework, report in (("segcluster", load(folder, "amp-segcluster.json")), ("pytorch", load(folder, "amp-pytorch.json")),
-                              ("segcluster", contiguous.get("segcluster")), ("pytorch", contiguous.get("pytorch"))):
+    for framework, report in reports:
         for row in (report or {}).get("rows", []):
             rates[(framework, row["model"], row["precision"], row["memory_format"])] = row["images_per_second"]
     for (framework, model, precision, layout), rate in sorted(rates.items()):
         theirs = rates.get(("pytorch", model, precision, layout)) if framework == "segcluster" else None
         versus = f"  = {rate / theirs:.2f}x PyTorch" if theirs else ""
-        print(f"amp {framework:10} {model:8} {precision:10} {layout:13} {rate:8.2f} img/s{versus}")
+        print(f"amp {framework:10} {model:13} {precision:10} {layout:13} {rate:8.2f} img/s{versus}")
     for model in sorted({key[1] for key in rates}):
         fast = rates.get(("segcluster", model, "bf16-mixed", "channels_last"))
         torch_fast = rates.get(("pytorch", model, "bf16-mixed", "channels_last"))
