@@ -4,8 +4,8 @@ TCP on 127.0.0.1) across W processes on one host, same world sizes and buffer si
 Each rank fills a float32 buffer with rank + 1; one warm-up call per size is checked exactly (every element W(W+1)/2),
 then --iterations timed calls, each after a barrier. A call's time is the slowest rank's; the median is reported.
 algbw = bytes / time, busbw = algbw * 2(W-1)/W (nccl-tests' convention, as the bench). relative_l2_error: one extra call
-on gradient-like data (random signs, magnitudes log-uniform in 1e-6..1e-1, 1 Mi floats per rank) against the sum in
-float64, as the bench does.
+on gradient-like data (random signs, magnitudes log-uniform in 1e-6..1e-1, 1 Mi floats per rank) against the exact
+(float64) sum of the float32 values sent, as the bench does.
 Run: python3 bench/pytorch/gloo_allreduce.py --ranks 2,4 --sizes-mb 1,16,64,256 --out bench/results/allreduce-gloo.json
 """
 import argparse, datetime, json, os, platform, socket, statistics, tempfile, time
@@ -50,12 +50,11 @@ def rank_main(rank, world, port, sizes, iterations, threads, result_path):
         del buffer
 
     count = 1 << 20
-    local = gradient_like(rank, count)
-    summed = local.float()
+    summed = gradient_like(rank, count).float()
     dist.all_reduce(summed)
-    exact = torch.zeros(count, dtype=torch.float64)
+    exact = torch.zeros(count, dtype=torch.float64)  # the exact sum of the float32 values the ranks sent
     for r in range(world):
-        exact += gradient_like(r, count)
+        exact += gradient_like(r, count).float().double()
     error = float(torch.linalg.vector_norm(summed.double() - exact) / torch.linalg.vector_norm(exact))
     for row in rows:
         row["relative_l2_error"] = error
