@@ -27,14 +27,18 @@ def amp(folder):
     """Issue 15: SegCluster bf16-mixed + channels_last >= 0.95x PyTorch's, and >= 1.8x SegCluster's own fp32."""
     reports = [("segcluster", load(folder, "amp-segcluster.json")), ("pytorch", load(folder, "amp-pytorch.json"))]
     reports += [(key.split("_")[0], report) for key, report in (load(folder, "amp-extra.json") or {}).items()]
-    rates = {}
+    rates, peaks = {}, {}
     for framework, report in reports:
         for row in (report or {}).get("rows", []):
-            rates[(framework, row["model"], row["precision"], row["memory_format"])] = row["images_per_second"]
+            key = (framework, row["model"], row["precision"], row["memory_format"])
+            rates[key], peaks[key] = row["images_per_second"], row["peak_memory_bytes"]
+    # Peaks differ in kind: SegCluster's is the GPU's NVML used memory (context and cache included), PyTorch's
+    # torch.cuda.max_memory_allocated (tensors only).
     for (framework, model, precision, layout), rate in sorted(rates.items()):
         theirs = rates.get(("pytorch", model, precision, layout)) if framework == "segcluster" else None
         versus = f"  = {rate / theirs:.2f}x PyTorch" if theirs else ""
-        print(f"amp {framework:10} {model:13} {precision:10} {layout:13} {rate:8.2f} img/s{versus}")
+        peak = peaks[(framework, model, precision, layout)] / 2**30
+        print(f"amp {framework:10} {model:13} {precision:10} {layout:13} {rate:8.2f} img/s  peak {peak:6.2f} GiB{versus}")
     for model in sorted({key[1] for key in rates}):
         fast = rates.get(("segcluster", model, "bf16-mixed", "channels_last"))
         torch_fast = rates.get(("pytorch", model, "bf16-mixed", "channels_last"))
