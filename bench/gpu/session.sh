@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Takes the GPU figures of issues 9, 10 and 15 in one device run of at most 9 minutes (bench/README.md, "Taking the
+# GPU figures"). Run from the repository root with artifacts/gpu-session/ (bench/gpu/pack.sh) beside it.
+#   bench/gpu/session.sh            on the GPU machine: cuda:0, full sizes
+#   bench/gpu/session.sh --dry-run  the same steps on CPU with tiny sizes (tests this script where there is no GPU)
+# Steps run in order of value; each has its own timeout, cut to what is left of the whole budget
+# (SESSION_BUDGET_S, default 540 s), and a failing or skipped step is logged and the next one runs.
+# SESSION_STEPS=name,name runs only those steps (names as in the summary), e.g. to repeat one in a second call.
+# Results go to $OUT (default artifacts/gpu-session-out), at most 8 files: session.log (everything printed) and the JSON
+# files named in the steps below. The last lines printed are a summary: the steps, then bench/gpu/summary.py's figures.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+case "${1:-}" in
+  "") dry=0 ;;
+  --dry-run) dry=1 ;;
+  *) echo "usage: bench/gpu/session.sh [--dry-run]" >&2; exit 2 ;;
+esac
+begin=$SECONDS
+budget=${SESSION_BUDGET_S:-540}
+reserve=15  # a killed step's grace (timeout -k 5) and the summary
+carried=artifacts/gpu-session
+if [ -n "${OUT:-}" ]; then out=$OUT; else out=artifacts/gpu-session-out; rm -rf "$out"; fi
+mkdir -p "$out"
+exec > >(tee -a "$out/session.log") 2>&1
+tee_pid=$!
+
+for archive in segcluster-gpu.tar.xz bench.tar.xz; do
+  [ -f "$carried/$archive" ] || { echo "session.sh: $carried/$archive is missing: run bench/gpu/pack.sh and carry $carried"; exit 2; }
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/segcluster-gpu-session.XXXXXX")
+# On exit: remove the unpacked programs, and let tee write the log's last lines before $OUT is collected.
+trap 'rm -rf "$work"; exec >&- 2>&-; wait "$tee_pid"' EXIT
+# tar needs xz for .tar.xz; python3's tarfile is the fallback where xz is missing.
+unpack() { tar -C "$work" -xJf "$1" 2>/dev/null || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$work"; }
+unpack "$carried/segcluster-gpu.tar.xz" && unpack "$carried/bench.tar.xz" || { echo "session.sh: unpacking failed"; exit 2; }
+while IFS= read -r name; do
+  mkdir -p "$(dirname "$work/gpu/bench/$name")" && ln "$work/gpu/segcluster/$name" "$work/gpu/bench/$name"
+done < "$work/gpu/bench-shared.txt"
+echo "unpacked into $work in $((SECONDS - begin)) s"
+
+# libtorch for both .NET programs (the external build carries none): python3's torch, else (dry run without torch)
+# the libtorch-cpu package of the NuGet cache.
+if [ -z "${SEGCLUSTER_LIBTORCH:-}" ]; then
+  SEGCLUSTER_LIBTORCH=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null) ||
+    SEGCLUSTER_LIBTORCH=$(ls -d "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/libtorch-cpu-linux-x64/*/runtimes/linux-x64/native 2>/dev/null | sort -V | tail -1)
+fi
+[ -n "$SEGCLUSTER_LIBTORCH" ] || { echo "session.sh: no libtorch: python3 cannot import torch and SEGCLUSTER_LIBTORCH is unset"; exit 2; }
+export SEGCLUSTER_LIBTORCH DOTNET_ROOT="$work/gpu/dotnet" CUDA_DEVICE_ORDER=PCI_BUS_ID PYTHONUNBUFFERED=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+cli=("$work/gpu/run.sh")
+bench=("$DOTNET_ROOT/dotnet" "$work/gpu/bench/segcluster-bench.dll")
+echo "libtorch: $SEGCLUSTER_LIBTORCH"
+
+if python3 -c 'import torch.distributed' 2>/dev/null; then torch_python=1; else torch_python=0; fi
+if python3 -c 'import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then cuda_python=1; else cuda_python=0; fi
+
+summary=()
+selected() { [ -z "${SESSION_STEPS:-}" ] || [[ ",$SESSION_STEPS," == *",$1,"* ]]; }
+# step NAME MIN_S MAX_S COMMAND...: runs COMMAND under a timeout of MAX_S, cut to the budget left; skipped when less
+# than MIN_S is left. Its exit status is left in $last (-1: not run).
+last=0
+step() {
+  last=-1
+  local name=$1 min=$2 max=$3; shift 3
+  selected "$name" || return 0
+  local left=$((budget - (SECONDS - begin) - reserve))
+  if [ "$left" -lt "$min" ]; then
+    echo "=== $name: skipped, ${left} s of the budget left (needs ${min} s)"
+    summary+=("$(printf '%-30s skipped (budget)' "$name")")
+    return
+  fi
+  local limit=$((max < left ? max : left)) started=$SECONDS rc
+  echo "=== $name (timeout ${limit} s, $((SECONDS - begin)) s into the session): $*"
+  timeout -k 5 "$limit" "$@"
+  rc=$?
+  last=$rc
+  local verdict="ok"
+  [ "$rc" -eq 0 ] || verdict="FAILED (exit $rc)"
+  [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && verdict="TIMED OUT after ${limit} s"
+  echo "=== $name: $verdict in $((SECONDS - started)) s"
+  summary+=("$(printf '%-30s %-28s %4d s' "$name" "$verdict" $((SECONDS - started)))")
+}
+
+# skip NAME WHY: a step that cannot run here, named in the summary.
+skip() {
+  selected "$1" || return 0
+  echo "=== $1: skipped: $2"; summary+=("$(printf '%-30s skipped: %s' "$1" "$2")")
+}
+
+# bundle FILE NAME=PATH...: one JSON object {"NAME": <PATH's JSON or null>, ...}, keeping $out within 8 files.
+bundle() {
+  local file=$1 sep="" pair; shift
+  { printf '{'
+    for pair in "$@"; do
+      printf '%s\n"%s": ' "$sep" "${pair%%=*}"
+      if [ -s "${pair#*=}" ]; then cat "${pair#*=}"; else printf 'null'; fi
+      sep=","
+    done
+    printf '}\n'; } > "$file"
+}
+
+environment() {
+  date -u; uname -a; nproc --all; free -g
+  nvidia-smi || echo "(no nvidia-smi)"
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(),
+    "device", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")' || echo "(python3 has no torch)"
+  "$DOTNET_ROOT/dotnet" --list-runtimes
+}
+
+if [ "$dry" -eq 1 ]; then
+  device=cpu
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # a loaded small CPU: one OpenMP thread per process (bench/README.md)
+  quick=(--steps 4 --image-size 64 --batch-size 2)
+  quick_two=(--steps 3 --image-size 64 --batch-size 2)
+  amp_size=(--height 64 --width 64 --batch 2 --steps 2 --warmup 1)
+  # ResNet-50 training dies here with SIGFPE in libtorch 2.10's CPU oneDNN (brgemm convolution backward's blocking
+  # heuristic divides by zero); cuDNN runs the GPU's convolutions.
+  amp_backbone=resnet18
+  reduce_sizes=(--ranks 2 --sizes-mb 1,4 --iterations 1)
+else
+  device=cuda:0
+  quick=(--steps 300)
+  quick_two=(--steps 200)
+  amp_size=(--height 512 --width 1024 --batch 8 --steps 20 --warmup 5)
+  amp_backbone=resnet50
+  reduce_sizes=(--ranks 2,4 --sizes-mb 1,16,64,256 --iterations 3)
+fi
+
+# amp_pair SUFFIX MAX_S SEGCLUSTER_JSON PYTORCH_JSON ARGS...: `segcluster-bench amp`, then amp_reference.py with the
+# same ARGS and sizes, as steps amp SUFFIX and amp-pytorch SUFFIX.
+amp_pair() {
+  local suffix=$1 max=$2 ours=$3 theirs=$4; shift 4
+  step "amp$suffix" 40 "$max" "${bench[@]}" amp --device "$device" "${amp_size[@]}" --backbone "$amp_backbone" "$@" --out "$ours"
+  if [ "$cuda_python" -eq 1 ]; then
+    step "amp-pytorch$suffix" 40 "$max" python3 bench/pytorch/amp_reference.py "${amp_size[@]}" "$@" --out "$theirs"
+  else
+    skip "amp-pytorch$suffix" "python3 has no torch + torchvision with CUDA (amp_reference.py is CUDA-only)"
+  fi
+}
+
+# a. the machine and the versions
+step environment 5 30 bash -c "$(declare -f environment); environment"
+
+# b. issue 10: training on the GPU through the external libtorch; one worker, then two workers sharing the GPU
+step quickstart-1-worker 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
+if [ "$last" -gt 0 ]; then
+  # ExternalLibTorch loads libtorch by full path and needs nothing else (README "GPU hosts with PyTorch"); should that
+  # fail on CUDA, the wiring PLATFORM.md saw work on an H100 (torch/lib on LD_LIBRARY_PATH and linked beside
+  # libLibTorchSharp.so) gets one more try, and the later steps keep it.
+  echo "quickstart failed: retrying with libtorch on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so"
+  export LD_LIBRARY_PATH="$SEGCLUSTER_LIBTORCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  for folder in "$work/gpu/segcluster" "$work/gpu/bench"; do ln -sf "$SEGCLUSTER_LIBTORCH"/*.so* "$folder"/; done
+  step quickstart-1-worker-ld-path 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
+fi
+step quickstart-2-workers 30 90 "${cli[@]}" quickstart --device "$device" --workers 2 "${quick_two[@]}" --metrics-port 0 --out "$work/quickstart-2"
+bundle "$out/quickstart.json" one_worker="$work/quickstart-1/result.json" two_workers="$work/quickstart-2/result.json"
+
+# c. issue 15: SPGNet (ResNet-50) fp32 vs bf16-mixed, channels_last; SegCluster then PyTorch, same run
+amp_pair -channels-last 150 "$out/amp-segcluster.json" "$out/amp-pytorch.json" --models spgnet --precisions fp32,bf16-mixed --formats channels_last
+
+# d. issue 9: the ring on the host's cores (TCP data plane, fp32 and fp16 wire), then PyTorch gloo at the same sizes
+step allreduce-tcp 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports tcp --wires fp32,fp16 --out "$out/allreduce.json"
+if [ "$torch_python" -eq 1 ]; then
+  step allreduce-gloo 20 60 python3 bench/pytorch/gloo_allreduce.py "${reduce_sizes[@]}" --out "$out/allreduce-gloo.json"
+else
+  skip allreduce-gloo "python3 cannot import torch.distributed"
+fi
+
+# If time allows: the contiguous layout (the fp32 a user runs by default), DeepLabV3+, then the gRPC transport's ring.
+amp_pair -contiguous 90 "$work/amp-contiguous-segcluster.json" "$work/amp-contiguous-pytorch.json" \
+  --models spgnet --precisions fp32,bf16-mixed --formats contiguous
+amp_pair -deeplabv3plus 90 "$work/amp-deeplabv3plus-segcluster.json" "$work/amp-deeplabv3plus-pytorch.json" \
+  --models deeplabv3plus --precisions fp32,bf16-mixed --formats channels_last
+bundle "$out/amp-extra.json" segcluster_contiguous="$work/amp-contiguous-segcluster.json" pytorch_contiguous="$work/amp-contiguous-pytorch.json" \
+  segcluster_deeplabv3plus="$work/amp-deeplabv3plus-segcluster.json" pytorch_deeplabv3plus="$work/amp-deeplabv3plus-pytorch.json"
+step allreduce-grpc 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports grpc --wires fp32 --out "$out/allreduce-grpc.json"
+
+echo
+echo "=== summary ($((SECONDS - begin)) s of ${budget} s; files in $out: $(ls "$out" | tr '\n' ' '))"
+printf '%s\n' "${summary[@]}"
+python3 bench/gpu/summary.py "$out" || grep -hE 'img/s  peak|^gloo W=' "$out/session.log"
