@@ -24,8 +24,24 @@ internal static class Layers
     public static nn.Module<Tensor, Tensor> Conv3x3(int inChannels, int outChannels, NormKind norm, int stride, int dilation) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: dilation, dilation: dilation, bias: norm == NormKind.None);
 
-    public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1) =>
-        nn.Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: norm == NormKind.None);
+    /// <summary>
+    /// 1×1 convolution. A stride s is taken by subsampling the input (x[:, :, ::s, ::s], a pre-hook) before a stride-1
+    /// convolution: the same output, gradients and parameters (a 1×1 kernel reads one pixel), but libtorch 2.10's CPU
+    /// oneDNN kills the process with SIGFPE (division by zero in brg_blocking_t::est_eff_1x1) in the backward of some
+    /// strided 1×1 convolutions, e.g. 256/512/1024 → 1024/2048 channels at stride 2: ResNet-50's downsample projections
+    /// (at ISA caps AVX2 and up; AVX and SSE4.1 do not crash). Still an nn.Conv2d, so weights, precision and FLOPs see
+    /// the usual layer.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1)
+    {
+        var conv = nn.Conv2d(inChannels, outChannels, kernel_size: 1, bias: norm == NormKind.None);
+        if (stride > 1)
+        {
+            var every = TensorIndex.Slice(step: stride);
+            conv.register_forward_pre_hook((_, x) => x[TensorIndex.Colon, TensorIndex.Colon, every, every]);
+        }
+        return conv;
+    }
 
     /// <summary>1×1 convolution followed by the norm ("1×1 conv + BN" of PAPERS.md §1).</summary>
     public static nn.Module<Tensor, Tensor> Projection(int inChannels, int outChannels, NormKind norm) =>
