@@ -74,6 +74,7 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("training-overhead", "The trainer's step vs a bare TorchSharp loop (same model, data, seed), then resident memory over many steps.", TrainingOverheadBench.Options, TrainingOverheadBench.Run),
     ("amp", "Training images/s and peak memory per precision × memory format (SPGNet, DeepLabV3+).", SegCluster.Bench.Amp.AmpBench.Options, SegCluster.Bench.Amp.AmpBench.Run),
     ("amp-miou", "Validation mIoU per precision at the same budget, paired by seed (synthetic dataset, one CPU worker).", SegCluster.Bench.Amp.AmpMiouBench.Options, SegCluster.Bench.Amp.AmpMiouBench.Run),
+    ("gradient-match", "W ranks on one device through the TCP ring vs one rank with the W-times batch: gradients and parameters (issue 10).", GradientMatchBench.Options, GradientMatchBench.Run),
     ("cluster-throughput", "Training images/s and the step's phase split through an embedded node of W workers (loopback ring or in memory).", ClusterThroughputBench.Options, ClusterThroughputBench.Run),
     ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos, or node processes with --processes 1).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })

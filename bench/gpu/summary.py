@@ -16,7 +16,15 @@ def load(folder, name):
 def quickstart(folder):
     runs = load(folder, "quickstart.json") or {}
     for name, run in runs.items():
-        if run:
+        if name == "gradient_match":
+            if run:
+                worst = max(row["gradient_relative_l2"] for row in run["rows"])
+                print(f"gradient-match: {run['workers']} ranks vs 1 on {run['device']} ({run['model']}/{run['backbone']}, {run['norm']}): "
+                      f"gradient rel. L2 {worst:.2e}, parameters {run['parameters_relative_l2']:.2e}, "
+                      f"{'match' if run['match'] else 'MISMATCH'} at tolerance {run['tolerance']:g} (issue 10)")
+            else:
+                print("gradient-match: no result")
+        elif run:
             print(f"quickstart {name}: {run['workers']} worker(s) on {run['device']}, {run['steps']} steps, "
                   f"mIoU {run['miou']:.2%}, {run['images_per_second']:.1f} img/s")
         else:
