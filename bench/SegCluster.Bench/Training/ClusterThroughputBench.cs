@@ -27,9 +27,12 @@ public static class ClusterThroughputBench
         string? wire = args.Text("--wire", "") is { Length: > 0 } w ? w : null;
         int width = args.Int("--width", 16), size = args.Int("--size", 64), batch = args.Int("--batch", 4);
         int steps = args.Int("--steps", 40), warmup = args.Int("--warmup", 5), threads = args.Int("--threads", 1), repeats = args.Int("--repeats", 2);
-        if (workers.Any(n => n < 1) || steps <= warmup + 1 || warmup < 0 || threads < 0 || repeats < 1 || reduction is not ("ring" or "memory") || (wire is not null && reduction != "ring"))
-            throw new ArgumentException("--workers ≥ 1 each; --steps must exceed --warmup + 1 (--warmup ≥ 0); --threads ≥ 0 (0: cores / workers); --repeats ≥ 1; " +
-                "--reduction ring or memory; --wire (fp32 | fp16) needs --reduction ring.");
+        Require(workers.All(n => n >= 1), $"--workers: {string.Join(",", workers)}; every count must be at least 1.");
+        Require(warmup >= 0 && steps > warmup + 1, $"--steps {steps} must exceed --warmup {warmup} + 1 (--warmup ≥ 0): the rate needs two measured steps.");
+        Require(threads >= 0, $"--threads {threads}: use 0 (cores / workers) or more.");
+        Require(repeats >= 1, $"--repeats {repeats}: use 1 or more.");
+        Require(reduction is "ring" or "memory", $"--reduction '{reduction}': use ring or memory.");
+        Require(wire is null || reduction == "ring", "--wire needs --reduction ring (in memory there is no wire).");
 
         // Repeats run the whole list of W again, so load drifting over the run hits every W alike; efficiency divides by
         // the 1-worker row of the same repeat.
@@ -116,6 +119,11 @@ public static class ClusterThroughputBench
             AllReduceLastArrivalSeconds = lastArrival,
             AllReduceLastArrivalShare = lastArrival / step,
         };
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok) throw new ArgumentException(message);
     }
 
     private static void Print(IReadOnlyList<ClusterThroughputRow> rows)
