@@ -27,9 +27,12 @@ public static class ClusterThroughputBench
         string? wire = args.Text("--wire", "") is { Length: > 0 } w ? w : null;
         int width = args.Int("--width", 16), size = args.Int("--size", 64), batch = args.Int("--batch", 4);
         int steps = args.Int("--steps", 40), warmup = args.Int("--warmup", 5), threads = args.Int("--threads", 1), repeats = args.Int("--repeats", 2);
-        if (workers.Any(n => n < 1) || steps <= warmup + 1 || warmup < 0 || threads < 0 || repeats < 1 || reduction is not ("ring" or "memory") || (wire is not null && reduction != "ring"))
-            throw new ArgumentException("--workers ≥ 1 each; --steps must exceed --warmup + 1 (--warmup ≥ 0); --threads ≥ 0 (0: cores / workers); --repeats ≥ 1; " +
-                "--reduction ring or memory; --wire (fp32 | fp16) needs --reduction ring.");
+        Require(workers.All(n => n >= 1), $"--workers: {string.Join(",", workers)}; every count must be at least 1.");
+        Require(warmup >= 0 && steps > warmup + 1, $"--steps {steps} must exceed --warmup {warmup} + 1 (--warmup ≥ 0): the rate needs two measured steps.");
+        Require(threads >= 0, $"--threads {threads}: use 0 (cores / workers) or more.");
+        Require(repeats >= 1, $"--repeats {repeats}: use 1 or more.");
+        Require(reduction is "ring" or "memory", $"--reduction '{reduction}': use ring or memory.");
+        Require(wire is null || reduction == "ring", "--wire needs --reduction ring (in memory there is no wire).");
 
         // Repeats run the whole list of W again, so load drifting over the run hits every W alike; efficiency divides by
         // the 1-worker row of the same repeat.
@@ -103,19 +106,32 @@ public static class ClusterThroughputBench
         double Mean(Func<WorkerStep, double> phase) => all.Average(phase);
         double step = Mean(s => s.Step), allReduce = Mean(s => s.AllReduce);
         var bytes = (long)all.Average(s => s.AllReduceBytes);
+        // The rank that reaches the all-reduce last waits for nobody: the minimum over ranks of a step's all-reduce time
+        // is its transfer and sum; the rest of the others' time is waiting for that rank (load imbalance, 2 shared cores).
+        var steps = measured.Min(w => w.Count);
+        var lastArrival = Enumerable.Range(0, steps).Average(k => measured.Min(w => w[k].AllReduce));
         string wire = reduction == "ring" ? spec.Training.Wire ?? "fp32" : "none";
         return new ClusterThroughputRow(spec.Workers, reduction, wire, threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount / spec.Workers), measured[0].Count,
             imagesPerSecond, null, step, Mean(s => s.DataWait), Mean(s => s.ForwardBackward), allReduce, Mean(s => s.Optimizer),
             Mean(s => s.ForwardBackward) / step, allReduce / step, Mean(s => s.Optimizer) / step,
-            bytes, allReduce > 0 && bytes > 0 ? bytes / allReduce / 1e9 : null, clock.Elapsed.TotalSeconds);
+            bytes, allReduce > 0 && bytes > 0 ? bytes / allReduce / 1e9 : null, clock.Elapsed.TotalSeconds)
+        {
+            AllReduceLastArrivalSeconds = lastArrival,
+            AllReduceLastArrivalShare = lastArrival / step,
+        };
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok) throw new ArgumentException(message);
     }
 
     private static void Print(IReadOnlyList<ClusterThroughputRow> rows)
     {
-        var table = new Table().AddColumns("#", "W", "reduce", "img/s", "eff.", "step ms", "fwd+bwd", "allred", "optim", "data");
+        var table = new Table().AddColumns("#", "W", "reduce", "img/s", "eff.", "step ms", "fwd+bwd", "allred", "(no wait)", "optim", "data");
         foreach (var r in rows)
             table.AddRow($"{r.Repeat}", $"{r.Workers}", r.Reduction == "ring" ? $"ring {r.Wire}" : r.Reduction, $"{r.ImagesPerSecond:F1}", r.ScalingEfficiency is { } e ? $"{e:F2}" : "-",
-                $"{r.StepSeconds * 1e3:F0}", $"{r.ForwardBackwardShare:P0}", $"{r.AllReduceShare:P0}", $"{r.OptimizerShare:P0}", $"{r.DataWaitSeconds / r.StepSeconds:P0}");
+                $"{r.StepSeconds * 1e3:F0}", $"{r.ForwardBackwardShare:P0}", $"{r.AllReduceShare:P0}", $"{r.AllReduceLastArrivalShare:P0}", $"{r.OptimizerShare:P0}", $"{r.DataWaitSeconds / r.StepSeconds:P0}");
         AnsiConsole.Write(table);
     }
 }

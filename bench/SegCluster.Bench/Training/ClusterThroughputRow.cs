@@ -27,4 +27,10 @@ internal sealed record ClusterThroughputRow(
 {
     /// <summary>Which pass over the W list (1-based) measured this row.</summary>
     public int Repeat { get; init; }
+
+    /// <summary>Mean over steps of the smallest all-reduce time among the ranks: the rank arriving last waits for no
+    /// peer, so this is the reduction itself (transfer and sum); <see cref="AllReduceSeconds"/> minus it is waiting.</summary>
+    public double AllReduceLastArrivalSeconds { get; init; }
+
+    public double AllReduceLastArrivalShare { get; init; }
 }

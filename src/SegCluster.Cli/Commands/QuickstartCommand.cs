@@ -7,7 +7,7 @@ namespace SegCluster.Cli.Commands;
 
 /// <summary>
 /// `segcluster quickstart`: an embedded in-process cluster trains the default spec on the built-in
-/// synthetic dataset, data-parallel through the real gRPC ring, and reports mIoU.
+/// synthetic dataset, data-parallel (the node's workers sum in memory; with --wire over the real loopback ring), and reports mIoU.
 /// </summary>
 public static class QuickstartCommand
 {

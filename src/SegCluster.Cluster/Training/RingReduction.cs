@@ -48,23 +48,22 @@ public sealed class RingReduction : IDisposable
         var localRank = localRanks.IndexOf(assignment.Rank);
         // Keyed by ring and endpoint: one group per node even where several nodes share a process (tests).
         var lease = nodeGroups.Join($"{assignment.RingId}@{mine}", localRanks.Count, options.Timeout);
+        var local = lease.Group.Cancellable(localRank, cancellationToken);
+        if (nodes.Count == 1)
+        {
+            // One node: its in-memory sum is the whole sum and already identical on every rank, so the hierarchical
+            // broadcast (a second in-memory sum with zeros) would only cost two more barriers and a pass over the buffer.
+            return new RingReduction(local, null, lease, $"in memory with {localRanks.Count} ranks of this node (the only node: no wire)");
+        }
         RingAllReduce? leaders = null;
         IGradientReducer? acrossNodes = null;
         if (localRank == 0)
         {
-            if (nodes.Count > 1)
-            {
-                leaders = new RingAllReduce(new RingGroup(assignment.RingId + "#nodes", nodes), nodes.IndexOf(mine), mailbox, options);
-                acrossNodes = new RingGradientReducer(leaders, cancellationToken);
-            }
-            else
-            {
-                acrossNodes = new SingleRankReducer();  // one node: the in-memory sum is the whole sum
-            }
+            leaders = new RingAllReduce(new RingGroup(assignment.RingId + "#nodes", nodes), nodes.IndexOf(mine), mailbox, options);
+            acrossNodes = new RingGradientReducer(leaders, cancellationToken);
         }
-        var reducer = new HierarchicalGradientReducer(lease.Group.Cancellable(localRank, cancellationToken), acrossNodes, assignment.Rank, endpoints.Count);
-        var across = nodes.Count > 1 ? $", then the ring of {nodes.Count} node leaders, {wire}" : " (the only node: no wire)";
-        return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node{across}");
+        var reducer = new HierarchicalGradientReducer(local, acrossNodes, assignment.Rank, endpoints.Count);
+        return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node, then the ring of {nodes.Count} node leaders, {wire}");
     }
 
     public void Dispose()

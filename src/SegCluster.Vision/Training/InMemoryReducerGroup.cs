@@ -1,9 +1,11 @@
+using System.Numerics.Tensors;
+
 namespace SegCluster.Vision.Training;
 
 /// <summary>
 /// Ranks as threads of one process, for tests and single-machine runs. A sum is exact and
-/// deterministic: every rank adds the buffers in rank order (0, 1, ..., W-1), so all ranks get
-/// bit-identical results. Two barrier phases per call: "all buffers posted" then "all sums read".
+/// deterministic: each rank adds the buffers of its 1/W slice in rank order (0, 1, ..., W-1) into one shared
+/// result that every rank copies, so all ranks get bit-identical results. Two barrier phases per call: "all buffers posted" then "all sums read".
 /// A rank that does not arrive within the timeout makes the others throw <see cref="TimeoutException"/>
 /// instead of hanging.
 /// </summary>
@@ -13,6 +15,7 @@ public sealed class InMemoryReducerGroup
     private readonly float[]?[] _posted;
     private readonly Rank[] _ranks;
     private readonly TimeSpan _timeout;
+    private float[] _result = [];
 
     public InMemoryReducerGroup(int worldSize) : this(worldSize, TimeSpan.FromMinutes(2)) { }
 
@@ -37,7 +40,7 @@ public sealed class InMemoryReducerGroup
     /// A group whose rank was cancelled is broken: abandon it.</summary>
     public IGradientReducer Cancellable(int rank, CancellationToken cancellation) => new Rank(this, rank, cancellation);
 
-    private void Sum(int rank, float[] buffer, ref float[] scratch, CancellationToken cancellation)
+    private void Sum(int rank, float[] buffer, CancellationToken cancellation)
     {
         _posted[rank] = buffer;
         Wait(rank, cancellation);
@@ -50,15 +53,21 @@ public sealed class InMemoryReducerGroup
                     $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p!.Length))})");
             }
         }
-        if (scratch.Length != buffer.Length) scratch = new float[buffer.Length];
-        for (int i = 0; i < buffer.Length; i++)
+        float[] result;
+        lock (_posted)
         {
-            float s = 0f;
-            for (int r = 0; r < _posted.Length; r++) s += _posted[r]![i];
-            scratch[i] = s;
+            // Every rank of this call sees the same length, so only the first allocates; the previous call's result was
+            // copied out by every rank before any of them passed this call's first barrier.
+            if (_result.Length != buffer.Length) _result = new float[buffer.Length];
+            result = _result;
         }
-        Wait(rank, cancellation);  // nobody overwrites a posted buffer before every rank has read it
-        scratch.AsSpan().CopyTo(buffer);
+        // Each rank sums its own slice (1/W of the work, vectorised), adding the ranks in order 0, 1, ..., W-1.
+        var (start, end) = ((int)((long)buffer.Length * rank / WorldSize), (int)((long)buffer.Length * (rank + 1) / WorldSize));
+        var slice = result.AsSpan(start, end - start);
+        _posted[0]!.AsSpan(start, end - start).CopyTo(slice);
+        for (int r = 1; r < _posted.Length; r++) TensorPrimitives.Add(slice, _posted[r]!.AsSpan(start, end - start), slice);
+        Wait(rank, cancellation);  // every slice is summed, and nobody overwrites a posted buffer before every rank has read it
+        result.AsSpan().CopyTo(buffer);
     }
 
     private void Wait(int rank, CancellationToken cancellation)
@@ -69,8 +78,6 @@ public sealed class InMemoryReducerGroup
 
     private sealed class Rank(InMemoryReducerGroup group, int rank, CancellationToken cancellation = default) : IGradientReducer
     {
-        private float[] _scratch = [];
-
         int IGradientReducer.Rank => rank;
 
         public int WorldSize => group.WorldSize;
@@ -78,7 +85,7 @@ public sealed class InMemoryReducerGroup
         public void Sum(float[] buffer)
         {
             ArgumentNullException.ThrowIfNull(buffer);
-            group.Sum(rank, buffer, ref _scratch, cancellation);
+            group.Sum(rank, buffer, cancellation);
         }
     }
 }

@@ -26,6 +26,34 @@ public class InMemoryReducerGroupTests
             Assert.Equal(new[] { 6f, 30f + 3 * 4 }, r);
     }
 
+    [Theory]
+    [InlineData(1)]   // shorter than the world: two ranks sum empty slices
+    [InlineData(7)]   // slices of 2, 2 and 3 floats
+    [InlineData(100_003)]
+    public void Slices_of_any_length_sum_exactly_on_every_rank_even_when_the_length_changes(int length)
+    {
+        const int World = 3;
+        var group = new InMemoryReducerGroup(World);
+        var results = new float[World][][];
+        var threads = Enumerable.Range(0, World).Select(r => new Thread(() =>
+        {
+            // A long buffer, then this length (the shared result is reallocated), then the long one again.
+            results[r] = [.. new[] { 50, length, 50 }.Select(n =>
+            {
+                var buffer = Enumerable.Range(0, n).Select(i => (float)(i % 1000) * (r + 1)).ToArray();
+                group[r].Sum(buffer);
+                return buffer;
+            })];
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        foreach (var rank in results)
+        {
+            Assert.Equal(Enumerable.Range(0, length).Select(i => (float)(i % 1000) * 6), rank[1]);  // (1 + 2 + 3) × value
+            Assert.Equal(Enumerable.Range(0, 50).Select(i => i * 6f), rank[2]);
+        }
+    }
+
     [Fact]
     public void SingleRankReducerLeavesTheBufferAlone()
     {
