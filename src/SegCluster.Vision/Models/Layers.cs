@@ -38,7 +38,8 @@ internal static class Layers
         if (stride > 1)
         {
             var every = TensorIndex.Slice(step: stride);
-            conv.register_forward_pre_hook((_, x) => x[TensorIndex.Colon, TensorIndex.Colon, every, every]);
+            // contiguous: the convolution then sees a plain dense input, as a strided convolution's input would be
+            conv.register_forward_pre_hook((_, x) => x[TensorIndex.Colon, TensorIndex.Colon, every, every].contiguous());
         }
         return conv;
     }

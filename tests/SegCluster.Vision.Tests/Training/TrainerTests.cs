@@ -34,8 +34,9 @@ public class TrainerTests
     /// parameters: after a second step each parameter's .grad holds what a plain backward on the weights before that
     /// step gives (so backward wrote into the buffer, and the first step's gradient was zeroed, not added to).
     /// </summary>
-    /// <remarks>Tolerance: identical kernels for contiguous (bit-equal in practice); channels_last runs other
-    /// convolution kernels than the contiguous reference, ~1e-6 relative per layer.</remarks>
+    /// <remarks>Tolerance 1e-4 relative L2 per tensor: contiguous runs the reference's kernels (equal in practice);
+    /// channels_last runs other convolution kernels than the contiguous reference (other summation orders), seen up to
+    /// ~1e-5 on the stem's weight gradient. A gradient that was not written, or added to the previous step's, is off by O(1).</remarks>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -59,7 +60,8 @@ public class TrainerTests
         foreach (var ((name, p), r) in model.named_parameters().Zip(reference.parameters()))
         {
             Assert.True(p.grad is not null, $"{name} has no grad");
-            Assert.True(p.grad.allclose(r.grad!, rtol: 1e-4, atol: 1e-6), $"{name}: grad differs from a plain backward by {(p.grad - r.grad!).abs().max().item<float>():E2}");
+            double relative = (p.grad - r.grad!).norm().item<float>() / Math.Max(r.grad!.norm().item<float>(), 1e-12);
+            Assert.True(relative <= 1e-4, $"{name}: grad differs from a plain backward by {relative:E2} (relative L2)");
         }
     }
 
