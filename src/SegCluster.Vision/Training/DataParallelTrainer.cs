@@ -231,7 +231,8 @@ public sealed class DataParallelTrainer : IDisposable
     /// Makes each parameter's .grad its view of <see cref="_gradient"/>, strided like the parameter (PyTorch DDP's
     /// gradient_as_bucket_view): autograd accumulates into a defined grad in place, so backward writes straight into the
     /// flat buffer and a step neither copies gradients into it nor zeroes them one tensor at a time; after
-    /// <see cref="Step"/> the grads hold the reduced gradient, as after DDP's backward. A parameter whose elements do not
+    /// <see cref="Step"/> the grads hold the reduced gradient as the optimiser applied it (unscaled, clipped, SGD's weight
+    /// decay added). A parameter whose elements do not
     /// fill a dense block, or that is not float32, keeps a grad of its own, copied in <see cref="FlattenGradients"/>.
     /// </summary>
     private bool[] BindGradientsToViews()
