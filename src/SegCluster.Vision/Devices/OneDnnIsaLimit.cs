@@ -4,13 +4,17 @@ using System.Runtime.InteropServices;
 namespace SegCluster.Vision.Devices;
 
 /// <summary>
-/// Caps oneDNN (libtorch's CPU convolution library) at AVX2 unless the user chose an ISA.
+/// Caps oneDNN (libtorch's CPU convolution library) at AVX unless the user chose an ISA.
 /// </summary>
 /// <remarks>
 /// On the project's build machines (AMD EPYC with AVX-512, libtorch 2.10 CPU from TorchSharp 0.107),
 /// oneDNN's AVX-512 convolution backward-weights kernels return NaN or wrong weight gradients whenever
 /// torch runs more than one intra-op thread: a plain conv → relu → conv backward was NaN in 5–11 of 20
 /// iterations with 2 threads, 0 of 20 with 1 thread, and 0 of 60 with ONEDNN_MAX_CPU_ISA=AVX2 and 2 threads.
+/// AVX2 is not safe either: the tiny 12-trial sweep (two workers training concurrently in one process) had a
+/// non-finite gradient in 9 of 240 trials under GC pressure (DOTNET_GCgen0size=40000) at AVX2 and in 0 of 384 at AVX,
+/// and the strided 1×1 convolution backward dies with SIGFPE at AVX2 and up (see Layers.Conv1x1). AVX leaves oneDNN's
+/// brgemm kernels out.
 /// oneDNN reads the variable once, when it first dispatches a kernel, from the native environment, so it
 /// is set with libc's setenv (Environment.SetEnvironmentVariable only changes .NET's copy on Unix) as
 /// soon as this assembly loads, before any model exists. Set ONEDNN_MAX_CPU_ISA yourself (e.g.
@@ -19,7 +23,7 @@ namespace SegCluster.Vision.Devices;
 public static class OneDnnIsaLimit
 {
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
-    public const string SafeIsa = "AVX2";
+    public const string SafeIsa = "AVX";
 
     /// <summary>
     /// Runs this assembly's module initializer (every call into the assembly does) for a process that may touch torch
