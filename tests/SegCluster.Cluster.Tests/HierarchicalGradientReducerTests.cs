@@ -19,7 +19,7 @@ public sealed class HierarchicalGradientReducerTests
     {
         var inputs = Enumerable.Range(0, World).Select(Input).ToArray();
 
-        await using var flatHosts = await HostSet.StartAsync(World);
+        await using var flatHosts = await LoopbackCollectiveHosts.StartAsync(World);
         var flatGroup = new RingGroup("flat", flatHosts.Endpoints);
         var flat = await RunRanksAsync(rank =>
         {
@@ -29,7 +29,7 @@ public sealed class HierarchicalGradientReducerTests
             return buffer;
         });
 
-        await using var leaderHosts = await HostSet.StartAsync(Nodes);
+        await using var leaderHosts = await LoopbackCollectiveHosts.StartAsync(Nodes);
         var leaders = new RingGroup("leaders", leaderHosts.Endpoints);
         var nodeGroups = Enumerable.Range(0, Nodes).Select(_ => new InMemoryReducerGroup(PerNode, TimeSpan.FromMinutes(2))).ToArray();
         var hierarchical = await RunRanksAsync(rank =>
@@ -66,21 +66,4 @@ public sealed class HierarchicalGradientReducerTests
     /// <summary>One dedicated thread per rank: the reducers block, as on a worker's training thread.</summary>
     private static Task<float[][]> RunRanksAsync(Func<int, float[]> rank) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(r => Task.Factory.StartNew(() => rank(r), TaskCreationOptions.LongRunning)));
-
-    /// <summary>One collective host per ring member, as one per node.</summary>
-    private sealed class HostSet(LoopbackCollectiveHost[] hosts) : IAsyncDisposable
-    {
-        private readonly LoopbackCollectiveHost[] _hosts = hosts;
-
-        public static async Task<HostSet> StartAsync(int count) =>
-            new(await Task.WhenAll(Enumerable.Range(0, count).Select(_ => LoopbackCollectiveHost.StartAsync())));
-
-        public LoopbackCollectiveHost this[int index] => _hosts[index];
-        public IReadOnlyList<string> Endpoints => [.. _hosts.Select(h => h.Endpoint)];
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var host in _hosts) await host.DisposeAsync();
-        }
-    }
 }

@@ -22,10 +22,10 @@ public sealed class RingReductionTests
     [Fact]
     public async Task Two_nodes_of_two_workers_train_as_the_flat_ring_of_four()
     {
-        await using var hosts = new HostSet(await Task.WhenAll(Enumerable.Range(0, World).Select(_ => LoopbackCollectiveHost.StartAsync())));
-        var flat = await TrainAsync("flat", [.. hosts.Hosts.Select(h => h.Endpoint)], hosts, new NodeReducerGroups(), expectHierarchical: false);
+        await using var hosts = await LoopbackCollectiveHosts.StartAsync(World);
+        var flat = await TrainAsync("flat", hosts.Endpoints, hosts, new NodeReducerGroups(), expectHierarchical: false);
         // Ranks 0, 1 on node A and 2, 3 on node B: each node's ranks share its endpoint (and its mailbox), as on a node.
-        string a = hosts.Hosts[0].Endpoint, b = hosts.Hosts[1].Endpoint;
+        string a = hosts[0].Endpoint, b = hosts[1].Endpoint;
         var hierarchical = await TrainAsync("two-by-two", [a, a, b, b], hosts, new NodeReducerGroups(), expectHierarchical: true);
 
         for (var rank = 1; rank < World; rank++)
@@ -33,23 +33,13 @@ public sealed class RingReductionTests
         for (var i = 0; i < flat[0].Length; i++) ParameterComparison.AssertClose(flat[0][i], hierarchical[0][i], $"parameter {i}");  // node-first summation rounds differently
     }
 
-    private static Task<float[][][]> TrainAsync(string ringId, IReadOnlyList<string> endpoints, HostSet hosts, NodeReducerGroups groups, bool expectHierarchical) =>
+    private static Task<float[][][]> TrainAsync(string ringId, IReadOnlyList<string> endpoints, LoopbackCollectiveHosts hosts, NodeReducerGroups groups, bool expectHierarchical) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {
             var assignment = new TrainingAssignment("experiment", new ExperimentSpec(), rank, endpoints, "shard", ringId);
-            var mailbox = hosts.Hosts.Single(h => h.Endpoint == endpoints[rank]).Mailbox;
+            var mailbox = hosts.All.Single(h => h.Endpoint == endpoints[rank]).Mailbox;
             using var reduction = RingReduction.Join(assignment, mailbox, Options, groups, CancellationToken.None);
             Assert.Equal(expectHierarchical, reduction.Hierarchical);
             return RingTrainingRun.Train(reduction, rank, World, Model, Data, Steps, BatchPerRank);
         }, TaskCreationOptions.LongRunning)));
-
-    private sealed class HostSet(LoopbackCollectiveHost[] hosts) : IAsyncDisposable
-    {
-        public LoopbackCollectiveHost[] Hosts { get; } = hosts;
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var host in Hosts) await host.DisposeAsync();
-        }
-    }
 }

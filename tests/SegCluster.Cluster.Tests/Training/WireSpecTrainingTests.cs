@@ -24,37 +24,28 @@ public sealed class WireSpecTrainingTests
     [Fact]
     public async Task An_fp16_wire_from_the_spec_trains_close_to_fp32_and_keeps_ranks_identical()
     {
-        var hosts = await Task.WhenAll(Enumerable.Range(0, World).Select(_ => LoopbackCollectiveHost.StartAsync()));
-        try
-        {
-            string[] endpoints = [.. hosts.Select(h => h.Endpoint)];
-            var fp32 = await TrainAsync("fp32", endpoints, hosts);
-            var fp16 = await TrainAsync("fp16", endpoints, hosts);
+        await using var hosts = await LoopbackCollectiveHosts.StartAsync(World);
+        var fp32 = await TrainAsync("fp32", hosts);
+        var fp16 = await TrainAsync("fp16", hosts);
 
-            for (var i = 0; i < fp16[0].Length; i++) Assert.Equal(fp16[0][i], fp16[1][i]);  // bit-identical ranks
-            var relative = ParameterComparison.RelativeL2([.. fp32[0].SelectMany(p => p)], [.. fp16[0].SelectMany(p => p)]);
-            Assert.True(relative > 0, "the fp16 run equals the fp32 run: the spec's wire did not reach the ring");
-            // Deterministic (seeds, fixed data, round-to-nearest), so no load dependence: measured 1.0e-4 after the fp16
-            // parameter broadcast alone (weights rounded to 11 significant bits), 1.8e-3 after 3 steps (rounded weights
-            // and gradients change the next gradients; zero-initialised biases carry only rounded updates). A garbled
-            // or mis-scaled wire gives O(1); 1e-2 separates the two.
-            Assert.True(relative < 1e-2, $"fp16 parameters differ from fp32 by {relative:E2} (relative L2), more than the wire's rounding explains");
-        }
-        finally
-        {
-            foreach (var host in hosts) await host.DisposeAsync();
-        }
+        for (var i = 0; i < fp16[0].Length; i++) Assert.Equal(fp16[0][i], fp16[1][i]);  // bit-identical ranks
+        var relative = ParameterComparison.RelativeL2([.. fp32[0].SelectMany(p => p)], [.. fp16[0].SelectMany(p => p)]);
+        Assert.True(relative > 0, "the fp16 run equals the fp32 run: the spec's wire did not reach the ring");
+        // Deterministic (seeds, fixed data, round-to-nearest), so no load dependence: measured 1.0e-4 after the fp16
+        // parameter broadcast alone (weights rounded to 11 significant bits), 1.8e-3 after 3 steps (rounded weights
+        // and gradients change the next gradients; zero-initialised biases carry only rounded updates). A garbled
+        // or mis-scaled wire gives O(1); 1e-2 separates the two.
+        Assert.True(relative < 1e-2, $"fp16 parameters differ from fp32 by {relative:E2} (relative L2), more than the wire's rounding explains");
     }
 
-    private static Task<float[][][]> TrainAsync(string wire, IReadOnlyList<string> endpoints, LoopbackCollectiveHost[] hosts) =>
+    private static Task<float[][][]> TrainAsync(string wire, LoopbackCollectiveHosts hosts) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {
             var spec = new ExperimentSpec { Training = new TrainingSpec { Wire = wire } };
-            var assignment = new TrainingAssignment("experiment", spec, rank, endpoints, "shard", $"wire-{wire}");
+            var assignment = new TrainingAssignment("experiment", spec, rank, hosts.Endpoints, "shard", $"wire-{wire}");
             var options = ExperimentCollectiveOptions.For(spec.Training, Node);
             using var reduction = RingReduction.Join(assignment, hosts[rank].Mailbox, options, new NodeReducerGroups(), CancellationToken.None);
             Assert.EndsWith($"{wire} wire", reduction.Description, StringComparison.Ordinal);
             return RingTrainingRun.Train(reduction, rank, World, Model, Data, Steps, BatchPerRank);
         }, TaskCreationOptions.LongRunning)));
-
 }
