@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace SegCluster.Collectives;
 
 /// <summary>
-/// Exposes a slice of a float[] as <see cref="Memory{T}"/> of bytes without copying, so a chunk can
+/// Exposes a float array segment as <see cref="Memory{T}"/> of bytes without copying, so a chunk can
 /// become a protobuf <c>bytes</c> field via <c>UnsafeByteOperations.UnsafeWrap</c>.
 /// </summary>
 /// <remarks>
@@ -17,14 +17,11 @@ internal sealed class FloatBytesMemoryManager : MemoryManager<byte>
     private readonly int _start;
     private readonly int _count;
 
-    public FloatBytesMemoryManager(float[] array, int start, int count)
+    public FloatBytesMemoryManager(ArraySegment<float> segment)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(start);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, array.Length);
-        _array = array;
-        _start = start;
-        _count = count;
+        _array = segment.Array ?? throw new ArgumentException("the segment has no array", nameof(segment));
+        _start = segment.Offset;
+        _count = segment.Count;
     }
 
     public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(_array.AsSpan(_start, _count));

@@ -41,12 +41,12 @@ internal sealed class GrpcRingTransport : IRingTransport
 
     private int Rank => _schedule.Rank;
 
-    public async Task<long> SumAsync(float[] buffer, long sequence, CancellationToken cancellationToken)
+    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken)
     {
         try
         {
             long bytesSent = 0;
-            var segments = new RingSegments(buffer.Length, _schedule.WorldSize);
+            var segments = new RingSegments(buffer.Count, _schedule.WorldSize);
             for (var step = 0; step < _schedule.Steps; step++)
             {
                 bytesSent += await RunStepAsync(buffer, segments, sequence, step, cancellationToken).ConfigureAwait(false);
@@ -62,7 +62,7 @@ internal sealed class GrpcRingTransport : IRingTransport
         }
     }
 
-    private async Task<long> RunStepAsync(float[] buffer, RingSegments segments, long sequence, int step, CancellationToken cancellationToken)
+    private async Task<long> RunStepAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int step, CancellationToken cancellationToken)
     {
         var sendSegment = _schedule.SendSegment(step, segments);
         var receiveSegment = _schedule.ReceiveSegment(step, segments);
@@ -76,7 +76,7 @@ internal sealed class GrpcRingTransport : IRingTransport
     }
 
     private async Task<long> SendSegmentAsync(
-        float[] buffer, RingSegments segments, int segment, long sequence, int step, CancellationToken cancellationToken)
+        ArraySegment<float> buffer, RingSegments segments, int segment, long sequence, int step, CancellationToken cancellationToken)
     {
         var start = segments.Start(segment);
         var count = segments.Count(segment);
@@ -101,8 +101,8 @@ internal sealed class GrpcRingTransport : IRingTransport
                     Sequence = sequence,
                     Step = step,
                     Chunk = chunk,
-                    TotalLength = buffer.Length,
-                    Payload = UnsafeByteOperations.UnsafeWrap(new FloatBytesMemoryManager(buffer, start + offset, length).Memory),
+                    TotalLength = buffer.Count,
+                    Payload = UnsafeByteOperations.UnsafeWrap(new FloatBytesMemoryManager(buffer.Slice(start + offset, length)).Memory),
                 };
                 inFlight.Enqueue(SendChunkAsync(message, step, cancellationToken));
                 bytes += length * sizeof(float);
@@ -141,7 +141,7 @@ internal sealed class GrpcRingTransport : IRingTransport
     }
 
     private async Task ReceiveSegmentAsync(
-        float[] buffer, RingSegments segments, int segment, bool accumulate, long sequence, int step, CancellationToken cancellationToken)
+        ArraySegment<float> buffer, RingSegments segments, int segment, bool accumulate, long sequence, int step, CancellationToken cancellationToken)
     {
         var start = segments.Start(segment);
         var count = segments.Count(segment);
@@ -167,9 +167,9 @@ internal sealed class GrpcRingTransport : IRingTransport
             }
 
             var length = Math.Min(chunkFloats, count - offset);
-            if (message.TotalLength != buffer.Length || message.Payload.Length != length * sizeof(float))
+            if (message.TotalLength != buffer.Count || message.Payload.Length != length * sizeof(float))
             {
-                throw _failures.LengthMismatch(_previous, step, message.TotalLength, buffer.Length, message.Payload.Length, length * sizeof(float));
+                throw _failures.LengthMismatch(_previous, step, message.TotalLength, buffer.Count, message.Payload.Length, length * sizeof(float));
             }
 
             var destination = buffer.AsSpan(start + offset, length);

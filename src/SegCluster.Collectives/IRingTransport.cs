@@ -8,5 +8,5 @@ namespace SegCluster.Collectives;
 internal interface IRingTransport : IDisposable
 {
     /// <summary>Sums <paramref name="buffer"/> in place across the ring (W ≥ 2); returns the payload bytes sent.</summary>
-    Task<long> SumAsync(float[] buffer, long sequence, CancellationToken cancellationToken);
+    Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using SegCluster.Collectives.Tcp;
 
 namespace SegCluster.Collectives;
@@ -75,15 +76,20 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
     /// <summary>
     /// Sums <paramref name="buffer"/> element-wise across all ranks, in place. Every rank must call it
     /// the same number of times, in the same order, with the same length; calls on one instance must
-    /// not overlap. W = 1 completes without network traffic.
+    /// not overlap. W = 1 completes without network traffic. The buffer must be array-backed (a float[] or
+    /// a slice of one, such as one bucket of a flat gradient): chunks are sent from and received into it directly.
     /// </summary>
     /// <exception cref="CollectiveException">A peer is unreachable or rejected the connection or a chunk, a
     /// chunk did not arrive within Timeout, or the ranks' buffer lengths differ. The buffer is then
     /// unspecified; with the TCP transport the ring is then broken (later calls fail too): re-form it.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<AllReduceStats> SumAsync(float[] buffer, CancellationToken cancellationToken = default)
+    public async Task<AllReduceStats> SumAsync(Memory<float> buffer, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(buffer);
+        if (!MemoryMarshal.TryGetArray<float>(buffer, out var segment))
+        {
+            throw new ArgumentException("the buffer must be backed by a float[] (the transports send from the array itself).", nameof(buffer));
+        }
+
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Interlocked.Exchange(ref _busy, 1) == 1)
         {
@@ -95,7 +101,7 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
         var stopwatch = Stopwatch.StartNew();
         try
         {
-            var bytesSent = _transport is null ? 0 : await _transport.SumAsync(buffer, sequence, cancellationToken).ConfigureAwait(false);
+            var bytesSent = _transport is null ? 0 : await _transport.SumAsync(segment, sequence, cancellationToken).ConfigureAwait(false);
             return new AllReduceStats(bytesSent, stopwatch.Elapsed);
         }
         finally

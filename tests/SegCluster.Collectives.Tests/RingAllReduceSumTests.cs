@@ -63,6 +63,27 @@ public sealed class RingAllReduceSumTests : IClassFixture<ServerPoolFixture>
         Assert.Equal(2L * (worldSize - 1) * length * sizeof(float), stats.Sum(s => s.BytesSent));
     }
 
+    /// <summary>A gradient bucket is a slice of the flat gradient: the ring sums that slice in place and nothing around it.</summary>
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Sum_of_an_array_slice_sums_the_slice_only(RingTransport transport)
+    {
+        const int Before = 13, Length = 10_007, After = 5;
+        await using var ring = _pool.CreateRing(3, 1, new CollectiveOptions { ChunkBytes = 4096, Transport = transport });
+        var slices = TestData.IntegerBuffers(3, Length);
+        var expected = TestData.ExpectedSum(slices);
+        var arrays = slices.Select((slice, rank) => Enumerable.Repeat(-1f - rank, Before).Concat(slice).Concat(Enumerable.Repeat(7f, After)).ToArray()).ToArray();
+
+        await Task.WhenAll(arrays.Select((array, rank) => ring.Ranks[rank].SumAsync(array.AsMemory(Before, Length))));
+
+        TestData.AssertExact(expected, [.. arrays.Select(a => a[Before..(Before + Length)])]);
+        for (var rank = 0; rank < 3; rank++)
+        {
+            Assert.All(arrays[rank][..Before], v => Assert.Equal(-1f - rank, v));
+            Assert.All(arrays[rank][(Before + Length)..], v => Assert.Equal(7f, v));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ManyTinyChunks))]
     public async Task Sum_is_exact_when_segments_span_many_tiny_chunks(RingTransport transport, int worldSize, int length, int ranksPerServer)

@@ -60,6 +60,8 @@ public static class SpecValidation
             $"training.memory_format: '{t.MemoryFormat}' is unknown; use one of {string.Join(", ", TrainingSpec.MemoryFormats)} (or leave it out for the device's default).");
         Check(t.Wire is null || TrainingSpec.Wires.Contains(t.Wire),
             $"training.wire: '{t.Wire}' is unknown; use one of {string.Join(", ", TrainingSpec.Wires)} (or leave it out for the nodes' Collectives:Wire).");
+        Check(double.IsFinite(t.BucketCapMb) && t.BucketCapMb >= 0,
+            $"training.bucket_cap_mb: {t.BucketCapMb} must be a finite number of megabytes, 0 or more (0: one all-reduce after backward, no overlap).");
         Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
         Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
         Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),

@@ -57,6 +57,11 @@ public sealed record TrainingSpec
     /// TCP transport only); null: the node's Collectives:Wire. Every rank gets the same spec, so a ring agrees.</summary>
     [Id(60)] public string? Wire { get; init; }
 
+    /// <summary>With more than one worker the gradient is all-reduced in buckets of about this many MB, each as soon as
+    /// backward has produced it, overlapped with the rest of backward (PyTorch DDP's bucket_cap_mb); 0: one all-reduce of
+    /// the whole gradient after backward. The sums are the same either way.</summary>
+    [Id(61)] public double BucketCapMb { get; init; } = 25;
+
     /// <summary>Valid <see cref="Wire"/> names.</summary>
     public static readonly IReadOnlyList<string> Wires = ["fp32", "fp16"];
 

@@ -34,11 +34,11 @@ public sealed class HierarchicalGradientReducer : IGradientReducer
     public int Rank { get; }
     public int WorldSize { get; }
 
-    public void Sum(float[] buffer)
+    public void Sum(Memory<float> buffer)
     {
         _local.Sum(buffer);                                  // every local rank: the node's sum
         if (_acrossNodes is not null) _acrossNodes.Sum(buffer); // leader: the global sum
-        else Array.Clear(buffer);                            // others: contribute nothing to the broadcast
+        else buffer.Span.Clear();                            // others: contribute nothing to the broadcast
         _local.Sum(buffer);                                  // everyone: leader's global sum + zeros
     }
 }

@@ -12,5 +12,5 @@ public sealed class RingGradientReducer(RingAllReduce ring, CancellationToken ca
     public int Rank => ring.Rank;
     public int WorldSize => ring.WorldSize;
 
-    public void Sum(float[] buffer) => ring.SumAsync(buffer, cancellationToken).GetAwaiter().GetResult();
+    public void Sum(Memory<float> buffer) => ring.SumAsync(buffer, cancellationToken).GetAwaiter().GetResult();
 }

@@ -82,7 +82,7 @@ public sealed class WorkerTrainingLoop(
         var precision = SpecMapping.Precision(spec, device);
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}", rank, assignment.ExperimentId,
             worker.Device, precision, reduction.Description);
-        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision);
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision, spec.Training.BucketCapMb);
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
             logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
                 rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));

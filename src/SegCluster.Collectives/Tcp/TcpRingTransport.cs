@@ -66,7 +66,7 @@ internal sealed class TcpRingTransport : IRingTransport
 
     private int Rank => _schedule.Rank;
 
-    public async Task<long> SumAsync(float[] buffer, long sequence, CancellationToken cancellationToken)
+    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken)
     {
         if (_broken is not null)
         {
@@ -79,9 +79,9 @@ internal sealed class TcpRingTransport : IRingTransport
         {
             _successor ??= await DialSuccessorAsync(cancellationToken).ConfigureAwait(false);
             _predecessor ??= await AwaitPredecessorAsync(cancellationToken).ConfigureAwait(false);
-            var segments = new RingSegments(buffer.Length, _schedule.WorldSize);
+            var segments = new RingSegments(buffer.Count, _schedule.WorldSize);
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var elementBytes = _options.Wire == WireFormat.Fp16 && buffer.Length >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
+            var elementBytes = _options.Wire == WireFormat.Fp16 && buffer.Count >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
             var send = SendAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
             var receive = ReceiveAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
             await FirstFailure.WhenBothAsync(send, receive, abort).ConfigureAwait(false);
@@ -176,10 +176,10 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task<long> SendAsync(float[] buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
+    private async Task<long> SendAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _successor!;
-        var bytes = new FloatBytesMemoryManager(buffer, 0, buffer.Length).Memory;
+        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         long sent = 0;
         var step = 0;
@@ -202,7 +202,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     var payload = elementBytes == sizeof(float)
                         ? bytes.Slice((start + offset) * sizeof(float), payloadBytes)
                         : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
-                    new ChunkFrame(sequence, step, chunk, buffer.Length, payloadBytes).Write(_sendHeader);
+                    new ChunkFrame(sequence, step, chunk, buffer.Count, payloadBytes).Write(_sendHeader);
                     deadline.CancelAfter(_options.Timeout);
                     await stream.WriteAsync(_sendHeader, deadline.Token).ConfigureAwait(false);
                     await stream.WriteAsync(payload, deadline.Token).ConfigureAwait(false);
@@ -225,10 +225,10 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task ReceiveAsync(float[] buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
+    private async Task ReceiveAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _predecessor!;
-        var bytes = new FloatBytesMemoryManager(buffer, 0, buffer.Length).Memory;
+        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var (step, chunk) = (0, 0);
         try
@@ -244,7 +244,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     var payloadBytes = length * elementBytes;
                     deadline.CancelAfter(_options.Timeout);
                     await stream.ReadExactlyAsync(_receiveHeader, deadline.Token).ConfigureAwait(false);
-                    CheckFrame(ChunkFrame.Read(_receiveHeader), buffer.Length, payloadBytes, sequence, step, chunk);
+                    CheckFrame(ChunkFrame.Read(_receiveHeader), buffer.Count, payloadBytes, sequence, step, chunk);
                     var destination = new Range(start + offset, start + offset + length);
                     if (_schedule.IsGather(step) && elementBytes == sizeof(float))
                     {

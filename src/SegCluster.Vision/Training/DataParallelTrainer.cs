@@ -3,6 +3,7 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Normalization;
+using SegCluster.Vision.Training.Bucketing;
 using SegCluster.Vision.Training.Optimizers;
 using SegCluster.Vision.Training.Precision;
 using TorchSharp;
@@ -25,6 +26,9 @@ public sealed class DataParallelTrainer : IDisposable
 {
     private readonly ISegmentationCriterion _criterion;
     private readonly IGradientReducer _reducer;
+    private readonly IGradientReducer _collective;  // every sum of a step goes here: the reducer, or its stream when buckets overlap backward
+    private readonly ReductionStream? _stream;
+    private readonly OverlappedGradientReduction? _overlap;
     private readonly ParameterSlice[] _slices;
     private readonly OptimizerOptions _options;
     private readonly IFlatOptimizer _optimizer;
@@ -37,18 +41,25 @@ public sealed class DataParallelTrainer : IDisposable
 
     /// <summary>Builds the optimiser (<see cref="OptimizerOptions.Kind"/>) over the model's trainable parameters (on the model's device).</summary>
     /// <param name="precision">Precision and memory format (default fp32, contiguous), applied to the model here, before its parameters are collected.</param>
+    /// <param name="bucketMegabytes">With more than one rank, the gradient is all-reduced in buckets of about this size, each
+    /// as soon as backward has produced it, overlapped with the rest of backward (DDP's bucket_cap_mb, default 25); 0 reduces
+    /// the whole gradient once after backward. The sums are the same either way.</param>
     public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer,
-        PrecisionOptions? precision = null)
+        PrecisionOptions? precision = null, double bucketMegabytes = GradientBucketLayout.DefaultCapMegabytes)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(reducer);
         optimizer.Validate();
+        if (!double.IsFinite(bucketMegabytes) || bucketMegabytes < 0)
+            throw new ArgumentOutOfRangeException(nameof(bucketMegabytes), bucketMegabytes, "the gradient bucket size must be a finite number of megabytes, 0 or more (0: no overlap).");
         Model = model;
         _criterion = criterion;
         _reducer = reducer;
-        SyncBatchNorm2d.Attach(model, reducer);  // batch statistics over the whole group
+        _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
+        _collective = (IGradientReducer?)_stream ?? reducer;
+        SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
         _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
         // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
         _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
@@ -63,6 +74,9 @@ public sealed class DataParallelTrainer : IDisposable
         _gradient = flat;
         _gradientViews = FlatState.Views(_gradient, _slices);
         _gradientIsView = BindGradientsToViews();
+        if (_stream is not null)
+            _overlap = new OverlappedGradientReduction(model, _slices, _gradientViews, _gradientIsView, _gradient, _host!, _stream,
+                (long)(bucketMegabytes * 1024 * 1024));
         _options = optimizer;
         _optimizer = optimizer.Create(_slices);
     }
@@ -101,26 +115,52 @@ public sealed class DataParallelTrainer : IDisposable
         // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
         double globalLoss = 0;
         int micro = batch.Count / k;
-        for (int j = 0; j < k; j++)
+        try
         {
-            var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro), stepNumber);
-            globalLoss += loss / k;
-            allReduce += time;
-            allReduceBytes += bytes;
+            for (int j = 0; j < k; j++)
+            {
+                if (j == k - 1) _overlap?.Arm();  // the last micro-batch's backward launches the bucket all-reduces (DDP's no_sync before)
+                try
+                {
+                    var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro), stepNumber);
+                    globalLoss += loss / k;
+                    allReduce += time;
+                    allReduceBytes += bytes;
+                }
+                finally
+                {
+                    _overlap?.Disarm();
+                }
+            }
+        }
+        catch
+        {
+            _overlap?.Abandon();
+            throw;
         }
         var forwardBackward = clock.Elapsed - allReduce;
 
         FlattenGradients();
+        int overlapped = 0;
         if (_host is { } host)
         {
-            allReduce += Timed(() =>
+            if (_overlap is { } overlap)
             {
-                host.Download(_gradient);
-                _reducer.Sum(host.Values);
-                host.Upload(_gradient);
-            });
+                (var waited, overlapped) = overlap.Finish();
+                allReduce += waited;
+            }
+            else
+            {
+                allReduce += Timed(() =>
+                {
+                    host.Download(_gradient);
+                    _collective.Sum(host.Values);
+                    host.Upload(_gradient);
+                });
+            }
             allReduceBytes += 4L * host.Values.Length;
         }
+        int buckets = _host is null ? 0 : _overlap?.Buckets.Count ?? 1;
         // One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
         // (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
         double scaledNorm = Norm(_gradient, ScalarType.Float32);
@@ -133,7 +173,7 @@ public sealed class DataParallelTrainer : IDisposable
         {
             _completedSteps++;
             return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, TimeSpan.Zero, allReduceBytes, _options.LearningRateAt(_completedSteps - 1), double.NaN)
-                { LossScale = scaler.Scale, Skipped = true };
+                { LossScale = scaler.Scale, Skipped = true, Buckets = buckets, OverlappedBuckets = overlapped };
         }
         if (bad >= 0)
             throw new InvalidOperationException(
@@ -149,7 +189,7 @@ public sealed class DataParallelTrainer : IDisposable
 
         _completedSteps++;
         return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm)
-            { LossScale = _precision.LossScale };
+            { LossScale = _precision.LossScale, Buckets = buckets, OverlappedBuckets = overlapped };
     }
 
     /// <summary>
@@ -171,7 +211,7 @@ public sealed class DataParallelTrainer : IDisposable
             (stats[2 * i], stats[2 * i + 1]) = ExactCount.ToParts(terms.ValidCounts[i]);
             stats[2 * t + i] = terms.Sums[i].item<float>();
         }
-        var allReduce = Timed(() => _reducer.Sum(stats));
+        var allReduce = Timed(() => _collective.Sum(stats));
         var globalCounts = new double[t];
         double globalLoss = 0;
         for (int i = 0; i < t; i++)
@@ -213,6 +253,8 @@ public sealed class DataParallelTrainer : IDisposable
 
     public void Dispose()
     {
+        _overlap?.Dispose();
+        _stream?.Dispose();
         _precision.Dispose();
         _optimizer.Dispose();
         FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);  // disposing the shared gradient twice is a no-op

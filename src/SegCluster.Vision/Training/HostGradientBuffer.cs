@@ -50,6 +50,19 @@ public sealed class HostGradientBuffer : IDisposable
         staged.CopyTo(Values);
     }
 
+    /// <summary>Copies elements [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of
+    /// <paramref name="gradient"/> into the same elements of <see cref="Values"/> (one bucket, during backward).</summary>
+    public void Download(Tensor gradient, int offset, int length)
+    {
+        if (ReferenceEquals(gradient, SharedGradient)) return;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var staging = _pinned?.narrow(0, offset, length);
+        staging?.copy_(gradient.narrow(0, offset, length));
+        using var source = (staging ?? gradient.narrow(0, offset, length)).data<float>();
+        source.CopyTo(Values, offset);
+    }
+
     /// <summary>Copies <see cref="Values"/> back into <paramref name="gradient"/>.</summary>
     public void Upload(Tensor gradient)
     {

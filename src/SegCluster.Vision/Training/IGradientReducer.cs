@@ -14,6 +14,7 @@ public interface IGradientReducer
     /// <summary>Number of ranks in the group.</summary>
     int WorldSize { get; }
 
-    /// <summary>Replaces <paramref name="buffer"/> with the element-wise sum over all ranks' buffers.</summary>
-    void Sum(float[] buffer);
+    /// <summary>Replaces <paramref name="buffer"/> with the element-wise sum over all ranks' buffers. The buffer is a
+    /// float[] or a slice of one (a bucket of the flat gradient); network reducers send from the array itself.</summary>
+    void Sum(Memory<float> buffer);
 }

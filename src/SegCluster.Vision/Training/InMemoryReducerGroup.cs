@@ -12,7 +12,7 @@ namespace SegCluster.Vision.Training;
 public sealed class InMemoryReducerGroup
 {
     private readonly Barrier _barrier;
-    private readonly float[]?[] _posted;
+    private readonly Memory<float>[] _posted;
     private readonly Rank[] _ranks;
     private readonly TimeSpan _timeout;
     private float[] _result = [];
@@ -26,7 +26,7 @@ public sealed class InMemoryReducerGroup
         WorldSize = worldSize;
         _timeout = timeout;
         _barrier = new Barrier(worldSize);
-        _posted = new float[]?[worldSize];
+        _posted = new Memory<float>[worldSize];
         _ranks = Enumerable.Range(0, worldSize).Select(r => new Rank(this, r)).ToArray();
     }
 
@@ -40,34 +40,35 @@ public sealed class InMemoryReducerGroup
     /// A group whose rank was cancelled is broken: abandon it.</summary>
     public IGradientReducer Cancellable(int rank, CancellationToken cancellation) => new Rank(this, rank, cancellation);
 
-    private void Sum(int rank, float[] buffer, CancellationToken cancellation)
+    private void Sum(int rank, Memory<float> buffer, CancellationToken cancellation)
     {
         _posted[rank] = buffer;
         Wait(rank, cancellation);
         foreach (var other in _posted)
         {
-            if (other!.Length != buffer.Length)
+            if (other.Length != buffer.Length)
             {
                 Wait(rank, cancellation);  // every rank sees the mismatch; leave the barrier in step before throwing
                 throw new InvalidOperationException(
-                    $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p!.Length))})");
+                    $"rank {rank}: all-reduce buffers differ in length ({string.Join(", ", _posted.Select(p => p.Length))})");
             }
         }
         float[] result;
         lock (_posted)
         {
-            // Every rank of this call sees the same length, so only the first allocates; the previous call's result was
-            // copied out by every rank before any of them passed this call's first barrier.
-            if (_result.Length != buffer.Length) _result = new float[buffer.Length];
+            // Every rank of this call sees the same length, so only the first grows it (buckets of one step differ in length:
+            // the largest is kept); the previous call's result was copied out by every rank before any of them passed this
+            // call's first barrier.
+            if (_result.Length < buffer.Length) _result = new float[buffer.Length];
             result = _result;
         }
         // Each rank sums its own slice (1/W of the work, vectorised), adding the ranks in order 0, 1, ..., W-1.
         var (start, end) = ((int)((long)buffer.Length * rank / WorldSize), (int)((long)buffer.Length * (rank + 1) / WorldSize));
         var slice = result.AsSpan(start, end - start);
-        _posted[0]!.AsSpan(start, end - start).CopyTo(slice);
-        for (int r = 1; r < _posted.Length; r++) TensorPrimitives.Add(slice, _posted[r]!.AsSpan(start, end - start), slice);
+        _posted[0].Span.Slice(start, end - start).CopyTo(slice);
+        for (int r = 1; r < _posted.Length; r++) TensorPrimitives.Add(slice, _posted[r].Span.Slice(start, end - start), slice);
         Wait(rank, cancellation);  // every slice is summed, and nobody overwrites a posted buffer before every rank has read it
-        result.AsSpan().CopyTo(buffer);
+        result.AsSpan(0, buffer.Length).CopyTo(buffer.Span);
     }
 
     private void Wait(int rank, CancellationToken cancellation)
@@ -82,10 +83,6 @@ public sealed class InMemoryReducerGroup
 
         public int WorldSize => group.WorldSize;
 
-        public void Sum(float[] buffer)
-        {
-            ArgumentNullException.ThrowIfNull(buffer);
-            group.Sum(rank, buffer, cancellation);
-        }
+        public void Sum(Memory<float> buffer) => group.Sum(rank, buffer, cancellation);
     }
 }

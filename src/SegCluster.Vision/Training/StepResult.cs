@@ -4,7 +4,8 @@ namespace SegCluster.Vision.Training;
 /// <param name="Loss">The GLOBAL loss: Σ_t w_t · (Σ over ranks of CE sums)_t / (global valid pixels)_t, identical on every rank.</param>
 /// <param name="Images">Images this rank processed (its local batch); sum over ranks for the global batch.</param>
 /// <param name="ForwardBackward">Forward, loss and backward time on this rank.</param>
-/// <param name="AllReduce">Time inside <see cref="IGradientReducer.Sum"/> (count buffer + gradient buffer), waiting included.</param>
+/// <param name="AllReduce">Time inside <see cref="IGradientReducer.Sum"/> (count buffer + gradient buffer), waiting included; when
+/// gradient buckets overlap backward, only the wait after backward (the communication backward did not hide).</param>
 /// <param name="Optimizer">Copy of the reduced gradients back into the parameters' grads plus the SGD step.</param>
 /// <param name="AllReduceBytes">Bytes this rank handed to the reducer (4 per float).</param>
 /// <param name="LearningRate">The rate this step's update used (after the schedule).</param>
@@ -14,6 +15,12 @@ public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackwar
 {
     /// <summary>The fp16 loss scale after this step (1 in fp32 and bf16-mixed).</summary>
     public double LossScale { get; init; } = 1.0;
+
+    /// <summary>Gradient buckets this step (0 on one rank, 1 without overlap).</summary>
+    public int Buckets { get; init; }
+
+    /// <summary>Buckets whose all-reduce started during backward (the rest started after it).</summary>
+    public int OverlappedBuckets { get; init; }
 
     /// <summary>True when fp16-mixed skipped the update because the reduced gradient was not finite (on every rank alike).</summary>
     public bool Skipped { get; init; }
