@@ -20,6 +20,11 @@ public sealed class BenchArguments
     public int Int(string name, int fallback) =>
         values.TryGetValue(name, out var v) ? int.TryParse(v, out var n) ? n : throw new ArgumentException($"{name}: '{v}' is not an integer.") : fallback;
 
+    public double Double(string name, double fallback) =>
+        values.TryGetValue(name, out var v)
+            ? double.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var x) ? x : throw new ArgumentException($"{name}: '{v}' is not a number.")
+            : fallback;
+
     public IReadOnlyList<T> List<T>(string name, IReadOnlyList<T> fallback, Func<string, T> parse) =>
         values.TryGetValue(name, out var v) ? v.Split(',').Select(parse).ToArray() : fallback;
 }

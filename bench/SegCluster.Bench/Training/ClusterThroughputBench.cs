@@ -18,19 +18,21 @@ namespace SegCluster.Bench.Training;
 /// </summary>
 public static class ClusterThroughputBench
 {
-    public static readonly string[] Options = ["--workers", "--model", "--width", "--size", "--batch", "--steps", "--warmup", "--norm", "--reduction", "--wire", "--threads", "--repeats", "--out"];
+    public static readonly string[] Options = ["--workers", "--model", "--width", "--size", "--batch", "--steps", "--warmup", "--norm", "--reduction", "--wire", "--bucket-cap-mb", "--threads", "--repeats", "--out"];
 
     public static int Run(BenchArguments args)
     {
         var workers = args.List("--workers", [1, 2], int.Parse);
         string model = args.Text("--model", "spgnet"), norm = args.Text("--norm", "bn"), reduction = args.Text("--reduction", "ring");
         string? wire = args.Text("--wire", "") is { Length: > 0 } w ? w : null;
+        double bucketCapMb = args.Double("--bucket-cap-mb", 25);
         int width = args.Int("--width", 16), size = args.Int("--size", 64), batch = args.Int("--batch", 4);
         int steps = args.Int("--steps", 40), warmup = args.Int("--warmup", 5), threads = args.Int("--threads", 1), repeats = args.Int("--repeats", 2);
         Require(workers.All(n => n >= 1), $"--workers: {string.Join(",", workers)}; every count must be at least 1.");
         Require(warmup >= 0 && steps > warmup + 1, $"--steps {steps} must exceed --warmup {warmup} + 1 (--warmup ≥ 0): the rate needs two measured steps.");
         Require(threads >= 0, $"--threads {threads}: use 0 (cores / workers) or more.");
         Require(repeats >= 1, $"--repeats {repeats}: use 1 or more.");
+        Require(double.IsFinite(bucketCapMb) && bucketCapMb >= 0, $"--bucket-cap-mb {bucketCapMb}: use 0 (one all-reduce after backward) or more.");
         Require(reduction is "ring" or "memory", $"--reduction '{reduction}': use ring or memory.");
         Require(wire is null || reduction == "ring", "--wire needs --reduction ring (in memory there is no wire).");
 
@@ -42,7 +44,7 @@ public static class ClusterThroughputBench
             var round = new List<ClusterThroughputRow>();
             foreach (var count in workers)
             {
-                var spec = Spec(count, model, width, size, batch, steps, norm, wire);
+                var spec = Spec(count, model, width, size, batch, steps, norm, wire, bucketCapMb);
                 var errors = spec.Validate();
                 if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors));
                 round.Add(Measure(spec, count == 1 ? "none" : reduction, threads, warmup).GetAwaiter().GetResult() with { Repeat = repeat + 1 });
@@ -54,7 +56,7 @@ public static class ClusterThroughputBench
         Print(rows);
         var report = new
         {
-            Spec = new { Model = model, Width = width, Size = size, BatchPerWorker = batch, Steps = steps, Warmup = warmup, Norm = norm, Reduction = reduction, Wire = wire, TorchThreads = threads, Repeats = repeats },
+            Spec = new { Model = model, Width = width, Size = size, BatchPerWorker = batch, Steps = steps, Warmup = warmup, Norm = norm, Reduction = reduction, Wire = wire, BucketCapMb = bucketCapMb, TorchThreads = threads, Repeats = repeats },
             Rows = rows,
         };
         var path = BenchResultFile.WriteAsync(args.Text("--out", "bench/results/cluster-throughput.json"), report).GetAwaiter().GetResult();
@@ -62,13 +64,13 @@ public static class ClusterThroughputBench
         return 0;
     }
 
-    private static ExperimentSpec Spec(int workers, string model, int width, int size, int batch, int steps, string norm, string? wire) => new()
+    private static ExperimentSpec Spec(int workers, string model, int width, int size, int batch, int steps, string norm, string? wire, double bucketCapMb) => new()
     {
         Name = $"throughput-{workers}w",
         Workers = workers,
         Dataset = new DatasetSpec { Height = size, Width = size, TrainCount = Math.Max(64, workers * batch * 4), ValidationCount = 2 },
         Model = new ModelSpec { Name = model, Width = width, Norm = norm },
-        Training = new TrainingSpec { Steps = steps, BatchPerWorker = batch, EvaluationBatch = 2, Wire = wire },
+        Training = new TrainingSpec { Steps = steps, BatchPerWorker = batch, EvaluationBatch = 2, Wire = wire, BucketCapMb = bucketCapMb },
     };
 
     private static async Task<ClusterThroughputRow> Measure(ExperimentSpec spec, string reduction, int threads, int warmup)

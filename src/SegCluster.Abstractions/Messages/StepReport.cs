@@ -16,5 +16,9 @@ public sealed record StepReport(
     /// <summary>The ring formation (<c>TrainingAssignment.Attempt</c>) that took the step.</summary>
     [Id(9)] public int Attempt { get; init; } = 1;
 
+    /// <summary>Time the reducer spent on this step's sums, overlapped with backward or not (<see cref="AllReduceSeconds"/>
+    /// is only the part the step waited for); 0 when not reported.</summary>
+    [Id(10)] public double AllReduceBusySeconds { get; init; }
+
     public double StepSeconds => DataWaitSeconds + ForwardBackwardSeconds + AllReduceSeconds + OptimizerSeconds;
 }

@@ -86,7 +86,9 @@ public sealed class SegClusterMetrics
         _allReduce.Record(report.AllReduceSeconds, tags);
         _allReduceBytes.Add(report.AllReduceBytes, tags);
         var imagesPerSecond = report.StepSeconds > 0 ? report.Images / report.StepSeconds : 0;
-        var bandwidth = report.AllReduceSeconds > 0 ? report.AllReduceBytes / report.AllReduceSeconds : 0;
+        // Bytes over the time the reducer worked on them: with buckets overlapping backward the wait alone would overstate it.
+        var busy = report.AllReduceBusySeconds > 0 ? report.AllReduceBusySeconds : report.AllReduceSeconds;
+        var bandwidth = busy > 0 ? report.AllReduceBytes / busy : 0;
         _latest[labels] = new WorkerSnapshot(imagesPerSecond, report.Loss, learningRate, bandwidth);
     }
 

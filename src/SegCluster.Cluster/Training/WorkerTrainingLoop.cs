@@ -113,7 +113,8 @@ public sealed class WorkerTrainingLoop(
             var result = trainer.Step(batch);
             step++;
             var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
-                result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes) { Attempt = assignment.Attempt };
+                result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes)
+                { Attempt = assignment.Attempt, AllReduceBusySeconds = result.AllReduceBusy.TotalSeconds };
             metrics.RecordStep(labels, report, result.LearningRate);
             metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
             epochLog.Record(next.Epoch, report);

@@ -107,6 +107,7 @@ public sealed class DataParallelTrainer : IDisposable
         using var scope = NewDisposeScope();
         long stepNumber = _completedSteps + 1;
         var clock = Stopwatch.StartNew();
+        var busyBefore = _stream?.Busy ?? TimeSpan.Zero;
         var allReduce = TimeSpan.Zero;
         long allReduceBytes = 0;
 
@@ -161,6 +162,7 @@ public sealed class DataParallelTrainer : IDisposable
             allReduceBytes += 4L * host.Values.Length;
         }
         int buckets = _host is null ? 0 : _overlap?.Buckets.Count ?? 1;
+        var busy = _stream is null ? allReduce : _stream.Busy - busyBefore;
         // One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
         // (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
         double scaledNorm = Norm(_gradient, ScalarType.Float32);
@@ -173,7 +175,7 @@ public sealed class DataParallelTrainer : IDisposable
         {
             _completedSteps++;
             return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, TimeSpan.Zero, allReduceBytes, _options.LearningRateAt(_completedSteps - 1), double.NaN)
-                { LossScale = scaler.Scale, Skipped = true, Buckets = buckets, OverlappedBuckets = overlapped };
+                { LossScale = scaler.Scale, Skipped = true, Buckets = buckets, OverlappedBuckets = overlapped, AllReduceBusy = busy };
         }
         if (bad >= 0)
             throw new InvalidOperationException(
@@ -189,7 +191,7 @@ public sealed class DataParallelTrainer : IDisposable
 
         _completedSteps++;
         return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm)
-            { LossScale = _precision.LossScale, Buckets = buckets, OverlappedBuckets = overlapped };
+            { LossScale = _precision.LossScale, Buckets = buckets, OverlappedBuckets = overlapped, AllReduceBusy = busy };
     }
 
     /// <summary>

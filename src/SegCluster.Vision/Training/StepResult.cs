@@ -16,6 +16,10 @@ public sealed record StepResult(double Loss, int Images, TimeSpan ForwardBackwar
     /// <summary>The fp16 loss scale after this step (1 in fp32 and bf16-mixed).</summary>
     public double LossScale { get; init; } = 1.0;
 
+    /// <summary>Time the reducer spent on this step's sums, overlapped with backward or not (equal to
+    /// <see cref="StepResult.AllReduce"/> without overlap).</summary>
+    public TimeSpan AllReduceBusy { get; init; }
+
     /// <summary>Gradient buckets this step (0 on one rank, 1 without overlap).</summary>
     public int Buckets { get; init; }
 

@@ -56,16 +56,18 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
         foreach (var work in _queue.GetConsumingEnumerable())
         {
             long start = Stopwatch.GetTimestamp();
+            Exception? failure = null;
             try
             {
                 _inner.Sum(work.Buffer);
-                work.Done.SetResult();
             }
             catch (Exception e)
             {
-                work.Done.SetException(e);
+                failure = e;
             }
-            Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(start).Ticks);
+            Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(start).Ticks);  // before the waiter resumes and reads Busy
+            if (failure is null) work.Done.SetResult();
+            else work.Done.SetException(failure);
         }
     }
 

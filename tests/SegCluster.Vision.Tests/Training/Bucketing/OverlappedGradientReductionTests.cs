@@ -63,6 +63,35 @@ public class OverlappedGradientReductionTests(ITestOutputHelper output)
             AssertIdentical(serial[r], overlapped[r], $"rank {r}");
     }
 
+    /// <summary>
+    /// A bucket's all-reduce that fails during backward surfaces from Step as the reducer's own exception once backward is
+    /// over: no hang in the stream, no exception thrown into native autograd (which would end the process), and the trainer
+    /// disposes cleanly. Here the ranks' models differ in width, so their forward sums agree (the loss statistics) and their
+    /// first gradient bucket does not: the in-memory group refuses it on both ranks.
+    /// </summary>
+    [Fact]
+    public void ABucketThatFailsDuringBackwardFailsTheStepWithTheReducersException()
+    {
+        var scenes = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 4, Seed: 5));
+        var group = new InMemoryReducerGroup(2, TimeSpan.FromSeconds(3));
+        var models = new[] { TestData.Model("encoder-decoder", 4, 8, NormKind.GroupNorm), TestData.Model("encoder-decoder", 4, 12, NormKind.GroupNorm) };
+        var failures = new Exception?[2];
+        var threads = Enumerable.Range(0, 2).Select(r => new Thread(() =>
+        {
+            using var model = models[r];
+            using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), Optimizer, group[r], bucketMegabytes: TinyBucketMegabytes);
+            using var batch = TestData.Batch(scenes, [2 * r, 2 * r + 1]);
+            failures[r] = Record.Exception(() => trainer.Step(batch));
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        for (int r = 0; r < 2; r++)
+        {
+            var failure = Assert.IsType<InvalidOperationException>(failures[r]);
+            Assert.Contains("differ in length", failure.Message);
+        }
+    }
+
     private static readonly OptimizerOptions Optimizer = new(LearningRate: 0.05, Momentum: 0.9, WeightDecay: 1e-4);
 
     private static float[][][] Train(string name, NormKind norm, double bucketMegabytes, PrecisionOptions? precision, out StepResult[] lastRank,
