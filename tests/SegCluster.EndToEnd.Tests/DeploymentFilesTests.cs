@@ -137,6 +137,16 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
+    public void Dockerfile_preloads_jemalloc_that_its_runtime_stage_installs()
+    {
+        // The node's malloc (bench/README.md, training-overhead: glibc's arenas fragment over a long run, jemalloc stays flat).
+        var dockerfile = File.ReadAllText(RepoPaths.Of("deploy", "docker", "Dockerfile"));
+        var runtimeStage = dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
+        Assert.Matches(@"apt-get install[^\n]*\blibjemalloc2\b", runtimeStage);
+        Assert.Matches(@"\bENV LD_PRELOAD=libjemalloc\.so\.2\b", runtimeStage);
+    }
+
+    [Fact]
     public void Dashboard_uses_the_provisioned_datasource_and_every_panel_has_a_query()
     {
         var datasources = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "datasources", "prometheus.yml"));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SegCluster.Bench.Results;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Training;
@@ -18,7 +19,7 @@ namespace SegCluster.Bench.Training;
 /// </summary>
 public static class TrainingOverheadBench
 {
-    public static readonly string[] Options = ["--model", "--size", "--batch", "--steps", "--rounds", "--memory-steps", "--memory-warmup", "--rss-every", "--threads", "--width", "--out"];
+    public static readonly string[] Options = ["--model", "--size", "--batch", "--steps", "--rounds", "--memory-steps", "--memory-warmup", "--rss-every", "--threads", "--width", "--trim-before-sample", "--trim-every", "--trim-pairs", "--out"];
 
     public static int Run(BenchArguments args)
     {
@@ -27,8 +28,13 @@ public static class TrainingOverheadBench
         // Allocator caches (glibc arenas, libtorch's CPU pool) fill over the first steps; growth is measured after them.
         int memoryWarmup = args.Int("--memory-warmup", 200);
         int memorySteps = args.Int("--memory-steps", 1000), rssEvery = args.Int("--rss-every", 100), threads = args.Int("--threads", 2);
-        if (size % SyntheticSceneOptions.OutputStride != 0 || batchSize < 1 || steps < 1 || rounds < 1 || memorySteps < 0 || memoryWarmup < 0 || rssEvery < 1)
-            throw new ArgumentException($"--size must be a multiple of {SyntheticSceneOptions.OutputStride}; --batch, --steps, --rounds, --rss-every ≥ 1; --memory-steps, --memory-warmup ≥ 0.");
+        // Diagnostic: malloc_trim(0) just before each sample. If growth then disappears, it was freed memory glibc kept, not live memory.
+        bool trimBeforeSample = args.Int("--trim-before-sample", 0) != 0;
+        // A remedy measured and not adopted (its cost, below): malloc_trim after every N trainer steps in every phase; 0 = never.
+        int trimEvery = NativeHeap.IsGlibc ? args.Int("--trim-every", 0) : 0;
+        int trimPairs = args.Int("--trim-pairs", 10);
+        if (size % SyntheticSceneOptions.OutputStride != 0 || batchSize < 1 || steps < 1 || rounds < 1 || memorySteps < 0 || memoryWarmup < 0 || rssEvery < 1 || trimEvery < 0 || trimPairs < 1)
+            throw new ArgumentException($"--size must be a multiple of {SyntheticSceneOptions.OutputStride}; --batch, --steps, --rounds, --rss-every, --trim-pairs ≥ 1; --memory-steps, --memory-warmup, --trim-every ≥ 0.");
         set_num_threads(threads);
 
         var data = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 6, Height: size, Width: size, Count: batchSize * 8, Seed: 0));
@@ -45,8 +51,16 @@ public static class TrainingOverheadBench
         var bareSeconds = new List<double>();
         var trainerSeconds = new List<double>();
         var trainerSteps = new List<StepResult>();
+        var trimCallSeconds = new List<double>();
+        int trainerStepCount = 0;
         int next = 0;
         SegmentationBatch NextBatch() => batches[next++ % batches.Length];
+        StepResult TrainerStep()
+        {
+            var result = trainer.Step(NextBatch());
+            if (trimEvery > 0 && ++trainerStepCount % trimEvery == 0) trimCallSeconds.Add(Timed(() => NativeHeap.Trim()));
+            return result;
+        }
         bare.Step(NextBatch());
         trainer.Step(NextBatch());  // warm-up: JIT, first allocations
         AnsiConsole.Progress().Start(progress =>
@@ -55,34 +69,54 @@ public static class TrainingOverheadBench
             for (int round = 0; round < rounds; round++)
             {
                 for (int s = 0; s < steps; s++, task.Increment(1)) bareSeconds.Add(Timed(() => bare.Step(NextBatch())));
-                for (int s = 0; s < steps; s++, task.Increment(1)) trainerSeconds.Add(Timed(() => trainerSteps.Add(trainer.Step(NextBatch()))));
+                for (int s = 0; s < steps; s++, task.Increment(1)) trainerSeconds.Add(Timed(() => trainerSteps.Add(TrainerStep())));
             }
         });
 
-        List<long> rss = [], liveTensors = [], managedCommitted = [];
+        List<MemorySample> samples = [];
         if (memorySteps > 0)
         {
-            for (int s = 0; s < memoryWarmup; s++) trainer.Step(NextBatch());
+            for (int s = 0; s < memoryWarmup; s++) TrainerStep();
             AnsiConsole.Progress().Start(progress =>
             {
                 var task = progress.AddTask($"resident memory over {memorySteps} trainer steps", maxValue: memorySteps);
                 for (int s = 0; s < memorySteps; s++, task.Increment(1))
                 {
-                    if (s % rssEvery == 0) Sample();
-                    trainer.Step(NextBatch());
+                    if (s % rssEvery == 0) Sample(s);
+                    TrainerStep();
                 }
             });
-            Sample();
+            Sample(memorySteps);
         }
 
-        // Next to resident memory: tensors not yet disposed (a per-step tensor leak grows this) and the .NET heap's
-        // committed bytes after the latest collection (the managed share of resident memory), to tell which side a step in RSS comes from.
-        void Sample()
+        // Next to resident memory: tensors not yet disposed (a per-step tensor leak grows this), the .NET heap's committed
+        // bytes after the latest collection, glibc's in-use and free bytes, threads: which side a step in RSS comes from.
+        void Sample(int step)
         {
-            rss.Add(ProcessMemory.ResidentBytes());
-            liveTensors.Add(Tensor.TotalCount);
-            managedCommitted.Add(GC.GetGCMemoryInfo().TotalCommittedBytes);
+            if (trimBeforeSample) NativeHeap.Trim();
+            samples.Add(MemorySample.Take(step));
         }
+
+        // The cost of trimming every N steps, paired in this process: blocks of N steps that start with a trim (the call and the page
+        // faults it causes in the next steps) against blocks of N steps that start N steps after one, in the order
+        // ABBA so load drifting over a pair hits both alike; the figure is the median of the pairs' ratios.
+        List<double> trimmedBlockSeconds = [], untrimmedBlockSeconds = [];
+        if (trimEvery > 0)
+            for (int pair = 0; pair < trimPairs; pair++)
+            {
+                double TrimmedBlock() => Timed(() => { NativeHeap.Trim(); StepsUntrimmed(trimEvery); });
+                double UntrimmedBlock() => Timed(() => StepsUntrimmed(trimEvery));
+                if (pair % 2 == 0) { trimmedBlockSeconds.Add(TrimmedBlock()); untrimmedBlockSeconds.Add(UntrimmedBlock()); }
+                else { untrimmedBlockSeconds.Add(UntrimmedBlock()); trimmedBlockSeconds.Add(TrimmedBlock()); }
+            }
+        void StepsUntrimmed(int count)
+        {
+            for (int s = 0; s < count; s++) trainer.Step(NextBatch());
+        }
+
+        var rss = samples.Select(m => m.ResidentBytes).ToList();
+        var liveTensors = samples.Select(m => m.LiveTensors).ToList();
+        var managedCommitted = samples.Select(m => m.ManagedCommittedBytes).ToList();
 
         double bareMedian = Median(bareSeconds), trainerMedian = Median(trainerSeconds);
         var measurement = new TrainingOverheadMeasurement(name, trainerModel.ParameterCount, size, batchSize, threads, rounds * steps,
@@ -90,7 +124,11 @@ public static class TrainingOverheadBench
             Math.Round(trainerMedian / bareMedian, 4), Math.Round(trainerSeconds.Min() / bareSeconds.Min(), 4),
             trainerSteps.Average(r => r.ForwardBackward.TotalSeconds), trainerSteps.Average(r => r.AllReduce.TotalSeconds),
             trainerSteps.Average(r => r.Optimizer.TotalSeconds), memoryWarmup, memorySteps, rssEvery, rss,
-            rss.Count > 1 ? Math.Round((double)(rss[^1] - rss[0]) / rss[0], 5) : 0, liveTensors, managedCommitted);
+            rss.Count > 1 ? Math.Round((double)(rss[^1] - rss[0]) / rss[0], 5) : 0, liveTensors, managedCommitted,
+            NativeHeap.Allocator, trimBeforeSample, trimEvery,
+            rss.Count > 1 ? Math.Round((double)(rss.Max() - rss[0]) / rss[0], 5) : 0,
+            trimmedBlockSeconds.Count > 0 ? Math.Round(Median(trimmedBlockSeconds.Zip(untrimmedBlockSeconds, (t, u) => t / u).ToList()), 4) : null,
+            trimmedBlockSeconds, untrimmedBlockSeconds, trimCallSeconds, samples);
         foreach (var b in batches) b.Dispose();
 
         var table = new Table().AddColumns("", "median s", "min s");
@@ -99,9 +137,12 @@ public static class TrainingOverheadBench
         table.AddRow("ratio", $"{measurement.OverheadRatio:F3}", $"{measurement.OverheadRatioMin:F3}");
         AnsiConsole.Write(table);
         if (rss.Count > 1)
-            AnsiConsole.MarkupLine($"resident memory {rss[0] >> 20} MiB → {rss[^1] >> 20} MiB over {memorySteps} steps after {memoryWarmup}: growth {measurement.RssGrowthRatio:P2}; " +
+            AnsiConsole.MarkupLine($"resident memory {rss[0] >> 20} MiB → {rss[^1] >> 20} MiB over {memorySteps} steps after {memoryWarmup}: growth {measurement.RssGrowthRatio:P2} (highest sample {measurement.RssMaxGrowthRatio:P2}); " +
                 $"live tensors {liveTensors[0]} → {liveTensors[^1]}; .NET heap committed {managedCommitted[0] >> 20} → {managedCommitted[^1] >> 20} MiB");
         var path = BenchResultFile.WriteAsync(args.Text("--out", "bench/results/training-overhead.json"), measurement).GetAwaiter().GetResult();
+        if (measurement.TrimStepTimeRatio is { } trimRatio)
+            AnsiConsole.MarkupLine($"malloc_trim every {trimEvery} steps: time of {trimEvery} steps with / without a trim {trimRatio:F3} (median of {trimPairs} pairs); " +
+                $"one malloc_trim {Median(trimCallSeconds) * 1e3:F2} ms (median of {trimCallSeconds.Count})");
         AnsiConsole.MarkupLine($"wrote {path}");
         return 0;
     }
