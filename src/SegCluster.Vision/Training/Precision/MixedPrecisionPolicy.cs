@@ -12,6 +12,12 @@ namespace SegCluster.Vision.Training.Precision;
 /// <item>Conv2d and Linear compute in the low precision: their input and their fp32 master weight and bias are cast
 /// for the call (the casts are differentiable, so the gradients land in the fp32 parameters). Attention matmuls
 /// follow, as their operands come out of Linear layers.</item>
+/// <item>On CPU the layer runs libtorch's fp32 kernel on operands rounded to the low precision and rounds its output
+/// (and, through the casts' backward, each input and weight gradient) once: what bf16/fp16 hardware (tensor cores,
+/// AMX) computes, as a product of two bf16 or fp16 numbers is exact in fp32 and the sums accumulate in fp32.
+/// libtorch 2.10's own CPU bf16 convolution without native bf16 kernels (oneDNN capped at AVX) accumulates in bf16:
+/// the weight gradient per batch sample (relative error 2.1e-3, 3.5e-3, 6.7e-3 at batch 2, 8, 32, against 1.7e-3
+/// for one rounding) and the input gradient's overlapping 3×3 windows (4.1e-3); it is also 3–5× slower than fp32.</item>
 /// <item>Norm layers keep fp32 parameters and get fp32 input (SyncBatchNorm's group statistics therefore stay
 /// fp32); plain BatchNorm on CUDA takes the low-precision input as cuDNN does under autocast.</item>
 /// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
@@ -58,7 +64,7 @@ public sealed class MixedPrecisionPolicy : IDisposable
         var policy = new MixedPrecisionPolicy(options);
         bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
         bool mixed = options.Precision != PrecisionMode.Fp32;
-        if (channelsLast) policy.ConvertToChannelsLast(model);
+        if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
         if (mixed)
         {
             foreach (var module in model.modules())
@@ -100,9 +106,10 @@ public sealed class MixedPrecisionPolicy : IDisposable
     }
 
     /// <summary>Converts the conv weights that compute right in channels_last; the others stay NCHW and get NCHW input.</summary>
-    private void ConvertToChannelsLast(SegmentationModel model)
+    /// <param name="kernelType">The dtype the convolution kernels run in (fp32 where the low precision is emulated).</param>
+    private void ConvertToChannelsLast(SegmentationModel model, ScalarType kernelType)
     {
-        var check = new ChannelsLastConvolutionCheck(Options.ComputeType);
+        var check = new ChannelsLastConvolutionCheck(kernelType);
         var wrong = new HashSet<Conv2d>();
         foreach (var (name, module) in model.named_modules())
         {
@@ -120,6 +127,7 @@ public sealed class MixedPrecisionPolicy : IDisposable
     {
         var fields = LayerParameterFields.Of(layer.GetType());
         Parameter? masterWeight = null, masterBias = null, castWeight = null, castBias = null;
+        bool emulate = false;  // this call runs the fp32 kernel on rounded operands (CPU)
         void Restore()
         {
             if (masterWeight is null) return;
@@ -133,15 +141,17 @@ public sealed class MixedPrecisionPolicy : IDisposable
             Restore();  // a previous call that threw between the hooks
             masterWeight = fields.Weight(layer);
             masterBias = fields.Bias(layer);
-            castWeight = Cast(masterWeight, type);
-            castBias = Cast(masterBias, type);
+            emulate = EmulatesLowPrecision(input.device_type);
+            castWeight = Cast(masterWeight, type, emulate);
+            castBias = Cast(masterBias, type, emulate);
             fields.Set(layer, castWeight, castBias);
-            return input.dtype == type ? input : input.to(type);
+            return KernelOperand(input, type, emulate);
         });
         var after = layer.register_forward_hook((_, _, output) =>
         {
             Restore();
-            return fp32Output ? output.to(ScalarType.Float32) : output;
+            var result = emulate ? output.to(type) : output;  // one rounding of the fp32-accumulated output
+            return fp32Output ? result.to(ScalarType.Float32) : result;
         });
         _removers.Add(() => { before.remove(); after.remove(); Restore(); });
     }
@@ -156,8 +166,24 @@ public sealed class MixedPrecisionPolicy : IDisposable
         _removers.Add(hook.remove);
     }
 
-    private static Parameter? Cast(Parameter? master, ScalarType type) =>
-        master is null ? null : new Parameter(master.to(type), master.requires_grad && is_grad_enabled());
+    /// <summary>
+    /// Where the low precision is emulated by fp32 kernels on rounded operands: on CPU, where libtorch's bf16/fp16
+    /// convolutions accumulate in the low precision (see the class summary); CUDA runs the native kernels (fp32 accumulation).
+    /// </summary>
+    private static bool EmulatesLowPrecision(DeviceType device) => device == DeviceType.CPU;
+
+    /// <summary>
+    /// <paramref name="t"/> rounded to <paramref name="type"/>, handed to the kernel in that type or, emulating, as fp32
+    /// holding the rounded values. Differentiable: backward rounds the gradient to <paramref name="type"/> once.
+    /// </summary>
+    private static Tensor KernelOperand(Tensor t, ScalarType type, bool emulate)
+    {
+        var rounded = t.dtype == type ? t : t.to(type);
+        return emulate ? rounded.to(ScalarType.Float32) : rounded;
+    }
+
+    private static Parameter? Cast(Parameter? master, ScalarType type, bool emulate) =>
+        master is null ? null : new Parameter(KernelOperand(master, type, emulate), master.requires_grad && is_grad_enabled());
 
     private static SegmentationOutput Fp32(SegmentationOutput output)
     {

@@ -22,7 +22,8 @@ public sealed record PrecisionOptions(PrecisionMode Precision = PrecisionMode.Fp
     /// <summary>
     /// The defaults for a device, as PyTorch users set them: on CUDA bf16-mixed where the GPU has bf16 tensor
     /// cores (compute capability 8.0, Ampere, and up), fp16-mixed before it, both with channels_last; on CPU
-    /// float32 and contiguous (CPU bf16 convolutions are emulated on most CPUs and slower than float32).
+    /// float32 and contiguous (on CPU the policy computes bf16/fp16 layers with fp32 kernels on rounded operands, so
+    /// they are no faster than float32; see <see cref="MixedPrecisionPolicy"/>).
     /// </summary>
     /// <param name="isCuda">Whether the device is a CUDA GPU.</param>
     /// <param name="computeCapabilityMajor">The GPU's compute capability major version, if known (null: assume ≥ 8).</param>
