@@ -4,26 +4,32 @@ using System.Runtime.InteropServices;
 namespace SegCluster.Vision.Devices;
 
 /// <summary>
-/// Caps oneDNN (libtorch's CPU convolution library) at AVX unless the user chose an ISA.
+/// Caps oneDNN (libtorch's CPU convolution library) at SSE4.1 unless the user chose an ISA.
 /// </summary>
 /// <remarks>
-/// On the project's build machines (AMD EPYC with AVX-512, libtorch 2.10 CPU from TorchSharp 0.107),
-/// oneDNN's AVX-512 convolution backward-weights kernels return NaN or wrong weight gradients whenever
-/// torch runs more than one intra-op thread: a plain conv → relu → conv backward was NaN in 5–11 of 20
-/// iterations with 2 threads, 0 of 20 with 1 thread, and 0 of 60 with ONEDNN_MAX_CPU_ISA=AVX2 and 2 threads.
-/// AVX2 is not safe either: the tiny 12-trial sweep (two workers training concurrently in one process) had a
-/// non-finite gradient in 9 of 240 trials under GC pressure (DOTNET_GCgen0size=40000) at AVX2 and in 0 of 384 at AVX,
-/// and the strided 1×1 convolution backward dies with SIGFPE at AVX2 and up (see Layers.Conv1x1). AVX leaves oneDNN's
-/// brgemm kernels out.
+/// libtorch 2.10's oneDNN (TorchSharp 0.107 CPU) AVX, AVX2 and AVX-512 forward convolutions read memory they never
+/// wrote when the input channel count has a SIMD tail: every k×k convolution (k &gt; 1; any stride, dilation and output
+/// channels) with more than 8 input channels and not a multiple of 8 (AVX, AVX2; 16 for AVX-512). Whatever the heap
+/// held there enters the sum: stale NaN/Inf makes outputs NaN, stale finite values make them wrong (20–50% relative
+/// error). Measured here with the heap filled with freed NaN tensors before each call (a 2×C×8×8 input): at AVX
+/// 700 of 1,440 convolution configurations (cin 1–48 × cout 4/8/12/32/38 × 1×1/3×3 × stride 1/2 × dilation 1/2) were
+/// wrong, exactly all the 3×3 ones with such a tail; at SSE4.1 none. In training this was the flaky "loss is NaN at
+/// step 1": DeepLabV3+ at width 8 fuses 32 + 6 = 38 channels with a 3×3 convolution, which was NaN whenever the
+/// allocator handed it memory a freed tensor had left NaN in (two SyncBatchNorm ranks in one process: 13 of 96
+/// runs at AVX, 0 of 96 at SSE4.1; one model alone on one thread failed too). The same fault is why channels_last
+/// convolutions with such channel counts disagree (<see cref="Training.Precision.ChannelsLastConvolutionCheck"/>).
+/// Earlier caps and what they fixed: AVX-512's backward-weights kernels were NaN with two intra-op threads (5–11 of
+/// 20 iterations), AVX2's strided 1×1 backward dies with SIGFPE (see Layers.Conv1x1); SSE4.1 avoids both.
+/// The price: CPU training steps take about 1.3× as long as at AVX (deeplabv3plus width 16, 128², batch 4).
 /// oneDNN reads the variable once, when it first dispatches a kernel, from the native environment, so it
 /// is set with libc's setenv (Environment.SetEnvironmentVariable only changes .NET's copy on Unix) as
-/// soon as this assembly loads, before any model exists. Set ONEDNN_MAX_CPU_ISA yourself (e.g.
-/// AVX512_CORE_AMX) to override; CUDA devices are unaffected.
+/// soon as this assembly loads, before any model exists. Set ONEDNN_MAX_CPU_ISA yourself (e.g. AVX2) to
+/// trade that correctness for speed; CUDA devices are unaffected.
 /// </remarks>
 public static class OneDnnIsaLimit
 {
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
-    public const string SafeIsa = "AVX";
+    public const string SafeIsa = "SSE41";
 
     /// <summary>
     /// Runs this assembly's module initializer (every call into the assembly does) for a process that may touch torch

@@ -1,12 +1,14 @@
 using SegCluster.Vision.Devices;
+using SegCluster.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Tests.Devices;
 
 /// <summary>
-/// Regression test for the oneDNN AVX-512 backward-weights fault (see <see cref="OneDnnIsaLimit"/>): with two
-/// intra-op threads, conv weight gradients were NaN in 5–11 of 20 iterations on the build machines.
+/// Regression tests for the oneDNN faults the ISA cap avoids (see <see cref="OneDnnIsaLimit"/>): AVX-512 backward-weights
+/// NaN with two intra-op threads (5–11 of 20 iterations on the build machines), and AVX/AVX2/AVX-512 forward convolutions
+/// whose input channels have a SIMD tail reading stale heap memory (fail at ONEDNN_MAX_CPU_ISA=AVX, pass at the cap).
 /// </summary>
 public sealed class OneDnnIsaLimitTests
 {
@@ -37,6 +39,51 @@ public sealed class OneDnnIsaLimitTests
         {
             set_num_threads(previous);
         }
+    }
+
+    /// <summary>A 3×3 convolution over a channel count with a SIMD tail, run right after freed tensors left NaN on the heap,
+    /// computes what the float64 reference (not oneDNN) does: NaN everywhere or 20–50% off at AVX.</summary>
+    [Theory]
+    [InlineData(38)]  // DeepLabV3+'s decoder fusion at width 8: 32 ASPP + 6 low-level channels
+    [InlineData(12)]
+    [InlineData(21)]
+    public void Convolutions_over_a_channel_tail_ignore_stale_heap_memory(int inChannels)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        using var conv = nn.Conv2d(inChannels, 32, 3, padding: 1, bias: false);
+        var x = randn(2, inChannels, 8, 8);
+        using var noGrad = no_grad();
+        LeaveNaNInFreedMemory();
+        var y = conv.call(x);                                            // (2, 32, 8, 8)
+        var expected = nn.functional.conv2d(x.to(ScalarType.Float64), conv.weight!.to(ScalarType.Float64), padding: [1, 1]);
+        Assert.Equal(0, isnan(y).sum().item<long>());
+        double error = (y.to(ScalarType.Float64) - expected).abs().max().item<double>();
+        Assert.True(error <= 1e-4 * expected.abs().max().item<double>(), $"max error {error}");
+    }
+
+    /// <summary>DeepLabV3+ at width 8 (the model whose loss was NaN at step 1 in 2–7 of 24 two-rank runs) gives finite
+    /// logits right after freed tensors left NaN on the heap.</summary>
+    [Fact]
+    public void DeepLabV3Plus_logits_stay_finite_over_stale_nan_memory()
+    {
+        using var model = TestData.Model("deeplabv3plus", numClasses: 4, width: 8, NormKind.BatchNorm, seed: 2);
+        model.train();
+        using var scope = NewDisposeScope();
+        var images = randn(2, 3, 32, 32);
+        LeaveNaNInFreedMemory();
+        var logits = model.call(images).Logits;                         // (2, 4, 32, 32)
+        Assert.True(isfinite(logits).all().item<bool>());
+    }
+
+    /// <summary>Allocates NaN-filled tensors of 1–128 KiB and frees them: the allocator hands that memory to the next
+    /// tensors and oneDNN buffers, so a kernel that reads memory it never wrote sees NaN.</summary>
+    private static void LeaveNaNInFreedMemory()
+    {
+        var freed = new List<Tensor>();
+        for (long bytes = 1024; bytes <= 128 * 1024; bytes += 1024)
+            freed.Add(full([bytes / sizeof(float)], float.NaN));
+        foreach (var tensor in freed) tensor.Dispose();
     }
 
     /// <summary>conv → relu → conv → relu + skip, summed; the first conv's weight gradient each iteration.</summary>
