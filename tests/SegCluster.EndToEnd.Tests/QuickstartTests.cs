@@ -19,7 +19,7 @@ public sealed class QuickstartTests : IDisposable
         string[] required =
         [
             "segcluster_train_images_total", "segcluster_train_images_per_second", "segcluster_train_step_duration_seconds",
-            "segcluster_allreduce_duration_seconds", "segcluster_allreduce_bytes_total", "segcluster_process_memory_bytes",
+            "segcluster_allreduce_duration_seconds", "segcluster_allreduce_busy_duration_seconds", "segcluster_allreduce_bytes_total", "segcluster_process_memory_bytes",
         ];
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var seen = new HashSet<string>();

@@ -33,4 +33,10 @@ internal sealed record ClusterThroughputRow(
     public double AllReduceLastArrivalSeconds { get; init; }
 
     public double AllReduceLastArrivalShare { get; init; }
+
+    /// <summary>Mean time the reducer worked on a step's sums (gradient buckets and statistics), overlapped with backward or not.</summary>
+    public double AllReduceBusySeconds { get; init; }
+
+    /// <summary>1 − waited / busy: the part of the reduction that backward hid (0 without overlap).</summary>
+    public double AllReduceHiddenShare { get; init; }
 }

@@ -24,7 +24,7 @@ internal sealed class StepPhaseRecorder : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MetricNames.Meter && (Phases.Contains(instrument.Name) || instrument.Name == MetricNames.AllReduceBytes))
+            if (instrument.Meter.Name == MetricNames.Meter && (Phases.Contains(instrument.Name) || instrument.Name is MetricNames.AllReduceBytes or MetricNames.AllReduceBusy))
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Add(instrument, value, tags));
@@ -43,9 +43,11 @@ internal sealed class StepPhaseRecorder : IDisposable
             var at = worker.Where(s => s.Instrument == MetricNames.TrainStepDuration).Select(s => s.At).ToList();
             var (step, data, forwardBackward, optimizer, allReduce, bytes) = (Values(MetricNames.TrainStepDuration), Values(MetricNames.TrainDataWait),
                 Values(MetricNames.TrainForwardBackward), Values(MetricNames.TrainOptimizer), Values(MetricNames.AllReduceDuration), Values(MetricNames.AllReduceBytes));
+            var busy = Values(MetricNames.AllReduceBusy);
             var count = new[] { step.Count, data.Count, forwardBackward.Count, optimizer.Count, allReduce.Count }.Min();
             return (IReadOnlyList<WorkerStep>)[.. Enumerable.Range(0, count).Select(i =>
-                new WorkerStep(at[i], step[i], data[i], forwardBackward[i], allReduce[i], optimizer[i], i < bytes.Count ? (long)bytes[i] : 0))];
+                new WorkerStep(at[i], step[i], data[i], forwardBackward[i], allReduce[i], optimizer[i], i < bytes.Count ? (long)bytes[i] : 0)
+                    { AllReduceBusy = i < busy.Count ? busy[i] : allReduce[i] })];
         })];
     }
 
@@ -64,4 +66,8 @@ internal sealed class StepPhaseRecorder : IDisposable
 }
 
 /// <summary>One worker's step as its telemetry recorded it (seconds; <see cref="At"/> on the recorder's clock).</summary>
-internal sealed record WorkerStep(double At, double Step, double DataWait, double ForwardBackward, double AllReduce, double Optimizer, long AllReduceBytes);
+internal sealed record WorkerStep(double At, double Step, double DataWait, double ForwardBackward, double AllReduce, double Optimizer, long AllReduceBytes)
+{
+    /// <summary>Time the reducer worked on the step's sums, overlapped with backward or not (<see cref="AllReduce"/> is what the step waited).</summary>
+    public double AllReduceBusy { get; init; }
+}

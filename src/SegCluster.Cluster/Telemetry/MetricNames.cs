@@ -18,6 +18,7 @@ public static class MetricNames
     public const string TrainLoss = "segcluster.train.loss";
     public const string AllReduceDuration = "segcluster.allreduce.duration";
     public const string AllReduceBytes = "segcluster.allreduce.bytes";
+    public const string AllReduceBusy = "segcluster.allreduce.busy.duration";
     public const string TrainLearningRate = "segcluster.train.learning_rate";
     public const string TrainLossScale = "segcluster.train.loss_scale";
     public const string TrainSkippedSteps = "segcluster.train.skipped_steps";

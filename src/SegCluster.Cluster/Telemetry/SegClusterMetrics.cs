@@ -16,7 +16,7 @@ namespace SegCluster.Cluster.Telemetry;
 public sealed class SegClusterMetrics
 {
     private readonly Counter<long> _images;
-    private readonly Histogram<double> _step, _dataWait, _forwardBackward, _optimizer, _allReduce;
+    private readonly Histogram<double> _step, _dataWait, _forwardBackward, _optimizer, _allReduce, _allReduceBusy;
     private readonly Counter<long> _allReduceBytes;
     private readonly ConcurrentDictionary<WorkerLabels, WorkerSnapshot> _latest = new();
     private readonly ConcurrentDictionary<WorkerLabels, double> _lossScales = new();
@@ -47,7 +47,8 @@ public sealed class SegClusterMetrics
         _dataWait = meter.CreateHistogram(MetricNames.TrainDataWait, "s", "Time a step waited for its batch.", tags: null, advice: Seconds);
         _forwardBackward = meter.CreateHistogram(MetricNames.TrainForwardBackward, "s", "Forward and backward time of one step.", tags: null, advice: Seconds);
         _optimizer = meter.CreateHistogram(MetricNames.TrainOptimizer, "s", "Optimizer update time of one step.", tags: null, advice: Seconds);
-        _allReduce = meter.CreateHistogram(MetricNames.AllReduceDuration, "s", "Gradient all-reduce time of one step.", tags: null, advice: Seconds);
+        _allReduce = meter.CreateHistogram(MetricNames.AllReduceDuration, "s", "All-reduce time one step waited for (with buckets overlapping backward, the part backward did not hide).", tags: null, advice: Seconds);
+        _allReduceBusy = meter.CreateHistogram(MetricNames.AllReduceBusy, "s", "Time the reducer worked on one step's sums, overlapped with backward or not.", tags: null, advice: Seconds);
         _allReduceBytes = meter.CreateCounter<long>(MetricNames.AllReduceBytes, "By", "Gradient bytes all-reduced.");
         meter.CreateObservableGauge(MetricNames.TrainThroughput, () => Observe(v => v.ImagesPerSecond), "{image}/s", "Images per second of each worker.");
         meter.CreateObservableGauge(MetricNames.TrainLoss, () => Observe(v => v.Loss), null, "Training loss of the latest step.");
@@ -88,6 +89,7 @@ public sealed class SegClusterMetrics
         var imagesPerSecond = report.StepSeconds > 0 ? report.Images / report.StepSeconds : 0;
         // Bytes over the time the reducer worked on them: with buckets overlapping backward the wait alone would overstate it.
         var busy = report.AllReduceBusySeconds > 0 ? report.AllReduceBusySeconds : report.AllReduceSeconds;
+        _allReduceBusy.Record(busy, tags);
         var bandwidth = busy > 0 ? report.AllReduceBytes / busy : 0;
         _latest[labels] = new WorkerSnapshot(imagesPerSecond, report.Loss, learningRate, bandwidth);
     }

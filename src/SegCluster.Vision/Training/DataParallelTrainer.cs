@@ -60,6 +60,7 @@ public sealed class DataParallelTrainer : IDisposable
         _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
         _collective = (IGradientReducer?)_stream ?? reducer;
         SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
+        _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
         _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
         // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
         _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
@@ -74,9 +75,7 @@ public sealed class DataParallelTrainer : IDisposable
         _gradient = flat;
         _gradientViews = FlatState.Views(_gradient, _slices);
         _gradientIsView = BindGradientsToViews();
-        if (_stream is not null)
-            _overlap = new OverlappedGradientReduction(model, _slices, _gradientViews, _gradientIsView, _gradient, _host!, _stream,
-                (long)(bucketMegabytes * 1024 * 1024));
+        _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
         _options = optimizer;
         _optimizer = optimizer.Create(_slices);
     }

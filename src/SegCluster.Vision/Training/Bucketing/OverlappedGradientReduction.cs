@@ -8,46 +8,79 @@ namespace SegCluster.Vision.Training.Bucketing;
 
 /// <summary>
 /// Gradient all-reduce overlapped with backward, bucket by bucket (PyTorch DDP's reducer): during an armed forward the
-/// model's layers use aliases of each bucket's parameters made by <see cref="BucketReadyFunction"/>; when autograd has
-/// the bucket's complete gradients it calls back here, the gradients are added into the flat buffer and the bucket's
+/// layers use aliases of each bucket's parameters made by <see cref="BucketReadyFunction"/>; when autograd has the
+/// bucket's complete gradients it calls back here, the gradients are added into the flat buffer and the bucket's
 /// all-reduce is queued on the <see cref="ReductionStream"/> while backward goes on. Buckets launch in index order (the
 /// same on every rank); <see cref="Finish"/> launches the rest (buckets holding a parameter that cannot be substituted,
 /// or that no loss reached) and waits. Results are the same bits as one all-reduce after backward: each element is summed
 /// by the same reducer over the same ranks.
 /// </summary>
+/// <remarks>
+/// A bucket's node is made when a layer first uses one of its parameters, not when forward starts: autograd runs the
+/// ready node made LATEST in forward first (its priority is the creation sequence number), so a node made at the start
+/// of forward would wait for the whole backward. Made just before the bucket's first layer runs, it runs as soon as that
+/// layer's backward is done. The per-layer hooks are registered before the precision policy's, so a layer's weight is
+/// swapped for its alias before the policy casts it.
+/// </remarks>
 internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDisposable
 {
-    private readonly ParameterSlice[] _slices;
-    private readonly Tensor[] _views;
-    private readonly GradientBucket[] _buckets;
-    private readonly bool[] _substitutable;  // per bucket: every parameter can be replaced by its alias
-    private readonly ParameterFields _fields;
+    private readonly List<Action> _removeHooks = [];
     private readonly ReductionStream _stream;
-    private readonly HostGradientBuffer _host;
-    private readonly Tensor _gradient;
-    private readonly Task?[] _launched;
-    private readonly bool[] _ready;
+    private readonly SegmentationModel _model;
+    private ParameterSlice[] _slices = [];
+    private Tensor[] _views = [];
+    private GradientBucket[] _buckets = [];
+    private bool[] _substitutable = [];  // per bucket: every parameter can be replaced by its alias
+    private int[] _eager = [];  // substitutable buckets with a parameter no hooked layer owns: marked when forward starts
+    private readonly Dictionary<nn.Module, int[]> _bucketsOf = new(ReferenceEqualityComparer.Instance);
+    private ParameterFields? _fields;
+    private HostGradientBuffer? _host;
+    private Tensor? _gradient;
+    private Task?[] _launched = [];
+    private bool[] _ready = [];
+    private bool[] _marked = [];
     private readonly List<Parameter> _substitutes = [];
-    private readonly Action _removeHooks;
     private int _nextLaunch;
-    private bool _armed;
+    private bool _armed, _marking;
     private Exception? _failure;
+
+    /// <summary>Hooks <paramref name="model"/>'s layers; call before anything else hooks them (the precision policy), then
+    /// <see cref="Bind"/> once the trainer's parameters and flat gradient exist.</summary>
+    public OverlappedGradientReduction(SegmentationModel model, ReductionStream stream)
+    {
+        (_model, _stream) = (model, stream);
+        foreach (var module in model.modules())
+        {
+            if (module is not nn.Module<Tensor, Tensor> layer || !module.named_parameters(recurse: false).Any()) continue;
+            var hook = layer.register_forward_pre_hook((m, input) => { MarkBucketsUsedBy(m); return input; });
+            _removeHooks.Add(hook.remove);
+        }
+        var before = model.register_forward_pre_hook((_, images) => { BeginForward(); return images; });
+        var after = model.register_forward_hook((_, _, output) => { EndForward(); return output; });
+        _removeHooks.Add(before.remove);
+        _removeHooks.Add(after.remove);
+    }
 
     /// <param name="bound">Per slice: its grad is its view of <paramref name="gradient"/> (a bucket with another parameter is
     /// reduced after backward, when the trainer has copied that parameter's grad in).</param>
-    public OverlappedGradientReduction(SegmentationModel model, ParameterSlice[] slices, Tensor[] views, bool[] bound, Tensor gradient,
-        HostGradientBuffer host, ReductionStream stream, long bucketBytes)
+    public void Bind(ParameterSlice[] slices, Tensor[] views, bool[] bound, Tensor gradient, HostGradientBuffer host, long bucketBytes)
     {
-        (_slices, _views, _gradient, _host, _stream) = (slices, views, gradient, host, stream);
+        (_slices, _views, _gradient, _host) = (slices, views, gradient, host);
         _buckets = GradientBucketLayout.Build(slices, bucketBytes);
-        _fields = new ParameterFields(model);
-        _substitutable = [.. _buckets.Select(b => Enumerable.Range(b.FirstSlice, b.EndSlice - b.FirstSlice)
-            .All(i => bound[i] && _fields.CanSubstitute(slices[i].Parameter)))];
+        _fields = new ParameterFields(_model);
+        var fields = _fields;
+        IEnumerable<int> Members(GradientBucket b) => Enumerable.Range(b.FirstSlice, b.EndSlice - b.FirstSlice);
+        _substitutable = [.. _buckets.Select(b => Members(b).All(i => bound[i] && fields.CanSubstitute(slices[i].Parameter)))];
+        var hooked = _model.modules().Where(m => m is nn.Module<Tensor, Tensor>).ToHashSet(ReferenceEqualityComparer.Instance);
+        _eager = [.. _buckets.Where(b => _substitutable[b.Index]
+            && Members(b).Any(i => fields.Owners(slices[i].Parameter).Any(o => !hooked.Contains(o)))).Select(b => b.Index)];
+        _bucketsOf.Clear();
+        foreach (var b in _buckets.Where(b => _substitutable[b.Index]))
+            foreach (var owner in Members(b).SelectMany(i => fields.Owners(slices[i].Parameter)).Distinct())
+                _bucketsOf[owner] = [.. (_bucketsOf.GetValueOrDefault(owner) ?? []).Append(b.Index).Distinct()];
         _launched = new Task?[_buckets.Length];
         _ready = new bool[_buckets.Length];
-        var before = model.register_forward_pre_hook((_, images) => { Substitute(); return images; });
-        var after = model.register_forward_hook((_, _, output) => { Restore(); return output; });
-        _removeHooks = () => { before.remove(); after.remove(); };
+        _marked = new bool[_buckets.Length];
     }
 
     public IReadOnlyList<GradientBucket> Buckets => _buckets;
@@ -63,7 +96,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
     public void Disarm()
     {
         _armed = false;
-        Restore();
+        EndForward();
     }
 
     /// <summary>
@@ -84,7 +117,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
                 catch (Exception e) { _failure ??= e; }
             }
             if (_failure is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-            _host.Upload(_gradient);
+            _host!.Upload(_gradient!);
             return (Stopwatch.GetElapsedTime(start), overlapped);
         }
         finally
@@ -127,40 +160,56 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
 
     public void Dispose()
     {
-        _removeHooks();
-        Restore();
+        foreach (var remove in _removeHooks) remove();
+        _removeHooks.Clear();
+        EndForward();
     }
 
     private void Launch(int bucket)
     {
         var b = _buckets[bucket];
-        _host.Download(_gradient, b.Offset, b.Length);  // a device gradient: this bucket to host memory (CPU: nothing to do)
+        _host!.Download(_gradient!, b.Offset, b.Length);  // a device gradient: this bucket to host memory (CPU: nothing to do)
         _launched[bucket] = _stream.Launch(_host.Values.AsMemory(b.Offset, b.Length));
     }
 
-    private void Substitute()
+    private void BeginForward()
     {
-        if (!_armed || !is_grad_enabled()) return;
+        EndForward();
+        if (!_armed || !is_grad_enabled() || _fields is null) return;
         _armed = false;
-        Restore();
-        foreach (var b in _buckets)
+        _marking = true;
+        Array.Clear(_marked);
+        foreach (var b in _eager) Mark(b);
+    }
+
+    private void MarkBucketsUsedBy(nn.Module layer)
+    {
+        if (!_marking || !_bucketsOf.TryGetValue(layer, out var buckets)) return;
+        foreach (var b in buckets)
+            if (!_marked[b]) Mark(b);
+    }
+
+    private void Mark(int bucket)
+    {
+        var b = _buckets[bucket];
+        _marked[bucket] = true;
+        var parameters = _slices[b.FirstSlice..b.EndSlice].Select(s => (Tensor)s.Parameter).ToList();
+        var aliases = BucketReadyFunction.Mark(this, b.Index, parameters);
+        for (int i = 0; i < aliases.Count; i++)
         {
-            if (!_substitutable[b.Index]) continue;
-            var parameters = _slices[b.FirstSlice..b.EndSlice].Select(s => (Tensor)s.Parameter).ToList();
-            var aliases = BucketReadyFunction.Mark(this, b.Index, parameters);
-            for (int i = 0; i < aliases.Count; i++)
-            {
-                var substitute = new Parameter(aliases[i], requires_grad: true);
-                _fields.Set(_slices[b.FirstSlice + i].Parameter, substitute);
-                _substitutes.Add(substitute);
-            }
+            // Out of any dispose scope: a layer's forward may open its own, which would end before later layers use these.
+            var substitute = new Parameter(aliases[i], requires_grad: true);
+            substitute.DetachFromDisposeScope();
+            _fields!.Set(_slices[b.FirstSlice + i].Parameter, substitute);
+            _substitutes.Add(substitute);
         }
     }
 
-    private void Restore()
+    private void EndForward()
     {
+        _marking = false;
         if (_substitutes.Count == 0) return;
-        foreach (var s in _slices) if (_fields.CanSubstitute(s.Parameter)) _fields.Set(s.Parameter, s.Parameter);
+        foreach (var s in _slices) if (_fields!.CanSubstitute(s.Parameter)) _fields.Set(s.Parameter, s.Parameter);
         foreach (var s in _substitutes) s.Dispose();  // the graph keeps its own references
         _substitutes.Clear();
     }

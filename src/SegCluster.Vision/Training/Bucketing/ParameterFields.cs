@@ -33,6 +33,10 @@ internal sealed class ParameterFields
         }
     }
 
+    /// <summary>The modules holding <paramref name="parameter"/> in a field (none when it cannot be substituted).</summary>
+    public IEnumerable<nn.Module> Owners(Parameter parameter) =>
+        _fields.TryGetValue(parameter, out var holders) ? holders.Select(h => h.Owner).Distinct() : [];
+
     /// <summary>True when forward reads <paramref name="parameter"/> from a field only.</summary>
     public bool CanSubstitute(Parameter parameter) => _fields.ContainsKey(parameter);
 
