@@ -13,9 +13,10 @@ namespace SegCluster.Vision.Training;
 
 /// <summary>
 /// One rank of synchronous data-parallel SGD. Per step: forward → local loss terms → all-reduce of
-/// the tiny per-term (valid-pixel count, CE sum) buffer → loss normalised by GLOBAL counts → backward →
+/// the tiny per-term (valid-pixel count, CE sum) buffer → loss normalised by GLOBAL counts → backward into
 /// one flat gradient buffer → all-reduce SUM (each rank already divided by the global count, so the sum
-/// is the global mean gradient) → SGD step. Hence W ranks × batch b give the same parameters as
+/// is the global mean gradient; with more than one rank in buckets that start during backward,
+/// <see cref="Bucketing.OverlappedGradientReduction"/>) → SGD step. Hence W ranks × batch b give the same parameters as
 /// 1 rank × batch W·b, ignore pixels included, whenever batch statistics are global or absent
 /// (<see cref="NormKind.SyncBatchNorm"/>, <see cref="NormKind.GroupNorm"/>, <see cref="NormKind.None"/>;
 /// plain BatchNorm statistics stay per rank).
