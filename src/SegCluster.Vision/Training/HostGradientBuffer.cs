@@ -35,20 +35,7 @@ public sealed class HostGradientBuffer : IDisposable
     public float[] Values { get; }
 
     /// <summary>Copies <paramref name="gradient"/> (flat, float32, any device) into <see cref="Values"/>.</summary>
-    public void Download(Tensor gradient)
-    {
-        if (ReferenceEquals(gradient, SharedGradient)) return;
-        if (_pinned is null)
-        {
-            using var direct = gradient.data<float>();
-            direct.CopyTo(Values);
-            return;
-        }
-        using var noGrad = no_grad();
-        _pinned.copy_(gradient);
-        using var staged = _pinned.data<float>();
-        staged.CopyTo(Values);
-    }
+    public void Download(Tensor gradient) => Download(gradient, 0, Values.Length);
 
     /// <summary>Copies elements [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of
     /// <paramref name="gradient"/> into the same elements of <see cref="Values"/> (one bucket, during backward).</summary>

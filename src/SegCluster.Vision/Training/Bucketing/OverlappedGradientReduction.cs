@@ -33,6 +33,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
     private bool[] _substitutable = [];  // per bucket: every parameter can be replaced by its alias
     private int[] _eager = [];  // substitutable buckets with a parameter no hooked layer owns: marked when forward starts
     private readonly Dictionary<nn.Module, int[]> _bucketsOf = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<object> _hooked = new(ReferenceEqualityComparer.Instance);  // layers whose first use marks their buckets
     private ParameterFields? _fields;
     private HostGradientBuffer? _host;
     private Tensor? _gradient;
@@ -54,6 +55,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
             if (module is not nn.Module<Tensor, Tensor> layer || !module.named_parameters(recurse: false).Any()) continue;
             var hook = layer.register_forward_pre_hook((m, input) => { MarkBucketsUsedBy(m); return input; });
             _removeHooks.Add(hook.remove);
+            _hooked.Add(layer);
         }
         var before = model.register_forward_pre_hook((_, images) => { BeginForward(); return images; });
         var after = model.register_forward_hook((_, _, output) => { EndForward(); return output; });
@@ -71,9 +73,8 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
         var fields = _fields;
         IEnumerable<int> Members(GradientBucket b) => Enumerable.Range(b.FirstSlice, b.EndSlice - b.FirstSlice);
         _substitutable = [.. _buckets.Select(b => Members(b).All(i => bound[i] && fields.CanSubstitute(slices[i].Parameter)))];
-        var hooked = _model.modules().Where(m => m is nn.Module<Tensor, Tensor>).ToHashSet(ReferenceEqualityComparer.Instance);
         _eager = [.. _buckets.Where(b => _substitutable[b.Index]
-            && Members(b).Any(i => fields.Owners(slices[i].Parameter).Any(o => !hooked.Contains(o)))).Select(b => b.Index)];
+            && Members(b).Any(i => fields.Owners(slices[i].Parameter).Any(o => !_hooked.Contains(o)))).Select(b => b.Index)];
         _bucketsOf.Clear();
         foreach (var b in _buckets.Where(b => _substitutable[b.Index]))
             foreach (var owner in Members(b).SelectMany(i => fields.Owners(slices[i].Parameter)).Distinct())
@@ -84,9 +85,6 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
     }
 
     public IReadOnlyList<GradientBucket> Buckets => _buckets;
-
-    /// <summary>Buckets whose all-reduce can start during backward (the others wait for <see cref="Finish"/>).</summary>
-    public int OverlappableBuckets => _substitutable.Count(s => s);
 
     /// <summary>Marks the next forward's parameters (call before the last micro-batch of a step; earlier micro-batches
     /// only accumulate, as under DDP's no_sync).</summary>
