@@ -10,8 +10,8 @@ namespace SegCluster.Vision.Training.Precision;
 /// (model code stays precision-agnostic; DESIGN.md "Precision is a policy"):
 /// <list type="bullet">
 /// <item>Conv2d and Linear compute in the low precision: their input and their fp32 master weight and bias are cast
-/// for the call (the casts are differentiable, so the gradients land in the fp32 parameters). Attention matmuls
-/// follow, as their operands come out of Linear layers.</item>
+/// for the call (the casts are differentiable, so the gradients land in the fp32 parameters). Attention follows, as
+/// its operands come out of Linear layers; its fused kernel keeps the softmax in fp32 (<c>TransformerBlock</c>).</item>
 /// <item>On CPU the layer runs libtorch's fp32 kernel on operands rounded to the low precision and rounds its output
 /// (and, through the casts' backward, each input and weight gradient) once: what bf16/fp16 hardware (tensor cores,
 /// AMX) computes, as a product of two bf16 or fp16 numbers is exact in fp32 and the sums accumulate in fp32.

@@ -47,6 +47,28 @@ public class VisionTransformerTests
     }
 
     [Fact]
+    public void BlockComputesMultiHeadSelfAttentionAsWrittenOut()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        const int dim = 16, heads = 4, tokens = 10;
+        using var block = new TransformerBlock(dim, heads, mlpRatio: 2);
+        var p = block.named_parameters().ToDictionary(e => e.name, e => e.parameter.detach().to(ScalarType.Float64));
+        var x = randn(2, tokens, dim, dtype: ScalarType.Float64);
+        Tensor Linear(Tensor t, string name) => nn.functional.linear(t, p[name + ".weight"], p[name + ".bias"]);
+        Tensor Norm(Tensor t, string name) => nn.functional.layer_norm(t, [dim], p[name + ".weight"], p[name + ".bias"]);
+        // x + proj(softmax(q·kᵀ/√(D/h))·v) per head, then x + fc2(gelu(fc1(LN(x)))): the three-op form in float64.
+        var qkv = Linear(Norm(x, "norm1"), "qkv").view(2, tokens, 3, heads, dim / heads).permute(2, 0, 3, 1, 4);
+        var attention = qkv[0].matmul(qkv[1].transpose(-2, -1)).div(Math.Sqrt(dim / heads)).softmax(-1).matmul(qkv[2]);
+        var expected = x + Linear(attention.transpose(1, 2).reshape(2, tokens, dim), "proj");
+        expected = expected + Linear(nn.functional.gelu(Linear(Norm(expected, "norm2"), "fc1")), "fc2");
+
+        var actual = block.forward(x.to(ScalarType.Float32)).to(ScalarType.Float64);
+
+        Assert.True((actual - expected).abs().max().item<double>() < 1e-5, "the block's output differs from the written-out attention");
+    }
+
+    [Fact]
     public void HeadsMustDivideTheWidth()
     {
         var error = Assert.Throws<ArgumentException>(() => new VitConfig(30, 1, 4).Validate());
