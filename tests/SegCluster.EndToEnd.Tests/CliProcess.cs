@@ -39,6 +39,13 @@ internal sealed class CliProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Sends SIGINT, as Ctrl+C in a terminal does (.NET's Process can only send SIGKILL).</summary>
+    public async Task InterruptAsync()
+    {
+        using var kill = Process.Start("kill", ["-INT", _process.Id.ToString()]) ?? throw new InvalidOperationException("could not run kill");
+        await kill.WaitForExitAsync();
+    }
+
     public async Task<(int ExitCode, string Stdout, string Stderr)> WaitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -60,7 +60,20 @@ public static class TrainCommand
         if (ticket.Started) console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] started on {string.Join(", ", ticket.Workers)}");
         else console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] queued at position {ticket.QueuePosition}");
         if (detach) return 0;
-        var status = await TrainingProgress.FollowAsync(console, client.GetGrain<IExperimentGrain>(experimentId), PollInterval, cancellationToken);
+        ExperimentStatus status;
+        try
+        {
+            status = await TrainingProgress.FollowAsync(console, client.GetGrain<IExperimentGrain>(experimentId), PollInterval, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // As `ray job submit` and `kubectl logs -f`: Ctrl+C stops following a cluster job, it does not stop the job.
+            // Plain lines, not the console's markup: a command to copy must not be wrapped.
+            Console.WriteLine($"stopped following; experiment {experimentId} keeps running on the cluster");
+            Console.WriteLine($"follow it: segcluster status {experimentId} --cluster ...");
+            Console.WriteLine($"stop it:   segcluster cancel {experimentId} --cluster ...");
+            return 130;
+        }
         ExperimentStatusView.Write(console, status);
         return status.State == ExperimentState.Completed ? 0 : 1;
     }

@@ -44,7 +44,16 @@ public static class QuickstartRunner
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
-            var status = await TrainingProgress.FollowAsync(console, experiment, PollInterval, cancellationToken);
+            ExperimentStatus status;
+            try
+            {
+                status = await TrainingProgress.FollowAsync(console, experiment, PollInterval, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await experiment.CancelAsync();  // the in-process cluster ends with this process: stop its workers cleanly
+                throw;
+            }
 
             if (status.State != ExperimentState.Completed || status.Evaluation is null)
             {

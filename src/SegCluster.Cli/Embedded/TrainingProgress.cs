@@ -5,7 +5,10 @@ using Spectre.Console;
 
 namespace SegCluster.Cli.Embedded;
 
-/// <summary>A progress bar over an experiment's steps, fed by polling its coordinator grain.</summary>
+/// <summary>
+/// A progress bar over an experiment's steps, fed by polling its coordinator grain. Cancelling
+/// <c>cancellationToken</c> (Ctrl+C) stops following and throws; what happens to the experiment is the caller's choice.
+/// </summary>
 public static class TrainingProgress
 {
     public static async Task<ExperimentStatus> FollowAsync(IAnsiConsole console, IExperimentGrain experiment, TimeSpan interval, CancellationToken cancellationToken)
@@ -18,15 +21,7 @@ public static class TrainingProgress
                 var bar = context.AddTask("training", maxValue: Math.Max(1, status.TotalSteps));
                 while (!status.State.IsFinal())
                 {
-                    try
-                    {
-                        await Task.Delay(interval, cancellationToken);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        await experiment.CancelAsync();
-                        throw;
-                    }
+                    await Task.Delay(interval, cancellationToken);
                     try
                     {
                         status = await experiment.GetStatusAsync();
