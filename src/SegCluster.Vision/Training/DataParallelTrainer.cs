@@ -97,6 +97,10 @@ public sealed class DataParallelTrainer : IDisposable
     /// rank arrives. Throws <see cref="InvalidOperationException"/> if the global loss or the reduced
     /// gradient is NaN/Inf; the check runs on values identical on all ranks, so all ranks throw
     /// together, and before any parameter or optimiser state changes.
+    /// A failed all-reduce throws the reducer's exception. With buckets overlapping backward, the rest of that step and
+    /// every later step then fail at once with that same exception (<see cref="ReductionStream"/>: the ring may be broken),
+    /// rather than each sum waiting out the reducer's timeout; dispose this trainer and build a new one on a re-formed
+    /// group (the cluster's next attempt), which resumes from the last checkpoint.
     /// </summary>
     public StepResult Step(SegmentationBatch batch)
     {
