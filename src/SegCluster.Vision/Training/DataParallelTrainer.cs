@@ -58,27 +58,35 @@ public sealed class DataParallelTrainer : IDisposable
         Model = model;
         _criterion = criterion;
         _reducer = reducer;
-        _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
-        _collective = (IGradientReducer?)_stream ?? reducer;
-        SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
-        _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
-        _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
-        // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
-        _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
-            p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
-        var flat = FlatState.Zeros(_slices);
-        _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
-        if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
-        {
-            flat.Dispose();
-            flat = shared;
-        }
-        _gradient = flat;
-        _gradientViews = FlatState.Views(_gradient, _slices);
-        _gradientIsView = BindGradientsToViews();
-        _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
         _options = optimizer;
-        _optimizer = optimizer.Create(_slices);
+        try
+        {
+            _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
+            _collective = (IGradientReducer?)_stream ?? reducer;
+            SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
+            _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
+            _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
+            // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
+            _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
+                p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
+            var flat = FlatState.Zeros(_slices);
+            _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
+            if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
+            {
+                flat.Dispose();
+                flat = shared;
+            }
+            _gradient = flat;
+            _gradientViews = FlatState.Views(_gradient, _slices);
+            _gradientIsView = BindGradientsToViews();
+            _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
+            _optimizer = optimizer.Create(_slices);
+        }
+        catch
+        {
+            Dispose();  // the hooks, the stream's thread and SyncBatchNorm's group come off the caller's model
+            throw;
+        }
     }
 
     public SegmentationModel Model { get; }
@@ -257,13 +265,17 @@ public sealed class DataParallelTrainer : IDisposable
         _completedSteps = completedSteps;
     }
 
+    /// <summary>Gives the model back as it was handed in: hooks removed and SyncBatchNorm per rank again (its group was
+    /// this trainer's stream, which ends here), so the model forwards and trains on without this trainer. Also undoes a
+    /// constructor that threw part-way, hence the null checks.</summary>
     public void Dispose()
     {
+        SyncBatchNorm2d.Attach(Model, null);
         _overlap?.Dispose();
         _stream?.Dispose();
-        _precision.Dispose();
-        _optimizer.Dispose();
-        FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);  // disposing the shared gradient twice is a no-op
+        _precision?.Dispose();
+        _optimizer?.Dispose();
+        FlatState.DisposeAll([.. _gradientViews ?? [], _gradient, _host]);  // disposing the shared gradient twice is a no-op
     }
 
     /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>
