@@ -94,8 +94,12 @@ public sealed class DataParallelTrainer : IDisposable
     /// <summary>The precision policy on <see cref="Model"/>; its <see cref="MixedPrecisionPolicy.Scaler"/> holds the fp16 loss scale.</summary>
     public MixedPrecisionPolicy Precision => _precision;
 
-    /// <summary>Steps completed successfully.</summary>
+    /// <summary>Steps completed successfully, fp16 steps the loss scaler skipped included (the schedule counts them, as
+    /// PyTorch's scheduler.step() after a skipped optimizer.step() does).</summary>
     public long CompletedSteps => _completedSteps;
+
+    /// <summary>Updates the optimiser applied: <see cref="CompletedSteps"/> less the skipped fp16 steps.</summary>
+    public long OptimizerSteps => _optimizer.AppliedSteps;
 
     /// <summary>Floats in the flat gradient buffer (= trainable parameters).</summary>
     public int GradientLength => (int)_gradient.numel();
@@ -252,16 +256,21 @@ public sealed class DataParallelTrainer : IDisposable
     public float[] MomentumSnapshot() => _optimizer.Snapshot();
 
     /// <summary>
-    /// Restores the optimiser state a checkpoint saved: the momentum buffer and the completed-step count
-    /// (which decides whether the next step initialises the buffer). Call before the first <see cref="Step"/>
-    /// after loading the model weights; every rank restores the same state.
+    /// Restores the optimiser state a checkpoint saved: the momentum buffer, the completed-step count (the schedule's
+    /// position) and the optimiser's applied updates (AdamW's bias correction, SGD's first-step buffer). Call before the
+    /// first <see cref="Step"/> after loading the model weights; every rank restores the same state.
     /// </summary>
-    public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps)
+    /// <param name="optimizerSteps">The saved <see cref="OptimizerSteps"/>; null (checkpoints written before it was kept)
+    /// takes <paramref name="completedSteps"/>, exact unless the fp16 loss scaler skipped steps before the save.</param>
+    public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps, long? optimizerSteps = null)
     {
         if (momentum.Length != _optimizer.StateLength)
             throw new ArgumentException($"optimiser state has {momentum.Length} values; this model's {_options.Kind} trainer needs {_optimizer.StateLength}.", nameof(momentum));
         ArgumentOutOfRangeException.ThrowIfNegative(completedSteps);
-        _optimizer.Restore(momentum);
+        long applied = optimizerSteps ?? completedSteps;
+        if (applied < 0 || applied > completedSteps)
+            throw new ArgumentOutOfRangeException(nameof(optimizerSteps), applied, $"optimiser steps must be between 0 and the {completedSteps} completed steps.");
+        _optimizer.Restore(momentum, applied);
         _completedSteps = completedSteps;
     }
 
@@ -361,7 +370,7 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>One optimiser update of the parameters on their device. Every rank applies it to identical values.</summary>
-    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate, _completedSteps);
+    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate);
 
     private static TimeSpan Timed(Action action)
     {
