@@ -14,6 +14,10 @@ public sealed record CheckpointMetadata(string? Spec, IReadOnlyList<string> Clas
     /// <summary>The fp16 loss scaler's state when the trainer had one (fp16-mixed); null otherwise and in older files.</summary>
     public Precision.LossScalerState? LossScaler { get; init; }
 
+    /// <summary>Updates the optimiser applied (the trainer's steps less skipped fp16 steps); null in older files, which
+    /// resume with the completed steps instead.</summary>
+    public long? OptimizerSteps { get; init; }
+
     /// <summary>Class count of the checkpoint's classifier, when its class names were recorded.</summary>
     public int? NumClasses => ClassNames.Count > 0 ? ClassNames.Count : null;
 }

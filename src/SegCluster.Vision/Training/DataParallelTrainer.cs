@@ -58,27 +58,35 @@ public sealed class DataParallelTrainer : IDisposable
         Model = model;
         _criterion = criterion;
         _reducer = reducer;
-        _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
-        _collective = (IGradientReducer?)_stream ?? reducer;
-        SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
-        _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
-        _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
-        // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
-        _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
-            p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
-        var flat = FlatState.Zeros(_slices);
-        _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
-        if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
-        {
-            flat.Dispose();
-            flat = shared;
-        }
-        _gradient = flat;
-        _gradientViews = FlatState.Views(_gradient, _slices);
-        _gradientIsView = BindGradientsToViews();
-        _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
         _options = optimizer;
-        _optimizer = optimizer.Create(_slices);
+        try
+        {
+            _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
+            _collective = (IGradientReducer?)_stream ?? reducer;
+            SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
+            _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
+            _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
+            // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
+            _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
+                p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
+            var flat = FlatState.Zeros(_slices);
+            _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
+            if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
+            {
+                flat.Dispose();
+                flat = shared;
+            }
+            _gradient = flat;
+            _gradientViews = FlatState.Views(_gradient, _slices);
+            _gradientIsView = BindGradientsToViews();
+            _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
+            _optimizer = optimizer.Create(_slices);
+        }
+        catch
+        {
+            Dispose();  // the hooks, the stream's thread and SyncBatchNorm's group come off the caller's model
+            throw;
+        }
     }
 
     public SegmentationModel Model { get; }
@@ -86,8 +94,12 @@ public sealed class DataParallelTrainer : IDisposable
     /// <summary>The precision policy on <see cref="Model"/>; its <see cref="MixedPrecisionPolicy.Scaler"/> holds the fp16 loss scale.</summary>
     public MixedPrecisionPolicy Precision => _precision;
 
-    /// <summary>Steps completed successfully.</summary>
+    /// <summary>Steps completed successfully, fp16 steps the loss scaler skipped included (the schedule counts them, as
+    /// PyTorch's scheduler.step() after a skipped optimizer.step() does).</summary>
     public long CompletedSteps => _completedSteps;
+
+    /// <summary>Updates the optimiser applied: <see cref="CompletedSteps"/> less the skipped fp16 steps.</summary>
+    public long OptimizerSteps => _optimizer.AppliedSteps;
 
     /// <summary>Floats in the flat gradient buffer (= trainable parameters).</summary>
     public int GradientLength => (int)_gradient.numel();
@@ -97,6 +109,10 @@ public sealed class DataParallelTrainer : IDisposable
     /// rank arrives. Throws <see cref="InvalidOperationException"/> if the global loss or the reduced
     /// gradient is NaN/Inf; the check runs on values identical on all ranks, so all ranks throw
     /// together, and before any parameter or optimiser state changes.
+    /// A failed all-reduce throws the reducer's exception. With buckets overlapping backward, the rest of that step and
+    /// every later step then fail at once with that same exception (<see cref="ReductionStream"/>: the ring may be broken),
+    /// rather than each sum waiting out the reducer's timeout; dispose this trainer and build a new one on a re-formed
+    /// group (the cluster's next attempt), which resumes from the last checkpoint.
     /// </summary>
     public StepResult Step(SegmentationBatch batch)
     {
@@ -240,26 +256,35 @@ public sealed class DataParallelTrainer : IDisposable
     public float[] MomentumSnapshot() => _optimizer.Snapshot();
 
     /// <summary>
-    /// Restores the optimiser state a checkpoint saved: the momentum buffer and the completed-step count
-    /// (which decides whether the next step initialises the buffer). Call before the first <see cref="Step"/>
-    /// after loading the model weights; every rank restores the same state.
+    /// Restores the optimiser state a checkpoint saved: the momentum buffer, the completed-step count (the schedule's
+    /// position) and the optimiser's applied updates (AdamW's bias correction, SGD's first-step buffer). Call before the
+    /// first <see cref="Step"/> after loading the model weights; every rank restores the same state.
     /// </summary>
-    public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps)
+    /// <param name="optimizerSteps">The saved <see cref="OptimizerSteps"/>; null (checkpoints written before it was kept)
+    /// takes <paramref name="completedSteps"/>, exact unless the fp16 loss scaler skipped steps before the save.</param>
+    public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps, long? optimizerSteps = null)
     {
         if (momentum.Length != _optimizer.StateLength)
             throw new ArgumentException($"optimiser state has {momentum.Length} values; this model's {_options.Kind} trainer needs {_optimizer.StateLength}.", nameof(momentum));
         ArgumentOutOfRangeException.ThrowIfNegative(completedSteps);
-        _optimizer.Restore(momentum);
+        long applied = optimizerSteps ?? completedSteps;
+        if (applied < 0 || applied > completedSteps)
+            throw new ArgumentOutOfRangeException(nameof(optimizerSteps), applied, $"optimiser steps must be between 0 and the {completedSteps} completed steps.");
+        _optimizer.Restore(momentum, applied);
         _completedSteps = completedSteps;
     }
 
+    /// <summary>Gives the model back as it was handed in: hooks removed and SyncBatchNorm per rank again (its group was
+    /// this trainer's stream, which ends here), so the model forwards and trains on without this trainer. Also undoes a
+    /// constructor that threw part-way, hence the null checks.</summary>
     public void Dispose()
     {
+        SyncBatchNorm2d.Attach(Model, null);
         _overlap?.Dispose();
         _stream?.Dispose();
-        _precision.Dispose();
-        _optimizer.Dispose();
-        FlatState.DisposeAll([.. _gradientViews, _gradient, _host]);  // disposing the shared gradient twice is a no-op
+        _precision?.Dispose();
+        _optimizer?.Dispose();
+        FlatState.DisposeAll([.. _gradientViews ?? [], _gradient, _host]);  // disposing the shared gradient twice is a no-op
     }
 
     /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>
@@ -345,7 +370,7 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>One optimiser update of the parameters on their device. Every rank applies it to identical values.</summary>
-    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate, _completedSteps);
+    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate);
 
     private static TimeSpan Timed(Action action)
     {

@@ -73,7 +73,7 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, -2f, 0.5f], decay: [0, 0, 0]);
         using var optimizer = new AdamW(slices);
-        optimizer.Step(Gradients(slices, 0.3f, -4f, 1e-3f), 0.01f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0.3f, -4f, 1e-3f), 0.01f);
         var values = weights();
         // m̂ = g, v̂ = g²: the update is lr · g / (|g| + ε)
         Assert.Equal(1f - 0.01f, values[0], 5);
@@ -87,7 +87,7 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, 1f], decay: [0.1, 0]);
         using var optimizer = new AdamW(slices);
-        optimizer.Step(Gradients(slices, 0f, 0f), 0.5f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0f, 0f), 0.5f);
         Assert.Equal(1f - 0.5f * 0.1f, weights()[0], 6);  // p −= lr·wd·p, the gradient term is 0
         Assert.Equal(1f, weights()[1], 6);
 
@@ -103,21 +103,22 @@ public sealed class OptimizerScheduleTests
     {
         var (slices, weights) = Parameters([1f, -1f], decay: [0.1, 0]);
         using var optimizer = new SgdMomentum(slices, momentum: 0.9);
-        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f, completedSteps: 0);
+        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f);
         float buf0 = 0.5f + 0.1f * 1f, buf1 = 0.5f;
         Assert.Equal(1f - 0.1f * buf0, weights()[0], 6);
         Assert.Equal(-1f - 0.1f * buf1, weights()[1], 6);
         float p0 = weights()[0];
-        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f, completedSteps: 1);
+        optimizer.Step(Gradients(slices, 0.5f, 0.5f), 0.1f);
         buf0 = 0.9f * buf0 + 0.5f + 0.1f * p0;
         Assert.Equal(p0 - 0.1f * buf0, weights()[0], 6);
         Assert.Equal(new[] { buf0, 0.9f * buf1 + 0.5f }, optimizer.Snapshot(), new FloatTolerance(1e-6f));
 
         var (others, _) = Parameters([0f, 0f], decay: [0, 0]);
         using var restored = new SgdMomentum(others, momentum: 0.9);
-        restored.Restore(optimizer.Snapshot());
+        restored.Restore(optimizer.Snapshot(), optimizer.AppliedSteps);
+        Assert.Equal(2, restored.AppliedSteps);
         Assert.Equal(optimizer.Snapshot(), restored.Snapshot());
-        Assert.Throws<ArgumentException>(() => restored.Restore(new float[3]));
+        Assert.Throws<ArgumentException>(() => restored.Restore(new float[3], 0));
     }
 
     /// <summary>One parameter per value (so each can have its own decay), and a reader of their current values.</summary>

@@ -101,15 +101,16 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
     /// Launches every bucket not yet launched, in order, waits for all, and copies the sums back to a device gradient.
     /// Returns the time spent here (the communication backward did not hide) and how many buckets had started during backward.
     /// </summary>
-    /// <exception cref="Exception">The first failure of a bucket's all-reduce (the reducer's own exception).</exception>
+    /// <exception cref="Exception">The first failure of a bucket's all-reduce (the reducer's own exception): once the stream
+    /// has failed no further bucket is launched, and those already queued fail at once (<see cref="ReductionStream"/>).</exception>
     public (TimeSpan Waited, int Overlapped) Finish()
     {
         long start = Stopwatch.GetTimestamp();
         int overlapped = _nextLaunch;
         try
         {
-            while (_nextLaunch < _buckets.Length) Launch(_nextLaunch++);
-            foreach (var task in _launched)
+            while (_nextLaunch < _buckets.Length && _stream.Failure is null) Launch(_nextLaunch++);
+            foreach (var task in _launched.Where(t => t is not null))
             {
                 try { task!.GetAwaiter().GetResult(); }
                 catch (Exception e) { _failure ??= e; }
@@ -125,7 +126,8 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
     }
 
     /// <summary>After a failed forward or backward: waits for the buckets already launched (their buffers are the
-    /// gradient's memory) and forgets this step's state, so the next step starts clean.</summary>
+    /// gradient's memory; after a reducer failure only the one in the reducer takes time, the rest fail at once) and
+    /// forgets this step's state, so the next step starts clean.</summary>
     public void Abandon()
     {
         foreach (var task in _launched)

@@ -9,6 +9,10 @@ namespace SegCluster.Vision.Training.Bucketing;
 /// blocking sums the model issues itself (<see cref="Sum"/>: SyncBatchNorm's statistics, also in backward) queue behind
 /// each other; every rank issues them from the same autograd graph, so every rank's stream runs the same sequence, which
 /// is all the ring needs.
+/// After the reducer's first failure the stream is aborted, as an aborted NCCL communicator is: the ring may be broken
+/// (<c>RingAllReduce</c> says so), so every queued and later sum fails at once with that same exception instead of
+/// waiting out the reducer's timeout (60 s per sum with a dead peer). Only a new stream over a recovered reducer sums
+/// again: the trainer is rebuilt (the cluster's next attempt re-forms the ring).
 /// </summary>
 public sealed class ReductionStream : IGradientReducer, IDisposable
 {
@@ -16,6 +20,7 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
     private readonly BlockingCollection<Work> _queue = new();
     private readonly Thread _thread;
     private long _busyTicks;
+    private Exception? _failure;  // the reducer's first exception; set once, read by every later sum
 
     public ReductionStream(IGradientReducer inner)
     {
@@ -32,13 +37,17 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
     /// <summary>Time the stream spent inside the reducer since it started (overlapped with compute or not).</summary>
     public TimeSpan Busy => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
 
+    /// <summary>The reducer's first exception, after which every sum fails with it; null while the stream is healthy.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
     /// <summary>Sums <paramref name="buffer"/> after everything issued before it, and waits for it.</summary>
     public void Sum(Memory<float> buffer) => Launch(buffer).GetAwaiter().GetResult();
 
     /// <summary>Queues the sum of <paramref name="buffer"/> (which must not change until the task completes); the task
-    /// faults with the reducer's exception.</summary>
+    /// faults with the reducer's exception, at once when the stream has already failed.</summary>
     public Task Launch(Memory<float> buffer)
     {
+        if (Failure is { } failure) return Task.FromException(failure);
         var work = new Work(buffer);
         _queue.Add(work);
         return work.Done.Task;
@@ -55,6 +64,11 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
     {
         foreach (var work in _queue.GetConsumingEnumerable())
         {
+            if (Failure is { } aborted)
+            {
+                work.Done.SetException(aborted);
+                continue;
+            }
             long start = Stopwatch.GetTimestamp();
             Exception? failure = null;
             try
@@ -64,6 +78,7 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
             catch (Exception e)
             {
                 failure = e;
+                Volatile.Write(ref _failure, e);  // only this thread writes it, once: the next item sees it
             }
             Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(start).Ticks);  // before the waiter resumes and reads Busy
             if (failure is null) work.Done.SetResult();

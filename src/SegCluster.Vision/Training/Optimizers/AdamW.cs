@@ -30,11 +30,13 @@ public sealed class AdamW : IFlatOptimizer
 
     public long StateLength => _first.numel() + _second.numel();
 
-    public void Step(IReadOnlyList<Tensor> gradients, float learningRate, long completedSteps)
+    public long AppliedSteps { get; private set; }
+
+    public void Step(IReadOnlyList<Tensor> gradients, float learningRate)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        long t = completedSteps + 1;
+        long t = AppliedSteps + 1;  // the bias corrections count the updates the moments have seen
         double correction1 = 1 - Math.Pow(_beta1, t), correction2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, t));
         using var inverseCorrection2 = (1 / correction2Sqrt).ToScalar();
         using var epsilon = _epsilon.ToScalar();
@@ -52,15 +54,18 @@ public sealed class AdamW : IFlatOptimizer
             var v = _secondViews[i].mul_(_b2).addcmul_(g, g, _oneMinusB2);
             p.addcdiv_(m, v.sqrt().mul_(inverseCorrection2).add_(epsilon), step);
         }
+        AppliedSteps = t;
     }
 
     public float[] Snapshot() => [.. FlatState.ToHost(_first), .. FlatState.ToHost(_second)];
 
-    public void Restore(ReadOnlySpan<float> state)
+    public void Restore(ReadOnlySpan<float> state, long appliedSteps)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(appliedSteps);
         int half = (int)_first.numel();
         FlatState.FromHost(state[..half], _first);
         FlatState.FromHost(state[half..], _second);
+        AppliedSteps = appliedSteps;
     }
 
     public void Dispose()

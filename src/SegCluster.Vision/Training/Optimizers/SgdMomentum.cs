@@ -27,11 +27,13 @@ public sealed class SgdMomentum : IFlatOptimizer
 
     public long StateLength => _momentum.numel();
 
-    public void Step(IReadOnlyList<Tensor> gradients, float learningRate, long completedSteps)
+    public long AppliedSteps { get; private set; }
+
+    public void Step(IReadOnlyList<Tensor> gradients, float learningRate)
     {
         using var noGrad = no_grad();
         using var step = (-learningRate).ToScalar();
-        bool first = completedSteps == 0;
+        bool first = AppliedSteps == 0;
         for (int i = 0; i < _slices.Length; i++)
         {
             var p = _slices[i].Parameter;
@@ -42,11 +44,17 @@ public sealed class SgdMomentum : IFlatOptimizer
             else buffer.mul_(_mu).add_(d);
             p.add_(buffer, step);
         }
+        AppliedSteps++;
     }
 
     public float[] Snapshot() => FlatState.ToHost(_momentum);
 
-    public void Restore(ReadOnlySpan<float> state) => FlatState.FromHost(state, _momentum);
+    public void Restore(ReadOnlySpan<float> state, long appliedSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(appliedSteps);
+        FlatState.FromHost(state, _momentum);
+        AppliedSteps = appliedSteps;
+    }
 
     public void Dispose()
     {
