@@ -11,15 +11,18 @@ using SegCluster.Vision.Data.Loading;
 namespace SegCluster.Cluster.Data;
 
 /// <summary>
-/// The node's sample sources, one per dataset split, shared by every local worker that trains on it, so each
+/// The node's sample data, one share per dataset split, used by every local worker that trains on it, so each
 /// sample is decoded once per node and its cache (byte budget <see cref="DataOptions.CacheBytes"/>) serves all
 /// ranks: the ranks' slices of one epoch are disjoint, but the next epoch deals the same samples out again.
-/// A source lives while a worker holds a lease on it; its cache statistics are exported as metrics.
+/// Files: runs share the decoded samples only; each lease augments them with its own spec's seed, scale range,
+/// flip probability and colour jitter (sweep trials vary these on the same files). Synthetic scenes are shared whole,
+/// keyed by every option that generates them. A share lives while a worker holds a lease on it; its cache statistics
+/// are exported as metrics.
 /// </summary>
 public sealed class TrainingDataSources(IOptions<DataOptions> options, SegClusterMetrics metrics, ILogger<TrainingDataSources> logger)
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, (ISampleSource Source, int Users)> _sources = new();
+    private readonly Dictionary<string, (SharedSplit Split, int Users)> _shared = new();
 
     public DataOptions Options => options.Value;
 
@@ -28,31 +31,40 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
     public SampleSourceLease Acquire(ExperimentSpec spec, bool training)
     {
         var d = spec.Dataset;
-        var name = $"{d.Identity(spec.Seed)}/{(training ? d.TrainSplit : d.ValidationSplit)}";
+        var split = training ? d.TrainSplit : d.ValidationSplit;
+        var name = d.Kind == DatasetSpec.Files
+            ? $"{d.Identity(spec.Seed)}/{split}"
+            : $"{d.Identity(spec.Seed)}-{(training ? d.TrainCount : d.ValidationCount)}/{split}";  // the count too: another count is another dataset
         lock (_lock)
         {
-            if (_sources.TryGetValue(name, out var entry))
-                _sources[name] = (entry.Source, entry.Users + 1);
+            if (_shared.TryGetValue(name, out var entry))
+                _shared[name] = (entry.Split, entry.Users + 1);
             else
             {
-                var source = Create(spec, training, name);
-                _sources[name] = (source, 1);
-                metrics.TrackDataCache(name, () => source.CacheStatistics);
+                var created = Share(spec, training);
+                _shared[name] = (created, 1);
+                metrics.TrackDataCache(name, () => created.CacheStatistics);
             }
-            return new SampleSourceLease(_sources[name].Source, name, () => Release(name));
+            return new SampleSourceLease(SourceOf(_shared[name].Split, spec, training, name), name, () => Release(name));
         }
     }
 
-    private ISampleSource Create(ExperimentSpec spec, bool training, string name)
+    private SharedSplit Share(ExperimentSpec spec, bool training)
     {
         var d = spec.Dataset;
         if (d.Kind != DatasetSpec.Files)
-            return new CachedDatasetSource(new SyntheticSceneDataset(training ? SpecMapping.TrainData(spec) : SpecMapping.ValidationData(spec)), Options.CacheBytes);
-
+            return new SharedSplit(new CachedDatasetSource(new SyntheticSceneDataset(training ? SpecMapping.TrainData(spec) : SpecMapping.ValidationData(spec)), Options.CacheBytes), null);
         var layout = DatasetLayoutDetector.Open(d.Path!, d.Format);
-        var dataset = new FileSegmentationDataset(layout, training ? d.TrainSplit : d.ValidationSplit);
+        return new SharedSplit(null, new DecodedSplit(new FileSegmentationDataset(layout, training ? d.TrainSplit : d.ValidationSplit), Options.CacheBytes));
+    }
+
+    /// <summary>This lease's view of the shared split: for files, augmented with this spec's own options and seed.</summary>
+    private ISampleSource SourceOf(SharedSplit shared, ExperimentSpec spec, bool training, string name)
+    {
+        if (shared.Decoded is not { } decoded) return shared.Synthetic!;
+        var d = spec.Dataset;
         var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter);
-        var source = new AugmentedFileSource(dataset, augmentation, Options.CacheBytes, spec.Seed, training);
+        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training);
         source.InvalidSample += e =>
         {
             logger.LogWarning("{Dataset}: sample ignored (all pixels ignore): {Problem}", name, e.Message);
@@ -65,14 +77,20 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
     {
         lock (_lock)
         {
-            var (source, users) = _sources[name];
+            var (split, users) = _shared[name];
             if (users > 1)
             {
-                _sources[name] = (source, users - 1);
+                _shared[name] = (split, users - 1);
                 return;
             }
-            _sources.Remove(name);
+            _shared.Remove(name);
             metrics.ForgetDataCache(name);
         }
+    }
+
+    /// <summary>What the leases of one name share: the whole synthetic source, or the decoded files.</summary>
+    private sealed record SharedSplit(ISampleSource? Synthetic, DecodedSplit? Decoded)
+    {
+        public SampleCacheStatistics CacheStatistics => Decoded?.CacheStatistics ?? Synthetic!.CacheStatistics;
     }
 }

@@ -48,22 +48,32 @@ public sealed class RingReduction : IDisposable
         var localRank = localRanks.IndexOf(assignment.Rank);
         // Keyed by ring and endpoint: one group per node even where several nodes share a process (tests).
         var lease = nodeGroups.Join($"{assignment.RingId}@{mine}", localRanks.Count, options.Timeout);
-        var local = lease.Group.Cancellable(localRank, cancellationToken);
-        if (nodes.Count == 1)
-        {
-            // One node: its in-memory sum is the whole sum and already identical on every rank, so the hierarchical
-            // broadcast (a second in-memory sum with zeros) would only cost two more barriers and a pass over the buffer.
-            return new RingReduction(local, null, lease, $"in memory with {localRanks.Count} ranks of this node (the only node: no wire)");
-        }
         RingAllReduce? leaders = null;
-        IGradientReducer? acrossNodes = null;
-        if (localRank == 0)
+        try
         {
-            leaders = new RingAllReduce(new RingGroup(assignment.RingId + "#nodes", nodes), nodes.IndexOf(mine), mailbox, options);
-            acrossNodes = new RingGradientReducer(leaders, cancellationToken);
+            var local = lease.Group.Cancellable(localRank, cancellationToken);
+            if (nodes.Count == 1)
+            {
+                // One node: its in-memory sum is the whole sum and already identical on every rank, so the hierarchical
+                // broadcast (a second in-memory sum with zeros) would only cost two more barriers and a pass over the buffer.
+                return new RingReduction(local, null, lease, $"in memory with {localRanks.Count} ranks of this node (the only node: no wire)");
+            }
+            IGradientReducer? acrossNodes = null;
+            if (localRank == 0)
+            {
+                leaders = new RingAllReduce(new RingGroup(assignment.RingId + "#nodes", nodes), nodes.IndexOf(mine), mailbox, options);
+                acrossNodes = new RingGradientReducer(leaders, cancellationToken);
+            }
+            var reducer = new HierarchicalGradientReducer(local, acrossNodes, assignment.Rank, endpoints.Count);
+            return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node, then the ring of {nodes.Count} node leaders, {wire}");
         }
-        var reducer = new HierarchicalGradientReducer(local, acrossNodes, assignment.Rank, endpoints.Count);
-        return new RingReduction(reducer, leaders, lease, $"in memory with {localRanks.Count} ranks of this node, then the ring of {nodes.Count} node leaders, {wire}");
+        catch
+        {
+            // Leave the node's group, or it outlives this rank and the node holds its ring id until the process ends.
+            leaders?.Dispose();
+            lease.Dispose();
+            throw;
+        }
     }
 
     public void Dispose()

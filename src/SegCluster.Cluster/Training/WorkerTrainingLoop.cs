@@ -76,7 +76,9 @@ public sealed class WorkerTrainingLoop(
         using var reduction = RingReduction.Join(assignment, mailbox, ExperimentCollectiveOptions.For(spec.Training, collectiveOptions), nodeGroups, cancellationToken);
         var reducer = reduction.Reducer;
         var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
-        var model = SpecMapping.BuildModel(spec, frequencies);
+        // Disposed on every exit (the trainer does not own it): on CUDA a finished or failed run's parameters would
+        // otherwise stay on the GPU until a GC, and the next runs of a sweep on this node run out of memory.
+        using var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
         var precision = SpecMapping.Precision(spec, device);

@@ -33,6 +33,21 @@ public sealed class RingReductionTests
         for (var i = 0; i < flat[0].Length; i++) ParameterComparison.AssertClose(flat[0][i], hierarchical[0][i], $"parameter {i}");  // node-first summation rounds differently
     }
 
+    [Fact]
+    public void A_leader_whose_ring_cannot_be_created_leaves_the_node_group()
+    {
+        var groups = new NodeReducerGroups();
+        const string a = "http://127.0.0.1:5001", b = "http://127.0.0.1:5002";
+        var assignment = new TrainingAssignment("experiment", new ExperimentSpec(), 0, [a, a, b, b], "shard", "leak");
+        var invalid = new CollectiveOptions { ChunkBytes = 3, Timeout = TimeSpan.FromSeconds(60) };  // the leaders' ring rejects it
+
+        var error = Assert.Throws<ArgumentException>(() => RingReduction.Join(assignment, new CollectiveMailbox(), invalid, groups, CancellationToken.None));
+        Assert.Contains("ChunkBytes", error.Message);
+        // The lease was given back: the group is gone, so a formation of another size may take its id.
+        using var next = groups.Join($"leak@{a}", localRanks: 3, TimeSpan.FromSeconds(60));
+        Assert.Equal(3, next.Group.WorldSize);
+    }
+
     private static Task<float[][][]> TrainAsync(string ringId, IReadOnlyList<string> endpoints, LoopbackCollectiveHosts hosts, NodeReducerGroups groups, bool expectHierarchical) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {

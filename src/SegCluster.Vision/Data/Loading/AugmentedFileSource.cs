@@ -4,40 +4,44 @@ using SegCluster.Vision.Data.Files;
 namespace SegCluster.Vision.Data.Loading;
 
 /// <summary>
-/// A split on disk for training or evaluation: decoded samples are cached (decoding is the expensive part), then
-/// augmented per (seed, epoch, index) for training, or resized for evaluation.
+/// A split on disk for training or evaluation: decoded samples come from a <see cref="DecodedSplit"/> (its cache may be
+/// shared with other runs), then are augmented per (seed, epoch, index) for training, or resized for evaluation.
 /// A sample whose files are unusable (corrupt image, missing mask, mask value out of range) becomes an all-ignore
 /// sample of the output size: it adds no loss and no gradient, the batch keeps its size (every rank takes the same
 /// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it.
 /// </summary>
 public sealed class AugmentedFileSource : ISampleSource
 {
-    private readonly FileSegmentationDataset _dataset;
+    private readonly DecodedSplit _decoded;
     private readonly SegmentationAugmenter _augmenter;
-    private readonly SampleCache<DecodedSample> _cache;
     private readonly int _seed;
     private readonly bool _training;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
 
-    public AugmentedFileSource(FileSegmentationDataset dataset, AugmentationOptions augmentation, long cacheBytes, int seed, bool training)
+    public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training)
     {
-        _dataset = dataset;
+        _decoded = decoded;
         _augmenter = new SegmentationAugmenter(augmentation);
-        _cache = new SampleCache<DecodedSample>(cacheBytes, s => s.Bytes);
         _seed = seed;
         _training = training;
+    }
+
+    /// <summary>A source with a decoded-sample cache of its own.</summary>
+    public AugmentedFileSource(FileSegmentationDataset dataset, AugmentationOptions augmentation, long cacheBytes, int seed, bool training)
+        : this(new DecodedSplit(dataset, cacheBytes), augmentation, seed, training)
+    {
     }
 
     /// <summary>Raised once per unusable sample, with the error that names its file.</summary>
     public event Action<DatasetFileException>? InvalidSample;
 
-    public int Count => _dataset.Count;
+    public int Count => _decoded.Dataset.Count;
 
-    public int NumClasses => _dataset.NumClasses;
+    public int NumClasses => _decoded.Dataset.NumClasses;
 
-    public IReadOnlyList<string> ClassNames => _dataset.ClassNames;
+    public IReadOnlyList<string> ClassNames => _decoded.Dataset.ClassNames;
 
-    public SampleCacheStatistics CacheStatistics => _cache.Statistics;
+    public SampleCacheStatistics CacheStatistics => _decoded.CacheStatistics;
 
     /// <summary>Samples found unusable so far, by index.</summary>
     public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
@@ -50,7 +54,7 @@ public sealed class AugmentedFileSource : ISampleSource
         DecodedSample decoded;
         try
         {
-            decoded = _cache.GetOrLoad(index, _dataset.Decode);
+            decoded = _decoded.Decode(index);
         }
         catch (DatasetFileException e)
         {

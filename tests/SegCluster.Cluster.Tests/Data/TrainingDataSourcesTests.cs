@@ -1,0 +1,65 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Telemetry;
+
+namespace SegCluster.Cluster.Tests.Data;
+
+/// <summary>
+/// Runs on one node share the expensive part of their data (decoded files, generated scenes) but never another
+/// run's augmentation or seed: sweep trials vary exactly those on the same files.
+/// </summary>
+public sealed class TrainingDataSourcesTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("segcluster-sources-").FullName;
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().AddSingleton<SegClusterMetrics>().BuildServiceProvider();
+
+    public void Dispose()
+    {
+        _services.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public void Specs_differing_in_augmentation_and_seed_share_decoded_files_but_augment_their_own_way()
+    {
+        TinyFolderDataset.Write(_root, train: 2, val: 1);
+        var first = FilesSpec(seed: 1, jitter: 0.2);
+        var second = FilesSpec(seed: 2, jitter: 0.5);
+        var sources = NewSources();
+
+        using var a = sources.Acquire(first, training: true);
+        using var b = sources.Acquire(second, training: true);
+        var fromA = a.Source.Load(0, epoch: 0);
+        var fromB = b.Source.Load(0, epoch: 0);
+
+        Assert.NotEqual(fromA.Image, fromB.Image);
+        using (var alone = NewSources().Acquire(second, training: true))
+            Assert.Equal(alone.Source.Load(0, epoch: 0).Image, fromB.Image);  // exactly what the second spec gets on a node of its own
+        var cache = b.Source.CacheStatistics;
+        Assert.Equal((1L, 1L), (cache.Misses, cache.Hits));  // sample 0 decoded once for both runs
+    }
+
+    [Fact]
+    public void Synthetic_specs_of_other_sizes_get_their_own_scenes()
+    {
+        var small = new ExperimentSpec { Seed = 3, Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 4 } };
+        var large = small with { Dataset = small.Dataset with { TrainCount = 8 } };
+        var sources = NewSources();
+
+        using var a = sources.Acquire(small, training: true);
+        using var b = sources.Acquire(large, training: true);
+
+        Assert.Equal((4, 8), (a.Source.Count, b.Source.Count));
+    }
+
+    private TrainingDataSources NewSources() => new(Microsoft.Extensions.Options.Options.Create(new DataOptions()),
+        _services.GetRequiredService<SegClusterMetrics>(), NullLogger<TrainingDataSources>.Instance);
+
+    private ExperimentSpec FilesSpec(int seed, double jitter) => new()
+    {
+        Seed = seed,
+        Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root, Height = TinyFolderDataset.Side, Width = TinyFolderDataset.Side, ColorJitter = jitter },
+    };
+}
