@@ -241,7 +241,9 @@ public sealed class SchedulerGrain(
     /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
     private async Task PersistAsync()
     {
-        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - Record.Allocations.Count, Record.Allocations.Count);
+        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
+        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
+        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
         await _writes.WaitAsync();
         try { await state.WriteStateAsync(); }
         finally { _writes.Release(); }
