@@ -13,6 +13,9 @@ namespace SegCluster.Cluster.Scheduling;
 /// (Reform, Release) while it awaits them: every decision (allocate, queue, free) is made and recorded
 /// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
 /// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
+/// A gang is taken back from an experiment only when it is known to run nothing on it: the experiment refused to
+/// start, re-forms, or released it on ending. A start that failed otherwise (a timeout) may have launched the ring,
+/// so its gang stays allocated until the experiment ends or is cancelled.
 /// </summary>
 [Reentrant]
 public sealed class SchedulerGrain(
@@ -24,6 +27,9 @@ public sealed class SchedulerGrain(
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+    /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
+    /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
+    private readonly HashSet<string> _submitting = [];
 
     private SchedulerRecord Record => state.State;
 
@@ -44,9 +50,15 @@ public sealed class SchedulerGrain(
         var errors = spec.Validate();
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
-        if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId))
-            throw new InvalidOperationException($"Experiment '{experimentId}' is already running or queued; choose another id.");
+        if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
+            throw new InvalidOperationException($"Experiment '{experimentId}' is already running, queued or being submitted; choose another id.");
+        try { return await PlaceAsync(experimentId, spec); }
+        finally { _submitting.Remove(experimentId); }
+    }
 
+    /// <summary>Starts the experiment on a gang, or queues it behind the experiments already waiting.</summary>
+    private async Task<SchedulerTicket> PlaceAsync(string experimentId, ExperimentSpec spec)
+    {
         var queued = new QueuedExperiment(experimentId, spec, spec.Workers, spec.Device);
         if (Record.Queue.Count > 0 || await AllocateAnsweringAsync(queued) is not { } gang)
         {
@@ -60,14 +72,32 @@ public sealed class SchedulerGrain(
         {
             await Experiment(experimentId).StartAsync(spec, gang, scheduled: true);
         }
-        catch
+        catch (Exception e)
         {
-            // Nothing started (e.g. the id was used before): the gang goes back to the pool.
-            Free(experimentId);
-            await PersistAsync();
+            await HandleFailedStartAsync(experimentId, e);
             throw;
         }
         return new SchedulerTicket(experimentId, gang, 0);
+    }
+
+    /// <summary>
+    /// A refusal (<see cref="IExperimentGrain.StartAsync"/> throws <see cref="ArgumentException"/> for an invalid spec,
+    /// <see cref="InvalidOperationException"/> for an id already used, both before launching anything) frees the gang.
+    /// Any other failure, a timeout above all, may come after the ring was launched on the gang: freeing it then would
+    /// hand running workers to the next experiment, so the allocation stays for the experiment's own end (or cancel),
+    /// which releases it.
+    /// </summary>
+    private async Task HandleFailedStartAsync(string experimentId, Exception error)
+    {
+        if (error is not (ArgumentException or InvalidOperationException))
+        {
+            logger.LogWarning("Experiment {Experiment} may have started despite {Error}; its workers stay allocated until it ends or is cancelled",
+                experimentId, error.Message);
+            return;
+        }
+        logger.LogWarning("Experiment {Experiment} refused to start ({Error}); its workers are free again", experimentId, error.Message);
+        Free(experimentId);
+        await PersistAsync();
     }
 
     public async Task ReleaseAsync(string experimentId)
@@ -140,9 +170,7 @@ public sealed class SchedulerGrain(
             }
             catch (Exception e)
             {
-                logger.LogWarning("Queued experiment {Experiment} did not start: {Error}", next.ExperimentId, e.Message);
-                Free(next.ExperimentId);
-                await PersistAsync();
+                await HandleFailedStartAsync(next.ExperimentId, e);
             }
         }
     }
@@ -213,7 +241,9 @@ public sealed class SchedulerGrain(
     /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
     private async Task PersistAsync()
     {
-        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - Record.Allocations.Count, Record.Allocations.Count);
+        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
+        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
+        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
         await _writes.WaitAsync();
         try { await state.WriteStateAsync(); }
         finally { _writes.Release(); }

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Cluster.Grains;
+
+namespace SegCluster.Cluster.Tests.Scheduling;
+
+/// <summary>
+/// Real in-process silos hosting the real scheduler over scripted experiments and workers (the real ones are taken out
+/// of the silo, so the interfaces resolve to the scripted grains).
+/// </summary>
+internal static class SchedulerClusters
+{
+    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);
+            silo.Services.PostConfigure<GrainTypeOptions>(o =>
+            {
+                o.Classes.Remove(typeof(ExperimentGrain));
+                o.Classes.Remove(typeof(WorkerGrain));
+            });
+            silo.Services.AddSingleton(starts);
+            silo.Services.AddSegClusterGrainDependencies();
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>The node id of a silo: its name in the membership table, which the scheduler checks workers' nodes against.</summary>
+    public static string NodeId(InProcessSiloHandle silo) => silo.ServiceProvider.GetRequiredService<ILocalSiloDetails>().Name;
+
+    /// <summary>CPU workers 0..count-1 of node <paramref name="nodeId"/> (a silo name: the scheduler allocates only on live nodes).</summary>
+    public static IReadOnlyList<WorkerInfo> Workers(string nodeId, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new WorkerInfo(WorkerIds.For(nodeId, i), nodeId, "cpu", ""))];
+
+    /// <summary>The experiments holding each worker, by worker id (null = free).</summary>
+    public static async Task<Dictionary<string, string?>> AllocationsAsync(ISchedulerGrain scheduler) =>
+        (await scheduler.GetSnapshotAsync()).Workers.ToDictionary(w => w.Worker.WorkerId, w => w.ExperimentId);
+}

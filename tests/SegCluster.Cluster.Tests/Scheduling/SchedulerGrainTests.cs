@@ -1,0 +1,99 @@
+using Orleans.TestingHost;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Cluster.Tests.Scheduling;
+
+/// <summary>
+/// The real scheduler grain over scripted experiments: a worker is never handed to two experiments, whether two
+/// submissions of one id race, or an experiment's start times out after its ring launched (the gang must stay
+/// allocated until the experiment ends), while a start the experiment refused gives its gang back.
+/// </summary>
+public sealed class SchedulerGrainTests : IAsyncLifetime
+{
+    private readonly ExperimentStarts _starts = new();
+    private InProcessTestCluster _cluster = null!;
+    private ISchedulerGrain _scheduler = null!;
+    private string _node = "";
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await SchedulerClusters.StartAsync(_starts);
+        _scheduler = _cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        _node = SchedulerClusters.NodeId(_cluster.Silos[0]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _starts.ReleaseAll();
+        await _cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_submissions_of_one_id_allocate_one_gang_and_refuse_the_other()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 4));
+        _starts.Hold("twice");  // the winner stays inside its start while the other submission arrives
+
+        var submissions = new[] { _scheduler.SubmitAsync("twice", Spec(workers: 2)), _scheduler.SubmitAsync("twice", Spec(workers: 2)) };
+        await _starts.Reached("twice").WaitAsync(TimeSpan.FromSeconds(30));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Task.WhenAny(submissions).Unwrap());
+        _starts.ReleaseAll();
+        var ticket = await submissions.Single(s => !s.IsFaulted);
+
+        Assert.Contains("'twice' is already running, queued or being submitted", refused.Message);
+        Assert.Equal(2, ticket.Workers.Count);
+        var holders = await SchedulerClusters.AllocationsAsync(_scheduler);
+        Assert.Equal(ticket.Workers.Order(), holders.Where(h => h.Value == "twice").Select(h => h.Key).Order());
+        Assert.Equal(2, holders.Values.Count(v => v is null));
+        Assert.Single(_starts.Launches);
+    }
+
+    [Fact]
+    public async Task A_start_that_times_out_after_launching_keeps_its_gang_from_the_next_experiment()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        _starts.TimeOut("slow");
+
+        await Assert.ThrowsAsync<TimeoutException>(() => _scheduler.SubmitAsync("slow", Spec(workers: 2)));
+        var next = await _scheduler.SubmitAsync("next", Spec(workers: 2));
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => _scheduler.SubmitAsync("slow", Spec(workers: 2)));
+
+        // "slow" runs on both workers: "next" waits for them instead of being launched on them too.
+        Assert.Equal((false, 1), (next.Started, next.QueuePosition));
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("slow", holder));
+        Assert.Contains("already running", again.Message);
+        Assert.Equal(new[] { "slow" }, _starts.Launches.Select(l => l.ExperimentId));
+    }
+
+    [Fact]
+    public async Task A_queued_start_that_times_out_after_launching_keeps_its_gang()
+    {
+        var queued = await _scheduler.SubmitAsync("queued", Spec(workers: 2));
+        Assert.Equal(1, queued.QueuePosition);
+        _starts.TimeOut("queued");
+
+        // Registering workers starts the queue; the start times out inside this call.
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        var next = await _scheduler.SubmitAsync("next", Spec(workers: 2));
+
+        Assert.False(next.Started);
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("queued", holder));
+    }
+
+    [Fact]
+    public async Task A_start_the_experiment_refuses_gives_the_gang_back()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        _starts.Refuse("used", "it was already started");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _scheduler.SubmitAsync("used", Spec(workers: 2)));
+        var next = await _scheduler.SubmitAsync("next", Spec(workers: 2));
+
+        Assert.Contains("it was already started", refused.Message);
+        Assert.True(next.Started);
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("next", holder));
+    }
+
+    private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Specs;
+
+namespace SegCluster.Cluster.Tests.Scheduling;
+
+/// <summary>
+/// A node holding a running gang leaves: the scheduler forgets its workers but keeps their allocation until the
+/// experiment re-forms, and its worker gauge still counts the known workers by state (free = known and not held),
+/// not known workers minus every allocation (which went negative here).
+/// </summary>
+public sealed class SchedulerNodeLossTests
+{
+    [Fact]
+    public async Task After_a_node_loss_the_free_worker_gauge_counts_the_known_workers_that_are_not_allocated()
+    {
+        var starts = new ExperimentStarts();
+        await using var cluster = await SchedulerClusters.StartAsync(starts);
+        var primary = cluster.Silos[0];
+        var membership = primary.ServiceProvider.GetRequiredService<IClusterMembershipService>();
+        var scheduler = primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        // Activated (and its state written) while the primary is the only silo, so it and its storage outlive the other node.
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(primary), 1));
+
+        var doomed = await cluster.StartAdditionalSiloAsync();
+        await UntilAsync(membership, doomed, SiloStatus.Active);
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(doomed), 2));
+        var ticket = await scheduler.SubmitAsync("packed", new ExperimentSpec { Workers = 2 });
+        Assert.All(ticket.Workers, w => Assert.StartsWith(SchedulerClusters.NodeId(doomed) + "/", w));  // packed on the node with most free workers
+
+        await cluster.StopSiloAsync(doomed);
+        await UntilAsync(membership, doomed, SiloStatus.Dead);
+        await scheduler.CheckAsync();
+
+        Assert.Single((await scheduler.GetSnapshotAsync()).Workers);
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 1, ["allocated"] = 0 }, SchedulerWorkersGauge.Read(primary.ServiceProvider));
+    }
+
+    /// <summary>Waits for the membership update that shows <paramref name="silo"/> in <paramref name="status"/>.</summary>
+    private static async Task UntilAsync(IClusterMembershipService membership, InProcessSiloHandle silo, SiloStatus status)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(timeout.Token))
+            if (snapshot.Members.TryGetValue(silo.SiloAddress, out var member) && member.Status == status) return;
+    }
+}

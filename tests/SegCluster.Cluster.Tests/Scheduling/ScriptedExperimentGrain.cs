@@ -1,0 +1,40 @@
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Scheduling;
+
+/// <summary>
+/// An experiment coordinator that launches nothing: its start does what <see cref="ExperimentStarts"/> says, so
+/// scheduler tests control when (and whether) a start answers. Only the calls the scheduler makes are supported.
+/// </summary>
+internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, IExperimentGrain
+{
+    private string Id => this.GetPrimaryKeyString();
+
+    public async Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false)
+    {
+        await starts.StartAsync(Id, workerIds);
+        return new ExperimentStatus(Id, ExperimentState.Running, 0, spec.TotalSteps, double.NaN, 0, workerIds.Count, 0, null, null)
+        {
+            WorkerIds = workerIds,
+        };
+    }
+
+    public Task ResumeAsync(IReadOnlyList<string> workerIds) => starts.StartAsync(Id, workerIds);
+
+    public Task WorkersLostAsync(IReadOnlyList<string> workerIds) => Task.CompletedTask;
+
+    public Task<ExperimentStatus> GetStatusAsync() => throw Unsupported();
+    public Task CancelAsync() => throw Unsupported();
+    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => throw Unsupported();
+    public Task ReportStepAsync(StepReport report) => throw Unsupported();
+    public Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw Unsupported();
+    public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw Unsupported();
+    public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw Unsupported();
+    public Task ReportFailedAsync(int rank, int attempt, string error) => throw Unsupported();
+
+    private static NotSupportedException Unsupported() =>
+        new("The scripted experiment answers only the scheduler's calls (start, resume, workers lost).");
+}
