@@ -1,4 +1,5 @@
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Spectral;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,6 +21,9 @@ namespace SegCluster.Vision.Training.Precision;
 /// for one rounding) and the input gradient's overlapping 3×3 windows (4.1e-3); it is also 3–5× slower than fp32.</item>
 /// <item>Norm layers keep fp32 parameters and get fp32 input (SyncBatchNorm's group statistics therefore stay
 /// fp32); plain BatchNorm on CUDA takes the low-precision input as cuDNN does under autocast.</item>
+/// <item>Spectral feature truncation (decoder truncation, PAPERS.md §2) computes its FFTs from fp32 input and returns
+/// fp32, as autocast runs the fft ops: libtorch's rfft2 rejects bf16 (and CPU fp16) input, and the next convolution
+/// rounds the truncated feature to the low precision anyway.</item>
 /// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
 /// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
 /// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
@@ -77,7 +81,7 @@ public sealed class MixedPrecisionPolicy : IDisposable
                     case Linear linear:
                         policy.CastLayer(linear, options.ComputeType, fp32Output: false);
                         break;
-                    case NormBase or GroupNorm or LayerNorm:
+                    case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
                         policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
                         break;
                 }
@@ -156,12 +160,15 @@ public sealed class MixedPrecisionPolicy : IDisposable
         _removers.Add(() => { before.remove(); after.remove(); Restore(); });
     }
 
-    /// <summary>Norms compute from fp32 input with their fp32 parameters (autocast's fp32 list: group_norm, layer_norm).</summary>
-    private void Fp32Input(nn.Module<Tensor, Tensor> norm)
+    /// <summary>
+    /// <paramref name="layer"/> computes from fp32 input: norms with their fp32 parameters, the spectral truncation's FFTs
+    /// (autocast's fp32 list: group_norm, layer_norm, fft_rfft2, fft_irfft2).
+    /// </summary>
+    private void Fp32Input(nn.Module<Tensor, Tensor> layer)
     {
         // cuDNN's batch norm takes bf16/fp16 input with fp32 parameters and statistics: keep the cheaper input there.
-        bool keepOnCuda = norm is StableBatchNorm2d and not Models.Normalization.SyncBatchNorm2d;
-        var hook = norm.register_forward_pre_hook((_, input) =>
+        bool keepOnCuda = layer is StableBatchNorm2d and not Models.Normalization.SyncBatchNorm2d;
+        var hook = layer.register_forward_pre_hook((_, input) =>
             input.dtype == ScalarType.Float32 || (keepOnCuda && input.device_type == DeviceType.CUDA) ? input : input.to(ScalarType.Float32));
         _removers.Add(hook.remove);
     }
