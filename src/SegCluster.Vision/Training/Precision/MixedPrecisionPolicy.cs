@@ -24,7 +24,8 @@ namespace SegCluster.Vision.Training.Precision;
 /// <item>Spectral feature truncation (decoder truncation, PAPERS.md §2) computes its FFTs from fp32 input and returns
 /// fp32, as autocast runs the fft ops: libtorch's rfft2 rejects bf16 (and CPU fp16) input, and the next convolution
 /// rounds the truncated feature to the low precision anyway.</item>
-/// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
+/// <item>The model's classifiers (<see cref="SegmentationModel.Classifiers"/>: the head's and auxiliary ones such as
+/// SPG's prediction, found by structure, not by K output channels a hidden layer may share) return fp32 logits, so they are
 /// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
 /// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
 /// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.
@@ -71,12 +72,13 @@ public sealed class MixedPrecisionPolicy : IDisposable
         if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
         if (mixed)
         {
+            var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
             foreach (var module in model.modules())
             {
                 switch (module)
                 {
                     case Conv2d conv:
-                        policy.CastLayer(conv, options.ComputeType, fp32Output: conv.out_channels == model.NumClasses);
+                        policy.CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
                         break;
                     case Linear linear:
                         policy.CastLayer(linear, options.ComputeType, fp32Output: false);
