@@ -128,29 +128,40 @@ public sealed class MixedPrecisionPolicy : IDisposable
         ChannelsLastLayout.ConvertWeights(model, conv => !wrong.Contains(conv));
     }
 
-    /// <summary>Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call.</summary>
+    /// <summary>
+    /// Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call. The master cast is
+    /// whatever the layer's field holds when the call starts: the fp32 parameter, or the gradient bucket's alias that
+    /// the overlapped reduction's hooks (registered before these) put there, so backward still reaches the bucket.
+    /// </summary>
     private void CastLayer(nn.Module<Tensor, Tensor> layer, ScalarType type, bool fp32Output)
     {
-        var fields = LayerParameterFields.Of(layer.GetType());
-        Parameter? masterWeight = null, masterBias = null, castWeight = null, castBias = null;
+        var fields = CastableFields(layer);
+        var masters = new Parameter?[fields.Count];
+        var casts = new Parameter?[fields.Count];
         bool emulate = false;  // this call runs the fp32 kernel on rounded operands (CPU)
+        bool swapped = false;
         void Restore()
         {
-            if (masterWeight is null) return;
-            fields.Set(layer, masterWeight, masterBias);
-            castWeight?.Dispose();  // the autograd graph holds its own reference to the cast
-            castBias?.Dispose();
-            masterWeight = masterBias = castWeight = castBias = null;
+            if (!swapped) return;
+            for (int i = 0; i < fields.Count; i++)
+            {
+                fields[i].Value = masters[i];
+                casts[i]?.Dispose();  // the autograd graph holds its own reference to the cast
+                masters[i] = casts[i] = null;
+            }
+            swapped = false;
         }
         var before = layer.register_forward_pre_hook((_, input) =>
         {
             Restore();  // a previous call that threw between the hooks
-            masterWeight = fields.Weight(layer);
-            masterBias = fields.Bias(layer);
             emulate = EmulatesLowPrecision(input.device_type);
-            castWeight = Cast(masterWeight, type, emulate);
-            castBias = Cast(masterBias, type, emulate);
-            fields.Set(layer, castWeight, castBias);
+            for (int i = 0; i < fields.Count; i++)
+            {
+                masters[i] = fields[i].Value;
+                casts[i] = Cast(masters[i], type, emulate);
+            }
+            for (int i = 0; i < fields.Count; i++) fields[i].Value = casts[i];  // only once every cast exists
+            swapped = true;
             return KernelOperand(input, type, emulate);
         });
         var after = layer.register_forward_hook((_, _, output) =>
@@ -160,6 +171,20 @@ public sealed class MixedPrecisionPolicy : IDisposable
             return fp32Output ? result.to(ScalarType.Float32) : result;
         });
         _removers.Add(() => { before.remove(); after.remove(); Restore(); });
+    }
+
+    /// <summary>The fields <paramref name="layer"/> reads its parameters from; throws when one is read from elsewhere.</summary>
+    private static IReadOnlyList<ParameterField> CastableFields(nn.Module layer)
+    {
+        var fields = ParameterField.Of(layer);
+        var held = fields.Select(f => f.Registered).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (name, parameter) in layer.named_parameters(recurse: false))
+        {
+            if (!held.Contains(parameter))
+                throw new NotSupportedException(
+                    $"{layer.GetType().Name}'s parameter '{name}' is held in no field in this TorchSharp build: mixed precision cannot cast it. Use precision fp32.");
+        }
+        return fields;
     }
 
     /// <summary>
