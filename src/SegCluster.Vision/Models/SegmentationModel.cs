@@ -29,6 +29,14 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
     /// <see cref="SegmentationOutput.Feature"/>); null otherwise. Seam for PAPERS.md §4.</summary>
     public virtual Heads.SegmentationHead? Head => null;
 
+    /// <summary>
+    /// Every convolution that produces class logits, found by structure (<see cref="Heads.IClassifierOwner"/>): the final
+    /// head's classifier and auxiliary ones (SPG's prediction P); a wrapper's include its inner model's.
+    /// </summary>
+    public IReadOnlyList<TorchSharp.Modules.Conv2d> Classifiers =>
+        modules().OfType<Heads.IClassifierOwner>().Select(owner => owner.Classifier).Distinct(ReferenceEqualityComparer.Instance)
+            .Cast<TorchSharp.Modules.Conv2d>().ToList();
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

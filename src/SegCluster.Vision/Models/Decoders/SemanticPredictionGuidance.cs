@@ -1,3 +1,4 @@
+using SegCluster.Vision.Models.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,9 +14,9 @@ namespace SegCluster.Vision.Models.Decoders;
 /// (supervision is the model's choice of returning P). Attention is computed from P (the "P or F"
 /// choice) so it is guided by the semantics.
 /// </summary>
-public sealed class SemanticPredictionGuidance : nn.Module<Tensor, (Tensor Refined, Tensor Prediction)>
+public sealed class SemanticPredictionGuidance : nn.Module<Tensor, (Tensor Refined, Tensor Prediction)>, IClassifierOwner
 {
-    private readonly nn.Module<Tensor, Tensor> predict;
+    private readonly TorchSharp.Modules.Conv2d predict;
     private readonly nn.Module<Tensor, Tensor> attend;
     private readonly bool sigmoid;
     private readonly bool identity;
@@ -30,6 +31,9 @@ public sealed class SemanticPredictionGuidance : nn.Module<Tensor, (Tensor Refin
         attend = nn.Conv2d(numClasses, channels, kernel_size: 1);
         RegisterComponents();
     }
+
+    /// <summary>The prediction P's 1×1 convolution to K classes.</summary>
+    public TorchSharp.Modules.Conv2d Classifier => predict;
 
     /// <param name="feature">F: (B, C, h, w).</param>
     /// <returns>F' (B, C, h, w) and P (B, K, h, w).</returns>

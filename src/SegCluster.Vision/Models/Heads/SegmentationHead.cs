@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Models.Heads;
 
 /// <summary>Final classifier: 1×1 conv to K logits, resized to the requested grid (bilinear up, area down).</summary>
-public sealed class SegmentationHead : nn.Module<Tensor, long[], Tensor>
+public sealed class SegmentationHead : nn.Module<Tensor, long[], Tensor>, IClassifierOwner
 {
     private readonly TorchSharp.Modules.Conv2d classifier;
 
@@ -13,6 +13,9 @@ public sealed class SegmentationHead : nn.Module<Tensor, long[], Tensor>
         classifier = nn.Conv2d(channels, numClasses, kernel_size: 1);
         RegisterComponents();
     }
+
+    /// <inheritdoc/>
+    public TorchSharp.Modules.Conv2d Classifier => classifier;
 
     /// <summary>The classifier's weight W, (K, D, 1, 1), with autograd (PAPERS.md §4: ReLU(W_k) is class k's channel importance).</summary>
     public Tensor Weight => classifier.weight!;

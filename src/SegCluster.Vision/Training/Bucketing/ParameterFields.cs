@@ -1,4 +1,3 @@
-using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,30 +5,19 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Training.Bucketing;
 
 /// <summary>
-/// Where layers read each parameter from in forward: the instance fields (TorchSharp's Conv2d <c>_weight</c>, a model's
-/// <c>Parameter</c> property's backing field, ...) that hold the registered Parameter object itself. Writing such a field
-/// changes what one forward call uses and nothing else; the registered parameter, its state-dict entry and its grad stay.
-/// A parameter no field holds (read through the module's parameter dictionary) cannot be substituted.
+/// Every <see cref="ParameterField"/> of a model, by the parameter it holds: where forward reads each parameter from, so
+/// a bucket's aliases can stand in for its parameters. A parameter no field holds cannot be substituted.
 /// </summary>
 internal sealed class ParameterFields
 {
-    private readonly Dictionary<Parameter, List<(nn.Module Owner, FieldInfo Field)>> _fields = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Parameter, List<ParameterField>> _fields = new(ReferenceEqualityComparer.Instance);
 
     public ParameterFields(nn.Module model)
     {
-        foreach (var module in model.modules().Prepend(model).Distinct())
+        foreach (var field in model.modules().Prepend(model).Distinct().SelectMany(ParameterField.Of))
         {
-            var registered = module.named_parameters(recurse: false).Select(p => p.parameter).ToHashSet(ReferenceEqualityComparer.Instance);
-            if (registered.Count == 0) continue;
-            for (var type = module.GetType(); type is not null && type != typeof(nn.Module); type = type.BaseType)
-            {
-                foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-                {
-                    if (!field.FieldType.IsAssignableFrom(typeof(Parameter)) || field.GetValue(module) is not Parameter p || !registered.Contains(p)) continue;
-                    if (!_fields.TryGetValue(p, out var holders)) _fields[p] = holders = [];
-                    holders.Add((module, field));
-                }
-            }
+            if (!_fields.TryGetValue(field.Registered, out var holders)) _fields[field.Registered] = holders = [];
+            holders.Add(field);
         }
     }
 
@@ -43,6 +31,6 @@ internal sealed class ParameterFields
     /// <summary>Makes every field holding <paramref name="parameter"/> hold <paramref name="value"/> instead.</summary>
     public void Set(Parameter parameter, Parameter value)
     {
-        foreach (var (owner, field) in _fields[parameter]) field.SetValue(owner, value);
+        foreach (var field in _fields[parameter]) field.Value = value;
     }
 }

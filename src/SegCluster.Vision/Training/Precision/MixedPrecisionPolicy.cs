@@ -1,4 +1,5 @@
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Spectral;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,11 @@ namespace SegCluster.Vision.Training.Precision;
 /// for one rounding) and the input gradient's overlapping 3×3 windows (4.1e-3); it is also 3–5× slower than fp32.</item>
 /// <item>Norm layers keep fp32 parameters and get fp32 input (SyncBatchNorm's group statistics therefore stay
 /// fp32); plain BatchNorm on CUDA takes the low-precision input as cuDNN does under autocast.</item>
-/// <item>A convolution mapping to the K classes is a classifier: its logits are returned in fp32, so they are
+/// <item>Spectral feature truncation (decoder truncation, PAPERS.md §2) computes its FFTs from fp32 input and returns
+/// fp32, as autocast runs the fft ops: libtorch's rfft2 rejects bf16 (and CPU fp16) input, and the next convolution
+/// rounds the truncated feature to the low precision anyway.</item>
+/// <item>The model's classifiers (<see cref="SegmentationModel.Classifiers"/>: the head's and auxiliary ones such as
+/// SPG's prediction, found by structure, not by K output channels a hidden layer may share) return fp32 logits, so they are
 /// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
 /// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
 /// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.
@@ -67,17 +72,18 @@ public sealed class MixedPrecisionPolicy : IDisposable
         if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
         if (mixed)
         {
+            var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
             foreach (var module in model.modules())
             {
                 switch (module)
                 {
                     case Conv2d conv:
-                        policy.CastLayer(conv, options.ComputeType, fp32Output: conv.out_channels == model.NumClasses);
+                        policy.CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
                         break;
                     case Linear linear:
                         policy.CastLayer(linear, options.ComputeType, fp32Output: false);
                         break;
-                    case NormBase or GroupNorm or LayerNorm:
+                    case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
                         policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
                         break;
                 }
@@ -122,29 +128,40 @@ public sealed class MixedPrecisionPolicy : IDisposable
         ChannelsLastLayout.ConvertWeights(model, conv => !wrong.Contains(conv));
     }
 
-    /// <summary>Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call.</summary>
+    /// <summary>
+    /// Casts <paramref name="layer"/>'s input, weight and bias to <paramref name="type"/> for each call. The master cast is
+    /// whatever the layer's field holds when the call starts: the fp32 parameter, or the gradient bucket's alias that
+    /// the overlapped reduction's hooks (registered before these) put there, so backward still reaches the bucket.
+    /// </summary>
     private void CastLayer(nn.Module<Tensor, Tensor> layer, ScalarType type, bool fp32Output)
     {
-        var fields = LayerParameterFields.Of(layer.GetType());
-        Parameter? masterWeight = null, masterBias = null, castWeight = null, castBias = null;
+        var fields = CastableFields(layer);
+        var masters = new Parameter?[fields.Count];
+        var casts = new Parameter?[fields.Count];
         bool emulate = false;  // this call runs the fp32 kernel on rounded operands (CPU)
+        bool swapped = false;
         void Restore()
         {
-            if (masterWeight is null) return;
-            fields.Set(layer, masterWeight, masterBias);
-            castWeight?.Dispose();  // the autograd graph holds its own reference to the cast
-            castBias?.Dispose();
-            masterWeight = masterBias = castWeight = castBias = null;
+            if (!swapped) return;
+            for (int i = 0; i < fields.Count; i++)
+            {
+                fields[i].Value = masters[i];
+                casts[i]?.Dispose();  // the autograd graph holds its own reference to the cast
+                masters[i] = casts[i] = null;
+            }
+            swapped = false;
         }
         var before = layer.register_forward_pre_hook((_, input) =>
         {
             Restore();  // a previous call that threw between the hooks
-            masterWeight = fields.Weight(layer);
-            masterBias = fields.Bias(layer);
             emulate = EmulatesLowPrecision(input.device_type);
-            castWeight = Cast(masterWeight, type, emulate);
-            castBias = Cast(masterBias, type, emulate);
-            fields.Set(layer, castWeight, castBias);
+            for (int i = 0; i < fields.Count; i++)
+            {
+                masters[i] = fields[i].Value;
+                casts[i] = Cast(masters[i], type, emulate);
+            }
+            for (int i = 0; i < fields.Count; i++) fields[i].Value = casts[i];  // only once every cast exists
+            swapped = true;
             return KernelOperand(input, type, emulate);
         });
         var after = layer.register_forward_hook((_, _, output) =>
@@ -156,12 +173,29 @@ public sealed class MixedPrecisionPolicy : IDisposable
         _removers.Add(() => { before.remove(); after.remove(); Restore(); });
     }
 
-    /// <summary>Norms compute from fp32 input with their fp32 parameters (autocast's fp32 list: group_norm, layer_norm).</summary>
-    private void Fp32Input(nn.Module<Tensor, Tensor> norm)
+    /// <summary>The fields <paramref name="layer"/> reads its parameters from; throws when one is read from elsewhere.</summary>
+    private static IReadOnlyList<ParameterField> CastableFields(nn.Module layer)
+    {
+        var fields = ParameterField.Of(layer);
+        var held = fields.Select(f => f.Registered).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (name, parameter) in layer.named_parameters(recurse: false))
+        {
+            if (!held.Contains(parameter))
+                throw new NotSupportedException(
+                    $"{layer.GetType().Name}'s parameter '{name}' is held in no field in this TorchSharp build: mixed precision cannot cast it. Use precision fp32.");
+        }
+        return fields;
+    }
+
+    /// <summary>
+    /// <paramref name="layer"/> computes from fp32 input: norms with their fp32 parameters, the spectral truncation's FFTs
+    /// (autocast's fp32 list: group_norm, layer_norm, fft_rfft2, fft_irfft2).
+    /// </summary>
+    private void Fp32Input(nn.Module<Tensor, Tensor> layer)
     {
         // cuDNN's batch norm takes bf16/fp16 input with fp32 parameters and statistics: keep the cheaper input there.
-        bool keepOnCuda = norm is StableBatchNorm2d and not Models.Normalization.SyncBatchNorm2d;
-        var hook = norm.register_forward_pre_hook((_, input) =>
+        bool keepOnCuda = layer is StableBatchNorm2d and not Models.Normalization.SyncBatchNorm2d;
+        var hook = layer.register_forward_pre_hook((_, input) =>
             input.dtype == ScalarType.Float32 || (keepOnCuda && input.device_type == DeviceType.CUDA) ? input : input.to(ScalarType.Float32));
         _removers.Add(hook.remove);
     }
