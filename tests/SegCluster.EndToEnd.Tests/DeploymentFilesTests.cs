@@ -8,7 +8,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>
 /// Deployment files are code: docker-compose.yml, the Dockerfile, the helm chart, Prometheus and Grafana
 /// files parse and agree with each other and with the node's configured ports. (No Docker engine or helm
-/// here; templates hold Go template syntax, so they are scanned as text.)
+/// here; templates hold Go template syntax: HelmTemplate parses their YAML skeleton, see HelmNodePodTests.)
 /// </summary>
 public sealed partial class DeploymentFilesTests
 {
@@ -62,17 +62,8 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
-    public void Node_pods_carry_what_Orleans_on_Kubernetes_needs()
+    public void Chart_ports_and_security_contexts_match_the_node()
     {
-        var statefulSet = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
-        foreach (var needed in new[] { "orleans/serviceId", "orleans/clusterId", "POD_NAME", "POD_NAMESPACE", "POD_IP", "livenessProbe", "readinessProbe", "path: /health", "nvidia.com/gpu" })
-            Assert.Contains(needed, statefulSet);
-        var rbac = File.ReadAllText(Path.Combine(ChartDir, "templates", "serviceaccount.yaml"));
-        Assert.Contains("kind: Role", rbac);
-        Assert.Contains("kind: RoleBinding", rbac);
-        Assert.Contains("resources: [\"pods\"]", rbac);
-        Assert.Contains("maxUnavailable", File.ReadAllText(Path.Combine(ChartDir, "templates", "pdb.yaml")));
-
         var values = LoadYaml(Path.Combine(ChartDir, "values.yaml"));
         var ports = (Dictionary<object, object>)values["ports"];
         Assert.Equal(NodePorts["HttpPort"], int.Parse((string)ports["http"]));
@@ -173,9 +164,11 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains($"./deploy/grafana/dashboards:{path}:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
     }
 
-    private static Dictionary<object, object> LoadYaml(string path)
+    internal static Dictionary<object, object> LoadYaml(string path) => ParseYaml(File.ReadAllText(path));
+
+    internal static Dictionary<object, object> ParseYaml(string yaml)
     {
-        using var reader = new StringReader(File.ReadAllText(path));
+        using var reader = new StringReader(yaml);
         // MergingParser resolves `<<: *anchor` merge keys (docker-compose.yml).
         return new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(reader)));
     }

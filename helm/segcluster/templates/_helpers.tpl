@@ -31,6 +31,11 @@ app.kubernetes.io/component: node
 {{- default (printf "%s-token" (include "segcluster.fullname" .)) .Values.token.existingSecret -}}
 {{- end -}}
 
+{{/* The checkpoint volume's claim: checkpoints.existingClaim or the chart's own. */}}
+{{- define "segcluster.checkpointsClaimName" -}}
+{{- default (printf "%s-checkpoints" (include "segcluster.fullname" .)) .Values.checkpoints.existingClaim -}}
+{{- end -}}
+
 {{/* host:port of Redis: the bundled Service or redis.external. */}}
 {{- define "segcluster.redisAddress" -}}
 {{- if .Values.redis.bundled -}}

@@ -27,6 +27,7 @@ public static class NodeHostingExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Which endpoints answer on which port: ClusterTokenMiddleware (the API only on the HTTP port).
             kestrel.ListenAnyIPOrLoopback(node.AdvertiseHost, node.HttpPort, HttpProtocols.Http1);
             // gRPC without TLS needs an HTTP/2-only (prior knowledge) endpoint.
             kestrel.ListenAnyIPOrLoopback(node.AdvertiseHost, node.CollectivePort, HttpProtocols.Http2);
@@ -35,7 +36,7 @@ public static class NodeHostingExtensions
         builder.Services.AddSegClusterGrainServices();
         builder.Services.AddSegClusterCollectives();
         builder.AddSegClusterTelemetry();
-        builder.Services.AddHealthChecks();
+        builder.Services.AddSegClusterHealthChecks();
         // The API writes states as names ("Completed"), as the CLI shows them.
         // A status before the first step has loss NaN: written as "NaN", not a 500.
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -93,8 +94,10 @@ public static class NodeHostingExtensions
 
     public static WebApplication MapSegClusterNode(this WebApplication app)
     {
+        // Routing first, so the middleware sees which endpoint a request reached and on which port.
+        app.UseRouting();
         app.UseMiddleware<ClusterTokenMiddleware>();
-        app.MapHealthChecks("/health");
+        app.MapSegClusterHealthChecks();
         app.MapSegClusterApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSegClusterCollectives();
