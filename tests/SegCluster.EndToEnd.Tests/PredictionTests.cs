@@ -78,6 +78,21 @@ public sealed class PredictionTests : IDisposable
         Assert.Contains("img0.png", error.Message);
     }
 
+    /// <summary>img1 is 24x32: a 16x32 crop fits it, not its 12x16 half; refused with the image and scale named before any file is written.</summary>
+    [Fact]
+    public void Predict_refuses_a_crop_that_does_not_fit_a_smaller_scale_before_predicting()
+    {
+        using var checkpoint = CheckpointModel.Load(_fixtures.Checkpoint("small-scale"));
+        var image = Path.Combine(_fixtures.DatasetPath, "images", "val", "img1.png");
+        var output = Directory.CreateDirectory(Path.Combine(_fixtures.Root, "scales")).FullName;
+        var runner = new PredictionRunner(checkpoint, new InferenceSettings(InferenceSettings.SlideMode, 16, 32, 16, 16, Flip: false, Scales: [1.0, 0.5]),
+            PredictionFormat.TrainId, colour: false, overlay: false);
+        var error = Assert.Throws<ArgumentException>(() => runner.Predict(image, output));
+        Assert.Contains("at scale 0.5", error.Message, StringComparison.Ordinal);
+        Assert.Contains(image, error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(output));
+    }
+
     [Fact]
     public void Cityscapes_label_ids_need_a_cityscapes_checkpoint()
     {

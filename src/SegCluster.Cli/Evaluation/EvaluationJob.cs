@@ -27,12 +27,8 @@ public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, st
             var (image, (height, width)) = dataset is FileSegmentationDataset files
                 ? (files.Files(i).ImagePath, ImageDecoder.ReadSize(files.Files(i).ImagePath))
                 : ($"synthetic image {i}", (checkpoint.Spec.Dataset.Height, checkpoint.Spec.Dataset.Width));
-            // Each scale's resized image must hold the crop (multi-scale slides windows over the resized image).
-            foreach (var scale in InferenceMapping.Options(Inference).EffectiveScales)
-            {
-                try { predictor.CheckFits((long)Math.Round(height * scale), (long)Math.Round(width * scale)); }
-                catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image} at scale {scale})", e); }
-            }
+            try { predictor.CheckFits(height, width); }  // every scale's resized image must hold the crop
+            catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image})", e); }
         }
         return (dataset.Count, dataset.ClassNames);
     }

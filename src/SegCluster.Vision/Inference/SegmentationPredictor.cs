@@ -32,28 +32,30 @@ public sealed class SegmentationPredictor
     }
 
     /// <summary>(B, K, H, W) probabilities for (B, 3, H, W) images. Call under no_grad in eval mode.</summary>
+    /// <exception cref="ArgumentException">The crop does not fit the image at one of the scales (named).</exception>
     public Tensor Probabilities(Tensor images)
     {
         if (images.dim() != 4) throw new ArgumentException($"images must be (B, 3, H, W); got [{string.Join(", ", images.shape)}].", nameof(images));
-        using var scope = NewDisposeScope();
         long height = images.shape[2], width = images.shape[3];
-        Tensor? sum = null;
+        CheckFits(height, width);  // every scale before any compute
+        using var scope = NewDisposeScope();
+        Tensor? sum = null;  // (B, K, H, W), accumulated in place: one view's probabilities alive at a time
         int views = 0;
         foreach (var scale in _options.EffectiveScales)
-        {
-            var scaled = scale == 1.0 ? images : Resize(images, (long)Math.Round(height * scale), (long)Math.Round(width * scale));
             foreach (var flip in _options.Flip ? [false, true] : new[] { false })
             {
-                var view = flip ? scaled.flip(3) : scaled;
-                var probabilities = Predict(view);
+                using var viewScope = NewDisposeScope();
+                var (scaledHeight, scaledWidth) = Scaled(height, width, scale);
+                var scaled = scale == 1.0 ? images : Resize(images, scaledHeight, scaledWidth);
+                var probabilities = Predict(flip ? scaled.flip(3) : scaled);
                 if (flip) probabilities = probabilities.flip(3);
                 if (scale != 1.0) probabilities = Resize(probabilities, height, width);
-                sum = sum is null ? probabilities : sum.add(probabilities);
+                if (sum is null) sum = probabilities.contiguous().MoveToOuterDisposeScope();
+                else sum.add_(probabilities);
                 views++;
             }
-        }
         using var count = views.ToScalar();
-        return sum!.div(count).MoveToOuterDisposeScope();
+        return sum!.div_(count).MoveToOuterDisposeScope();
     }
 
     private Tensor Predict(Tensor images) => _options.Crop is { } crop
@@ -66,38 +68,49 @@ public sealed class SegmentationPredictor
         return _logits(padded).softmax(1).narrow(2, 0, height).narrow(3, 0, width);
     }
 
+    /// <remarks>Each window's logits and softmax are freed once added into the sum (at 1024x2048 with flip and three
+    /// scales, keeping them all would hold dozens of (B, K, crop) tensors).</remarks>
     private Tensor Slide(Tensor images, (int Height, int Width) crop, (int Height, int Width) stride)
     {
         var (padded, height, width) = PadToStride(images);
         long paddedHeight = padded.shape[2], paddedWidth = padded.shape[3];
-        CheckFits(height, width);
-        Tensor? sum = null;
+        Tensor? sum = null;  // (B, K, paddedHeight, paddedWidth)
         var covered = zeros([1, 1, paddedHeight, paddedWidth], device: images.device);
         using var one = 1.ToScalar();
         foreach (var top in Starts(paddedHeight, crop.Height, stride.Height))
             foreach (var left in Starts(paddedWidth, crop.Width, stride.Width))
             {
+                using var windowScope = NewDisposeScope();
                 var window = padded.narrow(2, top, crop.Height).narrow(3, left, crop.Width);
                 var probabilities = _logits(window).softmax(1);
-                sum ??= zeros([images.shape[0], probabilities.shape[1], paddedHeight, paddedWidth], device: images.device);
+                sum ??= zeros([images.shape[0], probabilities.shape[1], paddedHeight, paddedWidth], device: images.device).MoveToOuterDisposeScope();
                 sum.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(probabilities);
                 covered.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(one);
             }
-        return sum!.div(covered).narrow(2, 0, height).narrow(3, 0, width);
+        return sum!.div_(covered).narrow(2, 0, height).narrow(3, 0, width);
     }
 
-    /// <summary>Throws when the sliding-window crop is larger than an image of this size padded to the output stride
-    /// (at scale 1); callers check their inputs up front with it, before any compute.</summary>
-    /// <exception cref="ArgumentException">Names the crop field and the largest crop that fits.</exception>
+    /// <summary>Throws when the sliding-window crop is larger than an image of this size, resized to any of the
+    /// scales and padded to the output stride, allows; callers check their inputs up front with it, before any compute.</summary>
+    /// <exception cref="ArgumentException">Names the crop field, the scale and the largest crop that fits.</exception>
     public void CheckFits(long height, long width)
     {
         if (_options.Crop is not { } crop) return;
-        long paddedHeight = RoundUp(height), paddedWidth = RoundUp(width);
-        if (crop.Height > paddedHeight || crop.Width > paddedWidth)
-            throw new ArgumentException(
-                $"crop: {crop.Height}x{crop.Width} is larger than the image {height}x{width} allows (padded to the output stride " +
-                $"{_outputStride}: {paddedHeight}x{paddedWidth}); use a crop of at most that size, or whole-image inference.");
+        foreach (var scale in _options.EffectiveScales)
+        {
+            var (scaledHeight, scaledWidth) = Scaled(height, width, scale);
+            long paddedHeight = RoundUp(scaledHeight), paddedWidth = RoundUp(scaledWidth);
+            if (crop.Height > paddedHeight || crop.Width > paddedWidth)
+                throw new ArgumentException(
+                    $"crop: {crop.Height}x{crop.Width} is larger than the image {height}x{width} allows at scale {scale} " +
+                    $"({scaledHeight}x{scaledWidth}, padded to the output stride {_outputStride}: {paddedHeight}x{paddedWidth}); " +
+                    "use a crop of at most that size, larger scales, or whole-image inference.");
+        }
     }
+
+    /// <summary>The size of the image resized to <paramref name="scale"/> (multi-scale slides windows over it).</summary>
+    private static (long Height, long Width) Scaled(long height, long width, double scale) =>
+        (Math.Max(1, (long)Math.Round(height * scale)), Math.Max(1, (long)Math.Round(width * scale)));
 
     /// <summary>Window origins along one side: every <paramref name="stride"/>, the last one flush with the edge.</summary>
     internal static IEnumerable<long> Starts(long side, int crop, int stride)

@@ -29,8 +29,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     private readonly ScribbleSynthesizer? _scribbles;
 
     /// <param name="scribbles">When set, the labels given to <see cref="Terms"/> are full masks and the partial CE
-    /// sees the scribbles this synthesiser draws from them (a dataset without scribbles of its own); null: the
-    /// labels already are scribbles.</param>
+    /// sees the scribbles this synthesiser draws from them, image by image (a dataset without scribbles of its own);
+    /// null: the labels already are scribbles.</param>
     public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble, ScribbleSynthesizer? scribbles = null)
     {
         ArgumentNullException.ThrowIfNull(scribble);
@@ -54,7 +54,9 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(images);
-        var partial = _partial.Terms(output, _scribbles?.Synthesize(labels) ?? labels);
+        // Per image, keyed by its mask: an image's strokes do not depend on its batch neighbours, its rank or the
+        // epoch's order, as with the fixed scribble annotation PAPERS.md §5 trains on.
+        var partial = _partial.Terms(output, _scribbles?.SynthesizePerImage(labels) ?? labels);
         var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null);
         long batch = output.Logits.shape[0];
         return new LossTerms(

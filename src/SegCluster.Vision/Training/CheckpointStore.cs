@@ -64,9 +64,13 @@ public static class CheckpointStore
         File.Move(temp, destination, overwrite: true);
     }
 
-    /// <summary>Loads a checkpoint into a trainer whose model has the saved architecture; returns the completed steps.</summary>
-    /// <exception cref="InvalidDataException">Not a checkpoint, or one of another version.</exception>
-    /// <exception cref="ArgumentException">The checkpoint's parameters do not fit the model (named).</exception>
+    /// <summary>
+    /// Loads a checkpoint into a trainer whose model has the saved architecture; returns the completed steps.
+    /// All or nothing: the header and optimiser state are read and checked before the weights load, and a state dict
+    /// that fails part-way is rolled back, so a refused checkpoint leaves the trainer as it was.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, one of another version, or a corrupt one (named).</exception>
+    /// <exception cref="ArgumentException">The checkpoint's parameters or optimiser state do not fit the trainer (named).</exception>
     public static long Load(string path, DataParallelTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
@@ -74,9 +78,15 @@ public static class CheckpointStore
         var metadata = ReadHeader(reader, path);
         if (metadata is not null) CheckFits(path, metadata, trainer.Model);
         long steps = reader.ReadInt64();
-        var momentum = new float[reader.ReadInt32()];
+        if (steps < 0) throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {steps} completed steps.");
+        var momentum = new float[ReadOptimizerLength(reader, path)];
         reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(momentum.AsSpan()));
-        LoadState(reader, trainer.Model);
+        // Checked before any weight loads: an SGD checkpoint must not reach an AdamW trainer's weights.
+        long expected = trainer.OptimizerStateLength;
+        if (momentum.Length != expected)
+            throw new ArgumentException($"checkpoint '{path}' holds {momentum.Length} optimiser state values; this trainer's optimizer needs " +
+                                        $"{expected} (a checkpoint of another optimizer kind?). Resume with the optimizer it was trained with.");
+        LoadStateOrKeep(reader, trainer.Model);
         trainer.RestoreOptimizerState(momentum, steps, metadata?.OptimizerSteps);
         // fp16-mixed continues at the saved scale; a checkpoint without one (fp32, bf16, older files) leaves GradScaler's start
         if (metadata?.LossScaler is { } scalerState) trainer.Precision.Scaler?.Restore(scalerState);
@@ -84,6 +94,7 @@ public static class CheckpointStore
     }
 
     /// <summary>Loads only the weights (no optimiser state) into <paramref name="model"/>, for inference.</summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, or a corrupt one (named).</exception>
     /// <exception cref="ArgumentException">The checkpoint's parameters do not fit the model (named).</exception>
     public static void LoadWeights(string path, SegmentationModel model)
     {
@@ -92,9 +103,40 @@ public static class CheckpointStore
         var metadata = ReadHeader(reader, path);
         if (metadata is not null) CheckFits(path, metadata, model);
         reader.ReadInt64();
-        var optimizerFloats = reader.ReadInt32();
+        var optimizerFloats = ReadOptimizerLength(reader, path);
         reader.BaseStream.Seek((long)optimizerFloats * sizeof(float), SeekOrigin.Current);
-        LoadState(reader, model);
+        LoadStateOrKeep(reader, model);
+    }
+
+    /// <summary>The optimiser state's float count, refused when negative or longer than the rest of the file (a corrupt
+    /// length would otherwise surface as an OverflowException or an out-of-memory allocation).</summary>
+    private static int ReadOptimizerLength(BinaryReader reader, string path)
+    {
+        int length = reader.ReadInt32();
+        long remaining = reader.BaseStream.Length - reader.BaseStream.Position;
+        if (length < 0 || (long)length * sizeof(float) > remaining)
+            throw new InvalidDataException($"checkpoint '{path}' is corrupt: its optimiser state length {length} does not fit the {remaining} bytes left in the file.");
+        return length;
+    }
+
+    /// <summary>Loads the state dict, restoring the model's previous values if reading fails part-way (a truncated file).</summary>
+    private static void LoadStateOrKeep(BinaryReader reader, SegmentationModel model)
+    {
+        var previous = model.state_dict().Values.Select(t => t.detach().clone()).ToList();
+        try
+        {
+            LoadState(reader, model);
+        }
+        catch
+        {
+            using var noGrad = no_grad();
+            foreach (var (current, saved) in model.state_dict().Values.Zip(previous)) current.copy_(saved);
+            throw;
+        }
+        finally
+        {
+            foreach (var saved in previous) saved.Dispose();
+        }
     }
 
     /// <summary>Reads the state dict into <paramref name="model"/>, whatever its memory format.</summary>

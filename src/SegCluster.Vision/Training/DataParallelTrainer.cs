@@ -255,6 +255,9 @@ public sealed class DataParallelTrainer : IDisposable
     /// <summary>A copy of the optimiser state (SGD: momentum; AdamW: both moments; flat, in parameter order) for checkpoints.</summary>
     public float[] MomentumSnapshot() => _optimizer.Snapshot();
 
+    /// <summary>How many values <see cref="MomentumSnapshot"/> holds (what a checkpoint's optimiser state must match).</summary>
+    public long OptimizerStateLength => _optimizer.StateLength;
+
     /// <summary>
     /// Restores the optimiser state a checkpoint saved: the momentum buffer, the completed-step count (the schedule's
     /// position) and the optimiser's applied updates (AdamW's bias correction, SGD's first-step buffer). Call before the

@@ -87,6 +87,47 @@ public sealed class SegmentationPredictorTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Multi_scale_with_flip_averages_every_views_probabilities_at_full_resolution()
+    {
+        manual_seed(4);
+        var image = rand(1, 3, 32, 32);
+        var actual = new SegmentationPredictor(ColumnRamp, 8, new InferenceOptions(Scales: [0.5, 1.0], Flip: true)).Probabilities(image);
+
+        Tensor View(Tensor x, bool flip) => (flip ? ColumnRamp(x.flip(3)).softmax(1).flip(3) : ColumnRamp(x).softmax(1));
+        Tensor Up(Tensor x) => nn.functional.interpolate(x, [32, 32], mode: InterpolationMode.Bilinear, align_corners: false);
+        var half = nn.functional.interpolate(image, [16, 16], mode: InterpolationMode.Bilinear, align_corners: false);
+        var expected = (Up(View(half, false)) + Up(View(half, true)) + View(image, false) + View(image, true)) / 4;
+        Assert.Equal(0.0, (actual - expected).abs().max().item<float>(), 6);
+    }
+
+    /// <summary>Image 32x32, crop 24x24: fits at scale 1, not at 0.5 (16x16); refused before the scale-1 prediction runs.</summary>
+    [Fact]
+    public void A_crop_too_large_at_a_smaller_scale_is_refused_before_any_prediction()
+    {
+        int calls = 0;
+        Tensor Counted(Tensor x) { calls++; return WindowMean(x); }
+        var predictor = new SegmentationPredictor(Counted, 8, new InferenceOptions(Crop: (24, 24), Scales: [1.0, 0.5]));
+        var error = Assert.Throws<ArgumentException>(() => predictor.CheckFits(32, 32));
+        Assert.Contains("crop: 24x24 is larger than the image 32x32 allows at scale 0.5 (16x16", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => predictor.Probabilities(rand(1, 3, 32, 32)));
+        Assert.Equal(0, calls);
+    }
+
+    /// <summary>7 windows along a 16x64 image: the tensors alive when each window's network call starts stay the same
+    /// from the second window on (the first allocates the sum), so windows' logits and softmax are freed as they go.</summary>
+    [Fact]
+    public void Sliding_windows_free_each_windows_tensors_before_the_next()
+    {
+        var live = new List<long>();
+        Tensor Counted(Tensor x) { live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount); return WindowMean(x); }
+        using var scope = NewDisposeScope();
+        var predictor = new SegmentationPredictor(Counted, 8, new InferenceOptions(Crop: (16, 16), Stride: (8, 8)));
+        predictor.Probabilities(rand(1, 3, 16, 64));
+        Assert.Equal(7, live.Count);
+        Assert.All(live.Skip(2), count => Assert.Equal(live[1], count));
+    }
+
     private static Tensor WindowMean(Tensor x)
     {
         var mean = x.select(1, 0).mean([1, 2], keepdim: true).unsqueeze(1);  // (B, 1, 1, 1)

@@ -15,6 +15,16 @@ public sealed class CheckpointStoreTests : IDisposable
     private static DataParallelTrainer Trainer(SegmentationModel model) =>
         new(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(LearningRate: 0.05), new SingleRankReducer());
 
+    /// <summary>Saves a fresh encoder-decoder (4 classes, width 4, no norm) with an SGD trainer; returns the path.</summary>
+    private string SaveSmall(string name, string? spec = null)
+    {
+        string path = Path.Combine(dir, name);
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None);
+        using var trainer = Trainer(model);
+        CheckpointStore.Save(path, trainer, spec);
+        return path;
+    }
+
     [Fact]
     public void AResumedRunTakesTheSameNextStepAsAnUninterruptedOne()
     {
@@ -45,10 +55,7 @@ public sealed class CheckpointStoreTests : IDisposable
     [Fact]
     public void ACheckpointOfAnotherModelIsRefused()
     {
-        string path = Path.Combine(dir, "small.ckpt");
-        using (var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None))
-        using (var trainer = Trainer(model))
-            CheckpointStore.Save(path, trainer);
+        string path = SaveSmall("small.ckpt");
         using var other = TestData.Model("encoder-decoder", 4, 8, NormKind.None);
         using var otherTrainer = Trainer(other);
         Assert.ThrowsAny<ArgumentException>(() => CheckpointStore.Load(path, otherTrainer));
@@ -81,5 +88,51 @@ public sealed class CheckpointStoreTests : IDisposable
         using var copy = TestData.Model("encoder-decoder", 4, 4, NormKind.BatchNorm, seed: 42);
         CheckpointStore.LoadWeights(path, copy);
         Assert.Equal(TestData.Snapshot(model)[0], TestData.Snapshot(copy)[0]);
+    }
+
+    [Fact]
+    public void An_sgd_checkpoint_is_refused_by_an_adamw_trainer_before_its_weights_change()
+    {
+        string path = SaveSmall("sgd.ckpt");
+        using var other = TestData.Model("encoder-decoder", 4, 4, NormKind.None, seed: 99);
+        using var adamW = new DataParallelTrainer(other, new SegmentationCriterion(new LossOptions()),
+            new OptimizerOptions(LearningRate: 0.05, Kind: OptimizerOptions.AdamW), new SingleRankReducer());
+        var before = TestData.Snapshot(other);
+        var error = Assert.Throws<ArgumentException>(() => CheckpointStore.Load(path, adamW));
+        Assert.Contains(path, error.Message);
+        Assert.Equal(before, TestData.Snapshot(other));
+        Assert.Equal(0, adamW.CompletedSteps);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    public void A_corrupt_optimizer_state_length_is_refused_naming_the_file(int length)
+    {
+        string path = SaveSmall("corrupt.ckpt", spec: "{}");
+        long offset;
+        using (var reader = new BinaryReader(File.OpenRead(path)))
+        {
+            reader.ReadInt32(); reader.ReadInt32(); reader.ReadString(); reader.ReadInt64();  // magic, version, metadata, steps
+            offset = reader.BaseStream.Position;
+        }
+        using (var stream = File.OpenWrite(path)) { stream.Position = offset; stream.Write(BitConverter.GetBytes(length)); }
+
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None);
+        using var trainer = Trainer(model);
+        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(path, trainer)).Message);
+        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => CheckpointStore.LoadWeights(path, model)).Message);
+    }
+
+    [Fact]
+    public void A_truncated_checkpoint_leaves_the_weights_as_they_were()
+    {
+        string path = SaveSmall("truncated.ckpt", spec: "{}");
+        using (var stream = File.OpenWrite(path)) stream.SetLength(stream.Length - 64);  // the last tensor's tail
+        using var other = TestData.Model("encoder-decoder", 4, 4, NormKind.None, seed: 99);
+        using var otherTrainer = Trainer(other);
+        var before = TestData.Snapshot(other);
+        Assert.ThrowsAny<Exception>(() => CheckpointStore.Load(path, otherTrainer));
+        Assert.Equal(before, TestData.Snapshot(other));
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 
 namespace SegCluster.Vision.Data.Loading;
@@ -44,7 +45,8 @@ public sealed class BatchPrefetcher : IDisposable
         }
         catch (ChannelClosedException e) when (e.InnerException is not null)
         {
-            throw e.InnerException;
+            ExceptionDispatchInfo.Capture(e.InnerException).Throw();  // keeps the producer's stack trace
+            throw;  // unreachable
         }
     }
 

@@ -40,7 +40,7 @@ public sealed class ChannelsLastConvolutionCheck(ScalarType computeType)
     private static bool Probe(Conv2d conv, Device device, ScalarType type)
     {
         using var scope = NewDisposeScope();
-        var generator = new Generator(2026, device);
+        using var generator = new Generator(2026, device);
         long[] w = conv.weight!.shape;  // (O, I/groups, kh, kw)
         long h = conv.dilation[0] * (w[2] - 1) + 2 * conv.stride[0] + 3, width = conv.dilation[1] * (w[3] - 1) + 2 * conv.stride[1] + 3;
         var x = randn([2, w[1] * conv.groups, h, width], generator: generator, device: device).to(type);

@@ -60,14 +60,20 @@ public sealed class BatchPrefetcherTests
     public void A_failure_of_the_order_source_surfaces_in_Next()
     {
         using var prefetcher = new BatchPrefetcher(Source(), _ => throw new InvalidOperationException("shard grain down"), 2, 3, 2, CancellationToken.None);
-        Assert.Equal("shard grain down", Assert.Throws<InvalidOperationException>(prefetcher.Next).Message);
+        var error = Assert.Throws<InvalidOperationException>(prefetcher.Next);
+        Assert.Equal("shard grain down", error.Message);
+        Assert.Contains(nameof(BatchPrefetcher) + ".Batches", error.StackTrace, StringComparison.Ordinal);  // the producer's frames, not only Next's
     }
 
     [Fact]
-    public void Disposing_early_stops_the_producer()
+    public async Task Disposing_early_stops_the_producer()
     {
         var prefetcher = new BatchPrefetcher(Source(), _ => Enumerable.Range(0, 20).ToArray(), 2, 1000, 1, CancellationToken.None);
         prefetcher.Next();
-        prefetcher.Dispose();  // returns: the producer blocked on the full queue sees the cancellation
+        // returns: the producer blocked on the full queue sees the cancellation (bounded, so a regression fails, not hangs)
+        var disposed = Task.Run(prefetcher.Dispose);
+        var first = await Task.WhenAny(disposed, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(first == disposed, "Dispose did not return within 30 s: the producer ignored the cancellation.");
+        await disposed;  // and did not throw
     }
 }
