@@ -65,6 +65,28 @@ public sealed class ExperimentGrainTests
         Assert.Equal(8, status.ImagesPerSecond, 9);
     }
 
+    [Fact]
+    public async Task A_step_report_does_not_wait_for_the_coordinators_storage_write()
+    {
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "busy", Seed(storage));
+
+        storage.Hold();
+        var checkpoint = grain.ReportCheckpointAsync(1, new CheckpointRecord(2, "/ckpt/step-000002.ckpt"));
+        await storage.WriteHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // A rank's step (and a status poll) while the coordinator's write is still in progress.
+        await grain.ReportStepAsync(Step(rank: 0, step: 3, loss: 0.25)).WaitAsync(TimeSpan.FromSeconds(5));
+        var status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal((3, 0.25), (status.Step, status.Loss));
+        Assert.False(checkpoint.IsCompleted);
+
+        storage.Release();
+        await checkpoint;
+        Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
+    }
+
     /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
     private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time)
     {
