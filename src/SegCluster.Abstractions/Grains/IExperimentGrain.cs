@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
@@ -22,13 +23,18 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>The scheduler saw these workers' node leave the cluster; re-forms the ring if the current one uses them.</summary>
     [Alias("WorkersLost")] Task WorkersLostAsync(IReadOnlyList<string> workerIds);
 
-    [Alias("GetStatus")] Task<ExperimentStatus> GetStatusAsync();
+    /// <summary>Interleaves with every other call (it only reads): a status poll does not wait for a checkpoint write.</summary>
+    [Alias("GetStatus"), AlwaysInterleave] Task<ExperimentStatus> GetStatusAsync();
     [Alias("Cancel")] Task CancelAsync();
     /// <summary>Rank 0's training loss of every step after <paramref name="afterStep"/> (kept in memory by this activation).</summary>
-    [Alias("GetLosses")] Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep);
+    [Alias("GetLosses"), AlwaysInterleave] Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep);
 
     // Called by workers (from their training threads). Reports of an attempt other than the current one are ignored.
-    [Alias("ReportStep")] Task ReportStepAsync(StepReport report);
+    /// <summary>Interleaved with the coordinator's other calls, so it never queues behind a Redis write or a re-formation.
+    /// A rank sends it without waiting, except for its last step: that answer orders the step reports before the rank's
+    /// completion (not [OneWay]: one-way messages were measured overtaken by later requests, and a sweep reads a trial's
+    /// final loss once its status is final). The loop needs no answer; a stop arrives as the worker's cancellation.</summary>
+    [Alias("ReportStep"), AlwaysInterleave] Task ReportStepAsync(StepReport report);
     [Alias("ReportCheckpoint")] Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint);
     /// <summary>Rank 0 validated after <see cref="ValidationPoint.Step"/>; <paramref name="best"/> is set when that
     /// step's checkpoint became the best one (already written, atomically).</summary>

@@ -23,7 +23,8 @@ public sealed record SweepSpec
     [Id(2)] public IReadOnlyList<SweepAxis> Axes { get; init; } = [];
     [Id(3)] public SearchSpec Search { get; init; } = new();
     [Id(4)] public string Metric { get; init; } = MeanIoU;
-    [Id(5)] public string Mode { get; init; } = Max;
+    /// <summary>'max' or 'min'; left out, it follows the metric (<see cref="EffectiveMode"/>).</summary>
+    [Id(5)] public string? Mode { get; init; }
     [Id(6)] public int MaxConcurrentTrials { get; init; } = 2;
     /// <summary>Data-parallel workers of each trial; overrides base.workers.</summary>
     [Id(7)] public int WorkersPerTrial { get; init; } = 1;
@@ -31,7 +32,13 @@ public sealed record SweepSpec
     [Id(8)] public int? TrialSteps { get; init; }
     [Id(9)] public SpectralSkipSpec? SpectralSkip { get; init; }
 
-    public bool Maximize => Mode == Max;
+    /// <summary>The mode the metric asks for: loss is better lower, mIoU and pixel accuracy higher.</summary>
+    public static string NaturalMode(string metric) => metric == Loss ? Min : Max;
+
+    /// <summary><see cref="Mode"/> when set, else the metric's natural mode.</summary>
+    public string EffectiveMode => Mode ?? NaturalMode(Metric);
+
+    public bool Maximize => EffectiveMode == Max;
 
     /// <summary>Steps every trial runs unless stopped early.</summary>
     public int Budget => TrialSteps ?? TrialBase.TotalSteps;

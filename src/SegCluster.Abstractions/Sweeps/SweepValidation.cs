@@ -15,7 +15,13 @@ public static class SweepValidation
         Check(!string.IsNullOrWhiteSpace(sweep.Name) && sweep.Name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'),
             $"name: '{sweep.Name}' must be non-empty letters, digits, '-', '_' or '.' (it names the report folder).");
         Check(SweepSpec.Metrics.Contains(sweep.Metric), $"metric: '{sweep.Metric}' is unknown; use one of {string.Join(", ", SweepSpec.Metrics)}.");
-        Check(sweep.Mode is SweepSpec.Max or SweepSpec.Min, $"mode: '{sweep.Mode}' is unknown; use 'max' or 'min'.");
+        Check(sweep.Mode is null or SweepSpec.Max or SweepSpec.Min, $"mode: '{sweep.Mode}' is unknown; use 'max' or 'min', or leave it out to follow the metric.");
+        if (sweep.Mode is SweepSpec.Max or SweepSpec.Min && SweepSpec.Metrics.Contains(sweep.Metric))
+        {
+            var natural = SweepSpec.NaturalMode(sweep.Metric);
+            Check(sweep.Mode == natural,
+                $"mode: '{sweep.Mode}' with metric: '{sweep.Metric}' would rank the worst trials first ({sweep.Metric} is better {(natural == SweepSpec.Min ? "lower" : "higher")}); set mode: {natural} or leave mode out.");
+        }
         Check(sweep.MaxConcurrentTrials >= 1, $"max_concurrent_trials: {sweep.MaxConcurrentTrials} must be at least 1.");
         Check(sweep.WorkersPerTrial is >= 1 and <= SpecValidation.MaxWorkers, $"workers_per_trial: {sweep.WorkersPerTrial} must be 1 to {SpecValidation.MaxWorkers}.");
         Check(sweep.TrialSteps is null or >= 1, $"trial_steps: {sweep.TrialSteps} must be at least 1.");
@@ -42,7 +48,7 @@ public static class SweepValidation
             }
             // Rungs compare trials during training; only the training loss is reported there today.
             Check(sweep.Metric == SweepSpec.Loss,
-                $"metric: ASHA compares trials at rungs during training, where only 'loss' is reported; set metric: loss and mode: min (mIoU is evaluated once, at the end of a trial).");
+                $"metric: ASHA compares trials at rungs during training, where only 'loss' is reported; set metric: loss (mode follows it: min) (mIoU is evaluated once, at the end of a trial).");
         }
         if (sweep.SpectralSkip is { } skip)
         {

@@ -122,6 +122,8 @@ public static class SpectralSweepRunner
             if (analysis.Factors.FirstOrDefault(f => f.Factor == factor) is not { } predicted) continue;
             var nearest = mode is LabelsSpec.Nearest or LabelsSpec.Full;
             double? imagesPerSecond = null;
+            // The coordinator persists a trial's images/s as of its last step report, so reading it after the whole
+            // sweep gives the trial's training rate (not divided by the time since, nor by its final evaluation).
             if (trial.ExperimentId is { } id && trial.State == TrialState.Completed)
                 imagesPerSecond = (await grains.GetGrain<IExperimentGrain>(id).GetStatusAsync()).ImagesPerSecond;
             var (bytes, macs) = Cost(trialSpec);

@@ -16,7 +16,7 @@ public static class SweepRunner
         var console = AnsiConsole.Console;
         var trials = SweepValidation.TrialCount(spec);
         console.MarkupLineInterpolated(
-            $"[bold]SegCluster sweep[/] {spec.Name}: {trials} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.Mode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; embedded cluster of {workers} workers");
+            $"[bold]SegCluster sweep[/] {spec.Name}: {trials} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; embedded cluster of {workers} workers");
 
         EmbeddedCluster cluster;
         try

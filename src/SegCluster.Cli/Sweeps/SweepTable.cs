@@ -10,7 +10,7 @@ public static class SweepTable
 {
     public static Table Create(SweepReport report, int top)
     {
-        var table = new Table().Title($"[bold]{Markup.Escape(report.SweepId)}[/]: {report.Trials.Count} trials, {report.Spec.Metric} ({report.Spec.Mode}), best first")
+        var table = new Table().Title($"[bold]{Markup.Escape(report.SweepId)}[/]: {report.Trials.Count} trials, {report.Spec.Metric} ({report.Spec.EffectiveMode}), best first")
             .AddColumn("#").AddColumn("trial").AddColumn("state")
             .AddColumn(new TableColumn(report.Spec.Metric).RightAligned())
             .AddColumn(new TableColumn("steps").RightAligned())

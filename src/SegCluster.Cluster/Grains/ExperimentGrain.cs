@@ -19,6 +19,7 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", ClusterStorage.Experiments)] IPersistentState<ExperimentRecord> record,
     SegClusterMetrics metrics,
     ILocalSiloDetails silo,
+    TimeProvider time,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
@@ -29,12 +30,13 @@ public sealed class ExperimentGrain(
     private static readonly TimeSpan ReformRetry = TimeSpan.FromSeconds(3);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly HashSet<int> _completed = [];
     private readonly List<CurvePoint> _losses = [];
     private int _step;
     private double _loss = double.NaN;
+    // Throughput since the first step: kept here on every step report, copied into the record whenever it is written.
     private long _images;
-    private TimeSpan _firstStepAt;
+    private TimeSpan _trainingTime;
+    private DateTimeOffset? _lastStepAt;
     private IGrainTimer? _reformRetry;
 
     private string Id => this.GetPrimaryKeyString();
@@ -44,6 +46,7 @@ public sealed class ExperimentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        (_images, _trainingTime) = (record.State.Images, record.State.TrainingTime);
         // The previous activation died between releasing its ring and hearing back from the scheduler.
         if (AwaitingGang) RetryReformLater();
         return Task.CompletedTask;
@@ -98,7 +101,10 @@ public sealed class ExperimentGrain(
     public Task ReportStepAsync(StepReport report)
     {
         if (report.Attempt != record.State.Attempt) return Task.CompletedTask;
-        if (_images == 0) _firstStepAt = _clock.Elapsed;
+        // Training time ends at the last step report: final evaluation and the time after completion are not training.
+        var now = time.GetUtcNow();
+        if (_lastStepAt is { } last) _trainingTime += now - last;
+        _lastStepAt = now;
         _images += report.Images;
         // Rank 0 speaks for the group: every rank has the same global loss and step.
         if (report.Rank == 0)
@@ -119,7 +125,7 @@ public sealed class ExperimentGrain(
     {
         if (attempt != record.State.Attempt || record.State.State.IsFinal()) return;
         record.State = record.State with { Checkpoint = checkpoint };
-        await record.WriteStateAsync();
+        await WriteAsync();
     }
 
     public async Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best)
@@ -128,17 +134,19 @@ public sealed class ExperimentGrain(
         // A re-formed ring validates the redone steps again: keep one point per step, the latest.
         var validations = record.State.Validations.Where(v => v.Step != validation.Step).Append(validation).OrderBy(v => v.Step).ToList();
         record.State = record.State with { Validations = validations, BestCheckpoint = best ?? record.State.BestCheckpoint };
-        await record.WriteStateAsync();
+        await WriteAsync();
     }
 
     public async Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation)
     {
         if (record.State.State.IsFinal() || attempt != record.State.Attempt) return;
-        _completed.Add(rank);
-        if (evaluation is not null) record.State = record.State with { Evaluation = evaluation };
-        if (_completed.Count < record.State.Workers.Count)
+        // Persisted, not kept in memory: rank 0 completes after its final evaluation, by which time this grain may
+        // have been deactivated or moved, and the other ranks' completions must still count.
+        var completed = record.State.CompletedRanks.Contains(rank) ? record.State.CompletedRanks : [.. record.State.CompletedRanks, rank];
+        record.State = record.State with { CompletedRanks = completed, Evaluation = evaluation ?? record.State.Evaluation };
+        if (completed.Count < record.State.Workers.Count)
         {
-            await record.WriteStateAsync();
+            await WriteAsync();
             return;
         }
         logger.LogInformation("Experiment {Experiment} completed: mIoU {MeanIoU:F4}", Id, record.State.Evaluation?.MeanIoU);
@@ -167,7 +175,7 @@ public sealed class ExperimentGrain(
             Id, record.State.Attempt, cause, resumeStep);
         var old = record.State.Workers;
         record.State = record.State with { Workers = [], Recoveries = record.State.Recoveries + 1, StepsRedone = record.State.StepsRedone + redone };
-        await record.WriteStateAsync();
+        await WriteAsync();
         await CancelWorkersAsync(old);
         // A failure right after a re-formation is usually the same lost node, which Orleans membership has not yet
         // declared dead (calls to it fail at once): back off 2, 4, 8, 16 s before the next formations instead of
@@ -218,10 +226,9 @@ public sealed class ExperimentGrain(
     {
         var spec = record.State.Spec!;
         var attempt = record.State.Attempt + 1;
-        record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt };
-        await record.WriteStateAsync();
+        record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt, CompletedRanks = [] };
+        await WriteAsync();
         metrics.RecordExperimentState(Id, record.State.State);
-        _completed.Clear();
         try
         {
             var workers = workerIds.Select(id => GrainFactory.GetGrain<IWorkerGrain>(id)).ToList();
@@ -254,11 +261,18 @@ public sealed class ExperimentGrain(
     {
         if (error is not null) logger.LogError("Experiment {Experiment} failed: {Error}", Id, error);
         record.State = record.State with { State = state, Error = error ?? record.State.Error };
-        await record.WriteStateAsync();
+        await WriteAsync();
         metrics.RecordExperimentState(Id, state);
         if (state != ExperimentState.Completed) await CancelWorkersAsync(record.State.Workers);
         // Idempotent: frees the workers of a scheduled run, or drops a cancelled one from the queue.
         await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReleaseAsync(Id);
+    }
+
+    /// <summary>Writes the record with the throughput so far, so a later activation reports the same images/s.</summary>
+    private async Task WriteAsync()
+    {
+        record.State = record.State with { Images = _images, TrainingTime = _trainingTime };
+        await record.WriteStateAsync();
     }
 
     /// <summary>Best effort and bounded: a worker on a lost node cannot answer, and must not hold up the rest.</summary>
@@ -275,7 +289,7 @@ public sealed class ExperimentGrain(
     private ExperimentStatus Status()
     {
         var r = record.State;
-        var trainingSeconds = (_clock.Elapsed - _firstStepAt).TotalSeconds;
+        var trainingSeconds = _trainingTime.TotalSeconds;
         var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
         var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.Checkpoint?.Step ?? 0);
         return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,

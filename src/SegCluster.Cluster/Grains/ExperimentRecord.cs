@@ -26,4 +26,10 @@ public sealed record ExperimentRecord
     [Id(40)] public List<ValidationPoint> Validations { get; init; } = [];
     /// <summary>Best checkpoint by training.best_metric, written by rank 0 next to the last one.</summary>
     [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
+    /// <summary>Ranks of the current attempt that reported completion; the run completes when every rank has.</summary>
+    [Id(42)] public List<int> CompletedRanks { get; init; } = [];
+    /// <summary>Images trained by all ranks, and the time from the first step report to the last
+    /// (images/s = Images / TrainingTime, unchanged after the run ends).</summary>
+    [Id(43)] public long Images { get; init; }
+    [Id(44)] public TimeSpan TrainingTime { get; init; }
 }

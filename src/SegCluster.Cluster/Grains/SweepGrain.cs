@@ -289,8 +289,8 @@ public sealed class SweepGrain(
         }
     }
 
-    /// <summary>Appends <paramref name="point"/>; past <paramref name="max"/> points every other older point is dropped.
-    /// Concrete lists on purpose: Redis grain storage's JSON serializer cannot read compiler-synthesized collections.</summary>
+    /// <summary>Appends <paramref name="point"/>; past <paramref name="max"/> points every other older point is dropped,
+    /// so a trial's persisted curve stays small however many steps it runs.</summary>
     private static List<CurvePoint> Thin(IReadOnlyList<CurvePoint> curve, CurvePoint point, int max) =>
         (curve.Count < max ? curve : curve.Where((_, i) => i % 2 == 1)).Append(point).ToList();
 

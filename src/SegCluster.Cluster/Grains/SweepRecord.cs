@@ -2,7 +2,9 @@ using SegCluster.Abstractions.Sweeps;
 
 namespace SegCluster.Cluster.Grains;
 
-/// <summary>The persisted sweep: spec, workers, state and every trial's result. Written on every trial transition.</summary>
+/// <summary>The persisted sweep: spec, workers, state and every trial's result. Written when the sweep starts, ends or
+/// fails; in between, each trial's transitions go to its own small <see cref="SweepTrialRecord"/> (SweepGrain.DriveAsync),
+/// which a resuming coordinator lays over this record's trials.</summary>
 [GenerateSerializer, Alias("SegCluster.SweepRecord")]
 public sealed record SweepRecord
 {

@@ -15,6 +15,9 @@ namespace SegCluster.Cluster.Telemetry;
 /// </remarks>
 public sealed class SegClusterMetrics
 {
+    /// <summary>Finished experiments (their mIoU series) and finished sweeps (their trial series) still exported per node.</summary>
+    public const int FinishedSeriesKept = 32;
+
     private readonly Counter<long> _images;
     private readonly Histogram<double> _step, _dataWait, _forwardBackward, _optimizer, _allReduce, _allReduceBusy;
     private readonly Counter<long> _allReduceBytes;
@@ -22,10 +25,14 @@ public sealed class SegClusterMetrics
     private readonly ConcurrentDictionary<WorkerLabels, double> _lossScales = new();
     private readonly Counter<long> _skippedSteps;
     private readonly ConcurrentDictionary<(string Experiment, string Node), double> _meanIoU = new();
+    private readonly FinishedSeries<string> _finishedExperiments = new(FinishedSeriesKept);
+    // Running experiments by id; finished ones only as counts per state (no per-experiment memory that grows).
     private readonly ConcurrentDictionary<string, ExperimentState> _experiments = new();
+    private readonly ConcurrentDictionary<ExperimentState, int> _finishedStates = new();
     private readonly ConcurrentDictionary<string, Func<SampleCacheStatistics>> _dataCaches = new();
     private readonly Counter<long> _invalidSamples;
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<TrialState, int>> _sweeps = new();
+    private readonly FinishedSeries<string> _finishedSweeps = new(FinishedSeriesKept);
     private SchedulerLoad? _scheduler;
 
     // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
@@ -101,17 +108,36 @@ public sealed class SegClusterMetrics
         if (skipped) _skippedSteps.Add(1, labels.ToTags());
     }
 
-    /// <summary>Records a validation result. The gauge keeps the latest value of each experiment for the process lifetime.</summary>
+    /// <summary>Records a validation result. The gauge keeps the latest value of each experiment until
+    /// <see cref="FinishedSeriesKept"/> experiments have finished on this node after it.</summary>
     public void RecordEvaluation(WorkerLabels labels, double meanIoU) => _meanIoU[(labels.Experiment, labels.Node)] = meanIoU;
 
     /// <summary>Called by the experiment grain on every state transition.</summary>
-    public void RecordExperimentState(string experiment, ExperimentState state) => _experiments[experiment] = state;
+    public void RecordExperimentState(string experiment, ExperimentState state)
+    {
+        if (!state.IsFinal())
+        {
+            _experiments[experiment] = state;
+            return;
+        }
+        _experiments.TryRemove(experiment, out _);
+        _finishedStates.AddOrUpdate(state, 1, (_, count) => count + 1);
+        FinishExperiment(experiment);
+    }
 
-    /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).</summary>
+    /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges);
+    /// its experiment's mIoU stays among the last <see cref="FinishedSeriesKept"/> finished.</summary>
     public void Forget(WorkerLabels labels)
     {
         _latest.TryRemove(labels, out _);
         _lossScales.TryRemove(labels, out _);
+        FinishExperiment(labels.Experiment);
+    }
+
+    private void FinishExperiment(string experiment)
+    {
+        foreach (var dropped in _finishedExperiments.Finish(experiment))
+            foreach (var key in _meanIoU.Keys.Where(k => k.Experiment == dropped)) _meanIoU.TryRemove(key, out _);
     }
 
     /// <summary>Exports a node-wide sample cache's statistics under <c>dataset</c> until <see cref="ForgetDataCache"/>.</summary>
@@ -133,6 +159,8 @@ public sealed class SegClusterMetrics
         var counts = Enum.GetValues<TrialState>().ToDictionary(s => s, _ => 0);
         foreach (var state in states) counts[state]++;
         _sweeps[sweep] = counts;
+        if (counts.Any(c => c.Value > 0 && !c.Key.IsFinished())) return;
+        foreach (var dropped in _finishedSweeps.Finish(sweep)) _sweeps.TryRemove(dropped, out _);
     }
 
     private IEnumerable<Measurement<int>> ObserveSchedulerQueue() =>
@@ -165,7 +193,7 @@ public sealed class SegClusterMetrics
     private IEnumerable<Measurement<int>> ObserveExperiments()
     {
         var states = _experiments.Values.ToList();
-        return ReportedStates.Select(s => new Measurement<int>(states.Count(x => x == s),
+        return ReportedStates.Select(s => new Measurement<int>(states.Count(x => x == s) + _finishedStates.GetValueOrDefault(s),
             new KeyValuePair<string, object?>(MetricNames.Labels.State, s.ToString().ToLowerInvariant())));
     }
 

@@ -85,8 +85,8 @@ public sealed class PeriodicValidation
         using var lease = dataSources.Acquire(spec, training: false);
         var validation = lease.Source;
         var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer()).ToMetrics();
-        // Arrays, not collection expressions: Redis grain storage's JSON serializer cannot read back the
-        // compiler-generated read-only list types ('<>z__ReadOnlyArray') a collection expression makes.
+        // Copies into plain arrays. A collection expression's list would serialize as well: grain storage writes with the
+        // Orleans serializer (ClusterRedisStorage); only the JSON storage it replaced could not read those types back.
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, metrics.ClassIoU.ToArray(), validation.ClassNames.ToArray());
     }
 

@@ -120,7 +120,9 @@ public sealed class WorkerTrainingLoop(
             metrics.RecordStep(labels, report, result.LearningRate);
             metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
             epochLog.Record(next.Epoch, report);
-            experiment.ReportStepAsync(report).GetAwaiter().GetResult();
+            // Steps do not wait for the coordinator; the last one does, so this rank's completion cannot overtake its reports.
+            var reported = experiment.ReportStepAsync(report);
+            if (step == spec.TotalSteps) reported.GetAwaiter().GetResult();
             var every = spec.Training.CheckpointEvery;
             if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
                 SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames);

@@ -138,6 +138,7 @@ public sealed class GrainStateStorageTests
             Checkpoint = new CheckpointRecord(12, "/ckpt/step-000012.ckpt"), Recoveries = 1, StepsRedone = 2,
             Validations = [new ValidationPoint(4, evaluation), new ValidationPoint(8, evaluation with { MeanIoU = 0.6 })],
             BestCheckpoint = new CheckpointRecord(8, "/ckpt/best.ckpt"),
+            CompletedRanks = [.. new[] { 1, 0 }], Images = 96, TrainingTime = TimeSpan.FromSeconds(12.5),
         });
         yield return (ClusterStorage.Scheduler, new SchedulerRecord
         {

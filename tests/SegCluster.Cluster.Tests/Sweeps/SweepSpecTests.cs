@@ -83,6 +83,28 @@ public sealed class SweepSpecTests
     }
 
     [Fact]
+    public void The_mode_follows_the_metric_unless_set()
+    {
+        // ASHA on loss without a mode used to maximise the loss, keeping the worst trials at every rung.
+        var asha = new SweepSpec { Metric = SweepSpec.Loss, TrialSteps = 40, Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 10, ReductionFactor = 3, Rungs = 2 } };
+        Assert.Empty(asha.Validate());
+        Assert.Equal((SweepSpec.Min, false), (asha.EffectiveMode, asha.Maximize));
+        Assert.Equal((SweepSpec.Max, true), (new SweepSpec { Metric = SweepSpec.MeanIoU }.EffectiveMode, new SweepSpec { Metric = SweepSpec.PixelAccuracy }.Maximize));
+        Assert.True(new SweepSpec { Metric = SweepSpec.MeanIoU, Mode = SweepSpec.Max }.Maximize);
+    }
+
+    [Theory]
+    [InlineData(SweepSpec.Loss, SweepSpec.Max, "set mode: min")]
+    [InlineData(SweepSpec.MeanIoU, SweepSpec.Min, "set mode: max")]
+    [InlineData(SweepSpec.PixelAccuracy, SweepSpec.Min, "set mode: max")]
+    public void A_mode_that_ranks_the_worst_trials_first_is_rejected_naming_both_fields(string metric, string mode, string fix)
+    {
+        var error = Assert.Single(new SweepSpec { Metric = metric, Mode = mode, TrialSteps = 40 }.Validate());
+        Assert.StartsWith($"mode: '{mode}' with metric: '{metric}'", error);
+        Assert.Contains(fix, error);
+    }
+
+    [Fact]
     public void The_trial_base_takes_the_sweeps_workers_and_budget_and_base_errors_are_prefixed()
     {
         var sweep = new SweepSpec { WorkersPerTrial = 3, TrialSteps = 12, Base = new ExperimentSpec { Training = new TrainingSpec { Epochs = 5 } } };

@@ -79,6 +79,37 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
+    [Fact]
+    public void Finished_experiments_and_sweeps_leave_the_gauges_once_enough_later_ones_have_finished()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        var kept = SegClusterMetrics.FinishedSeriesKept;
+        for (var i = 0; i <= kept; i++)
+        {
+            var worker = _worker with { Experiment = $"trial-{i}" };
+            metrics.RecordExperimentState(worker.Experiment, ExperimentState.Running);
+            metrics.RecordEvaluation(worker, 0.5);
+            metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Running]);
+            metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Completed]);
+            metrics.Forget(worker);
+            metrics.RecordExperimentState(worker.Experiment, ExperimentState.Completed);
+        }
+        metrics.RecordEvaluation(_worker with { Experiment = "running" }, 0.25);
+        metrics.RecordSweepTrials("sweep-running", [TrialState.Completed, TrialState.Pending]);
+
+        var observed = Observe();
+        // The oldest finished experiment and sweep are gone; the newest `kept` and the unfinished ones stay.
+        var experiments = observed[MetricNames.EvalMeanIoU].Select(m => (string)m.Tags[MetricNames.Labels.Experiment]!);
+        Assert.Equal(Enumerable.Range(1, kept).Select(i => $"trial-{i}").Append("running").Order(StringComparer.Ordinal), experiments.Order(StringComparer.Ordinal));
+        var sweeps = observed[MetricNames.SweepTrials].Select(m => (string)m.Tags[MetricNames.Labels.Sweep]!).ToHashSet();
+        Assert.Equal(kept + 1, sweeps.Count);
+        Assert.DoesNotContain("sweep-0", sweeps);
+        Assert.Contains("sweep-running", sweeps);
+        // The state counts still include every experiment that finished here.
+        var states = observed[MetricNames.Experiments].ToDictionary(m => (string)m.Tags[MetricNames.Labels.State]!, m => m.Value);
+        Assert.Equal((kept + 1.0, 0.0), (states["completed"], states["running"]));
+    }
+
     /// <summary>One collection of every observable instrument of this provider's SegCluster meter.</summary>
     private Dictionary<string, List<(double Value, Dictionary<string, object?> Tags)>> Observe()
     {

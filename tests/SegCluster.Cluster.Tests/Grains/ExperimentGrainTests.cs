@@ -1,0 +1,140 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Grains;
+using StackExchange.Redis;
+
+namespace SegCluster.Cluster.Tests.Grains;
+
+/// <summary>
+/// The experiment coordinator on its own, with the ranks' reports sent by the test: its record starts as a running
+/// two-rank ring (written to storage as the launch would have), so no workers are needed.
+/// </summary>
+public sealed class ExperimentGrainTests
+{
+    private const string StateName = "experiment";
+    private static readonly EvaluationReport Evaluation = new(0.75, 0.9, [0.5, 1.0], ["background", "object"]);
+
+    [Fact]
+    public async Task Completions_reported_before_the_coordinator_moved_still_count()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        void Storage(ISiloBuilder silo) => silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Address));
+        var time = new ManualTimeProvider();
+
+        await using (var cluster = await StartAsync(Storage, time))
+        {
+            var grain = await SeedRunningAsync(cluster, "moved", (grainId, record) => cluster.Silos[0].ServiceProvider
+                .GetRequiredKeyedService<IGrainStorage>(ClusterStorage.Experiments).WriteStateAsync(StateName, grainId, new GrainState<ExperimentRecord>(record)));
+            await StepsAsync(grain, time);
+            await grain.ReportCompletedAsync(rank: 1, attempt: 1, evaluation: null);
+            // Rank 0 is still in its final evaluation when the coordinator's node is lost.
+            await cluster.KillSiloAsync(cluster.Silos[0]);
+        }
+
+        await using (var cluster = await StartAsync(Storage, time))
+        {
+            var grain = cluster.Client.GetGrain<IExperimentGrain>("moved");
+            await grain.ReportCompletedAsync(rank: 0, attempt: 1, Evaluation);
+            var status = await grain.GetStatusAsync();
+            Assert.Equal(ExperimentState.Completed, status.State);
+            Assert.Equal(0.75, status.Evaluation?.MeanIoU);
+            Assert.Equal(8, status.ImagesPerSecond, 9);  // persisted with the record, not lost with the activation
+        }
+    }
+
+    [Fact]
+    public async Task Images_per_second_stop_at_the_last_step_report()
+    {
+        var storage = new GatedGrainStorage();
+        var time = new ManualTimeProvider();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
+        var grain = await SeedRunningAsync(cluster, "frozen", Seed(storage));
+
+        await StepsAsync(grain, time);
+        await grain.ReportCompletedAsync(rank: 1, attempt: 1, evaluation: null);
+        time.Advance(TimeSpan.FromSeconds(30));  // rank 0's final evaluation
+        await grain.ReportCompletedAsync(rank: 0, attempt: 1, Evaluation);
+        time.Advance(TimeSpan.FromMinutes(10));  // a sweep reads its trials' rates at its end
+
+        var status = await grain.GetStatusAsync();
+        Assert.Equal(ExperimentState.Completed, status.State);
+        Assert.Equal(8, status.ImagesPerSecond, 9);
+    }
+
+    [Fact]
+    public async Task A_step_report_does_not_wait_for_the_coordinators_storage_write()
+    {
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "busy", Seed(storage));
+
+        storage.Hold();
+        var checkpoint = grain.ReportCheckpointAsync(1, new CheckpointRecord(2, "/ckpt/step-000002.ckpt"));
+        await storage.WriteHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // A rank's step (and a status poll) while the coordinator's write is still in progress.
+        await grain.ReportStepAsync(Step(rank: 0, step: 3, loss: 0.25)).WaitAsync(TimeSpan.FromSeconds(5));
+        var status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal((3, 0.25), (status.Step, status.Loss));
+        Assert.False(checkpoint.IsCompleted);
+
+        storage.Release();
+        await checkpoint;
+        Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
+    }
+
+    /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
+    private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time)
+    {
+        for (var step = 1; step <= 2; step++)
+        {
+            if (step > 1) time.Advance(TimeSpan.FromSeconds(2));
+            await grain.ReportStepAsync(Step(rank: 0, step, loss: 1.0 / step));
+            await grain.ReportStepAsync(Step(rank: 1, step, loss: 1.0 / step));
+        }
+    }
+
+    private static StepReport Step(int rank, int step, double loss) =>
+        new(rank, step, loss, Images: 4, 0, 0, 0, 0, 0) { Attempt = 1 };
+
+    private static async Task<IExperimentGrain> SeedRunningAsync(InProcessTestCluster cluster, string id, Func<GrainId, ExperimentRecord, Task> seed)
+    {
+        var spec = new ExperimentSpec { Name = id, Workers = 2, Training = new TrainingSpec { Steps = 2 } };
+        await seed(GrainId.Create("experiment", id), new ExperimentRecord { Spec = spec, Workers = ["w/0", "w/1"], State = ExperimentState.Running, Attempt = 1 });
+        var grain = cluster.Client.GetGrain<IExperimentGrain>(id);
+        var status = await grain.GetStatusAsync();
+        Assert.Equal((ExperimentState.Running, 2), (status.State, status.Workers));  // the grain read the seeded record
+        return grain;
+    }
+
+    private static Func<GrainId, ExperimentRecord, Task> Seed(GatedGrainStorage storage) => (grainId, record) =>
+    {
+        storage.Seed(StateName, grainId, record);
+        return Task.CompletedTask;
+    };
+
+    private static void AddStorage(ISiloBuilder silo, GatedGrainStorage storage)
+    {
+        silo.Services.AddKeyedSingleton<IGrainStorage>(ClusterStorage.Experiments, storage);
+        silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);  // a finishing experiment releases its workers there
+    }
+
+    private static async Task<InProcessTestCluster> StartAsync(Action<ISiloBuilder> storage, TimeProvider time)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ServiceId = "segcluster-experiment-tests";
+        builder.ConfigureSilo((_, silo) =>
+        {
+            storage(silo);
+            silo.Services.AddSegClusterGrainDependencies();
+            silo.Services.AddSingleton(time);
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+}
