@@ -6,7 +6,9 @@ namespace SegCluster.Bench.AllReduce;
 /// <summary>
 /// What one rank does in the benchmark: for each size, one warm-up call then <c>iterations</c> timed calls
 /// of the real ring, and a check that the sum is exact (rank r contributes r + 1 everywhere, exact in fp16 too).
-/// Then one call on gradient-like data to measure the wire format's error.
+/// Then one call on gradient-like data to measure the wire format's error. Timed as bench/pytorch/gloo_allreduce.py
+/// times gloo, so the two compare: a barrier before each call (ranks start together, no skew from the refill), and
+/// each call's time is the slowest rank's.
 /// </summary>
 internal static class AllReduceRank
 {
@@ -21,19 +23,37 @@ internal static class AllReduceRank
         foreach (var bytes in sizes)
         {
             var buffer = new float[bytes / sizeof(float)];
-            var seconds = new List<double>();
+            var seconds = new double[iterations];
             for (var i = 0; i <= iterations; i++)
             {
                 Array.Fill(buffer, ring.Rank + 1f);
+                await BarrierAsync(ring);
                 var clock = Stopwatch.StartNew();
                 await ring.SumAsync(buffer);
-                if (i > 0) seconds.Add(clock.Elapsed.TotalSeconds);  // call 0 warms connections and JIT
+                if (i > 0) seconds[i - 1] = clock.Elapsed.TotalSeconds;  // call 0 warms connections and JIT
                 if (buffer[0] != expected || buffer[^1] != expected)
                     throw new InvalidOperationException($"rank {ring.Rank}: all-reduce of {bytes} bytes gave {buffer[0]}, expected {expected}");
             }
-            results.Add(new AllReduceTiming(bytes, seconds, error));
+            results.Add(new AllReduceTiming(bytes, await SlowestRankAsync(ring, seconds), error));
         }
         return results;
+    }
+
+    /// <summary>A one-float all-reduce: no rank returns before every rank has called it.</summary>
+    private static Task BarrierAsync(RingAllReduce ring) => ring.SumAsync(new float[1]);
+
+    /// <summary>
+    /// Per call, the largest of the ranks' times: each rank puts its times in its own row of a W × n table of zeros
+    /// and the ring sums the table (one non-zero per cell: exact in fp32, within 5e-4 relative on the fp16 wire),
+    /// which every rank then reads.
+    /// </summary>
+    private static async Task<IReadOnlyList<double>> SlowestRankAsync(RingAllReduce ring, double[] seconds)
+    {
+        var table = new float[ring.WorldSize * seconds.Length];
+        for (var i = 0; i < seconds.Length; i++) table[ring.Rank * seconds.Length + i] = (float)seconds[i];
+        await ring.SumAsync(table);
+        return Enumerable.Range(0, seconds.Length)
+            .Select(i => Enumerable.Range(0, ring.WorldSize).Max(r => (double)table[r * seconds.Length + i])).ToList();
     }
 
     /// <summary>‖ring sum − exact sum‖₂ / ‖exact sum‖₂ on <see cref="ErrorProbeLength"/> gradient-like floats per rank.</summary>
