@@ -1,3 +1,4 @@
+using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Evaluation;
@@ -39,6 +40,29 @@ public sealed class DistributedEvaluationTests : IDisposable
         Assert.Equal(valid, spread.Confusion.Sum(r => r.Sum()));
         Assert.Equal(single.Miou, spread.Miou);
         Assert.Equal(["background", "cat", "dog"], spread.Classes.Select(c => c.Name));
+    }
+
+    [Fact]
+    public async Task A_cancelled_part_stops_before_its_next_image_and_frees_the_worker()
+    {
+        var checkpoint = _fixtures.Checkpoint("evalcancel");
+        await using var cluster = await EmbeddedCluster.StartAsync(1, "cpu", httpPort: 0, CancellationToken.None);
+        var worker = cluster.Grains.GetGrain<IWorkerGrain>(cluster.WorkerIds[0]);
+        var slide = new InferenceSettings(InferenceSettings.SlideMode, 16, 16, 8, 8, Flip: true, Scales: [1.0, 1.5]);
+        const int images = 10_000;  // the same image over and over: minutes of work that cannot finish first
+        var request = new EvaluationRequest("long", checkpoint, _fixtures.DatasetPath, "val", Enumerable.Repeat(0, images).ToList(), slide);
+
+        await worker.StartEvaluationAsync(request);
+        await worker.CancelEvaluationAsync("other");  // another id: no effect
+        await ExperimentPolling.UntilAsync(async () => (await worker.GetEvaluationAsync("long")).Done > 0, "the part made no progress");
+        await worker.CancelEvaluationAsync("long");
+        EvaluationProgress progress = null!;
+        await ExperimentPolling.UntilAsync(async () => (progress = await worker.GetEvaluationAsync("long")).Finished, "the cancelled part did not stop");
+
+        Assert.Equal("cancelled", progress.Error);
+        Assert.InRange(progress.Done, 1, images - 1);
+        await worker.StartEvaluationAsync(request with { EvaluationId = "next", Indices = [0] });  // not busy any more
+        await ExperimentPolling.UntilAsync(async () => (await worker.GetEvaluationAsync("next")).Confusion is not null, "the next part did not finish");
     }
 
     [Fact]

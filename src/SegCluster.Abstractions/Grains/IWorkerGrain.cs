@@ -19,6 +19,9 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("StartEvaluation")] Task StartEvaluationAsync(EvaluationRequest request);
     /// <summary>Progress, then the confusion counts (or the error) of the evaluation started with that id.</summary>
     [Alias("GetEvaluation")] Task<EvaluationProgress> GetEvaluationAsync(string evaluationId);
+    /// <summary>Cooperative: the evaluation stops before its next image and reports the error "cancelled".
+    /// Does nothing when no evaluation of that id runs.</summary>
+    [Alias("CancelEvaluation")] Task CancelEvaluationAsync(string evaluationId);
 }
 
 public static class WorkerIds

@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
+using Orleans.Runtime;
 
 namespace SegCluster.Cli.Evaluation;
 
@@ -26,22 +27,46 @@ public static class DistributedEvaluation
     /// <param name="template">The request without indices (they are filled per worker).</param>
     /// <param name="progress">Called with the images done so far, summed over the workers.</param>
     /// <exception cref="InvalidOperationException">A worker failed; the message names it and says why.</exception>
+    /// <remarks>When this throws (a worker failed, or <paramref name="cancellationToken"/> was cancelled: Ctrl+C), the other
+    /// workers' parts are cancelled too: nobody would collect their counts, so they would only hold the devices.</remarks>
     public static async Task<long[]> RunAsync(IGrainFactory grains, IReadOnlyList<string> workerIds, EvaluationRequest template, int count,
         Action<int>? progress, CancellationToken cancellationToken)
     {
         var parts = Partition(count, Math.Min(workerIds.Count, Math.Max(count, 1)));
-        var workers = workerIds.Take(parts.Count).Select(id => (Id: id, Grain: grains.GetGrain<IWorkerGrain>(id))).ToList();
-        for (var w = 0; w < workers.Count; w++)
-            await workers[w].Grain.StartEvaluationAsync(template with { Indices = parts[w] });
+        var workers = workerIds.Take(parts.Count).Select(id => grains.GetGrain<IWorkerGrain>(id)).ToList();
+        var started = new List<IWorkerGrain>();
+        try
+        {
+            for (var w = 0; w < workers.Count; w++)
+            {
+                await workers[w].StartEvaluationAsync(template with { Indices = parts[w] });
+                started.Add(workers[w]);
+            }
+            return await CollectAsync(workers, workerIds, template.EvaluationId, progress, cancellationToken);
+        }
+        catch
+        {
+            await Task.WhenAll(started.Select(async worker =>
+            {
+                try { await worker.CancelEvaluationAsync(template.EvaluationId); }
+                catch (Exception e) when (e is TimeoutException or OrleansException) { }  // its node is gone: nothing runs there
+            }));
+            throw;
+        }
+    }
 
+    /// <summary>Polls the started parts until all have finished and sums their confusion counts.</summary>
+    private static async Task<long[]> CollectAsync(IReadOnlyList<IWorkerGrain> workers, IReadOnlyList<string> workerIds, string evaluationId,
+        Action<int>? progress, CancellationToken cancellationToken)
+    {
         var latest = new EvaluationProgress?[workers.Count];
         while (true)
         {
             for (var w = 0; w < workers.Count; w++)
             {
                 if (latest[w] is { Finished: true }) continue;
-                latest[w] = await workers[w].Grain.GetEvaluationAsync(template.EvaluationId);
-                if (latest[w]!.Error is { } error) throw new InvalidOperationException($"worker {workers[w].Id}: {error}");
+                latest[w] = await workers[w].GetEvaluationAsync(evaluationId);
+                if (latest[w]!.Error is { } error) throw new InvalidOperationException($"worker {workerIds[w]}: {error}");
             }
             progress?.Invoke(latest.Sum(p => p!.Done));
             if (latest.All(p => p!.Finished)) break;

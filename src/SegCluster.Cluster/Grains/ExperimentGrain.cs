@@ -171,6 +171,7 @@ public sealed class ExperimentGrain(
     {
         var resumeStep = record.State.Checkpoint?.Step ?? 0;
         var redone = Math.Max(0, _step - resumeStep);
+        _step = resumeStep;  // the next ring starts there: a formation that breaks before its first step redoes nothing more
         logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
             Id, record.State.Attempt, cause, resumeStep);
         var old = record.State.Workers;

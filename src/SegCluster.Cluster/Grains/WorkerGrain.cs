@@ -28,7 +28,7 @@ public sealed class WorkerGrain(
     private Task? _running;
     private string? _experimentId;
     private CancellationTokenSource? _cancel;
-    private (string Id, CheckpointEvaluation Part, Task<long[]> Running)? _evaluation;
+    private (string Id, CheckpointEvaluation Part, Task<long[]> Running, CancellationTokenSource Cancel)? _evaluation;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -73,9 +73,12 @@ public sealed class WorkerGrain(
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with evaluation '{running.Id}'.");
         var part = new CheckpointEvaluation(request, DeviceParser.Parse(_info.Device));
         DelayDeactivation(TimeSpan.FromDays(7));  // as a training run: keep the part and its progress while it runs
+        _evaluation?.Cancel.Dispose();
+        var cancel = new CancellationTokenSource();
+        var token = cancel.Token;
         // A dedicated thread, as training loops run: inference at full resolution is long compute.
-        var task = Task.Factory.StartNew(() => part.Run(CancellationToken.None), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _evaluation = (request.EvaluationId, part, task);
+        var task = Task.Factory.StartNew(() => part.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _evaluation = (request.EvaluationId, part, task, cancel);
         logger.LogInformation("Worker {Worker} evaluates {Count} images of {Dataset} ({Evaluation})", _info.WorkerId, request.Indices.Count, request.DatasetPath, request.EvaluationId);
         return Task.CompletedTask;
     }
@@ -93,6 +96,12 @@ public sealed class WorkerGrain(
             _ => new EvaluationProgress(e.Id, e.Part.Done, e.Part.Total, null, null),
         };
         return Task.FromResult(progress);
+    }
+
+    public Task CancelEvaluationAsync(string evaluationId)
+    {
+        if (_evaluation is { } e && e.Id == evaluationId) e.Cancel.Cancel();
+        return Task.CompletedTask;
     }
 
     public Task CancelAsync(string experimentId)

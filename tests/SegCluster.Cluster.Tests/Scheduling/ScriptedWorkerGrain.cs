@@ -16,6 +16,7 @@ internal sealed class ScriptedWorkerGrain : Grain, IWorkerGrain
     public Task CancelAsync(string experimentId) => throw Unsupported();
     public Task StartEvaluationAsync(EvaluationRequest request) => throw Unsupported();
     public Task<EvaluationProgress> GetEvaluationAsync(string evaluationId) => throw Unsupported();
+    public Task CancelEvaluationAsync(string evaluationId) => throw Unsupported();
 
     private static NotSupportedException Unsupported() => new("The scripted worker answers only the scheduler's probe (DescribeAsync).");
 }
