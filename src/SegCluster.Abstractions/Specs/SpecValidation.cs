@@ -85,11 +85,12 @@ public static class SpecValidation
         }
     }
 
-    /// <summary>Kind "files": the path, format, splits and augmentation ranges (class and sample counts come from disk).</summary>
+    /// <summary>Kind "files": the path, format, splits and augmentation ranges (class and sample counts come from disk,
+    /// where the dataset is resolved).</summary>
     private static void ValidateFiles(DatasetSpec d, Action<bool, string> check)
     {
-        check(!string.IsNullOrWhiteSpace(d.Path) && Directory.Exists(d.Path),
-            $"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`).");
+        // Text only: whether the folder exists is for the node that reads it (DatasetSpecResolver), not the submitting client.
+        check(!string.IsNullOrWhiteSpace(d.Path), "dataset.path: empty; point it at the dataset's root (see `segcluster dataset inspect PATH`).");
         check(d.Path is null || !d.Path.Contains('|', StringComparison.Ordinal), $"dataset.path: '{d.Path}' contains '|', which shard keys reserve; move or link the dataset.");
         check(DatasetSpec.Formats.Contains(d.Format), $"dataset.format: '{d.Format}' is unknown; use one of {string.Join(", ", DatasetSpec.Formats)}.");
         check(!string.IsNullOrWhiteSpace(d.TrainSplit) && !string.IsNullOrWhiteSpace(d.ValidationSplit), "dataset.train_split / validation_split: empty; name a split, e.g. train and val.");
