@@ -16,7 +16,7 @@ namespace SegCluster.Collectives.Tcp;
 /// Pipelined: sending and receiving run concurrently for the whole call, chunk by chunk, across steps. The
 /// chunk c that step s+1 forwards is sent as soon as chunk c of step s has been received (and added), so a
 /// segment never waits for the whole previous segment. Payloads go straight from and (all-gather) into the
-/// caller's buffer; the reduce-scatter reads into one pinned chunk-sized scratch buffer allocated once.
+/// caller's buffer, through a byte view per chunk (buffers may exceed 2 GiB); the reduce-scatter reads into one pinned chunk-sized scratch buffer allocated once.
 /// With <see cref="WireFormat.Fp16"/> each chunk is converted to half precision into a send scratch buffer and back to
 /// fp32 on receipt (sums accumulate in fp32); the owner of a reduced segment rounds its own copy the same way before
 /// the all-gather, so every rank ends with the same bits.
@@ -179,7 +179,6 @@ internal sealed class TcpRingTransport : IRingTransport
     private async Task<long> SendAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _successor!;
-        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         long sent = 0;
         var step = 0;
@@ -200,7 +199,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     var length = Math.Min(_chunkFloats, count - offset);
                     var payloadBytes = length * elementBytes;
                     var payload = elementBytes == sizeof(float)
-                        ? bytes.Slice((start + offset) * sizeof(float), payloadBytes)
+                        ? FloatBytesMemoryManager.Bytes(buffer, start + offset, length)
                         : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
                     new ChunkFrame(sequence, step, chunk, buffer.Count, payloadBytes).Write(_sendHeader);
                     deadline.CancelAfter(_options.Timeout);
@@ -228,7 +227,6 @@ internal sealed class TcpRingTransport : IRingTransport
     private async Task ReceiveAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _predecessor!;
-        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var (step, chunk) = (0, 0);
         try
@@ -249,7 +247,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     if (_schedule.IsGather(step) && elementBytes == sizeof(float))
                     {
                         // Zero-copy: the reduced chunk lands straight in the caller's buffer.
-                        await stream.ReadExactlyAsync(bytes.Slice((start + offset) * sizeof(float), payloadBytes), deadline.Token).ConfigureAwait(false);
+                        await stream.ReadExactlyAsync(FloatBytesMemoryManager.Bytes(buffer, start + offset, length), deadline.Token).ConfigureAwait(false);
                     }
                     else
                     {
