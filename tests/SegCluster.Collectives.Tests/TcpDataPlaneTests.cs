@@ -27,7 +27,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_wrong_token_is_refused_and_the_ring_still_sums()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: "wrong-token");
 
@@ -41,7 +41,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_without_any_token_is_refused()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: null);
 
@@ -56,7 +56,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_token_but_claiming_another_edge_is_refused_naming_why(string wrong)
     {
         await using var ring = TestRing.Create([_server, _server, _server], Options());
-        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
         var (hello, expected) = wrong switch
         {
             "rank" => (right with { SourceRank = 2 }, "rank 2 → rank 1"),
@@ -68,6 +68,23 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
 
         Assert.Contains(expected, refusal);
         await AssertSumsAsync(ring);
+    }
+
+    [Fact]
+    public async Task Ranks_with_different_chunk_sizes_are_refused_at_connect_naming_the_setting()
+    {
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);
+        var larger = Options();
+        larger.ChunkBytes *= 2;
+        await using var rank0 = new RingAllReduce(group, 0, _server.Mailbox, Options());
+        await using var rank1 = new RingAllReduce(group, 1, _server.Mailbox, larger);
+        var buffers = TestData.IntegerBuffers(2, 1001);
+
+        Task[] calls = [Task.Run(() => rank0.SumAsync(buffers[0])), Task.Run(() => rank1.SumAsync(buffers[1]))];
+        await Assert.ThrowsAsync<CollectiveException>(() => Task.WhenAll(calls));
+
+        // Not "a buffer of 1001 floats but this rank has 1001" from the first frame: the hello carries the chunk size.
+        Assert.Contains(calls, c => c.Exception?.InnerException?.Message.Contains("set Collectives:ChunkBytes the same on every node") == true);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var half = options.Wire == WireFormat.Fp16;
         _halfSendScratch = half ? GC.AllocateUninitializedArray<byte>(_chunkFloats * 2, pinned: true) : [];
         _halfReceiveScratch = half ? new float[_chunkFloats] : [];
-        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options.Wire), options);
+        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options), options);
         directory.Register(group.GroupId, rank, _listener.Port);
     }
 
@@ -109,7 +109,7 @@ internal sealed class TcpRingTransport : IRingTransport
             await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
             SocketTuning.Apply(socket);
             stream = new NetworkStream(socket, ownsSocket: true);
-            var hello = DataPlaneHello.For(_group, Rank, _next, _options.Wire);
+            var hello = DataPlaneHello.For(_group, Rank, _next, _options);
             var refusal = await DataPlaneHandshake.DialAsync(stream, hello, _options.Token, deadline.Token).ConfigureAwait(false);
             if (refusal is not null)
             {
