@@ -71,6 +71,24 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rank_that_starts_later_than_Timeout_still_joins_within_ConnectTimeout()
+    {
+        var options = Options();
+        options.Timeout = TimeSpan.FromSeconds(1);
+        options.ConnectTimeout = Bound;
+        await using var ring = TestRing.Create([_server, _server], options);
+        var buffers = TestData.IntegerBuffers(2, 1001);
+        var expected = TestData.ExpectedSum(buffers);
+
+        var early = Task.Run(() => ring.Ranks[0].SumAsync(buffers[0]));
+        await Task.Delay(options.Timeout * 3); // rank 1 starts late (scheduling, model loading); Timeout alone would fail rank 0
+        await ring.Ranks[1].SumAsync(buffers[1]);
+        await early;
+
+        TestData.AssertExact(expected, buffers);
+    }
+
+    [Fact]
     public async Task Ranks_with_different_chunk_sizes_are_refused_at_connect_naming_the_setting()
     {
         var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);

@@ -101,7 +101,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var port = await LocateAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var host = new Uri(endpoint).DnsSafeHost;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.Timeout);
+        deadline.CancelAfter(_options.ConnectTimeout);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         NetworkStream? stream = null;
         try
@@ -121,7 +121,7 @@ internal sealed class TcpRingTransport : IRingTransport
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             Close(socket, stream);
-            var what = e is OperationCanceledException ? $"it did not complete within Timeout {_options.Timeout}" : e.Message;
+            var what = e is OperationCanceledException ? $"it did not complete within ConnectTimeout {_options.ConnectTimeout}" : e.Message;
             throw _failures.Create($"the data connection to rank {_next} at {host}:{port} failed: {what}", _next, 0, e);
         }
         catch
@@ -145,7 +145,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var request = new DataPlaneRequest { GroupId = _group.GroupId, Rank = _next, WorldSize = _schedule.WorldSize };
         try
         {
-            var options = new CallOptions(CollectiveChannels.AuthorizationHeaders(_options), DateTime.UtcNow + _options.Timeout, cancellationToken);
+            var options = new CallOptions(CollectiveChannels.AuthorizationHeaders(_options), DateTime.UtcNow + _options.ConnectTimeout, cancellationToken);
             var reply = await client.LocateDataPlaneAsync(request, options).ConfigureAwait(false);
             return reply.Port;
         }
@@ -163,15 +163,15 @@ internal sealed class TcpRingTransport : IRingTransport
     {
         try
         {
-            var socket = await _listener.Predecessor.WaitAsync(_options.Timeout, cancellationToken).ConfigureAwait(false);
+            var socket = await _listener.Predecessor.WaitAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch (TimeoutException ex)
         {
             var refusal = _listener.LastRefusal is { } r ? $"; {r}" : string.Empty;
             throw _failures.Create(
-                $"the data connection from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within Timeout " +
-                $"{_options.Timeout} (is that rank running and calling SumAsync?){refusal}",
+                $"the data connection from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within ConnectTimeout " +
+                $"{_options.ConnectTimeout} (is that rank running and calling SumAsync?){refusal}",
                 _previous, 0, ex);
         }
     }
