@@ -152,6 +152,24 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
         Assert.Contains("Widen", error.Message);
     }
 
+    [Fact]
+    public async Task A_rank_whose_transport_cannot_start_is_closed_so_a_peer_looking_for_it_fails_at_once()
+    {
+        using var occupied = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+        var options = Options();
+        options.DataPlanePorts = $"{port}-{port}";
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);
+
+        Assert.ThrowsAny<Exception>(() => new RingAllReduce(group, 0, _server.Mailbox, options));
+
+        // Before: the mailbox stayed open for a rank that never registers, and the lookup waited for the whole bound.
+        using var bound = new CancellationTokenSource(Bound);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _server.Mailbox.DataPlane.LocateAsync(group.GroupId, 0, bound.Token));
+        Assert.Contains("closed", error.Message);
+    }
+
     [Theory]
     [InlineData("40000")]
     [InlineData("40010-40000")]
