@@ -3,7 +3,10 @@
 #   ./build.sh            build the solution
 #   ./build.sh test       install what the tests need when missing (redis-server, prometheus), build, run every test project
 #   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
-# Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda).
+# Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda). For test, arguments after
+# `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
+#   ./build.sh test --filter "FullyQualifiedName~SpecFilesTests"
+#   ./build.sh test -p:TorchBackend=cuda -- --filter "Category!=Slow" --blame-hang-timeout 10m
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,11 +19,30 @@ ensure_test_services() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "build.sh: the tests need ${missing[*]} on PATH and there is no apt-get to install them;" \
+      "install ${missing[*]} with this system's package manager (e.g. brew install redis prometheus) and re-run." >&2
+    exit 1
+  fi
   echo "build.sh: installing ${missing[*]} (apt)"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Splits test arguments: after `--` or a --filter → test_args (dotnet test only); the rest → build_args (both).
+split_test_args() {
+  build_args=(); test_args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --) shift; test_args+=("$@"); return ;;
+      --filter) [ $# -ge 2 ] || { echo "build.sh: --filter needs an expression" >&2; exit 2; }
+                test_args+=("$1" "$2"); shift 2 ;;
+      --filter=*) test_args+=("$1"); shift ;;
+      *) build_args+=("$1"); shift ;;
+    esac
+  done
 }
 
 case "$verb" in
@@ -29,7 +51,8 @@ case "$verb" in
     ;;
   test)
     ensure_test_services
-    dotnet build SegCluster.sln -c Release "$@"
+    split_test_args "$@"
+    dotnet build SegCluster.sln -c Release ${build_args[@]+"${build_args[@]}"}
     results=artifacts/test-results
     rm -rf "$results"
     status=0
@@ -40,7 +63,7 @@ case "$verb" in
     export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}"
     set +e
     dotnet test SegCluster.sln -c Release --no-build --logger "trx" --logger "console;verbosity=normal" \
-      --results-directory "$results" "$@" 2>&1 | grep --line-buffered -v 'NNPACK.cpp.*Could not initialize NNPACK'
+      --results-directory "$results" ${build_args[@]+"${build_args[@]}"} ${test_args[@]+"${test_args[@]}"} 2>&1 | grep --line-buffered -v 'NNPACK.cpp.*Could not initialize NNPACK'
     status=${PIPESTATUS[0]}
     set -e
     # One closing line over every test project.
@@ -81,7 +104,7 @@ PY
     dotnet publish src/SegCluster.Cli -c Release -r "${rid:-linux-x64}" --self-contained false -o artifacts/publish/segcluster "$@"
     ;;
   *)
-    echo "usage: ./build.sh [build|test|publish] [dotnet args...]" >&2
+    echo "usage: ./build.sh [build|test|publish] [dotnet args...] (test: [-- dotnet test args...])" >&2
     exit 2
     ;;
 esac

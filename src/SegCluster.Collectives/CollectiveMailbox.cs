@@ -24,7 +24,7 @@ public sealed class CollectiveMailbox
 
     // Ranks whose RingAllReduce was disposed: late chunks for them are refused instead of parked.
     // A new ring of the same group and rank lifts it (Open). Grows by one entry per rank per formation.
-    private readonly HashSet<(string GroupId, int Rank)> _closed = new();
+    private readonly ClosedRanks _closed = new();
 
     public CollectiveMailbox()
         : this(TimeProvider.System, DefaultRetention)
@@ -85,7 +85,7 @@ public sealed class CollectiveMailbox
         TaskCompletionSource<ChunkMessage> slot;
         lock (_gate)
         {
-            if (_closed.Contains((key.GroupId, key.Rank)))
+            if (_closed.Contains(key.GroupId, key.Rank))
             {
                 return false;
             }
@@ -115,7 +115,7 @@ public sealed class CollectiveMailbox
         TaskCompletionSource<ChunkMessage> slot;
         lock (_gate)
         {
-            if (_closed.Contains((key.GroupId, key.Rank)))
+            if (_closed.Contains(key.GroupId, key.Rank))
             {
                 throw new ObjectDisposedException(nameof(CollectiveMailbox), $"Rank {key.Rank} of group '{key.GroupId}' was closed.");
             }
@@ -150,7 +150,7 @@ public sealed class CollectiveMailbox
     {
         lock (_gate)
         {
-            _closed.Remove((groupId, rank));
+            _closed.Remove(groupId, rank);
         }
 
         DataPlane.Open(groupId, rank);
@@ -174,7 +174,7 @@ public sealed class CollectiveMailbox
         List<TaskCompletionSource<ChunkMessage>> removed;
         lock (_gate)
         {
-            _closed.Add((groupId, rank));
+            _closed.Add(groupId, rank);
             removed = RemoveWhere(k => k.GroupId == groupId && k.Rank == rank);
         }
 

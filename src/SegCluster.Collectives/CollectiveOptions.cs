@@ -22,6 +22,13 @@ public sealed class CollectiveOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// How long a rank waits for its ring to form on the first call (rendezvous, dialing its successor, its predecessor's
+    /// connection): ranks may start minutes apart (scheduling, model loading). Longer than <see cref="Timeout"/>, as
+    /// torch.distributed's init timeout (30 min) is longer than its collective ones.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// Cluster token. When set, the service rejects calls without
     /// <c>authorization: Bearer &lt;token&gt;</c>, and RingAllReduce sends that header.
     /// </summary>
@@ -60,6 +67,6 @@ public sealed class CollectiveOptions
     public const int Fp16MinLength = 1 << 16;
 
     /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
-    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts,
+    public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, ConnectTimeout = ConnectTimeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts,
         NodeLocalReduction = NodeLocalReduction };
 }

@@ -44,6 +44,11 @@ public sealed class CollectiveOptionsValidator : IValidateOptions<CollectiveOpti
             failures.Add($"{section}:Timeout must be a positive finite duration; it is {options.Timeout}. Set e.g. \"00:01:00\".");
         }
 
+        if (options.ConnectTimeout <= TimeSpan.Zero || options.ConnectTimeout == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"{section}:ConnectTimeout must be a positive finite duration; it is {options.ConnectTimeout}. Set e.g. \"00:10:00\".");
+        }
+
         if (!Enum.IsDefined(options.Transport))
         {
             failures.Add(

@@ -59,9 +59,10 @@ public sealed class CollectiveService : Collective.CollectiveBase
                 $"Malformed data-plane request for group '{request.GroupId}': rank {request.Rank} must be in [0, world size {request.WorldSize})."));
         }
 
-        // Bounded by this side's Timeout too, so a caller without a deadline cannot hold a handler forever.
+        // Bounded by this side's ConnectTimeout too (a rendezvous waits for a rank that may start late), so a caller
+        // without a deadline cannot hold a handler forever.
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        wait.CancelAfter(_options.Timeout);
+        wait.CancelAfter(_options.ConnectTimeout);
         try
         {
             var port = await _mailbox.DataPlane.LocateAsync(request.GroupId, request.Rank, wait.Token).ConfigureAwait(false);
@@ -75,7 +76,7 @@ public sealed class CollectiveService : Collective.CollectiveBase
         {
             throw new RpcException(new Status(
                 StatusCode.DeadlineExceeded,
-                $"No ring of group '{request.GroupId}' rank {request.Rank} was created in this process within Timeout {_options.Timeout}."));
+                $"No ring of group '{request.GroupId}' rank {request.Rank} was created in this process within ConnectTimeout {_options.ConnectTimeout}."));
         }
     }
 

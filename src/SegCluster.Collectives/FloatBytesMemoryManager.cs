@@ -24,6 +24,11 @@ internal sealed class FloatBytesMemoryManager : MemoryManager<byte>
         _count = segment.Count;
     }
 
+    /// <summary>The bytes of <paramref name="length"/> floats from <paramref name="start"/>: one view per chunk, so byte
+    /// lengths and offsets stay within a chunk (a view of a whole buffer above 512M floats would overflow an int).</summary>
+    public static Memory<byte> Bytes(ArraySegment<float> buffer, int start, int length) =>
+        new FloatBytesMemoryManager(buffer.Slice(start, length)).Memory;
+
     public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(_array.AsSpan(_start, _count));
 
     public override unsafe MemoryHandle Pin(int elementIndex = 0)
@@ -31,7 +36,7 @@ internal sealed class FloatBytesMemoryManager : MemoryManager<byte>
         ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, _count * sizeof(float));
         var handle = GCHandle.Alloc(_array, GCHandleType.Pinned);
-        var pointer = (byte*)handle.AddrOfPinnedObject() + (_start * sizeof(float)) + elementIndex;
+        var pointer = (byte*)handle.AddrOfPinnedObject() + ((nint)_start * sizeof(float)) + elementIndex;
 
         // MemoryHandle.Dispose frees the GCHandle; nothing else to release.
         return new MemoryHandle(pointer, handle);

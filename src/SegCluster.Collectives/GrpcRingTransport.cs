@@ -102,7 +102,7 @@ internal sealed class GrpcRingTransport : IRingTransport
                     Step = step,
                     Chunk = chunk,
                     TotalLength = buffer.Count,
-                    Payload = UnsafeByteOperations.UnsafeWrap(new FloatBytesMemoryManager(buffer.Slice(start + offset, length)).Memory),
+                    Payload = UnsafeByteOperations.UnsafeWrap(FloatBytesMemoryManager.Bytes(buffer, start + offset, length)),
                 };
                 inFlight.Enqueue(SendChunkAsync(message, step, cancellationToken));
                 bytes += length * sizeof(float);

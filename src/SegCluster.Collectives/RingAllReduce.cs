@@ -58,9 +58,18 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
         {
             var copy = options.Clone();
             var failures = new RingFailures(group, rank, copy.Timeout);
-            _transport = copy.Transport == RingTransport.Tcp
-                ? new TcpRingTransport(group, rank, mailbox.DataPlane, copy, failures)
-                : new GrpcRingTransport(group, rank, mailbox, copy, failures);
+            try
+            {
+                _transport = copy.Transport == RingTransport.Tcp
+                    ? new TcpRingTransport(group, rank, mailbox.DataPlane, copy, failures)
+                    : new GrpcRingTransport(group, rank, mailbox, copy, failures);
+            }
+            catch
+            {
+                // No ring to dispose later: close what Open lifted, so peers' lookups and chunks fail now instead of waiting.
+                _mailbox.Close(group.GroupId, rank);
+                throw;
+            }
         }
     }
 

@@ -41,6 +41,9 @@ public sealed class CollectiveOptionsTests
             new RingAllReduce(Group, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = TimeSpan.Zero }));
 
         Assert.Contains("Collectives:Timeout", error.Message);
+        error = Assert.Throws<ArgumentException>(() =>
+            new RingAllReduce(Group, 0, new CollectiveMailbox(), new CollectiveOptions { ConnectTimeout = TimeSpan.Zero }));
+        Assert.Contains("Collectives:ConnectTimeout", error.Message);
     }
 
     [Theory]
@@ -68,6 +71,7 @@ public sealed class CollectiveOptionsTests
         {
             ["Collectives:ChunkBytes"] = "4096",
             ["Collectives:Timeout"] = "00:00:05",
+            ["Collectives:ConnectTimeout"] = "00:20:00",
             ["Collectives:Transport"] = "grpc",
         });
 
@@ -77,6 +81,8 @@ public sealed class CollectiveOptionsTests
         Assert.Equal(WireFormat.Fp32, options.Wire);
         Assert.Equal(4096, options.ChunkBytes);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Timeout);
+        Assert.Equal(TimeSpan.FromMinutes(20), options.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(10), new CollectiveOptions().ConnectTimeout);
         Assert.Same(server.Mailbox, server.Services.GetRequiredService<CollectiveMailbox>());
     }
 

@@ -27,7 +27,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_wrong_token_is_refused_and_the_ring_still_sums()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: "wrong-token");
 
@@ -41,7 +41,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_without_any_token_is_refused()
     {
         await using var ring = TestRing.Create([_server, _server], Options());
-        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var hello = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
 
         var refusal = await DialAsync(ring, rank: 1, hello, token: null);
 
@@ -56,7 +56,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     public async Task A_peer_with_the_token_but_claiming_another_edge_is_refused_naming_why(string wrong)
     {
         await using var ring = TestRing.Create([_server, _server, _server], Options());
-        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, WireFormat.Fp32);
+        var right = DataPlaneHello.For(ring.Group, source: 0, destination: 1, Options());
         var (hello, expected) = wrong switch
         {
             "rank" => (right with { SourceRank = 2 }, "rank 2 → rank 1"),
@@ -68,6 +68,41 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
 
         Assert.Contains(expected, refusal);
         await AssertSumsAsync(ring);
+    }
+
+    [Fact]
+    public async Task A_rank_that_starts_later_than_Timeout_still_joins_within_ConnectTimeout()
+    {
+        var options = Options();
+        options.Timeout = TimeSpan.FromSeconds(1);
+        options.ConnectTimeout = Bound;
+        await using var ring = TestRing.Create([_server, _server], options);
+        var buffers = TestData.IntegerBuffers(2, 1001);
+        var expected = TestData.ExpectedSum(buffers);
+
+        var early = Task.Run(() => ring.Ranks[0].SumAsync(buffers[0]));
+        await Task.Delay(options.Timeout * 3); // rank 1 starts late (scheduling, model loading); Timeout alone would fail rank 0
+        await ring.Ranks[1].SumAsync(buffers[1]);
+        await early;
+
+        TestData.AssertExact(expected, buffers);
+    }
+
+    [Fact]
+    public async Task Ranks_with_different_chunk_sizes_are_refused_at_connect_naming_the_setting()
+    {
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);
+        var larger = Options();
+        larger.ChunkBytes *= 2;
+        await using var rank0 = new RingAllReduce(group, 0, _server.Mailbox, Options());
+        await using var rank1 = new RingAllReduce(group, 1, _server.Mailbox, larger);
+        var buffers = TestData.IntegerBuffers(2, 1001);
+
+        Task[] calls = [Task.Run(() => rank0.SumAsync(buffers[0])), Task.Run(() => rank1.SumAsync(buffers[1]))];
+        await Assert.ThrowsAsync<CollectiveException>(() => Task.WhenAll(calls));
+
+        // Not "a buffer of 1001 floats but this rank has 1001" from the first frame: the hello carries the chunk size.
+        Assert.Contains(calls, c => c.Exception?.InnerException?.Message.Contains("set Collectives:ChunkBytes the same on every node") == true);
     }
 
     [Fact]
@@ -115,6 +150,24 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
         Assert.NotNull(error);
         Assert.Contains($"Collectives:DataPlanePorts = {first}-{first + 1}", error.Message);
         Assert.Contains("Widen", error.Message);
+    }
+
+    [Fact]
+    public async Task A_rank_whose_transport_cannot_start_is_closed_so_a_peer_looking_for_it_fails_at_once()
+    {
+        using var occupied = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+        var options = Options();
+        options.DataPlanePorts = $"{port}-{port}";
+        var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);
+
+        Assert.ThrowsAny<Exception>(() => new RingAllReduce(group, 0, _server.Mailbox, options));
+
+        // Before: the mailbox stayed open for a rank that never registers, and the lookup waited for the whole bound.
+        using var bound = new CancellationTokenSource(Bound);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _server.Mailbox.DataPlane.LocateAsync(group.GroupId, 0, bound.Token));
+        Assert.Contains("closed", error.Message);
     }
 
     [Theory]

@@ -40,6 +40,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
         // Ranks of one ring start seconds apart on a loaded 2-core machine; a dead peer is seen at once anyway
         // (its connection is refused), the timeout only bounds a silent one.
         info.Environment["SEGCLUSTER_Collectives__Timeout"] = "00:00:30";
+        info.Environment["SEGCLUSTER_Collectives__ConnectTimeout"] = "00:00:30"; // a re-formed ring missing a lost rank fails as fast as before
         info.Environment["SEGCLUSTER_Logging__LogLevel__Orleans"] = "Error";
         return new ClusterNodeProcess(Process.Start(info)!, nodeId, http, collective);
     }

@@ -26,7 +26,7 @@ public sealed record ExperimentSpec
         ? epochs * StepsPerEpoch
         : Training.Steps;
 
-    public int StepsPerEpoch => Math.Max(1, Dataset.TrainCount / (Workers * Training.BatchPerWorker));
+    public int StepsPerEpoch => (int)Math.Max(1, Dataset.TrainCount / ((long)Workers * Training.BatchPerWorker));
 
     /// <summary>Errors naming the field and the fix; empty when the spec is valid.</summary>
     public IReadOnlyList<string> Validate() => SpecValidation.Validate(this);

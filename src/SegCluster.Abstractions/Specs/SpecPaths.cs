@@ -16,12 +16,12 @@ public static class SpecPaths
         string.Join('.', Resolve(path).Select(p => SnakeCase(p.Name)));
 
     /// <summary>A copy of <paramref name="spec"/> with the field at <paramref name="path"/> set to <paramref name="value"/>
-    /// (parsed to the field's type with the invariant culture).</summary>
+    /// (parsed to the field's type with the invariant culture; "null" unsets an optional field).</summary>
     public static ExperimentSpec With(ExperimentSpec spec, string path, string value)
     {
         var chain = Resolve(path);
         var leaf = chain[^1];
-        return (ExperimentSpec)Replace(spec, chain, 0, Parse(value, leaf.PropertyType, Canonical(path)));
+        return (ExperimentSpec)Replace(spec, chain, 0, Parse(value, leaf, Canonical(path)));
     }
 
     /// <summary>True when <paramref name="path"/> names a settable field; otherwise <paramref name="error"/> says what is valid.</summary>
@@ -45,7 +45,7 @@ public static class SpecPaths
     {
         try
         {
-            Parse(value, Resolve(path)[^1].PropertyType, Canonical(path));
+            Parse(value, Resolve(path)[^1], Canonical(path));
             error = "";
             return true;
         }
@@ -105,11 +105,15 @@ public static class SpecPaths
         return copy;
     }
 
-    private static object? Parse(string value, Type type, string path)
+    private static object? Parse(string value, PropertyInfo field, string path)
     {
+        var type = field.PropertyType;
         var target = Nullable.GetUnderlyingType(type) ?? type;
         var inv = CultureInfo.InvariantCulture;
-        if (target != type && (value.Length == 0 || value == "null")) return null;
+        // "null" (a YAML null among a sweep's values) unsets an optional field, string? included (training.precision: the
+        // device's default); an empty value does too, except for a string, where it is text.
+        var optional = new NullabilityInfoContext().Create(field).WriteState == NullabilityState.Nullable;
+        if (optional && (value == "null" || (value.Length == 0 && target != typeof(string)))) return null;
         if (target == typeof(string)) return value;
         if (target == typeof(int) && int.TryParse(value, NumberStyles.Integer, inv, out var i)) return i;
         if (target == typeof(double) && double.TryParse(value, NumberStyles.Float, inv, out var d)) return d;

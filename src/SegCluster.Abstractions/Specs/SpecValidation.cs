@@ -7,6 +7,8 @@ public static class SpecValidation
     /// <see cref="ModelCatalog.InputStride"/> for other backbones).</summary>
     public const int OutputStride = 16;
     public const int MaxWorkers = 1024;
+    /// <summary>Bounds the global batch (MaxWorkers × this fits an int with room to spare).</summary>
+    public const int MaxBatchPerWorker = 65_536;
 
     public static IReadOnlyList<string> Validate(ExperimentSpec spec)
     {
@@ -39,11 +41,11 @@ public static class SpecValidation
         var t = spec.Training;
         Check(t.Epochs is null ? t.Steps >= 1 : t.Epochs >= 1,
             t.Epochs is null ? $"training.steps: {t.Steps} must be at least 1." : $"training.epochs: {t.Epochs} must be at least 1.");
-        Check(t.BatchPerWorker >= 1, $"training.batch_per_worker: {t.BatchPerWorker} must be at least 1.");
+        Check(t.BatchPerWorker is >= 1 and <= MaxBatchPerWorker, $"training.batch_per_worker: {t.BatchPerWorker} is out of range; use 1 to {MaxBatchPerWorker}.");
         Check(t.LearningRate > 0 && double.IsFinite(t.LearningRate), $"training.learning_rate: {t.LearningRate} must be a positive number.");
         Check(t.Momentum is >= 0 and < 1, $"training.momentum: {t.Momentum} must be in [0, 1).");
-        Check(t.WeightDecay >= 0, $"training.weight_decay: {t.WeightDecay} must be non-negative.");
-        Check(t.AuxiliaryWeight >= 0, $"training.auxiliary_weight: {t.AuxiliaryWeight} must be non-negative.");
+        Check(t.WeightDecay >= 0 && double.IsFinite(t.WeightDecay), $"training.weight_decay: {t.WeightDecay} must be a finite number, 0 or more.");
+        Check(t.AuxiliaryWeight >= 0 && double.IsFinite(t.AuxiliaryWeight), $"training.auxiliary_weight: {t.AuxiliaryWeight} must be a finite number, 0 or more.");
         Check(t.EvaluationBatch >= 1, $"training.evaluation_batch: {t.EvaluationBatch} must be at least 1.");
         Check(t.Optimizer is "sgd" or "adamw", $"training.optimizer: '{t.Optimizer}' is unknown; use 'sgd' or 'adamw'.");
         Check(t.LrPolicy is "poly" or "constant", $"training.lr_policy: '{t.LrPolicy}' is unknown; use 'poly' or 'constant'.");
@@ -73,7 +75,7 @@ public static class SpecValidation
             $"labels.factor: {l.Factor} needs a down-sampling mode ('{l.Mode}' trains at full resolution); set labels.mode to one of {string.Join(", ", LabelsSpec.Modes.Except(LabelsSpec.FullGridModes))}, or labels.factor to 1.");
         Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
         if (errors.Count == 0)
-            Check(d.TrainCount >= spec.Workers * t.BatchPerWorker,
+            Check(d.TrainCount >= (long)spec.Workers * t.BatchPerWorker,
                 $"dataset.train_count: {d.TrainCount} samples cannot fill one global batch of {spec.Workers} workers × {t.BatchPerWorker}; raise train_count or lower the batch.");
         return errors;
 
@@ -85,11 +87,12 @@ public static class SpecValidation
         }
     }
 
-    /// <summary>Kind "files": the path, format, splits and augmentation ranges (class and sample counts come from disk).</summary>
+    /// <summary>Kind "files": the path, format, splits and augmentation ranges (class and sample counts come from disk,
+    /// where the dataset is resolved).</summary>
     private static void ValidateFiles(DatasetSpec d, Action<bool, string> check)
     {
-        check(!string.IsNullOrWhiteSpace(d.Path) && Directory.Exists(d.Path),
-            $"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`).");
+        // Text only: whether the folder exists is for the node that reads it (DatasetSpecResolver), not the submitting client.
+        check(!string.IsNullOrWhiteSpace(d.Path), "dataset.path: empty; point it at the dataset's root (see `segcluster dataset inspect PATH`).");
         check(d.Path is null || !d.Path.Contains('|', StringComparison.Ordinal), $"dataset.path: '{d.Path}' contains '|', which shard keys reserve; move or link the dataset.");
         check(DatasetSpec.Formats.Contains(d.Format), $"dataset.format: '{d.Format}' is unknown; use one of {string.Join(", ", DatasetSpec.Formats)}.");
         check(!string.IsNullOrWhiteSpace(d.TrainSplit) && !string.IsNullOrWhiteSpace(d.ValidationSplit), "dataset.train_split / validation_split: empty; name a split, e.g. train and val.");

@@ -7,7 +7,8 @@ namespace SegCluster.Abstractions.Sweeps;
 /// <summary>
 /// Loads a sweep document (YAML or JSON, through <see cref="SpecFiles"/>) and validates it. Axis values may be written
 /// as plain YAML/JSON scalars (<c>values: [0.01, 0.1]</c>, <c>[nearest, soft-ce]</c>); they are kept as text and parsed
-/// to the addressed field's type when a trial is built.
+/// to the addressed field's type when a trial is built. A YAML null (<c>[~, bf16-mixed]</c>) becomes "null", which
+/// unsets an optional field.
 /// </summary>
 public static class SweepSpecFiles
 {
@@ -18,7 +19,9 @@ public static class SweepSpecFiles
         if (tree?["axes"] is JsonArray axes)
             foreach (var values in axes.Select(a => (a as JsonObject)?["values"]).OfType<JsonArray>())
                 for (var i = 0; i < values.Count; i++)
-                    if (values[i] is JsonValue value && value.GetValueKind() != JsonValueKind.String)
+                    if (values[i] is null)
+                        values[i] = JsonValue.Create("null"); // YAML null: unset the field (SpecPaths)
+                    else if (values[i] is JsonValue value && value.GetValueKind() != JsonValueKind.String)
                         values[i] = JsonValue.Create(value.ToJsonString());
         var spec = SpecFiles.FromTree<SweepSpec>(tree, path);
         var errors = spec.Validate();

@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
+using SegCluster.Cluster.Data;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Commands;
@@ -39,7 +40,8 @@ public static class TrainCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            var errors = spec.Validate();
+            // LoadExperiment validated the text; a local run also checks the dataset folder now (a cluster's node does on submit).
+            var errors = parse.GetValue(remote.Cluster) is null ? DatasetSpecResolver.ValidateAndResolve(spec).Errors : [];
             if (errors.Count > 0)
             {
                 foreach (var e in errors) Console.Error.WriteLine($"error: {e}");

@@ -5,7 +5,8 @@ namespace SegCluster.Cluster.Data;
 
 /// <summary>
 /// Validates a spec and, for a dataset on disk, fills in what the files decide: the class count and the sample
-/// counts of the train and validation splits. Problems with the dataset become spec errors naming dataset.path.
+/// counts of the train and validation splits. Problems with the dataset (a missing folder included) become spec errors
+/// naming dataset.path. Runs where the dataset is read: on the node, and up front for a local run.
 /// </summary>
 public static class DatasetSpecResolver
 {
@@ -13,9 +14,12 @@ public static class DatasetSpecResolver
     {
         var errors = spec.Validate().ToList();
         if (errors.Count > 0 || spec.Dataset.Kind != DatasetSpec.Files) return (spec, errors);
+        var d = spec.Dataset;
+        // Checked here, on the machine that reads the files, not in SpecValidation: a client submitting to a cluster need not have them.
+        if (!Directory.Exists(d.Path))
+            return (spec, [$"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`)."]);
         try
         {
-            var d = spec.Dataset;
             var layout = DatasetLayoutDetector.Open(d.Path!, d.Format);
             var resolved = spec with
             {

@@ -11,14 +11,16 @@ namespace SegCluster.Collectives.Tcp;
 /// listener → dialer: magic, 32-byte nonce Nl.
 /// dialer → listener: magic, nonce Nd, hello, HMAC(token, "client" ‖ Nl ‖ Nd ‖ hello).
 /// listener → dialer: 0, HMAC(token, "server" ‖ Nd ‖ Nl ‖ hello) — or 1, u16 length, reason; then it closes.
-/// The hello (group, world size, ranks, membership) is inside the MAC, so it cannot be altered or replayed
+/// The magic carries the protocol version ("SCR" and a digit), bumped when the hello's layout changes, so nodes of
+/// different versions are told so instead of misreading each other's hello.
+/// The hello (group, world size, ranks, membership, wire, chunk size) is inside the MAC, so it cannot be altered or replayed
 /// onto another listener (fresh Nl per connection).
 /// </remarks>
 internal static class DataPlaneHandshake
 {
     private const int NonceBytes = 32;
     private const int MacBytes = 32;
-    private static readonly byte[] Magic = "SCR1"u8.ToArray();
+    private static readonly byte[] Magic = "SCR2"u8.ToArray();
     private static readonly byte[] ClientLabel = "client"u8.ToArray();
     private static readonly byte[] ServerLabel = "server"u8.ToArray();
 
@@ -27,9 +29,9 @@ internal static class DataPlaneHandshake
     {
         var greeting = new byte[Magic.Length + NonceBytes];
         await stream.ReadExactlyAsync(greeting, cancellationToken).ConfigureAwait(false);
-        if (!greeting.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        if (ProtocolMismatch(greeting, "the port") is { } mismatch)
         {
-            return "the port does not speak the SegCluster data-plane protocol";
+            return mismatch;
         }
 
         var listenerNonce = greeting[Magic.Length..];
@@ -54,19 +56,21 @@ internal static class DataPlaneHandshake
     }
 
     /// <summary>
-    /// The listener's side: checks the dialer's token proof, then that its hello is <paramref name="expected"/>.
+    /// The listener's side: checks the dialer's token proof, then that its hello is <paramref name="expected"/>, then asks
+    /// <paramref name="refusal"/> (e.g. "already connected") before sending the proof that tells the dialer it is accepted.
     /// Returns null when accepted, else the reason, which was also sent to the dialer.
     /// </summary>
-    public static async Task<string?> AcceptAsync(Stream stream, DataPlaneHello expected, string? token, CancellationToken cancellationToken)
+    public static async Task<string?> AcceptAsync(
+        Stream stream, DataPlaneHello expected, string? token, Func<string?> refusal, CancellationToken cancellationToken)
     {
         var listenerNonce = RandomNumberGenerator.GetBytes(NonceBytes);
         await stream.WriteAsync(Concat(Magic, listenerNonce), cancellationToken).ConfigureAwait(false);
 
         var head = new byte[Magic.Length + NonceBytes];
         await stream.ReadExactlyAsync(head, cancellationToken).ConfigureAwait(false);
-        if (!head.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        if (ProtocolMismatch(head, "the dialer") is { } mismatch)
         {
-            return "the dialer does not speak the SegCluster data-plane protocol";
+            return mismatch;
         }
 
         var dialerNonce = head[Magic.Length..];
@@ -76,7 +80,7 @@ internal static class DataPlaneHandshake
 
         // Token first: a peer without it learns nothing about which ring listens here.
         var reason = CryptographicOperations.FixedTimeEquals(mac, Mac(token, ClientLabel, listenerNonce, dialerNonce, helloBytes))
-            ? expected.Mismatch(claimed)
+            ? expected.Mismatch(claimed) ?? refusal()
             : "wrong cluster token proof (Collectives:Token differs between the two processes)";
         if (reason is not null)
         {
@@ -89,8 +93,8 @@ internal static class DataPlaneHandshake
         return null;
     }
 
-    /// <summary>Tells an otherwise valid dialer why it is turned away (e.g. a predecessor is already connected).</summary>
-    public static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancellationToken)
+    /// <summary>Tells the dialer why it is turned away; the listener closes the connection after.</summary>
+    private static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancellationToken)
     {
         var text = Encoding.UTF8.GetBytes(reason);
         var length = (ushort)Math.Min(text.Length, ushort.MaxValue);
@@ -104,6 +108,19 @@ internal static class DataPlaneHandshake
         var text = new byte[length[0] | (length[1] << 8)];
         await stream.ReadExactlyAsync(text, cancellationToken).ConfigureAwait(false);
         return Encoding.UTF8.GetString(text);
+    }
+
+    private static string? ProtocolMismatch(byte[] received, string who)
+    {
+        var magic = received.AsSpan(0, Magic.Length);
+        if (magic.SequenceEqual(Magic))
+        {
+            return null;
+        }
+
+        return magic[..^1].SequenceEqual(Magic.AsSpan(0, Magic.Length - 1))
+            ? $"{who} speaks data-plane protocol version {(char)magic[^1]} but this process speaks {(char)Magic[^1]} (run the same SegCluster version on every node)"
+            : $"{who} does not speak the SegCluster data-plane protocol";
     }
 
     private static byte[] Mac(string? token, byte[] label, byte[] first, byte[] second, byte[] hello) =>

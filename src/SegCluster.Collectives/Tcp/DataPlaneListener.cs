@@ -16,11 +16,15 @@ internal sealed class DataPlaneListener : IDisposable
     private readonly string? _token;
     private readonly TimeSpan _timeout;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Func<Socket, CancellationToken, ValueTask<Socket>> _accept;
     private readonly TaskCompletionSource<Socket> _predecessor = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _lastRefusal;
+    private int _claimed; // 1 once a dialer passed the handshake checks: later ones are refused before the proof
 
-    public DataPlaneListener(IPAddress address, DataPlaneHello expected, CollectiveOptions options)
+    /// <param name="accept">Accepts the next connection (tests inject failures); default <see cref="Socket.AcceptAsync(CancellationToken)"/>.</param>
+    public DataPlaneListener(IPAddress address, DataPlaneHello expected, CollectiveOptions options, Func<Socket, CancellationToken, ValueTask<Socket>>? accept = null)
     {
+        _accept = accept ?? ((socket, cancellationToken) => socket.AcceptAsync(cancellationToken));
         _expected = expected;
         _token = options.Token;
         _timeout = options.Timeout;
@@ -37,6 +41,8 @@ internal sealed class DataPlaneListener : IDisposable
     }
 
     public int Port { get; }
+
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).</summary>
     private static void Bind(Socket socket, IPAddress address, string? ports)
@@ -65,7 +71,7 @@ internal sealed class DataPlaneListener : IDisposable
             "(one per ring rank in this process). Widen the range.");
     }
 
-    /// <summary>Why the latest refused connection was refused (for the timeout message), or null.</summary>
+    /// <summary>Why the latest refused connection was refused, or the latest accept error (for the timeout message), or null.</summary>
     public string? LastRefusal => _lastRefusal;
 
     /// <summary>The authenticated predecessor connection, once it has arrived.</summary>
@@ -78,11 +84,22 @@ internal sealed class DataPlaneListener : IDisposable
             Socket connection;
             try
             {
-                connection = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                connection = await _accept(_socket, _stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (SocketException e)
+            {
+                // Transient (a dialer reset before accept, out of descriptors): the predecessor may still come, so keep accepting.
+                _lastRefusal = $"accepting a connection failed: {e.Message}";
+                if (e.SocketErrorCode is not (SocketError.ConnectionAborted or SocketError.ConnectionReset))
+                {
+                    await Task.Delay(AcceptRetryDelay).ConfigureAwait(false); // no busy loop while descriptors run out
+                }
+
+                continue;
             }
 
             _ = HandshakeAsync(connection);
@@ -98,13 +115,7 @@ internal sealed class DataPlaneListener : IDisposable
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             deadline.CancelAfter(_timeout);
             using var stream = new NetworkStream(connection, ownsSocket: false);
-            var reason = await DataPlaneHandshake.AcceptAsync(stream, _expected, _token, deadline.Token).ConfigureAwait(false);
-            if (reason is null && _predecessor.Task.IsCompleted)
-            {
-                reason = $"rank {_expected.SourceRank} is already connected";
-                await DataPlaneHandshake.RefuseAsync(stream, reason, deadline.Token).ConfigureAwait(false);
-            }
-
+            var reason = await DataPlaneHandshake.AcceptAsync(stream, _expected, _token, Claim, deadline.Token).ConfigureAwait(false);
             if (reason is not null)
             {
                 _lastRefusal = $"a connection from {remote} was refused: {reason}";
@@ -126,6 +137,10 @@ internal sealed class DataPlaneListener : IDisposable
             }
         }
     }
+
+    // Only the first dialer that passes the checks gets the proof; a second would otherwise believe it was connected.
+    private string? Claim() =>
+        Interlocked.Exchange(ref _claimed, 1) == 0 ? null : $"rank {_expected.SourceRank} is already connected";
 
     /// <summary>Stops accepting and closes the predecessor connection if one was accepted.</summary>
     public void Dispose()

@@ -16,7 +16,7 @@ namespace SegCluster.Collectives.Tcp;
 /// Pipelined: sending and receiving run concurrently for the whole call, chunk by chunk, across steps. The
 /// chunk c that step s+1 forwards is sent as soon as chunk c of step s has been received (and added), so a
 /// segment never waits for the whole previous segment. Payloads go straight from and (all-gather) into the
-/// caller's buffer; the reduce-scatter reads into one pinned chunk-sized scratch buffer allocated once.
+/// caller's buffer, through a byte view per chunk (buffers may exceed 2 GiB); the reduce-scatter reads into one pinned chunk-sized scratch buffer allocated once.
 /// With <see cref="WireFormat.Fp16"/> each chunk is converted to half precision into a send scratch buffer and back to
 /// fp32 on receipt (sums accumulate in fp32); the owner of a reduced segment rounds its own copy the same way before
 /// the all-gather, so every rank ends with the same bits.
@@ -57,7 +57,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var half = options.Wire == WireFormat.Fp16;
         _halfSendScratch = half ? GC.AllocateUninitializedArray<byte>(_chunkFloats * 2, pinned: true) : [];
         _halfReceiveScratch = half ? new float[_chunkFloats] : [];
-        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options.Wire), options);
+        _listener = new DataPlaneListener(ListenAddress(group.Endpoints[rank]), DataPlaneHello.For(group, _previous, rank, options), options);
         directory.Register(group.GroupId, rank, _listener.Port);
     }
 
@@ -101,7 +101,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var port = await LocateAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var host = new Uri(endpoint).DnsSafeHost;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.Timeout);
+        deadline.CancelAfter(_options.ConnectTimeout);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         NetworkStream? stream = null;
         try
@@ -109,7 +109,7 @@ internal sealed class TcpRingTransport : IRingTransport
             await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
             SocketTuning.Apply(socket);
             stream = new NetworkStream(socket, ownsSocket: true);
-            var hello = DataPlaneHello.For(_group, Rank, _next, _options.Wire);
+            var hello = DataPlaneHello.For(_group, Rank, _next, _options);
             var refusal = await DataPlaneHandshake.DialAsync(stream, hello, _options.Token, deadline.Token).ConfigureAwait(false);
             if (refusal is not null)
             {
@@ -121,7 +121,7 @@ internal sealed class TcpRingTransport : IRingTransport
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             Close(socket, stream);
-            var what = e is OperationCanceledException ? $"it did not complete within Timeout {_options.Timeout}" : e.Message;
+            var what = e is OperationCanceledException ? $"it did not complete within ConnectTimeout {_options.ConnectTimeout}" : e.Message;
             throw _failures.Create($"the data connection to rank {_next} at {host}:{port} failed: {what}", _next, 0, e);
         }
         catch
@@ -145,7 +145,7 @@ internal sealed class TcpRingTransport : IRingTransport
         var request = new DataPlaneRequest { GroupId = _group.GroupId, Rank = _next, WorldSize = _schedule.WorldSize };
         try
         {
-            var options = new CallOptions(CollectiveChannels.AuthorizationHeaders(_options), DateTime.UtcNow + _options.Timeout, cancellationToken);
+            var options = new CallOptions(CollectiveChannels.AuthorizationHeaders(_options), DateTime.UtcNow + _options.ConnectTimeout, cancellationToken);
             var reply = await client.LocateDataPlaneAsync(request, options).ConfigureAwait(false);
             return reply.Port;
         }
@@ -163,15 +163,15 @@ internal sealed class TcpRingTransport : IRingTransport
     {
         try
         {
-            var socket = await _listener.Predecessor.WaitAsync(_options.Timeout, cancellationToken).ConfigureAwait(false);
+            var socket = await _listener.Predecessor.WaitAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch (TimeoutException ex)
         {
             var refusal = _listener.LastRefusal is { } r ? $"; {r}" : string.Empty;
             throw _failures.Create(
-                $"the data connection from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within Timeout " +
-                $"{_options.Timeout} (is that rank running and calling SumAsync?){refusal}",
+                $"the data connection from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within ConnectTimeout " +
+                $"{_options.ConnectTimeout} (is that rank running and calling SumAsync?){refusal}",
                 _previous, 0, ex);
         }
     }
@@ -179,7 +179,6 @@ internal sealed class TcpRingTransport : IRingTransport
     private async Task<long> SendAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _successor!;
-        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         long sent = 0;
         var step = 0;
@@ -200,7 +199,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     var length = Math.Min(_chunkFloats, count - offset);
                     var payloadBytes = length * elementBytes;
                     var payload = elementBytes == sizeof(float)
-                        ? bytes.Slice((start + offset) * sizeof(float), payloadBytes)
+                        ? FloatBytesMemoryManager.Bytes(buffer, start + offset, length)
                         : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
                     new ChunkFrame(sequence, step, chunk, buffer.Count, payloadBytes).Write(_sendHeader);
                     deadline.CancelAfter(_options.Timeout);
@@ -228,7 +227,6 @@ internal sealed class TcpRingTransport : IRingTransport
     private async Task ReceiveAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
     {
         var stream = _predecessor!;
-        var bytes = new FloatBytesMemoryManager(buffer).Memory;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var (step, chunk) = (0, 0);
         try
@@ -249,7 +247,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     if (_schedule.IsGather(step) && elementBytes == sizeof(float))
                     {
                         // Zero-copy: the reduced chunk lands straight in the caller's buffer.
-                        await stream.ReadExactlyAsync(bytes.Slice((start + offset) * sizeof(float), payloadBytes), deadline.Token).ConfigureAwait(false);
+                        await stream.ReadExactlyAsync(FloatBytesMemoryManager.Bytes(buffer, start + offset, length), deadline.Token).ConfigureAwait(false);
                     }
                     else
                     {

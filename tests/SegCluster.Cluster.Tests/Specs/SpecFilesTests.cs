@@ -52,7 +52,7 @@ public sealed class SpecFilesTests
     [InlineData("training:\n  steps: many\n", "training.steps: expected an integer, got \"many\"")]
     [InlineData("training:\n  steps: 2.5\n", "training.steps: expected an integer, got 2.5")]
     [InlineData("labels: soft\n", "labels: expected a mapping, got \"soft\"")]
-    [InlineData("workers: null\n", "workers: null is not allowed; expected an integer")]
+    [InlineData("workers: null\n", "workers: null is not allowed; leave it out for the defaults (expected an integer)")]
     [InlineData("dataset:\n  height: [1, 2]\n", "dataset.height: expected an integer, got a list")]
     [InlineData("name: '7'\nseed: '7'\n", "seed: expected an integer, got \"7\"")]
     public void Mistakes_name_the_field(string yaml, string expected)
@@ -60,6 +60,27 @@ public sealed class SpecFilesTests
         var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml, "run.yaml"));
         Assert.Contains(error.Errors, e => e.StartsWith(expected, StringComparison.Ordinal));
         Assert.StartsWith("run.yaml:", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A section with every line commented out, or written ~, is YAML null: an error naming the section,
+    /// not a NullReferenceException in validation.</summary>
+    [Theory]
+    [InlineData("dataset:\n  # height: 32\n  # width: 32\n", "dataset")]
+    [InlineData("training: ~\n", "training")]
+    [InlineData("device: ~\n", "device")]
+    [InlineData("model:\n  name: null\n", "model.name")]
+    public void A_null_section_or_field_names_the_field(string yaml, string field)
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml));
+        Assert.StartsWith($"{field}: null is not allowed; leave it out for the defaults", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_null_optional_field_is_unset()
+    {
+        var spec = SpecFiles.Parse<ExperimentSpec>("training:\n  precision: ~\n  epochs: null\n", SpecFormat.Yaml);
+        Assert.Null(spec.Training.Precision);
+        Assert.Empty(spec.Validate());
     }
 
     [Fact]

@@ -14,28 +14,36 @@ internal static class SpecSchema
 {
     public static readonly JsonNamingPolicy Naming = JsonNamingPolicy.SnakeCaseLower;
 
-    public static JsonNode? Normalise(JsonNode? node, Type type, string path, List<string> errors)
+    public static JsonNode? Normalise(JsonNode? node, Type type, string path, List<string> errors) =>
+        Normalise(node, type, nullability: null, path, errors);
+
+    /// <param name="nullability">The declared nullability of the field (of a list item, of a mapping value) where known:
+    /// a null for a field declared non-nullable would otherwise reach validation as a null section.</param>
+    private static JsonNode? Normalise(JsonNode? node, Type type, NullabilityInfo? nullability, string path, List<string> errors)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (node is null)
         {
-            if (underlying == type && type.IsValueType)
-                errors.Add($"{Field(path)}: null is not allowed; expected {Describe(type)}.");
+            var allowsNull = nullability is null ? !type.IsValueType || underlying != type : nullability.WriteState != NullabilityState.NotNull;
+            if (!allowsNull)
+                errors.Add($"{Field(path)}: null is not allowed; leave it out for the defaults (expected {Describe(type)}).");
             return null;
         }
         if (ElementType(underlying) is { } element)
         {
             if (node is not JsonArray array)
                 return Mismatch(node, type, path, errors);
-            return new JsonArray(array.Select((item, i) => Normalise(item, element, $"{path}[{i}]", errors)).ToArray());
+            var itemNullability = nullability?.ElementType ?? nullability?.GenericTypeArguments.FirstOrDefault();
+            return new JsonArray(array.Select((item, i) => Normalise(item, element, itemNullability, $"{path}[{i}]", errors)).ToArray());
         }
         if (DictionaryValueType(underlying) is { } valueType)
         {
             if (node is not JsonObject dict)
                 return Mismatch(node, type, path, errors);
+            var valueNullability = nullability?.GenericTypeArguments.LastOrDefault();
             var copy = new JsonObject();
             foreach (var (key, value) in dict)
-                copy[key] = Normalise(value, valueType, Join(path, key), errors);
+                copy[key] = Normalise(value, valueType, valueNullability, Join(path, key), errors);
             return copy;
         }
         if (IsRecord(underlying))
@@ -52,6 +60,7 @@ internal static class SpecSchema
     private static JsonObject Record(JsonObject obj, Type type, string path, List<string> errors)
     {
         var fields = Fields(type);
+        var nullabilities = new NullabilityInfoContext(); // not thread-safe: one per call
         var result = new JsonObject();
         foreach (var (key, value) in obj)
         {
@@ -66,7 +75,7 @@ internal static class SpecSchema
                 errors.Add($"{Field(Join(path, canonical))}: given twice (as '{key}' and another spelling).");
                 continue;
             }
-            result[canonical] = Normalise(value, property.PropertyType, Join(path, canonical), errors);
+            result[canonical] = Normalise(value, property.PropertyType, nullabilities.Create(property), Join(path, canonical), errors);
         }
         return result;
     }

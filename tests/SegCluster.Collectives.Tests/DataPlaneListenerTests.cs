@@ -1,0 +1,52 @@
+using System.Net;
+using System.Net.Sockets;
+using SegCluster.Collectives.Tcp;
+
+namespace SegCluster.Collectives.Tests;
+
+/// <summary>One rank's data-plane listener on its own: who is accepted, and that accepting survives a failed accept.</summary>
+public sealed class DataPlaneListenerTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly RingGroup Group = new("listener-test", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    private static readonly CollectiveOptions Options = new() { Token = "t0ken", ChunkBytes = 256, Transport = RingTransport.Tcp };
+    private static readonly DataPlaneHello Hello = DataPlaneHello.For(Group, source: 0, destination: 1, Options);
+
+    [Fact]
+    public async Task A_second_valid_dialer_is_refused_before_it_receives_the_proof()
+    {
+        using var listener = new DataPlaneListener(IPAddress.Loopback, Hello, Options);
+        using var first = new TcpClient();
+        Assert.Null(await DialAsync(first, listener.Port));
+        await listener.Predecessor.WaitAsync(Bound);
+
+        using var second = new TcpClient();
+        var refusal = await DialAsync(second, listener.Port);
+
+        // Before: the proof went out first, so the second dialer believed it was connected and read the refusal as data.
+        Assert.Equal("it refused the connection: rank 0 is already connected", refusal);
+    }
+
+    [Fact]
+    public async Task A_failed_accept_is_recorded_and_accepting_goes_on()
+    {
+        var failures = 1;
+        using var listener = new DataPlaneListener(IPAddress.Loopback, Hello, Options, (socket, cancellationToken) =>
+            Interlocked.Decrement(ref failures) >= 0
+                ? ValueTask.FromException<Socket>(new SocketException((int)SocketError.ConnectionAborted))
+                : socket.AcceptAsync(cancellationToken));
+
+        using var dialer = new TcpClient();
+        Assert.Null(await DialAsync(dialer, listener.Port));
+        using var predecessor = await listener.Predecessor.WaitAsync(Bound);
+
+        Assert.StartsWith("accepting a connection failed:", listener.LastRefusal, StringComparison.Ordinal);
+    }
+
+    private static async Task<string?> DialAsync(TcpClient client, int port)
+    {
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        using var timeout = new CancellationTokenSource(Bound);
+        return await DataPlaneHandshake.DialAsync(client.GetStream(), Hello, Options.Token, timeout.Token);
+    }
+}
