@@ -60,6 +60,22 @@ public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task A_sum_above_the_fp16_range_does_not_overflow_where_no_input_does(int worldSize)
+    {
+        await using var ring = _pool.CreateRing(worldSize, ranksPerServer: 1, Fp16(chunkBytes: 4096));
+
+        // Loss-scaled fp16 gradients: every input fits fp16 (≤ 65504), their sum (W × 40,000) does not. Divided by the
+        // power of two P ≥ W before the ring and multiplied by P after, 40,000 / P is exact in fp16, and so is the sum.
+        var buffers = Enumerable.Range(0, worldSize).Select(_ => Enumerable.Repeat(40_000f, CollectiveOptions.Fp16MinLength).ToArray()).ToArray();
+
+        await ring.SumAllAsync(buffers);
+
+        Assert.All(buffers, b => Assert.All(b, v => Assert.Equal(worldSize * 40_000f, v)));
+    }
+
     [Fact]
     public async Task Buffers_shorter_than_the_fp16_minimum_travel_in_fp32_so_counts_do_not_overflow()
     {

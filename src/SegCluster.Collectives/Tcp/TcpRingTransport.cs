@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Grpc.Core;
@@ -82,9 +83,12 @@ internal sealed class TcpRingTransport : IRingTransport
             var segments = new RingSegments(buffer.Count, _schedule.WorldSize);
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var elementBytes = _options.Wire == WireFormat.Fp16 && buffer.Count >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
+            var headroom = elementBytes == 2 ? (float)BitOperations.RoundUpToPowerOf2((uint)_schedule.WorldSize) : 1f;
+            if (headroom != 1f) TensorPrimitives.Multiply(buffer.AsSpan(), 1f / headroom, buffer.AsSpan());
             var send = SendAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
             var receive = ReceiveAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
             await FirstFailure.WhenBothAsync(send, receive, abort).ConfigureAwait(false);
+            if (headroom != 1f) TensorPrimitives.Multiply(buffer.AsSpan(), headroom, buffer.AsSpan());  // see WireFormat.Fp16
             return await send.ConfigureAwait(false);
         }
         catch (Exception e)
