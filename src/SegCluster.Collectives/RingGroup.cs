@@ -21,6 +21,13 @@ public sealed record RingGroup(string GroupId, IReadOnlyList<string> Endpoints)
             throw new ArgumentException("RingGroup.GroupId must be a non-empty string.", nameof(GroupId));
         }
 
+        if (System.Text.Encoding.UTF8.GetByteCount(GroupId) > Tcp.DataPlaneHello.MaxGroupIdBytes)
+        {
+            throw new ArgumentException(
+                $"RingGroup.GroupId is {System.Text.Encoding.UTF8.GetByteCount(GroupId)} bytes in UTF-8; at most {Tcp.DataPlaneHello.MaxGroupIdBytes} fit the data-plane handshake.",
+                nameof(GroupId));
+        }
+
         if (Endpoints is null || Endpoints.Count == 0)
         {
             throw new ArgumentException(

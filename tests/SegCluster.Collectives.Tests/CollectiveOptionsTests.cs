@@ -65,6 +65,16 @@ public sealed class CollectiveOptionsTests
     }
 
     [Fact]
+    public void A_group_id_too_long_for_the_handshake_is_rejected_at_construction()
+    {
+        var group = new RingGroup(new string('é', 513), ["http://127.0.0.1:1", "http://127.0.0.1:2"]);  // 1,026 bytes in UTF-8
+
+        var error = Assert.Throws<ArgumentException>(() => new RingAllReduce(group, 0, new CollectiveMailbox(), new CollectiveOptions()));
+
+        Assert.Contains("GroupId is 1026 bytes", error.Message);
+    }
+
+    [Fact]
     public async Task Options_bind_from_the_Collectives_section()
     {
         await using var server = await CollectiveServer.StartAsync(new Dictionary<string, string?>
