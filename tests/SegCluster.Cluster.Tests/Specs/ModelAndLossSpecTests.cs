@@ -141,10 +141,10 @@ public sealed class ModelAndLossSpecTests
     [Fact]
     public void Null_names_are_errors_not_crashes()
     {
-        var spec = SpecFiles.Parse<ExperimentSpec>("model: { backbone: null }\nloss: { kind: null }\n", SpecFormat.Yaml);
-        var errors = spec.Validate();
-        Assert.Contains(errors, e => e.StartsWith("model.backbone:", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("loss.kind:", StringComparison.Ordinal));
+        // Refused when the file is read, naming each field, before any validation could dereference them.
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>("model: { backbone: null }\nloss: { kind: null }\n", SpecFormat.Yaml));
+        Assert.Contains(error.Errors, e => e.StartsWith("model.backbone: null is not allowed", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("loss.kind: null is not allowed", StringComparison.Ordinal));
     }
 
     [Theory]
