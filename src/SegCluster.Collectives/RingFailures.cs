@@ -28,12 +28,14 @@ internal sealed class RingFailures(RingGroup group, int rank, TimeSpan timeout)
             peer, step, null);
 
     /// <summary>A failed gRPC call to <paramref name="peer"/>; <paramref name="action"/> says what the call was for.</summary>
-    public CollectiveException FromRpc(RpcException ex, string action, int peer, int step)
+    /// <param name="deadline">The setting that bounded the call, when not Timeout (the rendezvous: ConnectTimeout).</param>
+    public CollectiveException FromRpc(RpcException ex, string action, int peer, int step, (string Setting, TimeSpan Value)? deadline = null)
     {
+        var (setting, limit) = deadline ?? ("Timeout", timeout);
         var what = ex.StatusCode switch
         {
             StatusCode.Unavailable => "is unreachable",
-            StatusCode.DeadlineExceeded => $"did not accept it within Timeout {timeout}",
+            StatusCode.DeadlineExceeded => $"did not accept it within {setting} {limit}",
             StatusCode.Unauthenticated or StatusCode.PermissionDenied => "rejected the cluster token (check Collectives:Token on both sides)",
             _ => "rejected it",
         };

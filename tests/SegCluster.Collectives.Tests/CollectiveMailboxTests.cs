@@ -30,16 +30,22 @@ public sealed class CollectiveMailboxTests
         Assert.Equal(0, (await receive).Step);
     }
 
-    [Fact]
-    public async Task Chunks_are_matched_by_every_key_field()
+    [Theory]
+    [InlineData("h", 1, 1, 0, 0)]  // another group
+    [InlineData("g", 2, 1, 0, 0)]  // another destination rank
+    [InlineData("g", 1, 0, 0, 0)]  // the previous call's sequence
+    [InlineData("g", 1, 1, 1, 0)]  // another ring step
+    [InlineData("g", 1, 1, 0, 1)]  // another chunk
+    public async Task Chunks_are_matched_by_every_key_field(string group, int rank, long sequence, int step, int chunk)
     {
         var mailbox = new CollectiveMailbox();
-        mailbox.Deposit(Chunk(step: 0, sequence: 1));
+        mailbox.Deposit(Chunk(step: 0, sequence: 1));  // key ("g", 1, 1, 0, 0)
 
-        // Same group, rank, step and chunk but the previous sequence: must not match.
+        // Differs from the deposited chunk's key in one field: must not match.
         await Assert.ThrowsAsync<TimeoutException>(() =>
-            mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), TimeSpan.FromMilliseconds(50), CancellationToken.None));
+            mailbox.ReceiveAsync(new ChunkKey(group, rank, sequence, step, chunk), TimeSpan.FromMilliseconds(50), CancellationToken.None));
         Assert.Equal(1, mailbox.DepositedCount);
+        Assert.Equal(1, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 1, 0, 0), Timeout, CancellationToken.None)).Sequence);
     }
 
     [Fact]

@@ -43,8 +43,9 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
     [MemberData(nameof(Transports))]
     public async Task A_rank_that_never_calls_makes_the_others_time_out(RingTransport transport)
     {
-        // On a first call a silent rank is a ring that never forms, which ConnectTimeout bounds.
-        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout, ConnectTimeout = ShortTimeout, Transport = transport });
+        // On a first call a silent rank is a ring that never forms, which ConnectTimeout bounds. 5 s, not 2: under CI load
+        // (load average 50) the rendezvous with rank 1, which does call, once took longer than 2 s.
+        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = ShortTimeout, ConnectTimeout = TimeSpan.FromSeconds(5), Transport = transport });
         var stopwatch = Stopwatch.StartNew();
 
         // Rank 2 never calls SumAsync.
@@ -90,6 +91,23 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task Cancellation_stops_a_call_waiting_for_data_on_a_formed_ring(RingTransport transport)
+    {
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
+        await ring.SumAllAsync([new float[10], new float[10]]);  // connections formed: the next call waits in receive
+        using var cancellation = new CancellationTokenSource();
+
+        // Rank 1 does not call again, so rank 0's second call waits for its peer's chunk; cancelled while it waits, it must
+        // end with the cancellation, not at the 30 s timeout with a CollectiveException.
+        var call = ring.Ranks[0].SumAsync(new float[10], cancellation.Token);
+        await Task.Delay(200);
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task Disposed_ring_refuses_late_chunks_and_parks_nothing(RingTransport transport)
     {
         var server = _pool.Servers[3];
@@ -97,8 +115,7 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         var before = server.Mailbox.PendingCount;
         await ring.DisposeAsync();
 
-        var group = ring.Group;
-        await using var other = new RingAllReduce(group with { GroupId = group.GroupId }, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
+        await using var other = new RingAllReduce(ring.Group, 0, new CollectiveMailbox(), new CollectiveOptions { Timeout = ShortTimeout, Transport = transport });
 
         // Rank 0 of a fresh instance (own mailbox) sends to rank 1 on the server, whose ring is closed there.
         var error = await Assert.ThrowsAsync<CollectiveException>(() => other.SumAsync(new float[4]));

@@ -159,7 +159,7 @@ internal sealed class TcpRingTransport : IRingTransport
         }
         catch (RpcException ex)
         {
-            throw _failures.FromRpc(ex, "the data-plane rendezvous", _next, 0);
+            throw _failures.FromRpc(ex, "the data-plane rendezvous", _next, 0, ("ConnectTimeout", _options.ConnectTimeout));
         }
     }
 
