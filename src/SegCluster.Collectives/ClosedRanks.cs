@@ -9,34 +9,40 @@ internal sealed class ClosedRanks
 {
     public const int Capacity = 4096;
 
-    private readonly HashSet<(string GroupId, int Rank)> _set = new();
-    private readonly Queue<(string GroupId, int Rank)> _order = new();
+    // Each close gets a generation: a key closed, reopened (Remove) and closed again is queued twice, and only the
+    // entry of its current generation may evict it.
+    private readonly Dictionary<(string GroupId, int Rank), long> _closed = new();
+    private readonly Queue<((string GroupId, int Rank) Key, long Generation)> _order = new();
+    private long _generation;
 
-    public bool Contains(string groupId, int rank) => _set.Contains((groupId, rank));
+    public bool Contains(string groupId, int rank) => _closed.ContainsKey((groupId, rank));
 
-    public int Count => _set.Count;
+    public int Count => _closed.Count;
 
     public void Add(string groupId, int rank)
     {
-        if (!_set.Add((groupId, rank)))
+        var key = (groupId, rank);
+        if (_closed.ContainsKey(key))
         {
             return;
         }
 
-        _order.Enqueue((groupId, rank));
-        while (_set.Count > Capacity)
+        _closed[key] = ++_generation;
+        _order.Enqueue((key, _generation));
+        while (_closed.Count > Capacity)
         {
-            _set.Remove(_order.Dequeue());
+            var (oldest, generation) = _order.Dequeue();
+            if (_closed.TryGetValue(oldest, out var current) && current == generation) _closed.Remove(oldest);
         }
 
-        // Entries removed by Remove stay queued; drop them once they dominate, so the queue stays bounded too.
+        // Entries of reopened keys stay queued; drop them once they dominate, so the queue stays bounded too.
         if (_order.Count > 2 * Capacity)
         {
-            var live = _order.Where(_set.Contains).ToArray();
+            var live = _order.Where(e => _closed.TryGetValue(e.Key, out var g) && g == e.Generation).ToArray();
             _order.Clear();
-            foreach (var key in live) _order.Enqueue(key);
+            foreach (var entry in live) _order.Enqueue(entry);
         }
     }
 
-    public void Remove(string groupId, int rank) => _set.Remove((groupId, rank));
+    public void Remove(string groupId, int rank) => _closed.Remove((groupId, rank));
 }

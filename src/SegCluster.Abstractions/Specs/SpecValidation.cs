@@ -12,6 +12,13 @@ public static class SpecValidation
 
     public static IReadOnlyList<string> Validate(ExperimentSpec spec)
     {
+        // Spec files refuse null sections when read; a spec built in code or posted to the HTTP API may still hold them.
+        (string Field, object? Value)[] required =
+            [("name", spec.Name), ("dataset", spec.Dataset), ("model", spec.Model), ("training", spec.Training),
+             ("device", spec.Device), ("labels", spec.Labels), ("loss", spec.Loss)];
+        var missing = required.Where(r => r.Value is null).Select(r => $"{r.Field}: null is not allowed; leave it out for the defaults.").ToList();
+        if (missing.Count > 0) return missing;
+
         var errors = new List<string>();
         void Check(bool ok, string message) { if (!ok) errors.Add(message); }
 

@@ -100,7 +100,9 @@ public sealed class ExperimentGrain(
 
     public Task ReportStepAsync(StepReport report)
     {
-        if (report.Attempt != record.State.Attempt) return Task.CompletedTask;
+        // Interleaved with re-formation's awaits: a late report of the broken ring (same attempt, workers already
+        // cleared) or of a finished run must not move the step or the throughput.
+        if (report.Attempt != record.State.Attempt || record.State.Workers.Count == 0 || record.State.State.IsFinal()) return Task.CompletedTask;
         // Training time ends at the last step report: final evaluation and the time after completion are not training.
         var now = time.GetUtcNow();
         if (_lastStepAt is { } last) _trainingTime += now - last;

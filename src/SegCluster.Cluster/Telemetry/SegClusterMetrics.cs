@@ -125,13 +125,15 @@ public sealed class SegClusterMetrics
         FinishExperiment(experiment);
     }
 
-    /// <summary>A worker that finished stops reporting throughput, loss, learning rate and bandwidth (no stale gauges);
-    /// its experiment's mIoU stays among the last <see cref="FinishedSeriesKept"/> finished.</summary>
-    public void Forget(WorkerLabels labels)
+    /// <summary>A worker whose loop ended stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).
+    /// When the experiment <paramref name="completed"/>, its mIoU stays among the last <see cref="FinishedSeriesKept"/>
+    /// finished; a failed or cancelled loop may be a ring that re-forms, so the experiment is not finished here
+    /// (its coordinator's <see cref="RecordExperimentState"/> finishes it on that node).</summary>
+    public void Forget(WorkerLabels labels, bool completed)
     {
         _latest.TryRemove(labels, out _);
         _lossScales.TryRemove(labels, out _);
-        FinishExperiment(labels.Experiment);
+        if (completed) FinishExperiment(labels.Experiment);
     }
 
     private void FinishExperiment(string experiment)

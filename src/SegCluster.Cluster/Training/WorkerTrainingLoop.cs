@@ -44,10 +44,12 @@ public sealed class WorkerTrainingLoop(
     {
         var experiment = grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         var labels = new WorkerLabels(assignment.ExperimentId, worker.WorkerId, worker.NodeId, worker.Device);
+        var completed = false;
         try
         {
             var evaluation = Train(experiment, labels, cancellationToken);
             experiment.ReportCompletedAsync(assignment.Rank, assignment.Attempt, evaluation).GetAwaiter().GetResult();
+            completed = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -60,7 +62,7 @@ public sealed class WorkerTrainingLoop(
         }
         finally
         {
-            metrics.Forget(labels);
+            metrics.Forget(labels, completed);
         }
     }
 
@@ -123,6 +125,8 @@ public sealed class WorkerTrainingLoop(
             // Steps do not wait for the coordinator; the last one does, so this rank's completion cannot overtake its reports.
             var reported = experiment.ReportStepAsync(report);
             if (step == spec.TotalSteps) reported.GetAwaiter().GetResult();
+            else reported.ContinueWith(t => logger.LogWarning("Rank {Rank} of {Experiment}: step {Step} report lost: {Error}",
+                assignment.Rank, assignment.ExperimentId, report.Step, t.Exception!.GetBaseException().Message), TaskContinuationOptions.OnlyOnFaulted);
             var every = spec.Training.CheckpointEvery;
             if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
                 SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames);

@@ -86,6 +86,8 @@ public static class CheckpointStore
         if (momentum.Length != expected)
             throw new ArgumentException($"checkpoint '{path}' holds {momentum.Length} optimiser state values; this trainer's optimizer needs " +
                                         $"{expected} (a checkpoint of another optimizer kind?). Resume with the optimizer it was trained with.");
+        if (metadata?.OptimizerSteps is { } applied && (applied < 0 || applied > steps))
+            throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {applied} optimiser steps for {steps} completed steps.");
         LoadStateOrKeep(reader, trainer.Model);
         trainer.RestoreOptimizerState(momentum, steps, metadata?.OptimizerSteps);
         // fp16-mixed continues at the saved scale; a checkpoint without one (fp32, bf16, older files) leaves GradScaler's start

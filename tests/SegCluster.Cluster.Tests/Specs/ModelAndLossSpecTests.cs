@@ -147,6 +147,14 @@ public sealed class ModelAndLossSpecTests
         Assert.Contains(error.Errors, e => e.StartsWith("loss.kind: null is not allowed", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Null_sections_of_a_spec_built_in_code_are_named_not_crashes()
+    {
+        // As System.Text.Json binds {"dataset": null, "loss": null} posted to the HTTP API.
+        var errors = new ExperimentSpec { Dataset = null!, Loss = null! }.Validate();
+        Assert.Equal(["dataset: null is not allowed; leave it out for the defaults.", "loss: null is not allowed; leave it out for the defaults."], errors);
+    }
+
     [Theory]
     [InlineData("loss:\n  scribble:\n    lamda: 2\n", "loss.scribble.lamda: unknown field; valid fields here: lambda, sigma_rgb")]
     [InlineData("model:\n  spg:\n    excitation: false\n", "model.spg.excitation: unknown field; valid fields here: supervision, sigmoid, identity")]

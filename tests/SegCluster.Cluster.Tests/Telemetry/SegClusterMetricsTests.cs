@@ -25,7 +25,7 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.Equal(2_000_000, bandwidth.Value, 6);
         Assert.Equal("local/0", bandwidth.Tags[MetricNames.Labels.Worker]);
 
-        metrics.Forget(_worker);
+        metrics.Forget(_worker, completed: true);
         Assert.False(Observe().ContainsKey(MetricNames.TrainLearningRate));
     }
 
@@ -38,7 +38,7 @@ public sealed class SegClusterMetricsTests : IDisposable
         var scale = Assert.Single(Observe()[MetricNames.TrainLossScale]);
         Assert.Equal(32768, scale.Value);
         Assert.Equal("exp-a", scale.Tags[MetricNames.Labels.Experiment]);
-        metrics.Forget(_worker);
+        metrics.Forget(_worker, completed: true);
         Assert.False(Observe().ContainsKey(MetricNames.TrainLossScale));
     }
 
@@ -80,6 +80,20 @@ public sealed class SegClusterMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_worker_that_failed_does_not_count_its_experiment_as_finished()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        var retried = _worker with { Experiment = "retried" };
+        metrics.RecordEvaluation(retried, 0.3);
+        metrics.Forget(retried, completed: false);  // a ring that broke and re-forms
+        for (var i = 0; i < SegClusterMetrics.FinishedSeriesKept; i++)
+            metrics.Forget(_worker with { Experiment = $"done-{i}" }, completed: true);
+
+        // Enough later experiments finished to push out a finished one; the retried experiment still trains, so it stays.
+        Assert.Contains(Observe()[MetricNames.EvalMeanIoU], m => (string)m.Tags[MetricNames.Labels.Experiment]! == "retried");
+    }
+
+    [Fact]
     public void Finished_experiments_and_sweeps_leave_the_gauges_once_enough_later_ones_have_finished()
     {
         var metrics = _services.GetRequiredService<SegClusterMetrics>();
@@ -91,7 +105,7 @@ public sealed class SegClusterMetricsTests : IDisposable
             metrics.RecordEvaluation(worker, 0.5);
             metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Running]);
             metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Completed]);
-            metrics.Forget(worker);
+            metrics.Forget(worker, completed: true);
             metrics.RecordExperimentState(worker.Experiment, ExperimentState.Completed);
         }
         metrics.RecordEvaluation(_worker with { Experiment = "running" }, 0.25);

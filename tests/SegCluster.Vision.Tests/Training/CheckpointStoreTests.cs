@@ -125,6 +125,34 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void More_optimizer_steps_than_completed_steps_is_refused_before_the_weights_load()
+    {
+        string path = SaveSmall("applied.ckpt", spec: "{}");
+        byte[] rest;
+        string metadata;
+        int magic, version;
+        using (var reader = new BinaryReader(File.OpenRead(path)))
+        {
+            (magic, version, metadata) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadString());
+            rest = reader.ReadBytes((int)(reader.BaseStream.Length - reader.BaseStream.Position));
+        }
+        Assert.Contains("\"OptimizerSteps\":0", metadata);
+        using (var writer = new BinaryWriter(File.Create(path)))
+        {
+            writer.Write(magic);
+            writer.Write(version);
+            writer.Write(metadata.Replace("\"OptimizerSteps\":0", "\"OptimizerSteps\":7"));  // the file says 0 completed steps
+            writer.Write(rest);
+        }
+
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None, seed: 99);
+        using var trainer = Trainer(model);
+        var before = TestData.Snapshot(model);
+        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(path, trainer)).Message);
+        Assert.Equal(before, TestData.Snapshot(model));
+    }
+
+    [Fact]
     public void A_truncated_checkpoint_leaves_the_weights_as_they_were()
     {
         string path = SaveSmall("truncated.ckpt", spec: "{}");

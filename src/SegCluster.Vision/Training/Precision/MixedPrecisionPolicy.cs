@@ -67,37 +67,45 @@ public sealed class MixedPrecisionPolicy : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         var policy = new MixedPrecisionPolicy(options);
-        bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
-        bool mixed = options.Precision != PrecisionMode.Fp32;
-        if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
-        if (mixed)
+        try
         {
-            var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var module in model.modules())
+            bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
+            bool mixed = options.Precision != PrecisionMode.Fp32;
+            if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
+            if (mixed)
             {
-                switch (module)
+                var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
+                foreach (var module in model.modules())
                 {
-                    case Conv2d conv:
-                        policy.CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
-                        break;
-                    case Linear linear:
-                        policy.CastLayer(linear, options.ComputeType, fp32Output: false);
-                        break;
-                    case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
-                        policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
-                        break;
+                    switch (module)
+                    {
+                        case Conv2d conv:
+                            policy.CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
+                            break;
+                        case Linear linear:
+                            policy.CastLayer(linear, options.ComputeType, fp32Output: false);
+                            break;
+                        case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
+                            policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
+                            break;
+                    }
                 }
             }
+            if (channelsLast)
+            {
+                var entry = model.register_forward_pre_hook((_, images) => ChannelsLastLayout.ToChannelsLast(images));
+                policy._removers.Add(entry.remove);
+            }
+            if (mixed)
+            {
+                var exit = model.register_forward_hook((_, _, output) => Fp32(output));
+                policy._removers.Add(exit.remove);
+            }
         }
-        if (channelsLast)
+        catch
         {
-            var entry = model.register_forward_pre_hook((_, images) => ChannelsLastLayout.ToChannelsLast(images));
-            policy._removers.Add(entry.remove);
-        }
-        if (mixed)
-        {
-            var exit = model.register_forward_hook((_, _, output) => Fp32(output));
-            policy._removers.Add(exit.remove);
+            policy.Dispose();  // a layer it cannot cast: hand the model back without the hooks already added
+            throw;
         }
         return policy;
     }
