@@ -51,7 +51,7 @@ public sealed class SegmentationPredictor
                 if (flip) probabilities = probabilities.flip(3);
                 if (scale != 1.0) probabilities = Resize(probabilities, height, width);
                 if (sum is null) sum = probabilities.contiguous().MoveToOuterDisposeScope();
-                else sum.add_(probabilities);
+                else sum.add_(probabilities, KeptScalars.One);
                 views++;
             }
         using var count = views.ToScalar();
@@ -76,7 +76,6 @@ public sealed class SegmentationPredictor
         long paddedHeight = padded.shape[2], paddedWidth = padded.shape[3];
         Tensor? sum = null;  // (B, K, paddedHeight, paddedWidth)
         var covered = zeros([1, 1, paddedHeight, paddedWidth], device: images.device);
-        using var one = 1.ToScalar();
         foreach (var top in Starts(paddedHeight, crop.Height, stride.Height))
             foreach (var left in Starts(paddedWidth, crop.Width, stride.Width))
             {
@@ -84,8 +83,8 @@ public sealed class SegmentationPredictor
                 var window = padded.narrow(2, top, crop.Height).narrow(3, left, crop.Width);
                 var probabilities = _logits(window).softmax(1);
                 sum ??= zeros([images.shape[0], probabilities.shape[1], paddedHeight, paddedWidth], device: images.device).MoveToOuterDisposeScope();
-                sum.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(probabilities);
-                covered.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(one);
+                sum.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(probabilities, KeptScalars.One);
+                covered.narrow(2, top, crop.Height).narrow(3, left, crop.Width).add_(KeptScalars.One, KeptScalars.One);
             }
         return sum!.div_(covered).narrow(2, 0, height).narrow(3, 0, width);
     }

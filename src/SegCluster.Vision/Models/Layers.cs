@@ -56,15 +56,11 @@ internal static class Layers
             ("relu", nn.ReLU()));
 
     /// <summary>
-    /// a + b with a Scalar alpha that stays alive. <c>a + b</c> converts alpha = 1 to a temporary Scalar that
-    /// is unreachable while the native add runs; the likely cause of the libtorch Scalar::toFloat failures
-    /// ("Expected false to be true") seen inside residual additions in SPGNet quickstarts on this machine is
-    /// its finalizer freeing it mid-call under GC pressure (two workers in one process). The static Scalar is
-    /// immutable and never collected.
+    /// a + b with a Scalar alpha that stays alive (<see cref="KeptScalars"/>): <c>a + b</c> converts alpha = 1 to a
+    /// temporary Scalar, which caused libtorch Scalar::toFloat failures ("Expected false to be true") inside residual
+    /// additions in SPGNet quickstarts on this machine (two workers in one process).
     /// </summary>
-    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
-
-    private static readonly Scalar One = 1.0f.ToScalar();
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, KeptScalars.One);
 
     /// <summary>Bilinear resize of (B, C, h, w) to the spatial size of <paramref name="like"/> (align_corners false).</summary>
     public static Tensor ResizeLike(Tensor x, Tensor like) =>

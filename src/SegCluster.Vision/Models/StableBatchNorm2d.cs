@@ -14,7 +14,6 @@ namespace SegCluster.Vision.Models;
 /// </summary>
 public class StableBatchNorm2d : NormBase
 {
-    private static readonly Scalar One = 1L.ToScalar();
 
     public StableBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1)
         : this(channels, eps, momentum, nameof(StableBatchNorm2d)) { }
@@ -32,7 +31,7 @@ public class StableBatchNorm2d : NormBase
     public override Tensor forward(Tensor input)
     {
         ValidateInputDimensions(input);
-        if (training) num_batches_tracked!.add_(One, One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
+        if (training) num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
         // Training: batch statistics, running ones updated with the momentum; eval: running statistics.
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
     }

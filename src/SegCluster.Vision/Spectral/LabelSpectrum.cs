@@ -48,7 +48,7 @@ public sealed class LabelSpectrum : IDisposable
         var oneHot = LabelGrid.ClassFractions(labels, NumClasses, 1, IgnoreIndex).to(ScalarType.Float64); // (B, K, H, W)
         var spectrum = fft.fft2(oneHot, norm: FFTNormType.Ortho);                                                    // (B, K, H, W) complex
         var energy = spectrum.abs().square().sum([0]).cpu();   // (K, H, W); sum(0) would bind to sum(ScalarType)
-        _energy.add_(energy);
+        _energy.add_(energy, KeptScalars.One);
         var spatial = oneHot.square().sum([0, 2, 3]).cpu().data<double>().ToArray();                      // (K)
         for (int k = 0; k < NumClasses; k++) _spatial[k] += spatial[k];
         Images += labels.shape[0];

@@ -17,7 +17,6 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
     : StableBatchNorm2d(channels, eps, momentum, nameof(SyncBatchNorm2d))
 {
     // Kept alive for the module's lifetime: temporary Scalars can be freed mid-call (Layers.Add).
-    private readonly Scalar _one = 1.ToScalar();
     private readonly Scalar _eps = eps.ToScalar();
     private readonly Scalar _keep = (1 - momentum).ToScalar();
     private readonly Scalar _take = momentum.ToScalar();
@@ -58,8 +57,8 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
         var centered = x.sub(mean.view(1, c, 1, 1));
         var variance = DifferentiableAllReduce.Sum(centered.square().sum([0, 2, 3]), group).mul(inverseCount);
-        var scale = variance.add(_eps, _one).rsqrt().mul(weight!);
-        var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), _one);
+        var scale = variance.add(_eps, KeptScalars.One).rsqrt().mul(weight!);
+        var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), KeptScalars.One);
         UpdateRunningStatistics(mean, variance, n);
         return y.MoveToOuterDisposeScope();
     }
@@ -71,6 +70,6 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         using var unbiased = (momentum!.Value * n / (n - 1)).ToScalar();
         running_mean!.mul_(_keep).add_(mean.detach(), _take);
         running_var!.mul_(_keep).add_(variance.detach(), unbiased);
-        num_batches_tracked!.add_(_one, _one);
+        num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);
     }
 }

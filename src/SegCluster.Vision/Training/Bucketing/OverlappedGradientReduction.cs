@@ -147,7 +147,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
             using (no_grad())
             {
                 var b = _buckets[bucket];
-                for (int i = b.FirstSlice; i < b.EndSlice; i++) _views[i].add_(gradients[i - b.FirstSlice]);
+                for (int i = b.FirstSlice; i < b.EndSlice; i++) _views[i].add_(gradients[i - b.FirstSlice], KeptScalars.One);
             }
             _ready[bucket] = true;
             while (_nextLaunch < _buckets.Length && _ready[_nextLaunch]) Launch(_nextLaunch++);

@@ -41,7 +41,7 @@ public sealed class SgdMomentum : IFlatOptimizer
             if (_decay[i] is { } decay) d.add_(p, decay);
             var buffer = _buffers[i];
             if (first) buffer.copy_(d);
-            else buffer.mul_(_mu).add_(d);
+            else buffer.mul_(_mu).add_(d, KeptScalars.One);
             p.add_(buffer, step);
         }
         AppliedSteps++;
