@@ -111,7 +111,12 @@ public sealed class MixedPrecisionPolicy : IDisposable
     }
 
     /// <summary>loss × S for backward (fp16-mixed); <paramref name="loss"/> itself otherwise.</summary>
-    public Tensor ScaleLoss(Tensor loss) => Scaler is null ? loss : loss.mul(Scaler.Scale);
+    public Tensor ScaleLoss(Tensor loss)
+    {
+        if (Scaler is null) return loss;
+        using var scale = Scaler.Scale.ToScalar();  // held until the native call returns (see KeptScalars)
+        return loss.mul(scale);
+    }
 
     public void Dispose()
     {
