@@ -21,12 +21,7 @@ public sealed record RingGroup(string GroupId, IReadOnlyList<string> Endpoints)
             throw new ArgumentException("RingGroup.GroupId must be a non-empty string.", nameof(GroupId));
         }
 
-        if (System.Text.Encoding.UTF8.GetByteCount(GroupId) > Tcp.DataPlaneHello.MaxGroupIdBytes)
-        {
-            throw new ArgumentException(
-                $"RingGroup.GroupId is {System.Text.Encoding.UTF8.GetByteCount(GroupId)} bytes in UTF-8; at most {Tcp.DataPlaneHello.MaxGroupIdBytes} fit the data-plane handshake.",
-                nameof(GroupId));
-        }
+        Tcp.DataPlaneHello.CheckGroupIdLength(System.Text.Encoding.UTF8.GetByteCount(GroupId));
 
         if (Endpoints is null || Endpoints.Count == 0)
         {

@@ -25,6 +25,16 @@ internal sealed record DataPlaneHello(string GroupId, int WorldSize, int SourceR
     public static DataPlaneHello For(RingGroup group, int source, int destination, CollectiveOptions options) =>
         new(group.GroupId, group.WorldSize, source, destination, Fingerprint(group), options.Wire, options.ChunkBytes);
 
+    /// <summary>Throws <see cref="ArgumentException"/> when a group id of <paramref name="utf8Bytes"/> bytes does not fit the hello.</summary>
+    public static void CheckGroupIdLength(int utf8Bytes)
+    {
+        if (utf8Bytes > MaxGroupIdBytes)
+        {
+            throw new ArgumentException(
+                $"RingGroup.GroupId is {utf8Bytes} bytes in UTF-8; at most {MaxGroupIdBytes} fit the data-plane handshake.", nameof(RingGroup.GroupId));
+        }
+    }
+
     /// <summary>SHA-256 of the group id and its endpoints in rank order.</summary>
     public static byte[] Fingerprint(RingGroup group) =>
         SHA256.HashData(Encoding.UTF8.GetBytes(group.GroupId + "\n" + string.Join("\n", group.Endpoints)));
@@ -34,10 +44,7 @@ internal sealed record DataPlaneHello(string GroupId, int WorldSize, int SourceR
     public byte[] Encode()
     {
         var id = Encoding.UTF8.GetBytes(GroupId);
-        if (id.Length > MaxGroupIdBytes)
-        {
-            throw new ArgumentException($"RingGroup.GroupId is {id.Length} bytes in UTF-8; at most {MaxGroupIdBytes} fit the data-plane handshake.");
-        }
+        CheckGroupIdLength(id.Length);
 
         var bytes = new byte[2 + id.Length + FixedBytes];
         BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)id.Length);
