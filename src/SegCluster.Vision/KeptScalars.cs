@@ -12,7 +12,8 @@ namespace SegCluster.Vision;
 /// The rule for src: never pass a bare number or rely on an implicit alpha on the training, evaluation or
 /// inference paths. Constants come from here (or a class's own <c>static readonly Scalar</c> when only it uses
 /// one); values computed at run time are held with <c>using var s = value.ToScalar();</c> until the call returns;
-/// <c>a + b</c> on tensors is written <c>a.add(b, KeptScalars.One)</c>. Tensor − tensor, ×, ÷ have no alpha.
+/// <c>a + b</c> on tensors is written <c>a.add(b, KeptScalars.One)</c> (tensor − tensor, ×, ÷ have no alpha), and x² is
+/// <c>x.pow(KeptScalars.Two)</c>: TorchSharp's own <c>square()</c> makes the temporary inside.
 /// </para>
 /// </summary>
 internal static class KeptScalars
@@ -22,6 +23,9 @@ internal static class KeptScalars
 
     /// <summary>1 as an integer: a valid alpha (and value) for floating and integer tensors alike.</summary>
     public static readonly Scalar One = 1L.ToScalar();
+
+    /// <summary>2 as an integer: the exponent of x² (<c>Tensor.square()</c> is <c>pow(2)</c> with a temporary Scalar in 0.107).</summary>
+    public static readonly Scalar Two = 2L.ToScalar();
 
     /// <summary>½: a threshold between 0 and 1 masks, and pixel centres at j + ½.</summary>
     public static readonly Scalar Half = 0.5.ToScalar();

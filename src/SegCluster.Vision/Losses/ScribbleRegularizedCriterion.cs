@@ -27,7 +27,6 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
 {
     // The formula's constants, held for the process (a temporary Scalar can be freed mid-call: KeptScalars).
     private static readonly Scalar MinusHalf = (-0.5).ToScalar();  // exp(−½ ‖·‖²)
-    private static readonly Scalar Two = 2L.ToScalar();            // ‖a‖² + ‖b‖² − 2aᵀb
 
     private readonly SegmentationCriterion _partial;
     private readonly ScribbleSynthesizer? _scribbles;
@@ -109,7 +108,7 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
             if (deep is not null)
             {
                 var agreement = s.detach().t().matmul(s.detach());                                // (N, N) P(same label)
-                consistency = consistency.add((deep.exp() - agreement).square().mean(), KeptScalars.One);
+                consistency = consistency.add((deep.exp() - agreement).pow(KeptScalars.Two).mean(), KeptScalars.One);
             }
         }
         return (regulariser.MoveToOuterDisposeScope(), consistency.MoveToOuterDisposeScope());
@@ -171,7 +170,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     /// <summary>‖x_i − x_j‖² for rows of <paramref name="x"/> (N, F) → (N, N), clamped at 0.</summary>
     private static Tensor SquaredDistances(Tensor x)
     {
-        var norms = x.square().sum(1, keepdim: true);                                             // (N, 1)
-        return norms.add(norms.t(), KeptScalars.One).sub(x.matmul(x.t()).mul(Two)).clamp_min(KeptScalars.Zero);
+        // ‖a‖² + ‖b‖² − 2aᵀb, every Scalar kept (x.square() would make a temporary one, see KeptScalars)
+        var norms = x.pow(KeptScalars.Two).sum(1, keepdim: true);                                 // (N, 1)
+        return norms.add(norms.t(), KeptScalars.One).sub(x.matmul(x.t()).mul(KeptScalars.Two)).clamp_min(KeptScalars.Zero);
     }
 }

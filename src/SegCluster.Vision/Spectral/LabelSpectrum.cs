@@ -47,9 +47,9 @@ public sealed class LabelSpectrum : IDisposable
         using var scope = NewDisposeScope();
         var oneHot = LabelGrid.ClassFractions(labels, NumClasses, 1, IgnoreIndex).to(ScalarType.Float64); // (B, K, H, W)
         var spectrum = fft.fft2(oneHot, norm: FFTNormType.Ortho);                                                    // (B, K, H, W) complex
-        var energy = spectrum.abs().square().sum([0]).cpu();   // (K, H, W); sum(0) would bind to sum(ScalarType)
+        var energy = spectrum.abs().pow(KeptScalars.Two).sum([0]).cpu();   // (K, H, W); sum(0) would bind to sum(ScalarType)
         _energy.add_(energy, KeptScalars.One);
-        var spatial = oneHot.square().sum([0, 2, 3]).cpu().data<double>().ToArray();                      // (K)
+        var spatial = oneHot.pow(KeptScalars.Two).sum([0, 2, 3]).cpu().data<double>().ToArray();                      // (K)
         for (int k = 0; k < NumClasses; k++) _spatial[k] += spatial[k];
         Images += labels.shape[0];
     }
@@ -150,7 +150,7 @@ public sealed class LabelSpectrum : IDisposable
         var fv = fft.fftfreq(Width, dtype: ScalarType.Float64).unsqueeze(0);    // (1, W)
         // Scalars held for the native calls (see KeptScalars).
         using Scalar largest = Math.Sqrt(0.5), count = bands, lastBand = bands - 1;
-        var r = fu.square().add(fv.square(), KeptScalars.One).sqrt().div(largest);   // (H, W) in [0, 1]
+        var r = fu.pow(KeptScalars.Two).add(fv.pow(KeptScalars.Two), KeptScalars.One).sqrt().div(largest);   // (H, W) in [0, 1]
         return r.mul(count).floor().clamp(KeptScalars.Zero, lastBand).to(ScalarType.Int64).flatten();
     }
 }
