@@ -76,6 +76,8 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("amp-miou", "Validation mIoU per precision at the same budget, paired by seed (synthetic dataset, one CPU worker).", SegCluster.Bench.Amp.AmpMiouBench.Options, SegCluster.Bench.Amp.AmpMiouBench.Run),
     ("gradient-match", "W ranks on one device through the TCP ring vs one rank with the W-times batch: gradients and parameters (issue 10).", GradientMatchBench.Options, GradientMatchBench.Run),
     ("cluster-throughput", "Training images/s and the step's phase split through an embedded node of W workers (loopback ring or in memory).", ClusterThroughputBench.Options, ClusterThroughputBench.Run),
+    ("scalar-stress", "Crashes of training with garbage collections looping beside it (TorchSharp's temporary Scalars), one process per seed.", SegCluster.Bench.Stress.ScalarStressBench.Options, SegCluster.Bench.Stress.ScalarStressBench.Run),
+    ("scalar-stress-run", "(internal) one scalar-stress run.", SegCluster.Bench.Stress.ScalarStressRun.Options, SegCluster.Bench.Stress.ScalarStressRun.Run),
     ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos, or node processes with --processes 1).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })
 {

@@ -31,7 +31,8 @@ public sealed class BlockAnnotator(int numClasses, int blockSize, double minPuri
         using var scope = NewDisposeScope();
         var fractions = LabelGrid.ClassFractions(labels, NumClasses, BlockSize, IgnoreIndex);        // (B, K, h, w)
         var blocks = MajorityLabelDownsampler.FromFractions(fractions, IgnoreIndex, MinPurity);     // (B, h, w)
-        long ignored = blocks.eq(IgnoreIndex).sum().item<long>();
+        using var ignore = IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
+        long ignored = blocks.eq(ignore).sum().item<long>();
         return new BlockAnnotation(blocks.MoveToOuterDisposeScope(), blocks.numel(), labels.numel(), ignored);
     }
 }

@@ -33,8 +33,9 @@ public static class LabelGrid
         Check(labels, factor);
         using var scope = NewDisposeScope();
         var l = labels.to(ScalarType.Int64);
-        var valid = l.ne(ignoreIndex);                                                            // (B, H, W)
-        var safe = l.masked_fill(valid.logical_not(), 0);
+        using var ignore = ignoreIndex.ToScalar();  // held for the native call (see KeptScalars)
+        var valid = l.ne(ignore);                                                                 // (B, H, W)
+        var safe = l.masked_fill(valid.logical_not(), KeptScalars.Zero);
         var oneHot = nn.functional.one_hot(safe, numClasses).permute(0, 3, 1, 2).to(ScalarType.Float32); // (B, K, H, W)
         oneHot = oneHot * valid.unsqueeze(1).to(ScalarType.Float32);
         if (factor == 1)

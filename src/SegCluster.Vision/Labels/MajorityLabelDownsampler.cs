@@ -25,8 +25,10 @@ public static class MajorityLabelDownsampler
         var (top, arg) = fractions.max(1);                          // (B, h, w) each
         var mass = fractions.sum(1);                                // (B, h, w) valid fraction of the cell
         // Purity is the majority's share of the cell's VALID pixels.
-        var purity = top / mass.clamp_min(1e-12);
-        var ignore = mass.le(0).logical_or(purity.lt(minPurity));
-        return arg.masked_fill(ignore, ignoreIndex).MoveToOuterDisposeScope();
+        using var least = minPurity.ToScalar();           // held for the native calls (see KeptScalars)
+        using var ignoreLabel = ignoreIndex.ToScalar();
+        var purity = top / mass.clamp_min(KeptScalars.MassFloor);
+        var ignore = mass.le(KeptScalars.Zero).logical_or(purity.lt(least));
+        return arg.masked_fill(ignore, ignoreLabel).MoveToOuterDisposeScope();
     }
 }

@@ -28,10 +28,11 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
         using var scope = NewDisposeScope();
         long b = labels.shape[0], h = labels.shape[1], w = labels.shape[2];
         var oneHot = LabelGrid.ClassFractions(labels, NumClasses, 1, ignoreIndex);                  // (B, K, H, W)
-        // Erosion of each class mask = 1 − dilation of its complement (max-pool of width 2r+1).
+        // Erosion of each class mask = 1 − dilation of its complement = min over the window = −max-pool(−mask), width 2r+1
+        // (negation needs no Scalar, see KeptScalars).
         var eroded = Margin == 0 ? oneHot
-            : 1 - nn.functional.max_pool2d(1 - oneHot, 2 * Margin + 1, 1, Margin);
-        var mask = eroded.gt(0.5).cpu();                                                              // (B, K, H, W)
+            : nn.functional.max_pool2d(oneHot.neg(), 2 * Margin + 1, 1, Margin).neg();
+        var mask = eroded.gt(KeptScalars.Half).cpu();                                                 // (B, K, H, W)
         var inside = mask.data<bool>().ToArray();
         var output = Enumerable.Repeat((long)ignoreIndex, (int)(b * h * w)).ToArray();
         var rng = new Random(seed);

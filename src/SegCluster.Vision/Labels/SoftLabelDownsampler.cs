@@ -30,7 +30,8 @@ public sealed class SoftLabelDownsampler
         using var scope = NewDisposeScope();
         var fractions = LabelGrid.ClassFractions(labels, NumClasses, factor, Options.IgnoreIndex);  // (B, K, h, w)
         var mass = fractions.sum(1, keepdim: true);                                                 // (B, 1, h, w)
-        var keep = mass.gt(0).logical_and(mass.ge(Options.MinValidFraction)).to(ScalarType.Float32);
-        return (fractions / mass.clamp_min(1e-12) * keep).MoveToOuterDisposeScope();
+        using var least = Options.MinValidFraction.ToScalar();  // held for the native call (see KeptScalars)
+        var keep = mass.gt(KeptScalars.Zero).logical_and(mass.ge(least)).to(ScalarType.Float32);
+        return (fractions / mass.clamp_min(KeptScalars.MassFloor) * keep).MoveToOuterDisposeScope();
     }
 }

@@ -39,6 +39,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
             return _base.Terms(output, labels);
 
         int ignore = _base.Options.IgnoreIndex;
+        using var ignoreScalar = ignore.ToScalar();  // held for the native calls (see KeptScalars)
         // Plain branch; auxiliaries as in SegmentationCriterion.
         var plain = _base.Terms(output with { Logits = branch.PlainLogits, Suppression = null }, labels);
         var sums = new List<Tensor>(plain.Sums);
@@ -47,9 +48,10 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         weights[0] = branch.PlainWeight;
 
         // Drop branch: class d becomes ignore.
-        var dropLabels = branch.DroppedClass >= 0 ? labels.masked_fill(labels.eq(branch.DroppedClass), ignore) : labels;  // (B, H, W)
+        using var dropped = branch.DroppedClass.ToScalar();
+        var dropLabels = branch.DroppedClass >= 0 ? labels.masked_fill(labels.eq(dropped), ignoreScalar) : labels;  // (B, H, W)
         sums.Add(nn.functional.cross_entropy(output.Logits, dropLabels, ignore_index: ignore, reduction: nn.Reduction.Sum));
-        using (var valid = dropLabels.ne(ignore).sum()) counts.Add(valid.item<long>());
+        using (var valid = dropLabels.ne(ignoreScalar).sum()) counts.Add(valid.item<long>());
         weights.Add(1 - branch.PlainWeight);
 
         // Suppression term; present (zero) even when nothing is dropped so every rank has the same terms.

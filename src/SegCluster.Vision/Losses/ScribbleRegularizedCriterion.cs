@@ -25,6 +25,9 @@ namespace SegCluster.Vision.Losses;
 /// </summary>
 public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
 {
+    // The formula's constants, held for the process (a temporary Scalar can be freed mid-call: KeptScalars).
+    private static readonly Scalar MinusHalf = (-0.5).ToScalar();  // exp(−½ ‖·‖²)
+
     private readonly SegmentationCriterion _partial;
     private readonly ScribbleSynthesizer? _scribbles;
 
@@ -83,27 +86,29 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         var size = new[] { gh, gw };
         var probabilities = Resize(nn.functional.softmax(logits, 1), size).flatten(2);                 // (B, K, N)
         var shallow = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
-        var features = embedding is null ? null : Resize(embedding, size).flatten(2).transpose(1, 2) / Options.SigmaFeature;  // (B, N, E)
+        var features = embedding is null ? null : EmbeddingFeatures(embedding, size);               // (B, N, E)
+        using var pairs = ((double)(n * n)).ToScalar();
 
         Tensor regulariser = zeros(1, device: logits.device).squeeze(0), consistency = regulariser;
         for (long i = 0; i < b; i++)
         {
-            var logKernel = SquaredDistances(shallow[i]) * -0.5;                                  // (N, N)
+            var logKernel = SquaredDistances(shallow[i]).mul(MinusHalf);                          // (N, N)
             Tensor? deep = null;
             if (features is not null)
             {
-                deep = SquaredDistances(features[i]) * -0.5;                                       // (N, N), grad into the embedding
-                logKernel = logKernel + deep.detach();
+                deep = SquaredDistances(features[i]).mul(MinusHalf);                               // (N, N), grad into the embedding
+                logKernel = logKernel.add(deep.detach(), KeptScalars.One);
             }
             var kernel = logKernel.exp();                                                         // W (N, N), no grad
             var s = probabilities[i];                                                             // (K, N)
             // R = Σ_k S_kᵀ W (1 − S_k) = Σ_{k, i} S_ki · (W (1 − S)ᵀ)_ik
-            var r = (s.t() * kernel.matmul((1 - s).t())).sum() / (double)(n * n);
-            regulariser = regulariser + r;
+            var oneMinusS = s.neg().add_(KeptScalars.One, KeptScalars.One);                       // 1 − S (K, N)
+            var r = (s.t() * kernel.matmul(oneMinusS.t())).sum().div(pairs);
+            regulariser = regulariser.add(r, KeptScalars.One);
             if (deep is not null)
             {
                 var agreement = s.detach().t().matmul(s.detach());                                // (N, N) P(same label)
-                consistency = consistency + (deep.exp() - agreement).pow(2).mean();
+                consistency = consistency.add((deep.exp() - agreement).pow(KeptScalars.Two).mean(), KeptScalars.One);
             }
         }
         return (regulariser.MoveToOuterDisposeScope(), consistency.MoveToOuterDisposeScope());
@@ -120,8 +125,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         var size = new[] { Grid(height), Grid(width) };
         var joint = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
         if (embedding is not null)
-            joint = cat([joint, Resize(embedding, size).flatten(2).transpose(1, 2) / Options.SigmaFeature], 2);  // (B, N, 5 + E)
-        var kernels = Enumerable.Range(0, (int)joint.shape[0]).Select(i => (SquaredDistances(joint[i]) * -0.5).exp()).ToList();
+            joint = cat([joint, EmbeddingFeatures(embedding, size)], 2);                            // (B, N, 5 + E)
+        var kernels = Enumerable.Range(0, (int)joint.shape[0]).Select(i => SquaredDistances(joint[i]).mul(MinusHalf).exp()).ToList();
         return stack(kernels).MoveToOuterDisposeScope();
     }
 
@@ -130,12 +135,29 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     {
         using var scope = NewDisposeScope();
         long gh = size[0], gw = size[1];
-        var colours = Resize(images, size).flatten(2) * (Options.RgbPerUnit / Options.SigmaRgb);  // (B, 3, N)
-        var ys = (arange(gh, dtype: ScalarType.Float32, device: images.device) + 0.5) * (height / (double)gh);
-        var xs = (arange(gw, dtype: ScalarType.Float32, device: images.device) + 0.5) * (width / (double)gw);
-        var positions = stack([ys.unsqueeze(1).expand(gh, gw), xs.unsqueeze(0).expand(gh, gw)]).flatten(1) / Options.SigmaXy;  // (2, N)
+        using var colourScale = (Options.RgbPerUnit / Options.SigmaRgb).ToScalar();
+        using var sigmaXy = Options.SigmaXy.ToScalar();
+        var colours = Resize(images, size).flatten(2).mul(colourScale);                               // (B, 3, N)
+        var ys = CellCentres(gh, height, images.device);                                              // (gh)
+        var xs = CellCentres(gw, width, images.device);                                               // (gw)
+        var positions = stack([ys.unsqueeze(1).expand(gh, gw), xs.unsqueeze(0).expand(gh, gw)]).flatten(1).div(sigmaXy);  // (2, N)
         var joint = cat([positions.unsqueeze(0).expand(colours.shape[0], 2, gh * gw), colours], 1);  // (B, 5, N)
         return joint.transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(j + ½) · side / cells for j = 0 … cells − 1: the grid cells' centres in original pixels.</summary>
+    private static Tensor CellCentres(long cells, long side, Device device)
+    {
+        using var count = cells.ToScalar();
+        using var pitch = (side / (double)cells).ToScalar();
+        return arange(KeptScalars.Zero, count, KeptScalars.One, ScalarType.Float32, device).add_(KeptScalars.Half, KeptScalars.One).mul_(pitch);
+    }
+
+    /// <summary>The embedding on the grid as features f/σ_f: (B, E, h, w) → (B, N, E).</summary>
+    private Tensor EmbeddingFeatures(Tensor embedding, long[] size)
+    {
+        using var sigma = Options.SigmaFeature.ToScalar();
+        return Resize(embedding, size).flatten(2).transpose(1, 2).div(sigma);
     }
 
     private long Grid(long side) => Math.Clamp((long)Math.Round(side * Options.Scale), 1, Options.MaxGridSide);
@@ -148,7 +170,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     /// <summary>‖x_i − x_j‖² for rows of <paramref name="x"/> (N, F) → (N, N), clamped at 0.</summary>
     private static Tensor SquaredDistances(Tensor x)
     {
-        var norms = x.pow(2).sum(1, keepdim: true);                                               // (N, 1)
-        return (norms + norms.t() - 2 * x.matmul(x.t())).clamp_min(0);
+        // ‖a‖² + ‖b‖² − 2aᵀb, every Scalar kept (x.square() would make a temporary one, see KeptScalars)
+        var norms = x.pow(KeptScalars.Two).sum(1, keepdim: true);                                 // (N, 1)
+        return norms.add(norms.t(), KeptScalars.One).sub(x.matmul(x.t()).mul(KeptScalars.Two)).clamp_min(KeptScalars.Zero);
     }
 }

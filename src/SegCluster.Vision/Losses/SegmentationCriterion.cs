@@ -157,7 +157,8 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<long> counts, List<double> weights)
     {
         sums.Add(nn.functional.cross_entropy(logits, labels, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum));
-        using var valid = labels.ne(Options.IgnoreIndex);
+        using var ignore = Options.IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
+        using var valid = labels.ne(ignore);
         using var count = valid.sum();
         counts.Add(count.item<long>());
         weights.Add(weight);

@@ -27,7 +27,10 @@ public static class SoftCrossEntropyLoss
     {
         var (sum, mass) = Terms(logits, target);
         using (sum)
-            return sum / Math.Max(mass, 1e-12);
+        {
+            using var denominator = Math.Max(mass, 1e-12).ToScalar();
+            return sum.div(denominator);
+        }
     }
 
     internal static void CheckShapes(Tensor logits, Tensor target)

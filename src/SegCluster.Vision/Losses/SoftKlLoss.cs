@@ -10,6 +10,9 @@ namespace SegCluster.Vision.Losses;
 /// </summary>
 public static class SoftKlLoss
 {
+    /// <summary>Lower bound inside log Ỹ: 0·log(1e-30) = 0, and kept alive (see <see cref="KeptScalars"/>).</summary>
+    private static readonly Scalar LogFloor = 1e-30.ToScalar();
+
     /// <summary>Un-normalised sum and the soft mass; see <see cref="SoftCrossEntropyLoss.Terms"/>.</summary>
     public static (Tensor Sum, double Mass) Terms(Tensor logits, Tensor target)
     {
@@ -18,8 +21,8 @@ public static class SoftKlLoss
         using (crossEntropy)
         {
             // Σ Ỹ log Ỹ, the negative target entropy; a constant with respect to the logits.
-            var negEntropy = (target * target.clamp_min(1e-30).log()).sum().detach();
-            return ((crossEntropy + negEntropy).MoveToOuterDisposeScope(), mass);
+            var negEntropy = (target * target.clamp_min(LogFloor).log()).sum().detach();
+            return (crossEntropy.add(negEntropy, KeptScalars.One).MoveToOuterDisposeScope(), mass);
         }
     }
 
@@ -28,6 +31,9 @@ public static class SoftKlLoss
     {
         var (sum, mass) = Terms(logits, target);
         using (sum)
-            return sum / Math.Max(mass, 1e-12);
+        {
+            using var denominator = Math.Max(mass, 1e-12).ToScalar();
+            return sum.div(denominator);
+        }
     }
 }

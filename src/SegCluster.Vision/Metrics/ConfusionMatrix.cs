@@ -40,7 +40,8 @@ public sealed class ConfusionMatrix
         long k = NumClasses;
         var l = labels.flatten().to(ScalarType.Int64).cpu();
         var p = predictions.flatten().to(ScalarType.Int64).cpu();
-        var valid = l.ne(IgnoreIndex);
+        using var ignore = IgnoreIndex.ToScalar();  // held for the native calls (see KeptScalars)
+        var valid = l.ne(ignore);
         var lv = l.masked_select(valid);
         var pv = p.masked_select(valid);
         if (lv.numel() == 0) return;
@@ -48,7 +49,8 @@ public sealed class ConfusionMatrix
             throw new ArgumentException($"labels must be in [0, {k}) or {IgnoreIndex} (ignore)", nameof(labels));
         if (pv.min().item<long>() < 0 || pv.max().item<long>() >= k)
             throw new ArgumentException($"predictions must be in [0, {k})", nameof(predictions));
-        var bins = torch.bincount(lv * k + pv, minlength: k * k);  // (K·K)
+        using var classes = k.ToScalar();
+        var bins = torch.bincount(lv.mul(classes).add(pv, KeptScalars.One), minlength: k * k);  // (K·K) of label·K + prediction
         var values = bins.data<long>().ToArray();
         for (int i = 0; i < _counts.Length; i++) _counts[i] += values[i];
     }

@@ -73,8 +73,8 @@ internal static class Layers
     private static TorchSharp.Modules.GroupNorm Initialised(TorchSharp.Modules.GroupNorm norm)
     {
         using var noGrad = no_grad();
-        norm.weight?.fill_(1.0);
-        norm.bias?.fill_(0.0);
+        norm.weight?.fill_(KeptScalars.One);
+        norm.bias?.fill_(KeptScalars.Zero);
         return norm;
     }
 

@@ -19,6 +19,9 @@ namespace SegCluster.Vision.Spectral;
 /// </summary>
 public sealed class GridAdvisor : IDisposable
 {
+    /// <summary>The fixed prediction's logit scale, 4 · blurred one-hot (held for the process, see KeptScalars).</summary>
+    private static readonly Scalar PredictionScale = 4L.ToScalar();
+
     private readonly LabelSpectrum _spectrum;
     private readonly int[] _factors;
     private readonly ConfusionMatrix[] _nearest;
@@ -62,11 +65,12 @@ public sealed class GridAdvisor : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long h = labels.shape[1], w = labels.shape[2];
+        using var ignore = Options.IgnoreIndex.ToScalar();  // held for the native calls (see KeptScalars)
         var labels64 = labels.to(ScalarType.Int64);
         var oneHot = LabelGrid.ClassFractions(labels64, NumClasses, 1, Options.IgnoreIndex);              // (B, K, H, W)
-        var logits = 4 * nn.functional.avg_pool2d(oneHot, 3, 1, 1, count_include_pad: false);            // (B, K, H, W)
+        var logits = nn.functional.avg_pool2d(oneHot, 3, 1, 1, count_include_pad: false).mul(PredictionScale);  // (B, K, H, W)
         _ceFull += nn.functional.cross_entropy(logits, labels64, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
-        _ceFullCount += labels64.ne(Options.IgnoreIndex).sum().item<long>();
+        _ceFullCount += labels64.ne(ignore).sum().item<long>();
 
         var soft = new SoftLabelDownsampler(NumClasses, new SoftLabelOptions(Options.IgnoreIndex));
         for (int i = 0; i < _factors.Length; i++)
@@ -75,7 +79,7 @@ public sealed class GridAdvisor : IDisposable
             var near = NearestLabelDownsampler.Downsample(labels64, f);                                       // (B, h, w)
             var nearUp = nn.functional.interpolate(near.unsqueeze(1).to(ScalarType.Float32), [h, w], mode: InterpolationMode.Nearest)
                 .squeeze(1).to(ScalarType.Int64);                                                              // (B, H, W)
-            _nearest[i].Add(nearUp.masked_fill(nearUp.eq(Options.IgnoreIndex), 0), labels64);
+            _nearest[i].Add(nearUp.masked_fill(nearUp.eq(ignore), KeptScalars.Zero), labels64);
 
             var softDown = soft.Downsample(labels64, f);                                                      // (B, K, h, w)
             var softUp = f == 1 ? softDown
@@ -84,7 +88,7 @@ public sealed class GridAdvisor : IDisposable
 
             var coarseLogits = f == 1 ? logits : nn.functional.avg_pool2d(logits, f, f);                      // (B, K, h, w)
             _ceNearest[i] += nn.functional.cross_entropy(coarseLogits, near, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
-            _ceNearestCount[i] += near.ne(Options.IgnoreIndex).sum().item<long>();
+            _ceNearestCount[i] += near.ne(ignore).sum().item<long>();
             var (sum, mass) = SoftCrossEntropyLoss.Terms(coarseLogits, softDown);
             _ceSoft[i] += sum.item<float>();
             _ceSoftMass[i] += mass;

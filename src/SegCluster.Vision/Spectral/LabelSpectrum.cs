@@ -47,9 +47,9 @@ public sealed class LabelSpectrum : IDisposable
         using var scope = NewDisposeScope();
         var oneHot = LabelGrid.ClassFractions(labels, NumClasses, 1, IgnoreIndex).to(ScalarType.Float64); // (B, K, H, W)
         var spectrum = fft.fft2(oneHot, norm: FFTNormType.Ortho);                                                    // (B, K, H, W) complex
-        var energy = spectrum.abs().square().sum([0]).cpu();   // (K, H, W); sum(0) would bind to sum(ScalarType)
+        var energy = spectrum.abs().pow(KeptScalars.Two).sum([0]).cpu();   // (K, H, W); sum(0) would bind to sum(ScalarType)
         _energy.add_(energy, KeptScalars.One);
-        var spatial = oneHot.square().sum([0, 2, 3]).cpu().data<double>().ToArray();                      // (K)
+        var spatial = oneHot.pow(KeptScalars.Two).sum([0, 2, 3]).cpu().data<double>().ToArray();                      // (K)
         for (int k = 0; k < NumClasses; k++) _spatial[k] += spatial[k];
         Images += labels.shape[0];
     }
@@ -96,9 +96,11 @@ public sealed class LabelSpectrum : IDisposable
             mask = ones([Height, Width], ScalarType.Float64);
         else
         {
-            var fu = fft.fftfreq(Height, dtype: ScalarType.Float64).abs() * Height;  // (H) |cycles per image|
-            var fv = fft.fftfreq(Width, dtype: ScalarType.Float64).abs() * Width;    // (W)
-            mask = fu.lt(Height / (2.0 * factor)).unsqueeze(1).logical_and(fv.lt(Width / (2.0 * factor)).unsqueeze(0))
+            // Scalars held for the native calls (see KeptScalars).
+            using Scalar height = Height, width = Width, nyquistU = Height / (2.0 * factor), nyquistV = Width / (2.0 * factor);
+            var fu = fft.fftfreq(Height, dtype: ScalarType.Float64).abs().mul(height);  // (H) |cycles per image|
+            var fv = fft.fftfreq(Width, dtype: ScalarType.Float64).abs().mul(width);    // (W)
+            mask = fu.lt(nyquistU).unsqueeze(1).logical_and(fv.lt(nyquistV).unsqueeze(0))
                 .to(ScalarType.Float64);                                                // (H, W)
         }
         return (_energy * mask).sum([1, 2]).data<double>().ToArray();
@@ -114,7 +116,7 @@ public sealed class LabelSpectrum : IDisposable
         using var scope = NewDisposeScope();
         var radius = RadialIndex(bands);                                   // (H·W) int64 band id
         var flat = _energy.reshape(NumClasses, -1);                        // (K, H·W)
-        var sums = zeros([NumClasses, bands], ScalarType.Float64).index_add_(1, radius, flat, 1.0);
+        var sums = zeros([NumClasses, bands], ScalarType.Float64).index_add_(1, radius, flat, KeptScalars.One);
         var values = sums.data<double>().ToArray();
         var result = new double[NumClasses, bands];
         for (int k = 0; k < NumClasses; k++)
@@ -146,7 +148,9 @@ public sealed class LabelSpectrum : IDisposable
     {
         var fu = fft.fftfreq(Height, dtype: ScalarType.Float64).unsqueeze(1);   // (H, 1) cycles per pixel
         var fv = fft.fftfreq(Width, dtype: ScalarType.Float64).unsqueeze(0);    // (1, W)
-        var r = (fu.square() + fv.square()).sqrt() / Math.Sqrt(0.5);            // (H, W) in [0, 1]
-        return (r * bands).floor().clamp(0, bands - 1).to(ScalarType.Int64).flatten();
+        // Scalars held for the native calls (see KeptScalars).
+        using Scalar largest = Math.Sqrt(0.5), count = bands, lastBand = bands - 1;
+        var r = fu.pow(KeptScalars.Two).add(fv.pow(KeptScalars.Two), KeptScalars.One).sqrt().div(largest);   // (H, W) in [0, 1]
+        return r.mul(count).floor().clamp(KeptScalars.Zero, lastBand).to(ScalarType.Int64).flatten();
     }
 }

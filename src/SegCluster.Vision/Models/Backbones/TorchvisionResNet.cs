@@ -100,8 +100,8 @@ public sealed class TorchvisionResNet : Encoder
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                     break;
                 case StableBatchNorm2d bn:
-                    bn.weight?.fill_(1.0);
-                    bn.bias?.fill_(0.0);
+                    bn.weight?.fill_(KeptScalars.One);
+                    bn.bias?.fill_(KeptScalars.Zero);
                     break;
             }
         }

@@ -20,6 +20,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     private readonly ModuleList<TransformerBlock> blocks;
     private readonly nn.Module<Tensor, Tensor> norm;
 
+    /// <summary>Standard deviation of the class token and position embeddings at initialisation (held: KeptScalars).</summary>
+    private static readonly Scalar InitialStd = 0.02.ToScalar();
+
     public VisionTransformer(VitConfig config) : base(nameof(VisionTransformer))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -27,8 +30,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         Config = config;
         int grid = config.ImageSize / config.Patch;
         patch_embed = nn.Conv2d(3, config.Dim, kernel_size: config.Patch, stride: config.Patch);
-        cls_token = nn.Parameter(randn(1, 1, config.Dim) * 0.02);
-        pos_embed = nn.Parameter(randn(1, 1 + grid * grid, config.Dim) * 0.02);
+        cls_token = nn.Parameter(randn(1, 1, config.Dim).mul_(InitialStd));
+        pos_embed = nn.Parameter(randn(1, 1 + grid * grid, config.Dim).mul_(InitialStd));
         blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(_ => new TransformerBlock(config.Dim, config.Heads, config.MlpRatio)).ToArray());
         norm = nn.LayerNorm(config.Dim);
         RegisterComponents();
@@ -47,7 +50,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         var patches = patch_embed.call(images);                                    // (B, D, h, w)
         long b = patches.shape[0], d = patches.shape[1], h = patches.shape[2], w = patches.shape[3];
         var tokens = patches.flatten(2).transpose(1, 2);                              // (B, h·w, D)
-        var x = cat([cls_token.expand(b, 1, d), tokens], 1) + Positions(h, w);       // (B, 1 + h·w, D)
+        var x = Layers.Add(cat([cls_token.expand(b, 1, d), tokens], 1), Positions(h, w));  // (B, 1 + h·w, D)
         foreach (var block in blocks)
             x = block.call(x);
         x = norm.call(x);

@@ -56,7 +56,7 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         using var inverseCount = (1.0 / n).ToScalar();
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
         var centered = x.sub(mean.view(1, c, 1, 1));
-        var variance = DifferentiableAllReduce.Sum(centered.square().sum([0, 2, 3]), group).mul(inverseCount);
+        var variance = DifferentiableAllReduce.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3]), group).mul(inverseCount);
         var scale = variance.add(_eps, KeptScalars.One).rsqrt().mul(weight!);
         var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), KeptScalars.One);
         UpdateRunningStatistics(mean, variance, n);

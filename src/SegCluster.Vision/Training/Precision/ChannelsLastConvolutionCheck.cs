@@ -44,7 +44,8 @@ public sealed class ChannelsLastConvolutionCheck(ScalarType computeType)
         long[] w = conv.weight!.shape;  // (O, I/groups, kh, kw)
         long h = conv.dilation[0] * (w[2] - 1) + 2 * conv.stride[0] + 3, width = conv.dilation[1] * (w[3] - 1) + 2 * conv.stride[1] + 3;
         var x = randn([2, w[1] * conv.groups, h, width], generator: generator, device: device).to(type);
-        var weight = (randn(w, generator: generator, device: device) * 0.1).to(type);
+        using var weightStd = 0.1.ToScalar();  // held for the native call (see KeptScalars)
+        var weight = randn(w, generator: generator, device: device).mul(weightStd).to(type);
         var upstream = (Tensor?)null;
 
         (Tensor Y, Tensor Dx, Tensor Dw) Run(Tensor input, Tensor kernel)
