@@ -20,6 +20,10 @@ public sealed class BadInputTests
     [InlineData("--decoder-truncation 0", "model.decoder_truncation")]
     [InlineData("--precision fp8", "bf16-mixed")]
     [InlineData("--memory-format nhwc", "channels_last")]
+    [InlineData("--set training.steps", "expected PATH=VALUE")]
+    [InlineData("--set training.stepz=3", "'stepz' is not a field of training")]
+    [InlineData("--set training.steps=many", "training.steps")]
+    [InlineData("--set training.steps=0", "training.steps")]
     public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);

@@ -12,7 +12,8 @@ public sealed class QuickstartTests : IDisposable
     public async Task Quickstart_trains_two_workers_serves_metrics_and_writes_the_result()
     {
         var port = LoopbackPorts.Next();
-        using var cli = CliProcess.Start("quickstart", "--workers", "2", "--steps", "12", "--image-size", "32x48",
+        // --set applies after the options: 12 steps, not 10.
+        using var cli = CliProcess.Start("quickstart", "--workers", "2", "--steps", "10", "--set", "training.steps=12", "--image-size", "32x48",
             "--batch-size", "2", "--metrics-port", port.ToString(), "--out", _out.FullName);
 
         // Scrape /metrics while it trains, until every required series has appeared.

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cli.Embedded;
 
 namespace SegCluster.Cli.Commands;
@@ -54,10 +55,12 @@ public static class QuickstartCommand
         });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
+        var overrides = SpecOverrideOption.Create();
+
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
-            precision, memoryFormat, norm, checkpointEvery, wire,
+            precision, memoryFormat, norm, checkpointEvery, wire, overrides,
         };
         command.Validators.Add(r =>
         {
@@ -86,10 +89,13 @@ public static class QuickstartCommand
                     Wire = parse.GetValue(wire),
                 },
             };
-            var errors = spec.Validate();
-            if (errors.Count > 0)
+            try
             {
-                foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+                spec = SpecOverrides.Apply(spec, parse.GetValue(overrides) ?? [], "quickstart");
+            }
+            catch (SpecFileException e)
+            {
+                foreach (var error in e.Errors) Console.Error.WriteLine($"error: {error}");
                 return 2;
             }
             return await QuickstartRunner.RunAsync(spec, parse.GetValue(metricsPort), parse.GetValue(output)!,

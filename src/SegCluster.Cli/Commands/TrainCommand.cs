@@ -25,22 +25,23 @@ public static class TrainCommand
         var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
+        var overrides = SpecOverrideOption.Create();
         var remote = new RemoteClusterOptions();
-        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output };
+        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides };
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             ExperimentSpec spec;
             try
             {
-                spec = SpecFiles.LoadExperiment(parse.GetValue(specFile)!.FullName);
+                spec = SpecFiles.LoadExperiment(parse.GetValue(specFile)!.FullName, parse.GetValue(overrides) ?? []);
             }
             catch (Exception e) when (e is SpecFileException or IOException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            // LoadExperiment validated the text; a local run also checks the dataset folder now (a cluster's node does on submit).
+            // LoadExperiment validated the text and the overrides; a local run also checks the dataset folder now (a cluster's node does on submit).
             var errors = parse.GetValue(remote.Cluster) is null ? DatasetSpecResolver.ValidateAndResolve(spec).Errors : [];
             if (errors.Count > 0)
             {

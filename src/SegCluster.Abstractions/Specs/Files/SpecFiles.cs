@@ -19,13 +19,10 @@ public static class SpecFiles
         IgnoreReadOnlyProperties = true, // computed values (total_steps) are not spec fields
     };
 
-    /// <summary>Loads an experiment spec and validates it; throws <see cref="SpecFileException"/> listing every problem.</summary>
-    public static ExperimentSpec LoadExperiment(string path)
-    {
-        var spec = Load<ExperimentSpec>(path);
-        var errors = spec.Validate();
-        return errors.Count == 0 ? spec : throw new SpecFileException(path, errors);
-    }
+    /// <summary>Loads an experiment spec, applies <paramref name="overrides"/> ("PATH=VALUE", <see cref="SpecOverrides"/>) and
+    /// validates the result; throws <see cref="SpecFileException"/> listing every problem.</summary>
+    public static ExperimentSpec LoadExperiment(string path, IReadOnlyList<string>? overrides = null) =>
+        SpecOverrides.Apply(Load<ExperimentSpec>(path), overrides ?? [], path);
 
     /// <summary>Reads a spec document; the format follows the extension (.json, otherwise YAML).</summary>
     public static T Load<T>(string path) where T : new() => FromTree<T>(LoadTree(path), path);

@@ -1,0 +1,53 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+
+namespace SegCluster.Cluster.Tests.Specs;
+
+/// <summary>`--set PATH=VALUE` of `train` and `quickstart`: applied in order, validated once after the last, every bad
+/// assignment named.</summary>
+public sealed class SpecOverridesTests
+{
+    [Fact]
+    public void Overrides_replace_nested_fields_in_order_and_leave_the_rest()
+    {
+        var spec = SpecOverrides.Apply(new ExperimentSpec(), ["training.learning_rate=0.02", "seed=3", "model.name=unet", "seed=4"], "test");
+
+        Assert.Equal(0.02, spec.Training.LearningRate);
+        Assert.Equal(4, spec.Seed);  // the later assignment wins
+        Assert.Equal("unet", spec.Model.Name);
+        Assert.Equal(new ExperimentSpec().Training.BatchPerWorker, spec.Training.BatchPerWorker);
+    }
+
+    [Fact]
+    public void A_value_may_contain_an_equals_sign()
+    {
+        var spec = SpecOverrides.Apply(new ExperimentSpec(), ["name=lr=0.02"], "test");
+        Assert.Equal("lr=0.02", spec.Name);
+    }
+
+    [Fact]
+    public void Every_bad_assignment_is_named_at_once()
+    {
+        var error = Assert.Throws<SpecFileException>(() =>
+            SpecOverrides.Apply(new ExperimentSpec(), ["training.steps", "=3", "training.stepz=3", "training.steps=many", "seed=1"], "run.yaml"));
+
+        Assert.Equal("run.yaml", error.SpecSource);
+        Assert.Equal(4, error.Errors.Count);
+        Assert.StartsWith("--set 'training.steps': expected PATH=VALUE", error.Errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("--set '=3': expected PATH=VALUE", error.Errors[1], StringComparison.Ordinal);
+        Assert.Contains("'stepz' is not a field of training", error.Errors[2]);
+        Assert.Contains("training.steps", error.Errors[3]);
+    }
+
+    [Fact]
+    public void The_result_is_validated_after_the_last_override()
+    {
+        var broken = new ExperimentSpec { Training = new TrainingSpec { Steps = 0 } };
+        Assert.NotEmpty(broken.Validate());
+
+        // An override may repair what the file got wrong, and may break what it got right.
+        Assert.Equal(5, SpecOverrides.Apply(broken, ["training.steps=5"], "test").Training.Steps);
+        var error = Assert.Throws<SpecFileException>(() => SpecOverrides.Apply(new ExperimentSpec(), ["training.steps=0"], "test"));
+        Assert.Contains(error.Errors, e => e.StartsWith("training.steps", StringComparison.Ordinal));
+    }
+}
