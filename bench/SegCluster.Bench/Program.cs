@@ -76,6 +76,8 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("amp-miou", "Validation mIoU per precision at the same budget, paired by seed (synthetic dataset, one CPU worker).", SegCluster.Bench.Amp.AmpMiouBench.Options, SegCluster.Bench.Amp.AmpMiouBench.Run),
     ("gradient-match", "W ranks on one device through the TCP ring vs one rank with the W-times batch: gradients and parameters (issue 10).", GradientMatchBench.Options, GradientMatchBench.Run),
     ("cluster-throughput", "Training images/s and the step's phase split through an embedded node of W workers (loopback ring or in memory).", ClusterThroughputBench.Options, ClusterThroughputBench.Run),
+    ("sweep-scheduling", "Sweep coordinator scale: N no-op trials over W workers on one in-process silo (wall time, gap per trial, idle workers).", SegCluster.Bench.Sweeps.SweepSchedulingBench.Options, SegCluster.Bench.Sweeps.SweepSchedulingBench.Run),
+    ("data-loading", "Data wait against step time: folder PNG dataset through cache, augmentation and prefetch into SPGNet training (one CPU rank).", SegCluster.Bench.DataLoading.DataLoadingBench.Options, SegCluster.Bench.DataLoading.DataLoadingBench.Run),
     ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos, or node processes with --processes 1).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })
 {
