@@ -78,6 +78,8 @@ foreach (var (name, description, options, run) in new (string, string, string[],
     ("cluster-throughput", "Training images/s and the step's phase split through an embedded node of W workers (loopback ring or in memory).", ClusterThroughputBench.Options, ClusterThroughputBench.Run),
     ("scalar-stress", "Crashes of training with garbage collections looping beside it (TorchSharp's temporary Scalars), one process per seed.", SegCluster.Bench.Stress.ScalarStressBench.Options, SegCluster.Bench.Stress.ScalarStressBench.Run),
     ("scalar-stress-run", "(internal) one scalar-stress run.", SegCluster.Bench.Stress.ScalarStressRun.Options, SegCluster.Bench.Stress.ScalarStressRun.Run),
+    ("sweep-scheduling", "Sweep coordinator scale: N no-op trials over W workers on one in-process silo (wall time, gap per trial, idle workers).", SegCluster.Bench.Sweeps.SweepSchedulingBench.Options, SegCluster.Bench.Sweeps.SweepSchedulingBench.Run),
+    ("data-loading", "Data wait against step time: folder PNG dataset through cache, augmentation and prefetch into SPGNet training (one CPU rank).", SegCluster.Bench.DataLoading.DataLoadingBench.Options, SegCluster.Bench.DataLoading.DataLoadingBench.Run),
     ("spectral-scale", "Distributed label analysis throughput against nodes (in-process silos, or node processes with --processes 1).", SpectralScaleBench.Options, SpectralScaleBench.Run),
 })
 {

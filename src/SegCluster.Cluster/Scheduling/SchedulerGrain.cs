@@ -14,8 +14,9 @@ namespace SegCluster.Cluster.Scheduling;
 /// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
 /// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
 /// A gang is taken back from an experiment only when it is known to run nothing on it: the experiment refused to
-/// start, re-forms, or released it on ending. A start that failed otherwise (a timeout) may have launched the ring,
-/// so its gang stays allocated until the experiment ends or is cancelled.
+/// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is not
+/// running. A failed start whose experiment runs (or cannot be asked) may have launched the ring, so its gang stays
+/// allocated until the experiment ends or is cancelled.
 /// </summary>
 [Reentrant]
 public sealed class SchedulerGrain(
@@ -84,20 +85,41 @@ public sealed class SchedulerGrain(
     /// A refusal (<see cref="IExperimentGrain.StartAsync"/> throws <see cref="ArgumentException"/> for an invalid spec,
     /// <see cref="InvalidOperationException"/> for an id already used, both before launching anything) frees the gang.
     /// Any other failure, a timeout above all, may come after the ring was launched on the gang: freeing it then would
-    /// hand running workers to the next experiment, so the allocation stays for the experiment's own end (or cancel),
-    /// which releases it.
+    /// hand running workers to the next experiment, so the gang is freed only if the experiment says it is not running
+    /// (<see cref="MayRunAsync"/>); otherwise it stays for the experiment's own end (or cancel), which releases it.
     /// </summary>
     private async Task HandleFailedStartAsync(string experimentId, Exception error)
     {
-        if (error is not (ArgumentException or InvalidOperationException))
+        if (error is not (ArgumentException or InvalidOperationException) && await MayRunAsync(experimentId) is not false)
         {
             logger.LogWarning("Experiment {Experiment} may have started despite {Error}; its workers stay allocated until it ends or is cancelled",
                 experimentId, error.Message);
             return;
         }
-        logger.LogWarning("Experiment {Experiment} refused to start ({Error}); its workers are free again", experimentId, error.Message);
+        logger.LogWarning("Experiment {Experiment} did not start ({Error}); its workers are free again", experimentId, error.Message);
         Free(experimentId);
         await PersistAsync();
+    }
+
+    /// <summary>
+    /// Whether the experiment whose start failed may run on its gang: true while it is Running, the only state in which it
+    /// holds workers. Pending: it never began the start (the grain leaves Pending before its first await), and a start
+    /// request that timed out before the grain took it up is dropped, not run late (Orleans drops expired requests:
+    /// MessagingOptions.DropExpiredMessages, on by default). Ended: it released its workers itself, so freeing changes
+    /// nothing. Null when the experiment cannot be asked (bounded by the probe timeout): unknown, so the gang is kept.
+    /// </summary>
+    private async Task<bool?> MayRunAsync(string experimentId)
+    {
+        try
+        {
+            var status = await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout);
+            return status.State is ExperimentState.Running;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Could not ask {Experiment} whether it started ({Error})", experimentId, e.Message);
+            return null;
+        }
     }
 
     public async Task ReleaseAsync(string experimentId)

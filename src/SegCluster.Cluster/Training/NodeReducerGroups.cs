@@ -1,3 +1,4 @@
+using SegCluster.Collectives;
 using SegCluster.Vision.Training;
 
 namespace SegCluster.Cluster.Training;
@@ -13,12 +14,15 @@ public sealed class NodeReducerGroups
     private readonly Lock _lock = new();
 
     /// <summary>The group <paramref name="groupId"/> (a ring on one node) of <paramref name="localRanks"/> ranks; dispose the lease when the rank ends.</summary>
-    /// <param name="timeout">How long a rank waits for the others at each sum (a lost local rank fails the rest within it).</param>
-    public Lease Join(string groupId, int localRanks, TimeSpan timeout)
+    /// <param name="options">Bounds the waits for the other local ranks as they bound the network ring's: ConnectTimeout the
+    /// first sum (the rendezvous: they may still be loading), Timeout each later one (a lost local rank fails the rest within it).</param>
+    public Lease Join(string groupId, int localRanks, CollectiveOptions options)
     {
         lock (_lock)
         {
-            var (group, leases) = _groups.TryGetValue(groupId, out var known) ? known : (new InMemoryReducerGroup(localRanks, timeout), 0);
+            var (group, leases) = _groups.TryGetValue(groupId, out var known)
+                ? known
+                : (new InMemoryReducerGroup(localRanks, options.Timeout, options.ConnectTimeout), 0);
             if (group.WorldSize != localRanks)
                 throw new InvalidOperationException($"ring '{groupId}' has {group.WorldSize} ranks on this node, not {localRanks}.");
             _groups[groupId] = (group, leases + 1);

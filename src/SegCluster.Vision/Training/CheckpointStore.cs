@@ -78,16 +78,14 @@ public static class CheckpointStore
         var metadata = ReadHeader(reader, path);
         if (metadata is not null) CheckFits(path, metadata, trainer.Model);
         long steps = reader.ReadInt64();
-        if (steps < 0) throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {steps} completed steps.");
+        // The trainer owns both checks (RestoreOptimizerState makes them too); asked here before any weight loads, so a
+        // refused checkpoint leaves the model as it was: an SGD state must not reach an AdamW trainer's weights.
+        if (DataParallelTrainer.StepCountsProblem(steps, metadata?.OptimizerSteps) is { } impossible)
+            throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {impossible}.");
         var momentum = new float[ReadOptimizerLength(reader, path)];
         reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(momentum.AsSpan()));
-        // Checked before any weight loads: an SGD checkpoint must not reach an AdamW trainer's weights.
-        long expected = trainer.OptimizerStateLength;
-        if (momentum.Length != expected)
-            throw new ArgumentException($"checkpoint '{path}' holds {momentum.Length} optimiser state values; this trainer's optimizer needs " +
-                                        $"{expected} (a checkpoint of another optimizer kind?). Resume with the optimizer it was trained with.");
-        if (metadata?.OptimizerSteps is { } applied && (applied < 0 || applied > steps))
-            throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {applied} optimiser steps for {steps} completed steps.");
+        if (trainer.OptimizerStateMismatch(momentum.Length) is { } mismatch)
+            throw new ArgumentException($"checkpoint '{path}' does not fit this trainer: {mismatch}.");
         LoadStateOrKeep(reader, trainer.Model);
         trainer.RestoreOptimizerState(momentum, steps, metadata?.OptimizerSteps);
         // fp16-mixed continues at the saved scale; a checkpoint without one (fp32, bf16, older files) leaves GradScaler's start

@@ -255,9 +255,6 @@ public sealed class DataParallelTrainer : IDisposable
     /// <summary>A copy of the optimiser state (SGD: momentum; AdamW: both moments; flat, in parameter order) for checkpoints.</summary>
     public float[] MomentumSnapshot() => _optimizer.Snapshot();
 
-    /// <summary>How many values <see cref="MomentumSnapshot"/> holds (what a checkpoint's optimiser state must match).</summary>
-    public long OptimizerStateLength => _optimizer.StateLength;
-
     /// <summary>
     /// Restores the optimiser state a checkpoint saved: the momentum buffer, the completed-step count (the schedule's
     /// position) and the optimiser's applied updates (AdamW's bias correction, SGD's first-step buffer). Call before the
@@ -267,15 +264,30 @@ public sealed class DataParallelTrainer : IDisposable
     /// takes <paramref name="completedSteps"/>, exact unless the fp16 loss scaler skipped steps before the save.</param>
     public void RestoreOptimizerState(ReadOnlySpan<float> momentum, long completedSteps, long? optimizerSteps = null)
     {
-        if (momentum.Length != _optimizer.StateLength)
-            throw new ArgumentException($"optimiser state has {momentum.Length} values; this model's {_options.Kind} trainer needs {_optimizer.StateLength}.", nameof(momentum));
-        ArgumentOutOfRangeException.ThrowIfNegative(completedSteps);
-        long applied = optimizerSteps ?? completedSteps;
-        if (applied < 0 || applied > completedSteps)
-            throw new ArgumentOutOfRangeException(nameof(optimizerSteps), applied, $"optimiser steps must be between 0 and the {completedSteps} completed steps.");
-        _optimizer.Restore(momentum, applied);
+        if (OptimizerStateMismatch(momentum.Length) is { } mismatch) throw new ArgumentException($"{mismatch}.", nameof(momentum));
+        if (StepCountsProblem(completedSteps, optimizerSteps) is { } problem) throw new ArgumentOutOfRangeException(nameof(optimizerSteps), $"{problem}.");
+        _optimizer.Restore(momentum, optimizerSteps ?? completedSteps);
         _completedSteps = completedSteps;
     }
+
+    /// <summary>Why a saved optimiser state of <paramref name="length"/> values does not fit this trainer, or null when it
+    /// does. <see cref="RestoreOptimizerState"/> refuses it; a checkpoint asks first, before any of its weights load.</summary>
+    public string? OptimizerStateMismatch(long length) => length == _optimizer.StateLength
+        ? null
+        : $"the optimiser state has {length} values; this model's {_options.Kind} trainer needs {_optimizer.StateLength} " +
+          "(a state of another optimizer kind? Resume with the optimizer it was trained with)";
+
+    /// <summary>Why saved step counts are impossible, or null when they are not: completed steps are never negative, and
+    /// the optimiser applied between none and all of them (the fp16 loss scaler only skips updates; null: all of them).
+    /// <see cref="RestoreOptimizerState"/> refuses them; a checkpoint that records them is corrupt.</summary>
+    public static string? StepCountsProblem(long completedSteps, long? optimizerSteps) =>
+        (completedSteps, optimizerSteps ?? completedSteps) switch
+        {
+            ( < 0, _) => $"{completedSteps} completed steps (never negative)",
+            (_, var applied) when applied < 0 || applied > completedSteps =>
+                $"{applied} optimiser steps for {completedSteps} completed steps (the optimiser applies between none and all of them)",
+            _ => null,
+        };
 
     /// <summary>Gives the model back as it was handed in: hooks removed and SyncBatchNorm per rank again (its group was
     /// this trainer's stream, which ends here), so the model forwards and trains on without this trainer. Also undoes a

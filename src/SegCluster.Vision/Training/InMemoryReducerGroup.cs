@@ -6,8 +6,9 @@ namespace SegCluster.Vision.Training;
 /// Ranks as threads of one process, for tests and single-machine runs. A sum is exact and
 /// deterministic: each rank adds the buffers of its 1/W slice in rank order (0, 1, ..., W-1) into one shared
 /// result that every rank copies, so all ranks get bit-identical results. Two barrier phases per call: "all buffers posted" then "all sums read".
-/// A rank that does not arrive within the timeout makes the others throw <see cref="TimeoutException"/>
-/// instead of hanging.
+/// A rank that does not arrive in time makes the others throw <see cref="TimeoutException"/> instead of hanging: the
+/// first barrier is the rendezvous (the other ranks may still be building models or loading checkpoints and data), bounded
+/// by connectTimeout as the network ring's is by Collectives:ConnectTimeout; every later barrier by timeout (Collectives:Timeout).
 /// </summary>
 public sealed class InMemoryReducerGroup
 {
@@ -15,16 +16,23 @@ public sealed class InMemoryReducerGroup
     private readonly Memory<float>[] _posted;
     private readonly Rank[] _ranks;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _connectTimeout;
     private float[] _result = [];
 
     public InMemoryReducerGroup(int worldSize) : this(worldSize, TimeSpan.FromMinutes(2)) { }
 
-    public InMemoryReducerGroup(int worldSize, TimeSpan timeout)
+    /// <summary>A group whose rendezvous (first barrier) is bounded by <paramref name="timeout"/> like every other barrier.</summary>
+    public InMemoryReducerGroup(int worldSize, TimeSpan timeout) : this(worldSize, timeout, timeout) { }
+
+    /// <param name="timeout">How long a rank waits for the others at each barrier after the first.</param>
+    /// <param name="connectTimeout">How long a rank waits for the others at the first barrier (the rendezvous).</param>
+    public InMemoryReducerGroup(int worldSize, TimeSpan timeout, TimeSpan connectTimeout)
     {
         if (worldSize < 1)
             throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "worldSize must be >= 1");
         WorldSize = worldSize;
         _timeout = timeout;
+        _connectTimeout = connectTimeout;
         _barrier = new Barrier(worldSize);
         _posted = new Memory<float>[worldSize];
         _ranks = Enumerable.Range(0, worldSize).Select(r => new Rank(this, r)).ToArray();
@@ -73,8 +81,12 @@ public sealed class InMemoryReducerGroup
 
     private void Wait(int rank, CancellationToken cancellation)
     {
-        if (!_barrier.SignalAndWait(_timeout, cancellation))
-            throw new TimeoutException($"rank {rank}: not all {WorldSize} ranks reached the all-reduce within {_timeout}");
+        // Phase 0 cannot end before this rank signals, so reading it first tells the rendezvous apart from later barriers.
+        var (setting, limit, what) = _barrier.CurrentPhaseNumber == 0
+            ? ("ConnectTimeout", _connectTimeout, "the first all-reduce (the rendezvous)")
+            : ("Timeout", _timeout, "the all-reduce");
+        if (!_barrier.SignalAndWait(limit, cancellation))
+            throw new TimeoutException($"rank {rank}: not all {WorldSize} ranks reached {what} within {setting} {limit}");
     }
 
     private sealed class Rank(InMemoryReducerGroup group, int rank, CancellationToken cancellation = default) : IGradientReducer

@@ -6,8 +6,9 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// What <see cref="ScriptedExperimentGrain"/> does when the scheduler starts it. By default the ring launches and the
 /// call answers at once. A held id launches, then answers only when released. A timed-out id launches, then fails with
 /// the <see cref="TimeoutException"/> Orleans raises when a reply is late (what the scheduler sees of a slow launch,
-/// without waiting out a real call timeout). A refused id throws before launching, as the real grain does for an id
-/// already used.
+/// without waiting out a real call timeout). A dropped id fails with that exception without launching: the request
+/// waited past its timeout before the grain took it up, and Orleans drops expired requests. A refused id throws before
+/// launching, as the real grain does for an id already used.
 /// </summary>
 internal sealed class ExperimentStarts
 {
@@ -15,6 +16,7 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _reached = new();
     private readonly ConcurrentDictionary<string, string> _refusals = new();
     private readonly ConcurrentDictionary<string, bool> _timeouts = new();
+    private readonly ConcurrentDictionary<string, bool> _drops = new();
 
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
@@ -22,6 +24,8 @@ internal sealed class ExperimentStarts
     public void Hold(string experimentId) => _held[experimentId] = NewSignal();
 
     public void TimeOut(string experimentId) => _timeouts[experimentId] = true;
+
+    public void Drop(string experimentId) => _drops[experimentId] = true;
 
     public void Refuse(string experimentId, string reason) => _refusals[experimentId] = reason;
 
@@ -34,16 +38,22 @@ internal sealed class ExperimentStarts
         foreach (var gate in _held.Values) gate.TrySetResult();
     }
 
+    /// <summary>Whether a start of <paramref name="experimentId"/> launched: what the experiment's status says.</summary>
+    public bool Launched(string experimentId) => Launches.Any(l => l.ExperimentId == experimentId);
+
     public async Task StartAsync(string experimentId, IReadOnlyList<string> workers)
     {
+        if (_drops.ContainsKey(experimentId)) throw LateReply(experimentId);
         if (_refusals.TryGetValue(experimentId, out var reason))
             throw new InvalidOperationException($"Experiment '{experimentId}' refused to start: {reason}");
         Launches.Enqueue((experimentId, workers));
         _reached.GetOrAdd(experimentId, _ => NewSignal()).TrySetResult();
-        if (_timeouts.ContainsKey(experimentId))
-            throw new TimeoutException($"Response did not arrive on time for the start of '{experimentId}' (scripted).");
+        if (_timeouts.ContainsKey(experimentId)) throw LateReply(experimentId);
         if (_held.TryGetValue(experimentId, out var gate)) await gate.Task;
     }
+
+    private static TimeoutException LateReply(string experimentId) =>
+        new($"Response did not arrive on time for the start of '{experimentId}' (scripted).");
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -7,7 +7,8 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// <summary>
 /// The real scheduler grain over scripted experiments: a worker is never handed to two experiments, whether two
 /// submissions of one id race, or an experiment's start times out after its ring launched (the gang must stay
-/// allocated until the experiment ends), while a start the experiment refused gives its gang back.
+/// allocated until the experiment ends), while a start the experiment refused, or one that timed out without the
+/// experiment ever starting, gives its gang back.
 /// </summary>
 public sealed class SchedulerGrainTests : IAsyncLifetime
 {
@@ -79,6 +80,21 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
 
         Assert.False(next.Started);
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("queued", holder));
+    }
+
+    [Fact]
+    public async Task A_start_that_times_out_before_the_experiment_began_gives_the_gang_back()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        _starts.Drop("lost");
+
+        await Assert.ThrowsAsync<TimeoutException>(() => _scheduler.SubmitAsync("lost", Spec(workers: 2)));
+        var next = await _scheduler.SubmitAsync("next", Spec(workers: 2));
+
+        // "lost" says Pending: nothing runs on its gang, so "next" gets it instead of waiting for a cancel.
+        Assert.True(next.Started);
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("next", holder));
+        Assert.Equal(new[] { "next" }, _starts.Launches.Select(l => l.ExperimentId));
     }
 
     [Fact]

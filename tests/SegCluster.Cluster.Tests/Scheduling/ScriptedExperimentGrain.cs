@@ -7,7 +7,7 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 
 /// <summary>
 /// An experiment coordinator that launches nothing: its start does what <see cref="ExperimentStarts"/> says, so
-/// scheduler tests control when (and whether) a start answers. Only the calls the scheduler makes are supported.
+/// scheduler tests control when (and whether) a start answers and launches. Only the calls the scheduler makes are supported.
 /// </summary>
 internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, IExperimentGrain
 {
@@ -26,7 +26,9 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
 
     public Task WorkersLostAsync(IReadOnlyList<string> workerIds) => Task.CompletedTask;
 
-    public Task<ExperimentStatus> GetStatusAsync() => throw Unsupported();
+    /// <summary>Only the state is scripted: Running once a start launched, Pending before.</summary>
+    public Task<ExperimentStatus> GetStatusAsync() => Task.FromResult(
+        new ExperimentStatus(Id, starts.Launched(Id) ? ExperimentState.Running : ExperimentState.Pending, 0, 0, double.NaN, 0, 0, 0, null, null));
     public Task CancelAsync() => throw Unsupported();
     public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => throw Unsupported();
     public Task ReportStepAsync(StepReport report) => throw Unsupported();
@@ -36,5 +38,5 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
     public Task ReportFailedAsync(int rank, int attempt, string error) => throw Unsupported();
 
     private static NotSupportedException Unsupported() =>
-        new("The scripted experiment answers only the scheduler's calls (start, resume, workers lost).");
+        new("The scripted experiment answers only the scheduler's calls (start, resume, workers lost, status).");
 }

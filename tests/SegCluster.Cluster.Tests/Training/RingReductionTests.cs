@@ -44,7 +44,7 @@ public sealed class RingReductionTests
         var error = Assert.Throws<ArgumentException>(() => RingReduction.Join(assignment, new CollectiveMailbox(), invalid, groups, CancellationToken.None));
         Assert.Contains("ChunkBytes", error.Message);
         // The lease was given back: the group is gone, so a formation of another size may take its id.
-        using var next = groups.Join($"leak@{a}", localRanks: 3, TimeSpan.FromSeconds(60));
+        using var next = groups.Join($"leak@{a}", localRanks: 3, invalid);
         Assert.Equal(3, next.Group.WorldSize);
     }
 

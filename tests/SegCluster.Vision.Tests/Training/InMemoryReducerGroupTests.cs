@@ -73,4 +73,32 @@ public class InMemoryReducerGroupTests
         cancelled.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() => group.Cancellable(0, cancelled.Token).Sum(new float[4]));
     }
+
+    [Fact]
+    public async Task The_first_sum_waits_ConnectTimeout_for_a_late_rank_and_later_sums_only_Timeout()
+    {
+        // Rank 1 arrives 0.5 s late at the first sum (still loading): beyond Timeout, within ConnectTimeout.
+        var group = new InMemoryReducerGroup(2, timeout: TimeSpan.FromMilliseconds(100), connectTimeout: TimeSpan.FromMinutes(1));
+        var late = Task.Factory.StartNew(() =>
+        {
+            Thread.Sleep(500);
+            float[] buffer = [2f];
+            group[1].Sum(buffer);  // then never arrives at the second sum
+        }, TaskCreationOptions.LongRunning);
+        float[] first = [1f];
+        group[0].Sum(first);
+        await late;
+        Assert.Equal([3f], first);
+
+        var error = Assert.Throws<TimeoutException>(() => group[0].Sum(new float[1]));
+        Assert.Contains("within Timeout 00:00:00.1", error.Message);
+    }
+
+    [Fact]
+    public void A_rank_missing_from_the_rendezvous_times_out_naming_ConnectTimeout()
+    {
+        var group = new InMemoryReducerGroup(2, timeout: TimeSpan.FromMinutes(1), connectTimeout: TimeSpan.FromMilliseconds(100));
+        var error = Assert.Throws<TimeoutException>(() => group[0].Sum(new float[1]));
+        Assert.Contains("first all-reduce (the rendezvous) within ConnectTimeout 00:00:00.1", error.Message);
+    }
 }
