@@ -99,6 +99,7 @@ public sealed class SchedulerGrain(
         logger.LogWarning("Experiment {Experiment} did not start ({Error}); its workers are free again", experimentId, error.Message);
         Free(experimentId);
         await PersistAsync();
+        _ = StartQueuedAfterReturningAsync();  // experiments queued behind this gang while its start was pending
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// the <see cref="TimeoutException"/> Orleans raises when a reply is late (what the scheduler sees of a slow launch,
 /// without waiting out a real call timeout). A dropped id fails with that exception without launching: the request
 /// waited past its timeout before the grain took it up, and Orleans drops expired requests. A refused id throws before
-/// launching, as the real grain does for an id already used.
+/// launching, as the real grain does for an id already used. A gated id waits before any of that until opened.
 /// </summary>
 internal sealed class ExperimentStarts
 {
@@ -17,6 +17,8 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, string> _refusals = new();
     private readonly ConcurrentDictionary<string, bool> _timeouts = new();
     private readonly ConcurrentDictionary<string, bool> _drops = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrived = new();
 
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
@@ -29,13 +31,21 @@ internal sealed class ExperimentStarts
 
     public void Refuse(string experimentId, string reason) => _refusals[experimentId] = reason;
 
+    /// <summary>A start of <paramref name="experimentId"/> waits, before it launches, refuses or is dropped, until <see cref="Open"/>.</summary>
+    public void Gate(string experimentId) => _gates[experimentId] = NewSignal();
+
+    public void Open(string experimentId) => _gates[experimentId].TrySetResult();
+
+    /// <summary>Completes when a start of <paramref name="experimentId"/> has been called (gated or not).</summary>
+    public Task Arrived(string experimentId) => _arrived.GetOrAdd(experimentId, _ => NewSignal()).Task;
+
     /// <summary>Completes when a start of <paramref name="experimentId"/> has launched (held or not).</summary>
     public Task Reached(string experimentId) => _reached.GetOrAdd(experimentId, _ => NewSignal()).Task;
 
     /// <summary>Lets every held start answer, so no call is left running when the cluster stops.</summary>
     public void ReleaseAll()
     {
-        foreach (var gate in _held.Values) gate.TrySetResult();
+        foreach (var gate in _held.Values.Concat(_gates.Values)) gate.TrySetResult();
     }
 
     /// <summary>Whether a start of <paramref name="experimentId"/> launched: what the experiment's status says.</summary>
@@ -43,6 +53,8 @@ internal sealed class ExperimentStarts
 
     public async Task StartAsync(string experimentId, IReadOnlyList<string> workers)
     {
+        _arrived.GetOrAdd(experimentId, _ => NewSignal()).TrySetResult();
+        if (_gates.TryGetValue(experimentId, out var opened)) await opened.Task;
         if (_drops.ContainsKey(experimentId)) throw LateReply(experimentId);
         if (_refusals.TryGetValue(experimentId, out var reason))
             throw new InvalidOperationException($"Experiment '{experimentId}' refused to start: {reason}");

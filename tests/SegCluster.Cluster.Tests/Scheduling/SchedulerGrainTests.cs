@@ -111,5 +111,24 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("next", holder));
     }
 
+    [Fact]
+    public async Task A_gang_given_back_starts_the_experiments_queued_behind_it()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        _starts.Gate("used");
+        _starts.Refuse("used", "it was already started");
+        var refused = _scheduler.SubmitAsync("used", Spec(workers: 2));
+        await _starts.Arrived("used").WaitAsync(TimeSpan.FromSeconds(30));
+        var waiting = await _scheduler.SubmitAsync("waiting", Spec(workers: 2));  // "used" holds the gang while its start is pending
+        Assert.Equal(1, waiting.QueuePosition);
+
+        _starts.Open("used");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => refused);
+
+        // No register or release follows: freeing the gang itself starts the queue.
+        await _starts.Reached("waiting").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("waiting", holder));
+    }
+
     private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
 }
