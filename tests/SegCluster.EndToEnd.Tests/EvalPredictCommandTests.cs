@@ -20,6 +20,17 @@ public sealed class EvalPredictCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Eval_refuses_the_synthetic_dataset_for_a_checkpoint_trained_on_files()
+    {
+        var checkpoint = _fixtures.Checkpoint("files", onFiles: true);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["eval", "--checkpoint", checkpoint, "--dataset", "synthetic"]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"was trained on the dataset at '{_fixtures.DatasetPath}'", stderr);
+        Assert.Contains($"--dataset {_fixtures.DatasetPath}", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+    }
+
+    [Fact]
     public async Task Eval_refuses_a_file_that_is_no_checkpoint_and_a_bad_crop()
     {
         var notCheckpoint = Path.Combine(_fixtures.DatasetPath, "classes.json");

@@ -32,13 +32,16 @@ internal sealed class EvaluationFixtures : IDisposable
     public string DatasetPath { get; }
 
     /// <summary>Writes a checkpoint of an untrained (seeded) network as training does: weights, spec and class names.</summary>
-    public string Checkpoint(string name, int numClasses = 3, string model = "encoder-decoder", int seed = 5)
+    /// <param name="onFiles">The spec names this fixture's folder dataset (kind files) instead of the synthetic one.</param>
+    public string Checkpoint(string name, int numClasses = 3, string model = "encoder-decoder", int seed = 5, bool onFiles = false)
     {
         var spec = new ExperimentSpec
         {
             Name = name,
             Workers = 1,
-            Dataset = new DatasetSpec { NumClasses = numClasses, Height = Height, Width = Width },
+            Dataset = onFiles
+                ? new DatasetSpec { Kind = DatasetSpec.Files, Path = DatasetPath, NumClasses = numClasses, Height = Height, Width = Width }
+                : new DatasetSpec { NumClasses = numClasses, Height = Height, Width = Width },
             Model = new ModelSpec { Name = model, Width = 8, Norm = "bn" },
         };
         // Under the process-wide seeded-build lock: the randn below draws from torch's global generator too.

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
 using SegCluster.Cli.Remote;
 
 namespace SegCluster.Cli.Commands;
@@ -16,11 +17,22 @@ public static class CancelCommand
         command.SetAction((parse, cancellationToken) => remote.RunAsync(parse, async client =>
         {
             var experimentId = parse.GetValue(id)!;
-            await client.GetGrain<IExperimentGrain>(experimentId).CancelAsync();
-            var status = await client.GetGrain<IExperimentGrain>(experimentId).GetStatusAsync();
-            Console.WriteLine($"experiment {experimentId}: {status.State.ToString().ToLowerInvariant()}");
+            var state = await CancelAsync(client, experimentId);
+            Console.WriteLine($"experiment {experimentId}: {state.ToString().ToLowerInvariant()}");
             return 0;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>Cancels a started or queued experiment and returns its state after the call.</summary>
+    /// <exception cref="ArgumentException">Nobody submitted an experiment of this id (a typo would otherwise be
+    /// recorded as a cancelled experiment and reported as cancelled).</exception>
+    public static async Task<ExperimentState> CancelAsync(IGrainFactory grains, string experimentId)
+    {
+        if (await ExperimentLookup.FindAsync(grains, experimentId) is null)
+            throw new ArgumentException($"no experiment '{experimentId}' on this cluster; `segcluster status` lists the running and queued ones.");
+        var experiment = grains.GetGrain<IExperimentGrain>(experimentId);
+        await experiment.CancelAsync();
+        return (await experiment.GetStatusAsync()).State;
     }
 }

@@ -21,21 +21,18 @@ public static class StatusCommand
             var console = AnsiConsole.Console;
             if (parse.GetValue(id) is { } experimentId)
             {
-                var status = await client.GetGrain<IExperimentGrain>(experimentId).GetStatusAsync();
-                if (status.State == ExperimentState.Pending && status.TotalSteps == 0)
+                switch (await ExperimentLookup.FindAsync(client, experimentId))
                 {
-                    var queue = (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync()).Queue;
-                    var position = queue.ToList().IndexOf(experimentId);
-                    if (position < 0)
-                    {
+                    case null:
                         Console.Error.WriteLine($"error: no experiment '{experimentId}' on this cluster.");
                         return 1;
-                    }
-                    console.MarkupLineInterpolated($"experiment {experimentId} is queued at position {position + 1}");
-                    return 0;
+                    case { QueuePosition: { } position }:
+                        console.MarkupLineInterpolated($"experiment {experimentId} is queued at position {position}");
+                        return 0;
+                    case { Status: var status }:
+                        ExperimentStatusView.Write(console, status);
+                        return 0;
                 }
-                ExperimentStatusView.Write(console, status);
-                return 0;
             }
             var snapshot = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync();
             var table = new Table().AddColumns("worker", "node", "device", "experiment");

@@ -16,7 +16,7 @@ public static class QuickstartRunner
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
         console.MarkupLineInterpolated(
-            $"[bold]SegCluster quickstart[/]: {spec.Model.Name} on synthetic {spec.Dataset.Height}x{spec.Dataset.Width}, {spec.Dataset.NumClasses} classes; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
+            $"[bold]SegCluster {spec.Name}[/]: {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
 
         EmbeddedCluster cluster;
         try
@@ -65,7 +65,7 @@ public static class QuickstartRunner
             var path = await result.WriteAsync(output, cancellationToken);
             console.MarkupLineInterpolated($"wrote {path}");
             if (status.Checkpoint is { } checkpoint)
-                console.MarkupLineInterpolated($"checkpoint: {checkpoint.Path} (evaluate: segcluster eval --checkpoint {checkpoint.Path} --dataset synthetic)");
+                console.MarkupLineInterpolated($"checkpoint: {checkpoint.Path} (evaluate: {RunSummary.EvaluateCommand(spec, checkpoint.Path)})");
             if (linger > TimeSpan.Zero)
             {
                 // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.

@@ -36,9 +36,20 @@ public sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw new InvalidOperationException($"Could not connect to the cluster '{clusterId}' through Redis {redis}: {e.Message}", e);
+            throw new InvalidOperationException(RedisUnreachable(e)
+                ? $"no Redis answered at {redis}: is redis-server running there? --cluster (or SEGCLUSTER_CLUSTER) names the Redis the nodes were started with."
+                : $"Could not connect to the cluster '{clusterId}' through Redis {redis}: {e.Message}", e);
         }
         return new ClusterConnection(host);
+    }
+
+    // A closed port or unknown host surfaces as StackExchange.Redis' connection or backlog-timeout exception (a
+    // twenty-line dump of its internals), possibly wrapped by Orleans.
+    private static bool RedisUnreachable(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException) return true;
+        return false;
     }
 
     public async ValueTask DisposeAsync()

@@ -17,10 +17,15 @@ public static class EvaluationDatasets
 
     public static bool IsSynthetic(string datasetPath) => datasetPath == DatasetSpec.Synthetic;
 
-    /// <exception cref="ArgumentException">An unknown synthetic split, or a class count that differs from the checkpoint's (named).</exception>
+    /// <exception cref="ArgumentException">An unknown synthetic split, "synthetic" for a checkpoint trained on files, or a class
+    /// count that differs from the checkpoint's (named).</exception>
     /// <exception cref="DatasetFileException">A dataset file is missing or undecodable (named).</exception>
     public static ISegmentationDataset Open(CheckpointModel checkpoint, string datasetPath, string format, string split)
     {
+        // The generator would follow the files run's spec (its class count, its split sizes) and score nonsense.
+        if (IsSynthetic(datasetPath) && checkpoint.Spec.Dataset.Kind != DatasetSpec.Synthetic)
+            throw new ArgumentException($"--dataset synthetic: checkpoint '{checkpoint.Path}' was trained on the dataset at " +
+                $"'{checkpoint.Spec.Dataset.Path}', not on the built-in synthetic one; evaluate it with --dataset {checkpoint.Spec.Dataset.Path}.");
         ISegmentationDataset dataset = IsSynthetic(datasetPath)
             ? new SyntheticSceneDataset(split switch
             {

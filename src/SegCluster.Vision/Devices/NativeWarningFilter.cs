@@ -14,6 +14,7 @@ namespace SegCluster.Vision.Devices;
 public sealed class NativeWarningFilter : IDisposable
 {
     private const int StandardError = 2;
+    private const int EINTR = 4;
     private readonly int _savedStderr = -1;
     private readonly Thread? _pump;
 
@@ -31,8 +32,7 @@ public sealed class NativeWarningFilter : IDisposable
         dup2(fds[1], StandardError);
         close(fds[1]);
         var reader = new SafeFileHandle(fds[0], ownsHandle: true);
-        var writer = new SafeFileHandle(saved, ownsHandle: false);
-        var pump = new Thread(() => Pump(reader, writer)) { IsBackground = true, Name = "native-stderr-filter" };
+        var pump = new Thread(() => Pump(reader, saved)) { IsBackground = true, Name = "native-stderr-filter" };
         pump.Start();
         return new NativeWarningFilter(saved, pump);
     }
@@ -46,10 +46,9 @@ public sealed class NativeWarningFilter : IDisposable
         close(_savedStderr);
     }
 
-    private static void Pump(SafeFileHandle reader, SafeFileHandle writer)
+    private static void Pump(SafeFileHandle reader, int output)
     {
         using var input = new StreamReader(new FileStream(reader, FileAccess.Read, 1), Encoding.UTF8);
-        using var output = new FileStream(writer, FileAccess.Write, 1);
         var nnpackSeen = false;
         while (input.ReadLine() is { } line)
         {
@@ -59,8 +58,19 @@ public sealed class NativeWarningFilter : IDisposable
                 nnpackSeen = true;
                 line += " (repeats suppressed)";
             }
-            output.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            output.Flush();
+            WriteAll(output, Encoding.UTF8.GetBytes(line + "\n"));
+        }
+    }
+
+    // write(2), not a FileStream: when stderr is a file that stdout shares (`> log 2>&1`), a FileStream writes at the
+    // offset it tracks itself and overwrote what stdout had written since; write(2) appends at the shared offset.
+    private static void WriteAll(int fd, byte[] bytes)
+    {
+        for (var written = 0; written < bytes.Length;)
+        {
+            var n = write(fd, bytes[written..], bytes.Length - written);
+            if (n > 0) written += (int)n;
+            else if (n == 0 || Marshal.GetLastPInvokeError() != EINTR) return;  // stderr gone: nothing left to tell
         }
     }
 
@@ -68,4 +78,5 @@ public sealed class NativeWarningFilter : IDisposable
     [DllImport("libc", SetLastError = true)] private static extern int dup(int fd);
     [DllImport("libc", SetLastError = true)] private static extern int dup2(int oldFd, int newFd);
     [DllImport("libc", SetLastError = true)] private static extern int close(int fd);
+    [DllImport("libc", SetLastError = true)] private static extern nint write(int fd, byte[] buffer, nint count);
 }
