@@ -98,6 +98,10 @@ public sealed partial class DeploymentFilesTests
             Assert.True(File.Exists(RepoPaths.Of((string)build["dockerfile"])), $"{name}: no {build["dockerfile"]}");
         }
 
+        // The host's CLI finds the gateways through Redis, published on loopback only (it has no password).
+        var redis = (Dictionary<object, object>)services["redis"];
+        Assert.Equal(["127.0.0.1:6379:6379"], ((List<object>)redis["ports"]).Cast<string>());
+
         foreach (var service in new[] { "prometheus", "grafana" })
             foreach (var volume in ((List<object>)((Dictionary<object, object>)services[service])["volumes"]).Cast<string>())
             {
