@@ -32,6 +32,28 @@ public sealed class BadInputTests
         Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
     }
 
+    /// <summary>The starting checkpoint is checked before an embedded cluster starts: nothing trains.</summary>
+    [Theory]
+    [InlineData("--resume /no/such/step-000004.ckpt", "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
+    [InlineData("--load-from /no/such/best.ckpt", "training.load_from: '/no/such/best.ckpt' is not an existing file")]
+    [InlineData("--resume a.ckpt --load-from b.ckpt", "set one, not both")]
+    public async Task Train_rejects_a_bad_starting_checkpoint(string arguments, string expectedInMessage)
+    {
+        var spec = Path.Combine(Path.GetTempPath(), $"segcluster-bad-start-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(spec, RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
+        try
+        {
+            var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["train", spec, .. arguments.Split(' ')]);
+            Assert.Equal(2, exit);
+            Assert.Contains(expectedInMessage, stderr);
+            Assert.DoesNotContain("metrics: http", stdout);
+        }
+        finally
+        {
+            File.Delete(spec);
+        }
+    }
+
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
     [Fact]
     public async Task A_busy_metrics_port_is_named_with_the_way_out()

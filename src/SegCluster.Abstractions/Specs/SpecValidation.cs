@@ -75,6 +75,10 @@ public static class SpecValidation
         Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
         Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),
             $"training.best_metric: '{t.BestMetric}' is unknown; use one of {string.Join(", ", TrainingSpec.BestMetrics)}.");
+        Check(t.ResumeFrom is null || t.LoadFrom is null,
+            "training.resume_from and training.load_from: set one, not both; resume_from continues a run (weights, optimiser, step), load_from starts a new one from its weights.");
+        Check(t.ResumeFrom is null || t.ResumeFrom.Trim().Length > 0, "training.resume_from: empty; give a checkpoint path or leave the field out.");
+        Check(t.LoadFrom is null || t.LoadFrom.Trim().Length > 0, "training.load_from: empty; give a checkpoint path or leave the field out.");
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
         Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");

@@ -19,6 +19,12 @@ public sealed record TrainingSpec
     /// <summary>Write a checkpoint every this many steps (and after the last); 0 = none. A failed ring then
     /// resumes from the last one, so a failure costs at most this many steps.</summary>
     [Id(8)] public int CheckpointEvery { get; init; }
+    /// <summary>Checkpoint to continue (mmsegmentation's <c>resume</c>): weights, optimiser state and step; the run goes on
+    /// from that step to <see cref="Steps"/> with the schedule and data order of an uninterrupted run. A path on the node.</summary>
+    [Id(9)] public string? ResumeFrom { get; init; }
+    /// <summary>Checkpoint whose weights start the run (mmsegmentation's <c>load_from</c>, fine-tuning): step 0, a fresh
+    /// optimiser; the model section must build the network the file holds, class count included. A path on the node.</summary>
+    [Id(10)] public string? LoadFrom { get; init; }
 
     /// <summary>"sgd" (momentum, L2 decay; the CNN default) or "adamw" (decoupled decay; for ViT backbones).</summary>
     [Id(20)] public string Optimizer { get; init; } = "sgd";

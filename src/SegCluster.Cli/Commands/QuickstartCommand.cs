@@ -56,12 +56,14 @@ public static class QuickstartCommand
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
         var overrides = SpecOverrideOption.Create();
+        var startingCheckpoint = new StartingCheckpointOptions();
 
         var command = new Command("quickstart", "Train on the built-in synthetic dataset with a local in-process cluster and report mIoU.")
         {
             workers, steps, epochs, imageSize, batch, device, model, metricsPort, output, seed, labelMode, labelFactor, decoderTruncation, linger,
             precision, memoryFormat, norm, checkpointEvery, wire, overrides,
         };
+        startingCheckpoint.AddTo(command);
         command.Validators.Add(r =>
         {
             if (r.GetResult(steps) is { Implicit: false } && r.GetResult(epochs) is { Implicit: false })
@@ -91,7 +93,7 @@ public static class QuickstartCommand
             };
             try
             {
-                spec = SpecOverrides.Apply(spec, parse.GetValue(overrides) ?? [], "quickstart");
+                spec = SpecOverrides.Apply(spec, startingCheckpoint.WithOverrides(parse, overrides), "quickstart");
             }
             catch (SpecFileException e)
             {

@@ -7,6 +7,7 @@ using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Training;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Commands;
@@ -26,23 +27,26 @@ public static class TrainCommand
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
         var overrides = SpecOverrideOption.Create();
+        var startingCheckpoint = new StartingCheckpointOptions();
         var remote = new RemoteClusterOptions();
         var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides };
+        startingCheckpoint.AddTo(command);
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             ExperimentSpec spec;
             try
             {
-                spec = SpecFiles.LoadExperiment(parse.GetValue(specFile)!.FullName, parse.GetValue(overrides) ?? []);
+                spec = SpecFiles.LoadExperiment(parse.GetValue(specFile)!.FullName, startingCheckpoint.WithOverrides(parse, overrides));
             }
             catch (Exception e) when (e is SpecFileException or IOException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            // LoadExperiment validated the text and the overrides; a local run also checks the dataset folder now (a cluster's node does on submit).
-            var errors = parse.GetValue(remote.Cluster) is null ? DatasetSpecResolver.ValidateAndResolve(spec).Errors : [];
+            // LoadExperiment validated the text and the overrides; a local run also checks the dataset folder and the
+            // starting checkpoint now (a cluster's node does on submit).
+            var errors = parse.GetValue(remote.Cluster) is null ? LocalErrors(spec) : [];
             if (errors.Count > 0)
             {
                 foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
@@ -54,6 +58,12 @@ public static class TrainCommand
             return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
         });
         return command;
+    }
+
+    private static List<string> LocalErrors(ExperimentSpec spec)
+    {
+        var (resolved, errors) = DatasetSpecResolver.ValidateAndResolve(spec);
+        return errors.Count > 0 ? errors : StartingCheckpoint.Resolve(resolved).Errors;
     }
 
     private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, CancellationToken cancellationToken)

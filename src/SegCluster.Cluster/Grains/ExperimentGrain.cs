@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
+using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -58,6 +59,9 @@ public sealed class ExperimentGrain(
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
         (spec, var errors) = DatasetSpecResolver.ValidateAndResolve(spec);
+        // Off the grain's scheduler: the check builds the network and reads the whole checkpoint.
+        var (resumedFrom, checkpointErrors) = errors.Count == 0 ? await Task.Run(() => StartingCheckpoint.Resolve(spec)) : (null, []);
+        errors.AddRange(checkpointErrors);
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
         if (workerIds.Distinct().Count() != workerIds.Count)
@@ -65,7 +69,7 @@ public sealed class ExperimentGrain(
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
-        record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled };
+        record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom };
         await LaunchAsync(workerIds, throwOnFailure: true);
         return Status();
     }
@@ -171,7 +175,7 @@ public sealed class ExperimentGrain(
     /// <summary>Abort the broken ring, then re-form it on a gang from the scheduler (or wait for one).</summary>
     private async Task RecoverAsync(string cause)
     {
-        var resumeStep = record.State.Checkpoint?.Step ?? 0;
+        var resumeStep = record.State.ResumePoint?.Step ?? 0;
         var redone = Math.Max(0, _step - resumeStep);
         _step = resumeStep;  // the next ring starts there: a formation that breaks before its first step redoes nothing more
         logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
@@ -242,7 +246,7 @@ public sealed class ExperimentGrain(
                 await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}")
                 {
                     Attempt = attempt,
-                    ResumeFrom = record.State.Checkpoint,
+                    ResumeFrom = record.State.ResumePoint,
                 });
         }
         catch (Exception e)
@@ -257,7 +261,7 @@ public sealed class ExperimentGrain(
             return;
         }
         logger.LogInformation("Experiment {Experiment} attempt {Attempt} started on {Workers}{Resume}", Id, attempt,
-            string.Join(", ", workerIds), record.State.Checkpoint is { } c ? $" from the checkpoint of step {c.Step}" : "");
+            string.Join(", ", workerIds), record.State.ResumePoint is { } c ? $" from the checkpoint of step {c.Step}" : "");
     }
 
     private async Task FinishAsync(ExperimentState state, string? error)
@@ -294,7 +298,7 @@ public sealed class ExperimentGrain(
         var r = record.State;
         var trainingSeconds = _trainingTime.TotalSeconds;
         var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
-        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.Checkpoint?.Step ?? 0);
+        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.ResumePoint?.Step ?? 0);
         return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,
             r.Workers.Count, _clock.Elapsed.TotalSeconds, r.Evaluation, r.Error)
         {

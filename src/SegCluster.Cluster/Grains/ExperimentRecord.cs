@@ -20,6 +20,10 @@ public sealed record ExperimentRecord
     [Id(6)] public bool Scheduled { get; init; }
     /// <summary>Last good checkpoint reported by rank 0.</summary>
     [Id(7)] public CheckpointRecord? Checkpoint { get; init; }
+    /// <summary>training.resume_from with its step: where the ring starts until this run writes a checkpoint of its own.</summary>
+    [Id(10)] public CheckpointRecord? ResumedFrom { get; init; }
+    /// <summary>Where a new formation of the ring starts: the last checkpoint, else the one the run resumed from.</summary>
+    public CheckpointRecord? ResumePoint => Checkpoint ?? ResumedFrom;
     [Id(8)] public int Recoveries { get; init; }
     [Id(9)] public int StepsRedone { get; init; }
     /// <summary>Periodic validations reported by rank 0 (training.validate_every).</summary>

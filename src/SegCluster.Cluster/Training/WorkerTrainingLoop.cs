@@ -18,7 +18,8 @@ using TorchSharp;
 namespace SegCluster.Cluster.Training;
 
 /// <summary>
-/// One rank's training run, top to bottom: join the ring, build the model (rank 0's weights broadcast),
+/// One rank's training run, top to bottom: join the ring, build the model (rank 0's weights broadcast, or
+/// training.load_from's loaded on every rank),
 /// then per step fetch the batch, step (forward, backward, all-reduce, optimizer), report. Rank 0 evaluates
 /// at the end. Runs on a dedicated thread; grain calls are made from here and awaited synchronously.
 /// With training.checkpoint_every, rank 0 writes a checkpoint every N steps (and after the last) and reports
@@ -90,9 +91,11 @@ public sealed class WorkerTrainingLoop(
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
             logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
                 rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
-        // Every rank loads the same checkpoint, so no broadcast is needed to agree on the weights.
+        // Every rank loads the same checkpoint (to resume) or the same weights (training.load_from: step 0, fresh
+        // optimiser), so no broadcast is needed to agree on the weights.
         var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
-        if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
+        if (assignment.ResumeFrom is null && spec.Training.LoadFrom is { } weights) CheckpointStore.LoadWeights(weights, model);
+        else if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
 
         // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
         // while this thread computes. Synthetic samples (cached, cheap) load on this thread as before: with a

@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Specs.Files;
+using SegCluster.Vision.Models;
+using SegCluster.Vision.Training;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>
+/// Checks training.resume_from and training.load_from of a validated, dataset-resolved spec where the run starts (the
+/// CLI for an embedded run, the node on submit, as dataset.path), so a wrong file is an error before any rank trains
+/// rather than a failure of every rank and, for a scheduled run, of every re-formation. The file is loaded as the ranks
+/// will load it, into a CPU copy of the spec's network (and, to resume, its optimiser), so check and load cannot disagree.
+/// </summary>
+public static class StartingCheckpoint
+{
+    private const string Resume = "training.resume_from", Load = "training.load_from";
+
+    /// <summary>The checkpoint the first formation resumes from (its step read from the file), and every problem found;
+    /// null and no errors when the spec names neither field.</summary>
+    public static (CheckpointRecord? ResumeFrom, List<string> Errors) Resolve(ExperimentSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Training.ResumeFrom is { } resume) return CheckResume(spec, resume);
+        return spec.Training.LoadFrom is { } weights ? (null, CheckLoad(spec, weights)) : (null, []);
+    }
+
+    private static (CheckpointRecord?, List<string>) CheckResume(ExperimentSpec spec, string path)
+    {
+        if (Refusal(spec, path, Resume) is { } refused) return (null, [refused]);
+        var differences = Recorded(path) is { } trained ? ModelDifferences(trained, spec) : [];
+        if (differences.Count > 0)
+            return (null, [$"{Resume}: checkpoint '{path}' was trained with another model section ({string.Join("; ", differences)}); " +
+                           $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."]);
+        long step;
+        try
+        {
+            using var model = CpuNetwork(spec);
+            using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec, ShapeOnlyFrequencies(spec)), SpecMapping.Optimizer(spec), new SingleRankReducer());
+            step = CheckpointStore.Load(path, trainer);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
+        {
+            return (null, [$"{Resume}: {e.Message}"]);
+        }
+        var budget = spec.Training.Epochs is null ? "training.steps" : "training.epochs";
+        if (step >= spec.TotalSteps)
+            return (null, [$"{Resume}: checkpoint '{path}' is already at step {step} of {spec.TotalSteps}: raise {budget} to train further."]);
+        return (new CheckpointRecord((int)step, path), []);
+    }
+
+    private static List<string> CheckLoad(ExperimentSpec spec, string path)
+    {
+        if (Refusal(spec, path, Load) is { } refused) return [refused];
+        try
+        {
+            using var model = CpuNetwork(spec);
+            CheckpointStore.LoadWeights(path, model);
+            return [];
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
+        {
+            return [$"{Load}: {e.Message}"];
+        }
+    }
+
+    /// <summary>A missing file, or another class count than the spec's (fine-tuning to other classes is not supported:
+    /// the classifier would have to be re-initialised, which neither field does).</summary>
+    private static string? Refusal(ExperimentSpec spec, string path, string field)
+    {
+        if (!File.Exists(path))
+            return $"{field}: '{path}' is not an existing file; point it at a checkpoint (e.g. checkpoints/EXPERIMENT/step-000800.ckpt) on the machine that runs the experiment.";
+        if (Metadata(path)?.NumClasses is { } classes && classes != spec.Dataset.NumClasses)
+            return $"{field}: checkpoint '{path}' predicts {classes} classes but the dataset has {spec.Dataset.NumClasses}; " +
+                   "a checkpoint continues or fine-tunes on the same classes only.";
+        return null;
+    }
+
+    /// <summary>The spec the checkpoint was trained from; null for a file that records none (version 1, or not a checkpoint:
+    /// loading it reports that).</summary>
+    private static ExperimentSpec? Recorded(string path)
+    {
+        if (Metadata(path)?.Spec is not { } json) return null;
+        try
+        {
+            return SpecFiles.Parse<ExperimentSpec>(json, SpecFormat.Json, path);
+        }
+        catch (SpecFileException)
+        {
+            return null;
+        }
+    }
+
+    private static CheckpointMetadata? Metadata(string path)
+    {
+        try
+        {
+            return CheckpointStore.ReadMetadata(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>"model.width: 8 in the checkpoint, 16 here" per field that differs. The norm is compared as each run
+    /// resolves it; backbone_weights is left out: it only initialises, and the checkpoint's weights replace it.</summary>
+    private static List<string> ModelDifferences(ExperimentSpec trained, ExperimentSpec spec)
+    {
+        var before = Leaves(SpecFiles.ToTree(Comparable(trained)), "model");
+        var now = Leaves(SpecFiles.ToTree(Comparable(spec)), "model");
+        return [.. now.Where(f => before.GetValueOrDefault(f.Key) != f.Value)
+            .Select(f => $"{f.Key}: {before.GetValueOrDefault(f.Key) ?? "absent"} in the checkpoint, {f.Value} here")];
+    }
+
+    private static ModelSpec Comparable(ExperimentSpec spec) => spec.Model with { Norm = spec.Model.NormFor(spec.Workers), BackboneWeights = null };
+
+    private static Dictionary<string, string> Leaves(JsonNode? node, string path) => node is JsonObject fields
+        ? fields.SelectMany(f => Leaves(f.Value, $"{path}.{f.Key}")).ToDictionary()
+        : new() { [path] = node?.ToJsonString() ?? "null" };
+
+    /// <summary>The spec's network on the CPU, without the encoder's pretrained weights: the checkpoint's replace them.</summary>
+    private static SegmentationModel CpuNetwork(ExperimentSpec spec) =>
+        SpecMapping.BuildModel(spec with { Model = spec.Model with { BackboneWeights = null } }, ShapeOnlyFrequencies(spec));
+
+    /// <summary>Inverse-frequency class suppression needs class frequencies to build; they weight the loss, not shapes.</summary>
+    private static IReadOnlyList<double>? ShapeOnlyFrequencies(ExperimentSpec spec) =>
+        spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency
+            ? [.. Enumerable.Repeat(1.0 / spec.Dataset.NumClasses, spec.Dataset.NumClasses)]
+            : null;
+}
