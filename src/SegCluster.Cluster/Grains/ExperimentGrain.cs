@@ -58,10 +58,7 @@ public sealed class ExperimentGrain(
         if (record.State.State != ExperimentState.Pending || record.State.Spec is not null)
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
-        (spec, var errors) = DatasetSpecResolver.ValidateAndResolve(spec);
-        // Off the grain's scheduler: the check builds the network and reads the whole checkpoint.
-        var (resumedFrom, checkpointErrors) = errors.Count == 0 ? await Task.Run(() => StartingCheckpoint.Resolve(spec)) : (null, []);
-        errors.AddRange(checkpointErrors);
+        (spec, var resumedFrom, var errors) = await ExperimentPreflight.CheckAsync(spec);
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
         if (workerIds.Distinct().Count() != workerIds.Count)

@@ -5,6 +5,7 @@ using SegCluster.Abstractions.Specs;
 using Orleans.Concurrency;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Telemetry;
+using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Scheduling;
 
@@ -48,7 +49,9 @@ public sealed class SchedulerGrain(
     {
         if (string.IsNullOrWhiteSpace(experimentId) || experimentId.Contains('#'))
             throw new ArgumentException($"experiment id '{experimentId}' must be non-empty and contain no '#'.", nameof(experimentId));
-        var errors = spec.Validate();
+        // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
+        // turn comes. The experiment checks again when it starts (the files may change while it waits).
+        var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec);
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))

@@ -130,5 +130,19 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("waiting", holder));
     }
 
+    [Fact]
+    public async Task A_spec_whose_dataset_folder_is_missing_is_refused_at_submit_not_when_it_leaves_the_queue()
+    {
+        // No worker is registered, so it would queue; the folder is checked now all the same.
+        var missing = Path.Combine(Path.GetTempPath(), $"segcluster-no-such-dataset-{Guid.NewGuid():N}");
+        var spec = Spec(workers: 2) with { Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = missing } };
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => _scheduler.SubmitAsync("nodata", spec));
+
+        Assert.Contains($"dataset.path: '{missing}' is not an existing folder", refused.Message);
+        Assert.Empty((await _scheduler.GetSnapshotAsync()).Queue);
+        Assert.Empty(_starts.Launches);
+    }
+
     private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
 }

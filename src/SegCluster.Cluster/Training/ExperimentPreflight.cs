@@ -1,0 +1,25 @@
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Data;
+
+namespace SegCluster.Cluster.Training;
+
+/// <summary>
+/// Everything a spec must pass on the machine that reads its files before any rank trains: the spec's own validation,
+/// the dataset folder (which decides class and sample counts, <see cref="DatasetSpecResolver"/>) and the checkpoint of
+/// training.resume_from / load_from (<see cref="StartingCheckpoint"/>). Run by the CLI for an embedded run, by the
+/// scheduler on submit (so a queued experiment is refused then, not when it leaves the queue) and by the experiment
+/// when it starts (the files may have changed while it waited).
+/// </summary>
+public static class ExperimentPreflight
+{
+    /// <summary>The resolved spec, the checkpoint the first ring resumes from, and every problem found.</summary>
+    public static async Task<(ExperimentSpec Spec, CheckpointRecord? ResumeFrom, List<string> Errors)> CheckAsync(ExperimentSpec spec)
+    {
+        var (resolved, errors) = DatasetSpecResolver.ValidateAndResolve(spec);
+        if (errors.Count > 0) return (resolved, null, errors);
+        // Off the caller's (grain) scheduler: the check builds the network and reads the whole checkpoint.
+        var (resumeFrom, checkpointErrors) = await Task.Run(() => StartingCheckpoint.Resolve(resolved));
+        return (resolved, resumeFrom, checkpointErrors);
+    }
+}
