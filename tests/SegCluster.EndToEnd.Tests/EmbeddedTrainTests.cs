@@ -24,6 +24,8 @@ public sealed class EmbeddedTrainTests : IDisposable
         Assert.Contains("SegCluster my-run: ", firstOut);
         Assert.Contains("2 steps;", firstOut);
         Assert.Equal("my-run", first.GetProperty("experiment_id").GetString());
+        // The header's hint is one train accepts: it has no --wire.
+        Assert.Contains("--set training.wire=fp32|fp16 uses the loopback ring", firstOut);
 
         var (resumed, resumedOut) = await TrainAsync(spec, "my-run-resumed", "--resume", checkpoint);
         Assert.Contains("steps 3-4 of 4 (from step 2)", resumedOut);

@@ -98,5 +98,6 @@ public static class QuickstartRunner
 
     private static string WireLine(ExperimentSpec spec) => spec.Training.Wire is { } wire
         ? $"wire {wire} (workers reduce over the loopback network ring)"
-        : "reduction in memory (one node, no wire; --wire fp32|fp16 uses the loopback ring)";
+        // Both commands that run embedded (quickstart, train without --cluster) take --set; only quickstart has --wire.
+        : $"reduction in memory (one node, no wire; --set training.wire={string.Join("|", TrainingSpec.Wires)} uses the loopback ring)";
 }
