@@ -24,6 +24,7 @@ public sealed class BadInputTests
     [InlineData("--set training.stepz=3", "'stepz' is not a field of training")]
     [InlineData("--set training.steps=many", "training.steps")]
     [InlineData("--set training.steps=0", "training.steps")]
+    [InlineData("--resume /no/such/step-000004.ckpt", "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
     public async Task Quickstart_rejects_bad_options(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["quickstart", .. arguments.Split(' ')]);
@@ -32,19 +33,21 @@ public sealed class BadInputTests
         Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
     }
 
-    /// <summary>The starting checkpoint is checked before an embedded cluster starts: nothing trains.</summary>
+    /// <summary>The starting checkpoint (exit 2) and the id (a command-line error, exit 1) are checked before an
+    /// embedded cluster starts: nothing trains.</summary>
     [Theory]
-    [InlineData("--resume /no/such/step-000004.ckpt", "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
-    [InlineData("--load-from /no/such/best.ckpt", "training.load_from: '/no/such/best.ckpt' is not an existing file")]
-    [InlineData("--resume a.ckpt --load-from b.ckpt", "set one, not both")]
-    public async Task Train_rejects_a_bad_starting_checkpoint(string arguments, string expectedInMessage)
+    [InlineData("--resume /no/such/step-000004.ckpt", 2, "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
+    [InlineData("--load-from /no/such/best.ckpt", 2, "training.load_from: '/no/such/best.ckpt' is not an existing file")]
+    [InlineData("--resume a.ckpt --load-from b.ckpt", 2, "set one, not both")]
+    [InlineData("--id run#2", 1, "--id 'run#2' must be non-empty and contain no '#'")]
+    public async Task Train_rejects_a_bad_starting_checkpoint_or_id(string arguments, int expectedExit, string expectedInMessage)
     {
         var spec = Path.Combine(Path.GetTempPath(), $"segcluster-bad-start-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(spec, RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
         try
         {
             var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["train", spec, .. arguments.Split(' ')]);
-            Assert.Equal(2, exit);
+            Assert.Equal(expectedExit, exit);
             Assert.Contains(expectedInMessage, stderr);
             Assert.DoesNotContain("metrics: http", stdout);
         }

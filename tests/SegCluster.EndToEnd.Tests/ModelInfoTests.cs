@@ -18,10 +18,15 @@ public sealed class ModelInfoTests
     [InlineData("--model segformer", "spgnet, encoder-decoder, deeplabv3plus, unet, dan")]
     [InlineData("--backbone resnet152", "tiny, resnet18, resnet34, resnet50, resnet101")]
     [InlineData("--size big", "--size")]
+    // Names the CLI's options, not ModelOptions' fields: the combination is checked before the model is built.
+    [InlineData("--model vit", "--backbone resnet50 (the default) is not a backbone of --model vit; use one of tiny, vit-s, vit-b.")]
+    [InlineData("--model spgnet --backbone vit-s", "--backbone vit-s is not a backbone of --model spgnet; use one of tiny, resnet18")]
+    [InlineData("--backbone resnet50 --output-stride 7", "--output-stride 7 is not supported by --backbone resnet50; use one of 32, 16, 8")]
     public async Task Bad_options_name_the_valid_values(string arguments, string expectedInMessage)
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["model", "info", .. arguments.Split(' ')]);
         Assert.NotEqual(0, exit);
         Assert.Contains(expectedInMessage, stdout + stderr);
+        Assert.DoesNotContain("ModelOptions", stdout + stderr);
     }
 }

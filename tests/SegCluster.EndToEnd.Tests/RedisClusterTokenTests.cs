@@ -7,8 +7,8 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// A node on Redis with a cluster token refuses every endpoint without it: the HTTP API (401), the gRPC
-/// collective (Unauthenticated / PermissionDenied) and Orleans client calls from the CLI (exit 3); a refused
-/// submission changes nothing. /health and /metrics stay open for probes and scrapers (documented).
+/// collective (Unauthenticated / PermissionDenied) and Orleans client calls from the CLI (exit 3, saying whether the
+/// token was missing or refused); a refused submission changes nothing. /health and /metrics stay open for probes and scrapers (documented).
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisClusterTokenTests
@@ -61,10 +61,13 @@ public sealed class RedisClusterTokenTests
         {
             var (exit, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), [.. args, "--cluster", cluster.Redis.Address, "--token", "wrong-token"]);
             Assert.True(exit == 3, $"{string.Join(' ', args)}: exit {exit}, {stderr}");
-            Assert.Contains("Permission denied", stderr);
+            Assert.Contains("Permission denied: the cluster token was refused", stderr);
             Assert.DoesNotContain(RedisCluster.Token, stderr);
-            var (noTokenExit, _, _) = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), [.. args, "--cluster", cluster.Redis.Address]);
+            // A missing token is told apart from a wrong one, with the variable to set.
+            using var noToken = CliProcess.StartAt(CliProcess.DefaultDll, new Dictionary<string, string?> { ["SEGCLUSTER_TOKEN"] = null }, [.. args, "--cluster", cluster.Redis.Address]);
+            var (noTokenExit, _, noTokenError) = await noToken.WaitAsync(TimeSpan.FromMinutes(2));
             Assert.Equal(3, noTokenExit);
+            Assert.Contains("none was given; set SEGCLUSTER_TOKEN", noTokenError);
         }
 
         // Nothing was submitted: the scheduler holds no worker and the id is unknown.

@@ -51,6 +51,11 @@ public static class ModelCommand
             ImageSize.TryParse(parse.GetValue(size), out int height, out int imageWidth, out _);
             string name = parse.GetValue(model)!, encoder = parse.GetValue(backbone)!;
             int channels = parse.GetValue(width) ?? (encoder == BackboneRegistry.Tiny ? 16 : 64);
+            if (name != Classifier && Mismatch(name, encoder, parse.GetResult(backbone) is null or { Implicit: true }, parse.GetValue(outputStride)) is { } mismatch)
+            {
+                Console.Error.WriteLine($"error: {mismatch}");
+                return 2;
+            }
             try
             {
                 ModelProfile profile;
@@ -75,5 +80,18 @@ public static class ModelCommand
             }
         });
         return new Command("model", "Inspect models.") { info };
+    }
+
+    /// <summary>A --backbone the model does not take, or an --output-stride the backbone does not support, in the
+    /// options' words (ModelOptions would name its own fields); null when they fit.</summary>
+    private static string? Mismatch(string model, string backbone, bool defaultBackbone, int? outputStride)
+    {
+        var backbones = ModelRegistry.Backbones(model);
+        if (!backbones.Contains(backbone))
+            return $"--backbone {backbone}{(defaultBackbone ? " (the default)" : "")} is not a backbone of --model {model}; use one of {string.Join(", ", backbones)}.";
+        var strides = BackboneRegistry.OutputStrides(backbone);
+        return outputStride is { } os && !strides.Contains(os)
+            ? $"--output-stride {os} is not supported by --backbone {backbone}; use one of {string.Join(", ", strides)} or leave it out."
+            : null;
     }
 }

@@ -100,7 +100,7 @@ public static class QuickstartCommand
                 foreach (var error in e.Errors) Console.Error.WriteLine($"error: {error}");
                 return 2;
             }
-            return await QuickstartRunner.RunAsync(spec, parse.GetValue(metricsPort), parse.GetValue(output)!,
+            return await QuickstartRunner.RunAsync(spec, experimentId: null, parse.GetValue(metricsPort), parse.GetValue(output)!,
                 TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken);
         });
         return command;

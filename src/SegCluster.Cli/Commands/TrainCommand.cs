@@ -6,8 +6,6 @@ using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
-using SegCluster.Cluster.Data;
-using SegCluster.Cluster.Training;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Commands;
@@ -24,6 +22,8 @@ public static class TrainCommand
     {
         var specFile = new Argument<FileInfo>("spec") { Description = "Experiment spec, YAML or JSON." };
         var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
+        // As the scheduler refuses: '#' separates the id from the attempt in a ring's id.
+        id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && (v.Trim().Length == 0 || v.Contains('#'))) r.AddError($"--id '{v}' must be non-empty and contain no '#'."); });
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
         var overrides = SpecOverrideOption.Create();
@@ -44,26 +44,14 @@ public static class TrainCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            // LoadExperiment validated the text and the overrides; a local run also checks the dataset folder and the
-            // starting checkpoint now (a cluster's node does on submit).
-            var errors = parse.GetValue(remote.Cluster) is null ? LocalErrors(spec) : [];
-            if (errors.Count > 0)
-            {
-                foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
-                return 2;
-            }
-            var experimentId = parse.GetValue(id) ?? $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            // LoadExperiment validated the text and the overrides; the embedded runner checks the dataset folder and the
+            // starting checkpoint before its cluster starts (a cluster's node does on submit).
             if (parse.GetValue(remote.Cluster) is null)
-                return await QuickstartRunner.RunAsync(spec, metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
+                return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
+            var experimentId = parse.GetValue(id) ?? $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
             return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
         });
         return command;
-    }
-
-    private static List<string> LocalErrors(ExperimentSpec spec)
-    {
-        var (resolved, errors) = DatasetSpecResolver.ValidateAndResolve(spec);
-        return errors.Count > 0 ? errors : StartingCheckpoint.Resolve(resolved).Errors;
     }
 
     private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, CancellationToken cancellationToken)

@@ -2,6 +2,8 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Output;
+using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Training;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Embedded;
@@ -11,12 +13,26 @@ public static class QuickstartRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    public static async Task<int> RunAsync(ExperimentSpec spec, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
+    /// <param name="experimentId">Names the run's checkpoint folder (train --id); null: the spec's name and the UTC time.</param>
+    /// <returns>0 on completion, 2 when the dataset or starting checkpoint is wrong (nothing started), else 1.</returns>
+    public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
     {
+        // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's node
+        // checks them on submit); the checkpoint's step is where this run starts.
+        var (resolved, errors) = DatasetSpecResolver.ValidateAndResolve(spec);
+        var (resumeFrom, checkpointErrors) = errors.Count == 0 ? StartingCheckpoint.Resolve(resolved) : (null, []);
+        errors.AddRange(checkpointErrors);
+        if (errors.Count > 0)
+        {
+            foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+            return 2;
+        }
+        var startStep = resumeFrom?.Step ?? 0;
+        experimentId ??= $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
         console.MarkupLineInterpolated(
-            $"[bold]SegCluster {spec.Name}[/]: {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {spec.TotalSteps} steps; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
+            $"[bold]SegCluster {experimentId}[/]: {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
 
         EmbeddedCluster cluster;
         try
@@ -33,7 +49,6 @@ public static class QuickstartRunner
         await using (cluster)
         {
             console.MarkupLineInterpolated($"metrics: {cluster.MetricsUri}");
-            var experimentId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
             var experiment = cluster.Grains.GetGrain<IExperimentGrain>(experimentId);
             try
             {
@@ -60,7 +75,7 @@ public static class QuickstartRunner
                 Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {status.Error}");
                 return 1;
             }
-            var result = QuickstartResult.From(spec, status);
+            var result = QuickstartResult.From(experimentId, spec, status, startStep);
             ResultTable.Write(console, result);
             var path = await result.WriteAsync(output, cancellationToken);
             console.MarkupLineInterpolated($"wrote {path}");
@@ -76,7 +91,13 @@ public static class QuickstartRunner
         }
     }
 
+    /// <summary>"8 steps", or for a run resumed from step 4 "steps 5-8 of 8 (from step 4)".</summary>
+    private static string StepsLine(ExperimentSpec spec, int startStep) => startStep == 0
+        ? $"{spec.TotalSteps} steps"
+        : $"steps {startStep + 1}-{spec.TotalSteps} of {spec.TotalSteps} (from step {startStep})";
+
     private static string WireLine(ExperimentSpec spec) => spec.Training.Wire is { } wire
         ? $"wire {wire} (workers reduce over the loopback network ring)"
-        : "reduction in memory (one node, no wire; --wire fp32|fp16 uses the loopback ring)";
+        // Both commands that run embedded (quickstart, train without --cluster) take --set; only quickstart has --wire.
+        : $"reduction in memory (one node, no wire; --set training.wire={string.Join("|", TrainingSpec.Wires)} uses the loopback ring)";
 }

@@ -10,12 +10,17 @@ public static class ExperimentStatusView
     {
         var table = new Table().AddColumns("experiment", status.ExperimentId);
         void Row(string key, string value) => table.AddRow(Markup.Escape(key), Markup.Escape(value));
-        Row("state", status.State.ToString().ToLowerInvariant());
-        Row("step", $"{status.Step}/{status.TotalSteps}");
+        // Attempt 0: the ring was never formed. The only way there is a cancel while queued: the scheduler held the
+        // spec, so the experiment has no step count and never had workers or attempts to show.
+        var neverStarted = status.Attempt == 0;
+        var state = status.State.ToString().ToLowerInvariant();
+        Row("state", neverStarted && status.State.IsFinal() ? $"{state} (while queued; it never started)" : state);
+        if (!neverStarted) Row("step", $"{status.Step}/{status.TotalSteps}");
         if (!double.IsNaN(status.Loss)) Row("loss", $"{status.Loss:F4}");
-        Row("workers", status.WorkerIds.Count > 0 ? string.Join(", ", status.WorkerIds) : "(none: waiting for a gang)");
+        if (status.WorkerIds.Count > 0) Row("workers", string.Join(", ", status.WorkerIds));
+        else if (!status.State.IsFinal()) Row("workers", "(none: waiting for a gang)");
         if (status.CoordinatorNode is { } coordinator) Row("coordinator", coordinator);
-        Row("attempt", $"{status.Attempt} ({status.StepsRedone} steps redone after failures)");
+        if (!neverStarted) Row("attempt", $"{status.Attempt} ({status.StepsRedone} steps redone after failures)");
         if (status.Checkpoint is { } c) Row("checkpoint", $"step {c.Step}: {c.Path}");
         if (status.Validations.Count > 0)
             Row("validations", string.Join(", ", status.Validations.Select(v => $"step {v.Step}: mIoU {v.Evaluation.MeanIoU:P1}")));

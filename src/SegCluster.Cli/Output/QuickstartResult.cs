@@ -21,6 +21,12 @@ public sealed record QuickstartResult(
 {
     /// <summary>model.norm as the run used it (derived from the worker count when the spec leaves it out).</summary>
     public string Norm { get; init; } = "";
+    /// <summary>The experiment id: the run's checkpoint folder is named after it.</summary>
+    public string ExperimentId { get; init; } = "";
+    /// <summary>The step of the training.resume_from checkpoint the run started at (0 for a fresh run); <see cref="Steps"/>
+    /// is the step it reached, so it trained <see cref="TrainedSteps"/>, which images/s measures.</summary>
+    public int StartStep { get; init; }
+    public int TrainedSteps => Steps - StartStep;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -29,7 +35,7 @@ public sealed record QuickstartResult(
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static QuickstartResult From(ExperimentSpec spec, ExperimentStatus status)
+    public static QuickstartResult From(string experimentId, ExperimentSpec spec, ExperimentStatus status, int startStep)
     {
         var evaluation = status.Evaluation ?? throw new ArgumentException("The experiment has no evaluation.", nameof(status));
         // A class absent from the validation split has no IoU (NaN): written as null.
@@ -37,7 +43,12 @@ public sealed record QuickstartResult(
             .ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : p.Second);
         return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, classIou, status.ImagesPerSecond,
             status.Step, status.Workers, spec.Training.BatchPerWorker, $"{spec.Dataset.Height}x{spec.Dataset.Width}",
-            spec.Model.Name, spec.Device, status.ElapsedSeconds) { Norm = spec.Model.NormFor(spec.Workers) };
+            spec.Model.Name, spec.Device, status.ElapsedSeconds)
+        {
+            Norm = spec.Model.NormFor(spec.Workers),
+            ExperimentId = experimentId,
+            StartStep = startStep,
+        };
     }
 
     public async Task<string> WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)

@@ -14,7 +14,9 @@ public static class ResultTable
         table.AddRow(new Markup("[bold]mIoU[/]"), new Markup($"[bold]{Percent(result.Miou)}[/]"));
         table.AddRow("pixel accuracy", Percent(result.PixelAccuracy));
         table.AddRow("images/s (all workers)", result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture));
-        table.AddRow("steps × workers", $"{result.Steps} × {result.Workers}");
+        table.AddRow("steps × workers", result.StartStep == 0
+            ? $"{result.Steps} × {result.Workers}"
+            : $"{result.TrainedSteps} × {result.Workers} (steps {result.StartStep + 1}-{result.Steps}, resumed)");
         console.Write(table);
     }
 

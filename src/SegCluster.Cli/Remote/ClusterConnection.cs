@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using SegCluster.Abstractions.Security;
 using SegCluster.Node.Hosting;
+using StackExchange.Redis;
 
 namespace SegCluster.Cli.Remote;
 
@@ -11,6 +12,9 @@ namespace SegCluster.Cli.Remote;
 /// sends the cluster token with every call.</summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
+    /// <summary>Connect timeout of the first connection to Redis; StackExchange.Redis' own default: generous for a Redis across a real network.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IHost _host;
 
     private ClusterConnection(IHost host) => _host = host;
@@ -19,7 +23,8 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public static async Task<ClusterConnection> ConnectAsync(string redis, string clusterId, string? token, CancellationToken cancellationToken)
     {
-        var configuration = RedisConnection.Parse(redis);
+        var configuration = RedisConnection.Parse(redis, "--cluster");
+        await ProbeRedisAsync(configuration, redis);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
@@ -37,18 +42,40 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             throw new InvalidOperationException(RedisUnreachable(e)
-                ? $"no Redis answered at {redis}: is redis-server running there? --cluster (or SEGCLUSTER_CLUSTER) names the Redis the nodes were started with."
+                ? NoRedisAt(redis)
                 : $"Could not connect to the cluster '{clusterId}' through Redis {redis}: {e.Message}", e);
         }
         return new ClusterConnection(host);
     }
+
+    /// <summary>
+    /// One connection to Redis with a short timeout before the Orleans client starts. The client keeps retrying an
+    /// unreachable Redis (AbortOnConnectFail off, which a node needs while Redis restarts) and gave up only after
+    /// ~12-17 s of silence; a closed port now fails at once, a host that drops packets after <see cref="ProbeTimeout"/>.
+    /// </summary>
+    private static async Task ProbeRedisAsync(ConfigurationOptions configuration, string redis)
+    {
+        var probe = configuration.Clone();
+        (probe.AbortOnConnectFail, probe.ConnectRetry, probe.ConnectTimeout) = (true, 1, (int)ProbeTimeout.TotalMilliseconds);
+        try
+        {
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(probe);
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new InvalidOperationException(NoRedisAt(redis), e);
+        }
+    }
+
+    private static string NoRedisAt(string redis) =>
+        $"no Redis answered at {redis}: is redis-server running there? --cluster (or SEGCLUSTER_CLUSTER) names the Redis the nodes were started with.";
 
     // A closed port or unknown host surfaces as StackExchange.Redis' connection or backlog-timeout exception (a
     // twenty-line dump of its internals), possibly wrapped by Orleans.
     private static bool RedisUnreachable(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException) return true;
+            if (inner is RedisConnectionException or RedisTimeoutException) return true;
         return false;
     }
 

@@ -15,11 +15,13 @@ public sealed class ClientTokenFilter(IOptions<NodeOptions> node) : IIncomingGra
     public Task Invoke(IIncomingGrainCallContext context)
     {
         var token = node.Value.Token;
+        var presented = RequestContext.Get(ClusterToken.RequestContextKey) as string;
         if (!string.IsNullOrEmpty(token) && context.SourceId is { } source && GrainTypePrefix.IsClient(source)
-            && IsSegClusterGrain(context)
-            && !ClusterToken.Matches(RequestContext.Get(ClusterToken.RequestContextKey) as string, token))
-            throw new UnauthorizedAccessException(
-                $"Permission denied: {context.InterfaceMethod?.Name} needs the cluster token (--token or SEGCLUSTER_TOKEN).");
+            && IsSegClusterGrain(context) && !ClusterToken.Matches(presented, token))
+            // The caller knows whether it sent a token, so telling the two apart reveals nothing about the token.
+            throw new UnauthorizedAccessException(presented is null
+                ? $"Permission denied: {context.InterfaceMethod?.Name} needs the cluster token and none was given; set SEGCLUSTER_TOKEN (or --token) to the nodes' Node:Token."
+                : $"Permission denied: the cluster token was refused ({context.InterfaceMethod?.Name}); SEGCLUSTER_TOKEN (or --token) must equal the nodes' Node:Token.");
         return context.Invoke();
     }
 

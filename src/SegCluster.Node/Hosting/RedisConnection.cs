@@ -6,7 +6,8 @@ namespace SegCluster.Node.Hosting;
 /// <summary>Node:Redis ("HOST:PORT" or a StackExchange.Redis configuration string) as client options.</summary>
 public static class RedisConnection
 {
-    public static ConfigurationOptions Parse(string redis)
+    /// <param name="setting">Where the address came from, for the error: Node:Redis on a node, --cluster in the CLI.</param>
+    public static ConfigurationOptions Parse(string redis, string setting = "Node:Redis")
     {
         try
         {
@@ -18,7 +19,7 @@ public static class RedisConnection
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"Node:Redis '{redis}' is not a Redis address; use HOST:PORT, e.g. 127.0.0.1:6379 ({e.Message}).", e);
+            throw new ArgumentException($"{setting} '{redis}' is not a Redis address; use HOST:PORT, e.g. 127.0.0.1:6379 ({e.Message}).", e);
         }
     }
 

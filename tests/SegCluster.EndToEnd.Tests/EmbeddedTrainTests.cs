@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// `segcluster train SPEC` without --cluster, as the README walks it: --id names the run (it was ignored for a made-up
+/// one), and a run resumed with --resume says where it starts and counts the steps it trained, not the spec's total.
+/// </summary>
+public sealed class EmbeddedTrainTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("segcluster-embedded-train-");
+
+    [Fact]
+    public async Task Train_honours_id_and_a_resumed_run_reports_the_steps_it_trained()
+    {
+        var spec = Path.Combine(_work.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, RedisCluster.SpecYaml(steps: 4, checkpointEvery: 2, workers: 1));
+
+        var (first, firstOut) = await TrainAsync(spec, "my-run", "--set", "training.steps=2");
+        var checkpoint = Path.Combine(_work.FullName, "checkpoints", "my-run", "step-000002.ckpt");
+        Assert.True(File.Exists(checkpoint), $"no {checkpoint}:\n{firstOut}");
+        Assert.Contains("SegCluster my-run: ", firstOut);
+        Assert.Contains("2 steps;", firstOut);
+        Assert.Equal("my-run", first.GetProperty("experiment_id").GetString());
+        // The header's hint is one train accepts: it has no --wire.
+        Assert.Contains("--set training.wire=fp32|fp16 uses the loopback ring", firstOut);
+
+        var (resumed, resumedOut) = await TrainAsync(spec, "my-run-resumed", "--resume", checkpoint);
+        Assert.Contains("steps 3-4 of 4 (from step 2)", resumedOut);
+        Assert.Contains("2 × 1 (steps 3-4, resumed)", resumedOut);
+        Assert.Equal((4, 2, 2), (resumed.GetProperty("steps").GetInt32(), resumed.GetProperty("start_step").GetInt32(), resumed.GetProperty("trained_steps").GetInt32()));
+        Assert.True(File.Exists(Path.Combine(_work.FullName, "checkpoints", "my-run-resumed", "step-000004.ckpt")), resumedOut);
+    }
+
+    /// <summary>Runs `train` with its checkpoints and result.json under the test's folder; returns result.json and stdout
+    /// with Spectre's line wrapping undone.</summary>
+    private async Task<(JsonElement Result, string Stdout)> TrainAsync(string spec, string id, params string[] arguments)
+    {
+        var output = Path.Combine(_work.FullName, id);
+        var environment = new Dictionary<string, string?> { ["SEGCLUSTER_Node__CheckpointDirectory"] = Path.Combine(_work.FullName, "checkpoints") };
+        using var cli = CliProcess.StartAt(CliProcess.DefaultDll, environment, ["train", spec, "--id", id, "--out", output, .. arguments]);
+        var (exit, stdout, stderr) = await cli.WaitAsync(Limit);
+        Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "result.json")));
+        return (result.RootElement.Clone(), Regex.Replace(stdout, @"\s*\n\s*", " "));
+    }
+
+    public void Dispose() => _work.Delete(recursive: true);
+}
