@@ -2,7 +2,6 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Output;
-using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Training;
 using Spectre.Console;
 
@@ -17,11 +16,9 @@ public static class QuickstartRunner
     /// <returns>0 on completion, 2 when the dataset or starting checkpoint is wrong (nothing started), else 1.</returns>
     public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
     {
-        // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's node
+        // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
-        var (resolved, errors) = DatasetSpecResolver.ValidateAndResolve(spec);
-        var (resumeFrom, checkpointErrors) = errors.Count == 0 ? StartingCheckpoint.Resolve(resolved) : (null, []);
-        errors.AddRange(checkpointErrors);
+        var (_, resumeFrom, errors) = await ExperimentPreflight.CheckAsync(spec);
         if (errors.Count > 0)
         {
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
