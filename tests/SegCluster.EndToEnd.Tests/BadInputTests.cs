@@ -39,7 +39,8 @@ public sealed class BadInputTests
     [InlineData("--resume /no/such/step-000004.ckpt", 2, "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
     [InlineData("--load-from /no/such/best.ckpt", 2, "training.load_from: '/no/such/best.ckpt' is not an existing file")]
     [InlineData("--resume a.ckpt --load-from b.ckpt", 2, "set one, not both")]
-    [InlineData("--id run#2", 1, "--id 'run#2' must be non-empty and contain no '#'")]
+    [InlineData("--id run#2", 1, "--id 'run#2' must not contain '#'")]
+    [InlineData("--id ../../outside", 1, "--id '../../outside' has an empty, '.' or '..' part")]
     public async Task Train_rejects_a_bad_starting_checkpoint_or_id(string arguments, int expectedExit, string expectedInMessage)
     {
         var spec = Path.Combine(Path.GetTempPath(), $"segcluster-bad-start-{Guid.NewGuid():N}.yaml");

@@ -22,8 +22,8 @@ public static class TrainCommand
     {
         var specFile = new Argument<FileInfo>("spec") { Description = "Experiment spec, YAML or JSON." };
         var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
-        // As the scheduler refuses: '#' separates the id from the attempt in a ring's id.
-        id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && (v.Trim().Length == 0 || v.Contains('#'))) r.AddError($"--id '{v}' must be non-empty and contain no '#'."); });
+        // As the scheduler refuses (RunIds): the id names the run's checkpoint folder.
+        id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && RunIds.Problem(v, "--id") is { } problem) r.AddError(problem); });
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
         var overrides = SpecOverrideOption.Create();

@@ -59,6 +59,7 @@ public sealed class ExperimentGrain(
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
         (spec, var resumedFrom, var errors) = await ExperimentPreflight.CheckAsync(spec);
+        if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
         if (workerIds.Distinct().Count() != workerIds.Count)

@@ -50,6 +50,7 @@ public sealed class SweepGrain(
         if (record.State.Spec is not null)
             throw new InvalidOperationException($"Sweep '{Id}' was already started (state {record.State.State}).");
         var errors = spec.Validate().ToList();
+        if (RunIds.Problem(Id, "sweep id") is { } badId) errors.Add(badId);  // its trials' checkpoint folders nest under it
         if (workerIds.Count < spec.WorkersPerTrial)
             errors.Add($"workers_per_trial: {spec.WorkersPerTrial} workers per trial, but the cluster gave the sweep {workerIds.Count}; lower workers_per_trial or add workers.");
         if (workerIds.Distinct().Count() != workerIds.Count)

@@ -47,8 +47,8 @@ public sealed class SchedulerGrain(
 
     public async Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec)
     {
-        if (string.IsNullOrWhiteSpace(experimentId) || experimentId.Contains('#'))
-            throw new ArgumentException($"experiment id '{experimentId}' must be non-empty and contain no '#'.", nameof(experimentId));
+        if (RunIds.Problem(experimentId) is { } badId)
+            throw new ArgumentException(badId, nameof(experimentId));
         // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
         // turn comes. The experiment checks again when it starts (the files may change while it waits).
         var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec);

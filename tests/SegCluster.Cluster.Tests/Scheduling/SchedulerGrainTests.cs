@@ -144,5 +144,23 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Empty(_starts.Launches);
     }
 
+    [Theory]
+    [InlineData("../outside", "'..' part")]
+    [InlineData("/abs", "empty, '.' or '..' part")]
+    [InlineData("a/./b", "'.' or '..' part")]
+    [InlineData("run#2", "must not contain '#'")]
+    [InlineData("a\\b", "must not contain '#', '\\'")]
+    [InlineData(" ", "must not be empty")]
+    public async Task An_id_that_cannot_name_a_checkpoint_folder_is_refused_before_anything_is_held(string id, string expected)
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => _scheduler.SubmitAsync(id, Spec(workers: 2)));
+
+        Assert.Contains(expected, refused.Message);
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, Assert.Null);
+        Assert.Empty(_starts.Launches);
+    }
+
     private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
 }

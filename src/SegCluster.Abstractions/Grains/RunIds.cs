@@ -1,0 +1,25 @@
+namespace SegCluster.Abstractions.Grains;
+
+/// <summary>
+/// What an experiment or sweep id may be. An experiment's id names its checkpoint folder under the node's checkpoint
+/// directory, and a sweep nests its trials' runs under its own id ("{sweep}/{trial}/a{attempt}"), so '/' separates
+/// folders; a segment that is empty, "." or ".." would leave that directory or collide, so it is refused, as are '\',
+/// control characters and '#' (which separates the id from the attempt in a ring's id).
+/// </summary>
+public static class RunIds
+{
+    public const int MaxLength = 200;
+
+    /// <summary>Why <paramref name="id"/> cannot name a run, or null when it can.</summary>
+    /// <param name="what">How the message names the id ("experiment id", "--id", "sweep name").</param>
+    public static string? Problem(string? id, string what = "experiment id")
+    {
+        if (string.IsNullOrWhiteSpace(id)) return $"{what} must not be empty.";
+        if (id.Length > MaxLength) return $"{what} '{id[..20]}...' has {id.Length} characters; use at most {MaxLength}.";
+        if (id.Contains('#') || id.Contains('\\') || id.Any(char.IsControl))
+            return $"{what} '{id}' must not contain '#', '\\' or control characters.";
+        if (id.Split('/').Any(segment => segment.Trim() is "" or "." or ".."))
+            return $"{what} '{id}' has an empty, '.' or '..' part between slashes; it names a folder under the checkpoint directory.";
+        return null;
+    }
+}
