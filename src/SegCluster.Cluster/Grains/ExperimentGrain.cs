@@ -37,7 +37,10 @@ public sealed class ExperimentGrain(
     // Throughput since the first step: kept here on every step report, copied into the record whenever it is written.
     private long _images;
     private TimeSpan _trainingTime;
+    // Each ring's clock starts at its first step report, so that step's images (every rank's) have no measured time and
+    // are left out; a re-formed ring starts a new clock (the recovery in between is not training).
     private DateTimeOffset? _lastStepAt;
+    private int _clockStartStep;
     private IGrainTimer? _reformRetry;
 
     private string Id => this.GetPrimaryKeyString();
@@ -108,8 +111,9 @@ public sealed class ExperimentGrain(
         // Training time ends at the last step report: final evaluation and the time after completion are not training.
         var now = time.GetUtcNow();
         if (_lastStepAt is { } last) _trainingTime += now - last;
+        else _clockStartStep = report.Step;
         _lastStepAt = now;
-        _images += report.Images;
+        if (report.Step > _clockStartStep) _images += report.Images;
         // Rank 0 speaks for the group: every rank has the same global loss and step.
         if (report.Rank == 0)
         {
@@ -232,6 +236,7 @@ public sealed class ExperimentGrain(
         var spec = record.State.Spec!;
         var attempt = record.State.Attempt + 1;
         record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt, CompletedRanks = [] };
+        _lastStepAt = null;
         await WriteAsync();
         metrics.RecordExperimentState(Id, record.State.State);
         try
