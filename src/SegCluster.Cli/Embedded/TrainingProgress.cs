@@ -32,13 +32,19 @@ public static class TrainingProgress
                         bar.Description = "coordinator moving";
                         continue;
                     }
+                    bar.MaxValue = Math.Max(1, status.TotalSteps);  // 0 until a queued experiment starts
                     bar.Value = status.Step;
-                    bar.Description = status.Step == 0 ? "starting workers"
-                        : status.Step >= status.TotalSteps && !status.State.IsFinal() ? "evaluating"
-                        : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3} {status.ImagesPerSecond:F1} img/s";
+                    bar.Description = Describe(status);
                 }
                 bar.Value = status.State == ExperimentState.Completed ? bar.MaxValue : bar.Value;
             });
         return status;
     }
+
+    /// <summary>The bar's text for one poll of the coordinator.</summary>
+    public static string Describe(ExperimentStatus status) =>
+        status.State == ExperimentState.Pending ? "queued: waiting for free workers"
+        : status.Step == 0 ? "starting workers"
+        : status.Step >= status.TotalSteps && !status.State.IsFinal() ? "evaluating"
+        : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3} {status.ImagesPerSecond:F1} img/s";
 }
