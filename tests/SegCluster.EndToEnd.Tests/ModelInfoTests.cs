@@ -18,6 +18,9 @@ public sealed class ModelInfoTests
     [InlineData("--model segformer", "spgnet, encoder-decoder, deeplabv3plus, unet, dan")]
     [InlineData("--backbone resnet152", "tiny, resnet18, resnet34, resnet50, resnet101")]
     [InlineData("--size big", "--size")]
+    [InlineData("--classes 1", "--classes 1 is too few")]
+    [InlineData("--classes 300", "--classes 300 is too many for segmentation")]
+    [InlineData("--width 0", "--width 0 is out of range; use 4 to 1024")]
     // Names the CLI's options, not ModelOptions' fields: the combination is checked before the model is built.
     [InlineData("--model vit", "--backbone resnet50 (the default) is not a backbone of --model vit; use one of tiny, vit-s, vit-b.")]
     [InlineData("--model spgnet --backbone vit-s", "--backbone vit-s is not a backbone of --model spgnet; use one of tiny, resnet18")]

@@ -36,6 +36,8 @@ public static class ModelCommand
             var name = r.GetValueOrDefault<string>();
             if (!backbones.Contains(name)) r.AddError($"--backbone '{name}' is unknown; valid: {string.Join(", ", backbones)}.");
         });
+        classes.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 2 and var k) r.AddError($"--classes {k} is too few; a model predicts at least 2 classes."); });
+        width.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is (< 4 or > 1024) and var c) r.AddError($"--width {c} is out of range; use 4 to 1024."); });
         size.Validators.Add(r =>
         {
             if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out _))
@@ -51,6 +53,11 @@ public static class ModelCommand
             ImageSize.TryParse(parse.GetValue(size), out int height, out int imageWidth, out _);
             string name = parse.GetValue(model)!, encoder = parse.GetValue(backbone)!;
             int channels = parse.GetValue(width) ?? (encoder == BackboneRegistry.Tiny ? 16 : 64);
+            if (name != Classifier && parse.GetValue(classes) is > 255 and var many)
+            {
+                Console.Error.WriteLine($"error: --classes {many} is too many for segmentation: label 255 means ignore, so use at most 255 (ids 0-254; the classifier takes more).");
+                return 2;
+            }
             if (name != Classifier && Mismatch(name, encoder, parse.GetResult(backbone) is null or { Implicit: true }, parse.GetValue(outputStride)) is { } mismatch)
             {
                 Console.Error.WriteLine($"error: {mismatch}");
