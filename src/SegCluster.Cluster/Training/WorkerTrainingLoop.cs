@@ -98,9 +98,9 @@ public sealed class WorkerTrainingLoop(
         else if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
 
         // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
-        // while this thread computes. Synthetic samples (cached, cheap) load on this thread as before: with a
-        // concurrent loader, two SPGNet quickstarts failed inside TorchSharp's BatchNorm.forward, whose
-        // num_batches_tracked.add_(1) passes temporary Scalars that GC can finalize mid-call (see Layers.Add).
+        // while this thread computes. Synthetic samples (cached, cheap) load on this thread: a loader thread gains them
+        // nothing. (It once also dodged crashes from TorchSharp's temporary Scalars, which a concurrent loader's garbage
+        // made likelier; the training path now holds every Scalar: KeptScalars, TemporaryScalarStressTests.)
         var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
         using var prefetcher = new BatchPrefetcher(trainData.Source,
             epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
