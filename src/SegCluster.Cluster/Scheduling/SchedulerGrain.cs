@@ -100,9 +100,7 @@ public sealed class SchedulerGrain(
             return;
         }
         logger.LogWarning("Experiment {Experiment} did not start ({Error}); its workers are free again", experimentId, error.Message);
-        Free(experimentId);
-        await PersistAsync();
-        _ = StartQueuedAfterReturningAsync();  // experiments queued behind this gang while its start was pending
+        await ReleaseAsync(experimentId);  // as an ending experiment: the gang back, then the experiments queued behind it start
     }
 
     /// <summary>
