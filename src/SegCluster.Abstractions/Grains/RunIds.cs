@@ -10,6 +10,10 @@ public static class RunIds
 {
     public const int MaxLength = 200;
 
+    /// <summary>The default id of a run of <paramref name="name"/>: "{name}-{yyyyMMdd-HHmmss}" (UTC), so a name's runs sort
+    /// by start time (SweepFolders takes the last as the latest).</summary>
+    public static string Timestamped(string name) => $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+
     /// <summary>Why <paramref name="id"/> cannot name a run, or null when it can.</summary>
     /// <param name="what">How the message names the id ("experiment id", "--id", "sweep name").</param>
     public static string? Problem(string? id, string what = "experiment id")

@@ -48,7 +48,7 @@ public static class TrainCommand
             // starting checkpoint before its cluster starts (a cluster's node does on submit).
             if (parse.GetValue(remote.Cluster) is null)
                 return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
-            var experimentId = parse.GetValue(id) ?? $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            var experimentId = parse.GetValue(id) ?? RunIds.Timestamped(spec.Name);
             return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
         });
         return command;

@@ -25,7 +25,7 @@ public static class QuickstartRunner
             return 2;
         }
         var startStep = resumeFrom?.Step ?? 0;
-        experimentId ??= $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
         console.MarkupLineInterpolated(

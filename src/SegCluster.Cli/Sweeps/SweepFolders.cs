@@ -9,7 +9,7 @@ public static class SweepFolders
         if (HasReport(sweep)) return new DirectoryInfo(sweep);
         var byId = Path.Combine(root.FullName, sweep);
         if (HasReport(byId)) return new DirectoryInfo(byId);
-        // A sweep name: its runs are "{name}-{yyyyMMdd-HHmmss}", so the last in order is the latest.
+        // A sweep name: its runs are "{name}-{yyyyMMdd-HHmmss}" (RunIds.Timestamped), so the last in order is the latest.
         var runs = root.Exists
             ? root.GetDirectories($"{sweep}-*").Where(d => HasReport(d.FullName)).OrderBy(d => d.Name, StringComparer.Ordinal).ToList()
             : [];

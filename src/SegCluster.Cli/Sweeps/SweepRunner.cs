@@ -38,7 +38,7 @@ public static class SweepRunner
     public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, DirectoryInfo root, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
-        var sweepId = $"{spec.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var sweepId = RunIds.Timestamped(spec.Name);
         var sweep = grains.GetGrain<ISweepGrain>(sweepId);
         SweepStatus status;
         try
