@@ -26,6 +26,9 @@ public sealed class CollectiveMailbox
     // A new ring of the same group and rank lifts it (Open). Grows by one entry per rank per formation.
     private readonly ClosedRanks _closed = new();
 
+    // Operations a predecessor gave up (see Abort), with when the abort came: swept like chunks, forgotten on Close.
+    private readonly Dictionary<(string GroupId, int Rank, long Sequence), (AbortMessage Abort, DateTimeOffset At)> _aborts = new();
+
     public CollectiveMailbox()
         : this(TimeProvider.System, DefaultRetention)
     {
@@ -76,7 +79,8 @@ public sealed class CollectiveMailbox
 
     /// <summary>
     /// Parks <paramref name="message"/> for its destination rank. Returns false when that rank's ring
-    /// was closed, or when a chunk with the same key is already there (a duplicate).
+    /// was closed, or when a chunk with the same key is already there (a duplicate). A chunk of an operation
+    /// its destination was told to give up (<see cref="Abort"/>) is accepted and dropped: nobody will take it.
     /// </summary>
     public bool Deposit(ChunkMessage message)
     {
@@ -92,6 +96,11 @@ public sealed class CollectiveMailbox
 
             var now = _time.GetUtcNow();
             SweepExpired(now);
+            if (_aborts.ContainsKey((key.GroupId, key.Rank, key.Sequence)))
+            {
+                return true;
+            }
+
             slot = GetOrAddSlot(key);
             if (slot.Task.IsCompleted)
             {
@@ -108,6 +117,7 @@ public sealed class CollectiveMailbox
     /// <summary>
     /// Waits for the chunk at <paramref name="key"/> and removes it from the mailbox.
     /// Throws <see cref="TimeoutException"/> when it does not arrive within <paramref name="timeout"/>,
+    /// <see cref="RingAbortedException"/> when its sender gave the operation up (now or earlier),
     /// <see cref="OperationCanceledException"/> on cancellation.
     /// </summary>
     public async Task<ChunkMessage> ReceiveAsync(ChunkKey key, TimeSpan timeout, CancellationToken cancellationToken)
@@ -118,6 +128,11 @@ public sealed class CollectiveMailbox
             if (_closed.Contains(key.GroupId, key.Rank))
             {
                 throw new ObjectDisposedException(nameof(CollectiveMailbox), $"Rank {key.Rank} of group '{key.GroupId}' was closed.");
+            }
+
+            if (_aborts.TryGetValue((key.GroupId, key.Rank, key.Sequence), out var aborted))
+            {
+                throw new RingAbortedException(aborted.Abort);
             }
 
             slot = GetOrAddSlot(key);
@@ -166,6 +181,36 @@ public sealed class CollectiveMailbox
     }
 
     /// <summary>
+    /// Records that the destination rank's predecessor gave up operation <see cref="AbortMessage.Sequence"/>: its waiting
+    /// receivers of that operation fail now with <see cref="RingAbortedException"/>, later ones at once, and its parked
+    /// chunks are dropped. Returns false (and records nothing) when that rank's ring was closed here.
+    /// </summary>
+    public bool Abort(AbortMessage abort)
+    {
+        ArgumentNullException.ThrowIfNull(abort);
+        List<TaskCompletionSource<ChunkMessage>> waiting;
+        lock (_gate)
+        {
+            if (_closed.Contains(abort.GroupId, abort.DestinationRank))
+            {
+                return false;
+            }
+
+            var now = _time.GetUtcNow();
+            SweepExpired(now);
+            _aborts[(abort.GroupId, abort.DestinationRank, abort.Sequence)] = (abort, now);
+            waiting = RemoveWhere(k => k.GroupId == abort.GroupId && k.Rank == abort.DestinationRank && k.Sequence == abort.Sequence);
+        }
+
+        foreach (var slot in waiting)
+        {
+            slot.TrySetException(new RingAbortedException(abort));
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Called when a rank's ring is disposed: drops its parked chunks, fails its waiting receivers and
     /// refuses later deposits for it.
     /// </summary>
@@ -176,6 +221,10 @@ public sealed class CollectiveMailbox
         {
             _closed.Add(groupId, rank);
             removed = RemoveWhere(k => k.GroupId == groupId && k.Rank == rank);
+            foreach (var key in _aborts.Keys.Where(k => k.GroupId == groupId && k.Rank == rank).ToList())
+            {
+                _aborts.Remove(key);
+            }
         }
 
         foreach (var slot in removed)
@@ -212,7 +261,7 @@ public sealed class CollectiveMailbox
         return removed;
     }
 
-    // Lazy, at most once per Retention: drop chunks deposited longer than Retention ago.
+    // Lazy, at most once per Retention: drop chunks deposited, and aborts recorded, longer than Retention ago.
     private void SweepExpired(DateTimeOffset now)
     {
         if (now < _nextSweep)
@@ -226,6 +275,11 @@ public sealed class CollectiveMailbox
         {
             _slots.Remove(key);
             _depositedAt.Remove(key);
+        }
+
+        foreach (var (key, _) in _aborts.Where(entry => entry.Value.At <= cutoff).ToList())
+        {
+            _aborts.Remove(key);
         }
     }
 }

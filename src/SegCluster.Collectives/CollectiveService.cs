@@ -7,8 +7,9 @@ namespace SegCluster.Collectives;
 
 /// <summary>
 /// gRPC endpoint of the ring: validates a chunk, checks the cluster token, and parks the chunk in
-/// this process's <see cref="CollectiveMailbox"/>; for the TCP transport it is the rendezvous that
-/// names a local rank's data-plane port. It never touches a rank's buffer itself.
+/// this process's <see cref="CollectiveMailbox"/>, or records there that a local rank's predecessor gave an
+/// operation up; for the TCP transport it is the rendezvous that names a local rank's data-plane port.
+/// It never touches a rank's buffer itself.
 /// </summary>
 public sealed class CollectiveService : Collective.CollectiveBase
 {
@@ -47,6 +48,22 @@ public sealed class CollectiveService : Collective.CollectiveBase
         }
 
         return Task.FromResult(new DepositReply());
+    }
+
+    public override Task<AbortReply> Abort(AbortMessage request, ServerCallContext context)
+    {
+        Authorize(context);
+        if (string.IsNullOrEmpty(request.GroupId) || request.SourceRank < 0 || request.DestinationRank < 0
+            || request.OriginRank < 0 || request.Sequence < 0)
+        {
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument,
+                $"Malformed abort for group '{request.GroupId}' rank {request.DestinationRank}: group id must be set, ranks and sequence non-negative."));
+        }
+
+        // A rank closed here has nothing left to abort: the sender's best effort is done either way.
+        _mailbox.Abort(request);
+        return Task.FromResult(new AbortReply());
     }
 
     public override async Task<DataPlaneReply> LocateDataPlane(DataPlaneRequest request, ServerCallContext context)

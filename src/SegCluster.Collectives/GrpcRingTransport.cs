@@ -15,6 +15,9 @@ internal sealed class GrpcRingTransport : IRingTransport
     // Unary sends kept in flight at once: hides one round trip per chunk without unbounded buffering.
     private const int SendWindow = 4;
 
+    // Bound on the best-effort abort sent to the successor when a call fails (see AbortSuccessorAsync).
+    private static readonly TimeSpan AbortDeadline = TimeSpan.FromSeconds(2);
+
     private readonly RingGroup _group;
     private readonly CollectiveMailbox _mailbox;
     private readonly CollectiveOptions _options;
@@ -54,11 +57,45 @@ internal sealed class GrpcRingTransport : IRingTransport
 
             return bytesSent;
         }
-        catch
+        catch (Exception failure)
         {
             // Chunks of this failed operation that already arrived would otherwise stay parked.
             _mailbox.Purge(_group.GroupId, Rank, sequence);
+            await AbortSuccessorAsync(sequence, failure).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Tells the successor, which waits for chunks this rank will no longer send, that this operation is given up, so it
+    /// fails now (and tells its own successor) instead of at its Timeout. An abort received is forwarded with its origin,
+    /// so every rank names the first failure. Best effort: a successor that cannot be told is failing on its own.
+    /// </summary>
+    private async Task AbortSuccessorAsync(long sequence, Exception failure)
+    {
+        var (origin, reason) = failure switch
+        {
+            CollectiveException { InnerException: RingAbortedException aborted } => (aborted.OriginRank, aborted.Reason),
+            OperationCanceledException => (Rank, $"rank {Rank}'s SumAsync call was cancelled"),
+            _ => (Rank, failure.Message),
+        };
+        var abort = new AbortMessage
+        {
+            GroupId = _group.GroupId,
+            SourceRank = Rank,
+            DestinationRank = _next,
+            Sequence = sequence,
+            OriginRank = origin,
+            Reason = reason,
+        };
+        var deadline = AbortDeadline < _options.Timeout ? AbortDeadline : _options.Timeout;
+        try
+        {
+            await _client.AbortAsync(abort, new CallOptions(_headers, DateTime.UtcNow + deadline)).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // Unreachable, or it rejects the token: that successor fails by its own errors or Timeout.
         }
     }
 
@@ -164,6 +201,10 @@ internal sealed class GrpcRingTransport : IRingTransport
             catch (ObjectDisposedException ex)
             {
                 throw _failures.Create("the ring was disposed while waiting for a chunk", _previous, step, ex);
+            }
+            catch (RingAbortedException ex)
+            {
+                throw _failures.Create(ex.Message, _previous, step, ex);
             }
 
             var length = Math.Min(chunkFloats, count - offset);

@@ -94,6 +94,41 @@ public sealed class CollectiveMailboxTests
         Assert.True(mailbox.Deposit(Chunk(step: 0)));
     }
 
+    [Fact]
+    public async Task An_abort_fails_the_waiting_and_later_receivers_of_that_operation_only()
+    {
+        var mailbox = new CollectiveMailbox();
+        var waiting = mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 1, 0), Timeout, CancellationToken.None);
+        mailbox.Deposit(Chunk(step: 0));
+        mailbox.Deposit(Chunk(step: 0, sequence: 1));
+
+        Assert.True(mailbox.Abort(Abort(sequence: 0)));
+
+        var error = await Assert.ThrowsAsync<RingAbortedException>(() => waiting);
+        Assert.Equal((0, 2, "rank 2 ran out of memory."), (error.SourceRank, error.OriginRank, error.Reason));
+        Assert.Contains("rank 0 gave up all-reduce sequence 0 after rank 2 failed: rank 2 ran out of memory", error.Message);
+        // Its parked chunk went with it; a later receive of that operation fails at once, and a chunk for it is dropped.
+        await Assert.ThrowsAsync<RingAbortedException>(() => mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), Timeout, CancellationToken.None));
+        Assert.True(mailbox.Deposit(Chunk(step: 1)));
+        Assert.Equal(1, mailbox.PendingCount);
+        // The next operation is untouched.
+        Assert.Equal(1, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 1, 0, 0), Timeout, CancellationToken.None)).Sequence);
+    }
+
+    [Fact]
+    public async Task Closing_forgets_aborts_and_a_closed_rank_records_none()
+    {
+        var mailbox = new CollectiveMailbox();
+        mailbox.Abort(Abort(sequence: 0));
+        mailbox.Close("g", 1);
+        Assert.False(mailbox.Abort(Abort(sequence: 1)));
+
+        // A new ring of the same group and rank (tests reuse ids; real formations do not) starts clean.
+        mailbox.Open("g", 1);
+        Assert.True(mailbox.Deposit(Chunk(step: 0)));
+        Assert.Equal(0, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), Timeout, CancellationToken.None)).Sequence);
+    }
+
     private sealed class ManualTimeProvider : TimeProvider
     {
         private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -102,6 +137,16 @@ public sealed class CollectiveMailboxTests
 
         public void Advance(TimeSpan by) => _now += by;
     }
+
+    private static AbortMessage Abort(long sequence) => new()
+    {
+        GroupId = "g",
+        SourceRank = 0,
+        DestinationRank = 1,
+        Sequence = sequence,
+        OriginRank = 2,
+        Reason = "rank 2 ran out of memory.",
+    };
 
     private static ChunkMessage Chunk(int step, long sequence = 0) => new()
     {

@@ -25,16 +25,28 @@ public sealed class CollectiveServiceTokenTests : IAsyncLifetime
     {
         using var channel = GrpcChannel.ForAddress(_server.Endpoint);
         var client = new Collective.CollectiveClient(channel);
-        var headers = new Metadata();
-        if (authorization is not null)
-        {
-            headers.Add("authorization", authorization);
-        }
 
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.DepositAsync(Chunk("rejected"), headers));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.DepositAsync(Chunk("rejected"), Headers(authorization)));
 
         Assert.Equal(expected, error.StatusCode);
         Assert.Equal(0, _server.Mailbox.PendingCount);
+    }
+
+    [Theory]
+    [InlineData(null, StatusCode.Unauthenticated)]
+    [InlineData("Bearer wrong-token", StatusCode.PermissionDenied)]
+    public async Task An_abort_without_the_right_token_is_rejected_and_aborts_nothing(string? authorization, StatusCode expected)
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Endpoint);
+        var client = new Collective.CollectiveClient(channel);
+        var abort = new AbortMessage { GroupId = "kept", SourceRank = 0, DestinationRank = 1, Sequence = 0, OriginRank = 0, Reason = "forged" };
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.AbortAsync(abort, Headers(authorization)));
+
+        Assert.Equal(expected, error.StatusCode);
+        await client.DepositAsync(Chunk("kept"), Headers($"Bearer {Token}"));
+        var received = await _server.Mailbox.ReceiveAsync(new ChunkKey("kept", 1, 0, 0, 0), TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(8, received.Payload.Length);
     }
 
     [Fact]
@@ -75,6 +87,9 @@ public sealed class CollectiveServiceTokenTests : IAsyncLifetime
         Assert.Contains("token", error.Message);
         Assert.Contains("PermissionDenied", error.Message);
     }
+
+    private static Metadata Headers(string? authorization) =>
+        authorization is null ? new Metadata() : new Metadata { { "authorization", authorization } };
 
     private static ChunkMessage Chunk(string groupId) => new()
     {

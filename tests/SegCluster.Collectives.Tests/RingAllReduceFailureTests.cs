@@ -77,6 +77,55 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task A_failure_reaches_every_rank_long_before_the_timeout_naming_its_origin(RingTransport transport)
+    {
+        // Rank 1's buffer is longer: ranks 1 and 2 see the mismatch in their first chunk, but rank 0's first chunk comes
+        // from rank 2 and fits, so rank 0 learns of the failure only when rank 2 gives up and says so (gRPC: an abort
+        // message; TCP: the closed connection). Without that it would wait out the 30 s Timeout.
+        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
+        var stopwatch = Stopwatch.StartNew();
+
+        var calls = ring.Ranks.Select((rank, i) => Assert.ThrowsAsync<CollectiveException>(() => rank.SumAsync(new float[i == 1 ? 12 : 9]))).ToArray();
+        var errors = await Task.WhenAll(calls);
+
+        Assert.True(stopwatch.Elapsed < Bound, $"took {stopwatch.Elapsed}");
+        Assert.Equal(2, errors[0].PeerRank);
+        Assert.DoesNotContain("within Timeout", errors[0].Message);
+        if (transport == RingTransport.Grpc)
+        {
+            // The abort carries the first failure, so the rank that never saw a bad chunk still says what went wrong.
+            Assert.Contains("rank 2 gave up all-reduce sequence 0", errors[0].Message);
+            Assert.Contains("same length", errors[0].Message);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_cancelled_rank_releases_its_successor_at_once(RingTransport transport)
+    {
+        await using var ring = _pool.CreateRing(3, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });
+        await ring.SumAllAsync([new float[9], new float[9], new float[9]]);  // formed: later calls wait only for data
+
+        // Rank 2 does not call again, so rank 0 waits for it and rank 1 (after rank 0's first chunk) for rank 0.
+        using var cancellation = new CancellationTokenSource();
+        var rank0 = ring.Ranks[0].SumAsync(new float[9], cancellation.Token);
+        var rank1 = Assert.ThrowsAsync<CollectiveException>(() => ring.Ranks[1].SumAsync(new float[9]));
+        await Task.Delay(300);
+        var stopwatch = Stopwatch.StartNew();
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rank0);
+        var error = await rank1;
+        Assert.True(stopwatch.Elapsed < Bound, $"took {stopwatch.Elapsed}");
+        Assert.Equal(0, error.PeerRank);
+        if (transport == RingTransport.Grpc)
+        {
+            Assert.Contains("rank 0's SumAsync call was cancelled", error.Message);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task Cancellation_stops_a_waiting_call(RingTransport transport)
     {
         await using var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = transport });

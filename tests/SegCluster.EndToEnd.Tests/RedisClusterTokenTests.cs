@@ -54,6 +54,9 @@ public sealed class RedisClusterTokenTests
             if (header is not null) headers.Add("authorization", header);
             var error = await Assert.ThrowsAsync<RpcException>(async () => await collective.DepositAsync(Chunk(), headers));
             Assert.Equal(expected, error.StatusCode);
+            var abort = new AbortMessage { GroupId = "refused", SourceRank = 0, DestinationRank = 1, Sequence = 0, OriginRank = 0, Reason = "forged" };
+            var abortError = await Assert.ThrowsAsync<RpcException>(async () => await collective.AbortAsync(abort, headers));
+            Assert.Equal(expected, abortError.StatusCode);
         }
 
         var spec = cluster.WriteSpec(steps: 2, checkpointEvery: 0);
