@@ -46,5 +46,8 @@ public static class TrainingProgress
         status.State == ExperimentState.Pending ? "queued: waiting for free workers"
         : status.Step == 0 ? "starting workers"
         : status.Step >= status.TotalSteps && !status.State.IsFinal() ? "evaluating"
-        : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3} {status.ImagesPerSecond:F1} img/s";
+        : $"step {status.Step}/{status.TotalSteps} loss {status.Loss:F3}" + Rate(status);
+
+    // The first step of each ring is warm-up and not timed: until a later one is, there is no rate to show.
+    private static string Rate(ExperimentStatus status) => status.ImagesPerSecond > 0 ? $" {status.ImagesPerSecond:F1} img/s" : "";
 }
