@@ -1,9 +1,11 @@
 using System.CommandLine.Help;
 using SegCluster.Cli.Commands;
+using SegCluster.Cli.Output;
 using SegCluster.Vision.Devices;
 
 // For the whole process, whichever command runs torch (quickstart, model info, spectral).
 using var nativeWarnings = NativeWarningFilter.Install();
+RedirectedConsoleWidth.Apply(Spectre.Console.AnsiConsole.Console);
 var parse = SegClusterCommandLine.Create().Parse(args);
 if (parse.Errors.Count == 0 && parse.Action is not HelpAction)
 {

@@ -21,7 +21,7 @@ public static class DatasetInspector
         }
         catch (Exception e) when (e is ArgumentException or IOException or DatasetFileException)
         {
-            console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
         console.MarkupLineInterpolated($"[bold]{DatasetFormats.Name(layout.Format)}[/] dataset at {layout.Root}: {layout.NumClasses} classes; masks: {layout.Mapping.Description}");

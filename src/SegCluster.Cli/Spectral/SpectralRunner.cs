@@ -28,7 +28,7 @@ public static class SpectralRunner
         }
         catch (ArgumentException e)
         {
-            console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
         catch (OperationCanceledException)
