@@ -78,7 +78,8 @@ public static class SpecPaths
             var prefix = string.Join('.', segments.Take(i).Select(s => SnakeCase(s)));
             if (match is null)
                 throw new ArgumentException(
-                    $"path '{path}': '{segments[i]}' is not a field of {(i == 0 ? "the experiment spec" : prefix)}; valid: {string.Join(", ", fields.Select(f => SnakeCase(f.Name)))}.");
+                    $"path '{path}': '{segments[i]}' is not a field of {(i == 0 ? "the experiment spec" : prefix)}" +
+                    $"{FieldSuggestion.Hint(SnakeCase(segments[i]), fields.Select(f => SnakeCase(f.Name)))}; valid: {string.Join(", ", fields.Select(f => SnakeCase(f.Name)))}.");
             var isRecord = IsSpecRecord(match.PropertyType);
             if (i < segments.Length - 1 && !isRecord)
                 throw new ArgumentException($"path '{path}': '{segments[i]}' is a value, not a section; stop the path there.");

@@ -156,7 +156,7 @@ public sealed class ModelAndLossSpecTests
     }
 
     [Theory]
-    [InlineData("loss:\n  scribble:\n    lamda: 2\n", "loss.scribble.lamda: unknown field; valid fields here: lambda, sigma_rgb")]
+    [InlineData("loss:\n  scribble:\n    lamda: 2\n", "loss.scribble.lamda: unknown field (did you mean 'lambda'?); valid fields here: lambda, sigma_rgb")]
     [InlineData("model:\n  spg:\n    excitation: false\n", "model.spg.excitation: unknown field; valid fields here: supervision, sigmoid, identity")]
     [InlineData("model:\n  output_stride: sixteen\n", "model.output_stride: expected an integer or null")]
     public void Yaml_mistakes_in_the_new_sections_name_the_field(string yaml, string expected)

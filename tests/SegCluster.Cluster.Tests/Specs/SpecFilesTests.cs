@@ -48,7 +48,11 @@ public sealed class SpecFilesTests
     }
 
     [Theory]
-    [InlineData("training:\n  stepz: 5\n", "training.stepz: unknown field; valid fields here: steps, epochs")]
+    [InlineData("training:\n  stepz: 5\n", "training.stepz: unknown field (did you mean 'steps'?); valid fields here: steps, epochs")]
+    [InlineData("training:\n  lr: 0.1\n", "training.lr: unknown field (did you mean 'learning_rate'?); valid fields")]
+    [InlineData("training:\n  batch_size: 4\n", "training.batch_size: unknown field (did you mean 'batch_per_worker'?)")]
+    [InlineData("training:\n  optimiser: adamw\n", "training.optimiser: unknown field (did you mean 'optimizer'?)")]
+    [InlineData("training:\n  schedule: poly\n", "training.schedule: unknown field; valid fields here")]  // nothing close: no guess
     [InlineData("training:\n  steps: many\n", "training.steps: expected an integer, got \"many\"")]
     [InlineData("training:\n  steps: 2.5\n", "training.steps: expected an integer, got 2.5")]
     [InlineData("labels: soft\n", "labels: expected a mapping, got \"soft\"")]

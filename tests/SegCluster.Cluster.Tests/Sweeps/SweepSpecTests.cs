@@ -32,8 +32,7 @@ public sealed class SweepSpecTests
     public void An_unknown_path_names_the_segment_and_the_valid_fields()
     {
         var e = Assert.Throws<ArgumentException>(() => SpecPaths.With(new ExperimentSpec(), "training.lr", "0.1"));
-        Assert.Contains("'lr' is not a field of training", e.Message);
-        Assert.Contains("learning_rate", e.Message);
+        Assert.Contains("'lr' is not a field of training (did you mean 'learning_rate'?); valid:", e.Message);
         Assert.Contains("names a whole section", Assert.Throws<ArgumentException>(() => SpecPaths.Canonical("labels")).Message);
         Assert.Contains("is not an integer", Assert.Throws<ArgumentException>(() => SpecPaths.With(new ExperimentSpec(), "labels.factor", "big")).Message);
         Assert.False(SpecPaths.IsValid("total_steps", out var computed));  // derived, not settable

@@ -67,7 +67,7 @@ internal static class SpecSchema
             var canonical = Naming.ConvertName(key);
             if (!fields.TryGetValue(canonical, out var property))
             {
-                errors.Add($"{Field(Join(path, key))}: unknown field; valid fields here: {string.Join(", ", fields.Keys)}.");
+                errors.Add($"{Field(Join(path, key))}: unknown field{FieldSuggestion.Hint(canonical, fields.Keys)}; valid fields here: {string.Join(", ", fields.Keys)}.");
                 continue;
             }
             if (result.ContainsKey(canonical))
