@@ -93,9 +93,10 @@ internal sealed class GrpcRingTransport : IRingTransport
         {
             await _client.AbortAsync(abort, new CallOptions(_headers, DateTime.UtcNow + deadline)).ConfigureAwait(false);
         }
-        catch (RpcException)
+        catch (Exception e) when (e is RpcException or ObjectDisposedException or OperationCanceledException)
         {
-            // Unreachable, or it rejects the token: that successor fails by its own errors or Timeout.
+            // Unreachable, rejecting the token, or this ring disposed meanwhile: the successor fails by its own errors or
+            // Timeout, and the caller must see this rank's failure, not the abort's.
         }
     }
 

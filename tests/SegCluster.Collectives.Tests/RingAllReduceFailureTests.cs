@@ -124,6 +124,21 @@ public sealed class RingAllReduceFailureTests : IClassFixture<ServerPoolFixture>
         }
     }
 
+    [Fact]
+    public async Task Disposing_a_grpc_ring_during_a_call_reports_the_disposal_not_the_abort_it_could_not_send()
+    {
+        // The failing call still tries to tell its successor (an abort), through the channel the disposal just closed.
+        var ring = _pool.CreateRing(2, ranksPerServer: 1, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(30), Transport = RingTransport.Grpc });
+        await using var _ = ring;
+        var call = ring.Ranks[0].SumAsync(new float[10]);  // rank 1 never calls: rank 0 waits for its chunk
+        await Task.Delay(200);
+
+        await ring.Ranks[0].DisposeAsync();
+
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => call).WaitAsync(Bound);
+        Assert.Contains("the ring was disposed while waiting for a chunk", error.Message);
+    }
+
     [Theory]
     [MemberData(nameof(Transports))]
     public async Task Cancellation_stops_a_waiting_call(RingTransport transport)
