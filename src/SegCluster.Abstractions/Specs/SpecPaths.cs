@@ -77,9 +77,12 @@ public static class SpecPaths
             var match = fields.FirstOrDefault(p => Normalise(p.Name) == Normalise(segments[i]));
             var prefix = string.Join('.', segments.Take(i).Select(s => SnakeCase(s)));
             if (match is null)
+            {
+                var names = fields.Select(f => SnakeCase(f.Name)).ToList();
                 throw new ArgumentException(
                     $"path '{path}': '{segments[i]}' is not a field of {(i == 0 ? "the experiment spec" : prefix)}" +
-                    $"{FieldSuggestion.Hint(SnakeCase(segments[i]), fields.Select(f => SnakeCase(f.Name)))}; valid: {string.Join(", ", fields.Select(f => SnakeCase(f.Name)))}.");
+                    $"{FieldSuggestion.Hint(SnakeCase(segments[i]), names)}; valid: {string.Join(", ", names)}.");
+            }
             var isRecord = IsSpecRecord(match.PropertyType);
             if (i < segments.Length - 1 && !isRecord)
                 throw new ArgumentException($"path '{path}': '{segments[i]}' is a value, not a section; stop the path there.");

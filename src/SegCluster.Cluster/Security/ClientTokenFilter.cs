@@ -15,9 +15,11 @@ public sealed class ClientTokenFilter(IOptions<NodeOptions> node) : IIncomingGra
     public Task Invoke(IIncomingGrainCallContext context)
     {
         var token = node.Value.Token;
+        // Every grain call passes here (step reports included): only a client's call to a SegCluster grain is checked.
+        if (string.IsNullOrEmpty(token) || context.SourceId is not { } source || !GrainTypePrefix.IsClient(source) || !IsSegClusterGrain(context))
+            return context.Invoke();
         var presented = RequestContext.Get(ClusterToken.RequestContextKey) as string;
-        if (!string.IsNullOrEmpty(token) && context.SourceId is { } source && GrainTypePrefix.IsClient(source)
-            && IsSegClusterGrain(context) && !ClusterToken.Matches(presented, token))
+        if (!ClusterToken.Matches(presented, token))
             // The caller knows whether it sent a token, so telling the two apart reveals nothing about the token.
             throw new UnauthorizedAccessException(presented is null
                 ? $"Permission denied: {context.InterfaceMethod?.Name} needs the cluster token and none was given; set SEGCLUSTER_TOKEN (or --token) to the nodes' Node:Token."

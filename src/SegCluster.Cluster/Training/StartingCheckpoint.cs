@@ -28,8 +28,9 @@ public static class StartingCheckpoint
 
     private static (CheckpointRecord?, List<string>) CheckResume(ExperimentSpec spec, string path)
     {
-        if (Refusal(spec, path, Resume) is { } refused) return (null, [refused]);
-        var differences = Recorded(path) is { } trained ? ModelDifferences(trained, spec) : [];
+        var metadata = Metadata(path);  // read once: the refusal and the recorded spec both need the header
+        if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused]);
+        var differences = Recorded(metadata, path) is { } trained ? ModelDifferences(trained, spec) : [];
         if (differences.Count > 0)
             return (null, [$"{Resume}: checkpoint '{path}' was trained with another model section ({string.Join("; ", differences)}); " +
                            $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."]);
@@ -52,7 +53,7 @@ public static class StartingCheckpoint
 
     private static List<string> CheckLoad(ExperimentSpec spec, string path)
     {
-        if (Refusal(spec, path, Load) is { } refused) return [refused];
+        if (Refusal(spec, path, Metadata(path), Load) is { } refused) return [refused];
         try
         {
             using var model = CpuNetwork(spec);
@@ -67,11 +68,11 @@ public static class StartingCheckpoint
 
     /// <summary>A missing file, or another class count than the spec's (fine-tuning to other classes is not supported:
     /// the classifier would have to be re-initialised, which neither field does).</summary>
-    private static string? Refusal(ExperimentSpec spec, string path, string field)
+    private static string? Refusal(ExperimentSpec spec, string path, CheckpointMetadata? metadata, string field)
     {
         if (!File.Exists(path))
             return $"{field}: '{path}' is not an existing file; point it at a checkpoint (e.g. checkpoints/EXPERIMENT/step-000800.ckpt) on the machine that runs the experiment.";
-        if (Metadata(path)?.NumClasses is { } classes && classes != spec.Dataset.NumClasses)
+        if (metadata?.NumClasses is { } classes && classes != spec.Dataset.NumClasses)
             return $"{field}: checkpoint '{path}' predicts {classes} classes but the dataset has {spec.Dataset.NumClasses}; " +
                    "a checkpoint continues or fine-tunes on the same classes only.";
         return null;
@@ -79,9 +80,9 @@ public static class StartingCheckpoint
 
     /// <summary>The spec the checkpoint was trained from; null for a file that records none (version 1, or not a checkpoint:
     /// loading it reports that).</summary>
-    private static ExperimentSpec? Recorded(string path)
+    private static ExperimentSpec? Recorded(CheckpointMetadata? metadata, string path)
     {
-        if (Metadata(path)?.Spec is not { } json) return null;
+        if (metadata?.Spec is not { } json) return null;
         try
         {
             return SpecFiles.Parse<ExperimentSpec>(json, SpecFormat.Json, path);
@@ -92,6 +93,8 @@ public static class StartingCheckpoint
         }
     }
 
+    /// <summary>The checkpoint's header; null for a missing file or one without a readable header (the checks that need
+    /// the file report those).</summary>
     private static CheckpointMetadata? Metadata(string path)
     {
         try

@@ -93,9 +93,10 @@ public sealed class WorkerTrainingLoop(
                 rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
         // Every rank loads the same checkpoint (to resume) or the same weights (training.load_from: step 0, fresh
         // optimiser), so no broadcast is needed to agree on the weights.
-        var resumeStep = assignment.ResumeFrom is { } checkpoint ? (int)CheckpointStore.Load(checkpoint.Path, trainer) : 0;
-        if (assignment.ResumeFrom is null && spec.Training.LoadFrom is { } weights) CheckpointStore.LoadWeights(weights, model);
-        else if (assignment.ResumeFrom is null) ParameterBroadcast.FromRankZero(model, reducer);
+        var resumeStep = 0;
+        if (assignment.ResumeFrom is { } checkpoint) resumeStep = (int)CheckpointStore.Load(checkpoint.Path, trainer);
+        else if (spec.Training.LoadFrom is { } weights) CheckpointStore.LoadWeights(weights, model);
+        else ParameterBroadcast.FromRankZero(model, reducer);
 
         // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
         // while this thread computes. Synthetic samples (cached, cheap) load on this thread: a loader thread gains them
