@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
@@ -24,14 +25,16 @@ public static class ScalarStressRun
         var mode = Mode(args.Text("--label-mode", "full"));
         set_num_threads(1);
 
-        var data = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 6, Height: size, Width: size, Count: batchSize * 4, Seed: seed));
+        ISampleSource data = new CachedDatasetSource(
+            new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 6, Height: size, Width: size, Count: batchSize * 4, Seed: seed)), cacheBytes: 0);
+        if (mode == LabelMode.Scribble) data = new ScribbledSource(data, new ScribbleSynthesizer(6, seed));  // strokes drawn from the full masks
         var batches = Enumerable.Range(0, 4).Select(i => SegmentationBatch.Collate(
             Enumerable.Range(i * batchSize, batchSize).Select(data.Get).ToArray(), CPU)).ToArray();
         random.manual_seed(seed);
         using var model = ModelRegistry.Create(new ModelOptions(args.Text("--model", "spgnet"), NumClasses: 6, Width: args.Int("--width", 8)));
         var loss = new LossOptions(Labels: new LabelOptions(mode));
         ISegmentationCriterion criterion = mode == LabelMode.Scribble
-            ? new ScribbleRegularizedCriterion(loss, new ScribbleLossOptions(), new ScribbleSynthesizer(6, seed))  // strokes drawn from the full masks
+            ? new ScribbleRegularizedCriterion(loss, new ScribbleLossOptions())
             : new SegmentationCriterion(loss);
         using var trainer = new DataParallelTrainer(model, criterion, new OptimizerOptions(), new SingleRankReducer());
 

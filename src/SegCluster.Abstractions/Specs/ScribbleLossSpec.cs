@@ -26,6 +26,7 @@ public sealed record ScribbleLossSpec
     [Id(9)] public int EmbeddingChannels { get; init; } = 16;
     /// <summary>Steps of partial CE before λ·R switches on (0 = from the start).</summary>
     [Id(10)] public int WarmupSteps { get; init; }
-    /// <summary>True: the training labels are replaced by scribbles synthesised from the full masks (the synthetic set has no scribbles of its own).</summary>
+    /// <summary>True: the training labels are scribbles drawn from each full mask before augmentation (the synthetic set has no
+    /// scribbles of its own); false: the labels are used as they are (a split of scribbles, such as VOC's train_scribble).</summary>
     [Id(11)] public bool SynthesizeScribbles { get; init; } = true;
 }

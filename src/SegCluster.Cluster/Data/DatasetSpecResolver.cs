@@ -1,4 +1,5 @@
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Training;
 using SegCluster.Vision.Data.Files;
 
 namespace SegCluster.Cluster.Data;
@@ -18,6 +19,8 @@ public static class DatasetSpecResolver
         // Checked here, on the machine that reads the files, not in SpecValidation: a client submitting to a cluster need not have them.
         if (!Directory.Exists(d.Path))
             return (spec, [$"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`)."]);
+        if (d.TrainSplit == VocReader.ScribbleSplit && SpecMapping.TrainingScribbles(spec) is not null)
+            return (spec, [ScribblesOfScribbles(spec)]);
         try
         {
             var layout = DatasetLayoutDetector.Open(d.Path!, d.Format);
@@ -37,4 +40,11 @@ public static class DatasetSpecResolver
             return (spec, [$"dataset.path: {e.Message}"]);
         }
     }
+
+    /// <summary>Strokes drawn from strokes would be eroded away (1 pixel wide, margin 2): train on the split's own scribbles.</summary>
+    private static string ScribblesOfScribbles(ExperimentSpec spec) =>
+        $"dataset.train_split: '{VocReader.ScribbleSplit}' holds ScribbleSup scribbles already, and drawing scribbles from them would erase them; " +
+        (spec.Labels.Mode == LabelsSpec.Scribble
+            ? $"set labels.mode to '{LabelsSpec.Full}' (the unscribbled pixels are ignore, so the CE is partial)."
+            : "set loss.scribble.synthesize_scribbles to false to train on them as they are.");
 }

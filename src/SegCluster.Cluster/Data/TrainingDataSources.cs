@@ -58,13 +58,16 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
         return new SharedSplit(null, new DecodedSplit(new FileSegmentationDataset(layout, training ? d.TrainSplit : d.ValidationSplit), Options.CacheBytes));
     }
 
-    /// <summary>This lease's view of the shared split: for files, augmented with this spec's own options and seed.</summary>
+    /// <summary>This lease's view of the shared split: for files, augmented with this spec's own options and seed; for
+    /// training on scribbles, with the strokes this spec's seed draws.</summary>
     private ISampleSource SourceOf(SharedSplit shared, ExperimentSpec spec, bool training, string name)
     {
-        if (shared.Decoded is not { } decoded) return shared.Synthetic!;
+        var scribbles = training ? SpecMapping.TrainingScribbles(spec) : null;
+        if (shared.Decoded is not { } decoded)
+            return scribbles is null ? shared.Synthetic! : new ScribbledSource(shared.Synthetic!, scribbles);
         var d = spec.Dataset;
         var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter);
-        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training);
+        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, scribbles);
         source.InvalidSample += e =>
         {
             logger.LogWarning("{Dataset}: sample ignored (all pixels ignore): {Problem}", name, e.Message);

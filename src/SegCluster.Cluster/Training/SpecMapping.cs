@@ -69,8 +69,7 @@ public static class SpecMapping
     {
         LossSpec.CrossEntropyKind => new SegmentationCriterion(Loss(spec)),
         LossSpec.ClassSuppressionKind => new ClassSuppressionCriterion(Loss(spec), ClassSuppression(spec, classFrequencies)),
-        LossSpec.ScribbleRegularizedKind => new ScribbleRegularizedCriterion(Loss(spec), Scribble(spec),
-            spec.Loss.Scribble.SynthesizeScribbles ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null),
+        LossSpec.ScribbleRegularizedKind => new ScribbleRegularizedCriterion(Loss(spec), Scribble(spec)),
         _ => throw new ArgumentException($"loss.kind: '{spec.Loss.Kind}' is unknown; use one of {string.Join(", ", LossSpec.Kinds)}."),
     };
 
@@ -84,6 +83,16 @@ public static class SpecMapping
             : null;
         return new ClassSuppressionOptions(c.EndEpoch ?? runEpochs, c.TotalEpochs ?? runEpochs, c.SuppressionWeight, frequencies, spec.Seed);
     }
+
+    /// <summary>
+    /// The scribbles the training source draws from the full masks (PAPERS.md §5): for labels.mode scribble, and for
+    /// loss.kind scribble-regularized unless loss.scribble.synthesize_scribbles is false (a dataset with scribbles of
+    /// its own); null when the training labels are used as they are. Validation always sees the full masks.
+    /// </summary>
+    public static ScribbleSynthesizer? TrainingScribbles(ExperimentSpec spec) =>
+        spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind && spec.Loss.Scribble.SynthesizeScribbles
+            ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed)
+            : null;
 
     /// <summary>PAPERS.md §5 settings.</summary>
     public static ScribbleLossOptions Scribble(ExperimentSpec spec)

@@ -18,7 +18,8 @@ public enum LabelMode
     /// <summary>Block-wise weak annotation with block size b = f, hard CE on the block grid.</summary>
     Block,
 
-    /// <summary>Scribbles synthesised from the full masks (<see cref="ScribbleSynthesizer"/>, PAPERS.md §5):
-    /// partial CE on the scribbled pixels only, every other pixel ignored; f = 1.</summary>
+    /// <summary>The labels are scribbles (PAPERS.md §5): partial CE on the scribbled pixels only, every other pixel
+    /// carrying the ignore label, for the auxiliary terms too; f = 1. The training source draws them from the full masks
+    /// before augmentation (<see cref="ScribbleSynthesizer"/>), so the criterion computes what <see cref="Full"/> does.</summary>
     Scribble,
 }

@@ -1,92 +1,115 @@
-using TorchSharp;
-using static TorchSharp.torch;
+using SegCluster.Vision.Data;
 
 namespace SegCluster.Vision.Labels;
 
 /// <summary>
-/// Synthesises scribble supervision from full masks (PAPERS.md §5 uses scribbles; §2 block labels are
-/// the other weak form): for every class present in an image, one horizontal and one vertical stroke,
-/// one pixel thick, drawn through a random row / column of the class mask eroded by
-/// <paramref name="margin"/> pixels, so strokes stay inside objects, away from boundaries. Every other
-/// pixel is ignore. Deterministic: a pure function of (labels, seed).
+/// Synthesises scribble annotation from a full mask (PAPERS.md §5 trains on scribbles; §2 block labels are the
+/// other weak form): for every class present in an image, one horizontal and one vertical stroke, one pixel thick,
+/// drawn through a random row / column of the class mask eroded by <see cref="Margin"/> pixels, so strokes stay
+/// inside objects, away from boundaries. Every other pixel is ignore.
+/// <para>
+/// The training sources draw it once per image from the full, un-augmented mask, seeded by (seed, sample index),
+/// and augment the strokes with the image: a fixed annotation, as a human's scribbles are, whatever the crop, flip,
+/// epoch, batch or rank. Drawing after a crop would move the strokes with every crop.
+/// </para>
 /// </summary>
-/// <param name="numClasses">K.</param>
-/// <param name="seed">Seed of the row/column choice.</param>
+/// <param name="numClasses">K: label values 0..K−1 can be scribbled.</param>
+/// <param name="seed">Seed of the row / column choice (the run's seed).</param>
 /// <param name="margin">Erosion radius in pixels (>= 0).</param>
-/// <param name="ignoreIndex">Ignore label.</param>
-public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2, int ignoreIndex = 255)
+public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2)
 {
-    public int NumClasses { get; } = numClasses;
+    public int NumClasses { get; } = numClasses is > 0 and < SegmentationSample.IgnoreLabel ? numClasses
+        : throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"the class count must be in [1, {SegmentationSample.IgnoreLabel - 1}]");
 
     public int Margin { get; } = margin >= 0 ? margin
         : throw new ArgumentOutOfRangeException(nameof(margin), margin, "the erosion margin must be >= 0");
 
-    /// <summary>(B, H, W) full labels → (B, H, W) int64 scribbles on the labels' device.</summary>
-    public Tensor Synthesize(Tensor labels)
+    public int Seed { get; } = seed;
+
+    /// <summary>
+    /// The scribbles of one image: a pure function of (label, seed, <paramref name="key"/>).
+    /// </summary>
+    /// <param name="label">H·W class ids, row-major; <see cref="SegmentationSample.IgnoreLabel"/> = ignore.</param>
+    /// <param name="height">H.</param>
+    /// <param name="width">W.</param>
+    /// <param name="key">Which image (its index in the split): different images draw different rows and columns.</param>
+    /// <returns>H·W class ids: the strokes, ignore elsewhere. <paramref name="label"/> is not modified.</returns>
+    public byte[] Draw(ReadOnlySpan<byte> label, int height, int width, int key)
     {
-        LabelGrid.Check(labels, 1);
-        using var scope = NewDisposeScope();
-        long b = labels.shape[0], h = labels.shape[1], w = labels.shape[2];
-        var oneHot = LabelGrid.ClassFractions(labels, NumClasses, 1, ignoreIndex);                  // (B, K, H, W)
-        // Erosion of each class mask = 1 − dilation of its complement = min over the window = −max-pool(−mask), width 2r+1
-        // (negation needs no Scalar, see KeptScalars).
-        var eroded = Margin == 0 ? oneHot
-            : nn.functional.max_pool2d(oneHot.neg(), 2 * Margin + 1, 1, Margin).neg();
-        var mask = eroded.gt(KeptScalars.Half).cpu();                                                 // (B, K, H, W)
-        var inside = mask.data<bool>().ToArray();
-        var output = Enumerable.Repeat((long)ignoreIndex, (int)(b * h * w)).ToArray();
-        var rng = new Random(seed);
-        for (long i = 0; i < b; i++)
-            for (int k = 0; k < NumClasses; k++)
-            {
-                long plane = (i * NumClasses + k) * h * w;
-                var rows = Enumerable.Range(0, (int)h).Where(y => Any(inside, plane + y * w, 1, w)).ToArray();
-                var cols = Enumerable.Range(0, (int)w).Where(x => Any(inside, plane + x, w, h)).ToArray();
-                if (rows.Length == 0) continue;
-                long row = rows[rng.Next(rows.Length)], col = cols[rng.Next(cols.Length)];
-                for (long x = 0; x < w; x++)
-                    if (inside[plane + row * w + x]) output[(i * h + row) * w + x] = k;
-                for (long y = 0; y < h; y++)
-                    if (inside[plane + y * w + col]) output[(i * h + y) * w + col] = k;
-            }
-        return tensor(output, [b, h, w]).to(labels.device).MoveToOuterDisposeScope();
+        if (height <= 0 || width <= 0 || label.Length != height * width)
+            throw new ArgumentException($"a {height}×{width} mask needs {(long)height * width} labels, got {label.Length}", nameof(label));
+        var inside = ErodedInside(label, height, width);
+        // Rows and columns that cross each class's eroded mask.
+        var rows = new bool[NumClasses, height];
+        var columns = new bool[NumClasses, width];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                if (inside[y * width + x])
+                    rows[label[y * width + x], y] = columns[label[y * width + x], x] = true;
+
+        var strokes = new byte[label.Length];
+        Array.Fill(strokes, SegmentationSample.IgnoreLabel);
+        var random = new SceneRandom(Seed, key);
+        for (int k = 0; k < NumClasses; k++)
+        {
+            int row = Pick(rows, k, height, ref random);
+            if (row < 0) continue;                                   // absent, or too thin to survive the erosion
+            int column = Pick(columns, k, width, ref random);
+            for (int x = 0; x < width; x++)
+                if (inside[row * width + x] && label[row * width + x] == k) strokes[row * width + x] = (byte)k;
+            for (int y = 0; y < height; y++)
+                if (inside[y * width + column] && label[y * width + column] == k) strokes[y * width + column] = (byte)k;
+        }
+        return strokes;
     }
 
     /// <summary>
-    /// As <see cref="Synthesize"/>, image by image, each seeded by the seed and a hash of that image's mask:
-    /// an image gets the same strokes in whichever batch and position it appears, as a fixed weak
-    /// annotation would (training re-synthesises every step).
+    /// Pixel p survives the erosion of its class mask when every pixel of the (2r+1)² window around it (clipped at the
+    /// image border) has p's class. Separable: a row-uniform pass, then a column pass over pixels of the same class.
     /// </summary>
-    /// <param name="labels">(B, H, W) full labels.</param>
-    /// <returns>(B, H, W) int64 scribbles on the labels' device.</returns>
-    public Tensor SynthesizePerImage(Tensor labels)
+    private bool[] ErodedInside(ReadOnlySpan<byte> label, int height, int width)
     {
-        LabelGrid.Check(labels, 1);
-        using var scope = NewDisposeScope();
-        var images = new Tensor[labels.shape[0]];
-        for (long i = 0; i < images.Length; i++)
-        {
-            var mask = labels[i].unsqueeze(0);                                                         // (1, H, W)
-            var synthesizer = new ScribbleSynthesizer(NumClasses, unchecked(seed * 16777619 ^ ContentHash(mask)), Margin, ignoreIndex);
-            images[i] = synthesizer.Synthesize(mask);
-        }
-        return cat(images, 0).MoveToOuterDisposeScope();
+        int r = Margin;
+        for (int p = 0; p < label.Length; p++)
+            if (label[p] >= NumClasses && label[p] != SegmentationSample.IgnoreLabel)
+                throw new ArgumentException(
+                    $"label value {label[p]} at ({p / width}, {p % width}) is neither a class id below {NumClasses} nor ignore ({SegmentationSample.IgnoreLabel})",
+                    nameof(label));
+        var rowUniform = new bool[label.Length];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                rowUniform[y * width + x] = label[y * width + x] != SegmentationSample.IgnoreLabel
+                    && Uniform(label, y * width + x, Math.Max(0, x - r) - x, Math.Min(width - 1, x + r) - x, 1);
+        var inside = new bool[label.Length];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int p = y * width + x;
+                bool all = rowUniform[p];
+                for (int d = Math.Max(0, y - r) - y; all && d <= Math.Min(height - 1, y + r) - y; d++)
+                    all = rowUniform[p + d * width] && label[p + d * width] == label[p];
+                inside[p] = all;
+            }
+        return inside;
     }
 
-    /// <summary>FNV-1a over the mask's values: stable across processes and ranks (HashCode is randomised per process).</summary>
-    private static int ContentHash(Tensor mask)
+    private static bool Uniform(ReadOnlySpan<byte> label, int p, int from, int to, int stride)
     {
-        using var cpu = mask.to(ScalarType.Int64).cpu();
-        uint hash = 2166136261;
-        foreach (var v in cpu.data<long>())
-            hash = (hash ^ (uint)v) * 16777619;
-        return (int)hash;
+        for (int d = from; d <= to; d++)
+            if (label[p + d * stride] != label[p]) return false;
+        return true;
     }
 
-    private static bool Any(bool[] values, long start, long stride, long count)
+    /// <summary>A uniformly drawn index i with crossings[k, i], or −1 when there is none.</summary>
+    private static int Pick(bool[,] crossings, int k, int length, ref SceneRandom random)
     {
-        for (long j = 0; j < count; j++)
-            if (values[start + j * stride]) return true;
-        return false;
+        int count = 0;
+        for (int i = 0; i < length; i++)
+            if (crossings[k, i]) count++;
+        if (count == 0) return -1;
+        int chosen = random.NextInt(count);
+        for (int i = 0; i < length; i++)
+            if (crossings[k, i] && chosen-- == 0) return i;
+        throw new InvalidOperationException("unreachable: the count was taken over the same crossings");
     }
 }

@@ -29,17 +29,14 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     private static readonly Scalar MinusHalf = (-0.5).ToScalar();  // exp(−½ ‖·‖²)
 
     private readonly SegmentationCriterion _partial;
-    private readonly ScribbleSynthesizer? _scribbles;
 
-    /// <param name="scribbles">When set, the labels given to <see cref="Terms"/> are full masks and the partial CE
-    /// sees the scribbles this synthesiser draws from them, image by image (a dataset without scribbles of its own);
-    /// null: the labels already are scribbles.</param>
-    public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble, ScribbleSynthesizer? scribbles = null)
+    /// <summary>The labels given to <see cref="Terms"/> are scribbles: a dataset's own, or drawn from full masks by the
+    /// training source (<see cref="ScribbleSynthesizer"/>).</summary>
+    public ScribbleRegularizedCriterion(LossOptions loss, ScribbleLossOptions scribble)
     {
         ArgumentNullException.ThrowIfNull(scribble);
         scribble.Validate();
         _partial = new SegmentationCriterion(loss);
-        _scribbles = scribbles;
         Options = scribble;
     }
 
@@ -57,9 +54,7 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(images);
-        // Per image, keyed by its mask: an image's strokes do not depend on its batch neighbours, its rank or the
-        // epoch's order, as with the fixed scribble annotation PAPERS.md §5 trains on.
-        var partial = _partial.Terms(output, _scribbles?.SynthesizePerImage(labels) ?? labels);
+        var partial = _partial.Terms(output, labels);
         var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null);
         long batch = output.Logits.shape[0];
         return new LossTerms(

@@ -25,9 +25,6 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
 
     public LossOptions Options { get; }
 
-    /// <summary>Seed of the scribble strokes in <see cref="LabelMode.Scribble"/> (combined with each image's mask).</summary>
-    public const int ScribbleSeed = 0;
-
     /// <summary>
     /// Local term sums and valid counts. Call inside the caller's dispose scope; the sums keep their
     /// autograd history. <paramref name="labels"/> is not modified.
@@ -41,14 +38,10 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
         var counts = new List<long>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
-        // Scribble mode: only the strokes are known, for the auxiliary terms too (PAPERS.md §5 partial CE).
-        var supervision = Options.Labels?.Mode == LabelMode.Scribble
-            ? new ScribbleSynthesizer((int)output.Logits.shape[1], ScribbleSeed, ignoreIndex: Options.IgnoreIndex).SynthesizePerImage(labels)
-            : labels;
-        AddFinalTerm(output.Logits, supervision, sums, counts, weights);
+        AddFinalTerm(output.Logits, labels, sums, counts, weights);
         foreach (var aux in output.Auxiliary)
         {
-            var auxLabels = DownsampleLabels(supervision, aux.shape[2], aux.shape[3]);  // (B, h, w)
+            var auxLabels = DownsampleLabels(labels, aux.shape[2], aux.shape[3]);  // (B, h, w)
             AddTerm(aux, auxLabels, Options.AuxiliaryWeight, sums, counts, weights);
         }
         return new LossTerms(sums, counts, weights);

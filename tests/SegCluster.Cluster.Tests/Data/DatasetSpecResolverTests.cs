@@ -38,6 +38,22 @@ public sealed class DatasetSpecResolverTests : IDisposable
     }
 
     [Fact]
+    public void Drawing_scribbles_from_the_ScribbleSup_split_is_refused_with_the_setting_that_trains_on_them()
+    {
+        var voc = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root, TrainSplit = VocReader.ScribbleSplit, Height = 16, Width = 16 };
+        string Error(ExperimentSpec spec) => Assert.Single(DatasetSpecResolver.ValidateAndResolve(spec).Errors);
+
+        var regularized = new ExperimentSpec { Dataset = voc, Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind } };
+        Assert.Equal("dataset.train_split: 'train_scribble' holds ScribbleSup scribbles already, and drawing scribbles from them would erase them; " +
+            "set loss.scribble.synthesize_scribbles to false to train on them as they are.", Error(regularized));
+        Assert.EndsWith("set labels.mode to 'full' (the unscribbled pixels are ignore, so the CE is partial).",
+            Error(new ExperimentSpec { Dataset = voc, Labels = new LabelsSpec { Mode = LabelsSpec.Scribble } }));
+        // With synthesis off the split's own strokes are the labels: the resolver goes on to read the files (none here).
+        var own = regularized with { Loss = regularized.Loss with { Scribble = new ScribbleLossSpec { SynthesizeScribbles = false } } };
+        Assert.DoesNotContain("ScribbleSup", Error(own));
+    }
+
+    [Fact]
     public void The_spec_lists_the_formats_the_readers_know()
     {
         Assert.Equal([DatasetFormats.Auto, .. DatasetFormats.Names], DatasetSpec.Formats);

@@ -3,6 +3,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Data;
+using SegCluster.Vision.Labels;
 
 namespace SegCluster.Cluster.Tests.Data;
 
@@ -52,6 +55,32 @@ public sealed class TrainingDataSourcesTests : IDisposable
         using var b = sources.Acquire(large, training: true);
 
         Assert.Equal((4, 8), (a.Source.Count, b.Source.Count));
+    }
+
+    [Fact]
+    public void Training_on_scribbles_draws_them_from_each_full_mask_and_validation_keeps_the_masks()
+    {
+        var full = new ExperimentSpec { Seed = 3, Dataset = new DatasetSpec { NumClasses = 3, Height = 32, Width = 32, TrainCount = 4, ValidationCount = 2 } };
+        var scribbled = full with { Labels = new LabelsSpec { Mode = LabelsSpec.Scribble } };
+        var sources = NewSources();
+
+        using var masks = sources.Acquire(full, training: true);
+        using var strokes = sources.Acquire(scribbled, training: true);
+        for (int i = 0; i < 4; i++)
+        {
+            var mask = masks.Source.Load(i, epoch: 0);
+            var drawn = strokes.Source.Load(i, epoch: 1);
+            Assert.Equal(new ScribbleSynthesizer(3, seed: 3).Draw(mask.Label, mask.Height, mask.Width, key: i), drawn.Label);
+            Assert.InRange(drawn.Label.Count(v => v != SegmentationSample.IgnoreLabel), 1, drawn.Label.Length / 4);
+        }
+        using (var validation = sources.Acquire(scribbled, training: false))
+        using (var fullValidation = sources.Acquire(full, training: false))
+            Assert.Equal(fullValidation.Source.Load(0, epoch: 0).Label, validation.Source.Load(0, epoch: 0).Label);  // mIoU is measured on full masks
+        Assert.Null(SpecMapping.TrainingScribbles(scribbled with
+        {
+            Labels = new LabelsSpec(),
+            Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { SynthesizeScribbles = false } },
+        }));  // a dataset with scribbles of its own trains on them as they are
     }
 
     private TrainingDataSources NewSources() => new(Microsoft.Extensions.Options.Options.Create(new DataOptions()),

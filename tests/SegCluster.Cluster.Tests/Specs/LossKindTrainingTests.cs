@@ -1,6 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models.Debiasing;
 using SegCluster.Vision.Training;
@@ -32,8 +33,10 @@ public sealed class LossKindTrainingTests
             },
         };
         Assert.Empty(spec.Validate());
-        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
-        var frequencies = ClassFrequencies.Measure(dataset);
+        var scenes = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        var frequencies = ClassFrequencies.Measure(scenes);
+        // As the worker's training source: scribbles drawn from the masks where the loss trains on scribbles.
+        ISegmentationDataset dataset = SpecMapping.TrainingScribbles(spec) is { } scribbles ? new ScribbledSource(new CachedDatasetSource(scenes, 0), scribbles) : scenes;
         using var model = SpecMapping.BuildModel(spec, frequencies);
         var criterion = SpecMapping.Criterion(spec, frequencies);
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), new SingleRankReducer());

@@ -108,35 +108,4 @@ public class LabelDownsamplerTests
         Assert.Equal([255L, 255, 255, 2], Values(strict.Labels));  // TL 3/4 and TR 1/2 are not pure enough
         Assert.Equal(3, strict.IgnoredBlocks);
     }
-
-    [Fact]
-    public void ScribblesAreThinStrokesInsideObjectsAndDeterministic()
-    {
-        using var scope = NewDisposeScope();
-        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 2));
-        using var batch = TestData.Batch(dataset, [0, 1]);
-        var a = new ScribbleSynthesizer(4, seed: 7).Synthesize(batch.Labels);
-        var b = new ScribbleSynthesizer(4, seed: 7).Synthesize(batch.Labels);
-        Assert.Equal(Values(a), Values(b));
-        var labelled = a.ne(255);
-        long count = labelled.sum().item<long>();
-        Assert.InRange(count, 1, batch.Labels.numel() / 4);   // sparse
-        Assert.True(a.masked_select(labelled).eq(batch.Labels.masked_select(labelled)).all().item<bool>());  // correct class
-    }
-
-    [Fact]
-    public void PerImageScribblesDependOnTheImageNotItsBatch()
-    {
-        using var scope = NewDisposeScope();
-        var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 3));
-        using var ab = TestData.Batch(dataset, [0, 1]);
-        using var ca = TestData.Batch(dataset, [2, 0]);
-        var synthesizer = new ScribbleSynthesizer(4, seed: 7);
-        var first = synthesizer.SynthesizePerImage(ab.Labels);
-        var second = synthesizer.SynthesizePerImage(ca.Labels);
-        Assert.Equal(Values(first[0]), Values(second[1]));                   // image 0, position 0 or 1, other batch-mate
-        Assert.NotEqual(Values(first[0]), Values(new ScribbleSynthesizer(4, seed: 8).SynthesizePerImage(ab.Labels)[0]));
-        var labelled = first.ne(255);
-        Assert.True(first.masked_select(labelled).eq(ab.Labels.masked_select(labelled)).all().item<bool>());
-    }
 }

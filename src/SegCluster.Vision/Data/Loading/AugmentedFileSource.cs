@@ -1,5 +1,6 @@
 using SegCluster.Vision.Data.Augmentation;
 using SegCluster.Vision.Data.Files;
+using SegCluster.Vision.Labels;
 
 namespace SegCluster.Vision.Data.Loading;
 
@@ -9,6 +10,8 @@ namespace SegCluster.Vision.Data.Loading;
 /// A sample whose files are unusable (corrupt image, missing mask, mask value out of range) becomes an all-ignore
 /// sample of the output size: it adds no loss and no gradient, the batch keeps its size (every rank takes the same
 /// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it.
+/// With a <see cref="ScribbleSynthesizer"/>, the labels are scribbles drawn from each full mask before augmentation,
+/// so an image keeps its strokes in every crop and epoch (PAPERS.md §5 trains on a fixed weak annotation).
 /// </summary>
 public sealed class AugmentedFileSource : ISampleSource
 {
@@ -16,14 +19,17 @@ public sealed class AugmentedFileSource : ISampleSource
     private readonly SegmentationAugmenter _augmenter;
     private readonly int _seed;
     private readonly bool _training;
+    private readonly ScribbleSynthesizer? _scribbles;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
 
-    public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training)
+    /// <param name="scribbles">Draws the labels as scribbles from the full masks (a dataset without scribbles of its own); null: the masks as they are.</param>
+    public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training, ScribbleSynthesizer? scribbles = null)
     {
         _decoded = decoded;
         _augmenter = new SegmentationAugmenter(augmentation);
         _seed = seed;
         _training = training;
+        _scribbles = scribbles;
     }
 
     /// <summary>A source with a decoded-sample cache of its own.</summary>
@@ -61,6 +67,8 @@ public sealed class AugmentedFileSource : ISampleSource
             if (_invalid.TryAdd(index, e)) InvalidSample?.Invoke(e);
             return IgnoredSample();
         }
+        if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs
+            decoded = decoded with { Label = _scribbles.Draw(decoded.Label, decoded.Height, decoded.Width, index) };
         return _training ? _augmenter.Train(decoded, _seed, epoch, index) : _augmenter.Evaluate(decoded);
     }
 
