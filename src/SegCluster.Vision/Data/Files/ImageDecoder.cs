@@ -22,9 +22,11 @@ public static class ImageDecoder
         return (rgb, h, w);
     }
 
-    /// <summary>Raw mask ids, one byte per pixel, decoded as <paramref name="encoding"/> says.</summary>
+    /// <summary>Raw mask ids, one byte per pixel, decoded as <paramref name="encoding"/> says (an XML scribble
+    /// annotation is rasterised by <see cref="ScribbleSupAnnotation"/>).</summary>
     public static (byte[] Values, int Height, int Width) DecodeMask(string path, MaskEncoding encoding)
     {
+        if (encoding == MaskEncoding.ScribbleSupXml) return ScribbleSupAnnotation.Rasterize(path);
         var (rgba, h, w) = DecodeRgba(path);
         var values = new byte[h * w];
         for (int p = 0, q = 0; q < values.Length; p += 4, q++)

@@ -4,8 +4,10 @@ namespace SegCluster.Vision.Data.Files;
 /// PASCAL VOC 2012 (root = VOC2012, or a VOCdevkit holding it). Splits come from ImageSets/Segmentation/*.txt with
 /// masks in SegmentationClass/ (palette PNG: the palette index is the class, 255 = the ignore border). When
 /// SegmentationClassAug/ (grey PNGs, the SBD-augmented set) and a train_aug.txt (in ImageSets/Segmentation/ or the
-/// root) are present, split "train_aug" uses them. When pascal_2012_scribble/ (ScribbleSup scribbles rasterised to
-/// grey PNGs: class on the scribble, 255 elsewhere) is present, split "train_scribble" lists every scribbled image.
+/// root) are present, split "train_aug" uses them. Split "train_scribble" lists every image with ScribbleSup scribbles:
+/// grey PNGs in pascal_2012_scribble/ (rasterised: class on the scribble, 255 elsewhere), or ScribbleSup's own XML
+/// files there or in scribble_annotation/pascal_2012/ (<see cref="ScribbleSupAnnotation"/>); a PNG wins over an XML
+/// of the same image.
 /// </summary>
 public static class VocReader
 {
@@ -28,6 +30,9 @@ public static class VocReader
         var splits = new Dictionary<string, IReadOnlyList<SampleFiles>>();
         SampleFiles Sample(string id, string maskDir, MaskEncoding encoding) =>
             new(id, Path.Combine(images, id + ".jpg"), Path.Combine(voc, maskDir, id + ".png"), encoding);
+        SampleFiles Scribbled(string file) =>
+            new(Path.GetFileNameWithoutExtension(file), Path.Combine(images, Path.GetFileNameWithoutExtension(file) + ".jpg"), file,
+                file.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) ? MaskEncoding.ScribbleSupXml : MaskEncoding.Gray);
 
         if (Directory.Exists(lists))
             foreach (var list in Directory.EnumerateFiles(lists, "*.txt").Order(StringComparer.Ordinal))
@@ -41,12 +46,26 @@ public static class VocReader
         if (augList is not null && Directory.Exists(Path.Combine(voc, "SegmentationClassAug")))
             splits[AugmentedSplit] = DatasetDirectory.ListFile(augList).Select(id => Sample(id, "SegmentationClassAug", MaskEncoding.Gray)).ToList();
 
-        var scribbles = Path.Combine(voc, "pascal_2012_scribble");
-        if (Directory.Exists(scribbles))
-            splits[ScribbleSplit] = DatasetDirectory.Images(scribbles)
-                .Select(f => Sample(Path.GetFileNameWithoutExtension(f), "pascal_2012_scribble", MaskEncoding.Gray)).ToList();
+        var scribbles = ScribbleFiles(voc);
+        if (scribbles.Count > 0)
+            splits[ScribbleSplit] = scribbles.Select(Scribbled).ToList();
 
         return new DatasetLayout(DatasetFormat.Voc, voc, ClassNames, LabelMapping.Identity(ClassNames.Count), splits);
+    }
+
+    /// <summary>One scribble file per image id, in id order: the rasterised PNG where there is one, else the XML.</summary>
+    private static List<string> ScribbleFiles(string voc)
+    {
+        var byId = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in new[] { Path.Combine(voc, "scribble_annotation", "pascal_2012"), Path.Combine(voc, "pascal_2012_scribble") })
+            if (Directory.Exists(folder))
+                foreach (var xml in Directory.EnumerateFiles(folder, "*.xml"))
+                    byId[Path.GetFileNameWithoutExtension(xml)] = xml;
+        var rasterised = Path.Combine(voc, "pascal_2012_scribble");
+        if (Directory.Exists(rasterised))
+            foreach (var png in DatasetDirectory.Images(rasterised))
+                byId[Path.GetFileNameWithoutExtension(png)] = png;
+        return [.. byId.Values];
     }
 
     /// <summary>The VOC2012 folder itself: <paramref name="root"/>, root/VOC2012 or root/VOCdevkit/VOC2012.</summary>

@@ -32,7 +32,7 @@ public sealed class DatasetReaderTests : IDisposable
     }
 
     [Fact]
-    public void Voc_reads_palette_masks_the_augmented_list_and_scribbles()
+    public void Voc_reads_palette_masks_the_augmented_list_and_scribbles_as_png_or_xml()
     {
         var root = _data.WriteVoc();
         Assert.Equal(DatasetFormat.Voc, DatasetLayoutDetector.Detect(root));
@@ -52,8 +52,9 @@ public sealed class DatasetReaderTests : IDisposable
         Assert.Equal(TinyDatasets.VocAugIds, aug.Decode(2).Label);
 
         var scribbles = new FileSegmentationDataset(layout, VocReader.ScribbleSplit);
-        Assert.Equal(1, scribbles.Count);
-        Assert.Equal(TinyDatasets.VocScribble, scribbles.Decode(0).Label);
+        Assert.Equal(["2007_000032", "2007_000039"], Enumerable.Range(0, scribbles.Count).Select(i => scribbles.Files(i).Id));
+        Assert.Equal(TinyDatasets.VocScribble, scribbles.Decode(0).Label);                    // the rasterised PNG, not the XML beside it
+        Assert.Equal(TinyDatasets.VocScribbleStrokesMask(), scribbles.Decode(1).Label);     // ScribbleSup's XML, rasterised
     }
 
     [Fact]
