@@ -1,8 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Data;
-using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Labels;
@@ -16,11 +13,11 @@ namespace SegCluster.Cluster.Tests.Data;
 public sealed class TrainingDataSourcesTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("segcluster-sources-").FullName;
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().AddSingleton<SegClusterMetrics>().BuildServiceProvider();
+    private readonly NodeDataSources _node = new();
 
     public void Dispose()
     {
-        _services.Dispose();
+        _node.Dispose();
         Directory.Delete(_root, recursive: true);
     }
 
@@ -83,8 +80,7 @@ public sealed class TrainingDataSourcesTests : IDisposable
         }));  // a dataset with scribbles of its own trains on them as they are
     }
 
-    private TrainingDataSources NewSources() => new(Microsoft.Extensions.Options.Options.Create(new DataOptions()),
-        _services.GetRequiredService<SegClusterMetrics>(), NullLogger<TrainingDataSources>.Instance);
+    private TrainingDataSources NewSources() => _node.Create();
 
     private ExperimentSpec FilesSpec(int seed, double jitter) => new()
     {
