@@ -41,27 +41,56 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     /// <param name="httpPort">Port of /metrics and /health; 0 picks a free one.</param>
     /// <param name="overrides">Node settings that win over the defaults here (e.g. Node:CheckpointDirectory).</param>
-    public static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken,
-        IReadOnlyDictionary<string, string?>? overrides = null)
+    public static Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? overrides = null) =>
+        StartAsync(workers, device, httpPort, FreeTcpPort, cancellationToken, overrides);
+
+    /// <param name="pickPort">Picks a port that is free now (tests hand out taken ones).</param>
+    internal static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, Func<int> pickPort,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        httpPort = httpPort == 0 ? FreeTcpPort() : httpPort;
+        // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
+        if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, inner: null);
+        for (var attempt = 1; ; attempt++)
+        {
+            // The ports picked here are free when picked, but another process may bind one before the node does (as
+            // parallel test hosts and CI jobs do): then the node is started again on newly picked ones.
+            var ports = (Http: httpPort == 0 ? pickPort() : httpPort, Collective: pickPort(), Silo: pickPort(), Gateway: pickPort());
+            try
+            {
+                return await StartOnceAsync(workers, device, ports, cancellationToken, overrides);
+            }
+            catch (Exception e) when (IsAddressInUse(e))
+            {
+                if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, e);
+                if (attempt == PortAttempts)
+                    throw new InvalidOperationException(
+                        $"The embedded node could not bind its loopback ports (last picked: {ports.Http}, {ports.Collective}, {ports.Silo}, {ports.Gateway}): " +
+                        $"in each of {PortAttempts} sets another process took one before the node bound it.", e);
+            }
+        }
+    }
+
+    private const int PortAttempts = 3;
+
+    private static async Task<EmbeddedCluster> StartOnceAsync(int workers, string device, (int Http, int Collective, int Silo, int Gateway) ports,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides)
+    {
         var settings = new Dictionary<string, string?>
         {
             ["Node:NodeId"] = NodeId,
             ["Node:AdvertiseHost"] = "127.0.0.1",
-            ["Node:HttpPort"] = Invariant(httpPort),
-            ["Node:CollectivePort"] = Invariant(FreeTcpPort()),
-            ["Node:SiloPort"] = Invariant(FreeTcpPort()),
-            ["Node:GatewayPort"] = Invariant(FreeTcpPort()),
+            ["Node:HttpPort"] = Invariant(ports.Http),
+            ["Node:CollectivePort"] = Invariant(ports.Collective),
+            ["Node:SiloPort"] = Invariant(ports.Silo),
+            ["Node:GatewayPort"] = Invariant(ports.Gateway),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
-            ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",  // a failed start is reported below, in one line
+            ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",  // a failed start is reported by the caller, in one line
         };
         for (var i = 0; i < workers; i++) settings[$"Node:Devices:{i}"] = device;
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
 
-        // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
-        if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, inner: null);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
@@ -71,13 +100,13 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException e) when (IsAddressInUse(e))
+        catch
         {
             await app.DisposeAsync();
-            throw PortInUse(httpPort, e);
+            throw;
         }
         var ids = Enumerable.Range(0, workers).Select(i => Abstractions.Grains.WorkerIds.For(NodeId, i)).ToList();
-        return new EmbeddedCluster(app, httpPort, ids);
+        return new EmbeddedCluster(app, ports.Http, ids);
     }
 
     public async ValueTask DisposeAsync()
@@ -103,9 +132,14 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Kestrel wraps the socket error in its own AddressInUseException.</summary>
-    private static bool IsAddressInUse(Exception e) =>
-        e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } or Microsoft.AspNetCore.Connections.AddressInUseException;
+    /// <summary>A bind that failed because the port is taken, however Kestrel or Orleans wrapped it.</summary>
+    private static bool IsAddressInUse(Exception? e) => e switch
+    {
+        null => false,
+        Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsAddressInUse),
+        _ => IsAddressInUse(e.InnerException),
+    };
 
     private static int FreeTcpPort()
     {
