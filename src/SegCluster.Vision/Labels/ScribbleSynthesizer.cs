@@ -38,6 +38,11 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
     {
         if (height <= 0 || width <= 0 || label.Length != height * width)
             throw new ArgumentException($"a {height}×{width} mask needs {(long)height * width} labels, got {label.Length}", nameof(label));
+        for (int p = 0; p < label.Length; p++)
+            if (label[p] >= NumClasses && label[p] != SegmentationSample.IgnoreLabel)
+                throw new ArgumentException(
+                    $"label value {label[p]} at ({p / width}, {p % width}) is neither a class id below {NumClasses} nor ignore ({SegmentationSample.IgnoreLabel})",
+                    nameof(label));
         var inside = ErodedInside(label, height, width);
         // Rows and columns that cross each class's eroded mask.
         var rows = new bool[NumClasses, height];
@@ -70,16 +75,11 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
     private bool[] ErodedInside(ReadOnlySpan<byte> label, int height, int width)
     {
         int r = Margin;
-        for (int p = 0; p < label.Length; p++)
-            if (label[p] >= NumClasses && label[p] != SegmentationSample.IgnoreLabel)
-                throw new ArgumentException(
-                    $"label value {label[p]} at ({p / width}, {p % width}) is neither a class id below {NumClasses} nor ignore ({SegmentationSample.IgnoreLabel})",
-                    nameof(label));
         var rowUniform = new bool[label.Length];
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
                 rowUniform[y * width + x] = label[y * width + x] != SegmentationSample.IgnoreLabel
-                    && Uniform(label, y * width + x, Math.Max(0, x - r) - x, Math.Min(width - 1, x + r) - x, 1);
+                    && RowUniform(label, y * width + x, Math.Max(0, x - r) - x, Math.Min(width - 1, x + r) - x);
         var inside = new bool[label.Length];
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
@@ -93,10 +93,10 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
         return inside;
     }
 
-    private static bool Uniform(ReadOnlySpan<byte> label, int p, int from, int to, int stride)
+    private static bool RowUniform(ReadOnlySpan<byte> label, int p, int from, int to)
     {
         for (int d = from; d <= to; d++)
-            if (label[p + d * stride] != label[p]) return false;
+            if (label[p + d] != label[p]) return false;
         return true;
     }
 
