@@ -21,8 +21,11 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
     public int NumClasses { get; } = numClasses is > 0 and < SegmentationSample.IgnoreLabel ? numClasses
         : throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"the class count must be in [1, {SegmentationSample.IgnoreLabel - 1}]");
 
-    public int Margin { get; } = margin >= 0 ? margin
-        : throw new ArgumentOutOfRangeException(nameof(margin), margin, "the erosion margin must be >= 0");
+    public int Margin { get; } = margin is >= 0 and <= MaxMargin ? margin
+        : throw new ArgumentOutOfRangeException(nameof(margin), margin, $"the erosion margin must be in [0, {MaxMargin}] pixels");
+
+    /// <summary>Largest erosion margin: run lengths are counted in bytes up to margin + 1.</summary>
+    public const int MaxMargin = 254;
 
     public int Seed { get; } = seed;
 
@@ -44,22 +47,22 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
                     $"label value {label[p]} at ({p / width}, {p % width}) is neither a class id below {NumClasses} nor ignore ({SegmentationSample.IgnoreLabel})",
                     nameof(label));
         var inside = ErodedInside(label, height, width);
-        // Rows and columns that cross each class's eroded mask.
-        var rows = new bool[NumClasses, height];
-        var columns = new bool[NumClasses, width];
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                if (inside[y * width + x])
-                    rows[label[y * width + x], y] = columns[label[y * width + x], x] = true;
+        // Rows and columns that cross each class's eroded mask: rows[k·H + y], columns[k·W + x].
+        var rows = new bool[NumClasses * height];
+        var columns = new bool[NumClasses * width];
+        for (int y = 0, p = 0; y < height; y++)
+            for (int x = 0; x < width; x++, p++)
+                if (inside[p])
+                    rows[label[p] * height + y] = columns[label[p] * width + x] = true;
 
         var strokes = new byte[label.Length];
         Array.Fill(strokes, SegmentationSample.IgnoreLabel);
         var random = new SceneRandom(Seed, key);
         for (int k = 0; k < NumClasses; k++)
         {
-            int row = Pick(rows, k, height, ref random);
+            int row = Pick(rows.AsSpan(k * height, height), ref random);
             if (row < 0) continue;                                   // absent, or too thin to survive the erosion
-            int column = Pick(columns, k, width, ref random);
+            int column = Pick(columns.AsSpan(k * width, width), ref random);
             for (int x = 0; x < width; x++)
                 if (inside[row * width + x] && label[row * width + x] == k) strokes[row * width + x] = (byte)k;
             for (int y = 0; y < height; y++)
@@ -70,46 +73,52 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
 
     /// <summary>
     /// Pixel p survives the erosion of its class mask when every pixel of the (2r+1)² window around it (clipped at the
-    /// image border) has p's class. Separable: a row-uniform pass, then a column pass over pixels of the same class.
+    /// image border) has p's class. Separable and linear in the pixels: p is row-inside when its run of equal labels
+    /// along the row reaches r pixels to each side (or the border), then inside when its run of row-inside pixels of
+    /// its class along the column does.
     /// </summary>
     private bool[] ErodedInside(ReadOnlySpan<byte> label, int height, int width)
     {
         int r = Margin;
-        var rowUniform = new bool[label.Length];
+        var rowInside = new bool[label.Length];
         for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                rowUniform[y * width + x] = label[y * width + x] != SegmentationSample.IgnoreLabel
-                    && RowUniform(label, y * width + x, Math.Max(0, x - r) - x, Math.Min(width - 1, x + r) - x);
-        var inside = new bool[label.Length];
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
+        {
+            int row = y * width;
+            for (int start = 0, end; start < width; start = end)
             {
-                int p = y * width + x;
-                bool all = rowUniform[p];
-                for (int d = Math.Max(0, y - r) - y; all && d <= Math.Min(height - 1, y + r) - y; d++)
-                    all = rowUniform[p + d * width] && label[p + d * width] == label[p];
-                inside[p] = all;
+                for (end = start + 1; end < width && label[row + end] == label[row + start]; end++) { }
+                if (label[row + start] == SegmentationSample.IgnoreLabel) continue;
+                for (int x = start; x < end; x++)  // the run [start, end) covers [x − r, x + r] clipped to the row
+                    rowInside[row + x] = (x - r >= start || start == 0) && (x + r < end || end == width);
             }
+        }
+
+        // above[p]: consecutive row-inside pixels of p's class ending at p going up (p included), counted up to r + 1
+        // (enough for both tests below: a run reaching the top row is exact while it is shorter); below[p] going down.
+        byte cap = (byte)(r + 1);
+        var above = new byte[label.Length];
+        var below = new byte[label.Length];
+        for (int p = 0; p < label.Length; p++)
+            if (rowInside[p])
+                above[p] = p >= width && rowInside[p - width] && label[p - width] == label[p] ? Math.Min(cap, (byte)(above[p - width] + 1)) : (byte)1;
+        for (int p = label.Length - 1; p >= 0; p--)
+            if (rowInside[p])
+                below[p] = p + width < label.Length && rowInside[p + width] && label[p + width] == label[p] ? Math.Min(cap, (byte)(below[p + width] + 1)) : (byte)1;
+        var inside = new bool[label.Length];
+        for (int y = 0, p = 0; y < height; y++)
+            for (int x = 0; x < width; x++, p++)
+                inside[p] = rowInside[p] && (above[p] > r || above[p] == y + 1) && (below[p] > r || below[p] == height - y);
         return inside;
     }
 
-    private static bool RowUniform(ReadOnlySpan<byte> label, int p, int from, int to)
+    /// <summary>A uniformly drawn index i with crossings[i], or −1 when there is none.</summary>
+    private static int Pick(ReadOnlySpan<bool> crossings, ref SceneRandom random)
     {
-        for (int d = from; d <= to; d++)
-            if (label[p + d] != label[p]) return false;
-        return true;
-    }
-
-    /// <summary>A uniformly drawn index i with crossings[k, i], or −1 when there is none.</summary>
-    private static int Pick(bool[,] crossings, int k, int length, ref SceneRandom random)
-    {
-        int count = 0;
-        for (int i = 0; i < length; i++)
-            if (crossings[k, i]) count++;
+        int count = crossings.Count(true);
         if (count == 0) return -1;
         int chosen = random.NextInt(count);
-        for (int i = 0; i < length; i++)
-            if (crossings[k, i] && chosen-- == 0) return i;
+        for (int i = 0; i < crossings.Length; i++)
+            if (crossings[i] && chosen-- == 0) return i;
         throw new InvalidOperationException("unreachable: the count was taken over the same crossings");
     }
 }

@@ -20,12 +20,38 @@ public class ScribbleSynthesizerTests
     }
 
     /// <summary>The erosion by its definition: every pixel of the (2r+1)² window inside the image has p's class.</summary>
-    private static bool Inside(byte[] mask, int y, int x, int r)
+    private static bool Inside(byte[] mask, int height, int width, int y, int x, int r)
     {
-        for (int v = Math.Max(0, y - r); v <= Math.Min(Side - 1, y + r); v++)
-            for (int u = Math.Max(0, x - r); u <= Math.Min(Side - 1, x + r); u++)
-                if (mask[v * Side + u] != mask[y * Side + x]) return false;
+        if (mask[y * width + x] == Ignore) return false;
+        for (int v = Math.Max(0, y - r); v <= Math.Min(height - 1, y + r); v++)
+            for (int u = Math.Max(0, x - r); u <= Math.Min(width - 1, x + r); u++)
+                if (mask[v * width + u] != mask[y * width + x]) return false;
         return true;
+    }
+
+    /// <summary>
+    /// Each class whose eroded mask is not empty has one row and one column: every pixel of its eroded mask on them is
+    /// marked with it, and nothing else is marked. Classes whose eroded mask is empty are not marked at all.
+    /// </summary>
+    private static void AssertStrokes(byte[] mask, int height, int width, byte[] strokes, int numClasses, int margin)
+    {
+        for (byte k = 0; k < numClasses; k++)
+        {
+            bool InsideK(int y, int x) => mask[y * width + x] == k && Inside(mask, height, width, y, x, margin);
+            var marked = Enumerable.Range(0, height * width).Where(p => strokes[p] == k).ToHashSet();
+            if (!Enumerable.Range(0, height * width).Any(p => InsideK(p / width, p % width)))
+            {
+                Assert.Empty(marked);
+                continue;
+            }
+            Assert.All(marked, p => Assert.True(InsideK(p / width, p % width), $"class {k} stroke at {p} is outside its eroded mask"));
+            var rows = Enumerable.Range(0, height).Where(y => Enumerable.Range(0, width).All(x => InsideK(y, x) == marked.Contains(y * width + x))
+                && Enumerable.Range(0, width).Any(x => InsideK(y, x))).ToList();
+            var columns = Enumerable.Range(0, width).Where(x => Enumerable.Range(0, height).All(y => InsideK(y, x) == marked.Contains(y * width + x))
+                && Enumerable.Range(0, height).Any(y => InsideK(y, x))).ToList();
+            // Some chosen row and column account for every marked pixel.
+            Assert.Contains(rows, row => columns.Any(column => marked.All(p => p / width == row || p % width == column)));
+        }
     }
 
     [Fact]
@@ -34,22 +60,38 @@ public class ScribbleSynthesizerTests
         var mask = Mask();
         var strokes = new ScribbleSynthesizer(numClasses: 3, seed: 7).Draw(mask, Side, Side, key: 0);
 
-        for (byte k = 0; k < 2; k++)
-        {
-            var marked = Enumerable.Range(0, Side * Side).Where(p => strokes[p] == k).ToHashSet();
-            Assert.All(marked, p => Assert.True(mask[p] == k && Inside(mask, p / Side, p % Side, 2), $"class {k} stroke at {p} is outside its eroded mask"));
-            // Every marked pixel lies on one chosen row or one chosen column, and those lines are marked wherever the eroded mask crosses them.
-            var rows = marked.GroupBy(p => p / Side).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-            var columns = marked.GroupBy(p => p % Side).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-            int row = Assert.Single(rows), column = Assert.Single(columns);
-            for (int x = 0; x < Side; x++)
-                Assert.Equal(mask[row * Side + x] == k && Inside(mask, row, x, 2), marked.Contains(row * Side + x));
-            for (int y = 0; y < Side; y++)
-                Assert.Equal(mask[y * Side + column] == k && Inside(mask, y, column, 2), marked.Contains(y * Side + column));
-        }
+        AssertStrokes(mask, Side, Side, strokes, numClasses: 3, margin: 2);
         Assert.DoesNotContain((byte)2, strokes);                           // the thin bar erodes to nothing
+        Assert.Contains((byte)1, strokes);
         Assert.InRange(strokes.Count(v => v != Ignore), 4, Side * Side / 4);  // sparse
         Assert.Equal(Mask(), mask);                                         // the input is left alone
+    }
+
+    /// <summary>Random blobs, ignore pixels and image borders, at margins 0 to 3, against the erosion's definition.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Random_masks_agree_with_the_definition_of_erosion(int margin)
+    {
+        var random = new Random(margin);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            int height = random.Next(1, 24), width = random.Next(1, 24);
+            var mask = new byte[height * width];
+            Array.Fill(mask, (byte)random.Next(4));
+            for (int blob = 0; blob < 6; blob++)
+            {
+                int top = random.Next(height), left = random.Next(width), h = random.Next(1, 12), w = random.Next(1, 12);
+                byte value = random.Next(6) == 0 ? Ignore : (byte)random.Next(4);
+                for (int y = top; y < Math.Min(height, top + h); y++)
+                    for (int x = left; x < Math.Min(width, left + w); x++)
+                        mask[y * width + x] = value;
+            }
+            var strokes = new ScribbleSynthesizer(4, seed: trial, margin).Draw(mask, height, width, key: trial);
+            AssertStrokes(mask, height, width, strokes, numClasses: 4, margin);
+        }
     }
 
     [Fact]
