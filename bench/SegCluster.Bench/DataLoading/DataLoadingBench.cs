@@ -3,6 +3,7 @@ using SegCluster.Vision.Data;
 using SegCluster.Vision.Data.Augmentation;
 using SegCluster.Vision.Data.Files;
 using SegCluster.Vision.Data.Loading;
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Training;
@@ -13,7 +14,8 @@ namespace SegCluster.Bench.DataLoading;
 /// <summary>
 /// `data-loading`: data wait against step time on a folder dataset of PNGs, through the worker loop's pipeline
 /// (cache → augment → prefetch → collate) feeding SPGNet training on one CPU rank, per epoch (the first fills the
-/// cache), next to loading one batch synchronously without cache or prefetch. Fails if a sample was decoded twice.
+/// cache), next to loading one batch synchronously without cache or prefetch, and what drawing scribbles before
+/// augmentation adds to a warm load. Fails if a sample was decoded twice.
 /// </summary>
 public static class DataLoadingBench
 {
@@ -84,6 +86,9 @@ public static class DataLoadingBench
         }
         if (source.CacheStatistics.Misses != count)
             throw new InvalidOperationException($"{source.CacheStatistics.Misses} samples were decoded for {count} images; each should be decoded once.");
+        var (plainMs, drawingMs, paintingMs) = WarmLoads(dataset, crop);
+        Console.WriteLine($"warm load {plainMs:F1} ms per sample; with scribbles {drawingMs:F1} ms drawing them ({drawingMs / plainMs:F2}x), " +
+            $"{paintingMs:F1} ms painting the kept strokes ({paintingMs / plainMs:F2}x)");
         return new
         {
             what = $"folder dataset of {h}x{w} PNGs, crop {crop}x{crop} (scale 0.5-2, flip, jitter), batch {batch}, spgnet width 16 GN, 1 CPU rank, prefetch depth 2",
@@ -92,6 +97,41 @@ public static class DataLoadingBench
             sync_load_ms_per_batch_without_cache_or_prefetch = syncLoadMs,
             epochs = perEpoch,
             cache_mib = source.CacheStatistics.Bytes / 1048576.0,
+            warm_load_ms_per_sample = plainMs,
+            warm_load_ms_per_sample_drawing_scribbles = drawingMs,
+            warm_load_ms_per_sample_painting_scribbles = paintingMs,
+            scribble_drawing_ratio = drawingMs / plainMs,
+            scribble_painting_ratio = paintingMs / plainMs,
         };
+    }
+
+    /// <summary>
+    /// Loads from a warm cache (augment only), milliseconds per sample: plain, drawing each sample's scribbles from its
+    /// whole mask (labels.mode scribble, PAPERS.md §5: the first epoch draws them) and painting the kept strokes (later
+    /// epochs); plain and painting as medians of 5 alternated epochs.
+    /// </summary>
+    private static (double Plain, double Drawing, double Painting) WarmLoads(FileSegmentationDataset dataset, int crop)
+    {
+        var decoded = new DecodedSplit(dataset, cacheBytes: 1L << 30);
+        var options = new AugmentationOptions(crop, crop);
+        var plain = new AugmentedFileSource(decoded, options, seed: 0, training: true);
+        var scribbled = new AugmentedFileSource(decoded, options, seed: 0, training: true, new ScribbleSynthesizer(dataset.NumClasses, seed: 0));
+        double Epoch(AugmentedFileSource source, int epoch)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < dataset.Count; i++) source.Load(i, epoch);
+            return clock.Elapsed.TotalMilliseconds / dataset.Count;
+        }
+        static double Median(IEnumerable<double> values) { var v = values.Order().ToArray(); return v[v.Length / 2]; }
+        for (int epoch = 0; epoch < 4; epoch++) Epoch(plain, epoch);  // decode every file once, and let the JIT optimise
+        Epoch(new AugmentedFileSource(decoded, options, seed: 0, training: true, new ScribbleSynthesizer(dataset.NumClasses, seed: 1)), 1);  // the drawing code too
+        var drawingMs = Epoch(scribbled, 1);
+        var (plainMs, paintingMs) = (new List<double>(), new List<double>());
+        for (int epoch = 2; epoch < 7; epoch++)  // alternated, so load on the machine falls on both alike
+        {
+            plainMs.Add(Epoch(plain, epoch));
+            paintingMs.Add(Epoch(scribbled, epoch));
+        }
+        return (Median(plainMs), drawingMs, Median(paintingMs));
     }
 }

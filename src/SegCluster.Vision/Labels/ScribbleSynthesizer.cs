@@ -30,14 +30,17 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
     public int Seed { get; } = seed;
 
     /// <summary>
-    /// The scribbles of one image: a pure function of (label, seed, <paramref name="key"/>).
+    /// The scribbles of one image as a mask: a pure function of (label, seed, <paramref name="key"/>).
     /// </summary>
     /// <param name="label">H·W class ids, row-major; <see cref="SegmentationSample.IgnoreLabel"/> = ignore.</param>
     /// <param name="height">H.</param>
     /// <param name="width">W.</param>
     /// <param name="key">Which image (its index in the split): different images draw different rows and columns.</param>
     /// <returns>H·W class ids: the strokes, ignore elsewhere. <paramref name="label"/> is not modified.</returns>
-    public byte[] Draw(ReadOnlySpan<byte> label, int height, int width, int key)
+    public byte[] Draw(ReadOnlySpan<byte> label, int height, int width, int key) => Strokes(label, height, width, key).Paint();
+
+    /// <summary>As <see cref="Draw"/>, kept as line segments: a few per class, where the mask takes H·W bytes.</summary>
+    public ScribbleStrokes Strokes(ReadOnlySpan<byte> label, int height, int width, int key)
     {
         if (height <= 0 || width <= 0 || label.Length != height * width)
             throw new ArgumentException($"a {height}×{width} mask needs {(long)height * width} labels, got {label.Length}", nameof(label));
@@ -55,20 +58,28 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
                 if (inside[p])
                     rows[label[p] * height + y] = columns[label[p] * width + x] = true;
 
-        var strokes = new byte[label.Length];
-        Array.Fill(strokes, SegmentationSample.IgnoreLabel);
+        var segments = new List<ScribbleStrokes.Segment>();
         var random = new SceneRandom(Seed, key);
         for (int k = 0; k < NumClasses; k++)
         {
             int row = Pick(rows.AsSpan(k * height, height), ref random);
             if (row < 0) continue;                                   // absent, or too thin to survive the erosion
             int column = Pick(columns.AsSpan(k * width, width), ref random);
-            for (int x = 0; x < width; x++)
-                if (inside[row * width + x] && label[row * width + x] == k) strokes[row * width + x] = (byte)k;
-            for (int y = 0; y < height; y++)
-                if (inside[y * width + column] && label[y * width + column] == k) strokes[y * width + column] = (byte)k;
+            AddRuns(segments, label, inside, (byte)k, start: row * width, count: width, stride: 1);     // the row
+            AddRuns(segments, label, inside, (byte)k, start: column, count: height, stride: width);     // the column
         }
-        return strokes;
+        return new ScribbleStrokes(height, width, [.. segments]);
+    }
+
+    /// <summary>The runs of class-<paramref name="k"/> pixels of the eroded mask along one line.</summary>
+    private static void AddRuns(List<ScribbleStrokes.Segment> into, ReadOnlySpan<byte> label, bool[] inside, byte k, int start, int count, int stride)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            int first = i;
+            while (i < count && inside[start + i * stride] && label[start + i * stride] == k) i++;
+            if (i > first) into.Add(new ScribbleStrokes.Segment(k, start + first * stride, i - first, stride));
+        }
     }
 
     /// <summary>

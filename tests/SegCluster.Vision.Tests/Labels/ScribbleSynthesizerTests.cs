@@ -107,6 +107,19 @@ public class ScribbleSynthesizerTests
     }
 
     [Fact]
+    public void A_source_draws_an_images_scribbles_once_and_paints_them_every_epoch()
+    {
+        var mask = Mask();
+        var synthesizer = new ScribbleSynthesizer(3, seed: 7);
+        var drawn = new SegCluster.Vision.Data.Loading.DrawnScribbles(synthesizer);
+
+        Assert.Equal(synthesizer.Draw(mask, Side, Side, key: 3), drawn.Paint(3, mask, Side, Side));
+        var later = drawn.Paint(3, new byte[Side * Side], Side, Side);      // the mask is read on first use only
+        Assert.Equal(synthesizer.Draw(mask, Side, Side, key: 3), later);
+        Assert.NotSame(later, drawn.Paint(3, mask, Side, Side));             // a fresh mask each time: callers may keep or change it
+    }
+
+    [Fact]
     public void Margin_zero_keeps_every_pixel_of_the_class_eligible()
     {
         var mask = Mask();

@@ -19,7 +19,7 @@ public sealed class AugmentedFileSource : ISampleSource
     private readonly SegmentationAugmenter _augmenter;
     private readonly int _seed;
     private readonly bool _training;
-    private readonly ScribbleSynthesizer? _scribbles;
+    private readonly DrawnScribbles? _scribbles;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
 
     /// <param name="scribbles">Draws the labels as scribbles from the full masks (a dataset without scribbles of its own); null: the masks as they are.</param>
@@ -29,7 +29,7 @@ public sealed class AugmentedFileSource : ISampleSource
         _augmenter = new SegmentationAugmenter(augmentation);
         _seed = seed;
         _training = training;
-        _scribbles = scribbles;
+        _scribbles = scribbles is null ? null : new DrawnScribbles(scribbles);
     }
 
     /// <summary>A source with a decoded-sample cache of its own.</summary>
@@ -68,7 +68,7 @@ public sealed class AugmentedFileSource : ISampleSource
             return IgnoredSample();
         }
         if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs
-            decoded = decoded with { Label = _scribbles.Draw(decoded.Label, decoded.Height, decoded.Width, index) };
+            decoded = decoded with { Label = _scribbles.Paint(index, decoded.Label, decoded.Height, decoded.Width) };
         return _training ? _augmenter.Train(decoded, _seed, epoch, index) : _augmenter.Evaluate(decoded);
     }
 

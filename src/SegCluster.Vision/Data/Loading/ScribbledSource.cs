@@ -7,8 +7,10 @@ namespace SegCluster.Vision.Data.Loading;
 /// it (PAPERS.md §5): the same strokes for an image in every epoch, batch and rank. Augmented files draw theirs
 /// before augmentation instead (<see cref="AugmentedFileSource"/>).
 /// </summary>
-public sealed class ScribbledSource(ISampleSource inner, ScribbleSynthesizer scribbles) : ISampleSource
+public sealed class ScribbledSource(ISampleSource inner, ScribbleSynthesizer synthesizer) : ISampleSource
 {
+    private readonly DrawnScribbles _scribbles = new(synthesizer);
+
     public int Count => inner.Count;
 
     public int NumClasses => inner.NumClasses;
@@ -22,6 +24,6 @@ public sealed class ScribbledSource(ISampleSource inner, ScribbleSynthesizer scr
     public SegmentationSample Load(int index, int epoch)
     {
         var sample = inner.Load(index, epoch);
-        return sample with { Label = scribbles.Draw(sample.Label, sample.Height, sample.Width, index) };
+        return sample with { Label = _scribbles.Paint(index, sample.Label, sample.Height, sample.Width) };
     }
 }
