@@ -19,20 +19,20 @@ namespace SegCluster.Bench.DataLoading;
 /// </summary>
 public static class DataLoadingBench
 {
-    public static readonly string[] Options = ["--images", "--height", "--width", "--crop", "--batch", "--epochs", "--out"];
+    public static readonly string[] Options = ["--images", "--height", "--width", "--crop", "--batch", "--epochs", "--loader-threads", "--out"];
 
     public static int Run(BenchArguments args)
     {
         int count = args.Int("--images", 48), h = args.Int("--height", 256), w = args.Int("--width", 320);
-        int crop = args.Int("--crop", 128), batch = args.Int("--batch", 8), epochs = args.Int("--epochs", 3);
+        int crop = args.Int("--crop", 128), batch = args.Int("--batch", 8), epochs = args.Int("--epochs", 3), threads = args.Int("--loader-threads", 1);
         var output = args.Text("--out", Path.Combine("bench", "results", "data_loading.json"));
-        if (batch < 1 || count < batch || epochs < 1 || crop < 1 || h < 1 || w < 1)
-            throw new ArgumentException("--batch, --epochs, --crop, --height and --width must be ≥ 1 and --images ≥ --batch.");
+        if (batch < 1 || count < batch || epochs < 1 || crop < 1 || h < 1 || w < 1 || threads < 1)
+            throw new ArgumentException("--batch, --epochs, --crop, --height, --width and --loader-threads must be ≥ 1 and --images ≥ --batch.");
         var root = Directory.CreateTempSubdirectory("segcluster-bench-").FullName;
         try
         {
             var dataset = TexturedPngFolder.Write(root, count, h, w);
-            var result = Measure(dataset, count, h, w, crop, batch, epochs);
+            var result = Measure(dataset, count, h, w, crop, batch, epochs, threads);
             BenchJson.Write(output, result);
             Console.WriteLine($"wrote {output}");
             return 0;
@@ -43,13 +43,21 @@ public static class DataLoadingBench
         }
     }
 
-    private static object Measure(FileSegmentationDataset dataset, int count, int h, int w, int crop, int batch, int epochs)
+    private static object Measure(FileSegmentationDataset dataset, int count, int h, int w, int crop, int batch, int epochs, int threads)
     {
-        // What loading costs without cache or prefetch: decode + augment one batch synchronously.
-        var cold = new AugmentedFileSource(dataset, new AugmentationOptions(crop, crop), cacheBytes: 0, seed: 0, training: true);
+        // What loading costs without cache or prefetch: decode + augment one batch, on one thread and on `threads`.
+        double ColdBatchMs(int loaders)
+        {
+            var cold = new AugmentedFileSource(dataset, new AugmentationOptions(crop, crop), cacheBytes: 0, seed: 0, training: true);
+            using var once = new BatchPrefetcher(cold, _ => Enumerable.Range(0, count).ToArray(), batch, totalSteps: 1, depth: 0, CancellationToken.None, loaderThreads: loaders);
+            var timer = Stopwatch.StartNew();
+            once.Next();
+            return timer.Elapsed.TotalMilliseconds;
+        }
+        var syncLoadMs = ColdBatchMs(1);
+        var threadedLoadMs = ColdBatchMs(threads);
+        Console.WriteLine($"cold batch: {syncLoadMs:F0} ms on 1 thread, {threadedLoadMs:F0} ms on {threads}");
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < batch; i++) cold.Load(i, 0);
-        var syncLoadMs = clock.Elapsed.TotalMilliseconds;
 
         var source = new AugmentedFileSource(dataset, new AugmentationOptions(crop, crop), cacheBytes: 1L << 30, seed: 0, training: true);
         manual_seed(1);
@@ -57,7 +65,7 @@ public static class DataLoadingBench
         using var trainer = new DataParallelTrainer(model, new SegmentationCriterion(new LossOptions()), new OptimizerOptions(), new SingleRankReducer());
         int stepsPerEpoch = count / batch;
         int[] Order(int epoch) { var o = Enumerable.Range(0, count).ToArray(); new Random(epoch).Shuffle(o); return o; }
-        using var prefetcher = new BatchPrefetcher(source, Order, batch, epochs * stepsPerEpoch, depth: 2, CancellationToken.None);
+        using var prefetcher = new BatchPrefetcher(source, Order, batch, epochs * stepsPerEpoch, depth: 2, CancellationToken.None, loaderThreads: threads);
         var perEpoch = new List<object>();
         for (int epoch = 0; epoch < epochs; epoch++)
         {
@@ -91,10 +99,12 @@ public static class DataLoadingBench
             $"{paintingMs:F1} ms painting the kept strokes ({paintingMs / plainMs:F2}x)");
         return new
         {
-            what = $"folder dataset of {h}x{w} PNGs, crop {crop}x{crop} (scale 0.5-2, flip, jitter), batch {batch}, spgnet width 16 GN, 1 CPU rank, prefetch depth 2",
+            what = $"folder dataset of {h}x{w} PNGs, crop {crop}x{crop} (scale 0.5-2, flip, jitter), batch {batch}, spgnet width 16 GN, 1 CPU rank, prefetch depth 2, {threads} loader thread(s)",
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
             measured_at = DateTime.UtcNow,
             sync_load_ms_per_batch_without_cache_or_prefetch = syncLoadMs,
+            loader_threads = threads,
+            load_ms_per_batch_without_cache_on_loader_threads = threadedLoadMs,
             epochs = perEpoch,
             cache_mib = source.CacheStatistics.Bytes / 1048576.0,
             warm_load_ms_per_sample = plainMs,

@@ -12,10 +12,15 @@ public sealed class DataOptions
     /// <summary>Batches each worker loads ahead of the step it computes. Default 2.</summary>
     public int PrefetchBatches { get; set; } = 2;
 
+    /// <summary>Samples of a batch each worker loads at once from files (decode, augment; PyTorch DataLoader's
+    /// num_workers). Default 4; synthetic samples load on the worker's thread.</summary>
+    public int LoaderThreads { get; set; } = 4;
+
     /// <summary>Errors naming the setting; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
         if (CacheBytes < 0) yield return $"Data:CacheBytes = {CacheBytes} must be >= 0 (0 disables the sample cache).";
         if (PrefetchBatches is < 1 or > 64) yield return $"Data:PrefetchBatches = {PrefetchBatches} must be in [1, 64].";
+        if (LoaderThreads is < 1 or > 64) yield return $"Data:LoaderThreads = {LoaderThreads} must be in [1, 64].";
     }
 }

@@ -9,7 +9,9 @@ namespace SegCluster.Vision.Data.Loading;
 /// grain's slice for this rank), fetched when the previous epoch's batches are queued, so epoch boundaries do not
 /// stall. Batches are the rank's order cut into full batches (a partial tail batch is dropped).
 /// <see cref="Next"/> blocks until the next batch is ready; dispose to stop early. Depth 0 loads each batch on
-/// the caller's thread inside <see cref="Next"/> (no background task).
+/// the caller's thread inside <see cref="Next"/> (no background task). A batch's samples load on up to
+/// <c>loaderThreads</c> threads at once (PyTorch DataLoader's num_workers): a sample depends only on its index and
+/// epoch, never on which thread loads it, so the batches are the same for any thread count.
 /// </summary>
 public sealed class BatchPrefetcher : IDisposable
 {
@@ -17,12 +19,17 @@ public sealed class BatchPrefetcher : IDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Task _producer;
     private readonly IEnumerator<PrefetchedBatch>? _synchronous;
+    private readonly int _loaderThreads;
 
     /// <param name="startStep">Batches before this step are skipped unloaded (resuming from a checkpoint: same order, nothing recomputed).</param>
-    public BatchPrefetcher(ISampleSource source, Func<int, int[]> epochOrder, int batchSize, int totalSteps, int depth, CancellationToken cancellationToken, int startStep = 0)
+    /// <param name="loaderThreads">Samples of one batch loaded at once (1: one after another).</param>
+    public BatchPrefetcher(ISampleSource source, Func<int, int[]> epochOrder, int batchSize, int totalSteps, int depth, CancellationToken cancellationToken,
+        int startStep = 0, int loaderThreads = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(depth);
+        ArgumentOutOfRangeException.ThrowIfLessThan(loaderThreads, 1);
+        _loaderThreads = loaderThreads;
         _ready = Channel.CreateBounded<PrefetchedBatch>(new BoundedChannelOptions(Math.Max(1, depth)) { SingleReader = true, SingleWriter = true });
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (depth == 0)
@@ -69,7 +76,7 @@ public sealed class BatchPrefetcher : IDisposable
     }
 
     /// <summary>The steps' batches in order: each epoch's order cut into full batches, until totalSteps.</summary>
-    private static IEnumerable<PrefetchedBatch> Batches(ISampleSource source, Func<int, int[]> epochOrder, int batchSize, int totalSteps, int startStep, CancellationToken ct)
+    private IEnumerable<PrefetchedBatch> Batches(ISampleSource source, Func<int, int[]> epochOrder, int batchSize, int totalSteps, int startStep, CancellationToken ct)
     {
         for (int epoch = 0, step = 0; step < totalSteps; epoch++)
         {
@@ -79,15 +86,33 @@ public sealed class BatchPrefetcher : IDisposable
             for (int start = 0; start + batchSize <= order.Length && step < totalSteps; start += batchSize, step++)
             {
                 if (step < startStep) continue;
-                var samples = new SegmentationSample[batchSize];
-                for (int i = 0; i < batchSize; i++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    samples[i] = source.Load(order[start + i], epoch);
-                }
-                yield return new PrefetchedBatch(epoch, order[start..(start + batchSize)], samples);
+                yield return new PrefetchedBatch(epoch, order[start..(start + batchSize)], Load(source, order.AsMemory(start, batchSize), epoch, ct));
             }
         }
+    }
+
+    private SegmentationSample[] Load(ISampleSource source, ReadOnlyMemory<int> indices, int epoch, CancellationToken ct)
+    {
+        var samples = new SegmentationSample[indices.Length];
+        if (_loaderThreads == 1)
+        {
+            for (int i = 0; i < samples.Length; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                samples[i] = source.Load(indices.Span[i], epoch);
+            }
+            return samples;
+        }
+        try
+        {
+            Parallel.For(0, samples.Length, new ParallelOptions { MaxDegreeOfParallelism = _loaderThreads, CancellationToken = ct },
+                i => samples[i] = source.Load(indices.Span[i], epoch));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();  // the loader's own error, as with one thread
+        }
+        return samples;
     }
 
     public void Dispose()

@@ -56,6 +56,57 @@ public sealed class BatchPrefetcherTests
         }
     }
 
+    /// <summary>A sample depends on its index and epoch only: four loader threads give the batches one thread gives.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Loader_threads_give_the_same_batches_as_one(int depth)
+    {
+        int[] Order(int epoch) => Enumerable.Range(0, 12).Select(i => (7 * i + epoch) % 20).ToArray();
+        using var one = new BatchPrefetcher(Source(), Order, 4, 6, depth, CancellationToken.None);
+        using var four = new BatchPrefetcher(Source(), Order, 4, 6, depth, CancellationToken.None, loaderThreads: 4);
+        for (int step = 0; step < 6; step++)
+        {
+            var (a, b) = (one.Next(), four.Next());
+            Assert.Equal(a.Indices, b.Indices);
+            for (int i = 0; i < 4; i++)
+                Assert.Equal((a.Samples[i].Image, a.Samples[i].Label), (b.Samples[i].Image, b.Samples[i].Label), SampleContent.Instance);
+        }
+    }
+
+    [Fact]
+    public void A_sample_that_fails_on_a_loader_thread_surfaces_its_own_error_in_Next()
+    {
+        using var prefetcher = new BatchPrefetcher(new FailingSource(Source(), failAt: 5), _ => Enumerable.Range(0, 8).ToArray(), 4, 2, 2,
+            CancellationToken.None, loaderThreads: 3);
+        prefetcher.Next();
+        var error = Assert.Throws<InvalidDataException>(prefetcher.Next);  // not an AggregateException
+        Assert.Equal("sample 5 is corrupt", error.Message);
+    }
+
+    /// <summary>Compares two samples' arrays element-wise.</summary>
+    private sealed class SampleContent : IEqualityComparer<(float[] Image, byte[] Label)>
+    {
+        public static readonly SampleContent Instance = new();
+
+        public bool Equals((float[] Image, byte[] Label) a, (float[] Image, byte[] Label) b) =>
+            a.Image.AsSpan().SequenceEqual(b.Image) && a.Label.AsSpan().SequenceEqual(b.Label);
+
+        public int GetHashCode((float[] Image, byte[] Label) sample) => sample.Label.Length;
+    }
+
+    /// <summary>A source whose sample <c>failAt</c> cannot be loaded.</summary>
+    private sealed class FailingSource(ISampleSource inner, int failAt) : ISampleSource
+    {
+        public int Count => inner.Count;
+        public int NumClasses => inner.NumClasses;
+        public IReadOnlyList<string> ClassNames => inner.ClassNames;
+        public SampleCacheStatistics CacheStatistics => inner.CacheStatistics;
+        public SegmentationSample Get(int index) => Load(index, 0);
+        public SegmentationSample Load(int index, int epoch) =>
+            index == failAt ? throw new InvalidDataException($"sample {index} is corrupt") : inner.Load(index, epoch);
+    }
+
     [Fact]
     public void A_failure_of_the_order_source_surfaces_in_Next()
     {
