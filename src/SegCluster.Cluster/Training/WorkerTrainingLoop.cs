@@ -99,8 +99,8 @@ public sealed class WorkerTrainingLoop(
         else ParameterBroadcast.FromRankZero(model, reducer);
 
         // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
-        // (Data:LoaderThreads samples at once) while this thread computes. Synthetic samples (cached, cheap) load on this thread: a loader thread gains them
-        // nothing. (It once also dodged crashes from TorchSharp's temporary Scalars, which a concurrent loader's garbage
+        // (Data:LoaderThreads samples at once) while this thread computes. Synthetic samples (cached, cheap) load on
+        // this thread: a loader thread gains them nothing. (It once also dodged crashes from TorchSharp's temporary Scalars, which a concurrent loader's garbage
         // made likelier; the training path now holds every Scalar: KeptScalars, TemporaryScalarStressTests.)
         var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
         using var prefetcher = new BatchPrefetcher(trainData.Source,

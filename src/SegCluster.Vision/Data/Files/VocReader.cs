@@ -30,9 +30,12 @@ public static class VocReader
         var splits = new Dictionary<string, IReadOnlyList<SampleFiles>>();
         SampleFiles Sample(string id, string maskDir, MaskEncoding encoding) =>
             new(id, Path.Combine(images, id + ".jpg"), Path.Combine(voc, maskDir, id + ".png"), encoding);
-        SampleFiles Scribbled(string file) =>
-            new(Path.GetFileNameWithoutExtension(file), Path.Combine(images, Path.GetFileNameWithoutExtension(file) + ".jpg"), file,
-                file.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) ? MaskEncoding.ScribbleSupXml : MaskEncoding.Gray);
+        SampleFiles Scribbled(string file)
+        {
+            var id = Path.GetFileNameWithoutExtension(file);
+            var encoding = file.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) ? MaskEncoding.ScribbleSupXml : MaskEncoding.Gray;
+            return new(id, Path.Combine(images, id + ".jpg"), file, encoding);
+        }
 
         if (Directory.Exists(lists))
             foreach (var list in Directory.EnumerateFiles(lists, "*.txt").Order(StringComparer.Ordinal))

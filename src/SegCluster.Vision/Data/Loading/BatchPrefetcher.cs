@@ -91,6 +91,7 @@ public sealed class BatchPrefetcher : IDisposable
         }
     }
 
+    /// <summary>One batch's samples, in the order's order, on up to <see cref="_loaderThreads"/> threads.</summary>
     private SegmentationSample[] Load(ISampleSource source, ReadOnlyMemory<int> indices, int epoch, CancellationToken ct)
     {
         var samples = new SegmentationSample[indices.Length];
@@ -108,9 +109,9 @@ public sealed class BatchPrefetcher : IDisposable
             Parallel.For(0, samples.Length, new ParallelOptions { MaxDegreeOfParallelism = _loaderThreads, CancellationToken = ct },
                 i => samples[i] = source.Load(indices.Span[i], epoch));
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        catch (AggregateException e)
         {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();  // the loader's own error, as with one thread
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();  // a loader's own error, as one thread reports it
         }
         return samples;
     }
