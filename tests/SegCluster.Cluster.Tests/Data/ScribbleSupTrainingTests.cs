@@ -68,37 +68,26 @@ public sealed class ScribbleSupTrainingTests : IDisposable
     private void WriteVoc(string[] scribbled, string validation)
     {
         foreach (var id in scribbled.Append(validation))
-            Save(Bitmap(SKColorType.Rgba8888, (x, y) => new SKColor((byte)(8 * x), (byte)(8 * y), 90)), Path.Combine(_root, "JPEGImages", id + ".jpg"));
+        {
+            using var image = Bitmap((x, y) => new SKColor((byte)(8 * x), (byte)(8 * y), 90));
+            TinyFolderDataset.Save(image, Path.Combine(_root, "JPEGImages", id + ".jpg"));
+        }
         // Palette colours: background black, dog (12) = (64, 0, 128) in the VOC colour map.
-        Save(Bitmap(SKColorType.Rgba8888, (x, _) => x < Side / 2 ? new SKColor(0, 0, 0) : new SKColor(64, 0, 128)),
-            Path.Combine(_root, "SegmentationClass", validation + ".png"));
+        using (var mask = Bitmap((x, _) => x < Side / 2 ? new SKColor(0, 0, 0) : new SKColor(64, 0, 128)))
+            TinyFolderDataset.Save(mask, Path.Combine(_root, "SegmentationClass", validation + ".png"));
         Directory.CreateDirectory(Path.Combine(_root, "ImageSets", "Segmentation"));
         File.WriteAllLines(Path.Combine(_root, "ImageSets", "Segmentation", "val.txt"), [validation]);
-        var xml = Path.Combine(_root, "scribble_annotation", "pascal_2012");
-        Directory.CreateDirectory(xml);
         foreach (var id in scribbled)
-            File.WriteAllText(Path.Combine(xml, id + ".xml"),
-                $"<annotation><filename>{id}.jpg</filename><size><width>{Side}</width><height>{Side}</height></size>" +
-                $"<polygon><tag>dog</tag><point><X>0</X><Y>4</Y></point><point><X>{Side - 1}</X><Y>4</Y></point></polygon>" +
-                $"<polygon><tag>grass</tag><point><X>30</X><Y>0</Y></point><point><X>30</X><Y>{Side - 1}</Y></point></polygon></annotation>");
+            ScribbleSupXml.Write(Path.Combine(_root, "scribble_annotation", "pascal_2012", id + ".xml"), Side, Side,
+                ("dog", [(0, 4), (Side - 1, 4)]), ("grass", [(30, 0), (30, Side - 1)]));
     }
 
-    private static SKBitmap Bitmap(SKColorType type, Func<int, int, SKColor> colour)
+    private static SKBitmap Bitmap(Func<int, int, SKColor> colour)
     {
-        var bitmap = new SKBitmap(new SKImageInfo(Side, Side, type, SKAlphaType.Unpremul));
+        var bitmap = new SKBitmap(new SKImageInfo(Side, Side, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         for (int y = 0; y < Side; y++)
             for (int x = 0; x < Side; x++)
                 bitmap.SetPixel(x, y, colour(x, y));
         return bitmap;
-    }
-
-    private static void Save(SKBitmap bitmap, string path)
-    {
-        using (bitmap)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using var data = SKImage.FromBitmap(bitmap).Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(path, data.ToArray());
-        }
     }
 }

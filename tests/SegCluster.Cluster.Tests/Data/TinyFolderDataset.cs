@@ -27,7 +27,8 @@ internal static class TinyFolderDataset
             }
     }
 
-    private static void Save(SKBitmap bitmap, string path)
+    /// <summary>Writes <paramref name="bitmap"/> as a PNG, creating its folder.</summary>
+    public static void Save(SKBitmap bitmap, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var data = SKImage.FromBitmap(bitmap).Encode(SKEncodedImageFormat.Png, 100);

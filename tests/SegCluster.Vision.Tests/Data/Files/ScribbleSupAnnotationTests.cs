@@ -56,7 +56,7 @@ public sealed class ScribbleSupAnnotationTests : IDisposable
     private string Write(string name, int width, int height, params (string Tag, (int X, int Y)[] Points)[] strokes)
     {
         var path = Path.Combine(_root, name);
-        TinyDatasets.WriteScribbleSupXml(path, width, height, strokes);
+        SegCluster.Tests.Shared.ScribbleSupXml.Write(path, width, height, strokes);
         return path;
     }
 }

@@ -80,8 +80,8 @@ internal sealed class TinyDatasets : IDisposable
         File.WriteAllLines(Path.Combine(voc, "ImageSets", "Segmentation", "val.txt"), [ids[2]]);
         File.WriteAllLines(Path.Combine(voc, "ImageSets", "Segmentation", "train_aug.txt"), [ids[0], ids[1], ids[3]]);
         ImageFileWriter.Gray(Path.Combine(voc, "pascal_2012_scribble", ids[0] + ".png"), VocScribble, H, W);
-        WriteScribbleSupXml(Path.Combine(voc, "pascal_2012_scribble", ids[0] + ".xml"), W, H, ("dog", [(0, 0)]));  // the PNG wins
-        WriteScribbleSupXml(Path.Combine(voc, "scribble_annotation", "pascal_2012", ids[1] + ".xml"), W, H, VocScribbleStrokes);
+        SegCluster.Tests.Shared.ScribbleSupXml.Write(Path.Combine(voc, "pascal_2012_scribble", ids[0] + ".xml"), W, H, ("dog", [(0, 0)]));  // the PNG wins
+        SegCluster.Tests.Shared.ScribbleSupXml.Write(Path.Combine(voc, "scribble_annotation", "pascal_2012", ids[1] + ".xml"), W, H, VocScribbleStrokes);
         return Dir("VOCdevkit");
     }
 
@@ -95,16 +95,6 @@ internal sealed class TinyDatasets : IDisposable
         for (int y = 0; y < H; y++) mask[y * W] = 0;
         for (int x = 2; x <= 9; x++) mask[2 * W + x] = 15;
         return mask;
-    }
-
-    /// <summary>A scribble annotation in ScribbleSup's XML layout.</summary>
-    public static void WriteScribbleSupXml(string path, int width, int height, params (string Tag, (int X, int Y)[] Points)[] strokes)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var polygons = string.Concat(strokes.Select(s =>
-            $"<polygon><tag>{s.Tag}</tag>{string.Concat(s.Points.Select(p => $"<point><X>{p.X}</X><Y>{p.Y}</Y></point>"))}</polygon>"));
-        File.WriteAllText(path, $"<annotation><filename>{Path.GetFileNameWithoutExtension(path)}.jpg</filename><folder>VOC2012</folder>" +
-            $"<segmented>1</segmented><size><width>{width}</width><height>{height}</height></size>{polygons}</annotation>");
     }
 
     /// <summary>ADEChallengeData2016: training (2), validation (1); raw 0, 1, 150, 75 → 255, 0, 149, 74.</summary>
