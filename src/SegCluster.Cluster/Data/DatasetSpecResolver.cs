@@ -19,7 +19,7 @@ public static class DatasetSpecResolver
         // Checked here, on the machine that reads the files, not in SpecValidation: a client submitting to a cluster need not have them.
         if (!Directory.Exists(d.Path))
             return (spec, [$"dataset.path: '{d.Path}' is not an existing folder; point it at the dataset's root (see `segcluster dataset inspect PATH`)."]);
-        if (d.TrainSplit == VocReader.ScribbleSplit && SpecMapping.TrainingScribbles(spec) is not null)
+        if (d.TrainSplit == VocReader.ScribbleSplit && SpecMapping.DrawsTrainingScribbles(spec))
             return (spec, [ScribblesOfScribbles(spec)]);
         try
         {

@@ -90,9 +90,11 @@ public static class SpecMapping
     /// its own); null when the training labels are used as they are. Validation always sees the full masks.
     /// </summary>
     public static ScribbleSynthesizer? TrainingScribbles(ExperimentSpec spec) =>
-        spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind && spec.Loss.Scribble.SynthesizeScribbles
-            ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed)
-            : null;
+        DrawsTrainingScribbles(spec) ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null;
+
+    /// <summary>Whether <see cref="TrainingScribbles"/> draws scribbles for this spec.</summary>
+    public static bool DrawsTrainingScribbles(ExperimentSpec spec) =>
+        spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind && spec.Loss.Scribble.SynthesizeScribbles;
 
     /// <summary>PAPERS.md §5 settings.</summary>
     public static ScribbleLossOptions Scribble(ExperimentSpec spec)
