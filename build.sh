@@ -59,7 +59,7 @@ case "$verb" in
     # libtorch warns "Could not initialize NNPACK" once per thread on CPUs NNPACK does not know;
     # thousands of those lines would bury the results, so they are dropped from the console.
     # A 64 MB first generation: far fewer collections, so far fewer chances for TorchSharp's temporary-Scalar
-    # finalizer race (README "Platform notes") to hit a test; the shipped images set the same.
+    # finalizer race (docs/platform.md) to hit a test; the shipped images set the same.
     export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}"
     set +e
     dotnet test SegCluster.sln -c Release --no-build --logger "trx" --logger "console;verbosity=normal" \

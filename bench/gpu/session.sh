@@ -144,7 +144,7 @@ step environment 5 30 bash -c "$(declare -f environment); environment"
 # b. issue 10: training on the GPU through the external libtorch; one worker, then two workers sharing the GPU
 step quickstart-1-worker 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
 if [ "$last" -gt 0 ]; then
-  # ExternalLibTorch loads libtorch by full path and needs nothing else (README "GPU hosts with PyTorch"); should that
+  # ExternalLibTorch loads libtorch by full path and needs nothing else (docs/platform.md, "GPU hosts with PyTorch"); should that
   # fail on CUDA, the wiring PLATFORM.md saw work on an H100 (torch/lib on LD_LIBRARY_PATH and linked beside
   # libLibTorchSharp.so) gets one more try, and the later steps keep it.
   echo "quickstart failed: retrying with libtorch on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so"

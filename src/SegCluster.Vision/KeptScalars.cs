@@ -7,7 +7,7 @@ namespace SegCluster.Vision;
 /// (<c>t * 0.5</c>, <c>t.clamp_min(0)</c>, <c>masked_fill(m, 0)</c>, <c>t + 0.5</c>) into a native object that only its
 /// finalizer frees, and <c>add</c>, <c>add_</c> and the + operator add one more for their implicit alpha = 1. Nothing
 /// keeps that object reachable while the native op reads it, so a collection on another thread can free it mid-call
-/// (libtorch "toFloat" / "alpha_check" failures; README "Platform notes", `segcluster-bench scalar-stress`).
+/// (libtorch "toFloat" / "alpha_check" failures; docs/platform.md, `segcluster-bench scalar-stress`).
 /// <para>
 /// The rule for src: never pass a bare number or rely on an implicit alpha on the training, evaluation or
 /// inference paths. Constants come from here (or a class's own <c>static readonly Scalar</c> when only it uses

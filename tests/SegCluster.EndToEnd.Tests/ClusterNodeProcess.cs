@@ -35,7 +35,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
                      "--http-port", $"{http}", "--collective-port", $"{collective}", "--silo-port", $"{silo}", "--gateway-port", $"{gateway}",
                      "--checkpoint-dir", checkpointDirectory, "--devices", devices })
             info.ArgumentList.Add(a);
-        // The token through the environment, as the README recommends (flags show in the process list).
+        // The token through the environment, as docs/cluster.md recommends (flags show in the process list).
         info.Environment["SEGCLUSTER_Node__Token"] = token;
         // Ranks of one ring start seconds apart on a loaded 2-core machine; a dead peer is seen at once anyway
         // (its connection is refused), the timeout only bounds a silent one.

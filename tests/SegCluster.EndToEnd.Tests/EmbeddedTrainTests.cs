@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
-/// `segcluster train SPEC` without --cluster, as the README walks it: --id names the run (it was ignored for a made-up
+/// `segcluster train SPEC` without --cluster, as docs/cluster.md walks it: --id names the run (it was ignored for a made-up
 /// one), and a run resumed with --resume says where it starts and counts the steps it trained, not the spec's total.
 /// </summary>
 public sealed class EmbeddedTrainTests : IDisposable

@@ -3,7 +3,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>
 /// Training while another thread loops <c>GC.Collect(); GC.WaitForPendingFinalizers()</c>: a TorchSharp Scalar made
 /// from a bare number and unreachable while its native op still reads it is freed mid-call and the process dies
-/// (README "Platform notes", KeptScalars). Each run is a child process (`segcluster-bench scalar-stress-run`), so the
+/// (docs/platform.md, KeptScalars). Each run is a child process (`segcluster-bench scalar-stress-run`), so the
 /// collector disturbs no other test. Before every Scalar on these paths was held, scribble runs crashed 10 of 10 by
 /// step 76 and soft-kl runs 8 of 10 by step 182 (bench/results/scalar-stress-*.json).
 /// </summary>

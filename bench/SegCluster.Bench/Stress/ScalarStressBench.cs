@@ -4,7 +4,7 @@ namespace SegCluster.Bench.Stress;
 
 /// <summary>
 /// `scalar-stress`: how often training crashes when garbage collections run continuously beside it (TorchSharp's
-/// temporary Scalars, README "Platform notes"). Runs <see cref="ScalarStressRun"/> in one fresh process per seed
+/// temporary Scalars, docs/platform.md). Runs <see cref="ScalarStressRun"/> in one fresh process per seed
 /// and counts the runs that died, with the step each reached.
 /// </summary>
 public static class ScalarStressBench

@@ -12,7 +12,7 @@ namespace SegCluster.Bench.Stress;
 /// <summary>
 /// `scalar-stress-run` (internal, one child of <see cref="ScalarStressBench"/>): trains a tiny model while another
 /// thread collects garbage and runs finalizers in a loop, so a temporary TorchSharp Scalar that is unreachable while
-/// its native op still reads it gets freed mid-call (README "Platform notes"). Prints "step N" after every step;
+/// its native op still reads it gets freed mid-call (docs/platform.md). Prints "step N" after every step;
 /// a crash shows as a non-zero exit (libtorch error or signal) after the last printed step.
 /// </summary>
 public static class ScalarStressRun

@@ -123,7 +123,7 @@ public static class SweepPlots
     }
 
     /// <summary>Bytes of the final loss's logits and labels for one worker's batch at grid f (float32 logits; int64
-    /// hard labels or float32 soft planes), as the README's label-grid table counts them.</summary>
+    /// hard labels or float32 soft planes), as the label-grid table of docs/label-grids.md counts them.</summary>
     public static double LossGridKiB(SweepSpec spec, int factor, string mode)
     {
         var d = spec.Base.Dataset;

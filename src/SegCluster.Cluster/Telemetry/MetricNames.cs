@@ -1,7 +1,7 @@
 namespace SegCluster.Cluster.Telemetry;
 
 /// <summary>
-/// The telemetry contract, defined once (README "Metrics"). OpenTelemetry instrument names; the Prometheus
+/// The telemetry contract, defined once (docs/metrics.md). OpenTelemetry instrument names; the Prometheus
 /// exporter turns dots into underscores and appends the unit (<c>_seconds</c>, <c>_bytes</c>) and
 /// <c>_total</c> for counters.
 /// </summary>
