@@ -107,6 +107,16 @@ public sealed class SpecFilesTests
     }
 
     [Fact]
+    public void A_json_key_given_twice_is_a_spec_error_naming_it()
+    {
+        var error = Assert.Throws<SpecFileException>(() =>
+            SpecFiles.Parse<ExperimentSpec>("""{ "training": { "steps": 5, "steps": 6 } }""", SpecFormat.Json, "dup.json"));
+        Assert.Contains("'steps'", error.Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", error.Errors.Single(), StringComparison.Ordinal);
+        Assert.Equal("dup.json", error.SpecSource);
+    }
+
+    [Fact]
     public void Loading_validates_and_names_the_file()
     {
         using var dir = new TempDirectory("segcluster-spec-");

@@ -66,12 +66,19 @@ public static class SpecFiles
         try
         {
             return format == SpecFormat.Json
-                ? JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+                ? JsonNode.Parse(text, documentOptions: new JsonDocumentOptions
+                {
+                    CommentHandling = JsonCommentHandling.Skip,
+                    AllowTrailingCommas = true,
+                    // A key given twice is a mistake either way; without this the tree throws a bare ArgumentException later.
+                    AllowDuplicateProperties = false,
+                })
                 : YamlToJson.Convert(text);
         }
         catch (JsonException e)
         {
-            throw new SpecFileException(source, [$"line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}: not valid JSON ({e.Message})"]);
+            var where = e.LineNumber is { } line ? $"line {line + 1}, position {e.BytePositionInLine + 1}: " : "";
+            throw new SpecFileException(source, [$"{where}not valid JSON ({e.Message})"]);
         }
         catch (YamlException e)
         {

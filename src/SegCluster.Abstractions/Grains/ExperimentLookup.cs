@@ -1,7 +1,6 @@
-using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 
-namespace SegCluster.Cli.Remote;
+namespace SegCluster.Abstractions.Grains;
 
 /// <summary>An experiment the cluster knows: started (its grain has a spec) or waiting in the scheduler's queue.</summary>
 /// <param name="QueuePosition">1-based position in the queue; null once started.</param>
