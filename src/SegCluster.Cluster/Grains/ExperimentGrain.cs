@@ -68,7 +68,19 @@ public sealed class ExperimentGrain(
         if (workerIds.Distinct().Count() != workerIds.Count)
             errors.Add("workers: the same worker was given twice; a worker runs one rank.");
         if (errors.Count > 0)
-            throw new ArgumentException($"Experiment '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
+        {
+            var refusal = $"Experiment '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}";
+            // A scheduled run was accepted (and maybe queued) by the scheduler: its submitter polls this id, so the
+            // refusal is recorded, or the run would look queued forever. An unscheduled caller gets the error itself.
+            if (scheduled)
+            {
+                record.State = new ExperimentRecord { Spec = spec, Scheduled = true, State = ExperimentState.Failed, Error = refusal };
+                await WriteAsync();
+                metrics.RecordExperimentState(Id, ExperimentState.Failed);
+                logger.LogError("Experiment {Experiment} was refused when its turn came: {Error}", Id, refusal);
+            }
+            throw new ArgumentException(refusal);
+        }
 
         record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom };
         await LaunchAsync(workerIds, throwOnFailure: true);

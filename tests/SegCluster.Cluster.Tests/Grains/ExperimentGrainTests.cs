@@ -87,6 +87,33 @@ public sealed class ExperimentGrainTests
         Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_scheduled_start_refused_by_the_preflight_is_recorded_as_failed(bool scheduled)
+    {
+        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), new ManualTimeProvider());
+        // The folder was there when the scheduler queued the run, and is gone when its turn comes.
+        var missing = Path.Combine(Path.GetTempPath(), $"segcluster-gone-{Guid.NewGuid():N}");
+        var spec = new ExperimentSpec { Workers = 2, Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = missing } };
+        var grain = cluster.Client.GetGrain<IExperimentGrain>(scheduled ? "queued-run" : "direct-run");
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => grain.StartAsync(spec, ["w/0", "w/1"], scheduled));
+
+        Assert.Contains("dataset.path", refused.Message);
+        var status = await grain.GetStatusAsync();
+        if (scheduled)
+        {
+            // Its submitter polls this id: it reads the refusal instead of a run that looks queued forever.
+            Assert.Equal(ExperimentState.Failed, status.State);
+            Assert.Contains($"'{missing}' is not an existing folder", status.Error);
+        }
+        else
+        {
+            Assert.Equal((ExperimentState.Pending, 0), (status.State, status.TotalSteps));  // its caller has the error; nothing recorded
+        }
+    }
+
     /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
     private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time)
     {
