@@ -8,10 +8,14 @@ namespace SegCluster.Cluster.Sweeps;
 /// <summary>
 /// The default trial runner: starts the trial as an <see cref="IExperimentGrain"/> on its workers, follows its step
 /// losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean, and cancels the experiment when
-/// the sweep stops the trial or is cancelled.
+/// the sweep stops the trial or is cancelled. A trial that ends here for any other reason cancels its experiment too,
+/// because the sweep hands its workers to the next trial at once.
 /// </summary>
 public sealed class ExperimentTrialRunner(IGrainFactory grains, IOptions<SweepOptions> options) : ITrialRunner
 {
+    /// <summary>Bound on the best-effort cancel of an experiment the runner gives up on.</summary>
+    private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(10);
+
     public async Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
     {
         var experiment = grains.GetGrain<IExperimentGrain>(launch.ExperimentId);
@@ -21,43 +25,80 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IOptions<SweepOp
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
+            // Refused before anything was launched.
             return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: e.Message);
+        }
+        catch (Exception e)
+        {
+            // A timeout may come after the ring was launched on the workers the sweep is about to reuse.
+            await AbandonQuietlyAsync(experiment);
+            return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: $"the start failed: {e.Message}");
         }
 
         var loss = new MovingMean(options.Value.LossWindow);
         var step = 0;
-        while (true)
+        try
         {
-            try
+            while (true)
             {
-                await Task.Delay(options.Value.PollInterval, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await experiment.CancelAsync();
-                return new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled");
-            }
-            // Status before losses: once the status is final, every step's loss has been reported.
-            var status = await experiment.GetStatusAsync();
-            foreach (var point in await experiment.GetLossesAsync(step))
-            {
-                step = point.Step;
-                loss.Add(point.Value);
-                if (!progress(new TrialProgress(step, loss.Value)))
+                try
+                {
+                    await Task.Delay(options.Value.PollInterval, cancellationToken);
+                }
+                catch (OperationCanceledException)
                 {
                     await experiment.CancelAsync();
-                    return new TrialOutcome(TrialState.Stopped, step, loss.Value);
+                    return new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled");
                 }
+
+                ExperimentStatus status;
+                IReadOnlyList<CurvePoint> points;
+                try
+                {
+                    // Status before losses: once the status is final, every step's loss has been reported.
+                    status = await experiment.GetStatusAsync();
+                    points = await experiment.GetLossesAsync(step);
+                }
+                catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException)
+                {
+                    // The coordinator's node was lost and Orleans moves it (from storage): keep polling, as `train` does.
+                    continue;
+                }
+
+                foreach (var point in points)
+                {
+                    step = point.Step;
+                    loss.Add(point.Value);
+                    if (!progress(new TrialProgress(step, loss.Value)))
+                    {
+                        await experiment.CancelAsync();
+                        return new TrialOutcome(TrialState.Stopped, step, loss.Value);
+                    }
+                }
+                if (!status.State.IsFinal()) continue;
+                return status.State switch
+                {
+                    ExperimentState.Completed => new TrialOutcome(TrialState.Completed, step, loss.Value, status.Evaluation),
+                    ExperimentState.Cancelled => new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the experiment was cancelled"),
+                    _ => new TrialOutcome(TrialState.Failed, step, loss.Value, Error: status.Error),
+                };
             }
-            if (!status.State.IsFinal()) continue;
-            return status.State switch
-            {
-                ExperimentState.Completed => new TrialOutcome(TrialState.Completed, step, loss.Value, status.Evaluation),
-                ExperimentState.Cancelled => new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the experiment was cancelled"),
-                _ => new TrialOutcome(TrialState.Failed, step, loss.Value, Error: status.Error),
-            };
+        }
+        catch (Exception e)
+        {
+            await AbandonQuietlyAsync(experiment);
+            return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}");
         }
     }
 
     public Task AbandonAsync(string experimentId) => grains.GetGrain<IExperimentGrain>(experimentId).CancelAsync();
+
+    private static async Task AbandonQuietlyAsync(IExperimentGrain experiment)
+    {
+        try { await experiment.CancelAsync().WaitAsync(AbandonTimeout); }
+        catch (Exception)
+        {
+            // Unreachable as well: the experiment's own failure handling (ring timeout, lost node) ends it.
+        }
+    }
 }

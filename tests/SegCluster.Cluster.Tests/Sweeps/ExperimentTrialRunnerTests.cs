@@ -1,0 +1,128 @@
+using System.Reflection;
+using Microsoft.Extensions.Options;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Sweeps;
+
+namespace SegCluster.Cluster.Tests.Sweeps;
+
+/// <summary>
+/// The sweep's trial runner against a scripted coordinator: a poll that times out while the coordinator moves does not
+/// fail the trial, and a trial the runner gives up on cancels its experiment, whose workers the sweep reuses at once
+/// (before, a poll error failed the trial and left its experiment running on them).
+/// </summary>
+public sealed class ExperimentTrialRunnerTests
+{
+    private static readonly TrialLaunch Launch = new("sweep", 0, "sweep/t0/a1", new ExperimentSpec(), ["w/0"]);
+
+    [Fact]
+    public async Task Polls_that_time_out_while_the_coordinator_moves_do_not_fail_the_trial()
+    {
+        var experiment = new ScriptedExperiment
+        {
+            Statuses = [new TimeoutException("moving"), new TimeoutException("still moving"), Status(ExperimentState.Running), Status(ExperimentState.Completed)],
+        };
+
+        var outcome = await Runner(experiment).RunAsync(Launch, _ => true, CancellationToken.None);
+
+        Assert.Equal(TrialState.Completed, outcome.State);
+        Assert.Equal(2, outcome.Steps);
+        Assert.Equal(0, experiment.Cancels);
+    }
+
+    [Fact]
+    public async Task A_poll_that_fails_otherwise_fails_the_trial_and_cancels_its_experiment()
+    {
+        var experiment = new ScriptedExperiment { Statuses = [Status(ExperimentState.Running), new InvalidOperationException("storage is down")] };
+
+        var outcome = await Runner(experiment).RunAsync(Launch, _ => true, CancellationToken.None);
+
+        Assert.Equal(TrialState.Failed, outcome.State);
+        Assert.Contains("storage is down", outcome.Error);
+        Assert.Equal(1, experiment.Cancels);
+    }
+
+    [Fact]
+    public async Task A_start_that_times_out_fails_the_trial_and_cancels_what_it_may_have_launched()
+    {
+        var experiment = new ScriptedExperiment { StartError = new TimeoutException("no answer in 30 s") };
+
+        var outcome = await Runner(experiment).RunAsync(Launch, _ => true, CancellationToken.None);
+
+        Assert.Equal(TrialState.Failed, outcome.State);
+        Assert.Contains("no answer in 30 s", outcome.Error);
+        Assert.Equal(1, experiment.Cancels);
+    }
+
+    [Fact]
+    public async Task A_refused_start_launched_nothing_and_cancels_nothing()
+    {
+        var experiment = new ScriptedExperiment { StartError = new ArgumentException("invalid spec") };
+
+        var outcome = await Runner(experiment).RunAsync(Launch, _ => true, CancellationToken.None);
+
+        Assert.Equal((TrialState.Failed, "invalid spec"), (outcome.State, outcome.Error));
+        Assert.Equal(0, experiment.Cancels);
+    }
+
+    private static ExperimentTrialRunner Runner(ScriptedExperiment experiment) =>
+        new(GrainFactoryOf(experiment), Options.Create(new SweepOptions { PollInterval = TimeSpan.FromMilliseconds(1) }));
+
+    private static ExperimentStatus Status(ExperimentState state) => new("sweep/t0/a1", state, 2, 2, 0.5, 1, 1, 1, null, null);
+
+    /// <summary>An <see cref="IGrainFactory"/> whose every <c>GetGrain</c> is <paramref name="experiment"/>.</summary>
+    private static IGrainFactory GrainFactoryOf(IExperimentGrain experiment)
+    {
+        var factory = DispatchProxy.Create<IGrainFactory, SingleGrainFactory>();
+        ((SingleGrainFactory)(object)factory).Grain = experiment;
+        return factory;
+    }
+
+    public class SingleGrainFactory : DispatchProxy
+    {
+        public object? Grain { get; set; }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
+            method?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(method?.Name);
+    }
+
+    /// <summary>Answers each status poll with the next scripted status or exception (the last one repeats); losses are
+    /// steps 1 and 2; counts cancels.</summary>
+    private sealed class ScriptedExperiment : IExperimentGrain
+    {
+        private int _poll;
+
+        public Exception? StartError { get; init; }
+        public IReadOnlyList<object> Statuses { get; init; } = [];
+        public int Cancels { get; private set; }
+
+        public Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false) =>
+            StartError is { } e ? Task.FromException<ExperimentStatus>(e) : Task.FromResult(Status(ExperimentState.Running));
+
+        public Task<ExperimentStatus> GetStatusAsync() =>
+            Statuses[Math.Min(_poll++, Statuses.Count - 1)] switch
+            {
+                Exception e => Task.FromException<ExperimentStatus>(e),
+                var status => Task.FromResult((ExperimentStatus)status),
+            };
+
+        public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) =>
+            Task.FromResult<IReadOnlyList<CurvePoint>>([.. new[] { new CurvePoint(1, 1.0), new CurvePoint(2, 0.5) }.Where(p => p.Step > afterStep)]);
+
+        public Task CancelAsync()
+        {
+            Cancels++;
+            return Task.CompletedTask;
+        }
+
+        public Task ResumeAsync(IReadOnlyList<string> workerIds) => throw new NotSupportedException();
+        public Task WorkersLostAsync(IReadOnlyList<string> workerIds) => throw new NotSupportedException();
+        public Task ReportStepAsync(StepReport report) => throw new NotSupportedException();
+        public Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw new NotSupportedException();
+        public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw new NotSupportedException();
+        public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw new NotSupportedException();
+        public Task ReportFailedAsync(int rank, int attempt, string error) => throw new NotSupportedException();
+    }
+}
