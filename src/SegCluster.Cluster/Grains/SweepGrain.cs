@@ -60,7 +60,7 @@ public sealed class SweepGrain(
 
         var trials = await ExpandAsync(spec);
         record.State = new SweepRecord { Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials };
-        await record.WriteStateAsync();
+        await record.WriteRetryingAsync(logger, $"Sweep {Id}");
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
             Id, trials.Count, trials.Count(t => t.State == TrialState.Skipped), workerIds.Count);
@@ -131,7 +131,7 @@ public sealed class SweepGrain(
         {
             logger.LogError(e, "Sweep {Sweep} coordinator failed", Id);
             record.State = record.State with { State = SweepState.Failed, Error = e.Message };
-            await record.WriteStateAsync();
+            await record.WriteRetryingAsync(logger, $"Sweep {Id}");
         }
     }
 
@@ -184,7 +184,7 @@ public sealed class SweepGrain(
             foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
                 trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
-        await record.WriteStateAsync();  // the whole record once more: a finished sweep reads back from one entry
+        await record.WriteRetryingAsync(logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));

@@ -269,7 +269,7 @@ public sealed class SchedulerGrain(
         var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
         metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
         await _writes.WaitAsync();
-        try { await state.WriteStateAsync(); }
+        try { await state.WriteRetryingAsync(logger, "The scheduler"); }
         finally { _writes.Release(); }
     }
 }

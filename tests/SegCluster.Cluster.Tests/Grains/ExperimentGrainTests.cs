@@ -87,6 +87,25 @@ public sealed class ExperimentGrainTests
         Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
     }
 
+    [Fact]
+    public async Task A_run_whose_record_writes_fail_for_a_moment_still_completes_and_records_it()
+    {
+        var storage = new GatedGrainStorage();
+        var time = new ManualTimeProvider();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
+        var grain = await SeedRunningAsync(cluster, "blip", Seed(storage));
+        await StepsAsync(grain, time);
+        await grain.ReportCompletedAsync(rank: 1, attempt: 1, evaluation: null);
+
+        storage.FailNextWrites(2);  // a Redis failover while the last rank reports
+        await grain.ReportCompletedAsync(rank: 0, attempt: 1, Evaluation);
+
+        Assert.Equal(ExperimentState.Completed, (await grain.GetStatusAsync()).State);
+        // Written, so a later activation reads the ended run (and its gang was released after the write).
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(ExperimentState.Completed, (await grain.GetStatusAsync()).State);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

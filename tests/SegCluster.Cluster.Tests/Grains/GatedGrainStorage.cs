@@ -4,7 +4,7 @@ using Orleans.Storage;
 namespace SegCluster.Cluster.Tests.Grains;
 
 /// <summary>Grain state in memory (shared by every silo given this instance) whose writes can be held open, as a slow
-/// Redis write would be, to see what waits behind them.</summary>
+/// Redis write would be, to see what waits behind them, or made to fail.</summary>
 internal sealed class GatedGrainStorage : IGrainStorage
 {
     private readonly ConcurrentDictionary<(string State, GrainId Grain), object> _states = new();
@@ -24,6 +24,11 @@ internal sealed class GatedGrainStorage : IGrainStorage
 
     public void Release() => _gate?.TrySetResult();
 
+    private int _failures;
+
+    /// <summary>The next <paramref name="count"/> writes throw, as writes to a Redis that is failing over do.</summary>
+    public void FailNextWrites(int count) => _failures = count;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (_states.TryGetValue((stateName, grainId), out var state))
@@ -33,6 +38,8 @@ internal sealed class GatedGrainStorage : IGrainStorage
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (Interlocked.Decrement(ref _failures) >= 0)
+            throw new IOException("storage unavailable (scripted)");
         if (_gate is { } gate)
         {
             WriteHeld.TrySetResult();

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+
+namespace SegCluster.Cluster.Grains;
+
+/// <summary>
+/// Grain state writes that survive a storage blip. A coordinator changes its record in memory and then acts on it after
+/// the write (a re-formation cancels the old ring and asks for a gang, an ending run frees its gang, the scheduler starts
+/// the next experiment): a write that fails once, as during a Redis failover, would leave it half-changed, stuck without
+/// a ring or holding workers. So a failed write is tried again a few times before the error reaches the caller; an etag
+/// conflict (another activation wrote) is not, as trying again cannot succeed.
+/// </summary>
+internal static class PersistentStateWrites
+{
+    /// <summary>Pauses before the further tries: about 3 s in all, within a grain call's 30 s timeout.</summary>
+    private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+
+    public static async Task WriteRetryingAsync<T>(this IPersistentState<T> state, ILogger logger, string owner)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await state.WriteStateAsync();
+                return;
+            }
+            catch (Exception e) when (attempt < RetryDelays.Length && e is not InconsistentStateException)
+            {
+                logger.LogWarning("{Owner} could not write its state ({Error}); trying again in {Delay}", owner, e.Message, RetryDelays[attempt]);
+                await Task.Delay(RetryDelays[attempt]);
+            }
+        }
+    }
+}
