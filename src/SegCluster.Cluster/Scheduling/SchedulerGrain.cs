@@ -164,12 +164,15 @@ public sealed class SchedulerGrain(
 
     public async Task CheckAsync()
     {
-        var lost = ForgetDeadWorkers();
-        if (lost.Count == 0) return;
-        await PersistAsync();
-        foreach (var group in lost.Where(l => l.ExperimentId is not null).GroupBy(l => l.ExperimentId!))
+        if (ForgetDeadWorkers() > 0) await PersistAsync();
+        // Every allocation of a worker no longer in the inventory is reported to its experiment, on every check until
+        // the experiment re-forms or ends (which frees it; WorkersLostAsync is idempotent): not only the workers this
+        // check forgot, since a re-formation's ForgetDeadWorkers forgets other experiments' workers too, and a notice
+        // whose call failed must be given again. An experiment whose ranks all died has no rank left to notice.
+        var orphaned = Record.Allocations.Where(a => !Record.Workers.ContainsKey(a.Key)).GroupBy(a => a.Value, a => a.Key).ToList();
+        foreach (var group in orphaned)
         {
-            try { await Experiment(group.Key).WorkersLostAsync([.. group.Select(l => l.Worker.WorkerId)]); }
+            try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
         }
     }
@@ -242,19 +245,19 @@ public sealed class SchedulerGrain(
 
     /// <summary>Workers of nodes the membership table lists only as dead: removed from the inventory (a node
     /// that comes back registers again). Their allocations stay until the experiment re-forms or ends.</summary>
-    private List<WorkerAllocation> ForgetDeadWorkers()
+    /// <returns>How many workers were forgotten.</returns>
+    private int ForgetDeadWorkers()
     {
         var live = NodesInState(SiloStatus.Active);
         var dead = NodesInState(SiloStatus.Dead);
         dead.ExceptWith(live);
-        var lost = Record.Workers.Values.Where(w => dead.Contains(w.NodeId))
-            .Select(w => new WorkerAllocation(w, Record.Allocations.GetValueOrDefault(w.WorkerId))).ToList();
-        foreach (var l in lost)
+        var lost = Record.Workers.Values.Where(w => dead.Contains(w.NodeId)).ToList();
+        foreach (var worker in lost)
         {
-            Record.Workers.Remove(l.Worker.WorkerId);
-            logger.LogWarning("Worker {Worker} lost: node {Node} left the cluster", l.Worker.WorkerId, l.Worker.NodeId);
+            Record.Workers.Remove(worker.WorkerId);
+            logger.LogWarning("Worker {Worker} lost: node {Node} left the cluster", worker.WorkerId, worker.NodeId);
         }
-        return lost;
+        return lost.Count;
     }
 
     private HashSet<string> NodesInState(SiloStatus status) =>

@@ -23,6 +23,9 @@ internal sealed class ExperimentStarts
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
 
+    /// <summary>Every notice of lost workers the scheduler gave, in order.</summary>
+    public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> LostNotices { get; } = new();
+
     public void Hold(string experimentId) => _held[experimentId] = NewSignal();
 
     public void TimeOut(string experimentId) => _timeouts[experimentId] = true;

@@ -37,6 +37,34 @@ public sealed class SchedulerNodeLossTests
         Assert.Equal(new Dictionary<string, int> { ["free"] = 1, ["allocated"] = 0 }, SchedulerWorkersGauge.Read(primary.ServiceProvider));
     }
 
+    [Fact]
+    public async Task An_experiment_whose_workers_another_re_formation_forgot_is_still_told_they_were_lost()
+    {
+        var starts = new ExperimentStarts();
+        await using var cluster = await SchedulerClusters.StartAsync(starts);
+        var primary = cluster.Silos[0];
+        var membership = primary.ServiceProvider.GetRequiredService<IClusterMembershipService>();
+        var scheduler = primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(primary), 1));
+        var doomed = await cluster.StartAdditionalSiloAsync();
+        await UntilAsync(membership, doomed, SiloStatus.Active);
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(doomed), 3));
+        var packed = await scheduler.SubmitAsync("packed", new ExperimentSpec { Workers = 2 });     // both ranks on the doomed node
+        var spanning = await scheduler.SubmitAsync("spanning", new ExperimentSpec { Workers = 2 }); // one rank on each node
+        Assert.All(packed.Workers, w => Assert.StartsWith(SchedulerClusters.NodeId(doomed) + "/", w));
+        Assert.True(spanning.Started);
+
+        await cluster.StopSiloAsync(doomed);
+        await UntilAsync(membership, doomed, SiloStatus.Dead);
+        // The spanning run noticed first (its ring broke) and re-forms: that forgets every worker of the dead node,
+        // the packed run's too, before any check told the packed run, which has no live rank left to notice.
+        Assert.Empty(await scheduler.ReformAsync("spanning", 2, "cpu"));
+        await scheduler.CheckAsync();
+
+        var notice = Assert.Single(starts.LostNotices, n => n.ExperimentId == "packed");
+        Assert.Equal(packed.Workers.Order(), notice.Workers.Order());
+    }
+
     /// <summary>Waits for the membership update that shows <paramref name="silo"/> in <paramref name="status"/>.</summary>
     private static async Task UntilAsync(IClusterMembershipService membership, InProcessSiloHandle silo, SiloStatus status)
     {

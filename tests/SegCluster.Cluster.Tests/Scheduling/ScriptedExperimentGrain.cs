@@ -24,7 +24,11 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
 
     public Task ResumeAsync(IReadOnlyList<string> workerIds) => starts.StartAsync(Id, workerIds);
 
-    public Task WorkersLostAsync(IReadOnlyList<string> workerIds) => Task.CompletedTask;
+    public Task WorkersLostAsync(IReadOnlyList<string> workerIds)
+    {
+        starts.LostNotices.Enqueue((Id, workerIds));
+        return Task.CompletedTask;
+    }
 
     /// <summary>Only the state is scripted: Running once a start launched, Pending before.</summary>
     public Task<ExperimentStatus> GetStatusAsync() => Task.FromResult(
