@@ -78,7 +78,9 @@ public sealed class RedisClusterTokenTests
         Assert.Equal(0, statusExit);
         Assert.Contains("free", stdout);
         Assert.Contains("queue: empty", stdout);
-        Assert.Equal("Pending", (await cluster.StatusAsync("refused")).GetProperty("state").GetString());
+        using var api = cluster.Api();
+        using var unknown = await api.GetAsync("/api/experiments/refused");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     private static ChunkMessage Chunk() => new()

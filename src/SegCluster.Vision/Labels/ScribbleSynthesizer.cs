@@ -111,10 +111,10 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
         var below = new byte[label.Length];
         for (int p = 0; p < label.Length; p++)
             if (rowInside[p])
-                above[p] = p >= width && rowInside[p - width] && label[p - width] == label[p] ? Math.Min(cap, (byte)(above[p - width] + 1)) : (byte)1;
+                above[p] = p >= width && rowInside[p - width] && label[p - width] == label[p] ? (byte)Math.Min(cap, above[p - width] + 1) : (byte)1;
         for (int p = label.Length - 1; p >= 0; p--)
             if (rowInside[p])
-                below[p] = p + width < label.Length && rowInside[p + width] && label[p + width] == label[p] ? Math.Min(cap, (byte)(below[p + width] + 1)) : (byte)1;
+                below[p] = p + width < label.Length && rowInside[p + width] && label[p + width] == label[p] ? (byte)Math.Min(cap, below[p + width] + 1) : (byte)1;
         var inside = new bool[label.Length];
         for (int y = 0, p = 0; y < height; y++)
             for (int x = 0; x < width; x++, p++)

@@ -24,6 +24,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
     {
         ArgumentNullException.ThrowIfNull(suppression);
         _base = new SegmentationCriterion(loss);
+        loss.RequireFullResolutionLabels(nameof(ClassSuppressionCriterion));  // the drop branch's CE is at full resolution
         SuppressionWeight = suppression.SuppressionWeight;
     }
 

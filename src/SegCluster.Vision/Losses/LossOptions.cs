@@ -17,4 +17,17 @@ public sealed record LossOptions(double AuxiliaryWeight = 0.4, int IgnoreIndex =
             throw new ArgumentException($"LossOptions.IgnoreIndex = {IgnoreIndex} must be in [0, 255] (labels are bytes).", nameof(IgnoreIndex));
         Labels?.Validate();
     }
+
+    /// <summary>
+    /// Throws unless the final term is at full resolution (Labels null, Full or Scribble), for criteria whose further
+    /// terms read the full-resolution labels and logits: on a coarse grid they fail on shapes, or silently mix grids.
+    /// </summary>
+    /// <param name="criterion">The criterion, for the message.</param>
+    public void RequireFullResolutionLabels(string criterion)
+    {
+        if (Labels is { Mode: not (LabelMode.Full or LabelMode.Scribble) } labels)
+            throw new ArgumentException(
+                $"LossOptions.Labels = {labels.Mode} at factor {labels.Factor}: {criterion} computes its further terms at full resolution; use Full or Scribble labels.",
+                nameof(Labels));
+    }
 }

@@ -37,6 +37,12 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
         modules().OfType<Heads.IClassifierOwner>().Select(owner => owner.Classifier).Distinct(ReferenceEqualityComparer.Instance)
             .Cast<TorchSharp.Modules.Conv2d>().ToList();
 
+    /// <summary>
+    /// A new, untrained model of the same architecture, wrappers included (the same state-dict keys and shapes): the
+    /// contiguous twin a channels_last model's checkpoint is written and read through.
+    /// </summary>
+    public virtual SegmentationModel CreateUntrained() => ModelRegistry.Create(Options);
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

@@ -31,6 +31,14 @@ public class StableBatchNorm2d : NormBase
     public override Tensor forward(Tensor input)
     {
         ValidateInputDimensions(input);
+        // PyTorch's Python BatchNorm refuses this too; ATen's batch_norm does not, and its unbiased running variance
+        // divides by n − 1 = 0: NaN running_var, so every evaluation output is NaN while training looks fine (DeepLabV3+'s
+        // pooled ASPP branch is (B, C, 1, 1): any batch of one image).
+        if (training && input.shape[0] * input.shape[2] * input.shape[3] < 2)
+            throw new InvalidOperationException(
+                $"BatchNorm over {input.shape[0]}×{input.shape[2]}×{input.shape[3]} = 1 value per channel in training: batch statistics need at least 2 " +
+                "(a batch of one image through a 1×1 feature, e.g. DeepLabV3+'s image pooling). Raise training.batch_per_worker " +
+                "(and keep it at least 2 per accumulation step), or use model.norm: gn.");
         if (training) num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
         // Training: batch statistics, running ones updated with the momentum; eval: running statistics.
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);

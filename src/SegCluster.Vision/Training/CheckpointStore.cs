@@ -144,7 +144,7 @@ public static class CheckpointStore
     {
         if (HasStridedTensors(model))
         {
-            using var twin = ModelRegistry.Create(model.Options);
+            using var twin = model.CreateUntrained();
             twin.load(reader, strict: true);
             CopyState(twin, model);  // copy_ keeps the target's channels_last strides
         }
@@ -205,15 +205,21 @@ public static class CheckpointStore
     /// <summary>A contiguous model of the same architecture holding <paramref name="model"/>'s values.</summary>
     private static SegmentationModel ContiguousTwin(SegmentationModel model)
     {
-        var twin = ModelRegistry.Create(model.Options);
+        var twin = model.CreateUntrained();
         CopyState(model, twin);
         return twin;
     }
 
+    /// <summary>Copies every state-dict entry by name (copy_ keeps the target's strides); the two must have the same
+    /// entries, or a checkpoint would silently miss the ones only one side has.</summary>
     private static void CopyState(SegmentationModel source, SegmentationModel target)
     {
+        var from = source.state_dict();
+        var to = target.state_dict();
+        if (from.Keys.Except(to.Keys).Concat(to.Keys.Except(from.Keys)).FirstOrDefault() is { } odd)
+            throw new InvalidOperationException(
+                $"{source.GetType().Name}.CreateUntrained() built a model without the entry '{odd}' (or with it extra): a wrapper must override it to wrap a twin of its inner model.");
         using var noGrad = no_grad();
-        foreach (var (s, t) in source.parameters().Zip(target.parameters())) t.copy_(s);
-        foreach (var (s, t) in source.buffers().Zip(target.buffers())) t.copy_(s);
+        foreach (var (name, t) in to) t.copy_(from[name]);
     }
 }

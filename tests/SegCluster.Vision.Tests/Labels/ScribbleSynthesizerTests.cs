@@ -94,6 +94,22 @@ public class ScribbleSynthesizerTests
         }
     }
 
+    /// <summary>At the largest margin the run counters reach 255: they wrapped to 0 before being capped, and a class
+    /// 300 rows tall kept 4 stroke pixels instead of its eroded rows' line.</summary>
+    [Fact]
+    public void The_largest_margin_erodes_by_the_definition()
+    {
+        const int height = 600, width = 3;
+        var mask = new byte[height * width];
+        Array.Fill(mask, (byte)1, height * width / 2, height * width / 2);  // rows 300–599 class 1, rows 0–299 class 0
+
+        var strokes = new ScribbleSynthesizer(2, seed: 3, ScribbleSynthesizer.MaxMargin).Draw(mask, height, width, key: 0);
+
+        AssertStrokes(mask, height, width, strokes, numClasses: 2, ScribbleSynthesizer.MaxMargin);
+        Assert.Contains((byte)0, strokes);
+        Assert.Contains((byte)1, strokes);
+    }
+
     [Fact]
     public void Strokes_are_a_pure_function_of_seed_and_image()
     {

@@ -1,3 +1,4 @@
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Debiasing;
@@ -9,6 +10,20 @@ namespace SegCluster.Vision.Tests.Losses;
 public class ClassSuppressionCriterionTests
 {
     private static readonly LossOptions Loss = new();
+
+    /// <summary>The §4 and §5 criteria compute their further terms at full resolution: a coarse label grid is refused by
+    /// name (it failed deep in libtorch on shapes, or mixed grids silently).</summary>
+    [Theory]
+    [InlineData(LabelMode.SoftCrossEntropy, 4)]
+    [InlineData(LabelMode.Nearest, 2)]
+    public void CriteriaWithFullResolutionTermsRefuseACoarseLabelGrid(LabelMode mode, int factor)
+    {
+        var loss = new LossOptions(Labels: new LabelOptions(mode, factor));
+        var suppression = Assert.Throws<ArgumentException>(() => new ClassSuppressionCriterion(loss, new ClassSuppressionOptions()));
+        var scribble = Assert.Throws<ArgumentException>(() => new ScribbleRegularizedCriterion(loss, new ScribbleLossOptions()));
+        Assert.All(new[] { suppression, scribble }, e => Assert.Contains($"LossOptions.Labels = {mode} at factor {factor}", e.Message));
+        _ = new ClassSuppressionCriterion(new LossOptions(Labels: new LabelOptions(LabelMode.Scribble)), new ClassSuppressionOptions());
+    }
 
     [Fact]
     public void AtEpochZeroTheLossIsPlainCrossEntropyOnThePlainLogits()

@@ -26,6 +26,20 @@ public class ScribbleRegularizedCriterionTests
         Assert.True(split.item<float>() > 0.1f, $"R = {split.item<float>()}");
     }
 
+    /// <summary>At 128² the grid is 32² (factor 4): bilinear shrinking read 2×2 of each 4×4 cell, so R's gradient reached
+    /// a quarter of the pixels; area shrinking reaches every one.</summary>
+    [Fact]
+    public void RegulariserGradientReachesEveryPixelWhenTheGridIsCoarser()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        var logits = randn(1, 3, 128, 128).requires_grad_(true);
+        var (r, _) = Criterion().Regulariser(logits, randn(1, 3, 128, 128), nn.functional.normalize(randn(1, 4, 128, 128), dim: 1));
+        r.backward();
+        var reached = logits.grad!.abs().sum(1).gt(0).sum().item<long>();
+        Assert.Equal(128L * 128, reached);
+    }
+
     [Fact]
     public void KernelIsSymmetricWithUnitDiagonalAndDecaysWithColourDistance()
     {

@@ -19,7 +19,7 @@ public class ForwardScopeTests
     {
         random.manual_seed(3);
         using var model = ModelRegistry.Create(new ModelOptions(name, NumClasses: 3, Width: 4));
-        using var images = randn(1, 3, 32, 32);
+        using var images = randn(2, 3, 32, 32);  // two: BatchNorm over DeepLabV3+'s pooled 1×1 branch needs 2 values per channel
         using var scope = NewDisposeScope();
         model.call(images);
         Assert.Equal(tensors, scope.DisposablesCount);

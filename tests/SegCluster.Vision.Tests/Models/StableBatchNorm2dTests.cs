@@ -34,4 +34,21 @@ public class StableBatchNorm2dTests
         Assert.Equal(3L, stable.num_batches_tracked!.item<long>());  // evaluation does not count
         Assert.Equal(reference.state_dict().Keys.Order(), stable.state_dict().Keys.Order());
     }
+
+    /// <summary>One value per channel (a batch of one through a 1×1 feature): ATen's unbiased running variance divided by
+    /// n − 1 = 0 and left NaN, so every later evaluation output was NaN. Refused as PyTorch's BatchNorm refuses it.</summary>
+    [Fact]
+    public void One_value_per_channel_in_training_is_refused_and_leaves_the_statistics_alone()
+    {
+        using var scope = NewDisposeScope();
+        using var norm = new StableBatchNorm2d(3);
+        var error = Assert.Throws<InvalidOperationException>(() => norm.call(randn(1, 3, 1, 1)));
+        Assert.Contains("training.batch_per_worker", error.Message);
+        Assert.True(norm.running_var!.isfinite().all().item<bool>());
+        Assert.Equal(0L, norm.num_batches_tracked!.item<long>());
+
+        norm.call(randn(2, 3, 1, 1));  // two values per channel train
+        norm.eval();
+        Assert.True(norm.call(randn(1, 3, 1, 1)).isfinite().all().item<bool>());  // and evaluation takes a single one
+    }
 }

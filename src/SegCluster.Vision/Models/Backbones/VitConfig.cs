@@ -19,10 +19,17 @@ public sealed record VitConfig(int Dim, int Depth, int Heads, int Patch = 16, in
     public static VitConfig Base { get; } = new(768, 12, 12);
 
     /// <summary>
-    /// CPU-sized config for a model <c>Width</c> (ModelOptions.Width): dim = 4·Width, 4 blocks,
-    /// heads = max(1, dim / 32), position embedding for 64×64 images. Width 16 → dim 64, 2 heads.
+    /// CPU-sized config for a model <c>Width</c> (ModelOptions.Width): dim = 4·Width, 4 blocks, heads = the largest
+    /// divisor of dim up to max(1, dim / 32) (heads must divide dim: width 28 → dim 112, 2 heads, not 3), position
+    /// embedding for 64×64 images. Width 16 → dim 64, 2 heads.
     /// </summary>
-    public static VitConfig ForWidth(int width) => new(4 * width, 4, Math.Max(1, 4 * width / 32), ImageSize: 64);
+    public static VitConfig ForWidth(int width)
+    {
+        int dim = 4 * width;
+        int heads = Math.Max(1, dim / 32);
+        while (dim % heads != 0) heads--;
+        return new VitConfig(dim, 4, heads, ImageSize: 64);
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()

@@ -36,7 +36,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         this.inner = inner;
         suppression = nn.Sequential(
             ("conv", nn.Conv2d(channels, channels, kernel_size: 1)),
-            ("norm", Layers.Norm(NormKind.BatchNorm, channels)),
+            ("norm", Layers.Norm(inner.Options.Norm, channels)),  // the model's norm: SyncBN ranks must share its statistics too
             ("relu", nn.ReLU()));
         Suppression = options;
         _sampler = new Random(options.Seed);
@@ -48,6 +48,8 @@ public sealed class ClassSuppressionNet : SegmentationModel
         }
         RegisterComponents();
     }
+
+    public override SegmentationModel CreateUntrained() => new ClassSuppressionNet(inner.CreateUntrained(), Suppression);
 
     /// <summary>The scheme's spec.</summary>
     public ClassSuppressionOptions Suppression { get; }

@@ -38,6 +38,8 @@ public sealed class FeatureConsistencyNet : SegmentationModel
         RegisterComponents();
     }
 
+    public override SegmentationModel CreateUntrained() => new FeatureConsistencyNet(inner.CreateUntrained(), EmbeddingChannels);
+
     /// <summary>E.</summary>
     public int EmbeddingChannels { get; }
 

@@ -34,6 +34,20 @@ public class VisionTransformerTests
         Assert.Equal(new long[] { 1, 32, 2, 5 }, encoder.forward(randn(1, 3, 32, 80)).shape);  // interpolated grid
     }
 
+    /// <summary>Every width the spec accepts builds: heads divide the dim (width 28 asked for 3 heads of a 112 dim).</summary>
+    [Fact]
+    public void EveryCpuWidthHasHeadsThatDivideItsDim()
+    {
+        for (int width = 4; width <= 512; width++)
+        {
+            var config = VitConfig.ForWidth(width);
+            config.Validate();
+            Assert.InRange(config.Heads, 1, Math.Max(1, config.Dim / 32));
+        }
+        Assert.Equal(2, VitConfig.ForWidth(16).Heads);  // the multiples of 8 keep dim / 32
+        Assert.Equal(2, VitConfig.ForWidth(28).Heads);
+    }
+
     [Theory]
     [InlineData("small", 22_050_664L)]   // timm vit_small_patch16_224, 1000-way head included
     [InlineData("base", 86_567_656L)]    // timm vit_base_patch16_224 (the paper's ≈ 86M)

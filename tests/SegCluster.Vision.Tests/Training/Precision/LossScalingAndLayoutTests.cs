@@ -160,6 +160,34 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
         AssertSameOutputs(source, back, batch.Images);
     }
 
+    /// <summary>
+    /// A wrapper's own weights (the §4 suppression branch, the §5 projection) travel with a channels_last checkpoint. Its
+    /// contiguous twin was the inner model alone, and the copy paired parameter lists positionally: the file held the
+    /// inner model's keys, eval refused it ("expected 189, but found 182 entries") and a resume kept random wrapper weights.
+    /// </summary>
+    [Theory]
+    [InlineData("class-suppression")]
+    [InlineData("feature-consistency")]
+    public void AChannelsLastCheckpointOfAWrappedModelKeepsTheWrappersWeights(string wrapper)
+    {
+        string path = Path.Combine(_dir, $"{wrapper}.ckpt");
+        using var source = Wrap(wrapper, TestData.Model("spgnet", 4, 8, NormKind.BatchNorm, seed: 12));
+        using var trainer = Trainer(source, new SingleRankReducer(), new PrecisionOptions(PrecisionMode.Fp32, MemoryFormat.ChannelsLast));
+        CheckpointStore.Save(path, trainer);
+
+        using var loaded = Wrap(wrapper, TestData.Model("spgnet", 4, 8, NormKind.BatchNorm, seed: 13));
+        CheckpointStore.LoadWeights(path, loaded);  // eval and predict load this way, into a contiguous model
+
+        Assert.Equal(source.state_dict().Keys, loaded.state_dict().Keys);
+        Assert.Equal(TestData.Snapshot(source), TestData.Snapshot(loaded));
+    }
+
+    private static SegmentationModel Wrap(string wrapper, SegmentationModel inner) => wrapper switch
+    {
+        "class-suppression" => new Vision.Models.Debiasing.ClassSuppressionNet(inner, new Vision.Models.Debiasing.ClassSuppressionOptions()),
+        _ => new Vision.Models.Scribbles.FeatureConsistencyNet(inner, embeddingChannels: 8),
+    };
+
     private static void AssertSameOutputs(SegmentationModel expected, SegmentationModel actual, Tensor images)
     {
         using var scope = NewDisposeScope();
