@@ -25,26 +25,51 @@ public static class LabelGrid
 
     /// <summary>
     /// Per-class valid mass of each f×f cell as a fraction of the cell area: (B, K, h, w) float32 on the
-    /// labels' device. Ignore pixels (and padding) are all-zero one-hot rows, so Σ_k is the valid fraction.
+    /// labels' device. Ignore pixels (and padding) count for no class, so Σ_k is the valid fraction.
     /// </summary>
+    /// <remarks>
+    /// Counted by one scatter-add of each valid pixel into its (class, cell) bin: memory of order B·H·W plus the result,
+    /// where a full-resolution one-hot (B, K, H, W) and its copies cost K times that every step (hundreds of MB at
+    /// Cityscapes crops with 19 classes). Counts are exact integers in float32, so the fractions are those of an area
+    /// (box) filter of the one-hot map, the same structure as area-down-sampling the image (PAPERS.md §3).
+    /// </remarks>
     /// <param name="labels">(B, H, W) integer class ids in [0, K) or <paramref name="ignoreIndex"/>.</param>
+    /// <exception cref="ArgumentException">A label other than <paramref name="ignoreIndex"/> is outside [0, K).</exception>
     public static Tensor ClassFractions(Tensor labels, int numClasses, int factor, int ignoreIndex)
     {
         Check(labels, factor);
         using var scope = NewDisposeScope();
+        long b = labels.shape[0], h = labels.shape[1], w = labels.shape[2];
+        long hc = CoarseSize(h, factor), wc = CoarseSize(w, factor), cells = hc * wc, bins = numClasses * cells;
+        var device = labels.device;
         var l = labels.to(ScalarType.Int64);
-        using var ignore = ignoreIndex.ToScalar();  // held for the native call (see KeptScalars)
-        var valid = l.ne(ignore);                                                                 // (B, H, W)
-        var safe = l.masked_fill(valid.logical_not(), KeptScalars.Zero);
-        var oneHot = nn.functional.one_hot(safe, numClasses).permute(0, 3, 1, 2).to(ScalarType.Float32); // (B, K, H, W)
-        oneHot = oneHot * valid.unsqueeze(1).to(ScalarType.Float32);
-        if (factor == 1)
-            return oneHot.MoveToOuterDisposeScope();
-        long h = labels.shape[1], w = labels.shape[2];
-        long padH = CoarseSize(h, factor) * factor - h, padW = CoarseSize(w, factor) * factor - w;
-        if (padH > 0 || padW > 0)
-            oneHot = nn.functional.pad(oneHot, [0, padW, 0, padH]);                               // zero mass = ignore
-        // Area (box) filter: the same structure as area-down-sampling the image (PAPERS.md §3).
-        return nn.functional.avg_pool2d(oneHot, factor, factor).MoveToOuterDisposeScope();       // (B, K, h, w)
+        using var ignore = ignoreIndex.ToScalar();  // every number held for the native call (see KeptScalars)
+        var invalid = l.eq(ignore);
+        using var classes = ((long)numClasses).ToScalar();
+        var known = l.masked_fill(invalid, KeptScalars.Zero);
+        if (known.lt(KeptScalars.Zero).logical_or(known.ge(classes)).any().item<bool>())
+            throw new ArgumentException($"labels hold values outside [0, {numClasses}) other than the ignore index {ignoreIndex}.", nameof(labels));
+
+        // The cell of every pixel, (H, W): ⌊y / f⌋ · w_c + ⌊x / f⌋.
+        using var f = ((long)factor).ToScalar();
+        using var width = wc.ToScalar();
+        var rows = Positions(h, device).div(f, RoundingMode.floor).mul(width);
+        var columns = Positions(w, device).div(f, RoundingMode.floor);
+        var cell = rows.unsqueeze(1).add(columns.unsqueeze(0), KeptScalars.One);
+        // Bin label · cells + cell; ignore pixels go to one extra bin past the counted ones.
+        using var perClass = cells.ToScalar();
+        using var dump = bins.ToScalar();
+        var index = l.mul(perClass).add(cell, KeptScalars.One).masked_fill(invalid, dump).flatten(1);             // (B, H·W)
+        var pixel = ones(1, 1, ScalarType.Float32, device).expand(b, h * w);
+        var counts = zeros(b, bins + 1, ScalarType.Float32, device).scatter_add_(1, index, pixel);
+        using var area = ((double)factor * factor).ToScalar();
+        return counts.narrow(1, 0, bins).view(b, numClasses, hc, wc).div(area).MoveToOuterDisposeScope();     // (B, K, h, w)
+    }
+
+    /// <summary>0, 1, …, n − 1 as int64.</summary>
+    private static Tensor Positions(long n, Device device)
+    {
+        using var count = n.ToScalar();
+        return arange(KeptScalars.Zero, count, KeptScalars.One, ScalarType.Int64, device);
     }
 }
