@@ -44,7 +44,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             host.Dispose();
             throw new InvalidOperationException(RedisUnreachable(e)
                 ? NoRedisAt(redis)
-                : $"Could not connect to the cluster '{clusterId}' through Redis {redis}: {e.Message}", e);
+                : $"Could not connect to the cluster '{clusterId}' through Redis {RedisConnection.Redacted(redis)}: {e.Message}", e);
         }
         return new ClusterConnection(host);
     }
@@ -85,7 +85,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 
     private static string NoRedisAt(string redis) =>
-        $"no Redis answered at {redis}: is redis-server running there? --cluster (or SEGCLUSTER_CLUSTER) names the Redis the nodes were started with.";
+        $"no Redis answered at {RedisConnection.Redacted(redis)}: is redis-server running there? --cluster (or SEGCLUSTER_CLUSTER) names the Redis the nodes were started with.";
 
     // A closed port or unknown host surfaces as StackExchange.Redis' connection or backlog-timeout exception (a
     // twenty-line dump of its internals), possibly wrapped by Orleans.

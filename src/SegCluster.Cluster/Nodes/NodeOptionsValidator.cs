@@ -17,6 +17,8 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Devices contains '{device}', which is not a device; use 'cpu' or 'cuda:N'.");
         foreach (var (setting, port) in new[] { ("HttpPort", options.HttpPort), ("CollectivePort", options.CollectivePort), ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort) })
             if (port is < 1 or > 65535) errors.Add($"Node:{setting} {port} is not a TCP port (1-65535).");
+        if (!(options.HeartbeatSeconds > 0) || !double.IsFinite(options.HeartbeatSeconds))
+            errors.Add($"Node:HeartbeatSeconds {options.HeartbeatSeconds} must be a positive number of seconds, e.g. 2.");
         if (options.TorchThreads < 0) errors.Add($"Node:TorchThreads {options.TorchThreads} must be 0 (automatic) or positive.");
         if (options.Dashboard.Enabled && !options.Dashboard.Path.StartsWith('/'))
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");
