@@ -59,6 +59,16 @@ public sealed class RedisClusterTokenTests
             Assert.Equal(expected, abortError.StatusCode);
         }
 
+        // An Orleans client with a wrong token reaches no grain, Orleans' management grain included (it forces
+        // activation collection); with the token it does.
+        foreach (var token in new[] { "wrong-token", RedisCluster.Token })
+        {
+            await using var client = await Cli.Remote.ClusterConnection.ConnectAsync(cluster.Redis.Address, "segcluster", token, CancellationToken.None);
+            var hosts = client.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            if (token == RedisCluster.Token) Assert.NotEmpty(await hosts);
+            else Assert.Contains("Permission denied", (await Assert.ThrowsAsync<UnauthorizedAccessException>(() => hosts)).Message);
+        }
+
         var spec = cluster.WriteSpec(steps: 2, checkpointEvery: 0);
         foreach (var args in new[] { new[] { "status" }, ["train", spec, "--id", "refused"], ["cancel", "refused"] })
         {

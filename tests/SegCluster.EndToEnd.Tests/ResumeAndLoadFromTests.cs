@@ -18,6 +18,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// loading that checkpoint's weights starts at step 0 with a fresh optimiser from those weights. Resuming the final
 /// checkpoint is refused on submit.
 /// </summary>
+[Collection(BitExactTrainingCollection.Name)]
 public sealed class ResumeAndLoadFromTests : IDisposable
 {
     private const int Steps = 8, CheckpointEvery = 4;

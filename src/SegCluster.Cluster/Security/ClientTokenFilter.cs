@@ -15,8 +15,9 @@ public sealed class ClientTokenFilter(IOptions<NodeOptions> node) : IIncomingGra
     public Task Invoke(IIncomingGrainCallContext context)
     {
         var token = node.Value.Token;
-        // Every grain call passes here (step reports included): only a client's call to a SegCluster grain is checked.
-        if (string.IsNullOrEmpty(token) || context.SourceId is not { } source || !GrainTypePrefix.IsClient(source) || !IsSegClusterGrain(context))
+        // Every grain call passes here (step reports included): a client's call to any grain is checked, Orleans' own
+        // (the management grain forces collections and sends provider commands) as well as SegCluster's.
+        if (string.IsNullOrEmpty(token) || context.SourceId is not { } source || !GrainTypePrefix.IsClient(source) || IsSystemTarget(context))
             return context.Invoke();
         var presented = RequestContext.Get(ClusterToken.RequestContextKey) as string;
         if (!ClusterToken.Matches(presented, token))
@@ -27,7 +28,6 @@ public sealed class ClientTokenFilter(IOptions<NodeOptions> node) : IIncomingGra
         return context.Invoke();
     }
 
-    // Orleans' own system targets (directory, type manifest) answer clients before any grain runs.
-    private static bool IsSegClusterGrain(IIncomingGrainCallContext context) =>
-        context.InterfaceMethod?.DeclaringType?.Namespace?.StartsWith("SegCluster", StringComparison.Ordinal) == true;
+    // Orleans' system targets (directory, type manifest) answer a client as it connects, before it can present anything.
+    private static bool IsSystemTarget(IIncomingGrainCallContext context) => GrainTypePrefix.IsSystemTarget(context.TargetId);
 }
