@@ -257,12 +257,13 @@ public sealed class ExperimentGrain(
             var infos = await Task.WhenAll(workers.Select(w => w.DescribeAsync()));
             var ring = infos.Select(i => i.CollectiveEndpoint).ToList();
             var shard = new DatasetShardKey(spec.Dataset.Identity(spec.Seed), spec.Dataset.TrainCount, spec.Seed, Shard: 0).ToString();
-            for (var rank = 0; rank < workers.Count; rank++)
-                await workers[rank].RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}")
-                {
-                    Attempt = attempt,
-                    ResumeFrom = record.State.ResumePoint,
-                });
+            // All ranks at once: a worker may wait (up to its grace) for the previous run's loop to leave it, and those
+            // waits one after the other would outlast this call's own timeout on a large gang.
+            await Task.WhenAll(workers.Select((worker, rank) => worker.RunAsync(new TrainingAssignment(Id, spec, rank, ring, shard, RingId: $"{Id}#{attempt}")
+            {
+                Attempt = attempt,
+                ResumeFrom = record.State.ResumePoint,
+            })));
         }
         catch (Exception e)
         {
