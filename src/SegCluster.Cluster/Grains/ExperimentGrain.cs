@@ -51,8 +51,16 @@ public sealed class ExperimentGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_images, _trainingTime) = (record.State.Images, record.State.TrainingTime);
+        // An unfinished run is counted by the node its coordinator is active on (SegClusterMetrics.ForgetCoordinator).
+        if (record.State.Spec is not null && !record.State.State.IsFinal()) metrics.RecordExperimentState(Id, record.State.State);
         // The previous activation died between releasing its ring and hearing back from the scheduler.
         if (AwaitingGang) RetryReformLater();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ForgetCoordinator(Id);
         return Task.CompletedTask;
     }
 

@@ -125,6 +125,13 @@ public sealed class SegClusterMetrics
         FinishExperiment(experiment);
     }
 
+    /// <summary>
+    /// The coordinator of an unfinished experiment left this node (deactivated: idle, or its silo shutting down); its next
+    /// activation, here or on another node, records the state there. Without this the old node kept counting it, and
+    /// the gauge summed over nodes counted one run twice.
+    /// </summary>
+    public void ForgetCoordinator(string experiment) => _experiments.TryRemove(experiment, out _);
+
     /// <summary>A worker whose loop ended stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).
     /// When the experiment <paramref name="completed"/>, its mIoU stays among the last <see cref="FinishedSeriesKept"/>
     /// finished; a failed or cancelled loop may be a ring that re-forms, so the experiment is not finished here

@@ -106,6 +106,43 @@ public sealed class ExperimentGrainTests
         Assert.Equal(ExperimentState.Completed, (await grain.GetStatusAsync()).State);
     }
 
+    [Fact]
+    public async Task An_unfinished_run_is_counted_only_by_the_node_its_coordinator_is_active_on()
+    {
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "counted", Seed(storage));
+        var silo = cluster.Silos[0].ServiceProvider;
+        Assert.Equal(1, RunningExperiments(silo));  // counted on activation, from the record
+
+        // Idle, it is collected (it would be reactivated on whichever node is called next): this node stops counting it.
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(0, RunningExperiments(silo));
+
+        Assert.Equal(ExperimentState.Running, (await grain.GetStatusAsync()).State);
+        Assert.Equal(1, RunningExperiments(silo));
+    }
+
+    /// <summary><c>segcluster.experiments{state="running"}</c> as one silo reports it.</summary>
+    private static int RunningExperiments(IServiceProvider silo)
+    {
+        var factory = silo.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var running = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == factory && instrument.Name == SegCluster.Cluster.Telemetry.MetricNames.Experiments) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == SegCluster.Cluster.Telemetry.MetricNames.Labels.State && (string?)tag.Value == "running") running = value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return running;
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
