@@ -57,11 +57,11 @@ public sealed class PeriodicValidation
 
     /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due.</summary>
     /// <returns>The validation (the same on every rank), or null when not due.</returns>
-    public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device)
+    public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device, CancellationToken cancellationToken = default)
     {
         if (!IsDue(step)) return null;
         ParameterBroadcast.FromRankZero(trainer.Model, _reducer);
-        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources, _reducer);
+        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources, _reducer, cancellationToken);
         var point = new ValidationPoint(step, evaluation);
         if (_reducer.Rank != 0) return point;
         _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
@@ -79,12 +79,13 @@ public sealed class PeriodicValidation
 
     /// <summary>Evaluates <paramref name="model"/> on the spec's validation split (periodic and final evaluation).</summary>
     /// <param name="acrossRanks">Spread over this group (call on every rank); null: this rank evaluates all of it.</param>
+    /// <param name="cancellationToken">Checked per batch, so a cancelled run's evaluation ends within a batch.</param>
     public static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, TrainingDataSources dataSources,
-        IGradientReducer? acrossRanks = null)
+        IGradientReducer? acrossRanks = null, CancellationToken cancellationToken = default)
     {
         using var lease = dataSources.Acquire(spec, training: false);
         var validation = lease.Source;
-        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer()).ToMetrics();
+        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer(), cancellationToken).ToMetrics();
         // Copies into plain arrays. A collection expression's list would serialize as well: grain storage writes with the
         // Orleans serializer (ClusterRedisStorage); only the JSON storage it replaced could not read those types back.
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, metrics.ClassIoU.ToArray(), validation.ClassNames.ToArray());

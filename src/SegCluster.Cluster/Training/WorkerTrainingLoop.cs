@@ -135,11 +135,11 @@ public sealed class WorkerTrainingLoop(
             var every = spec.Training.CheckpointEvery;
             if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
                 SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames);
-            lastValidation = validation?.AfterStep(step, trainer, device) ?? lastValidation;
+            lastValidation = validation?.AfterStep(step, trainer, device, cancellationToken) ?? lastValidation;
         }
         epochLog.Flush();
         if (rank != 0) return null;
-        var evaluation = lastValidation?.Step == spec.TotalSteps ? lastValidation.Evaluation : PeriodicValidation.Evaluate(model, device, spec, dataSources);
+        var evaluation = lastValidation?.Step == spec.TotalSteps ? lastValidation.Evaluation : PeriodicValidation.Evaluate(model, device, spec, dataSources, cancellationToken: cancellationToken);
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
     }

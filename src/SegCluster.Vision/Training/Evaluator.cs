@@ -22,11 +22,13 @@ public static class Evaluator
     /// are summed over the group exactly (<see cref="ExactCount"/> parts through the float32 all-reduce), so every rank
     /// returns the matrix one rank would compute over all samples with the same weights. Call on every rank.
     /// </summary>
-    public static ConfusionMatrix EvaluateAcrossRanks(SegmentationModel model, ISegmentationDataset dataset, int batchSize, Device device, IGradientReducer reducer)
+    /// <param name="cancellationToken">Checked before each batch (a cancelled run's worker is handed on at once).</param>
+    public static ConfusionMatrix EvaluateAcrossRanks(SegmentationModel model, ISegmentationDataset dataset, int batchSize, Device device, IGradientReducer reducer,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reducer);
         var indices = Enumerable.Range(0, dataset.Count).Where(i => i % reducer.WorldSize == reducer.Rank).ToList();
-        var local = EvaluateConfusion(model, dataset, indices, batchSize, device);
+        var local = EvaluateConfusion(model, dataset, indices, batchSize, device, cancellationToken);
         if (reducer.WorldSize == 1) return local;
         var counts = local.Counts;
         var parts = new float[2 * counts.Length];
@@ -38,7 +40,9 @@ public static class Evaluator
     }
 
     /// <summary>As <see cref="Evaluate"/>, returning the confusion matrix (mergeable across ranks).</summary>
-    public static ConfusionMatrix EvaluateConfusion(SegmentationModel model, ISegmentationDataset dataset, IReadOnlyList<int> indices, int batchSize, Device device)
+    /// <param name="cancellationToken">Checked before each batch: an evaluation at full resolution can take minutes.</param>
+    public static ConfusionMatrix EvaluateConfusion(SegmentationModel model, ISegmentationDataset dataset, IReadOnlyList<int> indices, int batchSize, Device device,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dataset);
@@ -52,6 +56,7 @@ public static class Evaluator
             using var noGrad = no_grad();
             for (int start = 0; start < indices.Count; start += batchSize)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var samples = new List<SegmentationSample>(batchSize);
                 for (int i = start; i < Math.Min(indices.Count, start + batchSize); i++)
