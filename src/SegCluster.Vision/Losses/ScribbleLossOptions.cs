@@ -14,8 +14,9 @@ namespace SegCluster.Vision.Losses;
 /// <param name="SigmaFeature">σ_f of the deep kernel on L2-normalised embeddings (‖f_i − f_j‖² ∈ [0, 4]).</param>
 /// <param name="Scale">Grid scale of the regulariser (rloss: 0.5, half scale).</param>
 /// <param name="MaxGridSide">Cap on each side of the grid; the kernel is dense on it (N² entries per image, 4 MB at 32×32).</param>
-/// <param name="RgbPerUnit">Colour levels per unit of the input images: 1 for 0–255 images; the synthetic dataset is
-/// standardised with std ≈ 0.23 of [0, 1] colours, so ≈ 0.23 · 255 ≈ 59 there.</param>
+/// <param name="RgbPerUnit">Colour levels per unit of the input images. Every loader of the product standardises colours
+/// (ImageNormalization: ImageNet std ≈ 0.23 of [0, 1]; the synthetic scenes likewise), so ≈ 0.23 · 255 ≈ 59, the default
+/// (as the spec's); 1 for raw 0–255 images. With 1 on standardised images σ_I would span the whole colour range.</param>
 /// <param name="DeepKernel">Multiply in the deep-feature kernel when the output carries an embedding (false: static rloss).</param>
 /// <param name="ConsistencyWeight">Weight of the feature consistency loss mean_ij (K_f(i, j) − Σ_k S_ik S_jk)².</param>
 /// <param name="WarmupSteps">Steps trained with partial CE (and the consistency head) before λ·R switches on: the
@@ -29,7 +30,7 @@ public sealed record ScribbleLossOptions(
     double SigmaFeature = 0.5,
     double Scale = 0.5,
     int MaxGridSide = 32,
-    double RgbPerUnit = 1,
+    double RgbPerUnit = 59,
     bool DeepKernel = true,
     double ConsistencyWeight = 1,
     int WarmupSteps = 0)
