@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using Orleans.Concurrency;
 using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 
@@ -230,7 +231,7 @@ public sealed class SchedulerGrain(
 
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)
     {
-        var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, NodesInState(SiloStatus.Active));
+        var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, membership.CurrentSnapshot.InState(SiloStatus.Active));
         if (gang is null) return null;
         foreach (var id in gang) Record.Allocations[id] = request.ExperimentId;
         return gang;
@@ -248,9 +249,7 @@ public sealed class SchedulerGrain(
     /// <returns>How many workers were forgotten.</returns>
     private int ForgetDeadWorkers()
     {
-        var live = NodesInState(SiloStatus.Active);
-        var dead = NodesInState(SiloStatus.Dead);
-        dead.ExceptWith(live);
+        var dead = membership.CurrentSnapshot.Lost();
         var lost = Record.Workers.Values.Where(w => dead.Contains(w.NodeId)).ToList();
         foreach (var worker in lost)
         {
@@ -259,9 +258,6 @@ public sealed class SchedulerGrain(
         }
         return lost.Count;
     }
-
-    private HashSet<string> NodesInState(SiloStatus status) =>
-        [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == status).Select(m => m.Name)];
 
     private IExperimentGrain Experiment(string id) => GrainFactory.GetGrain<IExperimentGrain>(id);
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Nodes;
 
 namespace SegCluster.Cluster.Sweeps;
 
@@ -9,9 +10,11 @@ namespace SegCluster.Cluster.Sweeps;
 /// The default trial runner: starts the trial as an <see cref="IExperimentGrain"/> on its workers, follows its step
 /// losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean, and cancels the experiment when
 /// the sweep stops the trial or is cancelled. A trial that ends here for any other reason cancels its experiment too,
-/// because the sweep hands its workers to the next trial at once.
+/// because the sweep hands its workers to the next trial at once. A trial whose worker's node left the cluster fails
+/// here: its workers are leased to the sweep, not tracked by the scheduler's checks, and a one-worker ring has no peer
+/// whose timeout would notice.
 /// </summary>
-public sealed class ExperimentTrialRunner(IGrainFactory grains, IOptions<SweepOptions> options) : ITrialRunner
+public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembershipService membership, IOptions<SweepOptions> options) : ITrialRunner
 {
     /// <summary>Bound on the best-effort cancel of an experiment the runner gives up on.</summary>
     private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(10);
@@ -65,6 +68,12 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IOptions<SweepOp
                     continue;
                 }
 
+                if (LostWorker(launch.Workers) is { } lost)
+                {
+                    await AbandonQuietlyAsync(experiment);
+                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {lost}'s node left the cluster");
+                }
+
                 foreach (var point in points)
                 {
                     step = point.Step;
@@ -89,6 +98,13 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IOptions<SweepOp
             await AbandonQuietlyAsync(experiment);
             return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}");
         }
+    }
+
+    /// <summary>A worker whose node membership lists only as dead, or null.</summary>
+    private string? LostWorker(IReadOnlyList<string> workers)
+    {
+        var lost = membership.CurrentSnapshot.Lost();
+        return lost.Count == 0 ? null : workers.FirstOrDefault(w => lost.Contains(WorkerIds.Parse(w).NodeId));
     }
 
     public Task AbandonAsync(string experimentId) => grains.GetGrain<IExperimentGrain>(experimentId).CancelAsync();

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Reflection;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
@@ -67,8 +68,41 @@ public sealed class ExperimentTrialRunnerTests
         Assert.Equal(0, experiment.Cancels);
     }
 
-    private static ExperimentTrialRunner Runner(ScriptedExperiment experiment) =>
-        new(GrainFactoryOf(experiment), Options.Create(new SweepOptions { PollInterval = TimeSpan.FromMilliseconds(1) }));
+    /// <summary>A one-worker trial has no ring peer to time out when its node is killed: the runner sees the node dead in
+    /// the membership table, fails the trial and cancels its experiment (the sweep polled a Running run forever).</summary>
+    [Fact]
+    public async Task A_trial_whose_workers_node_died_fails_and_cancels_its_experiment()
+    {
+        var experiment = new ScriptedExperiment { Statuses = [Status(ExperimentState.Running)] };
+        var membership = new ScriptedMembership(("node-a", SiloStatus.Active), ("node-b", SiloStatus.Dead));
+
+        var outcome = await Runner(experiment, membership).RunAsync(Launch with { Workers = ["node-b/0"] }, _ => true, CancellationToken.None);
+
+        Assert.Equal(TrialState.Failed, outcome.State);
+        Assert.Equal("worker node-b/0's node left the cluster", outcome.Error);
+        Assert.Equal(1, experiment.Cancels);
+        // The same name active again (a restarted pod) is not lost.
+        var restarted = new ScriptedMembership(("node-b", SiloStatus.Dead), ("node-b", SiloStatus.Active));
+        var completed = new ScriptedExperiment { Statuses = [Status(ExperimentState.Completed)] };
+        Assert.Equal(TrialState.Completed, (await Runner(completed, restarted).RunAsync(Launch with { Workers = ["node-b/0"] }, _ => true, CancellationToken.None)).State);
+    }
+
+    private static ExperimentTrialRunner Runner(ScriptedExperiment experiment, ScriptedMembership? membership = null) =>
+        new(GrainFactoryOf(experiment), membership ?? new ScriptedMembership(("w", SiloStatus.Active)),
+            Options.Create(new SweepOptions { PollInterval = TimeSpan.FromMilliseconds(1) }));
+
+    /// <summary>Membership as a fixed snapshot of (name, status) members.</summary>
+    private sealed class ScriptedMembership(params (string Name, SiloStatus Status)[] members) : IClusterMembershipService
+    {
+        public ClusterMembershipSnapshot CurrentSnapshot { get; } = new(
+            members.Select((m, i) => new ClusterMember(SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 11000 + i), 1), m.Status, m.Name))
+                .ToImmutableDictionary(m => m.SiloAddress),
+            new MembershipVersion(1));
+
+        public IAsyncEnumerable<ClusterMembershipSnapshot> MembershipUpdates => throw new NotSupportedException();
+        public ValueTask Refresh(MembershipVersion minimumVersion = default, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+        public Task<bool> TryKill(SiloAddress siloAddress) => throw new NotSupportedException();
+    }
 
     private static ExperimentStatus Status(ExperimentState state) => new("sweep/t0/a1", state, 2, 2, 0.5, 1, 1, 1, null, null);
 
