@@ -29,6 +29,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<NodeReducerGroups>();
         services.AddHostedService<TorchRuntimeService>();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
+        services.AddOptions<SpectralShardOptions>().BindConfiguration(SpectralShardOptions.Section);
         services.AddSegClusterGrainDependencies();
         services.AddHostedService<NodeAgentService>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
@@ -49,6 +50,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<SegClusterMetrics>();
         services.AddOptions<SweepOptions>();
+        services.AddOptions<SpectralShardOptions>();
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
         services.TryAddSingleton<SpectralTrialFilter>();
         services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();

@@ -11,6 +11,8 @@ namespace SegCluster.Abstractions.Grains;
 [Alias("SegCluster.ISpectralShardGrain")]
 public interface ISpectralShardGrain : IGrainWithStringKey
 {
+    /// <summary>The shard's statistics, or null while they are still being computed: ask again (one call waits a bounded
+    /// time, below the grain-call timeout, however long the shard takes).</summary>
     /// <exception cref="ArgumentException">The request is invalid or does not match the grain's key.</exception>
-    [Alias("Analyse")] Task<SpectralShardResult> AnalyseAsync(SpectralShardRequest request);
+    [Alias("Analyse")] Task<SpectralShardResult?> AnalyseAsync(SpectralShardRequest request);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Spectral;
 using SegCluster.Cluster.Placement;
@@ -8,24 +9,44 @@ using SegCluster.Cluster.Spectral;
 namespace SegCluster.Cluster.Grains;
 
 /// <summary>
-/// One shard of a spectral label analysis (see <see cref="ISpectralShardGrain"/>). The first call computes the shard's
-/// statistics off the grain scheduler and records them before answering; later calls, also from a new activation after
-/// the node was lost, answer from the record. Not reentrant, so concurrent callers wait for the one computation.
+/// One shard of a spectral label analysis (see <see cref="ISpectralShardGrain"/>). The first call starts the shard's
+/// computation off the grain scheduler, which records its statistics when done; a call waits for it at most
+/// <see cref="SpectralShardOptions.AnswerWithin"/> and answers null while it runs, so no call outlasts the grain-call
+/// timeout however large the shard. Later calls, also from a new activation after the node was lost, answer from the
+/// record. A failed computation is started again by the next call.
 /// </summary>
 [ShardSpreadPlacement]
 public sealed class SpectralShardGrain(
     [PersistentState("shard", ClusterStorage.Spectral)] IPersistentState<SpectralShardRecord> record,
     IShardSpectralAnalyser analyser,
     ILocalSiloDetails silo,
+    IOptions<SpectralShardOptions> options,
     ILogger<SpectralShardGrain> logger) : Grain, ISpectralShardGrain
 {
-    public async Task<SpectralShardResult> AnalyseAsync(SpectralShardRequest request)
+    private Task<SpectralShardResult>? _computation;
+
+    public async Task<SpectralShardResult?> AnalyseAsync(SpectralShardRequest request)
     {
         var key = this.GetPrimaryKeyString();
         if (request.GrainKey != key)
             throw new ArgumentException($"spectral shard '{key}' was asked for '{request.GrainKey}': the request does not belong to this shard.");
         if (record.State.Result is { } recorded) return recorded with { FromRecord = true };
 
+        var computation = _computation ??= ComputeAsync(key, request);
+        if (await Task.WhenAny(computation, Task.Delay(options.Value.AnswerWithin)) != computation) return null;
+        try
+        {
+            return await computation;
+        }
+        catch
+        {
+            _computation = null;
+            throw;
+        }
+    }
+
+    private async Task<SpectralShardResult> ComputeAsync(string key, SpectralShardRequest request)
+    {
         var clock = Stopwatch.StartNew();
         var statistics = await Task.Run(() => analyser.Analyse(request, CancellationToken.None));
         var result = new SpectralShardResult

@@ -33,6 +33,11 @@ public sealed class DistributedSpectralAnalysis(IGrainFactory grains, int maxAtt
                 try
                 {
                     var result = await grains.GetGrain<ISpectralShardGrain>(request.GrainKey).AnalyseAsync(request);
+                    if (result is null)
+                    {
+                        attempt--;  // still computing: asking again is not a failed attempt
+                        continue;
+                    }
                     if (result.Shard != request.Shard)
                         throw new InvalidOperationException($"shard {request.Shard} answered with the result of shard {result.Shard}.");
                     onShard?.Invoke(result);

@@ -17,6 +17,9 @@ internal sealed class CountingShardAnalyser : IShardSpectralAnalyser
 
     public HashSet<int> FailFirst { get; init; } = [];
 
+    /// <summary>How long each computation takes at least (a large shard).</summary>
+    public TimeSpan Delay { get; init; }
+
     public HashSet<int> BlockFirst { get; } = [];
 
     /// <summary>Completes when a blocked shard has started.</summary>
@@ -29,6 +32,7 @@ internal sealed class CountingShardAnalyser : IShardSpectralAnalyser
     {
         var count = Computations.AddOrUpdate(request.Shard, 1, (_, c) => c + 1);
         var statistics = _inner.Analyse(request, cancellationToken);
+        Thread.Sleep(Delay);
         if (count == 1 && BlockFirst.Contains(request.Shard))
         {
             Blocked.TrySetResult(request.Shard);

@@ -50,6 +50,23 @@ public sealed class DistributedSpectralAnalysisTests
         Assert.Empty(again.Statistics.Differences(outcome.Statistics, 0));
     }
 
+    /// <summary>A shard that computes for longer than a grain call may wait: each call answers "still computing" within
+    /// AnswerWithin and the analysis asks again, so it completes with no failed attempt and one computation. Before, the
+    /// one call timed out, was retried behind the running computation, and the analysis failed after its attempts.</summary>
+    [Fact]
+    public async Task A_shard_that_outlasts_the_call_timeout_completes_without_a_retry()
+    {
+        var analyser = new CountingShardAnalyser { Delay = TimeSpan.FromSeconds(2) };
+        await using var cluster = await SpectralShardClusters.StartAsync(silos: 1, analyser,
+            callTimeout: TimeSpan.FromMilliseconds(700), answerWithin: TimeSpan.FromMilliseconds(200));
+
+        var outcome = await new DistributedSpectralAnalysis(cluster.Client, maxAttempts: 1).RunAsync(SpectralShardClusters.Spec, images: 24, shards: 2, batchSize: 8);
+
+        Assert.Equal(0, outcome.Retries);
+        Assert.All(analyser.Computations.Values, c => Assert.Equal(1, c));
+        Assert.Empty(outcome.Statistics.Differences(SpectralShardClusters.SingleProcess(24), Tolerance));
+    }
+
     [Fact]
     public async Task A_request_with_more_images_than_the_dataset_names_the_field()
     {

@@ -13,7 +13,9 @@ internal static class SpectralShardClusters
     /// <summary>Small synthetic labels: 5 classes, 32×32, 24 training images.</summary>
     public static readonly ExperimentSpec Spec = new() { Seed = 3, Dataset = new DatasetSpec { NumClasses = 5, Height = 32, Width = 32, TrainCount = 24 } };
 
-    public static async Task<InProcessTestCluster> StartAsync(int silos, IShardSpectralAnalyser analyser)
+    /// <param name="callTimeout">The client's grain-call timeout (Orleans' default 30 s when null).</param>
+    /// <param name="answerWithin">SpectralShardOptions.AnswerWithin (its default when null).</param>
+    public static async Task<InProcessTestCluster> StartAsync(int silos, IShardSpectralAnalyser analyser, TimeSpan? callTimeout = null, TimeSpan? answerWithin = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSilo((_, silo) =>
@@ -21,7 +23,10 @@ internal static class SpectralShardClusters
             silo.AddMemoryGrainStorage(ClusterStorage.Spectral);
             silo.Services.AddSingleton(analyser);  // before the grains' own services, which add the real analyser only when none is given
             silo.Services.AddSegClusterGrainDependencies();
+            if (answerWithin is { } wait) silo.Services.Configure<SpectralShardOptions>(o => o.AnswerWithin = wait);
         });
+        if (callTimeout is { } timeout)
+            builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = timeout));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
