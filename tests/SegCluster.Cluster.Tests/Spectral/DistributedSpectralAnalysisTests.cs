@@ -51,14 +51,16 @@ public sealed class DistributedSpectralAnalysisTests
     }
 
     /// <summary>A shard that computes for longer than a grain call may wait: each call answers "still computing" within
-    /// AnswerWithin and the analysis asks again, so it completes with no failed attempt and one computation. Before, the
+    /// AnswerWithin and the analysis asks again, so it completes with no failed attempt and one computation (7 s under a 3 s call timeout). Before, the
     /// one call timed out, was retried behind the running computation, and the analysis failed after its attempts.</summary>
     [Fact]
     public async Task A_shard_that_outlasts_the_call_timeout_completes_without_a_retry()
     {
-        var analyser = new CountingShardAnalyser { Delay = TimeSpan.FromSeconds(2) };
+        // Margins for a loaded CI machine: a call answers within 250 ms plus activation and scheduling (3 s allowed), while
+        // one call waiting for the 7 s computation, as before, times out.
+        var analyser = new CountingShardAnalyser { Delay = TimeSpan.FromSeconds(7) };
         await using var cluster = await SpectralShardClusters.StartAsync(silos: 1, analyser,
-            callTimeout: TimeSpan.FromMilliseconds(700), answerWithin: TimeSpan.FromMilliseconds(200));
+            callTimeout: TimeSpan.FromSeconds(3), answerWithin: TimeSpan.FromMilliseconds(250));
 
         var outcome = await new DistributedSpectralAnalysis(cluster.Client, maxAttempts: 1).RunAsync(SpectralShardClusters.Spec, images: 24, shards: 2, batchSize: 8);
 
