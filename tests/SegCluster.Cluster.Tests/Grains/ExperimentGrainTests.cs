@@ -106,6 +106,33 @@ public sealed class ExperimentGrainTests
         Assert.Equal(ExperimentState.Completed, (await grain.GetStatusAsync()).State);
     }
 
+    /// <summary>A re-formed ring starts a new throughput clock: the recovery between the rings (here 5 minutes waiting for
+    /// a gang) is not training time, so images/s stays the rings' own rate.</summary>
+    [Fact]
+    public async Task A_re_formed_ring_starts_a_new_throughput_clock()
+    {
+        var storage = new GatedGrainStorage();
+        var time = new ManualTimeProvider();
+        await using var cluster = await StartAsync(silo =>
+        {
+            AddStorage(silo, storage);
+            // Workers that run nothing: the ranks' reports come from the test.
+            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
+        }, time);
+        var grain = await SeedRunningAsync(cluster, "reformed", Seed(storage), scheduled: true);
+        await StepsAsync(grain, time);  // 8 counted images in 2 s
+
+        await grain.ReportFailedAsync(rank: 1, attempt: 1, "rank 1's node was lost");  // no free gang: it waits in the queue
+        Assert.Equal(0, (await grain.GetStatusAsync()).Workers);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await grain.ResumeAsync(["w/2", "w/3"]);  // the scheduler's new gang
+        var resumed = await grain.GetStatusAsync();
+        Assert.Equal((2, 2), (resumed.Attempt, resumed.Workers));
+        await StepsAsync(grain, time, attempt: 2);  // 8 more in 2 s, from the new ring's first step
+
+        Assert.Equal(4, (await grain.GetStatusAsync()).ImagesPerSecond, 9);  // 16 images in 4 s; with the 5 minutes, 0.05
+    }
+
     [Fact]
     public async Task An_unfinished_run_is_counted_only_by_the_node_its_coordinator_is_active_on()
     {
@@ -171,23 +198,23 @@ public sealed class ExperimentGrainTests
     }
 
     /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
-    private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time)
+    private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time, int attempt = 1)
     {
         for (var step = 1; step <= 2; step++)
         {
             if (step > 1) time.Advance(TimeSpan.FromSeconds(2));
-            await grain.ReportStepAsync(Step(rank: 0, step, loss: 1.0 / step));
-            await grain.ReportStepAsync(Step(rank: 1, step, loss: 1.0 / step));
+            await grain.ReportStepAsync(Step(rank: 0, step, loss: 1.0 / step, attempt));
+            await grain.ReportStepAsync(Step(rank: 1, step, loss: 1.0 / step, attempt));
         }
     }
 
-    private static StepReport Step(int rank, int step, double loss) =>
-        new(rank, step, loss, Images: 4, 0, 0, 0, 0, 0) { Attempt = 1 };
+    private static StepReport Step(int rank, int step, double loss, int attempt = 1) =>
+        new(rank, step, loss, Images: 4, 0, 0, 0, 0, 0) { Attempt = attempt };
 
-    private static async Task<IExperimentGrain> SeedRunningAsync(InProcessTestCluster cluster, string id, Func<GrainId, ExperimentRecord, Task> seed)
+    private static async Task<IExperimentGrain> SeedRunningAsync(InProcessTestCluster cluster, string id, Func<GrainId, ExperimentRecord, Task> seed, bool scheduled = false)
     {
         var spec = new ExperimentSpec { Name = id, Workers = 2, Training = new TrainingSpec { Steps = 2 } };
-        await seed(GrainId.Create("experiment", id), new ExperimentRecord { Spec = spec, Workers = ["w/0", "w/1"], State = ExperimentState.Running, Attempt = 1 });
+        await seed(GrainId.Create("experiment", id), new ExperimentRecord { Spec = spec, Workers = ["w/0", "w/1"], State = ExperimentState.Running, Attempt = 1, Scheduled = scheduled });
         var grain = cluster.Client.GetGrain<IExperimentGrain>(id);
         var status = await grain.GetStatusAsync();
         Assert.Equal((ExperimentState.Running, 2), (status.State, status.Workers));  // the grain read the seeded record

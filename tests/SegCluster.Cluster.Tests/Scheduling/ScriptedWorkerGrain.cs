@@ -3,7 +3,8 @@ using SegCluster.Abstractions.Messages;
 
 namespace SegCluster.Cluster.Tests.Scheduling;
 
-/// <summary>A worker that only answers the scheduler's liveness probe; it runs nothing.</summary>
+/// <summary>A worker that answers the scheduler's liveness probe and accepts ranks and cancels, running nothing: the
+/// tests send the ranks' reports themselves.</summary>
 internal sealed class ScriptedWorkerGrain : Grain, IWorkerGrain
 {
     public Task<WorkerInfo> DescribeAsync()
@@ -12,11 +13,11 @@ internal sealed class ScriptedWorkerGrain : Grain, IWorkerGrain
         return Task.FromResult(new WorkerInfo(id, WorkerIds.Parse(id).NodeId, "cpu", ""));
     }
 
-    public Task RunAsync(TrainingAssignment assignment) => throw Unsupported();
-    public Task CancelAsync(string experimentId) => throw Unsupported();
+    public Task RunAsync(TrainingAssignment assignment) => Task.CompletedTask;
+    public Task CancelAsync(string experimentId) => Task.CompletedTask;
     public Task StartEvaluationAsync(EvaluationRequest request) => throw Unsupported();
     public Task<EvaluationProgress> GetEvaluationAsync(string evaluationId) => throw Unsupported();
     public Task CancelEvaluationAsync(string evaluationId) => throw Unsupported();
 
-    private static NotSupportedException Unsupported() => new("The scripted worker answers only the scheduler's probe (DescribeAsync).");
+    private static NotSupportedException Unsupported() => new("The scripted worker answers only the probe, ranks and cancels.");
 }
