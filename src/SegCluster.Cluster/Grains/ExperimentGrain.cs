@@ -82,10 +82,8 @@ public sealed class ExperimentGrain(
             // refusal is recorded, or the run would look queued forever. An unscheduled caller gets the error itself.
             if (scheduled)
             {
-                record.State = new ExperimentRecord { Spec = spec, Scheduled = true, State = ExperimentState.Failed, Error = refusal };
-                await WriteAsync();
-                metrics.RecordExperimentState(Id, ExperimentState.Failed);
-                logger.LogError("Experiment {Experiment} was refused when its turn came: {Error}", Id, refusal);
+                record.State = new ExperimentRecord { Spec = spec, Scheduled = true };
+                await FinishAsync(ExperimentState.Failed, refusal);
             }
             throw new ArgumentException(refusal);
         }
