@@ -19,19 +19,19 @@ public static class ClusterApiEndpoints
         var api = app.MapGroup("/api");
         api.MapGet("/scheduler", (IGrainFactory grains) => Scheduler(grains).GetSnapshotAsync());
         api.MapGet("/experiments/{id}", async (string id, IGrainFactory grains) =>
-            await ExperimentLookup.FindAsync(grains, Uri.UnescapeDataString(id)) is { } found ? Results.Ok(found.Status) : Unknown(id));
+            await ExperimentLookup.FindAsync(grains, RunId(id)) is { } found ? Results.Ok(found.Status) : Unknown(RunId(id)));
         api.MapPost("/experiments/{id}", async (string id, HttpRequest request, IGrainFactory grains) =>
         {
             ExperimentSpec spec;
             try { spec = await ReadSpecAsync(request); }
             catch (SpecFileException e) { return Results.BadRequest(e.Message); }
-            try { return Results.Ok(await Scheduler(grains).SubmitAsync(Uri.UnescapeDataString(id), spec)); }
+            try { return Results.Ok(await Scheduler(grains).SubmitAsync(RunId(id), spec)); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException) { return Results.BadRequest(e.Message); }
         });
         api.MapPost("/experiments/{id}/cancel", async (string id, IGrainFactory grains) =>
         {
             // The grain of any id answers: cancelling an id nobody submitted would record it as a cancelled run.
-            id = Uri.UnescapeDataString(id);
+            id = RunId(id);
             if (await ExperimentLookup.FindAsync(grains, id) is null) return Unknown(id);
             await grains.GetGrain<IExperimentGrain>(id).CancelAsync();
             return Results.Ok(await grains.GetGrain<IExperimentGrain>(id).GetStatusAsync());
@@ -56,8 +56,11 @@ public static class ClusterApiEndpoints
         return SpecFiles.Parse<ExperimentSpec>(text, format, source);
     }
 
+    /// <summary>The run id of a route value: routing leaves an escaped '/' (%2F) escaped.</summary>
+    private static string RunId(string routeValue) => Uri.UnescapeDataString(routeValue);
+
     private static IResult Unknown(string id) =>
-        Results.NotFound($"No experiment '{Uri.UnescapeDataString(id)}': it was never submitted to this cluster (nor is it queued).");
+        Results.NotFound($"No experiment '{id}': it was never submitted to this cluster (nor is it queued).");
 
     private static ISchedulerGrain Scheduler(IGrainFactory grains) => grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
 }
