@@ -1,6 +1,5 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
-using Orleans.Runtime;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Embedded;
@@ -26,7 +25,7 @@ public static class TrainingProgress
                     {
                         status = await experiment.GetStatusAsync();
                     }
-                    catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException)
+                    catch (Exception e) when (GrainRelocation.InProgress(e))
                     {
                         // The coordinator's node was lost; Orleans reactivates it elsewhere from Redis. Keep polling.
                         bar.Description = "coordinator moving";

@@ -62,7 +62,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     status = await experiment.GetStatusAsync();
                     points = await experiment.GetLossesAsync(step);
                 }
-                catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException)
+                catch (Exception e) when (GrainRelocation.InProgress(e))
                 {
                     // The coordinator's node was lost and Orleans moves it (from storage): keep polling, as `train` does.
                     continue;
