@@ -15,47 +15,30 @@ public sealed class SchedulerNodeLossTests
     [Fact]
     public async Task After_a_node_loss_the_free_worker_gauge_counts_the_known_workers_that_are_not_allocated()
     {
-        var starts = new ExperimentStarts();
-        await using var cluster = await SchedulerClusters.StartAsync(starts);
-        var primary = cluster.Silos[0];
-        var membership = primary.ServiceProvider.GetRequiredService<IClusterMembershipService>();
-        var scheduler = primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
-        // Activated (and its state written) while the primary is the only silo, so it and its storage outlive the other node.
-        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(primary), 1));
-
-        var doomed = await cluster.StartAdditionalSiloAsync();
-        await UntilAsync(membership, doomed, SiloStatus.Active);
-        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(doomed), 2));
+        await using var nodes = await TwoNodes.StartAsync(new ExperimentStarts(), doomedWorkers: 2);
+        var scheduler = nodes.Scheduler;
         var ticket = await scheduler.SubmitAsync("packed", new ExperimentSpec { Workers = 2 });
-        Assert.All(ticket.Workers, w => Assert.StartsWith(SchedulerClusters.NodeId(doomed) + "/", w));  // packed on the node with most free workers
+        Assert.All(ticket.Workers, w => Assert.StartsWith(nodes.DoomedNodeId + "/", w));  // packed on the node with most free workers
 
-        await cluster.StopSiloAsync(doomed);
-        await UntilAsync(membership, doomed, SiloStatus.Dead);
+        await nodes.KillDoomedAsync();
         await scheduler.CheckAsync();
 
         Assert.Single((await scheduler.GetSnapshotAsync()).Workers);
-        Assert.Equal(new Dictionary<string, int> { ["free"] = 1, ["allocated"] = 0 }, SchedulerWorkersGauge.Read(primary.ServiceProvider));
+        Assert.Equal(new Dictionary<string, int> { ["free"] = 1, ["allocated"] = 0 }, SchedulerWorkersGauge.Read(nodes.Primary.ServiceProvider));
     }
 
     [Fact]
     public async Task An_experiment_whose_workers_another_re_formation_forgot_is_still_told_they_were_lost()
     {
         var starts = new ExperimentStarts();
-        await using var cluster = await SchedulerClusters.StartAsync(starts);
-        var primary = cluster.Silos[0];
-        var membership = primary.ServiceProvider.GetRequiredService<IClusterMembershipService>();
-        var scheduler = primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
-        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(primary), 1));
-        var doomed = await cluster.StartAdditionalSiloAsync();
-        await UntilAsync(membership, doomed, SiloStatus.Active);
-        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(doomed), 3));
+        await using var nodes = await TwoNodes.StartAsync(starts, doomedWorkers: 3);
+        var scheduler = nodes.Scheduler;
         var packed = await scheduler.SubmitAsync("packed", new ExperimentSpec { Workers = 2 });     // both ranks on the doomed node
         var spanning = await scheduler.SubmitAsync("spanning", new ExperimentSpec { Workers = 2 }); // one rank on each node
-        Assert.All(packed.Workers, w => Assert.StartsWith(SchedulerClusters.NodeId(doomed) + "/", w));
+        Assert.All(packed.Workers, w => Assert.StartsWith(nodes.DoomedNodeId + "/", w));
         Assert.True(spanning.Started);
 
-        await cluster.StopSiloAsync(doomed);
-        await UntilAsync(membership, doomed, SiloStatus.Dead);
+        await nodes.KillDoomedAsync();
         // The spanning run noticed first (its ring broke) and re-forms: that forgets every worker of the dead node,
         // the packed run's too, before any check told the packed run, which has no live rank left to notice.
         Assert.Empty(await scheduler.ReformAsync("spanning", 2, "cpu"));
@@ -63,6 +46,39 @@ public sealed class SchedulerNodeLossTests
 
         var notice = Assert.Single(starts.LostNotices, n => n.ExperimentId == "packed");
         Assert.Equal(packed.Workers.Order(), notice.Workers.Order());
+    }
+
+    /// <summary>
+    /// A primary silo with one worker, holding the scheduler (activated, and its state written, while it is the only silo,
+    /// so it and its storage outlive the other node), and a doomed silo with <c>doomedWorkers</c> workers.
+    /// </summary>
+    private sealed class TwoNodes(InProcessTestCluster cluster, InProcessSiloHandle doomed, IClusterMembershipService membership) : IAsyncDisposable
+    {
+        public InProcessSiloHandle Primary => cluster.Silos[0];
+        public ISchedulerGrain Scheduler => Primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        public string DoomedNodeId => SchedulerClusters.NodeId(doomed);
+
+        public static async Task<TwoNodes> StartAsync(ExperimentStarts starts, int doomedWorkers)
+        {
+            var cluster = await SchedulerClusters.StartAsync(starts);
+            var primary = cluster.Silos[0];
+            var membership = primary.ServiceProvider.GetRequiredService<IClusterMembershipService>();
+            var scheduler = primary.ServiceProvider.GetRequiredService<IGrainFactory>().GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+            await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(primary), 1));
+            var doomed = await cluster.StartAdditionalSiloAsync();
+            await UntilAsync(membership, doomed, SiloStatus.Active);
+            await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(doomed), doomedWorkers));
+            return new TwoNodes(cluster, doomed, membership);
+        }
+
+        /// <summary>Stops the doomed silo and waits until membership lists it as dead.</summary>
+        public async Task KillDoomedAsync()
+        {
+            await cluster.StopSiloAsync(doomed);
+            await UntilAsync(membership, doomed, SiloStatus.Dead);
+        }
+
+        public ValueTask DisposeAsync() => cluster.DisposeAsync();
     }
 
     /// <summary>Waits for the membership update that shows <paramref name="silo"/> in <paramref name="status"/>.</summary>
