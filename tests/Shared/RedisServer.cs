@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using StackExchange.Redis;
 
 namespace SegCluster.Tests.Shared;
 
@@ -40,6 +41,22 @@ internal sealed class RedisServer : IAsyncDisposable
         await StopAsync();
         (_process, _stopped) = (Launch(Port, _dataDirectory), false);
         await WaitListeningAsync();
+    }
+
+    /// <summary>From now on every write is refused ("OOM command not allowed", as by a Redis at its memory limit), or,
+    /// with false, taken again; reads go on either way.</summary>
+    public async Task RefuseWritesAsync(bool refuse = true)
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{Address},allowAdmin=true");
+        await admin.GetServer(Address).ConfigSetAsync("maxmemory", refuse ? "1" : "0");
+    }
+
+    /// <summary>How many writes the server refused for lack of memory (INFO errorstats).</summary>
+    public async Task<long> RefusedWritesAsync()
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{Address},allowAdmin=true");
+        var stat = (await admin.GetServer(Address).InfoAsync("errorstats")).SelectMany(g => g).FirstOrDefault(p => p.Key == "errorstat_OOM").Value;
+        return stat is null ? 0 : long.Parse(stat.Split(',')[0].Split('=')[1]);  // "count=N"
     }
 
     private static Process Launch(int port, string? dataDirectory)

@@ -301,7 +301,7 @@ public sealed class ExperimentGrain(
     private async Task WriteAsync()
     {
         record.State = record.State with { Images = _images, TrainingTime = _trainingTime };
-        await record.WriteRetryingAsync(logger, $"Experiment {Id}");
+        await record.WriteRetryingAsync(this, logger, $"Experiment {Id}");
     }
 
     /// <summary>Best effort and bounded: a worker on a lost node cannot answer, and must not hold up the rest.</summary>

@@ -55,7 +55,7 @@ public sealed class SpectralShardGrain(
             ComputedBy = silo.Name, Seconds = clock.Elapsed.TotalSeconds,
         };
         record.State = new SpectralShardRecord { Result = result };
-        await record.WriteRetryingAsync(logger, $"Spectral shard {key}");
+        await record.WriteRetryingAsync(this, logger, $"Spectral shard {key}");
         logger.LogInformation("Spectral shard {Shard} analysed {Images} images on {Silo} in {Seconds:F2} s", key, result.Images, silo.Name, result.Seconds);
         return result;
     }

@@ -60,7 +60,7 @@ public sealed class SweepGrain(
 
         var trials = await ExpandAsync(spec);
         record.State = new SweepRecord { Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials };
-        await record.WriteRetryingAsync(logger, $"Sweep {Id}");
+        await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
             Id, trials.Count, trials.Count(t => t.State == TrialState.Skipped), workerIds.Count);
@@ -115,8 +115,9 @@ public sealed class SweepGrain(
 
     private void StartDriver()
     {
-        // Keep this activation (and the driver on it) alive while trials run without calls to the grain.
-        DelayDeactivation(TimeSpan.FromDays(7));
+        // Keep this activation (and the driver on it) alive while trials run without calls to the grain, however long
+        // the sweep takes; the driver's end gives it back to the regular collection age.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
         _asha = CreateAsha(record.State.Spec!);
         _driver = DriveOrFailAsync(_cancel.Token);
     }
@@ -127,11 +128,22 @@ public sealed class SweepGrain(
         {
             await DriveAsync(cancellationToken);
         }
+        catch (GrainStateNotWrittenException e)
+        {
+            // Storage failed (its own record or a trial's), not the sweep: this activation is replaced by one that resumes
+            // the sweep from its stored record on the next call (running trials run again) instead of recording it as failed.
+            logger.LogWarning("Sweep {Sweep} stops its driver until it is reactivated: {Error}", Id, e.Message);
+            DeactivateOnIdle();
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Sweep {Sweep} coordinator failed", Id);
             record.State = record.State with { State = SweepState.Failed, Error = e.Message };
-            await record.WriteRetryingAsync(logger, $"Sweep {Id}");
+            await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
+        }
+        finally
+        {
+            DelayDeactivation(TimeSpan.Zero);
         }
     }
 
@@ -184,7 +196,7 @@ public sealed class SweepGrain(
             foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
                 trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
-        await record.WriteRetryingAsync(logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
+        await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));

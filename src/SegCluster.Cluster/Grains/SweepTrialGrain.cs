@@ -12,7 +12,7 @@ public sealed class SweepTrialGrain(
     public async Task SaveAsync(TrialResult result)
     {
         record.State = new SweepTrialRecord { Result = result };
-        await record.WriteRetryingAsync(logger, $"Sweep trial {this.GetPrimaryKeyString()}");
+        await record.WriteRetryingAsync(this, logger, $"Sweep trial {this.GetPrimaryKeyString()}");
     }
 
     public Task<TrialResult?> GetAsync() => Task.FromResult(record.State.Result);

@@ -60,9 +60,8 @@ public sealed class WorkerGrain(
         _cancel = new CancellationTokenSource();
         var loop = loops.Create(assignment, _info);
         var token = _cancel.Token;
-        // Keep this activation (and so the cancel handle) alive while the loop runs without grain calls.
-        DelayDeactivation(TimeSpan.FromDays(7));
         _running = previous.ContinueWith(_ => loop.Run(token), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
+        KeepAliveUntilDone(_running);
         logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
             _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
     }
@@ -72,13 +71,13 @@ public sealed class WorkerGrain(
         if (_evaluation is { Running.IsCompleted: false } running)
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with evaluation '{running.Id}'.");
         var part = new CheckpointEvaluation(request, DeviceParser.Parse(_info.Device));
-        DelayDeactivation(TimeSpan.FromDays(7));  // as a training run: keep the part and its progress while it runs
         _evaluation?.Cancel.Dispose();
         var cancel = new CancellationTokenSource();
         var token = cancel.Token;
         // A dedicated thread, as training loops run: inference at full resolution is long compute.
         var task = Task.Factory.StartNew(() => part.Run(token), token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _evaluation = (request.EvaluationId, part, task, cancel);
+        KeepAliveUntilDone(task);
         logger.LogInformation("Worker {Worker} evaluates {Count} images of {Dataset} ({Evaluation})", _info.WorkerId, request.Indices.Count, request.DatasetPath, request.EvaluationId);
         return Task.CompletedTask;
     }
@@ -102,6 +101,37 @@ public sealed class WorkerGrain(
     {
         if (_evaluation is { } e && e.Id == evaluationId) e.Cancel.Cancel();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Keeps this activation, and so the cancel handle and progress of its work, while a loop or evaluation runs on its own
+    /// thread without grain calls; once neither runs, the worker is collected as any idle grain. An activation collected
+    /// under a running loop would let a second loop start on the same device.
+    /// </summary>
+    private void KeepAliveUntilDone(Task work)
+    {
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        _ = ReleaseAfterAsync(work);
+
+        async Task ReleaseAfterAsync(Task work)  // resumes on this activation's scheduler
+        {
+            await work.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+            if (!Busy) DelayDeactivation(TimeSpan.Zero);  // zero: back to the regular collection age
+        }
+    }
+
+    private bool Busy => _running is { IsCompleted: false } || _evaluation is { Running.IsCompleted: false };
+
+    /// <summary>A node shutting down deactivates its grains: the work is told to stop rather than left running unowned.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (!Busy) return;
+        logger.LogWarning("Worker {Worker} is deactivated ({Reason}) while busy: its training loop and evaluation are cancelled", _info.WorkerId, reason);
+        _cancel?.Cancel();
+        _evaluation?.Cancel.Cancel();
+        var work = Task.WhenAll(_running ?? Task.CompletedTask, _evaluation?.Running ?? Task.CompletedTask);
+        // Their own failures are reported by the loop and the evaluation; here they only bound the wait.
+        await work.WaitAsync(CancelledLoopGrace, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public Task CancelAsync(string experimentId)

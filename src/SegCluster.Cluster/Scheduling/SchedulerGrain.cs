@@ -268,7 +268,7 @@ public sealed class SchedulerGrain(
         var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
         metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
         await _writes.WaitAsync();
-        try { await state.WriteRetryingAsync(logger, "The scheduler"); }
+        try { await state.WriteRetryingAsync(this, logger, "The scheduler"); }
         finally { _writes.Release(); }
     }
 }

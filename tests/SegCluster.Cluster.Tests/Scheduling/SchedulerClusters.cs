@@ -13,12 +13,14 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// </summary>
 internal static class SchedulerClusters
 {
-    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts)
+    /// <param name="storage">Registers the scheduler's grain storage; null = in memory.</param>
+    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);
+            if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);
+            else storage(silo);
             silo.Services.PostConfigure<GrainTypeOptions>(o =>
             {
                 o.Classes.Remove(typeof(ExperimentGrain));

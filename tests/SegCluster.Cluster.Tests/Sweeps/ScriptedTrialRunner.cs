@@ -7,7 +7,8 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
 /// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
-/// steps, and completes with mIoU = 1 − loss/10. Trials listed in <see cref="Hold"/> wait at step 1 until cancelled.
+/// steps, and completes with mIoU = 1 − loss/10. Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
+/// go on once <see cref="Released"/> completes.
 /// Records every launch so tests can prove which trials ran.
 /// </summary>
 internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialRunner
@@ -17,6 +18,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public HashSet<int> Hold { get; init; } = [];
     /// <summary>Completes once every trial in <see cref="Hold"/> is waiting.</summary>
     public TaskCompletionSource AllHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Lets the held trials go on.</summary>
+    public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _busy = [];
     private int _held;
 
@@ -51,7 +54,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             if (step == 1 && Hold.Contains(launch.Index))
             {
                 if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
-                try { await Task.Delay(Timeout.Infinite, cancellationToken); }
+                try { await Released.Task.WaitAsync(cancellationToken); }
                 catch (OperationCanceledException) { return new TrialOutcome(TrialState.Cancelled, step, value); }
             }
         }
