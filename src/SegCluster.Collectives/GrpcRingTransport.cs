@@ -44,7 +44,7 @@ internal sealed class GrpcRingTransport : IRingTransport
 
     private int Rank => _schedule.Rank;
 
-    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken)
+    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, bool fullPrecision, CancellationToken cancellationToken)  // fp32 only
     {
         try
         {

@@ -8,5 +8,6 @@ namespace SegCluster.Collectives;
 internal interface IRingTransport : IDisposable
 {
     /// <summary>Sums <paramref name="buffer"/> in place across the ring (W ≥ 2); returns the payload bytes sent.</summary>
-    Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken);
+    /// <param name="fullPrecision">fp32 on the wire whatever <see cref="CollectiveOptions.Wire"/> says.</param>
+    Task<long> SumAsync(ArraySegment<float> buffer, long sequence, bool fullPrecision, CancellationToken cancellationToken);
 }

@@ -92,7 +92,12 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
     /// chunk did not arrive within Timeout, or the ranks' buffer lengths differ. The buffer is then
     /// unspecified; with the TCP transport the ring is then broken (later calls fail too): re-form it.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<AllReduceStats> SumAsync(Memory<float> buffer, CancellationToken cancellationToken = default)
+    public Task<AllReduceStats> SumAsync(Memory<float> buffer, CancellationToken cancellationToken = default) => SumAsync(buffer, fullPrecision: false, cancellationToken);
+
+    /// <summary>As <see cref="SumAsync(Memory{float}, CancellationToken)"/>; with <paramref name="fullPrecision"/> the
+    /// payload travels in fp32 even where <see cref="CollectiveOptions.Wire"/> is fp16 (values that must arrive as they
+    /// are, such as weights broadcast from rank 0). Every rank must pass the same value.</summary>
+    public async Task<AllReduceStats> SumAsync(Memory<float> buffer, bool fullPrecision, CancellationToken cancellationToken = default)
     {
         if (!MemoryMarshal.TryGetArray<float>(buffer, out var segment))
         {
@@ -110,7 +115,7 @@ public sealed class RingAllReduce : IAsyncDisposable, IDisposable
         var stopwatch = Stopwatch.StartNew();
         try
         {
-            var bytesSent = _transport is null ? 0 : await _transport.SumAsync(segment, sequence, cancellationToken).ConfigureAwait(false);
+            var bytesSent = _transport is null ? 0 : await _transport.SumAsync(segment, sequence, fullPrecision, cancellationToken).ConfigureAwait(false);
             return new AllReduceStats(bytesSent, stopwatch.Elapsed);
         }
         finally

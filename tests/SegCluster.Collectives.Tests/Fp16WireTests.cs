@@ -91,6 +91,26 @@ public sealed class Fp16WireTests : IClassFixture<ServerPoolFixture>
     }
 
     [Fact]
+    public async Task A_full_precision_sum_travels_in_fp32_on_an_fp16_ring()
+    {
+        await using var ring = _pool.CreateRing(2, ranksPerServer: 1, Fp16(chunkBytes: 4096));
+
+        // A weight broadcast: rank 0 sends values with fp32's 24 significant bits, rank 1 zeros. The same call in fp16
+        // would round them to 11 bits.
+        const int length = CollectiveOptions.Fp16MinLength;
+        var weights = Enumerable.Range(0, length).Select(i => 1f + i * 1e-6f).ToArray();
+        float[][] buffers = [[.. weights], new float[length]];
+        float[][] rounded = [[.. weights], new float[length]];
+
+        var stats = await ring.SumAllAsync(buffers, fullPrecision: true);
+        await ring.SumAllAsync(rounded);
+
+        Assert.All(buffers, b => Assert.Equal(weights, b));
+        Assert.Equal(2L * length * sizeof(float), stats.Sum(s => s.BytesSent));
+        Assert.NotEqual(weights, rounded[0]);
+    }
+
+    [Fact]
     public async Task Ranks_with_different_wire_formats_are_refused_naming_the_setting()
     {
         var servers = _pool.Servers;

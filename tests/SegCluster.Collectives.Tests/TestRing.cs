@@ -23,7 +23,11 @@ internal sealed class TestRing : IAsyncDisposable
 
     /// <summary>Runs SumAsync on every rank concurrently, as separate workers would.</summary>
     public Task<AllReduceStats[]> SumAllAsync(float[][] buffers, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(Ranks.Select((ring, rank) => Task.Run(() => ring.SumAsync(buffers[rank], cancellationToken), cancellationToken)));
+        SumAllAsync(buffers, fullPrecision: false, cancellationToken);
+
+    /// <summary>As <see cref="SumAllAsync(float[][], CancellationToken)"/>, with fp32 on the wire when <paramref name="fullPrecision"/>.</summary>
+    public Task<AllReduceStats[]> SumAllAsync(float[][] buffers, bool fullPrecision, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Ranks.Select((ring, rank) => Task.Run(() => ring.SumAsync(buffers[rank], fullPrecision, cancellationToken), cancellationToken)));
 
     public async ValueTask DisposeAsync()
     {

@@ -40,7 +40,8 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// step's checkpoint became the best one (already written, atomically).</summary>
     [Alias("ReportValidation")] Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best);
     [Alias("ReportCompleted")] Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation);
-    /// <summary>A rank failed. A scheduled experiment with checkpoints re-forms its ring (up to a limit);
-    /// otherwise the experiment fails.</summary>
-    [Alias("ReportFailed")] Task ReportFailedAsync(int rank, int attempt, string error);
+    /// <summary>A rank failed. A scheduled experiment re-forms its ring (up to a limit) when the failure is
+    /// <paramref name="retryable"/> (a lost peer or node, a broken connection); otherwise the experiment fails: a run that
+    /// diverged or a dataset that is unusable fails the same way again.</summary>
+    [Alias("ReportFailed")] Task ReportFailedAsync(int rank, int attempt, string error, bool retryable = true);
 }

@@ -37,6 +37,10 @@ public sealed record DatasetSpec
     [Id(12)] public double FlipProbability { get; init; } = 0.5;
     /// <summary>Kind "files": brightness, contrast and saturation jitter, each a factor in [1-j, 1+j].</summary>
     [Id(13)] public double ColorJitter { get; init; } = 0.2;
+    /// <summary>Kind "files": the share of a split's samples that may be unusable (corrupt image, missing mask, id out of
+    /// range; each is trained as all-ignore and logged) before the run stops with an error. A dataset whose masks are all
+    /// wrong would otherwise train to the end on zero gradients.</summary>
+    [Id(14)] public double MaxInvalidFraction { get; init; } = 0.05;
 
     /// <summary>Name that identifies the data itself (not the run): equal specs share shard grains.</summary>
     public string Identity(int seed) => Kind == Files

@@ -111,6 +111,7 @@ public static class SpecValidation
         check(d.MinScale > 0 && d.MaxScale >= d.MinScale && d.MaxScale <= 8, $"dataset.min_scale / max_scale: [{d.MinScale}, {d.MaxScale}] is invalid; use 0 < min_scale <= max_scale <= 8 (e.g. 0.5 and 2).");
         check(d.FlipProbability is >= 0 and <= 1, $"dataset.flip_probability: {d.FlipProbability} must be in [0, 1].");
         check(d.ColorJitter is >= 0 and < 1, $"dataset.color_jitter: {d.ColorJitter} must be in [0, 1).");
+        check(d.MaxInvalidFraction is >= 0 and <= 1, $"dataset.max_invalid_fraction: {d.MaxInvalidFraction} must be in [0, 1].");
     }
 
     public static bool IsDevice(string device) =>

@@ -179,13 +179,13 @@ public sealed class ExperimentGrain(
         await FinishAsync(ExperimentState.Completed, error: null);
     }
 
-    public async Task ReportFailedAsync(int rank, int attempt, string error)
+    public async Task ReportFailedAsync(int rank, int attempt, string error, bool retryable = true)
     {
         // A ring that is not formed (waiting for workers) or an older formation has nothing left to fail.
         if (record.State.State.IsFinal() || attempt != record.State.Attempt || record.State.Workers.Count == 0) return;
-        if (!record.State.Scheduled || record.State.Recoveries >= MaxRecoveries)
+        if (!retryable || !record.State.Scheduled || record.State.Recoveries >= MaxRecoveries)
         {
-            var reason = record.State.Scheduled ? $" (after {MaxRecoveries} re-formations)" : "";
+            var reason = !record.State.Scheduled ? "" : !retryable ? " (not retried: a new ring would fail the same way)" : $" (after {MaxRecoveries} re-formations)";
             await FinishAsync(ExperimentState.Failed, $"rank {rank}: {error}{reason}");
             return;
         }

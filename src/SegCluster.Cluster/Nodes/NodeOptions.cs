@@ -18,6 +18,10 @@ public sealed class NodeOptions
     public List<string> Devices { get; set; } = [];
     /// <summary>Address other nodes use to reach this one.</summary>
     public string AdvertiseHost { get; set; } = "127.0.0.1";
+    /// <summary>Listen on every interface even when <see cref="AdvertiseHost"/> is a loopback address (a node that
+    /// advertises loopback otherwise listens on loopback only). The container image turns it on, so `docker run -p`
+    /// reaches /health and /metrics of a single node.</summary>
+    public bool ListenOnAllInterfaces { get; set; }
     /// <summary>HTTP/1.1 port: /health, /metrics.</summary>
     public int HttpPort { get; set; } = 8080;
     /// <summary>HTTP/2 (h2c) port of the gRPC collective service.</summary>

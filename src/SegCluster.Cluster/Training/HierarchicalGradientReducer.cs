@@ -34,11 +34,16 @@ public sealed class HierarchicalGradientReducer : IGradientReducer
     public int Rank { get; }
     public int WorldSize { get; }
 
-    public void Sum(Memory<float> buffer)
+    public void Sum(Memory<float> buffer) => Sum(buffer, fullPrecision: false);
+
+    public void SumFullPrecision(Memory<float> buffer) => Sum(buffer, fullPrecision: true);
+
+    private void Sum(Memory<float> buffer, bool fullPrecision)
     {
-        _local.Sum(buffer);                                  // every local rank: the node's sum
-        if (_acrossNodes is not null) _acrossNodes.Sum(buffer); // leader: the global sum
-        else buffer.Span.Clear();                            // others: contribute nothing to the broadcast
+        _local.Sum(buffer);                                  // every local rank: the node's sum (in memory: fp32)
+        if (_acrossNodes is null) buffer.Span.Clear();      // others: contribute nothing to the broadcast
+        else if (fullPrecision) _acrossNodes.SumFullPrecision(buffer);  // leader: the global sum
+        else _acrossNodes.Sum(buffer);
         _local.Sum(buffer);                                  // everyone: leader's global sum + zeros
     }
 }

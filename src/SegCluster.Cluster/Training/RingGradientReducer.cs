@@ -13,4 +13,6 @@ public sealed class RingGradientReducer(RingAllReduce ring, CancellationToken ca
     public int WorldSize => ring.WorldSize;
 
     public void Sum(Memory<float> buffer) => ring.SumAsync(buffer, cancellationToken).GetAwaiter().GetResult();
+
+    public void SumFullPrecision(Memory<float> buffer) => ring.SumAsync(buffer, fullPrecision: true, cancellationToken).GetAwaiter().GetResult();
 }

@@ -59,7 +59,8 @@ public sealed class WorkerTrainingLoop(
         catch (Exception e)
         {
             logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
-            ReportFailure(experiment, e.Message, cancellationToken);
+            // A run that diverged, or a dataset that is unusable, fails again on a re-formed ring: not worth a retry.
+            ReportFailure(experiment, e.Message, retryable: e is not (TrainingDivergedException or TooManyInvalidSamplesException), cancellationToken);
         }
         finally
         {
@@ -155,14 +156,14 @@ public sealed class WorkerTrainingLoop(
 
     /// <summary>Retries while the coordinator is unreachable (its node was lost and Orleans has not yet
     /// reactivated it elsewhere): the failure report is what makes the experiment re-form.</summary>
-    private void ReportFailure(IExperimentGrain experiment, string error, CancellationToken cancellationToken)
+    private void ReportFailure(IExperimentGrain experiment, string error, bool retryable, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + ReportFailureFor;
         while (true)
         {
             try
             {
-                experiment.ReportFailedAsync(assignment.Rank, assignment.Attempt, error).GetAwaiter().GetResult();
+                experiment.ReportFailedAsync(assignment.Rank, assignment.Attempt, error, retryable).GetAwaiter().GetResult();
                 return;
             }
             catch (Exception e)

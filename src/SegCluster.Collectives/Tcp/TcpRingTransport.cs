@@ -67,7 +67,7 @@ internal sealed class TcpRingTransport : IRingTransport
 
     private int Rank => _schedule.Rank;
 
-    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, CancellationToken cancellationToken)
+    public async Task<long> SumAsync(ArraySegment<float> buffer, long sequence, bool fullPrecision, CancellationToken cancellationToken)
     {
         if (_broken is not null)
         {
@@ -82,7 +82,7 @@ internal sealed class TcpRingTransport : IRingTransport
             _predecessor ??= await AwaitPredecessorAsync(cancellationToken).ConfigureAwait(false);
             var segments = new RingSegments(buffer.Count, _schedule.WorldSize);
             using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var elementBytes = _options.Wire == WireFormat.Fp16 && buffer.Count >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
+            var elementBytes = !fullPrecision && _options.Wire == WireFormat.Fp16 && buffer.Count >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
             var headroom = elementBytes == 2 ? (float)BitOperations.RoundUpToPowerOf2((uint)_schedule.WorldSize) : 1f;
             if (headroom != 1f) TensorPrimitives.Multiply(buffer.AsSpan(), 1f / headroom, buffer.AsSpan());
             var send = SendAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);

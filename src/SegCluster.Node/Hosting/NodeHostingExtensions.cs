@@ -28,9 +28,9 @@ public static class NodeHostingExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Which endpoints answer on which port: ClusterTokenMiddleware (the API only on the HTTP port).
-            kestrel.ListenAnyIPOrLoopback(node.AdvertiseHost, node.HttpPort, HttpProtocols.Http1);
+            kestrel.ListenAnyIPOrLoopback(node, node.HttpPort, HttpProtocols.Http1);
             // gRPC without TLS needs an HTTP/2-only (prior knowledge) endpoint.
-            kestrel.ListenAnyIPOrLoopback(node.AdvertiseHost, node.CollectivePort, HttpProtocols.Http2);
+            kestrel.ListenAnyIPOrLoopback(node, node.CollectivePort, HttpProtocols.Http2);
         });
         builder.AddSegClusterSilo(node);
         builder.Services.AddSegClusterGrainServices();
@@ -106,10 +106,10 @@ public static class NodeHostingExtensions
         return app;
     }
 
-    private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, NodeOptions node, int port, HttpProtocols protocols)
     {
-        // A node advertising a loopback address listens on loopback only; otherwise on every interface.
-        if (IsLoopback(host))
+        // A node advertising a loopback address listens on loopback only, unless told otherwise; any other on every interface.
+        if (IsLoopback(node.AdvertiseHost) && !node.ListenOnAllInterfaces)
             kestrel.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
         else
             kestrel.ListenAnyIP(port, o => o.Protocols = protocols);

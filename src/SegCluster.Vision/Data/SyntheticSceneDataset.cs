@@ -49,7 +49,7 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
         if ((uint)index >= (uint)Count)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"index must be in [0, {Count})");
         int h = _options.Height, w = _options.Width, plane = h * w;
-        var rng = new SceneRandom(_options.Seed, index);
+        var rng = new SplitMixRandom(_options.Seed, index);
         var image = new float[3 * plane];  // CHW
         var label = new byte[plane];        // all background (0)
 
@@ -67,14 +67,14 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
             for (int p = 0; p < plane; p++)
             {
                 // light sensor noise everywhere, then normalise
-                float v = span[p] + 0.03f * SceneRandom.PixelNoise(noiseKey + (uint)c, p % w, p / w);
+                float v = span[p] + 0.03f * SplitMixRandom.PixelNoise(noiseKey + (uint)c, p % w, p / w);
                 span[p] = (v - mean) * invStd;
             }
         }
         return new SegmentationSample(image, label, h, w);
     }
 
-    private static void PaintBackground(ref SceneRandom rng, float[] image, int h, int w)
+    private static void PaintBackground(ref SplitMixRandom rng, float[] image, int h, int w)
     {
         int plane = h * w;
         Span<float> baseColour = [rng.Uniform(0.2, 0.8), rng.Uniform(0.2, 0.8), rng.Uniform(0.2, 0.8)];
@@ -86,7 +86,7 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
             float fy = gy * ((y + 0.5f) / h - 0.5f);
             for (int x = 0; x < w; x++)
             {
-                float g = fy + gx * ((x + 0.5f) / w - 0.5f) + noise * SceneRandom.PixelNoise(key, x, y);
+                float g = fy + gx * ((x + 0.5f) / w - 0.5f) + noise * SplitMixRandom.PixelNoise(key, x, y);
                 int p = y * w + x;
                 image[p] = baseColour[0] + g;
                 image[plane + p] = baseColour[1] + g;
@@ -96,7 +96,7 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
     }
 
     /// <summary>The objects of one scene in paint order (later ones occlude earlier ones).</summary>
-    private List<SceneClass> DrawObjects(ref SceneRandom rng)
+    private List<SceneClass> DrawObjects(ref SplitMixRandom rng)
     {
         var objects = new List<SceneClass>(2 * _classes.Length);
         foreach (var cls in _classes)
@@ -114,7 +114,7 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
         return objects;
     }
 
-    private static void PaintObject(ref SceneRandom rng, SceneClass cls, float[] image, byte[] label, int h, int w)
+    private static void PaintObject(ref SplitMixRandom rng, SceneClass cls, float[] image, byte[] label, int h, int w)
     {
         int plane = h * w, minDim = Math.Min(h, w);
         float r = (float)(minDim * rng.Uniform(cls.MinSize, cls.MaxSize));
@@ -184,12 +184,12 @@ public sealed class SyntheticSceneDataset : ISegmentationDataset
             case SceneTexture.Stripes:
                 return ((int)MathF.Floor(u / period) & 1) == 0 ? 1f : 0.4f;
             default:
-                return 0.75f + 0.35f * SceneRandom.PixelNoise(key, x, y);
+                return 0.75f + 0.35f * SplitMixRandom.PixelNoise(key, x, y);
         }
     }
 
     /// <summary>An unlabelled region: the image is left as painted, the label says "ignore".</summary>
-    private static void PaintIgnoreBlob(ref SceneRandom rng, byte[] label, int h, int w)
+    private static void PaintIgnoreBlob(ref SplitMixRandom rng, byte[] label, int h, int w)
     {
         int minDim = Math.Min(h, w);
         float r = (float)(minDim * rng.Uniform(0.05, 0.1));

@@ -59,7 +59,7 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
                     rows[label[p] * height + y] = columns[label[p] * width + x] = true;
 
         var segments = new List<ScribbleStrokes.Segment>();
-        var random = new SceneRandom(Seed, key);
+        var random = new SplitMixRandom(Seed, key);
         for (int k = 0; k < NumClasses; k++)
         {
             int row = Pick(rows.AsSpan(k * height, height), ref random);
@@ -123,7 +123,7 @@ public sealed class ScribbleSynthesizer(int numClasses, int seed, int margin = 2
     }
 
     /// <summary>A uniformly drawn index i with crossings[i], or −1 when there is none.</summary>
-    private static int Pick(ReadOnlySpan<bool> crossings, ref SceneRandom random)
+    private static int Pick(ReadOnlySpan<bool> crossings, ref SplitMixRandom random)
     {
         int count = crossings.Count(true);
         if (count == 0) return -1;

@@ -194,7 +194,7 @@ public sealed class DataParallelTrainer : IDisposable
                 { LossScale = scaler.Scale, Skipped = true, Buckets = buckets, OverlappedBuckets = overlapped, AllReduceBusy = busy };
         }
         if (bad >= 0)
-            throw new InvalidOperationException(
+            throw new TrainingDivergedException(
                 $"gradient is not finite at step {stepNumber} (element {bad} of {GradientLength}, rank {_reducer.Rank}); " +
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
 
@@ -238,7 +238,7 @@ public sealed class DataParallelTrainer : IDisposable
             globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
         }
         if (!double.IsFinite(globalLoss) && _precision.Scaler is null)  // fp16-mixed: the non-finite gradients skip the step
-            throw new InvalidOperationException(
+            throw new TrainingDivergedException(
                 $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
                 "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
 

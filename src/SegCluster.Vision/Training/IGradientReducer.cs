@@ -17,4 +17,8 @@ public interface IGradientReducer
     /// <summary>Replaces <paramref name="buffer"/> with the element-wise sum over all ranks' buffers. The buffer is a
     /// float[] or a slice of one (a bucket of the flat gradient); network reducers send from the array itself.</summary>
     void Sum(Memory<float> buffer);
+
+    /// <summary>As <see cref="Sum"/>, but never through a lossy wire format (fp16 compression of gradients): for values
+    /// that must arrive as they are, such as weights broadcast from rank 0. Every rank calls it where the others do.</summary>
+    void SumFullPrecision(Memory<float> buffer) => Sum(buffer);
 }

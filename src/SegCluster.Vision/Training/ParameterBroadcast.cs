@@ -6,7 +6,7 @@ namespace SegCluster.Vision.Training;
 /// <summary>
 /// Makes every rank start from rank 0's weights, as DDP does at construction: ranks other than 0
 /// contribute zeros to a sum, so the sum is rank 0's values. Parameters and floating-point buffers
-/// (BatchNorm running statistics) are both sent. Call once, on every rank, before the first step.
+/// (BatchNorm running statistics) are both sent, in fp32 whatever the gradients' wire format. Call on every rank together.
 /// </summary>
 public static class ParameterBroadcast
 {
@@ -31,7 +31,7 @@ public static class ParameterBroadcast
             }
         }
 
-        reducer.Sum(buffer);
+        reducer.SumFullPrecision(buffer);  // weights as they are: an fp16 gradient wire would round them
 
         using var noGrad = no_grad();
         var position = 0;

@@ -133,6 +133,26 @@ public sealed class ExperimentGrainTests
         Assert.Equal(4, (await grain.GetStatusAsync()).ImagesPerSecond, 9);  // 16 images in 4 s; with the 5 minutes, 0.05
     }
 
+    /// <summary>A run that diverged (or whose dataset is unusable) fails at once: a re-formed ring would redo the steps
+    /// since the last checkpoint and fail the same way, five times over, before the run ended as failed.</summary>
+    [Fact]
+    public async Task A_failure_that_is_not_retryable_ends_a_scheduled_run_without_re_forming()
+    {
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo =>
+        {
+            AddStorage(silo, storage);
+            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
+        }, new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "diverged", Seed(storage), scheduled: true);
+
+        await grain.ReportFailedAsync(rank: 0, attempt: 1, "loss is NaN at step 3 (rank 0 of 2)", retryable: false);
+
+        var status = await grain.GetStatusAsync();
+        Assert.Equal((ExperimentState.Failed, 1, 0), (status.State, status.Attempt, status.StepsRedone));
+        Assert.Equal("rank 0: loss is NaN at step 3 (rank 0 of 2) (not retried: a new ring would fail the same way)", status.Error);
+    }
+
     [Fact]
     public async Task An_unfinished_run_is_counted_only_by_the_node_its_coordinator_is_active_on()
     {

@@ -157,6 +157,6 @@ public sealed class ExperimentTrialRunnerTests
         public Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw new NotSupportedException();
         public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw new NotSupportedException();
         public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw new NotSupportedException();
-        public Task ReportFailedAsync(int rank, int attempt, string error) => throw new NotSupportedException();
+        public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable) => throw new NotSupportedException();
     }
 }

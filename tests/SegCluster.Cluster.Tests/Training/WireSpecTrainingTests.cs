@@ -31,14 +31,26 @@ public sealed class WireSpecTrainingTests
         for (var i = 0; i < fp16[0].Length; i++) Assert.Equal(fp16[0][i], fp16[1][i]);  // bit-identical ranks
         var relative = ParameterComparison.RelativeL2([.. fp32[0].SelectMany(p => p)], [.. fp16[0].SelectMany(p => p)]);
         Assert.True(relative > 0, "the fp16 run equals the fp32 run: the spec's wire did not reach the ring");
-        // Deterministic (seeds, fixed data, round-to-nearest), so no load dependence: measured 1.0e-4 after the fp16
-        // parameter broadcast alone (weights rounded to 11 significant bits), 1.8e-3 after 3 steps (rounded weights
-        // and gradients change the next gradients; zero-initialised biases carry only rounded updates). A garbled
+        // Deterministic (seeds, fixed data, round-to-nearest), so no load dependence: measured 1.8e-3 after 3 steps
+        // (rounded gradients change the next gradients; zero-initialised biases carry only rounded updates). A garbled
         // or mis-scaled wire gives O(1); 1e-2 separates the two.
         Assert.True(relative < 1e-2, $"fp16 parameters differ from fp32 by {relative:E2} (relative L2), more than the wire's rounding explains");
     }
 
-    private static Task<float[][][]> TrainAsync(string wire, LoopbackCollectiveHosts hosts) =>
+    [Fact]
+    public async Task Rank_zeros_weights_reach_every_rank_unrounded_over_an_fp16_wire()
+    {
+        // The broadcast at start (and before each validation) carries weights, not gradients: rounded to fp16's 11
+        // significant bits it would move every rank, rank 0 included, away from rank 0's weights.
+        await using var hosts = await LoopbackCollectiveHosts.StartAsync(World);
+        var broadcast = await TrainAsync("fp16", hosts, steps: 0);
+        using var rankZero = ParameterComparison.CreateModel(Model, seed: 1);
+        var expected = ParameterComparison.Snapshot(rankZero);
+
+        Assert.All(broadcast, weights => Assert.Equal(expected, weights));
+    }
+
+    private static Task<float[][][]> TrainAsync(string wire, LoopbackCollectiveHosts hosts, int steps = Steps) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {
             var spec = new ExperimentSpec { Training = new TrainingSpec { Wire = wire } };
@@ -46,6 +58,6 @@ public sealed class WireSpecTrainingTests
             var options = ExperimentCollectiveOptions.For(spec.Training, Node);
             using var reduction = RingReduction.Join(assignment, hosts[rank].Mailbox, options, new NodeReducerGroups(), CancellationToken.None);
             Assert.EndsWith($"{wire} wire", reduction.Description, StringComparison.Ordinal);
-            return RingTrainingRun.Train(reduction, rank, World, Model, Data, Steps, BatchPerRank);
+            return RingTrainingRun.Train(reduction, rank, World, Model, Data, steps, BatchPerRank);
         }, TaskCreationOptions.LongRunning)));
 }

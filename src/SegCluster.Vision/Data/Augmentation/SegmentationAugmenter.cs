@@ -26,7 +26,7 @@ public sealed class SegmentationAugmenter
     public SegmentationSample Train(DecodedSample sample, int seed, int epoch, int index)
     {
         var o = _options;
-        var rng = new SceneRandom(seed, epoch, index);
+        var rng = new SplitMixRandom(seed, epoch, index);
         double scale = o.MinScale + (o.MaxScale - o.MinScale) * rng.NextDouble();
         int scaledH = Math.Max(1, (int)Math.Round(sample.Height * scale)), scaledW = Math.Max(1, (int)Math.Round(sample.Width * scale));
         int top = scaledH > o.Height ? rng.NextInt(scaledH - o.Height + 1) : 0;

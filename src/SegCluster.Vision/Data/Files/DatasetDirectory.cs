@@ -15,7 +15,18 @@ public static class DatasetDirectory
     public static IEnumerable<string> Subdirectories(string dir) =>
         Directory.EnumerateDirectories(dir).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal);
 
-    /// <summary>Non-empty lines of a list file (VOC ImageSets), trimmed.</summary>
-    public static IReadOnlyList<string> ListFile(string path) =>
-        File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).Select(l => l.Split(' ')[0]).ToList();
+    /// <summary>
+    /// The image ids of a list file (VOC ImageSets): the first token of each non-empty line. That is an id
+    /// ("2007_000032"), or, in DeepLab's train_aug.txt, an image path ("/JPEGImages/2007_000032.jpg
+    /// /SegmentationClassAug/2007_000032.png") whose file name without its extension is the id.
+    /// </summary>
+    public static IReadOnlyList<string> ListFileIds(string path) =>
+        File.ReadAllLines(path)
+            .Select(line => line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries))
+            .Where(tokens => tokens.Length > 0)
+            .Select(tokens => IsPath(tokens[0]) ? Path.GetFileNameWithoutExtension(tokens[0].Replace('\\', '/')) : tokens[0])
+            .ToList();
+
+    private static bool IsPath(string token) =>
+        token.Contains('/') || token.Contains('\\') || ImageExtensions.Contains(Path.GetExtension(token).ToLowerInvariant());
 }

@@ -27,6 +27,12 @@ public static class ImageDecoder
     public static (byte[] Values, int Height, int Width) DecodeMask(string path, MaskEncoding encoding)
     {
         if (encoding == MaskEncoding.ScribbleSupXml) return ScribbleSupAnnotation.Rasterize(path);
+        if (Gray16PngReader.BitDepth(path) == 16)
+        {
+            if (encoding == MaskEncoding.VocPalette)
+                throw new DatasetFileException(path, "a 16-bit PNG; PASCAL VOC palette masks are 8-bit indexed PNGs.");
+            return DecodeMask16(path);
+        }
         var (rgba, h, w) = DecodeRgba(path);
         var values = new byte[h * w];
         for (int p = 0, q = 0; q < values.Length; p += 4, q++)
@@ -43,6 +49,23 @@ public static class ImageDecoder
                     throw new DatasetFileException(path, $"pixel ({q % w}, {q / w}) has colour ({r}, {g}, {b}); a mask must be a grey image of class ids.");
                 values[q] = r;
             }
+        }
+        return (values, h, w);
+    }
+
+    /// <summary>
+    /// A 16-bit grey mask (as cv2.imwrite writes a uint16 label array), read at 16 bits: Skia decodes it through 8 and
+    /// keeps the high byte, which turned ids 0–255 into 0 without a word. Ids above 255 are refused: labels are bytes here.
+    /// </summary>
+    private static (byte[] Values, int Height, int Width) DecodeMask16(string path)
+    {
+        var (samples, h, w) = Gray16PngReader.Read(path);
+        var values = new byte[h * w];
+        for (int q = 0; q < values.Length; q++)
+        {
+            if (samples[q] > byte.MaxValue)
+                throw new DatasetFileException(path, $"pixel ({q % w}, {q / w}) has id {samples[q]} (a 16-bit mask); class ids must be 0–255.");
+            values[q] = (byte)samples[q];
         }
         return (values, h, w);
     }

@@ -42,12 +42,12 @@ public static class VocReader
             {
                 var split = Path.GetFileNameWithoutExtension(list);
                 if (split == AugmentedSplit) continue;
-                splits[split] = DatasetDirectory.ListFile(list).Select(id => Sample(id, "SegmentationClass", MaskEncoding.VocPalette)).ToList();
+                splits[split] = DatasetDirectory.ListFileIds(list).Select(id => Sample(id, "SegmentationClass", MaskEncoding.VocPalette)).ToList();
             }
 
         var augList = new[] { Path.Combine(lists, AugmentedSplit + ".txt"), Path.Combine(voc, AugmentedSplit + ".txt") }.FirstOrDefault(File.Exists);
         if (augList is not null && Directory.Exists(Path.Combine(voc, "SegmentationClassAug")))
-            splits[AugmentedSplit] = DatasetDirectory.ListFile(augList).Select(id => Sample(id, "SegmentationClassAug", MaskEncoding.Gray)).ToList();
+            splits[AugmentedSplit] = DatasetDirectory.ListFileIds(augList).Select(id => Sample(id, "SegmentationClassAug", MaskEncoding.Gray)).ToList();
 
         var scribbles = ScribbleFiles(voc);
         if (scribbles.Count > 0)

@@ -9,7 +9,8 @@ namespace SegCluster.Vision.Data.Loading;
 /// shared with other runs), then are augmented per (seed, epoch, index) for training, or resized for evaluation.
 /// A sample whose files are unusable (corrupt image, missing mask, mask value out of range) becomes an all-ignore
 /// sample of the output size: it adds no loss and no gradient, the batch keeps its size (every rank takes the same
-/// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it.
+/// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it. More unusable samples
+/// than <see cref="MaxInvalidFraction"/> of the split stop it with a <see cref="TooManyInvalidSamplesException"/>.
 /// With a <see cref="ScribbleSynthesizer"/>, the labels are scribbles drawn from each full mask before augmentation,
 /// so an image keeps its strokes in every crop and epoch (PAPERS.md §5 trains on a fixed weak annotation).
 /// </summary>
@@ -49,6 +50,9 @@ public sealed class AugmentedFileSource : ISampleSource
 
     public SampleCacheStatistics CacheStatistics => _decoded.CacheStatistics;
 
+    /// <summary>The share of the split that may be unusable; one more sample is an error (1: no limit).</summary>
+    public double MaxInvalidFraction { get; init; } = 1.0;
+
     /// <summary>Samples found unusable so far, by index.</summary>
     public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
 
@@ -65,6 +69,8 @@ public sealed class AugmentedFileSource : ISampleSource
         catch (DatasetFileException e)
         {
             if (_invalid.TryAdd(index, e)) InvalidSample?.Invoke(e);
+            if (_invalid.Count > MaxInvalidFraction * Count)
+                throw new TooManyInvalidSamplesException(_invalid.Count, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
             return IgnoredSample();
         }
         if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs

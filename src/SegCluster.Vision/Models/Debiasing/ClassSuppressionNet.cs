@@ -1,3 +1,4 @@
+using SegCluster.Vision.Data;
 using SegCluster.Vision.Models.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,8 +22,9 @@ public sealed class ClassSuppressionNet : SegmentationModel
 {
     private readonly SegmentationModel inner;
     private readonly nn.Module<Tensor, Tensor> suppression;
-    private readonly Random _sampler;
     private readonly double[]? _cumulative;
+    private double _drawEpoch = double.NaN;
+    private int _drawsAtEpoch;
 
     /// <param name="inner">The model to wrap; it must expose <see cref="SegmentationModel.Head"/> and set <see cref="SegmentationOutput.Feature"/>.</param>
     public ClassSuppressionNet(SegmentationModel inner, ClassSuppressionOptions options)
@@ -39,7 +41,6 @@ public sealed class ClassSuppressionNet : SegmentationModel
             ("norm", Layers.Norm(inner.Options.Norm, channels)),  // the model's norm: SyncBN ranks must share its statistics too
             ("relu", nn.ReLU()));
         Suppression = options;
-        _sampler = new Random(options.Seed);
         if (options.ClassFrequencies is { } f)
         {
             var inverse = f.Select(x => 1.0 / x).ToArray();
@@ -102,11 +103,18 @@ public sealed class ClassSuppressionNet : SegmentationModel
         };
     }
 
+    /// <summary>
+    /// The draw is a function of (seed, epoch, draws made at that epoch), not of a generator's history: a run resumed from
+    /// a checkpoint sets the epoch of its next step and drops the class the uninterrupted run dropped.
+    /// </summary>
     private int SampleDroppedClass()
     {
-        if (_sampler.NextDouble() >= DropProbability) return -1;
-        if (_cumulative is null) return _sampler.Next(NumClasses);
-        double u = _sampler.NextDouble();
+        if (Epoch != _drawEpoch) (_drawEpoch, _drawsAtEpoch) = (Epoch, 0);
+        long epochBits = BitConverter.DoubleToInt64Bits(Epoch);
+        var random = new SplitMixRandom(Suppression.Seed, (int)(epochBits ^ (epochBits >> 32)), _drawsAtEpoch++);
+        if (random.NextDouble() >= DropProbability) return -1;
+        if (_cumulative is null) return random.NextInt(NumClasses);
+        double u = random.NextDouble();
         int k = Array.FindIndex(_cumulative, c => u < c);
         return k < 0 ? NumClasses - 1 : k;
     }

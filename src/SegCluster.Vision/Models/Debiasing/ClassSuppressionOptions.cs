@@ -9,7 +9,8 @@ namespace SegCluster.Vision.Models.Debiasing;
 /// <param name="SuppressionWeight">α, weight of the mean softmax probability of the dropped class on the drop branch (10 in the authors' code).</param>
 /// <param name="ClassFrequencies">Null: the dropped class is sampled uniformly. Otherwise K pixel frequencies
 /// (any positive scale) and class k is sampled with probability ∝ 1 / frequency_k.</param>
-/// <param name="Seed">Seed of the class sampler (per rank; ranks may sample different classes).</param>
+/// <param name="Seed">Seed of the class sampler. Ranks given the same seed (the product gives them the run's seed) drop
+/// the same class at each step, as one process training on the whole batch would.</param>
 public sealed record ClassSuppressionOptions(
     double EndEpoch = 1.0,
     double TotalEpochs = 1.0,

@@ -51,6 +51,26 @@ public sealed class DatasetFileErrorTests : IDisposable
     }
 
     [Fact]
+    public void A_16_bit_mask_reads_its_ids_and_refuses_ids_above_255()
+    {
+        // An 8-bit decode keeps the high byte: ids 0–255 all read as 0, and 300 as 1, without a word.
+        var root = _data.WriteFolder();
+        var mask = Path.Combine(root, "masks", "a.png");
+        // Ids varying along rows and columns, rows written with every PNG filter type; the folder dataset has 3 classes + 255.
+        var ids = Enumerable.Range(0, TinyDatasets.H * TinyDatasets.W).Select(i => (i * 7 + i / TinyDatasets.W) % 4).Select(v => (byte)(v == 3 ? 255 : v)).ToArray();
+        ImageFileWriter.Gray16Png(mask, [.. ids.Select(v => (ushort)v)], TinyDatasets.H, TinyDatasets.W);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        Assert.Equal(ids, dataset.Decode(0).Label);
+
+        var wide = new ushort[TinyDatasets.H * TinyDatasets.W];
+        wide[5] = 300;
+        ImageFileWriter.Gray16Png(mask, wide, TinyDatasets.H, TinyDatasets.W);
+        var e = Assert.Throws<DatasetFileException>(() => dataset.Decode(0));
+        Assert.Contains(mask, e.Message);
+        Assert.Contains("id 300 (a 16-bit mask)", e.Message);
+    }
+
+    [Fact]
     public void A_cityscapes_id_above_33_is_an_error_not_a_silent_ignore()
     {
         var root = _data.WriteCityscapes();
@@ -114,5 +134,21 @@ public sealed class DatasetFileErrorTests : IDisposable
         for (int y = 0; y < 16; y++)
             for (int x = 0; x < 16; x++)
                 Assert.Equal(y < TinyDatasets.H ? TinyDatasets.FolderMask[y * TinyDatasets.W + x] : SegmentationSample.IgnoreLabel, good.Label[y * 16 + x]);
+    }
+
+    [Fact]
+    public void More_unusable_samples_than_the_limit_stop_training_naming_the_first_file()
+    {
+        var root = _data.WriteFolder();  // 3 training samples
+        foreach (var name in new[] { "a.png", "c.png" }) File.Delete(Path.Combine(root, "masks", name));
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var source = new AugmentedFileSource(dataset, AugmentationOptions.None(16, 16), cacheBytes: 1 << 20, seed: 1, training: true) { MaxInvalidFraction = 0.4 };
+
+        source.Load(2, epoch: 0);  // 1 of 3 unusable: within 40%, trained as ignore
+        source.Load(1, epoch: 0);
+        var stopped = Assert.Throws<TooManyInvalidSamplesException>(() => source.Load(0, epoch: 0));
+
+        Assert.Contains("2 of 3 samples are unusable, more than dataset.max_invalid_fraction = 0.4 allows", stopped.Message);
+        Assert.Contains(Path.Combine(root, "masks", "a.png"), stopped.Message);  // the first by index
     }
 }

@@ -32,6 +32,21 @@ public sealed class DatasetReaderTests : IDisposable
     }
 
     [Fact]
+    public void Voc_reads_deeplabs_train_aug_list_of_image_and_mask_paths()
+    {
+        var root = _data.WriteVoc();
+        // DeepLab's (and mmsegmentation's conversion's) train_aug.txt: image path and mask path per line, tab or space.
+        File.WriteAllLines(Path.Combine(root, "VOC2012", "ImageSets", "Segmentation", "train_aug.txt"),
+            ["/JPEGImages/2007_000032.jpg /SegmentationClassAug/2007_000032.png", "JPEGImages/2008_000002.jpg\tSegmentationClassAug/2008_000002.png", "2007_000039"]);
+
+        var aug = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), VocReader.AugmentedSplit);
+
+        Assert.Equal(["2007_000032", "2008_000002", "2007_000039"], Enumerable.Range(0, aug.Count).Select(i => aug.Files(i).Id));
+        Assert.All(Enumerable.Range(0, aug.Count), i => Assert.True(File.Exists(aug.Files(i).ImagePath), aug.Files(i).ImagePath));
+        Assert.Equal(TinyDatasets.VocAugIds, aug.Decode(1).Label);
+    }
+
+    [Fact]
     public void Voc_reads_palette_masks_the_augmented_list_and_scribbles_as_png_or_xml()
     {
         var root = _data.WriteVoc();

@@ -27,15 +27,7 @@ internal static class ImageFileWriter
 
     public static void VocPalettePng(string path, byte[] indices, int h, int w)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var file = File.Create(path);
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, w);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), h);
-        header[8] = 8;  // bit depth
-        header[9] = 3;  // colour type: palette
-        Chunk(file, "IHDR", header);
+        using var file = CreatePng(path, h, w, bitDepth: 8, colourType: 3);  // colour type 3: palette
         var palette = new byte[256 * 3];
         for (int i = 0; i < 256; i++)
             (palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]) = VocPalette.Colour(i);
@@ -47,6 +39,36 @@ internal static class ImageFileWriter
                 z.WriteByte(0);  // filter: none
                 z.Write(indices, y * w, w);
             }
+        Chunk(file, "IDAT", compressed.ToArray());
+        Chunk(file, "IEND", []);
+    }
+
+    /// <summary>A 16-bit grey PNG (colour type 0, bit depth 16), as cv2.imwrite writes a uint16 label array; Skia
+    /// encodes no 16-bit grey. Row y is filtered with PNG filter y mod 5 (none, sub, up, average, Paeth), as libpng's
+    /// adaptive filtering mixes them.</summary>
+    public static void Gray16Png(string path, ushort[] values, int h, int w)
+    {
+        using var file = CreatePng(path, h, w, bitDepth: 16, colourType: 0);  // colour type 0: grey
+        using var compressed = new MemoryStream();
+        using (var z = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            var rows = new byte[h + 1, 2 * w];  // row 0: the zero row above the image
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    (rows[y + 1, 2 * x], rows[y + 1, 2 * x + 1]) = ((byte)(values[y * w + x] >> 8), (byte)values[y * w + x]);
+            for (int y = 1; y <= h; y++)
+            {
+                int filter = (y - 1) % 5;
+                z.WriteByte((byte)filter);
+                for (int i = 0; i < 2 * w; i++)
+                {
+                    int a = i >= 2 ? rows[y, i - 2] : 0, b = rows[y - 1, i], c = i >= 2 ? rows[y - 1, i - 2] : 0;
+                    int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+                    int predictor = filter switch { 0 => 0, 1 => a, 2 => b, 3 => (a + b) / 2, _ => pa <= pb && pa <= pc ? a : pb <= pc ? b : c };
+                    z.WriteByte((byte)(rows[y, i] - predictor));
+                }
+            }
+        }
         Chunk(file, "IDAT", compressed.ToArray());
         Chunk(file, "IEND", []);
     }
@@ -63,6 +85,20 @@ internal static class ImageFileWriter
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(format, quality);
         File.WriteAllBytes(path, data.ToArray());
+    }
+
+    /// <summary>A new PNG file with its signature and header (IHDR) written; chunks follow.</summary>
+    private static FileStream CreatePng(string path, int h, int w, byte bitDepth, byte colourType)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var file = File.Create(path);
+        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, w);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), h);
+        (header[8], header[9]) = (bitDepth, colourType);
+        Chunk(file, "IHDR", header);
+        return file;
     }
 
     private static void Chunk(Stream s, string type, byte[] data)

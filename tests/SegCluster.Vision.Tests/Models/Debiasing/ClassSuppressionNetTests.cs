@@ -50,6 +50,30 @@ public class ClassSuppressionNetTests
     }
 
     [Fact]
+    public void AResumedRunDropsTheClassesTheUninterruptedRunDropped()
+    {
+        // The trainer sets the epoch before each step (LossSchedule); a resumed model starts at step 6 with a fresh sampler.
+        static int[] Drops(int fromStep)
+        {
+            using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 5, 4, NormKind.None), new ClassSuppressionOptions(EndEpoch: 2, Seed: 11));
+            model.train();
+            using var scope = NewDisposeScope();
+            var drops = new List<int>();
+            for (int step = fromStep; step < 12; step++)
+            {
+                model.Epoch = step / 4.0;
+                for (int micro = 0; micro < 2; micro++) drops.Add(model.forward(randn(1, 3, 16, 16)).Suppression!.DroppedClass);
+            }
+            return [.. drops];
+        }
+
+        var uninterrupted = Drops(0);
+        Assert.Equal(uninterrupted[12..], Drops(6));
+        Assert.True(uninterrupted.Distinct().Count() >= 4, $"draws {string.Join(",", uninterrupted)}: the sampler hardly varies");
+        Assert.Contains(-1, uninterrupted[..8]);  // p = epoch / 2 < 1 early on: some steps drop nothing
+    }
+
+    [Fact]
     public void InverseFrequencySamplingPrefersRareClasses()
     {
         using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None),

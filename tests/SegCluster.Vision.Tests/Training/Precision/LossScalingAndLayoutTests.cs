@@ -68,6 +68,21 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
     /// A checkpoint without scaler state (fp32) leaves a resumed fp16 trainer at the start value.
     /// </summary>
     [Fact]
+    public void AnFp16RunWhoseGradientsStayNonFiniteStopsAtTheMinimumScale()
+    {
+        // GradScaler's defaults from 2^16: 16 skipped steps reach the floor of 1; a 17th means even unscaled gradients
+        // overflow, and the run stops instead of skipping on (and, once 1/S overflowed, applying NaN updates).
+        var scaler = new DynamicLossScaler();
+        for (int skip = 1; skip <= 16; skip++)
+            Assert.False(scaler.Update(gradientsFinite: false));
+        Assert.Equal(1.0, scaler.Scale);
+
+        var diverged = Assert.Throws<TrainingDivergedException>(() => scaler.Update(gradientsFinite: false));
+        Assert.Contains("minimum loss scale 1 (17 steps skipped in all)", diverged.Message);
+        Assert.True(scaler.Update(gradientsFinite: true));  // a finite step after backing off is still applied
+    }
+
+    [Fact]
     public void AResumedFp16RunContinuesAtTheSavedLossScale()
     {
         string path = Path.Combine(_dir, "fp16.ckpt"), fp32Path = Path.Combine(_dir, "fp32.ckpt");

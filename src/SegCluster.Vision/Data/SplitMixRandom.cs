@@ -1,17 +1,18 @@
 namespace SegCluster.Vision.Data;
 
 /// <summary>
-/// Small deterministic random stream (SplitMix64). A value type seeded from (seed, index) so each
-/// sample is a pure function of its coordinates: no shared RNG state, safe on any thread.
+/// Small deterministic random stream (SplitMix64). A value type seeded from coordinates (seed, index; seed, epoch,
+/// index) so each draw is a pure function of them: no shared RNG state, safe on any thread, and the same after a
+/// resume from a checkpoint (a sequential generator restarted at its seed would draw again from the start).
 /// </summary>
-internal struct SceneRandom
+internal struct SplitMixRandom
 {
     private ulong _state;
 
-    public SceneRandom(int seed, int index) => _state = Mix(((ulong)(uint)seed << 32) ^ (uint)index ^ 0x9E3779B97F4A7C15UL);
+    public SplitMixRandom(int seed, int index) => _state = Mix(((ulong)(uint)seed << 32) ^ (uint)index ^ 0x9E3779B97F4A7C15UL);
 
     /// <summary>A stream for (seed, epoch, index): augmentation draws differ by epoch and by sample, never by thread or order.</summary>
-    public SceneRandom(int seed, int epoch, int index) =>
+    public SplitMixRandom(int seed, int epoch, int index) =>
         _state = Mix(Mix(((ulong)(uint)seed << 32) ^ (uint)epoch) ^ ((ulong)(uint)index << 17) ^ 0xD1B54A32D192ED03UL);
 
     /// <summary>Uniform in [0, 1).</summary>
