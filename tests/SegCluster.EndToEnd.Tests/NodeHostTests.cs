@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 
 namespace SegCluster.EndToEnd.Tests;
 
@@ -25,6 +27,23 @@ public sealed class NodeHostTests
         Assert.Contains("<html", body, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>A node advertising 127.0.0.1 listens on loopback only (its API must not reach the network by default),
+    /// unless Node:ListenOnAllInterfaces says otherwise, as the container image does so that `docker run -p` reaches it.</summary>
+    [RequiresNonLoopbackAddressFact]
+    public async Task A_loopback_node_listens_on_other_interfaces_only_when_told()
+    {
+        var address = RequiresNonLoopbackAddressFactAttribute.Address!;
+        await using (var local = await NodeProcess.StartAsync([]))
+        {
+            using var outside = local.HttpAt(address);
+            await Assert.ThrowsAsync<HttpRequestException>(() => outside.GetStringAsync("/health"));
+        }
+
+        await using var everywhere = await NodeProcess.StartAsync(new() { ["SEGCLUSTER_Node__ListenOnAllInterfaces"] = "true" });
+        using var reached = everywhere.HttpAt(address);
+        Assert.Equal("Healthy", await reached.GetStringAsync("/health"));
+    }
+
     /// <summary>SegCluster.Node.dll on free ports; returns once /health answers "Healthy".</summary>
     private sealed class NodeProcess : IAsyncDisposable
     {
@@ -40,6 +59,10 @@ public sealed class NodeHostTests
         }
 
         public HttpClient Http { get; }
+
+        /// <summary>A client of this node's HTTP port at another of this machine's addresses.</summary>
+        public HttpClient HttpAt(IPAddress address) =>
+            new() { BaseAddress = new Uri($"http://{address}:{Http.BaseAddress!.Port}"), Timeout = TimeSpan.FromSeconds(10) };
 
         public static async Task<NodeProcess> StartAsync(Dictionary<string, string> settings)
         {
@@ -77,5 +100,20 @@ public sealed class NodeHostTests
             _process.Dispose();
             Http.Dispose();
         }
+    }
+}
+
+/// <summary>A [Fact] skipped, with the reason, on a machine whose only IPv4 address is loopback.</summary>
+public sealed class RequiresNonLoopbackAddressFactAttribute : FactAttribute
+{
+    /// <summary>An up interface's IPv4 address other than loopback, or null.</summary>
+    public static IPAddress? Address { get; } = NetworkInterface.GetAllNetworkInterfaces()
+        .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+        .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address)
+        .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+
+    public RequiresNonLoopbackAddressFactAttribute()
+    {
+        if (Address is null) Skip = "this machine has no IPv4 address but loopback";
     }
 }
