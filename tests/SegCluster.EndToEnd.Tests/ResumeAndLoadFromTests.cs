@@ -54,10 +54,12 @@ public sealed class ResumeAndLoadFromTests : IDisposable
         Assert.Equal(full.Evaluation!.MeanIoU, resumed.Evaluation!.MeanIoU);
         AssertSameWeights(Weights(full.Checkpoint!.Path), Weights(resumed.Checkpoint.Path), tolerance: 0);
 
-        // A learning rate so small that two steps leave the weights where load_from put them.
-        var fineTune = Spec with { Training = Spec.Training with { Steps = 2, CheckpointEvery = 1, LearningRate = 1e-12, LoadFrom = middle } };
+        // A learning rate so small that two steps leave the weights where load_from put them. max_keep_checkpoints 1:
+        // step 1's file is deleted once step 2's is recorded.
+        var fineTune = Spec with { Training = Spec.Training with { Steps = 2, CheckpointEvery = 1, MaxKeepCheckpoints = 1, LearningRate = 1e-12, LoadFrom = middle } };
         var (loaded, loadedLosses) = await RunAsync(node, "loaded", fineTune);
         Assert.Equal([1, 2], loadedLosses.Select(p => p.Step));
+        Assert.Equal(["step-000002.ckpt"], Directory.GetFiles(Path.Combine(_checkpoints.FullName, "loaded")).Select(Path.GetFileName));
         Assert.Equal(2, CheckpointStore.ReadMetadata(CheckpointPath("loaded", 2)).OptimizerSteps);  // fresh optimiser, not 4 + 2
         AssertSameWeights(Weights(middle), Weights(loaded.Checkpoint!.Path), tolerance: 1e-6f);
         // Meaningful only because the seed's initial weights (what a run without load_from starts from) are far from these.

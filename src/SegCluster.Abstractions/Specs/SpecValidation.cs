@@ -72,6 +72,7 @@ public static class SpecValidation
         Check(double.IsFinite(t.BucketCapMb) && t.BucketCapMb >= 0,
             $"training.bucket_cap_mb: {t.BucketCapMb} must be a finite number of megabytes, 0 or more (0: one all-reduce after backward, no overlap).");
         Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
+        Check(t.MaxKeepCheckpoints >= 0, $"training.max_keep_checkpoints: {t.MaxKeepCheckpoints} must be 0 (keep every checkpoint) or a positive count.");
         Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
         Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),
             $"training.best_metric: '{t.BestMetric}' is unknown; use one of {string.Join(", ", TrainingSpec.BestMetrics)}.");

@@ -25,6 +25,9 @@ public sealed record TrainingSpec
     /// <summary>Checkpoint whose weights start the run (mmsegmentation's <c>load_from</c>, fine-tuning): step 0, a fresh
     /// optimiser; the model section must build the network the file holds, class count included. A path on the node.</summary>
     [Id(10)] public string? LoadFrom { get; init; }
+    /// <summary>Step checkpoints kept per experiment, the newest (mmsegmentation's <c>max_keep_ckpts</c>); older ones are deleted
+    /// once a newer one is recorded. 0 = keep every one. best.ckpt is kept apart.</summary>
+    [Id(11)] public int MaxKeepCheckpoints { get; init; }
 
     /// <summary>"sgd" (momentum, L2 decay; the CNN default) or "adamw" (decoupled decay; for ViT backbones).</summary>
     [Id(20)] public string Optimizer { get; init; } = "sgd";

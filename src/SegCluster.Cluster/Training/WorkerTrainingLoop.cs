@@ -149,9 +149,13 @@ public sealed class WorkerTrainingLoop(
 
     private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step, IReadOnlyList<string> classNames)
     {
-        var path = Path.GetFullPath(Path.Combine(ExperimentDirectory, $"step-{step:D6}.ckpt"));
+        var path = StepCheckpoints.PathFor(ExperimentDirectory, step);
         CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames);
         experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
+        // Only after the report: until then the coordinator's last good checkpoint is an older file.
+        foreach (var deleted in StepCheckpoints.Prune(ExperimentDirectory, step, assignment.Spec.Training.MaxKeepCheckpoints))
+            logger.LogDebug("Rank 0 of {Experiment}: deleted {Checkpoint} (training.max_keep_checkpoints {Keep})",
+                assignment.ExperimentId, deleted, assignment.Spec.Training.MaxKeepCheckpoints);
     }
 
     /// <summary>Retries while the coordinator is unreachable (its node was lost and Orleans has not yet

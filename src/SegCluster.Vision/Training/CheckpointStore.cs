@@ -74,6 +74,18 @@ public static class CheckpointStore
     public static long Load(string path, DataParallelTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        try
+        {
+            return LoadInto(path, trainer);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Truncated(path, e);
+        }
+    }
+
+    private static long LoadInto(string path, DataParallelTrainer trainer)
+    {
         using var reader = new BinaryReader(File.OpenRead(path));
         var metadata = ReadHeader(reader, path);
         if (metadata is not null) CheckFits(path, metadata, trainer.Model);
@@ -99,14 +111,25 @@ public static class CheckpointStore
     public static void LoadWeights(string path, SegmentationModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        using var reader = new BinaryReader(File.OpenRead(path));
-        var metadata = ReadHeader(reader, path);
-        if (metadata is not null) CheckFits(path, metadata, model);
-        reader.ReadInt64();
-        var optimizerFloats = ReadOptimizerLength(reader, path);
-        reader.BaseStream.Seek((long)optimizerFloats * sizeof(float), SeekOrigin.Current);
-        LoadStateOrKeep(reader, model);
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path));
+            var metadata = ReadHeader(reader, path);
+            if (metadata is not null) CheckFits(path, metadata, model);
+            reader.ReadInt64();
+            var optimizerFloats = ReadOptimizerLength(reader, path);
+            reader.BaseStream.Seek((long)optimizerFloats * sizeof(float), SeekOrigin.Current);
+            LoadStateOrKeep(reader, model);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Truncated(path, e);
+        }
     }
+
+    /// <summary>A file that ends early (a copy cut short, a full disk): the end-of-stream error alone names no file.</summary>
+    private static InvalidDataException Truncated(string path, EndOfStreamException e) =>
+        new($"checkpoint '{path}' is corrupt: it ends before its last tensor (truncated copy or full disk?).", e);
 
     /// <summary>The optimiser state's float count, refused when negative or longer than the rest of the file (a corrupt
     /// length would otherwise surface as an OverflowException or an out-of-memory allocation).</summary>
@@ -170,8 +193,15 @@ public static class CheckpointStore
         int version = reader.ReadInt32();
         if (version is < 1 or > Version) throw new InvalidDataException($"checkpoint '{path}' has version {version}; this build reads versions 1 to {Version}.");
         if (version == 1) return null;
-        return JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString())
-            ?? throw new InvalidDataException($"checkpoint '{path}' has empty metadata.");
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString())
+                ?? throw new InvalidDataException($"checkpoint '{path}' has empty metadata.");
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"checkpoint '{path}' is corrupt: its metadata header cannot be read ({e.Message}).", e);
+        }
     }
 
     /// <summary>Names the first state-dict entry that is missing, extra or of another shape.</summary>

@@ -27,6 +27,13 @@ public sealed class SpecEdgeCaseTests
         Assert.Equal(1, spec.StepsPerEpoch);
     }
 
+    [Fact]
+    public void A_negative_checkpoint_count_to_keep_is_an_error_naming_the_field()
+    {
+        var spec = SpecPaths.With(new ExperimentSpec(), "training.max_keep_checkpoints", "-1");
+        Assert.StartsWith("training.max_keep_checkpoints: -1 must be 0 (keep every checkpoint)", Assert.Single(spec.Validate()), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("training.precision")]
     [InlineData("training.wire")]

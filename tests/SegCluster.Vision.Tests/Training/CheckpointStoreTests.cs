@@ -162,7 +162,20 @@ public sealed class CheckpointStoreTests : IDisposable
         using var other = TestData.Model("encoder-decoder", 4, 4, NormKind.None, seed: 99);
         using var otherTrainer = Trainer(other);
         var before = TestData.Snapshot(other);
-        Assert.ThrowsAny<Exception>(() => CheckpointStore.Load(path, otherTrainer));
+        var error = Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(path, otherTrainer));
+        Assert.Contains($"checkpoint '{path}' is corrupt: it ends before its last tensor", error.Message);
         Assert.Equal(before, TestData.Snapshot(other));
+        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => CheckpointStore.LoadWeights(path, other)).Message);
+    }
+
+    [Fact]
+    public void A_corrupt_metadata_header_is_refused_naming_the_file()
+    {
+        string path = SaveSmall("header.ckpt", spec: "{}");
+        using (var stream = File.OpenWrite(path)) { stream.Position = 14; stream.Write("#not-json"u8); }  // inside the metadata JSON
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None);
+        using var trainer = Trainer(model);
+        foreach (var read in new Action[] { () => CheckpointStore.ReadMetadata(path), () => CheckpointStore.Load(path, trainer), () => CheckpointStore.LoadWeights(path, model) })
+            Assert.StartsWith($"checkpoint '{path}' is corrupt: its metadata header cannot be read", Assert.Throws<InvalidDataException>(read).Message, StringComparison.Ordinal);
     }
 }
