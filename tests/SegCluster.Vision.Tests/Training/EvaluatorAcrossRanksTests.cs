@@ -33,6 +33,35 @@ public sealed class EvaluatorAcrossRanksTests
         foreach (var result in results) Assert.Equal(expected, result.Counts);
     }
 
+    /// <summary>A known case: a network whose weights are all zero but the classifier's bias for class 2 predicts 2 at every
+    /// pixel, so each labelled pixel of the chosen samples lands once in column 2 of its label's row (ignore pixels
+    /// nowhere), over batches of 3 with a short last one, and the IoU of class 2 is its pixels over all labelled ones.</summary>
+    [Fact]
+    public void A_constant_prediction_counts_every_labelled_pixel_of_the_chosen_samples_once()
+    {
+        const int classes = 4, predicted = 2;
+        var data = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: classes, Height: 32, Width: 32, Count: 9, Seed: 5));
+        using var model = TestData.Model("encoder-decoder", classes, 8, NormKind.BatchNorm);
+        var classifierBias = model.named_parameters().Last(p => p.name.EndsWith("bias", StringComparison.Ordinal)).parameter;
+        Assert.Equal([classes], classifierBias.shape);
+        using (no_grad())
+        {
+            foreach (var p in model.parameters()) p.zero_();
+            classifierBias[predicted] = 1f;
+        }
+        int[] chosen = [0, 2, 3, 5, 6, 8, 1];
+
+        var counts = Evaluator.EvaluateConfusion(model, data, chosen, batchSize: 3, CPU).Counts;
+
+        var expected = new long[classes * classes];
+        foreach (var label in chosen.SelectMany(i => data.Get(i).Label).Where(l => l != SegmentationSample.IgnoreLabel))
+            expected[label * classes + predicted]++;
+        Assert.True(expected.Count(c => c > 0) > 1, "the labels should hold more than one class");
+        Assert.Equal(expected, counts);
+        var metrics = Evaluator.Evaluate(model, data, chosen, 3, CPU);
+        Assert.Equal(expected[predicted * classes + predicted] / (double)expected.Sum(), metrics.ClassIoU[predicted], 12);
+    }
+
     /// <summary>Cancelling stops an evaluation at the next batch (a cancelled run's worker is handed to the next run at
     /// once; a full-resolution evaluation could hold it for minutes) and leaves the model in its training mode.</summary>
     [Fact]
