@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs SegCluster for a GPU host that has PyTorch (its torch/lib holds libtorch + CUDA) but no .NET:
 #   artifacts/gpu/segcluster/   CLI published with -p:TorchBackend=external (TorchSharp without libtorch), linux-x64 natives only
-#   artifacts/gpu/dotnet/       this machine's .NET host + Microsoft.NETCore.App + Microsoft.AspNetCore.App
+#   artifacts/gpu/dotnet/       this machine's .NET host + Microsoft.NETCore.App + Microsoft.AspNetCore.App (newest of
+#                               the app's major, see runtime-version.sh)
 #   artifacts/gpu/run.sh        runs `segcluster` there with libtorch from python3's torch
 #   artifacts/segcluster-gpu.tar.xz  the three above (xz: the GPU machine takes at most 64 MiB)
 # On the GPU host:  tar xJf segcluster-gpu.tar.xz && gpu/run.sh quickstart --device cuda:0
@@ -10,13 +11,15 @@ cd "$(dirname "$0")/../.."
 out=artifacts/gpu
 rm -rf "$out" && mkdir -p "$out"
 
+# The runtime that runs the app here: the host (dotnet, host/fxr) and the two shared frameworks it needs, each the
+# newest installed of the major the app targets (runtime-version.sh; it fails before the publish when none is).
+root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+version="$(deploy/gpu/runtime-version.sh Microsoft.NETCore.App)"
+aspnet="$(deploy/gpu/runtime-version.sh Microsoft.AspNetCore.App)"
+
 dotnet publish src/SegCluster.Cli -c Release -r linux-x64 --self-contained false -p:TorchBackend=external -o "$out/segcluster" "$@"
 rm -rf "$out/segcluster"/*.pdb
 
-# The runtime that runs the app here: the host (dotnet, host/fxr) and the two shared frameworks it needs.
-root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
-version="$(dotnet --list-runtimes | sed -n 's/^Microsoft.NETCore.App \([0-9.]*\) .*/\1/p' | sort -V | tail -1)"
-aspnet="$(dotnet --list-runtimes | sed -n 's/^Microsoft.AspNetCore.App \([0-9.]*\) .*/\1/p' | sort -V | tail -1)"
 mkdir -p "$out/dotnet/shared/Microsoft.NETCore.App" "$out/dotnet/shared/Microsoft.AspNetCore.App"
 cp "$root/dotnet" "$out/dotnet/"
 cp -r "$root/host" "$out/dotnet/"

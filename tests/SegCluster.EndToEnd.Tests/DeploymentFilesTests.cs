@@ -142,30 +142,151 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
-    public void Dashboard_uses_the_provisioned_datasource_and_every_panel_has_a_query()
+    public void Dashboard_queries_the_datasource_variable_which_defaults_to_the_provisioned_one_and_every_panel_has_a_query()
     {
         var datasources = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "datasources", "prometheus.yml"));
-        var uid = (string)((Dictionary<object, object>)Assert.Single((List<object>)datasources["datasources"]))["uid"];
+        var provisioned = (Dictionary<object, object>)Assert.Single((List<object>)datasources["datasources"]);
+        Assert.Equal("prometheus", provisioned["type"]);
+        // Grafana's default datasource, so the variable resolves to it in compose even if its current value is lost.
+        Assert.Equal("true", provisioned["isDefault"]);
         var dashboard = GrafanaDashboard.Load();
+
+        // A `datasource` variable (Prometheus datasources of the Grafana it is imported into), first, defaulting to
+        // the provisioned uid; a dashboard pinned to that uid says "datasource not found" in any other Grafana.
+        var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().ToList();
+        Assert.Equal(["datasource", "experiment", "node"], variables.Select(v => v.GetProperty("name").GetString()));
+        var datasource = variables[0];
+        Assert.Equal("datasource", datasource.GetProperty("type").GetString());
+        Assert.Equal("prometheus", (datasource.TryGetProperty("pluginId", out var plugin) ? plugin : datasource.GetProperty("query")).GetString());
+        Assert.Equal((string)provisioned["uid"], datasource.GetProperty("current").GetProperty("value").GetString());
+        Assert.False(datasource.TryGetProperty("multi", out var multi) && multi.GetBoolean());
+        Assert.False(datasource.TryGetProperty("includeAll", out var all) && all.GetBoolean());
+
+        // Every datasource reference (panels, their queries, the query variables) is the variable.
+        var references = DatasourceReferences(dashboard).ToList();
+        Assert.NotEmpty(references);
+        Assert.All(references, r => Assert.True(
+            r.Reference.ValueKind == JsonValueKind.Object && r.Reference.GetProperty("uid").GetString() == "${datasource}"
+                && r.Reference.GetProperty("type").GetString() == "prometheus",
+            $"{r.Where}: datasource {r.Reference.GetRawText()}, not {{\"type\": \"prometheus\", \"uid\": \"${{datasource}}\"}}"));
+        Assert.All(variables.Skip(1), v => Assert.Equal("${datasource}", v.GetProperty("datasource").GetProperty("uid").GetString()));
 
         var panels = GrafanaDashboard.Panels(dashboard).ToList();
         Assert.NotEmpty(panels);
         foreach (var panel in panels)
         {
             var title = panel.GetProperty("title").GetString();
-            Assert.Equal(uid, panel.GetProperty("datasource").GetProperty("uid").GetString());
+            Assert.Equal("${datasource}", panel.GetProperty("datasource").GetProperty("uid").GetString());
             var targets = panel.GetProperty("targets").EnumerateArray().ToList();
             Assert.True(targets.Count > 0, $"panel '{title}' has no query");
             Assert.All(targets, t => Assert.False(string.IsNullOrWhiteSpace(t.GetProperty("expr").GetString()), $"panel '{title}' has an empty query"));
         }
-        foreach (var variable in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
-            Assert.Equal(uid, variable.GetProperty("datasource").GetProperty("uid").GetString());
-        Assert.Equal(["experiment", "node"], dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()));
 
         // The dashboards provider reads the folder compose mounts the dashboard into.
         var providers = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "dashboards", "segcluster.yml"));
         var path = (string)((Dictionary<object, object>)((Dictionary<object, object>)Assert.Single((List<object>)providers["providers"]))["options"])["path"];
         Assert.Contains($"./deploy/grafana/dashboards:{path}:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
+    }
+
+    /// <summary>Every "datasource" property of the dashboard but the datasource variable's own (it has none).</summary>
+    private static IEnumerable<(string Where, JsonElement Reference)> DatasourceReferences(JsonElement element, string where = "")
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                if (property.Name == "datasource") yield return (where, property.Value);
+                else foreach (var found in DatasourceReferences(property.Value, $"{where}.{property.Name}")) yield return found;
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+                foreach (var found in DatasourceReferences(item, $"{where}[{i++}]")) yield return found;
+        }
+    }
+
+    [Fact]
+    public void Compose_nodes_split_the_hosts_cores_for_torch_threads()
+    {
+        // Node:TorchThreads 0 (the default) sizes torch's intra-op pool to every core the container sees, which on
+        // one Docker host is the whole host for each node: two nodes would run 2x the cores in threads.
+        var services = (Dictionary<object, object>)LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"];
+        var nodes = services.Keys.Cast<string>().Where(name => name.StartsWith("node")).ToList();
+        Assert.Equal(2, nodes.Count);
+        var settings = nodes.Select(name =>
+        {
+            var env = (Dictionary<object, object>)((Dictionary<object, object>)services[name])["environment"];
+            Assert.True(env.TryGetValue("SEGCLUSTER_Node__TorchThreads", out var value), $"{name} does not set SEGCLUSTER_Node__TorchThreads");
+            return (string)value;
+        }).ToList();
+        Assert.Single(settings.Distinct());
+        // A literal count or ${VARIABLE:-default}, as compose interpolates it when the variable is unset.
+        var m = Regex.Match(settings[0], @"^(?:\$\{[A-Z_]+:-(\d+)\}|(\d+))$");
+        Assert.True(m.Success, $"SEGCLUSTER_Node__TorchThreads: {settings[0]}");
+        var threads = int.Parse(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+        Assert.InRange(threads, 1, 2);  // 0 would be automatic (all cores); 2 per node fits a 4-core host
+    }
+
+    [Fact]
+    public void Gpu_publish_packs_the_newest_runtime_of_the_target_major_and_fails_without_one()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var props = File.ReadAllText(RepoPaths.Of("Directory.Build.props"));
+        var major = int.Parse(Regex.Match(props, @"<TargetFramework>net(\d+)\.\d+</TargetFramework>").Groups[1].Value);
+        var publish = File.ReadAllText(RepoPaths.Of("deploy", "gpu", "publish.sh"));
+        Assert.Contains("version=\"$(deploy/gpu/runtime-version.sh Microsoft.NETCore.App)\"", publish);
+        Assert.Contains("aspnet=\"$(deploy/gpu/runtime-version.sh Microsoft.AspNetCore.App)\"", publish);
+        Assert.DoesNotContain("--list-runtimes", publish);
+
+        // A machine with an older major, the target major (two patches, a preview) and a newer major's preview.
+        string[] installed =
+        [
+            $"Microsoft.AspNetCore.App {major - 1}.0.9 [/x/shared/Microsoft.AspNetCore.App]",
+            $"Microsoft.AspNetCore.App {major}.0.2 [/x/shared/Microsoft.AspNetCore.App]",
+            $"Microsoft.AspNetCore.App {major + 1}.0.0 [/x/shared/Microsoft.AspNetCore.App]",
+            $"Microsoft.NETCore.App {major - 1}.0.11 [/x/shared/Microsoft.NETCore.App]",
+            $"Microsoft.NETCore.App {major}.0.3 [/x/shared/Microsoft.NETCore.App]",
+            $"Microsoft.NETCore.App {major}.0.10 [/x/shared/Microsoft.NETCore.App]",
+            $"Microsoft.NETCore.App {major}.1.0-preview.1.2 [/x/shared/Microsoft.NETCore.App]",
+            $"Microsoft.NETCore.App {major + 1}.0.0-preview.7.1 [/x/shared/Microsoft.NETCore.App]",
+            $"Microsoft.NETCore.App {major + 1}.0.1 [/x/shared/Microsoft.NETCore.App]",
+        ];
+        Assert.Equal((0, $"{major}.0.10"), RuntimeVersion("Microsoft.NETCore.App", installed));
+        Assert.Equal((0, $"{major}.0.2"), RuntimeVersion("Microsoft.AspNetCore.App", installed));
+
+        var (exit, error) = RuntimeVersion("Microsoft.AspNetCore.App", [.. installed.Where(l => !l.StartsWith($"Microsoft.AspNetCore.App {major}."))], stderr: true);
+        Assert.NotEqual(0, exit);
+        Assert.Contains($"no Microsoft.AspNetCore.App {major}.* runtime is installed", error);
+    }
+
+    /// <summary>deploy/gpu/runtime-version.sh with a `dotnet` on PATH that lists <paramref name="runtimes"/>.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static (int Exit, string Output) RuntimeVersion(string framework, string[] runtimes, bool stderr = false)
+    {
+        var bin = Directory.CreateTempSubdirectory("segcluster-fake-dotnet-");
+        try
+        {
+            var fake = Path.Combine(bin.FullName, "dotnet");
+            File.WriteAllText(fake, "#!/bin/sh\n[ \"$1\" = --list-runtimes ] || exit 64\ncat <<'EOF'\n" + string.Join("\n", runtimes) + "\nEOF\n");
+            File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var start = new System.Diagnostics.ProcessStartInfo("bash", [RepoPaths.Of("deploy", "gpu", "runtime-version.sh"), framework])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            start.Environment["PATH"] = bin.FullName + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "runtime-version.sh did not finish");
+            return (process.ExitCode, (stderr ? error.Result : output.Result).Trim());
+        }
+        finally
+        {
+            bin.Delete(recursive: true);
+        }
     }
 
     internal static Dictionary<object, object> LoadYaml(string path) => ParseYaml(File.ReadAllText(path));

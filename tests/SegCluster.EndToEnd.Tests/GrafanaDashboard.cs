@@ -19,11 +19,12 @@ internal static class GrafanaDashboard
         where t.TryGetProperty("expr", out _)
         select (p.GetProperty("title").GetString()!, t.GetProperty("expr").GetString()!);
 
-    /// <summary>The query as Grafana sends it with "All" selected for every template variable (allValue ".*").</summary>
+    /// <summary>The query as Grafana sends it with "All" selected for every query variable (allValue ".*").</summary>
     public static string WithAllSelected(string expr, JsonElement dashboard)
     {
         foreach (var v in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
         {
+            if (v.GetProperty("type").GetString() == "datasource") continue;  // picks the datasource, not a label value
             var name = v.GetProperty("name").GetString()!;
             var all = v.GetProperty("allValue").GetString()!;
             expr = expr.Replace("${" + name + "}", all).Replace("$" + name, all);

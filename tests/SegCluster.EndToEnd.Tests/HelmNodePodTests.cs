@@ -54,6 +54,74 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void A_startup_probe_holds_off_liveness_for_minutes_while_the_node_starts()
+    {
+        // Liveness alone (initialDelay + period × failures, about 50 s) restarts a node still joining a slow Redis;
+        // Kubernetes runs liveness and readiness only once the startup probe has passed.
+        var startup = Map(Container["startupProbe"]);
+        var get = Map(startup["httpGet"]);
+        Assert.Equal("/health", get["path"]);
+        Assert.Equal("http", get["port"]);
+        Assert.Equal(HelmTemplate.Action(".Values.probes.startup.periodSeconds"), startup["periodSeconds"]);
+        Assert.Equal(HelmTemplate.Action(".Values.probes.startup.failureThreshold"), startup["failureThreshold"]);
+
+        var probes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["probes"]);
+        var values = Map(probes["startup"]);
+        var startupSeconds = int.Parse((string)values["periodSeconds"]) * int.Parse((string)values["failureThreshold"]);
+        var livenessSeconds = int.Parse((string)probes["initialDelaySeconds"]) + int.Parse((string)probes["periodSeconds"]) * int.Parse((string)probes["failureThreshold"]);
+        Assert.True(startupSeconds >= 300 && startupSeconds > livenessSeconds, $"startup probe allows {startupSeconds} s, liveness {livenessSeconds} s");
+        Assert.Equal("/health", Map(Map(Container["livenessProbe"])["httpGet"])["path"]);
+        Assert.Equal("/health/ready", Map(Map(Container["readinessProbe"])["httpGet"])["path"]);
+    }
+
+    [Fact]
+    public void The_disruption_budget_lets_drains_evict_one_pod_at_a_time_by_default()
+    {
+        // maxUnavailable 0 refuses every eviction: `kubectl drain` of a node hosting a pod waits forever.
+        Assert.Equal(HelmTemplate.Action(".Values.podDisruptionBudget.maxUnavailable"), Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"])["maxUnavailable"]);
+        var budget = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["podDisruptionBudget"]);
+        Assert.Equal("true", budget["enabled"]);
+        Assert.Equal("1", budget["maxUnavailable"]);
+    }
+
+    [Fact]
+    public void Without_a_chart_service_account_the_pods_use_the_named_one_or_default()
+    {
+        // The pod's serviceAccountName comes from the helper; with serviceAccount.create false it must name an account
+        // that exists: serviceAccount.name, else the namespace's "default" (not the release name nobody created).
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.serviceAccountName\" ."), Map(Pod["spec"])["serviceAccountName"]);
+        var helper = Define("segcluster.serviceAccountName");
+        var branches = System.Text.RegularExpressions.Regex.Match(helper,
+            @"^\{\{-?\s*if\s+\.Values\.serviceAccount\.create\s*-?\}\}(?<create>.*)\{\{-?\s*else\s*-?\}\}(?<existing>.*)\{\{-?\s*end\s*-?\}\}$",
+            System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(branches.Success, "segcluster.serviceAccountName is not {{ if .Values.serviceAccount.create }} ... {{ else }} ... {{ end }}:\n" + helper);
+        Assert.Matches(@"^\{\{-?\s*default \(include ""segcluster\.fullname"" \.\) \.Values\.serviceAccount\.name\s*-?\}\}$", branches.Groups["create"].Value.Trim());
+        Assert.Matches(@"^\{\{-?\s*default ""default"" \.Values\.serviceAccount\.name\s*-?\}\}$", branches.Groups["existing"].Value.Trim());
+    }
+
+    [Fact]
+    public void The_generated_token_is_kept_on_upgrade_and_a_set_token_rolls_the_pods()
+    {
+        // secret.yaml: token.value, else the token of the Secret already in the cluster (lookup), else a random one;
+        // a random token at every upgrade would leave running pods on the old one and new pods on the new one.
+        var secret = File.ReadAllText(Path.Combine(Templates, "secret.yaml"));
+        Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", secret);
+        var at = 0;
+        foreach (var branch in new[] { "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}" })
+        {
+            at = secret.IndexOf(branch, at, StringComparison.Ordinal);
+            Assert.True(at >= 0, $"secret.yaml: no {branch} after the branches before it");
+        }
+        Assert.Contains("token: {{ index $existing.data \"token\" | quote }}", secret);
+
+        // Pods read the token once (env from the Secret): an explicit token.value that changes must restart them.
+        var annotations = Map(Map(Pod["metadata"])["annotations"]);
+        Assert.Equal(HelmTemplate.Action(". | sha256sum | quote"), annotations["checksum/token"]);
+        Assert.Matches(@"\{\{-\s*with \.Values\.token\.value\s*\}\}\s*\n\s*annotations:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        Assert.Contains("helm template", File.ReadAllText(RepoPaths.Of("helm", "segcluster", "values.yaml")));
+    }
+
+    [Fact]
     public void Nothing_Orleans_Kubernetes_hosting_would_need_is_left_and_the_pods_get_no_api_access()
     {
         // The node clusters through Redis: Kubernetes-hosting labels, ORLEANS_* variables and a pod Role would do nothing.
@@ -67,6 +135,18 @@ public sealed class HelmNodePodTests
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
         Assert.Contains("\"nvidia.com/gpu\"", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.True(Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"]).ContainsKey("maxUnavailable"));
+    }
+
+    /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>
+    private static string Define(string name)
+    {
+        var helpers = File.ReadAllText(Path.Combine(Templates, "_helpers.tpl"));
+        var start = System.Text.RegularExpressions.Regex.Match(helpers, @"\{\{-?\s*define """ + System.Text.RegularExpressions.Regex.Escape(name) + @"""\s*-?\}\}");
+        Assert.True(start.Success, $"no define {name}");
+        var next = System.Text.RegularExpressions.Regex.Match(helpers[(start.Index + start.Length)..], @"\{\{-?\s*define |\{\{/\*");
+        var body = next.Success ? helpers.Substring(start.Index + start.Length, next.Index) : helpers[(start.Index + start.Length)..];
+        // Drop the define's own closing {{- end -}}.
+        return System.Text.RegularExpressions.Regex.Replace(body.Trim(), @"\{\{-?\s*end\s*-?\}\}$", "").Trim();
     }
 
     internal static Dictionary<object, object> Variable(string name) => Env.Single(e => (string)e["name"] == name);

@@ -23,8 +23,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: node
 {{- end -}}
 
+{{/* The node pods' ServiceAccount: the chart's own (serviceAccount.name or the full name), or with create false an
+existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- define "segcluster.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
 {{- default (include "segcluster.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "segcluster.tokenSecretName" -}}
