@@ -35,6 +35,7 @@ public static class MetricNames
     public const string SchedulerQueue = "segcluster.scheduler.queue";
     public const string SchedulerWorkers = "segcluster.scheduler.workers";
     public const string SweepTrials = "segcluster.sweep.trials";
+    public const string TelemetrySeries = "segcluster.telemetry.series";
 
     public static class Labels
     {
@@ -46,5 +47,6 @@ public static class MetricNames
         public const string Kind = "kind";
         public const string Dataset = "dataset";
         public const string Sweep = "sweep";
+        public const string Family = "family";
     }
 }

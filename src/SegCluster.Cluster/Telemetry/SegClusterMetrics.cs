@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Vision.Devices;
@@ -34,6 +37,8 @@ public sealed class SegClusterMetrics
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<TrialState, int>> _sweeps = new();
     private readonly FinishedSeries<string> _finishedSweeps = new(FinishedSeriesKept);
     private SchedulerLoad? _scheduler;
+    private readonly LabelSetBudget<WorkerLabels> _workerSeries;
+    private readonly LabelSetBudget<string> _sweepSeries;
 
     // Step phases span milliseconds (CPU tiny models) to seconds (full-resolution steps); the SDK's
     // default buckets are sized for milliseconds.
@@ -42,12 +47,17 @@ public sealed class SegClusterMetrics
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     };
 
-    /// <summary>States the experiment gauge always reports (zero included), so dashboards show every state.</summary>
+    /// <summary>States the experiment gauge always reports (zero included), so dashboards show every state. Not Pending: a
+    /// queued run has no coordinator yet (the scheduler queue gauge counts it).</summary>
     private static readonly ExperimentState[] ReportedStates =
         [ExperimentState.Running, ExperimentState.Completed, ExperimentState.Failed, ExperimentState.Cancelled];
 
-    public SegClusterMetrics(IMeterFactory meterFactory)
+    /// <param name="options">The node's Telemetry:SeriesLimit (the limit the meter provider's view sets), to warn when it is reached.</param>
+    public SegClusterMetrics(IMeterFactory meterFactory, IOptions<TelemetryOptions>? options = null, ILogger<SegClusterMetrics>? logger = null)
     {
+        var limit = options?.Value.SeriesLimit ?? TelemetryOptions.DefaultSeriesLimit;
+        _workerSeries = new("worker", limit, 1, logger ?? NullLogger<SegClusterMetrics>.Instance);
+        _sweepSeries = new("sweep", limit, Enum.GetValues<TrialState>().Length, logger ?? NullLogger<SegClusterMetrics>.Instance);
         var meter = meterFactory.Create(MetricNames.Meter);
         _images = meter.CreateCounter<long>(MetricNames.TrainImages, "{image}", "Training images processed.");
         _step = meter.CreateHistogram(MetricNames.TrainStepDuration, "s", "Wall time of one optimizer step.", tags: null, advice: Seconds);
@@ -80,11 +90,14 @@ public sealed class SegClusterMetrics
             "Workers known to the scheduler, by state (free or allocated).");
         meter.CreateObservableGauge(MetricNames.SweepTrials, ObserveSweepTrials, "{trial}",
             "Trials of each sweep coordinated by this node, by state (every state reported, zero included).");
+        meter.CreateObservableGauge(MetricNames.TelemetrySeries, ObserveSeries, "{series}",
+            "Label sets this node has given each family of metrics since it started; at Telemetry:SeriesLimit new runs go to the overflow series.");
     }
 
     /// <summary>Records one finished optimizer step of a worker; call after every step, from its training thread.</summary>
     public void RecordStep(WorkerLabels labels, StepReport report, double learningRate)
     {
+        _workerSeries.Track(labels);
         var tags = labels.ToTags();
         _images.Add(report.Images, tags);
         _step.Record(report.StepSeconds, tags);
@@ -165,12 +178,19 @@ public sealed class SegClusterMetrics
     /// <summary>The trial states of a sweep, after each change the sweep coordinator records.</summary>
     public void RecordSweepTrials(string sweep, IEnumerable<TrialState> states)
     {
+        _sweepSeries.Track(sweep);
         var counts = Enum.GetValues<TrialState>().ToDictionary(s => s, _ => 0);
         foreach (var state in states) counts[state]++;
         _sweeps[sweep] = counts;
         if (counts.Any(c => c.Value > 0 && !c.Key.IsFinished())) return;
         foreach (var dropped in _finishedSweeps.Finish(sweep)) _sweeps.TryRemove(dropped, out _);
     }
+
+    private IEnumerable<Measurement<int>> ObserveSeries() =>
+        [Used(_workerSeries), Used(_sweepSeries)];
+
+    private static Measurement<int> Used<TKey>(LabelSetBudget<TKey> budget) where TKey : notnull =>
+        new(budget.Used, new KeyValuePair<string, object?>(MetricNames.Labels.Family, budget.Family));
 
     private IEnumerable<Measurement<int>> ObserveSchedulerQueue() =>
         _scheduler is { } load ? [new Measurement<int>(load.Queued)] : [];

@@ -83,11 +83,17 @@ public static class NodeHostingExtensions
 
     private static bool IsLoopback(string host) => host is "127.0.0.1" or "localhost";
 
-    /// <summary>OpenTelemetry metrics of the SegCluster meter, exported for Prometheus.</summary>
+    /// <summary>OpenTelemetry metrics of the SegCluster meter, exported for Prometheus, each metric holding at most
+    /// Telemetry:SeriesLimit label sets (TelemetryOptions says why a long-lived node needs to choose it).</summary>
     public static WebApplicationBuilder AddSegClusterTelemetry(this WebApplicationBuilder builder)
     {
+        var section = builder.Configuration.GetSection(TelemetryOptions.Section);
+        builder.Services.AddOptions<TelemetryOptions>().Bind(section)
+            .Validate(o => o.SeriesLimit >= 1, "Telemetry:SeriesLimit must be a positive number of label sets per metric.").ValidateOnStart();
+        var limit = section.Get<TelemetryOptions>()?.SeriesLimit ?? TelemetryOptions.DefaultSeriesLimit;
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(MetricNames.Meter)
+            .AddView(instrument => instrument.Meter.Name == MetricNames.Meter && limit >= 1 ? new MetricStreamConfiguration { CardinalityLimit = limit } : null)
             .AddPrometheusExporter());
         return builder;
     }
