@@ -12,21 +12,14 @@ public static class Gray16PngReader
 {
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    /// <summary>Bits per sample from a PNG's header (IHDR); 8 for any other file or a missing one.</summary>
-    public static int BitDepth(string path)
-    {
-        if (!File.Exists(path)) return 8;  // the decode names the missing file
-        Span<byte> header = stackalloc byte[25];  // signature, IHDR length and type, width, height, bit depth
-        using (var file = File.OpenRead(path))
-            if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return 8;
-        return header[..8].SequenceEqual(Signature) && BinaryPrimitives.ReadUInt32BigEndian(header[12..]) == 0x49484452 ? header[24] : 8;
-    }
+    /// <summary>Bits per sample from a PNG's header (IHDR); 8 for any other file.</summary>
+    public static int BitDepth(ReadOnlySpan<byte> file) =>
+        file.Length >= 25 && file[..8].SequenceEqual(Signature) && BinaryPrimitives.ReadUInt32BigEndian(file[12..]) == 0x49484452 ? file[24] : 8;
 
-    /// <summary>The samples, row-major.</summary>
+    /// <summary>The samples, row-major, of the PNG <paramref name="bytes"/> read from <paramref name="path"/>.</summary>
     /// <exception cref="DatasetFileException">Not a non-interlaced 16-bit grey PNG, or its data is corrupt (named).</exception>
-    public static (ushort[] Values, int Height, int Width) Read(string path)
+    public static (ushort[] Values, int Height, int Width) Read(byte[] bytes, string path)
     {
-        var bytes = File.ReadAllBytes(path);
         int width = 0, height = 0;
         using var compressed = new MemoryStream();
         for (int at = 8; at + 12 <= bytes.Length;)

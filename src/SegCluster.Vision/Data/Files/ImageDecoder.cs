@@ -3,15 +3,16 @@ using SkiaSharp;
 namespace SegCluster.Vision.Data.Files;
 
 /// <summary>
-/// Decodes PNG/JPEG files with SkiaSharp (TorchSharp has no image I/O). Every failure is a
-/// <see cref="DatasetFileException"/> naming the file.
+/// Decodes PNG/JPEG files with SkiaSharp (TorchSharp has no image I/O). Each file is read once, whole, with the retries
+/// of <see cref="DatasetFileBytes"/>, then decoded from memory. Every failure is a <see cref="DatasetFileException"/>
+/// naming the file.
 /// </summary>
 public static class ImageDecoder
 {
     /// <summary>8-bit RGB, interleaved (HWC).</summary>
     public static (byte[] Rgb, int Height, int Width) DecodeRgb(string path)
     {
-        var (rgba, h, w) = DecodeRgba(path);
+        var (rgba, h, w) = DecodeRgba(DatasetFileBytes.Read(path), path);
         var rgb = new byte[h * w * 3];
         for (int p = 0, q = 0; p < rgba.Length; p += 4, q += 3)
         {
@@ -27,13 +28,14 @@ public static class ImageDecoder
     public static (byte[] Values, int Height, int Width) DecodeMask(string path, MaskEncoding encoding)
     {
         if (encoding == MaskEncoding.ScribbleSupXml) return ScribbleSupAnnotation.Rasterize(path);
-        if (Gray16PngReader.BitDepth(path) == 16)
+        var file = DatasetFileBytes.Read(path);
+        if (Gray16PngReader.BitDepth(file) == 16)
         {
             if (encoding == MaskEncoding.VocPalette)
                 throw new DatasetFileException(path, "a 16-bit PNG; PASCAL VOC palette masks are 8-bit indexed PNGs.");
-            return DecodeMask16(path);
+            return DecodeMask16(file, path);
         }
-        var (rgba, h, w) = DecodeRgba(path);
+        var (rgba, h, w) = DecodeRgba(file, path);
         var values = new byte[h * w];
         for (int p = 0, q = 0; q < values.Length; p += 4, q++)
         {
@@ -57,9 +59,9 @@ public static class ImageDecoder
     /// A 16-bit grey mask (as cv2.imwrite writes a uint16 label array), read at 16 bits: Skia decodes it through 8 and
     /// keeps the high byte, which turned ids 0–255 into 0 without a word. Ids above 255 are refused: labels are bytes here.
     /// </summary>
-    private static (byte[] Values, int Height, int Width) DecodeMask16(string path)
+    private static (byte[] Values, int Height, int Width) DecodeMask16(byte[] file, string path)
     {
-        var (samples, h, w) = Gray16PngReader.Read(path);
+        var (samples, h, w) = Gray16PngReader.Read(file, path);
         var values = new byte[h * w];
         for (int q = 0; q < values.Length; q++)
         {
@@ -80,13 +82,16 @@ public static class ImageDecoder
         return (codec.Info.Height, codec.Info.Width);
     }
 
-    private static (byte[] Rgba, int Height, int Width) DecodeRgba(string path)
+    private static (byte[] Rgba, int Height, int Width) DecodeRgba(byte[] file, string path)
     {
-        if (!File.Exists(path))
-            throw new DatasetFileException(path, "file not found.");
-        using var codec = SKCodec.Create(path, out var result);
+        // A codec takes ownership of its stream and frees it with itself; without one the stream is ours to free.
+        var stream = new SKMemoryStream(file);
+        using var codec = SKCodec.Create(stream, out var result);
         if (codec is null)
+        {
+            stream.Dispose();
             throw new DatasetFileException(path, $"not a decodable image ({result}).");
+        }
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var status = codec.GetPixels(info, out var pixels);
         if (status != SKCodecResult.Success)
