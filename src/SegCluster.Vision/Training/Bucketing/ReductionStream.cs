@@ -43,12 +43,16 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
     /// <summary>Sums <paramref name="buffer"/> after everything issued before it, and waits for it.</summary>
     public void Sum(Memory<float> buffer) => Launch(buffer).GetAwaiter().GetResult();
 
+    /// <summary>As <see cref="Sum"/>, in fp32 whatever the inner reducer's wire (weights: a broadcast must not round them).</summary>
+    public void SumFullPrecision(Memory<float> buffer) => Enqueue(new Work(buffer, FullPrecision: true)).GetAwaiter().GetResult();
+
     /// <summary>Queues the sum of <paramref name="buffer"/> (which must not change until the task completes); the task
     /// faults with the reducer's exception, at once when the stream has already failed.</summary>
-    public Task Launch(Memory<float> buffer)
+    public Task Launch(Memory<float> buffer) => Enqueue(new Work(buffer, FullPrecision: false));
+
+    private Task Enqueue(Work work)
     {
         if (Failure is { } failure) return Task.FromException(failure);
-        var work = new Work(buffer);
         _queue.Add(work);
         return work.Done.Task;
     }
@@ -73,7 +77,8 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
             Exception? failure = null;
             try
             {
-                _inner.Sum(work.Buffer);
+                if (work.FullPrecision) _inner.SumFullPrecision(work.Buffer);
+                else _inner.Sum(work.Buffer);
             }
             catch (Exception e)
             {
@@ -86,9 +91,8 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
         }
     }
 
-    private sealed class Work(Memory<float> buffer)
+    private sealed record Work(Memory<float> Buffer, bool FullPrecision)
     {
-        public Memory<float> Buffer { get; } = buffer;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

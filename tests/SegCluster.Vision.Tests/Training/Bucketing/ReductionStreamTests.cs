@@ -34,6 +34,31 @@ public class ReductionStreamTests
         Assert.Equal(0, reducer.HungCalls);
     }
 
+    /// <summary>A full-precision sum (weights) reaches the inner reducer as one, in queue order: the interface's default
+    /// would send it through the gradient wire (fp16 on a compressed ring) and round every weight.</summary>
+    [Fact]
+    public void A_full_precision_sum_is_forwarded_as_one_in_order()
+    {
+        var inner = new RecordingReducer();
+        using (var stream = new ReductionStream(inner))
+        {
+            var bucket = stream.Launch(new float[2]);
+            stream.SumFullPrecision(new float[3]);
+            stream.Sum(new float[4]);
+            Assert.True(bucket.IsCompletedSuccessfully);
+        }
+        Assert.Equal(["wire 2", "fp32 3", "wire 4"], inner.Calls);
+    }
+
+    private sealed class RecordingReducer : IGradientReducer
+    {
+        public List<string> Calls { get; } = [];
+        public int Rank => 0;
+        public int WorldSize => 2;
+        public void Sum(Memory<float> buffer) => Calls.Add($"wire {buffer.Length}");
+        public void SumFullPrecision(Memory<float> buffer) => Calls.Add($"fp32 {buffer.Length}");
+    }
+
     /// <summary>
     /// The loss statistics' sum succeeds, the first gradient bucket's fails, and the reducer then hangs: Step must throw
     /// the reducer's exception once backward is over rather than wait for the remaining buckets, and the next Step must
