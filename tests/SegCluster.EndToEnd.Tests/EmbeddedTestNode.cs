@@ -13,9 +13,17 @@ internal static class EmbeddedTestNode
         var overrides = new Dictionary<string, string?> { ["Node:CheckpointDirectory"] = checkpoints.FullName, ["Node:HeartbeatSeconds"] = "0.5" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) overrides[key] = value;
         var node = await EmbeddedCluster.StartAsync(workers, "cpu", httpPort: 0, CancellationToken.None, overrides);
-        var scheduler = node.Grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
-        await ExperimentPolling.UntilAsync(async () => (await scheduler.GetSnapshotAsync()).Workers.Count == workers,
-            $"the node's {workers} workers never registered with the scheduler");
-        return node;
+        try
+        {
+            var scheduler = node.Grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+            await ExperimentPolling.UntilAsync(async () => (await scheduler.GetSnapshotAsync()).Workers.Count == workers,
+                $"the node's {workers} workers never registered with the scheduler");
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync();  // the caller never gets it to dispose: stop its silo and ports here
+            throw;
+        }
     }
 }
