@@ -8,11 +8,11 @@ namespace SegCluster.Vision.Losses;
 /// <summary>
 /// SPGNet's training loss (PAPERS.md §1 "Loss"): cross-entropy with an ignore index on the final
 /// logits (weight 1) plus <see cref="LossOptions.AuxiliaryWeight"/> × CE for each auxiliary prediction.
-/// An auxiliary term is computed at the auxiliary's own grid (h, w) against labels nearest-down-sampled
-/// to that grid (PyTorch "nearest": the pixel at floor(i·H/h), i.e. the top-left one of each cell for
-/// a factor 2), not by upsampling the prediction. The final term can move to a coarse label grid
-/// (nearest, block or soft labels, PAPERS.md §2/§3) through <see cref="LossOptions.Labels"/>. Each term is a mean over its valid (non-ignore) pixels; in data-parallel training the mean
-/// is over the GLOBAL valid pixels (see <see cref="Terms"/> and <see cref="Combine"/>).
+/// The final term can move to a coarse label grid (nearest, block or soft labels, PAPERS.md §2/§3) through
+/// <see cref="LossOptions.Labels"/>. An auxiliary term is computed at the auxiliary's own grid (h, w), not by
+/// upsampling the prediction, from the same supervision as the final term (<see cref="AddAuxiliaryTerm"/>). Each term
+/// is a mean over its valid (non-ignore) pixels; in data-parallel training the mean is over the GLOBAL valid pixels
+/// (see <see cref="Terms"/> and <see cref="Combine"/>).
 /// </summary>
 public sealed class SegmentationCriterion : ISegmentationCriterion
 {
@@ -38,12 +38,12 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
         var counts = new List<long>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
-        AddFinalTerm(output.Logits, labels, sums, counts, weights);
-        foreach (var aux in output.Auxiliary)
-        {
-            var auxLabels = DownsampleLabels(labels, aux.shape[2], aux.shape[3]);  // (B, h, w)
-            AddTerm(aux, auxLabels, Options.AuxiliaryWeight, sums, counts, weights);
-        }
+        var grid = Options.Labels ?? new LabelOptions();
+        int k = (int)output.Logits.shape[1];
+        // Block runs are supervised by block labels only, the final term and every auxiliary alike (computed once).
+        var blocks = grid.Mode == LabelMode.Block ? new BlockAnnotator(k, grid.Factor, grid.BlockMinPurity, Options.IgnoreIndex).Annotate(labels).Labels : null;
+        AddFinalTerm(output.Logits, labels, blocks, sums, counts, weights);
+        foreach (var aux in output.Auxiliary) AddAuxiliaryTerm(aux, labels, blocks, sums, counts, weights);
         return new LossTerms(sums, counts, weights);
     }
 
@@ -98,7 +98,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// nearest/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass is
     /// the number of valid coarse pixels (each valid row sums to 1), so it serves as the term's count.
     /// </summary>
-    private void AddFinalTerm(Tensor logits, Tensor labels, List<Tensor> sums, List<long> counts, List<double> weights)
+    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
     {
         var grid = Options.Labels ?? new LabelOptions();
         int f = grid.Factor;
@@ -108,26 +108,55 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
             AddTerm(coarseLogits, labels, 1.0, sums, counts, weights);
             return;
         }
-        int k = (int)logits.shape[1];
         switch (grid.Mode)
         {
             case LabelMode.Nearest:
                 AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), 1.0, sums, counts, weights);
                 break;
             case LabelMode.Block:
-                var blocks = new BlockAnnotator(k, f, grid.BlockMinPurity, Options.IgnoreIndex).Annotate(labels);
-                AddTerm(coarseLogits, blocks.Labels, 1.0, sums, counts, weights);
+                AddTerm(coarseLogits, blocks!, 1.0, sums, counts, weights);
                 break;
             default:
-                var soft = new SoftLabelDownsampler(k, new SoftLabelOptions(Options.IgnoreIndex)).Downsample(labels, f);  // (B, K, H/f, W/f)
-                var (sum, mass) = grid.Mode == LabelMode.SoftKl
-                    ? SoftKlLoss.Terms(coarseLogits, soft)
-                    : SoftCrossEntropyLoss.Terms(coarseLogits, soft);
-                sums.Add(sum);
-                counts.Add((long)Math.Round(mass));
-                weights.Add(1.0);
+                AddSoftTerm(coarseLogits, labels, f, 1.0, sums, counts, weights);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The term of an auxiliary at grid (h, w) = (H/s, W/s), from the supervision the final term has (PAPERS.md §1 with
+    /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
+    /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
+    /// scribble runs the majority of each cell's stroke pixels (nearest sampling kept a stroke pixel only when its row and
+    /// column were multiples of s: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
+    /// labels, take nearest labels (PyTorch "nearest": the pixel at floor(i·H/h), the top-left one of each cell).
+    /// </summary>
+    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
+    {
+        long h = aux.shape[2], w = aux.shape[3], height = labels.shape[1], width = labels.shape[2];
+        int s = height % h == 0 && width % w == 0 && height / h == width / w ? (int)(height / h) : 0;
+        var mode = (Options.Labels ?? new LabelOptions()).Mode;
+        var weight = Options.AuxiliaryWeight;
+        if (mode == LabelMode.Block)
+            AddTerm(aux, DownsampleLabels(blocks!, h, w), weight, sums, counts, weights);
+        else if (s > 0 && mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl)
+            AddSoftTerm(aux, labels, s, weight, sums, counts, weights);
+        else if (s > 0 && mode == LabelMode.Scribble)
+            AddTerm(aux, MajorityLabelDownsampler.Downsample(labels, (int)aux.shape[1], s, Options.IgnoreIndex), weight, sums, counts, weights);
+        else
+            AddTerm(aux, DownsampleLabels(labels, h, w), weight, sums, counts, weights);
+    }
+
+    /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against soft labels at factor
+    /// <paramref name="factor"/>, normalised by the soft mass (the number of valid cells: each valid row sums to 1).</summary>
+    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<long> counts, List<double> weights)
+    {
+        var soft = new SoftLabelDownsampler((int)logits.shape[1], new SoftLabelOptions(Options.IgnoreIndex)).Downsample(labels, factor);  // (B, K, H/f, W/f)
+        var (sum, mass) = Options.Labels?.Mode == LabelMode.SoftKl
+            ? SoftKlLoss.Terms(logits, soft)
+            : SoftCrossEntropyLoss.Terms(logits, soft);
+        sums.Add(sum);
+        counts.Add((long)Math.Round(mass));
+        weights.Add(weight);
     }
 
     /// <summary>

@@ -79,4 +79,43 @@ public class LabelModeCriterionTests
             criterion.Forward(new SegmentationOutput(logits, []), batch.Labels).item<float>(), 5);
         Assert.Throws<ArgumentException>(() => Criterion(LabelMode.Scribble, 2));  // strokes live on the full grid
     }
+
+    /// <summary>
+    /// An SPG auxiliary (here at 1/4 of the labels) is supervised as the final term is: a block run by its block labels
+    /// only (changing a pixel that changes no block majority changes no term), a soft run by soft labels at the
+    /// auxiliary's factor, a scribble run by every stroke (a one-pixel stroke off the nearest sampling grid still counts).
+    /// </summary>
+    [Fact]
+    public void Auxiliary_terms_take_the_run_supervision_at_their_own_grid()
+    {
+        using var scope = NewDisposeScope();
+        var (logits, labels) = Case();
+        random.manual_seed(9);
+        var aux = randn(2, 3, 2, 2);
+        var output = new SegmentationOutput(logits, [aux]);
+
+        // Block (b = 2): the top-left pixel of a 2×2 block whose other three pixels agree does not change the block label.
+        labels[1, 4, 4] = tensor(0L); labels[1, 4, 5] = tensor(1L); labels[1, 5, 4] = tensor(1L); labels[1, 5, 5] = tensor(1L);
+        var block = Criterion(LabelMode.Block, 2);
+        var before = block.Terms(output, labels).Sums.Select(t => t.item<float>()).ToArray();
+        var changed = labels.clone();
+        changed[1, 4, 4] = tensor(2L);  // nearest at factor 4 samples exactly this pixel
+        Assert.Equal(before, block.Terms(output, changed).Sums.Select(t => t.item<float>()).ToArray());
+        Assert.NotEqual(new SegmentationCriterion(new LossOptions()).Terms(output, labels).Sums[1].item<float>(),
+            new SegmentationCriterion(new LossOptions()).Terms(output, changed).Sums[1].item<float>());  // a full run does see it
+
+        // Soft: the auxiliary's term is soft CE against soft labels at factor 4.
+        var soft = Criterion(LabelMode.SoftCrossEntropy, 2).Terms(output, labels);
+        var (expected, mass) = SoftCrossEntropyLoss.Terms(aux, new SoftLabelDownsampler(3).Downsample(labels, 4));
+        Assert.Equal(expected.item<float>(), soft.Sums[1].item<float>(), 5);
+        Assert.Equal((long)Math.Round(mass), soft.ValidCounts[1]);
+
+        // Scribble: one stroke pixel at (1, 1), which nearest sampling at factor 4 (rows and columns 0 and 4) never sees.
+        var strokes = full(2, 8, 8, 255L, ScalarType.Int64);
+        strokes[0, 1, 1] = tensor(2L);
+        var scribble = Criterion(LabelMode.Scribble, 1).Terms(output, strokes);
+        Assert.Equal(1, scribble.ValidCounts[1]);
+        Assert.Equal(nn.functional.cross_entropy(aux[0, .., 0, 0].unsqueeze(0), tensor(new long[] { 2 }), reduction: nn.Reduction.Sum).item<float>(),
+            scribble.Sums[1].item<float>(), 5);
+    }
 }
