@@ -26,6 +26,34 @@ public class ScribbleRegularizedCriterionTests
         Assert.True(split.item<float>() > 0.1f, $"R = {split.item<float>()}");
     }
 
+    /// <summary>
+    /// R(S) = Σ_k S_kᵀ W (1 − S_k) / N² on a known 2×2 case at grid scale 1 (N = 4), the shallow kernel written out:
+    /// W_ij = exp(−‖p_i − p_j‖²/2σ_p² − ‖I_i − I_j‖²/2σ_I²), positions the pixel centres, colours in levels (RgbPerUnit).
+    /// </summary>
+    [Fact]
+    public void Regulariser_matches_the_formula_on_a_two_by_two_case()
+    {
+        using var scope = NewDisposeScope();
+        var options = new ScribbleLossOptions(Weight: 1, Scale: 1, SigmaRgb: 15, SigmaXy: 2, RgbPerUnit: 59, ConsistencyWeight: 0);
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), options);
+        double[] p = [0.9, 0.2, 0.6, 0.5];                                // P(class 0) per pixel, row-major
+        var logits = tensor(p.SelectMany(q => new[] { (float)Math.Log(q), (float)Math.Log(1 - q) }).ToArray()).reshape(2, 2, 2).permute(2, 0, 1).unsqueeze(0);
+        double[] grey = [0.0, 0.1, 0.3, 0.0];                             // image units; × 59 levels, the same in R, G, B
+        var images = tensor(grey.Select(g => (float)g).ToArray()).reshape(1, 1, 2, 2).expand(1, 3, 2, 2).contiguous();
+
+        var (r, _) = criterion.Regulariser(logits, images, null);
+
+        double expected = 0;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+            {
+                double dy = i / 2 - j / 2, dx = i % 2 - j % 2, dI = (grey[i] - grey[j]) * 59;
+                double w = Math.Exp(-(dy * dy + dx * dx) / (2 * 2.0 * 2.0) - 3 * dI * dI / (2 * 15.0 * 15.0));
+                expected += w * (p[i] * (1 - p[j]) + (1 - p[i]) * p[j]);  // k = 0 and k = 1
+            }
+        Assert.Equal(expected / 16, r.item<float>(), 5);
+    }
+
     /// <summary>At 128² the grid is 32² (factor 4): bilinear shrinking read 2×2 of each 4×4 cell, so R's gradient reached
     /// a quarter of the pixels; area shrinking reaches every one.</summary>
     [Fact]
