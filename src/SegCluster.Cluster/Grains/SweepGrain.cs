@@ -11,8 +11,8 @@ using SegCluster.Cluster.Telemetry;
 namespace SegCluster.Cluster.Grains;
 
 /// <summary>
-/// Coordinates one sweep. Start expands the spec into trials (invalid combinations and spectrally hopeless grids are
-/// skipped with a reason) and persists them; a driver loop on this activation then launches trials through the
+/// Coordinates one sweep. Start expands the spec into trials (invalid combinations are skipped with a reason) and
+/// persists them; a driver loop on this activation then skips spectrally hopeless grids (spectral_skip) and launches trials through the
 /// <see cref="ITrialRunner"/> on leased workers, at most max_concurrent_trials at once, applies ASHA to their progress,
 /// and persists each trial when it starts and when it ends. A new activation of a running sweep (its node was lost)
 /// resumes: finished trials stay as recorded, interrupted ones are launched again.
@@ -58,8 +58,12 @@ public sealed class SweepGrain(
         if (errors.Count > 0)
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
-        var trials = await ExpandAsync(spec);
-        record.State = new SweepRecord { Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials };
+        var trials = Expand(spec);
+        record.State = new SweepRecord
+        {
+            Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
+            SpectralSkipPending = SpectralTrialFilter.Applies(spec, RunnableTrials(spec, trials)),
+        };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
@@ -78,23 +82,38 @@ public sealed class SweepGrain(
         await _driver;
     }
 
-    private async Task<List<TrialResult>> ExpandAsync(SweepSpec spec)
+    /// <summary>The trials of the spec's plan; invalid combinations are skipped with the spec's errors.</summary>
+    private static List<TrialResult> Expand(SweepSpec spec)
     {
         var plan = TrialPlanner.Plan(spec);
         var digits = Math.Max(3, plan.Count.ToString(CultureInfo.InvariantCulture).Length);
         var trials = new List<TrialResult>(plan.Count);
-        var runnable = new List<(int, ExperimentSpec)>();
         for (var i = 0; i < plan.Count; i++)
         {
             var trial = new TrialResult { Index = i, Name = $"{spec.Name}-t{i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0')}", Parameters = plan[i] };
-            var problems = TrialProblems(spec, trial, out var trialSpec);
-            if (problems is not null) trial = trial with { State = TrialState.Skipped, Reason = problems };
-            else runnable.Add((i, trialSpec!));
+            if (TrialProblems(spec, trial, out _) is { } problems) trial = trial with { State = TrialState.Skipped, Reason = problems };
             trials.Add(trial);
         }
-        foreach (var (index, reason) in await spectral.SkipAsync(spec, runnable))
-            trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
         return trials;
+    }
+
+    private static List<(int Index, ExperimentSpec Spec)> RunnableTrials(SweepSpec spec, IEnumerable<TrialResult> trials) =>
+        [.. trials.Where(t => t.State == TrialState.Pending).Select(t => (t.Index, TrialPlanner.SpecFor(spec, t.Name, t.Parameters)))];
+
+    /// <summary>
+    /// spectral_skip (PAPERS.md §2): the label analysis runs here, in the driver, not in Start: on full-resolution labels
+    /// it takes longer than a grain call may (Orleans' 30 s response timeout), and the client would see a failed start of
+    /// a sweep that then ran. Recorded before the first trial starts, so a resumed sweep analyses again only if it had not.
+    /// </summary>
+    private async Task SkipSpectrallyHopelessTrialsAsync(SweepSpec spec)
+    {
+        var trials = record.State.Trials;
+        logger.LogInformation("Sweep {Sweep}: analysing {Images} label images for spectral_skip", Id, spec.SpectralSkip!.Images);
+        foreach (var (index, reason) in await spectral.SkipAsync(spec, RunnableTrials(spec, trials)))
+            trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
+        record.State = record.State with { SpectralSkipPending = false };
+        await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
+        PublishTrialStates();
     }
 
     /// <summary>Why the trial's combination of values cannot run (the experiment spec's own errors), or null.</summary>
@@ -166,6 +185,7 @@ public sealed class SweepGrain(
     {
         await Task.Yield();  // leave the calling turn (activation or Start) first
         var spec = record.State.Spec!;
+        if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec);
         var free = new Queue<string>(record.State.Workers);
         var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));

@@ -16,4 +16,6 @@ public sealed record SweepRecord
     [Id(4)] public int Resumes { get; init; }
     /// <summary>Why the coordinator itself failed (not a trial).</summary>
     [Id(5)] public string? Error { get; init; }
+    /// <summary>spectral_skip has not yet analysed the labels (the driver does, before the first trial; again after a resume).</summary>
+    [Id(6)] public bool SpectralSkipPending { get; init; }
 }

@@ -18,10 +18,14 @@ public sealed class SpectralTrialFilter
 {
     private const int BatchSize = 8;
 
+    /// <summary>Whether the sweep asks for the analysis and a trial has a label grid coarser than full resolution.</summary>
+    public static bool Applies(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials) =>
+        sweep.SpectralSkip is not null && trials.Any(t => t.Spec.Labels.Factor != 1);
+
     /// <summary>Trial index → why it is skipped, for the trials (index, spec) predicted to lose too much.</summary>
     public async Task<IReadOnlyDictionary<int, string>> SkipAsync(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials)
     {
-        if (sweep.SpectralSkip is not { } skip || trials.All(t => t.Spec.Labels.Factor == 1)) return new Dictionary<int, string>();
+        if (!Applies(sweep, trials) || sweep.SpectralSkip is not { } skip) return new Dictionary<int, string>();
         // Label statistics of the base dataset, off the grain scheduler: seconds of tensor work.
         var reports = await Task.Run(() => Analyse(sweep.TrialBase, skip.Images));
         return Decide(reports, skip.MaxPredictedDrop, trials);

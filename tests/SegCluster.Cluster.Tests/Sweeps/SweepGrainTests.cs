@@ -63,6 +63,30 @@ public sealed class SweepGrainTests
         Assert.Equal(0, status.Best.Index);
     }
 
+    /// <summary>spectral_skip runs in the sweep's driver, after Start has returned (a full-resolution analysis can outlast a
+    /// grain call), and before any trial starts: the hopeless grid is skipped with the numbers and never launched.</summary>
+    [Fact]
+    public async Task Spectral_skip_skips_the_hopeless_grid_before_any_trial_launches()
+    {
+        var runner = new ScriptedTrialRunner((trial, step) => trial + 1.0 / step);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "grids", Base = TinyBase with { Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe, Factor = 2 } }, TrialSteps = 2, MaxConcurrentTrials = 1,
+            Axes = [new SweepAxis { Path = "labels.factor", Kind = SweepAxis.Grid, Values = ["16", "2"] }],
+            SpectralSkip = new SpectralSkipSpec { MaxPredictedDrop = 0.05, Images = 8 },
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("grids-1");
+        var started = await grain.StartAsync(sweep, SweepClusters.Workers(1));
+        Assert.All(started.Trials, t => Assert.NotEqual(TrialState.Skipped, t.State));  // not decided inside the call
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.Equal((TrialState.Skipped, TrialState.Completed), (status.Trials[0].State, status.Trials[1].State));
+        Assert.StartsWith("spectral: labels.factor 16", status.Trials[0].Reason, StringComparison.Ordinal);
+        Assert.Equal([1], runner.Launches.Select(l => l.Index));
+    }
+
     [Fact]
     public async Task An_invalid_sweep_is_rejected_with_every_error_and_can_then_start_valid()
     {
