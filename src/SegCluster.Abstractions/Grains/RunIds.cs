@@ -12,7 +12,15 @@ public static class RunIds
 
     /// <summary>The default id of a run of <paramref name="name"/>: "{name}-{yyyyMMdd-HHmmss}" (UTC), so a name's runs sort
     /// by start time (SweepFolders takes the last as the latest).</summary>
-    public static string Timestamped(string name) => $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+    public static string Timestamped(string name) => $"{name}-{DateTime.UtcNow.ToString(TimestampFormat, System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>Whether <paramref name="id"/> is a <see cref="Timestamped"/> run of <paramref name="name"/> (not of "name-other").</summary>
+    public static bool IsTimestampedRunOf(string name, string id) =>
+        id.Length == name.Length + 1 + TimestampFormat.Length && id.StartsWith(name + "-", StringComparison.Ordinal) &&
+        DateTime.TryParseExact(id[(name.Length + 1)..], TimestampFormat, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.None, out _);
+
+    private const string TimestampFormat = "yyyyMMdd-HHmmss";
 
     /// <summary>Why <paramref name="id"/> cannot name a run, or null when it can.</summary>
     /// <param name="what">How the message names the id ("experiment id", "--id", "sweep name").</param>

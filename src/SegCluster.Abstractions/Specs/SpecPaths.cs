@@ -57,11 +57,15 @@ public static class SpecPaths
     }
 
     /// <summary>True when the field at a valid <paramref name="path"/> holds a number (int or double, nullable or not).</summary>
-    public static bool IsNumeric(string path)
+    public static bool IsNumeric(string path) => FieldType(path) is var type && (type == typeof(int) || type == typeof(double));
+
+    /// <summary>Whether the field takes whole numbers only.</summary>
+    public static bool IsInteger(string path) => FieldType(path) == typeof(int);
+
+    private static Type FieldType(string path)
     {
         var type = Resolve(path)[^1].PropertyType;
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        return type == typeof(int) || type == typeof(double);
+        return Nullable.GetUnderlyingType(type) ?? type;
     }
 
     private static PropertyInfo[] Resolve(string path)

@@ -22,8 +22,9 @@ public sealed record SweepAxis
     [Id(1)] public string Kind { get; init; } = Grid;
     /// <summary>Values of a choice or grid axis, as written in the spec (parsed to the field's type when applied).</summary>
     [Id(2)] public IReadOnlyList<string> Values { get; init; } = [];
-    [Id(3)] public double Min { get; init; }
-    [Id(4)] public double Max { get; init; }
+    /// <summary>Bounds of a uniform, log-uniform or integer axis; required there, refused on choice and grid axes.</summary>
+    [Id(3)] public double? Min { get; init; }
+    [Id(4)] public double? Max { get; init; }
 
     public bool IsDiscrete => Kind is Choice or Grid;
 }

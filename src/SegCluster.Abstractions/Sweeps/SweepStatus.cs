@@ -12,12 +12,16 @@ public sealed record SweepStatus(
     public int Count(TrialState state) => Trials.Count(t => t.State == state);
 
     /// <summary>The trial with the best metric among those that have one (completed first, then stopped).</summary>
-    public TrialResult? Best => Spec is null ? null : Ranked(Spec, Trials).FirstOrDefault(t => t.Metric is not null);
+    public TrialResult? Best => Spec is null ? null : Ranked(Spec, Trials).FirstOrDefault(IsRanked);
 
-    /// <summary>Trials best first: completed before stopped, by metric in the sweep's mode, unscored last.</summary>
+    /// <summary>Trials best first: completed before stopped, by metric in the sweep's mode; failed, cancelled and unscored
+    /// trials last (a failed trial's last loss is no result, and must not be the best when nothing completed).</summary>
     public static IReadOnlyList<TrialResult> Ranked(SweepSpec spec, IEnumerable<TrialResult> trials) => trials
-        .OrderBy(t => t.Metric is null || !double.IsFinite(t.Metric.Value) ? 2 : t.State == TrialState.Completed ? 0 : 1)
+        .OrderBy(t => !IsRanked(t) ? 2 : t.State == TrialState.Completed ? 0 : 1)
         .ThenBy(t => t.Metric is { } m && double.IsFinite(m) ? (spec.Maximize ? -m : m) : 0)
         .ThenBy(t => t.Index)
         .ToList();
+
+    private static bool IsRanked(TrialResult trial) =>
+        trial.State is TrialState.Completed or TrialState.Stopped && trial.Metric is { } metric && double.IsFinite(metric);
 }

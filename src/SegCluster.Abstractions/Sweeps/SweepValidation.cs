@@ -31,6 +31,12 @@ public static class SweepValidation
         var paths = sweep.Axes.Where(a => SpecPaths.IsValid(a.Path, out _)).Select(a => SpecPaths.Canonical(a.Path)).ToList();
         foreach (var twice in paths.GroupBy(p => p).Where(g => g.Count() > 1))
             errors.Add($"axes: '{twice.Key}' appears {twice.Count()} times; give each path one axis.");
+        // Fields the sweep itself sets for every trial: an axis on them would be overridden, or fight the sweep's leases
+        // (a trial asking for more workers than workers_per_trial fails at start) and budget (ASHA's rungs, the progress view).
+        foreach (var owned in paths.Where(p => SweepOwnedFields.ContainsKey(p) && (p is not ("training.steps" or "training.epochs") || sweep.TrialSteps is not null)))
+            errors.Add($"axes: '{owned}' is set by the sweep ({SweepOwnedFields[owned]}); remove the axis.");
+        if (sweep.Search.Kind == SearchSpec.Asha && sweep.Metric == SweepSpec.Loss && paths.FirstOrDefault(p => p.StartsWith("labels.", StringComparison.Ordinal) || p.StartsWith("loss.", StringComparison.Ordinal)) is { } lossChanging)
+            errors.Add($"axes: ASHA compares training losses at rungs, and '{lossChanging}' changes what the loss measures (soft-ce and nearest losses are not comparable); sweep it with grid or random search and metric: miou.");
 
         var s = sweep.Search;
         Check(SearchSpec.Kinds.Contains(s.Kind), $"search.kind: '{s.Kind}' is unknown; use one of {string.Join(", ", SearchSpec.Kinds)}.");
@@ -69,6 +75,15 @@ public static class SweepValidation
             .Where(a => a.Kind == SweepAxis.Grid || (a.Kind == SweepAxis.Choice && sweep.Search.Kind == SearchSpec.Grid))
             .Aggregate(1.0, (n, a) => n * a.Values.Count);
 
+    private static readonly Dictionary<string, string> SweepOwnedFields = new()
+    {
+        ["workers"] = "workers_per_trial",
+        ["device"] = "the workers it leases",
+        ["name"] = "the trial's name",
+        ["training.steps"] = "trial_steps",
+        ["training.epochs"] = "trial_steps",
+    };
+
     private static void ValidateAxis(SweepAxis axis, string at, List<string> errors)
     {
         if (!SpecPaths.IsValid(axis.Path, out var pathError))
@@ -86,15 +101,27 @@ public static class SweepValidation
             if (axis.Values.Count == 0) errors.Add($"{at}.values: a {axis.Kind} axis needs at least one value.");
             foreach (var value in axis.Values)
                 if (!SpecPaths.IsValidValue(axis.Path, value, out var valueError)) errors.Add($"{at}.values: {valueError}");
+            if (axis.Min is not null || axis.Max is not null)
+                errors.Add($"{at}: min and max bound uniform, log-uniform and integer axes; a {axis.Kind} axis takes values.");
             return;
         }
-        if (!(double.IsFinite(axis.Min) && double.IsFinite(axis.Max) && axis.Min <= axis.Max))
-            errors.Add($"{at}: min {axis.Min} and max {axis.Max} must be finite with min <= max.");
-        if (axis.Kind == SweepAxis.LogUniform && axis.Min <= 0)
-            errors.Add($"{at}.min: {axis.Min} must be positive for a log-uniform axis.");
-        if (axis.Kind == SweepAxis.Integer && (axis.Min != Math.Floor(axis.Min) || axis.Max != Math.Floor(axis.Max)))
-            errors.Add($"{at}: an integer axis needs whole min and max (got {axis.Min}, {axis.Max}).");
+        // Without this a range axis missing its bounds drew every trial from [0, 0], and values were ignored without a word.
+        if (axis.Values.Count > 0)
+            errors.Add($"{at}.values: a {axis.Kind} axis draws from min and max; list values on a choice or grid axis instead.");
+        if (axis.Min is not { } min || axis.Max is not { } max)
+        {
+            errors.Add($"{at}: a {axis.Kind} axis needs min and max.");
+            return;
+        }
+        if (!(double.IsFinite(min) && double.IsFinite(max) && min <= max))
+            errors.Add($"{at}: min {min} and max {max} must be finite with min <= max.");
+        if (axis.Kind == SweepAxis.LogUniform && min <= 0)
+            errors.Add($"{at}.min: {min} must be positive for a log-uniform axis.");
+        if (axis.Kind == SweepAxis.Integer && (min != Math.Floor(min) || max != Math.Floor(max)))
+            errors.Add($"{at}: an integer axis needs whole min and max (got {min}, {max}).");
         if (!SpecPaths.IsNumeric(axis.Path))
             errors.Add($"{at}.kind: a {axis.Kind} axis needs a numeric field and {SpecPaths.Canonical(axis.Path)} is not one; use a choice or grid axis.");
+        else if (axis.Kind != SweepAxis.Integer && SpecPaths.IsInteger(axis.Path))
+            errors.Add($"{at}.kind: {SpecPaths.Canonical(axis.Path)} is an integer field, and a {axis.Kind} axis draws fractions; use kind: integer.");
     }
 }

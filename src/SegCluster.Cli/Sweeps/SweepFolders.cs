@@ -1,3 +1,5 @@
+using SegCluster.Abstractions.Grains;
+
 namespace SegCluster.Cli.Sweeps;
 
 /// <summary>Finds a sweep's report folder from what the user typed: a folder path, a sweep id, or a sweep name (latest run).</summary>
@@ -10,8 +12,9 @@ public static class SweepFolders
         var byId = Path.Combine(root.FullName, sweep);
         if (HasReport(byId)) return new DirectoryInfo(byId);
         // A sweep name: its runs are "{name}-{yyyyMMdd-HHmmss}" (RunIds.Timestamped), so the last in order is the latest.
+        // Exactly the name and a timestamp: "lr" must not find "lr-big-…", which sorts after "lr-2026…".
         var runs = root.Exists
-            ? root.GetDirectories($"{sweep}-*").Where(d => HasReport(d.FullName)).OrderBy(d => d.Name, StringComparer.Ordinal).ToList()
+            ? root.GetDirectories($"{sweep}-*").Where(d => RunIds.IsTimestampedRunOf(sweep, d.Name) && HasReport(d.FullName)).OrderBy(d => d.Name, StringComparer.Ordinal).ToList()
             : [];
         if (runs.Count > 0) return runs[^1];
         var known = root.Exists ? root.GetDirectories().Where(d => HasReport(d.FullName)).Select(d => d.Name).Order().ToList() : [];

@@ -59,6 +59,8 @@ public sealed class SpecFilesTests
     [InlineData("workers: null\n", "workers: null is not allowed; leave it out for the defaults (expected an integer)")]
     [InlineData("dataset:\n  height: [1, 2]\n", "dataset.height: expected an integer, got a list")]
     [InlineData("name: '7'\nseed: '7'\n", "seed: expected an integer, got \"7\"")]
+    [InlineData("training:\n  learning_rate: NaN\n", "training.learning_rate: expected a number, got \"NaN\"")]  // not a writer's ArgumentException
+    [InlineData("training:\n  max_grad_norm: Infinity\n", "training.max_grad_norm: expected a number or null, got \"Infinity\"")]
     public void Mistakes_name_the_field(string yaml, string expected)
     {
         var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml, "run.yaml"));

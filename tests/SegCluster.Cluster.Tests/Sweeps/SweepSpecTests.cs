@@ -67,6 +67,41 @@ public sealed class SweepSpecTests
             Assert.Contains(expected, errors);
     }
 
+    /// <summary>Axes that would sweep nothing, or fight the sweep: a range axis without bounds drew every trial from [0, 0],
+    /// values on a range axis were ignored, uniform on an integer field skipped every trial at start, an axis on workers
+    /// failed every trial, one on training.steps overrode trial_steps, and ASHA compared losses a label axis made incomparable.</summary>
+    [Fact]
+    public void Axes_that_sweep_nothing_or_fight_the_sweep_are_refused()
+    {
+        var sweep = new SweepSpec
+        {
+            TrialSteps = 40,
+            Metric = SweepSpec.Loss,
+            Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 10, ReductionFactor = 3, Rungs = 2 },
+            Axes =
+            [
+                new SweepAxis { Path = "training.weight_decay", Kind = SweepAxis.Uniform },
+                new SweepAxis { Path = "training.momentum", Kind = SweepAxis.Uniform, Values = ["0.8", "0.9"], Min = 0.8, Max = 0.9 },
+                new SweepAxis { Path = "training.batch_per_worker", Kind = SweepAxis.Uniform, Min = 2, Max = 8 },
+                new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["1"], Max = 3 },
+                new SweepAxis { Path = "workers", Kind = SweepAxis.Grid, Values = ["1", "2"] },
+                new SweepAxis { Path = "training.steps", Kind = SweepAxis.Grid, Values = ["10"] },
+                new SweepAxis { Path = "labels.mode", Kind = SweepAxis.Grid, Values = ["full"] },
+            ],
+        };
+        var errors = string.Join("\n", sweep.Validate());
+        foreach (var expected in new[]
+                 {
+                     "axes[0]: a uniform axis needs min and max.", "axes[1].values: a uniform axis draws from min and max",
+                     "axes[2].kind: training.batch_per_worker is an integer field, and a uniform axis draws fractions; use kind: integer.",
+                     "axes[3]: min and max bound uniform", "axes: 'workers' is set by the sweep (workers_per_trial)",
+                     "axes: 'training.steps' is set by the sweep (trial_steps)", "axes: ASHA compares training losses at rungs, and 'labels.mode'",
+                 })
+            Assert.Contains(expected, errors);
+        var fine = sweep with { Axes = [new SweepAxis { Path = "training.batch_per_worker", Kind = SweepAxis.Integer, Min = 2, Max = 8 }] };
+        Assert.Empty(fine.Validate());
+    }
+
     [Fact]
     public void Asha_needs_rungs_below_the_budget_and_the_training_loss_metric()
     {

@@ -51,7 +51,9 @@ internal static class YamlToJson
         }
         if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
             return JsonValue.Create(integer);
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
+        // NaN and Infinity stay text (YAML's core schema spells them .nan and .inf): a JSON tree cannot hold them, and the
+        // field's type check then names the field instead of the writer throwing from deep inside serialisation.
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real))
             return JsonValue.Create(real);
         return JsonValue.Create(value);
     }

@@ -55,12 +55,13 @@ public static class TrialPlanner
     private static string Draw(SweepAxis axis, Random random)
     {
         var inv = CultureInfo.InvariantCulture;
+        double min = axis.Min ?? 0, max = axis.Max ?? 0;  // validated: a range axis has both
         return axis.Kind switch
         {
             SweepAxis.Choice or SweepAxis.Grid => axis.Values[random.Next(axis.Values.Count)],
-            SweepAxis.Uniform => (axis.Min + random.NextDouble() * (axis.Max - axis.Min)).ToString("R", inv),
-            SweepAxis.LogUniform => Math.Exp(Math.Log(axis.Min) + random.NextDouble() * (Math.Log(axis.Max) - Math.Log(axis.Min))).ToString("R", inv),
-            SweepAxis.Integer => ((long)axis.Min + random.NextInt64((long)axis.Max - (long)axis.Min + 1)).ToString(inv),
+            SweepAxis.Uniform => (min + random.NextDouble() * (max - min)).ToString("R", inv),
+            SweepAxis.LogUniform => Math.Exp(Math.Log(min) + random.NextDouble() * (Math.Log(max) - Math.Log(min))).ToString("R", inv),
+            SweepAxis.Integer => ((long)min + random.NextInt64((long)max - (long)min + 1)).ToString(inv),
             _ => throw new ArgumentException($"axis {axis.Path}: kind '{axis.Kind}' is unknown; use one of {string.Join(", ", SweepAxis.Kinds)}."),
         };
     }

@@ -1,0 +1,25 @@
+using SegCluster.Cli.Sweeps;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>`segcluster results NAME` opens the latest run of exactly that sweep name, not of a name that extends it.</summary>
+public sealed class SweepFoldersTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("segcluster-sweeps-");
+
+    [Fact]
+    public void A_name_finds_its_latest_run_and_not_a_longer_names()
+    {
+        foreach (var run in new[] { "lr-20261101-090000", "lr-20261102-090000", "lr-big-20261103-090000", "lr-notes" })
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(_root.FullName, run));
+            File.WriteAllText(Path.Combine(folder.FullName, SweepReport.JsonFile), "{}");
+        }
+        Assert.Equal("lr-20261102-090000", SweepFolders.Find("lr", _root, out _)!.Name);
+        Assert.Equal("lr-big-20261103-090000", SweepFolders.Find("lr-big", _root, out _)!.Name);
+        Assert.Null(SweepFolders.Find("l", _root, out var error));
+        Assert.Contains("no sweep report 'l'", error);
+    }
+
+    public void Dispose() => _root.Delete(recursive: true);
+}
