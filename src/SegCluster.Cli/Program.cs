@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.CommandLine.Help;
 using SegCluster.Cli.Commands;
 using SegCluster.Cli.Output;
@@ -21,4 +22,6 @@ if (parse.Errors.Count == 0 && parse.Action is not HelpAction)
         return 2;
     }
 }
-return await parse.InvokeAsync();
+// Ctrl+C / SIGTERM cancel the command's token; it then has this long to clean up (a sweep cancels its trials and writes
+// its report, a node leaves the cluster) before the process exits anyway. System.CommandLine's default is 2 s.
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
