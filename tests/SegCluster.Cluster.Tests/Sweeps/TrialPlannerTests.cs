@@ -20,8 +20,20 @@ public sealed class TrialPlannerTests
         Assert.Equal(12, plan.Count);
         Assert.Equal(12, SweepValidation.TrialCount(sweep));
         Assert.Equal(["nearest/2", "nearest/4", "nearest/8", "soft-ce/2", "soft-ce/4", "soft-ce/8"], plan.Take(6).Select(p => $"{p[0].Value}/{p[1].Value}"));
-        Assert.Equal(plan.Take(6).Select(Text), plan.Skip(6).Select(Text));
+        Assert.Equal(plan.Take(6).Select(p => Text(p.Take(2).ToList())), plan.Skip(6).Select(p => Text(p.Take(2).ToList())));
         Assert.Equal("labels.mode", plan[0][0].Path);
+        // A repetition of a reproducible run would be the same run: repetition r trains with base.seed + r.
+        Assert.Equal([.. Enumerable.Repeat("0", 6), .. Enumerable.Repeat("1", 6)], plan.Select(p => Assert.Single(p, v => v.Path == "seed").Value));
+        var reseeded = TrialPlanner.SpecFor(sweep with { Base = sweep.Base with { Seed = 40 } }, "t", TrialPlanner.Plan(sweep with { Base = sweep.Base with { Seed = 40 } })[7]);
+        Assert.Equal(41, reseeded.Seed);
+    }
+
+    [Fact]
+    public void A_seed_axis_or_one_sample_leaves_the_seed_alone()
+    {
+        Assert.All(TrialPlanner.Plan(new SweepSpec { Axes = [Modes, Seed], Search = new SearchSpec { Kind = SearchSpec.Random, Samples = 3 } }),
+            p => Assert.Single(p, v => v.Path == "seed"));
+        Assert.All(TrialPlanner.Plan(new SweepSpec { Axes = [Modes] }), p => Assert.DoesNotContain(p, v => v.Path == "seed"));
     }
 
     [Fact]

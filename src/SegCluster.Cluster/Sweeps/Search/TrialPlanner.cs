@@ -6,15 +6,21 @@ namespace SegCluster.Cluster.Sweeps.Search;
 
 /// <summary>
 /// Expands a sweep into the parameter sets of its trials, deterministically for a given seed: the Cartesian product of
-/// the expanded axes (grid axes; choice axes too under grid search), first axis slowest, repeated search.samples times;
-/// every other axis drawn per trial, in axis order, from one <see cref="Random"/> seeded with search.seed.
+/// the expanded axes (grid axes; choice axes too under grid search), first axis slowest, repeated search.samples times
+/// (repetition r with seed base.seed + r unless seed is an axis); every other axis drawn per trial, in axis order, from
+/// one <see cref="Random"/> seeded with search.seed.
 /// </summary>
 public static class TrialPlanner
 {
+    private const string SeedPath = "seed";
+
     public static IReadOnlyList<IReadOnlyList<AxisValue>> Plan(SweepSpec sweep)
     {
         var expanded = sweep.Axes.Where(a => Expands(a, sweep.Search.Kind)).ToList();
         var random = new Random(sweep.Search.Seed);
+        // Runs are reproducible: repetitions under one seed would be one run trained samples times. Unless seed is an axis,
+        // repetition r trains with base.seed + r, so repeats measure the seed's noise (as Ray users expect of num_samples).
+        var reseed = sweep.Search.Samples > 1 && sweep.Axes.All(a => !SpecPaths.IsValid(a.Path, out _) || SpecPaths.Canonical(a.Path) != SeedPath);
         var trials = new List<IReadOnlyList<AxisValue>>();
         for (var sample = 0; sample < sweep.Search.Samples; sample++)
         {
@@ -27,6 +33,7 @@ public static class TrialPlanner
                     var value = Expands(axis, sweep.Search.Kind) ? point[expanded.IndexOf(axis)] : Draw(axis, random);
                     values.Add(new AxisValue(path, value));
                 }
+                if (reseed) values.Add(new AxisValue(SeedPath, unchecked(sweep.TrialBase.Seed + sample).ToString(CultureInfo.InvariantCulture)));
                 trials.Add(values);
             }
         }
