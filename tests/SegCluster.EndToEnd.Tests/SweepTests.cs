@@ -90,4 +90,25 @@ public sealed class SweepTests
         Assert.Contains("no sweep report 'nothing-here'", stderr);
         Assert.Contains("run `segcluster sweep SPEC` first", stderr);
     }
+
+    /// <summary>A results.json that is JSON but no report, and an export to a folder that does not exist, are errors
+    /// naming the file (exit 2), not a NullReferenceException or DirectoryNotFoundException stack trace.</summary>
+    [Fact]
+    public async Task Results_of_a_file_that_is_no_report_or_an_unwritable_export_name_the_file()
+    {
+        using var root = new TempDirectory("segcluster-badresults-");
+        var folder = Directory.CreateDirectory(Path.Combine(root.FullName, "empty"));
+        await File.WriteAllTextAsync(Path.Combine(folder.FullName, "results.json"), "{}");
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName);
+        Assert.True(exit == 2, stderr);
+        Assert.Contains("is not a sweep report", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+
+        var report = SegCluster.Cli.Sweeps.SweepReport.From(new SegCluster.Abstractions.Sweeps.SweepStatus("s", SegCluster.Abstractions.Sweeps.SweepState.Completed, new SegCluster.Abstractions.Sweeps.SweepSpec(), []));
+        await File.WriteAllTextAsync(Path.Combine(folder.FullName, "results.json"), report.ToJson());
+        var missing = Path.Combine(root.FullName, "no", "such", "folder", "r.csv");
+        (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--csv", missing);
+        Assert.True(exit == 2, stderr);
+        Assert.Contains($"cannot write {missing}", stderr);
+    }
 }

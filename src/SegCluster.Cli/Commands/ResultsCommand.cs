@@ -37,15 +37,20 @@ public static class ResultsCommand
                 return 2;
             }
             AnsiConsole.Console.Write(SweepTable.Create(report, parse.GetValue(top)));
-            if (parse.GetValue(csv) is { } csvFile)
+            var exports = new[] { (File: parse.GetValue(csv), Text: (Func<string>)report.ToCsv), (File: parse.GetValue(json), Text: report.ToJson) };
+            foreach (var (target, text) in exports)
             {
-                await File.WriteAllTextAsync(csvFile.FullName, report.ToCsv(), cancellationToken);
-                AnsiConsole.Console.MarkupLineInterpolated($"wrote {csvFile.FullName}");
-            }
-            if (parse.GetValue(json) is { } jsonFile)
-            {
-                await File.WriteAllTextAsync(jsonFile.FullName, report.ToJson(), cancellationToken);
-                AnsiConsole.Console.MarkupLineInterpolated($"wrote {jsonFile.FullName}");
+                if (target is null) continue;
+                try
+                {
+                    await File.WriteAllTextAsync(target.FullName, text(), cancellationToken);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"error: cannot write {target.FullName}: {e.Message}");
+                    return 2;
+                }
+                AnsiConsole.Console.MarkupLineInterpolated($"wrote {target.FullName}");
             }
             return 0;
         });

@@ -31,7 +31,7 @@ public sealed class RemoteClusterOptions
     }
 
     /// <summary>Connects, runs <paramref name="body"/>, and turns refusals into one-line errors: 1 = the cluster
-    /// refused the request (bad spec, unknown id), 2 = no connection, 3 = wrong or missing token.</summary>
+    /// refused the request (bad spec, unknown id), 2 = no connection (or it was lost), 3 = wrong or missing token.</summary>
     public async Task<int> RunAsync(ParseResult parse, Func<IClusterClient, Task<int>> body, CancellationToken cancellationToken)
     {
         await using var connection = await ConnectAsync(parse, cancellationToken);
@@ -49,6 +49,14 @@ public sealed class RemoteClusterOptions
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
+        }
+        catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException)
+        {
+            // The gateway went away or stopped answering mid-command (a node restarting, a network partition): whatever
+            // was submitted goes on on the cluster; say so instead of a stack trace.
+            Console.Error.WriteLine($"error: the cluster stopped answering ({e.Message}); anything already submitted keeps running there: " +
+                                    "check it with `segcluster status --cluster ...`.");
+            return 2;
         }
     }
 

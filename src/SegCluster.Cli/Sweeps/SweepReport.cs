@@ -21,6 +21,9 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        // A file that is JSON but no report ({}, a spec) is an error naming the missing field, not a null spec downstream.
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
     };
 
     public static SweepReport From(SweepStatus status) =>
