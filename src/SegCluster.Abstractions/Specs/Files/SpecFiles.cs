@@ -33,7 +33,16 @@ public static class SpecFiles
         if (!File.Exists(path))
             throw new SpecFileException(path, [Directory.Exists(path) ? "is a directory, not a spec file." : "file not found."]);
         var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? SpecFormat.Json : SpecFormat.Yaml;
-        return ParseTree(File.ReadAllText(path), format, path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpecFileException(path, [$"cannot be read ({e.Message})."]);
+        }
+        return ParseTree(text, format, path);
     }
 
     public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>
