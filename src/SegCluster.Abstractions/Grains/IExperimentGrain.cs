@@ -35,7 +35,9 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// completion (not [OneWay]: one-way messages were measured overtaken by later requests, and a sweep reads a trial's
     /// final loss once its status is final). The loop needs no answer; a stop arrives as the worker's cancellation.</summary>
     [Alias("ReportStep"), AlwaysInterleave] Task ReportStepAsync(StepReport report);
-    [Alias("ReportCheckpoint")] Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint);
+    /// <summary>Rank 0 wrote a checkpoint; true when it became the run's last good checkpoint, false when the report was
+    /// ignored (a stale attempt whose ring was already re-formed, or a finished run): rank 0 prunes older files only on true.</summary>
+    [Alias("ReportCheckpoint")] Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint);
     /// <summary>Rank 0 validated after <see cref="ValidationPoint.Step"/>; <paramref name="best"/> is set when that
     /// step's checkpoint became the best one (already written, atomically).</summary>
     [Alias("ReportValidation")] Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best);

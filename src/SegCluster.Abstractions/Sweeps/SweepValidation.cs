@@ -35,8 +35,8 @@ public static class SweepValidation
         // (a trial asking for more workers than workers_per_trial fails at start) and budget (ASHA's rungs, the progress view).
         foreach (var owned in paths.Where(p => SweepOwnedFields.ContainsKey(p) && (p is not ("training.steps" or "training.epochs") || sweep.TrialSteps is not null)))
             errors.Add($"axes: '{owned}' is set by the sweep ({SweepOwnedFields[owned]}); remove the axis.");
-        if (sweep.Search.Kind == SearchSpec.Asha && sweep.Metric == SweepSpec.Loss && paths.FirstOrDefault(p => p.StartsWith("labels.", StringComparison.Ordinal) || p.StartsWith("loss.", StringComparison.Ordinal)) is { } lossChanging)
-            errors.Add($"axes: ASHA compares training losses at rungs, and '{lossChanging}' changes what the loss measures (soft-ce and nearest losses are not comparable); sweep it with grid or random search and metric: miou.");
+        if (sweep.Search.Kind == SearchSpec.Asha && sweep.Metric == SweepSpec.Loss && paths.FirstOrDefault(ChangesWhatTheLossMeasures) is { } lossChanging)
+            errors.Add($"axes: ASHA compares training losses at rungs, and '{lossChanging}' changes what the loss measures (soft-ce and nearest losses, or a loss with and without auxiliary terms, are not comparable); sweep it with grid or random search and metric: miou.");
 
         var s = sweep.Search;
         Check(SearchSpec.Kinds.Contains(s.Kind), $"search.kind: '{s.Kind}' is unknown; use one of {string.Join(", ", SearchSpec.Kinds)}.");
@@ -83,6 +83,11 @@ public static class SweepValidation
         ["training.steps"] = "trial_steps",
         ["training.epochs"] = "trial_steps",
     };
+
+    /// <summary>Label grid and loss settings, and what adds or weights auxiliary terms (the model, SPG supervision).</summary>
+    private static bool ChangesWhatTheLossMeasures(string path) =>
+        path.StartsWith("labels.", StringComparison.Ordinal) || path.StartsWith("loss.", StringComparison.Ordinal) ||
+        path is "model.name" or "model.spg.supervision" or "training.auxiliary_weight";
 
     private static void ValidateAxis(SweepAxis axis, string at, List<string> errors)
     {

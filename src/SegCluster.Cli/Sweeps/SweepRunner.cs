@@ -50,8 +50,13 @@ public static class SweepRunner
             Console.Error.WriteLine($"error: {e.Message}");
             return (1, null);
         }
-        foreach (var skipped in status.Trials.Where(t => t.State == TrialState.Skipped))
-            console.MarkupLineInterpolated($"[grey]skipped {skipped.Name}: {skipped.Reason}[/]");
+        var announced = new HashSet<int>();
+        void AnnounceSkips()
+        {
+            foreach (var skipped in status.Trials.Where(t => t.State == TrialState.Skipped && announced.Add(t.Index)))
+                console.MarkupLineInterpolated($"[grey]skipped {skipped.Name}: {skipped.Reason}[/]");
+        }
+        AnnounceSkips();  // invalid combinations; spectral_skip decides in the sweep's driver, and is announced after the live view
 
         var cancelled = false;
         await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
@@ -72,6 +77,7 @@ public static class SweepRunner
             }
         });
 
+        AnnounceSkips();
         var report = SweepReport.From(status);
         var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
         await report.WriteAsync(folder, CancellationToken.None);

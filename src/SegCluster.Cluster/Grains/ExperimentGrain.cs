@@ -147,11 +147,12 @@ public sealed class ExperimentGrain(
         return Task.FromResult<IReadOnlyList<CurvePoint>>(first < 0 ? [] : _losses[first..]);
     }
 
-    public async Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
+    public async Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
     {
-        if (attempt != record.State.Attempt || record.State.State.IsFinal()) return;
+        if (attempt != record.State.Attempt || record.State.State.IsFinal()) return false;
         record.State = record.State with { Checkpoint = checkpoint };
         await WriteAsync();
+        return true;
     }
 
     public async Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best)

@@ -105,11 +105,20 @@ public sealed class SweepGrain(
     /// it takes longer than a grain call may (Orleans' 30 s response timeout), and the client would see a failed start of
     /// a sweep that then ran. Recorded before the first trial starts, so a resumed sweep analyses again only if it had not.
     /// </summary>
-    private async Task SkipSpectrallyHopelessTrialsAsync(SweepSpec spec)
+    private async Task SkipSpectrallyHopelessTrialsAsync(SweepSpec spec, CancellationToken cancellationToken)
     {
         var trials = record.State.Trials;
         logger.LogInformation("Sweep {Sweep}: analysing {Images} label images for spectral_skip", Id, spec.SpectralSkip!.Images);
-        foreach (var (index, reason) in await spectral.SkipAsync(spec, RunnableTrials(spec, trials)))
+        IReadOnlyDictionary<int, string> skipped;
+        try
+        {
+            skipped = await spectral.SkipAsync(spec, RunnableTrials(spec, trials), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;  // cancelled while analysing: the driver ends every pending trial as cancelled
+        }
+        foreach (var (index, reason) in skipped)
             trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
         record.State = record.State with { SpectralSkipPending = false };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
@@ -185,7 +194,7 @@ public sealed class SweepGrain(
     {
         await Task.Yield();  // leave the calling turn (activation or Start) first
         var spec = record.State.Spec!;
-        if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec);
+        if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec, cancellationToken);
         var free = new Queue<string>(record.State.Workers);
         var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));

@@ -23,11 +23,14 @@ public sealed class SpectralTrialFilter
         sweep.SpectralSkip is not null && trials.Any(t => t.Spec.Labels.Factor != 1);
 
     /// <summary>Trial index → why it is skipped, for the trials (index, spec) predicted to lose too much.</summary>
-    public async Task<IReadOnlyDictionary<int, string>> SkipAsync(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials)
+    /// <param name="cancellationToken">Stops waiting (a cancelled sweep must not wait out the analysis); the analysis itself
+    /// finishes in the background and is dropped.</param>
+    public async Task<IReadOnlyDictionary<int, string>> SkipAsync(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials,
+        CancellationToken cancellationToken = default)
     {
         if (!Applies(sweep, trials) || sweep.SpectralSkip is not { } skip) return new Dictionary<int, string>();
-        // Label statistics of the base dataset, off the grain scheduler: seconds of tensor work.
-        var reports = await Task.Run(() => Analyse(sweep.TrialBase, skip.Images));
+        // Label statistics of the base dataset, off the grain scheduler: seconds to minutes of tensor work.
+        var reports = await Task.Run(() => Analyse(sweep.TrialBase, skip.Images), CancellationToken.None).WaitAsync(cancellationToken);
         return Decide(reports, skip.MaxPredictedDrop, trials);
     }
 

@@ -13,7 +13,7 @@ namespace SegCluster.Cluster.Telemetry;
 internal sealed class LabelSetBudget<TKey>(string family, int limit, int setsPerKey, ILogger logger) where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, byte> _seen = new();
-    private readonly int _keys = limit / setsPerKey;
+    private readonly int _keys = Math.Max(1, limit / setsPerKey);  // a limit below setsPerKey: the first key already fills it
     private int _warned;
 
     public string Family { get; } = family;

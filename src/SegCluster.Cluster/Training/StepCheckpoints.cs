@@ -15,7 +15,7 @@ public static partial class StepCheckpoints
 
     /// <summary>
     /// Deletes the step checkpoints older than the <paramref name="keep"/> newest up to <paramref name="current"/>, the
-    /// one just written and reported (so the coordinator's last good checkpoint is never among them). Files of later
+    /// one just written and recorded by the coordinator (call only then: so its last good checkpoint is never among them). Files of later
     /// steps are left: they come from an earlier formation of the ring that got further before it broke, and this
     /// formation overwrites them as it passes their steps. best.ckpt and other files are not step checkpoints.
     /// <paramref name="keep"/> 0 keeps every one. Returns the deleted paths.

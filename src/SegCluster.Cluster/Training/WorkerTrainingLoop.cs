@@ -151,11 +151,25 @@ public sealed class WorkerTrainingLoop(
     {
         var path = StepCheckpoints.PathFor(ExperimentDirectory, step);
         CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames);
-        experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
-        // Only after the report: until then the coordinator's last good checkpoint is an older file.
-        foreach (var deleted in StepCheckpoints.Prune(ExperimentDirectory, step, assignment.Spec.Training.MaxKeepCheckpoints))
-            logger.LogDebug("Rank 0 of {Experiment}: deleted {Checkpoint} (training.max_keep_checkpoints {Keep})",
-                assignment.ExperimentId, deleted, assignment.Spec.Training.MaxKeepCheckpoints);
+        var recorded = experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
+        // Only once recorded: until then the coordinator's last good checkpoint is an older file, and a stale attempt's
+        // report is ignored while the re-formed ring resumes from one of the files it would delete.
+        if (recorded) PruneCheckpoints(step);
+    }
+
+    /// <summary>training.max_keep_checkpoints; a volume that refuses the cleanup costs disk, not the run.</summary>
+    private void PruneCheckpoints(int step)
+    {
+        var keep = assignment.Spec.Training.MaxKeepCheckpoints;
+        try
+        {
+            foreach (var deleted in StepCheckpoints.Prune(ExperimentDirectory, step, keep))
+                logger.LogDebug("Rank 0 of {Experiment}: deleted {Checkpoint} (training.max_keep_checkpoints {Keep})", assignment.ExperimentId, deleted, keep);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Rank 0 of {Experiment}: old checkpoints not deleted (training.max_keep_checkpoints {Keep}): {Error}", assignment.ExperimentId, keep, e.Message);
+        }
     }
 
     /// <summary>Retries while the coordinator is unreachable (its node was lost and Orleans has not yet

@@ -83,7 +83,10 @@ public sealed class ExperimentGrainTests
         Assert.False(checkpoint.IsCompleted);
 
         storage.Release();
-        await checkpoint;
+        Assert.True(await checkpoint);  // recorded: rank 0 may prune older files
+        Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
+        // A stale attempt's checkpoint is ignored and says so: its rank 0 must not prune the file the current ring resumes from.
+        Assert.False(await grain.ReportCheckpointAsync(0, new CheckpointRecord(3, "/ckpt/step-000003.ckpt")));
         Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
     }
 

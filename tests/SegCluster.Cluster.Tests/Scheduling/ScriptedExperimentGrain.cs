@@ -36,7 +36,7 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
     public Task CancelAsync() => throw Unsupported();
     public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => throw Unsupported();
     public Task ReportStepAsync(StepReport report) => throw Unsupported();
-    public Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw Unsupported();
+    public Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw Unsupported();
     public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw Unsupported();
     public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw Unsupported();
     public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable) => throw Unsupported();

@@ -154,7 +154,7 @@ public sealed class ExperimentTrialRunnerTests
         public Task ResumeAsync(IReadOnlyList<string> workerIds) => throw new NotSupportedException();
         public Task WorkersLostAsync(IReadOnlyList<string> workerIds) => throw new NotSupportedException();
         public Task ReportStepAsync(StepReport report) => throw new NotSupportedException();
-        public Task ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw new NotSupportedException();
+        public Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint) => throw new NotSupportedException();
         public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw new NotSupportedException();
         public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw new NotSupportedException();
         public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable) => throw new NotSupportedException();

@@ -100,6 +100,9 @@ public sealed class SweepSpecTests
             Assert.Contains(expected, errors);
         var fine = sweep with { Axes = [new SweepAxis { Path = "training.batch_per_worker", Kind = SweepAxis.Integer, Min = 2, Max = 8 }] };
         Assert.Empty(fine.Validate());
+        foreach (var path in new[] { "model.name", "model.spg.supervision", "training.auxiliary_weight" })  // auxiliary terms in the loss or not
+            Assert.Contains($"'{path}' changes what the loss measures",
+                string.Join("\n", (sweep with { Axes = [new SweepAxis { Path = path, Kind = SweepAxis.Grid, Values = [path == "model.name" ? "spgnet" : path == "model.spg.supervision" ? "false" : "0.2"] }] }).Validate()));
     }
 
     [Fact]

@@ -84,7 +84,8 @@ public static class ImageDecoder
 
     private static (byte[] Rgba, int Height, int Width) DecodeRgba(byte[] file, string path)
     {
-        // A codec takes ownership of its stream and frees it with itself; without one the stream is ours to free.
+        // A codec takes ownership of its stream and frees it with itself; without one, disposing is safe either way
+        // (SKObject disposal is idempotent, and SkiaSharp may already have freed it).
         var stream = new SKMemoryStream(file);
         using var codec = SKCodec.Create(stream, out var result);
         if (codec is null)
