@@ -2,7 +2,8 @@ using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.EndToEnd.Tests;
 
-/// <summary>`segcluster results NAME` opens the latest run of exactly that sweep name, not of a name that extends it.</summary>
+/// <summary>`segcluster results NAME` opens the latest run of exactly that sweep name, not of a name that extends it; the
+/// sweep command's default cluster size.</summary>
 public sealed class SweepFoldersTests : IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("segcluster-sweeps-");
@@ -19,6 +20,16 @@ public sealed class SweepFoldersTests : IDisposable
         Assert.Equal("lr-big-20261103-090000", SweepFolders.Find("lr-big", _root, out _)!.Name);
         Assert.Null(SweepFolders.Find("l", _root, out var error));
         Assert.Contains("no sweep report 'l'", error);
+    }
+
+    /// <summary>The embedded cluster of `sweep` is sized for the trials that can run at once, and no more than there are.</summary>
+    [Fact]
+    public void The_default_worker_count_is_capped_by_the_trials()
+    {
+        var spec = Path.Combine(_root.FullName, "two.yaml");
+        File.WriteAllText(spec, "axes:\n  - { path: seed, kind: grid, values: [1, 2] }\nmax_concurrent_trials: 8\nworkers_per_trial: 2\n");
+        Assert.Equal(4, SweepSpecArguments.Load(new FileInfo(spec), workers: null)!.Value.Workers);  // 2 trials × 2, not 8 × 2
+        Assert.Equal(6, SweepSpecArguments.Load(new FileInfo(spec), workers: 6)!.Value.Workers);
     }
 
     public void Dispose() => _root.Delete(recursive: true);

@@ -8,7 +8,7 @@ public static class SweepSpecArguments
 {
     /// <summary>
     /// The spec loaded from <paramref name="file"/> and the worker count (<paramref name="workers"/>, or enough for
-    /// max_concurrent_trials × workers_per_trial); null, with the problem on stderr, when either is unusable.
+    /// min(max_concurrent_trials, trials) × workers_per_trial); null, with the problem on stderr, when either is unusable.
     /// </summary>
     public static (SweepSpec Spec, int Workers)? Load(FileInfo file, int? workers)
     {
@@ -22,7 +22,10 @@ public static class SweepSpecArguments
             Console.Error.WriteLine($"error: {e.Message}");
             return null;
         }
-        var size = workers ?? spec.MaxConcurrentTrials * spec.WorkersPerTrial;
+        // By default as many workers as trials can run at once, and no more than the sweep has trials (a 2-trial sweep
+        // with max_concurrent_trials 8 would otherwise split the cores over 6 idle workers).
+        var concurrent = (int)Math.Min(spec.MaxConcurrentTrials, Math.Max(1, SweepValidation.TrialCount(spec)));
+        var size = workers ?? concurrent * spec.WorkersPerTrial;
         if (size < spec.WorkersPerTrial)
         {
             Console.Error.WriteLine($"error: --workers {size} is fewer than workers_per_trial {spec.WorkersPerTrial}; raise --workers.");
