@@ -9,10 +9,11 @@ namespace SegCluster.Vision.Data;
 /// </summary>
 public sealed class SegmentationBatch : IDisposable
 {
-    private SegmentationBatch(Tensor images, Tensor labels, int count)
+    private SegmentationBatch(Tensor images, Tensor labels, Tensor? content, int count)
     {
         Images = images;
         Labels = labels;
+        Content = content;
         Count = count;
     }
 
@@ -21,6 +22,10 @@ public sealed class SegmentationBatch : IDisposable
 
     /// <summary>(B, H, W) int64; 255 = ignore.</summary>
     public Tensor Labels { get; }
+
+    /// <summary>(B, 1, H, W) float32, 1 on image content and 0 on crop padding (<see cref="SegmentationSample.Content"/>);
+    /// null when no sample of the batch is padded.</summary>
+    public Tensor? Content { get; }
 
     /// <summary>B.</summary>
     public int Count { get; }
@@ -47,12 +52,26 @@ public sealed class SegmentationBatch : IDisposable
         using var scope = NewDisposeScope();
         var imageTensor = tensor(images, [b, 3, h, w], ScalarType.Float32).to(device);    // (B, 3, H, W)
         var labelTensor = tensor(labels, [b, h, w]).to(ScalarType.Int64).to(device);  // (B, H, W)
-        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), b);
+        var contentTensor = ContentMask(samples, h, w)?.to(device);                     // (B, 1, H, W) or null
+        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), contentTensor?.DetachFromDisposeScope(), b);
+    }
+
+    private static Tensor? ContentMask(IReadOnlyList<SegmentationSample> samples, int h, int w)
+    {
+        if (samples.All(s => s.Content is null)) return null;
+        var mask = new float[samples.Count * h * w];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var (contentH, contentW) = samples[i].Content ?? (h, w);
+            for (int y = 0; y < contentH; y++) mask.AsSpan(i * h * w + y * w, contentW).Fill(1f);
+        }
+        return tensor(mask, [samples.Count, 1, h, w], ScalarType.Float32);
     }
 
     public void Dispose()
     {
         Images.Dispose();
         Labels.Dispose();
+        Content?.Dispose();
     }
 }

@@ -11,4 +11,8 @@ public sealed record SegmentationSample(float[] Image, byte[] Label, int Height,
 {
     /// <summary>The label value that losses and metrics skip.</summary>
     public const byte IgnoreLabel = 255;
+
+    /// <summary>The top-left region holding image content when a training crop was padded past the scaled image (the
+    /// rest is image 0 and label ignore); null when every pixel is content. Image-dependent regularisers skip the padding.</summary>
+    public (int Height, int Width)? Content { get; init; }
 }

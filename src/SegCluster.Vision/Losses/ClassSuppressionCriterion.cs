@@ -32,7 +32,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
     public double SuppressionWeight { get; }
 
     /// <inheritdoc/>
-    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images)
+    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(labels);

@@ -17,5 +17,7 @@ public interface ISegmentationCriterion
     /// <param name="output">Model output.</param>
     /// <param name="labels">(B, H, W) int64 class ids; the criterion's ignore index marks unlabelled pixels.</param>
     /// <param name="images">(B, 3, H, W) the model's input (image-dependent regularisers read it).</param>
-    LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images);
+    /// <param name="content">(B, 1, H, W) 1 on image content, 0 on crop padding (<see cref="Data.SegmentationBatch.Content"/>);
+    /// null when nothing is padded. Label terms need none (padding is ignore); image-dependent regularisers skip padding.</param>
+    LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content = null);
 }

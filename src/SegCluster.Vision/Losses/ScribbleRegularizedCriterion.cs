@@ -51,12 +51,12 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     public double RegulariserWeight => Step < Options.WarmupSteps ? 0 : Options.Weight;
 
     /// <inheritdoc/>
-    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images)
+    public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(images);
         var partial = _partial.Terms(output, labels);
-        var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null);
+        var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null, content);
         long batch = output.Logits.shape[0];
         return new LossTerms(
             [.. partial.Sums, regulariser, consistency],
@@ -74,13 +74,16 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     /// <param name="logits">(B, K, H, W).</param>
     /// <param name="images">(B, 3, H, W) in units of <see cref="ScribbleLossOptions.RgbPerUnit"/> colour levels.</param>
     /// <param name="embedding">(B, E, h, w) L2-normalised, or null for the shallow kernel only.</param>
-    public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding)
+    /// <param name="content">(B, 1, H, W) 1 on image content, 0 on crop padding, or null: R sums over content only (rloss's
+    /// ROI): S and 1 − S are weighted by each grid cell's content share, so padded cells neither pay nor pull.</param>
+    public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding, Tensor? content = null)
     {
         using var scope = NewDisposeScope();
         long b = logits.shape[0], height = logits.shape[2], width = logits.shape[3];
         long gh = Grid(height), gw = Grid(width), n = gh * gw;
         var size = new[] { gh, gw };
         var probabilities = Resize(nn.functional.softmax(logits, 1), size).flatten(2);                 // (B, K, N)
+        var roi = content is null ? null : Resize(content.to(probabilities.dtype), size).flatten(2);   // (B, 1, N) content share
         var shallow = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
         var features = embedding is null ? null : EmbeddingFeatures(embedding, size);               // (B, N, E)
         using var pairs = ((double)(n * n)).ToScalar();
@@ -99,7 +102,9 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
             var s = probabilities[i];                                                             // (K, N)
             // R = Σ_k S_kᵀ W (1 − S_k) = Σ_{k, i} S_ki · (W (1 − S)ᵀ)_ik
             var oneMinusS = s.neg().add_(KeptScalars.One, KeptScalars.One);                       // 1 − S (K, N)
-            var r = (s.t() * kernel.matmul(oneMinusS.t())).sum().div(pairs);
+            var paid = roi is null ? s : s * roi[i];                                              // padding: no S ...
+            if (roi is not null) oneMinusS = oneMinusS * roi[i];                                  // ... and no 1 − S
+            var r = (paid.t() * kernel.matmul(oneMinusS.t())).sum().div(pairs);
             regulariser = regulariser.add(r, KeptScalars.One);
             if (deep is not null)
             {

@@ -48,7 +48,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     }
 
     /// <inheritdoc/>
-    LossTerms ISegmentationCriterion.Terms(SegmentationOutput output, Tensor labels, Tensor images) => Terms(output, labels);
+    LossTerms ISegmentationCriterion.Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content) => Terms(output, labels);
 
     /// <summary>loss = Σ_t w_t · Sums[t] / max(1, counts[t]) with the given (usually global) counts.</summary>
     public static Tensor Combine(LossTerms terms, IReadOnlyList<double> validCounts)

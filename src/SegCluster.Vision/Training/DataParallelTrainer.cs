@@ -139,7 +139,8 @@ public sealed class DataParallelTrainer : IDisposable
                 if (j == k - 1) _overlap?.Arm();  // the last micro-batch's backward launches the bucket all-reduces (DDP's no_sync before)
                 try
                 {
-                    var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro), stepNumber);
+                    var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro),
+                        batch.Content?.narrow(0, j * micro, micro), stepNumber);
                     globalLoss += loss / k;
                     allReduce += time;
                     allReduceBytes += bytes;
@@ -216,11 +217,11 @@ public sealed class DataParallelTrainer : IDisposable
     /// (gradients accumulate in the parameters' grads). Each micro-batch weighs 1/k, as loss / k does in
     /// PyTorch: identical to one k-times larger batch when the micro-batches have equal valid-pixel counts.
     /// </summary>
-    private (double Loss, TimeSpan AllReduce, long Bytes) ForwardBackward(Tensor images, Tensor labels, long stepNumber)
+    private (double Loss, TimeSpan AllReduce, long Bytes) ForwardBackward(Tensor images, Tensor labels, Tensor? content, long stepNumber)
     {
         using var scope = NewDisposeScope();
         var output = Model.call(images);  // call(): the precision policy's hooks run
-        var terms = _criterion.Terms(output, labels, images);
+        var terms = _criterion.Terms(output, labels, images, content);
 
         int t = terms.Count;
         var stats = new float[3 * t];

@@ -54,6 +54,31 @@ public class ScribbleRegularizedCriterionTests
         Assert.Equal(expected / 16, r.item<float>(), 5);
     }
 
+    /// <summary>
+    /// Crop padding (image 0, label ignore past the scaled image) is outside R, as rloss's ROI: on a 16×16 crop whose right
+    /// half is padding, R with the content mask sums exactly the pairs of the 16×8 content (same kernel: positions in
+    /// pixels, colours), so R·N² equals the unpadded crop's; without the mask the padding's pairs count too.
+    /// </summary>
+    [Fact]
+    public void Crop_padding_is_outside_the_regulariser()
+    {
+        using var scope = NewDisposeScope();
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Scale: 1, SigmaXy: 4, RgbPerUnit: 59, ConsistencyWeight: 0));
+        random.manual_seed(5);
+        var contentLogits = randn(1, 3, 16, 8);
+        var contentImage = randn(1, 3, 16, 8);
+        var logits = cat([contentLogits, randn(1, 3, 16, 8)], 3);      // whatever the network says on the padding
+        var image = cat([contentImage, zeros(1, 3, 16, 8)], 3);
+        var content = cat([ones(1, 1, 16, 8), zeros(1, 1, 16, 8)], 3);
+
+        var (masked, _) = criterion.Regulariser(logits, image, null, content);
+        var (crop, _) = criterion.Regulariser(contentLogits, contentImage, null);
+        var (unmasked, _) = criterion.Regulariser(logits, image, null);
+
+        Assert.Equal(crop.item<float>() * 128 * 128, masked.item<float>() * 256 * 256, 2);
+        Assert.True(Math.Abs(unmasked.item<float>() - masked.item<float>()) > 1e-3, "the padding should count without the mask");
+    }
+
     /// <summary>At 128² the grid is 32² (factor 4): bilinear shrinking read 2×2 of each 4×4 cell, so R's gradient reached
     /// a quarter of the pixels; area shrinking reaches every one.</summary>
     [Fact]

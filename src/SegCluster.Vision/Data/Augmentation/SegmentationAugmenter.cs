@@ -86,7 +86,9 @@ public sealed class SegmentationAugmenter
                     image[c * plane + p] = (rgb[c] - ImageNormalization.Mean[c]) / ImageNormalization.Std[c];
             }
         }
-        return new SegmentationSample(image, label, outH, outW);
+        int contentH = Math.Min(outH, scaledH - top), contentW = Math.Min(outW, scaledW - left);
+        return new SegmentationSample(image, label, outH, outW)
+            { Content = contentH < outH || contentW < outW ? (contentH, contentW) : null };
     }
 
     /// <summary>Brightness, contrast (around mid grey) and saturation (around luma), on [0, 1] colours, clamped.</summary>

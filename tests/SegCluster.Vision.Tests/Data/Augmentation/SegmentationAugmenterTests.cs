@@ -46,6 +46,27 @@ public sealed class SegmentationAugmenterTests
         }
     }
 
+    /// <summary>A crop larger than the scaled image is padded bottom and right; the sample says where its content ends,
+    /// and the batch carries that as a 1/0 mask (the scribble regulariser skips the padding).</summary>
+    [Fact]
+    public void A_padded_crop_records_its_content_region_and_the_batch_its_mask()
+    {
+        var augmenter = new SegmentationAugmenter(new AugmentationOptions(48, 80, 1, 1, 0, 0, 0, 0));  // 32x64 into 48x80
+        var padded = augmenter.Train(Sample(), 0, 0, 0);
+        Assert.Equal((H, W), padded.Content);
+        Assert.Equal(SegmentationSample.IgnoreLabel, padded.Label[H * 80]);  // first padded row
+        var whole = new SegmentationAugmenter(AugmentationOptions.None(H, W)).Train(Sample(), 0, 0, 0);
+        Assert.Null(whole.Content);
+
+        using var batch = SegmentationBatch.Collate([padded, padded with { Content = null }], TorchSharp.torch.CPU);
+        var mask = batch.Content!;
+        Assert.Equal([2L, 1, 48, 80], mask.shape);
+        Assert.Equal(H * W, mask[0].sum().item<float>());
+        Assert.Equal(48 * 80, mask[1].sum().item<float>());
+        Assert.Equal(1f, mask[0, 0, H - 1, W - 1].item<float>());
+        Assert.Equal(0f, mask[0, 0, H - 1, W].item<float>());
+    }
+
     [Fact]
     public void Doubling_copies_each_label_into_a_2x2_block()
     {
