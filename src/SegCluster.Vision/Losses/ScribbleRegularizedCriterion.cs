@@ -75,7 +75,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     /// <param name="images">(B, 3, H, W) in units of <see cref="ScribbleLossOptions.RgbPerUnit"/> colour levels.</param>
     /// <param name="embedding">(B, E, h, w) L2-normalised, or null for the shallow kernel only.</param>
     /// <param name="content">(B, 1, H, W) 1 on image content, 0 on crop padding, or null: R sums over content only (rloss's
-    /// ROI): S and 1 − S are weighted by each grid cell's content share, so padded cells neither pay nor pull.</param>
+    /// ROI): S and 1 − S are weighted by each grid cell's content share, so padded cells neither pay nor pull; the
+    /// consistency is a mean over content pairs.</param>
     public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding, Tensor? content = null)
     {
         using var scope = NewDisposeScope();
@@ -109,11 +110,18 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
             if (deep is not null)
             {
                 var agreement = s.detach().t().matmul(s.detach());                                // (N, N) P(same label)
-                consistency = consistency.add((deep.exp() - agreement).pow(KeptScalars.Two).mean(), KeptScalars.One);
+                var squared = (deep.exp() - agreement).pow(KeptScalars.Two);
+                // Over content pairs only (weights m_i·m_j): the padding's embedding has nothing to agree with.
+                var mean = roi is null ? squared.mean() : WeightedMean(squared, roi[i].t().matmul(roi[i]));
+                consistency = consistency.add(mean, KeptScalars.One);
             }
         }
         return (regulariser.MoveToOuterDisposeScope(), consistency.MoveToOuterDisposeScope());
     }
+
+    /// <summary>Σ w·x / Σ w, or 0 when the weights are all 0 (a crop of padding only).</summary>
+    private static Tensor WeightedMean(Tensor x, Tensor weights) =>
+        (x * weights).sum().div(weights.sum().clamp_min(KeptScalars.MassFloor));
 
     /// <summary>The kernel W (B, N, N) on the grid, without gradient (for inspection and tests).</summary>
     /// <param name="images">(B, 3, H, W).</param>

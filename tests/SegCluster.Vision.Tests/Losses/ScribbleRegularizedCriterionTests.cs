@@ -77,6 +77,13 @@ public class ScribbleRegularizedCriterionTests
 
         Assert.Equal(crop.item<float>() * 128 * 128, masked.item<float>() * 256 * 256, 2);
         Assert.True(Math.Abs(unmasked.item<float>() - masked.item<float>()) > 1e-3, "the padding should count without the mask");
+
+        // The consistency loss is the mean over content pairs: the crop's own.
+        var contentEmbedding = nn.functional.normalize(randn(1, 4, 16, 8), dim: 1);
+        var embedding = cat([contentEmbedding, nn.functional.normalize(randn(1, 4, 16, 8), dim: 1)], 3);
+        var (_, maskedConsistency) = criterion.Regulariser(logits, image, embedding, content);
+        var (_, cropConsistency) = criterion.Regulariser(contentLogits, contentImage, contentEmbedding);
+        Assert.Equal(cropConsistency.item<float>(), maskedConsistency.item<float>(), 5);
     }
 
     /// <summary>At 128² the grid is 32² (factor 4): bilinear shrinking read 2×2 of each 4×4 cell, so R's gradient reached
