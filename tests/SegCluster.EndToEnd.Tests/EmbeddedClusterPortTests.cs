@@ -28,7 +28,9 @@ public sealed class EmbeddedClusterPortTests
         await using var cluster = await EmbeddedCluster.StartAsync(1, "cpu", httpPort: 0, Pick, CancellationToken.None);
 
         Assert.NotEqual(taken, cluster.HttpPort);
-        Assert.Equal(8, picks);                                  // two sets of four ports
+        // At least two sets of four ports: a freshly picked port can be taken again by a parallel test host before the
+        // node binds it (seen in CI: 12 picks), which the node also survives by picking once more.
+        Assert.True(picks >= 8 && picks % 4 == 0, $"{picks} picks");
         using var http = new HttpClient();
         Assert.True((await http.GetAsync(cluster.MetricsUri)).IsSuccessStatusCode);
     }

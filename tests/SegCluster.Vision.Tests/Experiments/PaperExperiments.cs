@@ -50,7 +50,8 @@ public sealed class PaperExperiments(ITestOutputHelper output)
         var lambdas = List("SEGCLUSTER_EXPERIMENT_LAMBDAS", "8.6").Select(double.Parse).ToArray();
         Report($"§5 scribbles: {labelled:P1} of pixels labelled; {Steps} steps × batch {BatchSize}, spgnet W16, {Size}×{Size}, " +
                $"lr {LearningRate}, σ_xy {sigmaXy}, warm-up {warmup} steps");
-        var baseLoss = new LossOptions();
+        // Scribble mode, as the product trains scribbles: the SPG auxiliaries take the majority of each cell's strokes.
+        var baseLoss = new LossOptions(Labels: new SegCluster.Vision.Labels.LabelOptions(SegCluster.Vision.Labels.LabelMode.Scribble, 1));
         foreach (int seed in Seeds)
         {
             if (Arms(["ce"]).Any())
