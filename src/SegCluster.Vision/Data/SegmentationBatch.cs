@@ -9,11 +9,17 @@ namespace SegCluster.Vision.Data;
 /// </summary>
 public sealed class SegmentationBatch : IDisposable
 {
-    private SegmentationBatch(Tensor images, Tensor labels, Tensor? content, int count)
+    // Each sample's content height and width; null when no sample is padded. The mask is built from them on the batch's
+    // device when a criterion asks for it (only image-dependent regularisers do), not on the host for every batch.
+    private readonly long[]? _contentHeights, _contentWidths;
+    private Tensor? _content;
+
+    private SegmentationBatch(Tensor images, Tensor labels, long[]? contentHeights, long[]? contentWidths, int count)
     {
         Images = images;
         Labels = labels;
-        Content = content;
+        _contentHeights = contentHeights;
+        _contentWidths = contentWidths;
         Count = count;
     }
 
@@ -25,7 +31,7 @@ public sealed class SegmentationBatch : IDisposable
 
     /// <summary>(B, 1, H, W) float32, 1 on image content and 0 on crop padding (<see cref="SegmentationSample.Content"/>);
     /// null when no sample of the batch is padded.</summary>
-    public Tensor? Content { get; }
+    public Tensor? Content => _content ??= ContentMask();
 
     /// <summary>B.</summary>
     public int Count { get; }
@@ -52,20 +58,25 @@ public sealed class SegmentationBatch : IDisposable
         using var scope = NewDisposeScope();
         var imageTensor = tensor(images, [b, 3, h, w], ScalarType.Float32).to(device);    // (B, 3, H, W)
         var labelTensor = tensor(labels, [b, h, w]).to(ScalarType.Int64).to(device);  // (B, H, W)
-        var contentTensor = ContentMask(samples, h, w)?.to(device);                     // (B, 1, H, W) or null
-        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), contentTensor?.DetachFromDisposeScope(), b);
+        var padded = samples.Any(s => s.Content is not null);
+        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(),
+            padded ? [.. samples.Select(s => (long)(s.Content?.Height ?? h))] : null,
+            padded ? [.. samples.Select(s => (long)(s.Content?.Width ?? w))] : null, b);
     }
 
-    private static Tensor? ContentMask(IReadOnlyList<SegmentationSample> samples, int h, int w)
+    /// <summary>(B, 1, H, W): row &lt; content height and column &lt; content width of each sample.</summary>
+    private Tensor? ContentMask()
     {
-        if (samples.All(s => s.Content is null)) return null;
-        var mask = new float[samples.Count * h * w];
-        for (int i = 0; i < samples.Count; i++)
-        {
-            var (contentH, contentW) = samples[i].Content ?? (h, w);
-            for (int y = 0; y < contentH; y++) mask.AsSpan(i * h * w + y * w, contentW).Fill(1f);
-        }
-        return tensor(mask, [samples.Count, 1, h, w], ScalarType.Float32);
+        if (_contentHeights is null || _contentWidths is null) return null;
+        using var scope = NewDisposeScope();
+        var device = Images.device;
+        using var height = Images.shape[2].ToScalar();  // held for the native calls (see KeptScalars)
+        using var width = Images.shape[3].ToScalar();
+        var rows = arange(KeptScalars.Zero, height, KeptScalars.One, ScalarType.Int64, device).view(1, 1, -1, 1);
+        var columns = arange(KeptScalars.Zero, width, KeptScalars.One, ScalarType.Int64, device).view(1, 1, 1, -1);
+        var inside = rows.lt(tensor(_contentHeights, device: device).view(-1, 1, 1, 1))
+            .logical_and(columns.lt(tensor(_contentWidths, device: device).view(-1, 1, 1, 1)));
+        return inside.to(ScalarType.Float32).DetachFromDisposeScope();
     }
 
     public void Dispose()
