@@ -58,11 +58,11 @@ public sealed class SweepGrain(
         if (errors.Count > 0)
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
-        var trials = Expand(spec);
+        var (trials, runnable) = Expand(spec);
         record.State = new SweepRecord
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
-            SpectralSkipPending = SpectralTrialFilter.Applies(spec, RunnableTrials(spec, trials)),
+            SpectralSkipPending = SpectralTrialFilter.Applies(spec, runnable),
         };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
@@ -82,19 +82,22 @@ public sealed class SweepGrain(
         await _driver;
     }
 
-    /// <summary>The trials of the spec's plan; invalid combinations are skipped with the spec's errors.</summary>
-    private static List<TrialResult> Expand(SweepSpec spec)
+    /// <summary>The trials of the spec's plan, invalid combinations skipped with the spec's errors, and the runnable
+    /// ones' experiment specs (built once, for the check).</summary>
+    private static (List<TrialResult> Trials, List<(int Index, ExperimentSpec Spec)> Runnable) Expand(SweepSpec spec)
     {
         var plan = TrialPlanner.Plan(spec);
         var digits = Math.Max(3, plan.Count.ToString(CultureInfo.InvariantCulture).Length);
         var trials = new List<TrialResult>(plan.Count);
+        var runnable = new List<(int, ExperimentSpec)>();
         for (var i = 0; i < plan.Count; i++)
         {
             var trial = new TrialResult { Index = i, Name = $"{spec.Name}-t{i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0')}", Parameters = plan[i] };
-            if (TrialProblems(spec, trial, out _) is { } problems) trial = trial with { State = TrialState.Skipped, Reason = problems };
+            if (TrialProblems(spec, trial, out var trialSpec) is { } problems) trial = trial with { State = TrialState.Skipped, Reason = problems };
+            else runnable.Add((i, trialSpec!));
             trials.Add(trial);
         }
-        return trials;
+        return (trials, runnable);
     }
 
     private static List<(int Index, ExperimentSpec Spec)> RunnableTrials(SweepSpec spec, IEnumerable<TrialResult> trials) =>

@@ -56,8 +56,9 @@ public sealed class SegClusterMetrics
     public SegClusterMetrics(IMeterFactory meterFactory, IOptions<TelemetryOptions>? options = null, ILogger<SegClusterMetrics>? logger = null)
     {
         var limit = options?.Value.SeriesLimit ?? TelemetryOptions.DefaultSeriesLimit;
-        _workerSeries = new("worker", limit, 1, logger ?? NullLogger<SegClusterMetrics>.Instance);
-        _sweepSeries = new("sweep", limit, Enum.GetValues<TrialState>().Length, logger ?? NullLogger<SegClusterMetrics>.Instance);
+        var log = (ILogger?)logger ?? NullLogger.Instance;
+        _workerSeries = new("worker", limit, 1, log);
+        _sweepSeries = new("sweep", limit, Enum.GetValues<TrialState>().Length, log);
         var meter = meterFactory.Create(MetricNames.Meter);
         _images = meter.CreateCounter<long>(MetricNames.TrainImages, "{image}", "Training images processed.");
         _step = meter.CreateHistogram(MetricNames.TrainStepDuration, "s", "Wall time of one optimizer step.", tags: null, advice: Seconds);
