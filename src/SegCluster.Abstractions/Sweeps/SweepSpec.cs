@@ -31,6 +31,8 @@ public sealed record SweepSpec
     /// <summary>Optimizer steps of each trial (the ASHA budget unit); overrides base.training.steps/epochs when set.</summary>
     [Id(8)] public int? TrialSteps { get; init; }
     [Id(9)] public SpectralSkipSpec? SpectralSkip { get; init; }
+    /// <summary>Times a failed trial is launched again from scratch (Ray Tune's FailureConfig.max_failures); 0 = never.</summary>
+    [Id(10)] public int MaxFailures { get; init; }
 
     /// <summary>The mode the metric asks for: loss is better lower, mIoU and pixel accuracy higher.</summary>
     public static string NaturalMode(string metric) => metric == Loss ? Min : Max;

@@ -6,6 +6,7 @@ namespace SegCluster.Abstractions.Sweeps;
 public static class SweepValidation
 {
     public const int MaxTrials = 100_000;
+    public const int MaxFailures = 100;
 
     public static IReadOnlyList<string> Validate(SweepSpec sweep)
     {
@@ -25,6 +26,7 @@ public static class SweepValidation
         Check(sweep.MaxConcurrentTrials >= 1, $"max_concurrent_trials: {sweep.MaxConcurrentTrials} must be at least 1.");
         Check(sweep.WorkersPerTrial is >= 1 and <= SpecValidation.MaxWorkers, $"workers_per_trial: {sweep.WorkersPerTrial} must be 1 to {SpecValidation.MaxWorkers}.");
         Check(sweep.TrialSteps is null or >= 1, $"trial_steps: {sweep.TrialSteps} must be at least 1.");
+        Check(sweep.MaxFailures is >= 0 and <= MaxFailures, $"max_failures: {sweep.MaxFailures} must be 0 to {MaxFailures}.");
         errors.AddRange(sweep.TrialBase.Validate().Select(e => $"base.{e}"));
 
         for (var i = 0; i < sweep.Axes.Count; i++) ValidateAxis(sweep.Axes[i], $"axes[{i}]", errors);

@@ -31,6 +31,8 @@ public sealed record TrialResult
     [Id(14)] public DateTime? StartedAt { get; init; }
     [Id(15)] public DateTime? FinishedAt { get; init; }
     [Id(16)] public IReadOnlyList<string> Workers { get; init; } = [];
+    /// <summary>Failed attempts launched again under the sweep's max_failures.</summary>
+    [Id(17)] public int Failures { get; init; }
 
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 

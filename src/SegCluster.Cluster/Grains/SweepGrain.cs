@@ -14,7 +14,8 @@ namespace SegCluster.Cluster.Grains;
 /// Coordinates one sweep. Start expands the spec into trials (invalid combinations are skipped with a reason) and
 /// persists them; a driver loop on this activation then skips spectrally hopeless grids (spectral_skip) and launches trials through the
 /// <see cref="ITrialRunner"/> on leased workers, at most max_concurrent_trials at once, applies ASHA to their progress,
-/// and persists each trial when it starts and when it ends. A new activation of a running sweep (its node was lost)
+/// and persists each trial when it starts and when it ends. A failed trial is launched again up to max_failures times;
+/// workers whose node left the cluster are leased to no other trial. A new activation of a running sweep (its node was lost)
 /// resumes: finished trials stay as recorded, interrupted ones are launched again.
 /// </summary>
 public sealed class SweepGrain(
@@ -199,11 +200,12 @@ public sealed class SweepGrain(
         var spec = record.State.Spec!;
         if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec, cancellationToken);
         var free = new Queue<string>(record.State.Workers);
-        var slots = Math.Min(spec.MaxConcurrentTrials, record.State.Workers.Count / spec.WorkersPerTrial);
+        var lost = new List<string>();  // workers whose node left the cluster: never leased again
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
         var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
         while (true)
         {
+            var slots = Math.Min(spec.MaxConcurrentTrials, (record.State.Workers.Count - lost.Count) / spec.WorkersPerTrial);
             var launches = new List<TrialLaunch>();
             while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
             {
@@ -219,14 +221,26 @@ public sealed class SweepGrain(
             {
                 var (index, leased) = running[done];
                 running.Remove(done);
-                Finish(spec, index, await OutcomeOf(done));
-                foreach (var worker in leased) free.Enqueue(worker);
+                var outcome = await OutcomeOf(done);
+                if (Finish(spec, index, outcome, cancellationToken.IsCancellationRequested)) queue.Enqueue(index);
+                foreach (var worker in leased)
+                {
+                    if (outcome.LostWorkers?.Contains(worker) != true) free.Enqueue(worker);
+                    else lost.Add(worker);
+                }
             }
         }
         var trials = record.State.Trials;
-        if (cancellationToken.IsCancellationRequested)
-            foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
-                trials[pending.Index] = pending with { State = TrialState.Cancelled, Reason = "the sweep was cancelled" };
+        // Left pending: cancelled, or too few workers remain for a trial (the others' nodes left the cluster).
+        var (endState, endReason) = cancellationToken.IsCancellationRequested
+            ? (TrialState.Cancelled, "the sweep was cancelled")
+            : (TrialState.Failed, $"no workers left to run it: the nodes of {string.Join(", ", lost)} left the cluster, and the {record.State.Workers.Count - lost.Count} remaining of the sweep's {record.State.Workers.Count} workers cannot make a trial of {spec.WorkersPerTrial}");
+        foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
+        {
+            trials[pending.Index] = pending with { State = endState, Reason = endReason };
+            _unsaved.Add(pending.Index);
+        }
+        await SaveTrialsAsync();
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
         PublishTrialStates();
@@ -278,9 +292,26 @@ public sealed class SweepGrain(
         return decision == AshaDecision.Continue;
     }
 
-    private void Finish(SweepSpec spec, int index, TrialOutcome outcome)
+    /// <summary>Records how the trial ended (in memory; the next turn persists it). A failed trial with retries left under
+    /// max_failures goes back to pending instead, to be launched again from scratch, and ASHA forgets its reports:
+    /// returns true then.</summary>
+    private bool Finish(SweepSpec spec, int index, TrialOutcome outcome, bool cancelling)
     {
         var trial = record.State.Trials[index];
+        _unsaved.Add(index);
+        if (outcome.State == TrialState.Failed && trial.Failures < spec.MaxFailures && !cancelling)
+        {
+            var retry = trial.Failures + 1;
+            logger.LogWarning("Sweep {Sweep}: trial {Trial} attempt {Attempt} failed ({Error}); launching it again (retry {Retry} of {MaxFailures})",
+                Id, trial.Name, trial.Attempt, outcome.Error, retry, spec.MaxFailures);
+            record.State.Trials[index] = trial with
+            {
+                State = TrialState.Pending, Failures = retry,
+                Reason = $"attempt {trial.Attempt} failed ({outcome.Error}); launched again (retry {retry} of max_failures {spec.MaxFailures})",
+            };
+            _asha?.Forget(index);
+            return true;
+        }
         var evaluation = outcome.Evaluation;
         var finalLoss = double.IsNaN(outcome.FinalLoss) ? trial.FinalLoss : outcome.FinalLoss;
         record.State.Trials[index] = trial with
@@ -299,7 +330,7 @@ public sealed class SweepGrain(
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
         };
-        _unsaved.Add(index);
+        return false;
     }
 
     /// <summary>Persists every trial changed since the last call, each to its own small entry (not the whole record).</summary>

@@ -68,10 +68,10 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     continue;
                 }
 
-                if (LostWorker(launch.Workers) is { } lost)
+                if (LostWorkers(launch.Workers) is [var first, ..] lost)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {lost}'s node left the cluster");
+                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost);
                 }
 
                 foreach (var point in points)
@@ -100,11 +100,11 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         }
     }
 
-    /// <summary>A worker whose node membership lists only as dead, or null.</summary>
-    private string? LostWorker(IReadOnlyList<string> workers)
+    /// <summary>The workers whose node membership lists only as dead.</summary>
+    private List<string> LostWorkers(IReadOnlyList<string> workers)
     {
         var lost = membership.CurrentSnapshot.Lost();
-        return lost.Count == 0 ? null : workers.FirstOrDefault(w => lost.Contains(WorkerIds.Parse(w).NodeId));
+        return lost.Count == 0 ? [] : [.. workers.Where(w => lost.Contains(WorkerIds.Parse(w).NodeId))];
     }
 
     public Task AbandonAsync(string experimentId) => grains.GetGrain<IExperimentGrain>(experimentId).CancelAsync();

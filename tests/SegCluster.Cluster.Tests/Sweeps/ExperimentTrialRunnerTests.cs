@@ -76,10 +76,11 @@ public sealed class ExperimentTrialRunnerTests
         var experiment = new ScriptedExperiment { Statuses = [Status(ExperimentState.Running)] };
         var membership = new ScriptedMembership(("node-a", SiloStatus.Active), ("node-b", SiloStatus.Dead));
 
-        var outcome = await Runner(experiment, membership).RunAsync(Launch with { Workers = ["node-b/0"] }, _ => true, CancellationToken.None);
+        var outcome = await Runner(experiment, membership).RunAsync(Launch with { Workers = ["node-a/0", "node-b/0", "node-b/1"] }, _ => true, CancellationToken.None);
 
         Assert.Equal(TrialState.Failed, outcome.State);
         Assert.Equal("worker node-b/0's node left the cluster", outcome.Error);
+        Assert.Equal(["node-b/0", "node-b/1"], outcome.LostWorkers);  // the sweep leases these to no other trial
         Assert.Equal(1, experiment.Cancels);
         // The same name active again (a restarted pod) is not lost.
         var restarted = new ScriptedMembership(("node-b", SiloStatus.Dead), ("node-b", SiloStatus.Active));

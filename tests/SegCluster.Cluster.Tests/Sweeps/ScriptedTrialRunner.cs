@@ -8,7 +8,8 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 /// <summary>
 /// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
 /// steps, and completes with mIoU = 1 − loss/10. Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
-/// go on once <see cref="Released"/> completes.
+/// go on once <see cref="Released"/> completes. A launch that <see cref="Failure"/> answers for fails at step 1 with
+/// those workers lost (none: a plain failure).
 /// Records every launch so tests can prove which trials ran.
 /// </summary>
 internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialRunner
@@ -16,6 +17,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public ConcurrentQueue<TrialLaunch> Launches { get; } = new();
     public ConcurrentQueue<string> Abandoned { get; } = new();
     public HashSet<int> Hold { get; init; } = [];
+    /// <summary>Which launches fail, and the workers whose node each loses; null for a launch that runs its script.</summary>
+    public Func<TrialLaunch, IReadOnlyList<string>?> Failure { get; init; } = _ => null;
     /// <summary>Completes once every trial in <see cref="Hold"/> is waiting.</summary>
     public TaskCompletionSource AllHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>Lets the held trials go on.</summary>
@@ -50,6 +53,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
         {
             await Task.Yield();
             var value = loss(launch.Index, step);
+            if (Failure(launch) is { } lost)
+                return new TrialOutcome(TrialState.Failed, step, value, Error: $"scripted failure of {launch.ExperimentId}", LostWorkers: lost);
             if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
             if (step == 1 && Hold.Contains(launch.Index))
             {

@@ -125,4 +125,67 @@ public sealed class SweepGrainTests
         Assert.Equal(5, status.Count(TrialState.Cancelled));
         Assert.Equal(2, runner.Launches.Count);
     }
+
+    /// <summary>max_failures (Ray Tune's FailureConfig): a failed trial is launched again from scratch until its retries
+    /// are spent; a worker whose node left the cluster is leased to no later trial, where before every trial it was
+    /// handed went on to fail.</summary>
+    [Fact]
+    public async Task Failed_trials_are_launched_again_up_to_max_failures_and_a_lost_workers_node_gets_no_more_trials()
+    {
+        string? lostWorker = null;
+        var runner = new ScriptedTrialRunner((trial, step) => trial + 1.0 / step)
+        {
+            Failure = launch => (launch.Index, launch.ExperimentId.EndsWith("/a1", StringComparison.Ordinal)) switch
+            {
+                (0, true) => [lostWorker = launch.Workers[0]],  // trial 0's first attempt loses its node
+                (1, _) => [],                                   // trial 1 fails on every attempt
+                _ => null,
+            },
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "retry", Base = TinyBase, TrialSteps = 3, MaxConcurrentTrials = 2, MaxFailures = 1,
+            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["0", "1", "2", "3"] }],
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("retry-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(3));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal(SweepState.Completed, status.State);
+        var (first, second) = (status.Trials[0], status.Trials[1]);
+        Assert.Equal((TrialState.Completed, 2, 1), (first.State, first.Attempt, first.Failures));
+        Assert.Contains("attempt 1 failed (scripted failure of retry-1/retry-t000/a1); launched again (retry 1 of max_failures 1)", first.Reason);
+        Assert.Equal((TrialState.Failed, 2, 1), (second.State, second.Attempt, second.Failures));
+        Assert.Equal("scripted failure of retry-1/retry-t001/a2", second.Reason);
+        Assert.All(status.Trials.Skip(2), t => Assert.Equal((TrialState.Completed, 1, 0), (t.State, t.Attempt, t.Failures)));
+        Assert.Equal(6, runner.Launches.Count);
+        Assert.NotNull(lostWorker);
+        Assert.Single(runner.Launches, l => l.Workers.Contains(lostWorker));
+    }
+
+    [Fact]
+    public async Task Trials_left_when_too_few_workers_remain_fail_with_the_reason()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Failure = launch => launch.Index == 0 ? launch.Workers : null };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "lost", Base = TinyBase, TrialSteps = 2, MaxConcurrentTrials = 1, WorkersPerTrial = 2,
+            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["0", "1", "2"] }],
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("lost-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(3));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.Equal(TrialState.Failed, status.Trials[0].State);
+        Assert.All(status.Trials.Skip(1), t =>
+        {
+            Assert.Equal(TrialState.Failed, t.State);
+            Assert.Contains("no workers left to run it", t.Reason);
+            Assert.Contains("the 1 remaining of the sweep's 3 workers cannot make a trial of 2", t.Reason);
+        });
+        Assert.Single(runner.Launches);
+    }
 }

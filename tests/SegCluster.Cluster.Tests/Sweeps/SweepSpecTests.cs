@@ -48,6 +48,7 @@ public sealed class SweepSpecTests
             Metric = "accuracy",
             Mode = "up",
             MaxConcurrentTrials = 0,
+            MaxFailures = -1,
             Axes =
             [
                 new SweepAxis { Path = "training.lr", Kind = SweepAxis.Grid, Values = ["0.1"] },
@@ -61,7 +62,7 @@ public sealed class SweepSpecTests
         var errors = string.Join("\n", sweep.Validate());
         foreach (var expected in new[]
                  {
-                     "name:", "metric: 'accuracy'", "mode: 'up'", "max_concurrent_trials: 0", "axes[0].path:", "axes[1].values: labels.factor: 'x' is not an integer",
+                     "name:", "metric: 'accuracy'", "mode: 'up'", "max_concurrent_trials: 0", "max_failures: -1 must be 0 to 100", "axes[0].path:", "axes[1].values: labels.factor: 'x' is not an integer",
                      "axes[2].min: 0 must be positive", "axes[3].kind: a uniform axis needs a numeric field", "axes[4].kind: 'normal'", "search.kind: 'bayes'",
                  })
             Assert.Contains(expected, errors);

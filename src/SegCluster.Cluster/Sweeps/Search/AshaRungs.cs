@@ -55,6 +55,12 @@ public sealed class AshaRungs
         if (k >= 0) _recorded[k][trial] = Score(metric);
     }
 
+    /// <summary>Drops every value of <paramref name="trial"/>: a failed trial launched again from scratch is judged afresh.</summary>
+    public void Forget(int trial)
+    {
+        foreach (var rung in _recorded) rung.Remove(trial);
+    }
+
     /// <summary>Higher is better inside; NaN (a diverged trial) is worst.</summary>
     private double Score(double metric) => double.IsNaN(metric) ? double.NegativeInfinity : _maximize ? metric : -metric;
 

@@ -20,8 +20,8 @@ public sealed class FeatureConsistencyNet : SegmentationModel
     private readonly nn.Module<Tensor, Tensor> projection;
 
     /// <param name="inner">A model that sets <see cref="SegmentationOutput.Feature"/> and exposes <see cref="SegmentationModel.Head"/>.</param>
-    /// <param name="embeddingChannels">E, the embedding size.</param>
-    public FeatureConsistencyNet(SegmentationModel inner, int embeddingChannels = 32)
+    /// <param name="embeddingChannels">E, the embedding size (16, the spec default loss.scribble.embedding_channels).</param>
+    public FeatureConsistencyNet(SegmentationModel inner, int embeddingChannels = 16)
         : base(nameof(FeatureConsistencyNet), (inner ?? throw new ArgumentNullException(nameof(inner))).Options)
     {
         if (embeddingChannels is < 2 or > 1024)
