@@ -22,14 +22,19 @@ public sealed class SweepFoldersTests : IDisposable
         Assert.Contains("no sweep report 'l'", error);
     }
 
-    /// <summary>The embedded cluster of `sweep` is sized for the trials that can run at once, and no more than there are.</summary>
+    /// <summary>The embedded cluster of `sweep` is sized for the trials that can run at once, no more than there are,
+    /// and on CPU no more workers than cores (at least one trial's).</summary>
     [Fact]
-    public void The_default_worker_count_is_capped_by_the_trials()
+    public void The_default_worker_count_is_capped_by_the_trials_and_the_cores()
     {
         var spec = Path.Combine(_root.FullName, "two.yaml");
-        File.WriteAllText(spec, "axes:\n  - { path: seed, kind: grid, values: [1, 2] }\nmax_concurrent_trials: 8\nworkers_per_trial: 2\n");
-        Assert.Equal(4, SweepSpecArguments.Load(new FileInfo(spec), workers: null)!.Value.Workers);  // 2 trials × 2, not 8 × 2
-        Assert.Equal(6, SweepSpecArguments.Load(new FileInfo(spec), workers: 6)!.Value.Workers);
+        File.WriteAllText(spec, "axes:\n  - { path: seed, kind: grid, values: [1, 2, 3] }\nmax_concurrent_trials: 8\nworkers_per_trial: 2\n");
+        Assert.Equal(6, SweepSpecArguments.Load(new FileInfo(spec), workers: null, cores: 16)!.Value.Workers);  // 3 trials × 2, not 8 × 2
+        Assert.Equal(4, SweepSpecArguments.Load(new FileInfo(spec), workers: null, cores: 5)!.Value.Workers);   // 2 trials' workers fit 5 cores
+        Assert.Equal(2, SweepSpecArguments.Load(new FileInfo(spec), workers: null, cores: 1)!.Value.Workers);   // one trial at least
+        Assert.Equal(7, SweepSpecArguments.Load(new FileInfo(spec), workers: 7, cores: 1)!.Value.Workers);      // --workers is obeyed
+        File.WriteAllText(spec, "base: { device: 'cuda:0' }\naxes:\n  - { path: seed, kind: grid, values: [1, 2, 3] }\nmax_concurrent_trials: 8\nworkers_per_trial: 2\n");
+        Assert.Equal(6, SweepSpecArguments.Load(new FileInfo(spec), workers: null, cores: 1)!.Value.Workers);   // GPU trials: not by cores
     }
 
     public void Dispose() => _root.Delete(recursive: true);

@@ -13,7 +13,7 @@ public static class SpectralSweepCommand
     public static Command Create()
     {
         var specFile = new Argument<FileInfo>("SPEC") { Description = "Sweep spec (YAML or JSON) with a labels.factor grid axis (and usually labels.mode)." };
-        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial)." };
+        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial, on CPU at most one worker a core)." };
         var images = new Option<int>("--images") { Description = "Training labels the advisor analyses (at most the base dataset's train_count).", DefaultValueFactory = _ => 64 };
         var shards = new Option<int>("--shards") { Description = "Shards of the label analysis.", DefaultValueFactory = _ => 2 };
         var tolerance = new Option<double>("--tolerance") { Description = "Training's own choice of grid: the coarsest factor within this mIoU (fraction) of the finest factor's.", DefaultValueFactory = _ => 0.02 };

@@ -11,7 +11,7 @@ public static class SweepCommand
     public static Command Create()
     {
         var specFile = new Argument<FileInfo>("SPEC") { Description = "Sweep spec (YAML or JSON): base experiment, axes, search, metric, concurrency." };
-        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster (default: min(max_concurrent_trials, trials) × workers_per_trial)." };
+        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster (default: min(max_concurrent_trials, trials) × workers_per_trial, on CPU at most one worker a core)." };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while the sweep runs (0 = any free port).", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder under which the report folder SWEEP_ID/ is written.", DefaultValueFactory = _ => DefaultRoot };
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });

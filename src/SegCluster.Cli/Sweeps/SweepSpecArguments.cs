@@ -8,9 +8,11 @@ public static class SweepSpecArguments
 {
     /// <summary>
     /// The spec loaded from <paramref name="file"/> and the worker count (<paramref name="workers"/>, or enough for
-    /// min(max_concurrent_trials, trials) × workers_per_trial); null, with the problem on stderr, when either is unusable.
+    /// min(max_concurrent_trials, trials) × workers_per_trial, and on CPU at most one worker a core); null, with the
+    /// problem on stderr, when either is unusable.
     /// </summary>
-    public static (SweepSpec Spec, int Workers)? Load(FileInfo file, int? workers)
+    /// <param name="cores">Cores of this machine (<see cref="Environment.ProcessorCount"/> when null).</param>
+    public static (SweepSpec Spec, int Workers)? Load(FileInfo file, int? workers, int? cores = null)
     {
         SweepSpec spec;
         try
@@ -25,6 +27,15 @@ public static class SweepSpecArguments
         // By default as many workers as trials can run at once, and no more than the sweep has trials (a 2-trial sweep
         // with max_concurrent_trials 8 would otherwise split the cores over 6 idle workers).
         var concurrent = (int)Math.Min(spec.MaxConcurrentTrials, Math.Max(1, SweepValidation.TrialCount(spec)));
+        // On CPU a trial's worker wants a core, as Ray Tune's default of one CPU a trial: more trials at once than the
+        // cores carry only make each slower, and the sweep queues the rest.
+        var byCores = Math.Max(1, (cores ?? Environment.ProcessorCount) / spec.WorkersPerTrial);
+        if (workers is null && spec.Base.Device == "cpu" && byCores < concurrent)
+        {
+            Console.Error.WriteLine($"note: running {byCores} trial(s) at once, not max_concurrent_trials {spec.MaxConcurrentTrials}: this machine has " +
+                $"{cores ?? Environment.ProcessorCount} cores and each trial takes {spec.WorkersPerTrial} CPU worker(s); --workers sets the count.");
+            concurrent = byCores;
+        }
         var size = workers ?? concurrent * spec.WorkersPerTrial;
         if (size < spec.WorkersPerTrial)
         {
