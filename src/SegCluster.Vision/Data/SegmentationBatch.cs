@@ -81,8 +81,8 @@ public sealed class SegmentationBatch : IDisposable
 
     public void Dispose()
     {
+        _content?.Dispose();  // only a mask that was built (building one now would read the disposed images)
         Images.Dispose();
         Labels.Dispose();
-        Content?.Dispose();
     }
 }

@@ -20,4 +20,7 @@ public interface ISegmentationCriterion
     /// <param name="content">(B, 1, H, W) 1 on image content, 0 on crop padding (<see cref="Data.SegmentationBatch.Content"/>);
     /// null when nothing is padded. Label terms need none (padding is ignore); image-dependent regularisers skip padding.</param>
     LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content = null);
+
+    /// <summary>Whether <see cref="Terms"/> reads its content mask: the trainer builds the batch's mask only then.</summary>
+    bool ReadsContent => false;
 }

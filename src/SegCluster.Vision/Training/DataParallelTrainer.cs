@@ -132,6 +132,7 @@ public sealed class DataParallelTrainer : IDisposable
         // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
         double globalLoss = 0;
         int micro = batch.Count / k;
+        var content = _criterion.ReadsContent ? batch.Content : null;  // built on the batch's device only for a criterion that reads it
         try
         {
             for (int j = 0; j < k; j++)
@@ -140,7 +141,7 @@ public sealed class DataParallelTrainer : IDisposable
                 try
                 {
                     var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro),
-                        batch.Content?.narrow(0, j * micro, micro), stepNumber);
+                        content?.narrow(0, j * micro, micro), stepNumber);
                     globalLoss += loss / k;
                     allReduce += time;
                     allReduceBytes += bytes;

@@ -33,7 +33,7 @@ public static class Evaluator
         var counts = local.Counts;
         var parts = new float[2 * counts.Length];
         for (int i = 0; i < counts.Length; i++) (parts[2 * i], parts[2 * i + 1]) = ExactCount.ToParts(counts[i]);
-        reducer.Sum(parts);
+        reducer.SumFullPrecision(parts);  // counts must arrive exact: an fp16 gradient wire would round them
         var total = new ConfusionMatrix(local.NumClasses, local.IgnoreIndex);
         for (int i = 0; i < counts.Length; i++) total.Counts[i] = (long)ExactCount.FromParts(parts[2 * i], parts[2 * i + 1]);
         return total;

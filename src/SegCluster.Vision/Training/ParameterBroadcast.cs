@@ -15,6 +15,7 @@ public static class ParameterBroadcast
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(reducer);
         if (reducer.WorldSize == 1) return;
+        using var scope = NewDisposeScope();  // the detach/cpu/contiguous and host copies of every tensor, not just the last of each chain
 
         var tensors = module.parameters().Concat(module.buffers())
             .Where(t => t.dtype == ScalarType.Float32)
@@ -25,7 +26,7 @@ public static class ParameterBroadcast
             var offset = 0;
             foreach (var t in tensors)
             {
-                using var host = t.detach().cpu().contiguous();
+                var host = t.detach().cpu().contiguous();
                 host.data<float>().CopyTo(buffer, offset);
                 offset += (int)t.numel();
             }
@@ -38,7 +39,7 @@ public static class ParameterBroadcast
         foreach (var t in tensors)
         {
             var n = (int)t.numel();
-            using var values = tensor(buffer.AsSpan(position, n).ToArray(), t.shape).to(t.device);
+            var values = tensor(buffer.AsSpan(position, n).ToArray(), t.shape).to(t.device);
             t.copy_(values);
             position += n;
         }

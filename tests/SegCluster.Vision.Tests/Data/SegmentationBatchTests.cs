@@ -25,4 +25,24 @@ public class SegmentationBatchTests
             Assert.Equal(s1.Image, batch.Images[1].flatten().data<float>().ToArray());
         }
     }
+
+    /// <summary>The content mask is built when first asked for; a batch disposed before that builds none (before, Dispose
+    /// read Content after disposing the images and threw on a padded batch).</summary>
+    [Fact]
+    public void APaddedBatchBuildsItsContentMaskOnDemandAndDisposesWithoutIt()
+    {
+        var d = new SyntheticSceneDataset(new SyntheticSceneOptions(Height: 16, Width: 16, Count: 2));
+        var padded = d.Get(0) with { Content = (5, 6) };
+        SegmentationBatch.Collate([padded, d.Get(1)], CPU).Dispose();
+
+        using var batch = SegmentationBatch.Collate([padded, d.Get(1)], CPU);
+        var mask = batch.Content!;
+        Assert.Equal([2L, 1, 16, 16], mask.shape);
+        Assert.Equal(5 * 6 + 256, mask.sum().item<float>());
+        Assert.Equal(0f, mask[0, 0, 5, 0].item<float>());
+        Assert.Equal(0f, mask[0, 0, 0, 6].item<float>());
+        Assert.Same(mask, batch.Content);
+        Assert.Null(TestData.Batch(d, [0, 1]).Content);
+    }
 }
+

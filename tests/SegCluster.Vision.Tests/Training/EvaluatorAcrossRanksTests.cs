@@ -10,10 +10,13 @@ namespace SegCluster.Vision.Tests.Training;
 /// rank exactly the confusion matrix of one rank evaluating every sample.</summary>
 public sealed class EvaluatorAcrossRanksTests
 {
+    /// <summary>Also under training.wire: fp16, which rounds what Sum carries: the counts must take the exact path
+    /// (before, K ≥ 182 classes made the counts buffer long enough to travel in fp16, and mIoU came out rounded).</summary>
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void Ranks_sum_to_the_single_rank_confusion_matrix(int worldSize)
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(2, true)]
+    public void Ranks_sum_to_the_single_rank_confusion_matrix(int worldSize, bool fp16Wire)
     {
         var data = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 7, Seed: 5));
         using var model = TestData.Model("encoder-decoder", 4, 8, NormKind.BatchNorm);
@@ -24,7 +27,8 @@ public sealed class EvaluatorAcrossRanksTests
         // Each rank its own copy of the weights (the evaluator switches its model's mode), on its own thread as workers run.
         var copies = Enumerable.Range(0, worldSize).Select(_ => TestData.Model("encoder-decoder", 4, 8, NormKind.BatchNorm)).ToArray();
         var threads = Enumerable.Range(0, worldSize)
-            .Select(r => new Thread(() => results[r] = Evaluator.EvaluateAcrossRanks(copies[r], data, 3, CPU, group[r]))).ToList();
+            .Select(r => new Thread(() => results[r] = Evaluator.EvaluateAcrossRanks(copies[r], data, 3, CPU,
+                fp16Wire ? new Fp16WireReducer(group[r]) : group[r]))).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         foreach (var copy in copies) copy.Dispose();
@@ -91,5 +95,27 @@ public sealed class EvaluatorAcrossRanksTests
             onGet();
             return inner.Get(index);
         }
+    }
+
+    /// <summary>A gradient wire that compresses to fp16, as the TCP ring's training.wire: fp16 does for long buffers:
+    /// what each rank sends and the sums it passes on are rounded; full-precision sums pass as they are.</summary>
+    private sealed class Fp16WireReducer(IGradientReducer inner) : IGradientReducer
+    {
+        public int Rank => inner.Rank;
+        public int WorldSize => inner.WorldSize;
+
+        public void Sum(Memory<float> buffer)
+        {
+            Round(buffer.Span);
+            inner.Sum(buffer);
+            Round(buffer.Span);  // partial sums travel in fp16 too
+        }
+
+        private static void Round(Span<float> values)
+        {
+            foreach (ref var value in values) value = (float)(Half)value;
+        }
+
+        public void SumFullPrecision(Memory<float> buffer) => inner.SumFullPrecision(buffer);
     }
 }
