@@ -28,8 +28,15 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddSingleton<NodeReducerGroups>();
         services.AddHostedService<TorchRuntimeService>();
-        services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section);
-        services.AddOptions<SpectralShardOptions>().BindConfiguration(SpectralShardOptions.Section);
+        services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.Section)
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "Sweeps:PollInterval must be positive, e.g. 00:00:00.2.")
+            .Validate(o => o.LossWindow >= 1, "Sweeps:LossWindow must be at least 1 step.")
+            .Validate(o => o.MaxCurvePoints >= 2, "Sweeps:MaxCurvePoints must be at least 2.")
+            .ValidateOnStart();
+        services.AddOptions<SpectralShardOptions>().BindConfiguration(SpectralShardOptions.Section)
+            .Validate(o => o.AnswerWithin > TimeSpan.Zero && o.AnswerWithin <= SpectralShardOptions.MaxAnswerWithin,
+                $"SpectralShards:AnswerWithin must be positive and at most {SpectralShardOptions.MaxAnswerWithin} (below the 30 s grain-call timeout it exists to stay under).")
+            .ValidateOnStart();
         services.AddSegClusterGrainDependencies();
         services.AddHostedService<NodeAgentService>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();

@@ -5,9 +5,10 @@ using SegCluster.Vision.Devices;
 // appsettings.json, SEGCLUSTER_-prefixed environment variables and --Section:Key=value arguments.
 using var nativeWarnings = NativeWarningFilter.Install();
 var builder = WebApplication.CreateBuilder(args);
-// An external-libtorch build loads libtorch before any grain touches torch (Node:LibTorch or SEGCLUSTER_LIBTORCH).
-ExternalLibTorch.Select(builder.Configuration["Node:LibTorch"]);
 builder.AddSegClusterNode();
+// An external-libtorch build loads libtorch before any grain touches torch (Node:LibTorch, from any source
+// AddSegClusterNode ranks, SEGCLUSTER_Node__LibTorch included; or SEGCLUSTER_LIBTORCH).
+ExternalLibTorch.Select(builder.Configuration["Node:LibTorch"]);
 
 var app = builder.Build();
 app.MapSegClusterNode();

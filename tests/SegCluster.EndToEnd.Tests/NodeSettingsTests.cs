@@ -1,4 +1,10 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SegCluster.Cluster;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Spectral;
+using SegCluster.Cluster.Sweeps;
 using SegCluster.Node.Hosting;
 
 namespace SegCluster.EndToEnd.Tests;
@@ -44,4 +50,33 @@ public sealed class NodeSettingsTests
         var defaults = new NodeOptionsValidator().Validate(null, new NodeOptions());
         Assert.DoesNotContain(defaults.Failures ?? [], f => f.StartsWith("Node:HeartbeatSeconds", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Failure_detection_that_could_never_declare_a_node_dead_is_refused()
+    {
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { FailureDetection = new() { ProbeTimeoutSeconds = 0, MissedProbes = 0 } });
+        Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:ProbeTimeoutSeconds 0 must be a positive number", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:MissedProbes 0 must be at least 1", StringComparison.Ordinal));
+    }
+
+    /// <summary>Sweeps and SpectralShards settings are checked at start like Node's (they were bound unchecked: a negative
+    /// poll interval failed every trial, an AnswerWithin of 45 s brought back the call timeouts it exists to avoid).</summary>
+    [Theory]
+    [InlineData("SpectralShards:AnswerWithin", "00:00:45", "SpectralShards:AnswerWithin must be positive and at most 00:00:25")]
+    [InlineData("Sweeps:PollInterval", "-00:00:01", "Sweeps:PollInterval must be positive")]
+    [InlineData("Sweeps:LossWindow", "0", "Sweeps:LossWindow must be at least 1")]
+    public void Sweep_and_spectral_settings_out_of_range_are_refused(string key, string value, string message)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddSegClusterGrainServices()
+            .BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            key.StartsWith("Sweeps", StringComparison.Ordinal)
+                ? services.GetRequiredService<IOptions<SweepOptions>>().Value
+                : (object)services.GetRequiredService<IOptions<SpectralShardOptions>>().Value);
+        Assert.Contains(message, error.Message);
+    }
 }
+

@@ -19,6 +19,10 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             if (port is < 1 or > 65535) errors.Add($"Node:{setting} {port} is not a TCP port (1-65535).");
         if (!(options.HeartbeatSeconds > 0) || !double.IsFinite(options.HeartbeatSeconds))
             errors.Add($"Node:HeartbeatSeconds {options.HeartbeatSeconds} must be a positive number of seconds, e.g. 2.");
+        if (!(options.FailureDetection.ProbeTimeoutSeconds > 0) || !double.IsFinite(options.FailureDetection.ProbeTimeoutSeconds))
+            errors.Add($"Node:FailureDetection:ProbeTimeoutSeconds {options.FailureDetection.ProbeTimeoutSeconds} must be a positive number of seconds, e.g. 2.");
+        if (options.FailureDetection.MissedProbes < 1)
+            errors.Add($"Node:FailureDetection:MissedProbes {options.FailureDetection.MissedProbes} must be at least 1.");
         if (options.TorchThreads < 0) errors.Add($"Node:TorchThreads {options.TorchThreads} must be 0 (automatic) or positive.");
         if (options.Dashboard.Enabled && !options.Dashboard.Path.StartsWith('/'))
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");

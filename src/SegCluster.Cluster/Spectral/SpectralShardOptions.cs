@@ -11,4 +11,7 @@ public sealed class SpectralShardOptions
     /// retried behind the running computation, and the analysis failed after its attempts although the work went on.
     /// </summary>
     public TimeSpan AnswerWithin { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The longest <see cref="AnswerWithin"/> that leaves a call margin under Orleans' 30 s response timeout.</summary>
+    public static readonly TimeSpan MaxAnswerWithin = TimeSpan.FromSeconds(25);
 }

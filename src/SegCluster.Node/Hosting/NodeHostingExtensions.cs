@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.CommandLine;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -19,7 +21,7 @@ public static class NodeHostingExtensions
     /// <param name="overrides">Settings that win over appsettings and the environment (the `segcluster node` flags).</param>
     public static WebApplicationBuilder AddSegClusterNode(this WebApplicationBuilder builder, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        builder.Configuration.AddEnvironmentVariables("SEGCLUSTER_");
+        AddPrefixedEnvironment(builder.Configuration);
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
         // One token for the whole node: the gRPC collective checks and sends Collectives:Token.
         if (builder.Configuration["Node:Token"] is { Length: > 0 } token) builder.Configuration["Collectives:Token"] = token;
@@ -45,6 +47,19 @@ public static class NodeHostingExtensions
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         return builder;
+    }
+
+    /// <summary>
+    /// SEGCLUSTER_-prefixed environment variables (SEGCLUSTER_Node__Devices__0=cuda:0), ranked above appsettings and plain
+    /// environment variables but below --Section:Key=value arguments: an image's baked-in SEGCLUSTER_ defaults must not
+    /// beat the flags a user passes to `docker run`.
+    /// </summary>
+    private static void AddPrefixedEnvironment(ConfigurationManager configuration)
+    {
+        var prefixed = new EnvironmentVariablesConfigurationSource { Prefix = "SEGCLUSTER_" };
+        var commandLine = configuration.Sources.OfType<CommandLineConfigurationSource>().FirstOrDefault();
+        if (commandLine is null) configuration.Sources.Add(prefixed);
+        else configuration.Sources.Insert(configuration.Sources.IndexOf(commandLine), prefixed);
     }
 
     /// <summary>Orleans silo named after the node (worker placement finds nodes by silo name). With Node:Redis:
