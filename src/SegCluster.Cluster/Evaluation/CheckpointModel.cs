@@ -31,7 +31,7 @@ public sealed class CheckpointModel : IDisposable
         if (metadata.Spec is null)
             throw new InvalidDataException($"checkpoint '{path}' records no experiment spec, so its network cannot be rebuilt; use a checkpoint written by `segcluster train`.");
         var spec = SpecFiles.Parse<ExperimentSpec>(metadata.Spec, SpecFormat.Json, path);
-        var model = SpecMapping.BuildModel(spec);
+        var model = SpecMapping.BuildModelForWeights(spec);  // the file alone: no backbone file or class frequencies needed
         try
         {
             CheckpointStore.LoadWeights(path, model);

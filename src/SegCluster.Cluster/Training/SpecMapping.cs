@@ -51,18 +51,21 @@ public static class SpecMapping
         };
     });
 
-    private static readonly Lock Initialisation = new();
+    /// <summary>The spec's network to load a checkpoint's weights into (resume, fine-tune, eval, predict): without the
+    /// encoder's pretrained file, which the checkpoint's weights replace and which may not be on this machine.</summary>
+    public static SegmentationModel BuildModelForWeights(ExperimentSpec spec) =>
+        BuildModel(spec with { Model = spec.Model with { BackboneWeights = null } }, ShapeOnlyFrequencies(spec));
+
+    /// <summary>Inverse-frequency class suppression needs class frequencies to build; they weight the loss, not shapes,
+    /// so uniform ones build the same network.</summary>
+    public static IReadOnlyList<double>? ShapeOnlyFrequencies(ExperimentSpec spec) =>
+        spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency
+            ? [.. Enumerable.Repeat(1.0 / spec.Dataset.NumClasses, spec.Dataset.NumClasses)]
+            : null;
 
     /// <summary>Runs <paramref name="build"/> with torch's global generator seeded, under the same process-wide lock as
     /// <see cref="BuildModel"/>, so seeded builds elsewhere in the process (tests) do not interleave with a worker's.</summary>
-    public static T Seeded<T>(long seed, Func<T> build)
-    {
-        lock (Initialisation)
-        {
-            TorchSharp.torch.random.manual_seed(seed);
-            return build();
-        }
-    }
+    public static T Seeded<T>(long seed, Func<T> build) => GlobalGenerator.Seeded(seed, build);
 
     /// <summary>The criterion of loss.kind; pass the same <paramref name="classFrequencies"/> as to <see cref="BuildModel"/>.</summary>
     public static ISegmentationCriterion Criterion(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => spec.Loss.Kind switch

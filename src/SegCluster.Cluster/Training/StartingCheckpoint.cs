@@ -37,8 +37,8 @@ public static class StartingCheckpoint
         long step;
         try
         {
-            using var model = CpuNetwork(spec);
-            using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec, ShapeOnlyFrequencies(spec)), SpecMapping.Optimizer(spec), new SingleRankReducer());
+            using var model = SpecMapping.BuildModelForWeights(spec);
+            using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec, SpecMapping.ShapeOnlyFrequencies(spec)), SpecMapping.Optimizer(spec), new SingleRankReducer());
             step = CheckpointStore.Load(path, trainer);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
@@ -56,7 +56,7 @@ public static class StartingCheckpoint
         if (Refusal(spec, path, Metadata(path), Load) is { } refused) return [refused];
         try
         {
-            using var model = CpuNetwork(spec);
+            using var model = SpecMapping.BuildModelForWeights(spec);
             CheckpointStore.LoadWeights(path, model);
             return [];
         }
@@ -122,14 +122,4 @@ public static class StartingCheckpoint
     private static Dictionary<string, string> Leaves(JsonNode? node, string path) => node is JsonObject fields
         ? fields.SelectMany(f => Leaves(f.Value, $"{path}.{f.Key}")).ToDictionary()
         : new() { [path] = node?.ToJsonString() ?? "null" };
-
-    /// <summary>The spec's network on the CPU, without the encoder's pretrained weights: the checkpoint's replace them.</summary>
-    private static SegmentationModel CpuNetwork(ExperimentSpec spec) =>
-        SpecMapping.BuildModel(spec with { Model = spec.Model with { BackboneWeights = null } }, ShapeOnlyFrequencies(spec));
-
-    /// <summary>Inverse-frequency class suppression needs class frequencies to build; they weight the loss, not shapes.</summary>
-    private static IReadOnlyList<double>? ShapeOnlyFrequencies(ExperimentSpec spec) =>
-        spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency
-            ? [.. Enumerable.Repeat(1.0 / spec.Dataset.NumClasses, spec.Dataset.NumClasses)]
-            : null;
 }

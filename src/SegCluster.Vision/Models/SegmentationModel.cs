@@ -39,9 +39,11 @@ public abstract class SegmentationModel : nn.Module<Tensor, SegmentationOutput>
 
     /// <summary>
     /// A new, untrained model of the same architecture, wrappers included (the same state-dict keys and shapes): the
-    /// contiguous twin a channels_last model's checkpoint is written and read through.
+    /// contiguous twin a channels_last model's checkpoint is written and read through. Built without the encoder's
+    /// pretrained file (<see cref="ModelOptions.BackboneWeights"/>): the twin carries the model's values, and the file may
+    /// be large, or gone. Callers build it under <see cref="GlobalGenerator.Untouched"/>.
     /// </summary>
-    public virtual SegmentationModel CreateUntrained() => ModelRegistry.Create(Options);
+    public virtual SegmentationModel CreateUntrained() => ModelRegistry.Create(Options with { BackboneWeights = null });
 
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());

@@ -167,7 +167,7 @@ public static class CheckpointStore
     {
         if (HasStridedTensors(model))
         {
-            using var twin = model.CreateUntrained();
+            using var twin = GlobalGenerator.Untouched(model.CreateUntrained);
             twin.load(reader, strict: true);
             CopyState(twin, model);  // copy_ keeps the target's channels_last strides
         }
@@ -235,7 +235,7 @@ public static class CheckpointStore
     /// <summary>A contiguous model of the same architecture holding <paramref name="model"/>'s values.</summary>
     private static SegmentationModel ContiguousTwin(SegmentationModel model)
     {
-        var twin = model.CreateUntrained();
+        var twin = GlobalGenerator.Untouched(model.CreateUntrained);
         CopyState(model, twin);
         return twin;
     }

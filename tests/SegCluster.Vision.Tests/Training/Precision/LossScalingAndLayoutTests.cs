@@ -175,6 +175,26 @@ public sealed class LossScalingAndLayoutTests(ITestOutputHelper output) : IDispo
         AssertSameOutputs(source, back, batch.Images);
     }
 
+    /// <summary>A channels_last checkpoint goes through a contiguous twin, whose random initialisation drew from torch's
+    /// process-wide generator: a rank writing one moved the draws of a seeded build on another thread (the same seed
+    /// no longer gave the same run). Writing and reading one now leaves the generator where it was.</summary>
+    [Fact]
+    public void WritingAndReadingAChannelsLastCheckpointLeavesTheGlobalGeneratorAlone()
+    {
+        string path = Path.Combine(_dir, "generator.ckpt");
+        using var model = TestData.Model("spgnet", 4, 8, NormKind.BatchNorm, seed: 14);
+        using var trainer = Trainer(model, new SingleRankReducer(), new PrecisionOptions(PrecisionMode.Fp32, MemoryFormat.ChannelsLast));
+        random.manual_seed(21);
+        using var expected = rand(8);
+
+        random.manual_seed(21);
+        CheckpointStore.Save(path, trainer);
+        CheckpointStore.Load(path, trainer);
+        using var drawn = rand(8);
+
+        Assert.Equal(expected.data<float>().ToArray(), drawn.data<float>().ToArray());
+    }
+
     /// <summary>
     /// A wrapper's own weights (the §4 suppression branch, the §5 projection) travel with a channels_last checkpoint. Its
     /// contiguous twin was the inner model alone, and the copy paired parameter lists positionally: the file held the
