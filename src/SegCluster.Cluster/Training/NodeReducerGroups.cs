@@ -16,13 +16,15 @@ public sealed class NodeReducerGroups
     /// <summary>The group <paramref name="groupId"/> (a ring on one node) of <paramref name="localRanks"/> ranks; dispose the lease when the rank ends.</summary>
     /// <param name="options">Bounds the waits for the other local ranks as they bound the network ring's: ConnectTimeout the
     /// first sum (the rendezvous: they may still be loading), Timeout each later one (a lost local rank fails the rest within it).</param>
-    public Lease Join(string groupId, int localRanks, CollectiveOptions options)
+    /// <param name="underLeaders">The group is the first level of a ring of node leaders: its first two calls are the
+    /// rendezvous, since the second waits for the leader's first sum with nodes that may start up to ConnectTimeout late.</param>
+    public Lease Join(string groupId, int localRanks, CollectiveOptions options, bool underLeaders = false)
     {
         lock (_lock)
         {
             var (group, leases) = _groups.TryGetValue(groupId, out var known)
                 ? known
-                : (new InMemoryReducerGroup(localRanks, options.Timeout, options.ConnectTimeout), 0);
+                : (new InMemoryReducerGroup(localRanks, options.Timeout, options.ConnectTimeout, rendezvousCalls: underLeaders ? 2 : 1), 0);
             if (group.WorldSize != localRanks)
                 throw new InvalidOperationException($"ring '{groupId}' has {group.WorldSize} ranks on this node, not {localRanks}.");
             _groups[groupId] = (group, leases + 1);

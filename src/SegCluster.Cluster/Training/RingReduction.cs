@@ -47,7 +47,7 @@ public sealed class RingReduction : IDisposable
         var localRanks = Enumerable.Range(0, endpoints.Count).Where(r => endpoints[r] == mine).ToList();
         var localRank = localRanks.IndexOf(assignment.Rank);
         // Keyed by ring and endpoint: one group per node even where several nodes share a process (tests).
-        var lease = nodeGroups.Join($"{assignment.RingId}@{mine}", localRanks.Count, options);
+        var lease = nodeGroups.Join($"{assignment.RingId}@{mine}", localRanks.Count, options, underLeaders: nodes.Count > 1);
         RingAllReduce? leaders = null;
         try
         {

@@ -7,8 +7,10 @@ namespace SegCluster.Vision.Training;
 /// deterministic: each rank adds the buffers of its 1/W slice in rank order (0, 1, ..., W-1) into one shared
 /// result that every rank copies, so all ranks get bit-identical results. Two barrier phases per call: "all buffers posted" then "all sums read".
 /// A rank that does not arrive in time makes the others throw <see cref="TimeoutException"/> instead of hanging: the
-/// first barrier is the rendezvous (the other ranks may still be building models or loading checkpoints and data), bounded
+/// first call is the rendezvous (the other ranks may still be building models or loading checkpoints and data), bounded
 /// by connectTimeout as the network ring's is by Collectives:ConnectTimeout; every later barrier by timeout (Collectives:Timeout).
+/// A node's group under the ring of node leaders has a two-call rendezvous: between its first two calls the leader waits
+/// for the other nodes, which may start as late as ConnectTimeout allows.
 /// </summary>
 public sealed class InMemoryReducerGroup
 {
@@ -17,6 +19,7 @@ public sealed class InMemoryReducerGroup
     private readonly Rank[] _ranks;
     private readonly TimeSpan _timeout;
     private readonly TimeSpan _connectTimeout;
+    private readonly int _rendezvousPhases;
     private float[] _result = [];
 
     public InMemoryReducerGroup(int worldSize) : this(worldSize, TimeSpan.FromMinutes(2)) { }
@@ -24,15 +27,19 @@ public sealed class InMemoryReducerGroup
     /// <summary>A group whose rendezvous (first barrier) is bounded by <paramref name="timeout"/> like every other barrier.</summary>
     public InMemoryReducerGroup(int worldSize, TimeSpan timeout) : this(worldSize, timeout, timeout) { }
 
-    /// <param name="timeout">How long a rank waits for the others at each barrier after the first.</param>
-    /// <param name="connectTimeout">How long a rank waits for the others at the first barrier (the rendezvous).</param>
-    public InMemoryReducerGroup(int worldSize, TimeSpan timeout, TimeSpan connectTimeout)
+    /// <param name="timeout">How long a rank waits for the others at each barrier after the rendezvous.</param>
+    /// <param name="connectTimeout">How long a rank waits for the others during the rendezvous.</param>
+    /// <param name="rendezvousCalls">Leading calls bounded by <paramref name="connectTimeout"/>: 1, or 2 for a node's group under a
+    /// ring of node leaders (the second waits while the leader meets the other nodes).</param>
+    public InMemoryReducerGroup(int worldSize, TimeSpan timeout, TimeSpan connectTimeout, int rendezvousCalls = 1)
     {
         if (worldSize < 1)
             throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "worldSize must be >= 1");
+        ArgumentOutOfRangeException.ThrowIfLessThan(rendezvousCalls, 1);
         WorldSize = worldSize;
         _timeout = timeout;
         _connectTimeout = connectTimeout;
+        _rendezvousPhases = 2 * rendezvousCalls;  // two barriers a call
         _barrier = new Barrier(worldSize);
         _posted = new Memory<float>[worldSize];
         _ranks = Enumerable.Range(0, worldSize).Select(r => new Rank(this, r)).ToArray();
@@ -81,8 +88,8 @@ public sealed class InMemoryReducerGroup
 
     private void Wait(int rank, CancellationToken cancellation)
     {
-        // Phase 0 cannot end before this rank signals, so reading it first tells the rendezvous apart from later barriers.
-        var (setting, limit, what) = _barrier.CurrentPhaseNumber == 0
+        // The current phase cannot end before this rank signals, so reading it first tells the rendezvous apart from later barriers.
+        var (setting, limit, what) = _barrier.CurrentPhaseNumber < _rendezvousPhases
             ? ("ConnectTimeout", _connectTimeout, "the first all-reduce (the rendezvous)")
             : ("Timeout", _timeout, "the all-reduce");
         if (!_barrier.SignalAndWait(limit, cancellation))

@@ -48,6 +48,31 @@ public sealed class RingReductionTests
         Assert.Equal(3, next.Group.WorldSize);
     }
 
+    /// <summary>Node B's ranks join 3 s after node A's, within ConnectTimeout but past Timeout: A's leader waits for B in
+    /// the leaders' ring (bounded by ConnectTimeout), and A's other rank waits for its leader's result. That wait was
+    /// bounded by Timeout, so the rank failed the formation ("not all 2 ranks reached the all-reduce within Timeout").</summary>
+    [Fact]
+    public async Task A_node_that_joins_later_than_Timeout_but_within_ConnectTimeout_still_sums_exactly()
+    {
+        await using var hosts = await LoopbackCollectiveHosts.StartAsync(2);
+        string a = hosts[0].Endpoint, b = hosts[1].Endpoint;
+        var options = new CollectiveOptions { ChunkBytes = 4096, Timeout = TimeSpan.FromSeconds(1), ConnectTimeout = TimeSpan.FromSeconds(30) };
+        var groups = new NodeReducerGroups();
+        var sums = await Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
+        {
+            if (rank >= 2) Thread.Sleep(TimeSpan.FromSeconds(3));
+            var assignment = new TrainingAssignment("experiment", new ExperimentSpec(), rank, [a, a, b, b], "shard", "late-node");
+            using var reduction = RingReduction.Join(assignment, hosts[rank / 2].Mailbox, options, groups, CancellationToken.None);
+            float[] buffer = [rank + 1, 10 * (rank + 1)];
+            reduction.Reducer.Sum(buffer);
+            float[] second = [1];
+            reduction.Reducer.Sum(second);  // formed: later calls run as usual
+            return buffer.Append(second[0]).ToArray();
+        }, TaskCreationOptions.LongRunning)));
+
+        Assert.All(sums, sum => Assert.Equal([10f, 100f, 4f], sum));
+    }
+
     private static Task<float[][][]> TrainAsync(string ringId, IReadOnlyList<string> endpoints, LoopbackCollectiveHosts hosts, NodeReducerGroups groups, bool expectHierarchical) =>
         Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {
