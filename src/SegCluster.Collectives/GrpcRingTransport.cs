@@ -28,6 +28,7 @@ internal sealed class GrpcRingTransport : IRingTransport
     private readonly GrpcChannel _channel;
     private readonly Collective.CollectiveClient _client;
     private readonly Metadata _headers;
+    private bool _formed;  // a call has completed: every rank has joined
 
     public GrpcRingTransport(RingGroup group, int rank, CollectiveMailbox mailbox, CollectiveOptions options, RingFailures failures)
     {
@@ -55,6 +56,7 @@ internal sealed class GrpcRingTransport : IRingTransport
                 bytesSent += await RunStepAsync(buffer, segments, sequence, step, cancellationToken).ConfigureAwait(false);
             }
 
+            _formed = true;
             return bytesSent;
         }
         catch (Exception failure)
@@ -184,19 +186,22 @@ internal sealed class GrpcRingTransport : IRingTransport
         var start = segments.Start(segment);
         var count = segments.Count(segment);
         var chunkFloats = _options.ChunkBytes / sizeof(float);
+        // Until a call has gone round, a rank further round the ring may still be starting: the first call is the
+        // rendezvous, bounded by ConnectTimeout.
+        var limit = _options.WaitLimit(_formed);
         for (int offset = 0, chunk = 0; offset < count; offset += chunkFloats, chunk++)
         {
             var key = new ChunkKey(_group.GroupId, Rank, sequence, step, chunk);
             ChunkMessage message;
             try
             {
-                message = await _mailbox.ReceiveAsync(key, _options.Timeout, cancellationToken).ConfigureAwait(false);
+                message = await _mailbox.ReceiveAsync(key, limit.Value, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException ex)
             {
                 throw _failures.Create(
                     $"chunk {chunk} of sequence {sequence} from rank {_previous} at {_group.Endpoints[_previous]} did not arrive " +
-                    $"within Timeout {_options.Timeout} (is that rank running and calling SumAsync the same number of times?)",
+                    $"within {limit.Setting} {limit.Value} (is that rank running and calling SumAsync the same number of times?)",
                     _previous, step, ex);
             }
             catch (ObjectDisposedException ex)

@@ -88,6 +88,33 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
         TestData.AssertExact(expected, buffers);
     }
 
+    /// <summary>With 3 ranks, rank 0 is connected to rank 2 at once, but rank 2's data waits on rank 1, which starts later
+    /// than Timeout: the first call must be bounded by ConnectTimeout at every wait, not only at the dial (rank 0 failed
+    /// "chunk 0 of call 0 from rank 2 did not arrive within Timeout"). Later calls are bounded by Timeout again.</summary>
+    [Theory]
+    [InlineData(RingTransport.Tcp)]
+    [InlineData(RingTransport.Grpc)]
+    public async Task A_rank_further_round_the_ring_that_starts_later_than_Timeout_still_joins(RingTransport transport)
+    {
+        var options = Options();
+        options.Transport = transport;
+        options.Timeout = TimeSpan.FromSeconds(1);
+        options.ConnectTimeout = Bound;
+        await using var ring = TestRing.Create([_server, _server, _server], options);
+        var buffers = TestData.IntegerBuffers(3, 1001);
+        var expected = TestData.ExpectedSum(buffers);
+
+        var first = new[] { 0, 2 }.Select(r => Task.Run(() => ring.Ranks[r].SumAsync(buffers[r]))).ToList();
+        await Task.Delay(options.Timeout * 3);
+        await ring.Ranks[1].SumAsync(buffers[1]);
+        await Task.WhenAll(first);
+        TestData.AssertExact(expected, buffers);
+
+        // Formed: a rank that does not come to the next call fails the others within Timeout.
+        var stalled = await Assert.ThrowsAsync<CollectiveException>(() => Task.WhenAll(new[] { 0, 2 }.Select(r => Task.Run(() => ring.Ranks[r].SumAsync(buffers[r])))));
+        Assert.Contains("within Timeout 00:00:01", stalled.Message);
+    }
+
     [Fact]
     public async Task Ranks_with_different_chunk_sizes_are_refused_at_connect_naming_the_setting()
     {

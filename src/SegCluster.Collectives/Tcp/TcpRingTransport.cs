@@ -45,6 +45,7 @@ internal sealed class TcpRingTransport : IRingTransport
     private NetworkStream? _successor;
     private NetworkStream? _predecessor;
     private Exception? _broken;
+    private bool _formed;  // a call has completed: every rank has joined
 
     public TcpRingTransport(RingGroup group, int rank, DataPlaneDirectory directory, CollectiveOptions options, RingFailures failures)
     {
@@ -85,10 +86,14 @@ internal sealed class TcpRingTransport : IRingTransport
             var elementBytes = !fullPrecision && _options.Wire == WireFormat.Fp16 && buffer.Count >= CollectiveOptions.Fp16MinLength ? 2 : sizeof(float);
             var headroom = elementBytes == 2 ? (float)BitOperations.RoundUpToPowerOf2((uint)_schedule.WorldSize) : 1f;
             if (headroom != 1f) TensorPrimitives.Multiply(buffer.AsSpan(), 1f / headroom, buffer.AsSpan());
-            var send = SendAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
-            var receive = ReceiveAsync(buffer, segments, sequence, elementBytes, abort.Token, cancellationToken);
+            // Until a call has gone round, a rank further round the ring may still be starting (with 3 or more ranks a
+            // connected neighbour waits on a later one): the first call is the rendezvous, bounded by ConnectTimeout.
+            var limit = _options.WaitLimit(_formed);
+            var send = SendAsync(buffer, segments, sequence, elementBytes, limit, abort.Token, cancellationToken);
+            var receive = ReceiveAsync(buffer, segments, sequence, elementBytes, limit, abort.Token, cancellationToken);
             await FirstFailure.WhenBothAsync(send, receive, abort).ConfigureAwait(false);
             if (headroom != 1f) TensorPrimitives.Multiply(buffer.AsSpan(), headroom, buffer.AsSpan());  // see WireFormat.Fp16
+            _formed = true;
             return await send.ConfigureAwait(false);
         }
         catch (Exception e)
@@ -180,7 +185,8 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task<long> SendAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
+    private async Task<long> SendAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, (string Setting, TimeSpan Value) limit,
+        CancellationToken abort, CancellationToken caller)
     {
         var stream = _successor!;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
@@ -206,7 +212,7 @@ internal sealed class TcpRingTransport : IRingTransport
                         ? FloatBytesMemoryManager.Bytes(buffer, start + offset, length)
                         : ToHalf(buffer.AsSpan(start + offset, length), roundOwnCopy: step == _schedule.WorldSize - 1);
                     new ChunkFrame(sequence, step, chunk, buffer.Count, payloadBytes).Write(_sendHeader);
-                    deadline.CancelAfter(_options.Timeout);
+                    deadline.CancelAfter(limit.Value);
                     await stream.WriteAsync(_sendHeader, deadline.Token).ConfigureAwait(false);
                     await stream.WriteAsync(payload, deadline.Token).ConfigureAwait(false);
                     sent += payloadBytes;
@@ -218,7 +224,7 @@ internal sealed class TcpRingTransport : IRingTransport
         catch (OperationCanceledException ex) when (!abort.IsCancellationRequested)
         {
             throw _failures.Create(
-                $"rank {_next} at {_group.Endpoints[_next]} did not take data within Timeout {_options.Timeout} " +
+                $"rank {_next} at {_group.Endpoints[_next]} did not take data within {limit.Setting} {limit.Value} " +
                 "(is that rank running and calling SumAsync the same number of times?)",
                 _next, step, ex);
         }
@@ -228,7 +234,8 @@ internal sealed class TcpRingTransport : IRingTransport
         }
     }
 
-    private async Task ReceiveAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, CancellationToken abort, CancellationToken caller)
+    private async Task ReceiveAsync(ArraySegment<float> buffer, RingSegments segments, long sequence, int elementBytes, (string Setting, TimeSpan Value) limit,
+        CancellationToken abort, CancellationToken caller)
     {
         var stream = _predecessor!;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
@@ -244,7 +251,7 @@ internal sealed class TcpRingTransport : IRingTransport
                     var offset = chunk * _chunkFloats;
                     var length = Math.Min(_chunkFloats, count - offset);
                     var payloadBytes = length * elementBytes;
-                    deadline.CancelAfter(_options.Timeout);
+                    deadline.CancelAfter(limit.Value);
                     await stream.ReadExactlyAsync(_receiveHeader, deadline.Token).ConfigureAwait(false);
                     CheckFrame(ChunkFrame.Read(_receiveHeader), buffer.Count, payloadBytes, sequence, step, chunk);
                     var destination = new Range(start + offset, start + offset + length);
@@ -269,8 +276,8 @@ internal sealed class TcpRingTransport : IRingTransport
         catch (OperationCanceledException ex) when (!abort.IsCancellationRequested)
         {
             throw _failures.Create(
-                $"chunk {chunk} of call {sequence} from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within Timeout " +
-                $"{_options.Timeout} (is that rank running and calling SumAsync the same number of times?)",
+                $"chunk {chunk} of call {sequence} from rank {_previous} at {_group.Endpoints[_previous]} did not arrive within {limit.Setting} " +
+                $"{limit.Value} (is that rank running and calling SumAsync the same number of times?)",
                 _previous, step, ex);
         }
         catch (EndOfStreamException ex)
