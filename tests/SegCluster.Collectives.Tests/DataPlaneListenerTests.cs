@@ -27,6 +27,18 @@ public sealed class DataPlaneListenerTests
         Assert.Equal("it refused the connection: rank 0 is already connected", refusal);
     }
 
+    /// <summary>A node behind NAT advertises an address it does not hold: binding that literal failed with a bare
+    /// "Cannot assign requested address" that named no setting, and the TCP ring failed on every retry. It listens on
+    /// every address instead, so a dialer reaches it.</summary>
+    [Fact]
+    public async Task An_advertised_address_this_machine_does_not_hold_is_listened_for_on_every_address()
+    {
+        using var listener = new DataPlaneListener(IPAddress.Parse("203.0.113.5"), Hello, Options);  // TEST-NET-3: never local
+        using var dialer = new TcpClient();
+        Assert.Null(await DialAsync(dialer, listener.Port));
+        await listener.Predecessor.WaitAsync(Bound);
+    }
+
     [Fact]
     public async Task A_failed_accept_is_recorded_and_accepting_goes_on()
     {

@@ -44,23 +44,26 @@ internal sealed class DataPlaneListener : IDisposable
 
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).</summary>
+    /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).
+    /// An advertised address this machine does not hold (a NAT or load-balancer address in Node:AdvertiseHost) is
+    /// listened for on every address instead: peers dial the advertised one, which forwards here.</summary>
     private static void Bind(Socket socket, IPAddress address, string? ports)
     {
-        if (!DataPlanePortRange.TryParse(ports, out var range))
-        {
-            socket.Bind(new IPEndPoint(address, 0));
-            return;
-        }
-
-        for (int port = range.First; port <= range.Last; port++)
+        var any = address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+        var ranged = DataPlanePortRange.TryParse(ports, out var range);
+        for (int port = ranged ? range.First : 0; port <= (ranged ? range.Last : 0); port++)
         {
             try
             {
                 socket.Bind(new IPEndPoint(address, port));
                 return;
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable && !address.Equals(any))
+            {
+                address = any;
+                port--;  // this port again, on every address
+            }
+            catch (SocketException e) when (ranged && e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
             {
             }
         }
