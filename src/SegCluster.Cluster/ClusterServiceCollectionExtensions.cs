@@ -32,6 +32,7 @@ public static class ClusterServiceCollectionExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Sweeps:PollInterval must be positive, e.g. 00:00:00.2.")
             .Validate(o => o.LossWindow >= 1, "Sweeps:LossWindow must be at least 1 step.")
             .Validate(o => o.MaxCurvePoints >= 2, "Sweeps:MaxCurvePoints must be at least 2.")
+            .Validate(o => o.CancelWait > TimeSpan.Zero && o.CancelWait <= TimeSpan.FromSeconds(25), "Sweeps:CancelWait must be positive and at most 00:00:25 (below the 30 s grain-call timeout).")
             .ValidateOnStart();
         services.AddOptions<SpectralShardOptions>().BindConfiguration(SpectralShardOptions.Section)
             .Validate(o => o.AnswerWithin > TimeSpan.Zero && o.AnswerWithin <= SpectralShardOptions.MaxAnswerWithin,

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using SegCluster.Abstractions.Sweeps;
 
 namespace SegCluster.Abstractions.Grains;
@@ -12,7 +13,9 @@ public interface ISweepGrain : IGrainWithStringKey
 {
     /// <summary>Validates, expands and starts the sweep; throws <see cref="ArgumentException"/> listing every error (nothing starts then).</summary>
     [Alias("Start")] Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds);
-    [Alias("GetStatus")] Task<SweepStatus> GetStatusAsync();
-    /// <summary>Stops every running trial; pending trials are marked cancelled.</summary>
+    /// <summary>Interleaves: answers while a cancel waits for the trials to stop.</summary>
+    [Alias("GetStatus"), AlwaysInterleave] Task<SweepStatus> GetStatusAsync();
+    /// <summary>Stops every running trial; pending trials are marked cancelled. Returns once the sweep has ended, or after
+    /// Sweeps:CancelWait (20 s) with the trials still stopping (the status says when they have).</summary>
     [Alias("Cancel")] Task CancelAsync();
 }

@@ -80,7 +80,14 @@ public sealed class SweepGrain(
         if (record.State.State != SweepState.Running) return;
         // The driver owns every write of a running sweep: it ends its trials as cancelled and records the sweep's end.
         _cancel.Cancel();
-        await _driver;
+        try
+        {
+            await _driver.WaitAsync(options.Value.CancelWait);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("Sweep {Sweep}: trials still stopping {Wait} after the cancel; the status shows when they have", Id, options.Value.CancelWait);
+        }
     }
 
     /// <summary>The trials of the spec's plan, invalid combinations skipped with the spec's errors, and the runnable

@@ -50,7 +50,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 }
                 catch (OperationCanceledException)
                 {
-                    await experiment.CancelAsync();
+                    await AbandonQuietlyAsync(experiment);
                     return new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled");
                 }
 
@@ -80,7 +80,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     loss.Add(point.Value);
                     if (!progress(new TrialProgress(step, loss.Value)))
                     {
-                        await experiment.CancelAsync();
+                        await AbandonQuietlyAsync(experiment);
                         return new TrialOutcome(TrialState.Stopped, step, loss.Value);
                     }
                 }

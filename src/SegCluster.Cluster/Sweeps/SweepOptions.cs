@@ -13,4 +13,8 @@ public sealed class SweepOptions
 
     /// <summary>Learning-curve points kept per trial (older points are thinned, never the last).</summary>
     public int MaxCurvePoints { get; set; } = 200;
+
+    /// <summary>How long a cancel waits for the running trials to stop before it returns (they go on stopping): within
+    /// Orleans' 30 s response timeout.</summary>
+    public TimeSpan CancelWait { get; set; } = TimeSpan.FromSeconds(20);
 }

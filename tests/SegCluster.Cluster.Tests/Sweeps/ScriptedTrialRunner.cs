@@ -19,6 +19,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public HashSet<int> Hold { get; init; } = [];
     /// <summary>Which launches fail, and the workers whose node each loses; null for a launch that runs its script.</summary>
     public Func<TrialLaunch, IReadOnlyList<string>?> Failure { get; init; } = _ => null;
+    /// <summary>Held trials wait for <see cref="Released"/> even when cancelled (an experiment slow to stop).</summary>
+    public bool IgnoreCancel { get; init; }
     /// <summary>Completes once every trial in <see cref="Hold"/> is waiting.</summary>
     public TaskCompletionSource AllHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>Lets the held trials go on.</summary>
@@ -59,7 +61,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             if (step == 1 && Hold.Contains(launch.Index))
             {
                 if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
-                try { await Released.Task.WaitAsync(cancellationToken); }
+                try { await Released.Task.WaitAsync(IgnoreCancel ? CancellationToken.None : cancellationToken); }
                 catch (OperationCanceledException) { return new TrialOutcome(TrialState.Cancelled, step, value); }
             }
         }

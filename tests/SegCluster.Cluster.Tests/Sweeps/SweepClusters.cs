@@ -11,7 +11,8 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 internal static class SweepClusters
 {
     /// <param name="storage">Sweep storage; memory when null. Clusters sharing Redis storage share the service id, as a real cluster's nodes do.</param>
-    public static async Task<InProcessTestCluster> StartAsync(ITrialRunner runner, Action<ISiloBuilder>? storage = null)
+    /// <param name="options">Sweep settings of the silo; the defaults when null.</param>
+    public static async Task<InProcessTestCluster> StartAsync(ITrialRunner runner, Action<ISiloBuilder>? storage = null, Action<SweepOptions>? options = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         if (storage is not null) builder.Options.ServiceId = "segcluster-sweep-tests";
@@ -19,6 +20,7 @@ internal static class SweepClusters
         {
             if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
             else storage(silo);
+            if (options is not null) silo.Services.Configure(options);
             silo.Services.AddSingleton(runner);  // before the grains' own services, which add the real runner only when none is given
             silo.Services.AddSegClusterGrainDependencies();
         });

@@ -188,4 +188,25 @@ public sealed class SweepGrainTests
         });
         Assert.Single(runner.Launches);
     }
+
+    /// <summary>A cancel waits for the trials to stop at most Sweeps:CancelWait, within the 30 s call timeout (it awaited
+    /// them whatever they took, and the caller's call timed out), and the status answers meanwhile.</summary>
+    [Fact]
+    public async Task A_cancel_returns_within_CancelWait_while_a_trial_is_slow_to_stop_and_the_status_answers_meanwhile()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0], IgnoreCancel = true };
+        await using var cluster = await SweepClusters.StartAsync(runner, options: o => o.CancelWait = TimeSpan.FromMilliseconds(500));
+        var grain = cluster.Client.GetGrain<ISweepGrain>("slow-cancel-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 3, MaxConcurrentTrials = 1 }, SweepClusters.Workers(1));
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var cancel = grain.CancelAsync();
+        Assert.Equal(SweepState.Running, (await grain.GetStatusAsync()).State);  // answers while the cancel waits
+        await cancel.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(SweepState.Running, (await grain.GetStatusAsync()).State);  // the trial has not stopped yet
+
+        runner.Released.SetResult();
+        Assert.Equal(SweepState.Cancelled, (await SweepClusters.UntilEndedAsync(grain)).State);
+    }
 }
+
