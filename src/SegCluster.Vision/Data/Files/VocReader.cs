@@ -4,7 +4,8 @@ namespace SegCluster.Vision.Data.Files;
 /// PASCAL VOC 2012 (root = VOC2012, or a VOCdevkit holding it). Splits come from ImageSets/Segmentation/*.txt with
 /// masks in SegmentationClass/ (palette PNG: the palette index is the class, 255 = the ignore border). When
 /// SegmentationClassAug/ (grey PNGs, the SBD-augmented set) and a train_aug.txt (in ImageSets/Segmentation/ or the
-/// root) are present, split "train_aug" uses them. Split "train_scribble" lists every image with ScribbleSup scribbles:
+/// root) are present, split "train_aug" uses them. Split "train_scribble" lists every image with ScribbleSup scribbles
+/// that is not in the val list:
 /// grey PNGs in pascal_2012_scribble/ (rasterised: class on the scribble, 255 elsewhere), or ScribbleSup's own XML
 /// files there or in scribble_annotation/pascal_2012/ (<see cref="ScribbleSupAnnotation"/>); a PNG wins over an XML
 /// of the same image.
@@ -49,7 +50,10 @@ public static class VocReader
         if (augList is not null && Directory.Exists(Path.Combine(voc, "SegmentationClassAug")))
             splits[AugmentedSplit] = DatasetDirectory.ListFileIds(augList).Select(id => Sample(id, "SegmentationClassAug", MaskEncoding.Gray)).ToList();
 
-        var scribbles = ScribbleFiles(voc);
+        // ScribbleSup annotates VOC's val images too (1,449 of its 12,031): they are left out, or a run trained on
+        // train_scribble would be scored on val images it trained on.
+        var validation = splits.TryGetValue("val", out var val) ? val.Select(s => s.Id).ToHashSet(StringComparer.Ordinal) : [];
+        var scribbles = ScribbleFiles(voc).Where(file => !validation.Contains(Path.GetFileNameWithoutExtension(file))).ToList();
         if (scribbles.Count > 0)
             splits[ScribbleSplit] = scribbles.Select(Scribbled).ToList();
 

@@ -83,6 +83,7 @@ public sealed class AugmentedFileSource : ISampleSource
         int h = _augmenter.Options.Height, w = _augmenter.Options.Width;
         var label = new byte[h * w];
         Array.Fill(label, SegmentationSample.IgnoreLabel);
-        return new SegmentationSample(new float[3 * h * w], label, h, w);
+        // No content at all: image-dependent regularisers (PAPERS.md §5 R(S)) skip it as they skip crop padding.
+        return new SegmentationSample(new float[3 * h * w], label, h, w) { Content = (0, 0) };
     }
 }

@@ -126,6 +126,7 @@ public sealed class DatasetFileErrorTests : IDisposable
         var bad = source.Load(2, epoch: 0);
         Assert.All(bad.Label, v => Assert.Equal(SegmentationSample.IgnoreLabel, v));
         Assert.All(bad.Image, v => Assert.Equal(0f, v));
+        Assert.Equal((0, 0), bad.Content);  // no content: the §5 regulariser adds nothing for it either
         source.Load(2, epoch: 1);
         Assert.Single(reported);  // reported once, not every epoch
         Assert.Contains("c.png", reported[0].Message);
