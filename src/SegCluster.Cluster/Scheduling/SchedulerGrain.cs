@@ -30,6 +30,8 @@ public sealed class SchedulerGrain(
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+    /// <summary>A check is asking holders whether they ended: the checks of other nodes' heartbeats skip that step.</summary>
+    private bool _askingHolders;
     /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
     /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
     private readonly HashSet<string> _submitting = [];
@@ -111,16 +113,19 @@ public sealed class SchedulerGrain(
     /// MessagingOptions.DropExpiredMessages, on by default). Ended: it released its workers itself, so freeing changes
     /// nothing. Null when the experiment cannot be asked (bounded by the probe timeout): unknown, so the gang is kept.
     /// </summary>
-    private async Task<bool?> MayRunAsync(string experimentId)
+    private async Task<bool?> MayRunAsync(string experimentId) =>
+        await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
+
+    /// <summary>The experiment's state, or null when it cannot answer within the probe timeout.</summary>
+    private async Task<ExperimentState?> AskStateAsync(string experimentId, string question)
     {
         try
         {
-            var status = await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout);
-            return status.State is ExperimentState.Running;
+            return (await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout)).State;
         }
         catch (Exception e)
         {
-            logger.LogWarning("Could not ask {Experiment} whether it started ({Error})", experimentId, e.Message);
+            logger.LogWarning("Could not ask {Experiment} {Question} ({Error})", experimentId, question, e.Message);
             return null;
         }
     }
@@ -176,6 +181,33 @@ public sealed class SchedulerGrain(
             try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
         }
+        await ReleaseEndedAsync();
+    }
+
+    /// <summary>
+    /// An experiment that ends frees its gang with one <see cref="ReleaseAsync"/> call, and an ended experiment never
+    /// calls again. That call can be lost: this grain's node died under it, or its write failed and this grain reloaded
+    /// the record that still gives the experiment its gang. Nothing else would free those workers, and the strict-FIFO
+    /// queue would wait behind them for good. So each check asks every holder of workers for its state (all at once,
+    /// each bounded by the probe timeout; one that cannot answer is asked again at the next check) and releases those in
+    /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
+    /// or its ranks completed). One check at a time asks: every node's heartbeat checks.
+    /// </summary>
+    private async Task ReleaseEndedAsync()
+    {
+        if (_askingHolders) return;
+        _askingHolders = true;
+        try
+        {
+            var holders = Record.Allocations.Values.Distinct().ToList();
+            var states = await Task.WhenAll(holders.Select(id => AskStateAsync(id, "whether it ended")));
+            foreach (var (id, _) in holders.Zip(states).Where(h => h.Second?.IsFinal() == true))
+            {
+                logger.LogWarning("Experiment {Experiment} ended without its workers being released; releasing them now", id);
+                await ReleaseAsync(id);
+            }
+        }
+        finally { _askingHolders = false; }
     }
 
     public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(
