@@ -239,26 +239,34 @@ public sealed class SchedulerGrain(
     /// After a failure the membership table may still list a killed node as active for a few seconds; a gang
     /// handed out then would fail again at once. So each member is asked to describe itself (bounded): one that
     /// cannot answer is forgotten (a live node registers it again on its next heartbeat) and the gang re-picked.
+    /// All members at once: one after another, the 8 silent workers of a dead node took 8 probe timeouts, past the
+    /// 30 s timeout of the submission or re-formation waiting here (whose retry then raced this call's Free).
     /// </summary>
     private async Task<IReadOnlyList<string>?> AllocateAnsweringAsync(QueuedExperiment request)
     {
         while (TryAllocate(request) is { } gang)
         {
-            var silent = new List<string>();
-            foreach (var id in gang)
-            {
-                try { await GrainFactory.GetGrain<IWorkerGrain>(id).DescribeAsync().WaitAsync(ProbeTimeout); }
-                catch (Exception e)
-                {
-                    logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", id, e.Message);
-                    silent.Add(id);
-                }
-            }
+            var silent = (await Task.WhenAll(gang.Select(ProbeAsync))).OfType<string>().ToList();
             if (silent.Count == 0) return gang;
             Free(request.ExperimentId);
             foreach (var id in silent) Record.Workers.Remove(id);
         }
         return null;
+    }
+
+    /// <returns>The worker's id when it does not answer the probe in time, else null.</returns>
+    private async Task<string?> ProbeAsync(string workerId)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IWorkerGrain>(workerId).DescribeAsync().WaitAsync(ProbeTimeout);
+            return null;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", workerId, e.Message);
+            return workerId;
+        }
     }
 
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)
