@@ -38,6 +38,20 @@ public sealed class SchedulerGrain(
 
     private SchedulerRecord Record => state.State;
 
+    /// <summary>The inventory is exported by the node this grain is active on (<see cref="SegClusterMetrics.ForgetScheduler"/>):
+    /// from activation, not only from its first write.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        RecordLoad();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ForgetScheduler();
+        return Task.CompletedTask;
+    }
+
     public async Task RegisterWorkersAsync(IReadOnlyList<WorkerInfo> workers)
     {
         var added = workers.Where(w => !Record.Workers.TryGetValue(w.WorkerId, out var known) || known != w).ToList();
@@ -299,14 +313,19 @@ public sealed class SchedulerGrain(
         return lost.Count;
     }
 
+    private void RecordLoad()
+    {
+        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
+        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
+        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
+    }
+
     private IExperimentGrain Experiment(string id) => GrainFactory.GetGrain<IExperimentGrain>(id);
 
     /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
     private async Task PersistAsync()
     {
-        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
-        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
-        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
+        RecordLoad();
         await _writes.WaitAsync();
         try { await state.WriteRetryingAsync(this, logger, "The scheduler"); }
         finally { _writes.Release(); }

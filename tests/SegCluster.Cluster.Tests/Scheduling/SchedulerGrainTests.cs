@@ -199,5 +199,22 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         await run;
     }
 
+    /// <summary>Without the scheduler's deactivation forgetting them, a node went on exporting the inventory it last saw
+    /// after the scheduler moved to another node; and a new activation exported nothing until its first write.</summary>
+    [Fact]
+    public async Task The_workers_gauge_follows_the_schedulers_activation()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        var silo = _cluster.Silos[0].ServiceProvider;
+        var free = new Dictionary<string, int> { ["free"] = 2, ["allocated"] = 0 };
+        Assert.Equal(free, SchedulerWorkersGauge.Read(silo));
+
+        await _cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Empty(SchedulerWorkersGauge.Read(silo));
+
+        await _scheduler.GetSnapshotAsync();  // reactivates it, from the stored record, writing nothing
+        Assert.Equal(free, SchedulerWorkersGauge.Read(silo));
+    }
+
     private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
 }
