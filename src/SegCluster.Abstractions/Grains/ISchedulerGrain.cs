@@ -32,7 +32,8 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// an empty list again, one holding a gang gets a freshly picked one.</summary>
     [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device);
 
-    /// <summary>Forgets workers of nodes that left the cluster and tells their experiments (watchdog tick).</summary>
+    /// <summary>Forgets workers of nodes that left the cluster and tells their experiments, and releases the workers of
+    /// experiments that ended but whose <see cref="ReleaseAsync"/> was lost (watchdog tick).</summary>
     [Alias("Check")] Task CheckAsync();
 
     [Alias("GetSnapshot")] Task<SchedulerSnapshot> GetSnapshotAsync();

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using SegCluster.Abstractions.Messages;
 
 namespace SegCluster.Abstractions.Grains;
@@ -9,7 +10,9 @@ namespace SegCluster.Abstractions.Grains;
 [Alias("SegCluster.IWorkerGrain")]
 public interface IWorkerGrain : IGrainWithStringKey
 {
-    [Alias("Describe")] Task<WorkerInfo> DescribeAsync();
+    /// <summary>The worker's device and node; the scheduler's liveness probe. Interleaves with the other calls (it reads
+    /// only what activation set), so it answers while a rank's start waits for a cancelled loop to leave the device.</summary>
+    [Alias("Describe"), AlwaysInterleave] Task<WorkerInfo> DescribeAsync();
     /// <summary>Starts the assignment and returns at once; throws if the worker is busy.</summary>
     [Alias("Run")] Task RunAsync(TrainingAssignment assignment);
     /// <summary>Cooperative: the loop stops at its next step boundary.</summary>

@@ -294,8 +294,14 @@ public sealed class ExperimentGrain(
         await WriteAsync();
         metrics.RecordExperimentState(Id, state);
         if (state != ExperimentState.Completed) await CancelWorkersAsync(record.State.Workers);
-        // Idempotent: frees the workers of a scheduled run, or drops a cancelled one from the queue.
-        await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReleaseAsync(Id);
+        // Idempotent: frees the workers of a scheduled run, or drops a cancelled one from the queue. Once: a release
+        // that fails (the scheduler's node died, its write failed) is made up for by the scheduler's periodic check,
+        // which releases the workers of holders in a final state; the run's end, already recorded, stands.
+        try { await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReleaseAsync(Id); }
+        catch (Exception e)
+        {
+            logger.LogWarning("Experiment {Experiment} could not release its workers ({Error}); the scheduler's next check frees them", Id, e.Message);
+        }
     }
 
     /// <summary>Writes the record with the throughput so far, so a later activation reports the same images/s.</summary>

@@ -30,11 +30,27 @@ public sealed class SchedulerGrain(
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+    /// <summary>A check is asking holders whether they ended: the checks of other nodes' heartbeats skip that step.</summary>
+    private bool _askingHolders;
     /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
     /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
     private readonly HashSet<string> _submitting = [];
 
     private SchedulerRecord Record => state.State;
+
+    /// <summary>The inventory is exported by the node this grain is active on (<see cref="SegClusterMetrics.ForgetScheduler"/>):
+    /// from activation, not only from its first write.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        RecordLoad();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ForgetScheduler();
+        return Task.CompletedTask;
+    }
 
     public async Task RegisterWorkersAsync(IReadOnlyList<WorkerInfo> workers)
     {
@@ -111,16 +127,19 @@ public sealed class SchedulerGrain(
     /// MessagingOptions.DropExpiredMessages, on by default). Ended: it released its workers itself, so freeing changes
     /// nothing. Null when the experiment cannot be asked (bounded by the probe timeout): unknown, so the gang is kept.
     /// </summary>
-    private async Task<bool?> MayRunAsync(string experimentId)
+    private async Task<bool?> MayRunAsync(string experimentId) =>
+        await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
+
+    /// <summary>The experiment's state, or null when it cannot answer within the probe timeout.</summary>
+    private async Task<ExperimentState?> AskStateAsync(string experimentId, string question)
     {
         try
         {
-            var status = await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout);
-            return status.State is ExperimentState.Running;
+            return (await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout)).State;
         }
         catch (Exception e)
         {
-            logger.LogWarning("Could not ask {Experiment} whether it started ({Error})", experimentId, e.Message);
+            logger.LogWarning("Could not ask {Experiment} {Question} ({Error})", experimentId, question, e.Message);
             return null;
         }
     }
@@ -176,6 +195,33 @@ public sealed class SchedulerGrain(
             try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
         }
+        await ReleaseEndedAsync();
+    }
+
+    /// <summary>
+    /// An experiment that ends frees its gang with one <see cref="ReleaseAsync"/> call, and an ended experiment never
+    /// calls again. That call can be lost: this grain's node died under it, or its write failed and this grain reloaded
+    /// the record that still gives the experiment its gang. Nothing else would free those workers, and the strict-FIFO
+    /// queue would wait behind them for good. So each check asks every holder of workers for its state (all at once,
+    /// each bounded by the probe timeout; one that cannot answer is asked again at the next check) and releases those in
+    /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
+    /// or its ranks completed). One check at a time asks: every node's heartbeat checks.
+    /// </summary>
+    private async Task ReleaseEndedAsync()
+    {
+        if (_askingHolders) return;
+        _askingHolders = true;
+        try
+        {
+            var holders = Record.Allocations.Values.Distinct().ToList();
+            var states = await Task.WhenAll(holders.Select(id => AskStateAsync(id, "whether it ended")));
+            foreach (var (id, _) in holders.Zip(states).Where(h => h.Second?.IsFinal() == true))
+            {
+                logger.LogWarning("Experiment {Experiment} ended without its workers being released; releasing them now", id);
+                await ReleaseAsync(id);
+            }
+        }
+        finally { _askingHolders = false; }
     }
 
     public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(
@@ -207,26 +253,34 @@ public sealed class SchedulerGrain(
     /// After a failure the membership table may still list a killed node as active for a few seconds; a gang
     /// handed out then would fail again at once. So each member is asked to describe itself (bounded): one that
     /// cannot answer is forgotten (a live node registers it again on its next heartbeat) and the gang re-picked.
+    /// All members at once: one after another, the 8 silent workers of a dead node took 8 probe timeouts, past the
+    /// 30 s timeout of the submission or re-formation waiting here (whose retry then raced this call's Free).
     /// </summary>
     private async Task<IReadOnlyList<string>?> AllocateAnsweringAsync(QueuedExperiment request)
     {
         while (TryAllocate(request) is { } gang)
         {
-            var silent = new List<string>();
-            foreach (var id in gang)
-            {
-                try { await GrainFactory.GetGrain<IWorkerGrain>(id).DescribeAsync().WaitAsync(ProbeTimeout); }
-                catch (Exception e)
-                {
-                    logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", id, e.Message);
-                    silent.Add(id);
-                }
-            }
+            var silent = (await Task.WhenAll(gang.Select(ProbeAsync))).OfType<string>().ToList();
             if (silent.Count == 0) return gang;
             Free(request.ExperimentId);
             foreach (var id in silent) Record.Workers.Remove(id);
         }
         return null;
+    }
+
+    /// <returns>The worker's id when it does not answer the probe in time, else null.</returns>
+    private async Task<string?> ProbeAsync(string workerId)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IWorkerGrain>(workerId).DescribeAsync().WaitAsync(ProbeTimeout);
+            return null;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", workerId, e.Message);
+            return workerId;
+        }
     }
 
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)
@@ -259,14 +313,19 @@ public sealed class SchedulerGrain(
         return lost.Count;
     }
 
+    private void RecordLoad()
+    {
+        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
+        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
+        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
+    }
+
     private IExperimentGrain Experiment(string id) => GrainFactory.GetGrain<IExperimentGrain>(id);
 
     /// <summary>Writes one at a time: interleaved turns of this reentrant grain must not race on the etag.</summary>
     private async Task PersistAsync()
     {
-        // Over known workers only: allocations of workers forgotten with a lost node stay until their experiment re-forms.
-        var allocated = Record.Workers.Keys.Count(Record.Allocations.ContainsKey);
-        metrics.RecordScheduler(Record.Queue.Count, Record.Workers.Count - allocated, allocated);
+        RecordLoad();
         await _writes.WaitAsync();
         try { await state.WriteRetryingAsync(this, logger, "The scheduler"); }
         finally { _writes.Release(); }

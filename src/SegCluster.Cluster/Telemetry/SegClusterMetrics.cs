@@ -172,9 +172,17 @@ public sealed class SegClusterMetrics
     public void RecordInvalidSample(string dataset) =>
         _invalidSamples.Add(1, new KeyValuePair<string, object?>(MetricNames.Labels.Dataset, dataset));
 
-    /// <summary>The scheduler's inventory after each change it records (queue length, free and allocated workers).</summary>
+    /// <summary>The scheduler's inventory on activation and after each change it records (queue length, free and
+    /// allocated workers).</summary>
     public void RecordScheduler(int queued, int freeWorkers, int allocatedWorkers) =>
         _scheduler = new SchedulerLoad(queued, freeWorkers, allocatedWorkers);
+
+    /// <summary>
+    /// The scheduler left this node (deactivated: idle, or its silo shutting down); its next activation, here or on
+    /// another node, records the inventory there. Without this the old node went on exporting the last inventory it
+    /// saw, and the gauges summed over nodes counted the queue and the workers twice.
+    /// </summary>
+    public void ForgetScheduler() => _scheduler = null;
 
     /// <summary>The trial states of a sweep, after each change the sweep coordinator records.</summary>
     public void RecordSweepTrials(string sweep, IEnumerable<TrialState> states)

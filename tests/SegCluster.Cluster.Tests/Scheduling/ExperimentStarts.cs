@@ -19,6 +19,7 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, bool> _drops = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrived = new();
+    private readonly ConcurrentDictionary<string, bool> _ended = new();
 
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
@@ -53,6 +54,11 @@ internal sealed class ExperimentStarts
 
     /// <summary>Whether a start of <paramref name="experimentId"/> launched: what the experiment's status says.</summary>
     public bool Launched(string experimentId) => Launches.Any(l => l.ExperimentId == experimentId);
+
+    /// <summary>From now on the experiment's status says it completed (it calls nothing itself: the test releases it).</summary>
+    public void End(string experimentId) => _ended[experimentId] = true;
+
+    public bool Ended(string experimentId) => _ended.ContainsKey(experimentId);
 
     public async Task StartAsync(string experimentId, IReadOnlyList<string> workers)
     {

@@ -14,7 +14,8 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 internal static class SchedulerClusters
 {
     /// <param name="storage">Registers the scheduler's grain storage; null = in memory.</param>
-    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null)
+    /// <param name="probes">What the scripted workers do when probed or given a rank; null = answer at once.</param>
+    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null, WorkerProbes? probes = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
@@ -27,6 +28,7 @@ internal static class SchedulerClusters
                 o.Classes.Remove(typeof(WorkerGrain));
             });
             silo.Services.AddSingleton(starts);
+            silo.Services.AddSingleton(probes ?? new WorkerProbes());
             silo.Services.AddSegClusterGrainDependencies();
         });
         var cluster = builder.Build();

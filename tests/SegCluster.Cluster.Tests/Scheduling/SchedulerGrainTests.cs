@@ -1,5 +1,6 @@
 using Orleans.TestingHost;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 
 namespace SegCluster.Cluster.Tests.Scheduling;
@@ -8,18 +9,20 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// The real scheduler grain over scripted experiments: a worker is never handed to two experiments, whether two
 /// submissions of one id race, or an experiment's start times out after its ring launched (the gang must stay
 /// allocated until the experiment ends), while a start the experiment refused, or one that timed out without the
-/// experiment ever starting, gives its gang back.
+/// experiment ever starting, gives its gang back. The workers of a gang are probed before it is handed out (a node just
+/// killed may still be listed as active): all at once, and a busy worker still answers.
 /// </summary>
 public sealed class SchedulerGrainTests : IAsyncLifetime
 {
     private readonly ExperimentStarts _starts = new();
+    private readonly WorkerProbes _probes = new();
     private InProcessTestCluster _cluster = null!;
     private ISchedulerGrain _scheduler = null!;
     private string _node = "";
 
     public async Task InitializeAsync()
     {
-        _cluster = await SchedulerClusters.StartAsync(_starts);
+        _cluster = await SchedulerClusters.StartAsync(_starts, probes: _probes);
         _scheduler = _cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         _node = SchedulerClusters.NodeId(_cluster.Silos[0]);
     }
@@ -27,6 +30,7 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _starts.ReleaseAll();
+        _probes.ReleaseRuns();
         await _cluster.DisposeAsync();
     }
 
@@ -160,6 +164,56 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Contains(expected, refused.Message);
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, Assert.Null);
         Assert.Empty(_starts.Launches);
+    }
+
+    /// <summary>One after another, the 8 silent workers of a node that just died took 8 × 5 s, past the 30 s timeout of
+    /// the submission or re-formation waiting on them (whose retry then raced the first call).</summary>
+    [Fact]
+    public async Task A_gangs_workers_are_probed_all_at_once()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 4));
+        _probes.AnswerTogether(4);
+
+        var ticket = await _scheduler.SubmitAsync("wide", Spec(workers: 4));
+
+        Assert.True(ticket.Started, $"'wide' was queued at {ticket.QueuePosition}: its workers were probed one at a time, " +
+            "so the probes waited out their timeouts and the workers were left out as silent");
+    }
+
+    /// <summary>A rank's start may wait up to 20 s in the worker for a cancelled loop to leave the device; a probe queued
+    /// behind it timed out, and a live worker was left out of the gang as silent.</summary>
+    [Fact]
+    public async Task A_worker_answers_the_probe_while_a_ranks_start_waits_in_it()
+    {
+        var worker = _cluster.Client.GetGrain<IWorkerGrain>(WorkerIds.For(_node, 0));
+        _probes.HoldRuns();
+        var run = worker.RunAsync(new TrainingAssignment("previous", Spec(workers: 1), 0, [], "", RingId: "previous#1"));
+        await _probes.RunHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var probe = worker.DescribeAsync();
+        var answered = await Task.WhenAny(probe, Task.Delay(TimeSpan.FromSeconds(10))) == probe;
+
+        Assert.True(answered, "the probe waited behind the rank's start instead of interleaving with it");
+        Assert.Equal(WorkerIds.For(_node, 0), (await probe).WorkerId);
+        _probes.ReleaseRuns();
+        await run;
+    }
+
+    /// <summary>Without the scheduler's deactivation forgetting them, a node went on exporting the inventory it last saw
+    /// after the scheduler moved to another node; and a new activation exported nothing until its first write.</summary>
+    [Fact]
+    public async Task The_workers_gauge_follows_the_schedulers_activation()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        var silo = _cluster.Silos[0].ServiceProvider;
+        var free = new Dictionary<string, int> { ["free"] = 2, ["allocated"] = 0 };
+        Assert.Equal(free, SchedulerWorkersGauge.Read(silo));
+
+        await _cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Empty(SchedulerWorkersGauge.Read(silo));
+
+        await _scheduler.GetSnapshotAsync();  // reactivates it, from the stored record, writing nothing
+        Assert.Equal(free, SchedulerWorkersGauge.Read(silo));
     }
 
     private static ExperimentSpec Spec(int workers) => new() { Workers = workers };
