@@ -67,7 +67,8 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
             return scribbles is null ? shared.Synthetic! : new ScribbledSource(shared.Synthetic!, scribbles);
         var d = spec.Dataset;
         var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter);
-        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, scribbles) { MaxInvalidFraction = d.MaxInvalidFraction };
+        // Each rank loads every W-th sample, in training and validation alike.
+        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, scribbles) { MaxInvalidFraction = d.MaxInvalidFraction, Coverage = 1.0 / spec.Workers };
         source.InvalidSample += e =>
         {
             logger.LogWarning("{Dataset}: sample ignored (all pixels ignore): {Problem}", name, e.Message);

@@ -53,6 +53,10 @@ public sealed class AugmentedFileSource : ISampleSource
     /// <summary>The share of the split that may be unusable; one more sample is an error (1: no limit).</summary>
     public double MaxInvalidFraction { get; init; } = 1.0;
 
+    /// <summary>The share of the split this source loads (a rank's 1/W slice): the limit applies to that share, or with
+    /// W ranks each would stop only after finding W times the allowed number in its own slice.</summary>
+    public double Coverage { get; init; } = 1.0;
+
     /// <summary>Samples found unusable so far, by index.</summary>
     public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
 
@@ -69,8 +73,9 @@ public sealed class AugmentedFileSource : ISampleSource
         catch (DatasetFileException e)
         {
             if (_invalid.TryAdd(index, e)) InvalidSample?.Invoke(e);
-            if (_invalid.Count > MaxInvalidFraction * Count)
-                throw new TooManyInvalidSamplesException(_invalid.Count, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
+            var loaded = (int)Math.Ceiling(Count * Coverage);
+            if (_invalid.Count > MaxInvalidFraction * loaded)
+                throw new TooManyInvalidSamplesException(_invalid.Count, loaded, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
             return IgnoredSample();
         }
         if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs

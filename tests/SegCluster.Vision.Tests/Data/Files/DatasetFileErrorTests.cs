@@ -152,4 +152,22 @@ public sealed class DatasetFileErrorTests : IDisposable
         Assert.Contains("2 of 3 samples are unusable, more than dataset.max_invalid_fraction = 0.4 allows", stopped.Message);
         Assert.Contains(Path.Combine(root, "masks", "a.png"), stopped.Message);  // the first by index
     }
+
+    /// <summary>A rank loads only its 1/W slice: the limit applies to that slice. Compared with the whole split, each of
+    /// W ranks stopped only after finding W times the allowed number in its own slice (10% broken, 8 ranks, 5%: never
+    /// in a short run).</summary>
+    [Fact]
+    public void A_ranks_limit_applies_to_the_slice_it_loads()
+    {
+        var root = _data.WriteFolder();  // 3 training samples
+        File.Delete(Path.Combine(root, "masks", "a.png"));
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+        var rank = new AugmentedFileSource(dataset, AugmentationOptions.None(16, 16), cacheBytes: 1 << 20, seed: 1, training: true)
+        {
+            MaxInvalidFraction = 0.4, Coverage = 1.0 / 3,  // one sample of the three: a rank of 3
+        };
+
+        var stopped = Assert.Throws<TooManyInvalidSamplesException>(() => rank.Load(0, epoch: 0));  // 1 of 1 > 40%; 1 of 3 is not
+        Assert.Contains("1 of the 1 samples this rank loads (of 3) are unusable", stopped.Message);
+    }
 }
