@@ -13,8 +13,14 @@ public static class Gray16PngReader
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>Bits per sample from a PNG's header (IHDR); 8 for any other file.</summary>
-    public static int BitDepth(ReadOnlySpan<byte> file) =>
-        file.Length >= 25 && file[..8].SequenceEqual(Signature) && BinaryPrimitives.ReadUInt32BigEndian(file[12..]) == 0x49484452 ? file[24] : 8;
+    public static int BitDepth(ReadOnlySpan<byte> file) => IsPng(file) ? file[24] : 8;
+
+    /// <summary>A PNG signature followed by its header chunk (IHDR), long enough to hold the depth and colour type.</summary>
+    private static bool IsPng(ReadOnlySpan<byte> file) =>
+        file.Length >= 26 && file[..8].SequenceEqual(Signature) && BinaryPrimitives.ReadUInt32BigEndian(file[12..]) == 0x49484452;
+
+    /// <summary>A PNG's colour type from its header (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA); -1 for any other file.</summary>
+    public static int ColourType(ReadOnlySpan<byte> file) => IsPng(file) ? file[25] : -1;
 
     /// <summary>The samples, row-major, of the PNG <paramref name="bytes"/> read from <paramref name="path"/>.</summary>
     /// <exception cref="DatasetFileException">Not a non-interlaced 16-bit grey PNG, or its data is corrupt (named).</exception>

@@ -29,7 +29,12 @@ public static class ImageDecoder
     {
         if (encoding == MaskEncoding.ScribbleSupXml) return ScribbleSupAnnotation.Rasterize(path);
         var file = DatasetFileBytes.Read(path);
-        if (Gray16PngReader.BitDepth(file) == 16)
+        var depth = Gray16PngReader.BitDepth(file);
+        if (depth < 8 && Gray16PngReader.ColourType(file) == 0)
+            // Skia (libpng) scales low-bit grey to 0–255 (1 → 255 at 1 bit, k → 17k at 4): class 1 would come back as ignore.
+            throw new DatasetFileException(path, $"a {depth}-bit grey PNG, whose values the decoder scales to 0-255 (1 becomes 255, the ignore label); " +
+                                                 "save the mask as an 8-bit grey PNG of class ids (PIL: mask.convert('L')).");
+        if (depth == 16)
         {
             if (encoding == MaskEncoding.VocPalette)
                 throw new DatasetFileException(path, "a 16-bit PNG; PASCAL VOC palette masks are 8-bit indexed PNGs.");

@@ -70,6 +70,23 @@ public sealed class DatasetFileErrorTests : IDisposable
         Assert.Contains("id 300 (a 16-bit mask)", e.Message);
     }
 
+    /// <summary>PIL saves a binary mask (mode '1') as a 1-bit grey PNG, which the decoder scales to 0-255: class 1 came back
+    /// as 255, the ignore label, and the run trained on background alone without a word.</summary>
+    [Fact]
+    public void A_1_bit_grey_mask_is_refused_naming_the_file_and_the_fix()
+    {
+        var root = _data.WriteFolder();
+        var mask = Path.Combine(root, "masks", "a.png");
+        ImageFileWriter.Gray1Png(mask, TinyDatasets.Bands(0, 1), TinyDatasets.H, TinyDatasets.W);
+        var dataset = new FileSegmentationDataset(DatasetLayoutDetector.Open(root), "train");
+
+        var error = Assert.Throws<DatasetFileException>(() => dataset.Decode(0));
+
+        Assert.Contains(mask, error.Message);
+        Assert.Contains("a 1-bit grey PNG", error.Message);
+        Assert.Contains("mask.convert('L')", error.Message);
+    }
+
     [Fact]
     public void A_cityscapes_id_above_33_is_an_error_not_a_silent_ignore()
     {

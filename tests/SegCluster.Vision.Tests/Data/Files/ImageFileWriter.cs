@@ -73,6 +73,23 @@ internal static class ImageFileWriter
         Chunk(file, "IEND", []);
     }
 
+    /// <summary>A 1-bit grey PNG (colour type 0, bit depth 1), as PIL saves a mode '1' binary mask: 0/1 per pixel.</summary>
+    public static void Gray1Png(string path, byte[] values, int h, int w)
+    {
+        using var file = CreatePng(path, h, w, bitDepth: 1, colourType: 0);
+        using var compressed = new MemoryStream();
+        using (var z = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+            for (int y = 0; y < h; y++)
+            {
+                z.WriteByte(0);  // filter: none
+                var row = new byte[(w + 7) / 8];
+                for (int x = 0; x < w; x++) row[x / 8] |= (byte)((values[y * w + x] & 1) << (7 - x % 8));
+                z.Write(row);
+            }
+        Chunk(file, "IDAT", compressed.ToArray());
+        Chunk(file, "IEND", []);
+    }
+
     public static void Corrupt(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
