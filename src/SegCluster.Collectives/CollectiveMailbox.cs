@@ -6,9 +6,10 @@ namespace SegCluster.Collectives;
 /// that arrives before its receiver asks is parked, a receiver that asks first waits.
 /// </summary>
 /// <remarks>
-/// Memory is bounded by the protocol: a sender cannot run more than one ring step ahead of its
-/// receiver (it must first receive what it forwards), so at most about one segment per local rank
-/// is parked. A plain lock guards the table: operations are tiny next to a network round trip.
+/// Memory is bounded by the protocol, not by a window: a rank at step k needs its successor only to have
+/// finished step k − W + 1 (what it forwards went round the rest of the ring first), so up to W − 1 segments,
+/// about (W − 1)/W of a call's buffer, can be parked per local rank (gRPC transport; the TCP transport parks nothing,
+/// its socket buffers apply backpressure). A plain lock guards the table: operations are tiny next to a network round trip.
 /// Chunks nobody takes (their receiver failed or never ran) are dropped after <see cref="Retention"/>.
 /// </remarks>
 public sealed class CollectiveMailbox
