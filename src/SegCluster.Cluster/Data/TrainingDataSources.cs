@@ -66,7 +66,8 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
         if (shared.Decoded is not { } decoded)
             return scribbles is null ? shared.Synthetic! : new ScribbledSource(shared.Synthetic!, scribbles);
         var d = spec.Dataset;
-        var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter);
+        var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter,
+            SparseLabels: training && SpecMapping.TrainsOnScribbles(spec));
         // Each rank loads every W-th sample, in training and validation alike.
         var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, scribbles) { MaxInvalidFraction = d.MaxInvalidFraction, Coverage = 1.0 / spec.Workers };
         source.InvalidSample += e =>

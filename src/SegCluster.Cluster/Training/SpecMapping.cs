@@ -95,6 +95,10 @@ public static class SpecMapping
     public static ScribbleSynthesizer? TrainingScribbles(ExperimentSpec spec) =>
         DrawsTrainingScribbles(spec) ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null;
 
+    /// <summary>Whether the training labels are scribbles (drawn here or the dataset's own): sparse strokes on ignore.</summary>
+    public static bool TrainsOnScribbles(ExperimentSpec spec) =>
+        spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind;
+
     /// <summary>Whether <see cref="TrainingScribbles"/> draws scribbles for this spec.</summary>
     public static bool DrawsTrainingScribbles(ExperimentSpec spec) =>
         spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind && spec.Loss.Scribble.SynthesizeScribbles;

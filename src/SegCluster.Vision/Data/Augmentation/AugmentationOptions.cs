@@ -12,6 +12,9 @@ namespace SegCluster.Vision.Data.Augmentation;
 /// <param name="Brightness">Brightness factor drawn from [1-b, 1+b].</param>
 /// <param name="Contrast">Contrast factor drawn from [1-c, 1+c] (around mid grey).</param>
 /// <param name="Saturation">Saturation factor drawn from [1-s, 1+s] (around the pixel's luma).</param>
+/// <param name="SparseLabels">The labels are scribbles (PAPERS.md §5): 1-pixel strokes on ignore. Shrinking samples only
+/// some source rows and columns, so nearest neighbour dropped a stroke with probability 1 − scale; a shrunk output pixel
+/// whose nearest label is ignore takes a labelled pixel of its source cell instead.</param>
 public sealed record AugmentationOptions(
     int Height,
     int Width,
@@ -20,7 +23,8 @@ public sealed record AugmentationOptions(
     double FlipProbability = 0.5,
     double Brightness = 0.2,
     double Contrast = 0.2,
-    double Saturation = 0.2)
+    double Saturation = 0.2,
+    bool SparseLabels = false)
 {
     /// <summary>No randomness: scale 1, no flip, no jitter; crops at the top left and pads with ignore.</summary>
     public static AugmentationOptions None(int height, int width) => new(height, width, 1, 1, 0, 0, 0, 0);

@@ -5,7 +5,8 @@ namespace SegCluster.Vision.Data.Augmentation;
 /// <summary>
 /// Turns a decoded sample into a fixed-size training sample: random scale, random crop (padding with ignore when the
 /// scaled image is smaller), horizontal flip and photometric jitter, in one pass over the output pixels. The image is
-/// sampled bilinearly; the label only ever by nearest neighbour, so every output label is an input label or 255
+/// sampled bilinearly; the label by nearest neighbour (sparse scribble labels: any labelled pixel of a shrunk cell),
+/// so every output label is an input label or 255
 /// (soft labels, PAPERS.md §3, are computed later from these hard labels at the label grid). Draws are a pure
 /// function of (seed, epoch, index): any thread, any order, any node gives the same sample.
 /// </summary>
@@ -75,6 +76,8 @@ public sealed class SegmentationAugmenter
                 int xn = Math.Min((int)((xs + 0.5) * sx), s.Width - 1);  // nearest source column
                 int p = y * outW + x;
                 label[p] = s.Label[yn * s.Width + xn];
+                if (_options.SparseLabels && label[p] == SegmentationSample.IgnoreLabel && (sy > 1 || sx > 1))
+                    label[p] = LabelInCell(s, ys, xs, sy, sx);
                 for (int c = 0; c < 3; c++)
                 {
                     float a = s.Rgb[3 * (y0 * s.Width + x0) + c], b = s.Rgb[3 * (y0 * s.Width + x1) + c];
@@ -89,6 +92,16 @@ public sealed class SegmentationAugmenter
         int contentH = Math.Min(outH, scaledH - top), contentW = Math.Min(outW, scaledW - left);
         return new SegmentationSample(image, label, outH, outW)
             { Content = contentH < outH || contentW < outW ? (contentH, contentW) : null };
+    }
+
+    /// <summary>The first labelled source pixel of scaled pixel (ys, xs)'s footprint, row by row; ignore when it has none.</summary>
+    private static byte LabelInCell(DecodedSample s, int ys, int xs, double sy, double sx)
+    {
+        int rowEnd = Math.Min((int)Math.Ceiling((ys + 1) * sy), s.Height), columnEnd = Math.Min((int)Math.Ceiling((xs + 1) * sx), s.Width);
+        for (int r = (int)(ys * sy); r < rowEnd; r++)
+            for (int c = (int)(xs * sx); c < columnEnd; c++)
+                if (s.Label[r * s.Width + c] != SegmentationSample.IgnoreLabel) return s.Label[r * s.Width + c];
+        return SegmentationSample.IgnoreLabel;
     }
 
     /// <summary>Brightness, contrast (around mid grey) and saturation (around luma), on [0, 1] colours, clamped.</summary>

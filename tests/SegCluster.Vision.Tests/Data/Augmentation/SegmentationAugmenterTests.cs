@@ -135,4 +135,25 @@ public sealed class SegmentationAugmenterTests
         Assert.Contains("MinScale", Assert.Throws<ArgumentException>(() => new SegmentationAugmenter(new AugmentationOptions(32, 32, 2, 1))).Message);
         Assert.Contains("FlipProbability", Assert.Throws<ArgumentException>(() => new SegmentationAugmenter(new AugmentationOptions(32, 32, FlipProbability: 2))).Message);
     }
+
+    /// <summary>A 1-pixel scribble stroke on an even row, shrunk to half size: nearest neighbour samples odd rows only,
+    /// so the stroke vanished (with probability 1 − scale at any scale). With sparse labels the shrunk row takes the
+    /// stroke from its source cell; dense labels stay nearest (their ignore borders must not fill in).</summary>
+    [Fact]
+    public void A_scribble_stroke_survives_shrinking_when_the_labels_are_sparse()
+    {
+        var label = Enumerable.Repeat(SegmentationSample.IgnoreLabel, H * W).ToArray();
+        for (int x = 0; x < W; x++) label[10 * W + x] = 2;  // one stroke, row 10
+        var sample = new DecodedSample(new byte[H * W * 3], label, H, W);
+        var half = new AugmentationOptions(H / 2, W / 2, MinScale: 0.5, MaxScale: 0.5, FlipProbability: 0, Brightness: 0, Contrast: 0, Saturation: 0);
+
+        var dense = new SegmentationAugmenter(half).Train(sample, seed: 1, epoch: 0, index: 0).Label;
+        var sparse = new SegmentationAugmenter(half with { SparseLabels = true }).Train(sample, seed: 1, epoch: 0, index: 0).Label;
+
+        Assert.All(dense, v => Assert.Equal(SegmentationSample.IgnoreLabel, v));  // nearest: rows 1, 3, 5, …
+        for (int y = 0; y < H / 2; y++)
+            for (int x = 0; x < W / 2; x++)
+                Assert.Equal(y == 5 ? (byte)2 : SegmentationSample.IgnoreLabel, sparse[y * (W / 2) + x]);  // rows 10–11 → row 5
+    }
 }
+
