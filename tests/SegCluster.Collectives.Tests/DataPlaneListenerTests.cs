@@ -39,6 +39,46 @@ public sealed class DataPlaneListenerTests
         await listener.Predecessor.WaitAsync(Bound);
     }
 
+    /// <summary>Dialers that connect and say nothing held a socket each for the whole handshake deadline, without limit:
+    /// enough of them used up the descriptors Kestrel and Orleans share. Past the cap a connection is closed at accept,
+    /// and when the silent ones are gone the predecessor still connects.</summary>
+    [Fact]
+    public async Task Silent_dialers_beyond_the_handshake_cap_are_closed_at_once()
+    {
+        using var listener = new DataPlaneListener(IPAddress.Loopback, Hello, Options);
+        var silent = new List<TcpClient>();
+        for (int i = 0; i < DataPlaneListener.MaxPendingHandshakes + 8; i++)
+        {
+            var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, listener.Port);
+            silent.Add(client);
+        }
+
+        // All at once, well inside the 10 s handshake deadline: a connection in its handshake gets the listener's greeting
+        // and then waits; a closed one reads the end.
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var ended = await Task.WhenAll(silent.Select(async client =>
+        {
+            var buffer = new byte[64];
+            try
+            {
+                while (await client.GetStream().ReadAsync(buffer, wait.Token) > 0) { }
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }));
+        Assert.Equal(8, ended.Count(e => e));
+
+        silent.ForEach(c => c.Dispose());
+        await Task.Delay(200);  // their handshakes end with their connections
+        using var predecessor = new TcpClient();
+        Assert.Null(await DialAsync(predecessor, listener.Port));
+        await listener.Predecessor.WaitAsync(Bound);
+    }
+
     [Fact]
     public async Task A_failed_accept_is_recorded_and_accepting_goes_on()
     {

@@ -18,6 +18,7 @@ internal sealed class DataPlaneListener : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Func<Socket, CancellationToken, ValueTask<Socket>> _accept;
     private readonly TaskCompletionSource<Socket> _predecessor = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _handshakes = new(MaxPendingHandshakes);
     private volatile string? _lastRefusal;
     private int _claimed; // 1 once a dialer passed the handshake checks: later ones are refused before the proof
 
@@ -43,6 +44,14 @@ internal sealed class DataPlaneListener : IDisposable
     public int Port { get; }
 
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Connections in their handshake at once; more are closed at accept. Unauthenticated dialers each held a
+    /// socket for the whole handshake deadline without limit, and enough of them used up the descriptors the node's other
+    /// listeners (Kestrel, Orleans) share. One predecessor is expected: 16 leaves room for its retries.</summary>
+    internal const int MaxPendingHandshakes = 16;
+
+    /// <summary>The longest a handshake may take: a peer that dials sends its hello at once.</summary>
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).
     /// An advertised address this machine does not hold (a NAT or load-balancer address in Node:AdvertiseHost) is
@@ -105,6 +114,12 @@ internal sealed class DataPlaneListener : IDisposable
                 continue;
             }
 
+            if (!_handshakes.Wait(0))
+            {
+                _lastRefusal = $"a connection from {connection.RemoteEndPoint} was closed: {MaxPendingHandshakes} others are in their handshake";
+                connection.Dispose();
+                continue;
+            }
             _ = HandshakeAsync(connection);
         }
     }
@@ -116,7 +131,7 @@ internal sealed class DataPlaneListener : IDisposable
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            deadline.CancelAfter(_timeout);
+            deadline.CancelAfter(_timeout < HandshakeTimeout ? _timeout : HandshakeTimeout);
             using var stream = new NetworkStream(connection, ownsSocket: false);
             var reason = await DataPlaneHandshake.AcceptAsync(stream, _expected, _token, Claim, deadline.Token).ConfigureAwait(false);
             if (reason is not null)
@@ -138,6 +153,7 @@ internal sealed class DataPlaneListener : IDisposable
             {
                 connection.Dispose();
             }
+            _handshakes.Release();
         }
     }
 
