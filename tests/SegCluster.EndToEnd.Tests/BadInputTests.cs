@@ -33,14 +33,15 @@ public sealed class BadInputTests
         Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
     }
 
-    /// <summary>The starting checkpoint (exit 2) and the id (a command-line error, exit 1) are checked before an
-    /// embedded cluster starts: nothing trains.</summary>
+    /// <summary>The starting checkpoint (exit 2), the id (a command-line error, exit 1) and --detach, which only a cluster
+    /// run can honour (exit 2), are checked before an embedded cluster starts: nothing trains.</summary>
     [Theory]
     [InlineData("--resume /no/such/step-000004.ckpt", 2, "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
     [InlineData("--load-from /no/such/best.ckpt", 2, "training.load_from: '/no/such/best.ckpt' is not an existing file")]
     [InlineData("--resume a.ckpt --load-from b.ckpt", 2, "set one, not both")]
     [InlineData("--id run#2", 1, "--id 'run#2' must not contain '#'")]
     [InlineData("--id ../../outside", 1, "--id '../../outside' has an empty, '.' or '..' part")]
+    [InlineData("--detach", 2, "--detach needs --cluster (an embedded run ends with the command)")]
     public async Task Train_rejects_a_bad_starting_checkpoint_or_id(string arguments, int expectedExit, string expectedInMessage)
     {
         var spec = Path.Combine(Path.GetTempPath(), $"segcluster-bad-start-{Guid.NewGuid():N}.yaml");
