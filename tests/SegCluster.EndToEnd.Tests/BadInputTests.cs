@@ -73,6 +73,27 @@ public sealed class BadInputTests
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 
+    /// <summary>`segcluster node` on a port another process holds names the port and its flag in one line before anything
+    /// starts (it was the bind error's stack trace, after the silo's and the host's logged ones).</summary>
+    [Theory]
+    [InlineData("--http-port", "HttpPort")]
+    [InlineData("--silo-port", "SiloPort")]
+    public async Task A_node_on_a_busy_port_names_the_port_and_its_flag(string busyFlag, string setting)
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var held = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        using var checkpoints = new TempDirectory("segcluster-busy-node-");
+        List<string> args = ["node", "--node-id", "busy", "--devices", "cpu", "--checkpoint-dir", checkpoints.FullName];
+        foreach (var flag in new[] { "--http-port", "--collective-port", "--silo-port", "--gateway-port" })
+            args.AddRange([flag, $"{(flag == busyFlag ? held : LoopbackPorts.Next())}"]);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: port {held} (Node:{setting}) is in use", stderr);
+        Assert.Contains($"pass {busyFlag} with a free port", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     [Fact]
     public async Task An_unknown_command_is_rejected()
     {
