@@ -59,6 +59,30 @@ public sealed class BadInputTests
         }
     }
 
+    /// <summary>An --out folder that cannot be created (here under a file, which stops root too) is named before the cluster
+    /// starts; it used to fail after the whole run, with a stack trace, losing its results.</summary>
+    [Theory]
+    [InlineData("quickstart")]
+    [InlineData("train")]
+    [InlineData("sweep")]
+    public async Task An_out_folder_that_cannot_be_written_is_named_before_anything_runs(string command)
+    {
+        using var dir = new TempDirectory("segcluster-bad-out-");
+        var file = Path.Combine(dir.FullName, "a-file");
+        await File.WriteAllTextAsync(file, "");
+        var output = Path.Combine(file, "results");
+        var spec = Path.Combine(dir.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, command == "sweep"
+            ? "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n"
+            : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
+        string[] args = command == "quickstart" ? ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"] : [command, spec];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args, "--out", output]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: --out '{output}' cannot be written", stderr);
+        Assert.DoesNotContain("SegCluster", stdout);  // no run banner: the cluster never started
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
     [Fact]
     public async Task A_busy_metrics_port_is_named_with_the_way_out()
