@@ -8,20 +8,11 @@ using SegCluster.Vision.Devices;
 using var nativeWarnings = NativeWarningFilter.Install();
 RedirectedConsoleWidth.Apply(Spectre.Console.AnsiConsole.Console);
 var parse = SegClusterCommandLine.Create().Parse(args);
-if (parse.Errors.Count == 0 && parse.Action is not HelpAction)
-{
-    try
-    {
-        // Before any command touches torch: an external-libtorch build loads it from the chosen folder.
-        if (ExternalLibTorch.Select(parse.GetValue(SegClusterCommandLine.LibTorch)) is { } folder)
-            Console.Error.WriteLine($"libtorch: {folder}");
-    }
-    catch (LibTorchLoadException e)
-    {
-        Console.Error.WriteLine($"error: {e.Message}");
-        return 2;
-    }
-}
+// Before any command touches torch: an external-libtorch build loads it from the chosen folder. `segcluster node` chooses
+// once its configuration is merged (Node:LibTorch, as the SegCluster.Node host reads it).
+if (parse.Errors.Count == 0 && parse.Action is not HelpAction && parse.CommandResult.Command.Name != NodeCommand.Name
+    && SegClusterCommandLine.SelectLibTorch(parse.GetValue(SegClusterCommandLine.LibTorch)) is { } exit)
+    return exit;
 // Ctrl+C / SIGTERM cancel the command's token; it then has this long to clean up (a sweep cancels its trials and writes
 // its report, a node leaves the cluster) before the process exits anyway. System.CommandLine's default is 2 s.
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -33,14 +33,15 @@ public sealed class BadInputTests
         Assert.DoesNotContain("metrics: http", stdout); // the cluster never started
     }
 
-    /// <summary>The starting checkpoint (exit 2) and the id (a command-line error, exit 1) are checked before an
-    /// embedded cluster starts: nothing trains.</summary>
+    /// <summary>The starting checkpoint (exit 2), the id (a command-line error, exit 1) and --detach, which only a cluster
+    /// run can honour (exit 2), are checked before an embedded cluster starts: nothing trains.</summary>
     [Theory]
     [InlineData("--resume /no/such/step-000004.ckpt", 2, "training.resume_from: '/no/such/step-000004.ckpt' is not an existing file")]
     [InlineData("--load-from /no/such/best.ckpt", 2, "training.load_from: '/no/such/best.ckpt' is not an existing file")]
     [InlineData("--resume a.ckpt --load-from b.ckpt", 2, "set one, not both")]
     [InlineData("--id run#2", 1, "--id 'run#2' must not contain '#'")]
     [InlineData("--id ../../outside", 1, "--id '../../outside' has an empty, '.' or '..' part")]
+    [InlineData("--detach", 2, "--detach needs --cluster (an embedded run ends with the command)")]
     public async Task Train_rejects_a_bad_starting_checkpoint_or_id(string arguments, int expectedExit, string expectedInMessage)
     {
         var spec = Path.Combine(Path.GetTempPath(), $"segcluster-bad-start-{Guid.NewGuid():N}.yaml");
@@ -58,6 +59,30 @@ public sealed class BadInputTests
         }
     }
 
+    /// <summary>An --out folder that cannot be created (here under a file, which stops root too) is named before the cluster
+    /// starts; it used to fail after the whole run, with a stack trace, losing its results.</summary>
+    [Theory]
+    [InlineData("quickstart")]
+    [InlineData("train")]
+    [InlineData("sweep")]
+    public async Task An_out_folder_that_cannot_be_written_is_named_before_anything_runs(string command)
+    {
+        using var dir = new TempDirectory("segcluster-bad-out-");
+        var file = Path.Combine(dir.FullName, "a-file");
+        await File.WriteAllTextAsync(file, "");
+        var output = Path.Combine(file, "results");
+        var spec = Path.Combine(dir.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, command == "sweep"
+            ? "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n"
+            : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
+        string[] args = command == "quickstart" ? ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"] : [command, spec];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args, "--out", output]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: --out '{output}' cannot be written", stderr);
+        Assert.DoesNotContain("SegCluster", stdout);  // no run banner: the cluster never started
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
     [Fact]
     public async Task A_busy_metrics_port_is_named_with_the_way_out()
@@ -69,6 +94,27 @@ public sealed class BadInputTests
         Assert.NotEqual(0, exit);
         Assert.Contains($"Port {port} is already in use", stdout + stderr);
         Assert.Contains("--metrics-port", stdout + stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    /// <summary>`segcluster node` on a port another process holds names the port and its flag in one line before anything
+    /// starts (it was the bind error's stack trace, after the silo's and the host's logged ones).</summary>
+    [Theory]
+    [InlineData("--http-port", "HttpPort")]
+    [InlineData("--silo-port", "SiloPort")]
+    public async Task A_node_on_a_busy_port_names_the_port_and_its_flag(string busyFlag, string setting)
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var held = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        using var checkpoints = new TempDirectory("segcluster-busy-node-");
+        List<string> args = ["node", "--node-id", "busy", "--devices", "cpu", "--checkpoint-dir", checkpoints.FullName];
+        foreach (var flag in new[] { "--http-port", "--collective-port", "--silo-port", "--gateway-port" })
+            args.AddRange([flag, $"{(flag == busyFlag ? held : LoopbackPorts.Next())}"]);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: port {held} (Node:{setting}) is in use", stderr);
+        Assert.Contains($"pass {busyFlag} with a free port", stderr);
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 

@@ -43,6 +43,24 @@ public sealed class EvalPredictCommandTests : IDisposable
         Assert.Contains("--crop '12x' is not a size", stderr);
     }
 
+    /// <summary>A checkpoint whose recorded spec has a field this build does not know (a later version wrote it) is named
+    /// in one line; it was a SpecFileException's stack trace.</summary>
+    [Theory]
+    [InlineData("eval")]
+    [InlineData("predict")]
+    public async Task A_checkpoint_of_an_incompatible_version_is_named_without_a_stack_trace(string command)
+    {
+        var checkpoint = _fixtures.Checkpoint($"future-{command}", unknownField: "future_setting");
+        string[] args = command == "eval"
+            ? ["eval", "--checkpoint", checkpoint, "--dataset", _fixtures.DatasetPath]
+            : ["predict", "--checkpoint", checkpoint, Path.Combine(_fixtures.DatasetPath, "images", "val"), "--out", Path.Combine(_fixtures.Root, "future")];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, args);
+        Assert.Equal(2, exit);
+        Assert.Contains($"checkpoint '{checkpoint}' was written by an incompatible SegCluster version", stderr);
+        Assert.Contains("future_setting", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     [Fact]
     public async Task Predict_writes_pngs_and_names_an_undecodable_image()
     {

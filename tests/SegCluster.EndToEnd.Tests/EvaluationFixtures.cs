@@ -33,7 +33,8 @@ internal sealed class EvaluationFixtures : IDisposable
 
     /// <summary>Writes a checkpoint of an untrained (seeded) network as training does: weights, spec and class names.</summary>
     /// <param name="onFiles">The spec names this fixture's folder dataset (kind files) instead of the synthetic one.</param>
-    public string Checkpoint(string name, int numClasses = 3, string model = "encoder-decoder", int seed = 5, bool onFiles = false)
+    /// <param name="unknownField">A top-level spec field this build does not know, recorded as a later SegCluster version would.</param>
+    public string Checkpoint(string name, int numClasses = 3, string model = "encoder-decoder", int seed = 5, bool onFiles = false, string? unknownField = null)
     {
         var spec = new ExperimentSpec
         {
@@ -54,7 +55,9 @@ internal sealed class EvaluationFixtures : IDisposable
                 foreach (var (bufferName, buffer) in network.named_buffers())
                     if (bufferName.EndsWith("running_mean", StringComparison.Ordinal)) buffer.copy_(randn(buffer.shape).mul(0.1));
             var path = Path.Combine(Root, name + ".ckpt");
-            CheckpointStore.Save(path, trainer, SpecFiles.ToJson(spec), Classes.Take(numClasses).Concat(Enumerable.Range(3, Math.Max(0, numClasses - 3)).Select(c => $"c{c}")).ToList());
+            var recorded = SpecFiles.ToTree(spec);
+            if (unknownField is not null) recorded[unknownField] = 1;
+            CheckpointStore.Save(path, trainer, recorded.ToJsonString(), Classes.Take(numClasses).Concat(Enumerable.Range(3, Math.Max(0, numClasses - 3)).Select(c => $"c{c}")).ToList());
             return path;
         });
     }

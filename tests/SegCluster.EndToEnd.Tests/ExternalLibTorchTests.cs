@@ -49,6 +49,18 @@ public sealed class ExternalLibTorchTests : IClassFixture<ExternalLibTorchTests.
         Assert.False(File.Exists(Path.Combine(_out.FullName, "result.json")));
     }
 
+    /// <summary>`segcluster node` takes the folder from its node settings (Node:LibTorch; here SEGCLUSTER_Node__LibTorch), as
+    /// the SegCluster.Node host does; it used to ask for --libtorch regardless.</summary>
+    [Fact]
+    public async Task The_node_command_reads_libtorch_from_its_node_settings()
+    {
+        using var cli = CliProcess.StartAt(_build.Dll, new Dictionary<string, string?> { ["SEGCLUSTER_LIBTORCH"] = null, ["SEGCLUSTER_Node__LibTorch"] = _out.FullName },
+            "node", "--devices", "cpu", "--checkpoint-dir", _out.FullName);
+        var (exit, _, stderr) = await cli.WaitAsync(Limit);
+        Assert.Equal(2, exit);
+        Assert.Contains($"'{_out.FullName}' lacks libtorch.so, libtorch_cpu.so, libc10.so", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_bundled_build_refuses_a_second_libtorch()
     {

@@ -59,6 +59,28 @@ public sealed class NodeSettingsTests
         Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:MissedProbes 0 must be at least 1", StringComparison.Ordinal));
     }
 
+    /// <summary>A node that joins a Redis on another machine while advertising loopback is refused at start: nodes elsewhere
+    /// would call it at their own loopback. Redis on this machine, or an advertised address, is fine.</summary>
+    [Theory]
+    [InlineData("10.0.0.5:6379", "127.0.0.1", "10.0.0.5")]
+    [InlineData("redis.internal:6379,password=s3cret", "localhost", "redis.internal")]
+    [InlineData("127.0.0.1:6379", "127.0.0.1", null)]
+    [InlineData("localhost:6379", "127.0.0.1", null)]
+    [InlineData("redis:6379", "node1", null)]
+    [InlineData("10.0.0.5:6379", "10.0.0.7", null)]
+    public void A_loopback_advertise_host_with_redis_on_another_machine_is_refused(string redis, string advertise, string? refusedHost)
+    {
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Devices = ["cpu"], Redis = redis, AdvertiseHost = advertise });
+        if (refusedHost is null)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+            return;
+        }
+        var failure = Assert.Single(result.Failures!);
+        Assert.Equal($"Node:Redis names another machine ({refusedHost}) but Node:AdvertiseHost is '{advertise}': other machines cannot reach this node; " +
+                     "set Node:AdvertiseHost (--advertise-host) to an address they can.", failure);
+    }
+
     /// <summary>Sweeps and SpectralShards settings are checked at start like Node's (they were bound unchecked: a negative
     /// poll interval failed every trial, an AnswerWithin of 45 s brought back the call timeouts it exists to avoid).</summary>
     [Theory]

@@ -1,3 +1,4 @@
+using SegCluster.Abstractions.Grains;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.EndToEnd.Tests;
@@ -20,6 +21,23 @@ public sealed class SweepFoldersTests : IDisposable
         Assert.Equal("lr-big-20261103-090000", SweepFolders.Find("lr-big", _root, out _)!.Name);
         Assert.Null(SweepFolders.Find("l", _root, out var error));
         Assert.Contains("no sweep report 'l'", error);
+    }
+
+    /// <summary>Default ids asked for in a row (a shell loop of `train --detach`) differ, sort by start, and the latest is what
+    /// `results NAME` opens, also beside a run named in the whole-second format of earlier versions.</summary>
+    [Fact]
+    public void Default_ids_asked_for_in_a_row_differ_and_the_latest_is_found_by_name()
+    {
+        var ids = Enumerable.Range(0, 3).Select(_ => RunIds.Timestamped("lr")).ToList();
+        Assert.Equal(3, ids.Distinct().Count());
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+        Assert.All(ids, id => Assert.True(RunIds.IsTimestampedRunOf("lr", id), id));
+        foreach (var run in ids.Prepend("lr-20000101-090000"))
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(_root.FullName, run));
+            File.WriteAllText(Path.Combine(folder.FullName, SweepReport.JsonFile), "{}");
+        }
+        Assert.Equal(ids[^1], SweepFolders.Find("lr", _root, out _)!.Name);
     }
 
     /// <summary>The embedded cluster of `sweep` is sized for the trials that can run at once, no more than there are,

@@ -62,6 +62,22 @@ public sealed class SweepTests
         Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
     }
 
+    /// <summary>A document that is a list or a scalar gets the message `train` gives, not an InvalidOperationException's
+    /// stack trace from looking up its axes.</summary>
+    [Theory]
+    [InlineData("sweep", "- name: a\n- name: b\n", "got a list")]
+    [InlineData("spectral-sweep", "42\n", "got 42")]
+    public async Task A_sweep_document_that_is_not_a_mapping_is_refused_in_one_line(string command, string text, string got)
+    {
+        using var dir = new TempDirectory("segcluster-badsweep-");
+        var file = Path.Combine(dir.FullName, "list.yaml");
+        await File.WriteAllTextAsync(file, text);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, file);
+        Assert.Equal(2, exit);
+        Assert.Contains($"(document): expected a mapping, {got}", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     [Fact]
     public async Task A_bad_sweep_spec_exits_with_the_field_and_nothing_runs()
     {

@@ -10,17 +10,32 @@ public static class RunIds
 {
     public const int MaxLength = 200;
 
-    /// <summary>The default id of a run of <paramref name="name"/>: "{name}-{yyyyMMdd-HHmmss}" (UTC), so a name's runs sort
-    /// by start time (SweepFolders takes the last as the latest).</summary>
-    public static string Timestamped(string name) => $"{name}-{DateTime.UtcNow.ToString(TimestampFormat, System.Globalization.CultureInfo.InvariantCulture)}";
+    /// <summary>The default id of a run of <paramref name="name"/>: "{name}-{yyyyMMdd-HHmmss-fff}" (UTC, milliseconds), so a
+    /// name's runs sort by start time (SweepFolders takes the last as the latest) and a shell loop of `train --detach`
+    /// submits distinct ids (whole seconds collided from the second submission). Within a process the ids strictly
+    /// increase, however close together they are asked for.</summary>
+    public static string Timestamped(string name)
+    {
+        long issued, next;
+        do
+        {
+            issued = Interlocked.Read(ref lastMilliseconds);
+            next = Math.Max(DateTime.UtcNow.Ticks / TimeSpan.TicksPerMillisecond, issued + 1);
+        }
+        while (Interlocked.CompareExchange(ref lastMilliseconds, next, issued) != issued);
+        var time = new DateTime(next * TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+        return $"{name}-{time.ToString(TimestampFormats[0], System.Globalization.CultureInfo.InvariantCulture)}";
+    }
 
-    /// <summary>Whether <paramref name="id"/> is a <see cref="Timestamped"/> run of <paramref name="name"/> (not of "name-other").</summary>
+    /// <summary>Whether <paramref name="id"/> is a <see cref="Timestamped"/> run of <paramref name="name"/> (not of "name-other"),
+    /// in the current format or the whole-second one of earlier versions (report folders they wrote).</summary>
     public static bool IsTimestampedRunOf(string name, string id) =>
-        id.Length == name.Length + 1 + TimestampFormat.Length && id.StartsWith(name + "-", StringComparison.Ordinal) &&
-        DateTime.TryParseExact(id[(name.Length + 1)..], TimestampFormat, System.Globalization.CultureInfo.InvariantCulture,
+        id.StartsWith(name + "-", StringComparison.Ordinal) &&
+        DateTime.TryParseExact(id[(name.Length + 1)..], TimestampFormats, System.Globalization.CultureInfo.InvariantCulture,
             System.Globalization.DateTimeStyles.None, out _);
 
-    private const string TimestampFormat = "yyyyMMdd-HHmmss";
+    private static readonly string[] TimestampFormats = ["yyyyMMdd-HHmmss-fff", "yyyyMMdd-HHmmss"];
+    private static long lastMilliseconds;
 
     /// <summary>Why <paramref name="id"/> cannot name a run, or null when it can.</summary>
     /// <param name="what">How the message names the id ("experiment id", "--id", "sweep name").</param>

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SegCluster.Cluster.Nodes;
 using SegCluster.Node.Hosting;
 
 namespace SegCluster.Cli.Commands;
@@ -10,10 +12,12 @@ namespace SegCluster.Cli.Commands;
 /// <summary>
 /// `segcluster node`: runs a SegCluster node (the same host as SegCluster.Node) in this process until Ctrl+C.
 /// Settings: appsettings.json, then SEGCLUSTER_-prefixed environment variables (SEGCLUSTER_Node__Token, …),
-/// then these flags.
+/// then these flags. An external-libtorch build loads libtorch from Node:LibTorch (--libtorch sets it), as SegCluster.Node does.
 /// </summary>
 public static class NodeCommand
 {
+    public const string Name = "node";
+
     public static Command Create()
     {
         var redis = new Option<string?>("--redis") { Description = "Redis HOST:PORT: join that cluster (Orleans membership + grain state). Without it the node is a cluster of its own (memory state)." };
@@ -22,17 +26,20 @@ public static class NodeCommand
         var nodeId = new Option<string?>("--node-id") { Description = "Node id (default: the machine name); workers are '{node-id}/{index}'." };
         var advertise = new Option<string?>("--advertise-host") { Description = "Address other nodes reach this one at (default 127.0.0.1)." };
         var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint folder, on storage every node reads (shared filesystem)." };
-        var ports = new[] { ("--http-port", "HttpPort", "/health, /metrics and /api"), ("--collective-port", "CollectivePort", "gRPC collective (HTTP/2)"),
-            ("--silo-port", "SiloPort", "Orleans silo-to-silo"), ("--gateway-port", "GatewayPort", "Orleans client gateway") }
-            .Select(p => (Option: new Option<int?>(p.Item1) { Description = $"Port of the {p.Item3}." }, Setting: p.Item2)).ToList();
-        foreach (var (option, _) in ports)
+        var ports = new (string Flag, string Setting, string What, Func<NodeOptions, int> Of)[]
+            {
+                ("--http-port", "HttpPort", "/health, /metrics and /api", n => n.HttpPort), ("--collective-port", "CollectivePort", "gRPC collective (HTTP/2)", n => n.CollectivePort),
+                ("--silo-port", "SiloPort", "Orleans silo-to-silo", n => n.SiloPort), ("--gateway-port", "GatewayPort", "Orleans client gateway", n => n.GatewayPort),
+            }
+            .Select(p => new NodePort(new Option<int?>(p.Flag) { Description = $"Port of the {p.What}." }, p.Setting, p.Of)).ToList();
+        foreach (var (option, _, _) in ports)
             option.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1 or > 65535) r.AddError($"{option.Name} must be a TCP port, 1 to 65535."); });
 
-        var command = new Command("node", "Run a SegCluster node: Orleans silo, workers, gRPC collective, /health, /metrics, /api.")
+        var command = new Command(Name, "Run a SegCluster node: Orleans silo, workers, gRPC collective, /health, /metrics, /api.")
         {
             redis, devices, token, nodeId, advertise, checkpoints,
         };
-        foreach (var (option, _) in ports) command.Options.Add(option);
+        foreach (var (option, _, _) in ports) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = new Dictionary<string, string?>();
@@ -42,23 +49,37 @@ public static class NodeCommand
             Set("NodeId", parse.GetValue(nodeId));
             Set("AdvertiseHost", parse.GetValue(advertise));
             Set("CheckpointDirectory", parse.GetValue(checkpoints));
-            foreach (var (option, setting) in ports) Set(setting, parse.GetValue(option)?.ToString(CultureInfo.InvariantCulture));
+            Set("LibTorch", parse.GetValue(SegClusterCommandLine.LibTorch));
+            foreach (var (option, setting, _) in ports) Set(setting, parse.GetValue(option)?.ToString(CultureInfo.InvariantCulture));
             if (parse.GetValue(devices) is { } list)
             {
                 var parts = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
                 for (var i = 0; i < parts.Length; i++) Set($"Devices:{i}", parts[i]);
             }
-            return await RunAsync(settings, cancellationToken);
+            return await RunAsync(settings, ports, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, IReadOnlyList<NodePort> ports,
+        CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         try
         {
             builder.AddSegClusterNode(settings);
+            // --libtorch, else Node:LibTorch from appsettings or SEGCLUSTER_Node__LibTorch, else SEGCLUSTER_LIBTORCH.
+            if (SegClusterCommandLine.SelectLibTorch(builder.Configuration["Node:LibTorch"]) is { } exit) return exit;
+            // Checked before the silo starts: a failed bind names no port, and Orleans and the host log it at length.
+            var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
+            var taken = ports.Select(p => (p.Option.Name, p.Setting, Port: p.Of(node)))
+                .Where(p => p.Port is >= 1 and <= 65535 && !PortBinding.IsFree(p.Port)).ToList();  // out of range: NodeOptionsValidator says so
+            if (taken.Count > 0)
+            {
+                Console.Error.WriteLine($"error: {string.Join(", ", taken.Select(p => $"port {p.Port} (Node:{p.Setting})"))} is in use by another process; " +
+                                        $"pass {string.Join(", ", taken.Select(p => p.Name))} with a free port, or stop the process holding it.");
+                return 2;
+            }
             await using var app = builder.Build();
             app.MapSegClusterNode();
             await app.StartAsync(cancellationToken);
@@ -70,5 +91,15 @@ public static class NodeCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (PortBinding.IsAddressInUse(e))
+        {
+            // Free when checked, taken by the bind: another process started meanwhile, or holds it on another address only.
+            Console.Error.WriteLine($"error: a port of this node is in use ({e.Message}); " +
+                                    $"pass {string.Join("/", ports.Select(p => p.Option.Name))} with free ports.");
+            return 2;
+        }
     }
+
+    /// <summary>A port flag, the Node setting it sets, and where that setting ends up in the merged options.</summary>
+    private sealed record NodePort(Option<int?> Option, string Setting, Func<NodeOptions, int> Of);
 }

@@ -14,6 +14,24 @@ public static class SegClusterCommandLine
         Recursive = true,
     };
 
+    /// <summary>Applies the libtorch choice (<see cref="ExternalLibTorch.Select"/>) before any command touches torch: names the
+    /// folder an external-libtorch build loaded, or the problem.</summary>
+    /// <returns>Null when torch may be used; else the exit code (2).</returns>
+    public static int? SelectLibTorch(string? folder)
+    {
+        try
+        {
+            if (ExternalLibTorch.Select(folder) is { } loaded)
+                Console.Error.WriteLine($"libtorch: {loaded}");
+            return null;
+        }
+        catch (LibTorchLoadException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
     public static RootCommand Create() => new("SegCluster: distributed semantic-segmentation training on Orleans and TorchSharp.")
     {
         Options = { LibTorch },

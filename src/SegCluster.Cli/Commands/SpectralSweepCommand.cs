@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
 using SegCluster.Cli.Sweeps;
@@ -34,6 +35,7 @@ public static class SpectralSweepCommand
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
             var (spec, size) = loaded;
             var (imageCount, shardCount, within, folder) = (parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!);
+            if (!OutputFolder.IsWritable(folder)) return 2;
             var redis = parse.GetValue(remote.Cluster);
             if (string.IsNullOrWhiteSpace(redis))
                 return await SpectralSweepRunner.RunAsync(spec, size, imageCount, shardCount, within, folder, cancellationToken);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.Cli.Commands;
@@ -24,6 +25,7 @@ public static class SweepCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
+            if (!OutputFolder.IsWritable(parse.GetValue(output)!)) return 2;
             return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
         });
         return command;

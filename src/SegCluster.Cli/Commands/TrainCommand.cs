@@ -34,6 +34,11 @@ public static class TrainCommand
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(detach) && parse.GetValue(remote.Cluster) is null)
+            {
+                Console.Error.WriteLine("error: --detach needs --cluster (an embedded run ends with the command)");
+                return 2;
+            }
             ExperimentSpec spec;
             try
             {

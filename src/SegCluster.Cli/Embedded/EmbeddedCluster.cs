@@ -50,7 +50,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
-        if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, inner: null);
+        if (httpPort != 0 && !PortBinding.IsFree(httpPort)) throw PortInUse(httpPort, inner: null);
         for (var attempt = 1; ; attempt++)
         {
             // The ports picked here are free when picked, but another process may bind one before the node does (as
@@ -60,9 +60,9 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             {
                 return await StartOnceAsync(workers, device, ports, cancellationToken, overrides);
             }
-            catch (Exception e) when (IsAddressInUse(e))
+            catch (Exception e) when (PortBinding.IsAddressInUse(e))
             {
-                if (httpPort != 0 && !PortIsFree(httpPort)) throw PortInUse(httpPort, e);
+                if (httpPort != 0 && !PortBinding.IsFree(httpPort)) throw PortInUse(httpPort, e);
                 if (attempt == PortAttempts)
                     throw new InvalidOperationException(
                         $"The embedded node could not bind its loopback ports (last picked: {ports.Http}, {ports.Collective}, {ports.Silo}, {ports.Gateway}): " +
@@ -117,29 +117,6 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     private static InvalidOperationException PortInUse(int port, Exception? inner) =>
         new($"Port {port} is already in use; pass --metrics-port with a free port, or 0 to pick one.", inner);
-
-    private static bool PortIsFree(int port)
-    {
-        try
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, port);
-            probe.Start();
-            return true;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>A bind that failed because the port is taken, however Kestrel or Orleans wrapped it.</summary>
-    private static bool IsAddressInUse(Exception? e) => e switch
-    {
-        null => false,
-        Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => true,
-        AggregateException aggregate => aggregate.InnerExceptions.Any(IsAddressInUse),
-        _ => IsAddressInUse(e.InnerException),
-    };
 
     private static int FreeTcpPort()
     {

@@ -13,7 +13,8 @@ public static class QuickstartRunner
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <param name="experimentId">Names the run's checkpoint folder (train --id); null: the spec's name and the UTC time.</param>
-    /// <returns>0 on completion, 2 when the dataset or starting checkpoint is wrong (nothing started), else 1.</returns>
+    /// <returns>0 on completion, 2 when the dataset, the starting checkpoint or <paramref name="output"/> is wrong (nothing
+    /// started), else 1 (also when result.json could not be written).</returns>
     public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
@@ -24,6 +25,7 @@ public static class QuickstartRunner
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
             return 2;
         }
+        if (!OutputFolder.IsWritable(output)) return 2;
         var startStep = resumeFrom?.Step ?? 0;
         experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;
@@ -74,8 +76,8 @@ public static class QuickstartRunner
             }
             var result = QuickstartResult.From(experimentId, spec, status, startStep);
             ResultTable.Write(console, result);
-            var path = await result.WriteAsync(output, cancellationToken);
-            console.MarkupLineInterpolated($"wrote {path}");
+            var written = await OutputFolder.TryWriteAsync(output.FullName,
+                async () => console.MarkupLineInterpolated($"wrote {await result.WriteAsync(output, cancellationToken)}"));
             if (status.Checkpoint is { } checkpoint)
                 console.MarkupLineInterpolated($"checkpoint: {checkpoint.Path} (evaluate: {RunSummary.EvaluateCommand(spec, checkpoint.Path)})");
             if (linger > TimeSpan.Zero)
@@ -84,7 +86,7 @@ public static class QuickstartRunner
                 console.MarkupLineInterpolated($"serving {cluster.MetricsUri} for {linger.TotalSeconds:F0} s more");
                 await Task.Delay(linger, cancellationToken);
             }
-            return 0;
+            return written ? 0 : 1;
         }
     }
 

@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Embedded;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Training;
@@ -103,12 +104,16 @@ public static class SpectralSweepRunner
         if (status is null) return exit;
         var rows = await RowsAsync(spec, status, analysis, grains);
         var report = Summarise(spec, analysis, shards, rows, tolerance);
-        File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
-        SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
-        var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
         console.Write(SpectralSweepTable.Create(report));
-        console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
-        return exit;
+        var written = await OutputFolder.TryWriteAsync(output.FullName, () =>
+        {
+            File.WriteAllText(Path.Combine(output.FullName, JsonFile), JsonSerializer.Serialize(report, Json));
+            SpectralSweepPlot.Write(report, Path.Combine(output.FullName, PlotFile));
+            var truncation = SpectralSweepPlot.WriteTruncation(report, Path.Combine(output.FullName, TruncationPlotFile));
+            console.MarkupLineInterpolated($"wrote {JsonFile}, {PlotFile}{(truncation ? ", " + TruncationPlotFile : "")} and analysis/ to {output.FullName}");
+            return Task.CompletedTask;
+        });
+        return exit == 0 && !written ? 1 : exit;
     }
 
     /// <summary>Joins each trial with the advisor's figures for its factor and mode, its images/s, and its network's cost.</summary>

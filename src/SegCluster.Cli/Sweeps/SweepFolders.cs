@@ -11,7 +11,8 @@ public static class SweepFolders
         if (HasReport(sweep)) return new DirectoryInfo(sweep);
         var byId = Path.Combine(root.FullName, sweep);
         if (HasReport(byId)) return new DirectoryInfo(byId);
-        // A sweep name: its runs are "{name}-{yyyyMMdd-HHmmss}" (RunIds.Timestamped), so the last in order is the latest.
+        // A sweep name: its runs are "{name}-{yyyyMMdd-HHmmss-fff}" (RunIds.Timestamped; earlier versions wrote whole seconds,
+        // which sort before the same second with milliseconds), so the last in order is the latest.
         // Exactly the name and a timestamp: "lr" must not find "lr-big-…", which sorts after "lr-2026…".
         var runs = root.Exists
             ? root.GetDirectories($"{sweep}-*").Where(d => RunIds.IsTimestampedRunOf(sweep, d.Name) && HasReport(d.FullName)).OrderBy(d => d.Name, StringComparer.Ordinal).ToList()

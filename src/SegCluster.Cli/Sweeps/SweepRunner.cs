@@ -1,6 +1,7 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Embedded;
+using SegCluster.Cli.Output;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Sweeps;
@@ -10,7 +11,8 @@ public static class SweepRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    /// <returns>Exit code: 0 when the sweep completed with at least one completed trial, 1 otherwise, 130 when cancelled.</returns>
+    /// <returns>Exit code: 0 when the sweep completed with at least one completed trial and its report was written, 1 otherwise,
+    /// 130 when cancelled.</returns>
     public static async Task<int> RunAsync(SweepSpec spec, int workers, int metricsPort, DirectoryInfo root, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
@@ -80,13 +82,16 @@ public static class SweepRunner
         AnnounceSkips();
         var report = SweepReport.From(status);
         var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
-        await report.WriteAsync(folder, CancellationToken.None);
-        var plots = SweepPlots.WriteAll(report, folder);
-        console.Write(SweepTable.Create(report, top: 20));
+        console.Write(SweepTable.Create(report, top: 20));  // before the files: a failed write leaves the table
         if (status.Error is { } error) Console.Error.WriteLine($"error: the sweep coordinator failed: {error}");
-        console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
-        console.MarkupLineInterpolated($"see it again with: segcluster results {sweepId}");
+        var written = await OutputFolder.TryWriteAsync(folder.FullName, async () =>
+        {
+            await report.WriteAsync(folder, CancellationToken.None);
+            var plots = SweepPlots.WriteAll(report, folder);
+            console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
+            console.MarkupLineInterpolated($"see it again with: segcluster results {sweepId}");
+        });
         if (cancelled) return (130, status);
-        return (status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
+        return (written && status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
     }
 }

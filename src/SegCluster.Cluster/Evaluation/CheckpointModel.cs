@@ -23,14 +23,25 @@ public sealed class CheckpointModel : IDisposable
         ? Metadata.ClassNames
         : Enumerable.Range(0, Model.NumClasses).Select(i => $"class {i}").ToList();
 
-    /// <exception cref="InvalidDataException">Not a checkpoint, or one without a recorded spec (version 1).</exception>
+    /// <exception cref="InvalidDataException">Not a checkpoint, one without a recorded spec (version 1), or one whose spec this
+    /// build cannot read (written by another SegCluster version: a field it does not know).</exception>
     /// <exception cref="ArgumentException">The recorded spec does not build a model its weights fit (named parameter).</exception>
     public static CheckpointModel Load(string path)
     {
         var metadata = CheckpointStore.ReadMetadata(path);
         if (metadata.Spec is null)
             throw new InvalidDataException($"checkpoint '{path}' records no experiment spec, so its network cannot be rebuilt; use a checkpoint written by `segcluster train`.");
-        var spec = SpecFiles.Parse<ExperimentSpec>(metadata.Spec, SpecFormat.Json, path);
+        ExperimentSpec spec;
+        try
+        {
+            spec = SpecFiles.Parse<ExperimentSpec>(metadata.Spec, SpecFormat.Json, path);
+        }
+        catch (SpecFileException e)
+        {
+            throw new InvalidDataException(
+                $"checkpoint '{path}' was written by an incompatible SegCluster version: its recorded spec does not load here " +
+                $"({string.Join("; ", e.Errors)}); use the SegCluster version that trained it.", e);
+        }
         var model = SpecMapping.BuildModelForWeights(spec);  // the file alone: no backbone file or class frequencies needed
         try
         {

@@ -1,5 +1,7 @@
+using System.Net;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Specs;
+using StackExchange.Redis;
 
 namespace SegCluster.Cluster.Nodes;
 
@@ -28,6 +30,33 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");
         if (options.Dashboard.Enabled && options.Dashboard.Path is "/health" or "/metrics")
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' is taken; use e.g. '/dashboard'.");
+        // Nodes find each other at their advertised addresses: with Redis on another machine, nodes elsewhere join too and
+        // would call this one at their own loopback.
+        if (IsLoopback(options.AdvertiseHost) && RedisHosts(options.Redis).FirstOrDefault(h => !IsLoopback(h)) is { } redisHost)
+            errors.Add($"Node:Redis names another machine ({redisHost}) but Node:AdvertiseHost is '{options.AdvertiseHost}': other machines cannot reach " +
+                       "this node; set Node:AdvertiseHost (--advertise-host) to an address they can.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
+
+    /// <summary>The hosts of Node:Redis's endpoints; none for an empty or malformed setting (RedisConnection names the latter).</summary>
+    private static IEnumerable<string> RedisHosts(string? redis)
+    {
+        if (string.IsNullOrWhiteSpace(redis)) return [];
+        try
+        {
+            return ConfigurationOptions.Parse(redis).EndPoints.Select(e => e switch
+            {
+                DnsEndPoint dns => dns.Host,
+                IPEndPoint ip => ip.Address.ToString(),
+                _ => e.ToString() ?? "",
+            }).ToList();
+        }
+        catch (ArgumentException)
+        {
+            return [];
+        }
     }
 }

@@ -1,0 +1,43 @@
+namespace SegCluster.Cli.Output;
+
+/// <summary>
+/// The --out folder of a command that writes its results after a long run (train, quickstart, sweep, spectral-sweep):
+/// checked before its cluster starts, so a folder that cannot be written is named up front rather than after the run,
+/// and a write that fails anyway is named with the folder rather than a stack trace.
+/// </summary>
+public static class OutputFolder
+{
+    /// <summary>Creates <paramref name="folder"/> and writes and deletes a file in it; on failure writes the problem to stderr.</summary>
+    public static bool IsWritable(DirectoryInfo folder)
+    {
+        try
+        {
+            folder.Create();
+            var probe = Path.Combine(folder.FullName, $".segcluster-write-check-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: --out '{folder.FullName}' cannot be written ({e.Message}); choose a folder you can write to.");
+            return false;
+        }
+    }
+
+    /// <summary>Runs the final <paramref name="write"/> of the results; on failure names the folder on stderr (the run's
+    /// results were printed above) and returns false.</summary>
+    public static async Task<bool> TryWriteAsync(string folder, Func<Task> write)
+    {
+        try
+        {
+            await write();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: the results could not be written to '{folder}' ({e.Message}); the results are the table above.");
+            return false;
+        }
+    }
+}
