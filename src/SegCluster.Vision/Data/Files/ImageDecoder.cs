@@ -77,14 +77,14 @@ public static class ImageDecoder
         return (values, h, w);
     }
 
-    /// <summary>Height and width from the file's header, without decoding the pixels.</summary>
+    /// <summary>Height and width as displayed (EXIF orientation applied, as decoding does), from the file's header.</summary>
     public static (int Height, int Width) ReadSize(string path)
     {
         if (!File.Exists(path))
             throw new DatasetFileException(path, "file not found.");
         using var codec = SKCodec.Create(path, out var result)
             ?? throw new DatasetFileException(path, $"not a decodable image ({result}).");
-        return (codec.Info.Height, codec.Info.Width);
+        return codec.EncodedOrigin >= SKEncodedOrigin.LeftTop ? (codec.Info.Width, codec.Info.Height) : (codec.Info.Height, codec.Info.Width);
     }
 
     private static (byte[] Rgba, int Height, int Width) DecodeRgba(byte[] file, string path)
@@ -102,6 +102,35 @@ public static class ImageDecoder
         var status = codec.GetPixels(info, out var pixels);
         if (status != SKCodecResult.Success)
             throw new DatasetFileException(path, $"image data is corrupt or truncated ({status}).");
-        return (pixels, info.Height, info.Width);
+        return Upright(pixels, info.Height, info.Width, codec.EncodedOrigin);
+    }
+
+    /// <summary>
+    /// The pixels as displayed: a camera stores its sensor rows and records the rotation in EXIF (Orientation), and
+    /// labelling tools draw masks on the displayed image, as OpenCV's imread (mmsegmentation) and PIL's exif_transpose
+    /// show it. Stored as they are, a rotated photo's mask was another size (refused) or, square, silently misaligned.
+    /// </summary>
+    private static (byte[] Rgba, int Height, int Width) Upright(byte[] rgba, int h, int w, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft) return (rgba, h, w);
+        bool transposed = origin >= SKEncodedOrigin.LeftTop;
+        int outH = transposed ? w : h, outW = transposed ? h : w;
+        var upright = new byte[rgba.Length];
+        for (int y = 0; y < outH; y++)
+            for (int x = 0; x < outW; x++)
+            {
+                var (ys, xs) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (y, w - 1 - x),             // mirrored
+                    SKEncodedOrigin.BottomRight => (h - 1 - y, w - 1 - x),  // rotated 180°
+                    SKEncodedOrigin.BottomLeft => (h - 1 - y, x),           // flipped
+                    SKEncodedOrigin.LeftTop => (x, y),                      // transposed
+                    SKEncodedOrigin.RightTop => (h - 1 - x, y),             // displayed rotated 90° clockwise
+                    SKEncodedOrigin.RightBottom => (h - 1 - x, w - 1 - y),  // transverse
+                    _ => (x, w - 1 - y),                                    // LeftBottom: 90° anticlockwise
+                };
+                Buffer.BlockCopy(rgba, 4 * (ys * w + xs), upright, 4 * (y * outW + x), 4);
+            }
+        return (upright, outH, outW);
     }
 }
