@@ -33,7 +33,7 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
         var d = spec.Dataset;
         var split = training ? d.TrainSplit : d.ValidationSplit;
         var name = d.Kind == DatasetSpec.Files
-            ? $"{d.Identity(spec.Seed)}/{split}"
+            ? $"{d.Format}:{d.Path}/{split}"  // decoded files depend on nothing else: runs of other crop sizes share them
             : $"{d.Identity(spec.Seed)}-{(training ? d.TrainCount : d.ValidationCount)}/{split}";  // the count too: another count is another dataset
         lock (_lock)
         {

@@ -22,11 +22,12 @@ public sealed class TrainingDataSourcesTests : IDisposable
     }
 
     [Fact]
-    public void Specs_differing_in_augmentation_and_seed_share_decoded_files_but_augment_their_own_way()
+    public void Specs_differing_in_augmentation_crop_and_seed_share_decoded_files_but_augment_their_own_way()
     {
         TinyFolderDataset.Write(_root, train: 2, val: 1);
         var first = FilesSpec(seed: 1, jitter: 0.2);
         var second = FilesSpec(seed: 2, jitter: 0.5);
+        second = second with { Dataset = second.Dataset with { Height = 2 * TinyFolderDataset.Side, Width = 2 * TinyFolderDataset.Side } };  // another crop: still the same files
         var sources = NewSources();
 
         using var a = sources.Acquire(first, training: true);
