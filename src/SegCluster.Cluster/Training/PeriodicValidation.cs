@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Training;
 using TorchSharp;
@@ -18,26 +19,28 @@ namespace SegCluster.Cluster.Training;
 /// all-reduce (with its timeout) while another evaluates alone. Rank 0 reports mIoU and per-class IoU to the experiment
 /// and the mIoU gauge, and when the chosen metric beats every earlier validation, writes "best.ckpt" atomically next
 /// to the step checkpoints and reports it as the best one. The best score so far comes from the experiment's persisted
-/// validations, so a re-formed ring does not overwrite a better checkpoint with a worse one.
+/// validations, so a re-formed ring does not overwrite a better checkpoint with a worse one. It holds the validation
+/// split for the whole run, so the node's decoded-sample cache of it lives from one validation to the next.
 /// </summary>
-public sealed class PeriodicValidation
+public sealed class PeriodicValidation : IDisposable
 {
     private readonly ExperimentSpec _spec;
     private readonly IExperimentGrain _experiment;
     private readonly int _attempt;
     private readonly IGradientReducer _reducer;
     private readonly string _bestPath;
-    private readonly TrainingDataSources _dataSources;
     private readonly SegClusterMetrics _metrics;
     private readonly WorkerLabels _labels;
+    private readonly SampleSourceLease _validation;
     private double _best;
 
     public PeriodicValidation(ExperimentSpec spec, IExperimentGrain experiment, int attempt, IGradientReducer reducer, string experimentDirectory,
         TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels, IReadOnlyList<ValidationPoint> earlier)
     {
-        (_spec, _experiment, _attempt, _reducer, _dataSources, _metrics, _labels) = (spec, experiment, attempt, reducer, dataSources, metrics, labels);
+        (_spec, _experiment, _attempt, _reducer, _metrics, _labels) = (spec, experiment, attempt, reducer, metrics, labels);
         _bestPath = Path.GetFullPath(Path.Combine(experimentDirectory, "best.ckpt"));
         _best = earlier.Count == 0 ? double.NegativeInfinity : earlier.Max(v => Score(v.Evaluation));
+        _validation = dataSources.Acquire(spec, training: false);
     }
 
     /// <summary>For every rank when the spec validates periodically, else null (nothing to do). Rank 0 asks the
@@ -61,7 +64,7 @@ public sealed class PeriodicValidation
     {
         if (!IsDue(step)) return null;
         ParameterBroadcast.FromRankZero(trainer.Model, _reducer);
-        var evaluation = Evaluate(trainer.Model, device, _spec, _dataSources, _reducer, cancellationToken);
+        var evaluation = Evaluate(trainer.Model, device, _spec, _validation.Source, _reducer, cancellationToken);
         var point = new ValidationPoint(step, evaluation);
         if (_reducer.Rank != 0) return point;
         _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
@@ -84,12 +87,19 @@ public sealed class PeriodicValidation
         IGradientReducer? acrossRanks = null, CancellationToken cancellationToken = default)
     {
         using var lease = dataSources.Acquire(spec, training: false);
-        var validation = lease.Source;
-        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks ?? new SingleRankReducer(), cancellationToken).ToMetrics();
+        return Evaluate(model, device, spec, lease.Source, acrossRanks ?? new SingleRankReducer(), cancellationToken);
+    }
+
+    private static EvaluationReport Evaluate(SegmentationModel model, torch.Device device, ExperimentSpec spec, ISampleSource validation,
+        IGradientReducer acrossRanks, CancellationToken cancellationToken)
+    {
+        var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks, cancellationToken).ToMetrics();
         // Copies into plain arrays. A collection expression's list would serialize as well: grain storage writes with the
         // Orleans serializer (ClusterRedisStorage); only the JSON storage it replaced could not read those types back.
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, metrics.ClassIoU.ToArray(), validation.ClassNames.ToArray());
     }
+
+    public void Dispose() => _validation.Dispose();
 
     /// <summary>The chosen metric; NaN (nothing valid) scores lowest.</summary>
     private double Score(EvaluationReport evaluation)

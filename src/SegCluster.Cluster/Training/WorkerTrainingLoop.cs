@@ -109,7 +109,7 @@ public sealed class WorkerTrainingLoop(
             batchSize, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: resumeStep,
             loaderThreads: prefetchDepth > 0 ? dataSources.Options.LoaderThreads : 1);
         var epochLog = new EpochDataLog(rank, trainData, logger);
-        var validation = PeriodicValidation.For(assignment, experiment, reducer, ExperimentDirectory, dataSources, metrics, labels);
+        using var validation = PeriodicValidation.For(assignment, experiment, reducer, ExperimentDirectory, dataSources, metrics, labels);
         ValidationPoint? lastValidation = null;
         for (var step = resumeStep; step < spec.TotalSteps;)
         {
