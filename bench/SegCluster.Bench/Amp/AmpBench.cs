@@ -13,7 +13,10 @@ namespace SegCluster.Bench.Amp;
 /// <summary>
 /// `amp`: training images/s and peak memory per precision × memory format for SPGNet and DeepLabV3+ (ResNet-50 by
 /// default) at a given size and batch, one trainer per configuration, on cpu or cuda:N. bench/pytorch/amp_reference.py
-/// measures PyTorch autocast on the same networks and batch, to be run in the same session (bench/README.md).
+/// measures PyTorch autocast on the same networks and batch, to be run in the same session (bench/README.md). Each row
+/// records the model's trainable parameter count, which bench/gpu/summary.py checks against the reference's. On CUDA the
+/// peak is NVML's device-used memory and TorchSharp cannot empty the caching allocator, so a row's peak includes the
+/// cache left by earlier rows of the same process: bench/gpu/session.sh runs one process per configuration.
 /// </summary>
 public static class AmpBench
 {
@@ -38,9 +41,9 @@ public static class AmpBench
             foreach (var precision in precisions)
                 foreach (var format in formats)
                 {
-                    var (perSecond, peak) = Measure(name, backbone, new PrecisionOptions(precision, format), device, images, steps, warmup);
-                    rows.Add(new { model = name, backbone, precision = PrecisionOptions.Name(precision), memory_format = PrecisionOptions.Name(format), images_per_second = perSecond, peak_memory_bytes = peak });
-                    Console.WriteLine($"{name,-14} {PrecisionOptions.Name(precision),-11} {PrecisionOptions.Name(format),-14} {perSecond,8:F2} img/s  peak {peak / 1048576.0,9:F1} MiB");
+                    var (perSecond, peak, parameters) = Measure(name, backbone, new PrecisionOptions(precision, format), device, images, steps, warmup);
+                    rows.Add(new { model = name, backbone, precision = PrecisionOptions.Name(precision), memory_format = PrecisionOptions.Name(format), parameters, images_per_second = perSecond, peak_memory_bytes = peak });
+                    Console.WriteLine($"{name,-14} {PrecisionOptions.Name(precision),-11} {PrecisionOptions.Name(format),-14} {perSecond,8:F2} img/s  peak {peak / 1048576.0,9:F1} MiB  params {parameters:N0}");
                 }
         BenchJson.Write(output, new
         {
@@ -51,6 +54,8 @@ public static class AmpBench
                 : "peak_memory_bytes = process VmHWM (CPU; grows monotonically across rows, so compare the first rows only)",
             device = deviceName,
             height, width, batch, steps, warmup,
+            // TorchSharp 0.107 cannot set cudnn.benchmark: libtorch's default (off) applies; amp_reference.py's --cudnn-benchmark 0 matches it
+            cudnn_benchmark = false,
             machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
             date = DateTime.UtcNow.ToString("u"),
             rows,
@@ -59,7 +64,7 @@ public static class AmpBench
         return 0;
     }
 
-    private static (double ImagesPerSecond, long PeakBytes) Measure(string name, string backbone, PrecisionOptions precision, Device device,
+    private static (double ImagesPerSecond, long PeakBytes, long Parameters) Measure(string name, string backbone, PrecisionOptions precision, Device device,
         SegmentationBatch batch, int steps, int warmup)
     {
         random.manual_seed(1);
@@ -75,7 +80,7 @@ public static class AmpBench
         for (int i = 0; i < warmup; i++) { trainer.Step(batch); Sample(); }
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) { trainer.Step(batch); Sample(); }  // Step reads the loss back: the device is synchronised
-        return (steps * batch.Count / clock.Elapsed.TotalSeconds, peak);
+        return (steps * batch.Count / clock.Elapsed.TotalSeconds, peak, model.ParameterCount);
     }
 
     internal static PrecisionMode Precision(string name) => name switch
