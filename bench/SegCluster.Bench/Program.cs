@@ -39,7 +39,9 @@ allReduce.SetAction(async parse =>
         return 2;
     }
     var variants = kinds.SelectMany(k => formats.Where(f => f == WireFormat.Fp32 || k == RingTransport.Tcp).Select(f => (k!.Value, f!.Value))).ToArray();
-    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess), variants).RunAsync();
+    // The report is rewritten after each block of rows, so a run cut short by a timeout keeps what it finished.
+    var report = await new AllReduceBenchmark(worlds, sizes, parse.GetValue(iterations), parse.GetValue(inProcess), variants)
+        .RunAsync(partial => BenchResultFile.WriteAsync(parse.GetValue(output)!, partial));
     AnsiConsole.MarkupLine($"wrote {await BenchResultFile.WriteAsync(parse.GetValue(output)!, report)}");
     return 0;
 });

@@ -18,7 +18,9 @@ internal sealed class AllReduceBenchmark(
     private const long LoopbackBytes = 256L << 20;
     private const long BlockBoundBytes = 128L << 20;
 
-    public async Task<AllReduceReport> RunAsync()
+    /// <param name="afterBlock">Called with the report so far after each block of rows (the caller writes it, so a
+    /// run killed by a timeout keeps its finished rows).</param>
+    public async Task<AllReduceReport> RunAsync(Func<AllReduceReport, Task>? afterBlock = null)
     {
         AnsiConsole.MarkupLine($"loopback TCP, one stream, {LoopbackBytes >> 20} MiB × 3 ...");
         var loopback = await LoopbackTcp.MeasureAsync(LoopbackBytes, 3, StartSink);
@@ -37,6 +39,7 @@ internal sealed class AllReduceBenchmark(
             AnsiConsole.MarkupLine($"{transport} ring, {wire} wire, {path}, W={worldSize} (bounds now: one stream {single / 1e9:F3} GB/s, {worldSize} concurrent {concurrent / 1e9:F3} GB/s per stream) ...");
             var timings = path == "processes" ? await AcrossProcessesAsync(worldSize, transport, wire) : await InOneProcessAsync(worldSize, transport, wire);
             rows.AddRange(timings.Select(t => Report(AllReduceResultRow.From(path, transport, wire, worldSize, t, single, concurrent))));
+            if (afterBlock is not null) await afterBlock(new AllReduceReport(Math.Round(loopback / 1e9, 4), Math.Round(http2 / 1e9, 4), iterations, [.. rows]));
         }
         return new AllReduceReport(Math.Round(loopback / 1e9, 4), Math.Round(http2 / 1e9, 4), iterations, rows);
     }
