@@ -51,6 +51,9 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         Assert.True(root.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal(6, root.GetProperty("class_iou").EnumerateObject().Count());
+        // the resolved precision, not the spec's null: the CPU's defaults
+        Assert.Equal("fp32", root.GetProperty("precision").GetString());
+        Assert.Equal("contiguous", root.GetProperty("memory_format").GetString());
     }
 
     public void Dispose() => _out.Delete(recursive: true);

@@ -2,6 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Devices;
+using SegCluster.Vision.Training.Precision;
 
 namespace SegCluster.Cli.Output;
 
@@ -26,6 +29,11 @@ public sealed record QuickstartResult(
     /// <summary>The step of the training.resume_from checkpoint the run started at (0 for a fresh run); <see cref="Steps"/>
     /// is the step it reached, so it trained <see cref="TrainedSteps"/>, which images/s measures.</summary>
     public int StartStep { get; init; }
+    /// <summary>training.precision as the workers resolved it (the device's default when the spec leaves it out:
+    /// bf16-mixed on CUDA from compute capability 8.0, fp32 on CPU), as <see cref="SpecMapping.Precision"/> does.</summary>
+    public string Precision { get; init; } = "";
+    /// <summary>training.memory_format as the workers resolved it (channels_last by default on CUDA, contiguous on CPU).</summary>
+    public string MemoryFormat { get; init; } = "";
     public int TrainedSteps => Steps - StartStep;
 
     private static readonly JsonSerializerOptions Json = new()
@@ -41,6 +49,7 @@ public sealed record QuickstartResult(
         // A class absent from the validation split has no IoU (NaN): written as null.
         var classIou = evaluation.ClassNames.Zip(evaluation.ClassIoU)
             .ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : p.Second);
+        var precision = SpecMapping.Precision(spec, DeviceParser.Parse(spec.Device));  // what WorkerTrainingLoop trains with
         return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, classIou, status.ImagesPerSecond,
             status.Step, status.Workers, spec.Training.BatchPerWorker, $"{spec.Dataset.Height}x{spec.Dataset.Width}",
             spec.Model.Name, spec.Device, status.ElapsedSeconds)
@@ -48,6 +57,8 @@ public sealed record QuickstartResult(
             Norm = spec.Model.NormFor(spec.Workers),
             ExperimentId = experimentId,
             StartStep = startStep,
+            Precision = PrecisionOptions.Name(precision.Precision),
+            MemoryFormat = PrecisionOptions.Name(precision.MemoryFormat),
         };
     }
 
