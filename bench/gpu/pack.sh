@@ -6,6 +6,7 @@
 #   artifacts/gpu-session/bench.tar.xz           gpu/bench: segcluster-bench built the same way, only the files that
 #                                                differ from the CLI's; gpu/bench-shared.txt names the rest, which
 #                                                session.sh hard-links from gpu/segcluster (the bench references the CLI)
+#   artifacts/gpu-session/PACKED_FROM            the commit packed (git rev-parse HEAD) and whether the tree was dirty
 # The working tree and the carried folder travel together and may not exceed 64 MiB: this fails when they would.
 # Extra arguments go to both `dotnet publish` calls.
 set -euo pipefail
@@ -34,6 +35,14 @@ echo "bench: $(wc -l < "$own") own files archived, $(wc -l < artifacts/gpu/bench
 rm -rf "$session" && mkdir -p "$session"
 ln -f artifacts/segcluster-gpu.tar.xz "$session/segcluster-gpu.tar.xz"
 XZ_OPT="-9 -T0" tar -C artifacts -cJf "$session/bench.tar.xz" -T "$own"
+# What the programs were built from, printed by session.sh and copied into its results: HEAD, and whether tracked or
+# untracked (not ignored) files differed from it when packing (then the programs hold changes no commit has).
+{
+  echo "commit $(git rev-parse HEAD)"
+  if [ -n "$(git status --porcelain --untracked-files=normal)" ]; then echo "dirty yes"; else echo "dirty no"; fi
+  echo "packed $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} > "$session/PACKED_FROM"
+cat "$session/PACKED_FROM"
 
 # What travels besides the carried folder: tracked files and untracked ones git does not ignore.
 tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')

@@ -5,9 +5,13 @@
 #   bench/gpu/session.sh --dry-run  the same steps on CPU with tiny sizes (tests this script where there is no GPU)
 # Steps run in order of value; each has its own timeout, cut to what is left of the whole budget
 # (SESSION_BUDGET_S, default 540 s), and a failing or skipped step is logged and the next one runs.
-# SESSION_STEPS=name,name runs only those steps (names as in the summary), e.g. to repeat one in a second call.
-# Results go to $OUT (default artifacts/gpu-session-out), at most 8 files: session.log (everything printed) and the JSON
-# files named in the steps below. The last lines printed are a summary: the steps, then bench/gpu/summary.py's figures.
+# SESSION_STEPS=name,name runs only those steps (names as in the summary, or a group: amp-channels-last, amp-contiguous),
+# e.g. to repeat one in a second call.
+# SESSION_LIBTORCH_WIRING=1 puts torch/lib on LD_LIBRARY_PATH and links it beside libLibTorchSharp.so before the first
+# step (PLATFORM.md's H100 recipe); without it that wiring is only the retry after a failed first quickstart.
+# Results go to $OUT (default artifacts/gpu-session-out), 7 files: session.log (everything printed), PACKED_FROM (the
+# commit pack.sh built from), quickstart.json, amp-segcluster.json, amp-pytorch.json, allreduce.json (bundles, below)
+# and summary.json. The last lines printed are a summary: the steps, then bench/gpu/summary.py's figures.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
@@ -37,6 +41,12 @@ while IFS= read -r name; do
   mkdir -p "$(dirname "$work/gpu/bench/$name")" && ln "$work/gpu/segcluster/$name" "$work/gpu/bench/$name"
 done < "$work/gpu/bench-shared.txt"
 echo "unpacked into $work in $((SECONDS - begin)) s"
+if [ -f "$carried/PACKED_FROM" ]; then
+  echo "packed from: $(tr '\n' ' ' < "$carried/PACKED_FROM")"
+  cp "$carried/PACKED_FROM" "$out/PACKED_FROM"
+else
+  echo "packed from: unknown ($carried/PACKED_FROM is missing: an older pack.sh)"
+fi
 
 # libtorch for both .NET programs (the external build carries none): python3's torch, else (dry run without torch)
 # the libtorch-cpu package of the NuGet cache.
@@ -54,7 +64,8 @@ if python3 -c 'import torch.distributed' 2>/dev/null; then torch_python=1; else 
 if python3 -c 'import torch, torchvision, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then cuda_python=1; else cuda_python=0; fi
 
 summary=()
-selected() { [ -z "${SESSION_STEPS:-}" ] || [[ ",$SESSION_STEPS," == *",$1,"* ]]; }
+group=""  # the group the steps being declared belong to (amp_group), selectable by its name too
+selected() { [ -z "${SESSION_STEPS:-}" ] || [[ ",$SESSION_STEPS," == *",$1,"* ]] || { [ -n "$group" ] && [[ ",$SESSION_STEPS," == *",$group,"* ]]; }; }
 # step NAME MIN_S MAX_S COMMAND...: runs COMMAND under a timeout of MAX_S, cut to the budget left; skipped when less
 # than MIN_S is left. Its exit status is left in $last (-1: not run).
 last=0
@@ -126,30 +137,86 @@ else
   match_args=(--backbone resnet50 --width 64 --size 128 --steps 2 --tolerance 1e-2)
 fi
 
-# amp_pair SUFFIX MAX_S SEGCLUSTER_JSON PYTORCH_JSON ARGS...: `segcluster-bench amp`, then amp_reference.py with the
-# same ARGS and sizes, as steps amp SUFFIX and amp-pytorch SUFFIX.
-amp_pair() {
-  local suffix=$1 max=$2 ours=$3 theirs=$4; shift 4
-  step "amp$suffix" 40 "$max" "${bench[@]}" amp --device "$device" "${amp_size[@]}" --backbone "$amp_backbone" "$@" --out "$ours"
-  if [ "$cuda_python" -eq 1 ]; then
-    step "amp-pytorch$suffix" 40 "$max" python3 bench/pytorch/amp_reference.py "${amp_size[@]}" "$@" --out "$theirs"
-  else
-    skip "amp-pytorch$suffix" "python3 has no torch + torchvision with CUDA (amp_reference.py is CUDA-only)"
-  fi
+# amp_group GROUP MAX_S MODELS PRECISIONS FORMATS: one process per configuration (model x precision x format), each
+# `segcluster-bench amp` (step amp-MODEL-PRECISION-FORMAT) then amp_reference.py (step amp-pytorch-...), same sizes.
+# One process each because the peaks are NVML device-used memory and TorchSharp cannot empty libtorch's caching
+# allocator: in one process a row's peak would include the cache earlier rows left. After each configuration the rows
+# so far are merged into $out/amp-segcluster.json and $out/amp-pytorch.json (merge_amp), so a cut session keeps them.
+mkdir -p "$work/amp"
+amp_group() {
+  local max=$2 model precision format tag
+  group=$1
+  for model in ${3//,/ }; do
+    for precision in ${4//,/ }; do
+      for format in ${5//,/ }; do
+        tag="$model-$precision-$format"
+        step "amp-$tag" 30 "$max" "${bench[@]}" amp --device "$device" "${amp_size[@]}" --backbone "$amp_backbone" \
+          --models "$model" --precisions "$precision" --formats "$format" --out "$work/amp/segcluster-$tag.json"
+        if [ "$cuda_python" -eq 1 ]; then
+          step "amp-pytorch-$tag" 30 "$max" python3 bench/pytorch/amp_reference.py "${amp_size[@]}" --cudnn-benchmark 0 \
+            --models "$model" --precisions "$precision" --formats "$format" --out "$work/amp/pytorch-$tag.json"
+        else
+          skip "amp-pytorch-$tag" "python3 has no torch + torchvision with CUDA (amp_reference.py is CUDA-only)"
+        fi
+        merge_amp
+      done
+    done
+  done
+  group=""
+}
+
+# merge_amp: $work/amp/FRAMEWORK-*.json (one row each) -> $out/amp-FRAMEWORK.json: the first file's header, every row.
+merge_amp() {
+  python3 - "$work/amp" "$out" <<'PY' || echo "session.sh: merging the amp results failed"
+import glob, json, os, sys
+for framework in ("segcluster", "pytorch"):
+    merged = None
+    for path in sorted(glob.glob(os.path.join(sys.argv[1], framework + "-*.json")), key=os.path.getmtime):
+        try:
+            with open(path) as f:
+                report = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if merged is None:
+            merged = dict(report, rows=[], processes="one per configuration (bench/gpu/session.sh)")
+        merged["rows"] += report.get("rows", [])
+    if merged is not None:
+        with open(os.path.join(sys.argv[2], "amp-" + framework + ".json"), "w") as f:
+            json.dump(merged, f, indent=2)
+PY
+}
+
+# bundle_allreduce: the three all-reduce runs as one file, rewritten after each of their steps (the bench itself rewrites
+# its report after each block of rows, so a timed-out run still has its finished rows).
+bundle_allreduce() {
+  bundle "$out/allreduce.json" tcp="$work/allreduce-tcp.json" gloo="$work/allreduce-gloo.json" grpc="$work/allreduce-grpc.json"
+}
+
+# wire_libtorch: PLATFORM.md's H100 recipe: torch/lib on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so, for
+# every later step.
+wired=0
+wire_libtorch() {
+  export LD_LIBRARY_PATH="$SEGCLUSTER_LIBTORCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  for folder in "$work/gpu/segcluster" "$work/gpu/bench"; do ln -sf "$SEGCLUSTER_LIBTORCH"/*.so* "$folder"/; done
+  wired=1
 }
 
 # a. the machine and the versions
 step environment 5 30 bash -c "$(declare -f environment); environment"
 
+if [ "${SESSION_LIBTORCH_WIRING:-0}" = 1 ]; then
+  echo "SESSION_LIBTORCH_WIRING=1: libtorch on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so from the first step"
+  wire_libtorch
+fi
+
 # b. issue 10: training on the GPU through the external libtorch; one worker, then two workers sharing the GPU
 step quickstart-1-worker 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
-if [ "$last" -gt 0 ]; then
+if [ "$last" -gt 0 ] && [ "$wired" -eq 0 ]; then
   # ExternalLibTorch loads libtorch by full path and needs nothing else (docs/platform.md, "GPU hosts with PyTorch"); should that
   # fail on CUDA, the wiring PLATFORM.md saw work on an H100 (torch/lib on LD_LIBRARY_PATH and linked beside
   # libLibTorchSharp.so) gets one more try, and the later steps keep it.
   echo "quickstart failed: retrying with libtorch on LD_LIBRARY_PATH and linked beside libLibTorchSharp.so"
-  export LD_LIBRARY_PATH="$SEGCLUSTER_LIBTORCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  for folder in "$work/gpu/segcluster" "$work/gpu/bench"; do ln -sf "$SEGCLUSTER_LIBTORCH"/*.so* "$folder"/; done
+  wire_libtorch
   step quickstart-1-worker-ld-path 30 120 "${cli[@]}" quickstart --device "$device" --workers 1 "${quick[@]}" --metrics-port 0 --out "$work/quickstart-1"
 fi
 step quickstart-2-workers 30 90 "${cli[@]}" quickstart --device "$device" --workers 2 "${quick_two[@]}" --metrics-port 0 --out "$work/quickstart-2"
@@ -159,27 +226,29 @@ step gradient-match 20 90 "${bench[@]}" gradient-match --device "$device" "${mat
 bundle "$out/quickstart.json" one_worker="$work/quickstart-1/result.json" two_workers="$work/quickstart-2/result.json" \
   gradient_match="$work/gradient-match.json"
 
-# c. issue 15: SPGNet (ResNet-50) fp32 vs bf16-mixed, channels_last; SegCluster then PyTorch, same run
-amp_pair -channels-last 150 "$out/amp-segcluster.json" "$out/amp-pytorch.json" --models spgnet --precisions fp32,bf16-mixed --formats channels_last
+# c. issue 15: SPGNet then DeepLabV3+ (ResNet-50), bf16-mixed then fp32, channels_last; per configuration SegCluster
+# then PyTorch, one process each (amp_group). The most valuable configuration first: a cut step keeps the earlier ones.
+amp_group amp-channels-last 75 spgnet,deeplabv3plus bf16-mixed,fp32 channels_last
 
-# d. issue 9: the ring on the host's cores (TCP data plane, fp32 and fp16 wire), then PyTorch gloo at the same sizes
-step allreduce-tcp 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports tcp --wires fp32,fp16 --out "$out/allreduce.json"
+# d. issue 9: the ring across W rank processes on the host's cores (TCP data plane, fp32 and fp16 wire; --in-process
+# false: the processes path is the deployed one and the one gloo is compared with), then PyTorch gloo at the same sizes
+step allreduce-tcp 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --in-process false --transports tcp --wires fp32,fp16 --out "$work/allreduce-tcp.json"
+bundle_allreduce
 if [ "$torch_python" -eq 1 ]; then
-  step allreduce-gloo 20 60 python3 bench/pytorch/gloo_allreduce.py "${reduce_sizes[@]}" --out "$out/allreduce-gloo.json"
+  step allreduce-gloo 20 60 python3 bench/pytorch/gloo_allreduce.py "${reduce_sizes[@]}" --out "$work/allreduce-gloo.json"
 else
   skip allreduce-gloo "python3 cannot import torch.distributed"
 fi
+bundle_allreduce
 
-# If time allows: the contiguous layout (the fp32 a user runs by default), DeepLabV3+, then the gRPC transport's ring.
-amp_pair -contiguous 90 "$work/amp-contiguous-segcluster.json" "$work/amp-contiguous-pytorch.json" \
-  --models spgnet --precisions fp32,bf16-mixed --formats contiguous
-amp_pair -deeplabv3plus 90 "$work/amp-deeplabv3plus-segcluster.json" "$work/amp-deeplabv3plus-pytorch.json" \
-  --models deeplabv3plus --precisions fp32,bf16-mixed --formats channels_last
-bundle "$out/amp-extra.json" segcluster_contiguous="$work/amp-contiguous-segcluster.json" pytorch_contiguous="$work/amp-contiguous-pytorch.json" \
-  segcluster_deeplabv3plus="$work/amp-deeplabv3plus-segcluster.json" pytorch_deeplabv3plus="$work/amp-deeplabv3plus-pytorch.json"
-step allreduce-grpc 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --transports grpc --wires fp32 --out "$out/allreduce-grpc.json"
+# If time allows: SPGNet in the contiguous layout (the fp32 a user runs by default, the 'own fp32' baseline when
+# present), then the gRPC transport's ring.
+amp_group amp-contiguous 75 spgnet fp32,bf16-mixed contiguous
+step allreduce-grpc 40 120 "${bench[@]}" allreduce "${reduce_sizes[@]}" --in-process false --transports grpc --wires fp32 --out "$work/allreduce-grpc.json"
+bundle_allreduce
 
 echo
 echo "=== summary ($((SECONDS - begin)) s of ${budget} s; files in $out: $(ls "$out" | tr '\n' ' '))"
 printf '%s\n' "${summary[@]}"
 python3 bench/gpu/summary.py "$out" || grep -hE 'img/s  peak|^gloo W=' "$out/session.log"
+echo "files in $out: $(ls "$out" | tr '\n' ' ')"
