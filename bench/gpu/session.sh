@@ -137,19 +137,25 @@ else
   match_args=(--backbone resnet50 --width 64 --size 128 --steps 2 --tolerance 1e-2)
 fi
 
-# amp_group GROUP MAX_S MODELS PRECISIONS FORMATS: one process per configuration (model x precision x format), each
+# amp_group GROUP MAX_S MODELS PRECISIONS FORMATS [KEEP_S]: one process per configuration (model x precision x format), each
 # `segcluster-bench amp` (step amp-MODEL-PRECISION-FORMAT) then amp_reference.py (step amp-pytorch-...), same sizes.
 # One process each because the peaks are NVML device-used memory and TorchSharp cannot empty libtorch's caching
 # allocator: in one process a row's peak would include the cache earlier rows left. After each configuration the rows
 # so far are merged into $out/amp-segcluster.json and $out/amp-pytorch.json (merge_amp), so a cut session keeps them.
+# The models after the first run only while KEEP_S (default 0) of the budget would still be left for the later steps.
 mkdir -p "$work/amp"
 amp_group() {
-  local max=$2 model precision format tag
+  local max=$2 keep=${6:-0} first=${3%%,*} model precision format tag left
   group=$1
   for model in ${3//,/ }; do
     for precision in ${4//,/ }; do
       for format in ${5//,/ }; do
         tag="$model-$precision-$format"
+        left=$((budget - (SECONDS - begin) - reserve))
+        if [ "$model" != "$first" ] && [ $((left - keep)) -lt 60 ]; then
+          skip "amp-$tag" "${left} s of the budget left, ${keep} s of it kept for the later steps"
+          continue
+        fi
         step "amp-$tag" 30 "$max" "${bench[@]}" amp --device "$device" "${amp_size[@]}" --backbone "$amp_backbone" \
           --models "$model" --precisions "$precision" --formats "$format" --out "$work/amp/segcluster-$tag.json"
         if [ "$cuda_python" -eq 1 ]; then
@@ -228,7 +234,8 @@ bundle "$out/quickstart.json" one_worker="$work/quickstart-1/result.json" two_wo
 
 # c. issue 15: SPGNet then DeepLabV3+ (ResNet-50), bf16-mixed then fp32, channels_last; per configuration SegCluster
 # then PyTorch, one process each (amp_group). The most valuable configuration first: a cut step keeps the earlier ones.
-amp_group amp-channels-last 75 spgnet,deeplabv3plus bf16-mixed,fp32 channels_last
+# DeepLabV3+ only while 180 s stay for allreduce-tcp and allreduce-gloo.
+amp_group amp-channels-last 75 spgnet,deeplabv3plus bf16-mixed,fp32 channels_last 180
 
 # d. issue 9: the ring across W rank processes on the host's cores (TCP data plane, fp32 and fp16 wire; --in-process
 # false: the processes path is the deployed one and the one gloo is compared with), then PyTorch gloo at the same sizes

@@ -200,9 +200,11 @@ class NvmlPeak:
         try:
             import pynvml
             pynvml.nvmlInit()
-            bus = getattr(torch.cuda.get_device_properties(0), "pci_bus_id", None)
+            # torch's device 0 by PCI address (torch >= 2.2 gives domain, bus, device as ints), else NVML's index
+            props = torch.cuda.get_device_properties(0)
             try:
-                self.handle = pynvml.nvmlDeviceGetHandleByPciBusId(bus) if bus is not None else None
+                bus = f"{props.pci_domain_id:08X}:{props.pci_bus_id:02X}:{props.pci_device_id:02X}.0"
+                self.handle = pynvml.nvmlDeviceGetHandleByPciBusId(bus)
             except Exception:
                 self.handle = None
             if self.handle is None:
