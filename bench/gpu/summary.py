@@ -76,7 +76,7 @@ def amp(folder):
         entry = dict(model=model, precision=precision, memory_format=layout, segcluster=row, pytorch=theirs)
         why = comparable(row, theirs) if theirs else "no PyTorch row"
         gib = lambda b: f"{b / 2**30:6.2f} GiB" if b is not None else "   n/a    "
-        text = (f"amp {model:13} {precision:10} {layout:13} SegCluster {row['images_per_second']:8.2f} img/s, NVML peak "
+        text = (f"amp {model:13} {precision:10} {layout:13} SegCluster {row['images_per_second']:8.2f} img/s, peak (CUDA: NVML) "
                 f"{gib(row['peak_memory_bytes'])}, params {row.get('parameters', 0):,}")
         if theirs:
             text += (f" | PyTorch {theirs['images_per_second']:8.2f} img/s, NVML peak {gib(theirs.get('nvml_peak_used_bytes'))} "
