@@ -54,7 +54,8 @@ public sealed class NodeSettingsTests
     [Fact]
     public void Failure_detection_that_could_never_declare_a_node_dead_is_refused()
     {
-        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { FailureDetection = new() { ProbeTimeoutSeconds = 0, MissedProbes = 0 } });
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { FailureDetection = new() { ProbeTimeoutSeconds = 0, MissedProbes = 0, Votes = 0 } });
+        Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:Votes 0 must be at least 1", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:ProbeTimeoutSeconds 0 must be a positive number", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:MissedProbes 0 must be at least 1", StringComparison.Ordinal));
     }

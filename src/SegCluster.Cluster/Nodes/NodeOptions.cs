@@ -80,4 +80,9 @@ public sealed class NodeFailureDetectionOptions
 {
     public double ProbeTimeoutSeconds { get; set; } = 2;
     public int MissedProbes { get; set; } = 2;
+
+    /// <summary>Nodes that must suspect a node before it is declared dead (Orleans' NumVotesForDeathDeclaration, capped by
+    /// Orleans at about half the active nodes). 1: a ring re-forms within seconds of a loss; 2 (Orleans' default) keeps
+    /// one monitor starved by its own training threads, or partitioned on one side only, from evicting a healthy node.</summary>
+    public int Votes { get; set; } = 1;
 }

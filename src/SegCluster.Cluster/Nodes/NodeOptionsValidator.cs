@@ -25,6 +25,8 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:FailureDetection:ProbeTimeoutSeconds {options.FailureDetection.ProbeTimeoutSeconds} must be a positive number of seconds, e.g. 2.");
         if (options.FailureDetection.MissedProbes < 1)
             errors.Add($"Node:FailureDetection:MissedProbes {options.FailureDetection.MissedProbes} must be at least 1.");
+        if (options.FailureDetection.Votes < 1)
+            errors.Add($"Node:FailureDetection:Votes {options.FailureDetection.Votes} must be at least 1.");
         if (options.TorchThreads < 0) errors.Add($"Node:TorchThreads {options.TorchThreads} must be 0 (automatic) or positive.");
         if (options.Dashboard.Enabled && !options.Dashboard.Path.StartsWith('/'))
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");

@@ -87,7 +87,7 @@ public static class NodeHostingExtensions
                     // Defaults take ~30 s to declare a node dead; training rings want seconds.
                     o.ProbeTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
                     o.NumMissedProbesLimit = node.FailureDetection.MissedProbes;
-                    o.NumVotesForDeathDeclaration = 1;
+                    o.NumVotesForDeathDeclaration = node.FailureDetection.Votes;
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(node.FailureDetection.ProbeTimeoutSeconds);
                 });
             }
