@@ -1,5 +1,6 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Data;
+using SegCluster.Vision.Data.Files;
 using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
@@ -95,9 +96,11 @@ public static class SpecMapping
     public static ScribbleSynthesizer? TrainingScribbles(ExperimentSpec spec) =>
         DrawsTrainingScribbles(spec) ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null;
 
-    /// <summary>Whether the training labels are scribbles (drawn here or the dataset's own): sparse strokes on ignore.</summary>
+    /// <summary>Whether the training labels are scribbles, sparse strokes on ignore: drawn here from the full masks, or a
+    /// dataset's own scribble split (VOC's train_scribble). Not a scribble loss on dense masks, whose ignore borders must
+    /// stay as they are.</summary>
     public static bool TrainsOnScribbles(ExperimentSpec spec) =>
-        spec.Labels.Mode == LabelsSpec.Scribble || spec.Loss.Kind == LossSpec.ScribbleRegularizedKind;
+        DrawsTrainingScribbles(spec) || spec.Dataset.Kind == DatasetSpec.Files && spec.Dataset.TrainSplit == VocReader.ScribbleSplit;
 
     /// <summary>Whether <see cref="TrainingScribbles"/> draws scribbles for this spec.</summary>
     public static bool DrawsTrainingScribbles(ExperimentSpec spec) =>

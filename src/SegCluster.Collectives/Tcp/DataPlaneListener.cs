@@ -127,9 +127,10 @@ internal sealed class DataPlaneListener : IDisposable
     private async Task HandshakeAsync(Socket connection)
     {
         var accepted = false;
-        var remote = connection.RemoteEndPoint?.ToString() ?? "an unknown address";
+        var remote = "an unknown address";
         try
         {
+            remote = connection.RemoteEndPoint?.ToString() ?? remote;  // inside: a throw here must still give back the slot
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             deadline.CancelAfter(_timeout < HandshakeTimeout ? _timeout : HandshakeTimeout);
             using var stream = new NetworkStream(connection, ownsSocket: false);

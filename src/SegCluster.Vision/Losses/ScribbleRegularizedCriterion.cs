@@ -51,9 +51,9 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     public double RegulariserWeight => Step < Options.WarmupSteps ? 0 : Options.Weight;
 
     /// <inheritdoc/>
-    /// <inheritdoc/>
     public bool ReadsContent => true;
 
+    /// <inheritdoc/>
     public LossTerms Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content = null)
     {
         ArgumentNullException.ThrowIfNull(output);

@@ -88,4 +88,17 @@ public sealed class TrainingDataSourcesTests : IDisposable
         Seed = seed,
         Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root, Height = TinyFolderDataset.Side, Width = TinyFolderDataset.Side, ColorJitter = jitter },
     };
+
+    /// <summary>Sparse-label resampling (a shrunk ignore pixel takes a labelled one of its cell) is for scribbles only:
+    /// a scribble loss trained on dense masks keeps their ignore borders as they are.</summary>
+    [Fact]
+    public void Only_scribble_labels_are_resampled_as_sparse()
+    {
+        var dense = FilesSpec(seed: 1, jitter: 0) with { Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { SynthesizeScribbles = false } } };
+        Assert.False(SpecMapping.TrainsOnScribbles(dense));
+        Assert.True(SpecMapping.TrainsOnScribbles(dense with { Dataset = dense.Dataset with { TrainSplit = "train_scribble" } }));
+        Assert.True(SpecMapping.TrainsOnScribbles(dense with { Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind } }));  // drawn from the masks
+        Assert.True(SpecMapping.TrainsOnScribbles(FilesSpec(seed: 1, jitter: 0) with { Labels = new LabelsSpec { Mode = LabelsSpec.Scribble } }));
+    }
 }
+

@@ -12,7 +12,7 @@ public static class ImageDecoder
     /// <summary>8-bit RGB, interleaved (HWC).</summary>
     public static (byte[] Rgb, int Height, int Width) DecodeRgb(string path)
     {
-        var (rgba, h, w) = DecodeRgba(DatasetFileBytes.Read(path), path);
+        var (rgba, h, w) = DecodeRgba(DatasetFileBytes.Read(path), path, upright: true);
         var rgb = new byte[h * w * 3];
         for (int p = 0, q = 0; p < rgba.Length; p += 4, q += 3)
         {
@@ -40,7 +40,7 @@ public static class ImageDecoder
                 throw new DatasetFileException(path, "a 16-bit PNG; PASCAL VOC palette masks are 8-bit indexed PNGs.");
             return DecodeMask16(file, path);
         }
-        var (rgba, h, w) = DecodeRgba(file, path);
+        var (rgba, h, w) = DecodeRgba(file, path, upright: false);  // masks as stored, as mmsegmentation reads them ("unchanged")
         var values = new byte[h * w];
         for (int p = 0, q = 0; q < values.Length; p += 4, q++)
         {
@@ -87,7 +87,8 @@ public static class ImageDecoder
         return codec.EncodedOrigin >= SKEncodedOrigin.LeftTop ? (codec.Info.Width, codec.Info.Height) : (codec.Info.Height, codec.Info.Width);
     }
 
-    private static (byte[] Rgba, int Height, int Width) DecodeRgba(byte[] file, string path)
+    /// <param name="upright">Apply the file's EXIF orientation (images; <see cref="Upright"/>).</param>
+    private static (byte[] Rgba, int Height, int Width) DecodeRgba(byte[] file, string path, bool upright)
     {
         // A codec takes ownership of its stream and frees it with itself; without one, disposing is safe either way
         // (SKObject disposal is idempotent, and SkiaSharp may already have freed it).
@@ -102,7 +103,7 @@ public static class ImageDecoder
         var status = codec.GetPixels(info, out var pixels);
         if (status != SKCodecResult.Success)
             throw new DatasetFileException(path, $"image data is corrupt or truncated ({status}).");
-        return Upright(pixels, info.Height, info.Width, codec.EncodedOrigin);
+        return upright ? Upright(pixels, info.Height, info.Width, codec.EncodedOrigin) : (pixels, info.Height, info.Width);
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class AugmentedFileSource : ISampleSource
     private readonly bool _training;
     private readonly DrawnScribbles? _scribbles;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> _tried = new();  // distinct indices loaded
 
     /// <param name="scribbles">Draws the labels as scribbles from the full masks (a dataset without scribbles of its own); null: the masks as they are.</param>
     public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training, ScribbleSynthesizer? scribbles = null)
@@ -53,8 +54,10 @@ public sealed class AugmentedFileSource : ISampleSource
     /// <summary>The share of the split that may be unusable; one more sample is an error (1: no limit).</summary>
     public double MaxInvalidFraction { get; init; } = 1.0;
 
-    /// <summary>The share of the split this source loads (a rank's 1/W slice): the limit applies to that share, or with
-    /// W ranks each would stop only after finding W times the allowed number in its own slice.</summary>
+    /// <summary>The share of the split one epoch of this source loads (a rank's 1/W slice). The limit applies to the
+    /// distinct samples tried so far, and to at least this share: against the whole split, each of W ranks stopped only
+    /// after W times the allowed number in its own slice; against the share alone, a rank whose slices change every
+    /// epoch (or that evaluates the whole split) would be held to 1/W of what it has read.</summary>
     public double Coverage { get; init; } = 1.0;
 
     /// <summary>Samples found unusable so far, by index.</summary>
@@ -65,6 +68,7 @@ public sealed class AugmentedFileSource : ISampleSource
     public SegmentationSample Load(int index, int epoch)
     {
         if (_invalid.ContainsKey(index)) return IgnoredSample();
+        _tried.TryAdd(index, 0);
         DecodedSample decoded;
         try
         {
@@ -73,9 +77,9 @@ public sealed class AugmentedFileSource : ISampleSource
         catch (DatasetFileException e)
         {
             if (_invalid.TryAdd(index, e)) InvalidSample?.Invoke(e);
-            var loaded = (int)Math.Ceiling(Count * Coverage);
-            if (_invalid.Count > MaxInvalidFraction * loaded)
-                throw new TooManyInvalidSamplesException(_invalid.Count, loaded, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
+            var judged = Math.Max(_tried.Count, (int)Math.Ceiling(Count * Coverage));
+            if (_invalid.Count > MaxInvalidFraction * judged)
+                throw new TooManyInvalidSamplesException(_invalid.Count, judged, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
             return IgnoredSample();
         }
         if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs

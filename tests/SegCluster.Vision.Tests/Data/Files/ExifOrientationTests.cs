@@ -35,6 +35,21 @@ public sealed class ExifOrientationTests : IDisposable
         Assert.Equal(last, Colour(decoded, dh * dw - 1));             // the last pixel
     }
 
+    /// <summary>Masks are read as stored, as mmsegmentation reads them ("unchanged"): a mask carrying the photo's EXIF
+    /// block must not be turned a second time.</summary>
+    [Fact]
+    public void Masks_are_read_as_stored_whatever_their_exif_says()
+    {
+        const int h = 16, w = 32;
+        var jpeg = Path.Combine(_dir, "mask-exif.jpg");
+        ImageFileWriter.Rgb(jpeg, new byte[h * w * 3], h, w);
+        WithOrientation(jpeg, 6);
+
+        var (_, mh, mw) = ImageDecoder.DecodeMask(jpeg, MaskEncoding.Gray);
+
+        Assert.Equal((h, w), (mh, mw));
+    }
+
     private static string Colour(byte[] rgb, int pixel) => rgb[3 * pixel] > rgb[3 * pixel + 2] ? "red" : "blue";
 
     /// <summary>Inserts an EXIF block (APP1) with only the Orientation tag after the JPEG's start marker.</summary>
