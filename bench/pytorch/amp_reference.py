@@ -93,6 +93,13 @@ def build(name, classes):
     def resize(x, size):
         return F.interpolate(x, size, mode="bilinear", align_corners=False)
 
+    def encode(stem, levels, x):  # the encoder's features at every level, finest first
+        y, feats = stem(x), []
+        for level in levels:
+            y = level(y)
+            feats.append(y)
+        return feats
+
     class ResidualBlock(nn.Module):  # Backbones/ResidualBlock.cs, in == out channels, stride 1: no shortcut projection
         def __init__(self, c):
             super().__init__()
@@ -152,10 +159,7 @@ def build(name, classes):
 
         def forward(self, x):
             size = x.shape[-2:]
-            y, enc1 = self.stem1(x), []
-            for level in self.levels1:
-                y = level(y)
-                enc1.append(y)
+            enc1 = encode(self.stem1, self.levels1, x)
             dec1 = self.decoder1(enc1)
             dec1[0], prediction = self.spg(dec1[0])  # stride 4
             y, enc2 = self.stem2(x), []
@@ -178,10 +182,7 @@ def build(name, classes):
 
         def forward(self, x):
             size = x.shape[-2:]
-            y, feats = self.stem(x), []
-            for level in self.levels:
-                y = level(y)
-                feats.append(y)
+            feats = encode(self.stem, self.levels, x)
             top = feats[-1]
             pooled = resize(self.pool(F.adaptive_avg_pool2d(top, 1)), top.shape[-2:])
             context = self.project(torch.cat([b(top) for b in self.aspp] + [pooled], 1))

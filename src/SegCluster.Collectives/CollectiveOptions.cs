@@ -66,11 +66,11 @@ public sealed class CollectiveOptions
     /// </summary>
     public const int Fp16MinLength = 1 << 16;
 
-    /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
     /// <summary>The bound of one wait inside a call: ConnectTimeout until the ring's first call has gone round (with 3 or
     /// more ranks a connected neighbour may wait on a rank further round that is still starting), Timeout after.</summary>
     public (string Setting, TimeSpan Value) WaitLimit(bool formed) => formed ? (nameof(Timeout), Timeout) : (nameof(ConnectTimeout), ConnectTimeout);
 
+    /// <summary>A copy, so a running ring is not affected by later changes to a shared instance.</summary>
     public CollectiveOptions Clone() => new() { ChunkBytes = ChunkBytes, Timeout = Timeout, ConnectTimeout = ConnectTimeout, Token = Token, Transport = Transport, Wire = Wire, DataPlanePorts = DataPlanePorts,
         NodeLocalReduction = NodeLocalReduction };
 }

@@ -56,6 +56,7 @@ public sealed class SegmentationAugmenter
         var label = new byte[plane];
         Array.Fill(label, SegmentationSample.IgnoreLabel);
         double sy = (double)s.Height / scaledH, sx = (double)s.Width / scaledW;
+        bool fillSparse = _options.SparseLabels && (sy > 1 || sx > 1);  // shrinking scribbles: see LabelInCell
         Span<float> rgb = stackalloc float[3];
         for (int y = 0; y < outH; y++)
         {
@@ -76,7 +77,7 @@ public sealed class SegmentationAugmenter
                 int xn = Math.Min((int)((xs + 0.5) * sx), s.Width - 1);  // nearest source column
                 int p = y * outW + x;
                 label[p] = s.Label[yn * s.Width + xn];
-                if (_options.SparseLabels && label[p] == SegmentationSample.IgnoreLabel && (sy > 1 || sx > 1))
+                if (fillSparse && label[p] == SegmentationSample.IgnoreLabel)
                     label[p] = LabelInCell(s, ys, xs, sy, sx);
                 for (int c = 0; c < 3; c++)
                 {
