@@ -3,7 +3,8 @@ namespace SegCluster.Abstractions.Sweeps;
 /// <summary>
 /// Skips label grids the spectral grid advisor predicts will lose too much (PAPERS.md §2 "Efficient grid"): a trial
 /// with labels.factor f is skipped when the oracle mIoU of the base dataset's labels down-sampled by f (soft oracle for
-/// soft modes, nearest oracle for nearest and block) is more than <see cref="MaxPredictedDrop"/> below full resolution.
+/// soft-ce, soft-kl and block, nearest oracle for nearest) is more than <see cref="MaxPredictedDrop"/> below full
+/// resolution. Block's majority-or-ignore labels are judged by the soft oracle, an optimistic stand-in.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("SegCluster.SpectralSkipSpec")]
 public sealed record SpectralSkipSpec

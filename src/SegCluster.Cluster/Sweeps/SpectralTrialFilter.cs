@@ -3,7 +3,6 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Cluster.Training;
-using SegCluster.Vision.Data;
 using SegCluster.Vision.Spectral;
 
 namespace SegCluster.Cluster.Sweeps;
@@ -57,7 +56,7 @@ public sealed class SpectralTrialFilter
 
     private static IReadOnlyList<GridFactorReport> Analyse(ExperimentSpec spec, int images)
     {
-        var dataset = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
+        var dataset = ShardSpectralAnalyser.Labels(spec);  // the trials' own labels: synthetic scenes or the files' masks
         return ShardSpectralAnalyser.Analyse(dataset, Enumerable.Range(0, Math.Min(images, dataset.Count)), BatchSize).Advise(new GridAdvisorOptions()).Factors;
     }
 }

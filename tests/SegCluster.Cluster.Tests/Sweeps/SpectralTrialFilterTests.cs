@@ -1,6 +1,8 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Sweeps;
+using SegCluster.Cluster.Tests.Data;
+using SkiaSharp;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
 
@@ -25,6 +27,51 @@ public sealed class SpectralTrialFilterTests
         Assert.Contains("labels.factor 16 (4x4 grid, soft-ce) is predicted to lose", skipped[2]);
         Assert.Contains("nearest oracle", skipped[3]);
         Assert.Contains("max_predicted_drop 5.0", skipped[3]);
+    }
+
+    [Fact]
+    public async Task A_files_dataset_is_judged_on_its_own_masks_not_on_synthetic_scenes()
+    {
+        // Quadrant masks (16×16 blocks of one class): every grid up to f = 16 keeps them exactly, so nothing is skipped;
+        // synthetic scenes of the same size lose far more than 5 points at f = 16 (the test above).
+        var root = Directory.CreateTempSubdirectory("segcluster-spectral-files-").FullName;
+        try
+        {
+            WriteQuadrants(root, count: 4);
+            var sweep = new SweepSpec
+            {
+                SpectralSkip = new SpectralSkipSpec { MaxPredictedDrop = 0.05, Images = 4 },
+                Base = new ExperimentSpec { Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = root, Format = "folder", NumClasses = 4, Height = 32, Width = 32 } },
+            };
+            ExperimentSpec Trial(string mode) => sweep.TrialBase with { Labels = new LabelsSpec { Mode = mode, Factor = 16 } };
+
+            Assert.Empty(await new SpectralTrialFilter().SkipAsync(sweep, [(1, Trial(LabelsSpec.Nearest)), (2, Trial(LabelsSpec.SoftCe))]));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static void WriteQuadrants(string root, int count)
+    {
+        const int side = 32;
+        File.WriteAllText(Path.Combine(root, "classes.json"), """["a", "b", "c", "d"]""");
+        foreach (var split in new[] { "train", "val" })
+            for (int i = 0; i < count; i++)
+            {
+                using var image = new SKBitmap(new SKImageInfo(side, side, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+                using var mask = new SKBitmap(new SKImageInfo(side, side, SKColorType.Gray8, SKAlphaType.Opaque));
+                for (int y = 0; y < side; y++)
+                    for (int x = 0; x < side; x++)
+                    {
+                        var cls = (x / 16 + 2 * (y / 16) + i) % 4;
+                        image.SetPixel(x, y, new SKColor((byte)(60 * cls), (byte)(20 * i), 90));
+                        mask.GetPixelSpan()[y * side + x] = (byte)cls;
+                    }
+                TinyFolderDataset.Save(image, Path.Combine(root, "images", split, $"q{i}.png"));
+                TinyFolderDataset.Save(mask, Path.Combine(root, "masks", split, $"q{i}.png"));
+            }
     }
 
     [Fact]
