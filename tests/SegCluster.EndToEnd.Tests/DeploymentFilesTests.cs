@@ -117,6 +117,25 @@ public sealed partial class DeploymentFilesTests
         Assert.Equal([$"node1:{NodePorts["HttpPort"]}", $"node2:{NodePorts["HttpPort"]}"], targets);
     }
 
+    /// <summary>TorchSharp ships no linux-arm64 libtorch: on an arm64 host the node could not load it, so compose asks for
+    /// amd64 (emulated there) and the chart's pods go to amd64 machines. Every compose node runs the dashboard's per-silo
+    /// grain service, which node1's dashboard calls on each silo.</summary>
+    [Fact]
+    public void Nodes_run_on_amd64_and_every_compose_node_serves_the_dashboards_silo_calls()
+    {
+        var compose = LoadYaml(RepoPaths.Of("docker-compose.yml"));
+        var services = (Dictionary<object, object>)compose["services"];
+        foreach (var name in new[] { "node1", "node2" })
+        {
+            var node = (Dictionary<object, object>)services[name];
+            Assert.Equal("linux/amd64", node["platform"]);
+            Assert.Equal("true", ((Dictionary<object, object>)node["environment"])["SEGCLUSTER_Node__Dashboard__Enabled"]);
+        }
+        var values = LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"));
+        var selector = (Dictionary<object, object>)((Dictionary<object, object>)values["nodes"])["nodeSelector"];
+        Assert.Equal("amd64", selector["kubernetes.io/arch"]);
+    }
+
     [Fact]
     public void Dockerfile_exposes_the_node_ports_runs_the_node_and_is_not_root()
     {

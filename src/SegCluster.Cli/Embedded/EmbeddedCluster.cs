@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Node.Hosting;
 
@@ -99,6 +100,12 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         try
         {
             await app.StartAsync(cancellationToken);
+        }
+        catch (OptionsValidationException e)
+        {
+            // A setting this process cannot honour (e.g. --device cuda:0 on a CPU build): one error line for the caller.
+            await app.DisposeAsync();
+            throw new InvalidOperationException(string.Join(" ", e.Failures), e);
         }
         catch
         {

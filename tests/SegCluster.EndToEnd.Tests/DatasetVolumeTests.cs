@@ -1,0 +1,38 @@
+using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// Specs of kind files are read on the node that trains (DatasetSpecResolver refuses a dataset.path that is not a
+/// folder there), so every deployment mounts the datasets into every node, read-only: before, the chart and the
+/// compose file could only train the synthetic set.
+/// </summary>
+public sealed class DatasetVolumeTests
+{
+    [Fact]
+    public void Compose_nodes_mount_the_datasets_read_only_at_data()
+    {
+        var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
+        foreach (var name in new[] { "node1", "node2" })
+            Assert.Contains(List(Map(services[name])["volumes"]).Cast<string>(), v => v.EndsWith(":/data:ro", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Helm_node_pods_mount_the_datasets_claim_read_only_when_one_is_named()
+    {
+        var mount = List(NodeContainer["volumeMounts"]).Select(Map).Single(m => Equals(m["name"], "datasets"));
+        Assert.Equal(HelmTemplate.Action(".Values.datasets.mountPath | quote"), mount["mountPath"]);
+        Assert.Equal("true", mount["readOnly"]);
+        var volume = List(Map(NodePod["spec"])["volumes"]).Select(Map).Single(v => Equals(v["name"], "datasets"));
+        var claim = Map(volume["persistentVolumeClaim"]);
+        Assert.Equal(HelmTemplate.Action(".Values.datasets.existingClaim | quote"), claim["claimName"]);
+        Assert.Equal("true", claim["readOnly"]);
+        // Both are inside `if .Values.datasets.existingClaim`: without a claim the pod mounts none.
+        var template = File.ReadAllText(RepoPaths.Of("helm", "segcluster", "templates", "statefulset.yaml"));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(template, @"\{\{- if \.Values\.datasets\.existingClaim \}\}\s*\n(\s*#[^\n]*\n)?[^\n]*name: datasets").Count);
+
+        var datasets = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["datasets"]);
+        Assert.Equal("", datasets["existingClaim"]);
+        Assert.StartsWith("/", (string)datasets["mountPath"]);
+    }
+}
