@@ -19,6 +19,9 @@ public static class ModelAndLossValidation
         Check(m.BackboneWeights is null || m.BackboneWeights.Trim().Length > 0,
             "model.backbone_weights: empty; give the path of a TorchSharp state-dict file or leave it unset.");
         Check(m.Spg is not null, "model.spg: missing; leave it out for the defaults (supervision, sigmoid, identity all true).");
+        Check(!(m.DecoderTruncation < 1) || ModelCatalog.TruncatingModels.Contains(m.Name),
+            $"model.decoder_truncation: {m.DecoderTruncation} needs a model with a fine decoder level to truncate; '{m.Name}' decodes stride-16 tokens only. " +
+            $"Use one of {string.Join(", ", ModelCatalog.TruncatingModels)}, or leave it at 1.");
 
         var loss = spec.Loss;
         if (loss is null)

@@ -22,6 +22,9 @@ public static class ModelCatalog
     /// the feature consistency head (§5) wrap only these.</summary>
     public static IReadOnlyList<string> ModelsWithClassifierHead { get; } = ["spgnet", "encoder-decoder", "vit"];
 
+    /// <summary>Models whose finest decoder level takes model.decoder_truncation (§2); vit decodes stride-16 tokens only.</summary>
+    public static IReadOnlyList<string> TruncatingModels { get; } = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan"];
+
     /// <summary>The stride image sides must be multiples of: the spec's, else the backbone's natural one
     /// (ResNets 32, DeepLabV3+ takes them to 16; tiny and ViT 16).</summary>
     public static int InputStride(ModelSpec model) =>

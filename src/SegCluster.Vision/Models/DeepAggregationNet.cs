@@ -1,5 +1,6 @@
 using SegCluster.Vision.Models.Backbones;
 using SegCluster.Vision.Models.Heads;
+using SegCluster.Vision.Spectral;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,12 +18,14 @@ namespace SegCluster.Vision.Models;
 /// again by deeper ones until one feature at the finest encoder stride remains; the head upsamples its
 /// logits to the input size. Why this one: it is the published, reproducible form of "aggregate deep and
 /// shallow features iteratively", and it differs structurally from U-Net (one pass) and DeepLabV3+ (two scales).
+/// Decoder truncation (§2) cuts the finest level's projected feature, so every round's finest node runs on its grid.
 /// </summary>
 public sealed class DeepAggregationNet : SegmentationModel
 {
     private readonly Encoder encoder;
     private readonly TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>> project;
     private readonly TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>> nodes;
+    private readonly SpectralFeatureTruncation truncation;
     private readonly SegmentationHead head;
 
     public DeepAggregationNet(ModelOptions options) : base(nameof(DeepAggregationNet), options)
@@ -35,6 +38,7 @@ public sealed class DeepAggregationNet : SegmentationModel
         // rounds r = 1..L-1 merge levels 0..L-1-r: (L-1) + (L-2) + ... + 1 nodes, in call order.
         nodes = nn.ModuleList(Enumerable.Range(0, levels * (levels - 1) / 2)
             .Select(_ => Layers.ConvNormRelu(channels, channels, options.Norm)).ToArray());
+        truncation = new SpectralFeatureTruncation(options.DecoderTruncation);
         head = new SegmentationHead(channels, options.NumClasses);
         RegisterComponents();
     }
@@ -47,6 +51,7 @@ public sealed class DeepAggregationNet : SegmentationModel
     {
         var features = encoder.call(images);
         var x = features.Select((f, l) => project[l].call(f)).ToArray();  // [(B, D, H/s_l, W/s_l)]
+        x[0] = truncation.call(x[0]);  // §2 feature truncation: the finest level aggregates on an r-times smaller grid
         int node = 0;
         for (int round = 1; round < x.Length; round++)
             for (int l = 0; l < x.Length - round; l++)

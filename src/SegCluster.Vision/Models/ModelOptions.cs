@@ -74,6 +74,11 @@ public sealed record ModelOptions(
             throw new ArgumentException(
                 $"ModelOptions.DecoderTruncation = {DecoderTruncation} is out of range: it must be in (0, 1] (1 = no truncation, 0.5 = half the grid per side).",
                 nameof(DecoderTruncation));
+        if (DecoderTruncation < 1 && !ModelRegistry.TruncatingModels.Contains(Name))
+            throw new ArgumentException(
+                $"ModelOptions.DecoderTruncation = {DecoderTruncation}: model \"{Name}\" has no fine decoder level to truncate " +
+                $"(its decoder works on stride-16 tokens only); use it with {string.Join(", ", ModelRegistry.TruncatingModels)}, or leave it at 1.",
+                nameof(DecoderTruncation));
     }
 
     /// <summary>Builds the encoder this spec names (a fresh one per call: SPGNet builds two).</summary>

@@ -22,6 +22,10 @@ public static class ModelRegistry
     /// <summary>Every valid model name.</summary>
     public static IReadOnlyList<string> Names => SortedNames;
 
+    /// <summary>Models whose finest decoder level takes <see cref="ModelOptions.DecoderTruncation"/> (PAPERS.md §2):
+    /// every one with a multi-scale decoder.</summary>
+    public static IReadOnlyList<string> TruncatingModels { get; } = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan"];
+
     /// <summary>The backbones model <paramref name="name"/> accepts: ViT sizes for "vit", the CNN encoders otherwise.</summary>
     public static IReadOnlyList<string> Backbones(string name) =>
         name == "vit" ? BackboneRegistry.TransformerNames : BackboneRegistry.Names;

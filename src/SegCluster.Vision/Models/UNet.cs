@@ -1,5 +1,6 @@
 using SegCluster.Vision.Models.Backbones;
 using SegCluster.Vision.Models.Heads;
+using SegCluster.Vision.Spectral;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,11 +12,13 @@ namespace SegCluster.Vision.Models;
 /// (the skip), then two 3×3 conv → norm → ReLU. Decoder widths C·2^l at level l (C = Width), so the finest
 /// decoder feature has C channels; the head upsamples its logits to the input size.
 /// Bilinear upsampling instead of the paper's transposed convs keeps the parameter budget in the convs.
+/// Decoder truncation (§2) cuts the finest skip, as in <see cref="EncoderDecoderNet"/>.
 /// </summary>
 public sealed class UNet : SegmentationModel
 {
     private readonly Encoder encoder;
     private readonly TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>> up;
+    private readonly SpectralFeatureTruncation truncation;
     private readonly SegmentationHead head;
 
     public UNet(ModelOptions options) : base(nameof(UNet), options)
@@ -34,6 +37,7 @@ public sealed class UNet : SegmentationModel
                 ("0", Layers.ConvNormRelu(below + enc[level], Decoder(level), options.Norm)),
                 ("1", Layers.ConvNormRelu(Decoder(level), Decoder(level), options.Norm)));
         }).ToArray());
+        truncation = new SpectralFeatureTruncation(options.DecoderTruncation);
         head = new SegmentationHead(Decoder(0), options.NumClasses);
         RegisterComponents();
     }
@@ -49,6 +53,7 @@ public sealed class UNet : SegmentationModel
         for (int i = 0; i < up.Count; i++)
         {
             var skip = features[features.Count - 2 - i];                   // (B, C_l, H/s_l, W/s_l)
+            if (i == up.Count - 1) skip = truncation.call(skip);          // §2: the finest block runs on r·H/s_0 × r·W/s_0
             x = up[i].call(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
         }
         var logits = head.call(x, size);                                // (B, K, H, W)

@@ -50,9 +50,20 @@ public sealed class ModelAndLossSpecTests
     }
 
     [Fact]
+    public void Decoder_truncation_on_a_model_without_a_fine_decoder_level_is_refused_naming_the_ones_with()
+    {
+        var error = Assert.Single(With(m => m with { Name = "vit", DecoderTruncation = 0.5 }).Validate());
+        Assert.StartsWith("model.decoder_truncation: 0.5 needs a model with a fine decoder level", error, StringComparison.Ordinal);
+        Assert.Contains("spgnet, encoder-decoder, deeplabv3plus, unet, dan", error);
+        Assert.Empty(With(m => m with { Name = "dan", DecoderTruncation = 0.5 }).Validate());
+        Assert.Empty(With(m => m with { Name = "vit" }).Validate());
+    }
+
+    [Fact]
     public void The_catalogue_agrees_with_the_vision_registries()
     {
         Assert.Equal(ModelRegistry.Names, ModelCatalog.Models);
+        Assert.Equal(ModelRegistry.TruncatingModels, ModelCatalog.TruncatingModels);
         foreach (var model in ModelRegistry.Names)
         {
             Assert.Equal(ModelRegistry.Backbones(model), ModelCatalog.Backbones(model));

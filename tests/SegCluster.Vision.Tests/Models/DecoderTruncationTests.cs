@@ -10,6 +10,8 @@ public class DecoderTruncationTests
     [InlineData("spgnet")]
     [InlineData("encoder-decoder")]
     [InlineData("deeplabv3plus")]
+    [InlineData("unet")]
+    [InlineData("dan")]
     public void TruncationKeepsTheOutputSizeAndCutsTheDecoderFlops(string name)
     {
         using var scope = NewDisposeScope();
@@ -26,6 +28,14 @@ public class DecoderTruncationTests
         var plainMacs = ModelProfiler.Profile(plain, 64, 64, plain.OutputStride, maxProbeDivisor: 1).Macs;
         var halfMacs = ModelProfiler.Profile(half, 64, 64, half.OutputStride, maxProbeDivisor: 1).Macs;
         Assert.True(halfMacs < plainMacs, $"r = 0.5 costs {halfMacs} MACs, r = 1 {plainMacs}");
+    }
+
+    [Fact]
+    public void EveryModelWithAMultiScaleDecoderTruncatesAndVitIsRefused()
+    {
+        Assert.Equal(ModelRegistry.Names.Where(n => n != "vit"), ModelRegistry.TruncatingModels);
+        var error = Assert.Throws<ArgumentException>(() => new ModelOptions("vit", Backbone: "tiny", DecoderTruncation: 0.5).Validate());
+        Assert.Contains("ModelOptions.DecoderTruncation = 0.5: model \"vit\" has no fine decoder level", error.Message);
     }
 
     [Theory]
