@@ -128,10 +128,12 @@ public static class SpecMapping
 
     public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
 
-    /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front.</summary>
+    /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front. Full labels that are
+    /// scribbles (a scribble loss, which forces labels.mode full, or VOC's train_scribble) train as labels.mode scribble: the
+    /// same final term, and SPG auxiliaries on the majority of each cell's strokes (nearest kept 1/s² of them).</summary>
     public static LabelOptions Labels(ExperimentSpec spec) => new(spec.Labels.Mode switch
     {
-        LabelsSpec.Full => LabelMode.Full,
+        LabelsSpec.Full => TrainsOnScribbles(spec) ? LabelMode.Scribble : LabelMode.Full,
         LabelsSpec.Nearest => LabelMode.Nearest,
         LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
         LabelsSpec.SoftKl => LabelMode.SoftKl,
