@@ -1,6 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Labels;
+using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Tests;
 
@@ -32,6 +33,41 @@ public sealed class LabelsSpecTests
         var labels = SpecMapping.Loss(spec).Labels!;
         Assert.Equal(expected, labels.Mode);
         Assert.Equal(factor, labels.Factor);
+    }
+
+    /// <summary>
+    /// A scribble loss on labels.mode full trains on scribbles (drawn by the source, or VOC's train_scribble), so the
+    /// criterion built for it gives SPGNet's auxiliaries the majority of each cell's stroke pixels, as labels.mode scribble
+    /// does (docs/label-grids.md): nearest sampling at the auxiliary's stride s saw only strokes on rows that are multiples of s.
+    /// </summary>
+    [Fact]
+    public void A_scribble_loss_gives_the_auxiliaries_a_stroke_off_their_sampling_grid()
+    {
+        var spec = new ExperimentSpec
+        {
+            Model = new ModelSpec { Name = "spgnet", Width = 8 },
+            Dataset = new DatasetSpec { NumClasses = 3, Height = 32, Width = 32 },
+            Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind },
+        };
+        Assert.Empty(spec.Validate());
+        using var scope = NewDisposeScope();
+        using var model = SpecMapping.BuildModel(spec);
+        model.train();
+        var images = randn(1, 3, 32, 32);
+        var output = model.forward(images);
+        var strokes = full(1, 32, 32, 255L, ScalarType.Int64);
+        strokes[0, 1] = tensor(2L);  // a horizontal 1-pixel stroke of class 2 on row 1, not a multiple of any stride s >= 2
+
+        var terms = SpecMapping.Criterion(spec).Terms(output, strokes, images);
+
+        Assert.Equal(32, terms.ValidCounts[0]);  // the final term: every stroke pixel
+        Assert.NotEmpty(output.Auxiliary);
+        for (int t = 0; t < output.Auxiliary.Count; t++)
+        {
+            long stride = 32 / output.Auxiliary[t].shape[3];
+            Assert.True(stride >= 2, $"auxiliary {t} at stride {stride}");
+            Assert.Equal(32 / stride, terms.ValidCounts[1 + t]);  // every cell the stroke crosses (nearest sampling: 0)
+        }
     }
 
     [Fact]

@@ -125,7 +125,7 @@ public static class DataLoadingBench
         var decoded = new DecodedSplit(dataset, cacheBytes: 1L << 30);
         var options = new AugmentationOptions(crop, crop);
         var plain = new AugmentedFileSource(decoded, options, seed: 0, training: true);
-        var scribbled = new AugmentedFileSource(decoded, options, seed: 0, training: true, new ScribbleSynthesizer(dataset.NumClasses, seed: 0));
+        var scribbled = new AugmentedFileSource(decoded, options, seed: 0, training: true, new DrawnScribbles(new ScribbleSynthesizer(dataset.NumClasses, seed: 0)));
         double Epoch(AugmentedFileSource source, int epoch)
         {
             var clock = Stopwatch.StartNew();
@@ -134,7 +134,7 @@ public static class DataLoadingBench
         }
         static double Median(IEnumerable<double> values) { var v = values.Order().ToArray(); return v[v.Length / 2]; }
         for (int epoch = 0; epoch < 4; epoch++) Epoch(plain, epoch);  // decode every file once, and let the JIT optimise
-        Epoch(new AugmentedFileSource(decoded, options, seed: 0, training: true, new ScribbleSynthesizer(dataset.NumClasses, seed: 1)), 1);  // the drawing code too
+        Epoch(new AugmentedFileSource(decoded, options, seed: 0, training: true, new DrawnScribbles(new ScribbleSynthesizer(dataset.NumClasses, seed: 1))), 1);  // the drawing code too
         var drawingMs = Epoch(scribbled, 1);
         var (plainMs, paintingMs) = (new List<double>(), new List<double>());
         for (int epoch = 2; epoch < 7; epoch++)  // alternated, so load on the machine falls on both alike

@@ -59,17 +59,19 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
     }
 
     /// <summary>This lease's view of the shared split: for files, augmented with this spec's own options and seed; for
-    /// training on scribbles, with the strokes this spec's seed draws.</summary>
+    /// training on scribbles, with the strokes this spec's seed draws; for files in block mode, painted with each mask's
+    /// blocks before augmentation.</summary>
     private ISampleSource SourceOf(SharedSplit shared, ExperimentSpec spec, bool training, string name)
     {
         var scribbles = training ? SpecMapping.TrainingScribbles(spec) : null;
         if (shared.Decoded is not { } decoded)
             return scribbles is null ? shared.Synthetic! : new ScribbledSource(shared.Synthetic!, scribbles);
         var d = spec.Dataset;
+        var annotation = training ? SpecMapping.TrainingAnnotation(spec) : null;
         var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter,
-            SparseLabels: training && SpecMapping.TrainsOnScribbles(spec));
+            SparseLabels: training && SpecMapping.TrainsOnScribbles(spec) && annotation is not PaintedBlocks);  // painted blocks are dense: nearest, as masks
         // Each rank loads every W-th sample, in training and validation alike.
-        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, scribbles) { MaxInvalidFraction = d.MaxInvalidFraction, Coverage = 1.0 / spec.Workers };
+        var source = new AugmentedFileSource(decoded, augmentation, spec.Seed, training, annotation) { MaxInvalidFraction = d.MaxInvalidFraction, Coverage = 1.0 / spec.Workers };
         source.InvalidSample += e =>
         {
             logger.LogWarning("{Dataset}: sample ignored (all pixels ignore): {Problem}", name, e.Message);

@@ -1,6 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Data.Files;
+using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
@@ -96,6 +97,17 @@ public static class SpecMapping
     public static ScribbleSynthesizer? TrainingScribbles(ExperimentSpec spec) =>
         DrawsTrainingScribbles(spec) ? new ScribbleSynthesizer(spec.Dataset.NumClasses, spec.Seed) : null;
 
+    /// <summary>
+    /// The weak annotation a file dataset's training source makes from each full mask before augmentation: the scribbles of
+    /// <see cref="TrainingScribbles"/>, or for labels.mode block the b×b blocks (PAPERS.md §2: the criterion annotating the
+    /// augmented crops moved the block grid against the image every epoch); null when the training labels are the masks.
+    /// Synthetic scenes are not augmented, so the criterion's own annotation of them is already fixed.
+    /// </summary>
+    public static IWeakAnnotation? TrainingAnnotation(ExperimentSpec spec) =>
+        TrainingScribbles(spec) is { } scribbles ? new DrawnScribbles(scribbles)
+        : spec.Labels.Mode == LabelsSpec.Block ? new PaintedBlocks(new BlockAnnotator(spec.Dataset.NumClasses, spec.Labels.Factor, spec.Labels.BlockMinPurity))
+        : null;
+
     /// <summary>Whether the training labels are scribbles, sparse strokes on ignore: drawn here from the full masks, or a
     /// dataset's own scribble split (VOC's train_scribble). Not a scribble loss on dense masks, whose ignore borders must
     /// stay as they are.</summary>
@@ -116,10 +128,12 @@ public static class SpecMapping
 
     public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
 
-    /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front.</summary>
+    /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front. Full labels that are
+    /// scribbles (a scribble loss, which forces labels.mode full, or VOC's train_scribble) train as labels.mode scribble: the
+    /// same final term, and SPG auxiliaries on the majority of each cell's strokes (nearest kept 1/s² of them).</summary>
     public static LabelOptions Labels(ExperimentSpec spec) => new(spec.Labels.Mode switch
     {
-        LabelsSpec.Full => LabelMode.Full,
+        LabelsSpec.Full => TrainsOnScribbles(spec) ? LabelMode.Scribble : LabelMode.Full,
         LabelsSpec.Nearest => LabelMode.Nearest,
         LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
         LabelsSpec.SoftKl => LabelMode.SoftKl,

@@ -25,14 +25,24 @@ public sealed class BlockAnnotator(int numClasses, int blockSize, double minPuri
 
     public int IgnoreIndex { get; } = ignoreIndex;
 
-    /// <summary>Block labels of (B, H, W) labels, on their device.</summary>
+    /// <summary>Block labels of (B, H, W) labels, on their device, with the annotation's cost and ignored blocks.</summary>
     public BlockAnnotation Annotate(Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var fractions = LabelGrid.ClassFractions(labels, NumClasses, BlockSize, IgnoreIndex);        // (B, K, h, w)
-        var blocks = MajorityLabelDownsampler.FromFractions(fractions, IgnoreIndex, MinPurity);     // (B, h, w)
+        var blocks = Labels(labels);                                                                // (B, h, w)
         using var ignore = IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
         long ignored = blocks.eq(ignore).sum().item<long>();
         return new BlockAnnotation(blocks.MoveToOuterDisposeScope(), blocks.numel(), labels.numel(), ignored);
+    }
+
+    /// <summary>
+    /// Only the block labels (B, ⌈H/b⌉, ⌈W/b⌉) int64 of (B, H, W) labels, on their device: what training needs every step,
+    /// without <see cref="Annotate"/>'s count of ignored blocks, a host sync whose result the criterion had no use for.
+    /// </summary>
+    public Tensor Labels(Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var fractions = LabelGrid.ClassFractions(labels, NumClasses, BlockSize, IgnoreIndex);        // (B, K, h, w)
+        return MajorityLabelDownsampler.FromFractions(fractions, IgnoreIndex, MinPurity).MoveToOuterDisposeScope();  // (B, h, w)
     }
 }

@@ -20,6 +20,8 @@ public enum LabelMode
 
     /// <summary>The labels are scribbles (PAPERS.md §5): partial CE on the scribbled pixels only, every other pixel
     /// carrying the ignore label, for the auxiliary terms too; f = 1. The training source draws them from the full masks
-    /// before augmentation (<see cref="ScribbleSynthesizer"/>), so the criterion computes what <see cref="Full"/> does.</summary>
+    /// before augmentation (<see cref="ScribbleSynthesizer"/>), so the criterion computes what <see cref="Full"/> does, except
+    /// that auxiliaries take the majority of each cell's strokes. Full labels that are scribbles (a scribble loss, VOC's
+    /// train_scribble) train in this mode too.</summary>
     Scribble,
 }

@@ -40,8 +40,10 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var weights = new List<double>(sums.Capacity);
         var grid = Options.Labels ?? new LabelOptions();
         int k = (int)output.Logits.shape[1];
-        // Block runs are supervised by block labels only, the final term and every auxiliary alike (computed once).
-        var blocks = grid.Mode == LabelMode.Block ? new BlockAnnotator(k, grid.Factor, grid.BlockMinPurity, Options.IgnoreIndex).Annotate(labels).Labels : null;
+        // Block runs are supervised by block labels only, the final term and every auxiliary alike (computed once). A file
+        // dataset's training labels are already painted with the blocks of the un-augmented mask (PaintedBlocks): pooling
+        // them again at b puts them on the grid, and every label it can see is a block label, whatever crop and scale moved them.
+        var blocks = grid.Mode == LabelMode.Block ? new BlockAnnotator(k, grid.Factor, grid.BlockMinPurity, Options.IgnoreIndex).Labels(labels) : null;
         AddFinalTerm(output.Logits, labels, blocks, sums, counts, weights);
         foreach (var aux in output.Auxiliary) AddAuxiliaryTerm(aux, labels, blocks, sums, counts, weights);
         return new LossTerms(sums, counts, weights);

@@ -7,7 +7,8 @@ internal static class TinyFolderDataset
 {
     public const int Side = 16;
 
-    public static void Write(string root, int train, int val)
+    /// <param name="editTrainMask">Changes each train mask (row-major bytes) before it is written.</param>
+    public static void Write(string root, int train, int val, Action<Span<byte>>? editTrainMask = null)
     {
         File.WriteAllText(Path.Combine(root, "classes.json"), """["background", "left", "right"]""");
         foreach (var (split, n) in new[] { ("train", train), ("val", val) })
@@ -22,6 +23,7 @@ internal static class TinyFolderDataset
                         image.SetPixel(x, y, new SKColor((byte)(40 + 80 * cls), (byte)(10 * i), (byte)(200 - 60 * cls)));
                         mask.GetPixelSpan()[y * Side + x] = (byte)cls;
                     }
+                if (split == "train") editTrainMask?.Invoke(mask.GetPixelSpan());
                 Save(image, Path.Combine(root, "images", split, $"s{i}.png"));
                 Save(mask, Path.Combine(root, "masks", split, $"s{i}.png"));
             }

@@ -81,6 +81,26 @@ public sealed class TrainingDataSourcesTests : IDisposable
         }));  // a dataset with scribbles of its own trains on them as they are
     }
 
+    /// <summary>Block labels of files are one fixed annotation (PAPERS.md §2), made from each mask before augmentation: a
+    /// pixel that changes no block's majority changes no training label, whatever crop, scale and flip an epoch draws.</summary>
+    [Fact]
+    public void Block_labels_of_files_are_made_before_augmentation_so_a_pixel_inside_a_block_changes_no_training_label()
+    {
+        const int side = TinyFolderDataset.Side;
+        string plain = Directory.CreateDirectory(Path.Combine(_root, "plain")).FullName, changed = Directory.CreateDirectory(Path.Combine(_root, "changed")).FullName;
+        TinyFolderDataset.Write(plain, train: 2, val: 1);
+        // Block (1, 2) at b = 4 (rows 4–7, columns 8–11) holds 12 pixels of class 1 and 4 of class 2; one more 0 keeps it 1.
+        TinyFolderDataset.Write(changed, train: 2, val: 1, mask => mask[5 * side + 9] = 0);
+        var spec = FilesSpec(seed: 1, jitter: 0) with { Labels = new LabelsSpec { Mode = LabelsSpec.Block, Factor = 4 } };
+        var sources = NewSources();
+
+        using var a = sources.Acquire(spec with { Dataset = spec.Dataset with { Path = plain } }, training: true);
+        using var b = sources.Acquire(spec with { Dataset = spec.Dataset with { Path = changed } }, training: true);
+        for (int epoch = 0; epoch < 6; epoch++)
+            for (int i = 0; i < 2; i++)
+                Assert.Equal(a.Source.Load(i, epoch).Label, b.Source.Load(i, epoch).Label);
+    }
+
     private TrainingDataSources NewSources() => _node.Create();
 
     private ExperimentSpec FilesSpec(int seed, double jitter) => new()

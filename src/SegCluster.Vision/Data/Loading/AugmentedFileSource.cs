@@ -1,6 +1,5 @@
 using SegCluster.Vision.Data.Augmentation;
 using SegCluster.Vision.Data.Files;
-using SegCluster.Vision.Labels;
 
 namespace SegCluster.Vision.Data.Loading;
 
@@ -11,8 +10,9 @@ namespace SegCluster.Vision.Data.Loading;
 /// sample of the output size: it adds no loss and no gradient, the batch keeps its size (every rank takes the same
 /// number of steps), and <see cref="InvalidSample"/> reports the file once so the run can log it. More unusable samples
 /// than <see cref="MaxInvalidFraction"/> of the split stop it with a <see cref="TooManyInvalidSamplesException"/>.
-/// With a <see cref="ScribbleSynthesizer"/>, the labels are scribbles drawn from each full mask before augmentation,
-/// so an image keeps its strokes in every crop and epoch (PAPERS.md §5 trains on a fixed weak annotation).
+/// With a weak annotation (<see cref="DrawnScribbles"/>, <see cref="PaintedBlocks"/>), the labels are that annotation,
+/// made from each full mask before augmentation, so an image keeps its strokes or blocks in every crop and epoch
+/// (PAPERS.md §2 and §5 train on a fixed weak annotation).
 /// </summary>
 public sealed class AugmentedFileSource : ISampleSource
 {
@@ -20,18 +20,19 @@ public sealed class AugmentedFileSource : ISampleSource
     private readonly SegmentationAugmenter _augmenter;
     private readonly int _seed;
     private readonly bool _training;
-    private readonly DrawnScribbles? _scribbles;
+    private readonly IWeakAnnotation? _annotation;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DatasetFileException> _invalid = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> _tried = new();  // distinct indices loaded
 
-    /// <param name="scribbles">Draws the labels as scribbles from the full masks (a dataset without scribbles of its own); null: the masks as they are.</param>
-    public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training, ScribbleSynthesizer? scribbles = null)
+    /// <param name="annotation">Makes the training labels from the full masks (scribbles for a dataset without scribbles of its own,
+    /// blocks); null: the masks as they are.</param>
+    public AugmentedFileSource(DecodedSplit decoded, AugmentationOptions augmentation, int seed, bool training, IWeakAnnotation? annotation = null)
     {
         _decoded = decoded;
         _augmenter = new SegmentationAugmenter(augmentation);
         _seed = seed;
         _training = training;
-        _scribbles = scribbles is null ? null : new DrawnScribbles(scribbles);
+        _annotation = annotation;
     }
 
     /// <summary>A source with a decoded-sample cache of its own.</summary>
@@ -82,8 +83,8 @@ public sealed class AugmentedFileSource : ISampleSource
                 throw new TooManyInvalidSamplesException(_invalid.Count, judged, Count, MaxInvalidFraction, _invalid.MinBy(i => i.Key).Value);
             return IgnoredSample();
         }
-        if (_scribbles is not null)  // a copy: the decoded sample is cached and may be shared with other runs
-            decoded = decoded with { Label = _scribbles.Paint(index, decoded.Label, decoded.Height, decoded.Width) };
+        if (_annotation is not null)  // a copy: the decoded sample is cached and may be shared with other runs
+            decoded = decoded with { Label = _annotation.Paint(index, decoded.Label, decoded.Height, decoded.Width) };
         return _training ? _augmenter.Train(decoded, _seed, epoch, index) : _augmenter.Evaluate(decoded);
     }
 

@@ -8,7 +8,7 @@ namespace SegCluster.Vision.Data.Loading;
 /// first time it is loaded and kept as strokes (<see cref="ScribbleStrokes"/>, a few hundred bytes), so later epochs
 /// only paint them: drawing takes several times a warm load at full resolution (bench data-loading), painting does not.
 /// </summary>
-public sealed class DrawnScribbles(ScribbleSynthesizer synthesizer)
+public sealed class DrawnScribbles(ScribbleSynthesizer synthesizer) : IWeakAnnotation
 {
     private readonly ConcurrentDictionary<int, ScribbleStrokes> _strokes = new();
 

@@ -39,7 +39,7 @@ public sealed class AugmentedFileSourceTests : IDisposable
         var scribbles = new ScribbleSynthesizer(4, seed: 5);
         var whole = scribbles.Draw(Mask(h, w), h, w, key: 0);
         var source = new AugmentedFileSource(new DecodedSplit(dataset, cacheBytes: 1 << 20),
-            new AugmentationOptions(crop, crop, MinScale: 1, MaxScale: 1, FlipProbability: 0.5), seed: 0, training: true, scribbles);
+            new AugmentationOptions(crop, crop, MinScale: 1, MaxScale: 1, FlipProbability: 0.5), seed: 0, training: true, new DrawnScribbles(scribbles));
 
         var views = Enumerable.Range(0, 12).Select(epoch => source.Load(0, epoch).Label).Where(l => l.Any(v => v != 255)).ToList();
         Assert.True(views.Distinct(new ByteArrayComparer()).Count() >= 3, "the augmentation should show several different views");
