@@ -50,6 +50,31 @@ public sealed class SpectralTests
                 three.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty(field).GetDouble()));
     }
 
+    /// <summary>PAPERS.md §2: the coarsest factor within the user's targets. No target at all recommends the coarsest grid,
+    /// targets nothing coarse can meet recommend full resolution; the report records the targets.</summary>
+    [Fact]
+    public async Task The_advisor_targets_are_the_users_to_set()
+    {
+        using var output = new TempDirectory("segcluster-spectral-");
+        JsonElement Run(string name, params string[] targets)
+        {
+            var folder = Path.Combine(output.FullName, name);
+            var (exit, o, e) = CliProcess.RunAsync(Limit, ["spectral", "--out", folder, "--images", "8", "--size", "32", .. targets]).GetAwaiter().GetResult();
+            Assert.True(exit == 0, o + e);
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "report.json"))).RootElement;
+        }
+        var loose = Run("loose", "--min-energy", "0", "--max-oracle-drop", "1");
+        Assert.Equal(loose.GetProperty("Factors").EnumerateArray().Max(f => f.GetProperty("Factor").GetInt32()), loose.GetProperty("RecommendedFactor").GetInt32());
+        Assert.Equal(0, loose.GetProperty("MinEnergy").GetDouble());
+        var strict = Run("strict", "--min-energy", "1", "--max-oracle-drop", "0");
+        Assert.Equal(1, strict.GetProperty("RecommendedFactor").GetInt32());
+        Assert.Equal(0.0, strict.GetProperty("MaxOracleMIoUDrop").GetDouble());
+
+        var (refused, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral", "--min-energy", "1.5");
+        Assert.NotEqual(0, refused);
+        Assert.Contains("--min-energy must be in [0, 1]", stdout + stderr);
+    }
+
     [Fact]
     public async Task Spectral_rejects_an_unknown_dataset()
     {

@@ -20,6 +20,7 @@ public static class SpectralCommand
         var classes = new Option<int>("--classes") { Description = "Classes of the synthetic dataset.", DefaultValueFactory = _ => 6 };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic dataset.", DefaultValueFactory = _ => 0 };
         var shards = new Option<int>("--shards") { Description = "Shards the labels are split into; each is analysed by a shard grain on a node of the cluster.", DefaultValueFactory = _ => 2 };
+        var targets = new AdvisorTargetOptions();
         var remote = new RemoteClusterOptions();
 
         dataset.Validators.Add(r =>
@@ -36,6 +37,7 @@ public static class SpectralCommand
         {
             dataset, output, images, size, classes, seed, shards,
         };
+        targets.AddTo(command);
         remote.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
@@ -45,7 +47,7 @@ public static class SpectralCommand
                 ? new DatasetSpec { NumClasses = parse.GetValue(classes), Height = height, Width = width, TrainCount = parse.GetValue(images) }
                 : new DatasetSpec { Kind = DatasetSpec.Files, Path = Path.GetFullPath(name), Height = height, Width = width };
             var options = new SpectralRunOptions(parse.GetValue(output)!, new ExperimentSpec { Dataset = data, Seed = parse.GetValue(seed) },
-                parse.GetValue(images), parse.GetValue(shards));
+                parse.GetValue(images), parse.GetValue(shards), Advisor: targets.Read(parse));
             return SpectralClusterTarget.RunAsync(parse, remote, embeddedWorkers: 1, "cpu",
                 (grains, where) => SpectralRunner.RunAsync(options, grains, where, cancellationToken), cancellationToken);
         });

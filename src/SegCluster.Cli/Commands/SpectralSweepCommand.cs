@@ -28,6 +28,8 @@ public static class SpectralSweepCommand
         {
             specFile, workers, images, shards, tolerance, output,
         };
+        var targets = new AdvisorTargetOptions();
+        targets.AddTo(command);
         var remote = new RemoteClusterOptions();
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -35,15 +37,16 @@ public static class SpectralSweepCommand
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
             var (spec, size) = loaded;
             var (imageCount, shardCount, within, folder) = (parse.GetValue(images), parse.GetValue(shards), parse.GetValue(tolerance), parse.GetValue(output)!);
+            var analysis = new SpectralAnalysisRequest(imageCount, shardCount, targets.Read(parse));
             if (!OutputFolder.IsWritable(folder)) return 2;
             var redis = parse.GetValue(remote.Cluster);
             if (string.IsNullOrWhiteSpace(redis))
-                return await SpectralSweepRunner.RunAsync(spec, size, imageCount, shardCount, within, folder, cancellationToken);
+                return await SpectralSweepRunner.RunAsync(spec, size, analysis, within, folder, cancellationToken);
             if (!SpectralSweepRunner.IsValid(spec)) return 2;
             // The analysis and the trials run on the cluster's nodes; the report is written here.
             return await remote.RunAsync(parse, async client => await SpectralSweepRunner.RunOnAsync(spec, client,
                 await FreeWorkers.TakeAsync(client, size, min: spec.WorkersPerTrial), $"the cluster at {redis}",
-                imageCount, shardCount, within, folder, cancellationToken), cancellationToken);
+                analysis, within, folder, cancellationToken), cancellationToken);
         });
         return command;
     }

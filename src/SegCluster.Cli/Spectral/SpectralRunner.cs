@@ -65,7 +65,7 @@ public static class SpectralRunner
     public static SpectralReport Write(SpectralRunOptions options, SpectralAnalysisOutcome outcome)
     {
         var statistics = outcome.Statistics;
-        var advisorOptions = new GridAdvisorOptions();
+        var advisorOptions = options.Advisor ?? new GridAdvisorOptions();
         var advice = statistics.Advise(advisorOptions);
         var report = new SpectralReport(options.Spec.Dataset.Identity(options.Spec.Seed), (int)statistics.Images, statistics.Height, statistics.Width,
             ClassNames(options, statistics.NumClasses), advice.RecommendedFactor, advisorOptions.MinEnergy, advisorOptions.MaxOracleMIoUDrop,

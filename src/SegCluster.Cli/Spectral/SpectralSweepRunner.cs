@@ -46,7 +46,7 @@ public static class SpectralSweepRunner
 
     /// <summary>The spectral sweep on an embedded cluster of <paramref name="workers"/> workers started for it.</summary>
     /// <returns>Exit code: 0 done, 1 the sweep failed, 2 invalid spec, 130 cancelled.</returns>
-    public static async Task<int> RunAsync(SweepSpec spec, int workers, int images, int shards, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(SweepSpec spec, int workers, SpectralAnalysisRequest analysis, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
     {
         if (!IsValid(spec)) return 2;
         EmbeddedCluster cluster;
@@ -60,7 +60,7 @@ public static class SpectralSweepRunner
             return 1;
         }
         await using (cluster)
-            return await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, $"an embedded cluster ({workers} workers)", images, shards, tolerance, output, cancellationToken);
+            return await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, $"an embedded cluster ({workers} workers)", analysis, tolerance, output, cancellationToken);
     }
 
     /// <summary>Writes the problems of a spec that cannot be a spectral sweep to stderr; true when there are none.</summary>
@@ -78,14 +78,15 @@ public static class SpectralSweepRunner
     /// </summary>
     /// <param name="where">The cluster in words, for the output.</param>
     public static async Task<int> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, string where,
-        int images, int shards, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
+        SpectralAnalysisRequest request, double tolerance, DirectoryInfo output, CancellationToken cancellationToken)
     {
         if (!IsValid(spec)) return 2;
         var console = AnsiConsole.Console;
         spec = spec with { SpectralSkip = null };  // every grid is trained: the point is to check the prediction
-        images = Math.Min(images, spec.TrialBase.Dataset.TrainCount);
+        var images = Math.Min(request.Images, spec.TrialBase.Dataset.TrainCount);
 
-        var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, shards);
+        var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, request.Shards,
+            Advisor: request.Targets);
         SpectralReport analysis;
         try
         {
@@ -103,7 +104,7 @@ public static class SpectralSweepRunner
         var (exit, status) = await SweepRunner.RunOnAsync(spec, grains, workerIds, output, cancellationToken);
         if (status is null) return exit;
         var rows = await RowsAsync(spec, status, analysis, grains);
-        var report = Summarise(spec, analysis, shards, rows, tolerance);
+        var report = Summarise(spec, analysis, request.Shards, rows, tolerance);
         console.Write(SpectralSweepTable.Create(report));
         var written = await OutputFolder.TryWriteAsync(output.FullName, () =>
         {
