@@ -41,11 +41,11 @@ public sealed class ClassSuppressionNet : SegmentationModel
             ("norm", Layers.Norm(inner.Options.Norm, channels)),  // the model's norm: SyncBN ranks must share its statistics too
             ("relu", nn.ReLU()));
         Suppression = options;
-        if (options.ClassFrequencies is { } f)
+        DropShares = options.DropShares(inner.NumClasses);
+        if (options.ClassFrequencies is not null)
         {
-            var inverse = f.Select(x => 1.0 / x).ToArray();
-            double total = inverse.Sum(), run = 0;
-            _cumulative = inverse.Select(x => run += x / total).ToArray();
+            double run = 0;
+            _cumulative = DropShares.Select(x => run += x).ToArray();
         }
         RegisterComponents();
     }
@@ -54,6 +54,9 @@ public sealed class ClassSuppressionNet : SegmentationModel
 
     /// <summary>The scheme's spec.</summary>
     public ClassSuppressionOptions Suppression { get; }
+
+    /// <summary>Each class's share of the drops (<see cref="ClassSuppressionOptions.DropShares"/>); K values summing to 1.</summary>
+    public IReadOnlyList<double> DropShares { get; }
 
     /// <summary>Training progress in (fractional) epochs; the caller advances it. Sets p and λ.</summary>
     public double Epoch { get; set; }
