@@ -14,6 +14,10 @@ public class ClassSuppressionNetTests
     [Theory]
     [InlineData("spgnet")]
     [InlineData("encoder-decoder")]
+    [InlineData("deeplabv3plus")]
+    [InlineData("unet")]
+    [InlineData("dan")]
+    [InlineData("vit")]
     public void WrapsAnyModelWithAHeadAndBackwardReachesEveryParameter(string name)
     {
         using var scope = NewDisposeScope();
