@@ -91,7 +91,7 @@ public sealed class WorkerTrainingLoop(
             worker.Device, precision, reduction.Description);
         if (rank == 0 && frequencies is not null && model is ClassSuppressionNet suppression)
             logger.LogInformation("{Experiment}: inverse-frequency class suppression (PAPERS.md §4), class: pixel frequency on up to {Samples} training samples → share of the drops: {Shares}",
-                assignment.ExperimentId, ClassFrequencies.DefaultSamples, string.Join(", ", trainData.Source.ClassNames.Select((name, k) => $"{name}: {frequencies[k]:P2} → {suppression.DropShares[k]:P1}")));
+                assignment.ExperimentId, ClassFrequencies.DefaultSamples, string.Join(", ", trainData.Source.ClassNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision, spec.Training.BucketCapMb);
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
             logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
