@@ -1,5 +1,6 @@
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Debiasing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,5 +30,21 @@ internal static class TestData
     {
         random.manual_seed(seed);
         return ModelRegistry.Create(new ModelOptions(name, numClasses, width, norm));
+    }
+
+    /// <summary>How often each class was dropped (PAPERS.md §4) over <paramref name="draws"/> training forwards, one per
+    /// optimizer step (epochs 1, 1 + 1/draws, ...: p = 1 for E_end ≤ 1).</summary>
+    public static int[] DropCounts(ClassSuppressionNet model, int draws)
+    {
+        model.train();
+        var counts = new int[model.NumClasses];
+        using var scope = NewDisposeScope();
+        using var images = randn(1, 3, 16, 16);
+        for (int i = 0; i < draws; i++)
+        {
+            model.Epoch = 1 + i / (double)draws;
+            counts[model.forward(images).Suppression!.DroppedClass]++;
+        }
+        return counts;
     }
 }

@@ -12,6 +12,7 @@ using SegCluster.Vision.Data.Loading;
 using SegCluster.Vision.Devices;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
+using SegCluster.Vision.Models.Debiasing;
 using SegCluster.Vision.Training;
 using TorchSharp;
 
@@ -88,6 +89,9 @@ public sealed class WorkerTrainingLoop(
         var precision = SpecMapping.Precision(spec, device);
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}", rank, assignment.ExperimentId,
             worker.Device, precision, reduction.Description);
+        if (rank == 0 && frequencies is not null && model is ClassSuppressionNet suppression)
+            logger.LogInformation("{Experiment}: inverse-frequency class suppression (PAPERS.md §4), class: pixel frequency on up to {Samples} training samples → share of the drops: {Shares}",
+                assignment.ExperimentId, ClassFrequencies.DefaultSamples, string.Join(", ", trainData.Source.ClassNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision, spec.Training.BucketCapMb);
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
             logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",

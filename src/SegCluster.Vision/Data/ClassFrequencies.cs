@@ -4,10 +4,14 @@ namespace SegCluster.Vision.Data;
 /// the input of inverse-frequency class sampling (PAPERS.md §4).</summary>
 public static class ClassFrequencies
 {
+    /// <summary>Samples <see cref="Measure"/> reads unless told otherwise.</summary>
+    public const int DefaultSamples = 64;
+
     /// <summary>K frequencies summing to 1 over <paramref name="samples"/> samples taken evenly through the dataset
     /// (not the first ones: readers list files sorted, so those are one city or one scene type); a class never seen
-    /// gets half a pixel's share, so its inverse stays finite (it is then drawn most often).</summary>
-    public static IReadOnlyList<double> Measure(ISegmentationDataset dataset, int samples = 64)
+    /// gets 0: the sampler's prior, not an invented pixel count, decides its share
+    /// (<see cref="Models.Debiasing.ClassSuppressionOptions.DropShares"/>).</summary>
+    public static IReadOnlyList<double> Measure(ISegmentationDataset dataset, int samples = DefaultSamples)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var counts = new double[dataset.NumClasses];
@@ -16,6 +20,6 @@ public static class ClassFrequencies
             foreach (byte label in dataset.Get((int)((long)k * dataset.Count / taken)).Label)
                 if (label < counts.Length) counts[label]++;
         double total = counts.Sum();
-        return counts.Select(c => Math.Max(c, 0.5) / Math.Max(total, 1)).ToArray();
+        return counts.Select(c => c / Math.Max(total, 1)).ToArray();
     }
 }

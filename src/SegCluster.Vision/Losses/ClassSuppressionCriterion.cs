@@ -10,9 +10,10 @@ namespace SegCluster.Vision.Losses;
 /// λ·CE(plain logits) + (1−λ)·CE(drop-branch logits, pixels of class d ignored)
 /// + α · mean over (B, H, W) of softmax(drop logits)_d, with λ and d from
 /// <see cref="SegmentationOutput.Suppression"/> (α = <see cref="ClassSuppressionOptions.SuppressionWeight"/>).
-/// The term list has the same length whether or not a class was dropped (data-parallel ranks sample
-/// independently). Auxiliary predictions keep <see cref="SegmentationCriterion"/>'s terms. Each CE is a mean over its
-/// valid pixels; the suppression term a mean over all B·H·W pixels (the authors take it at the feature
+/// The term list has the same length whether or not a class was dropped, so the term vector the trainer all-reduces
+/// keeps one layout whatever was drawn (data-parallel ranks share the sampler's seed and drop the same class each
+/// step; <see cref="ClassSuppressionOptions.Seed"/>). Auxiliary predictions keep <see cref="SegmentationCriterion"/>'s
+/// terms. Each CE is a mean over its valid pixels; the suppression term a mean over all B·H·W pixels (the authors take it at the feature
 /// grid; here the logits are at the input size). Without <see cref="SegmentationOutput.Suppression"/>
 /// (eval mode or an unwrapped model) this is exactly <see cref="SegmentationCriterion"/> on the logits.
 /// </summary>
@@ -55,7 +56,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         using (var valid = dropLabels.ne(ignoreScalar).sum()) counts.Add(valid.item<long>());
         weights.Add(1 - branch.PlainWeight);
 
-        // Suppression term; present (zero) even when nothing is dropped so every rank has the same terms.
+        // Suppression term; present (zero) even when nothing is dropped: one term layout every step.
         var probability = branch.DroppedClass >= 0
             ? nn.functional.softmax(output.Logits, 1).select(1, branch.DroppedClass)  // (B, H, W)
             : zeros_like(output.Logits.select(1, 0));

@@ -45,6 +45,7 @@ public sealed class DeepAggregationNet : SegmentationModel
 
     /// <inheritdoc/>
     public override int OutputStride => encoder.OutputStride;
+    public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     protected override SegmentationOutput Compute(Tensor images, long[] size)
@@ -57,6 +58,6 @@ public sealed class DeepAggregationNet : SegmentationModel
             for (int l = 0; l < x.Length - round; l++)
                 x[l] = nodes[node++].call(Layers.Add(x[l], Layers.ResizeLike(x[l + 1], x[l])));  // (B, D, H/s_l, W/s_l)
         var logits = head.call(x[0], size);                                // (B, K, H, W)
-        return new SegmentationOutput(logits, []);
+        return new SegmentationOutput(logits, []) { Feature = x[0] };
     }
 }

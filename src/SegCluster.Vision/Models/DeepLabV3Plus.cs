@@ -49,6 +49,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
 
     /// <inheritdoc/>
     public override int OutputStride => encoder.OutputStride;
+    public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     protected override SegmentationOutput Compute(Tensor images, long[] size)
@@ -60,6 +61,6 @@ public sealed class DeepLabV3Plus : SegmentationModel
         var low = truncation.call(low_level.call(skip));                // (B, 48', r·H/g, r·W/g)
         var fused = fuse.call(cat([Layers.ResizeLike(context, low), low], dim: 1));  // (B, A, r·H/g, r·W/g)
         var logits = head.call(fused, size);                            // (B, K, H, W); (B, K, H/f, W/f) in training at label factor f
-        return new SegmentationOutput(logits, []);
+        return new SegmentationOutput(logits, []) { Feature = fused };
     }
 }

@@ -44,6 +44,7 @@ public sealed class UNet : SegmentationModel
 
     /// <inheritdoc/>
     public override int OutputStride => encoder.OutputStride;
+    public override SegmentationHead Head => head;
 
     /// <param name="images">(B, 3, H, W), H and W multiples of the output stride.</param>
     protected override SegmentationOutput Compute(Tensor images, long[] size)
@@ -57,6 +58,6 @@ public sealed class UNet : SegmentationModel
             x = up[i].call(cat([Layers.ResizeLike(x, skip), skip], dim: 1));  // (B, C·2^l, H/s_l, W/s_l)
         }
         var logits = head.call(x, size);                                // (B, K, H, W)
-        return new SegmentationOutput(logits, []);
+        return new SegmentationOutput(logits, []) { Feature = x };
     }
 }

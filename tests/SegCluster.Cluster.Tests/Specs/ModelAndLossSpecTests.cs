@@ -28,7 +28,6 @@ public sealed class ModelAndLossSpecTests
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Lambda = -1 } }), "loss.scribble.lambda", ">= 0" },
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Scale = 2 } }), "loss.scribble.scale", "(0, 1]" },
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { MaxGridSide = 128 } }), "loss.scribble.max_grid_side", "[2, 64]" },
-        { new ExperimentSpec { Model = new ModelSpec { Name = "unet" }, Loss = new LossSpec { Kind = LossSpec.ClassSuppressionKind } }, "model.name", "spgnet, encoder-decoder, vit" },
         { new ExperimentSpec { Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind }, Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe, Factor = 4 } }, "labels.mode", "set labels.mode to 'full'" },
     };
 
@@ -47,6 +46,9 @@ public sealed class ModelAndLossSpecTests
         Assert.Empty(With(m => m with { Name = "deeplabv3plus", Backbone = "resnet50" }).Validate());  // OS 16 by default: 64×64 fits
         Assert.Empty(With(m => m with { Name = "vit", Backbone = "vit-b" }).Validate());
         Assert.Empty(new ExperimentSpec { Model = new ModelSpec { Name = "unet" }, Loss = new LossSpec { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Dynamic = false } } }.Validate());
+        foreach (var name in new[] { "deeplabv3plus", "unet", "dan" })  // PAPERS.md §4, §5: any model with a feature before a 1×1 classifier
+            foreach (var kind in new[] { LossSpec.ClassSuppressionKind, LossSpec.ScribbleRegularizedKind })
+                Assert.Empty(new ExperimentSpec { Model = new ModelSpec { Name = name }, Loss = new LossSpec { Kind = kind } }.Validate());
     }
 
     [Fact]
@@ -69,6 +71,13 @@ public sealed class ModelAndLossSpecTests
             Assert.Equal(ModelRegistry.Backbones(model), ModelCatalog.Backbones(model));
             foreach (var backbone in ModelRegistry.Backbones(model))
                 Assert.Equal(BackboneRegistry.OutputStrides(backbone), ModelCatalog.OutputStrides(backbone));
+        }
+        Assert.Equal(ModelRegistry.Names.Where(ExposesHead), ModelCatalog.ModelsWithClassifierHead);
+
+        static bool ExposesHead(string name)
+        {
+            using var model = ModelRegistry.Create(new ModelOptions(name, NumClasses: 3, Width: 4));
+            return model.Head is not null;
         }
     }
 

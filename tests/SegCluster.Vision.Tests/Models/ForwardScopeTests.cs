@@ -11,10 +11,10 @@ public class ForwardScopeTests
     [Theory]
     [InlineData("spgnet", 3)]          // logits, P, feature
     [InlineData("encoder-decoder", 2)] // logits, feature
-    [InlineData("deeplabv3plus", 1)]
-    [InlineData("unet", 1)]
-    [InlineData("dan", 1)]
-    [InlineData("vit", 2)]
+    [InlineData("deeplabv3plus", 2)]   // logits, feature
+    [InlineData("unet", 2)]            // logits, feature
+    [InlineData("dan", 2)]             // logits, feature
+    [InlineData("vit", 2)]             // logits, feature
     public void OnlyTheOutputTensorsSurviveTheForward(string name, int tensors)
     {
         random.manual_seed(3);

@@ -23,8 +23,6 @@ public sealed class ClassSuppressionNet : SegmentationModel
     private readonly SegmentationModel inner;
     private readonly nn.Module<Tensor, Tensor> suppression;
     private readonly double[]? _cumulative;
-    private double _drawEpoch = double.NaN;
-    private int _drawsAtEpoch;
 
     /// <param name="inner">The model to wrap; it must expose <see cref="SegmentationModel.Head"/> and set <see cref="SegmentationOutput.Feature"/>.</param>
     public ClassSuppressionNet(SegmentationModel inner, ClassSuppressionOptions options)
@@ -41,11 +39,11 @@ public sealed class ClassSuppressionNet : SegmentationModel
             ("norm", Layers.Norm(inner.Options.Norm, channels)),  // the model's norm: SyncBN ranks must share its statistics too
             ("relu", nn.ReLU()));
         Suppression = options;
-        if (options.ClassFrequencies is { } f)
+        DropShares = options.DropShares(inner.NumClasses);
+        if (options.ClassFrequencies is not null)
         {
-            var inverse = f.Select(x => 1.0 / x).ToArray();
-            double total = inverse.Sum(), run = 0;
-            _cumulative = inverse.Select(x => run += x / total).ToArray();
+            double run = 0;
+            _cumulative = DropShares.Select(x => run += x).ToArray();
         }
         RegisterComponents();
     }
@@ -55,7 +53,11 @@ public sealed class ClassSuppressionNet : SegmentationModel
     /// <summary>The scheme's spec.</summary>
     public ClassSuppressionOptions Suppression { get; }
 
-    /// <summary>Training progress in (fractional) epochs; the caller advances it. Sets p and λ.</summary>
+    /// <summary>Each class's share of the drops (<see cref="ClassSuppressionOptions.DropShares"/>); K values summing to 1.</summary>
+    public IReadOnlyList<double> DropShares { get; }
+
+    /// <summary>Training progress in (fractional) epochs: sets p and λ, and keys the dropped class. Set it once per optimizer
+    /// step (<c>LossSchedule</c>: steps done / steps per epoch); every training forward at one value drops the same class.</summary>
     public double Epoch { get; set; }
 
     /// <summary>p = min(1, epoch / E_end).</summary>
@@ -104,14 +106,16 @@ public sealed class ClassSuppressionNet : SegmentationModel
     }
 
     /// <summary>
-    /// The draw is a function of (seed, epoch, draws made at that epoch), not of a generator's history: a run resumed from
-    /// a checkpoint sets the epoch of its next step and drops the class the uninterrupted run dropped.
+    /// The draw is a function of (seed, epoch) only, not of a generator's history or of how many forwards ran: the k
+    /// micro-batches of an accumulated step (one epoch value) drop the same class, as one k-times larger batch would
+    /// (PAPERS.md §4: one class d per iteration); ranks sharing the seed drop the same class; a run resumed from a
+    /// checkpoint sets the epoch of its next step and drops the class the uninterrupted run dropped.
     /// </summary>
     private int SampleDroppedClass()
     {
-        if (Epoch != _drawEpoch) (_drawEpoch, _drawsAtEpoch) = (Epoch, 0);
         long epochBits = BitConverter.DoubleToInt64Bits(Epoch);
-        var random = new SplitMixRandom(Suppression.Seed, (int)(epochBits ^ (epochBits >> 32)), _drawsAtEpoch++);
+        // index 0: a step's first forward drew with it before micro-batches shared the draw, so runs without accumulation keep their classes.
+        var random = new SplitMixRandom(Suppression.Seed, (int)(epochBits ^ (epochBits >> 32)), 0);
         if (random.NextDouble() >= DropProbability) return -1;
         if (_cumulative is null) return random.NextInt(NumClasses);
         double u = random.NextDouble();

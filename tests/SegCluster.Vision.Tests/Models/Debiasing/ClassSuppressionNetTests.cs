@@ -1,6 +1,9 @@
+using SegCluster.Tests.Shared;
+using SegCluster.Vision.Data;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Debiasing;
+using SegCluster.Vision.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,6 +14,10 @@ public class ClassSuppressionNetTests
     [Theory]
     [InlineData("spgnet")]
     [InlineData("encoder-decoder")]
+    [InlineData("deeplabv3plus")]
+    [InlineData("unet")]
+    [InlineData("dan")]
+    [InlineData("vit")]
     public void WrapsAnyModelWithAHeadAndBackwardReachesEveryParameter(string name)
     {
         using var scope = NewDisposeScope();
@@ -73,18 +80,37 @@ public class ClassSuppressionNetTests
         Assert.Contains(-1, uninterrupted[..8]);  // p = epoch / 2 < 1 early on: some steps drop nothing
     }
 
+    /// <summary>The trainer runs k forwards per optimizer step and documents them as one k-times larger batch; PAPERS.md §4
+    /// samples one class per iteration. Each micro-batch used to draw its own class.</summary>
+    [Fact]
+    public void TheMicroBatchesOfOneAccumulatedStepDropTheSameClass()
+    {
+        using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 4, 4, NormKind.GroupNorm), new ClassSuppressionOptions(EndEpoch: 1, Seed: 2));
+        var recorder = new DroppedClassRecorder(new ClassSuppressionCriterion(new LossOptions(), model.Suppression));
+        using var trainer = new DataParallelTrainer(model, recorder, new OptimizerOptions(LearningRate: 0.01, AccumulationSteps: 2), new SingleRankReducer());
+        using var batch = TestData.Batch(new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 4, Height: 32, Width: 32, Count: 4, Seed: 3)), [0, 1, 2, 3]);
+        const int steps = 6;
+        for (int step = 0; step < steps; step++)
+        {
+            model.Epoch = 1 + step / (double)steps;  // p = 1; set once per optimizer step, as LossSchedule does
+            trainer.Step(batch);
+        }
+        var drops = string.Join(",", recorder.Dropped);
+        Assert.Equal(2 * steps, recorder.Dropped.Count);
+        Assert.All(recorder.Dropped.Chunk(2), pair => Assert.True(pair[0] == pair[1], $"micro-batch drops {drops}: one step dropped two classes"));
+        Assert.True(recorder.Dropped.Distinct().Count() > 1, $"micro-batch drops {drops}: every step dropped the same class");
+    }
+
     [Fact]
     public void InverseFrequencySamplingPrefersRareClasses()
     {
         using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None),
             new ClassSuppressionOptions(EndEpoch: 1, ClassFrequencies: [0.90, 0.09, 0.01], Seed: 3));
-        model.Epoch = 1;
-        model.train();
-        var counts = new int[3];
-        using var scope = NewDisposeScope();
-        for (int i = 0; i < 40; i++)
-            counts[model.forward(randn(1, 3, 16, 16)).Suppression!.DroppedClass]++;
-        Assert.True(counts[2] > counts[1] && counts[1] >= counts[0], $"counts {string.Join(",", counts)}");
+        var shares = model.DropShares;  // ∝ 1 / (f + 1/3): 0.13, 0.39, 0.48
+        Assert.True(shares[2] > shares[1] && shares[1] > shares[0], $"shares {string.Join(",", shares)}");
+        const int draws = 300;
+        var counts = TestData.DropCounts(model, draws);  // p = 1
+        Assert.All(Enumerable.Range(0, 3), k => Assert.InRange(counts[k] / (double)draws, shares[k] - 0.08, shares[k] + 0.08));
     }
 
     [Fact]
