@@ -53,6 +53,7 @@ public static class SpecValidation
         Check(t.Momentum is >= 0 and < 1, $"training.momentum: {t.Momentum} must be in [0, 1).");
         Check(t.WeightDecay >= 0 && double.IsFinite(t.WeightDecay), $"training.weight_decay: {t.WeightDecay} must be a finite number, 0 or more.");
         Check(t.AuxiliaryWeight >= 0 && double.IsFinite(t.AuxiliaryWeight), $"training.auxiliary_weight: {t.AuxiliaryWeight} must be a finite number, 0 or more.");
+        Check(t.FinalWeight > 0 && double.IsFinite(t.FinalWeight), $"training.final_weight: {t.FinalWeight} must be a positive finite number (the final prediction is the one evaluated; PAPERS.md §1: 1).");
         Check(t.EvaluationBatch >= 1, $"training.evaluation_batch: {t.EvaluationBatch} must be at least 1.");
         Check(t.Optimizer is "sgd" or "adamw", $"training.optimizer: '{t.Optimizer}' is unknown; use 'sgd' or 'adamw'.");
         Check(t.LrPolicy is "poly" or "constant", $"training.lr_policy: '{t.LrPolicy}' is unknown; use 'poly' or 'constant'.");

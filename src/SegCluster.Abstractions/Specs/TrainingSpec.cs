@@ -11,8 +11,10 @@ public sealed record TrainingSpec
     [Id(3)] public double LearningRate { get; init; } = 0.05;
     [Id(4)] public double Momentum { get; init; } = 0.9;
     [Id(5)] public double WeightDecay { get; init; } = 1e-4;
-    /// <summary>Weight of the intermediate (SPG) prediction losses; the final loss has weight 1.</summary>
+    /// <summary>Weight of the intermediate (SPG) prediction losses (PAPERS.md §1: 0.4).</summary>
     [Id(6)] public double AuxiliaryWeight { get; init; } = 0.4;
+    /// <summary>Weight of the final prediction's loss (PAPERS.md §1: 1.0).</summary>
+    [Id(12)] public double FinalWeight { get; init; } = 1.0;
     /// <summary>Validation batch. Below 16 on purpose: libtorch tries NNPACK for CPU convolutions with
     /// batch ≥ 16 and, on CPUs it does not support, logs a warning per call.</summary>
     [Id(7)] public int EvaluationBatch { get; init; } = 8;

@@ -89,7 +89,7 @@ public static class SweepValidation
     /// <summary>Label grid and loss settings, and what adds or weights auxiliary terms (the model, SPG supervision).</summary>
     private static bool ChangesWhatTheLossMeasures(string path) =>
         path.StartsWith("labels.", StringComparison.Ordinal) || path.StartsWith("loss.", StringComparison.Ordinal) ||
-        path is "model.name" or "model.spg.supervision" or "training.auxiliary_weight";
+        path is "model.name" or "model.spg.supervision" or "training.auxiliary_weight" or "training.final_weight";
 
     private static void ValidateAxis(SweepAxis axis, string at, List<string> errors)
     {

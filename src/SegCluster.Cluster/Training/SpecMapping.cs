@@ -126,7 +126,7 @@ public static class SpecMapping
             DeepKernel: s.Dynamic, ConsistencyWeight: s.ConsistencyWeight, WarmupSteps: s.WarmupSteps);
     }
 
-    public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec));
+    public static LossOptions Loss(ExperimentSpec spec) => new(spec.Training.AuxiliaryWeight, Labels: Labels(spec), FinalWeight: spec.Training.FinalWeight);
 
     /// <summary>The final-loss label grid (PAPERS.md §2, §3); spec.labels.mode is validated up front. Full labels that are
     /// scribbles (a scribble loss, which forces labels.mode full, or VOC's train_scribble) train as labels.mode scribble: the

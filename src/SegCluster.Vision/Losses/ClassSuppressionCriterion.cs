@@ -47,14 +47,15 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         var sums = new List<Tensor>(plain.Sums);
         var counts = new List<long>(plain.ValidCounts);
         var weights = new List<double>(plain.Weights);
-        weights[0] = branch.PlainWeight;
+        var final = _base.Options.FinalWeight;  // the two branches share the final term's weight: λ·F and (1 − λ)·F
+        weights[0] = final * branch.PlainWeight;
 
         // Drop branch: class d becomes ignore.
         using var dropped = branch.DroppedClass.ToScalar();
         var dropLabels = branch.DroppedClass >= 0 ? labels.masked_fill(labels.eq(dropped), ignoreScalar) : labels;  // (B, H, W)
         sums.Add(nn.functional.cross_entropy(output.Logits, dropLabels, ignore_index: ignore, reduction: nn.Reduction.Sum));
         using (var valid = dropLabels.ne(ignoreScalar).sum()) counts.Add(valid.item<long>());
-        weights.Add(1 - branch.PlainWeight);
+        weights.Add(final * (1 - branch.PlainWeight));
 
         // Suppression term; present (zero) even when nothing is dropped: one term layout every step.
         var probability = branch.DroppedClass >= 0

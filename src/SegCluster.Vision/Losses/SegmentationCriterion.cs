@@ -7,7 +7,7 @@ namespace SegCluster.Vision.Losses;
 
 /// <summary>
 /// SPGNet's training loss (PAPERS.md §1 "Loss"): cross-entropy with an ignore index on the final
-/// logits (weight 1) plus <see cref="LossOptions.AuxiliaryWeight"/> × CE for each auxiliary prediction.
+/// logits (weight <see cref="LossOptions.FinalWeight"/>, 1 by default) plus <see cref="LossOptions.AuxiliaryWeight"/> × CE for each auxiliary prediction.
 /// The final term can move to a coarse label grid (nearest, block or soft labels, PAPERS.md §2/§3) through
 /// <see cref="LossOptions.Labels"/>. An auxiliary term is computed at the auxiliary's own grid (h, w), not by
 /// upsampling the prediction, from the same supervision as the final term (<see cref="AddAuxiliaryTerm"/>). Each term
@@ -107,19 +107,19 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var coarseLogits = LogitsOnGrid(logits, labels, f);  // (B, K, H/f, W/f)
         if (grid.Mode is LabelMode.Full or LabelMode.Scribble)
         {
-            AddTerm(coarseLogits, labels, 1.0, sums, counts, weights);
+            AddTerm(coarseLogits, labels, Options.FinalWeight, sums, counts, weights);
             return;
         }
         switch (grid.Mode)
         {
             case LabelMode.Nearest:
-                AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), 1.0, sums, counts, weights);
+                AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), Options.FinalWeight, sums, counts, weights);
                 break;
             case LabelMode.Block:
-                AddTerm(coarseLogits, blocks!, 1.0, sums, counts, weights);
+                AddTerm(coarseLogits, blocks!, Options.FinalWeight, sums, counts, weights);
                 break;
             default:
-                AddSoftTerm(coarseLogits, labels, f, 1.0, sums, counts, weights);
+                AddSoftTerm(coarseLogits, labels, f, Options.FinalWeight, sums, counts, weights);
                 break;
         }
     }

@@ -52,6 +52,17 @@ public sealed class ModelAndLossSpecTests
     }
 
     [Fact]
+    public void The_final_weight_reaches_the_loss_and_must_be_positive()
+    {
+        var spec = new ExperimentSpec { Training = new TrainingSpec { FinalWeight = 2 } };
+        Assert.Empty(spec.Validate());
+        Assert.Equal(2, SpecMapping.Loss(spec).FinalWeight);
+        Assert.Equal(1, SpecMapping.Loss(new ExperimentSpec()).FinalWeight);
+        var error = Assert.Single((spec with { Training = new TrainingSpec { FinalWeight = 0 } }).Validate());
+        Assert.StartsWith("training.final_weight: 0 must be a positive finite number", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Decoder_truncation_on_a_model_without_a_fine_decoder_level_is_refused_naming_the_ones_with()
     {
         var error = Assert.Single(With(m => m with { Name = "vit", DecoderTruncation = 0.5 }).Validate());

@@ -1,3 +1,4 @@
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using TorchSharp;
@@ -18,6 +19,28 @@ public class SegmentationCriterionTests
         var loss = new SegmentationCriterion(new LossOptions()).Forward(new SegmentationOutput(logits, []), labels);
         var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255);  // PyTorch's mean over valid pixels
         Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+    }
+
+    /// <summary>§1: the final term's weight is a spec option (default 1); every label grid's final term takes it, the
+    /// auxiliaries keep theirs.</summary>
+    [Theory]
+    [InlineData(LabelMode.Full)]
+    [InlineData(LabelMode.Nearest)]
+    [InlineData(LabelMode.SoftCrossEntropy)]
+    public void TheFinalTermCarriesTheFinalWeight(LabelMode mode)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(5);
+        var output = new SegmentationOutput(randn(1, 3, 8, 8), [randn(1, 3, 4, 4)]);
+        var labels = randint(0, 3, [1, 8, 8], dtype: ScalarType.Int64);
+        var grid = new LabelOptions(mode, mode == LabelMode.Full ? 1 : 2);
+        var plain = new SegmentationCriterion(new LossOptions(Labels: grid));
+        var doubled = new SegmentationCriterion(new LossOptions(Labels: grid, FinalWeight: 2));
+        Assert.Equal([2.0, 0.4], doubled.Terms(output, labels).Weights);
+        var final = plain.Forward(output with { Auxiliary = [] }, labels).item<float>();
+        var auxiliary = plain.Forward(output, labels).item<float>() - final;
+        Assert.Equal(2 * final + auxiliary, doubled.Forward(output, labels).item<float>(), 4);
+        Assert.Throws<ArgumentException>(() => new LossOptions(FinalWeight: 0).Validate());
     }
 
     [Fact]
