@@ -19,6 +19,7 @@ public sealed class SpectralTests
         var factors = report.RootElement.GetProperty("Factors").EnumerateArray().Select(f => f.GetProperty("Factor").GetInt32()).ToArray();
         Assert.Equal([1, 2, 4, 8, 16], factors);
         Assert.Contains(report.RootElement.GetProperty("RecommendedFactor").GetInt32(), factors);
+        Assert.Equal(1.0, report.RootElement.GetProperty("DatasetCumulativeEnergy").EnumerateArray().Last().GetDouble(), 6);  // §2: the dataset's curve
         foreach (var png in new[] { "energy.png", "factors.png" })
         {
             var bytes = File.ReadAllBytes(Path.Combine(output.FullName, png));

@@ -5,7 +5,8 @@ namespace SegCluster.Cli.Spectral;
 /// <summary>The PNG plots of `segcluster spectral`, drawn with ScottPlot (PAPERS.md §2 figures).</summary>
 public static class SpectralPlots
 {
-    /// <summary>Cumulative label energy against normalised radial frequency, one curve per class.</summary>
+    /// <summary>Cumulative label energy against normalised radial frequency, one curve per class and a bold one for the
+    /// whole dataset.</summary>
     public static void Energy(SpectralReport report, string path)
     {
         var plot = new Plot();
@@ -13,7 +14,14 @@ public static class SpectralPlots
         var xs = Enumerable.Range(1, bands).Select(b => b / (double)bands * Math.Sqrt(0.5)).ToArray();  // band upper edge, cycles/px
         for (int k = 0; k < report.CumulativeEnergy.Length; k++)
             plot.Add.Scatter(xs, report.CumulativeEnergy[k]).LegendText = report.ClassNames[k];
-        plot.Title("Cumulative label energy per class");
+        if (report.DatasetCumulativeEnergy is { Length: > 0 } dataset)
+        {
+            var all = plot.Add.Scatter(xs, dataset);
+            all.LegendText = "all classes";
+            all.LineWidth = 3;
+            all.Color = Colors.Black;
+        }
+        plot.Title("Cumulative label energy per class and for the dataset");
         plot.XLabel("radial frequency (cycles / pixel)");
         plot.YLabel("energy share");
         plot.ShowLegend();

@@ -7,4 +7,4 @@ public sealed record SpectralReport(
     string Dataset, int Images, int Height, int Width, IReadOnlyList<string> ClassNames,
     int RecommendedFactor, double MinEnergy, double MaxOracleMIoUDrop, double ParsevalRelativeError,
     IReadOnlyList<GridFactorReport> Factors, IReadOnlyList<double[]> ClassEnergyRetained, double[][] CumulativeEnergy,
-    IReadOnlyList<SpectralShardSummary>? Shards = null);
+    IReadOnlyList<SpectralShardSummary>? Shards = null, double[]? DatasetCumulativeEnergy = null);

@@ -70,7 +70,8 @@ public static class SpectralRunner
         var report = new SpectralReport(options.Spec.Dataset.Identity(options.Spec.Seed), (int)statistics.Images, statistics.Height, statistics.Width,
             ClassNames(options, statistics.NumClasses), advice.RecommendedFactor, advisorOptions.MinEnergy, advisorOptions.MaxOracleMIoUDrop,
             advice.ParsevalRelativeError, advice.Factors, advice.ClassEnergyRetained, advice.CumulativeEnergy,
-            outcome.Shards.Select(s => new SpectralShardSummary(s.Shard, s.Images, s.ComputedBy, s.Seconds, s.FromRecord)).ToList());
+            outcome.Shards.Select(s => new SpectralShardSummary(s.Shard, s.Images, s.ComputedBy, s.Seconds, s.FromRecord)).ToList(),
+            advice.DatasetCumulativeEnergy);
         options.Output.Create();
         File.WriteAllText(Path.Combine(options.Output.FullName, ReportFile), JsonSerializer.Serialize(report, Json));
         File.WriteAllText(Path.Combine(options.Output.FullName, StatisticsFile), statistics.ToJson());

@@ -127,7 +127,7 @@ public sealed class SpectralStatistics
         int recommended = reports
             .Where(r => r.EnergyRetained >= options.MinEnergy && baseline - r.OracleMIoUSoft <= options.MaxOracleMIoUDrop)
             .Select(r => r.Factor).DefaultIfEmpty(1).Max();
-        return new GridAdvice(reports, recommended, Images, ParsevalRelativeError(), classRetained, CumulativeEnergy());
+        return new GridAdvice(reports, recommended, Images, ParsevalRelativeError(), classRetained, CumulativeEnergy(), DatasetCumulativeEnergy());
     }
 
     /// <summary>max_k |spectral − spatial| / max(1, spatial): ~1e-12 when the transform is right.</summary>
@@ -145,6 +145,18 @@ public sealed class SpectralStatistics
                 return SpectralEnergy[c] > 0 ? running / SpectralEnergy[c] : 1;
             }).ToArray();
         }).ToArray();
+
+    /// <summary>The cumulative share of the whole label energy (every class) up to and including each radial band: the
+    /// energy-weighted mean of the class curves.</summary>
+    public double[] DatasetCumulativeEnergy()
+    {
+        double total = SpectralEnergy.Sum(), running = 0;
+        return Enumerable.Range(0, Bands).Select(b =>
+        {
+            for (int c = 0; c < NumClasses; c++) running += BandEnergy[c * Bands + b];
+            return total > 0 ? running / total : 1;
+        }).ToArray();
+    }
 
     /// <summary>
     /// Where this differs from <paramref name="other"/>: shapes, image and pixel counts and confusion counts must be

@@ -35,6 +35,23 @@ public class SpectralStatisticsTests
         Assert.Equal(b.Factors.Select(f => f.OracleMIoUSoft), a.Factors.Select(f => f.OracleMIoUSoft));
     }
 
+    /// <summary>§2: a cumulative energy curve per class and for the dataset; the dataset's is the energy-weighted mean of
+    /// the class curves and ends at 1.</summary>
+    [Fact]
+    public void The_dataset_curve_is_the_energy_weighted_mean_of_the_class_curves()
+    {
+        var statistics = Analyse(Enumerable.Range(0, 8));
+        var advice = statistics.Advise(new GridAdvisorOptions());
+        double total = statistics.SpectralEnergy.Sum();
+        for (int b = 0; b < statistics.Bands; b++)
+        {
+            var weighted = Enumerable.Range(0, 5).Sum(c => statistics.SpectralEnergy[c] / total * advice.CumulativeEnergy[c][b]);
+            Assert.Equal(weighted, advice.DatasetCumulativeEnergy[b], 12);
+        }
+        Assert.Equal(1.0, advice.DatasetCumulativeEnergy[^1], 9);
+        Assert.True(advice.DatasetCumulativeEnergy.Zip(advice.DatasetCumulativeEnergy.Skip(1)).All(p => p.Second >= p.First), "not cumulative");
+    }
+
     [Fact]
     public void The_advice_from_the_statistics_is_the_advisors()
     {
