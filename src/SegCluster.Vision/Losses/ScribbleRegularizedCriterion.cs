@@ -84,8 +84,8 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     {
         using var scope = NewDisposeScope();
         long b = logits.shape[0], height = logits.shape[2], width = logits.shape[3];
-        long gh = Grid(height), gw = Grid(width), n = gh * gw;
-        var size = new[] { gh, gw };
+        var size = Grid(height, width);
+        long gh = size[0], gw = size[1], n = gh * gw;
         var probabilities = Resize(nn.functional.softmax(logits, 1), size).flatten(2);                 // (B, K, N)
         var roi = content is null ? null : Resize(content.to(probabilities.dtype), size).flatten(2);   // (B, 1, N) content share
         var shallow = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
@@ -134,7 +134,7 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long height = images.shape[2], width = images.shape[3];
-        var size = new[] { Grid(height), Grid(width) };
+        var size = Grid(height, width);
         var joint = ShallowFeatures(images, height, width, size);                                   // (B, N, 5)
         if (embedding is not null)
             joint = cat([joint, EmbeddingFeatures(embedding, size)], 2);                            // (B, N, 5 + E)
@@ -165,14 +165,27 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         return arange(KeptScalars.Zero, count, KeptScalars.One, ScalarType.Float32, device).add_(KeptScalars.Half, KeptScalars.One).mul_(pitch);
     }
 
-    /// <summary>The embedding on the grid as features f/σ_f: (B, E, h, w) → (B, N, E).</summary>
+    /// <summary>The embedding on the grid as features f/σ_f: (B, E, h, w) → (B, N, E). Unit length again after the
+    /// resize: averaging a cell's embeddings shortens them where they differ (object boundaries), which would shrink
+    /// ‖f_i − f_j‖² there, below the [0, 4] range σ_f is chosen for, and raise the deep affinity across edges.</summary>
     private Tensor EmbeddingFeatures(Tensor embedding, long[] size)
     {
         using var sigma = Options.SigmaFeature.ToScalar();
-        return Resize(embedding, size).flatten(2).transpose(1, 2).div(sigma);
+        return nn.functional.normalize(Resize(embedding, size), p: 2, dim: 1).flatten(2).transpose(1, 2).div(sigma);
     }
 
-    private long Grid(long side) => Math.Clamp((long)Math.Round(side * Options.Scale), 1, Options.MaxGridSide);
+    /// <summary>The regulariser's grid for an (H, W) input: <see cref="ScribbleLossOptions.Scale"/> × each side, or a smaller
+    /// scale when the longer side would pass <see cref="ScribbleLossOptions.MaxGridSide"/> (<see cref="EffectiveScale"/>),
+    /// one scale for both sides so cells stay square (a per-side clamp made 16×32-pixel cells at 512×1024).</summary>
+    public long[] Grid(long height, long width)
+    {
+        var scale = EffectiveScale(height, width);
+        return [Math.Max(1, (long)Math.Round(height * scale)), Math.Max(1, (long)Math.Round(width * scale))];
+    }
+
+    /// <summary>The scale actually used at (H, W): min(scale, max_grid_side / max(H, W)); inputs over
+    /// max_grid_side / scale pixels a side run at a coarser grid than <see cref="ScribbleLossOptions.Scale"/> asks.</summary>
+    public double EffectiveScale(long height, long width) => Math.Min(Options.Scale, Options.MaxGridSide / (double)Math.Max(height, width));
 
     /// <summary>
     /// To the grid: shrinking averages each cell's pixels (area, as the cell centres assume), so every pixel's prediction

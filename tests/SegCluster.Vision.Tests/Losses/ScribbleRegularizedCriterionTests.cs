@@ -151,6 +151,38 @@ public class ScribbleRegularizedCriterionTests
         Assert.True(logits.grad![0, .., 20, 20].abs().sum().item<float>() > 0);  // an unscribbled pixel learns from R
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
     }
+
+    /// <summary>The grid keeps square cells: one scale for both sides, capped so the longer side fits max_grid_side (a
+    /// per-side clamp gave 16×32-pixel cells at 512×1024, and ignored the scale for any input over 64 pixels).</summary>
+    [Fact]
+    public void TheGridKeepsSquareCellsAndReportsTheScaleItUses()
+    {
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Scale: 0.5, MaxGridSide: 32));
+        Assert.Equal([32L, 32L], criterion.Grid(64, 64));
+        Assert.Equal([16L, 24L], criterion.Grid(32, 48));
+        Assert.Equal([16L, 32L], criterion.Grid(512, 1024));
+        Assert.Equal(1 / 32.0, criterion.EffectiveScale(512, 1024), 12);
+        Assert.Equal(0.5, criterion.EffectiveScale(32, 48), 12);
+    }
+
+    /// <summary>A cell averaging two orthogonal unit embeddings is unit length again on the grid: its deep distance to a
+    /// pure cell is ‖(1, 1)/√2 − (1, 0)‖² = 2 − √2, not the 0.5 of the shortened average.</summary>
+    [Fact]
+    public void EmbeddingsAreUnitLengthOnTheGrid()
+    {
+        using var scope = NewDisposeScope();
+        var options = new ScribbleLossOptions(Scale: 0.5, SigmaFeature: 0.5);
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), options);
+        var images = zeros(1, 3, 4, 4);
+        var embedding = zeros(1, 2, 4, 4);
+        embedding[0, 0] = ones(4, 4);                                       // (1, 0) everywhere …
+        embedding[0, 0, TensorIndex.Slice(0, 2), 1] = zeros(2);            // … but (0, 1) in column 1 of cell (0, 0)
+        embedding[0, 1, TensorIndex.Slice(0, 2), 1] = ones(2);
+
+        var ratio = criterion.Kernel(images, embedding) / criterion.Kernel(images, null);  // exp(−½ ‖f_i − f_j‖² / σ_f²)
+        var distance = ratio[0, 0, 1].log().item<float>() * -2 * options.SigmaFeature * options.SigmaFeature;
+        Assert.Equal(2 - Math.Sqrt(2), distance, 4);
+    }
 }
 
 /// <summary>The §5 schedule and label source: warm-up with partial CE, scribbles drawn from full masks.</summary>
