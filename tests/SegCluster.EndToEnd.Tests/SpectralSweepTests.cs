@@ -46,6 +46,7 @@ public sealed class SpectralSweepTests
             Assert.InRange(row.GetProperty("TrainedMIoU").GetDouble(), 0.0, 1.0);
             Assert.True(row.GetProperty("ImagesPerSecond").GetDouble() > 0);
             Assert.True(row.GetProperty("ConvActivationMiB").GetDouble() > 0);
+            Assert.Equal(0, row.GetProperty("AnnotationSaved").GetDouble());  // dense masks (nearest, soft-ce): nothing saved
         }
         // Factor 1 is predicted perfect for every mode; the recommendation is one of the factors and is marked.
         Assert.All(rows.Where(r => r.GetProperty("Factor").GetInt32() == 1), r => Assert.Equal(1.0, r.GetProperty("PredictedMIoU").GetDouble(), 9));

@@ -8,6 +8,7 @@ using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Training;
+using SegCluster.Vision.Labels;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
@@ -137,7 +138,8 @@ public static class SpectralSweepRunner
                 trial.Name, factor, mode, trialSpec.Model.DecoderTruncation, trial.State.ToString(),
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
                 nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
-                trial.MeanIoU, imagesPerSecond, bytes * trialSpec.Training.BatchPerWorker / 1048576.0, macs / 1e9, trial.Reason));
+                trial.MeanIoU, imagesPerSecond, bytes * trialSpec.Training.BatchPerWorker / 1048576.0, macs / 1e9, trial.Reason,
+                mode == LabelsSpec.Block ? BlockAnnotator.CostSaved(trialSpec.Dataset.Height, trialSpec.Dataset.Width, factor) : 0));
         }
         return rows;
     }

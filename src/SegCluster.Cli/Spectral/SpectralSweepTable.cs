@@ -17,6 +17,7 @@ public static class SpectralSweepTable
             .AddColumn(new TableColumn("img/s").RightAligned())
             .AddColumn(new TableColumn("act. MiB").RightAligned())
             .AddColumn(new TableColumn("GMACs").RightAligned())
+            .AddColumn(new TableColumn("labels saved").RightAligned())
             .AddColumn("advice");
         foreach (var r in report.Rows.OrderBy(r => r.Mode).ThenBy(r => r.DecoderTruncation).ThenBy(r => r.Factor))
             table.AddRow(new Text($"{r.Factor}"), new Text(r.Mode), new Text(SpectralSweepRunner.Format(r.DecoderTruncation, "0.##")),
@@ -24,11 +25,12 @@ public static class SpectralSweepTable
                 new Text(SpectralSweepRunner.Format(r.PredictedCrossEntropyGap, "+0.000;-0.000")),
                 new Text(r.TrainedMIoU is { } m ? SpectralRunner.Percent(m) : r.State),
                 new Text(SpectralSweepRunner.Format(r.ImagesPerSecond, "F1")), new Text(SpectralSweepRunner.Format(r.ConvActivationMiB, "F1")),
-                new Text(SpectralSweepRunner.Format(r.GigaMacsPerImage, "F3")), new Markup(r.Recommended ? "[green]recommended[/]" : ""));
+                new Text(SpectralSweepRunner.Format(r.GigaMacsPerImage, "F3")),
+                new Text(r.AnnotationSaved > 0 ? SpectralRunner.Percent(r.AnnotationSaved) : ""), new Markup(r.Recommended ? "[green]recommended[/]" : ""));
         foreach (var m in report.Modes)
             table.AddEmptyRow().AddRow(new Text(""), new Text(m.Mode), new Text(""), new Text(""),
                 new Text($"ρ = {SpectralSweepRunner.Format(m.SpearmanRho, "F2")}"), new Text(""),
-                new Text($"trained f = {m.TrainedFactor?.ToString() ?? "–"}"), new Text(""), new Text(""), new Text(""),
+                new Text($"trained f = {m.TrainedFactor?.ToString() ?? "–"}"), new Text(""), new Text(""), new Text(""), new Text(""),
                 new Markup(m.Agreed ? "[green]agreed[/]" : $"[yellow]advisor f = {m.AdvisorFactor}[/]"));
         return table;
     }

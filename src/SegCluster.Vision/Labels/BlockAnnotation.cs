@@ -12,6 +12,7 @@ namespace SegCluster.Vision.Labels;
 /// <param name="IgnoredBlocks">Blocks set to ignore.</param>
 public sealed record BlockAnnotation(Tensor Labels, long Blocks, long Pixels, long IgnoredBlocks)
 {
-    /// <summary>Annotation cost saved = 1 − blocks / pixels (PAPERS.md §2 "Block-wise weak annotation").</summary>
+    /// <summary>Annotation cost saved = 1 − blocks / pixels (PAPERS.md §2 "Block-wise weak annotation"); per image
+    /// <see cref="BlockAnnotator.CostSaved"/>.</summary>
     public double CostSaved => Pixels == 0 ? 0 : 1.0 - (double)Blocks / Pixels;
 }

@@ -25,6 +25,11 @@ public sealed class BlockAnnotator(int numClasses, int blockSize, double minPuri
 
     public int IgnoreIndex { get; } = ignoreIndex;
 
+    /// <summary>Annotation cost saved on an H × W image (PAPERS.md §2): 1 − ⌈H/b⌉·⌈W/b⌉ / (H·W), one label per block
+    /// instead of one per pixel.</summary>
+    public static double CostSaved(long height, long width, int blockSize) =>
+        1.0 - (double)(LabelGrid.CoarseSize(height, blockSize) * LabelGrid.CoarseSize(width, blockSize)) / (height * width);
+
     /// <summary>Block labels of (B, H, W) labels, on their device, with the annotation's cost and ignored blocks.</summary>
     public BlockAnnotation Annotate(Tensor labels)
     {

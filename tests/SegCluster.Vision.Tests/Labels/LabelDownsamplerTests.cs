@@ -104,6 +104,9 @@ public class LabelDownsamplerTests
         var plain = new BlockAnnotator(3, 2).Annotate(Hand());
         Assert.Equal([0L, 1, 255, 2], Values(plain.Labels));
         Assert.Equal(1 - 4.0 / 16, plain.CostSaved, 9);
+        Assert.Equal(plain.CostSaved, BlockAnnotator.CostSaved(4, 4, 2), 12);  // what spectral-sweep reports per block trial
+        Assert.Equal(1 - 9.0 / 25, BlockAnnotator.CostSaved(5, 5, 2), 12);     // partial blocks at the edges count as blocks
+        Assert.Equal(0, BlockAnnotator.CostSaved(7, 3, 1), 12);
         var strict = new BlockAnnotator(3, 2, minPurity: 0.8).Annotate(Hand());
         Assert.Equal([255L, 255, 255, 2], Values(strict.Labels));  // TL 3/4 and TR 1/2 are not pure enough
         Assert.Equal(3, strict.IgnoredBlocks);
