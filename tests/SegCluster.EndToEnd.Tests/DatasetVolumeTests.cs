@@ -15,6 +15,8 @@ public sealed class DatasetVolumeTests
         var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
         foreach (var name in new[] { "node1", "node2" })
             Assert.Contains(List(Map(services[name])["volumes"]).Cast<string>(), v => v.EndsWith(":/data:ro", StringComparison.Ordinal));
+        // ./data is inside the build context (context: .): without this every `docker compose up` sent the datasets to the daemon.
+        Assert.Contains("/data/", File.ReadAllLines(RepoPaths.Of(".dockerignore")));
     }
 
     [Fact]

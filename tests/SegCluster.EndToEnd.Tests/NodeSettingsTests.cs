@@ -60,19 +60,16 @@ public sealed class NodeSettingsTests
         Assert.Contains(result.Failures!, f => f.StartsWith("Node:FailureDetection:MissedProbes 0 must be at least 1", StringComparison.Ordinal));
     }
 
-    /// <summary>A device this process cannot use stops the node at start, naming it: the node reported healthy and failed every
-    /// experiment it was given (a CUDA chart or compose file on the CPU image). The embedded cluster says so in one line.</summary>
+    /// <summary>A device this process cannot use stops the node at start, naming it, before its silo joins the cluster (the
+    /// node reported healthy and failed every experiment it was given: a CUDA chart or compose file on the CPU image). The
+    /// embedded cluster says so in one line.</summary>
     [Fact]
     public async Task A_device_this_process_cannot_use_stops_the_node_at_start()
     {
         var missing = TorchSharp.torch.cuda.is_available() ? $"cuda:{TorchSharp.torch.cuda.device_count()}" : "cuda:0";
-        var service = new TorchRuntimeService(Options.Create(new NodeOptions { Devices = ["cpu", missing, missing] }),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<TorchRuntimeService>.Instance);
-
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => service.StartAsync(CancellationToken.None));
-        Assert.StartsWith($"Node:Devices names '{missing}': ", Assert.Single(error.Failures));  // once, not per worker
-        await new TorchRuntimeService(Options.Create(new NodeOptions { Devices = ["cpu", "cpu"] }),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<TorchRuntimeService>.Instance).StartAsync(CancellationToken.None);
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Devices = ["cpu", missing, missing] });
+        Assert.StartsWith($"Node:Devices names '{missing}': ", Assert.Single(result.Failures!));  // once, not per worker
+        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions { Devices = ["cpu", "cpu"] }).Succeeded);
 
         var embedded = await Assert.ThrowsAsync<InvalidOperationException>(() => SegCluster.Cli.Embedded.EmbeddedCluster.StartAsync(2, missing, httpPort: 0, CancellationToken.None));
         Assert.StartsWith($"Node:Devices names '{missing}': Device \"{missing}\"", embedded.Message);

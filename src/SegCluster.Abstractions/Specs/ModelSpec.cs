@@ -23,7 +23,7 @@ public sealed record ModelSpec
     /// <summary>Optional TorchSharp state-dict file, on every node, loaded into each encoder.</summary>
     [Id(6)] public string? BackboneWeights { get; init; }
     /// <summary>Spectral truncation ratio r ∈ (0, 1] of the finest decoder level (PAPERS.md §2 "Feature truncation"):
-    /// that level runs on an r-times smaller grid per side; 1 = off. spgnet, encoder-decoder, deeplabv3plus.</summary>
+    /// that level runs on an r-times smaller grid per side; 1 = off. Every model of <see cref="ModelCatalog.TruncatingModels"/> (not vit).</summary>
     [Id(7)] public double DecoderTruncation { get; init; } = 1.0;
 
     public const string BatchNorm = "bn";

@@ -95,21 +95,18 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
-        var app = builder.Build();
-        app.MapSegClusterNode();
+        WebApplication? app = null;
         try
         {
+            app = builder.Build();
+            app.MapSegClusterNode();  // reads the node's options: an invalid setting can throw here already
             await app.StartAsync(cancellationToken);
         }
-        catch (OptionsValidationException e)
+        catch (Exception e)
         {
+            if (app is not null) await app.DisposeAsync();
             // A setting this process cannot honour (e.g. --device cuda:0 on a CPU build): one error line for the caller.
-            await app.DisposeAsync();
-            throw new InvalidOperationException(string.Join(" ", e.Failures), e);
-        }
-        catch
-        {
-            await app.DisposeAsync();
+            if (e is OptionsValidationException invalid) throw new InvalidOperationException(string.Join(" ", invalid.Failures), e);
             throw;
         }
         var ids = Enumerable.Range(0, workers).Select(i => Abstractions.Grains.WorkerIds.For(NodeId, i)).ToList();

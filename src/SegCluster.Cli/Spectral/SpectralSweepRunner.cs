@@ -133,7 +133,8 @@ public static class SpectralSweepRunner
             // sweep gives the trial's training rate (not divided by the time since, nor by its final evaluation).
             if (trial.ExperimentId is { } id && trial.State == TrialState.Completed)
                 imagesPerSecond = (await grains.GetGrain<IExperimentGrain>(id).GetStatusAsync()).ImagesPerSecond;
-            var (bytes, macs) = Cost(trialSpec);
+            // A skipped trial's spec may not build (an invalid combination, e.g. vit with decoder truncation): no cost to report.
+            var (bytes, macs) = trial.State == TrialState.Skipped || trialSpec.Validate().Count > 0 ? (0L, 0.0) : Cost(trialSpec);
             rows.Add(new SpectralSweepRow(
                 trial.Name, factor, mode, trialSpec.Model.DecoderTruncation, trial.State.ToString(),
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Vision.Devices;
 using StackExchange.Redis;
 
 namespace SegCluster.Cluster.Nodes;
@@ -17,6 +18,7 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("Node:Devices is empty; list at least one device, e.g. 'cpu'.");
         foreach (var device in options.Devices.Where(d => !SpecValidation.IsDevice(d)))
             errors.Add($"Node:Devices contains '{device}', which is not a device; use 'cpu' or 'cuda:N'.");
+        errors.AddRange(UnusableDevices(options.Devices));
         foreach (var (setting, port) in new[] { ("HttpPort", options.HttpPort), ("CollectivePort", options.CollectivePort), ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort) })
             if (port is < 1 or > 65535) errors.Add($"Node:{setting} {port} is not a TCP port (1-65535).");
         if (!(options.HeartbeatSeconds > 0) || !double.IsFinite(options.HeartbeatSeconds))
@@ -38,6 +40,20 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Redis names another machine ({redisHost}) but Node:AdvertiseHost is '{options.AdvertiseHost}': other machines cannot reach " +
                        "this node; set Node:AdvertiseHost (--advertise-host) to an address they can.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>CUDA devices this process cannot use (a CPU build of libtorch, cuda:3 on a 2-GPU machine): checked at start,
+    /// before the silo joins the cluster, or the node reported healthy and failed every experiment it was given. libtorch
+    /// is selected before the host is built (Node:LibTorch), so asking it here loads the right one.</summary>
+    private static IEnumerable<string> UnusableDevices(IEnumerable<string> devices)
+    {
+        foreach (var device in devices.Where(d => d != "cpu" && SpecValidation.IsDevice(d)).Distinct())
+        {
+            string? problem = null;
+            try { _ = DeviceParser.Parse(device); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { problem = e.Message; }
+            if (problem is not null) yield return $"Node:Devices names '{device}': {problem}";
+        }
     }
 
     private static bool IsLoopback(string host) =>

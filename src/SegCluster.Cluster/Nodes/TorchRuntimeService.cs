@@ -23,27 +23,7 @@ public sealed class TorchRuntimeService(IOptions<NodeOptions> options, ILogger<T
         if (NativeHeap.IsGlibc)
             logger.LogInformation("malloc is glibc's: its arenas fragment and resident memory creeps up over a long run; " +
                 "LD_PRELOAD=libjemalloc.so.2 (package libjemalloc2; the node image sets it) kept it flat and trained no slower (bench/README.md)");
-        RequireDevices(options.Value.Devices);
         return Task.CompletedTask;
-    }
-
-    /// <summary>A device this process cannot use (CUDA on a CPU build of libtorch, cuda:3 on a 2-GPU machine) stops the
-    /// node at start, naming the setting: otherwise it would report healthy and fail every experiment it is given.</summary>
-    private static void RequireDevices(IReadOnlyList<string> devices)
-    {
-        var errors = new List<string>();
-        foreach (var device in devices.Distinct())
-        {
-            try
-            {
-                _ = DeviceParser.Parse(device);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                errors.Add($"{NodeOptions.Section}:Devices names '{device}': {e.Message}");
-            }
-        }
-        if (errors.Count > 0) throw new OptionsValidationException(NodeOptions.Section, typeof(NodeOptions), errors);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -22,7 +22,7 @@ namespace SegCluster.Vision.Models;
 /// backward; in eval mode the same network's logits are bilinearly upsampled to (H, W). 1 = full resolution.</param>
 /// <param name="DecoderTruncation">Spectral feature truncation ratio r ∈ (0, 1] of the finest decoder level
 /// (PAPERS.md §2 "Feature truncation", <see cref="Spectral.SpectralFeatureTruncation"/>): that level runs on an r-times
-/// smaller grid per side. 1 = off. Used by spgnet, encoder-decoder and deeplabv3plus.</param>
+/// smaller grid per side. 1 = off. Used by every model of <see cref="ModelRegistry.TruncatingModels"/> (not vit).</param>
 public sealed record ModelOptions(
     string Name = "spgnet",
     int NumClasses = 6,
