@@ -13,7 +13,8 @@ namespace SegCluster.Vision.Losses;
 /// with 100 on a 48-pixel image the spatial term is ≈ 1 everywhere and W becomes a global colour kernel.</param>
 /// <param name="SigmaFeature">σ_f of the deep kernel on L2-normalised embeddings (‖f_i − f_j‖² ∈ [0, 4]).</param>
 /// <param name="Scale">Grid scale of the regulariser (rloss: 0.5, half scale).</param>
-/// <param name="MaxGridSide">Cap on each side of the grid; the kernel is dense on it (N² entries per image, 4 MB at 32×32).</param>
+/// <param name="MaxGridSide">Cap on the grid: at most MaxGridSide² cells N, one scale for both sides; the kernel is dense on
+/// it (N² entries per image, 4 MB at 32×32).</param>
 /// <param name="RgbPerUnit">Colour levels per unit of the input images. Every loader of the product standardises colours
 /// (ImageNormalization: ImageNet std ≈ 0.23 of [0, 1]; the synthetic scenes likewise), so ≈ 0.23 · 255 ≈ 59, the default
 /// (as the spec's); 1 for raw 0–255 images. With 1 on standardised images σ_I would span the whole colour range.</param>

@@ -167,25 +167,29 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
 
     /// <summary>The embedding on the grid as features f/σ_f: (B, E, h, w) → (B, N, E). Unit length again after the
     /// resize: averaging a cell's embeddings shortens them where they differ (object boundaries), which would shrink
-    /// ‖f_i − f_j‖² there, below the [0, 4] range σ_f is chosen for, and raise the deep affinity across edges.</summary>
+    /// ‖f_i − f_j‖² there, below the [0, 4] range σ_f is chosen for, and raise the deep affinity across edges. The norm
+    /// is clamped at 0.5 (normalize's eps) so a cell averaging near-opposite embeddings, ‖v‖ ≈ 0, cannot amplify the
+    /// consistency gradient by 1/‖v‖.</summary>
     private Tensor EmbeddingFeatures(Tensor embedding, long[] size)
     {
         using var sigma = Options.SigmaFeature.ToScalar();
-        return nn.functional.normalize(Resize(embedding, size), p: 2, dim: 1).flatten(2).transpose(1, 2).div(sigma);
+        return nn.functional.normalize(Resize(embedding, size), p: 2, dim: 1, eps: 0.5).flatten(2).transpose(1, 2).div(sigma);
     }
 
-    /// <summary>The regulariser's grid for an (H, W) input: <see cref="ScribbleLossOptions.Scale"/> × each side, or a smaller
-    /// scale when the longer side would pass <see cref="ScribbleLossOptions.MaxGridSide"/> (<see cref="EffectiveScale"/>),
-    /// one scale for both sides so cells stay square (a per-side clamp made 16×32-pixel cells at 512×1024).</summary>
+    /// <summary>The regulariser's grid for an (H, W) input: <see cref="ScribbleLossOptions.Scale"/> × each side, or the
+    /// smaller <see cref="EffectiveScale"/> that keeps it within max_grid_side² cells; one scale for both sides, so cells
+    /// stay square (a per-side clamp made 16×32-pixel cells at 512×1024). Capped sides round down: N stays in budget.</summary>
     public long[] Grid(long height, long width)
     {
         var scale = EffectiveScale(height, width);
-        return [Math.Max(1, (long)Math.Round(height * scale)), Math.Max(1, (long)Math.Round(width * scale))];
+        Func<double, double> round = scale < Options.Scale ? Math.Floor : Math.Round;
+        return [Math.Max(1, (long)round(height * scale)), Math.Max(1, (long)round(width * scale))];
     }
 
-    /// <summary>The scale actually used at (H, W): min(scale, max_grid_side / max(H, W)); inputs over
-    /// max_grid_side / scale pixels a side run at a coarser grid than <see cref="ScribbleLossOptions.Scale"/> asks.</summary>
-    public double EffectiveScale(long height, long width) => Math.Min(Options.Scale, Options.MaxGridSide / (double)Math.Max(height, width));
+    /// <summary>The scale actually used at (H, W): min(scale, max_grid_side / √(H·W)), the dense kernel's N² budget of
+    /// max_grid_side⁴ entries; inputs over max_grid_side / scale pixels a side run coarser than
+    /// <see cref="ScribbleLossOptions.Scale"/> asks.</summary>
+    public double EffectiveScale(long height, long width) => Math.Min(Options.Scale, Options.MaxGridSide / Math.Sqrt((double)height * width));
 
     /// <summary>
     /// To the grid: shrinking averages each cell's pixels (area, as the cell centres assume), so every pixel's prediction

@@ -152,16 +152,16 @@ public class ScribbleRegularizedCriterionTests
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
     }
 
-    /// <summary>The grid keeps square cells: one scale for both sides, capped so the longer side fits max_grid_side (a
-    /// per-side clamp gave 16×32-pixel cells at 512×1024, and ignored the scale for any input over 64 pixels).</summary>
+    /// <summary>The grid keeps square cells: one scale for both sides, capped so the grid holds at most max_grid_side² cells
+    /// (a per-side clamp gave 16×32-pixel cells at 512×1024, and ignored the scale for any input over 64 pixels).</summary>
     [Fact]
     public void TheGridKeepsSquareCellsAndReportsTheScaleItUses()
     {
         var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Scale: 0.5, MaxGridSide: 32));
         Assert.Equal([32L, 32L], criterion.Grid(64, 64));
         Assert.Equal([16L, 24L], criterion.Grid(32, 48));
-        Assert.Equal([16L, 32L], criterion.Grid(512, 1024));
-        Assert.Equal(1 / 32.0, criterion.EffectiveScale(512, 1024), 12);
+        Assert.Equal([22L, 45L], criterion.Grid(512, 1024));                 // 990 cells, within 32² = 1024, square
+        Assert.Equal(32 / Math.Sqrt(512 * 1024), criterion.EffectiveScale(512, 1024), 12);
         Assert.Equal(0.5, criterion.EffectiveScale(32, 48), 12);
     }
 
