@@ -16,4 +16,7 @@ public sealed record ClassSuppressionSpec
     [Id(2)] public double SuppressionWeight { get; init; } = 10;
     /// <summary>How the dropped class is drawn: uniform | inverse-frequency (∝ 1 / pixel frequency of the train split).</summary>
     [Id(3)] public string Sampling { get; init; } = Uniform;
+    /// <summary>inverse-frequency only: β >= 0 smooths 1 / f_k towards uniform as 1 / (f_k + β/K); 0 = the paper's plain
+    /// inverse frequency.</summary>
+    [Id(4)] public double FrequencyPrior { get; init; }
 }

@@ -47,6 +47,7 @@ public static class ModelAndLossValidation
             Check(c.EndEpoch is null || (double.IsFinite(c.EndEpoch.Value) && c.EndEpoch > 0), $"loss.class_suppression.end_epoch: {c.EndEpoch} must be a positive number (or unset: the run's length).");
             Check(c.TotalEpochs is null || (double.IsFinite(c.TotalEpochs.Value) && c.TotalEpochs > 0), $"loss.class_suppression.total_epochs: {c.TotalEpochs} must be a positive number (or unset: the run's length).");
             Check(double.IsFinite(c.SuppressionWeight) && c.SuppressionWeight >= 0, $"loss.class_suppression.suppression_weight: {c.SuppressionWeight} must be a number >= 0 (the paper: 10).");
+            Check(double.IsFinite(c.FrequencyPrior) && c.FrequencyPrior >= 0, $"loss.class_suppression.frequency_prior: {c.FrequencyPrior} must be a number >= 0 (0 = plain inverse frequency).");
             Check(ClassSuppressionSpec.Samplings.Contains(c.Sampling), $"loss.class_suppression.sampling: '{c.Sampling}' is unknown; use one of {string.Join(", ", ClassSuppressionSpec.Samplings)}.");
         }
 

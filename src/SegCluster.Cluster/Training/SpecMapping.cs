@@ -86,7 +86,7 @@ public static class SpecMapping
         var frequencies = c.Sampling == ClassSuppressionSpec.InverseFrequency
             ? classFrequencies ?? throw new ArgumentException("loss.class_suppression.sampling: 'inverse-frequency' needs the train split's class frequencies.")
             : null;
-        return new ClassSuppressionOptions(c.EndEpoch ?? runEpochs, c.TotalEpochs ?? runEpochs, c.SuppressionWeight, frequencies, spec.Seed);
+        return new ClassSuppressionOptions(c.EndEpoch ?? runEpochs, c.TotalEpochs ?? runEpochs, c.SuppressionWeight, frequencies, spec.Seed, c.FrequencyPrior);
     }
 
     /// <summary>

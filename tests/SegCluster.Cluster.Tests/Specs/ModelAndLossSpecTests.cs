@@ -25,6 +25,7 @@ public sealed class ModelAndLossSpecTests
         { WithLoss(l => l with { Kind = "dice" }), "loss.kind", "ce, class-suppression, scribble-regularized" },
         { WithLoss(l => l with { Kind = LossSpec.ClassSuppressionKind, ClassSuppression = new ClassSuppressionSpec { Sampling = "random" } }), "loss.class_suppression.sampling", "uniform, inverse-frequency" },
         { WithLoss(l => l with { Kind = LossSpec.ClassSuppressionKind, ClassSuppression = new ClassSuppressionSpec { EndEpoch = 0 } }), "loss.class_suppression.end_epoch", "positive" },
+        { WithLoss(l => l with { Kind = LossSpec.ClassSuppressionKind, ClassSuppression = new ClassSuppressionSpec { FrequencyPrior = -1 } }), "loss.class_suppression.frequency_prior", ">= 0" },
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Lambda = -1 } }), "loss.scribble.lambda", ">= 0" },
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { Scale = 2 } }), "loss.scribble.scale", "(0, 1]" },
         { WithLoss(l => l with { Kind = LossSpec.ScribbleRegularizedKind, Scribble = new ScribbleLossSpec { MaxGridSide = 128 } }), "loss.scribble.max_grid_side", "[2, 64]" },

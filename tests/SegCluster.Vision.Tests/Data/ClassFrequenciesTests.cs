@@ -20,7 +20,8 @@ public sealed class ClassFrequenciesTests
     }
 
     /// <summary>A class the measured samples miss used to weigh 1 / (half a pixel's share) and take ~99% of the drops
-    /// here (~99.998% on 64 Cityscapes-sized crops), so the classes present were no longer suppressed.</summary>
+    /// here (~99.998% on 64 Cityscapes-sized crops), so the classes present were no longer suppressed. It now counts
+    /// half as frequent as the rarest class seen: shares 1/4, 1/4, 1/2.</summary>
     [Fact]
     public void A_class_missing_from_the_measured_samples_takes_a_bounded_share_of_the_drops()
     {
@@ -33,6 +34,7 @@ public sealed class ClassFrequenciesTests
         Assert.True(counts[2] < 0.7 * draws, $"drops per class {shares}: the unseen class takes nearly all");
         Assert.True(counts[2] > counts[0] && counts[2] > counts[1], $"drops per class {shares}: the unseen class is the rarest");
         Assert.True(counts[0] > 0.1 * draws && counts[1] > 0.1 * draws, $"drops per class {shares}");
+        Assert.Equal([0.25, 0.25, 0.5], model.DropShares.Select(s => Math.Round(s, 12)));
     }
 
     private sealed class Halves(int count) : ISegmentationDataset

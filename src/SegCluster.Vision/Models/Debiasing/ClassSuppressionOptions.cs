@@ -8,16 +8,19 @@ namespace SegCluster.Vision.Models.Debiasing;
 /// <param name="TotalEpochs">E: the plain-branch weight is λ = max(0, 1 − epoch / E). The authors' code uses E_end = E.</param>
 /// <param name="SuppressionWeight">α, weight of the mean softmax probability of the dropped class on the drop branch (10 in the authors' code).</param>
 /// <param name="ClassFrequencies">Null: the dropped class is sampled uniformly. Otherwise K pixel frequencies
-/// (any scale, >= 0, 0 for a class the measurement never saw) and class k is sampled inversely to its frequency,
-/// smoothed (<see cref="DropShares"/>).</param>
+/// (any scale, >= 0, 0 for a class the measurement never saw) and class k is sampled inversely to its frequency
+/// (<see cref="DropShares"/>).</param>
 /// <param name="Seed">Seed of the class sampler. Ranks given the same seed (the product gives them the run's seed) drop
 /// the same class at each step, as one process training on the whole batch would.</param>
+/// <param name="FrequencyPrior">β >= 0: optional additive smoothing of the inverse frequencies towards uniform, 1 / (f_k + β/K);
+/// 0 (default) is the paper's plain 1 / f_k.</param>
 public sealed record ClassSuppressionOptions(
     double EndEpoch = 1.0,
     double TotalEpochs = 1.0,
     double SuppressionWeight = 10.0,
     IReadOnlyList<double>? ClassFrequencies = null,
-    int Seed = 0)
+    int Seed = 0,
+    double FrequencyPrior = 0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate(int numClasses)
@@ -32,27 +35,27 @@ public sealed record ClassSuppressionOptions(
             throw new ArgumentException(
                 $"ClassSuppressionOptions.ClassFrequencies must hold {numClasses} finite values >= 0 (one per class) with a positive sum, got [{string.Join(", ", f)}]; set it to null for uniform sampling.",
                 nameof(ClassFrequencies));
+        if (!double.IsFinite(FrequencyPrior) || FrequencyPrior < 0)
+            throw new ArgumentException($"ClassSuppressionOptions.FrequencyPrior = {FrequencyPrior} must be a finite value >= 0 (0 = plain 1 / frequency).", nameof(FrequencyPrior));
     }
-
-    /// <summary>β, the inverse-frequency prior of <see cref="DropShares"/> (not the suppression weight α).</summary>
-    public const double FrequencyPrior = 1.0;
 
     /// <summary>
     /// The share of the drops each class gets (K values summing to 1): 1/K each for uniform sampling; otherwise
-    /// ∝ 1 / (f_k + β/K), f the frequencies normalised to sum 1 and β = <see cref="FrequencyPrior"/>.
+    /// ∝ 1 / (f_k + β/K) (PAPERS.md §4: inversely to frequency; β = <see cref="FrequencyPrior"/>, 0 by default), f the
+    /// frequencies normalised to sum 1, where a class the measurement never saw counts half as frequent as the rarest one
+    /// it saw.
     /// </summary>
     /// <remarks>
-    /// Why the prior: β/K is additive smoothing towards uniform (β·T/K pseudo-pixels per class on T measured ones).
-    /// Plain 1/f_k gave a class missing from the measured samples (floored at half a pixel) about 99.998% of the drops
-    /// on 64 crops of 512×1024, so the classes actually present were no longer suppressed (PAPERS.md §4 suppresses
-    /// "a randomly sampled class", not one). With the prior an unseen class weighs at most K/β, like any rare class,
-    /// and no class outweighs another more than K/β + 1 times, so frequent classes are still dropped now and then.
+    /// Why the unseen rule: the frequencies come from a sample of the split, so 0 means "rarer than anything measured",
+    /// not "absent". Floored at half a pixel, an unseen class took about 99.998% of the drops on 64 crops of 512×1024,
+    /// and no class present was suppressed any more. Half the rarest seen frequency keeps it the most dropped class,
+    /// at twice the rarest seen class's weight, and leaves every measured ratio as the paper has it.
     /// </remarks>
     public IReadOnlyList<double> DropShares(int numClasses)
     {
         if (ClassFrequencies is not { } f) return [.. Enumerable.Repeat(1.0 / numClasses, numClasses)];
-        double total = f.Sum();
-        var weights = f.Select(x => 1 / (x / total + FrequencyPrior / numClasses)).ToArray();
+        double total = f.Sum(), rarest = f.Where(x => x > 0).Min() / total;
+        var weights = f.Select(x => 1 / ((x > 0 ? x / total : rarest / 2) + FrequencyPrior / numClasses)).ToArray();
         double sum = weights.Sum();
         return [.. weights.Select(w => w / sum)];
     }

@@ -106,11 +106,17 @@ public class ClassSuppressionNetTests
     {
         using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None),
             new ClassSuppressionOptions(EndEpoch: 1, ClassFrequencies: [0.90, 0.09, 0.01], Seed: 3));
-        var shares = model.DropShares;  // ∝ 1 / (f + 1/3): 0.13, 0.39, 0.48
+        var shares = model.DropShares;  // ∝ 1 / f (§4): 0.010, 0.099, 0.891
         Assert.True(shares[2] > shares[1] && shares[1] > shares[0], $"shares {string.Join(",", shares)}");
         const int draws = 300;
         var counts = TestData.DropCounts(model, draws);  // p = 1
         Assert.All(Enumerable.Range(0, 3), k => Assert.InRange(counts[k] / (double)draws, shares[k] - 0.08, shares[k] + 0.08));
+        Assert.Equal(0.9 / 0.01, shares[2] / shares[0], 6);  // the paper's ratio, unsmoothed by default
+
+        // β smooths towards uniform: 1 / (f + β/K).
+        var smoothed = new ClassSuppressionOptions(ClassFrequencies: [0.90, 0.09, 0.01], FrequencyPrior: 1).DropShares(3);
+        Assert.Equal((0.9 + 1 / 3.0) / (0.01 + 1 / 3.0), smoothed[2] / smoothed[0], 6);
+        Assert.Throws<ArgumentException>(() => new ClassSuppressionOptions(FrequencyPrior: -1).Validate(3));
     }
 
     [Fact]
