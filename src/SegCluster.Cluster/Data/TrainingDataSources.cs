@@ -67,7 +67,7 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
         if (shared.Decoded is not { } decoded)
             return scribbles is null ? shared.Synthetic! : new ScribbledSource(shared.Synthetic!, scribbles);
         var d = spec.Dataset;
-        var annotation = training ? SpecMapping.TrainingAnnotation(spec) : null;
+        var annotation = training && SpecMapping.TrainingAnnotation(spec) is { } fresh ? shared.Annotations.GetOrAdd(fresh.Key, fresh) : null;
         var augmentation = new AugmentationOptions(d.Height, d.Width, d.MinScale, d.MaxScale, d.FlipProbability, d.ColorJitter, d.ColorJitter, d.ColorJitter,
             SparseLabels: training && SpecMapping.TrainsOnScribbles(spec) && annotation is not PaintedBlocks);  // painted blocks are dense: nearest, as masks
         // Each rank loads every W-th sample, in training and validation alike.
@@ -98,6 +98,10 @@ public sealed class TrainingDataSources(IOptions<DataOptions> options, SegCluste
     /// <summary>What the leases of one name share: the whole synthetic source, or the decoded files.</summary>
     private sealed record SharedSplit(ISampleSource? Synthetic, DecodedSplit? Decoded)
     {
+        /// <summary>Weak annotations of the decoded files by <see cref="IWeakAnnotation.Key"/>: the node's ranks (and runs) that
+        /// annotate alike share one, so its kept blocks (1/b² of each mask) are held once per node while the split is leased.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<string, IWeakAnnotation> Annotations { get; } = new();
+
         public SampleCacheStatistics CacheStatistics => Decoded?.CacheStatistics ?? Synthetic!.CacheStatistics;
     }
 }

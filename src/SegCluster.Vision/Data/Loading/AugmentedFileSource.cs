@@ -35,6 +35,9 @@ public sealed class AugmentedFileSource : ISampleSource
         _annotation = annotation;
     }
 
+    /// <summary>The weak annotation the training labels are made with, or null for the masks as they are.</summary>
+    public IWeakAnnotation? Annotation => _annotation;
+
     /// <summary>A source with a decoded-sample cache of its own.</summary>
     public AugmentedFileSource(FileSegmentationDataset dataset, AugmentationOptions augmentation, long cacheBytes, int seed, bool training)
         : this(new DecodedSplit(dataset, cacheBytes), augmentation, seed, training)

@@ -12,6 +12,8 @@ public sealed class DrawnScribbles(ScribbleSynthesizer synthesizer) : IWeakAnnot
 {
     private readonly ConcurrentDictionary<int, ScribbleStrokes> _strokes = new();
 
+    public string Key => $"scribbles:{synthesizer.NumClasses}:{synthesizer.Seed}:{synthesizer.Margin}";
+
     /// <summary>Image <paramref name="index"/>'s scribbles as a mask; <paramref name="label"/> is its full mask (read on first use only).</summary>
     public byte[] Paint(int index, byte[] label, int height, int width) =>
         _strokes.GetOrAdd(index, static (key, mask) => mask.synthesizer.Strokes(mask.label, mask.height, mask.width, key), (synthesizer, label, height, width)).Paint();

@@ -7,6 +7,10 @@ namespace SegCluster.Vision.Data.Loading;
 /// </summary>
 public interface IWeakAnnotation
 {
+    /// <summary>What determines the annotation (its kind and parameters): two with the same key annotate a split alike, so
+    /// the ranks of one node share one (its kept blocks or strokes are held once per node, not per rank).</summary>
+    string Key { get; }
+
     /// <summary>Image <paramref name="index"/>'s annotation as a mask (height × width, 255 = unlabelled); <paramref name="label"/>
     /// is its full mask. Not modified: the decoded sample is cached and may be shared with other runs.</summary>
     byte[] Paint(int index, byte[] label, int height, int width);

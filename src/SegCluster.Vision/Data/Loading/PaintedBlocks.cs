@@ -15,6 +15,8 @@ public sealed class PaintedBlocks(BlockAnnotator annotator) : IWeakAnnotation
 {
     private readonly ConcurrentDictionary<int, byte[]> _blocks = new();
 
+    public string Key => FormattableString.Invariant($"blocks:{annotator.NumClasses}:{annotator.BlockSize}:{annotator.MinPurity:R}:{annotator.IgnoreIndex}");
+
     public byte[] Paint(int index, byte[] label, int height, int width)
     {
         int b = annotator.BlockSize, columns = (int)LabelGrid.CoarseSize(width, b);
