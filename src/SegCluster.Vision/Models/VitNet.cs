@@ -31,6 +31,8 @@ public sealed class VitNet : SegmentationModel
         options.Validate();
         int channels = 2 * options.Width;
         encoder = new VisionTransformer(config);
+        // As the CNN encoders load theirs (ModelOptions.CreateEncoder); a timm-style classifier head in the file is not ours.
+        if (options.BackboneWeights is { } weights) BackboneWeights.Load(encoder, weights, key => key.StartsWith("head.", StringComparison.Ordinal));
         decoder = nn.Sequential(
             ("project", Layers.Projection(config.Dim, channels, options.Norm)),
             ("relu1", nn.ReLU()),

@@ -57,22 +57,51 @@ public static class BackboneWeights
 
     private sealed record Entry(ScalarType Type, long[] Shape, byte[] Bytes);
 
+    private const int MaxRank = 8;
+
+    /// <summary>Reads the entries, refusing what is not the format (a PyTorch .pth zip or pickle read as varints gave
+    /// garbage keys, overflows or out-of-memory instead of an error), a rank or size the file cannot hold, and a
+    /// truncated file (BinaryReader.ReadBytes returns short arrays silently).</summary>
     private static Dictionary<string, Entry> Read(string path)
     {
-        using var reader = new BinaryReader(File.OpenRead(path));
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        RefuseForeignFormat(reader, path);
         long count = Decode(reader);
+        if (count < 0 || count > stream.Length) throw NotTheFormat(path, $"it claims {count} entries");
         var entries = new Dictionary<string, Entry>((int)count, StringComparer.Ordinal);
         for (long i = 0; i < count; i++)
         {
             string key = reader.ReadString();
             var type = (ScalarType)Decode(reader);
-            var shape = new long[Decode(reader)];
+            long rank = Decode(reader);
+            if (rank is < 0 or > MaxRank) throw NotTheFormat(path, $"key '{key}' has rank {rank}");
+            var shape = new long[rank];
             for (int d = 0; d < shape.Length; d++) shape[d] = Decode(reader);
-            long bytes = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type, key);
-            entries[key] = new Entry(type, shape, reader.ReadBytes(checked((int)bytes)));
+            long elements = shape.Aggregate(1L, (a, b) => b < 0 || a > stream.Length ? long.MaxValue : a * b);
+            long bytes = elements > stream.Length ? long.MaxValue : elements * ElementSize(type, key);
+            if (bytes > stream.Length - stream.Position)
+                throw new InvalidDataException($"backbone weights '{path}' end inside key '{key}' (shape [{string.Join(", ", shape)}]): the file is truncated or not a TorchSharp state dict.");
+            entries[key] = new Entry(type, shape, reader.ReadBytes((int)bytes));
         }
         return entries;
     }
+
+    /// <summary>PyTorch's own files: torch.save writes a zip (PK\x03\x04) since 1.6, a pickle (\x80) before.</summary>
+    private static void RefuseForeignFormat(BinaryReader reader, string path)
+    {
+        var stream = reader.BaseStream;
+        Span<byte> head = stackalloc byte[4];
+        int read = stream.Read(head);
+        stream.Position = 0;
+        if (read == 0) throw NotTheFormat(path, "it is empty");
+        if (read == 4 && head.SequenceEqual("PK\x03\x04"u8) || head[0] == 0x80)
+            throw NotTheFormat(path, "it is a PyTorch torch.save file (zip or pickle)");
+    }
+
+    private static InvalidDataException NotTheFormat(string path, string why) => new(
+        $"backbone weights '{path}' are not a TorchSharp state dict ({why}). Convert a PyTorch checkpoint with TorchSharp's " +
+        "exportsd.py (docs/models.md), or save one with module.save(path).");
 
     /// <summary>TorchSharp's BinaryWriter.Encode: little-endian base-128 varint.</summary>
     private static long Decode(BinaryReader reader)

@@ -52,4 +52,38 @@ public sealed class BackboneWeightsTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(deeper, path));
         Assert.Contains("missing key 'layer1.2.conv1.weight'", error.Message);
     }
+
+    /// <summary>The vit model loads backbone_weights into its transformer as the CNN models load theirs; it trained from
+    /// random weights without a word before.</summary>
+    [Fact]
+    public void TheVitModelLoadsItsEncodersWeights()
+    {
+        random.manual_seed(1);
+        using var source = new VisionTransformer(VitConfig.ForWidth(8));
+        string path = Path.Combine(dir, "vit.dat");
+        source.save(path);
+        random.manual_seed(2);
+        using var model = ModelRegistry.Create(new ModelOptions("vit", 4, 8, BackboneWeights: path));
+        var state = model.state_dict();
+        foreach (var (key, t) in source.state_dict())
+            Assert.True(state[$"encoder.{key}"].eq(t).all().item<bool>(), $"encoder.{key} differs after loading");
+    }
+
+    /// <summary>A PyTorch torch.save file (zip since 1.6, pickle before) or a truncated state dict is named as such, not
+    /// decoded as varints into garbage keys, overflows or an out-of-memory.</summary>
+    [Fact]
+    public void AFileThatIsNotATorchSharpStateDictIsNamed()
+    {
+        using var target = new TorchvisionResNet(18, width: 8);
+        string zip = Path.Combine(dir, "r18.pth"), pickle = Path.Combine(dir, "old.pth"), truncated = Path.Combine(dir, "cut.dat");
+        File.WriteAllBytes(zip, [(byte)'P', (byte)'K', 3, 4, 20, 0, 0, 0]);
+        File.WriteAllBytes(pickle, [0x80, 2, 0x8a, 0x0a]);
+        target.save(truncated);
+        var bytes = File.ReadAllBytes(truncated);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+
+        Assert.Contains("is a PyTorch torch.save file", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, zip)).Message);
+        Assert.Contains("exportsd.py", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, pickle)).Message);
+        Assert.Contains("the file is truncated", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, truncated)).Message);
+    }
 }
