@@ -14,10 +14,12 @@ namespace SegCluster.Vision.Models;
 /// are a few %), nor are attention's Q·Kᵀ and A·V products (2·N²·D per ViT block: 8% of ViT-S/16 at 224², more
 /// at larger sizes, since they grow with N²).
 /// FLOPs are reported as 2 × MACs (see <see cref="ModelProfile.Flops"/>).
-/// The traced pass runs at the target size divided by a power of two (so 1024×2048 costs a 64×128 forward
-/// instead of hundreds of GFLOPs and many GB): every spatial size then scales exactly by the divisor because
-/// all strides divide the probe size, so each layer's count is scaled by the pixel ratio, except layers whose
-/// output is 1×1 (after global pooling: the classifier's fc, ASPP's image-pooling branch), which do not scale.
+/// The traced pass runs at the target size divided by a power of two d (so 1024×2048 costs a 16×32 and a 32×64
+/// forward instead of hundreds of GFLOPs and many GB): all strides divide the probe sizes, so every layer's count is
+/// affine in the input's pixels — proportional for convolutions, constant after global pooling (the classifier's fc,
+/// ASPP's image-pooling branch), 1 + pixels/256 tokens for a ViT's linears (the class token does not scale) — and two
+/// probes, at d and d/2, fit it exactly and extrapolate to the target size. (Scaling one probe by d² counted the class
+/// token d² times: ViT MACs 12–25% high.)
 /// A Conv2d or Linear whose hook never fired would be invoked with forward(): the count throws rather than under-report.
 /// </summary>
 public static class ModelProfiler
@@ -37,8 +39,21 @@ public static class ModelProfiler
         int divisor = 1;
         while (height % (divisor * 2 * 2 * outputStride) == 0 && width % (divisor * 2 * 2 * outputStride) == 0 && divisor < maxProbeDivisor)
             divisor *= 2;
-        double scale = (double)divisor * divisor;
+        double macs;
+        if (divisor == 1)
+            macs = TracedMacs(model, height, width);
+        else
+        {
+            // Affine in pixels p: m(p) = a + b·p; probes at p₁ = P/d² and p₂ = 4·p₁ give m(P) = m₁ + (m₂ − m₁)(d² − 1)/3.
+            double coarse = TracedMacs(model, height / divisor, width / divisor), fine = TracedMacs(model, 2 * height / divisor, 2 * width / divisor);
+            macs = coarse + (fine - coarse) * ((double)divisor * divisor - 1) / 3;
+        }
+        return new ModelProfile(parameters, macs, height, width);
+    }
 
+    /// <summary>Conv2d and Linear MACs of one traced forward of a (1, 3, H, W) input.</summary>
+    private static double TracedMacs<TOutput>(nn.Module<Tensor, TOutput> model, int height, int width)
+    {
         double macs = 0;
         var fired = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance);
         var counted = new List<nn.Module>();
@@ -54,7 +69,7 @@ public static class ModelProfiler
                         fired.Add(m);
                         var w = conv.weight!;  // (C_out, C_in/groups, k_h, k_w)
                         long pixels = output.shape[2] * output.shape[3];
-                        macs += w.numel() * (double)pixels * (pixels == 1 ? 1 : scale);
+                        macs += w.numel() * (double)pixels;
                         return output;
                     });
                     removers.Add(convHook.remove);
@@ -64,10 +79,9 @@ public static class ModelProfiler
                     var linearHook = linear.register_forward_hook((m, input, output) =>
                     {
                         fired.Add(m);
-                        // (B, ..., out): every position (a ViT token) multiplies the weight once; positions
-                        // scale with the pixels except for a pooled (B, out) classifier input.
+                        // (B, ..., out): every position (a ViT token, the class token too) multiplies the weight once.
                         long positions = output.numel() / (output.shape[0] * output.shape[^1]);
-                        macs += linear.weight!.numel() * (double)positions * (positions == 1 ? 1 : scale);
+                        macs += linear.weight!.numel() * (double)positions;
                         return output;
                     });
                     removers.Add(linearHook.remove);
@@ -81,7 +95,7 @@ public static class ModelProfiler
             model.eval();
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            model.call(zeros(1, 3, height / divisor, width / divisor));
+            model.call(zeros(1, 3, height, width));
         }
         finally
         {
@@ -92,6 +106,6 @@ public static class ModelProfiler
         if (missed.Count > 0)
             throw new InvalidOperationException(
                 $"{missed.Count} Conv2d/Linear layers ran without their hook (invoked with forward() instead of call()?): the count would be low.");
-        return new ModelProfile(parameters, macs, height, width);
+        return macs;
     }
 }
