@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Hosting;
 using SegCluster.Abstractions.Security;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
 using SegCluster.Cluster.Security;
@@ -24,6 +25,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddHostedService<InstrumentsAtStartup>();
         services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DataOptions>, DataOptionsValidator>();
+        services.AddOptions<ExperimentOptions>().BindConfiguration(ExperimentOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
         services.AddSingleton<TrainingDataSources>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddSingleton<NodeReducerGroups>();
@@ -59,6 +62,7 @@ public static class ClusterServiceCollectionExtensions
         services.TryAddSingleton<SegClusterMetrics>();
         services.AddOptions<SweepOptions>();
         services.AddOptions<SpectralShardOptions>();
+        services.AddOptions<ExperimentOptions>();
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
         services.TryAddSingleton<SpectralTrialFilter>();
         services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();

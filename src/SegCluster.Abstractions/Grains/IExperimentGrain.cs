@@ -46,4 +46,9 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <paramref name="retryable"/> (a lost peer or node, a broken connection); otherwise the experiment fails: a run that
     /// diverged or a dataset that is unusable fails the same way again.</summary>
     [Alias("ReportFailed")] Task ReportFailedAsync(int rank, int attempt, string error, bool retryable = true);
+    /// <summary>A worker's activation is being deactivated under a running rank its experiment did not stop (e.g. Orleans
+    /// lost the silo holding its directory entry): its loop is cancelled and reports nothing, so this stands in for the
+    /// rank's failure report (retryable). One-way: the deactivating worker must not wait on a coordinator whose recovery
+    /// calls back into that worker (cancel, then the new gang's start), which queues behind the deactivation.</summary>
+    [Alias("RankStopped"), OneWay] Task RankStoppedAsync(int rank, int attempt, string reason);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
@@ -21,6 +22,7 @@ public sealed class ExperimentGrain(
     SegClusterMetrics metrics,
     ILocalSiloDetails silo,
     TimeProvider time,
+    IOptions<ExperimentOptions> options,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
@@ -29,6 +31,11 @@ public sealed class ExperimentGrain(
     /// <summary>How often a re-formation whose scheduler call failed is tried again (the scheduler may be moving
     /// off a lost node; Orleans needs a few failure-detection rounds to declare it dead).</summary>
     private static readonly TimeSpan ReformRetry = TimeSpan.FromSeconds(3);
+    /// <summary>How long the watchdog waits for a worker's answer: the grain is not reentrant, so other calls wait as long.</summary>
+    private static readonly TimeSpan WatchdogProbeTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>The watchdog's first check after a (re)activation with a formed ring: a coordinator that moved off a lost
+    /// node finds ranks whose worker activations went with that node's directory entries without waiting a whole period.</summary>
+    private static readonly TimeSpan WatchdogAfterActivation = TimeSpan.FromSeconds(2);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<CurvePoint> _losses = [];
@@ -42,11 +49,15 @@ public sealed class ExperimentGrain(
     private DateTimeOffset? _lastStepAt;
     private int _clockStartStep;
     private IGrainTimer? _reformRetry;
+    private IGrainTimer? _watchdog;
 
     private string Id => this.GetPrimaryKeyString();
 
     /// <summary>True while a scheduled run has no ring: between a failure and the scheduler's answer.</summary>
     private bool AwaitingGang => record.State is { State: ExperimentState.Running, Scheduled: true, Workers.Count: 0, Spec: not null };
+
+    /// <summary>True while a ring is formed and running: what the watchdog checks.</summary>
+    private bool RingRunning => record.State is { State: ExperimentState.Running, Workers.Count: > 0, Spec: not null };
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +66,7 @@ public sealed class ExperimentGrain(
         if (record.State.Spec is not null && !record.State.State.IsFinal()) metrics.RecordExperimentState(Id, record.State.State);
         // The previous activation died between releasing its ring and hearing back from the scheduler.
         if (AwaitingGang) RetryReformLater();
+        if (RingRunning) StartWatchdog(TimeSpan.FromTicks(Math.Min(WatchdogAfterActivation.Ticks, options.Value.WatchdogInterval.Ticks)));
         return Task.CompletedTask;
     }
 
@@ -193,6 +205,43 @@ public sealed class ExperimentGrain(
         await RecoverAsync($"rank {rank}: {error}");
     }
 
+    public Task RankStoppedAsync(int rank, int attempt, string reason) => ReportFailedAsync(rank, attempt, reason);
+
+    /// <summary>
+    /// The watchdog: a rank whose loop vanished without a report (its worker activation was lost, the loop was cancelled
+    /// by someone else) would leave the run waiting for step reports for ever. Asks each worker of the ring what it runs;
+    /// one that says it does not run its rank of this attempt, and whose rank has not completed, fails the attempt as the
+    /// rank's own report would. A timer tick is not interleaved with other calls, so the ring cannot change under it; the
+    /// completions are read after the answers, so a rank that completed between its answer and now is not counted.
+    /// </summary>
+    private async Task CheckRingAsync()
+    {
+        if (record.State.State.IsFinal())
+        {
+            StopWatchdog();
+            return;
+        }
+        if (!RingRunning) return;  // awaiting a gang: the next launch forms a ring to watch
+        var attempt = record.State.Attempt;
+        var stopped = await RingProbe.StoppedRanksAsync(GrainFactory, Id, attempt, record.State.Workers, WatchdogProbeTimeout, logger);
+        foreach (var (rank, reason) in stopped)
+        {
+            if (!RingRunning || record.State.Attempt != attempt) return;
+            if (record.State.CompletedRanks.Contains(rank)) continue;
+            logger.LogWarning("Experiment {Experiment}'s watchdog: rank {Rank} stopped without a report ({Reason})", Id, rank, reason);
+            await ReportFailedAsync(rank, attempt, reason);
+        }
+    }
+
+    private void StartWatchdog(TimeSpan firstAfter) =>
+        _watchdog ??= this.RegisterGrainTimer(_ => CheckRingAsync(), firstAfter, options.Value.WatchdogInterval);
+
+    private void StopWatchdog()
+    {
+        _watchdog?.Dispose();
+        _watchdog = null;
+    }
+
     /// <summary>Abort the broken ring, then re-form it on a gang from the scheduler (or wait for one).</summary>
     private async Task RecoverAsync(string cause)
     {
@@ -283,6 +332,7 @@ public sealed class ExperimentGrain(
             await ReportFailedAsync(-1, attempt, error);
             return;
         }
+        StartWatchdog(options.Value.WatchdogInterval);
         logger.LogInformation("Experiment {Experiment} attempt {Attempt} started on {Workers}{Resume}", Id, attempt,
             string.Join(", ", workerIds), record.State.ResumePoint is { } c ? $" from the checkpoint of step {c.Step}" : "");
     }
@@ -291,6 +341,7 @@ public sealed class ExperimentGrain(
     {
         if (error is not null) logger.LogError("Experiment {Experiment} failed: {Error}", Id, error);
         record.State = record.State with { State = state, Error = error ?? record.State.Error };
+        StopWatchdog();
         await WriteAsync();
         metrics.RecordExperimentState(Id, state);
         if (state != ExperimentState.Completed) await CancelWorkersAsync(record.State.Workers);

@@ -23,10 +23,13 @@ public sealed class WorkerGrain(
 {
     private static readonly TimeSpan CancelledLoopGrace = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan FinishingLoopGrace = TimeSpan.FromSeconds(2);
+    /// <summary>Bounds sending the one-way stop notice from a deactivating activation (it is sent, never answered).</summary>
+    private static readonly TimeSpan StopNoticeTimeout = TimeSpan.FromSeconds(2);
 
     private WorkerInfo _info = null!;
     private Task? _running;
-    private string? _experimentId;
+    /// <summary>The last assignment's rank: what a deactivation under its loop tells the experiment, and what the watchdog reads.</summary>
+    private TrainingAssignment? _assignment;
     private CancellationTokenSource? _cancel;
     private (string Id, CheckpointEvaluation Part, Task<long[]> Running, CancellationTokenSource Cancel)? _evaluation;
 
@@ -44,19 +47,19 @@ public sealed class WorkerGrain(
     public async Task RunAsync(TrainingAssignment assignment)
     {
         var previous = _running ?? Task.CompletedTask;
-        if (!previous.IsCompleted && _experimentId != assignment.ExperimentId)
+        if (!previous.IsCompleted && _assignment?.ExperimentId != assignment.ExperimentId)
         {
             // Another experiment's loop: a cancelled one stops at its next step boundary, a finished one returns right
             // after its last report; a sweep hands the worker on at those moments, so wait (within the 30 s call timeout).
             var grace = _cancel!.IsCancellationRequested ? CancelledLoopGrace : FinishingLoopGrace;
             try { await previous.WaitAsync(grace); }
-            catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_experimentId}'."); }
+            catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_assignment?.ExperimentId}'."); }
         }
         // A re-formed ring of the same experiment: the earlier attempt's loop is told to stop and the new one
         // starts after it ends, so two loops never share this device. Not awaited here: the old loop may be
         // blocked reporting to the coordinator that is calling us, and waiting would deadlock both.
         _cancel?.Cancel();
-        _experimentId = assignment.ExperimentId;
+        _assignment = assignment;
         _cancel = new CancellationTokenSource();
         var loop = loops.Create(assignment, _info);
         var token = _cancel.Token;
@@ -65,6 +68,10 @@ public sealed class WorkerGrain(
         logger.LogInformation("Worker {Worker} ({Device}) started rank {Rank}/{World} of {Experiment} (attempt {Attempt})",
             _info.WorkerId, _info.Device, assignment.Rank, assignment.WorldSize, assignment.ExperimentId, assignment.Attempt);
     }
+
+    public Task<WorkerRun> GetRunAsync() => Task.FromResult(_assignment is { } a
+        ? new WorkerRun(a.ExperimentId, a.Attempt, a.Rank, Running: _running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false })
+        : WorkerRun.None);
 
     public Task StartEvaluationAsync(EvaluationRequest request)
     {
@@ -122,11 +129,15 @@ public sealed class WorkerGrain(
 
     private bool Busy => _running is { IsCompleted: false } || _evaluation is { Running.IsCompleted: false };
 
-    /// <summary>A node shutting down deactivates its grains: the work is told to stop rather than left running unowned.</summary>
+    /// <summary>A node shutting down deactivates its grains, and so does Orleans when the silo holding an activation's
+    /// directory entry dies: the work is told to stop rather than left running unowned, and a rank its experiment did not
+    /// stop is reported as stopped (a cancelled loop reports nothing, and the node may still be in the cluster).</summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (!Busy) return;
         logger.LogWarning("Worker {Worker} is deactivated ({Reason}) while busy: its training loop and evaluation are cancelled", _info.WorkerId, reason);
+        if (_running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false } && _assignment is { } stopped)
+            await TellRankStoppedAsync(stopped, reason);
         _cancel?.Cancel();
         _evaluation?.Cancel.Cancel();
         var work = Task.WhenAll(_running ?? Task.CompletedTask, _evaluation?.Running ?? Task.CompletedTask);
@@ -134,9 +145,25 @@ public sealed class WorkerGrain(
         await work.WaitAsync(CancelledLoopGrace, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>Best effort: one-way, so it never waits for the experiment, whose recovery calls this worker id back (those
+    /// calls queue behind this deactivation: awaiting an answer would deadlock both). Bounded, in case sending blocks.</summary>
+    private async Task TellRankStoppedAsync(TrainingAssignment stopped, DeactivationReason reason)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IExperimentGrain>(stopped.ExperimentId)
+                .RankStoppedAsync(stopped.Rank, stopped.Attempt, $"worker {_info.WorkerId} was deactivated under its loop ({reason})")
+                .WaitAsync(StopNoticeTimeout);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Worker {Worker} could not tell {Experiment} that rank {Rank} stopped: {Error}", _info.WorkerId, stopped.ExperimentId, stopped.Rank, e.Message);
+        }
+    }
+
     public Task CancelAsync(string experimentId)
     {
-        if (experimentId == _experimentId) _cancel?.Cancel();
+        if (experimentId == _assignment?.ExperimentId) _cancel?.Cancel();
         return Task.CompletedTask;
     }
 }

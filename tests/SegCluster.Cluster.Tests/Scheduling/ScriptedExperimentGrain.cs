@@ -43,6 +43,7 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
     public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw Unsupported();
     public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw Unsupported();
     public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable) => throw Unsupported();
+    public Task RankStoppedAsync(int rank, int attempt, string reason) => throw Unsupported();
 
     private static NotSupportedException Unsupported() =>
         new("The scripted experiment answers only the scheduler's calls (start, resume, workers lost, status).");

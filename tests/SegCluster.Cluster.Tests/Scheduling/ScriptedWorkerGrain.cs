@@ -19,6 +19,7 @@ internal sealed class ScriptedWorkerGrain(WorkerProbes? probes = null) : Grain, 
 
     public Task RunAsync(TrainingAssignment assignment) => _probes.RunAsync();
     public Task CancelAsync(string experimentId) => Task.CompletedTask;
+    public Task<WorkerRun> GetRunAsync() => Task.FromResult(WorkerRun.None);
     public Task StartEvaluationAsync(EvaluationRequest request) => throw Unsupported();
     public Task<EvaluationProgress> GetEvaluationAsync(string evaluationId) => throw Unsupported();
     public Task CancelEvaluationAsync(string evaluationId) => throw Unsupported();

@@ -159,5 +159,6 @@ public sealed class ExperimentTrialRunnerTests
         public Task ReportValidationAsync(int attempt, ValidationPoint validation, CheckpointRecord? best) => throw new NotSupportedException();
         public Task ReportCompletedAsync(int rank, int attempt, EvaluationReport? evaluation) => throw new NotSupportedException();
         public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable) => throw new NotSupportedException();
+        public Task RankStoppedAsync(int rank, int attempt, string reason) => throw new NotSupportedException();
     }
 }
