@@ -41,6 +41,12 @@ public class StableBatchNorm2d : NormBase
                 "(and keep it at least 2 per accumulation step), or use model.norm: gn.");
         if (training) num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
         // Training: batch statistics, running ones updated with the momentum; eval: running statistics.
-        return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
+        return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, training ? UpdateFactor(counted: true) : 0, eps);
     }
+
+    /// <summary>The running statistics' update factor, as PyTorch's: <c>momentum</c>, read on every call (a fine-tuning run
+    /// may set it after construction), or with momentum null the cumulative average 1 / batches counted.</summary>
+    /// <param name="counted">Whether this batch is already in num_batches_tracked.</param>
+    protected double UpdateFactor(bool counted) =>
+        momentum ?? 1.0 / (num_batches_tracked!.item<long>() + (counted ? 0 : 1));
 }

@@ -83,6 +83,45 @@ public sealed class SyncBatchNormTests
         AssertClose(plain.forward(x), sync.forward(x), "eval output");
     }
 
+    /// <summary>PyTorch reads momentum on every call (fine-tuning often lowers it after construction) and, when it is null,
+    /// keeps a cumulative average; the synced path froze the constructor's 0.1 for the mean and mixed it with the new value
+    /// for the variance, and threw on null. Both paths, two steps, against the formulas over the whole batch.</summary>
+    [Theory]
+    [InlineData(0.01)]
+    [InlineData(null)]
+    public void Running_statistics_follow_the_momentum_set_after_construction(double? momentum)
+    {
+        const int channels = 2, worldSize = 2;
+        manual_seed(5);
+        var batches = new[] { randn(4, channels, 3, 3).mul(2.0).add(1.0), randn(4, channels, 3, 3).sub(0.5) };
+        var (expectedMean, expectedVar) = (zeros(channels, dtype: ScalarType.Float64), ones(channels, dtype: ScalarType.Float64));
+        for (int step = 0; step < batches.Length; step++)
+        {
+            var x = batches[step].to(ScalarType.Float64);
+            var m = momentum ?? 1.0 / (step + 1);
+            expectedMean = expectedMean.mul(1 - m).add(x.mean([0, 2, 3]).mul(m));
+            expectedVar = expectedVar.mul(1 - m).add(x.var([0, 2, 3], unbiased: true).mul(m));
+        }
+
+        var group = new InMemoryReducerGroup(worldSize);
+        var norms = new SyncBatchNorm2d[worldSize];
+        var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
+        {
+            norms[r] = new SyncBatchNorm2d(channels) { Group = group[r], momentum = momentum };
+            foreach (var batch in batches) norms[r].forward(batch.narrow(0, r * 2, 2));
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        using var single = new SyncBatchNorm2d(channels) { momentum = momentum };  // no group: the per-rank path
+        foreach (var batch in batches) single.forward(batch);
+
+        foreach (var norm in norms.Append(single))
+        {
+            AssertClose(expectedMean, norm.running_mean!.to(ScalarType.Float64), "running mean");
+            AssertClose(expectedVar, norm.running_var!.to(ScalarType.Float64), "running variance");
+        }
+    }
+
     private static void InitAffine(Tensor[] parameters)
     {
         using var noGrad = no_grad();

@@ -18,10 +18,10 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public TransformerBlock(int dim, int heads, int mlpRatio) : base(nameof(TransformerBlock))
     {
         _heads = heads;
-        norm1 = nn.LayerNorm(dim);
+        norm1 = nn.LayerNorm(dim, eps: 1e-6);  // timm's eps (PyTorch's default is 1e-5)
         qkv = nn.Linear(dim, 3 * dim);
         proj = nn.Linear(dim, dim);
-        norm2 = nn.LayerNorm(dim);
+        norm2 = nn.LayerNorm(dim, eps: 1e-6);
         fc1 = nn.Linear(dim, mlpRatio * dim);
         act = nn.GELU();
         fc2 = nn.Linear(mlpRatio * dim, dim);

@@ -33,7 +33,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         cls_token = nn.Parameter(randn(1, 1, config.Dim).mul_(InitialStd));
         pos_embed = nn.Parameter(randn(1, 1 + grid * grid, config.Dim).mul_(InitialStd));
         blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(_ => new TransformerBlock(config.Dim, config.Heads, config.MlpRatio)).ToArray());
-        norm = nn.LayerNorm(config.Dim);
+        norm = nn.LayerNorm(config.Dim, eps: 1e-6);  // timm's eps
         RegisterComponents();
     }
 

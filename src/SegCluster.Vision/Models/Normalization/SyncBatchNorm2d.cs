@@ -16,11 +16,6 @@ namespace SegCluster.Vision.Models.Normalization;
 public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1)
     : StableBatchNorm2d(channels, eps, momentum, nameof(SyncBatchNorm2d))
 {
-    // Kept alive for the module's lifetime: temporary Scalars can be freed mid-call (Layers.Add).
-    private readonly Scalar _eps = eps.ToScalar();
-    private readonly Scalar _keep = (1 - momentum).ToScalar();
-    private readonly Scalar _take = momentum.ToScalar();
-
     public long Channels { get; } = channels;
 
     /// <summary>The group whose statistics are shared; set by the trainer (<see cref="Attach"/>). Null: per-rank BatchNorm.</summary>
@@ -57,19 +52,24 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
         var centered = x.sub(mean.view(1, c, 1, 1));
         var variance = DifferentiableAllReduce.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3]), group).mul(inverseCount);
-        var scale = variance.add(_eps, KeptScalars.One).rsqrt().mul(weight!);
+        using var epsilon = eps.ToScalar();  // the live property, held for the native call (KeptScalars)
+        var scale = variance.add(epsilon, KeptScalars.One).rsqrt().mul(weight!);
         var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), KeptScalars.One);
         UpdateRunningStatistics(mean, variance, n);
         return y.MoveToOuterDisposeScope();
     }
 
-    /// <summary>PyTorch's update: r ← (1 − m)·r + m·batch, with the unbiased variance n/(n−1).</summary>
+    /// <summary>PyTorch's update: r ← (1 − m)·r + m·batch, with the unbiased variance n/(n−1); m is the live momentum, or
+    /// the cumulative average when it is null (<see cref="StableBatchNorm2d.UpdateFactor"/>).</summary>
     private void UpdateRunningStatistics(Tensor mean, Tensor variance, double n)
     {
         using var noGrad = no_grad();
-        using var unbiased = (momentum!.Value * n / (n - 1)).ToScalar();
-        running_mean!.mul_(_keep).add_(mean.detach(), _take);
-        running_var!.mul_(_keep).add_(variance.detach(), unbiased);
+        double m = UpdateFactor(counted: false);
+        using var keep = (1 - m).ToScalar();
+        using var take = m.ToScalar();
+        using var unbiased = (m * n / (n - 1)).ToScalar();
+        running_mean!.mul_(keep).add_(mean.detach(), take);
+        running_var!.mul_(keep).add_(variance.detach(), unbiased);
         num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);
     }
 }
