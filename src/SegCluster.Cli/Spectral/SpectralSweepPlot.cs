@@ -44,11 +44,11 @@ public static class SpectralSweepPlot
         if (report.Rows.Select(r => r.DecoderTruncation).Distinct().Count() < 2) return false;
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
-        var groups = report.Rows.Where(r => r.TrainedMIoU is not null).GroupBy(r => (r.Mode, r.Factor)).OrderBy(g => g.Key.Mode).ThenBy(g => g.Key.Factor).ToList();
+        var groups = report.Rows.Where(r => r.TrainedMIoU is not null && r.GigaMacsPerImage is not null).GroupBy(r => (r.Mode, r.Factor)).OrderBy(g => g.Key.Mode).ThenBy(g => g.Key.Factor).ToList();
         for (var i = 0; i < groups.Count; i++)
         {
             var rows = groups[i].OrderByDescending(r => r.DecoderTruncation).ToList();
-            var line = plot.Add.Scatter(rows.Select(r => 1000 * r.GigaMacsPerImage).ToArray(), rows.Select(r => 100 * r.TrainedMIoU!.Value).ToArray());
+            var line = plot.Add.Scatter(rows.Select(r => 1000 * r.GigaMacsPerImage!.Value).ToArray(), rows.Select(r => 100 * r.TrainedMIoU!.Value).ToArray());
             line.LegendText = $"{groups[i].Key.Mode} f = {groups[i].Key.Factor} (r = {string.Join(", ", rows.Select(r => r.DecoderTruncation))})";
             line.Color = palette.GetColor(i);
             line.MarkerSize = 8;

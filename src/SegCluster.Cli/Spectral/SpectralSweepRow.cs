@@ -9,5 +9,5 @@ namespace SegCluster.Cli.Spectral;
 public sealed record SpectralSweepRow(
     string Trial, int Factor, string Mode, double DecoderTruncation, string State,
     double EnergyRetained, double PredictedMIoU, double PredictedCrossEntropyGap, bool Recommended,
-    double? TrainedMIoU, double? ImagesPerSecond, double ConvActivationMiB, double GigaMacsPerImage, string? Reason,
+    double? TrainedMIoU, double? ImagesPerSecond, double? ConvActivationMiB, double? GigaMacsPerImage, string? Reason,
     double AnnotationSaved = 0);

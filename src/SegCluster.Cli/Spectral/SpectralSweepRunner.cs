@@ -133,13 +133,13 @@ public static class SpectralSweepRunner
             // sweep gives the trial's training rate (not divided by the time since, nor by its final evaluation).
             if (trial.ExperimentId is { } id && trial.State == TrialState.Completed)
                 imagesPerSecond = (await grains.GetGrain<IExperimentGrain>(id).GetStatusAsync()).ImagesPerSecond;
-            // A skipped trial's spec may not build (an invalid combination, e.g. vit with decoder truncation): no cost to report.
-            var (bytes, macs) = trial.State == TrialState.Skipped || trialSpec.Validate().Count > 0 ? (0L, 0.0) : Cost(trialSpec);
+            // A skipped trial's spec may not build (an invalid combination, e.g. vit with decoder truncation): no cost ("–").
+            (long Bytes, double Macs)? cost = trial.State == TrialState.Skipped || trialSpec.Validate().Count > 0 ? null : Cost(trialSpec);
             rows.Add(new SpectralSweepRow(
                 trial.Name, factor, mode, trialSpec.Model.DecoderTruncation, trial.State.ToString(),
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
                 nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
-                trial.MeanIoU, imagesPerSecond, bytes * trialSpec.Training.BatchPerWorker / 1048576.0, macs / 1e9, trial.Reason,
+                trial.MeanIoU, imagesPerSecond, cost?.Bytes * trialSpec.Training.BatchPerWorker / 1048576.0, cost?.Macs / 1e9, trial.Reason,
                 mode == LabelsSpec.Block ? BlockAnnotator.CostSaved(trialSpec.Dataset.Height, trialSpec.Dataset.Width, factor) : 0));
         }
         return rows;

@@ -205,7 +205,9 @@ public sealed class ExperimentGrain(
         await RecoverAsync($"rank {rank}: {error}");
     }
 
-    public Task RankStoppedAsync(int rank, int attempt, string reason) => ReportFailedAsync(rank, attempt, reason);
+    // A rank that completed (its worker deactivated before the loop task ended) has nothing left to fail.
+    public Task RankStoppedAsync(int rank, int attempt, string reason) =>
+        record.State.CompletedRanks.Contains(rank) && attempt == record.State.Attempt ? Task.CompletedTask : ReportFailedAsync(rank, attempt, reason);
 
     /// <summary>
     /// The watchdog: a rank whose loop vanished without a report (its worker activation was lost, the loop was cancelled

@@ -68,7 +68,7 @@ public static class BackboneWeights
         using var reader = new BinaryReader(stream);
         RefuseForeignFormat(reader, path);
         long count = Decode(reader);
-        if (count < 0 || count > stream.Length) throw NotTheFormat(path, $"it claims {count} entries");
+        if (count < 0 || count > Math.Min(stream.Length, Array.MaxLength)) throw NotTheFormat(path, $"it claims {count} entries");
         var entries = new Dictionary<string, Entry>((int)count, StringComparer.Ordinal);
         for (long i = 0; i < count; i++)
         {
@@ -78,16 +78,20 @@ public static class BackboneWeights
             if (rank is < 0 or > MaxRank) throw NotTheFormat(path, $"key '{key}' has rank {rank}");
             var shape = new long[rank];
             for (int d = 0; d < shape.Length; d++) shape[d] = Decode(reader);
-            long elements = shape.Aggregate(1L, (a, b) => b < 0 || a > stream.Length ? long.MaxValue : a * b);
-            long bytes = elements > stream.Length ? long.MaxValue : elements * ElementSize(type, key);
-            if (bytes > stream.Length - stream.Position)
+            // Bounded by the bytes left before multiplying, so a forged shape cannot wrap to a small or negative size.
+            long left = stream.Length - stream.Position, elements = 1;
+            foreach (var extent in shape)
+                elements = extent < 0 || (elements != 0 && extent > left / elements) ? long.MaxValue : elements * extent;
+            long size = ElementSize(type, key), bytes = elements > left / size ? long.MaxValue : elements * size;
+            if (bytes > Math.Min(left, Array.MaxLength))
                 throw new InvalidDataException($"backbone weights '{path}' end inside key '{key}' (shape [{string.Join(", ", shape)}]): the file is truncated or not a TorchSharp state dict.");
             entries[key] = new Entry(type, shape, reader.ReadBytes((int)bytes));
         }
         return entries;
     }
 
-    /// <summary>PyTorch's own files: torch.save writes a zip (PK\x03\x04) since 1.6, a pickle (\x80) before.</summary>
+    /// <summary>PyTorch's own files: torch.save writes a zip (PK\x03\x04) since 1.6, before that a pickle whose first
+    /// object is the magic number (80 02 8A 0A); a lone 0x80 is also a TorchSharp entry count of 128.</summary>
     private static void RefuseForeignFormat(BinaryReader reader, string path)
     {
         var stream = reader.BaseStream;
@@ -95,7 +99,7 @@ public static class BackboneWeights
         int read = stream.Read(head);
         stream.Position = 0;
         if (read == 0) throw NotTheFormat(path, "it is empty");
-        if (read == 4 && head.SequenceEqual("PK\x03\x04"u8) || head[0] == 0x80)
+        if (read == 4 && (head.SequenceEqual("PK\x03\x04"u8) || head.SequenceEqual(new byte[] { 0x80, 0x02, 0x8A, 0x0A })))
             throw NotTheFormat(path, "it is a PyTorch torch.save file (zip or pickle)");
     }
 

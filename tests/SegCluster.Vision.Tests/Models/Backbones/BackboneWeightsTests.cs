@@ -77,7 +77,7 @@ public sealed class BackboneWeightsTests : IDisposable
         using var target = new TorchvisionResNet(18, width: 8);
         string zip = Path.Combine(dir, "r18.pth"), pickle = Path.Combine(dir, "old.pth"), truncated = Path.Combine(dir, "cut.dat");
         File.WriteAllBytes(zip, [(byte)'P', (byte)'K', 3, 4, 20, 0, 0, 0]);
-        File.WriteAllBytes(pickle, [0x80, 2, 0x8a, 0x0a]);
+        File.WriteAllBytes(pickle, [0x80, 2, 0x8a, 0x0a, 0x70]);
         target.save(truncated);
         var bytes = File.ReadAllBytes(truncated);
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
@@ -85,5 +85,18 @@ public sealed class BackboneWeightsTests : IDisposable
         Assert.Contains("is a PyTorch torch.save file", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, zip)).Message);
         Assert.Contains("exportsd.py", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, pickle)).Message);
         Assert.Contains("the file is truncated", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, truncated)).Message);
+
+        // One entry "fc.x" (a key the loader may ignore) claiming shape [3, 2^62] of float32: 3·2^62·4 bytes wraps to 0.
+        string forged = Path.Combine(dir, "forged.dat");
+        using (var writer = new BinaryWriter(File.Create(forged)))
+        {
+            writer.Write((byte)1);
+            writer.Write("fc.x");
+            writer.Write((byte)6);  // ScalarType.Float32
+            writer.Write((byte)2);
+            writer.Write((byte)3);
+            writer.Write(new byte[] { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40 });  // 2^62 as a varint
+        }
+        Assert.Contains("the file is truncated", Assert.Throws<InvalidDataException>(() => BackboneWeights.Load(target, forged)).Message);
     }
 }
