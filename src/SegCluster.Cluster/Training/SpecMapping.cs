@@ -54,9 +54,18 @@ public static class SpecMapping
     });
 
     /// <summary>The spec's network to load a checkpoint's weights into (resume, fine-tune, eval, predict): without the
-    /// encoder's pretrained file, which the checkpoint's weights replace and which may not be on this machine.</summary>
+    /// encoder's pretrained file, which the checkpoint's weights replace and which may not be on this machine. A truncation
+    /// ratio on a model that takes none (a vit checkpoint written before that was refused, where it did nothing) builds the
+    /// network it trained: truncation has no parameters.</summary>
     public static SegmentationModel BuildModelForWeights(ExperimentSpec spec) =>
-        BuildModel(spec with { Model = spec.Model with { BackboneWeights = null } }, ShapeOnlyFrequencies(spec));
+        BuildModel(spec with
+        {
+            Model = spec.Model with
+            {
+                BackboneWeights = null,
+                DecoderTruncation = ModelCatalog.TruncatingModels.Contains(spec.Model.Name) ? spec.Model.DecoderTruncation : 1,
+            },
+        }, ShapeOnlyFrequencies(spec));
 
     /// <summary>Inverse-frequency class suppression needs class frequencies to build; they weight the loss, not shapes,
     /// so uniform ones build the same network.</summary>

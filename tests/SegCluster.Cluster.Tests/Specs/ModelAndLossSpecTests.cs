@@ -71,6 +71,10 @@ public sealed class ModelAndLossSpecTests
         Assert.Contains("spgnet, encoder-decoder, deeplabv3plus, unet, dan", error);
         Assert.Empty(With(m => m with { Name = "dan", DecoderTruncation = 0.5 }).Validate());
         Assert.Empty(With(m => m with { Name = "vit" }).Validate());
+
+        // A vit checkpoint from before the refusal (r < 1 did nothing there) still builds for eval, predict and resume.
+        using var old = SpecMapping.BuildModelForWeights(With(m => m with { Name = "vit", DecoderTruncation = 0.5 }));
+        Assert.Equal(1, old.Options.DecoderTruncation);
     }
 
     [Fact]
