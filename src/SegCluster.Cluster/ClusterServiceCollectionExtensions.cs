@@ -28,6 +28,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddOptions<ExperimentOptions>().BindConfiguration(ExperimentOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExperimentOptions>, ExperimentOptionsValidator>();
         services.AddSingleton<TrainingDataSources>();
+        services.AddSingleton<DeviceOccupancy>();
         services.AddSingleton<WorkerTrainingLoopFactory>();
         services.AddSingleton<NodeReducerGroups>();
         services.AddHostedService<TorchRuntimeService>();

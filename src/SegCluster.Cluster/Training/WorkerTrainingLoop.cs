@@ -36,6 +36,7 @@ public sealed class WorkerTrainingLoop(
     NodeReducerGroups nodeGroups,
     SegClusterMetrics metrics,
     TrainingDataSources dataSources,
+    DeviceOccupancy devices,
     string checkpointDirectory,
     ILogger<WorkerTrainingLoop> logger)
 {
@@ -47,8 +48,15 @@ public sealed class WorkerTrainingLoop(
         var experiment = grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         var labels = new WorkerLabels(assignment.ExperimentId, worker.WorkerId, worker.NodeId, worker.Device);
         var completed = false;
+        IDisposable? occupancy = null;
         try
         {
+            // A previous activation's cancelled loop may still hold the device: it stops by the collective timeout at worst.
+            var wait = collectiveOptions.Timeout + TimeSpan.FromSeconds(30);
+            occupancy = devices.Occupy(worker.WorkerId, wait, cancellationToken);
+            if (occupancy is null)
+                logger.LogWarning("Rank {Rank} of {Experiment}: an earlier loop still runs on {Worker} after {Wait}; starting beside it",
+                    assignment.Rank, assignment.ExperimentId, worker.WorkerId, wait);
             var evaluation = Train(experiment, labels, cancellationToken);
             experiment.ReportCompletedAsync(assignment.Rank, assignment.Attempt, evaluation).GetAwaiter().GetResult();
             completed = true;
@@ -65,6 +73,7 @@ public sealed class WorkerTrainingLoop(
         }
         finally
         {
+            occupancy?.Dispose();
             metrics.Forget(labels, completed);
         }
     }

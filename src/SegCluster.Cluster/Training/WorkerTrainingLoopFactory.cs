@@ -17,8 +17,9 @@ public sealed class WorkerTrainingLoopFactory(
     SegClusterMetrics metrics,
     IOptions<NodeOptions> node,
     TrainingDataSources dataSources,
+    DeviceOccupancy devices,
     ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, devices, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
 }
