@@ -70,7 +70,7 @@ public sealed class WorkerGrain(
     }
 
     public Task<WorkerRun> GetRunAsync() => Task.FromResult(_assignment is { } a
-        ? new WorkerRun(a.ExperimentId, a.Attempt, a.Rank, Running: _running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false })
+        ? new WorkerRun(a.ExperimentId, a.Attempt, a.Rank, Running: LoopRunsUnstopped)
         : WorkerRun.None);
 
     public Task StartEvaluationAsync(EvaluationRequest request)
@@ -129,6 +129,9 @@ public sealed class WorkerGrain(
 
     private bool Busy => _running is { IsCompleted: false } || _evaluation is { Running.IsCompleted: false };
 
+    /// <summary>The last assignment's loop runs and nobody asked it to stop (cancel, or a newer assignment).</summary>
+    private bool LoopRunsUnstopped => _running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false };
+
     /// <summary>A node shutting down deactivates its grains, and so does Orleans when the silo holding an activation's
     /// directory entry dies: the work is told to stop rather than left running unowned, and a rank its experiment did not
     /// stop is reported as stopped (a cancelled loop reports nothing, and the node may still be in the cluster).</summary>
@@ -136,7 +139,7 @@ public sealed class WorkerGrain(
     {
         if (!Busy) return;
         logger.LogWarning("Worker {Worker} is deactivated ({Reason}) while busy: its training loop and evaluation are cancelled", _info.WorkerId, reason);
-        if (_running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false } && _assignment is { } stopped)
+        if (LoopRunsUnstopped && _assignment is { } stopped)
             await TellRankStoppedAsync(stopped, reason);
         _cancel?.Cancel();
         _evaluation?.Cancel.Cancel();

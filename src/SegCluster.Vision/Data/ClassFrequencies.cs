@@ -9,8 +9,8 @@ public static class ClassFrequencies
 
     /// <summary>K frequencies summing to 1 over <paramref name="samples"/> samples taken evenly through the dataset
     /// (not the first ones: readers list files sorted, so those are one city or one scene type); a class never seen
-    /// gets 0: the sampler's prior, not an invented pixel count, decides its share
-    /// (<see cref="Models.Debiasing.ClassSuppressionOptions.DropShares"/>).</summary>
+    /// gets 0: the sampler, not an invented pixel count, decides its share
+    /// (<see cref="Models.Debiasing.ClassSuppressionOptions.DropShares"/>: half as frequent as the rarest class seen).</summary>
     public static IReadOnlyList<double> Measure(ISegmentationDataset dataset, int samples = DefaultSamples)
     {
         ArgumentNullException.ThrowIfNull(dataset);

@@ -19,8 +19,9 @@ public sealed class PaintedBlocks(BlockAnnotator annotator) : IWeakAnnotation
 
     public byte[] Paint(int index, byte[] label, int height, int width)
     {
-        int b = annotator.BlockSize, columns = (int)LabelGrid.CoarseSize(width, b);
+        int b = annotator.BlockSize;
         if (b == 1) return label;  // a 1×1 block is its own pixel: nothing to keep
+        int columns = (int)LabelGrid.CoarseSize(width, b);
         var blocks = _blocks.GetOrAdd(index, static (_, mask) => BlockLabels(mask.annotator, mask.label, mask.height, mask.width), (annotator, label, height, width));
         var painted = new byte[label.Length];
         for (int y = 0; y < height; y++)
