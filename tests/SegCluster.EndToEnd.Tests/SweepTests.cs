@@ -62,6 +62,43 @@ public sealed class SweepTests
         Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
     }
 
+    /// <summary>`sweep --resume` (Ray Tune's Tuner.restore): the sweep's process is killed mid-sweep (SIGKILL, nothing
+    /// written at the end), and the resumed sweep runs the rest on the state the node kept in files under the report folder:
+    /// every trial ends completed, the ones finished before are not run again.</summary>
+    [Fact]
+    public async Task A_sweep_whose_process_was_killed_resumes_and_completes_without_rerunning_finished_trials()
+    {
+        using var root = new TempDirectory("segcluster-resume-");
+        using (var first = CliProcess.Start("sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName))
+        {
+            // Five experiments started: at least three trials have ended (two run at a time).
+            var deadline = DateTime.UtcNow + Limit;
+            while (Experiments(root) < 5)
+            {
+                Assert.False(first.HasExited, "the sweep ended before it could be killed");
+                Assert.True(DateTime.UtcNow < deadline, "the sweep did not start 5 trials in time");
+                await Task.Delay(50);
+            }
+        }  // killed
+        var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "results.json")));
+
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", "--resume", "tiny-grid", "--out", root.FullName);
+        Assert.True(exit == 0, stdout + stderr);
+        var before = int.Parse(System.Text.RegularExpressions.Regex.Match(stdout, @"(\d+) trials finished before, (\d+) to run").Groups[1].Value);
+        Assert.InRange(before, 3, 11);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
+        Assert.Equal(12, trials.Count);
+        Assert.All(trials, t => Assert.Equal("completed", t.GetProperty("state").GetString()));
+        // Finished trials kept their first attempt; only those interrupted by the kill (at most two) ran a second.
+        Assert.InRange(trials.Count(t => t.GetProperty("attempt").GetInt32() == 2), 0, 2);
+        Assert.All(trials, t => Assert.InRange(t.GetProperty("attempt").GetInt32(), 1, 2));
+    }
+
+    private static int Experiments(TempDirectory root) =>
+        root.Info.Exists ? root.Info.GetFiles("*", SearchOption.AllDirectories).Count(f => f.Directory?.Name == "experiment.experiment") : 0;
+
     /// <summary>A document that is a list or a scalar gets the message `train` gives, not an InvalidOperationException's
     /// stack trace from looking up its axes.</summary>
     [Theory]

@@ -20,27 +20,73 @@ public static class SweepRunner
         console.MarkupLineInterpolated(
             $"[bold]SegCluster sweep[/] {spec.Name}: {trials} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; embedded cluster of {workers} workers");
 
-        EmbeddedCluster cluster;
+        var sweepId = RunIds.Timestamped(spec.Name);
+        SweepStateFolder state;
         try
         {
-            cluster = await EmbeddedCluster.StartAsync(workers, spec.Base.Device, metricsPort, cancellationToken);
+            // The node keeps the sweep's state in files here from the start, so a sweep whose process ends can be resumed.
+            state = SweepStateFolder.Create(new DirectoryInfo(Path.Combine(root.FullName, sweepId)), sweepId, workers, spec.Base.Device);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: the sweep's folder under {root.FullName} cannot be written: {e.Message}");
+            return 1;
+        }
+        if (await StartClusterAsync(state, metricsPort, cancellationToken) is not { } cluster) return 1;
+        await using (cluster)
+            return (await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId)).Exit;
+    }
+
+    /// <summary>`sweep --resume`: the sweep kept in <paramref name="state"/> runs its unfinished trials (and with
+    /// <paramref name="retryFailed"/> its failed ones) on an embedded cluster like the one it ran on; exit codes as <see cref="RunAsync"/>.</summary>
+    public static async Task<int> ResumeAsync(SweepStateFolder state, bool retryFailed, int metricsPort, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"[bold]SegCluster sweep[/] resuming {state.SweepId} from {state.ReportFolder.FullName}: embedded cluster of {state.Workers} workers on {state.Device}");
+        if (await StartClusterAsync(state, metricsPort, cancellationToken) is not { } cluster) return 1;
+        await using (cluster)
+        {
+            var sweep = cluster.Grains.GetGrain<ISweepGrain>(state.SweepId);
+            SweepStatus status;
+            try
+            {
+                status = await sweep.ResumeAsync(retryFailed);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message} ({state.GrainsFolder} holds no record of it)");
+                return 1;
+            }
+            var toRun = status.Trials.Count(t => !t.State.IsFinished());
+            var failedHint = toRun == 0 && status.Count(TrialState.Failed) > 0 && !retryFailed ? $" ({status.Count(TrialState.Failed)} failed: --retry-failed runs them again)" : "";
+            console.MarkupLineInterpolated($"{status.Trials.Count(t => t.State.IsFinished())} trials finished before, {toRun} to run{failedHint}");
+            return (await FollowAsync(sweep, status, state.ReportFolder, cancellationToken)).Exit;
+        }
+    }
+
+    /// <summary>An embedded cluster that keeps its grain state in the sweep's state folder; null (error on stderr) when it cannot start.</summary>
+    private static async Task<EmbeddedCluster?> StartClusterAsync(SweepStateFolder state, int metricsPort, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await EmbeddedCluster.StartAsync(state.Workers, state.Device, metricsPort, cancellationToken,
+                new Dictionary<string, string?> { ["Node:StateDirectory"] = state.GrainsFolder });
         }
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return null;
         }
-        await using (cluster)
-            return (await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken)).Exit;
     }
 
     /// <summary>Runs the sweep on a started cluster (embedded, or a client of a running one) over <paramref name="workerIds"/>
     /// with the live view, writes the report folder, prints the table.</summary>
+    /// <param name="sweepId">The sweep's id (default: its name and the time).</param>
     /// <returns>The exit code (as <see cref="RunAsync"/>) and the final status (null when the sweep did not start).</returns>
-    public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, DirectoryInfo root, CancellationToken cancellationToken)
+    public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, DirectoryInfo root,
+        CancellationToken cancellationToken, string? sweepId = null)
     {
-        var console = AnsiConsole.Console;
-        var sweepId = RunIds.Timestamped(spec.Name);
+        sweepId ??= RunIds.Timestamped(spec.Name);
         var sweep = grains.GetGrain<ISweepGrain>(sweepId);
         SweepStatus status;
         try
@@ -52,6 +98,13 @@ public static class SweepRunner
             Console.Error.WriteLine($"error: {e.Message}");
             return (1, null);
         }
+        return await FollowAsync(sweep, status, new DirectoryInfo(Path.Combine(root.FullName, sweepId)), cancellationToken);
+    }
+
+    /// <summary>The live view until the sweep ends (Ctrl-C cancels it), then the table and the report folder.</summary>
+    private static async Task<(int Exit, SweepStatus Status)> FollowAsync(ISweepGrain sweep, SweepStatus status, DirectoryInfo folder, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Console;
         var announced = new HashSet<int>();
         void AnnounceSkips()
         {
@@ -81,7 +134,6 @@ public static class SweepRunner
 
         AnnounceSkips();
         var report = SweepReport.From(status);
-        var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
         console.Write(SweepTable.Create(report, top: 20));  // before the files: a failed write leaves the table
         if (status.Error is { } error) Console.Error.WriteLine($"error: the sweep coordinator failed: {error}");
         var written = await OutputFolder.TryWriteAsync(folder.FullName, async () =>
@@ -89,8 +141,14 @@ public static class SweepRunner
             await report.WriteAsync(folder, CancellationToken.None);
             var plots = SweepPlots.WriteAll(report, folder);
             console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
-            console.MarkupLineInterpolated($"see it again with: segcluster results {sweepId}");
+            console.MarkupLineInterpolated($"see it again with: segcluster results {status.SweepId}");
         });
+        var unfinished = status.Count(TrialState.Cancelled) + status.Trials.Count(t => !t.State.IsFinished());
+        if (unfinished > 0 && SweepStateFolder.Exists(folder.FullName))
+        {
+            var outOption = folder.Parent?.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" --out {folder.Parent?.FullName}";
+            console.MarkupLineInterpolated($"{unfinished} trials did not finish; run them with: segcluster sweep --resume {status.SweepId}{outOption}");
+        }
         if (cancelled) return (130, status);
         return (written && status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
     }

@@ -26,9 +26,11 @@ public sealed class SweepGrain(
     SegClusterMetrics metrics,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
-    private readonly CancellationTokenSource _cancel = new();
+    private CancellationTokenSource _cancel = new();
     private readonly HashSet<int> _unsaved = [];
+    private readonly Queue<int> _requeued = [];  // failed trials a resume asked to run again while the driver runs
     private Task _driver = Task.CompletedTask;
+    private bool _driverEnding;  // the driver left its loop: what is queued now would not run
     private AshaRungs? _asha;
 
     private string Id => this.GetPrimaryKeyString();
@@ -88,6 +90,48 @@ public sealed class SweepGrain(
         {
             logger.LogWarning("Sweep {Sweep}: trials still stopping {Wait} after the cancel; the status shows when they have", Id, options.Value.CancelWait);
         }
+    }
+
+    public async Task<SweepStatus> ResumeAsync(bool retryFailed)
+    {
+        if (record.State.Spec is null)
+            throw new InvalidOperationException($"Sweep '{Id}' has no record here: it was never started, or its state was not kept.");
+        if (_driverEnding) await _driver;  // it is recording the end: resume from what it records
+        if (!_driver.IsCompleted)
+        {
+            if (retryFailed)
+                foreach (var index in Again(TrialState.Failed, "--retry-failed")) _requeued.Enqueue(index);
+            await SaveTrialsAsync();
+            return Status();
+        }
+        var again = Again(TrialState.Cancelled, "resumed").Concat(retryFailed ? Again(TrialState.Failed, "--retry-failed") : []).ToList();
+        var interrupted = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running);
+        if (again.Count == 0 && !interrupted && record.State.State == SweepState.Completed) return Status();
+        logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
+        record.State = record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 };
+        await SaveTrialsAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
+        await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
+        if (_cancel.IsCancellationRequested) _cancel = new CancellationTokenSource();
+        StartDriver();
+        return Status();
+    }
+
+    /// <summary>Sets the trials in <paramref name="state"/> back to pending (in memory, marked unsaved) and returns them.</summary>
+    private List<int> Again(TrialState state, string why)
+    {
+        var trials = record.State.Trials;
+        var again = trials.Where(t => t.State == state).Select(t => t.Index).ToList();
+        foreach (var index in again)
+        {
+            var trial = trials[index];
+            trials[index] = trial with
+            {
+                State = TrialState.Pending,
+                Reason = state == TrialState.Failed ? $"attempt {trial.Attempt} failed ({trial.Reason}); launched again ({why})" : null,
+            };
+            _unsaved.Add(index);
+        }
+        return again;
     }
 
     /// <summary>The trials of the spec's plan, invalid combinations skipped with the spec's errors, and the runnable
@@ -210,8 +254,10 @@ public sealed class SweepGrain(
         var lost = new List<string>();  // workers whose node left the cluster: never leased again
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
         var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
+        _driverEnding = false;
         while (true)
         {
+            while (_requeued.TryDequeue(out var again)) queue.Enqueue(again);
             var slots = Math.Min(spec.MaxConcurrentTrials, (record.State.Workers.Count - lost.Count) / spec.WorkersPerTrial);
             var launches = new List<TrialLaunch>();
             while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
@@ -222,7 +268,7 @@ public sealed class SweepGrain(
             await SaveTrialsAsync();
             foreach (var launch in launches)
                 running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
-            if (running.Count == 0) break;
+            if (running.Count == 0 && _requeued.Count == 0) break;
             await Task.WhenAny(running.Keys);
             foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
             {
@@ -237,6 +283,7 @@ public sealed class SweepGrain(
                 }
             }
         }
+        _driverEnding = true;
         var trials = record.State.Trials;
         // Left pending: cancelled, or too few workers remain for a trial (the others' nodes left the cluster).
         var (endState, endReason) = cancellationToken.IsCancellationRequested

@@ -37,6 +37,9 @@ public sealed class NodeOptions
     /// <summary>Redis "HOST:PORT" (or a StackExchange.Redis configuration string) for Orleans clustering and
     /// grain state; empty = embedded (localhost clustering, memory storage).</summary>
     public string? Redis { get; set; }
+    /// <summary>A node without Redis keeps its grain state (sweeps, experiments) in files under this folder instead of
+    /// memory, so a sweep can be resumed after the process ended; empty = memory. One process at a time per folder.</summary>
+    public string? StateDirectory { get; set; }
     /// <summary>Orleans cluster id: nodes with the same Redis and cluster id form one cluster.</summary>
     public string ClusterId { get; set; } = "segcluster";
     /// <summary>Cluster token: required on the HTTP API, the gRPC collective and client grain calls. Never logged.</summary>

@@ -34,6 +34,8 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");
         if (options.Dashboard.Enabled && options.Dashboard.Path is "/health" or "/metrics")
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' is taken; use e.g. '/dashboard'.");
+        if (!string.IsNullOrWhiteSpace(options.StateDirectory) && !string.IsNullOrWhiteSpace(options.Redis))
+            errors.Add("Node:StateDirectory is for a node without Node:Redis: with Redis the grain state is kept there; set one of the two.");
         // Nodes find each other at their advertised addresses: with Redis on another machine, nodes elsewhere join too and
         // would call this one at their own loopback.
         if (IsLoopback(options.AdvertiseHost) && RedisHosts(options.Redis).FirstOrDefault(h => !IsLoopback(h)) is { } redisHost)

@@ -64,7 +64,7 @@ public static class NodeHostingExtensions
 
     /// <summary>Orleans silo named after the node (worker placement finds nodes by silo name). With Node:Redis:
     /// Redis membership and grain state, so nodes form one cluster and coordinators survive their node.
-    /// Embedded default: localhost clustering and in-memory grain storage. The Orleans dashboard when Node:Dashboard:Enabled.</summary>
+    /// Embedded default: localhost clustering and in-memory grain storage (in files with Node:StateDirectory). The Orleans dashboard when Node:Dashboard:Enabled.</summary>
     public static WebApplicationBuilder AddSegClusterSilo(this WebApplicationBuilder builder, NodeOptions node)
     {
         builder.UseOrleans(silo =>
@@ -73,7 +73,10 @@ public static class NodeHostingExtensions
             if (string.IsNullOrWhiteSpace(node.Redis))
             {
                 silo.UseLocalhostClustering(node.SiloPort, node.GatewayPort);
-                foreach (var name in ClusterStorage.All) silo.AddMemoryGrainStorage(name);
+                if (string.IsNullOrWhiteSpace(node.StateDirectory))
+                    foreach (var name in ClusterStorage.All) silo.AddMemoryGrainStorage(name);
+                else
+                    silo.AddSegClusterFileGrainStorage(node.StateDirectory);
             }
             else
             {

@@ -17,7 +17,7 @@ namespace SegCluster.Cluster.Tests.Grains;
 
 /// <summary>
 /// Every persisted grain state type, written through the cluster's real Redis grain storage (real redis-server) and
-/// read back equal, including lists made by collection expressions (compiler-generated types the provider's default
+/// read back equal (and through the file storage of a node with Node:StateDirectory), including lists made by collection expressions (compiler-generated types the provider's default
 /// JSON serializer could not read back), and a record written by that default before still reads.
 /// </summary>
 public sealed class GrainStateStorageTests
@@ -46,7 +46,19 @@ public sealed class GrainStateStorageTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var cluster = await StartAsync(redis);
-        var services = cluster.Silos[0].ServiceProvider;
+        await AssertEveryStateRoundTripsAsync(cluster.Silos[0].ServiceProvider);
+    }
+
+    [Fact]
+    public async Task Every_persisted_state_round_trips_through_file_storage()
+    {
+        using var folder = new TempDirectory("segcluster-state-");
+        await using var cluster = await StartAsync(silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        await AssertEveryStateRoundTripsAsync(cluster.Silos[0].ServiceProvider);
+    }
+
+    private static async Task AssertEveryStateRoundTripsAsync(IServiceProvider services)
+    {
         var index = 0;
         foreach (var (storage, state) in Samples())
         {
@@ -85,15 +97,17 @@ public sealed class GrainStateStorageTests
         await Assert.ThrowsAnyAsync<Exception>(() => former.ReadStateAsync("experiment", other, new GrainState<ExperimentRecord>()));
     }
 
-    private static async Task<InProcessTestCluster> StartAsync(RedisServer redis, Action<ISiloBuilder>? more = null)
+    private static Task<InProcessTestCluster> StartAsync(RedisServer redis, Action<ISiloBuilder>? more = null) => StartAsync(silo =>
+    {
+        silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Address));
+        more?.Invoke(silo);
+    });
+
+    private static async Task<InProcessTestCluster> StartAsync(Action<ISiloBuilder> storage)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ServiceId = "segcluster-state-tests";
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Address));
-            more?.Invoke(silo);
-        });
+        builder.ConfigureSilo((_, silo) => storage(silo));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

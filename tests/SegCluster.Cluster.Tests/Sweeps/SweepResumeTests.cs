@@ -7,24 +7,34 @@ using StackExchange.Redis;
 namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
-/// The sweep coordinator's silo is killed mid-sweep; a new silo on the same Redis grain storage takes the sweep
+/// The sweep coordinator's silo is killed mid-sweep; a new silo on the same grain storage (Redis, or files) takes the sweep
 /// over on the next call: no finished trial runs again, no finished result is lost, interrupted trials run again.
 /// </summary>
 public sealed class SweepResumeTests
 {
-    [Fact]
-    public async Task A_new_silo_resumes_the_sweep_from_redis_without_rerunning_finished_trials()
+    private static double Loss(int trial, int step) => 1 + trial + 1.0 / step;
+
+    private static readonly SweepSpec Sweep = new()
     {
-        await using var redis = await RedisServer.StartAsync();
-        void Storage(ISiloBuilder silo) =>
-            silo.AddRedisGrainStorage(ClusterStorage.Sweeps, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Address));
-        static double Loss(int trial, int step) => 1 + trial + 1.0 / step;
-        var sweep = new SweepSpec
+        Name = "resume", TrialSteps = 3, MaxConcurrentTrials = 2,
+        Base = new ExperimentSpec { Training = new TrainingSpec { BatchPerWorker = 2 }, Dataset = new DatasetSpec { TrainCount = 16 } },
+        Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["0", "1", "2", "3", "4", "5"] }],
+    };
+
+    /// <param name="storage">"redis": a cluster's nodes; "files": an embedded node with Node:StateDirectory (`sweep --resume`).</param>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("files")]
+    public async Task A_new_silo_resumes_the_sweep_from_its_storage_without_rerunning_finished_trials(string storage)
+    {
+        await using var redis = storage == "redis" ? await RedisServer.StartAsync() : null;
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        void Storage(ISiloBuilder silo)
         {
-            Name = "resume", TrialSteps = 3, MaxConcurrentTrials = 2,
-            Base = new ExperimentSpec { Training = new TrainingSpec { BatchPerWorker = 2 }, Dataset = new DatasetSpec { TrainCount = 16 } },
-            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["0", "1", "2", "3", "4", "5"] }],
-        };
+            if (redis is not null) silo.AddRedisGrainStorage(ClusterStorage.Sweeps, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Address));
+            else silo.AddSegClusterFileGrainStorage(folder.FullName);
+        }
+        var sweep = Sweep;
 
         // First coordinator: trials 0–2 finish, 3 and 4 are running (held) when its silo is killed.
         var first = new ScriptedTrialRunner(Loss) { Hold = [3, 4] };
@@ -58,5 +68,67 @@ public sealed class SweepResumeTests
             Assert.Equal([2, 2, 1], status.Trials.Skip(3).Select(t => t.Attempt));
             Assert.Equal(Loss(5, 3), status.Trials[5].FinalLoss);
         }
+    }
+
+    /// <summary>Ray Tune's Tuner.restore: a cancelled sweep runs its cancelled trials again from scratch, its failed ones
+    /// only when asked (--retry-failed), and never a finished one; resuming a sweep with nothing left changes nothing.</summary>
+    [Fact]
+    public async Task A_cancelled_sweep_resumes_its_cancelled_trials_and_on_request_its_failed_ones_keeping_finished_results()
+    {
+        // Trial 1 fails on its first attempt; 2 and 3 are held (running) when the sweep is cancelled, 4 and 5 still pending.
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [2, 3], Failure = l => l.Index == 1 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("restore-1");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => grain.ResumeAsync(retryFailed: false));  // nothing recorded yet
+        await grain.StartAsync(Sweep, SweepClusters.Workers(2));
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await grain.CancelAsync();
+        var cancelled = await grain.GetStatusAsync();
+        Assert.Equal(SweepState.Cancelled, cancelled.State);
+        Assert.Equal([TrialState.Completed, TrialState.Failed, TrialState.Cancelled, TrialState.Cancelled, TrialState.Cancelled, TrialState.Cancelled],
+            cancelled.Trials.Select(t => t.State));
+        runner.Released.SetResult();
+
+        var resumed = await grain.ResumeAsync(retryFailed: false);
+        Assert.Equal(SweepState.Running, resumed.State);
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.Equal([2, 3, 4, 5], runner.Launches.Skip(4).Select(l => l.Index).Order());
+        Assert.Equal(TrialState.Failed, status.Trials[1].State);
+        Assert.All(status.Trials.Skip(2), t => Assert.Equal(TrialState.Completed, t.State));
+        Assert.Equal([2, 2, 1, 1], status.Trials.Skip(2).Select(t => t.Attempt));
+        static object Finished(TrialResult t) => (t.State, t.Attempt, t.Metric, t.FinishedAt);
+        Assert.Equal(Finished(cancelled.Trials[0]), Finished(status.Trials[0]));  // the finished trial is untouched
+
+        await grain.ResumeAsync(retryFailed: true);
+        status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal(1, Assert.Single(runner.Launches.Skip(8)).Index);
+        Assert.Equal((TrialState.Completed, 2), (status.Trials[1].State, status.Trials[1].Attempt));
+        Assert.Contains("attempt 1 failed (scripted failure of restore-1/resume-t001/a1); launched again (--retry-failed)", status.Trials[1].Reason);
+
+        var unchanged = await grain.ResumeAsync(retryFailed: true);
+        Assert.Equal(SweepState.Completed, unchanged.State);
+        Assert.Equal(9, runner.Launches.Count);
+    }
+
+    /// <summary>--retry-failed while the sweep still runs (its driver resumed it on activation): the failed trials join the
+    /// driver's queue instead of waiting for a second resume.</summary>
+    [Fact]
+    public async Task A_running_sweep_asked_to_retry_its_failed_trials_runs_them_before_it_ends()
+    {
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("retry-1");
+        await grain.StartAsync(Sweep with { MaxConcurrentTrials = 1, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(1));
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(TrialState.Failed, (await grain.GetStatusAsync()).Trials[0].State);
+
+        var running = await grain.ResumeAsync(retryFailed: true);
+        Assert.Equal((SweepState.Running, TrialState.Pending), (running.State, running.Trials[0].State));
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
+        Assert.Equal([0, 1, 0], runner.Launches.Select(l => l.Index));
     }
 }

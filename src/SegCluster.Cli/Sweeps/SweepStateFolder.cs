@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SegCluster.Cli.Sweeps;
+
+/// <summary>
+/// Where an embedded sweep keeps what `segcluster sweep --resume` needs: <c>{report folder}/state/</c> holds the node's
+/// grain state (Node:StateDirectory: the sweep's record and every trial's result, in files) and <c>sweep.json</c>, the
+/// sweep id and the embedded cluster it ran on (its workers are named in the record, so a resume starts the same).
+/// </summary>
+public sealed record SweepStateFolder
+{
+    public const string FolderName = "state";
+    public const string ManifestFile = "sweep.json";
+    private const string GrainsFolderName = "grains";
+
+    [JsonPropertyName("sweep")] public required string SweepId { get; init; }
+    [JsonPropertyName("workers")] public required int Workers { get; init; }
+    [JsonPropertyName("device")] public required string Device { get; init; }
+
+    /// <summary>The sweep's report folder (the state folder's parent).</summary>
+    [JsonIgnore] public DirectoryInfo ReportFolder { get; private init; } = null!;
+
+    /// <summary>Node:StateDirectory for the embedded node that runs this sweep.</summary>
+    [JsonIgnore] public string GrainsFolder => Path.Combine(ReportFolder.FullName, FolderName, GrainsFolderName);
+
+    /// <summary>Creates the state folder of a new sweep under <paramref name="reportFolder"/> and writes its manifest.</summary>
+    public static SweepStateFolder Create(DirectoryInfo reportFolder, string sweepId, int workers, string device)
+    {
+        var state = new SweepStateFolder { SweepId = sweepId, Workers = workers, Device = device, ReportFolder = reportFolder };
+        var folder = Directory.CreateDirectory(Path.Combine(reportFolder.FullName, FolderName));
+        File.WriteAllText(Path.Combine(folder.FullName, ManifestFile), JsonSerializer.Serialize(state, Indented));
+        return state;
+    }
+
+    /// <summary>Whether <paramref name="reportFolder"/> holds a sweep that can be resumed.</summary>
+    public static bool Exists(string reportFolder) => File.Exists(Path.Combine(reportFolder, FolderName, ManifestFile));
+
+    /// <summary>The state of the sweep in <paramref name="reportFolder"/>; null with the problem in <paramref name="error"/>.</summary>
+    public static SweepStateFolder? Read(DirectoryInfo reportFolder, out string error)
+    {
+        var manifest = Path.Combine(reportFolder.FullName, FolderName, ManifestFile);
+        error = "";
+        try
+        {
+            var state = JsonSerializer.Deserialize<SweepStateFolder>(File.ReadAllText(manifest));
+            if (state is { Workers: >= 1, SweepId.Length: > 0, Device.Length: > 0 }) return state with { ReportFolder = reportFolder };
+            error = $"{manifest} does not name the sweep, its device and a positive worker count; it was not written by `segcluster sweep`.";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            error = $"{manifest} cannot be read: {e.Message}";
+        }
+        return null;
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+}
