@@ -17,8 +17,9 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("Run")] Task RunAsync(TrainingAssignment assignment);
     /// <summary>Cooperative: the loop stops at its next step boundary.</summary>
     [Alias("Cancel")] Task CancelAsync(string experimentId);
-    /// <summary>The rank this worker was last given and whether its loop runs: the coordinator's watchdog asks, to notice a
-    /// rank that stopped without reporting. Interleaves (it only reads), so it answers while a start or cancel waits.</summary>
+    /// <summary>The rank this worker was last given, whether its loop runs, and how it failed if it did: the coordinator's
+    /// watchdog asks, to notice a rank that stopped without reporting (or whose report was lost). Interleaves (it only
+    /// reads), so it answers while a start or cancel waits.</summary>
     [Alias("GetRun"), AlwaysInterleave] Task<WorkerRun> GetRunAsync();
     /// <summary>Starts evaluating a checkpoint on part of a dataset on a dedicated thread and returns at once (a part may
     /// take longer than a grain call may); follow it with <see cref="GetEvaluationAsync"/>. Throws if an evaluation runs.</summary>

@@ -213,8 +213,10 @@ public sealed class ExperimentGrain(
     /// The watchdog: a rank whose loop vanished without a report (its worker activation was lost, the loop was cancelled
     /// by someone else) would leave the run waiting for step reports for ever. Asks each worker of the ring what it runs;
     /// one that says it does not run its rank of this attempt, and whose rank has not completed, fails the attempt as the
-    /// rank's own report would. A timer tick is not interleaved with other calls, so the ring cannot change under it; the
-    /// completions are read after the answers, so a rank that completed between its answer and now is not counted.
+    /// rank's own report would: with the failure its loop ended with, if it failed (so a lost report of a NaN loss still
+    /// ends the run instead of re-forming it), else as retryable. A timer tick is not interleaved with other calls, so the
+    /// ring cannot change under it; the completions are read after the answers, so a rank that completed between its
+    /// answer and now is not counted.
     /// </summary>
     private async Task CheckRingAsync()
     {
@@ -226,12 +228,12 @@ public sealed class ExperimentGrain(
         if (!RingRunning) return;  // awaiting a gang: the next launch forms a ring to watch
         var attempt = record.State.Attempt;
         var stopped = await RingProbe.StoppedRanksAsync(GrainFactory, Id, attempt, record.State.Workers, WatchdogProbeTimeout, logger);
-        foreach (var (rank, reason) in stopped)
+        foreach (var (rank, failure) in stopped)
         {
             if (!RingRunning || record.State.Attempt != attempt) return;
             if (record.State.CompletedRanks.Contains(rank)) continue;
-            logger.LogWarning("Experiment {Experiment}'s watchdog: rank {Rank} stopped without a report ({Reason})", Id, rank, reason);
-            await ReportFailedAsync(rank, attempt, reason);
+            logger.LogWarning("Experiment {Experiment}'s watchdog: rank {Rank} stopped without a report ({Reason})", Id, rank, failure.Error);
+            await ReportFailedAsync(rank, attempt, failure.Error, failure.Retryable);
         }
     }
 

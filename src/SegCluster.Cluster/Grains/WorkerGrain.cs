@@ -27,7 +27,7 @@ public sealed class WorkerGrain(
     private static readonly TimeSpan StopNoticeTimeout = TimeSpan.FromSeconds(2);
 
     private WorkerInfo _info = null!;
-    private Task? _running;
+    private Task<RankFailure?>? _running;
     /// <summary>The last assignment's rank: what a deactivation under its loop tells the experiment, and what the watchdog reads.</summary>
     private TrainingAssignment? _assignment;
     private CancellationTokenSource? _cancel;
@@ -70,7 +70,7 @@ public sealed class WorkerGrain(
     }
 
     public Task<WorkerRun> GetRunAsync() => Task.FromResult(_assignment is { } a
-        ? new WorkerRun(a.ExperimentId, a.Attempt, a.Rank, Running: LoopRunsUnstopped)
+        ? new WorkerRun(a.ExperimentId, a.Attempt, a.Rank, Running: LoopRunsUnstopped) { Failure = LoopFailure }
         : WorkerRun.None);
 
     public Task StartEvaluationAsync(EvaluationRequest request)
@@ -131,6 +131,10 @@ public sealed class WorkerGrain(
 
     /// <summary>The last assignment's loop runs and nobody asked it to stop (cancel, or a newer assignment).</summary>
     private bool LoopRunsUnstopped => _running is { IsCompleted: false } && _cancel is { IsCancellationRequested: false };
+
+    /// <summary>How the last assignment's loop failed, once it ended: what its report said, kept for a watchdog that never
+    /// got that report (lost, or sent to a coordinator activation that died).</summary>
+    private RankFailure? LoopFailure => _running is { IsCompletedSuccessfully: true } ended ? ended.Result : null;
 
     /// <summary>A node shutting down deactivates its grains, and so does Orleans when the silo holding an activation's
     /// directory entry dies: the work is told to stop rather than left running unowned, and a rank its experiment did not

@@ -43,7 +43,9 @@ public sealed class WorkerTrainingLoop(
     /// <summary>How long a failure report keeps trying while the coordinator moves off a lost node.</summary>
     private static readonly TimeSpan ReportFailureFor = TimeSpan.FromSeconds(90);
 
-    public void Run(CancellationToken cancellationToken)
+    /// <returns>The failure this rank reported (or tried to: the report may be lost), for its worker to keep; null when it
+    /// completed or was cancelled.</returns>
+    public RankFailure? Run(CancellationToken cancellationToken)
     {
         var experiment = grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         var labels = new WorkerLabels(assignment.ExperimentId, worker.WorkerId, worker.NodeId, worker.Device);
@@ -60,16 +62,20 @@ public sealed class WorkerTrainingLoop(
             var evaluation = Train(experiment, labels, cancellationToken);
             experiment.ReportCompletedAsync(assignment.Rank, assignment.Attempt, evaluation).GetAwaiter().GetResult();
             completed = true;
+            return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             logger.LogInformation("Rank {Rank} of {Experiment} cancelled", assignment.Rank, assignment.ExperimentId);
+            return null;
         }
         catch (Exception e)
         {
             logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
             // A run that diverged, or a dataset that is unusable, fails again on a re-formed ring: not worth a retry.
-            ReportFailure(experiment, e.Message, retryable: e is not (TrainingDivergedException or TooManyInvalidSamplesException), cancellationToken);
+            var failure = new RankFailure(e.Message, Retryable: e is not (TrainingDivergedException or TooManyInvalidSamplesException));
+            ReportFailure(experiment, failure, cancellationToken);
+            return failure;
         }
         finally
         {
@@ -186,15 +192,16 @@ public sealed class WorkerTrainingLoop(
     }
 
     /// <summary>Retries while the coordinator is unreachable (its node was lost and Orleans has not yet
-    /// reactivated it elsewhere): the failure report is what makes the experiment re-form.</summary>
-    private void ReportFailure(IExperimentGrain experiment, string error, bool retryable, CancellationToken cancellationToken)
+    /// reactivated it elsewhere): the failure report is what makes the experiment re-form or fail. One that gives up is not
+    /// lost for good: the coordinator's watchdog reads the failure from this rank's worker.</summary>
+    private void ReportFailure(IExperimentGrain experiment, RankFailure failure, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + ReportFailureFor;
         while (true)
         {
             try
             {
-                experiment.ReportFailedAsync(assignment.Rank, assignment.Attempt, error, retryable).GetAwaiter().GetResult();
+                experiment.ReportFailedAsync(assignment.Rank, assignment.Attempt, failure.Error, failure.Retryable).GetAwaiter().GetResult();
                 return;
             }
             catch (Exception e)
