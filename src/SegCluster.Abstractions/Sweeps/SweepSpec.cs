@@ -45,12 +45,23 @@ public sealed record SweepSpec
     /// <summary>Steps every trial runs unless stopped early.</summary>
     public int Budget => TrialSteps ?? TrialBase.TotalSteps;
 
-    /// <summary>The base experiment with the sweep's per-trial resources and budget applied.</summary>
-    public ExperimentSpec TrialBase => Base with
+    /// <summary>The base experiment with the sweep's per-trial resources and budget applied, and with ASHA on a validation
+    /// metric, the validation that reports it at every rung.</summary>
+    public ExperimentSpec TrialBase => Base with { Workers = WorkersPerTrial, Training = TrialTraining(Base.Training) };
+
+    /// <summary>Whether trials report <see cref="Metric"/> during training: ASHA on mIoU or pixel accuracy compares the
+    /// validations of its rungs, not the training loss (which a label grid or loss axis changes the meaning of).</summary>
+    public bool ValidatesAtRungs => Search.Kind == SearchSpec.Asha && Metric is MeanIoU or PixelAccuracy;
+
+    private TrainingSpec TrialTraining(TrainingSpec training)
     {
-        Workers = WorkersPerTrial,
-        Training = TrialSteps is { } steps ? Base.Training with { Steps = steps, Epochs = null } : Base.Training,
-    };
+        if (TrialSteps is { } steps) training = training with { Steps = steps, Epochs = null };
+        if (!ValidatesAtRungs || Search.MinBudget < 1) return training;
+        // Rungs sit at min_budget·η^k steps, all multiples of min_budget: validating every min_budget steps (or at the base's
+        // own interval when it divides min_budget) validates at each; the best checkpoint follows the sweep's metric.
+        var every = training.ValidateEvery > 0 && Search.MinBudget % training.ValidateEvery == 0 ? training.ValidateEvery : Search.MinBudget;
+        return training with { ValidateEvery = every, BestMetric = Metric };
+    }
 
     /// <summary>Errors naming the field and the fix; empty when the sweep is valid.</summary>
     public IReadOnlyList<string> Validate() => SweepValidation.Validate(this);

@@ -33,6 +33,9 @@ public sealed record TrialResult
     [Id(16)] public IReadOnlyList<string> Workers { get; init; } = [];
     /// <summary>Failed attempts launched again under the sweep's max_failures.</summary>
     [Id(17)] public int Failures { get; init; }
+    /// <summary>The sweep metric of each validation during training (mIoU or pixel accuracy against step; ASHA on a
+    /// validation metric compares these at its rungs), thinned like <see cref="Curve"/>.</summary>
+    [Id(18)] public IReadOnlyList<CurvePoint> Validations { get; init; } = [];
 
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 

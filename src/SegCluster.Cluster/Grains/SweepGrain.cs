@@ -313,33 +313,44 @@ public sealed class SweepGrain(
         record.State.Trials[index] = trial = trial with
         {
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
-            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Steps = 0, Metric = null,
+            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Validations = [], Steps = 0, Metric = null,
         };
         _unsaved.Add(index);
         return new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
     }
 
-    /// <summary>Runs synchronously on this activation for every step a trial reports; false stops the trial (ASHA).</summary>
+    /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
+    /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="SweepSpec.ValidatesAtRungs"/>).</summary>
     private bool OnProgress(SweepSpec spec, int index, TrialProgress progress)
     {
         var trial = record.State.Trials[index];
-        var point = new CurvePoint(progress.Step, progress.Loss);
-        trial = trial with
+        double? compared;  // the value of the sweep's metric this report carries, if any
+        if (progress.Validation is { } validation)
         {
-            Steps = progress.Step,
-            Curve = Thin(trial.Curve, point, options.Value.MaxCurvePoints),
-            Metric = spec.Metric == SweepSpec.Loss ? progress.Loss : trial.Metric,
-        };
+            compared = spec.Metric == SweepSpec.PixelAccuracy ? validation.PixelAccuracy : spec.Metric == SweepSpec.MeanIoU ? validation.MeanIoU : null;
+            if (compared is not { } value) return true;
+            trial = trial with { Validations = Thin(trial.Validations, new CurvePoint(progress.Step, value), options.Value.MaxCurvePoints), Metric = value };
+        }
+        else
+        {
+            compared = spec.Metric == SweepSpec.Loss ? progress.Loss : null;
+            trial = trial with
+            {
+                Steps = Math.Max(trial.Steps, progress.Step),
+                Curve = Thin(trial.Curve, new CurvePoint(progress.Step, progress.Loss), options.Value.MaxCurvePoints),
+                Metric = compared ?? trial.Metric,
+            };
+        }
         int? rung = null;
-        var decision = _asha?.Report(index, progress.Step, progress.Loss, out rung) ?? AshaDecision.Continue;
+        var decision = compared is { } reported && _asha is not null ? _asha.Report(index, progress.Step, reported, out rung) : AshaDecision.Continue;
         if (_asha is not null && rung is { } milestone)
         {
-            trial = trial with { Rungs = trial.Rungs.Append(new CurvePoint(milestone, progress.Loss)).ToList() };
+            trial = trial with { Rungs = trial.Rungs.Append(new CurvePoint(milestone, compared!.Value)).ToList() };
             if (decision == AshaDecision.Stop)
                 trial = trial with
                 {
                     Reason = string.Create(CultureInfo.InvariantCulture,
-                        $"ASHA: loss {progress.Loss:F4} at the {milestone}-step rung is not in the top 1/{spec.Search.ReductionFactor} of the {_asha.RecordedAt(_asha.Milestones.ToList().IndexOf(milestone)).Count - 1} trials recorded there"),
+                        $"ASHA: {spec.Metric} {compared:F4} at the {milestone}-step rung is not in the top 1/{spec.Search.ReductionFactor} of the {_asha.RecordedAt(_asha.Milestones.ToList().IndexOf(milestone)).Count - 1} trials recorded there"),
                 };
         }
         record.State.Trials[index] = trial;
@@ -377,8 +388,9 @@ public sealed class SweepGrain(
             PixelAccuracy = evaluation?.PixelAccuracy,
             Metric = spec.Metric switch
             {
-                SweepSpec.MeanIoU => evaluation?.MeanIoU,
-                SweepSpec.PixelAccuracy => evaluation?.PixelAccuracy,
+                // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
+                SweepSpec.MeanIoU => evaluation?.MeanIoU ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
+                SweepSpec.PixelAccuracy => evaluation?.PixelAccuracy ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
                 _ => finalLoss,
             },
             Reason = outcome.Error ?? trial.Reason,

@@ -8,7 +8,7 @@ namespace SegCluster.Cluster.Sweeps;
 
 /// <summary>
 /// The default trial runner: starts the trial as an <see cref="IExperimentGrain"/> on its workers, follows its step
-/// losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean, and cancels the experiment when
+/// losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean and each validation, and cancels the experiment when
 /// the sweep stops the trial or is cancelled. A trial that ends here for any other reason cancels its experiment too,
 /// because the sweep hands its workers to the next trial at once. A trial whose worker's node left the cluster fails
 /// here: its workers are leased to the sweep, not tracked by the scheduler's checks, and a one-worker ring has no peer
@@ -40,6 +40,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
 
         var loss = new MovingMean(options.Value.LossWindow);
         var step = 0;
+        var validated = 0;  // the step of the last validation reported
         try
         {
             while (true)
@@ -79,6 +80,16 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     step = point.Step;
                     loss.Add(point.Value);
                     if (!progress(new TrialProgress(step, loss.Value)))
+                    {
+                        await AbandonQuietlyAsync(experiment);
+                        return new TrialOutcome(TrialState.Stopped, step, loss.Value);
+                    }
+                }
+                // Validations after the losses: a validation at step s comes after step s's loss, and the status was read first.
+                foreach (var validation in status.Validations.Where(v => v.Step > validated).OrderBy(v => v.Step))
+                {
+                    validated = validation.Step;
+                    if (!progress(new TrialProgress(validation.Step, loss.Value, validation.Evaluation)))
                     {
                         await AbandonQuietlyAsync(experiment);
                         return new TrialOutcome(TrialState.Stopped, step, loss.Value);

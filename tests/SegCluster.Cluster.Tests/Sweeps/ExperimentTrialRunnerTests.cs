@@ -33,6 +33,31 @@ public sealed class ExperimentTrialRunnerTests
         Assert.Equal(0, experiment.Cancels);
     }
 
+    /// <summary>ASHA on a validation metric: each validation of the experiment reaches the sweep once, in step order, after
+    /// the losses of its poll; a stop answered to a validation stops the trial and cancels its experiment.</summary>
+    [Fact]
+    public async Task Validations_reach_the_sweep_once_each_in_step_order_and_a_stop_on_one_cancels_the_experiment()
+    {
+        var (first, second) = (new ValidationPoint(1, new EvaluationReport(0.25, 0.5, [], [])), new ValidationPoint(2, new EvaluationReport(0.75, 0.9, [], [])));
+        ExperimentStatus[] Polls() =>
+        [
+            Status(ExperimentState.Running) with { Validations = [first] },
+            Status(ExperimentState.Running) with { Validations = [first, second] },
+            Status(ExperimentState.Completed) with { Validations = [first, second] },
+        ];
+        var reports = new List<(int Step, double? MeanIoU)>();
+
+        var outcome = await Runner(new ScriptedExperiment { Statuses = Polls() })
+            .RunAsync(Launch, p => { reports.Add((p.Step, p.Validation?.MeanIoU)); return true; }, CancellationToken.None);
+
+        Assert.Equal(TrialState.Completed, outcome.State);
+        Assert.Equal([(1, null), (2, null), (1, 0.25), (2, 0.75)], reports);
+
+        var stopping = new ScriptedExperiment { Statuses = Polls() };
+        var stopped = await Runner(stopping).RunAsync(Launch, p => p.Validation is not { MeanIoU: 0.75 }, CancellationToken.None);
+        Assert.Equal((TrialState.Stopped, 1), (stopped.State, stopping.Cancels));
+    }
+
     [Fact]
     public async Task A_poll_that_fails_otherwise_fails_the_trial_and_cancels_its_experiment()
     {

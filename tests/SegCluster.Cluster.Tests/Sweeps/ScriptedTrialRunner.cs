@@ -7,7 +7,7 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
 /// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
-/// steps, and completes with mIoU = 1 − loss/10. Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
+/// steps, and completes with mIoU = 1 − loss/10 (and validates with that mIoU every training.validate_every steps). Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
 /// go on once <see cref="Released"/> completes. A launch that <see cref="Failure"/> answers for fails at step 1 with
 /// those workers lost (none: a plain failure).
 /// Records every launch so tests can prove which trials ran.
@@ -58,6 +58,9 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             if (Failure(launch) is { } lost)
                 return new TrialOutcome(TrialState.Failed, step, value, Error: $"scripted failure of {launch.ExperimentId}", LostWorkers: lost);
             if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
+            if (launch.Spec.Training.ValidateEvery is > 0 and var every && step % every == 0
+                && !progress(new TrialProgress(step, value, Evaluation(value))))
+                return new TrialOutcome(TrialState.Stopped, step, value);
             if (step == 1 && Hold.Contains(launch.Index))
             {
                 if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
@@ -66,8 +69,10 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             }
         }
         var final = loss(launch.Index, steps);
-        return new TrialOutcome(TrialState.Completed, steps, final, new EvaluationReport(1 - final / 10, 1 - final / 20, [], []));
+        return new TrialOutcome(TrialState.Completed, steps, final, Evaluation(final));
     }
+
+    private static EvaluationReport Evaluation(double loss) => new(1 - loss / 10, 1 - loss / 20, [], []);
 
     public Task AbandonAsync(string experimentId)
     {

@@ -34,6 +34,34 @@ public sealed class SweepGrainTests
         Assert.Equal(3, status.Best!.Index);  // loss 1
     }
 
+    /// <summary>ASHA on mIoU compares the trials' validations at its rungs, not their training losses: the scripted trials
+    /// validate with mIoU = 1 − loss/10, so maximising it stops exactly the trials minimising the loss stops (maximising
+    /// the loss would stop the others), the rungs hold mIoU values, and a stopped trial keeps its last validation's mIoU.</summary>
+    [Fact]
+    public async Task Asha_on_validation_miou_stops_the_trials_whose_rung_validations_are_worst()
+    {
+        var runner = new ScriptedTrialRunner(AshaRungsTests.Loss);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var sweep = new SweepSpec
+        {
+            Name = "asha-miou", Base = TinyBase, TrialSteps = 9, MaxConcurrentTrials = 1, Metric = SweepSpec.MeanIoU,
+            Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = [.. Enumerable.Range(0, AshaRungsTests.Losses.Length).Select(i => $"{i}")] }],
+            Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 },
+        };
+        var grain = cluster.Client.GetGrain<ISweepGrain>("asha-miou-1");
+        await grain.StartAsync(sweep, SweepClusters.Workers(1));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var stopped = status.Trials.Where(t => t.State == TrialState.Stopped).ToDictionary(t => t.Index, t => t.Steps);
+        Assert.Equal(AshaRungsTests.Expected.OrderBy(p => p.Key), stopped.OrderBy(p => p.Key));
+        Assert.All(runner.Launches, l => Assert.Equal((1, "miou"), (l.Spec.Training.ValidateEvery, l.Spec.Training.BestMetric)));
+        Assert.Contains("ASHA: miou 0.1000 at the 3-step rung", status.Trials[9].Reason);
+        Assert.Equal([new CurvePoint(1, 1 - 1 / 10.0), new CurvePoint(3, 1 - 9 / 10.0)], status.Trials[9].Rungs);  // the scripted mIoU, bit for bit
+        Assert.Equal(0.1, status.Trials[9].Metric!.Value, 12);  // its last validation
+        Assert.Equal([1, 2, 3], status.Trials[9].Validations.Select(v => v.Step));
+        Assert.Equal(3, status.Best!.Index);  // loss 1: mIoU 0.9
+    }
+
     [Fact]
     public async Task Invalid_combinations_are_skipped_with_the_reason_and_trials_never_share_a_worker()
     {

@@ -107,17 +107,37 @@ public sealed class SweepSpecTests
     }
 
     [Fact]
-    public void Asha_needs_rungs_below_the_budget_and_the_training_loss_metric()
+    public void Asha_needs_rungs_below_the_budget()
     {
         var sweep = new SweepSpec
         {
             TrialSteps = 20,
             Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 10, ReductionFactor = 3, Rungs = 2 },
         };
-        var errors = string.Join("\n", sweep.Validate());
-        Assert.Contains("the last rung is at 30 steps but a trial runs 20", errors);
-        Assert.Contains("set metric: loss", errors);
+        Assert.Contains("the last rung is at 30 steps but a trial runs 20", Assert.Single(sweep.Validate()));
         Assert.Empty((sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, TrialSteps = 40 }).Validate());
+        Assert.Empty((sweep with { TrialSteps = 40 }).Validate());
+    }
+
+    /// <summary>ASHA on mIoU or pixel accuracy compares validations at its rungs (min_budget·η^k steps): every trial validates
+    /// every min_budget steps (or at the base's interval when it divides min_budget) and keeps its best checkpoint by the
+    /// sweep's metric; a label or loss axis, whose losses are not comparable, is then fine. On the loss nothing changes.</summary>
+    [Fact]
+    public void Asha_on_a_validation_metric_validates_every_trial_at_its_rungs_and_takes_loss_changing_axes()
+    {
+        var sweep = new SweepSpec
+        {
+            Metric = SweepSpec.PixelAccuracy, TrialSteps = 40,
+            Search = new SearchSpec { Kind = SearchSpec.Asha, MinBudget = 10, ReductionFactor = 3, Rungs = 2 },
+            Axes = [new SweepAxis { Path = "labels.mode", Kind = SweepAxis.Grid, Values = ["nearest", "soft-ce"] }],
+        };
+        Assert.Empty(sweep.Validate());
+        Assert.Equal((10, TrainingSpec.PixelAccuracyMetric), (sweep.TrialBase.Training.ValidateEvery, sweep.TrialBase.Training.BestMetric));
+        Assert.Equal(5, (sweep with { Base = new ExperimentSpec { Training = new TrainingSpec { ValidateEvery = 5 } } }).TrialBase.Training.ValidateEvery);
+        Assert.Equal(10, (sweep with { Base = new ExperimentSpec { Training = new TrainingSpec { ValidateEvery = 4 } } }).TrialBase.Training.ValidateEvery);
+        var onLoss = sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [] };
+        Assert.Equal((0, TrainingSpec.MeanIoUMetric), (onLoss.TrialBase.Training.ValidateEvery, onLoss.TrialBase.Training.BestMetric));
+        Assert.Equal(0, (sweep with { Search = new SearchSpec() }).TrialBase.Training.ValidateEvery);  // grid search: final evaluation only
     }
 
     [Fact]
