@@ -70,7 +70,11 @@ internal sealed class CliProcess : IDisposable
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);  // Kill only signals: what the process holds (ports, file locks) is free once it has exited
+        }
         _process.Dispose();
     }
 }

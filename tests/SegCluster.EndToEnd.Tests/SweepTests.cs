@@ -83,6 +83,15 @@ public sealed class SweepTests
         var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
         Assert.False(File.Exists(Path.Combine(folder.FullName, "results.json")));
 
+        // While another process holds the sweep (here: this one), a resume is refused before it starts a cluster.
+        using (var held = SegCluster.Cli.Sweeps.SweepStateFolder.Read(folder, out var unreadable)?.TryLock(out unreadable))
+        {
+            Assert.True(held is not null, unreadable);
+            var busy = await CliProcess.RunAsync(Limit, "sweep", "--resume", "tiny-grid", "--out", root.FullName);
+            Assert.True(busy.ExitCode == 1, unreadable + busy.Stdout + busy.Stderr);
+            Assert.Contains("is being run by another segcluster process", busy.Stderr);
+        }
+
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", "--resume", "tiny-grid", "--out", root.FullName);
         Assert.True(exit == 0, stdout + stderr);
         var before = int.Parse(System.Text.RegularExpressions.Regex.Match(stdout, @"(\d+) trials finished before, (\d+) to run").Groups[1].Value);
@@ -97,7 +106,7 @@ public sealed class SweepTests
     }
 
     private static int Experiments(TempDirectory root) =>
-        root.Info.Exists ? root.Info.GetFiles("*", SearchOption.AllDirectories).Count(f => f.Directory?.Name == "experiment.experiment" && f.Extension != ".tmp") : 0;  // not a record being written
+        root.Info.Exists ? root.Info.GetFiles("*", SearchOption.AllDirectories).Count(f => f.Directory?.Name == "experiment.experiment" && !f.Name.EndsWith("#tmp")) : 0;  // not a record being written
 
     /// <summary>A document that is a list or a scalar gets the message `train` gives, not an InvalidOperationException's
     /// stack trace from looking up its axes.</summary>

@@ -12,7 +12,8 @@ using SegCluster.Node.Hosting;
 namespace SegCluster.Cli.Embedded;
 
 /// <summary>
-/// A whole SegCluster node in this process, no servers needed: localhost clustering, memory storage,
+/// A whole SegCluster node in this process, no servers needed: localhost clustering, memory storage (files with a
+/// Node:StateDirectory override, as `sweep` keeps its state),
 /// <c>workers</c> devices, gRPC collective and /metrics on loopback. The same host a real node runs.
 /// </summary>
 public sealed class EmbeddedCluster : IAsyncDisposable

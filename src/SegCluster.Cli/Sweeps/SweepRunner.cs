@@ -21,20 +21,33 @@ public static class SweepRunner
             $"[bold]SegCluster sweep[/] {spec.Name}: {trials} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; embedded cluster of {workers} workers");
 
         var sweepId = RunIds.Timestamped(spec.Name);
+        if (RunIds.Problem(sweepId, "sweep id") is { } badId)
+        {
+            Console.Error.WriteLine($"error: {badId}");
+            return 2;
+        }
+        var folder = new DirectoryInfo(Path.Combine(root.FullName, sweepId));
         SweepStateFolder state;
         try
         {
             // The node keeps the sweep's state in files here from the start, so a sweep whose process ends can be resumed.
-            state = SweepStateFolder.Create(new DirectoryInfo(Path.Combine(root.FullName, sweepId)), sweepId, workers, spec.Base.Device);
+            state = SweepStateFolder.Create(folder, sweepId, workers, spec.Base.Device);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: the sweep's folder under {root.FullName} cannot be written: {e.Message}");
+            Console.Error.WriteLine($"error: the sweep's folder {folder.FullName} cannot be written: {e.Message}");
             return 1;
         }
-        if (await StartClusterAsync(state, metricsPort, cancellationToken) is not { } cluster) return 1;
-        await using (cluster)
-            return (await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId)).Exit;
+        (int Exit, SweepStatus? Status) run = (1, null);
+        using (state.TryLock(out _))  // a new folder: nobody else holds it
+        {
+            if (await StartClusterAsync(state, metricsPort, cancellationToken) is { } cluster)
+                await using (cluster)
+                    run = await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId);
+        }
+        // Nothing was recorded (the cluster did not start, or the spec was refused): no folder that `--resume NAME` would pick.
+        if (run.Status is null) TryDelete(folder);
+        return run.Exit;
     }
 
     /// <summary>`sweep --resume`: the sweep kept in <paramref name="state"/> runs its unfinished trials (and with
@@ -43,6 +56,12 @@ public static class SweepRunner
     {
         var console = AnsiConsole.Console;
         console.MarkupLineInterpolated($"[bold]SegCluster sweep[/] resuming {state.SweepId} from {state.ReportFolder.FullName}: embedded cluster of {state.Workers} workers on {state.Device}");
+        using var held = state.TryLock(out var busy);
+        if (held is null)
+        {
+            Console.Error.WriteLine($"error: {busy}");
+            return 1;
+        }
         if (await StartClusterAsync(state, metricsPort, cancellationToken) is not { } cluster) return 1;
         await using (cluster)
         {
@@ -52,9 +71,10 @@ public static class SweepRunner
             {
                 status = await sweep.ResumeAsync(retryFailed);
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                Console.Error.WriteLine($"error: {e.Message} ({state.GrainsFolder} holds no record of it)");
+                // No record (the state folder lost its files), a damaged record file, storage that cannot be written.
+                Console.Error.WriteLine($"error: sweep {state.SweepId} cannot be resumed from {state.GrainsFolder}: {e.Message}");
                 return 1;
             }
             var toRun = status.Trials.Count(t => !t.State.IsFinished());
@@ -62,6 +82,12 @@ public static class SweepRunner
             console.MarkupLineInterpolated($"{status.Trials.Count(t => t.State.IsFinished())} trials finished before, {toRun} to run{failedHint}");
             return (await FollowAsync(sweep, status, state.ReportFolder, cancellationToken)).Exit;
         }
+    }
+
+    private static void TryDelete(DirectoryInfo folder)
+    {
+        try { folder.Delete(recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left behind: it holds no record, and says so on --resume */ }
     }
 
     /// <summary>An embedded cluster that keeps its grain state in the sweep's state folder; null (error on stderr) when it cannot start.</summary>

@@ -13,6 +13,7 @@ public sealed record SweepStateFolder
     public const string FolderName = "state";
     public const string ManifestFile = "sweep.json";
     private const string GrainsFolderName = "grains";
+    private const string LockFile = ".lock";
 
     [JsonPropertyName("sweep")] public required string SweepId { get; init; }
     [JsonPropertyName("workers")] public required int Workers { get; init; }
@@ -31,6 +32,23 @@ public sealed record SweepStateFolder
         var folder = Directory.CreateDirectory(Path.Combine(reportFolder.FullName, FolderName));
         File.WriteAllText(Path.Combine(folder.FullName, ManifestFile), JsonSerializer.Serialize(state, Indented));
         return state;
+    }
+
+    /// <summary>Holds the sweep for this process until disposed (a lock file in the state folder): a second `sweep --resume`
+    /// of a sweep that runs is refused before it starts a cluster. Null, with the reason in <paramref name="error"/>, when held.</summary>
+    public IDisposable? TryLock(out string error)
+    {
+        var path = Path.Combine(ReportFolder.FullName, FolderName, LockFile);
+        error = "";
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            error = $"sweep {SweepId} is being run by another segcluster process ({path} is locked: {e.Message}).";
+            return null;
+        }
     }
 
     /// <summary>Whether <paramref name="reportFolder"/> holds a sweep that can be resumed.</summary>

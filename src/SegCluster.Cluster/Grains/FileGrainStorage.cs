@@ -15,6 +15,8 @@ namespace SegCluster.Cluster.Grains;
 public sealed class FileGrainStorage : IGrainStorage, IDisposable
 {
     private const string LockFile = ".lock";
+    // '#' never appears in an escaped name (Uri.EscapeDataString writes %23): no key's file is a temporary or a hashed name.
+    public const string TemporarySuffix = "#tmp";
 
     private readonly string _folder;
     private readonly IGrainStorageSerializer _serializer;
@@ -33,8 +35,8 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         catch (IOException e)
         {
             throw new InvalidOperationException(
-                $"The grain state folder {_folder} is in use by another SegCluster process (it holds {LockFile}); " +
-                "one node at a time may keep its state there.", e);
+                $"The grain state folder {_folder} could not be locked ({LockFile}: {e.Message}); it is in use by another SegCluster " +
+                "process, or not writable. One node at a time may keep its state there.", e);
         }
     }
 
@@ -66,7 +68,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         {
             await CheckETagAsync(path, grainState.ETag);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = path + ".tmp";
+            var temporary = path + TemporarySuffix;
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
                 await file.WriteAsync(bytes);
@@ -121,7 +123,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         var escaped = Uri.EscapeDataString(name);
         if (escaped is "." or "..") escaped = escaped.Replace(".", "%2E");
         // File names stop at 255 bytes: a longer key keeps a readable prefix and the hash of the whole.
-        return escaped.Length <= 200 ? escaped : $"{escaped[..120]}~{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..32]}";
+        return escaped.Length <= 200 ? escaped : $"{escaped[..120]}#{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..32]}";
     }
 
     private static string ETagOf(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes))[..16];

@@ -96,11 +96,24 @@ public sealed class SweepGrain(
     {
         if (record.State.Spec is null)
             throw new InvalidOperationException($"Sweep '{Id}' has no record here: it was never started, or its state was not kept.");
-        if (_driverEnding) await _driver;  // it is recording the end: resume from what it records
+        // A driver recording the end, or stopping cancelled trials, is let finish: the resume starts from what it records.
+        if (_driverEnding || (_cancel.IsCancellationRequested && !_driver.IsCompleted))
+        {
+            try
+            {
+                await _driver.WaitAsync(options.Value.CancelWait);
+            }
+            catch (TimeoutException)
+            {
+                throw new InvalidOperationException($"Sweep '{Id}' is still stopping its cancelled trials; resume it again in a moment.");
+            }
+        }
         if (!_driver.IsCompleted)
         {
-            if (retryFailed)
-                foreach (var index in Again(TrialState.Failed, "--retry-failed")) _requeued.Enqueue(index);
+            // Running (this activation took it over from storage): trials a cancel ended before the process stopped, and with
+            // retryFailed the failed ones, join the driver's queue.
+            foreach (var index in Again(TrialState.Cancelled, "resumed").Concat(retryFailed ? Again(TrialState.Failed, "--retry-failed") : []))
+                _requeued.Enqueue(index);
             await SaveTrialsAsync();
             return Status();
         }
@@ -129,6 +142,7 @@ public sealed class SweepGrain(
                 State = TrialState.Pending,
                 Reason = state == TrialState.Failed ? $"attempt {trial.Attempt} failed ({trial.Reason}); launched again ({why})" : null,
             };
+            _asha?.Forget(index);  // judged afresh at its rungs, as a trial retried under max_failures
             _unsaved.Add(index);
         }
         return again;
@@ -202,6 +216,7 @@ public sealed class SweepGrain(
         // the sweep takes; the driver's end gives it back to the regular collection age.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
         _asha = CreateAsha(record.State.Spec!);
+        _driverEnding = false;
         _driver = DriveOrFailAsync(_cancel.Token);
     }
 
@@ -254,10 +269,11 @@ public sealed class SweepGrain(
         var lost = new List<string>();  // workers whose node left the cluster: never leased again
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
         var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
-        _driverEnding = false;
         while (true)
         {
-            while (_requeued.TryDequeue(out var again)) queue.Enqueue(again);
+            // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
+            while (_requeued.TryDequeue(out var again))
+                if (record.State.Trials[again].State == TrialState.Pending && !queue.Contains(again)) queue.Enqueue(again);
             var slots = Math.Min(spec.MaxConcurrentTrials, (record.State.Workers.Count - lost.Count) / spec.WorkersPerTrial);
             var launches = new List<TrialLaunch>();
             while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
@@ -268,7 +284,11 @@ public sealed class SweepGrain(
             await SaveTrialsAsync();
             foreach (var launch in launches)
                 running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
-            if (running.Count == 0 && _requeued.Count == 0) break;
+            if (running.Count == 0)
+            {
+                if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
+                break;
+            }
             await Task.WhenAny(running.Keys);
             foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
             {

@@ -29,7 +29,7 @@ public sealed class FileGrainStorageTests
         Assert.True(read.RecordExists);
         Assert.Equal(result, read.State!.Result);
         Assert.NotNull(read.ETag);
-        Assert.Empty(Directory.GetFiles(folder.FullName, "*.tmp", SearchOption.AllDirectories));  // written through a renamed temporary
+        Assert.Empty(Directory.GetFiles(folder.FullName, "*" + FileGrainStorage.TemporarySuffix, SearchOption.AllDirectories));  // written through a renamed temporary
 
         await second.ClearStateAsync("trial", Trial, read);
         var gone = new GrainState<SweepTrialRecord>();
@@ -64,7 +64,7 @@ public sealed class FileGrainStorageTests
         using var first = new FileGrainStorage(folder.FullName, Serializer);
         var error = Assert.Throws<InvalidOperationException>(() => new FileGrainStorage(folder.FullName, Serializer));
         Assert.Contains(folder.FullName, error.Message);
-        Assert.Contains("in use by another SegCluster process", error.Message);
+        Assert.Contains("it is in use by another SegCluster process", error.Message);
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using StackExchange.Redis;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
@@ -130,5 +132,35 @@ public sealed class SweepResumeTests
 
         Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
         Assert.Equal([0, 1, 0], runner.Launches.Select(l => l.Index));
+    }
+
+    /// <summary>A process killed while its Ctrl-C was still stopping trials leaves the sweep's record running and some
+    /// trials' own entries cancelled: the activation that takes it over resumes the running sweep, and --resume must still
+    /// run those cancelled trials (once each), not end the sweep "completed" without them.</summary>
+    [Fact]
+    public async Task Resuming_a_running_sweep_runs_the_trials_a_cancel_ended_once_each()
+    {
+        var runner = new ScriptedTrialRunner(Loss);
+        using var folder = new TempDirectory("segcluster-sweep-state-");  // the storage `sweep --resume` reads
+        await using var cluster = await SweepClusters.StartAsync(runner, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        var storage = cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ClusterStorage.Sweeps);
+        var finished = new TrialResult { Index = 0, Name = "resume-t000", Parameters = [new AxisValue("seed", "0")], State = TrialState.Completed, Attempt = 1, Metric = 0.5 };
+        TrialResult Cancelled(int i) => new() { Index = i, Name = $"resume-t00{i}", Parameters = [new AxisValue("seed", $"{i}")], State = TrialState.Cancelled, Attempt = 1, Reason = "the sweep was cancelled" };
+        List<TrialResult> trials = [finished, .. Enumerable.Range(1, 5).Select(i => Cancelled(i) with { State = TrialState.Pending, Attempt = 0, Reason = null })];
+        await storage.WriteStateAsync("sweep", GrainId.Create("sweep", "killed-1"), new GrainState<SweepRecord>(new SweepRecord
+        {
+            Spec = Sweep, Workers = [.. SweepClusters.Workers(2)], State = SweepState.Running, Trials = trials,
+        }));
+        foreach (var i in new[] { 1, 2 })  // ended by the cancel and saved, the record not yet written again
+            await storage.WriteStateAsync("trial", GrainId.Create("sweeptrial", ISweepTrialGrain.Key("killed-1", i)),
+                new GrainState<SweepTrialRecord>(new SweepTrialRecord { Result = Cancelled(i) }));
+
+        var grain = cluster.Client.GetGrain<ISweepGrain>("killed-1");
+        await grain.ResumeAsync(retryFailed: false);
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
+        Assert.Equal([1, 2, 3, 4, 5], runner.Launches.Select(l => l.Index).Order());
+        Assert.Equal((1, 0.5), (status.Trials[0].Attempt, status.Trials[0].Metric));
     }
 }
