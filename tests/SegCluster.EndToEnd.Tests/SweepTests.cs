@@ -62,6 +62,35 @@ public sealed class SweepTests
         Assert.Equal(12, exported.RootElement.GetProperty("trials").GetArrayLength());
     }
 
+    /// <summary>ASHA on validation mIoU with real training (examples/sweeps/asha-miou.yaml: label mode × grid × learning
+    /// rate, rungs at 10 and 30 steps): every trial validates every 10 steps, ASHA stops trials at the rungs by those
+    /// validations, and a stopped trial's metric is its last validation.</summary>
+    [Fact]
+    public async Task An_asha_sweep_on_validation_miou_stops_trials_at_the_rungs_by_their_validations()
+    {
+        using var root = new TempDirectory("segcluster-asha-miou-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "asha-miou.yaml"), "--out", root.FullName);
+        Assert.True(exit == 0, stdout + stderr);
+        var folder = Assert.Single(root.Info.GetDirectories("asha-miou-*"));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
+
+        var stopped = trials.Where(t => t.GetProperty("state").GetString() == "stopped").ToList();
+        Assert.NotEmpty(stopped);  // which ones, and how many, depends on the order trials reach the rungs in
+        Assert.All(stopped, t => Assert.Matches(@"^ASHA: miou \d\.\d{4} at the (10|30)-step rung", t.GetProperty("reason").GetString()));
+        foreach (var trial in trials.Where(t => t.GetProperty("state").GetString() is "stopped" or "completed"))
+        {
+            var validations = trial.GetProperty("validations").EnumerateArray().ToList();
+            Assert.NotEmpty(validations);
+            Assert.All(validations, v => Assert.Equal(0, v.GetProperty("step").GetInt32() % 10));
+            if (trial.GetProperty("state").GetString() == "stopped")
+                Assert.Equal(validations[^1].GetProperty("value").GetDouble(), trial.GetProperty("metric").GetDouble());
+            else
+                Assert.Equal(90, validations[^1].GetProperty("step").GetInt32());
+        }
+        Assert.True(File.Exists(Path.Combine(folder.FullName, "validation-curves.png")));
+    }
+
     /// <summary>`sweep --resume` (Ray Tune's Tuner.restore): the sweep's process is killed mid-sweep (SIGKILL, nothing
     /// written at the end), and the resumed sweep runs the rest on the state the node kept in files under the report folder:
     /// every trial ends completed, the ones finished before are not run again.</summary>

@@ -8,8 +8,8 @@ namespace SegCluster.Cli.Sweeps;
 
 /// <summary>
 /// The report folder's PNG plots, drawn with ScottPlot: the metric against each axis, mIoU against the label grid
-/// factor beside its cost (measured trial seconds; loss-grid bytes per batch, computed), and the learning curves of
-/// the best trials.
+/// factor beside its cost (measured trial seconds; loss-grid bytes per batch, computed), the learning curves of
+/// the best trials, and the validation curves of every trial that validated during training.
 /// </summary>
 public static class SweepPlots
 {
@@ -35,6 +35,11 @@ public static class SweepPlots
         {
             LearningCurves(report, curves, Path.Combine(folder.FullName, "learning-curves.png"));
             written.Add("learning-curves.png");
+        }
+        if (report.Ranked.Any(t => t.Validations.Count > 0))
+        {
+            ValidationCurves(report, Path.Combine(folder.FullName, "validation-curves.png"));
+            written.Add("validation-curves.png");
         }
         return written;
     }
@@ -119,6 +124,27 @@ public static class SweepPlots
         plot.XLabel("step");
         plot.YLabel("training loss (moving mean)");
         plot.ShowLegend();
+        plot.SavePng(file, Width, Height);
+    }
+
+    /// <summary>The sweep metric of every trial's validations against step (ASHA on a validation metric: the curves of
+    /// stopped trials end at the rung that stopped them), with the rungs as vertical lines.</summary>
+    public static void ValidationCurves(SweepReport report, string file)
+    {
+        var plot = new Plot();
+        foreach (var t in report.Ranked.Where(t => t.Validations.Count > 0))
+        {
+            var line = plot.Add.Scatter(t.Validations.Select(p => (double)p.Step).ToArray(), t.Validations.Select(p => p.Value).ToArray());
+            line.LegendText = t.State == TrialState.Stopped ? $"{t.Name} (stopped)" : t.Name;
+            line.MarkerSize = 4;
+        }
+        if (report.Spec.Search.Kind == SearchSpec.Asha)
+            for (var k = 0; k < report.Spec.Search.Rungs; k++)
+                plot.Add.VerticalLine(report.Spec.Search.MinBudget * Math.Pow(report.Spec.Search.ReductionFactor, k), pattern: LinePattern.Dashed);
+        plot.Title($"validation {report.Spec.Metric} during training ({report.SweepId})");
+        plot.XLabel("step");
+        plot.YLabel($"validation {report.Spec.Metric}");
+        if (report.Ranked.Count(t => t.Validations.Count > 0) <= 12) plot.ShowLegend();
         plot.SavePng(file, Width, Height);
     }
 
