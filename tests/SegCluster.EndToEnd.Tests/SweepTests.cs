@@ -16,11 +16,8 @@ public sealed class SweepTests
     public async Task A_real_sweep_of_12_tiny_trials_records_every_result_and_results_exports_them()
     {
         using var root = new TempDirectory("segcluster-sweeps-");
-        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName);
-        Assert.True(exit == 0, stdout + stderr);
-        var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
-
-        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        var (folder, report) = await RunExampleAsync("tiny-grid", root);
+        using var _ = report;
         var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
         // Name every trial that did not complete, with its recorded reason (a failed trial carries the native error).
         var unfinished = trials.Where(t => t.GetProperty("state").GetString() != "completed")
@@ -69,10 +66,8 @@ public sealed class SweepTests
     public async Task An_asha_sweep_on_validation_miou_stops_trials_at_the_rungs_by_their_validations()
     {
         using var root = new TempDirectory("segcluster-asha-miou-");
-        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", "asha-miou.yaml"), "--out", root.FullName);
-        Assert.True(exit == 0, stdout + stderr);
-        var folder = Assert.Single(root.Info.GetDirectories("asha-miou-*"));
-        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        var (folder, report) = await RunExampleAsync("asha-miou", root);
+        using var _ = report;
         var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
 
         var stopped = trials.Where(t => t.GetProperty("state").GetString() == "stopped").ToList();
@@ -132,6 +127,15 @@ public sealed class SweepTests
         // Finished trials kept their first attempt; only those interrupted by the kill (at most two) ran a second.
         Assert.InRange(trials.Count(t => t.GetProperty("attempt").GetInt32() == 2), 0, 2);
         Assert.All(trials, t => Assert.InRange(t.GetProperty("attempt").GetInt32(), 1, 2));
+    }
+
+    /// <summary>Runs examples/sweeps/NAME.yaml to completion under <paramref name="root"/>; its report folder and results.json.</summary>
+    private static async Task<(DirectoryInfo Folder, JsonDocument Report)> RunExampleAsync(string name, TempDirectory root)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", $"{name}.yaml"), "--out", root.FullName);
+        Assert.True(exit == 0, stdout + stderr);
+        var folder = Assert.Single(root.Info.GetDirectories($"{name}-*"));
+        return (folder, JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))));
     }
 
     private static int Experiments(TempDirectory root) =>
