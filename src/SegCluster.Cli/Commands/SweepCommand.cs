@@ -1,10 +1,12 @@
 using System.CommandLine;
 using SegCluster.Cli.Output;
+using SegCluster.Cli.Remote;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.Cli.Commands;
 
-/// <summary>`segcluster sweep SPEC`: runs a sweep document on an embedded cluster with live progress and writes a report folder.</summary>
+/// <summary>`segcluster sweep SPEC [--cluster HOST:PORT]`: runs a sweep document on an embedded cluster, or on the free
+/// workers of a running one, with live progress, and writes a report folder; `--resume SWEEP` runs what did not finish.</summary>
 public static class SweepCommand
 {
     public static readonly DirectoryInfo DefaultRoot = new(Path.Combine("out", "sweeps"));
@@ -22,25 +24,42 @@ public static class SweepCommand
                           "unfinished trials run from scratch, finished ones keep their results.",
         };
         var retryFailed = new Option<bool>("--retry-failed") { Description = "With --resume: run the failed trials again too." };
-        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster (default: min(max_concurrent_trials, trials) × workers_per_trial, on CPU at most one worker a core)." };
+        var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial; embedded on CPU at most one worker a core)." };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while the sweep runs (0 = any free port).", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder under which the report folder SWEEP_ID/ is written.", DefaultValueFactory = _ => DefaultRoot };
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
-        var command = new Command("sweep", "Run a hyperparameter / label-grid sweep on an embedded cluster: live progress, results table, report folder with plots.")
+        var command = new Command("sweep", "Run a hyperparameter / label-grid sweep on an embedded cluster or a running one: live progress, results table, report folder with plots.")
         {
             specFile, resume, retryFailed, workers, metricsPort, output,
         };
+        var remote = new RemoteClusterOptions();
+        remote.AddTo(command);
         command.Validators.Add(r =>
         {
             var (hasSpec, resuming) = (r.GetValue(specFile) is not null, r.GetValue(resume) is not null);
             if (hasSpec == resuming) r.AddError(hasSpec ? "Give SPEC or --resume, not both: a resumed sweep runs the spec it started with." : "Give a sweep SPEC file, or --resume SWEEP.");
             if (r.GetValue(retryFailed) && !resuming) r.AddError("--retry-failed goes with --resume SWEEP.");
             if (resuming && r.GetValue(workers) is not null) r.AddError("--workers cannot be given with --resume: a sweep resumes on the workers it started with.");
+            if (r.GetValue(metricsPort) != 0 && !string.IsNullOrWhiteSpace(r.GetValue(remote.Cluster)))
+                r.AddError("--metrics-port is the embedded cluster's; with --cluster the nodes serve /metrics.");
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var redis = parse.GetValue(remote.Cluster);
+            var root = parse.GetValue(output)!;
+            if (!string.IsNullOrWhiteSpace(redis))
+            {
+                // The trials run on the cluster's nodes, which keep the sweep's state (Redis); the report is written here.
+                if (!OutputFolder.IsWritable(root)) return 2;
+                if (parse.GetValue(resume) is { } id)
+                    return await remote.RunAsync(parse, client => SweepRunner.ResumeOnClusterAsync(client, id, parse.GetValue(retryFailed), redis, root, cancellationToken), cancellationToken);
+                // No cap by this machine's cores: the workers are the cluster's.
+                if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers), cores: int.MaxValue) is not { } onCluster) return 2;
+                return await remote.RunAsync(parse, async client => await SweepRunner.RunOnClusterAsync(onCluster.Spec, client,
+                    await FreeWorkers.TakeAsync(client, onCluster.Workers, min: onCluster.Spec.WorkersPerTrial), redis, root, cancellationToken), cancellationToken);
+            }
             if (parse.GetValue(resume) is { } sweep)
             {
                 if (SweepFolders.FindResumable(sweep, parse.GetValue(output)!, out var notFound) is not { } folder

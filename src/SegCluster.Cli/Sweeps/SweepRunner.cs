@@ -6,7 +6,8 @@ using Spectre.Console;
 
 namespace SegCluster.Cli.Sweeps;
 
-/// <summary>Runs a sweep on an embedded cluster with a live view, then writes the report folder and prints the table.</summary>
+/// <summary>Runs a sweep on an embedded cluster or a running one (`--cluster`) with a live view, then writes the report
+/// folder and prints the table; resumes one (`--resume`).</summary>
 public static class SweepRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
@@ -15,11 +16,7 @@ public static class SweepRunner
     /// 130 when cancelled.</returns>
     public static async Task<int> RunAsync(SweepSpec spec, int workers, int metricsPort, DirectoryInfo root, CancellationToken cancellationToken)
     {
-        var console = AnsiConsole.Console;
-        var trials = SweepValidation.TrialCount(spec);
-        console.MarkupLineInterpolated(
-            $"[bold]SegCluster sweep[/] {spec.Name}: {trials} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; embedded cluster of {workers} workers");
-
+        Announce(spec, $"embedded cluster of {workers} workers");
         var sweepId = RunIds.Timestamped(spec.Name);
         if (RunIds.Problem(sweepId, "sweep id") is { } badId)
         {
@@ -43,7 +40,7 @@ public static class SweepRunner
         {
             if (await StartClusterAsync(state, metricsPort, cancellationToken) is { } cluster)
                 await using (cluster)
-                    run = await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId);
+                    run = await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId, ResumeCommand(sweepId, root));
         }
         // Nothing was recorded (the cluster did not start, or the spec was refused): no folder that `--resume NAME` would pick.
         if (run.Status is null) TryDelete(folder);
@@ -77,12 +74,48 @@ public static class SweepRunner
                 Console.Error.WriteLine($"error: sweep {state.SweepId} cannot be resumed from {state.GrainsFolder}: {e.Message}");
                 return 1;
             }
-            var toRun = status.Trials.Count(t => !t.State.IsFinished());
-            var failedHint = toRun == 0 && status.Count(TrialState.Failed) > 0 && !retryFailed ? $" ({status.Count(TrialState.Failed)} failed: --retry-failed runs them again)" : "";
-            console.MarkupLineInterpolated($"{status.Trials.Count(t => t.State.IsFinished())} trials finished before, {toRun} to run{failedHint}");
-            return (await FollowAsync(sweep, status, state.ReportFolder, cancellationToken)).Exit;
+            return await FollowResumedAsync(sweep, status, retryFailed, state.ReportFolder, ResumeCommand(state.SweepId, state.ReportFolder.Parent!), cancellationToken);
         }
     }
+
+    /// <summary>`sweep --cluster`: the sweep on <paramref name="workerIds"/> of a running cluster, whose nodes keep its state
+    /// (Redis); the report folder is written here.</summary>
+    public static async Task<int> RunOnClusterAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, string redis, DirectoryInfo root,
+        CancellationToken cancellationToken)
+    {
+        Announce(spec, $"on the cluster at {redis}, {workerIds.Count} free workers ({string.Join(", ", workerIds)})");
+        var sweepId = RunIds.Timestamped(spec.Name);
+        return (await RunOnAsync(spec, grains, workerIds, root, cancellationToken, sweepId, ResumeCommand(sweepId, root, redis))).Exit;
+    }
+
+    /// <summary>`sweep --resume ID --cluster`: resumes the sweep the cluster keeps (ids, not names: the cluster lists no sweeps).</summary>
+    public static async Task<int> ResumeOnClusterAsync(IGrainFactory grains, string sweepId, bool retryFailed, string redis, DirectoryInfo root,
+        CancellationToken cancellationToken)
+    {
+        AnsiConsole.Console.MarkupLineInterpolated($"[bold]SegCluster sweep[/] resuming {sweepId} on the cluster at {redis}");
+        var sweep = grains.GetGrain<ISweepGrain>(sweepId);
+        var status = await sweep.ResumeAsync(retryFailed);  // no record: InvalidOperationException, one line (RemoteClusterOptions)
+        return await FollowResumedAsync(sweep, status, retryFailed, new DirectoryInfo(Path.Combine(root.FullName, sweepId)),
+            ResumeCommand(sweepId, root, redis), cancellationToken);
+    }
+
+    private static void Announce(SweepSpec spec, string where) => AnsiConsole.Console.MarkupLineInterpolated(
+        $"[bold]SegCluster sweep[/] {spec.Name}: {SweepValidation.TrialCount(spec)} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; {where}");
+
+    private static async Task<int> FollowResumedAsync(ISweepGrain sweep, SweepStatus status, bool retryFailed, DirectoryInfo folder, string resumeCommand,
+        CancellationToken cancellationToken)
+    {
+        var toRun = status.Trials.Count(t => !t.State.IsFinished());
+        var failedHint = toRun == 0 && status.Count(TrialState.Failed) > 0 && !retryFailed ? $" ({status.Count(TrialState.Failed)} failed: --retry-failed runs them again)" : "";
+        AnsiConsole.Console.MarkupLineInterpolated($"{status.Trials.Count(t => t.State.IsFinished())} trials finished before, {toRun} to run{failedHint}");
+        return (await FollowAsync(sweep, status, folder, resumeCommand, cancellationToken)).Exit;
+    }
+
+    /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on the
+    /// cluster at <paramref name="redis"/>, or embedded).</summary>
+    private static string ResumeCommand(string sweepId, DirectoryInfo root, string? redis = null) =>
+        $"segcluster sweep --resume {sweepId}" + (redis is null ? "" : $" --cluster {redis}") +
+        (root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" --out \"{root.FullName}\"");
 
     private static void TryDelete(DirectoryInfo folder)
     {
@@ -108,9 +141,10 @@ public static class SweepRunner
     /// <summary>Runs the sweep on a started cluster (embedded, or a client of a running one) over <paramref name="workerIds"/>
     /// with the live view, writes the report folder, prints the table.</summary>
     /// <param name="sweepId">The sweep's id (default: its name and the time).</param>
+    /// <param name="resumeCommand">What resumes the sweep, printed when trials did not finish; null: it cannot be resumed.</param>
     /// <returns>The exit code (as <see cref="RunAsync"/>) and the final status (null when the sweep did not start).</returns>
     public static async Task<(int Exit, SweepStatus? Status)> RunOnAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, DirectoryInfo root,
-        CancellationToken cancellationToken, string? sweepId = null)
+        CancellationToken cancellationToken, string? sweepId = null, string? resumeCommand = null)
     {
         sweepId ??= RunIds.Timestamped(spec.Name);
         var sweep = grains.GetGrain<ISweepGrain>(sweepId);
@@ -124,11 +158,12 @@ public static class SweepRunner
             Console.Error.WriteLine($"error: {e.Message}");
             return (1, null);
         }
-        return await FollowAsync(sweep, status, new DirectoryInfo(Path.Combine(root.FullName, sweepId)), cancellationToken);
+        return await FollowAsync(sweep, status, new DirectoryInfo(Path.Combine(root.FullName, sweepId)), resumeCommand, cancellationToken);
     }
 
     /// <summary>The live view until the sweep ends (Ctrl-C cancels it), then the table and the report folder.</summary>
-    private static async Task<(int Exit, SweepStatus Status)> FollowAsync(ISweepGrain sweep, SweepStatus status, DirectoryInfo folder, CancellationToken cancellationToken)
+    private static async Task<(int Exit, SweepStatus Status)> FollowAsync(ISweepGrain sweep, SweepStatus status, DirectoryInfo folder, string? resumeCommand,
+        CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         var announced = new HashSet<int>();
@@ -170,11 +205,8 @@ public static class SweepRunner
             console.MarkupLineInterpolated($"see it again with: segcluster results {status.SweepId}");
         });
         var unfinished = status.Count(TrialState.Cancelled) + status.Trials.Count(t => !t.State.IsFinished());
-        if (unfinished > 0 && SweepStateFolder.Exists(folder.FullName))
-        {
-            var outOption = folder.Parent?.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" --out {folder.Parent?.FullName}";
-            console.MarkupLineInterpolated($"{unfinished} trials did not finish; run them with: segcluster sweep --resume {status.SweepId}{outOption}");
-        }
+        if (unfinished > 0 && resumeCommand is not null)
+            console.MarkupLineInterpolated($"{unfinished} trials did not finish; run them with: {resumeCommand}");
         if (cancelled) return (130, status);
         return (written && status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
     }
