@@ -13,6 +13,16 @@ public interface ISchedulerGrain : IGrainWithStringKey
 {
     public const string Default = "default";
 
+    /// <summary>The holder name of a sweep's reserved workers: '#' cannot appear in an experiment id (RunIds), so no
+    /// experiment is ever mistaken for it.</summary>
+    public static string SweepHolder(string sweepId) => $"sweep#{sweepId}";
+
+    public static bool IsSweepHolder(string holder, out string sweepId)
+    {
+        sweepId = holder.StartsWith("sweep#", StringComparison.Ordinal) ? holder["sweep#".Length..] : "";
+        return sweepId.Length > 0;
+    }
+
     /// <summary>A node announces its workers (idempotent; called at node start and periodically).</summary>
     [Alias("RegisterWorkers")] Task RegisterWorkersAsync(IReadOnlyList<WorkerInfo> workers);
 
@@ -20,6 +30,12 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// kind, or queues it. Throws <see cref="ArgumentException"/> listing the spec's errors (nothing queued),
     /// and <see cref="InvalidOperationException"/> when the id is already known.</summary>
     [Alias("Submit")] Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec);
+
+    /// <summary>Holds a sweep's workers (as <see cref="SweepHolder"/>) so no experiment, `eval` or other sweep is given them
+    /// while the sweep starts its trials on them, until <c>ReleaseAsync(SweepHolder(sweepId))</c> or the sweep is found
+    /// ended by a check. Idempotent for the same sweep; workers not registered yet are not held. Throws
+    /// <see cref="InvalidOperationException"/> naming each worker another experiment or sweep holds (nothing is held then).</summary>
+    [Alias("Reserve")] Task ReserveAsync(string sweepId, IReadOnlyList<string> workerIds);
 
     /// <summary>The experiment ended (any final state): frees its workers (or drops it from the queue) and
     /// starts queued experiments that now fit.</summary>

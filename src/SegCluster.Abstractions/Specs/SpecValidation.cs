@@ -75,6 +75,7 @@ public static class SpecValidation
         Check(t.CheckpointEvery >= 0, $"training.checkpoint_every: {t.CheckpointEvery} must be 0 (no checkpoints) or a positive number of steps.");
         Check(t.MaxKeepCheckpoints >= 0, $"training.max_keep_checkpoints: {t.MaxKeepCheckpoints} must be 0 (keep every checkpoint) or a positive count.");
         Check(t.ValidateEvery >= 0, $"training.validate_every: {t.ValidateEvery} must be 0 (final evaluation only) or a positive number of steps.");
+        Check(t.ValidateGrowth >= 1, $"training.validate_growth: {t.ValidateGrowth} must be 1 (every validate_every steps) or a factor of at least 2 (validate_every·g^k).");
         Check(TrainingSpec.BestMetrics.Contains(t.BestMetric),
             $"training.best_metric: '{t.BestMetric}' is unknown; use one of {string.Join(", ", TrainingSpec.BestMetrics)}.");
         Check(t.ResumeFrom is null || t.LoadFrom is null,

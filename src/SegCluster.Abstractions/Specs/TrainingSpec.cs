@@ -53,6 +53,27 @@ public sealed record TrainingSpec
     [Id(40)] public int ValidateEvery { get; init; }
     /// <summary>"miou" or "pixel_accuracy": what the best checkpoint is chosen by (higher is better).</summary>
     [Id(41)] public string BestMetric { get; init; } = MeanIoUMetric;
+    /// <summary>1: validate every <see cref="ValidateEvery"/> steps. g ≥ 2: at ValidateEvery·g^k steps (k = 0, 1, …) and after
+    /// the last, a geometric schedule: a sweep's ASHA on a validation metric validates at its rungs (min_budget·η^k) this way.</summary>
+    [Id(42)] public int ValidateGrowth { get; init; } = 1;
+
+    /// <summary>Whether the run validates during training (<see cref="ValidateEvery"/>).</summary>
+    public bool ValidatesDuringTraining => ValidateEvery > 0;
+
+    /// <summary>Whether a run validating during training validates after optimizer step <paramref name="step"/> of <paramref name="totalSteps"/>.</summary>
+    public bool ValidatesAfter(int step, int totalSteps)
+    {
+        if (!ValidatesDuringTraining) return false;
+        if (step == totalSteps) return true;
+        if (step % ValidateEvery != 0) return false;
+        return ValidateGrowth <= 1 || IsPowerOf(step / ValidateEvery, ValidateGrowth);
+    }
+
+    private static bool IsPowerOf(int value, int factor)
+    {
+        while (value > 1 && value % factor == 0) value /= factor;
+        return value == 1;
+    }
 
     public const string MeanIoUMetric = "miou";
     public const string PixelAccuracyMetric = "pixel_accuracy";

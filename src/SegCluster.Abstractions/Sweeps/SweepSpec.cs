@@ -56,11 +56,10 @@ public sealed record SweepSpec
     private TrainingSpec TrialTraining(TrainingSpec training)
     {
         if (TrialSteps is { } steps) training = training with { Steps = steps, Epochs = null };
-        if (!ValidatesAtRungs || Search.MinBudget < 1) return training;
-        // Rungs sit at min_budget·η^k steps, all multiples of min_budget: validating every min_budget steps (or at the base's
-        // own interval when it divides min_budget) validates at each; the best checkpoint follows the sweep's metric.
-        var every = training.ValidateEvery > 0 && Search.MinBudget % training.ValidateEvery == 0 ? training.ValidateEvery : Search.MinBudget;
-        return training with { ValidateEvery = every, BestMetric = Metric };
+        if (!ValidatesAtRungs || Search.MinBudget < 1 || Search.ReductionFactor < 2) return training;  // invalid: reported by Validate
+        // A validation at each rung, min_budget·η^k (and, as always, after the last step), not every min_budget steps: about
+        // rungs + 1 passes over the validation split a trial; the best checkpoint follows the sweep's metric.
+        return training with { ValidateEvery = Search.MinBudget, ValidateGrowth = Search.ReductionFactor, BestMetric = Metric };
     }
 
     /// <summary>Errors naming the field and the fix; empty when the sweep is valid.</summary>

@@ -37,6 +37,9 @@ public static class SweepValidation
         // (a trial asking for more workers than workers_per_trial fails at start) and budget (ASHA's rungs, the progress view).
         foreach (var owned in paths.Where(p => SweepOwnedFields.ContainsKey(p) && (p is not ("training.steps" or "training.epochs") || sweep.TrialSteps is not null)))
             errors.Add($"axes: '{owned}' is set by the sweep ({SweepOwnedFields[owned]}); remove the axis.");
+        // ASHA on a validation metric validates every trial at its rungs and keeps the best checkpoint by the sweep's metric.
+        foreach (var owned in paths.Where(p => sweep.ValidatesAtRungs && p is "training.validate_every" or "training.validate_growth" or "training.best_metric"))
+            errors.Add($"axes: '{owned}' is set by the sweep (ASHA on {sweep.Metric} validates at its rungs); remove the axis.");
         if (sweep.Search.Kind == SearchSpec.Asha && sweep.Metric == SweepSpec.Loss && paths.FirstOrDefault(ChangesWhatTheLossMeasures) is { } lossChanging)
             errors.Add($"axes: ASHA compares training losses at rungs, and '{lossChanging}' changes what the loss measures (soft-ce and nearest losses, or a loss with and without auxiliary terms, are not comparable); use metric: miou (ASHA then compares validations at its rungs).");
 

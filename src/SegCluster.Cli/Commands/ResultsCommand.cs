@@ -4,21 +4,36 @@ using Spectre.Console;
 
 namespace SegCluster.Cli.Commands;
 
-/// <summary>`segcluster results SWEEP`: the sorted results table of a finished sweep's report folder; CSV/JSON export.</summary>
+/// <summary>`segcluster results SWEEP`: the sorted results table of a finished sweep's report folder; CSV/JSON export.
+/// Without SWEEP: the sweeps under --root.</summary>
 public static class ResultsCommand
 {
     public static Command Create()
     {
-        var sweep = new Argument<string>("SWEEP") { Description = "Sweep id (folder under --root), sweep name (its latest run), or a report folder path." };
+        var sweep = new Argument<string?>("SWEEP")
+        {
+            Description = "Sweep id (folder under --root), sweep name (its latest run), or a report folder path; left out: list the sweeps under --root.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var root = new Option<DirectoryInfo>("--root") { Description = "Folder holding sweep report folders.", DefaultValueFactory = _ => SweepCommand.DefaultRoot };
         var csv = new Option<FileInfo?>("--csv") { Description = "Also write the results as CSV (best first) to this file." };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the results as JSON (spec + every trial) to this file." };
         var top = new Option<int>("--top") { Description = "Rows to print.", DefaultValueFactory = _ => 20 };
         top.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--top must be at least 1."); });
 
-        var command = new Command("results", "Show a sweep's trials best first; export them as CSV or JSON.") { sweep, root, csv, json, top };
+        var command = new Command("results", "Show a sweep's trials best first; export them as CSV or JSON. Without SWEEP: list the sweeps.") { sweep, root, csv, json, top };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(sweep) is null)
+            {
+                if (parse.GetValue(csv) is not null || parse.GetValue(json) is not null)
+                {
+                    Console.Error.WriteLine("error: --csv and --json export one sweep; name it (segcluster results SWEEP --csv FILE).");
+                    return 2;
+                }
+                AnsiConsole.Console.Write(SweepIndexTable.Create(parse.GetValue(root)!));
+                return 0;
+            }
             var folder = SweepFolders.Find(parse.GetValue(sweep)!, parse.GetValue(root)!, out var error);
             if (folder is null)
             {

@@ -113,7 +113,7 @@ public static class SweepRunner
 
     /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on the
     /// cluster at <paramref name="redis"/>, or embedded).</summary>
-    private static string ResumeCommand(string sweepId, DirectoryInfo root, string? redis = null) =>
+    public static string ResumeCommand(string sweepId, DirectoryInfo root, string? redis = null) =>
         $"segcluster sweep --resume {sweepId}" + (redis is null ? "" : $" --cluster {redis}") +
         (root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" --out \"{root.FullName}\"");
 

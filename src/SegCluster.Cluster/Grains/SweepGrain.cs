@@ -44,9 +44,23 @@ public sealed class SweepGrain(
             logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} interrupted trials run again",
                 Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
             record.State = record.State with { Resumes = record.State.Resumes + 1 };
+            try
+            {
+                await ReserveWorkersAsync();  // held already (the same sweep): idempotent; after a lost scheduler record: again
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Sweep {Sweep} could not hold its workers again ({Error}); its trials start on them anyway", Id, e.Message);
+            }
             StartDriver();
         }
     }
+
+    /// <summary>Holds the sweep's workers in the scheduler, so no experiment or other sweep is given them while its trials
+    /// start on them outside the scheduler's gangs; released when the driver ends.</summary>
+    private Task ReserveWorkersAsync() => Scheduler.ReserveAsync(Id, record.State.Workers);
+
+    private ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
 
     public async Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds)
     {
@@ -62,6 +76,7 @@ public sealed class SweepGrain(
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
         var (trials, runnable) = Expand(spec);
+        await Scheduler.ReserveAsync(Id, workerIds);  // throws, naming the holders, when another run has some of them
         record.State = new SweepRecord
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
@@ -117,9 +132,11 @@ public sealed class SweepGrain(
             await SaveTrialsAsync();
             return Status();
         }
-        var again = Again(TrialState.Cancelled, "resumed").Concat(retryFailed ? Again(TrialState.Failed, "--retry-failed") : []).ToList();
-        var interrupted = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running);
-        if (again.Count == 0 && !interrupted && record.State.State == SweepState.Completed) return Status();
+        var runsAgain = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running or TrialState.Cancelled || retryFailed && t.State == TrialState.Failed);
+        if (!runsAgain && record.State.State == SweepState.Completed) return Status();
+        await ReserveWorkersAsync();  // its workers may have gone to others since it ended: refused then (nothing changed), naming them
+        Again(TrialState.Cancelled, "resumed");
+        if (retryFailed) Again(TrialState.Failed, "--retry-failed");
         logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
         record.State = record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 };
         await SaveTrialsAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
@@ -243,6 +260,9 @@ public sealed class SweepGrain(
         {
             DelayDeactivation(TimeSpan.Zero);
         }
+        if (record.State.State == SweepState.Running) return;  // stopped for a reactivation that resumes it: still holds its workers
+        try { await Scheduler.ReleaseAsync(ISchedulerGrain.SweepHolder(Id)); }
+        catch (Exception e) { logger.LogWarning("Sweep {Sweep} could not release its workers ({Error}); the scheduler's check frees them", Id, e.Message); }
     }
 
     private AshaRungs? CreateAsha(SweepSpec spec)

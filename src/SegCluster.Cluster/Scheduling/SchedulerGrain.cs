@@ -130,6 +130,24 @@ public sealed class SchedulerGrain(
     private async Task<bool?> MayRunAsync(string experimentId) =>
         await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
 
+    /// <summary>Whether the holder (an experiment, or a sweep's <see cref="ISchedulerGrain.SweepHolder"/>) is known to have
+    /// ended; false when it runs or cannot answer in time.</summary>
+    private async Task<bool> HasEndedAsync(string holder)
+    {
+        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await AskStateAsync(holder, "whether it ended") is { } state && state.IsFinal();
+        try
+        {
+            // No record: its start failed after the reservation (or its state was lost); nothing runs on its workers.
+            var status = await GrainFactory.GetGrain<ISweepGrain>(sweepId).GetStatusAsync().WaitAsync(ProbeTimeout);
+            return status.Spec is null || status.State != Abstractions.Sweeps.SweepState.Running;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Could not ask sweep {Sweep} whether it ended ({Error})", sweepId, e.Message);
+            return false;
+        }
+    }
+
     /// <summary>The experiment's state, or null when it cannot answer within the probe timeout.</summary>
     private async Task<ExperimentState?> AskStateAsync(string experimentId, string question)
     {
@@ -142,6 +160,20 @@ public sealed class SchedulerGrain(
             logger.LogWarning("Could not ask {Experiment} {Question} ({Error})", experimentId, question, e.Message);
             return null;
         }
+    }
+
+    public async Task ReserveAsync(string sweepId, IReadOnlyList<string> workerIds)
+    {
+        var holder = ISchedulerGrain.SweepHolder(sweepId);
+        var taken = workerIds.Where(w => Record.Allocations.TryGetValue(w, out var other) && other != holder)
+            .Select(w => $"{w} (held by {Record.Allocations[w]})").ToList();
+        if (taken.Count > 0)
+            throw new InvalidOperationException($"Sweep '{sweepId}' cannot have its workers: {string.Join(", ", taken)}; wait for that to end, or cancel it.");
+        var reserved = workerIds.Where(w => Record.Workers.ContainsKey(w) && !Record.Allocations.ContainsKey(w)).ToList();
+        if (reserved.Count == 0) return;
+        foreach (var worker in reserved) Record.Allocations[worker] = holder;
+        await PersistAsync();
+        logger.LogInformation("Sweep {Sweep} holds workers {Workers}", sweepId, string.Join(", ", reserved));
     }
 
     public async Task ReleaseAsync(string experimentId)
@@ -190,7 +222,11 @@ public sealed class SchedulerGrain(
         // check forgot, since a re-formation's ForgetDeadWorkers forgets other experiments' workers too, and a notice
         // whose call failed must be given again. An experiment whose ranks all died has no rank left to notice.
         var orphaned = Record.Allocations.Where(a => !Record.Workers.ContainsKey(a.Key)).GroupBy(a => a.Value, a => a.Key).ToList();
-        foreach (var group in orphaned)
+        // A sweep's trial runner fails the trials of a lost node itself and leases its workers to no later trial.
+        var sweeps = orphaned.Where(g => ISchedulerGrain.IsSweepHolder(g.Key, out _)).ToList();
+        foreach (var worker in sweeps.SelectMany(g => g)) Record.Allocations.Remove(worker);
+        if (sweeps.Count > 0) await PersistAsync();
+        foreach (var group in orphaned.Except(sweeps))
         {
             try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
@@ -214,10 +250,10 @@ public sealed class SchedulerGrain(
         try
         {
             var holders = Record.Allocations.Values.Distinct().ToList();
-            var states = await Task.WhenAll(holders.Select(id => AskStateAsync(id, "whether it ended")));
-            foreach (var (id, _) in holders.Zip(states).Where(h => h.Second?.IsFinal() == true))
+            var ended = await Task.WhenAll(holders.Select(HasEndedAsync));
+            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second))
             {
-                logger.LogWarning("Experiment {Experiment} ended without its workers being released; releasing them now", id);
+                logger.LogWarning("{Holder} ended without its workers being released; releasing them now", id);
                 await ReleaseAsync(id);
             }
         }

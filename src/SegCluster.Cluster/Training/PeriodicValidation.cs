@@ -12,7 +12,7 @@ using TorchSharp;
 namespace SegCluster.Cluster.Training;
 
 /// <summary>
-/// Validation during training (training.validate_every), on every rank: every N steps and after the last, rank 0's
+/// Validation during training (training.validate_every, validate_growth), on every rank: every N steps (or at N·g^k) and after the last, rank 0's
 /// BatchNorm running statistics are broadcast (with plain `bn` they are rank-local; eval mode uses them, training mode
 /// does not, so this changes no training step), each rank evaluates every W-th validation sample and the confusion
 /// counts are summed exactly over the ring. So a validation costs 1/W of the split per rank, and no rank idles at an
@@ -48,7 +48,7 @@ public sealed class PeriodicValidation : IDisposable
     public static PeriodicValidation? For(TrainingAssignment assignment, IExperimentGrain experiment, IGradientReducer reducer, string experimentDirectory,
         TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels)
     {
-        if (assignment.Spec.Training.ValidateEvery <= 0) return null;
+        if (!assignment.Spec.Training.ValidatesDuringTraining) return null;
         var earlier = assignment.Rank == 0 ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
         return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier);
     }
@@ -56,7 +56,7 @@ public sealed class PeriodicValidation : IDisposable
     /// <summary>The checkpoint with the best metric so far.</summary>
     public string BestPath => _bestPath;
 
-    public bool IsDue(int step) => step % _spec.Training.ValidateEvery == 0 || step == _spec.TotalSteps;
+    public bool IsDue(int step) => _spec.Training.ValidatesAfter(step, _spec.TotalSteps);
 
     /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due.</summary>
     /// <returns>The validation (the same on every rank), or null when not due.</returns>

@@ -7,7 +7,7 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
 /// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
-/// steps, and completes with mIoU = 1 − loss/10 (and validates with that mIoU every training.validate_every steps). Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
+/// steps, and completes with mIoU = 1 − loss/10 (and validates with that mIoU where the spec validates during training). Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
 /// go on once <see cref="Released"/> completes. A launch that <see cref="Failure"/> answers for fails at step 1 with
 /// those workers lost (none: a plain failure).
 /// Records every launch so tests can prove which trials ran.
@@ -58,8 +58,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             if (Failure(launch) is { } lost)
                 return new TrialOutcome(TrialState.Failed, step, value, Error: $"scripted failure of {launch.ExperimentId}", LostWorkers: lost);
             if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
-            if (launch.Spec.Training.ValidateEvery is > 0 and var every && step % every == 0
-                && !progress(new TrialProgress(step, value, Evaluation(value))))
+            if (launch.Spec.Training.ValidatesAfter(step, steps) && !progress(new TrialProgress(step, value, Evaluation(value))))
                 return new TrialOutcome(TrialState.Stopped, step, value);
             if (step == 1 && Hold.Contains(launch.Index))
             {

@@ -18,6 +18,7 @@ internal static class SweepClusters
         if (storage is not null) builder.Options.ServiceId = "segcluster-sweep-tests";
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);  // a sweep holds its workers there (a storage below may replace it)
             if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
             else storage(silo);
             if (options is not null) silo.Services.Configure(options);

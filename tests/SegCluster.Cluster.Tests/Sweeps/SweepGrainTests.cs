@@ -54,11 +54,11 @@ public sealed class SweepGrainTests
 
         var stopped = status.Trials.Where(t => t.State == TrialState.Stopped).ToDictionary(t => t.Index, t => t.Steps);
         Assert.Equal(AshaRungsTests.Expected.OrderBy(p => p.Key), stopped.OrderBy(p => p.Key));
-        Assert.All(runner.Launches, l => Assert.Equal((1, "miou"), (l.Spec.Training.ValidateEvery, l.Spec.Training.BestMetric)));
+        Assert.All(runner.Launches, l => Assert.Equal((1, 3, "miou"), (l.Spec.Training.ValidateEvery, l.Spec.Training.ValidateGrowth, l.Spec.Training.BestMetric)));
         Assert.Contains("ASHA: miou 0.1000 at the 3-step rung", status.Trials[9].Reason);
         Assert.Equal([new CurvePoint(1, 1 - 1 / 10.0), new CurvePoint(3, 1 - 9 / 10.0)], status.Trials[9].Rungs);  // the scripted mIoU, bit for bit
         Assert.Equal(0.1, status.Trials[9].Metric!.Value, 12);  // its last validation
-        Assert.Equal([1, 2, 3], status.Trials[9].Validations.Select(v => v.Step));
+        Assert.Equal([1, 3], status.Trials[9].Validations.Select(v => v.Step));  // at the rungs only (1·3^k), until ASHA stopped it
         Assert.Equal(3, status.Best!.Index);  // loss 1: mIoU 0.9
     }
 

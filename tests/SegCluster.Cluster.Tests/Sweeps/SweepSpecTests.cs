@@ -120,8 +120,8 @@ public sealed class SweepSpecTests
     }
 
     /// <summary>ASHA on mIoU or pixel accuracy compares validations at its rungs (min_budget·η^k steps): every trial validates
-    /// every min_budget steps (or at the base's interval when it divides min_budget) and keeps its best checkpoint by the
-    /// sweep's metric; a label or loss axis, whose losses are not comparable, is then fine. On the loss nothing changes.</summary>
+    /// at each rung (validate_every = min_budget, validate_growth = η) and keeps its best checkpoint by the sweep's metric,
+    /// so axes on those are refused; a label or loss axis, whose losses are not comparable, is then fine. On the loss nothing changes.</summary>
     [Fact]
     public void Asha_on_a_validation_metric_validates_every_trial_at_its_rungs_and_takes_loss_changing_axes()
     {
@@ -132,12 +132,15 @@ public sealed class SweepSpecTests
             Axes = [new SweepAxis { Path = "labels.mode", Kind = SweepAxis.Grid, Values = ["nearest", "soft-ce"] }],
         };
         Assert.Empty(sweep.Validate());
-        Assert.Equal((10, TrainingSpec.PixelAccuracyMetric), (sweep.TrialBase.Training.ValidateEvery, sweep.TrialBase.Training.BestMetric));
-        Assert.Equal(5, (sweep with { Base = new ExperimentSpec { Training = new TrainingSpec { ValidateEvery = 5 } } }).TrialBase.Training.ValidateEvery);
-        Assert.Equal(10, (sweep with { Base = new ExperimentSpec { Training = new TrainingSpec { ValidateEvery = 4 } } }).TrialBase.Training.ValidateEvery);
+        var training = sweep.TrialBase.Training;
+        Assert.Equal((10, 3, TrainingSpec.PixelAccuracyMetric), (training.ValidateEvery, training.ValidateGrowth, training.BestMetric));
+        Assert.Equal([10, 30, 40], Enumerable.Range(1, 40).Where(s => training.ValidatesAfter(s, 40)));  // the rungs and the last step
         var onLoss = sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [] };
-        Assert.Equal((0, TrainingSpec.MeanIoUMetric), (onLoss.TrialBase.Training.ValidateEvery, onLoss.TrialBase.Training.BestMetric));
+        Assert.Equal((0, 1, TrainingSpec.MeanIoUMetric), (onLoss.TrialBase.Training.ValidateEvery, onLoss.TrialBase.Training.ValidateGrowth, onLoss.TrialBase.Training.BestMetric));
         Assert.Equal(0, (sweep with { Search = new SearchSpec() }).TrialBase.Training.ValidateEvery);  // grid search: final evaluation only
+        foreach (var path in new[] { "training.validate_every", "training.validate_growth", "training.best_metric" })
+            Assert.Contains($"axes: '{path}' is set by the sweep (ASHA on pixel_accuracy validates at its rungs)",
+                string.Join("\n", (sweep with { Axes = [new SweepAxis { Path = path, Kind = SweepAxis.Grid, Values = [path == "training.best_metric" ? "miou" : "2"] }] }).Validate()));
     }
 
     [Fact]
