@@ -45,7 +45,7 @@ public static class SpectralSweepCommand
             if (!SpectralSweepRunner.IsValid(spec)) return 2;
             // The analysis and the trials run on the cluster's nodes; the report is written here.
             return await remote.RunAsync(parse, async client => await SpectralSweepRunner.RunOnAsync(spec, client,
-                await FreeWorkers.TakeAsync(client, size, min: spec.WorkersPerTrial), $"the cluster at {redis}",
+                await FreeWorkers.TakeAsync(client, size, min: spec.WorkersPerTrial, device: spec.Base.Device), $"the cluster at {redis}",
                 analysis, within, folder, cancellationToken), cancellationToken);
         });
         return command;

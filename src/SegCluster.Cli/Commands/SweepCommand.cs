@@ -20,8 +20,8 @@ public static class SweepCommand
         };
         var resume = new Option<string?>("--resume")
         {
-            Description = "Resume a sweep whose process ended or was cancelled (its report folder, id, or name for the latest run under --out): " +
-                          "unfinished trials run from scratch, finished ones keep their results.",
+            Description = "Resume a sweep whose process ended or was cancelled (its report folder, id, or name for the latest run under --out; " +
+                          "with --cluster its id, or a report folder of it here): unfinished trials run from scratch, finished ones keep their results.",
         };
         var retryFailed = new Option<bool>("--retry-failed") { Description = "With --resume: run the failed trials again too." };
         var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial; embedded on CPU at most one worker a core)." };
@@ -53,12 +53,18 @@ public static class SweepCommand
             {
                 // The trials run on the cluster's nodes, which keep the sweep's state (Redis); the report is written here.
                 if (!OutputFolder.IsWritable(root)) return 2;
-                if (parse.GetValue(resume) is { } id)
-                    return await remote.RunAsync(parse, client => SweepRunner.ResumeOnClusterAsync(client, id, parse.GetValue(retryFailed), redis, root, cancellationToken), cancellationToken);
+                if (parse.GetValue(resume) is { } given)
+                {
+                    // A report folder or a name whose latest run reported here stands for its id; anything else is taken as the id.
+                    var id = SweepFolders.Find(given, root, out _)?.Name ?? given;
+                    return await remote.RunAsync(parse, client => SweepRunner.ResumeOnClusterAsync(client, id, parse.GetValue(retryFailed),
+                        ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
+                }
                 // No cap by this machine's cores: the workers are the cluster's.
                 if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers), cores: int.MaxValue) is not { } onCluster) return 2;
                 return await remote.RunAsync(parse, async client => await SweepRunner.RunOnClusterAsync(onCluster.Spec, client,
-                    await FreeWorkers.TakeAsync(client, onCluster.Workers, min: onCluster.Spec.WorkersPerTrial), redis, root, cancellationToken), cancellationToken);
+                    await FreeWorkers.TakeAsync(client, onCluster.Workers, min: onCluster.Spec.WorkersPerTrial, device: onCluster.Spec.Base.Device),
+                    ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
             }
             if (parse.GetValue(resume) is { } sweep)
             {
@@ -76,4 +82,8 @@ public static class SweepCommand
         });
         return command;
     }
+
+    /// <summary>How the printed commands name the cluster: --cluster with the password redacted, and --cluster-id when not the default.</summary>
+    private static SweepRunner.ClusterAddress ClusterArguments(ParseResult parse, RemoteClusterOptions remote) =>
+        new(Node.Hosting.RedisConnection.Redacted(parse.GetValue(remote.Cluster)!), parse.GetValue(remote.ClusterId)!);
 }

@@ -1,4 +1,5 @@
 using SegCluster.Abstractions.Grains;
+using SegCluster.Cluster.Scheduling;
 
 namespace SegCluster.Cli.Remote;
 
@@ -9,13 +10,15 @@ public static class FreeWorkers
 {
     /// <summary>At most <paramref name="max"/> free worker ids; throws <see cref="InvalidOperationException"/> naming the
     /// shortfall when fewer than <paramref name="min"/> are free.</summary>
-    public static async Task<IReadOnlyList<string>> TakeAsync(IGrainFactory grains, int max, int min = 1)
+    /// <param name="device">Only workers of this device kind (cpu, cuda), as the scheduler's gangs; null: any.</param>
+    public static async Task<IReadOnlyList<string>> TakeAsync(IGrainFactory grains, int max, int min = 1, string? device = null)
     {
         var snapshot = await grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync();
-        var free = snapshot.Workers.Where(w => w.ExperimentId is null).Select(w => w.Worker.WorkerId).Take(max).ToList();
+        var free = snapshot.Workers.Where(w => w.ExperimentId is null && (device is null || GangAllocator.SameKind(w.Worker.Device, device)))
+            .Select(w => w.Worker.WorkerId).Take(max).ToList();
         if (free.Count < Math.Max(1, min))
             throw new InvalidOperationException(
-                $"the cluster has {free.Count} free worker(s) of {snapshot.Workers.Count}, {Math.Max(1, min)} needed; wait for a running experiment, cancel one, or add nodes.");
+                $"the cluster has {free.Count} free {(device is null ? "" : $"{device} ")}worker(s) of {snapshot.Workers.Count}, {Math.Max(1, min)} needed; wait for a running experiment, cancel one, or add nodes.");
         return free;
     }
 }

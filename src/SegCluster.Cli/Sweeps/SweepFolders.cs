@@ -12,7 +12,7 @@ public static class SweepFolders
     /// <summary>The folder of a sweep that kept its state for `sweep --resume` (state/sweep.json), finished or not.</summary>
     public static DirectoryInfo? FindResumable(string sweep, DirectoryInfo root, out string error) =>
         Find(sweep, root, SweepStateFolder.Exists, "resumable sweep", Path.Combine(SweepStateFolder.FolderName, SweepStateFolder.ManifestFile),
-            "sweeps keep it when run by `segcluster sweep SPEC` on an embedded cluster", out error);
+            "sweeps keep it when run by `segcluster sweep SPEC` on an embedded cluster (one run with --cluster resumes with --resume ID --cluster)", out error);
 
     private static DirectoryInfo? Find(string sweep, DirectoryInfo root, Func<string, bool> has, string what, string file, string hint, out string error)
     {

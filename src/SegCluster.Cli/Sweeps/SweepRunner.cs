@@ -80,23 +80,23 @@ public static class SweepRunner
 
     /// <summary>`sweep --cluster`: the sweep on <paramref name="workerIds"/> of a running cluster, whose nodes keep its state
     /// (Redis); the report folder is written here.</summary>
-    public static async Task<int> RunOnClusterAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, string redis, DirectoryInfo root,
+    public static async Task<int> RunOnClusterAsync(SweepSpec spec, IGrainFactory grains, IReadOnlyList<string> workerIds, ClusterAddress cluster, DirectoryInfo root,
         CancellationToken cancellationToken)
     {
-        Announce(spec, $"on the cluster at {redis}, {workerIds.Count} free workers ({string.Join(", ", workerIds)})");
+        Announce(spec, $"on the cluster at {cluster.Redis}, {workerIds.Count} free workers ({string.Join(", ", workerIds)})");
         var sweepId = RunIds.Timestamped(spec.Name);
-        return (await RunOnAsync(spec, grains, workerIds, root, cancellationToken, sweepId, ResumeCommand(sweepId, root, redis))).Exit;
+        return (await RunOnAsync(spec, grains, workerIds, root, cancellationToken, sweepId, ResumeCommand(sweepId, root, cluster))).Exit;
     }
 
     /// <summary>`sweep --resume ID --cluster`: resumes the sweep the cluster keeps (ids, not names: the cluster lists no sweeps).</summary>
-    public static async Task<int> ResumeOnClusterAsync(IGrainFactory grains, string sweepId, bool retryFailed, string redis, DirectoryInfo root,
+    public static async Task<int> ResumeOnClusterAsync(IGrainFactory grains, string sweepId, bool retryFailed, ClusterAddress cluster, DirectoryInfo root,
         CancellationToken cancellationToken)
     {
-        AnsiConsole.Console.MarkupLineInterpolated($"[bold]SegCluster sweep[/] resuming {sweepId} on the cluster at {redis}");
+        AnsiConsole.Console.MarkupLineInterpolated($"[bold]SegCluster sweep[/] resuming {sweepId} on the cluster at {cluster.Redis}");
         var sweep = grains.GetGrain<ISweepGrain>(sweepId);
         var status = await sweep.ResumeAsync(retryFailed);  // no record: InvalidOperationException, one line (RemoteClusterOptions)
         return await FollowResumedAsync(sweep, status, retryFailed, new DirectoryInfo(Path.Combine(root.FullName, sweepId)),
-            ResumeCommand(sweepId, root, redis), cancellationToken);
+            ResumeCommand(sweepId, root, cluster), cancellationToken);
     }
 
     private static void Announce(SweepSpec spec, string where) => AnsiConsole.Console.MarkupLineInterpolated(
@@ -111,11 +111,19 @@ public static class SweepRunner
         return (await FollowAsync(sweep, status, folder, resumeCommand, cancellationToken)).Exit;
     }
 
-    /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on the
-    /// cluster at <paramref name="redis"/>, or embedded).</summary>
-    public static string ResumeCommand(string sweepId, DirectoryInfo root, string? redis = null) =>
-        $"segcluster sweep --resume {sweepId}" + (redis is null ? "" : $" --cluster {redis}") +
-        (root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" --out \"{root.FullName}\"");
+    /// <summary>A cluster as the printed commands name it: Redis with any password redacted, and the Orleans cluster id.</summary>
+    public sealed record ClusterAddress(string Redis, string ClusterId);
+
+    /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on
+    /// <paramref name="cluster"/>, or embedded), to copy: shell-quoted where a path needs it.</summary>
+    public static string ResumeCommand(string sweepId, DirectoryInfo root, ClusterAddress? cluster = null) =>
+        $"segcluster sweep --resume {sweepId}" +
+        (cluster is null ? "" : $" --cluster {cluster.Redis}" + (cluster.ClusterId == "segcluster" ? "" : $" --cluster-id {cluster.ClusterId}")) +
+        OutOption(root, "--out");
+
+    /// <summary>" --out 'ROOT'" (or --root, as `results` names it) when <paramref name="root"/> is not the default, else "".</summary>
+    public static string OutOption(DirectoryInfo root, string option) =>
+        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} '{root.FullName.Replace("'", "'\\''")}'";
 
     private static void TryDelete(DirectoryInfo folder)
     {
@@ -202,11 +210,11 @@ public static class SweepRunner
             await report.WriteAsync(folder, CancellationToken.None);
             var plots = SweepPlots.WriteAll(report, folder);
             console.MarkupLineInterpolated($"wrote {SweepReport.JsonFile}, {SweepReport.CsvFile}{(plots.Count > 0 ? ", " + string.Join(", ", plots) : "")} to {folder.FullName}");
-            console.MarkupLineInterpolated($"see it again with: segcluster results {status.SweepId}");
+            Console.WriteLine($"see it again with: segcluster results {status.SweepId}{OutOption(folder.Parent!, "--root")}");  // plain: a command to copy, unwrapped
         });
         var unfinished = status.Count(TrialState.Cancelled) + status.Trials.Count(t => !t.State.IsFinished());
         if (unfinished > 0 && resumeCommand is not null)
-            console.MarkupLineInterpolated($"{unfinished} trials did not finish; run them with: {resumeCommand}");
+            Console.WriteLine($"{unfinished} trials did not finish; run them with: {resumeCommand}");
         if (cancelled) return (130, status);
         return (written && status.State == SweepState.Completed && status.Count(TrialState.Completed) > 0 ? 0 : 1, status);
     }
