@@ -48,6 +48,17 @@ public sealed class SweepClusterTests
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
         Assert.Contains("4 trials finished before, 0 to run", resumed.Stdout);
 
+        // `cancel` knows sweeps too (by id, or as status names their workers' holder); an ended one stays as it ended.
+        foreach (var id in new[] { folder.Name, $"sweep#{folder.Name}" })
+        {
+            var cancel = await cluster.CliAsync(Limit, "cancel", id);
+            Assert.True(cancel.ExitCode == 0, cancel.Stdout + cancel.Stderr);
+            Assert.Contains($"sweep {folder.Name}: completed", cancel.Stdout);
+        }
+        // Its workers were released when it ended: every worker is free again.
+        var status = await cluster.CliAsync(Limit, "status");
+        Assert.DoesNotContain("sweep#", status.Stdout);
+
         var unknown = await cluster.CliAsync(Limit, "sweep", "--resume", "no-such-sweep", "--out", output);
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("Sweep 'no-such-sweep' has no record here", unknown.Stderr);

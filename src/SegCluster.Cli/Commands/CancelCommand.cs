@@ -5,20 +5,30 @@ using SegCluster.Cli.Remote;
 
 namespace SegCluster.Cli.Commands;
 
-/// <summary>`segcluster cancel ID`: stops a running experiment at its next step boundary, or drops it from the queue.</summary>
+/// <summary>`segcluster cancel ID`: stops a running experiment at its next step boundary, or drops it from the queue; or
+/// cancels a sweep (its running trials stop, pending ones are marked cancelled; `sweep --resume ID` runs them later).</summary>
 public static class CancelCommand
 {
     public static Command Create()
     {
-        var id = new Argument<string>("id") { Description = "Experiment id." };
+        var id = new Argument<string>("id") { Description = "Experiment id, or sweep id (`status` shows a sweep's workers as held by sweep#ID)." };
         var remote = new RemoteClusterOptions();
-        var command = new Command("cancel", "Cancel a running or queued experiment.") { id };
+        var command = new Command("cancel", "Cancel a running or queued experiment, or a sweep.") { id };
         remote.AddTo(command);
         command.SetAction((parse, cancellationToken) => remote.RunAsync(parse, async client =>
         {
-            var experimentId = parse.GetValue(id)!;
-            var state = await CancelAsync(client, experimentId);
-            Console.WriteLine($"experiment {experimentId}: {state.ToString().ToLowerInvariant()}");
+            var given = parse.GetValue(id)!;
+            // What status prints for a sweep's workers (sweep#ID) names the sweep too.
+            var sweepId = ISchedulerGrain.IsSweepHolder(given, out var held) ? held : given;
+            var sweep = client.GetGrain<ISweepGrain>(sweepId);
+            if (await ExperimentLookup.FindAsync(client, given) is null && (await sweep.GetStatusAsync()).Spec is not null)
+            {
+                await sweep.CancelAsync();
+                Console.WriteLine($"sweep {sweepId}: {(await sweep.GetStatusAsync()).State.ToString().ToLowerInvariant()}");
+                return 0;
+            }
+            var state = await CancelAsync(client, given);
+            Console.WriteLine($"experiment {given}: {state.ToString().ToLowerInvariant()}");
             return 0;
         }, cancellationToken));
         return command;
