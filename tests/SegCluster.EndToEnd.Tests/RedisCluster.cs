@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>A real redis-server and N `segcluster node` processes joined through it, with one cluster token and
-/// a shared checkpoint folder; status is read through a node's HTTP API.</summary>
+/// a shared checkpoint folder; status is read through a node's HTTP API. On loopback, or each node in a host of its
+/// own on a <see cref="PrivateNetwork"/> (Redis on the network's address of the test's namespace).</summary>
 internal sealed class RedisCluster : IAsyncDisposable
 {
     public const string Token = "e2e-cluster-token";
@@ -22,23 +23,33 @@ internal sealed class RedisCluster : IAsyncDisposable
 
     /// <param name="persistentRedis">Redis keeps an append-only file in the cluster's folder, so it can be restarted.</param>
     /// <param name="workersPerNode">CPU workers (devices) of each node.</param>
-    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false, int workersPerNode = 1)
+    /// <param name="network">Runs node nI in a host "nI" of this network (the caller disposes it, after the cluster).</param>
+    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false, int workersPerNode = 1, PrivateNetwork? network = null)
     {
         var dir = Directory.CreateTempSubdirectory("segcluster-cluster-");
-        var redis = await RedisServer.StartAsync(persistentRedis ? dir.CreateSubdirectory("redis").FullName : null);
+        var redis = await RedisServer.StartAsync(persistentRedis ? dir.CreateSubdirectory("redis").FullName : null, network?.HostAddress ?? "127.0.0.1");
         var cluster = new RedisCluster(redis, dir, []);
-        for (var i = 1; i <= nodes; i++)
-            cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory,
-                string.Join(',', Enumerable.Repeat("cpu", workersPerNode))));
-        await cluster.WaitForWorkersAsync(nodes * workersPerNode, TimeSpan.FromMinutes(3));
-        return cluster;
+        try
+        {
+            for (var i = 1; i <= nodes; i++)
+                cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory,
+                    string.Join(',', Enumerable.Repeat("cpu", workersPerNode)), network?.AddHost($"n{i}")));
+            await cluster.WaitForWorkersAsync(nodes * workersPerNode, TimeSpan.FromMinutes(3));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();  // the nodes started so far would outlive the test (and keep their namespaces)
+            throw;
+        }
     }
 
-    /// <summary>An HTTP client of a live node's API carrying <paramref name="token"/> (null = none).</summary>
+    /// <summary>An HTTP client of a live node's API carrying <paramref name="token"/> (null = none); unless told, the
+    /// first node that runs and is not cut off the network.</summary>
     public HttpClient Api(string? token = Token, ClusterNodeProcess? node = null)
     {
-        node ??= Nodes.First(n => !n.HasExited);
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.HttpPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        node ??= Nodes.First(n => !n.HasExited && n.Host?.IsCut != true);
+        var http = new HttpClient { BaseAddress = new Uri($"http://{node.Address}:{node.HttpPort}"), Timeout = TimeSpan.FromSeconds(60) };
         if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
     }
@@ -49,8 +60,9 @@ internal sealed class RedisCluster : IAsyncDisposable
         return JsonDocument.Parse(await http.GetStringAsync($"/api/experiments/{experimentId}")).RootElement.Clone();
     }
 
-    /// <summary>Polls the experiment (a child process changes it; there is no event to await) until <paramref name="done"/>.</summary>
-    public async Task<JsonElement> WaitForAsync(string experimentId, Func<JsonElement, bool> done, TimeSpan timeout)
+    /// <summary>Polls the experiment (a child process changes it; there is no event to await) until <paramref name="done"/>,
+    /// every <paramref name="interval"/> (1 s unless told).</summary>
+    public async Task<JsonElement> WaitForAsync(string experimentId, Func<JsonElement, bool> done, TimeSpan timeout, TimeSpan? interval = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         JsonElement status = default;
@@ -65,7 +77,7 @@ internal sealed class RedisCluster : IAsyncDisposable
             {
                 // the node answering may be the one just killed, or the coordinator is moving
             }
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(interval ?? TimeSpan.FromSeconds(1));
         }
         throw new TimeoutException($"experiment {experimentId} did not reach the expected state within {timeout}; last: {status}\n{NodeLogs()}");
     }

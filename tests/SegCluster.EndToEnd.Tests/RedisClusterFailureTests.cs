@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static SegCluster.EndToEnd.Tests.ClusterStatusJson;
 
 namespace SegCluster.EndToEnd.Tests;
 
@@ -54,7 +55,7 @@ public sealed class RedisClusterFailureTests
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
         var running = await cluster.WaitForAsync("interrupted", s => Checkpoint(s) >= CheckpointEvery, RunTimeout);
         var coordinator = running.GetProperty("coordinatorNode").GetString();
-        var victimId = Workers(running).Select(w => w.Split('/')[0]).First(n => n != coordinator);
+        var victimId = Workers(running).Select(NodeOf).First(n => n != coordinator);
         cluster.Nodes.Single(n => n.NodeId == victimId).KillHard();
 
         var final = await cluster.WaitForAsync("interrupted", IsFinal, RunTimeout);
@@ -101,16 +102,6 @@ public sealed class RedisClusterFailureTests
         // The inventory survived too: both nodes' workers are still known after the restart.
         await cluster.WaitForWorkersAsync(2, TimeSpan.FromMinutes(1));
     }
-
-    private static bool IsFinal(JsonElement status) => status.GetProperty("state").GetString() is "Completed" or "Failed" or "Cancelled";
-
-    private static int Checkpoint(JsonElement status) =>
-        status.GetProperty("checkpoint") is { ValueKind: JsonValueKind.Object } c ? c.GetProperty("step").GetInt32() : 0;
-
-    private static string CheckpointPath(JsonElement status) => status.GetProperty("checkpoint").GetProperty("path").GetString()!;
-
-    private static List<string> Workers(JsonElement status) =>
-        [.. status.GetProperty("workerIds").EnumerateArray().Select(w => w.GetString()!)];
 }
 
 /// <summary>Cluster tests run one at a time: each starts several node processes on a 2-core machine.</summary>

@@ -5,8 +5,8 @@ using StackExchange.Redis;
 namespace SegCluster.Tests.Shared;
 
 /// <summary>
-/// The real redis-server (apt package) as a child process on 127.0.0.1 and a free port. By default nothing is
-/// persisted; with a data folder it writes an append-only file (fsync every write) so <see cref="RestartAsync"/>
+/// The real redis-server (apt package) as a child process on 127.0.0.1 (or another address of this machine) and a free
+/// port. By default nothing is persisted; with a data folder it writes an append-only file (fsync every write) so <see cref="RestartAsync"/>
 /// (kill -9, then a new server on the same port and folder) brings the cluster's membership and grain state back.
 /// </summary>
 internal sealed class RedisServer : IAsyncDisposable
@@ -18,18 +18,21 @@ internal sealed class RedisServer : IAsyncDisposable
     private Process _process;
     private bool _stopped;
 
-    private RedisServer(Process process, int port, string? dataDirectory) => (_process, Port, _dataDirectory) = (process, port, dataDirectory);
+    private RedisServer(Process process, string host, int port, string? dataDirectory) =>
+        (_process, Host, Port, _dataDirectory) = (process, host, port, dataDirectory);
 
+    public string Host { get; }
     public int Port { get; }
-    public string Address => $"127.0.0.1:{Port}";
+    public string Address => $"{Host}:{Port}";
 
     public static bool Installed => File.Exists(Binary);
 
     /// <param name="dataDirectory">Where the append-only file lives; null = no persistence.</param>
-    public static async Task<RedisServer> StartAsync(string? dataDirectory = null)
+    /// <param name="host">The address it listens on: loopback, or one of a test's private network (PrivateNetwork).</param>
+    public static async Task<RedisServer> StartAsync(string? dataDirectory = null, string host = "127.0.0.1")
     {
         var port = LoopbackPorts.Next();
-        var server = new RedisServer(Launch(port, dataDirectory), port, dataDirectory);
+        var server = new RedisServer(Launch(host, port, dataDirectory), host, port, dataDirectory);
         await server.WaitListeningAsync();
         return server;
     }
@@ -39,7 +42,7 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         if (_dataDirectory is null) throw new InvalidOperationException("a server without a data folder would come back empty");
         await StopAsync();
-        (_process, _stopped) = (Launch(Port, _dataDirectory), false);
+        (_process, _stopped) = (Launch(Host, Port, _dataDirectory), false);
         await WaitListeningAsync();
     }
 
@@ -59,13 +62,14 @@ internal sealed class RedisServer : IAsyncDisposable
         return stat is null ? 0 : long.Parse(stat.Split(',')[0].Split('=')[1]);  // "count=N"
     }
 
-    private static Process Launch(int port, string? dataDirectory)
+    private static Process Launch(string host, int port, string? dataDirectory)
     {
         var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] persistence = dataDirectory is null
             ? ["--save", "", "--appendonly", "no"]
             : ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dataDirectory];
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1" }.Concat(persistence)) info.ArgumentList.Add(a);
+        // Off the loopback, protected mode (on by default without a password) would refuse every client.
+        foreach (var a in new[] { "--port", port.ToString(), "--bind", host, "--protected-mode", "no" }.Concat(persistence)) info.ArgumentList.Add(a);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server");
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
@@ -79,7 +83,7 @@ internal sealed class RedisServer : IAsyncDisposable
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port);
+                await client.ConnectAsync(Host, Port);
                 return;
             }
             catch (SocketException)

@@ -78,7 +78,9 @@ public sealed class NodeDashboardOptions
 }
 
 /// <summary>Node:FailureDetection: Orleans membership probing. A node is declared dead after
-/// <see cref="MissedProbes"/> probes of <see cref="ProbeTimeoutSeconds"/> each go unanswered.</summary>
+/// <see cref="MissedProbes"/> probes of <see cref="ProbeTimeoutSeconds"/> each go unanswered. One cut off the network
+/// rather than crashed (connections open but silent) only once nothing has arrived from it for Orleans' connection-liveness
+/// window, 4 × <see cref="ProbeTimeoutSeconds"/> × <see cref="MissedProbes"/> (16 s by default; RedisClusterPartitionTests).</summary>
 public sealed class NodeFailureDetectionOptions
 {
     public double ProbeTimeoutSeconds { get; set; } = 2;
