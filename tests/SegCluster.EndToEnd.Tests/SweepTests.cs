@@ -110,10 +110,16 @@ public sealed class SweepTests
             }
         }  // killed
         var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
-        Assert.False(File.Exists(Path.Combine(folder.FullName, "results.json")));
-        var listing = await CliProcess.RunAsync(Limit, "results", "--root", root.FullName);  // listed as resumable
-        Assert.Contains("no report", listing.Stdout);
-        Assert.Contains($"segcluster sweep --resume {folder.Name}", listing.Stdout);
+        // The results so far were written as trials ended (no final write: the process was killed); the list calls the
+        // sweep interrupted, as no process holds it, and says how to resume it.
+        using (var partial = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))))
+        {
+            Assert.Equal("running", partial.RootElement.GetProperty("state").GetString());
+            Assert.Contains(partial.RootElement.GetProperty("trials").EnumerateArray(), t => t.GetProperty("state").GetString() == "completed");
+        }
+        var listing = await CliProcess.RunAsync(Limit, "results", "--root", root.FullName);
+        Assert.Contains("interrupted", listing.Stdout);
+        Assert.Contains($"resume an interrupted one with: segcluster sweep --resume {folder.Name}", listing.Stdout);
 
         // While another process holds the sweep (here: this one), a resume is refused before it starts a cluster.
         using (var held = SegCluster.Cli.Sweeps.SweepStateFolder.Read(folder, out var unreadable)?.TryLock(out unreadable))

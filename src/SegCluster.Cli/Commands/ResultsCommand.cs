@@ -31,7 +31,9 @@ public static class ResultsCommand
                     Console.Error.WriteLine("error: --csv and --json export one sweep; name it (segcluster results SWEEP --csv FILE).");
                     return 2;
                 }
-                AnsiConsole.Console.Write(SweepIndexTable.Create(parse.GetValue(root)!));
+                var (table, resume) = SweepIndexTable.Create(parse.GetValue(root)!);
+                AnsiConsole.Console.Write(table);
+                foreach (var command in resume) Console.WriteLine($"resume an interrupted one with: {command}");
                 return 0;
             }
             var folder = SweepFolders.Find(parse.GetValue(sweep)!, parse.GetValue(root)!, out var error);

@@ -2,27 +2,35 @@ using Spectre.Console;
 
 namespace SegCluster.Cli.Sweeps;
 
-/// <summary>`segcluster results` without a sweep: every sweep under the root, most recently written first:
-/// its state, trial counts and best trial from results.json, or, for a sweep whose process ended before it wrote one,
-/// that it can be resumed.</summary>
+/// <summary>`segcluster results` without a sweep: every sweep under the root, most recently written first, with its state,
+/// trial counts and best trial from results.json. A sweep whose report says running but whose state folder no process
+/// holds was interrupted (its process was killed): it is listed so, with the command that resumes it.</summary>
 public static class SweepIndexTable
 {
-    public static Table Create(DirectoryInfo root)
+    public static (Table Table, IReadOnlyList<string> ResumeCommands) Create(DirectoryInfo root)
     {
         var table = new Table().Title($"[bold]sweeps under {Markup.Escape(root.FullName)}[/]")
             .AddColumn("sweep").AddColumn("state").AddColumn(new TableColumn("trials").RightAligned()).AddColumn("best");
+        var resume = new List<string>();
         IEnumerable<DirectoryInfo> folders = root.Exists ? root.GetDirectories().OrderByDescending(d => d.LastWriteTimeUtc) : [];
         foreach (var folder in folders)
         {
             var file = Path.Combine(folder.FullName, SweepReport.JsonFile);
-            if (File.Exists(file)) table.AddRow(Row(folder, file));
-            else if (SweepStateFolder.Exists(folder.FullName))
-                table.AddRow(new Text(folder.Name), new Markup("[yellow]no report[/]"), new Text(""), new Text(SweepRunner.ResumeCommand(folder.Name, root)));
+            var resumable = SweepStateFolder.Exists(folder.FullName);
+            if (!File.Exists(file) && !resumable) continue;
+            var (state, trials, best) = File.Exists(file) ? Summary(file) : ("", "", "");
+            if (resumable && state is "" or "running" && !IsRunning(folder))
+            {
+                state = "interrupted";
+                resume.Add(SweepRunner.ResumeCommand(folder.Name, root));
+            }
+            table.AddRow(new Text(folder.Name), new Text(state), new Text(trials), new Text(best));
         }
-        return table;
+        return (table, resume);
     }
 
-    private static Text[] Row(DirectoryInfo folder, string file)
+    /// <summary>State, trial counts by state and the best trial of a report.</summary>
+    private static (string State, string Trials, string Best) Summary(string file)
     {
         SweepReport report;
         try
@@ -31,12 +39,19 @@ public static class SweepIndexTable
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or IOException)
         {
-            return [new Text(folder.Name), new Text("unreadable"), new Text(""), new Text(e.Message.Length > 60 ? e.Message[..60] + "…" : e.Message)];
+            return ("unreadable", "", e.Message.Length > 60 ? e.Message[..60] + "…" : e.Message);
         }
         var counts = report.Trials.GroupBy(t => t.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
-        var best = SweepStatus(report).Best is { } b ? $"{b.Name}: {report.Spec.Metric} {SweepTable.Format(b.Metric)}" : "-";
-        return [new Text(folder.Name), new Text(report.State.ToString().ToLowerInvariant()), new Text(string.Join(", ", counts)), new Text(best)];
+        var best = new Abstractions.Sweeps.SweepStatus(report.SweepId, report.State, report.Spec, report.Trials).Best is { } b
+            ? $"{b.Name}: {report.Spec.Metric} {SweepTable.Format(b.Metric)}" : "-";
+        return (report.State.ToString().ToLowerInvariant(), string.Join(", ", counts), best);
     }
 
-    private static Abstractions.Sweeps.SweepStatus SweepStatus(SweepReport report) => new(report.SweepId, report.State, report.Spec, report.Trials);
+    /// <summary>Whether a process holds the sweep's state folder (runs it now).</summary>
+    private static bool IsRunning(DirectoryInfo folder)
+    {
+        if (SweepStateFolder.Read(folder, out _) is not { } state) return false;
+        using var held = state.TryLock(out _);
+        return held is null;
+    }
 }

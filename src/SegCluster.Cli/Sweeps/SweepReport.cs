@@ -56,12 +56,17 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
         return text.ToString();
     }
 
-    /// <summary>Writes results.json and results.csv into <paramref name="folder"/> (created if needed).</summary>
+    /// <summary>Writes results.json and results.csv into <paramref name="folder"/> (created if needed), each through a
+    /// temporary file renamed over the old one: `segcluster results` reading a running sweep's report never sees half of one.</summary>
     public async Task WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)
     {
         folder.Create();
-        await File.WriteAllTextAsync(Path.Combine(folder.FullName, JsonFile), ToJson(), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder.FullName, CsvFile), ToCsv(), cancellationToken);
+        foreach (var (name, text) in new[] { (JsonFile, ToJson()), (CsvFile, ToCsv()) })
+        {
+            var path = Path.Combine(folder.FullName, name);
+            await File.WriteAllTextAsync(path + ".partial", text, cancellationToken);
+            File.Move(path + ".partial", path, overwrite: true);
+        }
     }
 
     private static string Number(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";

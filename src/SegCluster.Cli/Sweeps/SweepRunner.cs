@@ -183,10 +183,19 @@ public static class SweepRunner
         AnnounceSkips();  // invalid combinations; spectral_skip decides in the sweep's driver, and is announced after the live view
 
         var cancelled = false;
+        var reported = -1;  // finished trials in the report folder's results.json so far
         await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
         {
             while (status.State == SweepState.Running)
             {
+                // The results so far, each time a trial ends: `segcluster results` can read a running sweep (Ray Tune's
+                // experiment state, written as it goes), and what finished stays readable if this process is killed.
+                if (status.Trials.Count(t => t.State.IsFinished()) is var finished && finished != reported)
+                {
+                    reported = finished;
+                    try { await SweepReport.From(status).WriteAsync(folder, CancellationToken.None); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the final write reports it */ }
+                }
                 try
                 {
                     await Task.Delay(PollInterval, cancellationToken);
