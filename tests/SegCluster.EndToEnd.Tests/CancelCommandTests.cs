@@ -24,7 +24,7 @@ public sealed class CancelCommandTests : IDisposable
         await using var node = await EmbeddedTestNode.StartAsync(workers: 1, _checkpoints);
 
         var refused = await Assert.ThrowsAsync<ArgumentException>(() => CancelCommand.CancelAsync(node.Grains, "no-such-run"));
-        Assert.Contains("no experiment 'no-such-run'", refused.Message);
+        Assert.Contains("no experiment or sweep 'no-such-run'", refused.Message);
         Assert.Equal(ExperimentState.Pending, (await node.Grains.GetGrain<IExperimentGrain>("no-such-run").GetStatusAsync()).State);
 
         // Two workers on a one-worker node: it waits in the queue.

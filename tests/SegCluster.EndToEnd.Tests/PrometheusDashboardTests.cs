@@ -2,7 +2,7 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// The dashboard against a live Prometheus: the real server scrapes a training `quickstart` node and a node
-/// running a two-trial sweep every second, and every panel query of deploy/grafana/dashboards/segcluster.json
+/// running a two-trial sweep (long enough to be scraped a few times under CI load) every second, and every panel query of deploy/grafana/dashboards/segcluster.json
 /// must return data, except the panels marked "CUDA nodes only", whose queries must still be valid PromQL.
 /// </summary>
 public sealed class PrometheusDashboardTests : IDisposable
@@ -23,7 +23,7 @@ public sealed class PrometheusDashboardTests : IDisposable
         mode: max
         max_concurrent_trials: 1
         workers_per_trial: 1
-        trial_steps: 6
+        trial_steps: 200
         """;
     private readonly DirectoryInfo _out = Directory.CreateTempSubdirectory("segcluster-e2e-prom-");
 

@@ -16,7 +16,7 @@ namespace SegCluster.EndToEnd.Tests;
 [Collection(RedisClusterCollection.Name)]
 public sealed class ReformationResumeTests : IDisposable
 {
-    private const int Steps = 9, CheckpointEvery = 3;
+    private const int Steps = 30, CheckpointEvery = 3;  // 9 steps could end between the poll that saw the checkpoint and the injected failure (CI)
     private readonly DirectoryInfo _checkpoints = Directory.CreateTempSubdirectory("segcluster-reform-");
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class SweepResumeCommandTests
     {
         Assert.Equal("segcluster sweep --resume s-1", SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot));
         Assert.Equal("segcluster sweep --resume s-1 --out '/tmp/it'\\''s $HOME'", SweepRunner.ResumeCommand("s-1", new DirectoryInfo("/tmp/it's $HOME")));
-        Assert.Equal("segcluster sweep --resume s-1 --cluster redis:6379,password=***** --cluster-id prod",
+        Assert.Equal("segcluster sweep --resume s-1 --cluster 'redis:6379,password=*****' --cluster-id prod",
             SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new SweepRunner.ClusterAddress("redis:6379,password=*****", "prod")));
         Assert.Equal("segcluster sweep --resume s-1 --cluster 10.0.0.5:6379",
             SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new SweepRunner.ClusterAddress("10.0.0.5:6379", "segcluster")));

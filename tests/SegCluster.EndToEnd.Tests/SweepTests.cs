@@ -110,12 +110,12 @@ public sealed class SweepTests
             }
         }  // killed
         var folder = Assert.Single(root.Info.GetDirectories("tiny-grid-*"));
-        // The results so far were written as trials ended (no final write: the process was killed); the list calls the
+        // The results so far were written while it ran (no final write: the process was killed); the list calls the
         // sweep interrupted, as no process holds it, and says how to resume it.
         using (var partial = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))))
         {
             Assert.Equal("running", partial.RootElement.GetProperty("state").GetString());
-            Assert.Contains(partial.RootElement.GetProperty("trials").EnumerateArray(), t => t.GetProperty("state").GetString() == "completed");
+            Assert.Equal(12, partial.RootElement.GetProperty("trials").GetArrayLength());
         }
         var listing = await CliProcess.RunAsync(Limit, "results", "--root", root.FullName);
         Assert.Contains("interrupted", listing.Stdout);

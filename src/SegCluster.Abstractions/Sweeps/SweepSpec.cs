@@ -57,8 +57,9 @@ public sealed record SweepSpec
     {
         if (TrialSteps is { } steps) training = training with { Steps = steps, Epochs = null };
         if (!ValidatesAtRungs || Search.MinBudget < 1 || Search.ReductionFactor < 2) return training;  // invalid: reported by Validate
-        // A validation at each rung, min_budget·η^k (and, as always, after the last step), not every min_budget steps: about
-        // rungs + 1 passes over the validation split a trial; the best checkpoint follows the sweep's metric.
+        // Validations at min_budget·η^k up to the budget (each rung, and past the last one the same schedule) and after the
+        // last step, not every min_budget steps: log_η(budget / min_budget) + 2 passes at most; the best checkpoint follows
+        // the sweep's metric.
         return training with { ValidateEvery = Search.MinBudget, ValidateGrowth = Search.ReductionFactor, BestMetric = Metric };
     }
 

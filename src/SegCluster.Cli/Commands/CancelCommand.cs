@@ -40,7 +40,7 @@ public static class CancelCommand
     public static async Task<ExperimentState> CancelAsync(IGrainFactory grains, string experimentId)
     {
         if (await ExperimentLookup.FindAsync(grains, experimentId) is null)
-            throw new ArgumentException($"no experiment '{experimentId}' on this cluster; `segcluster status` lists the running and queued ones.");
+            throw new ArgumentException($"no experiment or sweep '{experimentId}' on this cluster; `segcluster status` lists the running and queued experiments, and the workers sweeps hold (sweep#ID).");
         var experiment = grains.GetGrain<IExperimentGrain>(experimentId);
         await experiment.CancelAsync();
         return (await experiment.GetStatusAsync()).State;

@@ -19,7 +19,7 @@ public static class SweepIndexTable
             var resumable = SweepStateFolder.Exists(folder.FullName);
             if (!File.Exists(file) && !resumable) continue;
             var (state, trials, best) = File.Exists(file) ? Summary(file) : ("", "", "");
-            if (resumable && state is "" or "running" && !IsRunning(folder))
+            if (resumable && state is "" or "running" && SweepStateFolder.Read(folder, out _)?.IsHeld() == false)
             {
                 state = "interrupted";
                 resume.Add(SweepRunner.ResumeCommand(folder.Name, root));
@@ -47,11 +47,4 @@ public static class SweepIndexTable
         return (report.State.ToString().ToLowerInvariant(), string.Join(", ", counts), best);
     }
 
-    /// <summary>Whether a process holds the sweep's state folder (runs it now).</summary>
-    private static bool IsRunning(DirectoryInfo folder)
-    {
-        if (SweepStateFolder.Read(folder, out _) is not { } state) return false;
-        using var held = state.TryLock(out _);
-        return held is null;
-    }
 }

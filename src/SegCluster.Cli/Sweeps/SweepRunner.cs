@@ -11,6 +11,7 @@ namespace SegCluster.Cli.Sweeps;
 public static class SweepRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ProgressWriteInterval = TimeSpan.FromSeconds(2);
 
     /// <returns>Exit code: 0 when the sweep completed with at least one completed trial and its report was written, 1 otherwise,
     /// 130 when cancelled.</returns>
@@ -36,8 +37,13 @@ public static class SweepRunner
             return 1;
         }
         (int Exit, SweepStatus? Status) run = (1, null);
-        using (state.TryLock(out _))  // a new folder: nobody else holds it
+        using (var held = state.TryLock(out var unlocked))  // a new folder: only a moment's look by `results` holds it
         {
+            if (held is null)
+            {
+                Console.Error.WriteLine($"error: {unlocked}");
+                return 1;
+            }
             if (await StartClusterAsync(state, metricsPort, cancellationToken) is { } cluster)
                 await using (cluster)
                     run = await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, root, cancellationToken, sweepId, ResumeCommand(sweepId, root));
@@ -118,12 +124,17 @@ public static class SweepRunner
     /// <paramref name="cluster"/>, or embedded), to copy: shell-quoted where a path needs it.</summary>
     public static string ResumeCommand(string sweepId, DirectoryInfo root, ClusterAddress? cluster = null) =>
         $"segcluster sweep --resume {sweepId}" +
-        (cluster is null ? "" : $" --cluster {cluster.Redis}" + (cluster.ClusterId == "segcluster" ? "" : $" --cluster-id {cluster.ClusterId}")) +
+        (cluster is null ? "" : $" --cluster {Shell(cluster.Redis)}" + (cluster.ClusterId == "segcluster" ? "" : $" --cluster-id {Shell(cluster.ClusterId)}")) +
         OutOption(root, "--out");
 
     /// <summary>" --out 'ROOT'" (or --root, as `results` names it) when <paramref name="root"/> is not the default, else "".</summary>
     public static string OutOption(DirectoryInfo root, string option) =>
-        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} '{root.FullName.Replace("'", "'\\''")}'";
+        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} {Shell(root.FullName, always: true)}";
+
+    /// <summary>A word for a POSIX shell: as is when it holds only characters no shell expands, else single-quoted.</summary>
+    private static string Shell(string word, bool always = false) =>
+        !always && word.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or ':' or '_' or '-' or '/' or '@' or ',' or '=')
+            ? word : $"'{word.Replace("'", "'\\''")}'";
 
     private static void TryDelete(DirectoryInfo folder)
     {
@@ -184,15 +195,17 @@ public static class SweepRunner
 
         var cancelled = false;
         var reported = -1;  // finished trials in the report folder's results.json so far
+        var writtenAt = DateTime.MinValue;
         await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
         {
             while (status.State == SweepState.Running)
             {
-                // The results so far, each time a trial ends: `segcluster results` can read a running sweep (Ray Tune's
-                // experiment state, written as it goes), and what finished stays readable if this process is killed.
-                if (status.Trials.Count(t => t.State.IsFinished()) is var finished && finished != reported)
+                // The results so far when trials have ended, at most every 2 s (a sweep of many short trials would rewrite its
+                // whole report several times a second): `segcluster results` can read a running sweep (Ray Tune's experiment
+                // state, written as it goes), and what finished stays readable if this process is killed.
+                if (status.Trials.Count(t => t.State.IsFinished()) is var finished && finished != reported && DateTime.UtcNow - writtenAt >= ProgressWriteInterval)
                 {
-                    reported = finished;
+                    (reported, writtenAt) = (finished, DateTime.UtcNow);
                     try { await SweepReport.From(status).WriteAsync(folder, CancellationToken.None); }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the final write reports it */ }
                 }

@@ -35,21 +35,51 @@ public sealed record SweepStateFolder
     }
 
     /// <summary>Holds the sweep for this process until disposed (a lock file in the state folder): a second `sweep --resume`
-    /// of a sweep that runs is refused before it starts a cluster. Null, with the reason in <paramref name="error"/>, when held.</summary>
+    /// of a sweep that runs is refused before it starts a cluster. Tries for up to two seconds (`results` looks at the lock
+    /// for a moment); null, with the reason in <paramref name="error"/>, when another process holds it or it cannot be written.</summary>
     public IDisposable? TryLock(out string error)
     {
-        var path = Path.Combine(ReportFolder.FullName, FolderName, LockFile);
-        error = "";
-        try
+        var path = LockPath;
+        for (var attempt = 1; ; attempt++)
         {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e)
-        {
-            error = $"sweep {SweepId} is being run by another segcluster process ({path} is locked: {e.Message}).";
-            return null;
+            try
+            {
+                error = "";
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e) when (attempt < 20)
+            {
+                error = e.Message;
+                Thread.Sleep(100);
+            }
+            catch (IOException e)
+            {
+                error = $"sweep {SweepId} is being run by another segcluster process ({path} is locked: {e.Message}).";
+                return null;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                error = $"sweep {SweepId}'s state folder cannot be written here ({path}: {e.Message}).";
+                return null;
+            }
         }
     }
+
+    /// <summary>Whether a process holds the sweep (runs it now); null when that cannot be told (the lock file cannot be
+    /// read). Looks without writing: the lock file is opened read-only and only if it exists.</summary>
+    public bool? IsHeld()
+    {
+        try
+        {
+            using var probe = new FileStream(LockPath, FileMode.Open, FileAccess.Read, FileShare.None);
+            return false;
+        }
+        catch (FileNotFoundException) { return false; }
+        catch (UnauthorizedAccessException) { return null; }
+        catch (IOException) { return true; }
+    }
+
+    private string LockPath => Path.Combine(ReportFolder.FullName, FolderName, LockFile);
 
     /// <summary>Whether <paramref name="reportFolder"/> holds a sweep that can be resumed.</summary>
     public static bool Exists(string reportFolder) => File.Exists(Path.Combine(reportFolder, FolderName, ManifestFile));

@@ -76,12 +76,22 @@ public sealed class SweepGrain(
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
         var (trials, runnable) = Expand(spec);
-        await Scheduler.ReserveAsync(Id, workerIds);  // throws, naming the holders, when another run has some of them
+        // Running in memory before the reservation: a scheduler check that asks this sweep (its status interleaves) while
+        // the reservation is being written must not find it ended and free what it just held.
         record.State = new SweepRecord
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
             SpectralSkipPending = SpectralTrialFilter.Applies(spec, runnable),
         };
+        try
+        {
+            await ReserveWorkersAsync();  // throws, naming the holders, when another run has some of them
+        }
+        catch
+        {
+            record.State = new SweepRecord();  // not started: a later Start may try again
+            throw;
+        }
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
@@ -134,11 +144,22 @@ public sealed class SweepGrain(
         }
         var runsAgain = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running or TrialState.Cancelled || retryFailed && t.State == TrialState.Failed);
         if (!runsAgain && record.State.State == SweepState.Completed) return Status();
-        await ReserveWorkersAsync();  // its workers may have gone to others since it ended: refused then (nothing changed), naming them
+        // Running in memory first, as in Start (a check asking meanwhile must not free the new reservation); its workers may
+        // have gone to others since it ended: refused then, naming them, with nothing changed.
+        var ended = record.State;
+        record.State = record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 };
+        try
+        {
+            await ReserveWorkersAsync();
+        }
+        catch
+        {
+            record.State = ended;
+            throw;
+        }
         Again(TrialState.Cancelled, "resumed");
         if (retryFailed) Again(TrialState.Failed, "--retry-failed");
         logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
-        record.State = record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 };
         await SaveTrialsAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         if (_cancel.IsCancellationRequested) _cancel = new CancellationTokenSource();

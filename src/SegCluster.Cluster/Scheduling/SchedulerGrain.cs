@@ -222,11 +222,9 @@ public sealed class SchedulerGrain(
         // check forgot, since a re-formation's ForgetDeadWorkers forgets other experiments' workers too, and a notice
         // whose call failed must be given again. An experiment whose ranks all died has no rank left to notice.
         var orphaned = Record.Allocations.Where(a => !Record.Workers.ContainsKey(a.Key)).GroupBy(a => a.Value, a => a.Key).ToList();
-        // A sweep's trial runner fails the trials of a lost node itself and leases its workers to no later trial.
-        var sweeps = orphaned.Where(g => ISchedulerGrain.IsSweepHolder(g.Key, out _)).ToList();
-        foreach (var worker in sweeps.SelectMany(g => g)) Record.Allocations.Remove(worker);
-        if (sweeps.Count > 0) await PersistAsync();
-        foreach (var group in orphaned.Except(sweeps))
+        // A sweep's trial runner notices a lost node itself; its hold on the node's workers stays until the sweep ends (the
+        // node may come back with the same worker ids, which the sweep still leases).
+        foreach (var group in orphaned.Where(g => !ISchedulerGrain.IsSweepHolder(g.Key, out _)))
         {
             try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
