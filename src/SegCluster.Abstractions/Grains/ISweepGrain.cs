@@ -15,6 +15,9 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("Start")] Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds);
     /// <summary>Interleaves: answers while a cancel waits for the trials to stop.</summary>
     [Alias("GetStatus"), AlwaysInterleave] Task<SweepStatus> GetStatusAsync();
+    /// <summary>Whether the sweep runs (started and not ended): what the scheduler's check asks of a sweep holding workers,
+    /// every heartbeat, without the whole status (every trial and its curves).</summary>
+    [Alias("IsRunning"), AlwaysInterleave] Task<bool> IsRunningAsync();
     /// <summary>Stops every running trial; pending trials are marked cancelled. Returns once the sweep has ended, or after
     /// Sweeps:CancelWait (20 s) with the trials still stopping (the status says when they have).</summary>
     [Alias("Cancel")] Task CancelAsync();

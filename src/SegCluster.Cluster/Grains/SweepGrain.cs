@@ -102,6 +102,8 @@ public sealed class SweepGrain(
 
     public Task<SweepStatus> GetStatusAsync() => Task.FromResult(Status());
 
+    public Task<bool> IsRunningAsync() => Task.FromResult(record.State is { Spec: not null, State: SweepState.Running });
+
     public async Task CancelAsync()
     {
         if (record.State.State != SweepState.Running) return;

@@ -137,9 +137,8 @@ public sealed class SchedulerGrain(
         if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await AskStateAsync(holder, "whether it ended") is { } state && state.IsFinal();
         try
         {
-            // No record: its start failed after the reservation (or its state was lost); nothing runs on its workers.
-            var status = await GrainFactory.GetGrain<ISweepGrain>(sweepId).GetStatusAsync().WaitAsync(ProbeTimeout);
-            return status.Spec is null || status.State != Abstractions.Sweeps.SweepState.Running;
+            // No record (its start failed after the reservation, or its state was lost) is not running either.
+            return !await GrainFactory.GetGrain<ISweepGrain>(sweepId).IsRunningAsync().WaitAsync(ProbeTimeout);
         }
         catch (Exception e)
         {

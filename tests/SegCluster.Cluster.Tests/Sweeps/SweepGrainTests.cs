@@ -62,6 +62,31 @@ public sealed class SweepGrainTests
         Assert.Equal(3, status.Best!.Index);  // loss 1: mIoU 0.9
     }
 
+    /// <summary>A sweep's trials start on its workers outside the scheduler's gangs, so it holds them there: while it runs a
+    /// scheduler check keeps the hold, and its end gives them back.</summary>
+    [Fact]
+    public async Task A_sweep_holds_its_workers_in_the_scheduler_while_it_runs_and_gives_them_back_when_it_ends()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0] };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var workers = SweepClusters.Workers(2);
+        await scheduler.RegisterWorkersAsync([.. workers.Select(w => new SegCluster.Abstractions.Messages.WorkerInfo(w, "test", "cpu", "http://127.0.0.1:1"))]);
+        async Task<string> Holders() => string.Join(" ", (await scheduler.GetSnapshotAsync()).Workers.OrderBy(w => w.Worker.WorkerId).Select(w => w.ExperimentId ?? "free"));
+
+        var grain = cluster.Client.GetGrain<ISweepGrain>("holds-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["1", "2"] }] }, workers);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await scheduler.CheckAsync();  // asks the sweep whether it runs: it does
+        Assert.Equal("sweep#holds-1 sweep#holds-1", await Holders());
+
+        runner.Released.SetResult();
+        Assert.Equal(SweepState.Completed, (await SweepClusters.UntilEndedAsync(grain)).State);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);  // released by the driver after it recorded the end
+        while (await Holders() != "free free" && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal("free free", await Holders());
+    }
+
     [Fact]
     public async Task Invalid_combinations_are_skipped_with_the_reason_and_trials_never_share_a_worker()
     {
