@@ -152,6 +152,48 @@ public sealed class SweepTests
         return (folder, JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))));
     }
 
+    /// <summary>Ray Tune restores an interrupted trial from its checkpoint: trials that write checkpoints (into the report
+    /// folder's checkpoints/) and are killed mid-run continue on --resume from their last one, not from step 0.</summary>
+    [Fact]
+    public async Task Trials_killed_mid_run_continue_from_their_last_checkpoint_on_resume()
+    {
+        using var root = new TempDirectory("segcluster-resume-ckpt-");
+        var spec = Path.Combine(root.FullName, "ckpt.yaml");
+        await File.WriteAllTextAsync(spec, """
+            name: ckpt
+            base:
+              dataset: { height: 32, width: 32, train_count: 32, validation_count: 8 }
+              model: { name: spgnet, width: 4 }
+              training: { batch_per_worker: 4, evaluation_batch: 8, checkpoint_every: 50 }
+            axes:
+              - { path: training.learning_rate, kind: grid, values: [0.02, 0.05] }
+            max_concurrent_trials: 2
+            trial_steps: 600
+            """);
+        var output = Path.Combine(root.FullName, "out");
+        using (var first = CliProcess.Start("sweep", spec, "--out", output))
+        {
+            var deadline = DateTime.UtcNow + Limit;
+            while (!Directory.Exists(output) || Directory.GetFiles(output, "step-*.ckpt", SearchOption.AllDirectories).Length < 2)
+            {
+                Assert.False(first.HasExited, "the sweep ended before both trials wrote a checkpoint");
+                Assert.True(DateTime.UtcNow < deadline, "no checkpoints in time");
+                await Task.Delay(50);
+            }
+        }  // killed
+
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", "--resume", "ckpt", "--out", output);
+        Assert.True(exit == 0, stdout + stderr);
+        var folder = Assert.Single(new DirectoryInfo(output).GetDirectories("ckpt-*"));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json")));
+        foreach (var trial in report.RootElement.GetProperty("trials").EnumerateArray())
+        {
+            Assert.Equal(("completed", 2, 600), (trial.GetProperty("state").GetString(), trial.GetProperty("attempt").GetInt32(), trial.GetProperty("steps").GetInt32()));
+            var from = trial.GetProperty("resumed_from_step").GetInt32();
+            Assert.True(from >= 50 && from % 50 == 0 && from < 600, $"resumed from step {from}");
+        }
+    }
+
     private static int Experiments(TempDirectory root) =>
         root.Info.Exists ? root.Info.GetFiles("*", SearchOption.AllDirectories).Count(f => f.Directory?.Name == "experiment.experiment" && !f.Name.EndsWith("#tmp")) : 0;  // not a record being written
 

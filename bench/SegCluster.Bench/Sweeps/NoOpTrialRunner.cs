@@ -25,4 +25,6 @@ internal sealed class NoOpTrialRunner(TimeSpan work) : ITrialRunner
     }
 
     public Task AbandonAsync(string experimentId) => Task.CompletedTask;
+
+    public Task<CheckpointRecord?> LastCheckpointAsync(string experimentId) => Task.FromResult<CheckpointRecord?>(null);
 }

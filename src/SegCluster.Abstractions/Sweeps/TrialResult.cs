@@ -36,6 +36,9 @@ public sealed record TrialResult
     /// <summary>The sweep metric of each validation during training (mIoU or pixel accuracy against step; ASHA on a
     /// validation metric compares these at its rungs), thinned like <see cref="Curve"/>.</summary>
     [Id(18)] public IReadOnlyList<CurvePoint> Validations { get; init; } = [];
+    /// <summary>The step of an earlier attempt's checkpoint this attempt continued from (training.resume_from), or null
+    /// when it started from scratch.</summary>
+    [Id(19)] public int? ResumedFromStep { get; init; }
 
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 

@@ -142,13 +142,19 @@ public static class SweepRunner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left behind: it holds no record, and says so on --resume */ }
     }
 
-    /// <summary>An embedded cluster that keeps its grain state in the sweep's state folder; null (error on stderr) when it cannot start.</summary>
+    /// <summary>An embedded cluster that keeps its grain state in the sweep's state folder and its trials' checkpoints in the
+    /// report folder (checkpoints/, where a trial launched again by a resume finds its last one, whatever the working
+    /// directory); null (error on stderr) when it cannot start.</summary>
     private static async Task<EmbeddedCluster?> StartClusterAsync(SweepStateFolder state, int metricsPort, CancellationToken cancellationToken)
     {
         try
         {
             return await EmbeddedCluster.StartAsync(state.Workers, state.Device, metricsPort, cancellationToken,
-                new Dictionary<string, string?> { ["Node:StateDirectory"] = state.GrainsFolder });
+                new Dictionary<string, string?>
+                {
+                    ["Node:StateDirectory"] = state.GrainsFolder,
+                    ["Node:CheckpointDirectory"] = Path.Combine(state.ReportFolder.FullName, "checkpoints"),
+                });
         }
         catch (InvalidOperationException e)
         {

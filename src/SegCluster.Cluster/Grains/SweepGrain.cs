@@ -371,15 +371,21 @@ public sealed class SweepGrain(
         var trial = record.State.Trials[index];
         if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
             await runner.AbandonAsync(lost);
+        var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
+        // A trial launched again (interrupted, cancelled, failed) continues from its last attempt's last checkpoint, if it
+        // wrote one (training.checkpoint_every), as Ray Tune restores trials; its rungs before that step are not judged again.
+        var checkpoint = trial.ExperimentId is { } previous && trialSpec.Training.ResumeFrom is null ? await runner.LastCheckpointAsync(previous) : null;
+        if (checkpoint is not null) trialSpec = trialSpec with { Training = trialSpec.Training with { ResumeFrom = checkpoint.Path } };
         var attempt = trial.Attempt + 1;
         var experimentId = $"{Id}/{trial.Name}/a{attempt}";
         record.State.Trials[index] = trial = trial with
         {
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
-            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Validations = [], Steps = 0, Metric = null,
+            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Validations = [], Steps = checkpoint?.Step ?? 0, Metric = null,
+            ResumedFromStep = checkpoint?.Step,
         };
         _unsaved.Add(index);
-        return new TrialLaunch(Id, index, experimentId, TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters), workers);
+        return new TrialLaunch(Id, index, experimentId, trialSpec, workers);
     }
 
     /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial

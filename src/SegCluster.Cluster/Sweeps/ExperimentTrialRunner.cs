@@ -120,6 +120,18 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
 
     public Task AbandonAsync(string experimentId) => grains.GetGrain<IExperimentGrain>(experimentId).CancelAsync();
 
+    public async Task<CheckpointRecord?> LastCheckpointAsync(string experimentId)
+    {
+        try
+        {
+            return (await grains.GetGrain<IExperimentGrain>(experimentId).GetStatusAsync().WaitAsync(AbandonTimeout)).Checkpoint;
+        }
+        catch (Exception)
+        {
+            return null;  // unreachable or unknown (its state was in memory): the trial starts from scratch, as before
+        }
+    }
+
     private static async Task AbandonQuietlyAsync(IExperimentGrain experiment)
     {
         try { await experiment.CancelAsync().WaitAsync(AbandonTimeout); }

@@ -1,3 +1,4 @@
+using SegCluster.Abstractions.Messages;
 namespace SegCluster.Cluster.Sweeps;
 
 /// <summary>
@@ -16,4 +17,8 @@ public interface ITrialRunner
     /// <summary>Stops what an earlier, lost coordinator launched as <paramref name="experimentId"/>, if it still runs,
     /// before the trial is launched again.</summary>
     Task AbandonAsync(string experimentId);
+
+    /// <summary>The last checkpoint <paramref name="experimentId"/> (an earlier attempt of a trial) recorded, or null when it
+    /// has none or cannot say: a trial launched again continues from it, as Ray Tune restores a trial from its checkpoint.</summary>
+    Task<CheckpointRecord?> LastCheckpointAsync(string experimentId);
 }

@@ -73,6 +73,12 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
 
     private static EvaluationReport Evaluation(double loss) => new(1 - loss / 10, 1 - loss / 20, [], []);
 
+    /// <summary>The last checkpoint each experiment recorded, by experiment id (none: the trial starts again from scratch).</summary>
+    public ConcurrentDictionary<string, CheckpointRecord> Checkpoints { get; } = new();
+
+    public Task<CheckpointRecord?> LastCheckpointAsync(string experimentId) =>
+        Task.FromResult(Checkpoints.TryGetValue(experimentId, out var checkpoint) ? checkpoint : null);
+
     public Task AbandonAsync(string experimentId)
     {
         Abandoned.Enqueue(experimentId);

@@ -1,4 +1,5 @@
 using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
@@ -162,5 +163,26 @@ public sealed class SweepResumeTests
         Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
         Assert.Equal([1, 2, 3, 4, 5], runner.Launches.Select(l => l.Index).Order());
         Assert.Equal((1, 0.5), (status.Trials[0].Attempt, status.Trials[0].Metric));
+    }
+
+    /// <summary>Ray Tune restores a trial from its checkpoint: a trial launched again continues from its last attempt's
+    /// last checkpoint (training.resume_from), and one whose earlier attempt wrote none starts from scratch.</summary>
+    [Fact]
+    public async Task A_trial_launched_again_continues_from_its_last_attempts_checkpoint()
+    {
+        // Trials 0 and 1 fail on their first attempt; only trial 0's first attempt recorded a checkpoint (step 2).
+        var runner = new ScriptedTrialRunner(Loss) { Failure = l => l.Index < 2 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        runner.Checkpoints["resume-ckpt-1/resume-t000/a1"] = new CheckpointRecord(2, "/ckpt/resume-ckpt-1/resume-t000/a1/step-000002.ckpt");
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("resume-ckpt-1");
+        await grain.StartAsync(Sweep with { MaxFailures = 1, Axes = [Sweep.Axes[0] with { Values = ["0", "1", "2"] }] }, SweepClusters.Workers(2));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
+        var again = runner.Launches.Where(l => l.ExperimentId.EndsWith("/a2")).ToDictionary(l => l.Index, l => l.Spec.Training.ResumeFrom);
+        Assert.Equal("/ckpt/resume-ckpt-1/resume-t000/a1/step-000002.ckpt", again[0]);
+        Assert.Null(again[1]);
+        Assert.Equal((2, (int?)null, (int?)null), (status.Trials[0].ResumedFromStep, status.Trials[1].ResumedFromStep, status.Trials[2].ResumedFromStep));
+        Assert.All(runner.Launches.Where(l => l.ExperimentId.EndsWith("/a1")), l => Assert.Null(l.Spec.Training.ResumeFrom));
     }
 }
