@@ -23,7 +23,7 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("Cancel")] Task CancelAsync();
     /// <summary>Runs the sweep's unfinished trials again after it ended or its process stopped (Ray Tune's
     /// <c>Tuner.restore</c>): cancelled and interrupted trials, and with <paramref name="retryFailed"/> failed ones, are
-    /// launched from scratch on the sweep's workers; finished trials keep their results. A sweep still running answers
+    /// launched again on the sweep's workers (from their last checkpoint when they wrote one); finished trials keep their results. A sweep still running answers
     /// its status (and queues its failed trials again with <paramref name="retryFailed"/>); a completed one with nothing
     /// to run again answers its status unchanged. Throws <see cref="InvalidOperationException"/> for a sweep with no record.</summary>
     [Alias("Resume")] Task<SweepStatus> ResumeAsync(bool retryFailed);

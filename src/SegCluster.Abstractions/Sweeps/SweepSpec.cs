@@ -1,3 +1,4 @@
+using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 
 namespace SegCluster.Abstractions.Sweeps;
@@ -18,6 +19,14 @@ public sealed record SweepSpec
     /// <summary>Valid <see cref="Metric"/> values: final validation mIoU, pixel accuracy, or training loss.</summary>
     public static readonly IReadOnlyList<string> Metrics = [MeanIoU, PixelAccuracy, Loss];
 
+    /// <summary>The sweep's metric in an evaluation (a validation during training, or the final one); null for the loss.</summary>
+    public double? ValueOf(EvaluationReport evaluation) => Metric switch
+    {
+        MeanIoU => evaluation.MeanIoU,
+        PixelAccuracy => evaluation.PixelAccuracy,
+        _ => null,
+    };
+
     [Id(0)] public string Name { get; init; } = "sweep";
     [Id(1)] public ExperimentSpec Base { get; init; } = new();
     [Id(2)] public IReadOnlyList<SweepAxis> Axes { get; init; } = [];
@@ -31,7 +40,7 @@ public sealed record SweepSpec
     /// <summary>Optimizer steps of each trial (the ASHA budget unit); overrides base.training.steps/epochs when set.</summary>
     [Id(8)] public int? TrialSteps { get; init; }
     [Id(9)] public SpectralSkipSpec? SpectralSkip { get; init; }
-    /// <summary>Times a failed trial is launched again from scratch (Ray Tune's FailureConfig.max_failures); 0 = never.</summary>
+    /// <summary>Times a failed trial is launched again, from its last checkpoint when it wrote one (Ray Tune's FailureConfig.max_failures); 0 = never.</summary>
     [Id(10)] public int MaxFailures { get; init; }
 
     /// <summary>The mode the metric asks for: loss is better lower, mIoU and pixel accuracy higher.</summary>

@@ -21,7 +21,7 @@ public static class SweepCommand
         var resume = new Option<string?>("--resume")
         {
             Description = "Resume a sweep whose process ended or was cancelled (its report folder, id, or name for the latest run under --out; " +
-                          "with --cluster its id, or a report folder of it here): unfinished trials run from scratch, finished ones keep their results.",
+                          "with --cluster its id, or a report folder of it here): unfinished trials run again, from their last checkpoint when they wrote one; finished ones keep their results.",
         };
         var retryFailed = new Option<bool>("--retry-failed") { Description = "With --resume: run the failed trials again too." };
         var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial; embedded on CPU at most one worker a core)." };
@@ -68,7 +68,7 @@ public static class SweepCommand
             }
             if (parse.GetValue(resume) is { } sweep)
             {
-                if (SweepFolders.FindResumable(sweep, parse.GetValue(output)!, out var notFound) is not { } folder
+                if (SweepFolders.FindResumable(sweep, root, out var notFound) is not { } folder
                     || SweepStateFolder.Read(folder, out notFound) is not { } state)
                 {
                     Console.Error.WriteLine($"error: {notFound}");
@@ -77,8 +77,8 @@ public static class SweepCommand
                 return await SweepRunner.ResumeAsync(state, parse.GetValue(retryFailed), parse.GetValue(metricsPort), cancellationToken);
             }
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
-            if (!OutputFolder.IsWritable(parse.GetValue(output)!)) return 2;
-            return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), parse.GetValue(output)!, cancellationToken);
+            if (!OutputFolder.IsWritable(root)) return 2;
+            return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), root, cancellationToken);
         });
         return command;
     }

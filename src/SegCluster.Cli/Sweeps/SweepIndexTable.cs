@@ -16,9 +16,9 @@ public static class SweepIndexTable
         foreach (var folder in folders)
         {
             var file = Path.Combine(folder.FullName, SweepReport.JsonFile);
-            var resumable = SweepStateFolder.Exists(folder.FullName);
-            if (!File.Exists(file) && !resumable) continue;
-            var (state, trials, best) = File.Exists(file) ? Summary(file) : ("", "", "");
+            var (reported, resumable) = (File.Exists(file), SweepStateFolder.Exists(folder.FullName));
+            if (!reported && !resumable) continue;
+            var (state, trials, best) = reported ? Summary(file) : ("", "", "");
             if (resumable && state is "" or "running" && SweepStateFolder.Read(folder, out _)?.IsHeld() == false)
             {
                 state = "interrupted";
@@ -46,5 +46,4 @@ public static class SweepIndexTable
             ? $"{b.Name}: {report.Spec.Metric} {SweepTable.Format(b.Metric)}" : "-";
         return (report.State.ToString().ToLowerInvariant(), string.Join(", ", counts), best);
     }
-
 }

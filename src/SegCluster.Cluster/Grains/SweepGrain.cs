@@ -60,6 +60,24 @@ public sealed class SweepGrain(
     /// start on them outside the scheduler's gangs; released when the driver ends.</summary>
     private Task ReserveWorkersAsync() => Scheduler.ReserveAsync(Id, record.State.Workers);
 
+    /// <summary>Makes <paramref name="running"/> the record (in memory), then holds its workers; when the scheduler refuses,
+    /// the record is as it was. Running first: a scheduler check that asks this sweep while the reservation is being written
+    /// (<see cref="IsRunningAsync"/> interleaves) must not find it ended and free what it is holding.</summary>
+    private async Task RunningAndHoldingAsync(SweepRecord running)
+    {
+        var before = record.State;
+        record.State = running;
+        try
+        {
+            await ReserveWorkersAsync();
+        }
+        catch
+        {
+            record.State = before;
+            throw;
+        }
+    }
+
     private ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
 
     public async Task<SweepStatus> StartAsync(SweepSpec spec, IReadOnlyList<string> workerIds)
@@ -76,22 +94,11 @@ public sealed class SweepGrain(
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
         var (trials, runnable) = Expand(spec);
-        // Running in memory before the reservation: a scheduler check that asks this sweep (its status interleaves) while
-        // the reservation is being written must not find it ended and free what it just held.
-        record.State = new SweepRecord
+        await RunningAndHoldingAsync(new SweepRecord  // throws, naming the holders, when another run has some of its workers
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
             SpectralSkipPending = SpectralTrialFilter.Applies(spec, runnable),
-        };
-        try
-        {
-            await ReserveWorkersAsync();  // throws, naming the holders, when another run has some of them
-        }
-        catch
-        {
-            record.State = new SweepRecord();  // not started: a later Start may try again
-            throw;
-        }
+        });
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} started: {Trials} trials ({Skipped} skipped) on {Workers} workers",
@@ -146,19 +153,8 @@ public sealed class SweepGrain(
         }
         var runsAgain = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running or TrialState.Cancelled || retryFailed && t.State == TrialState.Failed);
         if (!runsAgain && record.State.State == SweepState.Completed) return Status();
-        // Running in memory first, as in Start (a check asking meanwhile must not free the new reservation); its workers may
-        // have gone to others since it ended: refused then, naming them, with nothing changed.
-        var ended = record.State;
-        record.State = record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 };
-        try
-        {
-            await ReserveWorkersAsync();
-        }
-        catch
-        {
-            record.State = ended;
-            throw;
-        }
+        // Its workers may have gone to others since it ended: refused then, naming them, with nothing changed.
+        await RunningAndHoldingAsync(record.State with { State = SweepState.Running, Error = null, Resumes = record.State.Resumes + 1 });
         Again(TrialState.Cancelled, "resumed");
         if (retryFailed) Again(TrialState.Failed, "--retry-failed");
         logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
@@ -396,7 +392,7 @@ public sealed class SweepGrain(
         double? compared;  // the value of the sweep's metric this report carries, if any
         if (progress.Validation is { } validation)
         {
-            compared = spec.Metric == SweepSpec.PixelAccuracy ? validation.PixelAccuracy : spec.Metric == SweepSpec.MeanIoU ? validation.MeanIoU : null;
+            compared = spec.ValueOf(validation);
             if (compared is not { } value) return true;
             trial = trial with { Validations = Thin(trial.Validations, new CurvePoint(progress.Step, value), options.Value.MaxCurvePoints), Metric = value };
         }
@@ -427,7 +423,7 @@ public sealed class SweepGrain(
     }
 
     /// <summary>Records how the trial ended (in memory; the next turn persists it). A failed trial with retries left under
-    /// max_failures goes back to pending instead, to be launched again from scratch, and ASHA forgets its reports:
+    /// max_failures goes back to pending instead, to be launched again (from its last checkpoint when it wrote one), and ASHA forgets its reports:
     /// returns true then.</summary>
     private bool Finish(SweepSpec spec, int index, TrialOutcome outcome, bool cancelling)
     {
@@ -455,13 +451,9 @@ public sealed class SweepGrain(
             FinalLoss = finalLoss,
             MeanIoU = evaluation?.MeanIoU,
             PixelAccuracy = evaluation?.PixelAccuracy,
-            Metric = spec.Metric switch
-            {
-                // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
-                SweepSpec.MeanIoU => evaluation?.MeanIoU ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
-                SweepSpec.PixelAccuracy => evaluation?.PixelAccuracy ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
-                _ => finalLoss,
-            },
+            // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
+            Metric = spec.Metric == SweepSpec.Loss ? finalLoss
+                : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
         };

@@ -55,7 +55,7 @@ public sealed class AshaRungs
         if (k >= 0) _recorded[k][trial] = Score(metric);
     }
 
-    /// <summary>Drops every value of <paramref name="trial"/>: a failed trial launched again from scratch is judged afresh.</summary>
+    /// <summary>Drops every value of <paramref name="trial"/>: a failed trial launched again is judged afresh.</summary>
     public void Forget(int trial)
     {
         foreach (var rung in _recorded) rung.Remove(trial);
