@@ -40,9 +40,7 @@ public sealed record EvaluationResult(
     public async Task WriteAsync(string path, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(this, Json), cancellationToken);
-        File.Move(temporary, path, overwrite: true);
+        await Output.OutputFolder.WriteAtomicallyAsync(path, JsonSerializer.Serialize(this, Json), cancellationToken);
     }
 
     public static EvaluationResult Read(string path) =>

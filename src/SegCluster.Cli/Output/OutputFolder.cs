@@ -40,4 +40,13 @@ public static class OutputFolder
             return false;
         }
     }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file renamed over the old one:
+    /// a reader (or a process killed mid-write) sees the old file or the new one, never half of one.</summary>
+    public static async Task WriteAtomicallyAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        var temporary = path + ".tmp";
+        await File.WriteAllTextAsync(temporary, text, cancellationToken);
+        File.Move(temporary, path, overwrite: true);
+    }
 }

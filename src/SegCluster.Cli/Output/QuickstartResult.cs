@@ -66,9 +66,7 @@ public sealed record QuickstartResult(
     {
         folder.Create();
         var path = Path.Combine(folder.FullName, "result.json");
-        var temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(this, Json), cancellationToken);
-        File.Move(temporary, path, overwrite: true);
+        await OutputFolder.WriteAtomicallyAsync(path, JsonSerializer.Serialize(this, Json), cancellationToken);
         return path;
     }
 }

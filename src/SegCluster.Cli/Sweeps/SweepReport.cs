@@ -61,12 +61,8 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
     public async Task WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)
     {
         folder.Create();
-        foreach (var (name, text) in new[] { (JsonFile, ToJson()), (CsvFile, ToCsv()) })
-        {
-            var path = Path.Combine(folder.FullName, name);
-            await File.WriteAllTextAsync(path + ".partial", text, cancellationToken);
-            File.Move(path + ".partial", path, overwrite: true);
-        }
+        await Output.OutputFolder.WriteAtomicallyAsync(Path.Combine(folder.FullName, JsonFile), ToJson(), cancellationToken);
+        await Output.OutputFolder.WriteAtomicallyAsync(Path.Combine(folder.FullName, CsvFile), ToCsv(), cancellationToken);
     }
 
     private static string Number(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
