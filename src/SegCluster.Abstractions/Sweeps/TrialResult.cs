@@ -31,7 +31,7 @@ public sealed record TrialResult
     [Id(14)] public DateTime? StartedAt { get; init; }
     [Id(15)] public DateTime? FinishedAt { get; init; }
     [Id(16)] public IReadOnlyList<string> Workers { get; init; } = [];
-    /// <summary>Failed attempts launched again under the sweep's max_failures.</summary>
+    /// <summary>Failed attempts launched again under the sweep's max_failures since the trial last (re)started: a resume gives it the whole budget again.</summary>
     [Id(17)] public int Failures { get; init; }
     /// <summary>The sweep metric of each validation during training (mIoU or pixel accuracy against step; ASHA on a
     /// validation metric compares these at its rungs), thinned like <see cref="Curve"/>.</summary>

@@ -23,7 +23,7 @@ public static class SweepCommand
             Description = "Resume a sweep whose process ended or was cancelled (its report folder, id, or name for the latest run under --out; " +
                           "with --cluster its id, or a report folder of it here): unfinished trials run again, from their last checkpoint when they wrote one; finished ones keep their results.",
         };
-        var retryFailed = new Option<bool>("--retry-failed") { Description = "With --resume: run the failed trials again too." };
+        var retryFailed = new Option<bool>("--retry-failed") { Description = "With --resume: run the failed trials again too (each with max_failures automatic retries afresh)." };
         var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial; embedded on CPU at most one worker a core)." };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while the sweep runs (0 = any free port).", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder under which the report folder SWEEP_ID/ is written.", DefaultValueFactory = _ => DefaultRoot };

@@ -165,7 +165,8 @@ public sealed class SweepGrain(
         return Status();
     }
 
-    /// <summary>Sets the trials in <paramref name="state"/> back to pending (in memory, marked unsaved) and returns them.</summary>
+    /// <summary>Sets the trials in <paramref name="state"/> back to pending (in memory, marked unsaved) and returns them. A trial
+    /// launched again by a resume gets max_failures automatic retries afresh, as Ray Tune counts failures after a restore.</summary>
     private List<int> Again(TrialState state, string why)
     {
         var trials = record.State.Trials;
@@ -176,6 +177,7 @@ public sealed class SweepGrain(
             trials[index] = trial with
             {
                 State = TrialState.Pending,
+                Failures = 0,
                 Reason = state == TrialState.Failed ? $"attempt {trial.Attempt} failed ({trial.Reason}); launched again ({why})" : null,
             };
             _asha?.Forget(index);  // judged afresh at its rungs, as a trial retried under max_failures

@@ -114,6 +114,26 @@ public sealed class SweepResumeTests
         Assert.Equal(9, runner.Launches.Count);
     }
 
+    /// <summary>Ray Tune counts max_failures after a restore: a trial that used up its automatic retries and is launched
+    /// again by --retry-failed gets them afresh, so one more failure is retried instead of failing the trial for good.</summary>
+    [Fact]
+    public async Task A_failed_trial_retried_on_request_gets_its_max_failures_retries_afresh()
+    {
+        // Trial 0 fails its first three attempts: a1 and its automatic retry a2 under max_failures 1, then a3 after the resume.
+        var runner = new ScriptedTrialRunner(Loss) { Failure = l => l.Index == 0 && (l.ExperimentId.EndsWith("/a1") || l.ExperimentId.EndsWith("/a2") || l.ExperimentId.EndsWith("/a3")) ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("retry-budget-1");
+        await grain.StartAsync(Sweep with { MaxFailures = 1, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        var first = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal((TrialState.Failed, 2, 1), (first.Trials[0].State, first.Trials[0].Attempt, first.Trials[0].Failures));
+
+        await grain.ResumeAsync(retryFailed: true);
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal((TrialState.Completed, 4, 1), (status.Trials[0].State, status.Trials[0].Attempt, status.Trials[0].Failures));
+        Assert.Equal(4, runner.Launches.Count(l => l.Index == 0));
+    }
+
     /// <summary>--retry-failed while the sweep still runs (its driver resumed it on activation): the failed trials join the
     /// driver's queue instead of waiting for a second resume.</summary>
     [Fact]
