@@ -37,8 +37,23 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// <see cref="InvalidOperationException"/> naming each worker another experiment or sweep holds (nothing is held then).</summary>
     [Alias("Reserve")] Task ReserveAsync(string sweepId, IReadOnlyList<string> workerIds);
 
+    /// <summary>The holder name of a lease taken for <paramref name="purpose"/> (eval, …): '#' keeps it apart from experiment ids.</summary>
+    public static string LeaseHolder(string purpose, string id) => $"{purpose}#{id}";
+
+    /// <summary>Holds up to <paramref name="max"/> free workers of the <paramref name="device"/> kind (any kind when null) on live
+    /// nodes for work outside the gang scheduler (`eval --cluster`), so no experiment or sweep is given them meanwhile. The
+    /// lease lapses <paramref name="duration"/> after it was taken or last renewed (<see cref="RenewLeaseAsync"/>), and a check
+    /// then frees the workers, so a holder that died does not keep them. Returns the leased worker ids; throws
+    /// <see cref="InvalidOperationException"/> naming the shortfall (nothing held) when fewer than <paramref name="min"/> are
+    /// free, or when <paramref name="holder"/> already holds a lease.</summary>
+    [Alias("Lease")] Task<IReadOnlyList<string>> LeaseAsync(string holder, int max, int min, string? device, TimeSpan duration);
+
+    /// <summary>Extends the holder's lease to <paramref name="duration"/> from now; false when it has no lease (it lapsed and its
+    /// workers were freed, or it was released).</summary>
+    [Alias("RenewLease")] Task<bool> RenewLeaseAsync(string holder, TimeSpan duration);
+
     /// <summary>The experiment ended (any final state): frees its workers (or drops it from the queue) and
-    /// starts queued experiments that now fit.</summary>
+    /// starts queued experiments that now fit. Also how a sweep or a lease holder gives its workers back.</summary>
     [Alias("Release")] Task ReleaseAsync(string experimentId);
 
     /// <summary>Called by an experiment whose ring broke: frees its workers, forgets workers whose node left

@@ -81,7 +81,12 @@ public static class EvalCommand
                     await using var cluster = await EmbeddedCluster.StartAsync(workerCount, "cpu", httpPort: 0, cancellationToken);
                     return await Run(cluster.Grains, cluster.WorkerIds);
                 }
-                return await remote.RunAsync(parse, async client => await Run(client, await FreeWorkers.TakeAsync(client, workerCount)), cancellationToken);
+                return await remote.RunAsync(parse, async client =>
+                {
+                    // Held while it runs, so the scheduler starts no experiment on the same devices.
+                    await using var lease = await WorkerLease.TakeAsync(client, "eval", workerCount);
+                    return await Run(client, lease.WorkerIds);
+                }, cancellationToken);
             }
             catch (InvalidOperationException e)
             {

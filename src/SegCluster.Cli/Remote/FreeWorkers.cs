@@ -3,9 +3,9 @@ using SegCluster.Cluster.Scheduling;
 
 namespace SegCluster.Cli.Remote;
 
-/// <summary>Workers of a running cluster that no experiment holds, as the scheduler lists them: where `eval` and
-/// `spectral-sweep --cluster` run. They are taken outside the scheduler's gang allocation, so a submission that
-/// starts meanwhile can want the same workers; the commands say which workers they took.</summary>
+/// <summary>Workers of a running cluster that nothing holds, as the scheduler lists them: the workers `sweep --cluster` and
+/// `spectral-sweep --cluster` offer their sweep, which then holds them (<see cref="ISchedulerGrain.ReserveAsync"/>; refused,
+/// naming the holder, when one was taken meanwhile). `eval --cluster` leases its workers instead (<see cref="WorkerLease"/>).</summary>
 public static class FreeWorkers
 {
     /// <summary>At most <paramref name="max"/> free worker ids; throws <see cref="InvalidOperationException"/> naming the

@@ -11,16 +11,19 @@ public static class GangAllocator
 {
     public static IReadOnlyList<string>? TryAllocate(SchedulerRecord record, int count, string device, ISet<string> liveNodes)
     {
-        var free = record.Workers.Values
-            .Where(w => !record.Allocations.ContainsKey(w.WorkerId) && liveNodes.Contains(w.NodeId) && SameKind(w.Device, device))
+        var free = FreeInPackingOrder(record, device, liveNodes).Take(count).ToList();
+        return free.Count == count ? free : null;
+    }
+
+    /// <summary>The free workers of the <paramref name="device"/> kind (any kind when null) on live nodes, in the order gangs
+    /// take them.</summary>
+    public static IEnumerable<string> FreeInPackingOrder(SchedulerRecord record, string? device, ISet<string> liveNodes) =>
+        record.Workers.Values
+            .Where(w => !record.Allocations.ContainsKey(w.WorkerId) && liveNodes.Contains(w.NodeId) && (device is null || SameKind(w.Device, device)))
             .GroupBy(w => w.NodeId)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .SelectMany(g => g.OrderBy(w => w.WorkerId, StringComparer.Ordinal))
-            .Take(count)
-            .Select(w => w.WorkerId)
-            .ToList();
-        return free.Count == count ? free : null;
-    }
+            .Select(w => w.WorkerId);
 
     public static bool SameKind(string workerDevice, string specDevice) =>
         Kind(workerDevice) == Kind(specDevice);

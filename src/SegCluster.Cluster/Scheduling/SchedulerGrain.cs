@@ -130,10 +130,11 @@ public sealed class SchedulerGrain(
     private async Task<bool?> MayRunAsync(string experimentId) =>
         await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
 
-    /// <summary>Whether the holder (an experiment, or a sweep's <see cref="ISchedulerGrain.SweepHolder"/>) is known to have
-    /// ended; false when it runs or cannot answer in time.</summary>
+    /// <summary>Whether the holder (an experiment, a sweep's <see cref="ISchedulerGrain.SweepHolder"/>, or a lease) is known to
+    /// have ended, a lease by lapsing; false when it runs or cannot answer in time.</summary>
     private async Task<bool> HasEndedAsync(string holder)
     {
+        if (Record.Leases.TryGetValue(holder, out var lapses)) return DateTime.UtcNow > lapses;
         if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await AskStateAsync(holder, "whether it ended") is { } state && state.IsFinal();
         try
         {
@@ -175,9 +176,34 @@ public sealed class SchedulerGrain(
         logger.LogInformation("Sweep {Sweep} holds workers {Workers}", sweepId, string.Join(", ", reserved));
     }
 
+    public async Task<IReadOnlyList<string>> LeaseAsync(string holder, int max, int min, string? device, TimeSpan duration)
+    {
+        if (min < 1 || max < min) throw new ArgumentOutOfRangeException(nameof(max), $"a lease needs 1 <= min <= max (min {min}, max {max}).");
+        if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), duration, "a lease needs a positive duration.");
+        if (Record.Leases.ContainsKey(holder) || Record.Allocations.ContainsValue(holder))
+            throw new InvalidOperationException($"'{holder}' already holds workers; release them before leasing again.");
+        var free = GangAllocator.FreeInPackingOrder(Record, device, membership.CurrentSnapshot.InState(SiloStatus.Active)).Take(max).ToList();
+        if (free.Count < min)
+            throw new InvalidOperationException(
+                $"the cluster has {free.Count} free {(device is null ? "" : $"{device} ")}worker(s) of {Record.Workers.Count}, {min} needed; wait for a running experiment, cancel one, or add nodes.");
+        foreach (var worker in free) Record.Allocations[worker] = holder;
+        Record.Leases[holder] = DateTime.UtcNow + duration;
+        await PersistAsync();
+        logger.LogInformation("{Holder} leases workers {Workers} for {Duration}", holder, string.Join(", ", free), duration);
+        return free;
+    }
+
+    public async Task<bool> RenewLeaseAsync(string holder, TimeSpan duration)
+    {
+        if (!Record.Leases.ContainsKey(holder)) return false;
+        Record.Leases[holder] = DateTime.UtcNow + duration;
+        await PersistAsync();
+        return true;
+    }
+
     public async Task ReleaseAsync(string experimentId)
     {
-        var freed = Free(experimentId) + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId);
+        var freed = Free(experimentId) + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId) + (Record.Leases.Remove(experimentId) ? 1 : 0);
         if (freed == 0) return;
         await PersistAsync();
         _ = StartQueuedAfterReturningAsync();
@@ -222,8 +248,8 @@ public sealed class SchedulerGrain(
         // whose call failed must be given again. An experiment whose ranks all died has no rank left to notice.
         var orphaned = Record.Allocations.Where(a => !Record.Workers.ContainsKey(a.Key)).GroupBy(a => a.Value, a => a.Key).ToList();
         // A sweep's trial runner notices a lost node itself; its hold on the node's workers stays until the sweep ends (the
-        // node may come back with the same worker ids, which the sweep still leases).
-        foreach (var group in orphaned.Where(g => !ISchedulerGrain.IsSweepHolder(g.Key, out _)))
+        // node may come back with the same worker ids, which the sweep still leases). A lease's holder sees its own calls fail.
+        foreach (var group in orphaned.Where(g => !ISchedulerGrain.IsSweepHolder(g.Key, out _) && !Record.Leases.ContainsKey(g.Key)))
         {
             try { await Experiment(group.Key).WorkersLostAsync([.. group]); }
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }

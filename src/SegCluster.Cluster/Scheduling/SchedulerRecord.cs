@@ -3,7 +3,7 @@ using SegCluster.Abstractions.Specs;
 
 namespace SegCluster.Cluster.Scheduling;
 
-/// <summary>The scheduler's persisted inventory: known workers, who holds each, and the FIFO queue.</summary>
+/// <summary>The scheduler's persisted inventory: known workers, who holds each, the FIFO queue, and the leases.</summary>
 [GenerateSerializer, Alias("SegCluster.SchedulerRecord")]
 public sealed class SchedulerRecord
 {
@@ -11,6 +11,9 @@ public sealed class SchedulerRecord
     /// <summary>Worker id → experiment id holding it. A worker appears at most once: never double-booked.</summary>
     [Id(1)] public Dictionary<string, string> Allocations { get; set; } = [];
     [Id(2)] public List<QueuedExperiment> Queue { get; set; } = [];
+    /// <summary>Holder of leased workers (<see cref="Abstractions.Grains.ISchedulerGrain.LeaseAsync"/>) → when the lease
+    /// lapses (UTC) unless renewed.</summary>
+    [Id(3)] public Dictionary<string, DateTime> Leases { get; set; } = [];
 }
 
 /// <summary>A waiting experiment. <see cref="Spec"/> is null for one that already ran and waits to re-form.</summary>

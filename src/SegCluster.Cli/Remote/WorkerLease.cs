@@ -1,0 +1,82 @@
+using SegCluster.Abstractions.Grains;
+
+namespace SegCluster.Cli.Remote;
+
+/// <summary>
+/// Free workers of a running cluster held for the CLI's own work (`eval --cluster`) through a scheduler lease, so no
+/// experiment or sweep is started on them meanwhile (two jobs on one GPU can run it out of memory). Renewed every third
+/// of its duration while this process lives; given back on dispose. A process that dies stops renewing, and the
+/// scheduler's next check after the lease lapses frees the workers.
+/// </summary>
+public sealed class WorkerLease : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(60);
+
+    private readonly ISchedulerGrain _scheduler;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewing;
+
+    private WorkerLease(ISchedulerGrain scheduler, string holder, IReadOnlyList<string> workerIds, TimeSpan duration)
+    {
+        _scheduler = scheduler;
+        Holder = holder;
+        WorkerIds = workerIds;
+        _renewing = RenewAsync(duration, _stop.Token);
+    }
+
+    /// <summary>The name the scheduler (and `segcluster status`) shows as the workers' holder, e.g. eval#3f9c0a1b.</summary>
+    public string Holder { get; }
+
+    public IReadOnlyList<string> WorkerIds { get; }
+
+    /// <summary>Leases up to <paramref name="max"/> free workers (of the <paramref name="device"/> kind, any when null); throws
+    /// <see cref="InvalidOperationException"/> naming the shortfall when fewer than <paramref name="min"/> are free.</summary>
+    public static async Task<WorkerLease> TakeAsync(IGrainFactory grains, string purpose, int max, int min = 1, string? device = null, TimeSpan? duration = null)
+    {
+        var scheduler = grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var holder = ISchedulerGrain.LeaseHolder(purpose, Guid.NewGuid().ToString("N")[..8]);
+        var lasts = duration ?? DefaultDuration;
+        var workers = await scheduler.LeaseAsync(holder, max, Math.Min(min, max), device, lasts);
+        return new WorkerLease(scheduler, holder, workers, lasts);
+    }
+
+    private async Task RenewAsync(TimeSpan duration, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(duration / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    if (await _scheduler.RenewLeaseAsync(Holder, duration)) continue;
+                    Console.Error.WriteLine($"warning: the lease {Holder} on workers {string.Join(", ", WorkerIds)} lapsed; the scheduler may start other work on them.");
+                    return;
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested)
+                {
+                    // The scheduler may be moving off a lost node: the next tick tries again, well before the lease lapses.
+                    Console.Error.WriteLine($"warning: could not renew the lease {Holder} ({e.Message}); trying again.");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _renewing;
+        _stop.Dispose();
+        try
+        {
+            await _scheduler.ReleaseAsync(Holder);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"warning: could not give back workers {string.Join(", ", WorkerIds)} ({e.Message}); the scheduler frees them when the lease {Holder} lapses.");
+        }
+    }
+}
