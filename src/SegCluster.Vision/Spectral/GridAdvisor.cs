@@ -11,7 +11,8 @@ namespace SegCluster.Vision.Spectral;
 /// f ∈ {1, 2, 4, 8, 16, 32} dividing H and W it accumulates, batch by batch with bounded memory:
 /// (a) the label energy kept below the coarse grid's Nyquist limit (<see cref="LabelSpectrum"/>);
 /// (b) oracle mIoU of down-then-up ground truth, nearest (nearest up) and soft (bilinear up of the
-/// proportions, then argmax; a cell with no valid mass predicts class 0);
+/// proportions, then argmax); where the coarse grid has no label (a nearest cell whose sampled pixel is ignore, or
+/// no valid mass reaching a pixel) the oracle predicts nothing: a miss of the pixel's class, no class's false positive;
 /// (c) CE of a fixed prediction at full resolution and on the coarse grid (prediction area-down-sampled,
 /// hard CE against nearest labels, soft CE against soft labels). The fixed prediction is
 /// 4 · (3×3 box blur of the one-hot labels): right inside objects, uncertain at boundaries.
@@ -79,12 +80,12 @@ public sealed class GridAdvisor : IDisposable
             var near = NearestLabelDownsampler.Downsample(labels64, f);                                       // (B, h, w)
             var nearUp = nn.functional.interpolate(near.unsqueeze(1).to(ScalarType.Float32), [h, w], mode: InterpolationMode.Nearest)
                 .squeeze(1).to(ScalarType.Int64);                                                              // (B, H, W)
-            _nearest[i].Add(nearUp.masked_fill(nearUp.eq(ignore), KeptScalars.Zero), labels64);
+            _nearest[i].Add(nearUp, labels64, abstaining: true);
 
             var softDown = soft.Downsample(labels64, f);                                                      // (B, K, h, w)
             var softUp = f == 1 ? softDown
                 : nn.functional.interpolate(softDown, [h, w], mode: InterpolationMode.Bilinear, align_corners: false);
-            _soft[i].Add(softUp.argmax(1), labels64);
+            _soft[i].Add(softUp.argmax(1).masked_fill(softUp.sum(1).eq(KeptScalars.Zero), ignore), labels64, abstaining: true);
 
             var coarseLogits = f == 1 ? logits : nn.functional.avg_pool2d(logits, f, f);                      // (B, K, h, w)
             _ceNearest[i] += nn.functional.cross_entropy(coarseLogits, near, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
@@ -116,6 +117,8 @@ public sealed class GridAdvisor : IDisposable
             _spectrum.KeptEnergy(_factors[i]).CopyTo(sums.RetainedEnergy, i * k);
             _nearest[i].Counts.CopyTo(sums.NearestConfusion, i * kk);
             _soft[i].Counts.CopyTo(sums.SoftConfusion, i * kk);
+            _nearest[i].Unpredicted.CopyTo(sums.NearestUnpredicted, i * k);
+            _soft[i].Unpredicted.CopyTo(sums.SoftUnpredicted, i * k);
             sums.CrossEntropyNearestSum[i] = _ceNearest[i];
             sums.CrossEntropyNearestPixels[i] = (long)_ceNearestCount[i];
             sums.CrossEntropySoftSum[i] = _ceSoft[i];

@@ -34,6 +34,10 @@ public sealed class SpectralStatistics
     public long[] NearestConfusion { get; init; } = [];
     /// <summary>(F·K·K) confusion counts of soft-down, bilinear-up, argmax labels against the labels.</summary>
     public long[] SoftConfusion { get; init; } = [];
+    /// <summary>(F·K) pixels of class k whose nearest oracle has no label (the cell's sampled pixel is ignore): misses of k.</summary>
+    public long[] NearestUnpredicted { get; init; } = [];
+    /// <summary>(F·K) pixels of class k whose soft oracle has no label (no valid mass reaches them): misses of k.</summary>
+    public long[] SoftUnpredicted { get; init; } = [];
     public double CrossEntropyFullSum { get; set; }
     public long CrossEntropyFullPixels { get; set; }
     /// <summary>(F) CE sums of the coarse prediction against nearest labels, and their valid coarse pixels.</summary>
@@ -52,6 +56,7 @@ public sealed class SpectralStatistics
             NumClasses = k, Height = height, Width = width, Bands = bands, IgnoreIndex = ignoreIndex, Factors = [.. factors],
             SpatialEnergy = new double[k], SpectralEnergy = new double[k], BandEnergy = new double[k * bands],
             RetainedEnergy = new double[f * k], NearestConfusion = new long[f * k * k], SoftConfusion = new long[f * k * k],
+            NearestUnpredicted = new long[f * k], SoftUnpredicted = new long[f * k],
             CrossEntropyNearestSum = new double[f], CrossEntropyNearestPixels = new long[f],
             CrossEntropySoftSum = new double[f], CrossEntropySoftMass = new double[f],
         };
@@ -74,6 +79,8 @@ public sealed class SpectralStatistics
         Add(RetainedEnergy, other.RetainedEnergy);
         Add(NearestConfusion, other.NearestConfusion);
         Add(SoftConfusion, other.SoftConfusion);
+        Add(NearestUnpredicted, other.NearestUnpredicted);
+        Add(SoftUnpredicted, other.SoftUnpredicted);
         CrossEntropyFullSum += other.CrossEntropyFullSum;
         CrossEntropyFullPixels += other.CrossEntropyFullPixels;
         Add(CrossEntropyNearestSum, other.CrossEntropyNearestSum);
@@ -100,6 +107,7 @@ public sealed class SpectralStatistics
         var matrix = new ConfusionMatrix(NumClasses, IgnoreIndex);
         int kk = NumClasses * NumClasses;
         Array.Copy(soft ? SoftConfusion : NearestConfusion, factorIndex * kk, matrix.Counts, 0, kk);
+        Array.Copy(soft ? SoftUnpredicted : NearestUnpredicted, factorIndex * NumClasses, matrix.Unpredicted, 0, NumClasses);
         return matrix;
     }
 
@@ -181,6 +189,8 @@ public sealed class SpectralStatistics
         Exact(nameof(Images), [Images, CrossEntropyFullPixels], [other.Images, other.CrossEntropyFullPixels]);
         Exact(nameof(NearestConfusion), NearestConfusion, other.NearestConfusion);
         Exact(nameof(SoftConfusion), SoftConfusion, other.SoftConfusion);
+        Exact(nameof(NearestUnpredicted), NearestUnpredicted, other.NearestUnpredicted);
+        Exact(nameof(SoftUnpredicted), SoftUnpredicted, other.SoftUnpredicted);
         Exact(nameof(CrossEntropyNearestPixels), CrossEntropyNearestPixels, other.CrossEntropyNearestPixels);
         Close(nameof(SpatialEnergy), SpatialEnergy, other.SpatialEnergy);
         Close(nameof(SpectralEnergy), SpectralEnergy, other.SpectralEnergy);

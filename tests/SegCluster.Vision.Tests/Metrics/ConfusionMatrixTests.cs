@@ -41,6 +41,28 @@ public class ConfusionMatrixTests
         Assert.Equal(0.375, cm.MeanIoU(), 12);
     }
 
+    /// <summary>An oracle with no label for a pixel abstains: a miss of the pixel's class, nobody's false positive; without
+    /// abstaining, a prediction of the ignore index is out of range.</summary>
+    [Fact]
+    public void AnAbstainedPixelIsAMissOfItsClassOnly()
+    {
+        // labels      : 0 0 1 1 255
+        // predictions : 0 255 1 255 0     (abstains on one pixel of each class; the ignore label does not count)
+        using var labels = tensor(new long[] { 0, 0, 1, 1, 255 });
+        using var predictions = tensor(new long[] { 0, 255, 1, 255, 0 });
+        var cm = new ConfusionMatrix(3);
+        cm.Add(predictions, labels, abstaining: true);
+
+        Assert.Equal(new long[] { 1, 0, 0, 0, 1, 0, 0, 0, 0 }, cm.Counts);
+        Assert.Equal(new long[] { 1, 1, 0 }, cm.Unpredicted);
+        Assert.Equal(0.5, cm.MeanIoU(), 12);             // 1 / (1 + 0 + 1) for classes 0 and 1; class 2 absent
+        Assert.Equal(0.5, cm.PixelAccuracy(), 12);       // 2 correct of 4 labelled
+        var merged = new ConfusionMatrix(3);
+        merged.Add(cm);
+        Assert.Equal(cm.Unpredicted, merged.Unpredicted);
+        Assert.Throws<ArgumentException>(() => new ConfusionMatrix(3).Add(predictions, labels));
+    }
+
     [Fact]
     public void MergingMatricesEqualsAddingAllPixelsToOne()
     {
