@@ -7,6 +7,15 @@ public sealed class SpectralTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
 
+    /// <summary>The table's CE gaps: a tiny negative gap (f = 1, summation order) printed "-+0.0000".</summary>
+    [Theory]
+    [InlineData(-1e-9, "0.0000")]
+    [InlineData(0.0, "0.0000")]
+    [InlineData(0.01284, "+0.0128")]
+    [InlineData(-0.02, "-0.0200")]
+    public void A_gap_is_printed_with_one_sign(double gap, string printed) =>
+        Assert.Equal(printed, SegCluster.Cli.Spectral.SpectralRunner.Signed(gap));
+
     [Fact]
     public async Task Spectral_writes_a_report_plots_and_a_table()
     {

@@ -110,13 +110,16 @@ public static class SpectralRunner
             var mark = f.Factor == report.RecommendedFactor ? "[green]recommended[/]" : "";
             table.AddRow(new Text($"{f.Factor}"), new Text($"{f.GridHeight}x{f.GridWidth}"),
                 new Text(Percent(f.EnergyRetained)), new Text(Percent(f.OracleMIoUNearest)), new Text(Percent(f.OracleMIoUSoft)),
-                new Text(f.CrossEntropyGapNearest.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)),
-                new Text(f.CrossEntropyGapSoft.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)), new Markup(mark));
+                new Text(Signed(f.CrossEntropyGapNearest)), new Text(Signed(f.CrossEntropyGapSoft)), new Markup(mark));
         }
         console.Write(table);
         if (report.Shards is { Count: > 0 } shards)
             console.MarkupLineInterpolated($"shards: {string.Join(", ", shards.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Shard}: {s.Images} images on {s.ComputedBy} in {s.Seconds:F1} s{(s.FromRecord ? " (recorded)" : "")}")))}");
     }
+
+    /// <summary>A gap with its sign, rounded first: a value that rounds to zero prints 0.0000, not .NET's "-+0.0000" for a
+    /// tiny negative under a sectioned format.</summary>
+    internal static string Signed(double value) => Math.Round(value, 4).ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
 
     internal static string Percent(double value) => (100 * value).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }
