@@ -22,6 +22,7 @@ public sealed class LabelsSpecTests
     [Theory]
     [InlineData("full", 1, LabelMode.Full)]
     [InlineData("nearest", 4, LabelMode.Nearest)]
+    [InlineData("majority", 4, LabelMode.Majority)]
     [InlineData("soft-ce", 8, LabelMode.SoftCrossEntropy)]
     [InlineData("soft-kl", 2, LabelMode.SoftKl)]
     [InlineData("block", 16, LabelMode.Block)]

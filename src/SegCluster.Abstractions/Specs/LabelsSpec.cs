@@ -14,14 +14,16 @@ public sealed record LabelsSpec
     public const string SoftKl = "soft-kl";
     public const string Block = "block";
     public const string Scribble = "scribble";
+    public const string Majority = "majority";
 
     /// <summary>Valid <see cref="Mode"/> values.</summary>
-    public static readonly IReadOnlyList<string> Modes = [Full, Nearest, SoftCe, SoftKl, Block, Scribble];
+    public static readonly IReadOnlyList<string> Modes = [Full, Nearest, Majority, SoftCe, SoftKl, Block, Scribble];
 
     /// <summary>Modes that keep the full-resolution grid (factor 1).</summary>
     public static readonly IReadOnlyList<string> FullGridModes = [Full, Scribble];
 
-    /// <summary>full | nearest | soft-ce | soft-kl | block | scribble (strokes synthesised from the full masks, partial CE, PAPERS.md §5).</summary>
+    /// <summary>full | nearest | majority (mode pooling, §3's baseline) | soft-ce | soft-kl | block | scribble (strokes synthesised
+    /// from the full masks, partial CE, PAPERS.md §5).</summary>
     [Id(0)] public string Mode { get; init; } = Full;
 
     /// <summary>Down-sampling factor f, or block size b in "block" mode; 1, 2, 4, 8 or 16 (divides the image sides).</summary>

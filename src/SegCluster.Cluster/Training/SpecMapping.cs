@@ -144,6 +144,7 @@ public static class SpecMapping
     {
         LabelsSpec.Full => TrainsOnScribbles(spec) ? LabelMode.Scribble : LabelMode.Full,
         LabelsSpec.Nearest => LabelMode.Nearest,
+        LabelsSpec.Majority => LabelMode.Majority,
         LabelsSpec.SoftCe => LabelMode.SoftCrossEntropy,
         LabelsSpec.SoftKl => LabelMode.SoftKl,
         LabelsSpec.Block => LabelMode.Block,

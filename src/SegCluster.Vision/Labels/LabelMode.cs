@@ -18,6 +18,11 @@ public enum LabelMode
     /// <summary>Block-wise weak annotation with block size b = f, hard CE on the block grid.</summary>
     Block,
 
+    /// <summary>Mode-pooled labels at factor f (each cell's most frequent valid class, <see cref="MajorityLabelDownsampler"/>),
+    /// hard CE on area-down-sampled logits: PAPERS.md §3's second baseline beside nearest. Unlike <see cref="Block"/> (a fixed
+    /// weak annotation of the un-augmented mask), the labels are pooled from each training crop as it is, as nearest are.</summary>
+    Majority,
+
     /// <summary>The labels are scribbles (PAPERS.md §5): partial CE on the scribbled pixels only, every other pixel
     /// carrying the ignore label, for the auxiliary terms too; f = 1. The training source draws them from the full masks
     /// before augmentation (<see cref="ScribbleSynthesizer"/>), so the criterion computes what <see cref="Full"/> does, except

@@ -97,7 +97,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
     /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
-    /// nearest/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass is
+    /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass is
     /// the number of valid coarse pixels (each valid row sums to 1), so it serves as the term's count.
     /// </summary>
     private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
@@ -115,6 +115,9 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
             case LabelMode.Nearest:
                 AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), Options.FinalWeight, sums, counts, weights);
                 break;
+            case LabelMode.Majority:
+                AddTerm(coarseLogits, MajorityLabelDownsampler.Downsample(labels, (int)logits.shape[1], f, Options.IgnoreIndex), Options.FinalWeight, sums, counts, weights);
+                break;
             case LabelMode.Block:
                 AddTerm(coarseLogits, blocks!, Options.FinalWeight, sums, counts, weights);
                 break;
@@ -128,8 +131,8 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// The term of an auxiliary at grid (h, w) = (H/s, W/s), from the supervision the final term has (PAPERS.md §1 with
     /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
     /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
-    /// scribble runs the majority of each cell's stroke pixels (nearest sampling kept a stroke pixel only when its row and
-    /// column were multiples of s: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
+    /// majority runs mode-pooled labels at factor s; scribble runs the majority of each cell's stroke pixels (nearest
+    /// sampling kept a stroke pixel only when its row and column were multiples of s: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
     /// labels, take nearest labels (PyTorch "nearest": the pixel at floor(i·H/h), the top-left one of each cell).
     /// </summary>
     private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
@@ -142,7 +145,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
             AddTerm(aux, DownsampleLabels(blocks!, h, w), weight, sums, counts, weights);
         else if (s > 0 && mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl)
             AddSoftTerm(aux, labels, s, weight, sums, counts, weights);
-        else if (s > 0 && mode == LabelMode.Scribble)
+        else if (s > 0 && mode is LabelMode.Scribble or LabelMode.Majority)
             AddTerm(aux, MajorityLabelDownsampler.Downsample(labels, (int)aux.shape[1], s, Options.IgnoreIndex), weight, sums, counts, weights);
         else
             AddTerm(aux, DownsampleLabels(labels, h, w), weight, sums, counts, weights);

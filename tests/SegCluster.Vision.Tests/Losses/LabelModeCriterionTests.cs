@@ -48,6 +48,27 @@ public class LabelModeCriterionTests
             Criterion(LabelMode.Block, 2).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
     }
 
+    /// <summary>PAPERS.md §3's second baseline: majority mode pools each f×f cell to its most frequent valid class, for the
+    /// final term and for an auxiliary at its own factor; on this case the mode differs from nearest's top-left sample.</summary>
+    [Fact]
+    public void MajorityModeUsesModePooledLabelsForTheFinalTermAndAuxiliaries()
+    {
+        using var scope = NewDisposeScope();
+        var (logits, labels) = Case();
+        random.manual_seed(9);
+        var aux = randn(2, 3, 2, 2);
+        var pooled = nn.functional.avg_pool2d(logits, 2, 2);
+        var majority = MajorityLabelDownsampler.Downsample(labels, 3, 2);
+        Assert.True(majority.ne(NearestLabelDownsampler.Downsample(labels, 2)).any().item<bool>());
+
+        var terms = Criterion(LabelMode.Majority, 2).Terms(new SegmentationOutput(logits, [aux]), labels);
+
+        Assert.Equal(nn.functional.cross_entropy(pooled, majority, ignore_index: 255, reduction: nn.Reduction.Sum).item<float>(), terms.Sums[0].item<float>(), 4);
+        Assert.Equal(majority.ne(tensor(255L)).sum().item<long>(), terms.ValidCounts[0]);
+        Assert.Equal(nn.functional.cross_entropy(aux, MajorityLabelDownsampler.Downsample(labels, 3, 4), ignore_index: 255, reduction: nn.Reduction.Sum).item<float>(),
+            terms.Sums[1].item<float>(), 4);
+    }
+
     [Fact]
     public void FullModeIsUnchangedAndInvalidOptionsNameTheField()
     {
