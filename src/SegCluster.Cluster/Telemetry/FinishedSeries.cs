@@ -32,4 +32,16 @@ internal sealed class FinishedSeries<TKey>(int capacity) where TKey : notnull
             return dropped;
         }
     }
+
+    /// <summary>Takes <paramref name="key"/> off the finished list (it reports again): it is not dropped while it runs.</summary>
+    public void Reopen(TKey key)
+    {
+        lock (_lock)
+        {
+            if (!_finished.Remove(key)) return;
+            var others = _order.Where(k => !EqualityComparer<TKey>.Default.Equals(k, key)).ToList();
+            _order.Clear();
+            foreach (var other in others) _order.Enqueue(other);
+        }
+    }
 }

@@ -123,8 +123,13 @@ public sealed class SegClusterMetrics
     }
 
     /// <summary>Records a validation result. The gauge keeps the latest value of each experiment until
-    /// <see cref="FinishedSeriesKept"/> experiments have finished on this node after it.</summary>
-    public void RecordEvaluation(WorkerLabels labels, double meanIoU) => _meanIoU[(labels.Experiment, labels.Node)] = meanIoU;
+    /// <see cref="FinishedSeriesKept"/> experiments have finished on this node after it; an experiment that validates
+    /// again (a re-formed ring whose rank 0 is back on this node) is running, not finished.</summary>
+    public void RecordEvaluation(WorkerLabels labels, double meanIoU)
+    {
+        _finishedExperiments.Reopen(labels.Experiment);
+        _meanIoU[(labels.Experiment, labels.Node)] = meanIoU;
+    }
 
     /// <summary>Called by the experiment grain on every state transition.</summary>
     public void RecordExperimentState(string experiment, ExperimentState state)
@@ -146,15 +151,16 @@ public sealed class SegClusterMetrics
     /// </summary>
     public void ForgetCoordinator(string experiment) => _experiments.TryRemove(experiment, out _);
 
-    /// <summary>A worker whose loop ended stops reporting throughput, loss, learning rate and bandwidth (no stale gauges).
-    /// When the experiment <paramref name="completed"/>, its mIoU stays among the last <see cref="FinishedSeriesKept"/>
-    /// finished; a failed or cancelled loop may be a ring that re-forms, so the experiment is not finished here
-    /// (its coordinator's <see cref="RecordExperimentState"/> finishes it on that node).</summary>
-    public void Forget(WorkerLabels labels, bool completed)
+    /// <summary>A worker whose loop ended stops reporting throughput, loss, learning rate and bandwidth (no stale gauges),
+    /// and its experiment's mIoU stays among the last <see cref="FinishedSeriesKept"/> finished on this node, however the
+    /// loop ended: a failed or cancelled run's coordinator may live on another node, so nothing else would ever finish
+    /// it here (each cancelled or failed sweep trial left a series). A ring that re-forms with rank 0 here validates again,
+    /// which takes it off the finished list (<see cref="RecordEvaluation"/>).</summary>
+    public void Forget(WorkerLabels labels)
     {
         _latest.TryRemove(labels, out _);
         _lossScales.TryRemove(labels, out _);
-        if (completed) FinishExperiment(labels.Experiment);
+        FinishExperiment(labels.Experiment);
     }
 
     private void FinishExperiment(string experiment)

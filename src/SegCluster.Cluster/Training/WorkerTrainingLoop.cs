@@ -49,7 +49,6 @@ public sealed class WorkerTrainingLoop(
     {
         var experiment = grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         var labels = new WorkerLabels(assignment.ExperimentId, worker.WorkerId, worker.NodeId, worker.Device);
-        var completed = false;
         IDisposable? occupancy = null;
         try
         {
@@ -61,7 +60,6 @@ public sealed class WorkerTrainingLoop(
                     assignment.Rank, assignment.ExperimentId, worker.WorkerId, wait);
             var evaluation = Train(experiment, labels, cancellationToken);
             experiment.ReportCompletedAsync(assignment.Rank, assignment.Attempt, evaluation).GetAwaiter().GetResult();
-            completed = true;
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -80,7 +78,7 @@ public sealed class WorkerTrainingLoop(
         finally
         {
             occupancy?.Dispose();
-            metrics.Forget(labels, completed);
+            metrics.Forget(labels);
         }
     }
 

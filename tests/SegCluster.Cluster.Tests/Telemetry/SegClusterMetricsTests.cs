@@ -25,7 +25,7 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.Equal(2_000_000, bandwidth.Value, 6);
         Assert.Equal("local/0", bandwidth.Tags[MetricNames.Labels.Worker]);
 
-        metrics.Forget(_worker, completed: true);
+        metrics.Forget(_worker);
         Assert.False(Observe().ContainsKey(MetricNames.TrainLearningRate));
     }
 
@@ -38,7 +38,7 @@ public sealed class SegClusterMetricsTests : IDisposable
         var scale = Assert.Single(Observe()[MetricNames.TrainLossScale]);
         Assert.Equal(32768, scale.Value);
         Assert.Equal("exp-a", scale.Tags[MetricNames.Labels.Experiment]);
-        metrics.Forget(_worker, completed: true);
+        metrics.Forget(_worker);
         Assert.False(Observe().ContainsKey(MetricNames.TrainLossScale));
     }
 
@@ -79,18 +79,25 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
+    /// <summary>Rank 0's node may not host the coordinator, so nothing but the loop's end finishes an experiment there: a
+    /// cancelled or failed loop's mIoU leaves once enough later ones finished (each stopped sweep trial left a series), and a
+    /// ring that re-forms with rank 0 back here is running again from its next validation on.</summary>
     [Fact]
-    public void A_worker_that_failed_does_not_count_its_experiment_as_finished()
+    public void A_loop_that_ended_any_way_finishes_its_experiment_here_until_it_validates_again()
     {
         var metrics = _services.GetRequiredService<SegClusterMetrics>();
-        var retried = _worker with { Experiment = "retried" };
+        var (stopped, retried) = (_worker with { Experiment = "stopped" }, _worker with { Experiment = "retried" });
+        metrics.RecordEvaluation(stopped, 0.2);
+        metrics.Forget(stopped);  // an ASHA-stopped trial whose coordinator is elsewhere
         metrics.RecordEvaluation(retried, 0.3);
-        metrics.Forget(retried, completed: false);  // a ring that broke and re-forms
+        metrics.Forget(retried);  // a ring that broke ...
+        metrics.RecordEvaluation(retried, 0.35);  // ... and re-formed with rank 0 here
         for (var i = 0; i < SegClusterMetrics.FinishedSeriesKept; i++)
-            metrics.Forget(_worker with { Experiment = $"done-{i}" }, completed: true);
+            metrics.Forget(_worker with { Experiment = $"done-{i}" });
 
-        // Enough later experiments finished to push out a finished one; the retried experiment still trains, so it stays.
-        Assert.Contains(Observe()[MetricNames.EvalMeanIoU], m => (string)m.Tags[MetricNames.Labels.Experiment]! == "retried");
+        var experiments = Observe()[MetricNames.EvalMeanIoU].Select(m => (string)m.Tags[MetricNames.Labels.Experiment]!).ToList();
+        Assert.DoesNotContain("stopped", experiments);
+        Assert.Contains("retried", experiments);
     }
 
     [Fact]
@@ -105,7 +112,7 @@ public sealed class SegClusterMetricsTests : IDisposable
             metrics.RecordEvaluation(worker, 0.5);
             metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Running]);
             metrics.RecordSweepTrials($"sweep-{i}", [TrialState.Completed]);
-            metrics.Forget(worker, completed: true);
+            metrics.Forget(worker);
             metrics.RecordExperimentState(worker.Experiment, ExperimentState.Completed);
         }
         metrics.RecordEvaluation(_worker with { Experiment = "running" }, 0.25);
