@@ -192,17 +192,22 @@ public sealed class ExperimentGrain(
         await FinishAsync(ExperimentState.Completed, error: null);
     }
 
-    public async Task ReportFailedAsync(int rank, int attempt, string error, bool retryable = true)
+    public Task ReportFailedAsync(int rank, int attempt, string error, bool retryable = true) =>
+        FailAttemptAsync(attempt, $"rank {rank}: {error}", retryable);
+
+    /// <summary>Fails the attempt: re-forms the ring, or ends the run when the failure is not retryable, the run was not
+    /// scheduled, or its re-formations are spent. <paramref name="cause"/> says who failed and how.</summary>
+    private async Task FailAttemptAsync(int attempt, string cause, bool retryable = true)
     {
         // A ring that is not formed (waiting for workers) or an older formation has nothing left to fail.
         if (record.State.State.IsFinal() || attempt != record.State.Attempt || record.State.Workers.Count == 0) return;
         if (!retryable || !record.State.Scheduled || record.State.Recoveries >= MaxRecoveries)
         {
             var reason = !record.State.Scheduled ? "" : !retryable ? " (not retried: a new ring would fail the same way)" : $" (after {MaxRecoveries} re-formations)";
-            await FinishAsync(ExperimentState.Failed, $"rank {rank}: {error}{reason}");
+            await FinishAsync(ExperimentState.Failed, cause + reason);
             return;
         }
-        await RecoverAsync($"rank {rank}: {error}");
+        await RecoverAsync(cause);
     }
 
     // A rank that completed (its worker deactivated before the loop task ended) has nothing left to fail.
@@ -333,7 +338,7 @@ public sealed class ExperimentGrain(
                 await FinishAsync(ExperimentState.Failed, error);
                 throw;
             }
-            await ReportFailedAsync(-1, attempt, error);
+            await FailAttemptAsync(attempt, $"attempt {attempt}: {error}");
             return;
         }
         StartWatchdog(options.Value.WatchdogInterval);
