@@ -79,6 +79,22 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
+    /// <summary>A sweep coordinator that leaves the node takes its unfinished trial counts with it (the node it moves to
+    /// counts them); a finished sweep's counts stay, as the finished series kept.</summary>
+    [Fact]
+    public void A_sweep_forgotten_by_its_coordinator_leaves_the_gauge_unless_it_finished()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        metrics.RecordSweepTrials("sweep-moved", [TrialState.Completed, TrialState.Running]);
+        metrics.RecordSweepTrials("sweep-done", [TrialState.Completed, TrialState.Failed]);
+
+        metrics.ForgetSweep("sweep-moved");
+        metrics.ForgetSweep("sweep-done");
+
+        var sweeps = Observe()[MetricNames.SweepTrials].Select(m => (string)m.Tags[MetricNames.Labels.Sweep]!).ToHashSet();
+        Assert.Equal(["sweep-done"], sweeps);
+    }
+
     [Fact]
     public void A_worker_that_failed_does_not_count_its_experiment_as_finished()
     {
