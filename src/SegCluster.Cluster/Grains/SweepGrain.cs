@@ -16,7 +16,8 @@ namespace SegCluster.Cluster.Grains;
 /// <see cref="ITrialRunner"/> on leased workers, at most max_concurrent_trials at once, applies ASHA to their progress,
 /// and persists each trial when it starts and when it ends. A failed trial is launched again up to max_failures times;
 /// workers whose node left the cluster are leased to no other trial. A new activation of a running sweep (its node was lost)
-/// resumes: finished trials stay as recorded, interrupted ones are launched again.
+/// resumes: finished trials stay as recorded, interrupted ones are launched again. A driver that fails stops its running
+/// trials as a cancel does before it records the sweep failed and gives its workers back.
 /// </summary>
 public sealed class SweepGrain(
     [PersistentState("sweep", ClusterStorage.Sweeps)] IPersistentState<SweepRecord> record,
@@ -26,8 +27,15 @@ public sealed class SweepGrain(
     SegClusterMetrics metrics,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
+    /// <summary>Pauses before the further tries of a trial save whose grain's node is being lost (<see cref="SaveTrialsAsync"/>):
+    /// about 30 s in all: longer than the membership takes to declare a dead node (Node:FailureDetection: 16 s at most by default;
+    /// Orleans' own defaults about 30 s), after which the grain is activated on another node.</summary>
+    private static readonly TimeSpan[] SaveRetryDelays =
+        [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15)];
+
     private CancellationTokenSource _cancel = new();
     private readonly HashSet<int> _unsaved = [];
+    private readonly Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)> _running = [];  // the driver's trials, by their runs
     private readonly Queue<int> _requeued = [];  // failed trials a resume asked to run again while the driver runs
     private Task _driver = Task.CompletedTask;
     private bool _driverEnding;  // the driver left its loop: what is queued now would not run
@@ -54,6 +62,14 @@ public sealed class SweepGrain(
             }
             StartDriver();
         }
+    }
+
+    /// <summary>The trial counts are exported by the node this grain is active on (<see cref="SegClusterMetrics.ForgetSweep"/>):
+    /// without this a sweep whose coordinator moved, or that failed with trials it could not stop, was counted running here forever.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ForgetSweep(Id);
+        return Task.CompletedTask;
     }
 
     /// <summary>Holds the sweep's workers in the scheduler, so no experiment or other sweep is given them while its trials
@@ -160,7 +176,11 @@ public sealed class SweepGrain(
         logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
         await SaveTrialsAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
-        if (_cancel.IsCancellationRequested) _cancel = new CancellationTokenSource();
+        if (_cancel.IsCancellationRequested)
+        {
+            _cancel.Dispose();  // the driver that used it has ended; a trial still stopping keeps its cancelled token
+            _cancel = new CancellationTokenSource();
+        }
         StartDriver();
         return Status();
     }
@@ -273,7 +293,10 @@ public sealed class SweepGrain(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Sweep {Sweep} coordinator failed", Id);
+            logger.LogError(e, "Sweep {Sweep} coordinator failed; its running trials are stopped", Id);
+            _driverEnding = true;  // a resume meanwhile waits for the end recorded here
+            await StopRunningTrialsAsync(e.Message);
+            PublishTrialStates();
             record.State = record.State with { State = SweepState.Failed, Error = e.Message };
             await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         }
@@ -284,6 +307,30 @@ public sealed class SweepGrain(
         if (record.State.State == SweepState.Running) return;  // stopped for a reactivation that resumes it: still holds its workers
         try { await Scheduler.ReleaseAsync(ISchedulerGrain.SweepHolder(Id)); }
         catch (Exception e) { logger.LogWarning("Sweep {Sweep} could not release its workers ({Error}); the scheduler's check frees them", Id, e.Message); }
+    }
+
+    /// <summary>
+    /// After the driver failed: cancels the running trials as <see cref="CancelAsync"/> does and waits for them to stop, at
+    /// most Sweeps:CancelWait, so that the workers the caller then releases are not still training a trial (their experiments
+    /// would go on while the scheduler gives the workers to others). Records how each stopped trial ended (in memory; the
+    /// caller writes the record); a trial still stopping after the wait stays running in the record, and a resume runs it again.
+    /// </summary>
+    private async Task StopRunningTrialsAsync(string failure)
+    {
+        if (_running.Count == 0) return;
+        _cancel.Cancel();
+        await Task.WhenAll(_running.Keys.Cast<Task>()).WaitAsync(options.Value.CancelWait)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);  // outcomes read below
+        var trials = record.State.Trials;
+        foreach (var (done, (index, _)) in _running.Where(r => r.Key.IsCompleted).ToList())
+        {
+            _running.Remove(done);
+            Finish(record.State.Spec!, index, await OutcomeOf(done), cancelling: true);
+            if (trials[index].State == TrialState.Cancelled) trials[index] = trials[index] with { Reason = $"stopped: the sweep failed ({failure})" };
+        }
+        if (_running.Count > 0)
+            logger.LogWarning("Sweep {Sweep}: trials {Trials} still stopping {Wait} after the failure; their workers are released anyway",
+                Id, string.Join(", ", _running.Values.Select(r => trials[r.Index].Name)), options.Value.CancelWait);
     }
 
     private AshaRungs? CreateAsha(SweepSpec spec)
@@ -309,7 +356,7 @@ public sealed class SweepGrain(
         var free = new Queue<string>(record.State.Workers);
         var lost = new List<string>();  // workers whose node left the cluster: never leased again
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
-        var running = new Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)>();
+        _running.Clear();  // a field, as a failure of this loop stops them; what an earlier driver could not stop a resume abandoned
         while (true)
         {
             // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
@@ -317,24 +364,24 @@ public sealed class SweepGrain(
                 if (record.State.Trials[again].State == TrialState.Pending && !queue.Contains(again)) queue.Enqueue(again);
             var slots = Math.Min(spec.MaxConcurrentTrials, (record.State.Workers.Count - lost.Count) / spec.WorkersPerTrial);
             var launches = new List<TrialLaunch>();
-            while (running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
+            while (_running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
             {
                 var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
                 launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
             }
             await SaveTrialsAsync();
             foreach (var launch in launches)
-                running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
-            if (running.Count == 0)
+                _running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
+            if (_running.Count == 0)
             {
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
                 break;
             }
-            await Task.WhenAny(running.Keys);
-            foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
+            await Task.WhenAny(_running.Keys);
+            foreach (var done in _running.Keys.Where(t => t.IsCompleted).ToList())
             {
-                var (index, leased) = running[done];
-                running.Remove(done);
+                var (index, leased) = _running[done];
+                _running.Remove(done);
                 var outcome = await OutcomeOf(done);
                 if (Finish(spec, index, outcome, cancellationToken.IsCancellationRequested)) queue.Enqueue(index);
                 foreach (var worker in leased)
@@ -462,14 +509,33 @@ public sealed class SweepGrain(
         return false;
     }
 
-    /// <summary>Persists every trial changed since the last call, each to its own small entry (not the whole record).</summary>
+    /// <summary>
+    /// Persists every trial changed since the last call, each to its own small entry (not the whole record). A trial stays
+    /// marked unsaved until a save of it succeeds. Saves that fail because a trial grain's node is being lost (timed out or
+    /// rejected: <see cref="GrainRelocation.InProgress"/>, what the trial runner polls through) are tried again after the
+    /// pauses of <see cref="SaveRetryDelays"/>; any other failure, or the last, reaches the caller.
+    /// </summary>
     private async Task SaveTrialsAsync()
     {
         PublishTrialStates();
-        if (_unsaved.Count == 0) return;
-        var saves = _unsaved.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])).ToList();
-        _unsaved.Clear();
-        await Task.WhenAll(saves);
+        var attempt = 0;
+        while (_unsaved.Count > 0)
+        {
+            var saving = _unsaved.ToList();
+            _unsaved.Clear();  // a trial changed while its save runs is marked again, and saved by the next pass
+            var saves = Task.WhenAll(saving.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])));
+            try
+            {
+                await saves;
+            }
+            catch (Exception e)
+            {
+                _unsaved.UnionWith(saving);
+                if (attempt == SaveRetryDelays.Length || saves.Exception?.InnerExceptions.All(GrainRelocation.InProgress) != true) throw;
+                logger.LogWarning("Sweep {Sweep} could not save {Trials} trial results ({Error}); trying again in {Delay}", Id, saving.Count, e.Message, SaveRetryDelays[attempt]);
+                await Task.Delay(SaveRetryDelays[attempt++]);
+            }
+        }
     }
 
     /// <summary>Overlays the trial results saved after the record was last written (a resuming coordinator).</summary>

@@ -197,9 +197,22 @@ public sealed class SegClusterMetrics
         var counts = Enum.GetValues<TrialState>().ToDictionary(s => s, _ => 0);
         foreach (var state in states) counts[state]++;
         _sweeps[sweep] = counts;
-        if (counts.Any(c => c.Value > 0 && !c.Key.IsFinished())) return;
+        if (Unfinished(counts)) return;
         foreach (var dropped in _finishedSweeps.Finish(sweep)) _sweeps.TryRemove(dropped, out _);
     }
+
+    /// <summary>
+    /// The coordinator of a sweep left this node (deactivated: idle, or its silo shutting down). A sweep with pending or
+    /// running trials stops being counted here: its next activation, here or on another node, records them there (without
+    /// this the gauge summed over nodes counted its trials twice, and a sweep that failed with trials still stopping kept
+    /// them running on this node for good). A finished sweep stays until <see cref="FinishedSeriesKept"/> later ones finish.
+    /// </summary>
+    public void ForgetSweep(string sweep)
+    {
+        if (_sweeps.TryGetValue(sweep, out var counts) && Unfinished(counts)) _sweeps.TryRemove(KeyValuePair.Create(sweep, counts));
+    }
+
+    private static bool Unfinished(IReadOnlyDictionary<TrialState, int> counts) => counts.Any(c => c.Value > 0 && !c.Key.IsFinished());
 
     private IEnumerable<Measurement<int>> ObserveSeries() =>
         [Used(_workerSeries), Used(_sweepSeries)];

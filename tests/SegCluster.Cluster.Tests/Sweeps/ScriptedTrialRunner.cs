@@ -16,6 +16,11 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
 {
     public ConcurrentQueue<TrialLaunch> Launches { get; } = new();
     public ConcurrentQueue<string> Abandoned { get; } = new();
+    /// <summary>The cancellation token of each trial's latest launch, by trial index.</summary>
+    public ConcurrentDictionary<int, CancellationToken> Tokens { get; } = new();
+    /// <summary>What <see cref="LastCheckpointAsync"/> throws, when set (a checkpoint store that cannot be read): the sweep's
+    /// driver asks it when it launches a trial again.</summary>
+    public Exception? CheckpointError { get; init; }
     public HashSet<int> Hold { get; init; } = [];
     /// <summary>Which launches fail, and the workers whose node each loses; null for a launch that runs its script.</summary>
     public Func<TrialLaunch, IReadOnlyList<string>?> Failure { get; init; } = _ => null;
@@ -33,6 +38,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public async Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
     {
         Launches.Enqueue(launch);
+        Tokens[launch.Index] = cancellationToken;
         lock (_busy)
         {
             if (launch.Workers.Any(w => !_busy.Add(w))) throw new InvalidOperationException($"a worker of {launch.ExperimentId} is leased twice");
@@ -77,7 +83,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public ConcurrentDictionary<string, CheckpointRecord> Checkpoints { get; } = new();
 
     public Task<CheckpointRecord?> LastCheckpointAsync(string experimentId) =>
-        Task.FromResult(Checkpoints.TryGetValue(experimentId, out var checkpoint) ? checkpoint : null);
+        CheckpointError is { } error ? Task.FromException<CheckpointRecord?>(error)
+            : Task.FromResult(Checkpoints.TryGetValue(experimentId, out var checkpoint) ? checkpoint : null);
 
     public Task AbandonAsync(string experimentId)
     {

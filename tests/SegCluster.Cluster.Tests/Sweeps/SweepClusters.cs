@@ -12,7 +12,9 @@ internal static class SweepClusters
 {
     /// <param name="storage">Sweep storage; memory when null. Clusters sharing Redis storage share the service id, as a real cluster's nodes do.</param>
     /// <param name="options">Sweep settings of the silo; the defaults when null.</param>
-    public static async Task<InProcessTestCluster> StartAsync(ITrialRunner runner, Action<ISiloBuilder>? storage = null, Action<SweepOptions>? options = null)
+    /// <param name="configure">Anything else the silo needs (a grain call filter that injects failures).</param>
+    public static async Task<InProcessTestCluster> StartAsync(ITrialRunner runner, Action<ISiloBuilder>? storage = null, Action<SweepOptions>? options = null,
+        Action<ISiloBuilder>? configure = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         if (storage is not null) builder.Options.ServiceId = "segcluster-sweep-tests";
@@ -22,6 +24,7 @@ internal static class SweepClusters
             if (storage is null) silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
             else storage(silo);
             if (options is not null) silo.Services.Configure(options);
+            configure?.Invoke(silo);
             silo.Services.AddSingleton(runner);  // before the grains' own services, which add the real runner only when none is given
             silo.Services.AddSegClusterGrainDependencies();
         });
@@ -31,7 +34,8 @@ internal static class SweepClusters
     }
 
     /// <summary>Asks for the status until the sweep has ended (each call also resumes a sweep whose coordinator was lost).</summary>
-    public static async Task<SweepStatus> UntilEndedAsync(ISweepGrain sweep, int pollMilliseconds = 20)
+    /// <param name="failed">The sweep is to end failed, with an error (asserted absent otherwise).</param>
+    public static async Task<SweepStatus> UntilEndedAsync(ISweepGrain sweep, int pollMilliseconds = 20, bool failed = false)
     {
         var limit = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         var status = await sweep.GetStatusAsync();
@@ -42,7 +46,8 @@ internal static class SweepClusters
             await Task.Delay(pollMilliseconds);
             status = await sweep.GetStatusAsync();
         }
-        Assert.Null(status.Error);
+        if (failed) Assert.Equal(SweepState.Failed, status.State);
+        else Assert.Null(status.Error);
         return status;
     }
 

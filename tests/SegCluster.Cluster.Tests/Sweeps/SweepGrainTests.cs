@@ -69,22 +69,96 @@ public sealed class SweepGrainTests
     {
         var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0] };
         await using var cluster = await SweepClusters.StartAsync(runner);
-        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
-        var workers = SweepClusters.Workers(2);
-        await scheduler.RegisterWorkersAsync([.. workers.Select(w => new SegCluster.Abstractions.Messages.WorkerInfo(w, "test", "cpu", "http://127.0.0.1:1"))]);
-        async Task<string> Holders() => string.Join(" ", (await scheduler.GetSnapshotAsync()).Workers.OrderBy(w => w.Worker.WorkerId).Select(w => w.ExperimentId ?? "free"));
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 2);
 
         var grain = cluster.Client.GetGrain<ISweepGrain>("holds-1");
-        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [new SweepAxis { Path = "seed", Kind = SweepAxis.Grid, Values = ["1", "2"] }] }, workers);
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [Seeds("1", "2")] }, workers);
         await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await scheduler.CheckAsync();  // asks the sweep whether it runs: it does
-        Assert.Equal("sweep#holds-1 sweep#holds-1", await Holders());
+        Assert.Equal("sweep#holds-1 sweep#holds-1", await HoldersAsync(scheduler));
 
         runner.Released.SetResult();
         Assert.Equal(SweepState.Completed, (await SweepClusters.UntilEndedAsync(grain)).State);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);  // released by the driver after it recorded the end
-        while (await Holders() != "free free" && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.Equal("free free", await Holders());
+        await UntilFreeAsync(scheduler, "free free");  // released by the driver after it recorded the end
+    }
+
+    /// <summary>A driver that fails (here launching a failed trial again: its last checkpoint cannot be read) stops its running
+    /// trials as a cancel does, and gives their workers back only once they have stopped. Before, it recorded the sweep failed
+    /// and released the workers at once, without cancelling: the held trial's experiment trained on while the scheduler
+    /// showed its workers free.</summary>
+    [Fact]
+    public async Task A_failing_driver_cancels_its_running_trials_before_it_gives_their_workers_back()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1)
+        {
+            Hold = [0], IgnoreCancel = true,                  // trial 0 runs, slow to stop
+            Failure = launch => launch.Index == 1 ? [] : null,  // trial 1 fails; its relaunch (max_failures 1) reads its checkpoint
+            CheckpointError = new IOException("the checkpoint store cannot be read"),
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 2);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("driver-fails-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, MaxConcurrentTrials = 2, MaxFailures = 1, Axes = [Seeds("0", "1")] }, workers);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        runner.Tokens[0].Register(() => cancelled.TrySetResult());
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("sweep#driver-fails-1 sweep#driver-fails-1", await HoldersAsync(scheduler));  // trial 0 is still stopping
+        Assert.Equal(SweepState.Running, (await grain.GetStatusAsync()).State);
+
+        runner.Released.SetResult();  // trial 0 stops
+        var status = await SweepClusters.UntilEndedAsync(grain, failed: true);
+        Assert.Equal("the checkpoint store cannot be read", status.Error);
+        await UntilFreeAsync(scheduler, "free free");
+        Assert.Equal([0, 1], runner.Launches.Select(l => l.Index).Order());  // trial 1 was not launched again
+        Assert.Equal(TrialState.Pending, status.Trials[1].State);  // left for a resume
+    }
+
+    /// <summary>A trial's save that fails as its grain's node is being lost (SiloUnavailableException: the membership has
+    /// not yet declared the node dead) is tried again, and the sweep completes with every result stored. Before, the
+    /// driver recorded the sweep failed on the first such error.</summary>
+    [Fact]
+    public async Task A_trial_save_rejected_while_a_node_is_lost_is_tried_again_and_the_sweep_completes()
+    {
+        var refused = 0;
+        var runner = new ScriptedTrialRunner((_, _) => 1);
+        await using var cluster = await SweepClusters.StartAsync(runner, configure: silo => silo.AddOutgoingGrainCallFilter(async call =>
+        {
+            if (call.InterfaceMethod?.Name == nameof(ISweepTrialGrain.SaveAsync) && Interlocked.Increment(ref refused) <= 2)
+                throw new SiloUnavailableException("the trial grain's node does not answer");
+            await call.Invoke();
+        }));
+        var grain = cluster.Client.GetGrain<ISweepGrain>("save-retry-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [Seeds("0", "1")] }, SweepClusters.Workers(1));
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.True(refused > 2, $"{refused} saves");  // the first two were refused, the sweep went on saving
+        var stored = await Task.WhenAll(status.Trials.Select(t => cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("save-retry-1", t.Index)).GetAsync()));
+        Assert.All(stored, t => Assert.Equal(TrialState.Completed, t?.State));
+    }
+
+    private static SweepAxis Seeds(params string[] values) => new() { Path = "seed", Kind = SweepAxis.Grid, Values = values };
+
+    private static async Task<(ISchedulerGrain Scheduler, IReadOnlyList<string> Workers)> RegisteredWorkersAsync(Orleans.TestingHost.InProcessTestCluster cluster, int count)
+    {
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var workers = SweepClusters.Workers(count);
+        await scheduler.RegisterWorkersAsync([.. workers.Select(w => new SegCluster.Abstractions.Messages.WorkerInfo(w, "test", "cpu", "http://127.0.0.1:1"))]);
+        return (scheduler, workers);
+    }
+
+    /// <summary>Who holds each worker, in worker order ("free" for none).</summary>
+    private static async Task<string> HoldersAsync(ISchedulerGrain scheduler) =>
+        string.Join(" ", (await scheduler.GetSnapshotAsync()).Workers.OrderBy(w => w.Worker.WorkerId).Select(w => w.ExperimentId ?? "free"));
+
+    /// <summary>Waits (at most 10 s) for the holders a sweep's end leaves: the driver releases its workers after it recorded the end.</summary>
+    private static async Task UntilFreeAsync(ISchedulerGrain scheduler, string expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await HoldersAsync(scheduler) != expected && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(expected, await HoldersAsync(scheduler));
     }
 
     [Fact]

@@ -79,6 +79,22 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.All(observed[MetricNames.SweepTrials], m => Assert.Equal("sweep-a", m.Tags[MetricNames.Labels.Sweep]));
     }
 
+    /// <summary>A sweep coordinator that leaves the node takes its unfinished trial counts with it (the node it moves to
+    /// counts them); a finished sweep's counts stay, as the finished series kept.</summary>
+    [Fact]
+    public void A_sweep_forgotten_by_its_coordinator_leaves_the_gauge_unless_it_finished()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        metrics.RecordSweepTrials("sweep-moved", [TrialState.Completed, TrialState.Running]);
+        metrics.RecordSweepTrials("sweep-done", [TrialState.Completed, TrialState.Failed]);
+
+        metrics.ForgetSweep("sweep-moved");
+        metrics.ForgetSweep("sweep-done");
+
+        var sweeps = Observe()[MetricNames.SweepTrials].Select(m => (string)m.Tags[MetricNames.Labels.Sweep]!).ToHashSet();
+        Assert.Equal(["sweep-done"], sweeps);
+    }
+
     /// <summary>Rank 0's node may not host the coordinator, so nothing but the loop's end finishes an experiment there: a
     /// cancelled or failed loop's mIoU leaves once enough later ones finished (each stopped sweep trial left a series), and a
     /// ring that re-forms with rank 0 back here is running again from its next validation on.</summary>
