@@ -73,8 +73,28 @@ public sealed class SchedulerGrain(
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
             throw new InvalidOperationException($"Experiment '{experimentId}' is already running, queued or being submitted; choose another id.");
-        try { return await PlaceAsync(experimentId, spec); }
+        try
+        {
+            await RefuseUsedIdAsync(experimentId);
+            return await PlaceAsync(experimentId, spec);
+        }
         finally { _submitting.Remove(experimentId); }
+    }
+
+    /// <summary>
+    /// An experiment that ran (or runs: a sweep's trial starts outside the gangs) holds no workers and is not queued once
+    /// it ended, but its grain keeps the run: a new start of that id is refused there ("already started"). Accepted here,
+    /// the submission would queue while the cluster is busy, its submitter would follow the old run's result (its mIoU,
+    /// exit 0) for a spec that never ran, and its turn would free the gang without a word. Asked after the id is marked
+    /// as being submitted, so a second submission cannot pass while this one awaits; the status interleaves with the
+    /// experiment's other calls. A grain that cannot answer fails the submission (nothing is held yet).
+    /// </summary>
+    private async Task RefuseUsedIdAsync(string experimentId)
+    {
+        var status = await Experiment(experimentId).GetStatusAsync();
+        if (status.State != ExperimentState.Pending || status.TotalSteps != 0)
+            throw new InvalidOperationException(
+                $"Experiment '{experimentId}' was already used (state {status.State.ToString().ToLowerInvariant()}); its run is kept under that id: choose another id.");
     }
 
     /// <summary>Starts the experiment on a gang, or queues it behind the experiments already waiting.</summary>

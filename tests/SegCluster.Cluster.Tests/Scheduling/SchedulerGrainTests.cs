@@ -54,6 +54,24 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Single(_starts.Launches);
     }
 
+    /// <summary>Before, with the cluster busy the id was queued ("queued at position 1"), `train --cluster` followed the
+    /// old run's result, and its turn failed "already started" and freed the gang without a word.</summary>
+    [Fact]
+    public async Task An_id_that_already_ran_is_refused_while_the_cluster_is_busy()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 1));
+        await _scheduler.SubmitAsync("done", Spec(workers: 1));
+        _starts.End("done");
+        await _scheduler.ReleaseAsync("done");
+        await _scheduler.SubmitAsync("busy", Spec(workers: 1));  // holds the only worker
+
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => _scheduler.SubmitAsync("done", Spec(workers: 1)));
+
+        Assert.Contains("'done' was already used (state completed)", again.Message);
+        Assert.Empty((await _scheduler.GetSnapshotAsync()).Queue);
+        Assert.Equal(["done", "busy"], _starts.Launches.Select(l => l.ExperimentId));
+    }
+
     [Fact]
     public async Task A_start_that_times_out_after_launching_keeps_its_gang_from_the_next_experiment()
     {
