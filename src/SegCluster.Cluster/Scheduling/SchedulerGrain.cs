@@ -16,9 +16,10 @@ namespace SegCluster.Cluster.Scheduling;
 /// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
 /// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
 /// A gang is taken back from an experiment only when it is known to run nothing on it: the experiment refused to
-/// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is not
-/// running. A failed start whose experiment runs (or cannot be asked) may have launched the ring, so its gang stays
-/// allocated until the experiment ends or is cancelled.
+/// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is neither
+/// running nor starting. A failed start whose experiment runs, is still starting (checking its files) or cannot be asked
+/// may launch the ring, so its gang stays allocated until the experiment ends or is cancelled, or a check finds it stopped
+/// without launching.
 /// </summary>
 [Reentrant]
 public sealed class SchedulerGrain(
@@ -35,6 +36,10 @@ public sealed class SchedulerGrain(
     /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
     /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
     private readonly HashSet<string> _submitting = [];
+    /// <summary>Queued experiments between their gang's allocation and the end of their start call. With
+    /// <see cref="_submitting"/>, the experiments a check must not take for stopped starts: until it takes the start call
+    /// up, an experiment says Pending and not starting, as one whose start stopped does.</summary>
+    private readonly HashSet<string> _startingFromQueue = [];
 
     private SchedulerRecord Record => state.State;
 
@@ -92,9 +97,9 @@ public sealed class SchedulerGrain(
     private async Task RefuseUsedIdAsync(string experimentId)
     {
         var status = await Experiment(experimentId).GetStatusAsync();
-        if (status.State != ExperimentState.Pending || status.TotalSteps != 0)
+        if (status.State != ExperimentState.Pending || status.TotalSteps != 0 || status.Starting)
             throw new InvalidOperationException(
-                $"Experiment '{experimentId}' was already used (state {status.State.ToString().ToLowerInvariant()}); its run is kept under that id: choose another id.");
+                $"Experiment '{experimentId}' was already used (state {(status.Starting ? "starting" : status.State.ToString().ToLowerInvariant())}); its run is kept under that id: choose another id.");
     }
 
     /// <summary>Starts the experiment on a gang, or queues it behind the experiments already waiting.</summary>
@@ -142,20 +147,35 @@ public sealed class SchedulerGrain(
 
     /// <summary>
     /// Whether the experiment whose start failed may run on its gang: true while it is Running, the only state in which it
-    /// holds workers. Pending: it never began the start (the grain leaves Pending before its first await), and a start
-    /// request that timed out before the grain took it up is dropped, not run late (Orleans drops expired requests:
-    /// MessagingOptions.DropExpiredMessages, on by default). Ended: it released its workers itself, so freeing changes
-    /// nothing. Null when the experiment cannot be asked (bounded by the probe timeout): unknown, so the gang is kept.
+    /// holds workers, or still starting (Pending, checking the spec's files before it launches: a slow preflight outlasts
+    /// the start call's timeout, and the launch that follows uses this gang). Pending and not starting: it never began the
+    /// start, or its start was refused (which records the refusal and releases), and a start request that timed out before
+    /// the grain took it up is dropped, not run late (Orleans drops expired requests: MessagingOptions.DropExpiredMessages,
+    /// on by default). Ended: it released its workers itself, so freeing changes nothing. Null when the experiment cannot
+    /// be asked (bounded by the probe timeout): unknown, so the gang is kept.
     /// </summary>
     private async Task<bool?> MayRunAsync(string experimentId) =>
-        await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
+        await AskStatusAsync(experimentId, "whether it started") is { } status ? status.State is ExperimentState.Running || status.Starting : null;
+
+    /// <summary>
+    /// An experiment holder ended (a final state), or never got going on its gang: Pending with no run and not starting,
+    /// while this activation is not submitting or starting it (its start call may not have been taken up yet). That is a
+    /// gang kept for a start that was still checking its files when its call timed out, and that then stopped without
+    /// launching or recording a refusal (its node died, its record could not be written): nothing else would free it, and
+    /// a cancel does not know the id.
+    /// </summary>
+    private async Task<bool> ExperimentEndedAsync(string experimentId) =>
+        await AskStatusAsync(experimentId, "whether it ended") is { } status
+        && (status.State.IsFinal()
+            || status is { State: ExperimentState.Pending, TotalSteps: 0, Starting: false }
+            && !_submitting.Contains(experimentId) && !_startingFromQueue.Contains(experimentId));
 
     /// <summary>Whether the holder (an experiment, a sweep's <see cref="ISchedulerGrain.SweepHolder"/>, or a lease) is known to
     /// have ended, a lease by lapsing; false when it runs or cannot answer in time.</summary>
     private async Task<bool> HasEndedAsync(string holder)
     {
         if (Record.Leases.TryGetValue(holder, out var lapses)) return DateTime.UtcNow > lapses;
-        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await AskStateAsync(holder, "whether it ended") is { } state && state.IsFinal();
+        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await ExperimentEndedAsync(holder);
         try
         {
             // No record (its start failed after the reservation, or its state was lost) is not running either.
@@ -168,12 +188,12 @@ public sealed class SchedulerGrain(
         }
     }
 
-    /// <summary>The experiment's state, or null when it cannot answer within the probe timeout.</summary>
-    private async Task<ExperimentState?> AskStateAsync(string experimentId, string question)
+    /// <summary>The experiment's status, or null when it cannot answer within the probe timeout.</summary>
+    private async Task<ExperimentStatus?> AskStatusAsync(string experimentId, string question)
     {
         try
         {
-            return (await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout)).State;
+            return await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout);
         }
         catch (Exception e)
         {
@@ -284,7 +304,8 @@ public sealed class SchedulerGrain(
     /// queue would wait behind them for good. So each check asks every holder of workers for its state (all at once,
     /// each bounded by the probe timeout; one that cannot answer is asked again at the next check) and releases those in
     /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
-    /// or its ranks completed). One check at a time asks: every node's heartbeat checks.
+    /// or its ranks completed). Likewise an experiment whose start stopped before it launched (<see cref="ExperimentEndedAsync"/>).
+    /// One check at a time asks: every node's heartbeat checks.
     /// </summary>
     private async Task ReleaseEndedAsync()
     {
@@ -315,16 +336,21 @@ public sealed class SchedulerGrain(
         {
             var next = Record.Queue[0];
             Record.Queue.RemoveAt(0);
-            await PersistAsync();
+            _startingFromQueue.Add(next.ExperimentId);
             try
             {
-                if (next.Spec is { } spec) await Experiment(next.ExperimentId).StartAsync(spec, gang, scheduled: true);
-                else await Experiment(next.ExperimentId).ResumeAsync(gang);
+                await PersistAsync();
+                try
+                {
+                    if (next.Spec is { } spec) await Experiment(next.ExperimentId).StartAsync(spec, gang, scheduled: true);
+                    else await Experiment(next.ExperimentId).ResumeAsync(gang);
+                }
+                catch (Exception e)
+                {
+                    await HandleFailedStartAsync(next.ExperimentId, e);
+                }
             }
-            catch (Exception e)
-            {
-                await HandleFailedStartAsync(next.ExperimentId, e);
-            }
+            finally { _startingFromQueue.Remove(next.ExperimentId); }
         }
     }
 

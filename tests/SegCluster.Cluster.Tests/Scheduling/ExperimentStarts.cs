@@ -8,7 +8,10 @@ namespace SegCluster.Cluster.Tests.Scheduling;
 /// the <see cref="TimeoutException"/> Orleans raises when a reply is late (what the scheduler sees of a slow launch,
 /// without waiting out a real call timeout). A dropped id fails with that exception without launching: the request
 /// waited past its timeout before the grain took it up, and Orleans drops expired requests. A refused id throws before
-/// launching, as the real grain does for an id already used. A gated id waits before any of that until opened.
+/// launching, as the real grain does for an id already used. An id that times out in its preflight takes the start up and
+/// fails with that exception while it still checks the spec's files: it reports Starting, launches nothing, and stops
+/// starting only when told (its node died, or it failed without recording anything). A gated id waits before any of
+/// that until opened.
 /// </summary>
 internal sealed class ExperimentStarts
 {
@@ -17,6 +20,8 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, string> _refusals = new();
     private readonly ConcurrentDictionary<string, bool> _timeouts = new();
     private readonly ConcurrentDictionary<string, bool> _drops = new();
+    private readonly ConcurrentDictionary<string, bool> _preflightTimeouts = new();
+    private readonly ConcurrentDictionary<string, bool> _starting = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrived = new();
     private readonly ConcurrentDictionary<string, bool> _ended = new();
@@ -34,6 +39,14 @@ internal sealed class ExperimentStarts
     public void Drop(string experimentId) => _drops[experimentId] = true;
 
     public void Refuse(string experimentId, string reason) => _refusals[experimentId] = reason;
+
+    public void TimeOutInPreflight(string experimentId) => _preflightTimeouts[experimentId] = true;
+
+    /// <summary>A start that timed out in its preflight stopped without launching or recording a refusal.</summary>
+    public void StopStarting(string experimentId) => _starting.TryRemove(experimentId, out _);
+
+    /// <summary>Whether a start of <paramref name="experimentId"/> is still in its preflight: what the experiment's status says.</summary>
+    public bool Starting(string experimentId) => _starting.ContainsKey(experimentId);
 
     /// <summary>A start of <paramref name="experimentId"/> waits, before it launches, refuses or is dropped, until <see cref="Open"/>.</summary>
     public void Gate(string experimentId) => _gates[experimentId] = NewSignal();
@@ -67,6 +80,11 @@ internal sealed class ExperimentStarts
         if (_drops.ContainsKey(experimentId)) throw LateReply(experimentId);
         if (_refusals.TryGetValue(experimentId, out var reason))
             throw new InvalidOperationException($"Experiment '{experimentId}' refused to start: {reason}");
+        if (_preflightTimeouts.ContainsKey(experimentId))
+        {
+            _starting[experimentId] = true;
+            throw LateReply(experimentId);
+        }
         Launches.Enqueue((experimentId, workers));
         _reached.GetOrAdd(experimentId, _ => NewSignal()).TrySetResult();
         if (_timeouts.ContainsKey(experimentId)) throw LateReply(experimentId);
