@@ -33,6 +33,9 @@ public sealed class SchedulerGrain(
     private readonly SemaphoreSlim _writes = new(1, 1);
     /// <summary>A check is asking holders whether they ended: the checks of other nodes' heartbeats skip that step.</summary>
     private bool _askingHolders;
+    /// <summary>Holders that claimed their workers again while the check was asking (a sweep's reservation, a lease's
+    /// renewal): the check's answer about them may be older than the claim, so it does not release them.</summary>
+    private readonly HashSet<string> _claimedWhileAsking = [];
     /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
     /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
     private readonly HashSet<string> _submitting = [];
@@ -209,6 +212,7 @@ public sealed class SchedulerGrain(
             .Select(w => $"{w} (held by {Record.Allocations[w]})").ToList();
         if (taken.Count > 0)
             throw new InvalidOperationException($"Sweep '{sweepId}' cannot have its workers: {string.Join(", ", taken)}; wait for that to end, or cancel it.");
+        Claimed(holder);  // a resumed sweep whose hold is still there reserves nothing new, but runs again
         var reserved = workerIds.Where(w => Record.Workers.ContainsKey(w) && !Record.Allocations.ContainsKey(w)).ToList();
         if (reserved.Count == 0) return;
         foreach (var worker in reserved) Record.Allocations[worker] = holder;
@@ -237,6 +241,7 @@ public sealed class SchedulerGrain(
     {
         if (!Record.Leases.ContainsKey(holder)) return false;
         Record.Leases[holder] = DateTime.UtcNow + duration;
+        Claimed(holder);
         await PersistAsync();
         return true;
     }
@@ -306,6 +311,12 @@ public sealed class SchedulerGrain(
     /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
     /// or its ranks completed). Likewise an experiment whose start stopped before it launched (<see cref="ExperimentEndedAsync"/>).
     /// One check at a time asks: every node's heartbeat checks.
+    /// An answer is as old as its question, and the check waits for the slowest holder (up to the probe timeout) before it
+    /// releases: a sweep that said it was not running may run again meanwhile (`sweep --resume`; its reservation changes
+    /// nothing, the hold being there), and a lapsed lease may be renewed. Both claim their workers through this grain, so a
+    /// holder that claimed them while the check asked is kept (<see cref="Claimed"/>, looked up right before each
+    /// release, as a claim may also come while an earlier release is written); the next check asks it again. Experiments
+    /// do not come back from a final state, and one that never got going has no way to start again while it holds a gang.
     /// </summary>
     private async Task ReleaseEndedAsync()
     {
@@ -315,13 +326,24 @@ public sealed class SchedulerGrain(
         {
             var holders = Record.Allocations.Values.Distinct().ToList();
             var ended = await Task.WhenAll(holders.Select(HasEndedAsync));
-            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second))
+            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second && !_claimedWhileAsking.Contains(h.First)))
             {
                 logger.LogWarning("{Holder} ended without its workers being released; releasing them now", id);
                 await ReleaseAsync(id);
             }
         }
-        finally { _askingHolders = false; }
+        finally
+        {
+            _askingHolders = false;
+            _claimedWhileAsking.Clear();
+        }
+    }
+
+    /// <summary>The holder claimed its workers (a sweep reserved them, a lease was renewed): an answer the running check
+    /// got from it before now is stale.</summary>
+    private void Claimed(string holder)
+    {
+        if (_askingHolders) _claimedWhileAsking.Add(holder);
     }
 
     public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(

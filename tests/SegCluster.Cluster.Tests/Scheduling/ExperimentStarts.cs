@@ -25,6 +25,8 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrived = new();
     private readonly ConcurrentDictionary<string, bool> _ended = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _statusGates = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _statusAsked = new();
 
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
@@ -59,10 +61,30 @@ internal sealed class ExperimentStarts
     /// <summary>Completes when a start of <paramref name="experimentId"/> has launched (held or not).</summary>
     public Task Reached(string experimentId) => _reached.GetOrAdd(experimentId, _ => NewSignal()).Task;
 
-    /// <summary>Lets every held start answer, so no call is left running when the cluster stops.</summary>
+    /// <summary>The status of <paramref name="experimentId"/> answers only after <see cref="OpenStatus"/>: a slow holder.</summary>
+    public void GateStatus(string experimentId)
+    {
+        _statusAsked[experimentId] = NewSignal();
+        _statusGates[experimentId] = NewSignal();
+    }
+
+    public void OpenStatus(string experimentId) => _statusGates[experimentId].TrySetResult();
+
+    /// <summary>Completes when the status of <paramref name="experimentId"/> has been asked since <see cref="GateStatus"/>
+    /// (a submission asks it too).</summary>
+    public Task StatusAsked(string experimentId) => _statusAsked[experimentId].Task;
+
+    /// <summary>What the experiment's status does before it answers.</summary>
+    public async Task StatusAsync(string experimentId)
+    {
+        if (_statusAsked.TryGetValue(experimentId, out var asked)) asked.TrySetResult();
+        if (_statusGates.TryGetValue(experimentId, out var opened)) await opened.Task;
+    }
+
+    /// <summary>Lets every held start and status answer, so no call is left running when the cluster stops.</summary>
     public void ReleaseAll()
     {
-        foreach (var gate in _held.Values.Concat(_gates.Values)) gate.TrySetResult();
+        foreach (var gate in _held.Values.Concat(_gates.Values).Concat(_statusGates.Values)) gate.TrySetResult();
     }
 
     /// <summary>Whether a start of <paramref name="experimentId"/> launched: what the experiment's status says.</summary>
