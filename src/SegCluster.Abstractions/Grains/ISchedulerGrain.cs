@@ -28,7 +28,8 @@ public interface ISchedulerGrain : IGrainWithStringKey
 
     /// <summary>Validates the spec, then starts the experiment on a gang of free workers of the spec's device
     /// kind, or queues it. Throws <see cref="ArgumentException"/> listing the spec's errors (nothing queued),
-    /// and <see cref="InvalidOperationException"/> when the id is already known.</summary>
+    /// and <see cref="InvalidOperationException"/> when the id is already used: running, queued, being submitted, or a
+    /// run its experiment grain keeps (ended ones too).</summary>
     [Alias("Submit")] Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec);
 
     /// <summary>Holds a sweep's workers (as <see cref="SweepHolder"/>) so no experiment, `eval` or other sweep is given them

@@ -28,4 +28,8 @@ public sealed record ExperimentStatus(
     [Id(40)] public IReadOnlyList<ValidationPoint> Validations { get; init; } = [];
     /// <summary>The checkpoint with the best training.best_metric so far (kept next to the last one).</summary>
     [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
+    /// <summary>A start was taken up and has not launched or been refused yet: still <see cref="ExperimentState.Pending"/>
+    /// while it checks the spec's files (the dataset folder, a starting checkpoint), which may outlast its caller's timeout.
+    /// Kept in memory by the coordinator's activation.</summary>
+    [Id(42)] public bool Starting { get; init; }
 }

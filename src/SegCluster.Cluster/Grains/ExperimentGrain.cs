@@ -50,6 +50,9 @@ public sealed class ExperimentGrain(
     private int _clockStartStep;
     private IGrainTimer? _reformRetry;
     private IGrainTimer? _watchdog;
+    /// <summary>Set by <see cref="StartAsync"/> before its first await (the preflight) until it launched or was refused: the
+    /// scheduler reads it when its start call timed out, and keeps the gang of a start that is still going on.</summary>
+    private bool _starting;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -80,6 +83,16 @@ public sealed class ExperimentGrain(
     {
         if (record.State.State != ExperimentState.Pending || record.State.Spec is not null)
             throw new InvalidOperationException($"Experiment '{Id}' was already started (state {record.State.State}).");
+        // Starting before the preflight's await: the record says Pending until the launch, and a scheduler whose call timed
+        // out during a slow preflight (a large dataset folder, a checkpoint to read) would free the gang this start then launches on.
+        _starting = true;
+        try { await CheckAndLaunchAsync(spec, workerIds, scheduled); }
+        finally { _starting = false; }
+        return Status();
+    }
+
+    private async Task CheckAndLaunchAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled)
+    {
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
         (spec, var resumedFrom, var errors) = await ExperimentPreflight.CheckAsync(spec);
         if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
@@ -102,7 +115,6 @@ public sealed class ExperimentGrain(
 
         record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom };
         await LaunchAsync(workerIds, throwOnFailure: true);
-        return Status();
     }
 
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)
@@ -398,6 +410,7 @@ public sealed class ExperimentGrain(
             CoordinatorNode = silo.Name,
             Validations = r.Validations,
             BestCheckpoint = r.BestCheckpoint,
+            Starting = _starting,
         };
     }
 }

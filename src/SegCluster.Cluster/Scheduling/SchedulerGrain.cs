@@ -16,9 +16,10 @@ namespace SegCluster.Cluster.Scheduling;
 /// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
 /// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
 /// A gang is taken back from an experiment only when it is known to run nothing on it: the experiment refused to
-/// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is not
-/// running. A failed start whose experiment runs (or cannot be asked) may have launched the ring, so its gang stays
-/// allocated until the experiment ends or is cancelled.
+/// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is neither
+/// running nor starting. A failed start whose experiment runs, is still starting (checking its files) or cannot be asked
+/// may launch the ring, so its gang stays allocated until the experiment ends or is cancelled, or a check finds it stopped
+/// without launching.
 /// </summary>
 [Reentrant]
 public sealed class SchedulerGrain(
@@ -32,9 +33,16 @@ public sealed class SchedulerGrain(
     private readonly SemaphoreSlim _writes = new(1, 1);
     /// <summary>A check is asking holders whether they ended: the checks of other nodes' heartbeats skip that step.</summary>
     private bool _askingHolders;
+    /// <summary>Holders that claimed their workers again while the check was asking (a sweep's reservation, a lease's
+    /// renewal): the check's answer about them may be older than the claim, so it does not release them.</summary>
+    private readonly HashSet<string> _claimedWhileAsking = [];
     /// <summary>Ids between their duplicate check and the end of their submission: a second submission of the same id
     /// is refused while the first one awaits, whatever the first has recorded so far.</summary>
     private readonly HashSet<string> _submitting = [];
+    /// <summary>Queued experiments between their gang's allocation and the end of their start call. With
+    /// <see cref="_submitting"/>, the experiments a check must not take for stopped starts: until it takes the start call
+    /// up, an experiment says Pending and not starting, as one whose start stopped does.</summary>
+    private readonly HashSet<string> _startingFromQueue = [];
 
     private SchedulerRecord Record => state.State;
 
@@ -73,8 +81,28 @@ public sealed class SchedulerGrain(
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
             throw new InvalidOperationException($"Experiment '{experimentId}' is already running, queued or being submitted; choose another id.");
-        try { return await PlaceAsync(experimentId, spec); }
+        try
+        {
+            await RefuseUsedIdAsync(experimentId);
+            return await PlaceAsync(experimentId, spec);
+        }
         finally { _submitting.Remove(experimentId); }
+    }
+
+    /// <summary>
+    /// An experiment that ran (or runs: a sweep's trial starts outside the gangs) holds no workers and is not queued once
+    /// it ended, but its grain keeps the run: a new start of that id is refused there ("already started"). Accepted here,
+    /// the submission would queue while the cluster is busy, its submitter would follow the old run's result (its mIoU,
+    /// exit 0) for a spec that never ran, and its turn would free the gang without a word. Asked after the id is marked
+    /// as being submitted, so a second submission cannot pass while this one awaits; the status interleaves with the
+    /// experiment's other calls. A grain that cannot answer fails the submission (nothing is held yet).
+    /// </summary>
+    private async Task RefuseUsedIdAsync(string experimentId)
+    {
+        var status = await Experiment(experimentId).GetStatusAsync();
+        if (status.State != ExperimentState.Pending || status.TotalSteps != 0 || status.Starting)
+            throw new InvalidOperationException(
+                $"Experiment '{experimentId}' was already used (state {(status.Starting ? "starting" : status.State.ToString().ToLowerInvariant())}); its run is kept under that id: choose another id.");
     }
 
     /// <summary>Starts the experiment on a gang, or queues it behind the experiments already waiting.</summary>
@@ -122,20 +150,35 @@ public sealed class SchedulerGrain(
 
     /// <summary>
     /// Whether the experiment whose start failed may run on its gang: true while it is Running, the only state in which it
-    /// holds workers. Pending: it never began the start (the grain leaves Pending before its first await), and a start
-    /// request that timed out before the grain took it up is dropped, not run late (Orleans drops expired requests:
-    /// MessagingOptions.DropExpiredMessages, on by default). Ended: it released its workers itself, so freeing changes
-    /// nothing. Null when the experiment cannot be asked (bounded by the probe timeout): unknown, so the gang is kept.
+    /// holds workers, or still starting (Pending, checking the spec's files before it launches: a slow preflight outlasts
+    /// the start call's timeout, and the launch that follows uses this gang). Pending and not starting: it never began the
+    /// start, or its start was refused (which records the refusal and releases), and a start request that timed out before
+    /// the grain took it up is dropped, not run late (Orleans drops expired requests: MessagingOptions.DropExpiredMessages,
+    /// on by default). Ended: it released its workers itself, so freeing changes nothing. Null when the experiment cannot
+    /// be asked (bounded by the probe timeout): unknown, so the gang is kept.
     /// </summary>
     private async Task<bool?> MayRunAsync(string experimentId) =>
-        await AskStateAsync(experimentId, "whether it started") is { } state ? state is ExperimentState.Running : null;
+        await AskStatusAsync(experimentId, "whether it started") is { } status ? status.State is ExperimentState.Running || status.Starting : null;
+
+    /// <summary>
+    /// An experiment holder ended (a final state), or never got going on its gang: Pending with no run and not starting,
+    /// while this activation is not submitting or starting it (its start call may not have been taken up yet). That is a
+    /// gang kept for a start that was still checking its files when its call timed out, and that then stopped without
+    /// launching or recording a refusal (its node died, its record could not be written): nothing else would free it, and
+    /// a cancel does not know the id.
+    /// </summary>
+    private async Task<bool> ExperimentEndedAsync(string experimentId) =>
+        await AskStatusAsync(experimentId, "whether it ended") is { } status
+        && (status.State.IsFinal()
+            || status is { State: ExperimentState.Pending, TotalSteps: 0, Starting: false }
+            && !_submitting.Contains(experimentId) && !_startingFromQueue.Contains(experimentId));
 
     /// <summary>Whether the holder (an experiment, a sweep's <see cref="ISchedulerGrain.SweepHolder"/>, or a lease) is known to
     /// have ended, a lease by lapsing; false when it runs or cannot answer in time.</summary>
     private async Task<bool> HasEndedAsync(string holder)
     {
         if (Record.Leases.TryGetValue(holder, out var lapses)) return DateTime.UtcNow > lapses;
-        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await AskStateAsync(holder, "whether it ended") is { } state && state.IsFinal();
+        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await ExperimentEndedAsync(holder);
         try
         {
             // No record (its start failed after the reservation, or its state was lost) is not running either.
@@ -148,12 +191,12 @@ public sealed class SchedulerGrain(
         }
     }
 
-    /// <summary>The experiment's state, or null when it cannot answer within the probe timeout.</summary>
-    private async Task<ExperimentState?> AskStateAsync(string experimentId, string question)
+    /// <summary>The experiment's status, or null when it cannot answer within the probe timeout.</summary>
+    private async Task<ExperimentStatus?> AskStatusAsync(string experimentId, string question)
     {
         try
         {
-            return (await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout)).State;
+            return await Experiment(experimentId).GetStatusAsync().WaitAsync(ProbeTimeout);
         }
         catch (Exception e)
         {
@@ -169,6 +212,7 @@ public sealed class SchedulerGrain(
             .Select(w => $"{w} (held by {Record.Allocations[w]})").ToList();
         if (taken.Count > 0)
             throw new InvalidOperationException($"Sweep '{sweepId}' cannot have its workers: {string.Join(", ", taken)}; wait for that to end, or cancel it.");
+        Claimed(holder);  // a resumed sweep whose hold is still there reserves nothing new, but runs again
         var reserved = workerIds.Where(w => Record.Workers.ContainsKey(w) && !Record.Allocations.ContainsKey(w)).ToList();
         if (reserved.Count == 0) return;
         foreach (var worker in reserved) Record.Allocations[worker] = holder;
@@ -197,6 +241,7 @@ public sealed class SchedulerGrain(
     {
         if (!Record.Leases.ContainsKey(holder)) return false;
         Record.Leases[holder] = DateTime.UtcNow + duration;
+        Claimed(holder);
         await PersistAsync();
         return true;
     }
@@ -264,7 +309,14 @@ public sealed class SchedulerGrain(
     /// queue would wait behind them for good. So each check asks every holder of workers for its state (all at once,
     /// each bounded by the probe timeout; one that cannot answer is asked again at the next check) and releases those in
     /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
-    /// or its ranks completed). One check at a time asks: every node's heartbeat checks.
+    /// or its ranks completed). Likewise an experiment whose start stopped before it launched (<see cref="ExperimentEndedAsync"/>).
+    /// One check at a time asks: every node's heartbeat checks.
+    /// An answer is as old as its question, and the check waits for the slowest holder (up to the probe timeout) before it
+    /// releases: a sweep that said it was not running may run again meanwhile (`sweep --resume`; its reservation changes
+    /// nothing, the hold being there), and a lapsed lease may be renewed. Both claim their workers through this grain, so a
+    /// holder that claimed them while the check asked is kept (<see cref="Claimed"/>, looked up right before each
+    /// release, as a claim may also come while an earlier release is written); the next check asks it again. Experiments
+    /// do not come back from a final state, and one that never got going has no way to start again while it holds a gang.
     /// </summary>
     private async Task ReleaseEndedAsync()
     {
@@ -274,13 +326,24 @@ public sealed class SchedulerGrain(
         {
             var holders = Record.Allocations.Values.Distinct().ToList();
             var ended = await Task.WhenAll(holders.Select(HasEndedAsync));
-            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second))
+            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second && !_claimedWhileAsking.Contains(h.First)))
             {
                 logger.LogWarning("{Holder} ended without its workers being released; releasing them now", id);
                 await ReleaseAsync(id);
             }
         }
-        finally { _askingHolders = false; }
+        finally
+        {
+            _askingHolders = false;
+            _claimedWhileAsking.Clear();
+        }
+    }
+
+    /// <summary>The holder claimed its workers (a sweep reserved them, a lease was renewed): an answer the running check
+    /// got from it before now is stale.</summary>
+    private void Claimed(string holder)
+    {
+        if (_askingHolders) _claimedWhileAsking.Add(holder);
     }
 
     public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(
@@ -295,16 +358,21 @@ public sealed class SchedulerGrain(
         {
             var next = Record.Queue[0];
             Record.Queue.RemoveAt(0);
-            await PersistAsync();
+            _startingFromQueue.Add(next.ExperimentId);
             try
             {
-                if (next.Spec is { } spec) await Experiment(next.ExperimentId).StartAsync(spec, gang, scheduled: true);
-                else await Experiment(next.ExperimentId).ResumeAsync(gang);
+                await PersistAsync();
+                try
+                {
+                    if (next.Spec is { } spec) await Experiment(next.ExperimentId).StartAsync(spec, gang, scheduled: true);
+                    else await Experiment(next.ExperimentId).ResumeAsync(gang);
+                }
+                catch (Exception e)
+                {
+                    await HandleFailedStartAsync(next.ExperimentId, e);
+                }
             }
-            catch (Exception e)
-            {
-                await HandleFailedStartAsync(next.ExperimentId, e);
-            }
+            finally { _startingFromQueue.Remove(next.ExperimentId); }
         }
     }
 

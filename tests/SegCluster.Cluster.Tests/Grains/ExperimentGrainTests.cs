@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -219,6 +220,43 @@ public sealed class ExperimentGrainTests
             Assert.Equal((ExperimentState.Pending, 0), (status.State, status.TotalSteps));  // its caller has the error; nothing recorded
         }
     }
+
+    /// <summary>The start's preflight reads the dataset's classes.json, here a named pipe: it waits there until the test
+    /// writes it, so the status is read while the start is inside its first await. Before, it said Pending and nothing
+    /// more, which the scheduler read as a start never begun (and freed the gang the start then launched on).</summary>
+    [Fact]
+    public async Task A_start_reports_starting_while_its_preflight_reads_the_dataset()
+    {
+        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), new ManualTimeProvider());
+        var dataset = Directory.CreateTempSubdirectory("segcluster-preflight-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dataset.FullName, "images"));
+            Directory.CreateDirectory(Path.Combine(dataset.FullName, "masks"));
+            var classes = Path.Combine(dataset.FullName, SegCluster.Vision.Data.Files.FolderDatasetReader.ClassesFile);
+            Assert.True(mkfifo(classes, Convert.ToUInt32("600", 8)) == 0, $"mkfifo {classes} failed ({Marshal.GetLastPInvokeError()})");
+            var spec = new ExperimentSpec { Workers = 2, Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = dataset.FullName } };
+            var grain = cluster.Client.GetGrain<IExperimentGrain>("checking");
+
+            var start = grain.StartAsync(spec, ["w/0", "w/1"], scheduled: true);
+            // Opening a pipe to write waits for its reader: once open, the preflight is reading it.
+            ExperimentStatus during;
+            await using (var writer = await Task.Run(() => new FileStream(classes, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)).WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+                during = await grain.GetStatusAsync();
+                await writer.WriteAsync("[\"background\", \"object\"]"u8.ToArray());
+            }
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => start);  // an empty folder dataset: refused, recorded as failed
+            var after = await grain.GetStatusAsync();
+
+            Assert.Equal((ExperimentState.Pending, true), (during.State, during.Starting));
+            Assert.Contains("dataset.path: split", refused.Message);  // classes.json was read; the splits were not there
+            Assert.Equal((ExperimentState.Failed, false), (after.State, after.Starting));
+        }
+        finally { dataset.Delete(recursive: true); }
+    }
+
+    [DllImport("libc", SetLastError = true)] private static extern int mkfifo(string path, uint mode);
 
     /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
     private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time, int attempt = 1)

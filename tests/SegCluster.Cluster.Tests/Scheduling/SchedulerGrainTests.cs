@@ -54,6 +54,24 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Single(_starts.Launches);
     }
 
+    /// <summary>Before, with the cluster busy the id was queued ("queued at position 1"), `train --cluster` followed the
+    /// old run's result, and its turn failed "already started" and freed the gang without a word.</summary>
+    [Fact]
+    public async Task An_id_that_already_ran_is_refused_while_the_cluster_is_busy()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 1));
+        await _scheduler.SubmitAsync("done", Spec(workers: 1));
+        _starts.End("done");
+        await _scheduler.ReleaseAsync("done");
+        await _scheduler.SubmitAsync("busy", Spec(workers: 1));  // holds the only worker
+
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => _scheduler.SubmitAsync("done", Spec(workers: 1)));
+
+        Assert.Contains("'done' was already used (state completed)", again.Message);
+        Assert.Empty((await _scheduler.GetSnapshotAsync()).Queue);
+        Assert.Equal(["done", "busy"], _starts.Launches.Select(l => l.ExperimentId));
+    }
+
     [Fact]
     public async Task A_start_that_times_out_after_launching_keeps_its_gang_from_the_next_experiment()
     {
@@ -84,6 +102,73 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
 
         Assert.False(next.Started);
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("queued", holder));
+    }
+
+    /// <summary>The experiment's start checks the spec's files (the dataset folder, a checkpoint) before it launches, and its
+    /// record says Pending until then: before, a start whose preflight outlasted the call's timeout read as never begun, the
+    /// gang went to the next experiment, and the first then launched on the same workers.</summary>
+    [Fact]
+    public async Task A_queued_start_that_times_out_in_its_preflight_keeps_its_gang()
+    {
+        await _scheduler.SubmitAsync("checking", Spec(workers: 2));
+        _starts.TimeOutInPreflight("checking");
+
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));  // starts the queue: the start times out here
+        var next = await _scheduler.SubmitAsync("next", Spec(workers: 2));
+
+        Assert.Equal((false, 1), (next.Started, next.QueuePosition));
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("checking", holder));
+        Assert.Empty(_starts.Launches);
+    }
+
+    /// <summary>A gang kept for a start still in its preflight would be held for good if that start then stopped without
+    /// launching or recording a refusal (its node died, its record could not be written): the experiment says Pending and
+    /// no longer starting, calls nothing, and a cancel does not know the id. A check frees it.</summary>
+    [Fact]
+    public async Task A_check_frees_the_gang_of_a_start_that_stopped_in_its_preflight()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        _starts.TimeOutInPreflight("stopped");
+        await Assert.ThrowsAsync<TimeoutException>(() => _scheduler.SubmitAsync("stopped", Spec(workers: 2)));
+        Assert.Equal(1, (await _scheduler.SubmitAsync("next", Spec(workers: 2))).QueuePosition);
+
+        await _scheduler.CheckAsync();  // still starting
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("stopped", holder));
+        _starts.StopStarting("stopped");
+        await _scheduler.CheckAsync();
+
+        await _starts.Reached("next").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("next", holder));
+    }
+
+    /// <summary>Until the experiment takes a start call up it says Pending and not starting, as one that stopped does: the
+    /// check must not free the gang of a start the scheduler is still calling, from a submission or from the queue.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_check_keeps_the_gang_of_a_start_on_its_way_to_the_experiment(bool fromQueue)
+    {
+        _starts.Gate("arriving");
+        Task placing;
+        if (fromQueue)
+        {
+            await _scheduler.SubmitAsync("arriving", Spec(workers: 2));
+            placing = _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));  // starts the queue
+        }
+        else
+        {
+            await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+            placing = _scheduler.SubmitAsync("arriving", Spec(workers: 2));
+        }
+        await _starts.Arrived("arriving").WaitAsync(TimeSpan.FromSeconds(30));
+
+        await _scheduler.CheckAsync();
+        var holders = await SchedulerClusters.AllocationsAsync(_scheduler);
+        _starts.Open("arriving");
+        await placing;
+
+        Assert.All(holders.Values, holder => Assert.Equal("arriving", holder));
+        Assert.Equal("arriving", Assert.Single(_starts.Launches).ExperimentId);
     }
 
     [Fact]

@@ -30,11 +30,13 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
         return Task.CompletedTask;
     }
 
-    /// <summary>Only the state is scripted: Running once a start launched, Pending before, Completed once ended.</summary>
-    public Task<ExperimentStatus> GetStatusAsync()
+    /// <summary>Only the state is scripted: Running once a start launched, Pending before (starting while a start is in
+    /// its preflight), Completed once ended; as of when a gated status answers.</summary>
+    public async Task<ExperimentStatus> GetStatusAsync()
     {
+        await starts.StatusAsync(Id);
         var state = starts.Ended(Id) ? ExperimentState.Completed : starts.Launched(Id) ? ExperimentState.Running : ExperimentState.Pending;
-        return Task.FromResult(new ExperimentStatus(Id, state, 0, 0, double.NaN, 0, 0, 0, null, null));
+        return new ExperimentStatus(Id, state, 0, 0, double.NaN, 0, 0, 0, null, null) { Starting = starts.Starting(Id) };
     }
     public Task CancelAsync() => throw Unsupported();
     public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => throw Unsupported();

@@ -39,11 +39,7 @@ public sealed class SweepReservationTests
     [Fact]
     public async Task A_check_frees_the_workers_of_a_sweep_that_does_not_run()
     {
-        await using var cluster = await SchedulerClusters.StartAsync(new ExperimentStarts(), silo =>
-        {
-            silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);
-            silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
-        });
+        await using var cluster = await StartWithSweepsAsync(new ExperimentStarts());
         var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         var workers = SchedulerClusters.Workers(SchedulerClusters.NodeId(cluster.Silos[0]), 2);
         await scheduler.RegisterWorkersAsync(workers);
@@ -54,4 +50,38 @@ public sealed class SweepReservationTests
 
         Assert.All((await SchedulerClusters.AllocationsAsync(scheduler)).Values, Assert.Null);
     }
+
+    /// <summary>
+    /// A check asks every holder at once and releases after the slowest answers (up to 5 s). Before, a sweep that said it
+    /// was not running, then was resumed meanwhile (`sweep --resume` sets it running, then reserves its workers: no change,
+    /// the hold being there), was released by that check from its stale answer, and the running sweep's workers looked free.
+    /// The reservation here stands for the resume: it is what the scheduler sees of it.
+    /// </summary>
+    [Fact]
+    public async Task A_check_keeps_the_workers_of_a_sweep_that_reserved_them_while_it_asked()
+    {
+        var starts = new ExperimentStarts();
+        await using var cluster = await StartWithSweepsAsync(starts);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(cluster.Silos[0]), 2));
+        Assert.True((await scheduler.SubmitAsync("slow", new ExperimentSpec { Workers = 1 })).Started);
+        var worker = (await SchedulerClusters.AllocationsAsync(scheduler)).Single(h => h.Value is null).Key;
+        await scheduler.ReserveAsync("resumed", [worker]);  // not recorded: says it is not running
+        starts.GateStatus("slow");
+
+        var check = scheduler.CheckAsync();
+        await starts.StatusAsked("slow").WaitAsync(TimeSpan.FromSeconds(30));  // every holder is asked; "slow" has not answered
+        await scheduler.ReserveAsync("resumed", [worker]);
+        starts.OpenStatus("slow");
+        await check;
+
+        Assert.Equal("sweep#resumed", (await SchedulerClusters.AllocationsAsync(scheduler))[worker]);
+    }
+
+    private static Task<Orleans.TestingHost.InProcessTestCluster> StartWithSweepsAsync(ExperimentStarts starts) =>
+        SchedulerClusters.StartAsync(starts, silo =>
+        {
+            silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);
+            silo.AddMemoryGrainStorage(ClusterStorage.Sweeps);
+        });
 }

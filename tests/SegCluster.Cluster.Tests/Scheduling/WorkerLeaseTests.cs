@@ -65,4 +65,26 @@ public sealed class WorkerLeaseTests
         Assert.Equal("eval#alive", holders[renewed[0]]);
         Assert.False(await scheduler.RenewLeaseAsync("eval#dead", Minute));
     }
+
+    /// <summary>A check releases after the slowest holder answers (up to 5 s): before, a lease it found lapsed was released
+    /// even when its renewal came in meanwhile (a CLI renewing late), under the evaluation that still runs.</summary>
+    [Fact]
+    public async Task A_lease_renewed_while_a_check_asks_is_kept()
+    {
+        var starts = new ExperimentStarts();
+        await using var cluster = await SchedulerClusters.StartAsync(starts);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        await scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(SchedulerClusters.NodeId(cluster.Silos[0]), 2));
+        Assert.True((await scheduler.SubmitAsync("slow", new ExperimentSpec { Workers = 1 })).Started);
+        var leased = await scheduler.LeaseAsync("eval#late", max: 1, min: 1, device: null, TimeSpan.FromTicks(1));  // lapsed at once
+        starts.GateStatus("slow");
+
+        var check = scheduler.CheckAsync();
+        await starts.StatusAsked("slow").WaitAsync(TimeSpan.FromSeconds(30));  // the lease was found lapsed; "slow" has not answered
+        Assert.True(await scheduler.RenewLeaseAsync("eval#late", Minute));
+        starts.OpenStatus("slow");
+        await check;
+
+        Assert.Equal("eval#late", (await SchedulerClusters.AllocationsAsync(scheduler))[leased[0]]);
+    }
 }
