@@ -15,6 +15,8 @@ public sealed class WorkerLeaseRenewalTests
         var scheduler = cluster.Grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         async Task<string?[]> HoldersAsync() => [.. (await scheduler.GetSnapshotAsync()).Workers.Select(w => w.ExperimentId)];
 
+        // The node registers its workers on its first heartbeat, which may come after the cluster started.
+        await ExperimentPolling.UntilAsync(async () => (await scheduler.GetSnapshotAsync()).Workers.Count == 2, "the workers were never registered");
         var lease = await WorkerLease.TakeAsync(cluster.Grains, "eval", max: 1, duration: TimeSpan.FromMilliseconds(900));
         await Task.Delay(TimeSpan.FromSeconds(2.5));  // well past its duration: only renewals keep it
         await scheduler.CheckAsync();
