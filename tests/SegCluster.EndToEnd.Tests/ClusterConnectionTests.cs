@@ -29,6 +29,21 @@ public sealed class ClusterConnectionTests
         Assert.DoesNotContain("backlog", error.Message);
     }
 
+    /// <summary>Redis up, no node of the cluster id registered (none started, or a wrong --cluster-id): the client's retries went
+    /// on for about 3 minutes in silence, then printed Orleans' "Could not find any gateway in '...RedisGatewayListProvider'".</summary>
+    [Fact]
+    public async Task Redis_without_a_node_of_the_cluster_says_to_start_one_or_check_the_cluster_id()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            ClusterConnection.ConnectAsync(redis.Address, "nobody-here", token: null, CancellationToken.None, gatewayWait: TimeSpan.FromSeconds(3)));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1} s to fail");
+        Assert.StartsWith($"no node of cluster 'nobody-here' is registered in Redis {redis.Address}", error.Message);
+        Assert.Contains("--cluster-id", error.Message);
+    }
+
     [Fact]
     public async Task A_malformed_address_names_the_cluster_option()
     {

@@ -16,14 +16,20 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>Connect timeout of the first connection to Redis; StackExchange.Redis' own default: generous for a Redis across a real network.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the client looks for a gateway (a live node of the cluster) before it gives up: Orleans' own
+    /// retries went on for about 3 minutes in silence when Redis was up but no node was, or --cluster-id was wrong.</summary>
+    public static readonly TimeSpan DefaultGatewayWait = TimeSpan.FromSeconds(20);
+
     private readonly IHost _host;
 
     private ClusterConnection(IHost host) => _host = host;
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterConnection> ConnectAsync(string redis, string clusterId, string? token, CancellationToken cancellationToken)
+    public static async Task<ClusterConnection> ConnectAsync(string redis, string clusterId, string? token, CancellationToken cancellationToken,
+        TimeSpan? gatewayWait = null)
     {
+        var waitForGateway = gatewayWait ?? DefaultGatewayWait;
         var configuration = RedisConnection.Parse(redis, "--cluster");
         await ProbeRedisAsync(configuration, redis);
         var builder = Host.CreateApplicationBuilder();
@@ -33,6 +39,13 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
             client.UseRedisClustering(o => o.ConfigurationOptions = configuration);
             if (!string.IsNullOrEmpty(token)) client.AddOutgoingGrainCallFilter(new ClusterTokenCallFilter(token));
+            var giveUp = DateTime.UtcNow + waitForGateway;
+            client.UseConnectionRetryFilter(async (_, ct) =>
+            {
+                if (DateTime.UtcNow >= giveUp) return false;
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                return true;
+            });
         });
         var host = builder.Build();
         try
@@ -42,8 +55,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw new InvalidOperationException(RedisUnreachable(e)
-                ? NoRedisAt(redis)
+            throw new InvalidOperationException(RedisUnreachable(e) ? NoRedisAt(redis)
+                : NoGateway(e) ? $"no node of cluster '{clusterId}' is registered in Redis {RedisConnection.Redacted(redis)} (waited {waitForGateway.TotalSeconds:0} s): " +
+                    "start one (segcluster node, or docker compose up), or give the nodes' cluster id with --cluster-id (their Node:ClusterId)."
                 : $"Could not connect to the cluster '{clusterId}' through Redis {RedisConnection.Redacted(redis)}: {e.Message}", e);
         }
         return new ClusterConnection(host);
@@ -93,6 +107,14 @@ public sealed class ClusterConnection : IAsyncDisposable
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
             if (inner is RedisConnectionException or RedisTimeoutException) return true;
+        return false;
+    }
+
+    /// <summary>Orleans' gateway manager found no gateway in the membership table (its message is the only sign).</summary>
+    private static bool NoGateway(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner.Message.Contains("Could not find any gateway", StringComparison.Ordinal)) return true;
         return false;
     }
 
