@@ -9,4 +9,8 @@ public sealed record SchedulerTicket(
     [property: Id(2)] int QueuePosition)
 {
     public bool Started => Workers.Count > 0;
+
+    /// <summary>Why a queued experiment cannot start however long it waits for running ones (more workers than the live
+    /// nodes have of its kind); null when it waits its turn.</summary>
+    [Id(3)] public string? Waiting { get; init; }
 }

@@ -64,7 +64,7 @@ public static class TrainCommand
         var console = AnsiConsole.Console;
         var ticket = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).SubmitAsync(experimentId, spec);
         if (ticket.Started) console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] started on {string.Join(", ", ticket.Workers)}");
-        else console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] queued at position {ticket.QueuePosition}");
+        else console.MarkupLineInterpolated($"experiment [bold]{experimentId}[/] queued at position {ticket.QueuePosition}{(ticket.Waiting is { } why ? $": {why}" : "")}");
         if (detach) return 0;
         ExperimentStatus status;
         try

@@ -14,7 +14,9 @@ namespace SegCluster.Cluster.Scheduling;
 /// Worker inventory and gang scheduler. Reentrant, because experiments it starts call back into it
 /// (Reform, Release) while it awaits them: every decision (allocate, queue, free) is made and recorded
 /// synchronously before the first await, so interleaved calls never see a half-made allocation, and a
-/// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs).
+/// worker is held by at most one experiment. The queue is strict FIFO (no starvation of large gangs) among the experiments
+/// the cluster can run: one that needs more workers of its kind than the live nodes have waits for nodes to join without
+/// holding back the experiments behind it.
 /// A gang is taken back from an experiment only when it is known to run nothing on it: the experiment refused to
 /// start, re-forms, released it on ending, or its start failed otherwise (a timeout) and the experiment says it is neither
 /// running nor starting. A failed start whose experiment runs, is still starting (checking its files) or cannot be asked
@@ -109,12 +111,16 @@ public sealed class SchedulerGrain(
     private async Task<SchedulerTicket> PlaceAsync(string experimentId, ExperimentSpec spec)
     {
         var queued = new QueuedExperiment(experimentId, spec, spec.Workers, spec.Device);
-        if (Record.Queue.Count > 0 || await AllocateAnsweringAsync(queued) is not { } gang)
+        if (Record.Queue.Any(Runnable) || await AllocateAnsweringAsync(queued) is not { } gang)
         {
             Record.Queue.Add(queued);
             await PersistAsync();
-            logger.LogInformation("Experiment {Experiment} queued at {Position} ({Workers} × {Device})", experimentId, Record.Queue.Count, spec.Workers, spec.Device);
-            return new SchedulerTicket(experimentId, [], Record.Queue.Count);
+            var waiting = Runnable(queued) ? null
+                : $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
+                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers";
+            logger.LogInformation("Experiment {Experiment} queued at {Position} ({Workers} × {Device}){Waiting}", experimentId, Record.Queue.Count, spec.Workers, spec.Device,
+                waiting is null ? "" : ": " + waiting);
+            return new SchedulerTicket(experimentId, [], Record.Queue.Count) { Waiting = waiting };
         }
         await PersistAsync();
         try
@@ -351,13 +357,14 @@ public sealed class SchedulerGrain(
             .Select(w => new WorkerAllocation(w, Record.Allocations.GetValueOrDefault(w.WorkerId)))],
         [.. Record.Queue.Select(q => q.ExperimentId)]));
 
-    /// <summary>Starts queued experiments in order while the head of the queue fits.</summary>
+    /// <summary>Starts queued experiments in order while the first one the cluster can run fits; those it cannot run (more
+    /// workers than the live nodes have of their kind) are passed over, not waited for.</summary>
     private async Task StartQueuedAsync()
     {
-        while (Record.Queue.Count > 0 && TryAllocate(Record.Queue[0]) is { } gang)
+        while (Record.Queue.FindIndex(Runnable) is var head and >= 0 && TryAllocate(Record.Queue[head]) is { } gang)
         {
-            var next = Record.Queue[0];
-            Record.Queue.RemoveAt(0);
+            var next = Record.Queue[head];
+            Record.Queue.RemoveAt(head);
             _startingFromQueue.Add(next.ExperimentId);
             try
             {
@@ -408,6 +415,16 @@ public sealed class SchedulerGrain(
             logger.LogWarning("Worker {Worker} did not answer ({Error}); leaving it out", workerId, e.Message);
             return workerId;
         }
+    }
+
+    /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free: if not, no
+    /// amount of waiting for running experiments lets it start, so it must not hold the queue.</summary>
+    private bool Runnable(QueuedExperiment request) => KindCount(request.Device) >= request.Workers;
+
+    private int KindCount(string device)
+    {
+        var live = membership.CurrentSnapshot.InState(SiloStatus.Active);
+        return Record.Workers.Values.Count(w => live.Contains(w.NodeId) && GangAllocator.SameKind(w.Device, device));
     }
 
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)

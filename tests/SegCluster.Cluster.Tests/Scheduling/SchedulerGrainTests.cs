@@ -219,6 +219,30 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, holder => Assert.Equal("waiting", holder));
     }
 
+    /// <summary>An experiment asking for more workers than the cluster has of its kind can never start by waiting for running
+    /// ones: it says so and waits for nodes, and experiments queued after it that fit start (strict FIFO held them all back,
+    /// with every worker free). FIFO stays among experiments that can run.</summary>
+    [Fact]
+    public async Task An_experiment_larger_than_the_cluster_waits_for_nodes_without_holding_back_the_queue()
+    {
+        var first = SchedulerClusters.Workers(_node, 4);
+        await _scheduler.RegisterWorkersAsync(first.Take(2).ToList());
+        var large = await _scheduler.SubmitAsync("large", Spec(workers: 3));
+        var small = await _scheduler.SubmitAsync("small", Spec(workers: 1));
+        var second = await _scheduler.SubmitAsync("second", Spec(workers: 2));  // fits the cluster: waits its turn behind nothing runnable but "small"
+
+        Assert.Equal((false, 1), (large.Started, large.QueuePosition));
+        Assert.Contains("live nodes have 2 cpu worker(s) and this experiment needs 3", large.Waiting);
+        Assert.True(small.Started);
+        Assert.Equal((false, 2, (string?)null), (second.Started, second.QueuePosition, second.Waiting));
+
+        await _scheduler.RegisterWorkersAsync(first);  // a node adds two workers: "large" can run and is first in line
+        await _starts.Reached("large").WaitAsync(TimeSpan.FromSeconds(10));
+        var holders = await SchedulerClusters.AllocationsAsync(_scheduler);
+        Assert.Equal((3, 1), (holders.Values.Count(h => h == "large"), holders.Values.Count(h => h == "small")));
+        Assert.Equal(["second"], (await _scheduler.GetSnapshotAsync()).Queue);
+    }
+
     [Fact]
     public async Task A_spec_whose_dataset_folder_is_missing_is_refused_at_submit_not_when_it_leaves_the_queue()
     {
