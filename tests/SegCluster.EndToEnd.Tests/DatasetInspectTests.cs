@@ -25,13 +25,38 @@ public sealed class DatasetInspectTests : IDisposable
         using var cli = CliProcess.StartAt(CliProcess.DefaultDll, new Dictionary<string, string?> { ["COLUMNS"] = null }, "dataset", "inspect", _root);
         var (exit, stdout, stderr) = await cli.WaitAsync(Limit);
 
-        Assert.True(exit == 0, stderr + stdout);
+        Assert.True(exit == 1, stderr + stdout);  // 1 of 3 unusable: training would stop at max_invalid_fraction 0.05
         Assert.Contains(stdout.Split('\n'), line => line.Contains($"folder dataset at {_root}: 3 classes; masks:"));
         Assert.Contains("8x12: 3", stdout);            // image sizes
         Assert.Matches(@"background\s*│\s*96\b", stdout);  // 2 usable masks × 48 background pixels
         Assert.Matches(@"cat\s*│\s*96\b", stdout);
         Assert.Contains("1 unusable sample", stdout);
         Assert.Contains("img2.png: mask value 9", stdout);
+        Assert.Contains("training on 'train' would stop: 1 of 3", stdout);
+    }
+
+    /// <summary>Inspect decodes images as training does: a PNG cut after its header passed a header read ("unusable 0") and
+    /// then stopped training. One bad sample in 20 is within max_invalid_fraction 0.05 (exit 0); with 0.01 it is not.</summary>
+    [Fact]
+    public async Task A_truncated_image_is_unusable_and_the_exit_code_follows_the_training_limit()
+    {
+        File.WriteAllText(Path.Combine(_root, "classes.json"), """["background", "cat"]""");
+        for (int i = 0; i < 20; i++)
+        {
+            Png(Path.Combine(_root, "images", $"img{i:00}.png"), 16, 16, (x, y) => new SKColor((byte)(x * 16), (byte)(y * 16), 30));
+            Png(Path.Combine(_root, "masks", $"img{i:00}.png"), 16, 16, (x, _) => Grey(x < 8 ? 0 : 1));
+        }
+        var cut = Path.Combine(_root, "images", "img07.png");
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..60]);  // signature and IHDR survive: the size is still readable
+
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "dataset", "inspect", _root);
+        var (strict, strictOut, _) = await CliProcess.RunAsync(Limit, "dataset", "inspect", _root, "--max-invalid-fraction", "0.01");
+
+        Assert.True(exit == 0, stderr + stdout);
+        Assert.Contains("1 unusable sample", stdout);
+        Assert.Contains("img07.png", stdout);
+        Assert.Equal(1, strict);
+        Assert.Contains("would stop: 1 of 20", strictOut);
     }
 
     [Fact]

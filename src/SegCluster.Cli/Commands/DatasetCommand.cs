@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Datasets;
 using SegCluster.Vision.Data.Files;
 
@@ -16,6 +17,12 @@ public static class DatasetCommand
         var format = new Option<string>("--format") { Description = $"Format: {DatasetFormats.Auto} (detect), {string.Join(", ", DatasetFormats.Names)}.", DefaultValueFactory = _ => DatasetFormats.Auto };
         var split = new Option<string?>("--split") { Description = "Inspect only this split (default: every split)." };
         var limit = new Option<int?>("--limit") { Description = "Inspect at most N samples per split (default: all)." };
+        var maxInvalid = new Option<double>("--max-invalid-fraction")
+        {
+            Description = "Exit 1 when a split has more unusable samples than this share, as training stops (dataset.max_invalid_fraction).",
+            DefaultValueFactory = _ => new DatasetSpec().MaxInvalidFraction,
+        };
+        maxInvalid.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 1) r.AddError("--max-invalid-fraction must be in [0, 1]."); });
 
         format.Validators.Add(r =>
         {
@@ -27,10 +34,10 @@ public static class DatasetCommand
 
         var inspect = new Command("inspect", "Detect a dataset's format and print its splits, image sizes and class histogram.")
         {
-            path, format, split, limit,
+            path, format, split, limit, maxInvalid,
         };
         inspect.SetAction((parse, cancellationToken) => Task.FromResult(
-            DatasetInspector.Run(parse.GetValue(path)!.FullName, parse.GetValue(format)!, parse.GetValue(split), parse.GetValue(limit), cancellationToken)));
+            DatasetInspector.Run(parse.GetValue(path)!.FullName, parse.GetValue(format)!, parse.GetValue(split), parse.GetValue(limit), parse.GetValue(maxInvalid), cancellationToken)));
         return new Command("dataset", "Inspect datasets on disk.") { inspect };
     }
 }

@@ -9,8 +9,9 @@ public static class DatasetInspector
 {
     private const int ProblemsShown = 10;
 
-    /// <returns>Exit code: 0 inspected (even with unusable files, which are listed), 2 not a dataset, 130 cancelled.</returns>
-    public static int Run(string path, string format, string? split, int? limit, CancellationToken cancellationToken)
+    /// <returns>Exit code: 0 inspected (unusable files, if any, are listed), 1 a split has more unusable samples than
+    /// <paramref name="maxInvalidFraction"/> (training on it would stop), 2 not a dataset, 130 cancelled.</returns>
+    public static int Run(string path, string format, string? split, int? limit, double maxInvalidFraction, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         DatasetLayout layout;
@@ -47,12 +48,17 @@ public static class DatasetInspector
         var problems = results.SelectMany(r => r.Problems).ToList();
         if (problems.Count > 0)
         {
-            console.MarkupLineInterpolated($"[yellow]{problems.Count} unusable sample(s)[/] (training treats them as all-ignore):");
+            console.MarkupLineInterpolated($"[yellow]{problems.Count} unusable sample(s)[/] (training treats them as all-ignore, up to dataset.max_invalid_fraction of a split):");
             foreach (var p in problems.Take(ProblemsShown))
                 console.MarkupLineInterpolated($"  {p.Message}");
             if (problems.Count > ProblemsShown) console.MarkupLineInterpolated($"  ... and {problems.Count - ProblemsShown} more");
         }
-        return 0;
+        // The rule training applies (AugmentedFileSource): more unusable samples than the fraction stop the run.
+        var failing = results.Where(r => r.Problems.Count > maxInvalidFraction * r.Inspected).ToList();
+        foreach (var r in failing)
+            console.MarkupLineInterpolated(
+                $"[red]training on '{r.Split}' would stop[/]: {r.Problems.Count} of {r.Inspected} inspected samples are unusable ({Percent((double)r.Problems.Count / r.Inspected)}), more than dataset.max_invalid_fraction {maxInvalidFraction.ToString(CultureInfo.InvariantCulture)}; fix or remove them.");
+        return failing.Count > 0 ? 1 : 0;
     }
 
     private static Table SplitTable(IReadOnlyList<SplitStatistics> results)

@@ -1,6 +1,7 @@
 namespace SegCluster.Vision.Data.Files;
 
-/// <summary>Reads every (or the first <c>limit</c>) sample of each split: image headers for sizes, masks in full for the histogram.</summary>
+/// <summary>Reads every (or the first <c>limit</c>) sample of each split as training reads it: images and masks decoded in
+/// full (a header alone passed a truncated image that training then could not use), masks counted for the histogram.</summary>
 public static class DatasetStatistics
 {
     /// <summary>Statistics of <paramref name="split"/>; <paramref name="progress"/> gets one tick per sample.</summary>
@@ -19,7 +20,8 @@ public static class DatasetStatistics
             var files = samples[i];
             try
             {
-                var size = ImageDecoder.ReadSize(files.ImagePath);
+                var (_, height, width) = ImageDecoder.DecodeRgb(files.ImagePath);
+                (int Height, int Width) size = (height, width);
                 sizes[size] = sizes.GetValueOrDefault(size) + 1;
                 var (label, h, w) = ImageDecoder.DecodeMask(files.MaskPath, files.Encoding);
                 if ((h, w) != size)
