@@ -28,7 +28,8 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
     }
 
     /// <summary>The advisor's statistics of <paramref name="indices"/> of <paramref name="dataset"/>, in batches (the one
-    /// streaming loop of every spectral analysis: shards, the single-process reference, the sweep's spectral skip).</summary>
+    /// streaming loop of every spectral analysis: shards, the single-process reference, the sweep's spectral skip). Too many
+    /// unusable files stop it as they stop training: an <see cref="ArgumentException"/> naming the first (not retried).</summary>
     public static SpectralStatistics Analyse(ISegmentationDataset dataset, IEnumerable<int> indices, int batchSize, CancellationToken cancellationToken = default)
     {
         GridAdvisor? advisor = null;
@@ -37,7 +38,7 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
             foreach (var chunk in indices.Chunk(batchSize))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var batch = SegmentationBatch.Collate(chunk.Select(dataset.Get).ToList(), CPU);
+                using var batch = SegmentationBatch.Collate(Samples(dataset, chunk), CPU);
                 advisor ??= new GridAdvisor(dataset.NumClasses, (int)batch.Labels.shape[1], (int)batch.Labels.shape[2]);
                 advisor.Add(batch.Labels);
             }
@@ -49,13 +50,29 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
         }
     }
 
-    /// <summary>The training split's labels, un-augmented, at the spec's size.</summary>
+    private static List<SegmentationSample> Samples(ISegmentationDataset dataset, int[] indices)
+    {
+        try
+        {
+            return [.. indices.Select(dataset.Get)];
+        }
+        catch (TooManyInvalidSamplesException e)
+        {
+            throw new ArgumentException($"the labels cannot be analysed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The training split's labels, un-augmented, at the spec's size; unusable files are all-ignore up to the spec's
+    /// dataset.max_invalid_fraction, as in training (they were all-ignore without limit, and counted as analysed labels).</summary>
     public static ISegmentationDataset Labels(ExperimentSpec spec)
     {
         var d = spec.Dataset;
         if (d.Kind != DatasetSpec.Files) return new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         var layout = DatasetLayoutDetector.Open(d.Path!, d.Format);
         var resize = new AugmentationOptions(d.Height, d.Width, 1, 1, 0, 0, 0, 0);
-        return new AugmentedFileSource(new FileSegmentationDataset(layout, d.TrainSplit), resize, cacheBytes: 0, spec.Seed, training: false);
+        return new AugmentedFileSource(new FileSegmentationDataset(layout, d.TrainSplit), resize, cacheBytes: 0, spec.Seed, training: false)
+        {
+            MaxInvalidFraction = d.MaxInvalidFraction,
+        };
     }
 }

@@ -1,0 +1,34 @@
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Spectral;
+using SegCluster.Cluster.Tests.Data;
+
+namespace SegCluster.Cluster.Tests.Spectral;
+
+/// <summary>The spectral analysis reads a files dataset's labels as training does: more unusable masks than
+/// dataset.max_invalid_fraction stop it naming the first (before, each was analysed as an all-ignore label and the report
+/// counted it among the labels analysed).</summary>
+public sealed class ShardSpectralAnalyserTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("segcluster-spectral-files-");
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    [Fact]
+    public void Too_many_unusable_masks_stop_the_analysis_naming_the_first()
+    {
+        TinyFolderDataset.Write(_root.FullName, train: 4, val: 1);
+        File.WriteAllBytes(Path.Combine(_root.FullName, "masks", "train", "s2.png"), [1, 2, 3]);
+        var spec = new ExperimentSpec
+        {
+            Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root.FullName, Format = "folder", NumClasses = 3, Height = 16, Width = 16 },
+        };
+
+        var error = Assert.Throws<ArgumentException>(() => ShardSpectralAnalyser.Analyse(ShardSpectralAnalyser.Labels(spec), [0, 1, 2, 3], batchSize: 2));
+        var tolerant = ShardSpectralAnalyser.Analyse(
+            ShardSpectralAnalyser.Labels(spec with { Dataset = spec.Dataset with { MaxInvalidFraction = 0.5 } }), [0, 1, 2, 3], batchSize: 2);
+
+        Assert.Contains("max_invalid_fraction", error.Message);
+        Assert.Contains("s2.png", error.Message);
+        Assert.Equal(4, tolerant.Images);  // within the limit the unusable mask is all-ignore, as in training
+    }
+}
