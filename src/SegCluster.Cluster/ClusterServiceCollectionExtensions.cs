@@ -7,6 +7,7 @@ using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
+using SegCluster.Cluster.Scheduling;
 using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Cluster.Sweeps;
@@ -61,6 +62,7 @@ public static class ClusterServiceCollectionExtensions
     {
         services.AddMetrics();
         services.TryAddSingleton<SegClusterMetrics>();
+        services.TryAddKeyedSingleton(SchedulerGrain.LeaseClock, TimeProvider.System);  // tests register a fake first
         services.AddOptions<SweepOptions>();
         services.AddOptions<SpectralShardOptions>();
         services.AddOptions<ExperimentOptions>();

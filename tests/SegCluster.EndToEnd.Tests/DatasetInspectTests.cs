@@ -32,7 +32,7 @@ public sealed class DatasetInspectTests : IDisposable
         Assert.Matches(@"cat\s*│\s*96\b", stdout);
         Assert.Contains("1 unusable sample", stdout);
         Assert.Contains("img2.png: mask value 9", stdout);
-        Assert.Contains("training on 'train' would stop: 1 of 3", stdout);
+        Assert.Contains("training on 'train' would stop: 1 of its 3 samples", stdout);
     }
 
     /// <summary>Inspect decodes images as training does: a PNG cut after its header passed a header read ("unusable 0") and
@@ -56,7 +56,7 @@ public sealed class DatasetInspectTests : IDisposable
         Assert.Contains("1 unusable sample", stdout);
         Assert.Contains("img07.png", stdout);
         Assert.Equal(1, strict);
-        Assert.Contains("would stop: 1 of 20", strictOut);
+        Assert.Contains("would stop: 1 of its 20 samples", strictOut);
     }
 
     [Fact]

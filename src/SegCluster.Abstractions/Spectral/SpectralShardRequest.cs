@@ -19,7 +19,12 @@ public sealed record SpectralShardRequest
 
     /// <summary>The analysis this shard belongs to: equal for equal data, image count and sharding, so a repeated
     /// analysis finds the shards already recorded.</summary>
-    public string AnalysisKey => string.Create(CultureInfo.InvariantCulture, $"{Spec.Dataset.Identity(Spec.Seed)}|{Images}|{Shards}");
+    public string AnalysisKey => string.Create(CultureInfo.InvariantCulture,
+        $"{StatisticsVersion}|{Spec.Dataset.Identity(Spec.Seed)}|{Images}|{Shards}|{Spec.Dataset.MaxInvalidFraction}");
+
+    /// <summary>Bumped when the statistics a shard records change meaning or layout (v2: the oracles abstain where the grid
+    /// has no label, with their unpredicted counts), so a recorded shard of an older version is computed again, not merged.</summary>
+    public const string StatisticsVersion = "v2";
 
     /// <summary>Key of the shard's <c>ISpectralShardGrain</c>: "{analysis}|{shard}".</summary>
     public string GrainKey => string.Create(CultureInfo.InvariantCulture, $"{AnalysisKey}|{Shard}");

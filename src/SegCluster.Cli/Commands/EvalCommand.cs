@@ -63,9 +63,10 @@ public static class EvalCommand
             }
             var console = AnsiConsole.Console;
             var workerCount = parse.GetValue(workers);
-            async Task<int> Run(IGrainFactory grains, IReadOnlyList<string> workerIds)
+            async Task<int> Run(IGrainFactory grains, IReadOnlyList<string> workerIds, CancellationToken lost = default)
             {
-                var result = await EvaluationRunner.RunAsync(console, job, grains, workerIds, count, classNames, cancellationToken);
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lost);
+                var result = await EvaluationRunner.RunAsync(console, job, grains, workerIds, count, classNames, stop.Token);
                 EvaluationTable.Write(console, result);
                 if (parse.GetValue(output) is { } file)
                 {
@@ -83,9 +84,17 @@ public static class EvalCommand
                 }
                 return await remote.RunAsync(parse, async client =>
                 {
-                    // Held while it runs, so the scheduler starts no experiment on the same devices.
+                    // Held while it runs, so the scheduler starts no experiment on the same devices; a lost lease stops it.
                     await using var lease = await WorkerLease.TakeAsync(client, "eval", workerCount);
-                    return await Run(client, lease.WorkerIds);
+                    try
+                    {
+                        return await Run(client, lease.WorkerIds, lease.Lost);
+                    }
+                    catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    {
+                        Console.Error.WriteLine($"error: evaluation stopped: {lease.LostReason}.");
+                        return 1;
+                    }
                 }, cancellationToken);
             }
             catch (InvalidOperationException e)

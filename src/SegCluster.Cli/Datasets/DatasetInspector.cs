@@ -53,11 +53,12 @@ public static class DatasetInspector
                 console.MarkupLineInterpolated($"  {p.Message}");
             if (problems.Count > ProblemsShown) console.MarkupLineInterpolated($"  ... and {problems.Count - ProblemsShown} more");
         }
-        // The rule training applies (AugmentedFileSource): more unusable samples than the fraction stop the run.
-        var failing = results.Where(r => r.Problems.Count > maxInvalidFraction * r.Inspected).ToList();
+        // The rule training applies (AugmentedFileSource): more unusable samples than the fraction of the split stop the run.
+        // With --limit the count is of the samples inspected, a lower bound of the split's.
+        var failing = results.Where(r => r.Problems.Count > maxInvalidFraction * r.Samples).ToList();
         foreach (var r in failing)
             console.MarkupLineInterpolated(
-                $"[red]training on '{r.Split}' would stop[/]: {r.Problems.Count} of {r.Inspected} inspected samples are unusable ({Percent((double)r.Problems.Count / r.Inspected)}), more than dataset.max_invalid_fraction {maxInvalidFraction.ToString(CultureInfo.InvariantCulture)}; fix or remove them.");
+                $"[red]training on '{r.Split}' would stop[/]: {r.Problems.Count} of its {r.Samples} samples are unusable{(r.Inspected < r.Samples ? $" (among the {r.Inspected} inspected)" : "")}, more than dataset.max_invalid_fraction {maxInvalidFraction.ToString(CultureInfo.InvariantCulture)}; fix or remove them.");
         return failing.Count > 0 ? 1 : 0;
     }
 

@@ -6,7 +6,9 @@ namespace SegCluster.Cli.Remote;
 /// Free workers of a running cluster held for the CLI's own work (`eval --cluster`) through a scheduler lease, so no
 /// experiment or sweep is started on them meanwhile (two jobs on one GPU can run it out of memory). Renewed every third
 /// of its duration while this process lives; given back on dispose. A process that dies stops renewing, and the
-/// scheduler's next check after the lease lapses frees the workers.
+/// scheduler's next check after the lease lapses frees the workers. A lease this process loses (renewals failed for its
+/// whole duration, so the scheduler freed the workers) cancels <see cref="Lost"/>: the work stops rather than share the
+/// devices with what the scheduler starts on them.
 /// </summary>
 public sealed class WorkerLease : IAsyncDisposable
 {
@@ -14,6 +16,7 @@ public sealed class WorkerLease : IAsyncDisposable
 
     private readonly ISchedulerGrain _scheduler;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _lost = new();
     private readonly Task _renewing;
 
     private WorkerLease(ISchedulerGrain scheduler, string holder, IReadOnlyList<string> workerIds, TimeSpan duration)
@@ -21,6 +24,7 @@ public sealed class WorkerLease : IAsyncDisposable
         _scheduler = scheduler;
         Holder = holder;
         WorkerIds = workerIds;
+        Lost = _lost.Token;  // read once: the token stays readable after dispose
         _renewing = RenewAsync(duration, _stop.Token);
     }
 
@@ -28,6 +32,12 @@ public sealed class WorkerLease : IAsyncDisposable
     public string Holder { get; }
 
     public IReadOnlyList<string> WorkerIds { get; }
+
+    /// <summary>Cancelled when the scheduler no longer holds the workers for this lease.</summary>
+    public CancellationToken Lost { get; }
+
+    /// <summary>Why the lease was lost, once <see cref="Lost"/> is cancelled.</summary>
+    public string? LostReason { get; private set; }
 
     /// <summary>Leases up to <paramref name="max"/> free workers (of the <paramref name="device"/> kind, any when null); throws
     /// <see cref="InvalidOperationException"/> naming the shortfall when fewer than <paramref name="min"/> are free.</summary>
@@ -47,17 +57,22 @@ public sealed class WorkerLease : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
+                bool held;
                 try
                 {
-                    if (await _scheduler.RenewLeaseAsync(Holder, duration)) continue;
-                    Console.Error.WriteLine($"warning: the lease {Holder} on workers {string.Join(", ", WorkerIds)} lapsed; the scheduler may start other work on them.");
-                    return;
+                    held = await _scheduler.RenewLeaseAsync(Holder, duration);
                 }
-                catch (Exception e) when (!stop.IsCancellationRequested)
+                catch (Exception e)
                 {
+                    if (stop.IsCancellationRequested) return;
                     // The scheduler may be moving off a lost node: the next tick tries again, well before the lease lapses.
                     Console.Error.WriteLine($"warning: could not renew the lease {Holder} ({e.Message}); trying again.");
+                    continue;
                 }
+                if (held) continue;
+                LostReason = $"the scheduler no longer holds workers {string.Join(", ", WorkerIds)} for {Holder} (its renewals failed for {duration.TotalSeconds:0} s, so it freed them)";
+                await _lost.CancelAsync();
+                return;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -68,8 +83,9 @@ public sealed class WorkerLease : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        await _renewing;
+        await _renewing;  // never faults: its failures are handled inside
         _stop.Dispose();
+        _lost.Dispose();
         try
         {
             await _scheduler.ReleaseAsync(Holder);

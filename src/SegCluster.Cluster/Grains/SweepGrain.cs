@@ -30,6 +30,8 @@ public sealed class SweepGrain(
     /// <summary>Pauses before the further tries of a trial save whose grain's node is being lost (<see cref="SaveTrialsAsync"/>):
     /// about 30 s in all: longer than the membership takes to declare a dead node (Node:FailureDetection: 16 s at most by default;
     /// Orleans' own defaults about 30 s), after which the grain is activated on another node.</summary>
+    /// <summary>How long trial saves are tried again in all: longer than Orleans takes to declare a lost node dead.</summary>
+    private static readonly TimeSpan SaveRetryFor = TimeSpan.FromSeconds(45);
     private static readonly TimeSpan[] SaveRetryDelays =
         [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15)];
 
@@ -513,12 +515,14 @@ public sealed class SweepGrain(
     /// Persists every trial changed since the last call, each to its own small entry (not the whole record). A trial stays
     /// marked unsaved until a save of it succeeds. Saves that fail because a trial grain's node is being lost (timed out or
     /// rejected: <see cref="GrainRelocation.InProgress"/>, what the trial runner polls through) are tried again after the
-    /// pauses of <see cref="SaveRetryDelays"/>; any other failure, or the last, reaches the caller.
+    /// pauses of <see cref="SaveRetryDelays"/> while <see cref="SaveRetryFor"/> lasts (a save that times out takes the 30 s call
+    /// timeout itself, so a count of tries alone let it run for minutes); any other failure, or the last, reaches the caller.
     /// </summary>
     private async Task SaveTrialsAsync()
     {
         PublishTrialStates();
         var attempt = 0;
+        var giveUp = DateTime.UtcNow + SaveRetryFor;
         while (_unsaved.Count > 0)
         {
             var saving = _unsaved.ToList();
@@ -531,7 +535,8 @@ public sealed class SweepGrain(
             catch (Exception e)
             {
                 _unsaved.UnionWith(saving);
-                if (attempt == SaveRetryDelays.Length || saves.Exception?.InnerExceptions.All(GrainRelocation.InProgress) != true) throw;
+                if (attempt == SaveRetryDelays.Length || DateTime.UtcNow + SaveRetryDelays[attempt] > giveUp
+                    || saves.Exception?.InnerExceptions.All(GrainRelocation.InProgress) != true) throw;
                 logger.LogWarning("Sweep {Sweep} could not save {Trials} trial results ({Error}); trying again in {Delay}", Id, saving.Count, e.Message, SaveRetryDelays[attempt]);
                 await Task.Delay(SaveRetryDelays[attempt++]);
             }

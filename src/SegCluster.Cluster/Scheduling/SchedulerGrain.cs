@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
@@ -28,8 +29,12 @@ public sealed class SchedulerGrain(
     [PersistentState("scheduler", ClusterStorage.Scheduler)] IPersistentState<SchedulerRecord> state,
     IClusterMembershipService membership,
     SegClusterMetrics metrics,
+    [FromKeyedServices(SchedulerGrain.LeaseClock)] TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
+    /// <summary>The service key of the clock leases lapse by (keyed, so a test's fake clock reaches only this grain).</summary>
+    public const string LeaseClock = "segcluster-lease-clock";
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
@@ -183,7 +188,7 @@ public sealed class SchedulerGrain(
     /// have ended, a lease by lapsing; false when it runs or cannot answer in time.</summary>
     private async Task<bool> HasEndedAsync(string holder)
     {
-        if (Record.Leases.TryGetValue(holder, out var lapses)) return DateTime.UtcNow > lapses;
+        if (Record.Leases.TryGetValue(holder, out var lapses)) return time.GetUtcNow().UtcDateTime > lapses;
         if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await ExperimentEndedAsync(holder);
         try
         {
@@ -237,7 +242,7 @@ public sealed class SchedulerGrain(
             throw new InvalidOperationException(
                 $"the cluster has {free.Count} free {(device is null ? "" : $"{device} ")}worker(s) of {Record.Workers.Count}, {min} needed; wait for a running experiment, cancel one, or add nodes.");
         foreach (var worker in free) Record.Allocations[worker] = holder;
-        Record.Leases[holder] = DateTime.UtcNow + duration;
+        Record.Leases[holder] = time.GetUtcNow().UtcDateTime + duration;
         await PersistAsync();
         logger.LogInformation("{Holder} leases workers {Workers} for {Duration}", holder, string.Join(", ", free), duration);
         return free;
@@ -246,7 +251,7 @@ public sealed class SchedulerGrain(
     public async Task<bool> RenewLeaseAsync(string holder, TimeSpan duration)
     {
         if (!Record.Leases.ContainsKey(holder)) return false;
-        Record.Leases[holder] = DateTime.UtcNow + duration;
+        Record.Leases[holder] = time.GetUtcNow().UtcDateTime + duration;
         Claimed(holder);
         await PersistAsync();
         return true;
@@ -306,6 +311,10 @@ public sealed class SchedulerGrain(
             catch (Exception e) { logger.LogWarning("Could not tell {Experiment} about lost workers: {Error}", group.Key, e.Message); }
         }
         await ReleaseEndedAsync();
+        // The live nodes change without a call here (a node died, or one registered before the membership listed it
+        // active): an experiment may now fit, or one ahead of it may no longer be runnable.
+        // Started after this call returns, so a heartbeat does not wait for the starts.
+        if (Record.Queue.Count > 0) _ = StartQueuedAfterReturningAsync();
     }
 
     /// <summary>
@@ -418,8 +427,9 @@ public sealed class SchedulerGrain(
     }
 
     /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free: if not, no
-    /// amount of waiting for running experiments lets it start, so it must not hold the queue.</summary>
-    private bool Runnable(QueuedExperiment request) => KindCount(request.Device) >= request.Workers;
+    /// amount of waiting for running experiments lets it start, so it must not hold the queue. A ring re-forming after a
+    /// lost node always holds it: it already waited its turn, and its node may come back.</summary>
+    private bool Runnable(QueuedExperiment request) => request.Spec is null || KindCount(request.Device) >= request.Workers;
 
     private int KindCount(string device)
     {

@@ -21,7 +21,7 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
     {
         var errors = request.Validate();
         if (errors.Count > 0) throw new ArgumentException($"spectral shard {request.GrainKey}: {string.Join(" ", errors)}");
-        var dataset = Labels(request.Spec);
+        var dataset = Labels(request.Spec, request.Indices().Count());
         if (request.Images > dataset.Count)
             throw new ArgumentException($"images = {request.Images} is more than the {dataset.Count} training samples of {request.Spec.Dataset.Identity(request.Spec.Seed)}; lower --images.");
         return Analyse(dataset, request.Indices(), request.BatchSize, cancellationToken);
@@ -63,16 +63,20 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
     }
 
     /// <summary>The training split's labels, un-augmented, at the spec's size; unusable files are all-ignore up to the spec's
-    /// dataset.max_invalid_fraction, as in training (they were all-ignore without limit, and counted as analysed labels).</summary>
-    public static ISegmentationDataset Labels(ExperimentSpec spec)
+    /// dataset.max_invalid_fraction of the <paramref name="analysed"/> labels (all when null), as in training (they were
+    /// all-ignore without limit, and counted as analysed labels).</summary>
+    public static ISegmentationDataset Labels(ExperimentSpec spec, int? analysed = null)
     {
         var d = spec.Dataset;
         if (d.Kind != DatasetSpec.Files) return new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         var layout = DatasetLayoutDetector.Open(d.Path!, d.Format);
         var resize = new AugmentationOptions(d.Height, d.Width, 1, 1, 0, 0, 0, 0);
-        return new AugmentedFileSource(new FileSegmentationDataset(layout, d.TrainSplit), resize, cacheBytes: 0, spec.Seed, training: false)
+        var files = new FileSegmentationDataset(layout, d.TrainSplit);
+        return new AugmentedFileSource(files, resize, cacheBytes: 0, spec.Seed, training: false)
         {
+            // The limit is judged against what this analysis reads, not the whole split (Coverage: the share it reads).
             MaxInvalidFraction = d.MaxInvalidFraction,
+            Coverage = analysed is { } n && files.Count > 0 ? Math.Min(1.0, (double)n / files.Count) : 1.0,
         };
     }
 }

@@ -56,7 +56,7 @@ public sealed class SpectralTrialFilter
 
     private static IReadOnlyList<GridFactorReport> Analyse(ExperimentSpec spec, int images)
     {
-        var dataset = ShardSpectralAnalyser.Labels(spec);  // the trials' own labels: synthetic scenes or the files' masks
+        var dataset = ShardSpectralAnalyser.Labels(spec, images);  // the trials' own labels: synthetic scenes or the files' masks
         return ShardSpectralAnalyser.Analyse(dataset, Enumerable.Range(0, Math.Min(images, dataset.Count)), BatchSize).Advise(new GridAdvisorOptions()).Factors;
     }
 }

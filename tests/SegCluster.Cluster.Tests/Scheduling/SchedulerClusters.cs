@@ -4,6 +4,7 @@ using Orleans.TestingHost;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Scheduling;
 
 namespace SegCluster.Cluster.Tests.Scheduling;
 
@@ -15,7 +16,9 @@ internal static class SchedulerClusters
 {
     /// <param name="storage">Registers the scheduler's grain storage; null = in memory.</param>
     /// <param name="probes">What the scripted workers do when probed or given a rank; null = answer at once.</param>
-    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null, WorkerProbes? probes = null)
+    /// <param name="clock">The clock leases lapse by; null = the system's.</param>
+    public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null, WorkerProbes? probes = null,
+        TimeProvider? clock = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
@@ -29,6 +32,7 @@ internal static class SchedulerClusters
             });
             silo.Services.AddSingleton(starts);
             silo.Services.AddSingleton(probes ?? new WorkerProbes());
+            if (clock is not null) silo.Services.AddKeyedSingleton(SchedulerGrain.LeaseClock, clock);
             silo.Services.AddSegClusterGrainDependencies();
         });
         var cluster = builder.Build();

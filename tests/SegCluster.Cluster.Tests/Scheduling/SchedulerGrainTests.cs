@@ -243,6 +243,21 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Equal(["second"], (await _scheduler.GetSnapshotAsync()).Queue);
     }
 
+    /// <summary>A ring re-forming after a lost node asks for its full size even when the survivors are fewer: it goes before
+    /// the queue and holds it (its node may come back), so the workers it just freed are not handed to later submissions.</summary>
+    [Fact]
+    public async Task A_re_forming_ring_larger_than_the_survivors_still_holds_the_queue()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 2));
+        Assert.True((await _scheduler.SubmitAsync("ring", Spec(workers: 2))).Started);
+
+        Assert.Empty(await _scheduler.ReformAsync("ring", workers: 3, "cpu"));  // its third worker's node died
+        var later = await _scheduler.SubmitAsync("later", Spec(workers: 1));
+
+        Assert.Equal((false, 2), (later.Started, later.QueuePosition));
+        Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, Assert.Null);
+    }
+
     [Fact]
     public async Task A_spec_whose_dataset_folder_is_missing_is_refused_at_submit_not_when_it_leaves_the_queue()
     {

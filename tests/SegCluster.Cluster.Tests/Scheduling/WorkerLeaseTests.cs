@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 
@@ -47,17 +48,19 @@ public sealed class WorkerLeaseTests
     [Fact]
     public async Task A_check_frees_a_lapsed_lease_and_keeps_a_renewed_one()
     {
-        await using var cluster = await SchedulerClusters.StartAsync(new ExperimentStarts());
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var cluster = await SchedulerClusters.StartAsync(new ExperimentStarts(), clock: clock);
         var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         var workers = SchedulerClusters.Workers(SchedulerClusters.NodeId(cluster.Silos[0]), 2);
         await scheduler.RegisterWorkersAsync(workers);
-        var lapsing = await scheduler.LeaseAsync("eval#dead", max: 1, min: 1, device: null, TimeSpan.FromMilliseconds(500));
-        var renewed = await scheduler.LeaseAsync("eval#alive", max: 1, min: 1, device: null, TimeSpan.FromMilliseconds(500));
+        var lapsing = await scheduler.LeaseAsync("eval#dead", max: 1, min: 1, device: null, Minute);
+        var renewed = await scheduler.LeaseAsync("eval#alive", max: 1, min: 1, device: null, Minute);
 
+        clock.Advance(TimeSpan.FromSeconds(50));
         await scheduler.CheckAsync();  // neither lapsed yet
         Assert.All((await SchedulerClusters.AllocationsAsync(scheduler)).Values, Assert.NotNull);
         Assert.True(await scheduler.RenewLeaseAsync("eval#alive", Minute));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        clock.Advance(TimeSpan.FromSeconds(20));  // 70 s after the leases, 20 s after the renewal
         await scheduler.CheckAsync();
 
         var holders = await SchedulerClusters.AllocationsAsync(scheduler);

@@ -31,4 +31,21 @@ public sealed class ShardSpectralAnalyserTests : IDisposable
         Assert.Contains("s2.png", error.Message);
         Assert.Equal(4, tolerant.Images);  // within the limit the unusable mask is all-ignore, as in training
     }
+
+    /// <summary>The limit is of the labels analysed, not of the split: 1 broken mask among the 4 analysed of 40 is over 5%
+    /// (judged against the split, up to 2 would have passed unnoticed).</summary>
+    [Fact]
+    public void The_limit_applies_to_the_labels_analysed_not_the_whole_split()
+    {
+        TinyFolderDataset.Write(_root.FullName, train: 40, val: 1);
+        File.WriteAllBytes(Path.Combine(_root.FullName, "masks", "train", "s1.png"), [1, 2, 3]);
+        var spec = new ExperimentSpec
+        {
+            Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root.FullName, Format = "folder", NumClasses = 3, Height = 16, Width = 16 },
+        };
+
+        var error = Assert.Throws<ArgumentException>(() => ShardSpectralAnalyser.Analyse(ShardSpectralAnalyser.Labels(spec, analysed: 4), [0, 1, 2, 3], batchSize: 2));
+
+        Assert.Contains("s1.png", error.Message);
+    }
 }
