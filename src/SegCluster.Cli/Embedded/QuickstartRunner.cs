@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
@@ -18,7 +19,10 @@ public static class QuickstartRunner
     /// <returns>0 on completion, 2 when the dataset, the starting checkpoint or <paramref name="output"/> is wrong (nothing
     /// started), 130 when <paramref name="cancellationToken"/> (Ctrl+C) stopped the run, else 1 (also when result.json could
     /// not be written).</returns>
-    public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
+    /// <param name="optionNames">Spec fields the command sets with options of its own (quickstart's --batch-size sets
+    /// training.batch_per_worker): a run's failure that names such a field names the option instead, as the user typed it.</param>
+    public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? optionNames = null)
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
@@ -84,7 +88,7 @@ public static class QuickstartRunner
 
             if (status.State != ExperimentState.Completed || status.Evaluation is null)
             {
-                Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {status.Error}");
+                Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {InOptionTerms(status.Error, optionNames)}");
                 return 1;
             }
             var result = QuickstartResult.From(experimentId, spec, status, startStep);
@@ -103,6 +107,13 @@ public static class QuickstartRunner
             return written ? 0 : 1;
         }
     }
+
+    /// <summary><paramref name="error"/> with each field of <paramref name="optionNames"/> replaced by its option (a whole
+    /// path: not training.batch_per_worker_x, nor a prefix of a longer path).</summary>
+    private static string? InOptionTerms(string? error, IReadOnlyDictionary<string, string>? optionNames) =>
+        error is null || optionNames is null
+            ? error
+            : optionNames.Aggregate(error, (text, field) => Regex.Replace(text, $@"(?<![\w.]){Regex.Escape(field.Key)}(?!\w|\.\w)", field.Value));
 
     /// <summary>What a Ctrl+C'd run says: the step it reached and the checkpoint to resume from, if it wrote one.</summary>
     private static string CancelledLine(ExperimentStatus status) =>

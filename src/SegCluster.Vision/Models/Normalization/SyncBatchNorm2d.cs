@@ -47,7 +47,7 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
         var n = ExactCount.FromParts(totals[0], totals[1]);
         if (n < 2)
-            throw new InvalidOperationException($"SyncBatchNorm2d: {n} value(s) per channel over all ranks; batch statistics need at least 2.");
+            throw TooFewValues($"SyncBatchNorm over all {group.WorldSize} ranks has {n} value per channel");
 
         using var inverseCount = (1.0 / n).ToScalar();
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
