@@ -69,6 +69,15 @@ public static class QuickstartCommand
             if (r.GetResult(steps) is { Implicit: false } && r.GetResult(epochs) is { Implicit: false })
                 r.AddError("Give --steps or --epochs, not both.");
         });
+        // The spec fields these options set: a run that fails naming one (DeepLabV3+ refusing a batch of one image names
+        // training.batch_per_worker) names the option the user typed instead.
+        var optionNames = new Dictionary<string, string>
+        {
+            ["training.steps"] = steps.Name, ["training.epochs"] = epochs.Name, ["training.batch_per_worker"] = batch.Name,
+            ["model.name"] = model.Name, ["model.norm"] = norm.Name, ["model.decoder_truncation"] = decoderTruncation.Name,
+            ["labels.mode"] = labelMode.Name, ["labels.factor"] = labelFactor.Name, ["training.precision"] = precision.Name,
+            ["training.memory_format"] = memoryFormat.Name, ["training.wire"] = wire.Name, ["training.checkpoint_every"] = checkpointEvery.Name,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             ImageSize.TryParse(parse.GetValue(imageSize), out var height, out var width, out _);
@@ -101,7 +110,7 @@ public static class QuickstartCommand
                 return 2;
             }
             return await QuickstartRunner.RunAsync(spec, experimentId: null, parse.GetValue(metricsPort), parse.GetValue(output)!,
-                TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken);
+                TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken, optionNames);
         });
         return command;
     }

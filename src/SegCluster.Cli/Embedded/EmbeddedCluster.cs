@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Cluster.Training;
 using SegCluster.Node.Hosting;
 
 namespace SegCluster.Cli.Embedded;
@@ -96,6 +97,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
+        builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
         WebApplication? app = null;
         try
         {
@@ -114,10 +116,30 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         return new EmbeddedCluster(app, ports.Http, ids);
     }
 
+    /// <summary>Waits until no training loop holds a worker's device, at most <paramref name="limit"/> in all: a cancelled
+    /// loop stops at its next step boundary, and stopping the node under a running one logs a busy worker's deactivation.</summary>
+    public Task WaitForLoopsAsync(TimeSpan limit) => Task.Run(() =>
+    {
+        var devices = _app.Services.GetRequiredService<DeviceOccupancy>();
+        var deadline = DateTime.UtcNow + limit;
+        foreach (var worker in WorkerIds)
+            devices.Occupy(worker, TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks)), CancellationToken.None)?.Dispose();
+    });
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    /// <summary>The command owns Ctrl+C and SIGTERM (System.CommandLine cancels its token, and the command stops this node when
+    /// it has cleaned up): the default console lifetime would also react to them, cancelling a node start part-way (Orleans
+    /// then logs errors with their stacks) and signalling the node to stop under the command's own cleanup.</summary>
+    private sealed class CommandOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static InvalidOperationException PortInUse(int port, Exception? inner) =>

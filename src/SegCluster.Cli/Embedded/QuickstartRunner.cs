@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
@@ -11,11 +12,17 @@ namespace SegCluster.Cli.Embedded;
 public static class QuickstartRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long a Ctrl+C'd run waits for its loops (a step, or a model still being built) before the node stops under them.</summary>
+    private static readonly TimeSpan LoopStopLimit = TimeSpan.FromSeconds(15);
 
     /// <param name="experimentId">Names the run's checkpoint folder (train --id); null: the spec's name and the UTC time.</param>
     /// <returns>0 on completion, 2 when the dataset, the starting checkpoint or <paramref name="output"/> is wrong (nothing
-    /// started), else 1 (also when result.json could not be written).</returns>
-    public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger, CancellationToken cancellationToken)
+    /// started), 130 when <paramref name="cancellationToken"/> (Ctrl+C) stopped the run, else 1 (also when result.json could
+    /// not be written).</returns>
+    /// <param name="optionNames">Spec fields the command sets with options of its own (quickstart's --batch-size sets
+    /// training.batch_per_worker): a run's failure that names such a field names the option instead, as the user typed it.</param>
+    public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? optionNames = null)
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
@@ -36,8 +43,9 @@ public static class QuickstartRunner
         EmbeddedCluster cluster;
         try
         {
-            // One node sums its workers in memory, where no wire exists: a chosen wire means the loopback ring.
-            cluster = await EmbeddedCluster.StartAsync(spec.Workers, spec.Device, metricsPort, cancellationToken,
+            // One node sums its workers in memory, where no wire exists: a chosen wire means the loopback ring. Not cancelled
+            // part-way (a silo whose start is cancelled logs an error with its stack): it takes a second; Ctrl+C ends the run after.
+            cluster = await EmbeddedCluster.StartAsync(spec.Workers, spec.Device, metricsPort, CancellationToken.None,
                 spec.Training.Wire is null ? null : EmbeddedCluster.NetworkRing);
         }
         catch (InvalidOperationException e)
@@ -49,6 +57,11 @@ public static class QuickstartRunner
         {
             console.MarkupLineInterpolated($"metrics: {cluster.MetricsUri}");
             var experiment = cluster.Grains.GetGrain<IExperimentGrain>(experimentId);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Console.WriteLine($"cancelled {experimentId} before it started");
+                return 130;
+            }
             try
             {
                 await experiment.StartAsync(spec, cluster.WorkerIds);
@@ -65,13 +78,17 @@ public static class QuickstartRunner
             }
             catch (OperationCanceledException)
             {
-                await experiment.CancelAsync();  // the in-process cluster ends with this process: stop its workers cleanly
-                throw;
+                // Ctrl+C: the in-process cluster ends with this process, so the run stops (`train --cluster` only stops
+                // following). Its loops stop at their next step boundary; the node shuts down once they have.
+                await experiment.CancelAsync();
+                Console.WriteLine(CancelledLine(await experiment.GetStatusAsync()));  // plain: a path to copy must not be wrapped
+                await cluster.WaitForLoopsAsync(LoopStopLimit);
+                return 130;
             }
 
             if (status.State != ExperimentState.Completed || status.Evaluation is null)
             {
-                Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {status.Error}");
+                Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {InOptionTerms(status.Error, optionNames)}");
                 return 1;
             }
             var result = QuickstartResult.From(experimentId, spec, status, startStep);
@@ -84,11 +101,25 @@ public static class QuickstartRunner
             {
                 // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.
                 console.MarkupLineInterpolated($"serving {cluster.MetricsUri} for {linger.TotalSeconds:F0} s more");
-                await Task.Delay(linger, cancellationToken);
+                try { await Task.Delay(linger, cancellationToken); }
+                catch (OperationCanceledException) { return 130; }  // Ctrl+C ends the wait; the run and its files are complete
             }
             return written ? 0 : 1;
         }
     }
+
+    /// <summary><paramref name="error"/> with each field of <paramref name="optionNames"/> replaced by its option (a whole
+    /// path: not training.batch_per_worker_x, nor a prefix of a longer path).</summary>
+    private static string? InOptionTerms(string? error, IReadOnlyDictionary<string, string>? optionNames) =>
+        error is null || optionNames is null
+            ? error
+            : optionNames.Aggregate(error, (text, field) => Regex.Replace(text, $@"(?<![\w.]){Regex.Escape(field.Key)}(?!\w|\.\w)", field.Value));
+
+    /// <summary>What a Ctrl+C'd run says: the step it reached and the checkpoint to resume from, if it wrote one.</summary>
+    private static string CancelledLine(ExperimentStatus status) =>
+        $"cancelled {status.ExperimentId} at step {status.Step}/{status.TotalSteps}; " + (status.Checkpoint is { } checkpoint
+            ? $"last checkpoint: {checkpoint.Path} (step {checkpoint.Step}; continue with --resume {checkpoint.Path})"
+            : "no checkpoint was written");
 
     /// <summary>"8 steps", or for a run resumed from step 4 "steps 5-8 of 8 (from step 4)".</summary>
     private static string StepsLine(ExperimentSpec spec, int startStep) => startStep == 0

@@ -69,9 +69,13 @@ public sealed class WorkerTrainingLoop(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
-            // A run that diverged, or a dataset that is unusable, fails again on a re-formed ring: not worth a retry.
-            var failure = new RankFailure(e.Message, Retryable: e is not (TrainingDivergedException or TooManyInvalidSamplesException));
+            // A run that diverged, a dataset that is unusable or a setting the model cannot train with: the message says what
+            // to change, so it is logged alone (a stack would only bury it: the embedded CLI prints this log), and it fails
+            // again on a re-formed ring, so it is not worth a retry. Anything else may be a bug: logged with its stack.
+            var explained = e is TrainingDivergedException or TooManyInvalidSamplesException or RunSettingException;
+            if (explained) logger.LogError("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
+            else logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
+            var failure = new RankFailure(e.Message, Retryable: !explained);
             ReportFailure(experiment, failure, cancellationToken);
             return failure;
         }

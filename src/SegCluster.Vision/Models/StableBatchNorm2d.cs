@@ -1,3 +1,4 @@
+using SegCluster.Vision.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -35,14 +36,16 @@ public class StableBatchNorm2d : NormBase
         // divides by n − 1 = 0: NaN running_var, so every evaluation output is NaN while training looks fine (DeepLabV3+'s
         // pooled ASPP branch is (B, C, 1, 1): any batch of one image).
         if (training && input.shape[0] * input.shape[2] * input.shape[3] < 2)
-            throw new InvalidOperationException(
-                $"BatchNorm over {input.shape[0]}×{input.shape[2]}×{input.shape[3]} = 1 value per channel in training: batch statistics need at least 2 " +
-                "(a batch of one image through a 1×1 feature, e.g. DeepLabV3+'s image pooling). Raise training.batch_per_worker " +
-                "(and keep it at least 2 per accumulation step), or use model.norm: gn.");
+            throw TooFewValues($"BatchNorm over {input.shape[0]}×{input.shape[2]}×{input.shape[3]} = 1 value per channel");
         if (training) num_batches_tracked!.add_(KeptScalars.One, KeptScalars.One);  // value and alpha: add_(Scalar) makes a temporary alpha Scalar too
         // Training: batch statistics, running ones updated with the momentum; eval: running statistics.
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, training ? UpdateFactor(counted: true) : 0, eps);
     }
+
+    /// <summary>Training-mode batch statistics of <paramref name="what"/> (a count of 1 value per channel): a setting to change, named.</summary>
+    protected static RunSettingException TooFewValues(string what) => new(
+        $"{what} in training: batch statistics need at least 2 (a batch of one image through a 1×1 feature, e.g. DeepLabV3+'s " +
+        "image pooling). Raise training.batch_per_worker (at least 2 per accumulation step) or set model.norm to gn.");
 
     /// <summary>The running statistics' update factor, as PyTorch's: <c>momentum</c>, read on every call (a fine-tuning run
     /// may set it after construction), or with momentum null the cumulative average 1 / batches counted.</summary>

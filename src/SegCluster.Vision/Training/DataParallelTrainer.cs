@@ -29,6 +29,7 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly IGradientReducer _reducer;
     private readonly IGradientReducer _collective;  // every sum of a step goes here: the reducer, or its stream when buckets overlap backward
     private readonly ReductionStream? _stream;
+    private readonly DifferentiableAllReduce _statistics;  // SyncBatchNorm's sums, over _collective: backward keeps their failures for the step to throw
     private readonly OverlappedGradientReduction? _overlap;
     private readonly ParameterSlice[] _slices;
     private readonly OptimizerOptions _options;
@@ -63,7 +64,8 @@ public sealed class DataParallelTrainer : IDisposable
         {
             _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
             _collective = (IGradientReducer?)_stream ?? reducer;
-            SyncBatchNorm2d.Attach(model, _collective);  // batch statistics over the whole group, in order with the gradient buckets
+            _statistics = new DifferentiableAllReduce(_collective);
+            SyncBatchNorm2d.Attach(model, _statistics);  // batch statistics over the whole group, in order with the gradient buckets
             _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
             _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
             // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
@@ -109,7 +111,8 @@ public sealed class DataParallelTrainer : IDisposable
     /// rank arrives. Throws <see cref="InvalidOperationException"/> if the global loss or the reduced
     /// gradient is NaN/Inf; the check runs on values identical on all ranks, so all ranks throw
     /// together, and before any parameter or optimiser state changes.
-    /// A failed all-reduce throws the reducer's exception. With buckets overlapping backward, the rest of that step and
+    /// A failed all-reduce throws the reducer's exception, also one inside backward (SyncBatchNorm's, once backward is over);
+    /// the optimiser is not stepped. With buckets overlapping backward, the rest of that step and
     /// every later step then fail at once with that same exception (<see cref="ReductionStream"/>: the ring may be broken),
     /// rather than each sum waiting out the reducer's timeout; dispose this trainer and build a new one on a re-formed
     /// group (the cluster's next attempt), which resumes from the last checkpoint.
@@ -251,6 +254,9 @@ public sealed class DataParallelTrainer : IDisposable
             loss = loss.mul(share);
         }
         _precision.ScaleLoss(loss).backward();
+        // A SyncBatchNorm sum that failed inside backward (cancelled, a peer lost) could not throw there: it fails the step
+        // here, with the reducer's exception, before its zeroed gradients are reduced or applied.
+        _statistics.ThrowIfBackwardFailed();
         return (globalLoss, allReduce, 4L * stats.Length);
     }
 

@@ -1,46 +1,88 @@
+using System.Runtime.ExceptionServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Training;
 
 /// <summary>
-/// All-reduce SUM as an autograd operation: every rank gets y = Σ_k x_k, and since each rank's loss depends
+/// All-reduce SUM over one group as an autograd operation: every rank gets y = Σ_k x_k, and since each rank's loss depends
 /// on y, dL/dx_r = Σ_k dL_k/dy, which is again an all-reduce SUM of the incoming gradients. Statistics
 /// computed with it (synchronized BatchNorm) therefore back-propagate across ranks exactly. Every rank must
 /// call it in the same order, forward and backward (autograd replays the same graph on every rank).
 /// </summary>
-public static class DifferentiableAllReduce
+/// <remarks>
+/// Backward's sums run inside autograd, called from native code, where an exception must not escape: .NET cannot unwind
+/// through libtorch's frames and ends the process ("Unhandled exception", SIGABRT), which is what Ctrl-C during a
+/// SyncBatchNorm run did when the cancelled reducer threw there. So a failed backward sum (the run was cancelled, a peer
+/// was lost) is kept, its gradient and those of the rest of that backward are zeros, and whoever called backward() must
+/// call <see cref="ThrowIfBackwardFailed"/> right after it, before any gradient is used: the trainer does, so such a step
+/// fails with the reducer's own exception and applies nothing. After a failure the group is broken (as
+/// <see cref="Bucketing.ReductionStream"/> treats one): no later sum reaches the reducer, every one fails with that failure.
+/// </remarks>
+public sealed class DifferentiableAllReduce(IGradientReducer reducer)
 {
-    public static Tensor Sum(Tensor input, IGradientReducer reducer)
+    private Exception? _failure;  // the first failure of a backward sum; set once
+
+    public IGradientReducer Reducer { get; } = reducer ?? throw new ArgumentNullException(nameof(reducer));
+
+    public int WorldSize => Reducer.WorldSize;
+
+    /// <summary>Σ over ranks of <paramref name="input"/>, differentiable. Throws the reducer's exception when it fails in
+    /// forward, and the backward failure kept when there is one.</summary>
+    public Tensor Sum(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(reducer);
-        return AllReduceSumFunction.apply(input, reducer);
+        ThrowIfBackwardFailed();
+        return AllReduceSumFunction.apply(input, this);
+    }
+
+    /// <summary>Throws the reducer's exception if a sum failed during backward (see the remarks); call after every backward()
+    /// of a graph that used <see cref="Sum"/>, before its gradients are read.</summary>
+    public void ThrowIfBackwardFailed()
+    {
+        if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
     /// <summary>The values summed over ranks, on the input's device, dtype and shape.</summary>
-    internal static Tensor Reduce(Tensor tensor, IGradientReducer reducer)
+    private Tensor Reduce(Tensor tensor)
     {
         using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
         var values = host.data<float>().ToArray();
-        reducer.Sum(values);
+        Reducer.Sum(values);
         return torch.tensor(values, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
+    }
+
+    /// <summary>Backward's sum: never throws (see the remarks).</summary>
+    private Tensor ReduceGradient(Tensor gradient)
+    {
+        if (Volatile.Read(ref _failure) is null)
+        {
+            try
+            {
+                return Reduce(gradient);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, e, null);
+            }
+        }
+        return zeros_like(gradient);
     }
 
     private sealed class AllReduceSumFunction : autograd.SingleTensorFunction<AllReduceSumFunction>
     {
-        private const string ReducerKey = "reducer";
+        private const string GroupKey = "group";
 
         public override string Name => "SegClusterAllReduceSum";
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var reducer = (IGradientReducer)vars[1];
-            ctx.save_data(ReducerKey, reducer);
-            return Reduce((Tensor)vars[0], reducer);
+            var group = (DifferentiableAllReduce)vars[1];
+            ctx.save_data(GroupKey, group);
+            return group.Reduce((Tensor)vars[0]);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
-            [Reduce(gradOutput, (IGradientReducer)ctx.get_data(ReducerKey)), null!];
+            [((DifferentiableAllReduce)ctx.get_data(GroupKey)).ReduceGradient(gradOutput), null!];
     }
 }

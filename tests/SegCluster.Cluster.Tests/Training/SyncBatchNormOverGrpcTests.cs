@@ -1,6 +1,7 @@
 using SegCluster.Cluster.Training;
 using SegCluster.Collectives;
 using SegCluster.Vision.Models.Normalization;
+using SegCluster.Vision.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +71,7 @@ public sealed class SyncBatchNormOverGrpcTests
     private static Result RunRank(int rank, Tensor input, Tensor upstream, RingGroup? group, CollectiveMailbox? mailbox)
     {
         using var ring = group is null ? null : new RingAllReduce(group, rank, mailbox!, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(60) });
-        using var norm = new SyncBatchNorm2d(Channels) { Group = ring is null ? null : new RingGradientReducer(ring, CancellationToken.None) };
+        using var norm = new SyncBatchNorm2d(Channels) { Group = ring is null ? null : new DifferentiableAllReduce(new RingGradientReducer(ring, CancellationToken.None)) };
         InitAffine(norm);
         var x = input.narrow(0, rank * PerRank, PerRank).clone().requires_grad_(true);
         var y = norm.forward(x);

@@ -36,7 +36,7 @@ public sealed class SyncBatchNormTests
         var norms = new SyncBatchNorm2d[worldSize];
         var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
         {
-            norms[r] = new SyncBatchNorm2d(channels) { Group = group[r] };
+            norms[r] = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(group[r]) };
             InitAffine(norms[r].parameters().ToArray());
             var part = input.narrow(0, r * perRank, perRank).clone().requires_grad_(true);
             outputs[r] = norms[r].forward(part);
@@ -70,7 +70,7 @@ public sealed class SyncBatchNormTests
     public void Eval_mode_uses_the_running_statistics()
     {
         using var plain = nn.BatchNorm2d(2);
-        using var sync = new SyncBatchNorm2d(2) { Group = new InMemoryReducerGroup(2)[0] };  // a peer never arrives: eval must not call it
+        using var sync = new SyncBatchNorm2d(2) { Group = new DifferentiableAllReduce(new InMemoryReducerGroup(2)[0]) };  // a peer never arrives: eval must not call it
         using (no_grad())
         {
             plain.buffers().ElementAt(0).copy_(tensor(new[] { 0.5f, -1f }));
@@ -107,7 +107,7 @@ public sealed class SyncBatchNormTests
         var norms = new SyncBatchNorm2d[worldSize];
         var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
         {
-            norms[r] = new SyncBatchNorm2d(channels) { Group = group[r], momentum = momentum };
+            norms[r] = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(group[r]), momentum = momentum };
             foreach (var batch in batches) norms[r].forward(batch.narrow(0, r * 2, 2));
         })).ToList();
         threads.ForEach(t => t.Start());

@@ -18,11 +18,12 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
 {
     public long Channels { get; } = channels;
 
-    /// <summary>The group whose statistics are shared; set by the trainer (<see cref="Attach"/>). Null: per-rank BatchNorm.</summary>
-    public IGradientReducer? Group { get; set; }
+    /// <summary>The sum over the group whose statistics are shared; set by the trainer (<see cref="Attach"/>), which throws
+    /// what its backward could not (<see cref="DifferentiableAllReduce.ThrowIfBackwardFailed"/>). Null: per-rank BatchNorm.</summary>
+    public DifferentiableAllReduce? Group { get; set; }
 
     /// <summary>Points every SyncBatchNorm2d of <paramref name="model"/> at <paramref name="group"/>; returns how many.</summary>
-    public static int Attach(nn.Module model, IGradientReducer? group)
+    public static int Attach(nn.Module model, DifferentiableAllReduce? group)
     {
         var norms = model.modules().OfType<SyncBatchNorm2d>().ToList();
         foreach (var norm in norms) norm.Group = group;
@@ -42,16 +43,16 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         using var scope = NewDisposeScope();
         var (hi, lo) = ExactCount.ToParts(localCount);
         var counts = tensor(new[] { hi, lo }, device: x.device).to(x.dtype);
-        var sums = DifferentiableAllReduce.Sum(cat([x.sum([0, 2, 3]), counts], 0), group);
+        var sums = group.Sum(cat([x.sum([0, 2, 3]), counts], 0));
         var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
         var n = ExactCount.FromParts(totals[0], totals[1]);
         if (n < 2)
-            throw new InvalidOperationException($"SyncBatchNorm2d: {n} value(s) per channel over all ranks; batch statistics need at least 2.");
+            throw TooFewValues($"SyncBatchNorm over all {group.WorldSize} ranks has {n} value per channel");
 
         using var inverseCount = (1.0 / n).ToScalar();
         var mean = sums.narrow(0, 0, c).mul(inverseCount);
         var centered = x.sub(mean.view(1, c, 1, 1));
-        var variance = DifferentiableAllReduce.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3]), group).mul(inverseCount);
+        var variance = group.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3])).mul(inverseCount);
         using var epsilon = eps.ToScalar();  // the live property, held for the native call (KeptScalars)
         var scale = variance.add(epsilon, KeptScalars.One).rsqrt().mul(weight!);
         var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), KeptScalars.One);
