@@ -5,6 +5,18 @@ public sealed class BadInputTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
+    /// <summary>A one-trial sweep of one step on 32x32 synthetic scenes.</summary>
+    private const string TinySweep =
+        "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n";
+
+    /// <summary>Writes <paramref name="yaml"/> to spec.yaml in <paramref name="dir"/>; returns its path.</summary>
+    private static async Task<string> WriteSpecAsync(TempDirectory dir, string yaml)
+    {
+        var spec = Path.Combine(dir.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, yaml);
+        return spec;
+    }
+
     [Theory]
     [InlineData("--bogus", "--bogus")]
     [InlineData("--image-size 30", "multiple of 16")]
@@ -71,15 +83,28 @@ public sealed class BadInputTests
         var file = Path.Combine(dir.FullName, "a-file");
         await File.WriteAllTextAsync(file, "");
         var output = Path.Combine(file, "results");
-        var spec = Path.Combine(dir.FullName, "spec.yaml");
-        await File.WriteAllTextAsync(spec, command == "sweep"
-            ? "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n"
-            : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
+        var spec = await WriteSpecAsync(dir, command == "sweep" ? TinySweep : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
         string[] args = command == "quickstart" ? ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"] : [command, spec];
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args, "--out", output]);
         Assert.Equal(2, exit);
         Assert.Contains($"error: --out '{output}' cannot be written", stderr);
         Assert.DoesNotContain("SegCluster", stdout);  // no run banner: the cluster never started
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    /// <summary>A flow mapping left open before the next key's line (a common typo) is a spec error naming the file and the
+    /// line, exit 2 as other spec errors; it was YamlDotNet's InvalidOperationException and its stack trace, exit 1.</summary>
+    [Theory]
+    [InlineData("train")]
+    [InlineData("sweep")]
+    public async Task A_brace_left_open_is_named_as_invalid_yaml(string command)
+    {
+        using var dir = new TempDirectory("segcluster-open-brace-");
+        var spec = await WriteSpecAsync(dir, "name: x\ndataset: { height: 32, width: 32\nmodel: {name: spgnet}\n");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, spec);
+        Assert.Equal(2, exit);
+        Assert.Contains($"{spec}: 1 problem(s)", stderr);
+        Assert.Matches(@"line \d+, column \d+: not valid YAML", stderr);
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 

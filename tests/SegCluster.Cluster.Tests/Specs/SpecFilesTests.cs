@@ -99,6 +99,8 @@ public sealed class SpecFilesTests
 
     [Theory]
     [InlineData("training: {steps: 5\n", SpecFormat.Yaml, "not valid YAML")]
+    // A brace left open before the next key's line: YamlDotNet's scanner throws InvalidOperationException, not YamlException.
+    [InlineData("name: x\ndataset: { height: 32, width: 32\nmodel: {name: spgnet}\n", SpecFormat.Yaml, "not valid YAML (the YAML parser stopped here; is a '{' or '[' above left open?)")]
     [InlineData("{ \"training\": ", SpecFormat.Json, "not valid JSON")]
     [InlineData("a: 1\na: 2\n", SpecFormat.Yaml, "Duplicate key")]
     public void Syntax_errors_give_the_position(string text, SpecFormat format, string expected)
