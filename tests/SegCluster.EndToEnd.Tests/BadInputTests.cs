@@ -108,6 +108,25 @@ public sealed class BadInputTests
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 
+    /// <summary>An embedded sweep checks its base's dataset folder as `train` does, before its cluster starts; it ran every
+    /// trial to failure. The message names the base's field.</summary>
+    [Theory]
+    [InlineData("sweep")]
+    [InlineData("spectral-sweep")]
+    public async Task A_sweep_names_a_missing_base_dataset_before_any_trial(string command)
+    {
+        using var dir = new TempDirectory("segcluster-sweep-nothere-");
+        var missing = Path.Combine(dir.FullName, "nothere");
+        // spectral-sweep needs a labels.factor axis; both take it.
+        var spec = await WriteSpecAsync(dir, TinySweep.Replace("dataset: {", $"dataset: {{ kind: files, path: '{missing}',")
+            + "  - { path: labels.factor, kind: grid, values: [1, 2] }\n");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, spec, "--out", Path.Combine(dir.FullName, "out"));
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: base.dataset.path: '{missing}' is not an existing folder", stderr);
+        Assert.DoesNotContain("metrics: http", stdout);
+        Assert.DoesNotContain("SegCluster sweep", stdout);  // no banner: nothing started
+    }
+
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
     [Fact]
     public async Task A_busy_metrics_port_is_named_with_the_way_out()
