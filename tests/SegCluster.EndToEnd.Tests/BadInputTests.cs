@@ -77,6 +77,7 @@ public sealed class BadInputTests
     [InlineData("quickstart")]
     [InlineData("train")]
     [InlineData("sweep")]
+    [InlineData("spectral")]
     public async Task An_out_folder_that_cannot_be_written_is_named_before_anything_runs(string command)
     {
         using var dir = new TempDirectory("segcluster-bad-out-");
@@ -84,11 +85,17 @@ public sealed class BadInputTests
         await File.WriteAllTextAsync(file, "");
         var output = Path.Combine(file, "results");
         var spec = await WriteSpecAsync(dir, command == "sweep" ? TinySweep : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
-        string[] args = command == "quickstart" ? ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"] : [command, spec];
+        string[] args = command switch
+        {
+            "quickstart" => ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"],
+            "spectral" => ["spectral", "--images", "2", "--size", "32"],
+            _ => [command, spec],
+        };
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args, "--out", output]);
         Assert.Equal(2, exit);
         Assert.Contains($"error: --out '{output}' cannot be written", stderr);
         Assert.DoesNotContain("SegCluster", stdout);  // no run banner: the cluster never started
+        Assert.DoesNotContain("spectral:", stdout);
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 

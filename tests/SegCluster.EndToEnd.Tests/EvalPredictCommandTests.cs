@@ -61,6 +61,29 @@ public sealed class EvalPredictCommandTests : IDisposable
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 
+    /// <summary>An --out that cannot be written (under a file, which stops root too; an existing folder for eval's report
+    /// file) is named before anything is evaluated or predicted: it was an unhandled exception after the work.</summary>
+    [Theory]
+    [InlineData("eval", "under-a-file", "cannot be written")]
+    [InlineData("eval", "a-folder", "is a folder; give a file")]
+    [InlineData("predict", "under-a-file", "cannot be written")]
+    public async Task An_out_that_cannot_be_written_is_named_before_the_work(string command, string where, string expected)
+    {
+        var file = Path.Combine(_fixtures.Root, "a-file");
+        await File.WriteAllTextAsync(file, "");
+        var output = where == "a-folder" ? _fixtures.DatasetPath : Path.Combine(file, "r.json");
+        var checkpoint = _fixtures.Checkpoint($"out-{command}-{where}");
+        string[] args = command == "eval"
+            ? ["eval", "--checkpoint", checkpoint, "--dataset", _fixtures.DatasetPath, "--workers", "1", "--out", output]
+            : ["predict", "--checkpoint", checkpoint, Path.Combine(_fixtures.DatasetPath, "images", "val"), "--out", output];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, args);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: --out '{output}' {expected}", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+        Assert.DoesNotContain("predictions written", stdout);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
     [Fact]
     public async Task Predict_writes_pngs_and_names_an_undecodable_image()
     {

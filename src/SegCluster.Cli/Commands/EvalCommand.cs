@@ -61,18 +61,21 @@ public static class EvalCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
+            // Before a cluster starts: a report that cannot be written was an unhandled exception after the evaluation.
+            if (parse.GetValue(output) is { } report && !OutputFolder.IsWritableFile(report)) return 2;
             var console = AnsiConsole.Console;
             var workerCount = parse.GetValue(workers);
             async Task<int> Run(IGrainFactory grains, IReadOnlyList<string> workerIds)
             {
                 var result = await EvaluationRunner.RunAsync(console, job, grains, workerIds, count, classNames, cancellationToken);
                 EvaluationTable.Write(console, result);
-                if (parse.GetValue(output) is { } file)
+                if (parse.GetValue(output) is not { } file) return 0;
+                var written = await OutputFolder.TryWriteAsync(file.FullName, async () =>
                 {
                     await result.WriteAsync(file.FullName, cancellationToken);
                     console.MarkupLineInterpolated($"report written to [bold]{file.FullName}[/]");
-                }
-                return 0;
+                });
+                return written ? 0 : 1;
             }
             try
             {

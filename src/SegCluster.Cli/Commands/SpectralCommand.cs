@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
 
@@ -46,6 +47,7 @@ public static class SpectralCommand
             var data = name == DatasetSpec.Synthetic
                 ? new DatasetSpec { NumClasses = parse.GetValue(classes), Height = height, Width = width, TrainCount = parse.GetValue(images) }
                 : new DatasetSpec { Kind = DatasetSpec.Files, Path = Path.GetFullPath(name), Height = height, Width = width };
+            if (!OutputFolder.IsWritable(parse.GetValue(output)!)) return Task.FromResult(2);  // before the cluster starts
             var options = new SpectralRunOptions(parse.GetValue(output)!, new ExperimentSpec { Dataset = data, Seed = parse.GetValue(seed) },
                 parse.GetValue(images), parse.GetValue(shards), Advisor: targets.Read(parse));
             return SpectralClusterTarget.RunAsync(parse, remote, embeddedWorkers: 1, "cpu",
