@@ -85,7 +85,7 @@ public static class StartingCheckpoint
         if (metadata?.Spec is not { } json) return null;
         try
         {
-            return SpecFiles.Parse<ExperimentSpec>(json, SpecFormat.Json, path);
+            return SpecFiles.ParseRecorded<ExperimentSpec>(json, path);
         }
         catch (SpecFileException)
         {
