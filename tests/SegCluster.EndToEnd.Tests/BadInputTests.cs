@@ -134,6 +134,24 @@ public sealed class BadInputTests
         Assert.DoesNotContain("SegCluster sweep", stdout);  // no banner: nothing started
     }
 
+    /// <summary>A folder that is no dataset, named by `dataset inspect` and by `train`'s preflight without the dataset
+    /// reader's "(Parameter 'root')".</summary>
+    [Theory]
+    [InlineData("dataset")]
+    [InlineData("train")]
+    public async Task A_folder_that_is_no_dataset_is_named_without_parameter_names(string command)
+    {
+        using var dir = new TempDirectory("segcluster-no-dataset-");
+        var empty = Directory.CreateDirectory(Path.Combine(dir.FullName, "empty")).FullName;
+        var spec = await WriteSpecAsync(dir, RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1).Replace("dataset:\n", $"dataset:\n  kind: files\n  path: '{empty}'\n"));
+        string[] args = command == "dataset" ? ["dataset", "inspect", empty] : ["train", spec];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, args);
+        Assert.Equal(2, exit);
+        Assert.Contains($"{(command == "train" ? "dataset.path: " : "")}no dataset format recognised at '{empty}'", stderr);
+        Assert.DoesNotContain("(Parameter", stderr);
+        Assert.DoesNotContain("metrics: http", stdout);
+    }
+
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>
     [Fact]
     public async Task A_busy_metrics_port_is_named_with_the_way_out()

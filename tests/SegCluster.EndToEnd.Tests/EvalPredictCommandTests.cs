@@ -43,6 +43,22 @@ public sealed class EvalPredictCommandTests : IDisposable
         Assert.Contains("--crop '12x' is not a size", stderr);
     }
 
+    /// <summary>A stride of 0 (which stands for "the crop" on the wire) was taken silently; a crop the network's stride does
+    /// not divide was named with SegmentationPredictor's "(Parameter 'options')".</summary>
+    [Theory]
+    [InlineData("--crop 16x16 --stride 0x0", "--stride '0x0': each side must be at least 1 and at most 8192.")]
+    [InlineData("--crop 0x16", "--crop '0x16': each side must be at least 1")]
+    [InlineData("--crop 20x20", "crop: 20x20 must be a multiple of the network's output stride 16.")]
+    public async Task Eval_names_a_bad_window_without_parameter_names(string window, string expected)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit,
+            ["eval", "--checkpoint", _fixtures.Checkpoint("window"), "--dataset", _fixtures.DatasetPath, "--workers", "1", "--mode", "slide", .. window.Split(' ')]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: {expected}", stderr);
+        Assert.DoesNotContain("(Parameter", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+    }
+
     /// <summary>A checkpoint whose recorded spec has a field this build does not know (a later version wrote it) is named
     /// in one line; it was a SpecFileException's stack trace.</summary>
     [Theory]

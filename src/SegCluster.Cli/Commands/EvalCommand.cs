@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Evaluation;
@@ -58,7 +59,7 @@ public static class EvalCommand
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 2;
             }
             // Before a cluster starts: a report that cannot be written was an unhandled exception after the evaluation.
@@ -93,7 +94,7 @@ public static class EvalCommand
             }
             catch (InvalidOperationException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 1;
             }
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 using SegCluster.Cli.Evaluation;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Prediction;
@@ -54,7 +55,7 @@ public static class PredictCommand
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return Task.FromResult(2);
             }
         });

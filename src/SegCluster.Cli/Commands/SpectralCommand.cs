@@ -3,6 +3,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
+using SegCluster.Vision.Data;
 
 namespace SegCluster.Cli.Commands;
 
@@ -32,7 +33,16 @@ public static class SpectralCommand
         });
         images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
         shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
-        size.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error.Replace("--image-size", "--size")); });
+        // As the synthetic scenes and the file loader need (SyntheticSceneOptions), in the options' words.
+        size.Validators.Add(r =>
+        {
+            if (!ImageSize.TryParseBounded(r.GetValueOrDefault<string>(), out _, out _, out var error, "--size", SyntheticSceneOptions.OutputStride)) r.AddError(error);
+        });
+        classes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is (< 2 or > SyntheticSceneOptions.MaxClasses) and var k)
+                r.AddError($"--classes {k} is out of range; the synthetic dataset has 2 to {SyntheticSceneOptions.MaxClasses} classes (class 0 is the background).");
+        });
 
         var command = new Command("spectral", "Label spectrum and label-grid advice (energy, oracle mIoU, CE gap per down-sampling factor), computed shard by shard on a cluster.")
         {

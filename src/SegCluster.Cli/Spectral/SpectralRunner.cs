@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SegCluster.Abstractions;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
@@ -28,7 +29,7 @@ public static class SpectralRunner
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
         }
         catch (OperationCanceledException)
