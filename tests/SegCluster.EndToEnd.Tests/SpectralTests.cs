@@ -103,6 +103,17 @@ public sealed class SpectralTests
         Assert.DoesNotContain("(Parameter", stdout + stderr);
     }
 
+    /// <summary>A files dataset's identity ("auto:train:32x32:PATH") is printed as it is: Spectre's markup made ':train:' an
+    /// emoji (auto🚆32x32). Here a folder that is no dataset: the line comes before the analysis names it.</summary>
+    [Fact]
+    public async Task A_files_dataset_is_named_without_emoji()
+    {
+        using var dir = new TempDirectory("segcluster-spectral-files-");
+        var folder = Directory.CreateDirectory(Path.Combine(dir.FullName, "data")).FullName;
+        var (_, stdout, _) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", folder, "--size", "32", "--images", "2", "--out", Path.Combine(dir.FullName, "out"));
+        Assert.Contains($"training labels of auto:train:32x32:{folder} at 32x32", stdout);
+    }
+
     [Fact]
     public async Task Spectral_rejects_an_unknown_dataset()
     {
