@@ -5,6 +5,18 @@ public sealed class BadInputTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
+    /// <summary>A one-trial sweep of one step on 32x32 synthetic scenes.</summary>
+    private const string TinySweep =
+        "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n";
+
+    /// <summary>Writes <paramref name="yaml"/> to spec.yaml in <paramref name="dir"/>; returns its path.</summary>
+    private static async Task<string> WriteSpecAsync(TempDirectory dir, string yaml)
+    {
+        var spec = Path.Combine(dir.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, yaml);
+        return spec;
+    }
+
     [Theory]
     [InlineData("--bogus", "--bogus")]
     [InlineData("--image-size 30", "multiple of 16")]
@@ -65,22 +77,79 @@ public sealed class BadInputTests
     [InlineData("quickstart")]
     [InlineData("train")]
     [InlineData("sweep")]
+    [InlineData("spectral")]
     public async Task An_out_folder_that_cannot_be_written_is_named_before_anything_runs(string command)
     {
         using var dir = new TempDirectory("segcluster-bad-out-");
         var file = Path.Combine(dir.FullName, "a-file");
         await File.WriteAllTextAsync(file, "");
         var output = Path.Combine(file, "results");
-        var spec = Path.Combine(dir.FullName, "spec.yaml");
-        await File.WriteAllTextAsync(spec, command == "sweep"
-            ? "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n"
-            : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
-        string[] args = command == "quickstart" ? ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"] : [command, spec];
+        var spec = await WriteSpecAsync(dir, command == "sweep" ? TinySweep : RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1));
+        string[] args = command switch
+        {
+            "quickstart" => ["quickstart", "--steps", "1", "--workers", "1", "--image-size", "32"],
+            "spectral" => ["spectral", "--images", "2", "--size", "32"],
+            _ => [command, spec],
+        };
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args, "--out", output]);
         Assert.Equal(2, exit);
         Assert.Contains($"error: --out '{output}' cannot be written", stderr);
         Assert.DoesNotContain("SegCluster", stdout);  // no run banner: the cluster never started
+        Assert.DoesNotContain("spectral:", stdout);
         Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    /// <summary>A flow mapping left open before the next key's line (a common typo) is a spec error naming the file and the
+    /// line, exit 2 as other spec errors; it was YamlDotNet's InvalidOperationException and its stack trace, exit 1.</summary>
+    [Theory]
+    [InlineData("train")]
+    [InlineData("sweep")]
+    public async Task A_brace_left_open_is_named_as_invalid_yaml(string command)
+    {
+        using var dir = new TempDirectory("segcluster-open-brace-");
+        var spec = await WriteSpecAsync(dir, "name: x\ndataset: { height: 32, width: 32\nmodel: {name: spgnet}\n");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, spec);
+        Assert.Equal(2, exit);
+        Assert.Contains($"{spec}: 1 problem(s)", stderr);
+        Assert.Matches(@"line \d+, column \d+: not valid YAML", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    /// <summary>An embedded sweep checks its base's dataset folder as `train` does, before its cluster starts; it ran every
+    /// trial to failure. The message names the base's field.</summary>
+    [Theory]
+    [InlineData("sweep")]
+    [InlineData("spectral-sweep")]
+    public async Task A_sweep_names_a_missing_base_dataset_before_any_trial(string command)
+    {
+        using var dir = new TempDirectory("segcluster-sweep-nothere-");
+        var missing = Path.Combine(dir.FullName, "nothere");
+        // spectral-sweep needs a labels.factor axis; both take it.
+        var spec = await WriteSpecAsync(dir, TinySweep.Replace("dataset: {", $"dataset: {{ kind: files, path: '{missing}',")
+            + "  - { path: labels.factor, kind: grid, values: [1, 2] }\n");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, spec, "--out", Path.Combine(dir.FullName, "out"));
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: base.dataset.path: '{missing}' is not an existing folder", stderr);
+        Assert.DoesNotContain("metrics: http", stdout);
+        Assert.DoesNotContain("SegCluster sweep", stdout);  // no banner: nothing started
+    }
+
+    /// <summary>A folder that is no dataset, named by `dataset inspect` and by `train`'s preflight without the dataset
+    /// reader's "(Parameter 'root')".</summary>
+    [Theory]
+    [InlineData("dataset")]
+    [InlineData("train")]
+    public async Task A_folder_that_is_no_dataset_is_named_without_parameter_names(string command)
+    {
+        using var dir = new TempDirectory("segcluster-no-dataset-");
+        var empty = Directory.CreateDirectory(Path.Combine(dir.FullName, "empty")).FullName;
+        var spec = await WriteSpecAsync(dir, RedisCluster.SpecYaml(steps: 2, checkpointEvery: 0, workers: 1).Replace("dataset:\n", $"dataset:\n  kind: files\n  path: '{empty}'\n"));
+        string[] args = command == "dataset" ? ["dataset", "inspect", empty] : ["train", spec];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, args);
+        Assert.Equal(2, exit);
+        Assert.Contains($"{(command == "train" ? "dataset.path: " : "")}no dataset format recognised at '{empty}'", stderr);
+        Assert.DoesNotContain("(Parameter", stderr);
+        Assert.DoesNotContain("metrics: http", stdout);
     }
 
     /// <summary>Two quickstarts on the default metrics port: the second says so in one line, no stack trace.</summary>

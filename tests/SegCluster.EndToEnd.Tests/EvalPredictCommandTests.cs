@@ -43,6 +43,22 @@ public sealed class EvalPredictCommandTests : IDisposable
         Assert.Contains("--crop '12x' is not a size", stderr);
     }
 
+    /// <summary>A stride of 0 (which stands for "the crop" on the wire) was taken silently; a crop the network's stride does
+    /// not divide was named with SegmentationPredictor's "(Parameter 'options')".</summary>
+    [Theory]
+    [InlineData("--crop 16x16 --stride 0x0", "--stride '0x0': each side must be at least 1 and at most 8192.")]
+    [InlineData("--crop 0x16", "--crop '0x16': each side must be at least 1")]
+    [InlineData("--crop 20x20", "crop: 20x20 must be a multiple of the network's output stride 16.")]
+    public async Task Eval_names_a_bad_window_without_parameter_names(string window, string expected)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit,
+            ["eval", "--checkpoint", _fixtures.Checkpoint("window"), "--dataset", _fixtures.DatasetPath, "--workers", "1", "--mode", "slide", .. window.Split(' ')]);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: {expected}", stderr);
+        Assert.DoesNotContain("(Parameter", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+    }
+
     /// <summary>A checkpoint whose recorded spec has a field this build does not know (a later version wrote it) is named
     /// in one line; it was a SpecFileException's stack trace.</summary>
     [Theory]
@@ -58,6 +74,29 @@ public sealed class EvalPredictCommandTests : IDisposable
         Assert.Equal(2, exit);
         Assert.Contains($"checkpoint '{checkpoint}' was written by an incompatible SegCluster version", stderr);
         Assert.Contains("future_setting", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    /// <summary>An --out that cannot be written (under a file, which stops root too; an existing folder for eval's report
+    /// file) is named before anything is evaluated or predicted: it was an unhandled exception after the work.</summary>
+    [Theory]
+    [InlineData("eval", "under-a-file", "cannot be written")]
+    [InlineData("eval", "a-folder", "is a folder; give a file")]
+    [InlineData("predict", "under-a-file", "cannot be written")]
+    public async Task An_out_that_cannot_be_written_is_named_before_the_work(string command, string where, string expected)
+    {
+        var file = Path.Combine(_fixtures.Root, "a-file");
+        await File.WriteAllTextAsync(file, "");
+        var output = where == "a-folder" ? _fixtures.DatasetPath : Path.Combine(file, "r.json");
+        var checkpoint = _fixtures.Checkpoint($"out-{command}-{where}");
+        string[] args = command == "eval"
+            ? ["eval", "--checkpoint", checkpoint, "--dataset", _fixtures.DatasetPath, "--workers", "1", "--out", output]
+            : ["predict", "--checkpoint", checkpoint, Path.Combine(_fixtures.DatasetPath, "images", "val"), "--out", output];
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, args);
+        Assert.Equal(2, exit);
+        Assert.Contains($"error: --out '{output}' {expected}", stderr);
+        Assert.DoesNotContain("evaluating", stdout);
+        Assert.DoesNotContain("predictions written", stdout);
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 

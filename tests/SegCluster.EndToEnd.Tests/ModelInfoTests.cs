@@ -18,6 +18,9 @@ public sealed class ModelInfoTests
     [InlineData("--model segformer", "spgnet, encoder-decoder, deeplabv3plus, unet, dan")]
     [InlineData("--backbone resnet152", "tiny, resnet18, resnet34, resnet50, resnet101")]
     [InlineData("--size big", "--size")]
+    // Were libtorch's native stack trace.
+    [InlineData("--size 0", "--size '0': each side must be at least 1 and at most 8192.")]
+    [InlineData("--size 100000x100000", "--size '100000x100000': each side must be at least 1 and at most 8192.")]
     [InlineData("--classes 1", "--classes 1 is too few")]
     [InlineData("--classes 300", "--classes 300 is too many for segmentation")]
     [InlineData("--width 0", "--width 0 is out of range; use 4 to 1024")]
@@ -31,5 +34,6 @@ public sealed class ModelInfoTests
         Assert.NotEqual(0, exit);
         Assert.Contains(expectedInMessage, stdout + stderr);
         Assert.DoesNotContain("ModelOptions", stdout + stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
     }
 }

@@ -85,6 +85,35 @@ public sealed class SpectralTests
         Assert.Contains("--min-energy must be in [0, 1]", stdout + stderr);
     }
 
+    /// <summary>Named by the option, before the cluster starts: they were SyntheticSceneOptions' field and parameter names,
+    /// after the analysis had started.</summary>
+    [Theory]
+    [InlineData("--size 33", "--size '33': each side must be a multiple of 16 from 16 to 8192 (nearest: 32x32).")]
+    [InlineData("--size 0x64", "--size '0x64': each side must be a multiple of 16")]
+    [InlineData("--classes 0", "--classes 0 is out of range; the synthetic dataset has 2 to 32 classes")]
+    [InlineData("--classes 33", "--classes 33 is out of range")]
+    public async Task Spectral_names_a_bad_size_or_class_count_by_its_option(string arguments, string expected)
+    {
+        using var output = new TempDirectory("segcluster-spectral-bad-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, ["spectral", "--out", output.FullName, .. arguments.Split(' ')]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("spectral:", stdout);  // nothing started
+        Assert.DoesNotContain("SyntheticSceneOptions", stdout + stderr);
+        Assert.DoesNotContain("(Parameter", stdout + stderr);
+    }
+
+    /// <summary>A files dataset's identity ("auto:train:32x32:PATH") is printed as it is: Spectre's markup made ':train:' an
+    /// emoji (auto🚆32x32). Here a folder that is no dataset: the line comes before the analysis names it.</summary>
+    [Fact]
+    public async Task A_files_dataset_is_named_without_emoji()
+    {
+        using var dir = new TempDirectory("segcluster-spectral-files-");
+        var folder = Directory.CreateDirectory(Path.Combine(dir.FullName, "data")).FullName;
+        var (_, stdout, _) = await CliProcess.RunAsync(Limit, "spectral", "--dataset", folder, "--size", "32", "--images", "2", "--out", Path.Combine(dir.FullName, "out"));
+        Assert.Contains($"training labels of auto:train:32x32:{folder} at 32x32", stdout);
+    }
+
     [Fact]
     public async Task Spectral_rejects_an_unknown_dataset()
     {

@@ -37,6 +37,9 @@ public static class SweepValidation
         // (a trial asking for more workers than workers_per_trial fails at start) and budget (ASHA's rungs, the progress view).
         foreach (var owned in paths.Where(p => SweepOwnedFields.ContainsKey(p) && (p is not ("training.steps" or "training.epochs") || sweep.TrialSteps is not null)))
             errors.Add($"axes: '{owned}' is set by the sweep ({SweepOwnedFields[owned]}); remove the axis.");
+        // Without trial_steps the base's epochs, when set, decide every trial's length: a steps axis would change nothing.
+        if (sweep.TrialSteps is null && sweep.Base.Training.Epochs is { } epochs && paths.Contains("training.steps"))
+            errors.Add($"axes: 'training.steps' would be ignored: base.training.epochs ({epochs}) decides every trial's length; remove base.training.epochs, or sweep training.epochs instead.");
         // ASHA on a validation metric validates every trial at its rungs and keeps the best checkpoint by the sweep's metric.
         foreach (var owned in paths.Where(p => sweep.ValidatesAtRungs && p is "training.validate_every" or "training.validate_growth" or "training.best_metric"))
             errors.Add($"axes: '{owned}' is set by the sweep (ASHA on {sweep.Metric} validates at its rungs); remove the axis.");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Evaluation;
@@ -58,9 +59,11 @@ public static class EvalCommand
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 2;
             }
+            // Before a cluster starts: a report that cannot be written was an unhandled exception after the evaluation.
+            if (parse.GetValue(output) is { } report && !OutputFolder.IsWritableFile(report)) return 2;
             var console = AnsiConsole.Console;
             var workerCount = parse.GetValue(workers);
             async Task<int> Run(IGrainFactory grains, IReadOnlyList<string> workerIds, CancellationToken lost = default)
@@ -68,12 +71,13 @@ public static class EvalCommand
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lost);
                 var result = await EvaluationRunner.RunAsync(console, job, grains, workerIds, count, classNames, stop.Token);
                 EvaluationTable.Write(console, result);
-                if (parse.GetValue(output) is { } file)
+                if (parse.GetValue(output) is not { } file) return 0;
+                var written = await OutputFolder.TryWriteAsync(file.FullName, async () =>
                 {
                     await result.WriteAsync(file.FullName, cancellationToken);
                     console.MarkupLineInterpolated($"report written to [bold]{file.FullName}[/]");
-                }
-                return 0;
+                });
+                return written ? 0 : 1;
             }
             try
             {
@@ -99,7 +103,7 @@ public static class EvalCommand
             }
             catch (InvalidOperationException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 1;
             }
         });

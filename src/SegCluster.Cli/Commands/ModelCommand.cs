@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Backbones;
 using SegCluster.Vision.Models.Classification;
@@ -38,11 +39,8 @@ public static class ModelCommand
         });
         classes.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 2 and var k) r.AddError($"--classes {k} is too few; a model predicts at least 2 classes."); });
         width.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is (< 4 or > 1024) and var c) r.AddError($"--width {c} is out of range; use 4 to 1024."); });
-        size.Validators.Add(r =>
-        {
-            if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out _))
-                r.AddError($"--size '{r.GetValueOrDefault<string>()}' is not a size; use HxW (e.g. 1024x2048) or S.");
-        });
+        // Bounded: 0 or 100000x100000 reached libtorch and failed there with a native stack trace.
+        size.Validators.Add(r => { if (!ImageSize.TryParseBounded(r.GetValueOrDefault<string>(), out _, out _, out var error, "--size")) r.AddError(error); });
 
         var info = new Command("info", "Print a model's parameter count and GFLOPs at an input size.")
         {
@@ -82,7 +80,7 @@ public static class ModelCommand
             }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 2;
             }
         });

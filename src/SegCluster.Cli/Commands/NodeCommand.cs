@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SegCluster.Abstractions;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Node.Hosting;
 
@@ -88,7 +89,7 @@ public static class NodeCommand
         }
         catch (Exception e) when (e is OptionsValidationException or ArgumentException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
         }
         catch (Exception e) when (PortBinding.IsAddressInUse(e))

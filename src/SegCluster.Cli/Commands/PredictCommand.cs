@@ -1,5 +1,7 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 using SegCluster.Cli.Evaluation;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Prediction;
 using SegCluster.Cluster.Evaluation;
 using SegCluster.Vision.Data.Files;
@@ -37,6 +39,8 @@ public static class PredictCommand
                 Console.Error.WriteLine($"error: {error}");
                 return Task.FromResult(2);
             }
+            // Before the model is loaded and any image predicted.
+            if (!OutputFolder.IsWritable(parse.GetValue(output)!)) return Task.FromResult(2);
             try
             {
                 var images = PredictionRunner.Expand(parse.GetValue(inputs)!);
@@ -49,9 +53,9 @@ public static class PredictCommand
                 AnsiConsole.MarkupLineInterpolated($"{images.Count} predictions written to [bold]{folder}[/]");
                 return Task.FromResult(0);
             }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException)
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or DatasetFileException or IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return Task.FromResult(2);
             }
         });

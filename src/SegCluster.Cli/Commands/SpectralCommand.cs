@@ -1,7 +1,9 @@
 using System.CommandLine;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
 using SegCluster.Cli.Spectral;
+using SegCluster.Vision.Data;
 
 namespace SegCluster.Cli.Commands;
 
@@ -31,7 +33,16 @@ public static class SpectralCommand
         });
         images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
         shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
-        size.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error.Replace("--image-size", "--size")); });
+        // As the synthetic scenes and the file loader need (SyntheticSceneOptions), in the options' words.
+        size.Validators.Add(r =>
+        {
+            if (!ImageSize.TryParseBounded(r.GetValueOrDefault<string>(), out _, out _, out var error, "--size", SyntheticSceneOptions.OutputStride)) r.AddError(error);
+        });
+        classes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is (< 2 or > SyntheticSceneOptions.MaxClasses) and var k)
+                r.AddError($"--classes {k} is out of range; the synthetic dataset has 2 to {SyntheticSceneOptions.MaxClasses} classes (class 0 is the background).");
+        });
 
         var command = new Command("spectral", "Label spectrum and label-grid advice (energy, oracle mIoU, CE gap per down-sampling factor), computed shard by shard on a cluster.")
         {
@@ -46,6 +57,7 @@ public static class SpectralCommand
             var data = name == DatasetSpec.Synthetic
                 ? new DatasetSpec { NumClasses = parse.GetValue(classes), Height = height, Width = width, TrainCount = parse.GetValue(images) }
                 : new DatasetSpec { Kind = DatasetSpec.Files, Path = Path.GetFullPath(name), Height = height, Width = width };
+            if (!OutputFolder.IsWritable(parse.GetValue(output)!)) return Task.FromResult(2);  // before the cluster starts
             var options = new SpectralRunOptions(parse.GetValue(output)!, new ExperimentSpec { Dataset = data, Seed = parse.GetValue(seed) },
                 parse.GetValue(images), parse.GetValue(shards), Advisor: targets.Read(parse));
             return SpectralClusterTarget.RunAsync(parse, remote, embeddedWorkers: 1, "cpu",

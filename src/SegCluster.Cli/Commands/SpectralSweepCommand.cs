@@ -41,7 +41,8 @@ public static class SpectralSweepCommand
             if (!OutputFolder.IsWritable(folder)) return 2;
             var redis = parse.GetValue(remote.Cluster);
             if (string.IsNullOrWhiteSpace(redis))
-                return await SpectralSweepRunner.RunAsync(spec, size, analysis, within, folder, cancellationToken);
+                return await SweepSpecArguments.PreflightAsync(spec)
+                    ? await SpectralSweepRunner.RunAsync(spec, size, analysis, within, folder, cancellationToken) : 2;
             if (!SpectralSweepRunner.IsValid(spec)) return 2;
             // The analysis and the trials run on the cluster's nodes; the report is written here.
             return await remote.RunAsync(parse, async client => await SpectralSweepRunner.RunOnAsync(spec, client,

@@ -76,7 +76,8 @@ public static class SweepCommand
                 }
                 return await SweepRunner.ResumeAsync(state, parse.GetValue(retryFailed), parse.GetValue(metricsPort), cancellationToken);
             }
-            if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded) return 2;
+            if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded
+                || !await SweepSpecArguments.PreflightAsync(loaded.Spec)) return 2;
             if (!OutputFolder.IsWritable(root)) return 2;
             return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), root, cancellationToken);
         });

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SegCluster.Abstractions;
 using SegCluster.Vision.Data.Files;
 using Spectre.Console;
 
@@ -22,7 +23,7 @@ public static class DatasetInspector
         }
         catch (Exception e) when (e is ArgumentException or IOException or DatasetFileException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
         }
         console.MarkupLineInterpolated($"[bold]{DatasetFormats.Name(layout.Format)}[/] dataset at {layout.Root}: {layout.NumClasses} classes; masks: {layout.Mapping.Description}");

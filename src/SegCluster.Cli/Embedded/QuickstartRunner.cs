@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
@@ -68,7 +69,7 @@ public static class QuickstartRunner
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 1;
             }
             ExperimentStatus status;

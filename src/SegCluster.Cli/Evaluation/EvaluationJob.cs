@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Evaluation;
 using SegCluster.Vision.Data.Files;
@@ -28,7 +29,7 @@ public sealed record EvaluationJob(string CheckpointPath, string DatasetPath, st
                 ? (files.Files(i).ImagePath, ImageDecoder.ReadSize(files.Files(i).ImagePath))
                 : ($"synthetic image {i}", (checkpoint.Spec.Dataset.Height, checkpoint.Spec.Dataset.Width));
             try { predictor.CheckFits(height, width); }  // every scale's resized image must hold the crop
-            catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {image})", e); }
+            catch (ArgumentException e) { throw new ArgumentException($"{e.UserMessage()} (image {image})", e); }
         }
         return (dataset.Count, dataset.ClassNames);
     }

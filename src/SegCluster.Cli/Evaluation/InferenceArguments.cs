@@ -42,8 +42,9 @@ public sealed class InferenceArguments
             error = "--crop and --stride need --mode slide; whole-image inference has no windows.";
             return null;
         }
-        if (crop is not null && !ImageSize.TryParse(crop, out cropHeight, out cropWidth, out error, "--crop")) return null;
-        if (stride is not null && !ImageSize.TryParse(stride, out strideHeight, out strideWidth, out error, "--stride")) return null;
+        // Each side at least 1: a stride of 0 stands for "the crop" on the wire (InferenceSettings), so --stride 0x0 was taken silently.
+        if (crop is not null && !ImageSize.TryParseBounded(crop, out cropHeight, out cropWidth, out error, "--crop")) return null;
+        if (stride is not null && !ImageSize.TryParseBounded(stride, out strideHeight, out strideWidth, out error, "--stride")) return null;
         var scales = new List<double>();
         foreach (var part in (parse.GetValue(Scales) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -1,14 +1,31 @@
 namespace SegCluster.Cli.Output;
 
 /// <summary>
-/// The --out folder of a command that writes its results after a long run (train, quickstart, sweep, spectral-sweep):
+/// The --out folder (or file) of a command that writes its results after a long run (train, quickstart, sweep, spectral-sweep,
+/// spectral, eval, predict):
 /// checked before its cluster starts, so a folder that cannot be written is named up front rather than after the run,
 /// and a write that fails anyway is named with the folder rather than a stack trace.
 /// </summary>
 public static class OutputFolder
 {
     /// <summary>Creates <paramref name="folder"/> and writes and deletes a file in it; on failure writes the problem to stderr.</summary>
-    public static bool IsWritable(DirectoryInfo folder)
+    public static bool IsWritable(DirectoryInfo folder) => IsWritable(folder, folder.FullName, "a folder");
+
+    /// <summary>The --out of a single file (eval's report): not a folder, and its folder writable as <see cref="IsWritable(DirectoryInfo)"/>
+    /// checks; on failure writes the problem to stderr.</summary>
+    public static bool IsWritableFile(FileInfo file)
+    {
+        if (Directory.Exists(file.FullName))
+        {
+            Console.Error.WriteLine($"error: --out '{file.FullName}' is a folder; give a file, e.g. --out {Path.Combine(file.FullName, "report.json")}.");
+            return false;
+        }
+        return IsWritable(file.Directory!, file.FullName, "a file in a folder");
+    }
+
+    /// <param name="named">The --out as the user gave it, for the message.</param>
+    /// <param name="choose">What to choose instead, in words.</param>
+    private static bool IsWritable(DirectoryInfo folder, string named, string choose)
     {
         try
         {
@@ -20,7 +37,7 @@ public static class OutputFolder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: --out '{folder.FullName}' cannot be written ({e.Message}); choose a folder you can write to.");
+            Console.Error.WriteLine($"error: --out '{named}' cannot be written ({e.Message}); choose {choose} you can write to.");
             return false;
         }
     }

@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Evaluation;
 using SegCluster.Vision.Data;
@@ -48,7 +49,7 @@ public sealed class PredictionRunner(CheckpointModel checkpoint, InferenceSettin
     {
         var (rgb, height, width) = ImageDecoder.DecodeRgb(imagePath);
         try { _predictor.CheckFits(height, width); }
-        catch (ArgumentException e) { throw new ArgumentException($"{e.Message} (image {imagePath})", e); }
+        catch (ArgumentException e) { throw new ArgumentException($"{e.UserMessage()} (image {imagePath})", e); }
         var sample = ImageNormalization.ToSample(new DecodedSample(rgb, new byte[height * width], height, width));
         byte[] labels;
         using (no_grad())

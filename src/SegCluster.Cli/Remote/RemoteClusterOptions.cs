@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Abstractions;
 
 namespace SegCluster.Cli.Remote;
 
@@ -47,7 +48,7 @@ public sealed class RemoteClusterOptions
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 1;
         }
         catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException)
@@ -74,7 +75,7 @@ public sealed class RemoteClusterOptions
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return null;
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SegCluster.Abstractions;
 using SegCluster.Cluster.Spectral;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
@@ -28,7 +29,7 @@ public static class SpectralRunner
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
         }
         catch (OperationCanceledException)
@@ -45,7 +46,10 @@ public static class SpectralRunner
     public static async Task<SpectralAnalysisOutcome> AnalyseAsync(IAnsiConsole console, IGrainFactory grains, SpectralRunOptions options, string where, CancellationToken cancellationToken)
     {
         var d = options.Spec.Dataset;
-        console.MarkupLineInterpolated($"spectral: {options.Images} training labels of {d.Identity(options.Spec.Seed)} at {d.Height}x{d.Width} in {options.Shards} shard(s) on {where}");
+        // Plain text, not markup: a files dataset's identity holds ':train:', which Spectre's markup turns into an emoji (🚆),
+        // and escaping markup (Markup.Escape, MarkupLineInterpolated) only escapes brackets.
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"spectral: {options.Images} training labels of {d.Identity(options.Spec.Seed)} at {d.Height}x{d.Width} in {options.Shards} shard(s) on {where}"));
         SpectralAnalysisOutcome? outcome = null;
         await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())

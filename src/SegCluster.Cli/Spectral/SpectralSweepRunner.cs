@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
@@ -96,7 +97,7 @@ public static class SpectralSweepRunner
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
         }
         console.MarkupLineInterpolated($"advisor: recommended label grid factor {analysis.RecommendedFactor} (energy ≥ {SpectralRunner.Percent(analysis.MinEnergy)}, soft oracle mIoU drop ≤ {SpectralRunner.Percent(analysis.MaxOracleMIoUDrop)})");

@@ -10,12 +10,15 @@ public static class SweepLiveView
     public static IRenderable Render(SweepStatus status)
     {
         var spec = status.Spec!;
-        var done = status.Trials.Count(t => t.State.IsFinished());
+        // A cancelled trial did not finish (a resume runs it again, and the lines after the view count it among those that
+        // did not): it is counted apart, not among the finished.
+        var cancelled = status.Count(TrialState.Cancelled);
+        var done = status.Trials.Count(t => t.State.IsFinished()) - cancelled;
         var counts = new Markup(
             $"[bold]{Markup.Escape(status.SweepId)}[/] {status.State.ToString().ToLowerInvariant()}: {done}/{status.Trials.Count} finished · " +
             $"[blue]running {status.Count(TrialState.Running)}[/] · [green]done {status.Count(TrialState.Completed)}[/] · " +
             $"[yellow]stopped {status.Count(TrialState.Stopped)}[/] · [red]failed {status.Count(TrialState.Failed)}[/] · " +
-            $"skipped {status.Count(TrialState.Skipped)} · pending {status.Count(TrialState.Pending)}");
+            $"skipped {status.Count(TrialState.Skipped)} · pending {status.Count(TrialState.Pending)}" + (cancelled > 0 ? $" · cancelled {cancelled}" : ""));
         var best = status.Best is { } b
             ? new Markup($"best so far: [bold]{Markup.Escape(b.Name)}[/] {spec.Metric} {SweepTable.Format(b.Metric)} ({Markup.Escape(string.Join(", ", b.Parameters.Select(p => $"{p.Path}={p.Value}")))})")
             : new Markup("best so far: -");

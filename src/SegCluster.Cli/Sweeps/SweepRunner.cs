@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Embedded;
@@ -180,7 +181,7 @@ public static class SweepRunner
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.UserMessage()}");
             return (1, null);
         }
         return await FollowAsync(sweep, status, new DirectoryInfo(Path.Combine(root.FullName, sweepId)), resumeCommand, cancellationToken);

@@ -1,5 +1,7 @@
+using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cli.Sweeps;
 
@@ -43,5 +45,21 @@ public static class SweepSpecArguments
             return null;
         }
         return (spec, size);
+    }
+
+    /// <summary>
+    /// For trials that read their files on this machine (an embedded cluster): the checks `train` runs before its cluster
+    /// starts (<see cref="ExperimentPreflight"/>: the dataset folder, the starting checkpoint) on the sweep's base
+    /// experiment, so a wrong base.dataset.path is named up front instead of failing every trial. False, with each problem
+    /// on stderr naming its base.* field, when any fails. A problem in a field an axis sets is left to the trials: the
+    /// base's value of it never trains.
+    /// </summary>
+    public static async Task<bool> PreflightAsync(SweepSpec spec)
+    {
+        var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec.TrialBase);
+        var varied = spec.Axes.Select(a => SpecPaths.Canonical(a.Path) + ":").ToList();
+        var problems = errors.Where(e => !varied.Any(field => e.StartsWith(field, StringComparison.Ordinal))).ToList();
+        foreach (var problem in problems) Console.Error.WriteLine($"error: base.{problem}");
+        return problems.Count == 0;
     }
 }

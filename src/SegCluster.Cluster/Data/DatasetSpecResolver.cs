@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Data.Files;
@@ -37,7 +38,7 @@ public static class DatasetSpecResolver
         }
         catch (Exception e) when (e is ArgumentException or IOException or DatasetFileException)
         {
-            return (spec, [$"dataset.path: {e.Message}"]);
+            return (spec, [$"dataset.path: {e.UserMessage()}"]);
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class CheckpointModel : IDisposable
         ExperimentSpec spec;
         try
         {
-            spec = SpecFiles.Parse<ExperimentSpec>(metadata.Spec, SpecFormat.Json, path);
+            spec = SpecFiles.ParseRecorded<ExperimentSpec>(metadata.Spec, path);
         }
         catch (SpecFileException e)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
@@ -264,7 +265,7 @@ public sealed class SweepGrain(
         }
         catch (ArgumentException e)
         {
-            return $"invalid: {e.Message}";
+            return $"invalid: {e.UserMessage()}";
         }
         var errors = trialSpec.Validate();
         return errors.Count == 0 ? null : $"invalid combination: {string.Join(" ", errors)}";

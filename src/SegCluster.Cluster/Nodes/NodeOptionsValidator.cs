@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Devices;
 using StackExchange.Redis;
@@ -53,7 +54,7 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         {
             string? problem = null;
             try { _ = DeviceParser.Parse(device); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { problem = e.Message; }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { problem = e.UserMessage(); }
             if (problem is not null) yield return $"Node:Devices names '{device}': {problem}";
         }
     }

@@ -84,8 +84,9 @@ public sealed class SchedulerGrain(
         // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
         // turn comes. The experiment checks again when it starts (the files may change while it waits).
         var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec);
+        // No paramName: Orleans sends the message with its " (Parameter 'spec')" and drops ParamName, so the client would print it.
         if (errors.Count > 0)
-            throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}", nameof(spec));
+            throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
             throw new InvalidOperationException($"Experiment '{experimentId}' is already running, queued or being submitted; choose another id.");
         try

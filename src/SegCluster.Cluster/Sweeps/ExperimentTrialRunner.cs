@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Sweeps;
@@ -29,7 +30,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             // Refused before anything was launched.
-            return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: e.Message);
+            return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: e.UserMessage());
         }
         catch (Exception e)
         {

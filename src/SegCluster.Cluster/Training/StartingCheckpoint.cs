@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
@@ -43,7 +44,7 @@ public static class StartingCheckpoint
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
-            return (null, [$"{Resume}: {e.Message}"]);
+            return (null, [$"{Resume}: {e.UserMessage()}"]);
         }
         var budget = spec.Training.Epochs is null ? "training.steps" : "training.epochs";
         if (step >= spec.TotalSteps)
@@ -62,7 +63,7 @@ public static class StartingCheckpoint
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
-            return [$"{Load}: {e.Message}"];
+            return [$"{Load}: {e.UserMessage()}"];
         }
     }
 
@@ -85,7 +86,7 @@ public static class StartingCheckpoint
         if (metadata?.Spec is not { } json) return null;
         try
         {
-            return SpecFiles.Parse<ExperimentSpec>(json, SpecFormat.Json, path);
+            return SpecFiles.ParseRecorded<ExperimentSpec>(json, path);
         }
         catch (SpecFileException)
         {

@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
@@ -26,7 +27,7 @@ public static class ClusterApiEndpoints
             try { spec = await ReadSpecAsync(request); }
             catch (SpecFileException e) { return Results.BadRequest(e.Message); }
             try { return Results.Ok(await Scheduler(grains).SubmitAsync(RunId(id), spec)); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { return Results.BadRequest(e.Message); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { return Results.BadRequest(e.UserMessage()); }
         });
         api.MapPost("/experiments/{id}/cancel", async (string id, IGrainFactory grains) =>
         {

@@ -14,12 +14,15 @@ public sealed record SyntheticSceneOptions(int NumClasses = 6, int Height = 64, 
     /// <summary>The largest output stride of the models in this library; image sizes must be multiples of it.</summary>
     public const int OutputStride = 16;
 
+    /// <summary>The most classes the scenes draw (class 0, the background, included).</summary>
+    public const int MaxClasses = 32;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field and a valid value.</summary>
     public void Validate()
     {
-        if (NumClasses is < 2 or > 32)
+        if (NumClasses is < 2 or > MaxClasses)
             throw new ArgumentException(
-                $"SyntheticSceneOptions.NumClasses = {NumClasses} is out of range: it must be in [2, 32] (class 0 is the background).",
+                $"SyntheticSceneOptions.NumClasses = {NumClasses} is out of range: it must be in [2, {MaxClasses}] (class 0 is the background).",
                 nameof(NumClasses));
         ValidateSize(Height, nameof(Height));
         ValidateSize(Width, nameof(Width));

@@ -39,6 +39,20 @@ public sealed class SpecOverridesTests
         Assert.Contains("training.steps", error.Errors[3]);
     }
 
+    /// <summary>training.epochs decides the length when set: an override of the steps was ignored without a word.</summary>
+    [Fact]
+    public void Steps_set_over_epochs_are_refused_until_the_epochs_are_unset()
+    {
+        var byEpochs = new ExperimentSpec { Training = new TrainingSpec { Epochs = 3 } };
+        var error = Assert.Throws<SpecFileException>(() => SpecOverrides.Apply(byEpochs, ["training.steps=5"], "run.yaml"));
+        Assert.Equal("--set 'training.steps=5': training.epochs (3) is set too and decides the run's length; add --set training.epochs=null to train by steps.",
+            error.Errors.Single());
+
+        Assert.Equal(5, SpecOverrides.Apply(byEpochs, ["training.steps=5", "training.epochs=null"], "run.yaml").TotalSteps);
+        // Setting the epochs over a file's steps switches the run to epochs, as asked.
+        Assert.Equal(2, SpecOverrides.Apply(new ExperimentSpec { Training = new TrainingSpec { Steps = 7 } }, ["training.epochs=2"], "run.yaml").Training.Epochs);
+    }
+
     [Fact]
     public void The_result_is_validated_after_the_last_override()
     {

@@ -106,6 +106,19 @@ public sealed class SweepSpecTests
                 string.Join("\n", (sweep with { Axes = [new SweepAxis { Path = path, Kind = SweepAxis.Grid, Values = [path == "model.name" ? "spgnet" : path == "model.spg.supervision" ? "false" : "0.2"] }] }).Validate()));
     }
 
+    /// <summary>Without trial_steps, the base's epochs decide every trial's length: a steps axis changed nothing.</summary>
+    [Fact]
+    public void A_steps_axis_under_base_epochs_is_refused()
+    {
+        var sweep = new SweepSpec
+        {
+            Base = new ExperimentSpec { Training = new TrainingSpec { Epochs = 2 } },
+            Axes = [new SweepAxis { Path = "training.steps", Kind = SweepAxis.Grid, Values = ["10", "20"] }],
+        };
+        Assert.Contains("axes: 'training.steps' would be ignored: base.training.epochs (2)", string.Join("\n", sweep.Validate()));
+        Assert.Empty((sweep with { Base = new ExperimentSpec() }).Validate());
+    }
+
     [Fact]
     public void Asha_needs_rungs_below_the_budget()
     {

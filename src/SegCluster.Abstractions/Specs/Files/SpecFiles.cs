@@ -48,11 +48,18 @@ public static class SpecFiles
     public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>
         FromTree<T>(ParseTree(text, format, source), source);
 
+    /// <summary>Reads a spec recorded as <see cref="ToJson{T}"/> writes it (a checkpoint's), every field filled in: fields a
+    /// written document may not set together (training.steps and epochs) are taken as they are.</summary>
+    public static T ParseRecorded<T>(string json, string source) where T : new() =>
+        FromTree<T>(ParseTree(json, SpecFormat.Json, source), source, asWritten: false);
+
     /// <summary>Checks a tree against <typeparamref name="T"/> and deserialises it; an empty document gives the defaults.</summary>
-    public static T FromTree<T>(JsonNode? tree, string source = "spec") where T : new()
+    public static T FromTree<T>(JsonNode? tree, string source = "spec") where T : new() => FromTree<T>(tree, source, asWritten: true);
+
+    private static T FromTree<T>(JsonNode? tree, string source, bool asWritten) where T : new()
     {
         var errors = new List<string>();
-        var normalised = SpecSchema.Normalise(tree ?? new JsonObject(), typeof(T), "", errors);
+        var normalised = SpecSchema.Normalise(tree ?? new JsonObject(), typeof(T), "", errors, asWritten);
         if (errors.Count > 0)
             throw new SpecFileException(source, errors);
         try

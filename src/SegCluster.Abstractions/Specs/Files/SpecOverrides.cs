@@ -20,6 +20,7 @@ public static class SpecOverrides
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(assignments);
         var errors = new List<string>();
+        string? setSteps = null;
         foreach (var assignment in assignments)
         {
             int equals = assignment.IndexOf('=');
@@ -30,13 +31,19 @@ public static class SpecOverrides
             }
             try
             {
-                spec = SpecPaths.With(spec, assignment[..equals].Trim(), assignment[(equals + 1)..]);
+                var path = assignment[..equals].Trim();
+                spec = SpecPaths.With(spec, path, assignment[(equals + 1)..]);
+                if (SpecPaths.Canonical(path) == "training.steps") setSteps = assignment;
             }
             catch (ArgumentException e)
             {
                 errors.Add($"--set '{assignment}': {e.Message}");
             }
         }
+        // training.epochs decides the length when set: an override of the steps would be ignored without a word. (An
+        // override of the epochs replaces the steps as intended: the steps cannot be unset.)
+        if (setSteps is not null && spec.Training.Epochs is { } epochs)
+            errors.Add($"--set '{setSteps}': training.epochs ({epochs}) is set too and decides the run's length; add --set training.epochs=null to train by steps.");
         if (errors.Count == 0) errors.AddRange(spec.Validate());
         return errors.Count == 0 ? spec : throw new SpecFileException(source, errors);
     }

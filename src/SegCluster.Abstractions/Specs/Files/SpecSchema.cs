@@ -14,12 +14,22 @@ internal static class SpecSchema
 {
     public static readonly JsonNamingPolicy Naming = JsonNamingPolicy.SnakeCaseLower;
 
-    public static JsonNode? Normalise(JsonNode? node, Type type, string path, List<string> errors) =>
-        Normalise(node, type, nullability: null, path, errors);
+    /// <param name="asWritten">The tree is a document as a person wrote it, where a field left out is a field not set, and
+    /// two fields that contradict each other (<see cref="Exclusive"/>) are an error; false for a spec recorded with every
+    /// field filled in (a checkpoint's).</param>
+    public static JsonNode? Normalise(JsonNode? node, Type type, string path, List<string> errors, bool asWritten = true) =>
+        Normalise(node, type, nullability: null, path, errors, asWritten);
+
+    /// <summary>Pairs of fields of one record of which a document may set only one. The record cannot tell a default from a
+    /// value written (training.steps is an int with a default), the document can: null counts as not set.</summary>
+    private static readonly Dictionary<Type, (string First, string Second, string Why)> Exclusive = new()
+    {
+        [typeof(TrainingSpec)] = ("steps", "epochs", "epochs would decide the run's length and steps be ignored"),
+    };
 
     /// <param name="nullability">The declared nullability of the field (of a list item, of a mapping value) where known:
     /// a null for a field declared non-nullable would otherwise reach validation as a null section.</param>
-    private static JsonNode? Normalise(JsonNode? node, Type type, NullabilityInfo? nullability, string path, List<string> errors)
+    private static JsonNode? Normalise(JsonNode? node, Type type, NullabilityInfo? nullability, string path, List<string> errors, bool asWritten)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (node is null)
@@ -34,7 +44,7 @@ internal static class SpecSchema
             if (node is not JsonArray array)
                 return Mismatch(node, type, path, errors);
             var itemNullability = nullability?.ElementType ?? nullability?.GenericTypeArguments.FirstOrDefault();
-            return new JsonArray(array.Select((item, i) => Normalise(item, element, itemNullability, $"{path}[{i}]", errors)).ToArray());
+            return new JsonArray(array.Select((item, i) => Normalise(item, element, itemNullability, $"{path}[{i}]", errors, asWritten)).ToArray());
         }
         if (DictionaryValueType(underlying) is { } valueType)
         {
@@ -43,11 +53,11 @@ internal static class SpecSchema
             var valueNullability = nullability?.GenericTypeArguments.LastOrDefault();
             var copy = new JsonObject();
             foreach (var (key, value) in dict)
-                copy[key] = Normalise(value, valueType, valueNullability, Join(path, key), errors);
+                copy[key] = Normalise(value, valueType, valueNullability, Join(path, key), errors, asWritten);
             return copy;
         }
         if (IsRecord(underlying))
-            return node is JsonObject obj ? Record(obj, underlying, path, errors) : Mismatch(node, type, path, errors);
+            return node is JsonObject obj ? Record(obj, underlying, path, errors, asWritten) : Mismatch(node, type, path, errors);
         return ScalarMatches(node, underlying) ? node.DeepClone() : Mismatch(node, type, path, errors);
     }
 
@@ -57,7 +67,7 @@ internal static class SpecSchema
             .Where(p => p.SetMethod is { IsPublic: true })
             .ToDictionary(p => Naming.ConvertName(p.Name));
 
-    private static JsonObject Record(JsonObject obj, Type type, string path, List<string> errors)
+    private static JsonObject Record(JsonObject obj, Type type, string path, List<string> errors, bool asWritten)
     {
         var fields = Fields(type);
         var nullabilities = new NullabilityInfoContext(); // not thread-safe: one per call
@@ -75,8 +85,10 @@ internal static class SpecSchema
                 errors.Add($"{Field(Join(path, canonical))}: given twice (as '{key}' and another spelling).");
                 continue;
             }
-            result[canonical] = Normalise(value, property.PropertyType, nullabilities.Create(property), Join(path, canonical), errors);
+            result[canonical] = Normalise(value, property.PropertyType, nullabilities.Create(property), Join(path, canonical), errors, asWritten);
         }
+        if (asWritten && Exclusive.TryGetValue(type, out var pair) && result[pair.First] is not null && result[pair.Second] is not null)
+            errors.Add($"{Join(path, pair.First)} and {Join(path, pair.Second)}: both are set, and {pair.Why}; set one of them.");
         return result;
     }
 

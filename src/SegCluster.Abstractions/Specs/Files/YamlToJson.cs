@@ -14,7 +14,19 @@ internal static class YamlToJson
     public static JsonNode? Convert(string text)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(text));
+        var scanner = new Scanner(new StringReader(text));
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way, not with a YamlException, on some unclosed flow collections: a '{' or
+            // '[' left open before the next key's line (`dataset: { height: 32` then `model: ...`). Where it stopped is
+            // the best position there is.
+            var at = scanner.CurrentPosition;
+            throw new YamlException(at, at, "the YAML parser stopped here; is a '{' or '[' above left open?");
+        }
         return stream.Documents.Count == 0 ? null : Node(stream.Documents[0].RootNode);
     }
 
