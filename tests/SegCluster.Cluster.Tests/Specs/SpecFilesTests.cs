@@ -159,4 +159,20 @@ public sealed class SpecFilesTests
         var missing = Path.Combine(dir.FullName, "missing.yaml");
         Assert.Equal("file not found.", Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(missing)).Errors.Single());
     }
+
+    /// <summary>An empty file trained the built-in defaults (800 steps, named "quickstart"), and a second YAML document (after
+    /// ---) was ignored: both are mistakes, named as such.</summary>
+    [Theory]
+    [InlineData("", "is empty")]
+    [InlineData("# only a comment\n", "is empty")]
+    [InlineData("name: a\n---\nname: b\n", "2 YAML documents")]
+    public void An_empty_file_or_a_second_document_is_refused(string text, string expected)
+    {
+        using var dir = new TempDirectory("segcluster-spec-");
+        var file = Path.Combine(dir.FullName, "spec.yaml");
+        File.WriteAllText(file, text);
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.LoadExperiment(file));
+        Assert.Contains(expected, error.Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains(expected, Assert.Throws<SpecFileException>(() => SweepSpecFiles.Load(file)).Errors.Single(), StringComparison.Ordinal);
+    }
 }

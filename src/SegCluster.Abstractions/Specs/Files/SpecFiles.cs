@@ -42,7 +42,10 @@ public static class SpecFiles
         {
             throw new SpecFileException(path, [$"cannot be read ({e.Message})."]);
         }
-        return ParseTree(text, format, path);
+        // An empty file is a spec not written yet (or saved empty), not a request for every default: it trained the
+        // built-in 800-step run under the name "quickstart".
+        return ParseTree(text, format, path)
+            ?? throw new SpecFileException(path, ["is empty: a spec file needs at least one field (see examples/experiments/ and examples/sweeps/)."]);
     }
 
     public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>
