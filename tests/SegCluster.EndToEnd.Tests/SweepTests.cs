@@ -260,7 +260,21 @@ public sealed class SweepTests
         await File.WriteAllTextAsync(Path.Combine(folder.FullName, "results.json"), report.ToJson());
         var missing = Path.Combine(root.FullName, "no", "such", "folder", "r.csv");
         (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--csv", missing);
+        Assert.True(exit == 0 && File.Exists(missing), stderr);  // its folder is made, as --out's
+        var stdout = "";
+        (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--csv", root.FullName);
         Assert.True(exit == 2, stderr);
-        Assert.Contains($"cannot write {missing}", stderr);
+        Assert.Contains($"--csv '{root.FullName}' is a folder", stderr);
+        Assert.Equal("", stdout);  // checked before the table is printed
+    }
+
+    /// <summary>`results` with no sweep under --root (a new user, or a typo in --root) says so instead of an empty table.</summary>
+    [Fact]
+    public async Task Results_with_no_sweeps_under_the_root_says_so()
+    {
+        using var root = new TempDirectory("segcluster-nosweeps-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "results", "--root", Path.Combine(root.FullName, "typo"));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains($"no sweep reports under {Path.Combine(root.FullName, "typo")}", stdout);
     }
 }

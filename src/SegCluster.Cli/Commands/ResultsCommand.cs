@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 using Spectre.Console;
 
@@ -32,10 +33,18 @@ public static class ResultsCommand
                     return 2;
                 }
                 var (table, resume) = SweepIndexTable.Create(parse.GetValue(root)!);
+                if (table.Rows.Count == 0)
+                {
+                    Console.WriteLine($"no sweep reports under {parse.GetValue(root)!.FullName} (sweeps write there by default; --root names another folder).");
+                    return 0;
+                }
                 AnsiConsole.Console.Write(table);
                 foreach (var command in resume) Console.WriteLine($"resume an interrupted one with: {command}");
                 return 0;
             }
+            // Exports are checked before anything is printed: a folder given as a file was "Access denied" after the table.
+            if (parse.GetValue(csv) is { } csvFile && !OutputFolder.IsWritableFile(csvFile, "--csv")) return 2;
+            if (parse.GetValue(json) is { } jsonFile && !OutputFolder.IsWritableFile(jsonFile, "--json")) return 2;
             var folder = SweepFolders.Find(parse.GetValue(sweep)!, parse.GetValue(root)!, out var error);
             if (folder is null)
             {

@@ -9,23 +9,24 @@ namespace SegCluster.Cli.Output;
 public static class OutputFolder
 {
     /// <summary>Creates <paramref name="folder"/> and writes and deletes a file in it; on failure writes the problem to stderr.</summary>
-    public static bool IsWritable(DirectoryInfo folder) => IsWritable(folder, folder.FullName, "a folder");
+    public static bool IsWritable(DirectoryInfo folder) => IsWritable(folder, "--out", folder.FullName, "a folder");
 
-    /// <summary>The --out of a single file (eval's report): not a folder, and its folder writable as <see cref="IsWritable(DirectoryInfo)"/>
-    /// checks; on failure writes the problem to stderr.</summary>
-    public static bool IsWritableFile(FileInfo file)
+    /// <summary>The <paramref name="option"/> of a single file (eval's report, results' exports): not a folder, and its folder
+    /// writable as <see cref="IsWritable(DirectoryInfo)"/> checks; on failure writes the problem to stderr.</summary>
+    public static bool IsWritableFile(FileInfo file, string option = "--out")
     {
         if (Directory.Exists(file.FullName))
         {
-            Console.Error.WriteLine($"error: --out '{file.FullName}' is a folder; give a file, e.g. --out {Path.Combine(file.FullName, "report.json")}.");
+            Console.Error.WriteLine($"error: {option} '{file.FullName}' is a folder; give a file, e.g. {option} {Path.Combine(file.FullName, "report.json")}.");
             return false;
         }
-        return IsWritable(file.Directory!, file.FullName, "a file in a folder");
+        return IsWritable(file.Directory!, option, file.FullName, "a file in a folder");
     }
 
-    /// <param name="named">The --out as the user gave it, for the message.</param>
+    /// <param name="option">The option that named it.</param>
+    /// <param name="named">Its value as the user gave it, for the message.</param>
     /// <param name="choose">What to choose instead, in words.</param>
-    private static bool IsWritable(DirectoryInfo folder, string named, string choose)
+    private static bool IsWritable(DirectoryInfo folder, string option, string named, string choose)
     {
         try
         {
@@ -37,7 +38,7 @@ public static class OutputFolder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: --out '{named}' cannot be written ({e.Message}); choose {choose} you can write to.");
+            Console.Error.WriteLine($"error: {option} '{named}' cannot be written ({e.Message}); choose {choose} you can write to.");
             return false;
         }
     }
