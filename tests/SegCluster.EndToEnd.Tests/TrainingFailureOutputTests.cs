@@ -35,6 +35,10 @@ public sealed class TrainingFailureOutputTests : IDisposable
             training: { steps: 20, batch_per_worker: 2 }
             """);
 
+        var previous = Path.Combine(_work.FullName, "out", "result.json");  // an earlier run's, in the shared default folder
+        Directory.CreateDirectory(Path.GetDirectoryName(previous)!);
+        await File.WriteAllTextAsync(previous, """{ "experiment": "an-earlier-run" }""");
+
         var (exit, stdout, stderr) = await RunAsync("train", spec, "--out", Path.Combine(_work.FullName, "out"));
 
         var output = $"exit {exit}\n{stdout}\n{stderr}";
@@ -43,6 +47,7 @@ public sealed class TrainingFailureOutputTests : IDisposable
         Assert.DoesNotMatch(StackFrame, stdout + stderr);
         Assert.DoesNotContain("TooManyInvalidSamplesException", stdout + stderr);
         Assert.Matches(@"fail: SegCluster\.Cluster\.Training\.WorkerTrainingLoop\[0\]\s+Rank 0 of unusable-\S+ failed: 1 of .* are unusable", stdout);
+        Assert.False(File.Exists(previous), "the earlier run's result.json was left beside a failed run");
     }
 
     /// <summary>DeepLabV3+'s image pooling is 1×1: one image per step leaves BatchNorm one value per channel. Quickstart's

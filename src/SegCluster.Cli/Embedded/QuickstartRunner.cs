@@ -34,6 +34,7 @@ public static class QuickstartRunner
             return 2;
         }
         if (!OutputFolder.IsWritable(output)) return 2;
+        QuickstartResult.RemoveEarlier(output);
         var startStep = resumeFrom?.Step ?? 0;
         experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;

@@ -62,10 +62,16 @@ public sealed record QuickstartResult(
         };
     }
 
+    public const string FileName = "result.json";
+
+    /// <summary>Removes an earlier run's result from <paramref name="folder"/> as a run starts there (the default --out is
+    /// shared by every run): a run that then fails or is cancelled leaves none, not one that looks like its own.</summary>
+    public static void RemoveEarlier(DirectoryInfo folder) => File.Delete(Path.Combine(folder.FullName, FileName));
+
     public async Task<string> WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)
     {
         folder.Create();
-        var path = Path.Combine(folder.FullName, "result.json");
+        var path = Path.Combine(folder.FullName, FileName);
         await OutputFolder.WriteAtomicallyAsync(path, JsonSerializer.Serialize(this, Json), cancellationToken);
         return path;
     }
