@@ -53,6 +53,14 @@ public sealed class ClusterApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, yaml.StatusCode);
         Assert.Contains("training.stepz", await yaml.Content.ReadAsStringAsync());
 
+        // An empty body (or JSON null) is no spec: it submitted the 800-step defaults as "quickstart".
+        foreach (var empty in new[] { Json("null"), new StringContent("", Encoding.UTF8, "application/yaml") })
+        {
+            using var refused = await _http.PostAsync("/api/experiments/typo", empty);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("is empty", await refused.Content.ReadAsStringAsync());
+        }
+
         // Nothing was submitted under that id.
         using var shown = await _http.GetAsync("/api/experiments/typo");
         Assert.Equal(HttpStatusCode.NotFound, shown.StatusCode);

@@ -33,14 +33,15 @@ public static class QuickstartRunner
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
             return 2;
         }
-        if (!OutputFolder.IsWritable(output)) return 2;
-        QuickstartResult.RemoveEarlier(output);
+        if (!OutputFolder.IsWritable(output) || !QuickstartResult.RemoveEarlier(output)) return 2;
         var startStep = resumeFrom?.Step ?? 0;
         experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;
         // Derived quantities up front, as torchtitan prints them.
-        console.MarkupLineInterpolated(
-            $"[bold]SegCluster {experimentId}[/]: {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}");
+        // Plain text, not markup: an id or a dataset path may hold ":word:", which Spectre's markup turns into an emoji.
+        console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
+            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}"));
+        console.WriteLine();
 
         EmbeddedCluster cluster;
         try
@@ -98,7 +99,7 @@ public static class QuickstartRunner
             var written = await OutputFolder.TryWriteAsync(output.FullName,
                 async () => console.MarkupLineInterpolated($"wrote {await result.WriteAsync(output, cancellationToken)}"));
             if (status.Checkpoint is { } checkpoint)
-                console.MarkupLineInterpolated($"checkpoint: {checkpoint.Path} (evaluate: {RunSummary.EvaluateCommand(spec, checkpoint.Path)})");
+                console.WriteLine($"checkpoint: {checkpoint.Path} (evaluate: {RunSummary.EvaluateCommand(spec, checkpoint.Path)})");
             if (linger > TimeSpan.Zero)
             {
                 // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.

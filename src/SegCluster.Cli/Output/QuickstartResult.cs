@@ -66,7 +66,22 @@ public sealed record QuickstartResult(
 
     /// <summary>Removes an earlier run's result from <paramref name="folder"/> as a run starts there (the default --out is
     /// shared by every run): a run that then fails or is cancelled leaves none, not one that looks like its own.</summary>
-    public static void RemoveEarlier(DirectoryInfo folder) => File.Delete(Path.Combine(folder.FullName, FileName));
+    /// <returns>False, the problem written to stderr, when it is there and cannot be removed (a folder of that name, no rights).</returns>
+    public static bool RemoveEarlier(DirectoryInfo folder)
+    {
+        var path = Path.Combine(folder.FullName, FileName);
+        try
+        {
+            if (Directory.Exists(path)) throw new IOException("it is a folder");
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: --out '{folder.FullName}': an earlier {FileName} there cannot be replaced ({e.Message}); choose another folder.");
+            return false;
+        }
+    }
 
     public async Task<string> WriteAsync(DirectoryInfo folder, CancellationToken cancellationToken)
     {

@@ -70,7 +70,7 @@ public sealed class WorkerLease : IAsyncDisposable
                     continue;
                 }
                 if (held) continue;
-                LostReason = $"the scheduler no longer holds workers {string.Join(", ", WorkerIds)} for {Holder} (its renewals failed for {duration.TotalSeconds:0} s, so it freed them)";
+                LostReason = $"the scheduler no longer holds workers {string.Join(", ", WorkerIds)} for {Holder} (it freed them: renewals failed for {duration.TotalSeconds:0} s, or the lease was released)";
                 await _lost.CancelAsync();
                 return;
             }

@@ -80,7 +80,7 @@ public sealed class SchedulerGrain(
     public async Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec)
     {
         if (RunIds.Problem(experimentId) is { } badId)
-            throw new ArgumentException(badId, nameof(experimentId));
+            throw new ArgumentException(badId);  // no parameter name: Orleans sends its "(Parameter ...)" suffix inside the message
         // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
         // turn comes. The experiment checks again when it starts (the files may change while it waits).
         var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec);
@@ -121,9 +121,13 @@ public sealed class SchedulerGrain(
         {
             Record.Queue.Add(queued);
             await PersistAsync();
-            var waiting = Runnable(queued) ? null
-                : $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
-                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers";
+            var waiting = !Runnable(queued)
+                ? $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
+                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers"
+                : Record.Queue.FirstOrDefault(q => q.Spec is null && KindCount(q.Device) < q.Workers) is { } ring
+                    ? $"experiment '{ring.ExperimentId}' re-forms ahead of it and needs {ring.Workers} {ring.Device} workers, more than the live nodes have " +
+                      $"({KindCount(ring.Device)}): the queue waits for its lost node to come back, or cancel it"
+                    : null;
             logger.LogInformation("Experiment {Experiment} queued at {Position} ({Workers} × {Device}){Waiting}", experimentId, Record.Queue.Count, spec.Workers, spec.Device,
                 waiting is null ? "" : ": " + waiting);
             return new SchedulerTicket(experimentId, [], Record.Queue.Count) { Waiting = waiting };

@@ -54,7 +54,7 @@ public static class ClusterApiEndpoints
         if (text.Length > MaxSpecBytes)
             throw new SpecFileException(source, [$"longer than {MaxSpecBytes} bytes; a spec is a few kilobytes."]);
         var format = request.ContentType?.Contains("yaml", StringComparison.OrdinalIgnoreCase) == true ? SpecFormat.Yaml : SpecFormat.Json;
-        return SpecFiles.Parse<ExperimentSpec>(text, format, source);
+        return SpecFiles.FromTree<ExperimentSpec>(SpecFiles.ParseDocument(text, format, source), source);
     }
 
     /// <summary>The run id of a route value: routing leaves an escaped '/' (%2F) escaped.</summary>

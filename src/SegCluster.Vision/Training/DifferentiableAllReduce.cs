@@ -17,7 +17,8 @@ namespace SegCluster.Vision.Training;
 /// was lost) is kept, its gradient and those of the rest of that backward are zeros, and whoever called backward() must
 /// call <see cref="ThrowIfBackwardFailed"/> right after it, before any gradient is used: the trainer does, so such a step
 /// fails with the reducer's own exception and applies nothing. After a failure the group is broken (as
-/// <see cref="Bucketing.ReductionStream"/> treats one): no later sum reaches the reducer, every one fails with that failure.
+/// <see cref="Bucketing.ReductionStream"/> treats one): no later sum reaches the reducer, every one fails with that failure,
+/// and a stream it sums through is aborted, so the gradient buckets backward still launches fail too.
 /// </remarks>
 public sealed class DifferentiableAllReduce(IGradientReducer reducer)
 {
@@ -64,6 +65,9 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref _failure, e, null);
+                // A failure outside the reducer (copying the gradient to the host) leaves a stream healthy, and the gradient
+                // buckets backward still launches would reach peers that wait for this sum: break it, so they fail too.
+                (Reducer as Bucketing.ReductionStream)?.Abort(e);
             }
         }
         return zeros_like(gradient);

@@ -255,6 +255,7 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         var later = await _scheduler.SubmitAsync("later", Spec(workers: 1));
 
         Assert.Equal((false, 2), (later.Started, later.QueuePosition));
+        Assert.Contains("'ring' re-forms ahead of it and needs 3 cpu workers, more than the live nodes have (2)", later.Waiting);
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, Assert.Null);
     }
 

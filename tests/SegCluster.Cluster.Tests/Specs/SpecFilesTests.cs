@@ -175,4 +175,14 @@ public sealed class SpecFilesTests
         Assert.Contains(expected, error.Errors.Single(), StringComparison.Ordinal);
         Assert.Contains(expected, Assert.Throws<SpecFileException>(() => SweepSpecFiles.Load(file)).Errors.Single(), StringComparison.Ordinal);
     }
+
+    /// <summary>A trailing --- with nothing after it is no second document.</summary>
+    [Fact]
+    public void A_trailing_document_marker_is_not_a_second_document()
+    {
+        using var dir = new TempDirectory("segcluster-spec-");
+        var file = Path.Combine(dir.FullName, "spec.yaml");
+        File.WriteAllText(file, "name: trailing\n---\n");
+        Assert.Equal("trailing", SpecFiles.LoadExperiment(file).Name);
+    }
 }

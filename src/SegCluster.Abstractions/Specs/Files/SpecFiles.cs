@@ -42,11 +42,14 @@ public static class SpecFiles
         {
             throw new SpecFileException(path, [$"cannot be read ({e.Message})."]);
         }
-        // An empty file is a spec not written yet (or saved empty), not a request for every default: it trained the
-        // built-in 800-step run under the name "quickstart".
-        return ParseTree(text, format, path)
-            ?? throw new SpecFileException(path, ["is empty: a spec file needs at least one field (see examples/experiments/ and examples/sweeps/)."]);
+        return ParseDocument(text, format, path);
     }
+
+    /// <summary>A whole spec document (a file, a request body) as a tree. An empty one is refused: it is a spec not written
+    /// yet (or saved empty), not a request for every default (it trained the built-in 800-step run as "quickstart").</summary>
+    public static JsonNode ParseDocument(string text, SpecFormat format, string source) =>
+        ParseTree(text, format, source)
+        ?? throw new SpecFileException(source, ["is empty: a spec needs at least one field (see examples/experiments/ and examples/sweeps/)."]);
 
     public static T Parse<T>(string text, SpecFormat format, string source = "spec") where T : new() =>
         FromTree<T>(ParseTree(text, format, source), source);

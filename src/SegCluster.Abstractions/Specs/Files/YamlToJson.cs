@@ -27,11 +27,13 @@ internal static class YamlToJson
             var at = scanner.CurrentPosition;
             throw new YamlException(at, at, "the YAML parser stopped here; is a '{' or '[' above left open?");
         }
-        // A second document (after ---) was ignored without a word: its fields never reached the run.
-        if (stream.Documents.Count > 1)
-            throw new YamlException(stream.Documents[1].RootNode.Start, stream.Documents[1].RootNode.End,
-                $"the file holds {stream.Documents.Count} YAML documents (separated by ---); a spec is one document.");
-        return stream.Documents.Count == 0 ? null : Node(stream.Documents[0].RootNode);
+        // A second document (after ---) was ignored without a word: its fields never reached the run. A trailing --- with
+        // nothing after it is no document.
+        var documents = stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "" }).ToList();
+        if (documents.Count > 1)
+            throw new YamlException(documents[1].RootNode.Start, documents[1].RootNode.End,
+                $"the file holds {documents.Count} YAML documents (separated by ---); a spec is one document.");
+        return documents.Count == 0 ? null : Node(documents[0].RootNode);
     }
 
     private static JsonNode? Node(YamlNode node) => node switch

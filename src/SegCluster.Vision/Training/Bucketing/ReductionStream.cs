@@ -40,6 +40,11 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
     /// <summary>The reducer's first exception, after which every sum fails with it; null while the stream is healthy.</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 
+    /// <summary>Breaks the stream as a reducer failure does: every sum not yet begun, and every later one, fails with
+    /// <paramref name="reason"/> (a rank whose backward failed outside the reducer must not go on reducing buckets its peers
+    /// would pair with other sums). A failure already recorded stays.</summary>
+    public void Abort(Exception reason) => Interlocked.CompareExchange(ref _failure, reason ?? throw new ArgumentNullException(nameof(reason)), null);
+
     /// <summary>Sums <paramref name="buffer"/> after everything issued before it, and waits for it.</summary>
     public void Sum(Memory<float> buffer) => Launch(buffer).GetAwaiter().GetResult();
 
@@ -83,7 +88,7 @@ public sealed class ReductionStream : IGradientReducer, IDisposable
             catch (Exception e)
             {
                 failure = e;
-                Volatile.Write(ref _failure, e);  // only this thread writes it, once: the next item sees it
+                Interlocked.CompareExchange(ref _failure, e, null);  // the first failure (or an abort) stays: the next item sees it
             }
             Interlocked.Add(ref _busyTicks, Stopwatch.GetElapsedTime(start).Ticks);  // before the waiter resumes and reads Busy
             if (failure is null) work.Done.SetResult();

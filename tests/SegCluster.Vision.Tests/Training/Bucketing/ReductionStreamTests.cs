@@ -50,6 +50,24 @@ public class ReductionStreamTests
         Assert.Equal(["wire 2", "fp32 3", "wire 4"], inner.Calls);
     }
 
+    /// <summary>A rank whose backward failed outside the reducer (DifferentiableAllReduce) aborts its stream: later sums fail
+    /// with that reason and never reach the reducer, and an abort does not replace the reducer's own first failure.</summary>
+    [Fact]
+    public void An_aborted_stream_fails_later_sums_with_the_reason_and_reaches_no_reducer()
+    {
+        var inner = new RecordingReducer();
+        using var stream = new ReductionStream(inner);
+        stream.Sum(new float[2]);
+        var reason = new OutOfMemoryException("copying a gradient to the host");
+
+        stream.Abort(reason);
+        stream.Abort(new InvalidOperationException("a later abort"));
+
+        Assert.Same(reason, Assert.Throws<OutOfMemoryException>(() => stream.Sum(new float[3])));
+        Assert.Same(reason, stream.Launch(new float[4]).Exception!.InnerException);
+        Assert.Equal(["wire 2"], inner.Calls);
+    }
+
     private sealed class RecordingReducer : IGradientReducer
     {
         public List<string> Calls { get; } = [];
