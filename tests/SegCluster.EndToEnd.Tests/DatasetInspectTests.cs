@@ -57,6 +57,11 @@ public sealed class DatasetInspectTests : IDisposable
         Assert.Contains("img07.png", stdout);
         Assert.Equal(1, strict);
         Assert.Contains("would stop: 1 of its 20 samples", strictOut);
+
+        // The first 10 of 20 hold the bad one: 10% of the sample, under the split's limit of 1 (5% of 20) but over 5% of 10.
+        var (sampled, sampledOut, sampledErr) = await CliProcess.RunAsync(Limit, "dataset", "inspect", _root, "--limit", "10");
+        Assert.True(sampled == 0, sampledErr + sampledOut);
+        Assert.Contains("at this rate training on 'train' would stop: 1 of the 10 inspected samples", sampledOut);
     }
 
     [Fact]

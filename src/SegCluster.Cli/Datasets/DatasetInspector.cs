@@ -60,6 +60,10 @@ public static class DatasetInspector
         foreach (var r in failing)
             console.MarkupLineInterpolated(
                 $"[red]training on '{r.Split}' would stop[/]: {r.Problems.Count} of its {r.Samples} samples are unusable{(r.Inspected < r.Samples ? $" (among the {r.Inspected} inspected)" : "")}, more than dataset.max_invalid_fraction {maxInvalidFraction.ToString(CultureInfo.InvariantCulture)}; fix or remove them.");
+        // A --limit sample over the limit says so without failing: the split as a whole may still be within it.
+        foreach (var r in results.Except(failing).Where(r => r.Inspected < r.Samples && r.Problems.Count > maxInvalidFraction * r.Inspected))
+            console.MarkupLineInterpolated(
+                $"[yellow]at this rate training on '{r.Split}' would stop[/]: {r.Problems.Count} of the {r.Inspected} inspected samples are unusable ({Percent((double)r.Problems.Count / r.Inspected)}), more than dataset.max_invalid_fraction {maxInvalidFraction.ToString(CultureInfo.InvariantCulture)}; inspect without --limit to count them all.");
         return failing.Count > 0 ? 1 : 0;
     }
 
