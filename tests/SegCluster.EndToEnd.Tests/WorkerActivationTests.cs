@@ -46,5 +46,41 @@ public sealed class WorkerActivationTests : IDisposable
         }, "the worker's activation was kept after its loop ended");
     }
 
+    /// <summary>A sweep hands a worker to its next trial right after stopping the last: the stopped loop may be inside a step
+    /// that cannot be interrupted (here a checkpoint write blocked on a named pipe, as on a slow share). The next run is
+    /// followed behind it instead of being refused "busy" after a 20 s wait, which failed the trial without a step.</summary>
+    [Fact]
+    public async Task A_run_given_a_worker_whose_stopped_loop_is_stuck_in_a_step_is_queued_behind_it_not_refused()
+    {
+        await using var node = await EmbeddedTestNode.StartAsync(workers: 1, _checkpoints);
+        var spec = new ExperimentSpec
+        {
+            Workers = 1,
+            Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 8, ValidationCount = 2 },
+            Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "bn" },
+            Training = new TrainingSpec { Steps = 1_000_000, BatchPerWorker = 2, CheckpointEvery = 3 },
+        };
+        var folder = Directory.CreateDirectory(Path.Combine(_checkpoints.FullName, "stuck"));
+        var pipe = Path.Combine(folder.FullName, "step-000003.ckpt.tmp");  // the first checkpoint's temporary file
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe)) await mkfifo.WaitForExitAsync();
+        var experiment = node.Grains.GetGrain<IExperimentGrain>("stuck");
+        var worker = node.Grains.GetGrain<IWorkerGrain>(node.WorkerIds[0]);
+        await node.Grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).SubmitAsync("stuck", spec);
+        await ExperimentPolling.UntilAsync(experiment, s => s.Step >= 3);
+        var stuckAt = (await experiment.GetStatusAsync()).Step;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(stuckAt, (await experiment.GetStatusAsync()).Step);  // opening the pipe for writing blocks the loop
+
+        await experiment.CancelAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await worker.RunAsync(new TrainingAssignment("next", spec, 0, ["unused"], "", "next/a1")).WaitAsync(TimeSpan.FromSeconds(60));
+        var handedOn = clock.Elapsed;
+        var run = await worker.GetRunAsync();
+
+        Assert.True(handedOn < TimeSpan.FromSeconds(10), $"RunAsync waited {handedOn.TotalSeconds:F1} s for the stuck loop");
+        Assert.Equal("next", run.ExperimentId);
+        await using (var reader = new FileStream(pipe, FileMode.Open, FileAccess.Read)) await reader.CopyToAsync(Stream.Null);  // unblock it
+    }
+
     public void Dispose() => _checkpoints.Delete(recursive: true);
 }

@@ -47,14 +47,16 @@ public sealed class WorkerGrain(
     public async Task RunAsync(TrainingAssignment assignment)
     {
         var previous = _running ?? Task.CompletedTask;
-        if (!previous.IsCompleted && _assignment?.ExperimentId != assignment.ExperimentId)
+        if (!previous.IsCompleted && _assignment?.ExperimentId != assignment.ExperimentId && !_cancel!.IsCancellationRequested)
         {
-            // Another experiment's loop: a cancelled one stops at its next step boundary, a finished one returns right
-            // after its last report; a sweep hands the worker on at those moments, so wait (within the 30 s call timeout).
-            var grace = _cancel!.IsCancellationRequested ? CancelledLoopGrace : FinishingLoopGrace;
-            try { await previous.WaitAsync(grace); }
+            // Another experiment's loop that nobody stopped: a finished one returns right after its last report (a sweep hands
+            // the worker on at that moment), so wait briefly; one still training is another run's, and this one is refused.
+            try { await previous.WaitAsync(FinishingLoopGrace); }
             catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_assignment?.ExperimentId}'."); }
         }
+        // A cancelled loop (of this experiment's earlier attempt, or of another experiment a sweep stopped) is followed, not
+        // waited for: it stops at its next step boundary, which a step that cannot be interrupted (a checkpoint written to a
+        // slow share) can put past any grace; refusing then failed the sweep's next trial as "busy" without one step.
         // A re-formed ring of the same experiment: the earlier attempt's loop is told to stop and the new one
         // starts after it ends, so two loops never share this device. Not awaited here: the old loop may be
         // blocked reporting to the coordinator that is calling us, and waiting would deadlock both.
