@@ -19,13 +19,7 @@ public sealed class WorkerActivationTests : IDisposable
     public async Task A_worker_is_kept_while_its_loop_runs_and_collected_after()
     {
         await using var node = await EmbeddedTestNode.StartAsync(workers: 1, _checkpoints);
-        var spec = new ExperimentSpec
-        {
-            Workers = 1,
-            Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 8, ValidationCount = 2 },
-            Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "bn" },
-            Training = new TrainingSpec { Steps = 1_000_000, BatchPerWorker = 2, CheckpointEvery = 0 },
-        };
+        var spec = LongRun(checkpointEvery: 0);
         var experiment = node.Grains.GetGrain<IExperimentGrain>("kept");
         var worker = node.Grains.GetGrain<IWorkerGrain>(node.WorkerIds[0]);
         var management = node.Grains.GetGrain<IManagementGrain>(0);
@@ -53,13 +47,7 @@ public sealed class WorkerActivationTests : IDisposable
     public async Task A_run_given_a_worker_whose_stopped_loop_is_stuck_in_a_step_is_queued_behind_it_not_refused()
     {
         await using var node = await EmbeddedTestNode.StartAsync(workers: 1, _checkpoints);
-        var spec = new ExperimentSpec
-        {
-            Workers = 1,
-            Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 8, ValidationCount = 2 },
-            Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "bn" },
-            Training = new TrainingSpec { Steps = 1_000_000, BatchPerWorker = 2, CheckpointEvery = 3 },
-        };
+        var spec = LongRun(checkpointEvery: 3);
         var folder = Directory.CreateDirectory(Path.Combine(_checkpoints.FullName, "stuck"));
         var pipe = Path.Combine(folder.FullName, "step-000003.ckpt.tmp");  // the first checkpoint's temporary file
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe)) await mkfifo.WaitForExitAsync();
@@ -81,6 +69,15 @@ public sealed class WorkerActivationTests : IDisposable
         Assert.Equal("next", run.ExperimentId);
         await using (var reader = new FileStream(pipe, FileMode.Open, FileAccess.Read)) await reader.CopyToAsync(Stream.Null);  // unblock it
     }
+
+    /// <summary>A one-worker run of tiny steps that does not end by itself.</summary>
+    private static ExperimentSpec LongRun(int checkpointEvery) => new()
+    {
+        Workers = 1,
+        Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 8, ValidationCount = 2 },
+        Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "bn" },
+        Training = new TrainingSpec { Steps = 1_000_000, BatchPerWorker = 2, CheckpointEvery = checkpointEvery },
+    };
 
     public void Dispose() => _checkpoints.Delete(recursive: true);
 }
