@@ -4,7 +4,12 @@ namespace SegCluster.Abstractions.Messages;
 [GenerateSerializer, Immutable, Alias("SegCluster.SchedulerSnapshot")]
 public sealed record SchedulerSnapshot(
     [property: Id(0)] IReadOnlyList<WorkerAllocation> Workers,
-    [property: Id(1)] IReadOnlyList<string> Queue);
+    [property: Id(1)] IReadOnlyList<string> Queue)
+{
+    /// <summary>Queued experiment id → why it cannot start by waiting for running ones (too few workers of its kind on the
+    /// live nodes, for it or a ring re-forming ahead of it); absent when it waits its turn.</summary>
+    [Id(2)] public IReadOnlyDictionary<string, string> Waiting { get; init; } = new Dictionary<string, string>();
+}
 
 [GenerateSerializer, Immutable, Alias("SegCluster.WorkerAllocation")]
 public sealed record WorkerAllocation(

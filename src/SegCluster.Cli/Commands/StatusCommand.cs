@@ -27,7 +27,8 @@ public static class StatusCommand
                         Console.Error.WriteLine($"error: no experiment '{experimentId}' on this cluster.");
                         return 1;
                     case { QueuePosition: { } position }:
-                        console.MarkupLineInterpolated($"experiment {experimentId} is queued at position {position}");
+                        var why = (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).GetSnapshotAsync()).Waiting.GetValueOrDefault(experimentId);
+                        console.WriteLine($"experiment {experimentId} is queued at position {position}{(why is null ? "" : $": {why}")}");
                         return 0;
                     case { Status: var status }:
                         ExperimentStatusView.Write(console, status);
@@ -39,7 +40,8 @@ public static class StatusCommand
             foreach (var w in snapshot.Workers)
                 table.AddRow(Markup.Escape(w.Worker.WorkerId), Markup.Escape(w.Worker.NodeId), Markup.Escape(w.Worker.Device), Markup.Escape(w.ExperimentId ?? "free"));
             console.Write(table);
-            console.MarkupLineInterpolated($"queue: {(snapshot.Queue.Count == 0 ? "empty" : string.Join(", ", snapshot.Queue))}");
+            console.WriteLine($"queue: {(snapshot.Queue.Count == 0 ? "empty" : string.Join(", ", snapshot.Queue))}");
+            foreach (var (queued, why) in snapshot.Waiting) console.WriteLine($"  {queued}: {why}");
             return 0;
         }, cancellationToken));
         return command;

@@ -121,13 +121,7 @@ public sealed class SchedulerGrain(
         {
             Record.Queue.Add(queued);
             await PersistAsync();
-            var waiting = !Runnable(queued)
-                ? $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
-                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers"
-                : Record.Queue.FirstOrDefault(q => q.Spec is null && KindCount(q.Device) < q.Workers) is { } ring
-                    ? $"experiment '{ring.ExperimentId}' re-forms ahead of it and needs {ring.Workers} {ring.Device} workers, more than the live nodes have " +
-                      $"({KindCount(ring.Device)}): the queue waits for its lost node to come back, or cancel it"
-                    : null;
+            var waiting = WaitingReason(queued);
             logger.LogInformation("Experiment {Experiment} queued at {Position} ({Workers} × {Device}){Waiting}", experimentId, Record.Queue.Count, spec.Workers, spec.Device,
                 waiting is null ? "" : ": " + waiting);
             return new SchedulerTicket(experimentId, [], Record.Queue.Count) { Waiting = waiting };
@@ -369,7 +363,28 @@ public sealed class SchedulerGrain(
     public Task<SchedulerSnapshot> GetSnapshotAsync() => Task.FromResult(new SchedulerSnapshot(
         [.. Record.Workers.Values.OrderBy(w => w.WorkerId, StringComparer.Ordinal)
             .Select(w => new WorkerAllocation(w, Record.Allocations.GetValueOrDefault(w.WorkerId)))],
-        [.. Record.Queue.Select(q => q.ExperimentId)]));
+        [.. Record.Queue.Select(q => q.ExperimentId)])
+    {
+        Waiting = Record.Queue.Select(q => (q.ExperimentId, Reason: WaitingReason(q))).Where(w => w.Reason is not null)
+            .ToDictionary(w => w.ExperimentId, w => w.Reason!),
+    });
+
+    /// <summary>Why a queued experiment cannot start by waiting for running ones (the live nodes have too few workers of its
+    /// kind, for it or for a ring re-forming ahead of it); null when it waits its turn.</summary>
+    private string? WaitingReason(QueuedExperiment queued)
+    {
+        if (KindCount(queued.Device) < queued.Workers)
+            return queued.Spec is null
+                ? $"it re-forms and needs {queued.Workers} {queued.Device} workers, more than the live nodes have ({KindCount(queued.Device)}): " +
+                  "the queue waits for its lost node to come back, or cancel it"
+                : $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
+                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers";
+        var ahead = Record.Queue.TakeWhile(q => q.ExperimentId != queued.ExperimentId);
+        return ahead.FirstOrDefault(q => q.Spec is null && KindCount(q.Device) < q.Workers) is { } ring
+            ? $"experiment '{ring.ExperimentId}' re-forms ahead of it and needs {ring.Workers} {ring.Device} workers, more than the live nodes have " +
+              $"({KindCount(ring.Device)}): the queue waits for its lost node to come back, or cancel it"
+            : null;
+    }
 
     /// <summary>Starts queued experiments in order while the first one the cluster can run fits; those it cannot run (more
     /// workers than the live nodes have of their kind) are passed over, not waited for.</summary>

@@ -235,6 +235,9 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Contains("live nodes have 2 cpu worker(s) and this experiment needs 3", large.Waiting);
         Assert.True(small.Started);
         Assert.Equal((false, 2, (string?)null), (second.Started, second.QueuePosition, second.Waiting));
+        var waiting = (await _scheduler.GetSnapshotAsync()).Waiting;  // what `segcluster status` prints after a --detach
+        Assert.Equal(["large"], waiting.Keys);
+        Assert.Equal(large.Waiting, waiting["large"]);
 
         await _scheduler.RegisterWorkersAsync(first);  // a node adds two workers: "large" can run and is first in line
         await _starts.Reached("large").WaitAsync(TimeSpan.FromSeconds(10));
@@ -256,6 +259,9 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
 
         Assert.Equal((false, 2), (later.Started, later.QueuePosition));
         Assert.Contains("'ring' re-forms ahead of it and needs 3 cpu workers, more than the live nodes have (2)", later.Waiting);
+        var waiting = (await _scheduler.GetSnapshotAsync()).Waiting;
+        Assert.StartsWith("it re-forms and needs 3 cpu workers, more than the live nodes have (2)", waiting["ring"]);
+        Assert.Equal(later.Waiting, waiting["later"]);
         Assert.All((await SchedulerClusters.AllocationsAsync(_scheduler)).Values, Assert.Null);
     }
 
