@@ -103,18 +103,16 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     // A closed port or unknown host surfaces as StackExchange.Redis' connection or backlog-timeout exception (a
     // twenty-line dump of its internals), possibly wrapped by Orleans.
-    private static bool RedisUnreachable(Exception e)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is RedisConnectionException or RedisTimeoutException) return true;
-        return false;
-    }
+    private static bool RedisUnreachable(Exception e) => AnyCause(e, inner => inner is RedisConnectionException or RedisTimeoutException);
 
     /// <summary>Orleans' gateway manager found no gateway in the membership table (its message is the only sign).</summary>
-    private static bool NoGateway(Exception e)
+    private static bool NoGateway(Exception e) => AnyCause(e, inner => inner.Message.Contains("Could not find any gateway", StringComparison.Ordinal));
+
+    /// <summary>Whether <paramref name="e"/> or an exception it wraps passes <paramref name="test"/>.</summary>
+    private static bool AnyCause(Exception e, Func<Exception, bool> test)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner.Message.Contains("Could not find any gateway", StringComparison.Ordinal)) return true;
+            if (test(inner)) return true;
         return false;
     }
 

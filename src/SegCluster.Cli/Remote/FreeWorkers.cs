@@ -17,8 +17,7 @@ public static class FreeWorkers
         var free = snapshot.Workers.Where(w => w.ExperimentId is null && (device is null || GangAllocator.SameKind(w.Worker.Device, device)))
             .Select(w => w.Worker.WorkerId).Take(max).ToList();
         if (free.Count < Math.Max(1, min))
-            throw new InvalidOperationException(
-                $"the cluster has {free.Count} free {(device is null ? "" : $"{device} ")}worker(s) of {snapshot.Workers.Count}, {Math.Max(1, min)} needed; wait for a running experiment, cancel one, or add nodes.");
+            throw new InvalidOperationException(GangAllocator.Shortfall(free.Count, snapshot.Workers.Count, Math.Max(1, min), device));
         return free;
     }
 }

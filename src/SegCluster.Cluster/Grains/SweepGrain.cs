@@ -28,11 +28,12 @@ public sealed class SweepGrain(
     SegClusterMetrics metrics,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
-    /// <summary>Pauses before the further tries of a trial save whose grain's node is being lost (<see cref="SaveTrialsAsync"/>):
-    /// about 30 s in all: longer than the membership takes to declare a dead node (Node:FailureDetection: 16 s at most by default;
-    /// Orleans' own defaults about 30 s), after which the grain is activated on another node.</summary>
-    /// <summary>How long trial saves are tried again in all: longer than Orleans takes to declare a lost node dead.</summary>
+    /// <summary>How long further tries of a trial save whose grain's node is being lost may start (<see cref="SaveTrialsAsync"/>):
+    /// longer than the membership takes to declare a dead node (Node:FailureDetection: 16 s at most by default; Orleans' own
+    /// defaults about 30 s), after which the grain is activated on another node.</summary>
     private static readonly TimeSpan SaveRetryFor = TimeSpan.FromSeconds(45);
+
+    /// <summary>The pauses before those further tries.</summary>
     private static readonly TimeSpan[] SaveRetryDelays =
         [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15)];
 

@@ -54,12 +54,10 @@ public sealed class WorkerGrain(
             try { await previous.WaitAsync(FinishingLoopGrace); }
             catch (TimeoutException) { throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with experiment '{_assignment?.ExperimentId}'."); }
         }
-        // A cancelled loop (of this experiment's earlier attempt, or of another experiment a sweep stopped) is followed, not
-        // waited for: it stops at its next step boundary, which a step that cannot be interrupted (a checkpoint written to a
-        // slow share) can put past any grace; refusing then failed the sweep's next trial as "busy" without one step.
-        // A re-formed ring of the same experiment: the earlier attempt's loop is told to stop and the new one
-        // starts after it ends, so two loops never share this device. Not awaited here: the old loop may be
-        // blocked reporting to the coordinator that is calling us, and waiting would deadlock both.
+        // A cancelled loop (another experiment's that a sweep stopped) or an earlier attempt's of this one (told to stop now)
+        // is followed: the new loop starts after it ends, so two loops never share this device. Not awaited here: the old
+        // loop may be blocked reporting to the coordinator that is calling us (waiting would deadlock both), or inside a
+        // step that cannot be interrupted (a checkpoint written to a slow share), past any grace a refusal would allow.
         _cancel?.Cancel();
         _assignment = assignment;
         _cancel = new CancellationTokenSource();

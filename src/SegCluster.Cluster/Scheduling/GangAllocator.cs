@@ -25,6 +25,12 @@ public static class GangAllocator
             .SelectMany(g => g.OrderBy(w => w.WorkerId, StringComparer.Ordinal))
             .Select(w => w.WorkerId);
 
+    /// <summary>Why fewer than <paramref name="needed"/> workers can be had, and what to do: the one wording of the scheduler's
+    /// leases and of the CLI's picks from its snapshot.</summary>
+    /// <param name="device">The device kind asked for; null: any.</param>
+    public static string Shortfall(int free, int total, int needed, string? device) =>
+        $"the cluster has {free} free {(device is null ? "" : $"{device} ")}worker(s) of {total}, {needed} needed; wait for a running experiment, cancel one, or add nodes.";
+
     public static bool SameKind(string workerDevice, string specDevice) =>
         Kind(workerDevice) == Kind(specDevice);
 

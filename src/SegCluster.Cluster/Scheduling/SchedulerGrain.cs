@@ -79,12 +79,13 @@ public sealed class SchedulerGrain(
 
     public async Task<SchedulerTicket> SubmitAsync(string experimentId, ExperimentSpec spec)
     {
+        // Refusals carry no parameter name: Orleans sends the message with its " (Parameter '...')" and drops ParamName, so
+        // the client would print it.
         if (RunIds.Problem(experimentId) is { } badId)
-            throw new ArgumentException(badId);  // no parameter name: Orleans sends its "(Parameter ...)" suffix inside the message
+            throw new ArgumentException(badId);
         // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
         // turn comes. The experiment checks again when it starts (the files may change while it waits).
         var (_, _, errors) = await ExperimentPreflight.CheckAsync(spec);
-        // No paramName: Orleans sends the message with its " (Parameter 'spec')" and drops ParamName, so the client would print it.
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
@@ -236,10 +237,8 @@ public sealed class SchedulerGrain(
         if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), duration, "a lease needs a positive duration.");
         if (Record.Leases.ContainsKey(holder) || Record.Allocations.ContainsValue(holder))
             throw new InvalidOperationException($"'{holder}' already holds workers; release them before leasing again.");
-        var free = GangAllocator.FreeInPackingOrder(Record, device, membership.CurrentSnapshot.InState(SiloStatus.Active)).Take(max).ToList();
-        if (free.Count < min)
-            throw new InvalidOperationException(
-                $"the cluster has {free.Count} free {(device is null ? "" : $"{device} ")}worker(s) of {Record.Workers.Count}, {min} needed; wait for a running experiment, cancel one, or add nodes.");
+        var free = GangAllocator.FreeInPackingOrder(Record, device, LiveNodes).Take(max).ToList();
+        if (free.Count < min) throw new InvalidOperationException(GangAllocator.Shortfall(free.Count, Record.Workers.Count, min, device));
         foreach (var worker in free) Record.Allocations[worker] = holder;
         Record.Leases[holder] = time.GetUtcNow().UtcDateTime + duration;
         await PersistAsync();
@@ -373,14 +372,14 @@ public sealed class SchedulerGrain(
     /// kind, for it or for a ring re-forming ahead of it); null when it waits its turn.</summary>
     private string? WaitingReason(QueuedExperiment queued)
     {
-        if (KindCount(queued.Device) < queued.Workers)
+        if (!FitsCluster(queued))
             return queued.Spec is null
                 ? $"it re-forms and needs {queued.Workers} {queued.Device} workers, more than the live nodes have ({KindCount(queued.Device)}): " +
                   "the queue waits for its lost node to come back, or cancel it"
                 : $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
                   "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers";
         var ahead = Record.Queue.TakeWhile(q => q.ExperimentId != queued.ExperimentId);
-        return ahead.FirstOrDefault(q => q.Spec is null && KindCount(q.Device) < q.Workers) is { } ring
+        return ahead.FirstOrDefault(q => q.Spec is null && !FitsCluster(q)) is { } ring
             ? $"experiment '{ring.ExperimentId}' re-forms ahead of it and needs {ring.Workers} {ring.Device} workers, more than the live nodes have " +
               $"({KindCount(ring.Device)}): the queue waits for its lost node to come back, or cancel it"
             : null;
@@ -449,17 +448,23 @@ public sealed class SchedulerGrain(
     /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free: if not, no
     /// amount of waiting for running experiments lets it start, so it must not hold the queue. A ring re-forming after a
     /// lost node always holds it: it already waited its turn, and its node may come back.</summary>
-    private bool Runnable(QueuedExperiment request) => request.Spec is null || KindCount(request.Device) >= request.Workers;
+    private bool Runnable(QueuedExperiment request) => request.Spec is null || FitsCluster(request);
+
+    /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free.</summary>
+    private bool FitsCluster(QueuedExperiment request) => KindCount(request.Device) >= request.Workers;
 
     private int KindCount(string device)
     {
-        var live = membership.CurrentSnapshot.InState(SiloStatus.Active);
+        var live = LiveNodes;
         return Record.Workers.Values.Count(w => live.Contains(w.NodeId) && GangAllocator.SameKind(w.Device, device));
     }
 
+    /// <summary>The nodes the membership lists as active: the only ones workers are allocated or counted on.</summary>
+    private ISet<string> LiveNodes => membership.CurrentSnapshot.InState(SiloStatus.Active);
+
     private IReadOnlyList<string>? TryAllocate(QueuedExperiment request)
     {
-        var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, membership.CurrentSnapshot.InState(SiloStatus.Active));
+        var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, LiveNodes);
         if (gang is null) return null;
         foreach (var id in gang) Record.Allocations[id] = request.ExperimentId;
         return gang;

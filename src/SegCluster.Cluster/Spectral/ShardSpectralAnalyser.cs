@@ -21,10 +21,11 @@ public sealed class ShardSpectralAnalyser : IShardSpectralAnalyser
     {
         var errors = request.Validate();
         if (errors.Count > 0) throw new ArgumentException($"spectral shard {request.GrainKey}: {string.Join(" ", errors)}");
-        var dataset = Labels(request.Spec, request.Indices().Count());
+        var indices = request.Indices().ToList();
+        var dataset = Labels(request.Spec, indices.Count);
         if (request.Images > dataset.Count)
             throw new ArgumentException($"images = {request.Images} is more than the {dataset.Count} training samples of {request.Spec.Dataset.Identity(request.Spec.Seed)}; lower --images.");
-        return Analyse(dataset, request.Indices(), request.BatchSize, cancellationToken);
+        return Analyse(dataset, indices, request.BatchSize, cancellationToken);
     }
 
     /// <summary>The advisor's statistics of <paramref name="indices"/> of <paramref name="dataset"/>, in batches (the one

@@ -13,15 +13,18 @@ public sealed class ShardSpectralAnalyserTests : IDisposable
 
     public void Dispose() => _root.Delete(recursive: true);
 
+    /// <summary>An experiment on the folder dataset written under the test's root (TinyFolderDataset: 3 classes, 16×16).</summary>
+    private ExperimentSpec FolderSpec() => new()
+    {
+        Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root.FullName, Format = "folder", NumClasses = 3, Height = 16, Width = 16 },
+    };
+
     [Fact]
     public void Too_many_unusable_masks_stop_the_analysis_naming_the_first()
     {
         TinyFolderDataset.Write(_root.FullName, train: 4, val: 1);
         File.WriteAllBytes(Path.Combine(_root.FullName, "masks", "train", "s2.png"), [1, 2, 3]);
-        var spec = new ExperimentSpec
-        {
-            Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root.FullName, Format = "folder", NumClasses = 3, Height = 16, Width = 16 },
-        };
+        var spec = FolderSpec();
 
         var error = Assert.Throws<ArgumentException>(() => ShardSpectralAnalyser.Analyse(ShardSpectralAnalyser.Labels(spec), [0, 1, 2, 3], batchSize: 2));
         var tolerant = ShardSpectralAnalyser.Analyse(
@@ -39,10 +42,7 @@ public sealed class ShardSpectralAnalyserTests : IDisposable
     {
         TinyFolderDataset.Write(_root.FullName, train: 40, val: 1);
         File.WriteAllBytes(Path.Combine(_root.FullName, "masks", "train", "s1.png"), [1, 2, 3]);
-        var spec = new ExperimentSpec
-        {
-            Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = _root.FullName, Format = "folder", NumClasses = 3, Height = 16, Width = 16 },
-        };
+        var spec = FolderSpec();
 
         var error = Assert.Throws<ArgumentException>(() => ShardSpectralAnalyser.Analyse(ShardSpectralAnalyser.Labels(spec, analysed: 4), [0, 1, 2, 3], batchSize: 2));
 
