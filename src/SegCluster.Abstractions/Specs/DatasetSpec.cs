@@ -11,6 +11,10 @@ public sealed record DatasetSpec
 {
     public const string Synthetic = "synthetic";
     public const string Files = "files";
+
+    /// <summary>The largest image side a spec (height, width) or a size option takes: a forward pass at more than that
+    /// asks libtorch for more memory than a machine has, and fails natively.</summary>
+    public const int MaxSide = 8192;
     public const string AutoFormat = "auto";
 
     /// <summary>Kinds a spec may name.</summary>

@@ -1,13 +1,13 @@
 using System.Globalization;
+using SegCluster.Abstractions.Specs;
 
 namespace SegCluster.Cli.Commands;
 
 /// <summary>Parses "HxW" or "S" image sizes from the command line.</summary>
 public static class ImageSize
 {
-    /// <summary>The largest side an option takes, as for a spec's dataset sides (SpecValidation): a forward pass at more
-    /// than that (100000x100000) asks libtorch for more memory than a machine has, and fails natively.</summary>
-    public const int MaxSide = 8192;
+    /// <summary>The largest side an option takes, as for a spec's dataset sides.</summary>
+    public const int MaxSide = DatasetSpec.MaxSide;
 
     public static bool TryParse(string? text, out int height, out int width, out string error, string option = "--image-size")
     {
