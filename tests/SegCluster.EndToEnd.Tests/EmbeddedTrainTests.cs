@@ -34,6 +34,23 @@ public sealed class EmbeddedTrainTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_work.FullName, "checkpoints", "my-run-resumed", "step-000004.ckpt")), resumedOut);
     }
 
+    [Fact]
+    public async Task A_diverged_run_exits_1_and_says_why_once()
+    {
+        var spec = Path.Combine(_work.FullName, "spec.yaml");
+        await File.WriteAllTextAsync(spec, RedisCluster.SpecYaml(steps: 6, checkpointEvery: 6));
+        var environment = new Dictionary<string, string?> { ["SEGCLUSTER_Node__CheckpointDirectory"] = Path.Combine(_work.FullName, "checkpoints") };
+        using var cli = CliProcess.StartAt(CliProcess.DefaultDll, environment,
+            ["train", spec, "--out", Path.Combine(_work.FullName, "out"), "--set", "training.learning_rate=1e12"]);
+        var (exit, stdout, stderr) = await cli.WaitAsync(Limit);
+
+        Assert.True(exit == 1, $"exit {exit}\n{stdout}\n{stderr}");
+        // The command's error line only: the embedded node's console does not repeat it for the experiment and each rank.
+        var reasons = Regex.Matches(stdout + stderr, "is not finite|is NaN|is infinite").Count;
+        Assert.True(reasons == 1, $"the reason is printed {reasons} times:\n{stdout}\n{stderr}");
+        Assert.Contains("Lower the learning rate", stdout + stderr);
+    }
+
     /// <summary>Runs `train` with its checkpoints and result.json under the test's folder; returns result.json and stdout
     /// with Spectre's line wrapping undone.</summary>
     private async Task<(JsonElement Result, string Stdout)> TrainAsync(string spec, string id, params string[] arguments)

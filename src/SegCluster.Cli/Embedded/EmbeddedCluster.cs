@@ -5,8 +5,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Training;
 using SegCluster.Node.Hosting;
 
@@ -97,6 +100,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
+        // The command prints a failed run's reason once, so the node's console does not repeat it: not the experiment's error
+        // line, nor each rank's warning with the same reason. A rank's unexpected failure (an error, with its stack) still shows.
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(ExperimentGrain).FullName, level => level is LogLevel.Warning or LogLevel.Critical);
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(WorkerTrainingLoop).FullName, level => level >= LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
         WebApplication? app = null;
         try

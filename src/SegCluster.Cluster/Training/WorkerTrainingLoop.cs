@@ -70,10 +70,11 @@ public sealed class WorkerTrainingLoop(
         catch (Exception e)
         {
             // A run that diverged, a dataset that is unusable or a setting the model cannot train with: the message says what
-            // to change, so it is logged alone (a stack would only bury it: the embedded CLI prints this log), and it fails
-            // again on a re-formed ring, so it is not worth a retry. Anything else may be a bug: logged with its stack.
+            // to change, so it is logged alone (a stack would only bury it), as a warning: the experiment logs the failure
+            // as its error, once, and every rank usually has the same reason. It fails again on a re-formed ring, so it is not
+            // worth a retry. Anything else may be a bug: an error with its stack.
             var explained = e is TrainingDivergedException or TooManyInvalidSamplesException or RunSettingException;
-            if (explained) logger.LogError("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
+            if (explained) logger.LogWarning("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
             else logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
             var failure = new RankFailure(e.Message, Retryable: !explained);
             ReportFailure(experiment, failure, cancellationToken);

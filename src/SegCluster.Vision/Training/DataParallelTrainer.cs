@@ -201,7 +201,7 @@ public sealed class DataParallelTrainer : IDisposable
         if (bad >= 0)
             throw new TrainingDivergedException(
                 $"gradient is not finite at step {stepNumber} (element {bad} of {GradientLength}, rank {_reducer.Rank}); " +
-                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs.");
+                "no parameter was changed. Lower the learning rate or check the inputs.");
 
         var optimizerClock = Stopwatch.StartNew();
         Unscale(lossScale);
@@ -245,7 +245,7 @@ public sealed class DataParallelTrainer : IDisposable
         if (!double.IsFinite(globalLoss) && _precision.Scaler is null)  // fp16-mixed: the non-finite gradients skip the step
             throw new TrainingDivergedException(
                 $"loss is {(double.IsNaN(globalLoss) ? "NaN" : "infinite")} at step {stepNumber} (rank {_reducer.Rank} of {_reducer.WorldSize}); " +
-                "no parameter was changed. Lower OptimizerOptions.LearningRate or check the inputs and the model weights.");
+                "no parameter was changed. Lower the learning rate or check the inputs and the model weights.");
 
         var loss = SegmentationCriterion.Combine(terms, globalCounts);
         if (_options.AccumulationSteps > 1)
