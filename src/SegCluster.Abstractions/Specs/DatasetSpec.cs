@@ -15,6 +15,11 @@ public sealed record DatasetSpec
     /// <summary>The largest image side a spec (height, width) or a size option takes: a forward pass at more than that
     /// asks libtorch for more memory than a machine has, and fails natively.</summary>
     public const int MaxSide = 8192;
+
+    /// <summary>The image side nearest <paramref name="side"/> that is a multiple of <paramref name="multiple"/> and at most
+    /// <see cref="MaxSide"/>: what an error suggests.</summary>
+    public static int NearestSide(int side, int multiple) =>
+        Math.Clamp((int)Math.Round(side / (double)multiple) * multiple, multiple, MaxSide / multiple * multiple);
     public const string AutoFormat = "auto";
 
     /// <summary>Kinds a spec may name.</summary>

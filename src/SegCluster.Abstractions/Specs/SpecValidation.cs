@@ -95,9 +95,8 @@ public static class SpecValidation
 
         void CheckSide(string name, int side)
         {
-            var nearest = Math.Max(stride, (int)Math.Round(side / (double)stride) * stride);
             Check(side >= stride && side % stride == 0 && side <= DatasetSpec.MaxSide,
-                $"dataset.{name}: {side} is not a valid image side; it must be a multiple of {stride} (the model's output stride) between {stride} and {DatasetSpec.MaxSide} (nearest: {nearest}).");
+                $"dataset.{name}: {side} is not a valid image side; it must be a multiple of {stride} (the model's output stride) between {stride} and {DatasetSpec.MaxSide} (nearest: {DatasetSpec.NearestSide(side, stride)}).");
         }
     }
 

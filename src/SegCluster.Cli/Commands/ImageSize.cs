@@ -37,6 +37,6 @@ public static class ImageSize
         return false;
 
         bool Fits(int side) => side >= least && side <= MaxSide && side % least == 0;
-        int Nearest(int side) => Math.Clamp((int)Math.Round(side / (double)least) * least, least, MaxSide / least * least);
+        int Nearest(int side) => DatasetSpec.NearestSide(side, least);
     }
 }

@@ -27,6 +27,18 @@ public sealed class SpecEdgeCaseTests
         Assert.Equal(1, spec.StepsPerEpoch);
     }
 
+    [Theory]
+    [InlineData("100000", "8192")]  // the suggestion is a side the spec takes, not the rounded 100000
+    [InlineData("33", "32")]
+    [InlineData("3", "16")]
+    public void An_invalid_image_side_suggests_the_nearest_valid_one(string height, string nearest)
+    {
+        var spec = SpecPaths.With(new ExperimentSpec(), "dataset.height", height);
+        var error = Assert.Single(spec.Validate());
+        Assert.EndsWith($"between 16 and {DatasetSpec.MaxSide} (nearest: {nearest}).", error, StringComparison.Ordinal);
+        Assert.Empty(SpecPaths.With(spec, "dataset.height", nearest).Validate());
+    }
+
     [Fact]
     public void A_negative_checkpoint_count_to_keep_is_an_error_naming_the_field()
     {
