@@ -27,14 +27,16 @@ public sealed class NodeHostTests
         Assert.Contains("<html", body, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>A node advertising 127.0.0.1 listens on loopback only (its API must not reach the network by default),
+    /// <summary>A node advertising a loopback address listens on loopback only (its API must not reach the network by default),
     /// unless Node:ListenOnAllInterfaces says otherwise, as the container image does so that `docker run -p` reaches it.</summary>
     [RequiresNonLoopbackAddressFact]
     public async Task A_loopback_node_listens_on_other_interfaces_only_when_told()
     {
         var address = RequiresNonLoopbackAddressFactAttribute.Address!;
-        await using (var local = await NodeProcess.StartAsync([]))
+        // Any spelling of loopback: "LOCALHOST" listened on every interface while "localhost" did not.
+        foreach (var advertise in new[] { "127.0.0.1", "LOCALHOST" })
         {
+            await using var local = await NodeProcess.StartAsync(new() { ["SEGCLUSTER_Node__AdvertiseHost"] = advertise });
             using var outside = local.HttpAt(address);
             await Assert.ThrowsAsync<HttpRequestException>(() => outside.GetStringAsync("/health"));
         }

@@ -1,3 +1,4 @@
+using System.Net;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 
@@ -22,6 +23,10 @@ public sealed class NodeOptions
     /// advertises loopback otherwise listens on loopback only). The container image turns it on, so `docker run -p`
     /// reaches /health and /metrics of a single node.</summary>
     public bool ListenOnAllInterfaces { get; set; }
+
+    /// <summary>Whether <paramref name="host"/> names this machine only: "localhost" or a loopback address (127.0.0.0/8, ::1).</summary>
+    public static bool IsLoopbackHost(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
     /// <summary>HTTP/1.1 port: /health, /metrics.</summary>
     public int HttpPort { get; set; } = 8080;
     /// <summary>HTTP/2 (h2c) port of the gRPC collective service.</summary>

@@ -39,7 +39,7 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("Node:StateDirectory is for a node without Node:Redis: with Redis the grain state is kept there; set one of the two.");
         // Nodes find each other at their advertised addresses: with Redis on another machine, nodes elsewhere join too and
         // would call this one at their own loopback.
-        if (IsLoopback(options.AdvertiseHost) && RedisHosts(options.Redis).FirstOrDefault(h => !IsLoopback(h)) is { } redisHost)
+        if (NodeOptions.IsLoopbackHost(options.AdvertiseHost) && RedisHosts(options.Redis).FirstOrDefault(h => !NodeOptions.IsLoopbackHost(h)) is { } redisHost)
             errors.Add($"Node:Redis names another machine ({redisHost}) but Node:AdvertiseHost is '{options.AdvertiseHost}': other machines cannot reach " +
                        "this node; set Node:AdvertiseHost (--advertise-host) to an address they can.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
@@ -58,9 +58,6 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             if (problem is not null) yield return $"Node:Devices names '{device}': {problem}";
         }
     }
-
-    private static bool IsLoopback(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
 
     /// <summary>The hosts of Node:Redis's endpoints; none for an empty or malformed setting (RedisConnection names the latter).</summary>
     private static IEnumerable<string> RedisHosts(string? redis)

@@ -82,7 +82,7 @@ public static class NodeHostingExtensions
             {
                 var redis = RedisConnection.Parse(node.Redis);
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (node.ClusterId, node.ClusterId));
-                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(RedisConnection.ResolveIPv4(node.AdvertiseHost)), node.SiloPort, node.GatewayPort, listenOnAnyHostAddress: !IsLoopback(node.AdvertiseHost));
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(RedisConnection.ResolveIPv4(node.AdvertiseHost)), node.SiloPort, node.GatewayPort, listenOnAnyHostAddress: !NodeOptions.IsLoopbackHost(node.AdvertiseHost));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
                 silo.AddSegClusterRedisGrainStorage(redis);
                 silo.Configure<ClusterMembershipOptions>(o =>
@@ -98,8 +98,6 @@ public static class NodeHostingExtensions
         });
         return builder;
     }
-
-    private static bool IsLoopback(string host) => host is "127.0.0.1" or "localhost";
 
     /// <summary>OpenTelemetry metrics of the SegCluster meter, exported for Prometheus, each metric holding at most
     /// Telemetry:SeriesLimit label sets (TelemetryOptions says why a long-lived node needs to choose it).</summary>
@@ -133,7 +131,7 @@ public static class NodeHostingExtensions
     private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, NodeOptions node, int port, HttpProtocols protocols)
     {
         // A node advertising a loopback address listens on loopback only, unless told otherwise; any other on every interface.
-        if (IsLoopback(node.AdvertiseHost) && !node.ListenOnAllInterfaces)
+        if (NodeOptions.IsLoopbackHost(node.AdvertiseHost) && !node.ListenOnAllInterfaces)
             kestrel.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
         else
             kestrel.ListenAnyIP(port, o => o.Protocols = protocols);
