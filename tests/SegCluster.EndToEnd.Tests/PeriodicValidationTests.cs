@@ -20,33 +20,22 @@ public sealed class PeriodicValidationTests : IDisposable
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(8);  // 6 tiny steps; generous for 2 loaded cores
     private readonly DirectoryInfo _checkpoints = Directory.CreateTempSubdirectory("segcluster-validate-");
 
+    private static readonly ExperimentSpec Spec = new()
+    {
+        Name = "validate-every",
+        Workers = 2,
+        Seed = 3,
+        Dataset = new DatasetSpec { NumClasses = 4, Height = 32, Width = 32, TrainCount = 32, ValidationCount = 6 },
+        Model = new ModelSpec { Name = "encoder-decoder", Width = 8, Norm = "bn" },
+        Training = new TrainingSpec { Steps = 6, BatchPerWorker = 2, LearningRate = 0.05, ValidateEvery = 2, EvaluationBatch = 3 },
+    };
+
     [Fact]
     public async Task Validations_are_recorded_and_the_best_checkpoint_scores_the_best_miou()
     {
-        var spec = new ExperimentSpec
-        {
-            Name = "validate-every",
-            Workers = 2,
-            Seed = 3,
-            Dataset = new DatasetSpec { NumClasses = 4, Height = 32, Width = 32, TrainCount = 32, ValidationCount = 6 },
-            Model = new ModelSpec { Name = "encoder-decoder", Width = 8, Norm = "bn" },
-            Training = new TrainingSpec { Steps = 6, BatchPerWorker = 2, LearningRate = 0.05, ValidateEvery = 2, EvaluationBatch = 3 },
-        };
+        var spec = Spec;
         Assert.Empty(spec.Validate());
-        var experimentId = $"validate-every-{Guid.NewGuid():N}";
-        ExperimentStatus status;
-        await using (var cluster = await EmbeddedTestNode.StartAsync(2, _checkpoints))
-        {
-            var experiment = cluster.Grains.GetGrain<IExperimentGrain>(experimentId);
-            await experiment.StartAsync(spec, cluster.WorkerIds);
-            var deadline = DateTime.UtcNow + Limit;
-            status = await experiment.GetStatusAsync();
-            while (!status.State.IsFinal() && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-                status = await experiment.GetStatusAsync();
-            }
-        }
+        var status = await RunAsync(spec);
         Assert.True(status.State == ExperimentState.Completed, $"{status.State}: {status.Error}");
         var best = status.BestCheckpoint;
         Assert.NotNull(best);
@@ -64,6 +53,45 @@ public sealed class PeriodicValidationTests : IDisposable
         var validation = new SyntheticSceneDataset(SpecMapping.ValidationData(spec));
         var again = Evaluator.Evaluate(rebuilt.Model, validation, Enumerable.Range(0, validation.Count).ToList(), 3, CPU);
         Assert.Equal(bestPoint.Evaluation.MeanIoU, again.MeanIoU, precision: 12);
+    }
+
+    /// <summary>A run resumed from another run's checkpoint keeps the best that checkpoint records (as mmengine keeps
+    /// best_score): before, its first validation always wrote best.ckpt, so a resumed run under the same id replaced a
+    /// better best.ckpt with a worse one. The resumed run trains at a negligible learning rate with group norm (no running
+    /// statistics), so its weights, and its score, are those of the step it resumed from: never better than the best.</summary>
+    [Fact]
+    public async Task A_resumed_run_keeps_the_best_score_its_checkpoint_records()
+    {
+        var first = Spec with { Model = Spec.Model with { Norm = "gn" }, Training = Spec.Training with { Steps = 4, CheckpointEvery = 2 } };
+        var original = await RunAsync(first);
+        Assert.True(original.State == ExperimentState.Completed, $"{original.State}: {original.Error}");
+        var bestPoint = original.Validations.MaxBy(v => v.Evaluation.MeanIoU)!;
+        var checkpoint = original.Checkpoint!.Path;
+        var recorded = CheckpointStore.ReadMetadata(checkpoint).Best;
+        Assert.Equal(new BestValidation(TrainingSpec.MeanIoUMetric, bestPoint.Evaluation.MeanIoU, bestPoint.Step), recorded);
+
+        var resumed = await RunAsync(first with { Training = first.Training with { Steps = 6, LearningRate = 1e-12, ResumeFrom = checkpoint } });
+        Assert.True(resumed.State == ExperimentState.Completed, $"{resumed.State}: {resumed.Error}");
+        Assert.Equal(6, Assert.Single(resumed.Validations).Step);
+        Assert.True(resumed.Validations[0].Evaluation.MeanIoU <= recorded!.Score, "the resumed run scored better than it can");
+        Assert.Null(resumed.BestCheckpoint);
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(resumed.Checkpoint!.Path)!, "best.ckpt")));
+        Assert.Equal(recorded, CheckpointStore.ReadMetadata(resumed.Checkpoint.Path).Best);  // and passes it on
+    }
+
+    private async Task<ExperimentStatus> RunAsync(ExperimentSpec spec)
+    {
+        await using var cluster = await EmbeddedTestNode.StartAsync(2, _checkpoints);
+        var experiment = cluster.Grains.GetGrain<IExperimentGrain>($"validate-every-{Guid.NewGuid():N}");
+        await experiment.StartAsync(spec, cluster.WorkerIds);
+        var deadline = DateTime.UtcNow + Limit;
+        var status = await experiment.GetStatusAsync();
+        while (!status.State.IsFinal() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            status = await experiment.GetStatusAsync();
+        }
+        return status;
     }
 
     public void Dispose() => _checkpoints.Delete(recursive: true);

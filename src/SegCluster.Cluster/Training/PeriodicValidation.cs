@@ -19,7 +19,8 @@ namespace SegCluster.Cluster.Training;
 /// all-reduce (with its timeout) while another evaluates alone. Rank 0 reports mIoU and per-class IoU to the experiment
 /// and the mIoU gauge, and when the chosen metric beats every earlier validation, writes "best.ckpt" atomically next
 /// to the step checkpoints and reports it as the best one. The best score so far comes from the experiment's persisted
-/// validations, so a re-formed ring does not overwrite a better checkpoint with a worse one. It holds the validation
+/// validations and, for a run resumed from another run's checkpoint, from the best that checkpoint records, so neither
+/// a re-formed ring nor a resumed run overwrites a better checkpoint with a worse one. It holds the validation
 /// split for the whole run, so the node's decoded-sample cache of it lives from one validation to the next.
 /// </summary>
 public sealed class PeriodicValidation : IDisposable
@@ -32,29 +33,36 @@ public sealed class PeriodicValidation : IDisposable
     private readonly SegClusterMetrics _metrics;
     private readonly WorkerLabels _labels;
     private readonly SampleSourceLease _validation;
-    private double _best;
 
+    /// <param name="earlier">This experiment's validations before this formation (rank 0).</param>
+    /// <param name="resumed">The best recorded in the checkpoint this run resumed from, when it records one (rank 0).</param>
     public PeriodicValidation(ExperimentSpec spec, IExperimentGrain experiment, int attempt, IGradientReducer reducer, string experimentDirectory,
-        TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels, IReadOnlyList<ValidationPoint> earlier)
+        TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels, IReadOnlyList<ValidationPoint> earlier, BestValidation? resumed = null)
     {
         (_spec, _experiment, _attempt, _reducer, _metrics, _labels) = (spec, experiment, attempt, reducer, metrics, labels);
         _bestPath = Path.GetFullPath(Path.Combine(experimentDirectory, "best.ckpt"));
-        _best = earlier.Count == 0 ? double.NegativeInfinity : earlier.Max(v => Score(v.Evaluation));
+        Best = resumed?.Metric == spec.Training.BestMetric ? resumed : null;
+        foreach (var point in earlier) Improve(point);
         _validation = dataSources.Acquire(spec, training: false);
     }
 
     /// <summary>For every rank when the spec validates periodically, else null (nothing to do). Rank 0 asks the
-    /// experiment for the validations of earlier formations.</summary>
+    /// experiment for the validations of earlier formations and reads the best its resume checkpoint records.</summary>
     public static PeriodicValidation? For(TrainingAssignment assignment, IExperimentGrain experiment, IGradientReducer reducer, string experimentDirectory,
         TrainingDataSources dataSources, SegClusterMetrics metrics, WorkerLabels labels)
     {
         if (!assignment.Spec.Training.ValidatesDuringTraining) return null;
-        var earlier = assignment.Rank == 0 ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
-        return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier);
+        var rankZero = assignment.Rank == 0;
+        var earlier = rankZero ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
+        var resumed = rankZero && assignment.ResumeFrom is { } checkpoint ? CheckpointStore.ReadMetadata(checkpoint.Path).Best : null;
+        return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier, resumed);
     }
 
     /// <summary>The checkpoint with the best metric so far.</summary>
     public string BestPath => _bestPath;
+
+    /// <summary>The best validation so far (rank 0), recorded in the step checkpoints; null before one scored.</summary>
+    public BestValidation? Best { get; private set; }
 
     public bool IsDue(int step) => _spec.Training.ValidatesAfter(step, _spec.TotalSteps);
 
@@ -69,15 +77,23 @@ public sealed class PeriodicValidation : IDisposable
         if (_reducer.Rank != 0) return point;
         _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
         CheckpointRecord? best = null;
-        var score = Score(evaluation);
-        if (score > _best)
+        if (Improve(point))
         {
-            _best = score;
-            CheckpointStore.Save(_bestPath, trainer, SpecFiles.ToJson(_spec), evaluation.ClassNames);
+            CheckpointStore.Save(_bestPath, trainer, SpecFiles.ToJson(_spec), evaluation.ClassNames, Best);
             best = new CheckpointRecord(step, _bestPath);
         }
         _experiment.ReportValidationAsync(_attempt, point, best).GetAwaiter().GetResult();
         return point;
+    }
+
+    /// <summary>Makes <paramref name="point"/> the best when its score beats the best so far; NaN (nothing valid) never does.</summary>
+    private bool Improve(ValidationPoint point)
+    {
+        var evaluation = point.Evaluation;
+        var score = _spec.Training.BestMetric == TrainingSpec.PixelAccuracyMetric ? evaluation.PixelAccuracy : evaluation.MeanIoU;
+        if (!double.IsFinite(score) || Best is { } best && score <= best.Score) return false;
+        Best = new BestValidation(_spec.Training.BestMetric, score, point.Step);
+        return true;
     }
 
     /// <summary>Evaluates <paramref name="model"/> on the spec's validation split (periodic and final evaluation).</summary>
@@ -100,11 +116,4 @@ public sealed class PeriodicValidation : IDisposable
     }
 
     public void Dispose() => _validation.Dispose();
-
-    /// <summary>The chosen metric; NaN (nothing valid) scores lowest.</summary>
-    private double Score(EvaluationReport evaluation)
-    {
-        var value = _spec.Training.BestMetric == TrainingSpec.PixelAccuracyMetric ? evaluation.PixelAccuracy : evaluation.MeanIoU;
-        return double.IsNaN(value) ? double.NegativeInfinity : value;
-    }
 }

@@ -155,10 +155,12 @@ public sealed class WorkerTrainingLoop(
             if (step == spec.TotalSteps) reported.GetAwaiter().GetResult();
             else reported.ContinueWith(t => logger.LogWarning("Rank {Rank} of {Experiment}: step {Step} report lost: {Error}",
                 assignment.Rank, assignment.ExperimentId, report.Step, t.Exception!.GetBaseException().Message), TaskContinuationOptions.OnlyOnFaulted);
+            // Validation first: the step's checkpoint records its best so far, and a ring re-formed from that checkpoint
+            // does not miss the step's validation.
+            lastValidation = validation?.AfterStep(step, trainer, device, cancellationToken) ?? lastValidation;
             var every = spec.Training.CheckpointEvery;
             if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
-                SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames);
-            lastValidation = validation?.AfterStep(step, trainer, device, cancellationToken) ?? lastValidation;
+                SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames, validation?.Best);
         }
         epochLog.Flush();
         if (rank != 0) return null;
@@ -169,10 +171,10 @@ public sealed class WorkerTrainingLoop(
 
     private string ExperimentDirectory => Path.Combine(checkpointDirectory, assignment.ExperimentId);
 
-    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step, IReadOnlyList<string> classNames)
+    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step, IReadOnlyList<string> classNames, BestValidation? best)
     {
         var path = StepCheckpoints.PathFor(ExperimentDirectory, step);
-        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames);
+        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames, best);
         var recorded = experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
         // Only once recorded: until then the coordinator's last good checkpoint is an older file, and a stale attempt's
         // report is ignored while the re-formed ring resumes from one of the files it would delete.

@@ -18,6 +18,9 @@ public sealed record CheckpointMetadata(string? Spec, IReadOnlyList<string> Clas
     /// resume with the completed steps instead.</summary>
     public long? OptimizerSteps { get; init; }
 
+    /// <summary>The run's best validation up to this checkpoint; null when it had none (or in older files).</summary>
+    public BestValidation? Best { get; init; }
+
     /// <summary>Class count of the checkpoint's classifier, when its class names were recorded.</summary>
     public int? NumClasses => ClassNames.Count > 0 ? ClassNames.Count : null;
 }

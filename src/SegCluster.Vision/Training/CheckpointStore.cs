@@ -22,10 +22,12 @@ public static class CheckpointStore
     /// <summary>Writes <paramref name="trainer"/>'s model and optimiser state to <paramref name="path"/> atomically.</summary>
     /// <param name="spec">The experiment spec as JSON, recorded for eval/predict; null when there is none.</param>
     /// <param name="classNames">Class names in train-id order, recorded for reports; null when unknown.</param>
-    public static void Save(string path, DataParallelTrainer trainer, string? spec = null, IReadOnlyList<string>? classNames = null)
+    /// <param name="best">The run's best validation so far, for a run resumed from this file; null when none.</param>
+    public static void Save(string path, DataParallelTrainer trainer, string? spec = null, IReadOnlyList<string>? classNames = null, BestValidation? best = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
-        var metadata = new CheckpointMetadata(spec, classNames ?? [], Shapes(trainer.Model)) { LossScaler = trainer.Precision.Scaler?.State, OptimizerSteps = trainer.OptimizerSteps };
+        var metadata = new CheckpointMetadata(spec, classNames ?? [], Shapes(trainer.Model))
+            { LossScaler = trainer.Precision.Scaler?.State, OptimizerSteps = trainer.OptimizerSteps, Best = best };
         string temp = path + ".tmp";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
