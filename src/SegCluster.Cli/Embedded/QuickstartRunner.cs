@@ -27,7 +27,7 @@ public static class QuickstartRunner
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
-        var (_, resumeFrom, errors) = await ExperimentPreflight.CheckAsync(spec);
+        var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec);
         if (errors.Count > 0)
         {
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");

@@ -94,7 +94,7 @@ public sealed class ExperimentGrain(
     private async Task CheckAndLaunchAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled)
     {
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
-        (spec, var resumedFrom, var errors) = await ExperimentPreflight.CheckAsync(spec);
+        (spec, var resumedFrom, var errors, var note) = await ExperimentPreflight.CheckAsync(spec);
         if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
@@ -113,6 +113,7 @@ public sealed class ExperimentGrain(
             throw new ArgumentException(refusal);
         }
 
+        if (note is not null) logger.LogWarning("Experiment {Experiment}: {Note}", Id, note);
         record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom };
         await LaunchAsync(workerIds, throwOnFailure: true);
     }

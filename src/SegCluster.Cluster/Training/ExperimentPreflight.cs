@@ -13,15 +13,16 @@ namespace SegCluster.Cluster.Training;
 /// </summary>
 public static class ExperimentPreflight
 {
-    /// <summary>The resolved spec, the checkpoint the first ring resumes from, and every problem found.</summary>
-    public static async Task<(ExperimentSpec Spec, CheckpointRecord? ResumeFrom, List<string> Errors)> CheckAsync(ExperimentSpec spec)
+    /// <summary>The resolved spec, the checkpoint the first ring resumes from, every problem found, and a note worth a
+    /// warning (a resume with another data order).</summary>
+    public static async Task<(ExperimentSpec Spec, CheckpointRecord? ResumeFrom, List<string> Errors, string? Note)> CheckAsync(ExperimentSpec spec)
     {
         // Both steps run off the caller's (grain) scheduler: resolving walks the dataset folder (tens of thousands of
         // files, maybe on NFS), and the checkpoint check builds the network and reads the whole checkpoint. On it, they
         // held up every other call to the scheduler (heartbeats, re-formations, snapshots) for as long.
         var (resolved, errors) = await Task.Run(() => DatasetSpecResolver.ValidateAndResolve(spec));
-        if (errors.Count > 0) return (resolved, null, errors);
-        var (resumeFrom, checkpointErrors) = await Task.Run(() => StartingCheckpoint.Resolve(resolved));
-        return (resolved, resumeFrom, checkpointErrors);
+        if (errors.Count > 0) return (resolved, null, errors, null);
+        var (resumeFrom, checkpointErrors, note) = await Task.Run(() => StartingCheckpoint.Resolve(resolved));
+        return (resolved, resumeFrom, checkpointErrors, note);
     }
 }

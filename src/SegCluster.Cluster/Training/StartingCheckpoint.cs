@@ -18,23 +18,25 @@ public static class StartingCheckpoint
 {
     private const string Resume = "training.resume_from", Load = "training.load_from";
 
-    /// <summary>The checkpoint the first formation resumes from (its step read from the file), and every problem found;
-    /// null and no errors when the spec names neither field.</summary>
-    public static (CheckpointRecord? ResumeFrom, List<string> Errors) Resolve(ExperimentSpec spec)
+    /// <summary>The checkpoint the first formation resumes from (its step read from the file), every problem found, and
+    /// a note when the run resumes with another data order (<see cref="DataOrderNote"/>); null and no errors when the
+    /// spec names neither field.</summary>
+    public static (CheckpointRecord? ResumeFrom, List<string> Errors, string? Note) Resolve(ExperimentSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Training.ResumeFrom is { } resume) return CheckResume(spec, resume);
-        return spec.Training.LoadFrom is { } weights ? (null, CheckLoad(spec, weights)) : (null, []);
+        return spec.Training.LoadFrom is { } weights ? (null, CheckLoad(spec, weights), null) : (null, [], null);
     }
 
-    private static (CheckpointRecord?, List<string>) CheckResume(ExperimentSpec spec, string path)
+    private static (CheckpointRecord?, List<string>, string?) CheckResume(ExperimentSpec spec, string path)
     {
         var metadata = Metadata(path);  // read once: the refusal and the recorded spec both need the header
-        if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused]);
-        var differences = Recorded(metadata, path) is { } trained ? ModelDifferences(trained, spec) : [];
+        if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused], null);
+        var trained = Recorded(metadata, path);
+        var differences = trained is not null ? ModelDifferences(trained, spec) : [];
         if (differences.Count > 0)
             return (null, [$"{Resume}: checkpoint '{path}' was trained with another model section ({string.Join("; ", differences)}); " +
-                           $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."]);
+                           $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."], null);
         long step;
         try
         {
@@ -44,12 +46,33 @@ public static class StartingCheckpoint
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
-            return (null, [$"{Resume}: {e.UserMessage()}"]);
+            return (null, [$"{Resume}: {e.UserMessage()}"], null);
         }
         var budget = spec.Training.Epochs is null ? "training.steps" : "training.epochs";
         if (step >= spec.TotalSteps)
-            return (null, [$"{Resume}: checkpoint '{path}' is already at step {step} of {spec.TotalSteps}: raise {budget} to train further."]);
-        return (new CheckpointRecord((int)step, path), []);
+            return (null, [$"{Resume}: checkpoint '{path}' is already at step {step} of {spec.TotalSteps}: raise {budget} to train further."], null);
+        return (new CheckpointRecord((int)step, path), [], trained is null ? null : DataOrderNote(trained, spec, path, step));
+    }
+
+    /// <summary>
+    /// A resume with other workers, batch_per_worker, seed or train_count is allowed (a run moved to fewer GPUs), but its
+    /// data order is not the uninterrupted run's: epochs have another length, the resumed epoch's remaining samples are
+    /// dealt anew (some seen twice, some skipped), and epoch-driven schedules (§4's drop probability) shift. Null when none differs.
+    /// </summary>
+    private static string? DataOrderNote(ExperimentSpec trained, ExperimentSpec spec, string path, long step)
+    {
+        (string Field, object Before, object Now)[] fields =
+        [
+            ("workers", trained.Workers, spec.Workers),
+            ("training.batch_per_worker", trained.Training.BatchPerWorker, spec.Training.BatchPerWorker),
+            ("seed", trained.Seed, spec.Seed),
+            ("dataset.train_count", trained.Dataset.TrainCount, spec.Dataset.TrainCount),
+        ];
+        var changed = fields.Where(f => !Equals(f.Before, f.Now)).Select(f => $"{f.Field} {f.Before} → {f.Now}").ToList();
+        if (changed.Count == 0) return null;
+        var epochs = trained.StepsPerEpoch == spec.StepsPerEpoch ? "" : $"; epochs of {trained.StepsPerEpoch} steps become {spec.StepsPerEpoch}";
+        return $"{Resume}: '{path}' was trained with other data settings ({string.Join(", ", changed)}), so from step {step} on " +
+               $"the data order is not the uninterrupted run's{epochs}.";
     }
 
     private static List<string> CheckLoad(ExperimentSpec spec, string path)

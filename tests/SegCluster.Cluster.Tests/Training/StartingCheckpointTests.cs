@@ -51,13 +51,32 @@ public sealed class StartingCheckpointTests : IDisposable
     {
         var path = TrainOneStep(Spec());
 
-        var (resumeFrom, errors) = StartingCheckpoint.Resolve(Resuming(Spec(), path));
+        var (resumeFrom, errors, note) = StartingCheckpoint.Resolve(Resuming(Spec(), path));
         Assert.Empty(errors);
         Assert.Equal(new CheckpointRecord(1, path), resumeFrom);
+        Assert.Null(note);
         // Fine-tuning may change everything but the network: another learning rate, optimiser and length.
         var fineTune = StartingCheckpoint.Resolve(Spec(steps: 1) with { Training = Spec(steps: 1).Training with { LearningRate = 0.001, Optimizer = "adamw", LoadFrom = path } });
         Assert.Empty(fineTune.Errors);
         Assert.Null(fineTune.ResumeFrom);
+    }
+
+    /// <summary>A resume on another layout is allowed (a run moved to fewer GPUs) but named: its data order is not the
+    /// uninterrupted run's. Before, nothing said so.</summary>
+    [Fact]
+    public void A_resume_with_other_data_settings_is_allowed_with_a_note_naming_them()
+    {
+        var path = TrainOneStep(Spec());
+        var moved = Spec() with { Workers = 2, Seed = 6, Training = Spec().Training with { BatchPerWorker = 1 } };
+
+        var (resumeFrom, errors, note) = StartingCheckpoint.Resolve(Resuming(moved, path));
+        Assert.Empty(errors);
+        Assert.Equal(new CheckpointRecord(1, path), resumeFrom);
+        Assert.Equal($"training.resume_from: '{path}' was trained with other data settings (workers 1 → 2, training.batch_per_worker 2 → 1, " +
+                     "seed 5 → 6), so from step 1 on the data order is not the uninterrupted run's.", note);
+        var halved = Spec() with { Training = Spec().Training with { BatchPerWorker = 1 } };
+        Assert.EndsWith("(training.batch_per_worker 2 → 1), so from step 1 on the data order is not the uninterrupted run's; " +
+                        "epochs of 4 steps become 8.", StartingCheckpoint.Resolve(Resuming(halved, path)).Note);
     }
 
     [Fact]
