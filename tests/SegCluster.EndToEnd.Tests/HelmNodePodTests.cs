@@ -31,6 +31,28 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void The_gradient_data_plane_listens_on_the_values_port_range_which_compose_shares()
+    {
+        // Without Collectives:DataPlanePorts every ring rank listens on a random ephemeral port: no NetworkPolicy between
+        // node pods can open it, and the gradients (raw TCP, not the collective port) never arrive.
+        Assert.Equal(HelmTemplate.Action(". | quote"), Value("SEGCLUSTER_Collectives__DataPlanePorts"));
+        Assert.Matches(@"\{\{-\s*with \.Values\.ports\.dataPlane\s*\}\}\n(\s*#[^\n]*\n)*\s*- name: SEGCLUSTER_Collectives__DataPlanePorts\n",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+
+        var ports = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["ports"]);
+        var range = (string)ports["dataPlane"];
+        Assert.True(SegCluster.Collectives.Tcp.DataPlanePortRange.TryParse(range, out var parsed), $"ports.dataPlane \"{range}\" is not FIRST-LAST");
+        // One port per ring a node is in at a time: at least one per GPU of an 8-GPU node.
+        Assert.InRange(parsed.Last - parsed.First + 1, 8, 1024);
+        foreach (var other in new[] { "http", "collective", "silo", "gateway" })
+            Assert.False(int.Parse((string)ports[other]) is var port && port >= parsed.First && port <= parsed.Last, $"ports.{other} lies in ports.dataPlane {range}");
+
+        var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
+        foreach (var node in new[] { "node1", "node2" })
+            Assert.Equal(range, Map(Map(services[node])["environment"])["SEGCLUSTER_Collectives__DataPlanePorts"]);
+    }
+
+    [Fact]
     public void Dotnet_processors_come_from_the_cpu_request()
     {
         var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
