@@ -53,6 +53,26 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void An_external_redis_configuration_with_a_password_can_come_from_a_secret()
+    {
+        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet.
+        var redis = Variable("SEGCLUSTER_Node__Redis");
+        var secret = Map(Map(redis["valueFrom"])["secretKeyRef"]);
+        Assert.Equal(HelmTemplate.Action(".Values.redis.existingSecret | quote"), secret["name"]);
+        Assert.Equal(HelmTemplate.Action(".Values.redis.secretKey | quote"), secret["key"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisAddress\" . | quote"), redis["value"]);
+        // The Secret only for an external Redis that names one; the bundled Service or redis.external otherwise.
+        var statefulset = File.ReadAllText(Path.Combine(Templates, "statefulset.yaml"));
+        var entry = statefulset[statefulset.IndexOf("- name: SEGCLUSTER_Node__Redis", StringComparison.Ordinal)..];
+        InOrder("statefulset.yaml", entry[..entry.IndexOf("- name:", 1, StringComparison.Ordinal)],
+            "{{- if and (not .Values.redis.bundled) .Values.redis.existingSecret }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+
+        var values = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
+        Assert.Equal("", values["existingSecret"]);
+        Assert.False(string.IsNullOrEmpty(values["secretKey"] as string));
+    }
+
+    [Fact]
     public void Dotnet_processors_come_from_the_cpu_request()
     {
         var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
@@ -128,12 +148,7 @@ public sealed class HelmNodePodTests
         // a random token at every upgrade would leave running pods on the old one and new pods on the new one.
         var secret = File.ReadAllText(Path.Combine(Templates, "secret.yaml"));
         Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", secret);
-        var at = 0;
-        foreach (var branch in new[] { "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}" })
-        {
-            at = secret.IndexOf(branch, at, StringComparison.Ordinal);
-            Assert.True(at >= 0, $"secret.yaml: no {branch} after the branches before it");
-        }
+        InOrder("secret.yaml", secret, "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}");
         Assert.Contains("token: {{ index $existing.data \"token\" | quote }}", secret);
 
         // Pods read the token once (env from the Secret): an explicit token.value that changes must restart them.
@@ -157,6 +172,17 @@ public sealed class HelmNodePodTests
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
         Assert.Contains("\"nvidia.com/gpu\"", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.True(Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"]).ContainsKey("maxUnavailable"));
+    }
+
+    /// <summary>Asserts that <paramref name="text"/> holds <paramref name="parts"/> in this order (an if's branches).</summary>
+    private static void InOrder(string file, string text, params string[] parts)
+    {
+        var at = 0;
+        foreach (var part in parts)
+        {
+            at = text.IndexOf(part, at, StringComparison.Ordinal);
+            Assert.True(at >= 0, $"{file}: no {part} after the parts before it");
+        }
     }
 
     /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>
