@@ -160,6 +160,21 @@ public sealed partial class DeploymentFilesTests
         Assert.Matches(@"\bENV LD_PRELOAD=libjemalloc\.so\.2\b", runtimeStage);
     }
 
+    /// <summary>NVML (segcluster_device_memory_bytes' device label) numbers GPUs in PCI order, CUDA fastest first unless
+    /// CUDA_DEVICE_ORDER=PCI_BUS_ID: every way the node runs on a GPU sets it, so cuda:N is the GPU its metrics name.</summary>
+    [Fact]
+    public void Every_gpu_launch_orders_cuda_devices_by_pci_bus_like_nvml()
+    {
+        var dockerfile = File.ReadAllText(RepoPaths.Of("deploy", "docker", "Dockerfile"));
+        Assert.Matches(@"\nENV (?:[^\n]*\\\n)*\s*CUDA_DEVICE_ORDER=PCI_BUS_ID\b", dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..]);
+        Assert.Contains("export CUDA_DEVICE_ORDER=\"${CUDA_DEVICE_ORDER:-PCI_BUS_ID}\"", File.ReadAllText(RepoPaths.Of("deploy", "gpu", "run.sh")));
+
+        // The chart's pods, in the branch that requests GPUs.
+        Assert.Equal("PCI_BUS_ID", HelmNodePodTests.Variable("CUDA_DEVICE_ORDER")["value"]);
+        var statefulset = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        Assert.Matches(@"\{\{-\s*if gt \(int \.Values\.nodes\.gpusPerNode\) 0\s*\}\}\n(?:\s*#[^\n]*\n)*\s*- name: CUDA_DEVICE_ORDER\n", statefulset);
+    }
+
     [Fact]
     public void Dashboard_queries_the_datasource_variable_which_defaults_to_the_provisioned_one_and_every_panel_has_a_query()
     {
