@@ -73,6 +73,16 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void Gpu_pods_can_name_the_runtime_class_that_exposes_gpus()
+    {
+        // Where the NVIDIA runtime is not containerd's default, a pod without its RuntimeClass sees no GPU.
+        Assert.Equal(HelmTemplate.Action(". | quote"), Map(Pod["spec"])["runtimeClassName"]);
+        Assert.Matches(@"\{\{-\s*with \.Values\.nodes\.runtimeClassName\s*\}\}\n(\s*#[^\n]*\n)*\s*runtimeClassName: ",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"])["runtimeClassName"]);
+    }
+
+    [Fact]
     public void Dotnet_processors_come_from_the_cpu_request()
     {
         var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
