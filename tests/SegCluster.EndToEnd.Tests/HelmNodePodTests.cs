@@ -178,6 +178,9 @@ public sealed class HelmNodePodTests
         var serviceAccount = HelmTemplate.Load(Path.Combine(Templates, "serviceaccount.yaml"));
         Assert.Equal("ServiceAccount", serviceAccount["kind"]);
         Assert.Equal("false", serviceAccount["automountServiceAccountToken"]);
+        // The bundled Redis runs as the namespace's default account, whose token would be mounted.
+        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "Deployment");
+        Assert.Equal("false", Map(Map(Map(redis["spec"])["template"])["spec"])["automountServiceAccountToken"]);
         foreach (var template in Directory.GetFiles(Templates, "*.yaml"))
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
         Assert.Contains("\"nvidia.com/gpu\"", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
