@@ -102,11 +102,15 @@ public sealed partial class DeploymentFilesTests
         var redis = (Dictionary<object, object>)services["redis"];
         Assert.Equal(["127.0.0.1:6379:6379"], ((List<object>)redis["ports"]).Cast<string>());
 
+        // Bind mounts name files of the repository; other sources are named volumes declared at the top level.
+        var named = ((Dictionary<object, object>)compose["volumes"]).Keys.Cast<string>().ToList();
         foreach (var service in new[] { "prometheus", "grafana" })
             foreach (var volume in ((List<object>)((Dictionary<object, object>)services[service])["volumes"]).Cast<string>())
             {
                 var source = volume.Split(':')[0];
-                Assert.True(File.Exists(RepoPaths.Of(source)) || Directory.Exists(RepoPaths.Of(source)), $"{service} mounts missing {source}");
+                Assert.True(source.StartsWith("./", StringComparison.Ordinal)
+                    ? File.Exists(RepoPaths.Of(source)) || Directory.Exists(RepoPaths.Of(source))
+                    : named.Contains(source), $"{service} mounts missing {source}");
             }
 
         // Prometheus scrapes exactly the compose nodes on their HTTP port.
@@ -115,6 +119,23 @@ public sealed partial class DeploymentFilesTests
             .SelectMany(j => ((List<object>)j["static_configs"]).Cast<Dictionary<object, object>>())
             .SelectMany(s => ((List<object>)s["targets"]).Cast<string>()).Order();
         Assert.Equal([$"node1:{NodePorts["HttpPort"]}", $"node2:{NodePorts["HttpPort"]}"], targets);
+    }
+
+    /// <summary>Prometheus' TSDB and Grafana's state live in named volumes, so `docker compose down` / `up` keeps the
+    /// metrics history and dashboards' edits (the containers' own layers are deleted by down).</summary>
+    [Fact]
+    public void Compose_keeps_metrics_history_and_grafana_state_in_named_volumes()
+    {
+        var compose = LoadYaml(RepoPaths.Of("docker-compose.yml"));
+        var services = (Dictionary<object, object>)compose["services"];
+        var named = ((Dictionary<object, object>)compose["volumes"]).Keys.Cast<string>().ToList();
+        var prometheus = (Dictionary<object, object>)services["prometheus"];
+        Assert.Contains("--storage.tsdb.path=/prometheus", ((List<object>)prometheus["command"]).Cast<string>());
+        foreach (var (service, path) in new[] { (prometheus, "/prometheus"), ((Dictionary<object, object>)services["grafana"], "/var/lib/grafana") })
+        {
+            var source = Assert.Single(((List<object>)service["volumes"]).Cast<string>(), v => v.Split(':')[1] == path).Split(':')[0];
+            Assert.Contains(source, named);
+        }
     }
 
     /// <summary>TorchSharp ships no linux-arm64 libtorch: on an arm64 host the node could not load it, so compose asks for
