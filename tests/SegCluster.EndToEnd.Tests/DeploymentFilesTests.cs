@@ -243,6 +243,25 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains($"./deploy/grafana/dashboards:{path}:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
     }
 
+    /// <summary>Panels marked "Empty until the first" return no data in the live test (PrometheusDashboardTests), so the
+    /// names of every query are checked here against the code's and docs/metrics.md's.</summary>
+    [Fact]
+    public void Every_dashboard_query_names_an_exported_documented_metric_and_the_health_row_shows_the_warning_signs()
+    {
+        var dashboard = GrafanaDashboard.Load();
+        ExportedMetrics.AssertExportedAndDocumented("segcluster.json", string.Join("\n", GrafanaDashboard.Queries(dashboard).Select(q => q.Expr)));
+        var health = dashboard.GetProperty("panels").EnumerateArray().SkipWhile(p => p.GetProperty("title").GetString() != "Health").Skip(1)
+            .TakeWhile(p => p.GetProperty("type").GetString() != "row").ToList();
+        var queried = string.Join("\n", health.SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()));
+        foreach (var metric in new[] { "segcluster_train_loss_scale", "segcluster_train_skipped_steps_total", "segcluster_data_invalid_samples_total", "segcluster_telemetry_series" })
+            Assert.Contains(metric, queried);
+
+        // The series panel marks where the alert fires: 0.9 × the default Telemetry:SeriesLimit.
+        var series = health.Single(p => p.GetProperty("targets")[0].GetProperty("expr").GetString()!.Contains("segcluster_telemetry_series"));
+        var steps = series.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("thresholds").GetProperty("steps").EnumerateArray();
+        Assert.Contains(steps, s => s.GetProperty("value") is { ValueKind: JsonValueKind.Number } v && v.GetDouble() == 0.9 * SegCluster.Cluster.Telemetry.TelemetryOptions.DefaultSeriesLimit);
+    }
+
     /// <summary>Every "datasource" property of the dashboard but the datasource variable's own (it has none).</summary>
     private static IEnumerable<(string Where, JsonElement Reference)> DatasourceReferences(JsonElement element, string where = "")
     {
