@@ -17,7 +17,11 @@ root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 version="$(deploy/gpu/runtime-version.sh Microsoft.NETCore.App)"
 aspnet="$(deploy/gpu/runtime-version.sh Microsoft.AspNetCore.App)"
 
-dotnet publish src/SegCluster.Cli -c Release -r linux-x64 --self-contained false -p:TorchBackend=external -o "$out/segcluster" "$@"
+# SegClusterPortableTorchSharp: mark libLibTorchSharp.so's GLIBCXX_3.4.32 need weak even when this machine's libstdc++
+# has it (build/TorchSharpGlibcxxFix.targets), so a package built on a newer distro still loads on an Ubuntu 22.04 /
+# Debian 12 GPU host.
+dotnet publish src/SegCluster.Cli -c Release -r linux-x64 --self-contained false -p:TorchBackend=external \
+  -p:SegClusterPortableTorchSharp=true -o "$out/segcluster" "$@"
 rm -rf "$out/segcluster"/*.pdb
 
 mkdir -p "$out/dotnet/shared/Microsoft.NETCore.App" "$out/dotnet/shared/Microsoft.AspNetCore.App"

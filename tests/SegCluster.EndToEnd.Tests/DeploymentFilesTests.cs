@@ -102,11 +102,15 @@ public sealed partial class DeploymentFilesTests
         var redis = (Dictionary<object, object>)services["redis"];
         Assert.Equal(["127.0.0.1:6379:6379"], ((List<object>)redis["ports"]).Cast<string>());
 
+        // Bind mounts name files of the repository; other sources are named volumes declared at the top level.
+        var named = ((Dictionary<object, object>)compose["volumes"]).Keys.Cast<string>().ToList();
         foreach (var service in new[] { "prometheus", "grafana" })
             foreach (var volume in ((List<object>)((Dictionary<object, object>)services[service])["volumes"]).Cast<string>())
             {
                 var source = volume.Split(':')[0];
-                Assert.True(File.Exists(RepoPaths.Of(source)) || Directory.Exists(RepoPaths.Of(source)), $"{service} mounts missing {source}");
+                Assert.True(source.StartsWith("./", StringComparison.Ordinal)
+                    ? File.Exists(RepoPaths.Of(source)) || Directory.Exists(RepoPaths.Of(source))
+                    : named.Contains(source), $"{service} mounts missing {source}");
             }
 
         // Prometheus scrapes exactly the compose nodes on their HTTP port.
@@ -115,6 +119,23 @@ public sealed partial class DeploymentFilesTests
             .SelectMany(j => ((List<object>)j["static_configs"]).Cast<Dictionary<object, object>>())
             .SelectMany(s => ((List<object>)s["targets"]).Cast<string>()).Order();
         Assert.Equal([$"node1:{NodePorts["HttpPort"]}", $"node2:{NodePorts["HttpPort"]}"], targets);
+    }
+
+    /// <summary>Prometheus' TSDB and Grafana's state live in named volumes, so `docker compose down` / `up` keeps the
+    /// metrics history and dashboards' edits (the containers' own layers are deleted by down).</summary>
+    [Fact]
+    public void Compose_keeps_metrics_history_and_grafana_state_in_named_volumes()
+    {
+        var compose = LoadYaml(RepoPaths.Of("docker-compose.yml"));
+        var services = (Dictionary<object, object>)compose["services"];
+        var named = ((Dictionary<object, object>)compose["volumes"]).Keys.Cast<string>().ToList();
+        var prometheus = (Dictionary<object, object>)services["prometheus"];
+        Assert.Contains("--storage.tsdb.path=/prometheus", ((List<object>)prometheus["command"]).Cast<string>());
+        foreach (var (service, path) in new[] { (prometheus, "/prometheus"), ((Dictionary<object, object>)services["grafana"], "/var/lib/grafana") })
+        {
+            var source = Assert.Single(((List<object>)service["volumes"]).Cast<string>(), v => v.Split(':')[1] == path).Split(':')[0];
+            Assert.Contains(source, named);
+        }
     }
 
     /// <summary>TorchSharp ships no linux-arm64 libtorch: on an arm64 host the node could not load it, so compose asks for
@@ -158,6 +179,21 @@ public sealed partial class DeploymentFilesTests
         var runtimeStage = dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
         Assert.Matches(@"apt-get install[^\n]*\blibjemalloc2\b", runtimeStage);
         Assert.Matches(@"\bENV LD_PRELOAD=libjemalloc\.so\.2\b", runtimeStage);
+    }
+
+    /// <summary>NVML (segcluster_device_memory_bytes' device label) numbers GPUs in PCI order, CUDA fastest first unless
+    /// CUDA_DEVICE_ORDER=PCI_BUS_ID: every way the node runs on a GPU sets it, so cuda:N is the GPU its metrics name.</summary>
+    [Fact]
+    public void Every_gpu_launch_orders_cuda_devices_by_pci_bus_like_nvml()
+    {
+        var dockerfile = File.ReadAllText(RepoPaths.Of("deploy", "docker", "Dockerfile"));
+        Assert.Matches(@"\nENV (?:[^\n]*\\\n)*\s*CUDA_DEVICE_ORDER=PCI_BUS_ID\b", dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..]);
+        Assert.Contains("export CUDA_DEVICE_ORDER=\"${CUDA_DEVICE_ORDER:-PCI_BUS_ID}\"", File.ReadAllText(RepoPaths.Of("deploy", "gpu", "run.sh")));
+
+        // The chart's pods, in the branch that requests GPUs.
+        Assert.Equal("PCI_BUS_ID", HelmNodePodTests.Variable("CUDA_DEVICE_ORDER")["value"]);
+        var statefulset = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        Assert.Matches(@"\{\{-\s*if gt \(int \.Values\.nodes\.gpusPerNode\) 0\s*\}\}\n(?:\s*#[^\n]*\n)*\s*- name: CUDA_DEVICE_ORDER\n", statefulset);
     }
 
     [Fact]
@@ -205,6 +241,25 @@ public sealed partial class DeploymentFilesTests
         var providers = LoadYaml(RepoPaths.Of("deploy", "grafana", "provisioning", "dashboards", "segcluster.yml"));
         var path = (string)((Dictionary<object, object>)((Dictionary<object, object>)Assert.Single((List<object>)providers["providers"]))["options"])["path"];
         Assert.Contains($"./deploy/grafana/dashboards:{path}:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
+    }
+
+    /// <summary>Panels marked "Empty until the first" return no data in the live test (PrometheusDashboardTests), so the
+    /// names of every query are checked here against the code's and docs/metrics.md's.</summary>
+    [Fact]
+    public void Every_dashboard_query_names_an_exported_documented_metric_and_the_health_row_shows_the_warning_signs()
+    {
+        var dashboard = GrafanaDashboard.Load();
+        ExportedMetrics.AssertExportedAndDocumented("segcluster.json", string.Join("\n", GrafanaDashboard.Queries(dashboard).Select(q => q.Expr)));
+        var health = dashboard.GetProperty("panels").EnumerateArray().SkipWhile(p => p.GetProperty("title").GetString() != "Health").Skip(1)
+            .TakeWhile(p => p.GetProperty("type").GetString() != "row").ToList();
+        var queried = string.Join("\n", health.SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()));
+        foreach (var metric in new[] { "segcluster_train_loss_scale", "segcluster_train_skipped_steps_total", "segcluster_data_invalid_samples_total", "segcluster_telemetry_series" })
+            Assert.Contains(metric, queried);
+
+        // The series panel marks where the alert fires: 0.9 × the default Telemetry:SeriesLimit.
+        var series = health.Single(p => p.GetProperty("targets")[0].GetProperty("expr").GetString()!.Contains("segcluster_telemetry_series"));
+        var steps = series.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("thresholds").GetProperty("steps").EnumerateArray();
+        Assert.Contains(steps, s => s.GetProperty("value") is { ValueKind: JsonValueKind.Number } v && v.GetDouble() == 0.9 * SegCluster.Cluster.Telemetry.TelemetryOptions.DefaultSeriesLimit);
     }
 
     /// <summary>Every "datasource" property of the dashboard but the datasource variable's own (it has none).</summary>

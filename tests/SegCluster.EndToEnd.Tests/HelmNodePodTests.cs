@@ -31,6 +31,58 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void The_gradient_data_plane_listens_on_the_values_port_range_which_compose_shares()
+    {
+        // Without Collectives:DataPlanePorts every ring rank listens on a random ephemeral port: no NetworkPolicy between
+        // node pods can open it, and the gradients (raw TCP, not the collective port) never arrive.
+        Assert.Equal(HelmTemplate.Action(". | quote"), Value("SEGCLUSTER_Collectives__DataPlanePorts"));
+        Assert.Matches(@"\{\{-\s*with \.Values\.ports\.dataPlane\s*\}\}\n(\s*#[^\n]*\n)*\s*- name: SEGCLUSTER_Collectives__DataPlanePorts\n",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+
+        var ports = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["ports"]);
+        var range = (string)ports["dataPlane"];
+        Assert.True(SegCluster.Collectives.Tcp.DataPlanePortRange.TryParse(range, out var parsed), $"ports.dataPlane \"{range}\" is not FIRST-LAST");
+        // One port per ring a node is in at a time: at least one per GPU of an 8-GPU node.
+        Assert.InRange(parsed.Last - parsed.First + 1, 8, 1024);
+        foreach (var other in new[] { "http", "collective", "silo", "gateway" })
+            Assert.False(int.Parse((string)ports[other]) is var port && port >= parsed.First && port <= parsed.Last, $"ports.{other} lies in ports.dataPlane {range}");
+
+        var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
+        foreach (var node in new[] { "node1", "node2" })
+            Assert.Equal(range, Map(Map(services[node])["environment"])["SEGCLUSTER_Collectives__DataPlanePorts"]);
+    }
+
+    [Fact]
+    public void An_external_redis_configuration_with_a_password_can_come_from_a_secret()
+    {
+        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet.
+        var redis = Variable("SEGCLUSTER_Node__Redis");
+        var secret = Map(Map(redis["valueFrom"])["secretKeyRef"]);
+        Assert.Equal(HelmTemplate.Action(".Values.redis.existingSecret | quote"), secret["name"]);
+        Assert.Equal(HelmTemplate.Action(".Values.redis.secretKey | quote"), secret["key"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisAddress\" . | quote"), redis["value"]);
+        // The Secret only for an external Redis that names one; the bundled Service or redis.external otherwise.
+        var statefulset = File.ReadAllText(Path.Combine(Templates, "statefulset.yaml"));
+        var entry = statefulset[statefulset.IndexOf("- name: SEGCLUSTER_Node__Redis", StringComparison.Ordinal)..];
+        InOrder("statefulset.yaml", entry[..entry.IndexOf("- name:", 1, StringComparison.Ordinal)],
+            "{{- if and (not .Values.redis.bundled) .Values.redis.existingSecret }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+
+        var values = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
+        Assert.Equal("", values["existingSecret"]);
+        Assert.False(string.IsNullOrEmpty(values["secretKey"] as string));
+    }
+
+    [Fact]
+    public void Gpu_pods_can_name_the_runtime_class_that_exposes_gpus()
+    {
+        // Where the NVIDIA runtime is not containerd's default, a pod without its RuntimeClass sees no GPU.
+        Assert.Equal(HelmTemplate.Action(". | quote"), Map(Pod["spec"])["runtimeClassName"]);
+        Assert.Matches(@"\{\{-\s*with \.Values\.nodes\.runtimeClassName\s*\}\}\n(\s*#[^\n]*\n)*\s*runtimeClassName: ",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"])["runtimeClassName"]);
+    }
+
+    [Fact]
     public void Dotnet_processors_come_from_the_cpu_request()
     {
         var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
@@ -106,12 +158,7 @@ public sealed class HelmNodePodTests
         // a random token at every upgrade would leave running pods on the old one and new pods on the new one.
         var secret = File.ReadAllText(Path.Combine(Templates, "secret.yaml"));
         Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", secret);
-        var at = 0;
-        foreach (var branch in new[] { "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}" })
-        {
-            at = secret.IndexOf(branch, at, StringComparison.Ordinal);
-            Assert.True(at >= 0, $"secret.yaml: no {branch} after the branches before it");
-        }
+        InOrder("secret.yaml", secret, "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}");
         Assert.Contains("token: {{ index $existing.data \"token\" | quote }}", secret);
 
         // Pods read the token once (env from the Secret): an explicit token.value that changes must restart them.
@@ -131,10 +178,24 @@ public sealed class HelmNodePodTests
         var serviceAccount = HelmTemplate.Load(Path.Combine(Templates, "serviceaccount.yaml"));
         Assert.Equal("ServiceAccount", serviceAccount["kind"]);
         Assert.Equal("false", serviceAccount["automountServiceAccountToken"]);
+        // The bundled Redis runs as the namespace's default account, whose token would be mounted.
+        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "Deployment");
+        Assert.Equal("false", Map(Map(Map(redis["spec"])["template"])["spec"])["automountServiceAccountToken"]);
         foreach (var template in Directory.GetFiles(Templates, "*.yaml"))
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
         Assert.Contains("\"nvidia.com/gpu\"", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.True(Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"]).ContainsKey("maxUnavailable"));
+    }
+
+    /// <summary>Asserts that <paramref name="text"/> holds <paramref name="parts"/> in this order (an if's branches).</summary>
+    private static void InOrder(string file, string text, params string[] parts)
+    {
+        var at = 0;
+        foreach (var part in parts)
+        {
+            at = text.IndexOf(part, at, StringComparison.Ordinal);
+            Assert.True(at >= 0, $"{file}: no {part} after the parts before it");
+        }
     }
 
     /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>

@@ -1,21 +1,95 @@
 using System.Diagnostics;
+using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.EndToEnd.Tests;
 
-/// <summary>deploy/prometheus/prometheus.yml passes `promtool check config`.</summary>
-public sealed class PromtoolTests
+/// <summary>deploy/prometheus/prometheus.yml passes `promtool check config`; its alert rules (rules.yml) pass
+/// `promtool check rules`, fire on the conditions they describe (`promtool test rules`) and name exported metrics.</summary>
+public sealed class PromtoolTests : IDisposable
 {
+    private static readonly string Rules = RepoPaths.Of("deploy", "prometheus", "rules.yml");
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("segcluster-promtool-");
+
     [RequiresPrometheusFact]
     public async Task Shipped_prometheus_config_passes_promtool()
     {
-        var info = new ProcessStartInfo(PrometheusServer.Promtool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("check");
-        info.ArgumentList.Add("config");
-        info.ArgumentList.Add(RepoPaths.Of("deploy", "prometheus", "prometheus.yml"));
+        var output = await PromtoolAsync("check", "config", RepoPaths.Of("deploy", "prometheus", "prometheus.yml"));
+        Assert.Contains("SUCCESS", output);
+        Assert.Contains("1 rule files found", output);  // rule_files resolves to rules.yml beside it
+    }
+
+    /// <summary>Ten minutes in, only the alerts without a `for` have fired; at 30 every alert fires for the bad series
+    /// (node1 down, worker family near the series limit, a queued experiment, worker a skipping 1 in 60 fp16 steps,
+    /// dataset broken with unusable samples) and none for the healthy ones (the sweep family at exactly 0.9 × the
+    /// limit, worker b's one skip, an empty queue on node2, dataset clean).</summary>
+    [RequiresPrometheusFact]
+    public async Task Shipped_alert_rules_pass_promtool_and_fire_on_their_conditions()
+    {
+        Assert.Contains("SUCCESS: 5 rules found", await PromtoolAsync("check", "rules", Rules));
+        var tests = Path.Combine(_dir.FullName, "rules.test.yml");
+        await File.WriteAllTextAsync(tests, $$"""
+            rule_files:
+              - {{Rules}}
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  - { series: 'up{job="segcluster", instance="node1:8080"}', values: '1x4 0x40' }
+                  - { series: 'up{job="segcluster", instance="node2:8080"}', values: '1x45' }
+                  - { series: 'segcluster_telemetry_series{instance="node1:8080", family="worker"}', values: '{{Limit90 + 1}}x45' }
+                  - { series: 'segcluster_telemetry_series{instance="node1:8080", family="sweep"}', values: '{{Limit90}}x45' }
+                  - { series: 'segcluster_scheduler_queue{instance="node1:8080"}', values: '2x45' }
+                  - { series: 'segcluster_scheduler_queue{instance="node2:8080"}', values: '0x45' }
+                  - { series: 'segcluster_train_step_duration_seconds_count{instance="node1:8080", worker="a"}', values: '0+60x45' }
+                  - { series: 'segcluster_train_skipped_steps_total{instance="node1:8080", worker="a"}', values: '0+1x45' }
+                  - { series: 'segcluster_train_step_duration_seconds_count{instance="node1:8080", worker="b"}', values: '0+60x45' }
+                  - { series: 'segcluster_train_skipped_steps_total{instance="node1:8080", worker="b"}', values: '0x20 1x25' }
+                  - { series: 'segcluster_data_invalid_samples_total{instance="node1:8080", dataset="broken"}', values: '0x20 3x25' }
+                  - { series: 'segcluster_data_invalid_samples_total{instance="node1:8080", dataset="clean"}', values: '0x45' }
+                promql_expr_test:
+                  - expr: &firing sum by (alertname, instance, family, worker, dataset) (ALERTS{alertstate="firing"})
+                    eval_time: 10m
+                    exp_samples:
+                      - { labels: '{alertname="SegClusterNodeDown", instance="node1:8080"}', value: 1 }
+                      - { labels: '{alertname="SegClusterTelemetrySeriesNearLimit", instance="node1:8080", family="worker"}', value: 1 }
+                  - expr: *firing
+                    eval_time: 30m
+                    exp_samples:
+                      - { labels: '{alertname="SegClusterNodeDown", instance="node1:8080"}', value: 1 }
+                      - { labels: '{alertname="SegClusterTelemetrySeriesNearLimit", instance="node1:8080", family="worker"}', value: 1 }
+                      - { labels: '{alertname="SegClusterSchedulerQueueStuck"}', value: 1 }
+                      - { labels: '{alertname="SegClusterFp16StepsSkipped", instance="node1:8080", worker="a"}', value: 1 }
+                      - { labels: '{alertname="SegClusterInvalidSamples", instance="node1:8080", dataset="broken"}', value: 1 }
+            """);
+        Assert.Contains("SUCCESS", await PromtoolAsync("test", "rules", tests));
+    }
+
+    [Fact]
+    public void Alert_rules_name_exported_metrics_and_the_default_series_limit()
+    {
+        var rules = File.ReadAllText(Rules);
+        var named = ExportedMetrics.AssertExportedAndDocumented("rules.yml", rules);
+        Assert.True(named.Count >= 5, string.Join(", ", named));
+
+        // docs/metrics.md: alert on segcluster_telemetry_series > 0.9 × the limit, whose default is the code's.
+        Assert.Contains($"segcluster_telemetry_series > 0.9 * {TelemetryOptions.DefaultSeriesLimit}", rules);
+        Assert.Contains($"(default {TelemetryOptions.DefaultSeriesLimit};", File.ReadAllText(RepoPaths.Of("docs", "metrics.md")));
+
+        // Prometheus in compose reads it beside its config.
+        Assert.Contains("./deploy/prometheus/rules.yml:/etc/prometheus/rules.yml:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
+    }
+
+    private static int Limit90 => (int)(0.9 * TelemetryOptions.DefaultSeriesLimit);
+
+    private static async Task<string> PromtoolAsync(params string[] arguments)
+    {
+        var info = new ProcessStartInfo(PrometheusServer.Promtool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var promtool = Process.Start(info)!;
         var output = await promtool.StandardOutput.ReadToEndAsync() + await promtool.StandardError.ReadToEndAsync();
         await promtool.WaitForExitAsync();
-        Assert.True(promtool.ExitCode == 0, output);
-        Assert.Contains("SUCCESS", output);
+        Assert.True(promtool.ExitCode == 0, $"promtool {string.Join(' ', arguments)}:\n{output}");
+        return output;
     }
+
+    public void Dispose() => _dir.Delete(recursive: true);
 }

@@ -42,11 +42,12 @@ existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- default (printf "%s-checkpoints" (include "segcluster.fullname" .)) .Values.checkpoints.existingClaim -}}
 {{- end -}}
 
-{{/* host:port of Redis: the bundled Service or redis.external. */}}
+{{/* host:port of Redis: the bundled Service or redis.external (with redis.existingSecret set the node pods read the
+Secret instead; statefulset.yaml). */}}
 {{- define "segcluster.redisAddress" -}}
 {{- if .Values.redis.bundled -}}
 {{- printf "%s-redis:6379" (include "segcluster.fullname" .) -}}
 {{- else -}}
-{{- required "redis.external must be host:port when redis.bundled is false" .Values.redis.external -}}
+{{- required "redis.external must be host:port (or set redis.existingSecret) when redis.bundled is false" .Values.redis.external -}}
 {{- end -}}
 {{- end -}}
