@@ -205,4 +205,73 @@ public sealed class SweepResumeTests
         Assert.Equal((2, (int?)null, (int?)null), (status.Trials[0].ResumedFromStep, status.Trials[1].ResumedFromStep, status.Trials[2].ResumedFromStep));
         Assert.All(runner.Launches.Where(l => l.ExperimentId.EndsWith("/a1")), l => Assert.Null(l.Spec.Training.ResumeFrom));
     }
+
+    private static readonly SearchSpec AshaAt1And3 = new() { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 };
+
+    /// <summary>ASHA after a retry from a checkpoint (rungs 10 / 30, η = 3): trial 0's first attempt passes both rungs with
+    /// loss 1, checkpoints at step 36 and fails at 37; its second attempt continues from 36 with loss 0.1. Its rungs keep the
+    /// first attempt's values and 0.1 is recorded at none, so trial 1 (0.5 at its steps 10 and 30, held at step 1 until
+    /// trial 0's last step) is judged against 1 and completes. Before: the relaunch cleared trial 0's rungs, its steps 37
+    /// and 38 recorded 0.1 at rungs 30 and 10, and trial 1 was stopped at step 10.</summary>
+    [Fact]
+    public async Task Asha_keeps_the_rung_values_of_a_trial_retried_from_its_checkpoint_and_judges_it_only_past_it()
+    {
+        var lastStep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        double Loss(int trial, int step)
+        {
+            if (trial == 0 && step == 40) lastStep.TrySetResult();
+            return trial == 1 ? 0.5 : step <= 36 ? 1 : 0.1;
+        }
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], FailAt = 37, Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        runner.Checkpoints["asha-retry-1/resume-t000/a1"] = new CheckpointRecord(36, "/ckpt/asha-retry-1/resume-t000/a1/step-000036.ckpt");
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("asha-retry-1");
+        await grain.StartAsync(Sweep with
+        {
+            TrialSteps = 40, MaxFailures = 1, Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }],
+            Search = AshaAt1And3 with { MinBudget = 10 },
+        }, SweepClusters.Workers(2));
+        await lastStep.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var (retried, judged) = (status.Trials[0], status.Trials[1]);
+        Assert.Equal((TrialState.Completed, 40), (judged.State, judged.Steps));
+        Assert.Equal([new CurvePoint(10, 0.5), new CurvePoint(30, 0.5)], judged.Rungs);
+        Assert.Equal((TrialState.Completed, 2, (int?)36), (retried.State, retried.Attempt, retried.ResumedFromStep));
+        Assert.Equal([new CurvePoint(10, 1), new CurvePoint(30, 1)], retried.Rungs);
+    }
+
+    /// <summary>A running trial's rung values are saved when recorded, and a coordinator that takes the sweep over launches
+    /// the trial again from its checkpoint with them: trial 0 records rung 1 (loss 5 at step 1) and is held when the silo is
+    /// killed; the next coordinator relaunches it from its checkpoint at step 1, and from step 2 on its loss is 1. Its rungs:
+    /// the first attempt's 5 at rung 1, 1 at rung 3. Before: the rung was saved only when the trial ended (never, here) and
+    /// the relaunch cleared it, so step 2's loss filled rung 1.</summary>
+    [Fact]
+    public async Task A_coordinator_taking_over_relaunches_a_running_trial_with_the_rung_values_saved_while_it_ran()
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        void Storage(ISiloBuilder silo) => silo.AddSegClusterFileGrainStorage(folder.FullName);
+        static double Loss(int trial, int step) => step == 1 ? 5 : 1;
+        var sweep = Sweep with { TrialSteps = 9, Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0"] }], Search = AshaAt1And3 };
+
+        var first = new ScriptedTrialRunner(Loss) { Hold = [0] };
+        await using (var cluster = await SweepClusters.StartAsync(first, Storage))
+        {
+            await cluster.Client.GetGrain<ISweepGrain>("rungs-1").StartAsync(sweep, SweepClusters.Workers(1));
+            await first.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var saved = cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("rungs-1", 0));
+            await SweepClusters.UntilAsync(async () => (await saved.GetAsync())?.Rungs.Count == 1, "trial 0's rung-1 value saved while it runs");
+            await cluster.KillSiloAsync(cluster.Silos[0]);
+        }
+
+        var second = new ScriptedTrialRunner(Loss);
+        second.Checkpoints["rungs-1/resume-t000/a1"] = new CheckpointRecord(1, "/ckpt/rungs-1/resume-t000/a1/step-000001.ckpt");
+        await using (var cluster = await SweepClusters.StartAsync(second, Storage))
+        {
+            var trial = (await SweepClusters.UntilEndedAsync(cluster.Client.GetGrain<ISweepGrain>("rungs-1"))).Trials[0];
+            Assert.Equal((TrialState.Completed, 2, (int?)1), (trial.State, trial.Attempt, trial.ResumedFromStep));
+            Assert.Equal([new CurvePoint(1, 5), new CurvePoint(3, 1)], trial.Rungs);
+        }
+    }
 }
