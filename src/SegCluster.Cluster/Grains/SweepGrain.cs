@@ -437,7 +437,10 @@ public sealed class SweepGrain(
         record.State.Trials[index] = trial = trial with
         {
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
-            StartedAt = DateTime.UtcNow, Curve = [], Validations = [], Steps = resumedFrom, Metric = null,
+            StartedAt = DateTime.UtcNow, Curve = [], Validations = [], Steps = resumedFrom,
+            // Nothing of the earlier attempt's result: a running trial shows none (a stale FinishedAt gave negative seconds),
+            // and one that ends without a value of its own must not rank with the earlier attempt's.
+            Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
             // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
             Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
             ResumedFromStep = checkpoint?.Step,
@@ -508,16 +511,18 @@ public sealed class SweepGrain(
             return true;
         }
         var evaluation = outcome.Evaluation;
-        var finalLoss = double.IsNaN(outcome.FinalLoss) ? trial.FinalLoss : outcome.FinalLoss;
+        // This attempt's own values only (PrepareLaunchAsync cleared the earlier attempt's): a diverged (NaN) loss is no
+        // result and ranks nowhere, whatever an earlier attempt reached.
+        double? loss = double.IsNaN(outcome.FinalLoss) ? null : outcome.FinalLoss;
         record.State.Trials[index] = trial with
         {
             State = outcome.State,
             Steps = Math.Max(trial.Steps, outcome.Steps),
-            FinalLoss = finalLoss,
+            FinalLoss = loss,
             MeanIoU = evaluation?.MeanIoU,
             PixelAccuracy = evaluation?.PixelAccuracy,
             // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
-            Metric = spec.Metric == SweepSpec.Loss ? finalLoss
+            Metric = spec.Metric == SweepSpec.Loss ? loss
                 : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,

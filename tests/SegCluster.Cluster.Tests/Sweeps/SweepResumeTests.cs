@@ -134,6 +134,39 @@ public sealed class SweepResumeTests
         Assert.Equal(4, runner.Launches.Count(l => l.Index == 0));
     }
 
+    /// <summary>A trial's result is its own attempt's: trial 0 fails with loss 0.1 (max_failures 0) beside a healthy trial 1
+    /// (0.5); launched again by --retry-failed it diverges (NaN) and completes. While it runs it shows no result of the
+    /// failed attempt (no loss, no finish time: it gave negative seconds), and it ends with no metric, so trial 1 is the
+    /// best. Before: the NaN final loss was replaced by the failed attempt's 0.1, which became its metric, ranked best.</summary>
+    [Fact]
+    public async Task A_retried_trial_that_diverges_keeps_no_result_of_its_failed_attempt_and_ranks_nowhere()
+    {
+        var diverged = false;
+        var runner = new ScriptedTrialRunner((trial, _) => trial == 1 ? 0.5 : diverged ? double.NaN : 0.1)
+        {
+            Hold = [0], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null,
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("diverged-1");
+        await grain.StartAsync(Sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        var failed = (await SweepClusters.UntilEndedAsync(grain)).Trials[0];
+        Assert.Equal((TrialState.Failed, (double?)0.1), (failed.State, failed.FinalLoss));
+
+        diverged = true;
+        await grain.ResumeAsync(retryFailed: true);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));  // attempt 2 at its first step
+        var running = (await grain.GetStatusAsync()).Trials[0];
+        Assert.Equal((TrialState.Running, 2), (running.State, running.Attempt));
+        Assert.Equal((null, null, null), (running.FinalLoss, running.FinishedAt, running.Seconds));
+        Assert.Equal(double.NaN, running.Metric);  // the loss this attempt reported
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var retried = status.Trials[0];
+        Assert.Equal((TrialState.Completed, (double?)null, (double?)null), (retried.State, retried.Metric, retried.FinalLoss));
+        Assert.Equal(1, status.Best!.Index);
+    }
+
     /// <summary>--retry-failed while the sweep still runs (its driver resumed it on activation): the failed trials join the
     /// driver's queue instead of waiting for a second resume.</summary>
     [Fact]
