@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Sweeps;
@@ -425,10 +426,10 @@ public sealed class SweepGrain(
         if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
             await runner.AbandonAsync(lost);
         var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
-        // A trial launched again (interrupted, cancelled, failed) continues from its last attempt's last checkpoint, if it
-        // wrote one (training.checkpoint_every), as Ray Tune restores trials. Its rung values up to that step stand and it is
+        // A trial launched again (interrupted, cancelled, failed) continues from its latest checkpoint, if it has one
+        // (training.checkpoint_every), as Ray Tune restores trials. Its rung values up to that step stand and it is
         // not judged again at those rungs; those past it are dropped (the new attempt trains those steps again).
-        var checkpoint = trial.ExperimentId is { } previous && trialSpec.Training.ResumeFrom is null ? await runner.LastCheckpointAsync(previous) : null;
+        var checkpoint = trialSpec.Training.ResumeFrom is null ? await LatestCheckpointAsync(trial) : null;
         if (checkpoint is not null) trialSpec = trialSpec with { Training = trialSpec.Training with { ResumeFrom = checkpoint.Path } };
         var resumedFrom = checkpoint?.Step ?? 0;
         _asha?.Relaunch(index, resumedFrom);
@@ -443,11 +444,17 @@ public sealed class SweepGrain(
             Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
             // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
             Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
-            ResumedFromStep = checkpoint?.Step,
+            ResumedFromStep = checkpoint?.Step, ResumedFromPath = checkpoint?.Path,
         };
         _unsaved.Add(index);
         return new TrialLaunch(Id, index, experimentId, trialSpec, workers);
     }
+
+    /// <summary>The trial's latest checkpoint: its last attempt's last one, or, when that attempt wrote none (it failed before
+    /// its first checkpoint_every steps), the one it continued from; null when it has none.</summary>
+    private async Task<CheckpointRecord?> LatestCheckpointAsync(TrialResult trial) =>
+        (trial.ExperimentId is { } previous ? await runner.LastCheckpointAsync(previous) : null)
+        ?? (trial is { ResumedFromStep: { } step, ResumedFromPath: { } path } ? new CheckpointRecord(step, path) : null);
 
     /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
     /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="SweepSpec.ValidatesAtRungs"/>).</summary>

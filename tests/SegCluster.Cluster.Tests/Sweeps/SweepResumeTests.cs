@@ -239,6 +239,25 @@ public sealed class SweepResumeTests
         Assert.All(runner.Launches.Where(l => l.ExperimentId.EndsWith("/a1")), l => Assert.Null(l.Spec.Training.ResumeFrom));
     }
 
+    /// <summary>Two failures in a row keep the trial's checkpoint: attempt 1 checkpoints at step 2 and fails at step 3;
+    /// attempt 2 continues from it and fails before it writes one of its own; attempt 3 continues from attempt 1's
+    /// checkpoint again. Before: only attempt 2's experiment was asked, had none, and attempt 3 started from scratch.</summary>
+    [Fact]
+    public async Task A_trial_that_fails_again_before_its_own_checkpoint_continues_from_the_one_it_started_from()
+    {
+        var runner = new ScriptedTrialRunner(Loss) { FailAt = 3, Failure = l => l.Index == 0 && !l.ExperimentId.EndsWith("/a3") ? [] : null };
+        const string path = "/ckpt/resume-ckpt-2/resume-t000/a1/step-000002.ckpt";
+        runner.Checkpoints["resume-ckpt-2/resume-t000/a1"] = new CheckpointRecord(2, path);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("resume-ckpt-2");
+        await grain.StartAsync(Sweep with { TrialSteps = 4, MaxFailures = 2, Axes = [Sweep.Axes[0] with { Values = ["0"] }] }, SweepClusters.Workers(1));
+        var trial = (await SweepClusters.UntilEndedAsync(grain)).Trials[0];
+
+        Assert.Equal([null, path, path], runner.Launches.Select(l => l.Spec.Training.ResumeFrom));
+        Assert.Equal((TrialState.Completed, 3, 4), (trial.State, trial.Attempt, trial.Steps));
+        Assert.Equal(((int?)2, path), (trial.ResumedFromStep, trial.ResumedFromPath));
+    }
+
     private static readonly SearchSpec AshaAt1And3 = new() { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 };
 
     /// <summary>ASHA after a retry from a checkpoint (rungs 10 / 30, η = 3): trial 0's first attempt passes both rungs with
