@@ -47,6 +47,7 @@ public sealed class SweepGrain(
     private AshaRungs? _asha;
     /// <summary>Completed when a running trial recorded a rung value: the driver wakes to save it.</summary>
     private TaskCompletionSource _rungRecorded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _saving = Task.CompletedTask;  // the latest SaveTrialsAsync
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -543,9 +544,15 @@ public sealed class SweepGrain(
     /// rejected: <see cref="GrainRelocation.InProgress"/>, what the trial runner polls through) are tried again after the
     /// pauses of <see cref="SaveRetryDelays"/> while <see cref="SaveRetryFor"/> lasts (a save that times out takes the 30 s call
     /// timeout itself, so a count of tries alone let it run for minutes); any other failure, or the last, reaches the caller.
+    /// One save runs at a time: a call while one is in flight (a resume's beside the driver's) waits for it, then saves
+    /// what is still unsaved. Two at once could store a trial's older state last (the driver's save of a failed trial
+    /// landing after the resume's save of it pending), and the resume returned before the earlier save was done.
     /// </summary>
-    private async Task SaveTrialsAsync()
+    private Task SaveTrialsAsync() => _saving = SaveAfterAsync(_saving);
+
+    private async Task SaveAfterAsync(Task inFlight)
     {
+        await inFlight.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);  // its failure is its caller's
         PublishTrialStates();
         var attempt = 0;
         var giveUp = DateTime.UtcNow + SaveRetryFor;

@@ -188,6 +188,48 @@ public sealed class SweepResumeTests
         Assert.Equal([0, 1, 0], runner.Launches.Select(l => l.Index));
     }
 
+    /// <summary>--retry-failed while the driver is saving: trial 0 failed (max_failures 0) and the driver's save of it is held
+    /// in flight when the resume sets it pending. The resume's save waits for the driver's, so the store ends pending, as
+    /// the coordinator has it, when the resume returns. Before: both ran at once, the resume's pending landed first and the
+    /// driver's failed after it, so a coordinator lost then would not have run the trial again.</summary>
+    [Fact]
+    public async Task A_resume_while_the_driver_saves_stores_its_trials_after_the_drivers_save()
+    {
+        TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (failedHeld, release, failedStored, pendingSent, pendingStored) = (Signal(), Signal(), Signal(), Signal(), Signal());
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner, configure: silo => silo.AddOutgoingGrainCallFilter(async call =>
+        {
+            var trial = call.InterfaceMethod?.Name == nameof(ISweepTrialGrain.SaveAsync) ? call.Request.GetArgument(0) as TrialResult : null;
+            if (trial is { Index: 0, State: TrialState.Failed })
+            {
+                failedHeld.TrySetResult();
+                await release.Task;
+                if (pendingSent.Task.IsCompleted) await pendingStored.Task;  // a save of the newer state sent meanwhile lands first
+                await call.Invoke();
+                failedStored.TrySetResult();
+                return;
+            }
+            if (trial is { Index: 0, State: TrialState.Pending } && !release.Task.IsCompleted) pendingSent.TrySetResult();
+            await call.Invoke();
+            if (trial is { Index: 0, State: TrialState.Pending }) pendingStored.TrySetResult();
+        }));
+        var grain = cluster.Client.GetGrain<ISweepGrain>("save-order-1");
+        await grain.StartAsync(Sweep with { Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        await failedHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var resumed = grain.ResumeAsync(retryFailed: true);
+        await SweepClusters.UntilAsync(async () => (await grain.GetStatusAsync()).Trials[0].State == TrialState.Pending, "trial 0 set pending by the resume");
+        release.SetResult();
+        await resumed.WaitAsync(TimeSpan.FromSeconds(30));
+        await failedStored.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TrialState.Pending, (await cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("save-order-1", 0)).GetAsync())?.State);
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal([(TrialState.Completed, 2), (TrialState.Completed, 1)], status.Trials.Select(t => (t.State, t.Attempt)));
+    }
+
     /// <summary>A process killed while its Ctrl-C was still stopping trials leaves the sweep's record running and some
     /// trials' own entries cancelled: the activation that takes it over resumes the running sweep, and --resume must still
     /// run those cancelled trials (once each), not end the sweep "completed" without them.</summary>
