@@ -39,6 +39,9 @@ public sealed record TrialResult
     /// <summary>The step of an earlier attempt's checkpoint this attempt continued from (training.resume_from), or null
     /// when it started from scratch.</summary>
     [Id(19)] public int? ResumedFromStep { get; init; }
+    /// <summary>That checkpoint's path: an attempt that fails before it writes a checkpoint of its own leaves this one the
+    /// trial's latest, and the next attempt continues from it.</summary>
+    [Id(20)] public string? ResumedFromPath { get; init; }
 
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Sweeps;
@@ -44,6 +45,9 @@ public sealed class SweepGrain(
     private Task _driver = Task.CompletedTask;
     private bool _driverEnding;  // the driver left its loop: what is queued now would not run
     private AshaRungs? _asha;
+    /// <summary>Completed when a running trial recorded a rung value: the driver wakes to save it.</summary>
+    private TaskCompletionSource _rungRecorded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _saving = Task.CompletedTask;  // the latest SaveTrialsAsync
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -190,7 +194,8 @@ public sealed class SweepGrain(
     }
 
     /// <summary>Sets the trials in <paramref name="state"/> back to pending (in memory, marked unsaved) and returns them. A trial
-    /// launched again by a resume gets max_failures automatic retries afresh, as Ray Tune counts failures after a restore.</summary>
+    /// launched again by a resume gets max_failures automatic retries afresh, as Ray Tune counts failures after a restore;
+    /// its rung values are kept up to the checkpoint it continues from (<see cref="PrepareLaunchAsync"/>).</summary>
     private List<int> Again(TrialState state, string why)
     {
         var trials = record.State.Trials;
@@ -204,7 +209,6 @@ public sealed class SweepGrain(
                 Failures = 0,
                 Reason = state == TrialState.Failed ? $"attempt {trial.Attempt} failed ({trial.Reason}); launched again ({why})" : null,
             };
-            _asha?.Forget(index);  // judged afresh at its rungs, as a trial retried under max_failures
             _unsaved.Add(index);
         }
         return again;
@@ -341,15 +345,16 @@ public sealed class SweepGrain(
     {
         if (spec.Search.Kind != SearchSpec.Asha) return null;
         var asha = new AshaRungs(spec.Search.MinBudget, spec.Search.ReductionFactor, spec.Search.Rungs, spec.Maximize);
-        foreach (var trial in record.State.Trials.Where(t => t.State.IsFinished()))
+        // Every trial's, also one interrupted or cancelled: launched again, it keeps those up to its checkpoint (PrepareLaunchAsync).
+        foreach (var trial in record.State.Trials)
             foreach (var rung in trial.Rungs) asha.Restore(trial.Index, rung.Step, rung.Value);
         return asha;
     }
 
     /// <summary>
     /// One loop turn: fill free slots, persist the new launches and the results finished since the last save (one small
-    /// entry per trial, <see cref="ISweepTrialGrain"/>), start the launched trials, wait for any to end, record every
-    /// ended one. Finished results are saved before the next trial starts; the sweep's own record (spec, every trial)
+    /// entry per trial, <see cref="ISweepTrialGrain"/>), start the launched trials, wait for any to end (or to record a rung
+    /// value, which the next turn saves), record every ended one. Finished results are saved before the next trial starts; the sweep's own record (spec, every trial)
     /// is written at start and end only, so a write costs the same with 10 trials or 10,000.
     /// </summary>
     private async Task DriveAsync(CancellationToken cancellationToken)
@@ -373,6 +378,7 @@ public sealed class SweepGrain(
                 var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
                 launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
             }
+            if (_rungRecorded.Task.IsCompleted) _rungRecorded = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved below
             await SaveTrialsAsync();
             foreach (var launch in launches)
                 _running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
@@ -381,7 +387,7 @@ public sealed class SweepGrain(
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
                 break;
             }
-            await Task.WhenAny(_running.Keys);
+            await Task.WhenAny(_running.Keys.Append<Task>(_rungRecorded.Task));
             foreach (var done in _running.Keys.Where(t => t.IsCompleted).ToList())
             {
                 var (index, leased) = _running[done];
@@ -421,21 +427,35 @@ public sealed class SweepGrain(
         if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
             await runner.AbandonAsync(lost);
         var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
-        // A trial launched again (interrupted, cancelled, failed) continues from its last attempt's last checkpoint, if it
-        // wrote one (training.checkpoint_every), as Ray Tune restores trials; its rungs before that step are not judged again.
-        var checkpoint = trial.ExperimentId is { } previous && trialSpec.Training.ResumeFrom is null ? await runner.LastCheckpointAsync(previous) : null;
+        // A trial launched again (interrupted, cancelled, failed) continues from its latest checkpoint, if it has one
+        // (training.checkpoint_every), as Ray Tune restores trials. Its rung values up to that step stand and it is
+        // not judged again at those rungs; those past it are dropped (the new attempt trains those steps again).
+        var checkpoint = trialSpec.Training.ResumeFrom is null ? await LatestCheckpointAsync(trial) : null;
         if (checkpoint is not null) trialSpec = trialSpec with { Training = trialSpec.Training with { ResumeFrom = checkpoint.Path } };
+        var resumedFrom = checkpoint?.Step ?? 0;
+        _asha?.Relaunch(index, resumedFrom);
         var attempt = trial.Attempt + 1;
         var experimentId = $"{Id}/{trial.Name}/a{attempt}";
         record.State.Trials[index] = trial = trial with
         {
             State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
-            StartedAt = DateTime.UtcNow, Curve = [], Rungs = [], Validations = [], Steps = checkpoint?.Step ?? 0, Metric = null,
-            ResumedFromStep = checkpoint?.Step,
+            StartedAt = DateTime.UtcNow, Curve = [], Validations = [], Steps = resumedFrom,
+            // Nothing of the earlier attempt's result: a running trial shows none (a stale FinishedAt gave negative seconds),
+            // and one that ends without a value of its own must not rank with the earlier attempt's.
+            Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
+            // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
+            Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
+            ResumedFromStep = checkpoint?.Step, ResumedFromPath = checkpoint?.Path,
         };
         _unsaved.Add(index);
         return new TrialLaunch(Id, index, experimentId, trialSpec, workers);
     }
+
+    /// <summary>The trial's latest checkpoint: its last attempt's last one, or, when that attempt wrote none (it failed before
+    /// its first checkpoint_every steps), the one it continued from; null when it has none.</summary>
+    private async Task<CheckpointRecord?> LatestCheckpointAsync(TrialResult trial) =>
+        (trial.ExperimentId is { } previous ? await runner.LastCheckpointAsync(previous) : null)
+        ?? (trial is { ResumedFromStep: { } step, ResumedFromPath: { } path } ? new CheckpointRecord(step, path) : null);
 
     /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
     /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="SweepSpec.ValidatesAtRungs"/>).</summary>
@@ -464,6 +484,10 @@ public sealed class SweepGrain(
         if (_asha is not null && rung is { } milestone)
         {
             trial = trial with { Rungs = trial.Rungs.Append(new CurvePoint(milestone, compared!.Value)).ToList() };
+            // Saved now, not when the trial ends: a coordinator that takes the sweep over must judge the others, and this
+            // trial launched again from a checkpoint, against it.
+            _unsaved.Add(index);
+            _rungRecorded.TrySetResult();
             if (decision == AshaDecision.Stop)
                 trial = trial with
                 {
@@ -476,8 +500,8 @@ public sealed class SweepGrain(
     }
 
     /// <summary>Records how the trial ended (in memory; the next turn persists it). A failed trial with retries left under
-    /// max_failures goes back to pending instead, to be launched again (from its last checkpoint when it wrote one), and ASHA forgets its reports:
-    /// returns true then.</summary>
+    /// max_failures goes back to pending instead, to be launched again (from its last checkpoint when it wrote one; ASHA keeps
+    /// its rung values up to that step): returns true then.</summary>
     private bool Finish(SweepSpec spec, int index, TrialOutcome outcome, bool cancelling)
     {
         var trial = record.State.Trials[index];
@@ -492,20 +516,21 @@ public sealed class SweepGrain(
                 State = TrialState.Pending, Failures = retry,
                 Reason = $"attempt {trial.Attempt} failed ({outcome.Error}); launched again (retry {retry} of max_failures {spec.MaxFailures})",
             };
-            _asha?.Forget(index);
             return true;
         }
         var evaluation = outcome.Evaluation;
-        var finalLoss = double.IsNaN(outcome.FinalLoss) ? trial.FinalLoss : outcome.FinalLoss;
+        // This attempt's own values only (PrepareLaunchAsync cleared the earlier attempt's): a diverged (NaN) loss is no
+        // result and ranks nowhere, whatever an earlier attempt reached.
+        double? loss = double.IsNaN(outcome.FinalLoss) ? null : outcome.FinalLoss;
         record.State.Trials[index] = trial with
         {
             State = outcome.State,
             Steps = Math.Max(trial.Steps, outcome.Steps),
-            FinalLoss = finalLoss,
+            FinalLoss = loss,
             MeanIoU = evaluation?.MeanIoU,
             PixelAccuracy = evaluation?.PixelAccuracy,
             // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
-            Metric = spec.Metric == SweepSpec.Loss ? finalLoss
+            Metric = spec.Metric == SweepSpec.Loss ? loss
                 : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
@@ -519,9 +544,15 @@ public sealed class SweepGrain(
     /// rejected: <see cref="GrainRelocation.InProgress"/>, what the trial runner polls through) are tried again after the
     /// pauses of <see cref="SaveRetryDelays"/> while <see cref="SaveRetryFor"/> lasts (a save that times out takes the 30 s call
     /// timeout itself, so a count of tries alone let it run for minutes); any other failure, or the last, reaches the caller.
+    /// One save runs at a time: a call while one is in flight (a resume's beside the driver's) waits for it, then saves
+    /// what is still unsaved. Two at once could store a trial's older state last (the driver's save of a failed trial
+    /// landing after the resume's save of it pending), and the resume returned before the earlier save was done.
     /// </summary>
-    private async Task SaveTrialsAsync()
+    private Task SaveTrialsAsync() => _saving = SaveAfterAsync(_saving);
+
+    private async Task SaveAfterAsync(Task inFlight)
     {
+        await inFlight.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);  // its failure is its caller's
         PublishTrialStates();
         var attempt = 0;
         var giveUp = DateTime.UtcNow + SaveRetryFor;

@@ -56,4 +56,44 @@ public sealed class AshaRungsTests
         asha.Restore(0, 1, 1.0);
         Assert.Equal(AshaDecision.Stop, asha.Report(1, 1, 2.0, out _));
     }
+
+    /// <summary>Ray Tune's on_result stops at the highest rung a report reaches (rungs 10 / 30, η = 3): a trial first
+    /// reported at step 36 is recorded at rung 30 only, and its later value never fills rung 10, where it would be the
+    /// cutoff a fresh trial's real step-10 value is judged by (before: Report(0, 37) recorded 0.1 at rung 10 and the
+    /// fresh trial's 0.5 was stopped).</summary>
+    [Fact]
+    public void A_trial_recorded_at_a_rung_is_never_recorded_later_at_a_lower_one()
+    {
+        var asha = new AshaRungs(minBudget: 10, reductionFactor: 3, rungs: 2, maximize: false);
+        Assert.Equal(AshaDecision.Continue, asha.Report(0, 36, 0.1, out var first));
+        Assert.Equal(30, first);
+        Assert.Equal(AshaDecision.Continue, asha.Report(0, 37, 0.1, out var lower));
+        Assert.Null(lower);
+        Assert.Empty(asha.RecordedAt(0));
+        Assert.Equal(AshaDecision.Continue, asha.Report(1, 10, 0.5, out _));
+    }
+
+    /// <summary>A trial launched again from its checkpoint keeps its rung values up to that step (Ray Tune keeps a restored
+    /// trial's rung results), is judged afresh past it, and is never recorded at a rung at or before it with a value of a
+    /// later step, also at one its earlier attempt left unrecorded.</summary>
+    [Fact]
+    public void A_trial_launched_again_from_a_checkpoint_keeps_its_rungs_up_to_it_and_is_judged_only_past_it()
+    {
+        var asha = new AshaRungs(minBudget: 10, reductionFactor: 3, rungs: 2, maximize: false);
+        asha.Report(0, 10, 1.0, out _);
+        asha.Report(0, 30, 1.0, out _);   // attempt 1 passed both rungs, then failed; its checkpoint is at step 20
+        asha.Relaunch(0, fromStep: 20);
+        Assert.Equal([0], asha.RecordedAt(0).Keys);
+        Assert.Empty(asha.RecordedAt(1));
+        Assert.Equal(AshaDecision.Continue, asha.Report(0, 21, 0.1, out var passed));
+        Assert.Null(passed);
+        Assert.Equal(AshaDecision.Continue, asha.Report(0, 30, 0.1, out var again));
+        Assert.Equal(30, again);
+        Assert.Equal(AshaDecision.Continue, asha.Report(1, 10, 0.5, out _));  // judged against trial 0's 1.0 at step 10
+
+        asha.Relaunch(2, fromStep: 15);  // its rung-10 value was never recorded (a coordinator lost it)
+        Assert.Equal(AshaDecision.Continue, asha.Report(2, 16, 9.0, out var skipped));
+        Assert.Null(skipped);
+        Assert.Equal([0, 1], asha.RecordedAt(0).Keys.Order());
+    }
 }

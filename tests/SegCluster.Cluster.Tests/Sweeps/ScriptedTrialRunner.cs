@@ -7,9 +7,11 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
 /// A trainer with a scripted objective: trial i reports loss(i, step) for every step of its budget, yielding between
-/// steps, and completes with mIoU = 1 − loss/10 (and validates with that mIoU where the spec validates during training). Trials listed in <see cref="Hold"/> wait at step 1 until cancelled, or
-/// go on once <see cref="Released"/> completes. A launch that <see cref="Failure"/> answers for fails at step 1 with
-/// those workers lost (none: a plain failure).
+/// steps, and completes with mIoU = 1 − loss/10 (and validates with that mIoU where the spec validates during training).
+/// A launch that resumes from one of <see cref="Checkpoints"/> (training.resume_from) starts after that checkpoint's step.
+/// Trials listed in <see cref="Hold"/> wait at their first step until cancelled, or go on once <see cref="Released"/>
+/// completes. A launch that <see cref="Failure"/> answers for fails at step <see cref="FailAt"/> (or its first step past
+/// it) with those workers lost (none: a plain failure).
 /// Records every launch so tests can prove which trials ran.
 /// </summary>
 internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialRunner
@@ -24,6 +26,8 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public HashSet<int> Hold { get; init; } = [];
     /// <summary>Which launches fail, and the workers whose node each loses; null for a launch that runs its script.</summary>
     public Func<TrialLaunch, IReadOnlyList<string>?> Failure { get; init; } = _ => null;
+    /// <summary>The step a failing launch fails at, before it reports it.</summary>
+    public int FailAt { get; init; } = 1;
     /// <summary>Held trials wait for <see cref="Released"/> even when cancelled (an experiment slow to stop).</summary>
     public bool IgnoreCancel { get; init; }
     /// <summary>Completes once every trial in <see cref="Hold"/> is waiting.</summary>
@@ -57,16 +61,17 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     private async Task<TrialOutcome> Script(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
     {
         var steps = launch.Spec.TotalSteps;
-        for (var step = 1; step <= steps; step++)
+        var first = 1 + (Checkpoints.Values.FirstOrDefault(c => c.Path == launch.Spec.Training.ResumeFrom)?.Step ?? 0);
+        for (var step = first; step <= steps; step++)
         {
             await Task.Yield();
             var value = loss(launch.Index, step);
-            if (Failure(launch) is { } lost)
+            if (step >= FailAt && Failure(launch) is { } lost)
                 return new TrialOutcome(TrialState.Failed, step, value, Error: $"scripted failure of {launch.ExperimentId}", LostWorkers: lost);
             if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
             if (launch.Spec.Training.ValidatesAfter(step, steps) && !progress(new TrialProgress(step, value, Evaluation(value))))
                 return new TrialOutcome(TrialState.Stopped, step, value);
-            if (step == 1 && Hold.Contains(launch.Index))
+            if (step == first && Hold.Contains(launch.Index))
             {
                 if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
                 try { await Released.Task.WaitAsync(IgnoreCancel ? CancellationToken.None : cancellationToken); }

@@ -51,5 +51,17 @@ internal static class SweepClusters
         return status;
     }
 
+    /// <summary>Asks <paramref name="condition"/> until it holds, at most 30 s: for what a sweep's driver does in its own
+    /// turn, after the event a test can await (a save it makes once a held trial reported).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, int pollMilliseconds = 20)
+    {
+        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > limit) throw new TimeoutException($"not after 30 s: {what}");
+            await Task.Delay(pollMilliseconds);
+        }
+    }
+
     public static IReadOnlyList<string> Workers(int count) => Enumerable.Range(0, count).Select(i => WorkerIds.For("test", i)).ToList();
 }

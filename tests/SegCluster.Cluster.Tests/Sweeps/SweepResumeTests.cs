@@ -134,6 +134,39 @@ public sealed class SweepResumeTests
         Assert.Equal(4, runner.Launches.Count(l => l.Index == 0));
     }
 
+    /// <summary>A trial's result is its own attempt's: trial 0 fails with loss 0.1 (max_failures 0) beside a healthy trial 1
+    /// (0.5); launched again by --retry-failed it diverges (NaN) and completes. While it runs it shows no result of the
+    /// failed attempt (no loss, no finish time: it gave negative seconds), and it ends with no metric, so trial 1 is the
+    /// best. Before: the NaN final loss was replaced by the failed attempt's 0.1, which became its metric, ranked best.</summary>
+    [Fact]
+    public async Task A_retried_trial_that_diverges_keeps_no_result_of_its_failed_attempt_and_ranks_nowhere()
+    {
+        var diverged = false;
+        var runner = new ScriptedTrialRunner((trial, _) => trial == 1 ? 0.5 : diverged ? double.NaN : 0.1)
+        {
+            Hold = [0], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null,
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("diverged-1");
+        await grain.StartAsync(Sweep with { Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        var failed = (await SweepClusters.UntilEndedAsync(grain)).Trials[0];
+        Assert.Equal((TrialState.Failed, (double?)0.1), (failed.State, failed.FinalLoss));
+
+        diverged = true;
+        await grain.ResumeAsync(retryFailed: true);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));  // attempt 2 at its first step
+        var running = (await grain.GetStatusAsync()).Trials[0];
+        Assert.Equal((TrialState.Running, 2), (running.State, running.Attempt));
+        Assert.Equal((null, null, null), (running.FinalLoss, running.FinishedAt, running.Seconds));
+        Assert.Equal(double.NaN, running.Metric);  // the loss this attempt reported
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var retried = status.Trials[0];
+        Assert.Equal((TrialState.Completed, (double?)null, (double?)null), (retried.State, retried.Metric, retried.FinalLoss));
+        Assert.Equal(1, status.Best!.Index);
+    }
+
     /// <summary>--retry-failed while the sweep still runs (its driver resumed it on activation): the failed trials join the
     /// driver's queue instead of waiting for a second resume.</summary>
     [Fact]
@@ -153,6 +186,48 @@ public sealed class SweepResumeTests
 
         Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
         Assert.Equal([0, 1, 0], runner.Launches.Select(l => l.Index));
+    }
+
+    /// <summary>--retry-failed while the driver is saving: trial 0 failed (max_failures 0) and the driver's save of it is held
+    /// in flight when the resume sets it pending. The resume's save waits for the driver's, so the store ends pending, as
+    /// the coordinator has it, when the resume returns. Before: both ran at once, the resume's pending landed first and the
+    /// driver's failed after it, so a coordinator lost then would not have run the trial again.</summary>
+    [Fact]
+    public async Task A_resume_while_the_driver_saves_stores_its_trials_after_the_drivers_save()
+    {
+        TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (failedHeld, release, failedStored, pendingSent, pendingStored) = (Signal(), Signal(), Signal(), Signal(), Signal());
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner, configure: silo => silo.AddOutgoingGrainCallFilter(async call =>
+        {
+            var trial = call.InterfaceMethod?.Name == nameof(ISweepTrialGrain.SaveAsync) ? call.Request.GetArgument(0) as TrialResult : null;
+            if (trial is { Index: 0, State: TrialState.Failed })
+            {
+                failedHeld.TrySetResult();
+                await release.Task;
+                if (pendingSent.Task.IsCompleted) await pendingStored.Task;  // a save of the newer state sent meanwhile lands first
+                await call.Invoke();
+                failedStored.TrySetResult();
+                return;
+            }
+            if (trial is { Index: 0, State: TrialState.Pending } && !release.Task.IsCompleted) pendingSent.TrySetResult();
+            await call.Invoke();
+            if (trial is { Index: 0, State: TrialState.Pending }) pendingStored.TrySetResult();
+        }));
+        var grain = cluster.Client.GetGrain<ISweepGrain>("save-order-1");
+        await grain.StartAsync(Sweep with { Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        await failedHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var resumed = grain.ResumeAsync(retryFailed: true);
+        await SweepClusters.UntilAsync(async () => (await grain.GetStatusAsync()).Trials[0].State == TrialState.Pending, "trial 0 set pending by the resume");
+        release.SetResult();
+        await resumed.WaitAsync(TimeSpan.FromSeconds(30));
+        await failedStored.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TrialState.Pending, (await cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("save-order-1", 0)).GetAsync())?.State);
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal([(TrialState.Completed, 2), (TrialState.Completed, 1)], status.Trials.Select(t => (t.State, t.Attempt)));
     }
 
     /// <summary>A process killed while its Ctrl-C was still stopping trials leaves the sweep's record running and some
@@ -204,5 +279,93 @@ public sealed class SweepResumeTests
         Assert.Null(again[1]);
         Assert.Equal((2, (int?)null, (int?)null), (status.Trials[0].ResumedFromStep, status.Trials[1].ResumedFromStep, status.Trials[2].ResumedFromStep));
         Assert.All(runner.Launches.Where(l => l.ExperimentId.EndsWith("/a1")), l => Assert.Null(l.Spec.Training.ResumeFrom));
+    }
+
+    /// <summary>Two failures in a row keep the trial's checkpoint: attempt 1 checkpoints at step 2 and fails at step 3;
+    /// attempt 2 continues from it and fails before it writes one of its own; attempt 3 continues from attempt 1's
+    /// checkpoint again. Before: only attempt 2's experiment was asked, had none, and attempt 3 started from scratch.</summary>
+    [Fact]
+    public async Task A_trial_that_fails_again_before_its_own_checkpoint_continues_from_the_one_it_started_from()
+    {
+        var runner = new ScriptedTrialRunner(Loss) { FailAt = 3, Failure = l => l.Index == 0 && !l.ExperimentId.EndsWith("/a3") ? [] : null };
+        const string path = "/ckpt/resume-ckpt-2/resume-t000/a1/step-000002.ckpt";
+        runner.Checkpoints["resume-ckpt-2/resume-t000/a1"] = new CheckpointRecord(2, path);
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("resume-ckpt-2");
+        await grain.StartAsync(Sweep with { TrialSteps = 4, MaxFailures = 2, Axes = [Sweep.Axes[0] with { Values = ["0"] }] }, SweepClusters.Workers(1));
+        var trial = (await SweepClusters.UntilEndedAsync(grain)).Trials[0];
+
+        Assert.Equal([null, path, path], runner.Launches.Select(l => l.Spec.Training.ResumeFrom));
+        Assert.Equal((TrialState.Completed, 3, 4), (trial.State, trial.Attempt, trial.Steps));
+        Assert.Equal(((int?)2, path), (trial.ResumedFromStep, trial.ResumedFromPath));
+    }
+
+    private static readonly SearchSpec AshaAt1And3 = new() { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 };
+
+    /// <summary>ASHA after a retry from a checkpoint (rungs 10 / 30, η = 3): trial 0's first attempt passes both rungs with
+    /// loss 1, checkpoints at step 36 and fails at 37; its second attempt continues from 36 with loss 0.1. Its rungs keep the
+    /// first attempt's values and 0.1 is recorded at none, so trial 1 (0.5 at its steps 10 and 30, held at step 1 until
+    /// trial 0's last step) is judged against 1 and completes. Before: the relaunch cleared trial 0's rungs, its steps 37
+    /// and 38 recorded 0.1 at rungs 30 and 10, and trial 1 was stopped at step 10.</summary>
+    [Fact]
+    public async Task Asha_keeps_the_rung_values_of_a_trial_retried_from_its_checkpoint_and_judges_it_only_past_it()
+    {
+        var lastStep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        double Loss(int trial, int step)
+        {
+            if (trial == 0 && step == 40) lastStep.TrySetResult();
+            return trial == 1 ? 0.5 : step <= 36 ? 1 : 0.1;
+        }
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], FailAt = 37, Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        runner.Checkpoints["asha-retry-1/resume-t000/a1"] = new CheckpointRecord(36, "/ckpt/asha-retry-1/resume-t000/a1/step-000036.ckpt");
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("asha-retry-1");
+        await grain.StartAsync(Sweep with
+        {
+            TrialSteps = 40, MaxFailures = 1, Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }],
+            Search = AshaAt1And3 with { MinBudget = 10 },
+        }, SweepClusters.Workers(2));
+        await lastStep.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        var (retried, judged) = (status.Trials[0], status.Trials[1]);
+        Assert.Equal((TrialState.Completed, 40), (judged.State, judged.Steps));
+        Assert.Equal([new CurvePoint(10, 0.5), new CurvePoint(30, 0.5)], judged.Rungs);
+        Assert.Equal((TrialState.Completed, 2, (int?)36), (retried.State, retried.Attempt, retried.ResumedFromStep));
+        Assert.Equal([new CurvePoint(10, 1), new CurvePoint(30, 1)], retried.Rungs);
+    }
+
+    /// <summary>A running trial's rung values are saved when recorded, and a coordinator that takes the sweep over launches
+    /// the trial again from its checkpoint with them: trial 0 records rung 1 (loss 5 at step 1) and is held when the silo is
+    /// killed; the next coordinator relaunches it from its checkpoint at step 1, and from step 2 on its loss is 1. Its rungs:
+    /// the first attempt's 5 at rung 1, 1 at rung 3. Before: the rung was saved only when the trial ended (never, here) and
+    /// the relaunch cleared it, so step 2's loss filled rung 1.</summary>
+    [Fact]
+    public async Task A_coordinator_taking_over_relaunches_a_running_trial_with_the_rung_values_saved_while_it_ran()
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        void Storage(ISiloBuilder silo) => silo.AddSegClusterFileGrainStorage(folder.FullName);
+        static double Loss(int trial, int step) => step == 1 ? 5 : 1;
+        var sweep = Sweep with { TrialSteps = 9, Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0"] }], Search = AshaAt1And3 };
+
+        var first = new ScriptedTrialRunner(Loss) { Hold = [0] };
+        await using (var cluster = await SweepClusters.StartAsync(first, Storage))
+        {
+            await cluster.Client.GetGrain<ISweepGrain>("rungs-1").StartAsync(sweep, SweepClusters.Workers(1));
+            await first.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var saved = cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("rungs-1", 0));
+            await SweepClusters.UntilAsync(async () => (await saved.GetAsync())?.Rungs.Count == 1, "trial 0's rung-1 value saved while it runs");
+            await cluster.KillSiloAsync(cluster.Silos[0]);
+        }
+
+        var second = new ScriptedTrialRunner(Loss);
+        second.Checkpoints["rungs-1/resume-t000/a1"] = new CheckpointRecord(1, "/ckpt/rungs-1/resume-t000/a1/step-000001.ckpt");
+        await using (var cluster = await SweepClusters.StartAsync(second, Storage))
+        {
+            var trial = (await SweepClusters.UntilEndedAsync(cluster.Client.GetGrain<ISweepGrain>("rungs-1"))).Trials[0];
+            Assert.Equal((TrialState.Completed, 2, (int?)1), (trial.State, trial.Attempt, trial.ResumedFromStep));
+            Assert.Equal([new CurvePoint(1, 5), new CurvePoint(3, 1)], trial.Rungs);
+        }
     }
 }

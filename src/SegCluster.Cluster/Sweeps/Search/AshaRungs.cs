@@ -2,15 +2,18 @@ namespace SegCluster.Cluster.Sweeps.Search;
 
 /// <summary>
 /// Asynchronous successive halving (ASHA; Li et al., MLSys 2020), in the stopping form Ray Tune's ASHAScheduler uses:
-/// rung k sits at MinBudget·η^k steps. The first report of a trial at or past a rung (the highest one it has not been
-/// recorded at) compares it with the values already recorded there: if it is worse than their (1 − 1/η) quantile
-/// (linear interpolation, numpy's default) the trial stops. Its value is recorded either way. Pure and deterministic:
-/// the decisions depend only on the order of reports.
+/// rung k sits at MinBudget·η^k steps. The first report of a trial at or past a rung (the highest one it has reached)
+/// compares it with the values already recorded there: if it is worse than their (1 − 1/η) quantile (linear
+/// interpolation, numpy's default) the trial stops. Its value is recorded either way. A trial recorded at a rung has
+/// passed every rung below it: a later report never fills a lower rung it skipped (Ray Tune's _Bracket.on_result stops
+/// at the highest rung reached), since its later, usually better value would judge it, and set the cutoff for the others,
+/// at a budget it had not trained for then. Pure and deterministic: the decisions depend only on the order of reports.
 /// </summary>
 public sealed class AshaRungs
 {
     private readonly int[] _milestones;
     private readonly Dictionary<int, double>[] _recorded;
+    private readonly Dictionary<int, int> _resumedFrom = [];  // trial → the checkpoint step it was launched again from
     private readonly bool _maximize;
     private readonly double _quantile;
 
@@ -38,7 +41,9 @@ public sealed class AshaRungs
         milestone = null;
         for (var k = _milestones.Length - 1; k >= 0; k--)
         {
-            if (step < _milestones[k] || _recorded[k].ContainsKey(trial)) continue;
+            if (step < _milestones[k]) continue;
+            // Passed already: recorded here (so at every rung it reached below), or trained past it before the checkpoint it resumed from.
+            if (_recorded[k].ContainsKey(trial) || _milestones[k] <= _resumedFrom.GetValueOrDefault(trial)) return AshaDecision.Continue;
             var score = Score(metric);
             var decision = _recorded[k].Count > 0 && score < Quantile(_recorded[k].Values) ? AshaDecision.Stop : AshaDecision.Continue;
             _recorded[k][trial] = score;
@@ -55,10 +60,18 @@ public sealed class AshaRungs
         if (k >= 0) _recorded[k][trial] = Score(metric);
     }
 
-    /// <summary>Drops every value of <paramref name="trial"/>: a failed trial launched again is judged afresh.</summary>
-    public void Forget(int trial)
+    /// <summary>
+    /// <paramref name="trial"/> is launched again from its checkpoint at <paramref name="fromStep"/> (0: from scratch). Its
+    /// values at rungs up to that step stand, as Ray Tune's scheduler keeps a restored trial's rung results; those past it
+    /// came from the steps the new attempt trains again and are dropped, to be judged afresh when it gets there. Its
+    /// reports start after <paramref name="fromStep"/>, so none is recorded at a rung at or before it, also one the
+    /// earlier attempt left unrecorded.
+    /// </summary>
+    public void Relaunch(int trial, int fromStep)
     {
-        foreach (var rung in _recorded) rung.Remove(trial);
+        for (var k = 0; k < _milestones.Length; k++)
+            if (_milestones[k] > fromStep) _recorded[k].Remove(trial);
+        _resumedFrom[trial] = fromStep;
     }
 
     /// <summary>Higher is better inside; NaN (a diverged trial) is worst.</summary>
