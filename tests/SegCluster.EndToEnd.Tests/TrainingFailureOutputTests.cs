@@ -46,7 +46,8 @@ public sealed class TrainingFailureOutputTests : IDisposable
         Assert.Contains("are unusable, more than dataset.max_invalid_fraction", stderr);
         Assert.DoesNotMatch(StackFrame, stdout + stderr);
         Assert.DoesNotContain("TooManyInvalidSamplesException", stdout + stderr);
-        Assert.Matches(@"fail: SegCluster\.Cluster\.Training\.WorkerTrainingLoop\[0\]\s+Rank 0 of unusable-\S+ failed: 1 of .* are unusable", stdout);
+        // Said once, by the command: the embedded node's console does not repeat it for the experiment and the rank.
+        Assert.Single(Regex.Matches(stdout + stderr, "are unusable, more than"));
         Assert.False(File.Exists(previous), "the earlier run's result.json was left beside a failed run");
     }
 
