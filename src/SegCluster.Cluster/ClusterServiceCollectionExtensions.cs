@@ -44,6 +44,7 @@ public static class ClusterServiceCollectionExtensions
                 $"SpectralShards:AnswerWithin must be positive and at most {SpectralShardOptions.MaxAnswerWithin} (below the 30 s grain-call timeout it exists to stay under).")
             .ValidateOnStart();
         services.AddSegClusterGrainDependencies();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DuplicateNodeCheck>();
         services.AddHostedService<NodeAgentService>();
         services.AddSingleton<IIncomingGrainCallFilter, ClientTokenFilter>();
         services.AddSingleton<IOutgoingGrainCallFilter>(sp =>

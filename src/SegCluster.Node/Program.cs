@@ -12,4 +12,13 @@ ExternalLibTorch.Select(builder.Configuration["Node:LibTorch"]);
 
 var app = builder.Build();
 app.MapSegClusterNode();
-app.Run();
+try
+{
+    app.Run();
+}
+catch (SegCluster.Cluster.Nodes.NodeIdTakenException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");  // a setting to change, not a crash: no stack
+    return 2;
+}
+return 0;

@@ -34,8 +34,9 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
 
     /// <param name="devices">The node's devices, comma-separated (one worker each).</param>
     /// <param name="host">Runs the node in this host's namespace (`ip netns exec`), advertising its address.</param>
+    /// <param name="environment">Settings for this node only (SEGCLUSTER_… variables), over the ones every test node gets.</param>
     public static ClusterNodeProcess Start(string redis, string nodeId, string token, string checkpointDirectory, string devices = "cpu",
-        NetworkHost? host = null)
+        NetworkHost? host = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
         var info = new ProcessStartInfo(host is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -53,6 +54,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
         info.Environment["SEGCLUSTER_Collectives__Timeout"] = "00:00:30";
         info.Environment["SEGCLUSTER_Collectives__ConnectTimeout"] = "00:00:30"; // a re-formed ring missing a lost rank fails as fast as before
         info.Environment["SEGCLUSTER_Logging__LogLevel__Orleans"] = "Error";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         return new ClusterNodeProcess(Process.Start(info)!, nodeId, host, http, collective);
     }
 

@@ -87,7 +87,7 @@ public static class NodeCommand
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         }
-        catch (Exception e) when (e is OptionsValidationException or ArgumentException)
+        catch (Exception e) when (e is OptionsValidationException or ArgumentException or NodeIdTakenException)
         {
             Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
