@@ -45,8 +45,9 @@ public sealed class SweepGrain(
     private Task _driver = Task.CompletedTask;
     private bool _driverEnding;  // the driver left its loop: what is queued now would not run
     private AshaRungs? _asha;
-    /// <summary>Completed when a running trial recorded a rung value: the driver wakes to save it.</summary>
-    private TaskCompletionSource _rungRecorded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completed when the driver has work besides a trial ending: a rung value a running trial recorded, to save,
+    /// or trials a resume queued again, to launch in free slots.</summary>
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _saving = Task.CompletedTask;  // the latest SaveTrialsAsync
 
     private string Id => this.GetPrimaryKeyString();
@@ -173,6 +174,7 @@ public sealed class SweepGrain(
             foreach (var index in Again(TrialState.Cancelled, "resumed").Concat(retryFailed ? Again(TrialState.Failed, "--retry-failed") : []))
                 _requeued.Enqueue(index);
             await SaveTrialsAsync();
+            _wake.TrySetResult();  // a free slot takes them now, not when a running trial next ends
             return Status();
         }
         var runsAgain = record.State.Trials.Any(t => t.State is TrialState.Pending or TrialState.Running or TrialState.Cancelled || retryFailed && t.State == TrialState.Failed);
@@ -378,7 +380,7 @@ public sealed class SweepGrain(
                 var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
                 launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
             }
-            if (_rungRecorded.Task.IsCompleted) _rungRecorded = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved below
+            if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched above
             await SaveTrialsAsync();
             foreach (var launch in launches)
                 _running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
@@ -387,7 +389,7 @@ public sealed class SweepGrain(
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
                 break;
             }
-            await Task.WhenAny(_running.Keys.Append<Task>(_rungRecorded.Task));
+            await Task.WhenAny(_running.Keys.Append<Task>(_wake.Task));
             foreach (var done in _running.Keys.Where(t => t.IsCompleted).ToList())
             {
                 var (index, leased) = _running[done];
@@ -487,7 +489,7 @@ public sealed class SweepGrain(
             // Saved now, not when the trial ends: a coordinator that takes the sweep over must judge the others, and this
             // trial launched again from a checkpoint, against it.
             _unsaved.Add(index);
-            _rungRecorded.TrySetResult();
+            _wake.TrySetResult();
             if (decision == AshaDecision.Stop)
                 trial = trial with
                 {

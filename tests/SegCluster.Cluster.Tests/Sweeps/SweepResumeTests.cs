@@ -188,6 +188,29 @@ public sealed class SweepResumeTests
         Assert.Equal([0, 1, 0], runner.Launches.Select(l => l.Index));
     }
 
+    /// <summary>--retry-failed while another trial runs and a slot is free: the failed trial starts again at once. Before, the
+    /// driver slept until a running trial ended or recorded a rung, so it waited for held trial 1.</summary>
+    [Fact]
+    public async Task A_failed_trial_retried_while_another_runs_starts_in_a_free_slot_at_once()
+    {
+        var runner = new ScriptedTrialRunner(Loss) { Hold = [1], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("retry-free-slot");
+        await grain.StartAsync(Sweep with { MaxConcurrentTrials = 2, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] }, SweepClusters.Workers(2));
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(TrialState.Failed, (await grain.GetStatusAsync()).Trials[0].State);
+
+        await grain.ResumeAsync(retryFailed: true);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (runner.Launches.Count < 3 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal([0, 0, 1], runner.Launches.Select(l => l.Index).Order());
+        Assert.NotEqual(TaskStatus.RanToCompletion, runner.Released.Task.Status);  // trial 1 still held: the retry did not wait for it
+
+        runner.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
+    }
+
     /// <summary>--retry-failed while the driver is saving: trial 0 failed (max_failures 0) and the driver's save of it is held
     /// in flight when the resume sets it pending. The resume's save waits for the driver's, so the store ends pending, as
     /// the coordinator has it, when the resume returns. Before: both ran at once, the resume's pending landed first and the
@@ -196,7 +219,7 @@ public sealed class SweepResumeTests
     public async Task A_resume_while_the_driver_saves_stores_its_trials_after_the_drivers_save()
     {
         TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-        var (failedHeld, release, failedStored, pendingSent, pendingStored) = (Signal(), Signal(), Signal(), Signal(), Signal());
+        var (failedHeld, release, failedStored, pendingSent, pendingStored, storeChecked) = (Signal(), Signal(), Signal(), Signal(), Signal(), Signal());
         var runner = new ScriptedTrialRunner(Loss) { Hold = [1], Failure = l => l.Index == 0 && l.ExperimentId.EndsWith("/a1") ? [] : null };
         await using var cluster = await SweepClusters.StartAsync(runner, configure: silo => silo.AddOutgoingGrainCallFilter(async call =>
         {
@@ -210,6 +233,7 @@ public sealed class SweepResumeTests
                 failedStored.TrySetResult();
                 return;
             }
+            if (trial is { Index: 0, State: TrialState.Running, Attempt: 2 }) await storeChecked.Task;  // the retry's launch, woken by the resume
             if (trial is { Index: 0, State: TrialState.Pending } && !release.Task.IsCompleted) pendingSent.TrySetResult();
             await call.Invoke();
             if (trial is { Index: 0, State: TrialState.Pending }) pendingStored.TrySetResult();
@@ -225,6 +249,7 @@ public sealed class SweepResumeTests
         await failedStored.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(TrialState.Pending, (await cluster.Client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("save-order-1", 0)).GetAsync())?.State);
+        storeChecked.SetResult();
         runner.Released.SetResult();
         var status = await SweepClusters.UntilEndedAsync(grain);
         Assert.Equal([(TrialState.Completed, 2), (TrialState.Completed, 1)], status.Trials.Select(t => (t.State, t.Attempt)));
