@@ -47,5 +47,22 @@ public sealed class EmbeddedTrainInterruptTests : IDisposable
         }
     }
 
+    /// <summary>A resumed run Ctrl+C'd before it wrote a checkpoint of its own points at the one it resumed from: it said
+    /// "no checkpoint was written", as if its progress were lost.</summary>
+    [Fact]
+    public void A_resumed_run_cancelled_before_its_own_checkpoint_names_the_one_it_resumed_from()
+    {
+        var resumedFrom = new Abstractions.Messages.CheckpointRecord(40, "/ckpt/run1/step-000040.ckpt");
+        var status = new Abstractions.Messages.ExperimentStatus("run2", Abstractions.Messages.ExperimentState.Cancelled, 43, 100, 1.5, 0, 2, 9, null, null)
+            { ResumedFrom = resumedFrom };
+
+        Assert.Equal("cancelled run2 at step 43/100; last checkpoint: /ckpt/run1/step-000040.ckpt (step 40, the one this run resumed from; " +
+                     "continue with --resume /ckpt/run1/step-000040.ckpt)", Cli.Embedded.QuickstartRunner.CancelledLine(status));
+        var own = status with { Checkpoint = new Abstractions.Messages.CheckpointRecord(42, "/ckpt/run2/step-000042.ckpt") };
+        Assert.EndsWith("last checkpoint: /ckpt/run2/step-000042.ckpt (step 42; continue with --resume /ckpt/run2/step-000042.ckpt)",
+            Cli.Embedded.QuickstartRunner.CancelledLine(own));
+        Assert.EndsWith("; no checkpoint was written", Cli.Embedded.QuickstartRunner.CancelledLine(status with { ResumedFrom = null }));
+    }
+
     public void Dispose() => _work.Delete(recursive: true);
 }

@@ -72,6 +72,7 @@ public sealed class PeriodicValidationTests : IDisposable
 
         var resumed = await RunAsync(first with { Training = first.Training with { Steps = 6, LearningRate = 1e-12, ResumeFrom = checkpoint } });
         Assert.True(resumed.State == ExperimentState.Completed, $"{resumed.State}: {resumed.Error}");
+        Assert.Equal(new CheckpointRecord(4, checkpoint), resumed.ResumedFrom);  // where a Ctrl+C before its own checkpoint points
         Assert.Equal(6, Assert.Single(resumed.Validations).Step);
         Assert.True(resumed.Validations[0].Evaluation.MeanIoU <= recorded!.Score, "the resumed run scored better than it can");
         Assert.Null(resumed.BestCheckpoint);

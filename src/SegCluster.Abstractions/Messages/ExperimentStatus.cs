@@ -20,6 +20,9 @@ public sealed record ExperimentStatus(
     [Id(11)] public int StepsRedone { get; init; }
     /// <summary>The last good checkpoint, if checkpoints are on.</summary>
     [Id(12)] public CheckpointRecord? Checkpoint { get; init; }
+    /// <summary>The checkpoint the run resumed from (training.resume_from), where a Ctrl+C'd run that wrote none of its own
+    /// continues from; null for a fresh run.</summary>
+    [Id(15)] public CheckpointRecord? ResumedFrom { get; init; }
     /// <summary>Workers of the current formation.</summary>
     [Id(13)] public IReadOnlyList<string> WorkerIds { get; init; } = [];
     /// <summary>Node whose silo hosts the coordinator (this grain) now.</summary>

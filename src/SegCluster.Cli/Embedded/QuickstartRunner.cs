@@ -118,11 +118,15 @@ public static class QuickstartRunner
             ? error
             : optionNames.Aggregate(error, (text, field) => Regex.Replace(text, $@"(?<![\w.]){Regex.Escape(field.Key)}(?!\w|\.\w)", field.Value));
 
-    /// <summary>What a Ctrl+C'd run says: the step it reached and the checkpoint to resume from, if it wrote one.</summary>
-    private static string CancelledLine(ExperimentStatus status) =>
-        $"cancelled {status.ExperimentId} at step {status.Step}/{status.TotalSteps}; " + (status.Checkpoint is { } checkpoint
-            ? $"last checkpoint: {checkpoint.Path} (step {checkpoint.Step}; continue with --resume {checkpoint.Path})"
-            : "no checkpoint was written");
+    /// <summary>What a Ctrl+C'd run says: the step it reached and the checkpoint to continue from: its last one, else the
+    /// one it resumed from.</summary>
+    internal static string CancelledLine(ExperimentStatus status) =>
+        $"cancelled {status.ExperimentId} at step {status.Step}/{status.TotalSteps}; " + (status.Checkpoint ?? status.ResumedFrom) switch
+        {
+            { } checkpoint => $"last checkpoint: {checkpoint.Path} (step {checkpoint.Step}{(status.Checkpoint is null ? ", the one this run resumed from" : "")}; " +
+                              $"continue with --resume {checkpoint.Path})",
+            null => "no checkpoint was written",
+        };
 
     /// <summary>"8 steps", or for a run resumed from step 4 "steps 5-8 of 8 (from step 4)".</summary>
     private static string StepsLine(ExperimentSpec spec, int startStep) => startStep == 0

@@ -407,6 +407,7 @@ public sealed class ExperimentGrain(
             Attempt = r.Attempt,
             StepsRedone = r.StepsRedone,
             Checkpoint = r.Checkpoint,
+            ResumedFrom = r.ResumedFrom,
             WorkerIds = r.Workers,
             CoordinatorNode = silo.Name,
             Validations = r.Validations,
