@@ -58,9 +58,6 @@ public sealed class PeriodicValidation : IDisposable
         return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier, resumed);
     }
 
-    /// <summary>The checkpoint with the best metric so far.</summary>
-    public string BestPath => _bestPath;
-
     /// <summary>The best validation so far (rank 0), recorded in the step checkpoints; null before one scored.</summary>
     public BestValidation? Best { get; private set; }
 
@@ -71,7 +68,7 @@ public sealed class PeriodicValidation : IDisposable
     public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device, CancellationToken cancellationToken = default)
     {
         if (!IsDue(step)) return null;
-        ParameterBroadcast.FromRankZero(trainer.Model, _reducer);
+        ParameterBroadcast.BuffersFromRankZero(trainer.Model, _reducer);
         var evaluation = Evaluate(trainer.Model, device, _spec, _validation.Source, _reducer, cancellationToken);
         var point = new ValidationPoint(step, evaluation);
         if (_reducer.Rank != 0) return point;
@@ -110,8 +107,7 @@ public sealed class PeriodicValidation : IDisposable
         IGradientReducer acrossRanks, CancellationToken cancellationToken)
     {
         var metrics = Evaluator.EvaluateAcrossRanks(model, validation, spec.Training.EvaluationBatch, device, acrossRanks, cancellationToken).ToMetrics();
-        // Copies into plain arrays. A collection expression's list would serialize as well: grain storage writes with the
-        // Orleans serializer (ClusterRedisStorage); only the JSON storage it replaced could not read those types back.
+        // Copies into plain arrays: the report is stored in grain state, and a compiler-generated list type may not read back.
         return new EvaluationReport(metrics.MeanIoU, metrics.PixelAccuracy, metrics.ClassIoU.ToArray(), validation.ClassNames.ToArray());
     }
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Data;
 
 /// <summary>
-/// A collated batch on a device. Owns its two tensors (detached from any dispose scope the caller
+/// A collated batch on a device. Owns its tensors (images, labels and, when a sample is padded, the content mask; detached from any dispose scope the caller
 /// has open) and disposes them in <see cref="Dispose"/>.
 /// </summary>
 public sealed class SegmentationBatch : IDisposable

@@ -35,9 +35,6 @@ public static class ExternalLibTorch
 
     public static bool IsRequired => Backend == "external";
 
-    /// <summary>The folder libtorch was loaded from in this process; null when it came bundled.</summary>
-    public static string? LoadedFrom => loadedFrom;
-
     /// <summary>
     /// Applies the user's choice (<paramref name="folder"/>, else <see cref="EnvironmentVariable"/>):
     /// loads libtorch from it in an external build; in a bundled build a choice is an error, as two

@@ -47,8 +47,9 @@ public sealed class ConfusionMatrix
                 $"predictions ({string.Join(", ", predictions.shape)}) and labels ({string.Join(", ", labels.shape)}) differ in shape");
         using var scope = NewDisposeScope();
         long k = NumClasses;
-        var l = labels.flatten().to(ScalarType.Int64).cpu();
-        var p = predictions.flatten().to(ScalarType.Int64).cpu();
+        // Counted where the tensors are: on a GPU only the K·K counts cross to the host, not every pixel of the batch.
+        var l = labels.flatten().to(ScalarType.Int64);
+        var p = predictions.flatten().to(ScalarType.Int64).to(l.device);
         using var ignore = IgnoreIndex.ToScalar();  // held for the native calls (see KeptScalars)
         var valid = l.ne(ignore);
         var lv = l.masked_select(valid);
@@ -59,7 +60,7 @@ public sealed class ConfusionMatrix
         if (abstaining)
         {
             var abstained = pv.eq(ignore);
-            var missed = torch.bincount(lv.masked_select(abstained), minlength: k).data<long>().ToArray();
+            var missed = torch.bincount(lv.masked_select(abstained), minlength: k).cpu().data<long>().ToArray();
             for (int c = 0; c < k; c++) _unpredicted[c] += missed[c];
             var predicted = abstained.logical_not();
             (lv, pv) = (lv.masked_select(predicted), pv.masked_select(predicted));
@@ -69,7 +70,7 @@ public sealed class ConfusionMatrix
             throw new ArgumentException($"predictions must be in [0, {k})", nameof(predictions));
         using var classes = k.ToScalar();
         var bins = torch.bincount(lv.mul(classes).add(pv, KeptScalars.One), minlength: k * k);  // (K·K) of label·K + prediction
-        var values = bins.data<long>().ToArray();
+        var values = bins.cpu().data<long>().ToArray();
         for (int i = 0; i < _counts.Length; i++) _counts[i] += values[i];
     }
 

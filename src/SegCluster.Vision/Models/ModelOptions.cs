@@ -10,7 +10,7 @@ namespace SegCluster.Vision.Models;
 /// <param name="Norm">Normalisation layer after each convolution.</param>
 /// <param name="Backbone">Encoder name, see <see cref="ModelRegistry.Backbones"/>: "tiny" (the CPU encoder) or resnet18|34|50|101;
 /// for "vit" tiny (CPU-sized), vit-s or vit-b.</param>
-/// <param name="OutputStride">Encoder output stride; null = the backbone's natural one (tiny 16, ResNet 32).
+/// <param name="OutputStride">Encoder output stride; null = the model's choice (tiny: its natural 16; ResNets: 32, or 16 for DeepLabV3+).
 /// ResNets take 16 or 8 by dilating their last layers.</param>
 /// <param name="SpgSupervision">SPGNet ablation (PAPERS.md §1): the SPG prediction P is returned as an auxiliary output and supervised.</param>
 /// <param name="SpgSigmoid">SPGNet ablation: the attention A = σ(Conv1×1(P)); off, A is the linear Conv1×1(P).</param>

@@ -38,9 +38,9 @@ public static class CheckpointStore
                 writer.Write(Version);
                 writer.Write(JsonSerializer.Serialize(metadata));
                 writer.Write(trainer.CompletedSteps);
-                var momentum = trainer.MomentumSnapshot();
-                writer.Write(momentum.Length);
-                writer.Write(MemoryMarshal.AsBytes(momentum.AsSpan()));
+                var optimizerState = trainer.OptimizerStateSnapshot();
+                writer.Write(optimizerState.Length);
+                writer.Write(MemoryMarshal.AsBytes(optimizerState.AsSpan()));
                 if (HasStridedTensors(trainer.Model))
                 {
                     using var twin = ContiguousTwin(trainer.Model);
@@ -54,16 +54,6 @@ public static class CheckpointStore
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
-    }
-
-    /// <summary>Copies a finished checkpoint to <paramref name="destination"/> atomically (temp file + rename),
-    /// so a reader never sees half a file (the best checkpoint kept next to the last one).</summary>
-    public static void CopyAtomically(string source, string destination)
-    {
-        string temp = destination + ".tmp";
-        File.Copy(source, temp, overwrite: true);
-        using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) stream.Flush(flushToDisk: true);
-        File.Move(temp, destination, overwrite: true);
     }
 
     /// <summary>
@@ -96,12 +86,12 @@ public static class CheckpointStore
         // refused checkpoint leaves the model as it was: an SGD state must not reach an AdamW trainer's weights.
         if (DataParallelTrainer.StepCountsProblem(steps, metadata?.OptimizerSteps) is { } impossible)
             throw new InvalidDataException($"checkpoint '{path}' is corrupt: it records {impossible}.");
-        var momentum = new float[ReadOptimizerLength(reader, path)];
-        reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(momentum.AsSpan()));
-        if (trainer.OptimizerStateMismatch(momentum.Length) is { } mismatch)
+        var optimizerState = new float[ReadOptimizerLength(reader, path)];
+        reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(optimizerState.AsSpan()));
+        if (trainer.OptimizerStateMismatch(optimizerState.Length) is { } mismatch)
             throw new ArgumentException($"checkpoint '{path}' does not fit this trainer: {mismatch}.");
         LoadStateOrKeep(reader, trainer.Model);
-        trainer.RestoreOptimizerState(momentum, steps, metadata?.OptimizerSteps);
+        trainer.RestoreOptimizerState(optimizerState, steps, metadata?.OptimizerSteps);
         // fp16-mixed continues at the saved scale; a checkpoint without one (fp32, bf16, older files) leaves GradScaler's start
         if (metadata?.LossScaler is { } scalerState) trainer.Precision.Scaler?.Restore(scalerState);
         return steps;

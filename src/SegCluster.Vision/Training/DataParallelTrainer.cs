@@ -12,11 +12,11 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Training;
 
 /// <summary>
-/// One rank of synchronous data-parallel SGD. Per step: forward → local loss terms → all-reduce of
+/// One rank of synchronous data-parallel training (SGD or AdamW). Per step: forward → local loss terms → all-reduce of
 /// the tiny per-term (valid-pixel count, CE sum) buffer → loss normalised by GLOBAL counts → backward into
 /// one flat gradient buffer → all-reduce SUM (each rank already divided by the global count, so the sum
 /// is the global mean gradient; with more than one rank in buckets that start during backward,
-/// <see cref="Bucketing.OverlappedGradientReduction"/>) → SGD step. Hence W ranks × batch b give the same parameters as
+/// <see cref="Bucketing.OverlappedGradientReduction"/>) → optimiser step. Hence W ranks × batch b give the same parameters as
 /// 1 rank × batch W·b, ignore pixels included, whenever batch statistics are global or absent
 /// (<see cref="NormKind.SyncBatchNorm"/>, <see cref="NormKind.GroupNorm"/>, <see cref="NormKind.None"/>;
 /// plain BatchNorm statistics stay per rank).
@@ -108,8 +108,8 @@ public sealed class DataParallelTrainer : IDisposable
 
     /// <summary>
     /// One synchronous step on this rank's <paramref name="batch"/>. Blocks in the reducer until every
-    /// rank arrives. Throws <see cref="InvalidOperationException"/> if the global loss or the reduced
-    /// gradient is NaN/Inf; the check runs on values identical on all ranks, so all ranks throw
+    /// rank arrives. Throws <see cref="TrainingDivergedException"/> if the global loss or the reduced
+    /// gradient is NaN/Inf (fp16-mixed skips such a step instead); the check runs on values identical on all ranks, so all ranks throw
     /// together, and before any parameter or optimiser state changes.
     /// A failed all-reduce throws the reducer's exception, also one inside backward (SyncBatchNorm's, once backward is over);
     /// the optimiser is not stepped. With buckets overlapping backward, the rest of that step and
@@ -261,7 +261,7 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>A copy of the optimiser state (SGD: momentum; AdamW: both moments; flat, in parameter order) for checkpoints.</summary>
-    public float[] MomentumSnapshot() => _optimizer.Snapshot();
+    public float[] OptimizerStateSnapshot() => _optimizer.Snapshot();
 
     /// <summary>
     /// Restores the optimiser state a checkpoint saved: the momentum buffer, the completed-step count (the schedule's

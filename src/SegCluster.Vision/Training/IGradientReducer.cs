@@ -4,7 +4,8 @@ namespace SegCluster.Vision.Training;
 /// Sums a float buffer in place across all ranks of a data-parallel group. Blocking: called on the
 /// training thread. Every rank must call <see cref="Sum"/> the same number of times with buffers of
 /// equal length, in the same order; the result is identical on every rank. The trainer's seam to the
-/// collectives (DESIGN.md: Cluster wires it to the gRPC ring, tests to <see cref="InMemoryReducerGroup"/>).
+/// collectives (DESIGN.md: Cluster wires it to the ring all-reduce over TCP or gRPC, or to the in-memory group of one
+/// node; tests to <see cref="InMemoryReducerGroup"/>).
 /// </summary>
 public interface IGradientReducer
 {

@@ -13,13 +13,26 @@ public static class ParameterBroadcast
     public static void FromRankZero(nn.Module module, IGradientReducer reducer)
     {
         ArgumentNullException.ThrowIfNull(module);
+        Broadcast(module.parameters().Concat(module.buffers()), reducer);
+    }
+
+    /// <summary>Only the floating-point buffers (BatchNorm running statistics, rank-local with plain `bn`), for a
+    /// validation mid-run: the parameters are equal on every rank already (each applies the same reduced gradients), and
+    /// sending them again would cost a model-sized all-reduce per validation.</summary>
+    public static void BuffersFromRankZero(nn.Module module, IGradientReducer reducer)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        Broadcast(module.buffers(), reducer);
+    }
+
+    private static void Broadcast(IEnumerable<Tensor> candidates, IGradientReducer reducer)
+    {
         ArgumentNullException.ThrowIfNull(reducer);
         if (reducer.WorldSize == 1) return;
         using var scope = NewDisposeScope();  // the detach/cpu/contiguous and host copies of every tensor, not just the last of each chain
 
-        var tensors = module.parameters().Concat(module.buffers())
-            .Where(t => t.dtype == ScalarType.Float32)
-            .ToList();
+        var tensors = candidates.Where(t => t.dtype == ScalarType.Float32).ToList();
+        if (tensors.Count == 0) return;  // every rank sees the same module, so every rank returns here together
         var buffer = new float[tensors.Sum(t => t.numel())];
         if (reducer.Rank == 0)
         {

@@ -6,7 +6,7 @@ namespace SegCluster.Vision.Training;
 /// <param name="ForwardBackward">Forward, loss and backward time on this rank.</param>
 /// <param name="AllReduce">Time inside <see cref="IGradientReducer.Sum"/> (count buffer + gradient buffer), waiting included; when
 /// gradient buckets overlap backward, only the wait after backward (the communication backward did not hide).</param>
-/// <param name="Optimizer">Copy of the reduced gradients back into the parameters' grads plus the SGD step.</param>
+/// <param name="Optimizer">Unscaling, clipping and the optimiser step (the parameters' grads are views of the reduced buffer: no copy).</param>
 /// <param name="AllReduceBytes">Bytes this rank handed to the reducer (4 per float).</param>
 /// <param name="LearningRate">The rate this step's update used (after the schedule).</param>
 /// <param name="GradientNorm">L2 norm of the global gradient before clipping.</param>

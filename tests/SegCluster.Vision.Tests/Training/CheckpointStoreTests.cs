@@ -49,7 +49,7 @@ public sealed class CheckpointStoreTests : IDisposable
         var expected = TestData.Snapshot(model);
         var actual = TestData.Snapshot(fresh);
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i]);
-        Assert.Equal(trainer.MomentumSnapshot(), resumed.MomentumSnapshot());
+        Assert.Equal(trainer.OptimizerStateSnapshot(), resumed.OptimizerStateSnapshot());
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class FailureInsideBackwardTests
             using var batch = TestData.Batch(scenes, [0, 1]);
             Assert.Same(reducer.Cancellation, Assert.Throws<OperationCanceledException>(() => trainer.Step(batch)));
             Assert.Equal((0L, 0L), (trainer.CompletedSteps, trainer.OptimizerSteps));
-            Assert.All(trainer.MomentumSnapshot(), m => Assert.Equal(0f, m));
+            Assert.All(trainer.OptimizerStateSnapshot(), m => Assert.Equal(0f, m));
         }
         Assert.Equal(reducer.Succeeding + 1, reducer.Calls);  // no sum reached the broken group after its failure
         Assert.Equal(before, TestData.Snapshot(model));

@@ -64,7 +64,7 @@ public class SkippedFp16StepTests
             using var resumed = Trainer(model, OptimizerOptions.AdamW);
             Assert.Equal(1, CheckpointStore.Load(path, resumed));
             Assert.Equal((1, 0), (resumed.CompletedSteps, resumed.OptimizerSteps));
-            resumed.RestoreOptimizerState(trainer.MomentumSnapshot(), completedSteps: 1);
+            resumed.RestoreOptimizerState(trainer.OptimizerStateSnapshot(), completedSteps: 1);
             Assert.Equal(1, resumed.OptimizerSteps);
         }
         finally

@@ -64,9 +64,6 @@ public sealed class AugmentedFileSource : ISampleSource
     /// epoch (or that evaluates the whole split) would be held to 1/W of what it has read.</summary>
     public double Coverage { get; init; } = 1.0;
 
-    /// <summary>Samples found unusable so far, by index.</summary>
-    public IReadOnlyDictionary<int, DatasetFileException> InvalidSamples => _invalid;
-
     public SegmentationSample Get(int index) => Load(index, epoch: 0);
 
     public SegmentationSample Load(int index, int epoch)
