@@ -90,83 +90,110 @@ public sealed class WorkerTrainingLoop(
     private EvaluationReport? Train(IExperimentGrain experiment, WorkerLabels labels, CancellationToken cancellationToken)
     {
         var spec = assignment.Spec;
-        var (rank, worldSize, batchSize) = (assignment.Rank, assignment.WorldSize, spec.Training.BatchPerWorker);
         var device = DeviceParser.Parse(worker.Device);
         using var trainData = dataSources.Acquire(spec, training: true);
-        var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
-
-        // Flat gRPC ring, or in memory per node first when several ranks share this node (RingReduction).
+        // Flat ring, or in memory per node first when several ranks share this node (RingReduction).
         using var reduction = RingReduction.Join(assignment, mailbox, ExperimentCollectiveOptions.For(spec.Training, collectiveOptions), nodeGroups, cancellationToken);
-        var reducer = reduction.Reducer;
         var frequencies = spec.Loss.ClassSuppression.Sampling == ClassSuppressionSpec.InverseFrequency ? ClassFrequencies.Measure(trainData.Source) : null;
         // Disposed on every exit (the trainer does not own it): on CUDA a finished or failed run's parameters would
         // otherwise stay on the GPU until a GC, and the next runs of a sweep on this node run out of memory.
         using var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
-        var precision = SpecMapping.Precision(spec, device);
-        logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}", rank, assignment.ExperimentId,
-            worker.Device, precision, reduction.Description);
-        if (rank == 0 && frequencies is not null && model is ClassSuppressionNet suppression)
-            logger.LogInformation("{Experiment}: inverse-frequency class suppression (PAPERS.md §4), class: pixel frequency on up to {Samples} training samples → share of the drops: {Shares}",
-                assignment.ExperimentId, ClassFrequencies.DefaultSamples, string.Join(", ", trainData.Source.ClassNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
-        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reducer, precision, spec.Training.BucketCapMb);
-        if (trainer.Precision.ContiguousConvolutions.Count > 0)
-            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
-                rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
-        // Every rank loads the same checkpoint (to resume) or the same weights (training.load_from: step 0, fresh
-        // optimiser), so no broadcast is needed to agree on the weights.
-        var resumeStep = 0;
-        if (assignment.ResumeFrom is { } checkpoint) resumeStep = (int)CheckpointStore.Load(checkpoint.Path, trainer);
-        else if (spec.Training.LoadFrom is { } weights) CheckpointStore.LoadWeights(weights, model);
-        else ParameterBroadcast.FromRankZero(model, reducer);
-
-        // The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on a background task
-        // (Data:LoaderThreads samples at once) while this thread computes. Synthetic samples (cached, cheap) load on
-        // this thread: a loader thread gains them nothing. (It once also dodged crashes from TorchSharp's temporary Scalars, which a concurrent loader's garbage
-        // made likelier; the training path now holds every Scalar: KeptScalars, TemporaryScalarStressTests.)
-        var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
-        using var prefetcher = new BatchPrefetcher(trainData.Source,
-            epoch => shard.GetEpochSamplesAsync(epoch, rank, worldSize).GetAwaiter().GetResult(),
-            batchSize, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: resumeStep,
-            loaderThreads: prefetchDepth > 0 ? dataSources.Options.LoaderThreads : 1);
-        var epochLog = new EpochDataLog(rank, trainData, logger);
-        using var validation = PeriodicValidation.For(assignment, experiment, reducer, ExperimentDirectory, dataSources, metrics, labels);
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reduction.Reducer,
+            SpecMapping.Precision(spec, device), spec.Training.BucketCapMb);
+        LogSetup(trainer, reduction.Description, trainData.Source.ClassNames, frequencies);
+        var step = StartingStep(trainer, reduction.Reducer);
+        using var prefetcher = Prefetcher(trainData.Source, step, cancellationToken);
+        var epochLog = new EpochDataLog(assignment.Rank, trainData, logger);
+        using var validation = PeriodicValidation.For(assignment, experiment, reduction.Reducer, ExperimentDirectory, dataSources, metrics, labels);
         ValidationPoint? lastValidation = null;
-        for (var step = resumeStep; step < spec.TotalSteps;)
+        while (step < spec.TotalSteps)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var dataClock = Stopwatch.StartNew();
             var next = prefetcher.Next();
             using var batch = SegmentationBatch.Collate(next.Samples, device);
-            var dataWait = dataClock.Elapsed.TotalSeconds;
+            var dataWait = dataClock.Elapsed;
 
             LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);
             var result = trainer.Step(batch);
             step++;
-            var report = new StepReport(rank, step, result.Loss, result.Images, dataWait, result.ForwardBackward.TotalSeconds,
-                result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes)
-                { Attempt = assignment.Attempt, AllReduceBusySeconds = result.AllReduceBusy.TotalSeconds };
-            metrics.RecordStep(labels, report, result.LearningRate);
-            metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
+
+            var report = Report(experiment, labels, step, result, dataWait);
             epochLog.Record(next.Epoch, report);
-            // Steps do not wait for the coordinator; the last one does, so this rank's completion cannot overtake its reports.
-            var reported = experiment.ReportStepAsync(report);
-            if (step == spec.TotalSteps) reported.GetAwaiter().GetResult();
-            else reported.ContinueWith(t => logger.LogWarning("Rank {Rank} of {Experiment}: step {Step} report lost: {Error}",
-                assignment.Rank, assignment.ExperimentId, report.Step, t.Exception!.GetBaseException().Message), TaskContinuationOptions.OnlyOnFaulted);
             // Validation first: the step's checkpoint records its best so far, and a ring re-formed from that checkpoint
             // does not miss the step's validation.
             lastValidation = validation?.AfterStep(step, trainer, device, cancellationToken) ?? lastValidation;
-            var every = spec.Training.CheckpointEvery;
-            if (rank == 0 && every > 0 && (step % every == 0 || step == spec.TotalSteps))
+            if (assignment.Rank == 0 && IsCheckpointStep(step))
                 SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames, validation?.Best);
         }
         epochLog.Flush();
-        if (rank != 0) return null;
+        if (assignment.Rank != 0) return null;
         var evaluation = lastValidation?.Step == spec.TotalSteps ? lastValidation.Evaluation : PeriodicValidation.Evaluate(model, device, spec, dataSources, cancellationToken: cancellationToken);
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
+    }
+
+    /// <summary>Where this formation starts: every rank loads the same checkpoint (to resume) or the same weights
+    /// (training.load_from: step 0, fresh optimiser), so no broadcast is needed to agree on the weights; else rank 0's
+    /// initial weights are broadcast, as DDP does.</summary>
+    private int StartingStep(DataParallelTrainer trainer, IGradientReducer reducer)
+    {
+        if (assignment.ResumeFrom is { } checkpoint) return (int)CheckpointStore.Load(checkpoint.Path, trainer);
+        if (assignment.Spec.Training.LoadFrom is { } weights) CheckpointStore.LoadWeights(weights, trainer.Model);
+        else ParameterBroadcast.FromRankZero(trainer.Model, reducer);
+        return 0;
+    }
+
+    /// <summary>The shard grain deals each epoch's disjoint slice for this rank. Decoded files load on background threads
+    /// (Data:LoaderThreads samples at once) while this thread computes; synthetic samples (cached, cheap) load on this
+    /// thread, where a loader thread would gain them nothing.</summary>
+    private BatchPrefetcher Prefetcher(ISampleSource source, int startStep, CancellationToken cancellationToken)
+    {
+        var spec = assignment.Spec;
+        var shard = grains.GetGrain<IDatasetShardGrain>(assignment.DatasetShardKey);
+        var prefetchDepth = spec.Dataset.Kind == DatasetSpec.Files ? dataSources.Options.PrefetchBatches : 0;
+        return new BatchPrefetcher(source,
+            epoch => shard.GetEpochSamplesAsync(epoch, assignment.Rank, assignment.WorldSize).GetAwaiter().GetResult(),
+            spec.Training.BatchPerWorker, spec.TotalSteps, prefetchDepth, cancellationToken, startStep: startStep,
+            loaderThreads: prefetchDepth > 0 ? dataSources.Options.LoaderThreads : 1);
+    }
+
+    /// <summary>Step <paramref name="step"/>'s report, to the node's metrics and to the coordinator. Steps do not wait for
+    /// the coordinator; the last one does, so this rank's completion cannot overtake its reports.</summary>
+    private StepReport Report(IExperimentGrain experiment, WorkerLabels labels, int step, StepResult result, TimeSpan dataWait)
+    {
+        var report = new StepReport(assignment.Rank, step, result.Loss, result.Images, dataWait.TotalSeconds, result.ForwardBackward.TotalSeconds,
+            result.AllReduce.TotalSeconds, result.Optimizer.TotalSeconds, result.AllReduceBytes)
+            { Attempt = assignment.Attempt, AllReduceBusySeconds = result.AllReduceBusy.TotalSeconds };
+        metrics.RecordStep(labels, report, result.LearningRate);
+        metrics.RecordLossScale(labels, result.LossScale, result.Skipped);
+        var reported = experiment.ReportStepAsync(report);
+        if (step == assignment.Spec.TotalSteps) reported.GetAwaiter().GetResult();
+        else reported.ContinueWith(t => logger.LogWarning("Rank {Rank} of {Experiment}: step {Step} report lost: {Error}",
+            assignment.Rank, assignment.ExperimentId, step, t.Exception!.GetBaseException().Message), TaskContinuationOptions.OnlyOnFaulted);
+        return report;
+    }
+
+    private bool IsCheckpointStep(int step)
+    {
+        var every = assignment.Spec.Training.CheckpointEvery;
+        return every > 0 && (step % every == 0 || step == assignment.Spec.TotalSteps);
+    }
+
+    private void LogSetup(DataParallelTrainer trainer, string reduction, IReadOnlyList<string> classNames, IReadOnlyList<double>? frequencies)
+    {
+        var (rank, experiment) = (assignment.Rank, assignment.ExperimentId);
+        logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}",
+            rank, experiment, worker.Device, trainer.Precision, reduction);
+        if (rank == 0 && frequencies is not null && trainer.Model is ClassSuppressionNet suppression)
+            logger.LogInformation("{Experiment}: inverse-frequency class suppression (PAPERS.md §4), class: pixel frequency on up to {Samples} " +
+                "training samples → share of the drops: {Shares}", experiment, ClassFrequencies.DefaultSamples,
+                string.Join(", ", classNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
+        if (trainer.Precision.ContiguousConvolutions.Count > 0)
+            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
+                rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
     }
 
     private string ExperimentDirectory => Path.Combine(checkpointDirectory, assignment.ExperimentId);
