@@ -4,6 +4,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Output;
+using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Training;
 using Spectre.Console;
 
@@ -28,6 +29,7 @@ public static class QuickstartRunner
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
         var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec);
+        if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
@@ -110,6 +112,12 @@ public static class QuickstartRunner
             return written ? 0 : 1;
         }
     }
+
+    /// <summary>Why the embedded node cannot train on the spec's device in this process (cuda:0 on a CPU build), naming it as
+    /// <paramref name="name"/> (the field, or the option that set it); null when it can. Asked before the banner: the
+    /// node's own check named Node:Devices once the cluster was starting, exit 1.</summary>
+    public static string? UnusableDevice(ExperimentSpec spec, string name) =>
+        SpecValidation.IsDevice(spec.Device) && NodeOptionsValidator.DeviceProblem(spec.Device) is { } problem ? $"{name}: {problem}" : null;
 
     /// <summary><paramref name="error"/> with each field of <paramref name="optionNames"/> replaced by its option (a whole
     /// path: not training.batch_per_worker_x, nor a prefix of a longer path).</summary>
