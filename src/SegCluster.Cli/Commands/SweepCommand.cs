@@ -58,13 +58,13 @@ public static class SweepCommand
                     // A report folder or a name whose latest run reported here stands for its id; anything else is taken as the id.
                     var id = SweepFolders.Find(given, root, out _)?.Name ?? given;
                     return await remote.RunAsync(parse, client => SweepRunner.ResumeOnClusterAsync(client, id, parse.GetValue(retryFailed),
-                        ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
+                        remote.Address(parse), root, cancellationToken), cancellationToken);
                 }
                 // No cap by this machine's cores: the workers are the cluster's.
                 if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers), cores: int.MaxValue) is not { } onCluster) return 2;
                 return await remote.RunAsync(parse, async client => await SweepRunner.RunOnClusterAsync(onCluster.Spec, client,
                     await FreeWorkers.TakeAsync(client, onCluster.Workers, min: onCluster.Spec.WorkersPerTrial, device: onCluster.Spec.Base.Device),
-                    ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
+                    remote.Address(parse), root, cancellationToken), cancellationToken);
             }
             if (parse.GetValue(resume) is { } sweep)
             {
@@ -83,8 +83,4 @@ public static class SweepCommand
         });
         return command;
     }
-
-    /// <summary>How the printed commands name the cluster: --cluster with the password redacted, and --cluster-id when not the default.</summary>
-    private static SweepRunner.ClusterAddress ClusterArguments(ParseResult parse, RemoteClusterOptions remote) =>
-        new(Node.Hosting.RedisConnection.Redacted(parse.GetValue(remote.Cluster)!), parse.GetValue(remote.ClusterId)!);
 }

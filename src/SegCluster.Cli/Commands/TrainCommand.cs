@@ -54,12 +54,13 @@ public static class TrainCommand
             if (parse.GetValue(remote.Cluster) is null)
                 return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
             var experimentId = parse.GetValue(id) ?? RunIds.Timestamped(spec.Name);
-            return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
+            return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), remote.Address(parse), cancellationToken), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, CancellationToken cancellationToken)
+    private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, ClusterAddress cluster,
+        CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         var ticket = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).SubmitAsync(experimentId, spec);
@@ -76,8 +77,8 @@ public static class TrainCommand
             // As `ray job submit` and `kubectl logs -f`: Ctrl+C stops following a cluster job, it does not stop the job.
             // Plain lines, not the console's markup: a command to copy must not be wrapped.
             Console.WriteLine($"stopped following; experiment {experimentId} keeps running on the cluster");
-            Console.WriteLine($"follow it: segcluster status {experimentId} --cluster ...");
-            Console.WriteLine($"stop it:   segcluster cancel {experimentId} --cluster ...");
+            Console.WriteLine($"follow it: segcluster status {experimentId} {cluster.Arguments}");
+            Console.WriteLine($"stop it:   segcluster cancel {experimentId} {cluster.Arguments}");
             return 130;
         }
         ExperimentStatusView.Write(console, status);

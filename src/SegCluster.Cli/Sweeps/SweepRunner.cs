@@ -3,6 +3,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
+using SegCluster.Cli.Remote;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Sweeps;
@@ -118,24 +119,16 @@ public static class SweepRunner
         return (await FollowAsync(sweep, status, folder, resumeCommand, cancellationToken)).Exit;
     }
 
-    /// <summary>A cluster as the printed commands name it: Redis with any password redacted, and the Orleans cluster id.</summary>
-    public sealed record ClusterAddress(string Redis, string ClusterId);
-
     /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on
     /// <paramref name="cluster"/>, or embedded), to copy: shell-quoted where a path needs it.</summary>
     public static string ResumeCommand(string sweepId, DirectoryInfo root, ClusterAddress? cluster = null) =>
         $"segcluster sweep --resume {sweepId}" +
-        (cluster is null ? "" : $" --cluster {Shell(cluster.Redis)}" + (cluster.ClusterId == "segcluster" ? "" : $" --cluster-id {Shell(cluster.ClusterId)}")) +
+        (cluster is null ? "" : $" {cluster.Arguments}") +
         OutOption(root, "--out");
 
     /// <summary>" --out 'ROOT'" (or --root, as `results` names it) when <paramref name="root"/> is not the default, else "".</summary>
     public static string OutOption(DirectoryInfo root, string option) =>
-        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} {Shell(root.FullName, always: true)}";
-
-    /// <summary>A word for a POSIX shell: as is when it holds only characters no shell expands, else single-quoted.</summary>
-    private static string Shell(string word, bool always = false) =>
-        !always && word.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or ':' or '_' or '-' or '/' or '@' or ',' or '=')
-            ? word : $"'{word.Replace("'", "'\\''")}'";
+        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} {ShellWord.Quote(root.FullName, always: true)}";
 
     private static void TryDelete(DirectoryInfo folder)
     {
