@@ -160,6 +160,22 @@ public sealed class BadInputTests
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
 
+    /// <summary>A spec given to the other kind's command is named in one line with the command that runs it; it was refused
+    /// field by field (the sweep spec to `train`: 8 unknown fields; the experiment spec to `sweep`: 5, among them "model:
+    /// did you mean 'mode'?"). spectral-sweep reads sweep specs.</summary>
+    [Theory]
+    [InlineData("train", "sweeps/tiny-grid.yaml", "this is a sweep spec, not an experiment spec; run it with `segcluster sweep ")]
+    [InlineData("sweep", "experiments/tiny-synthetic.yaml", "this is an experiment spec, not a sweep spec; run it with `segcluster train ")]
+    [InlineData("spectral-sweep", "experiments/tiny-synthetic.yaml", "this is an experiment spec, not a sweep spec; run it with `segcluster train ")]
+    public async Task A_spec_of_the_other_kind_is_named_in_one_line(string command, string example, string expected)
+    {
+        var file = RepoPaths.Of(["examples", .. example.Split('/')]);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, command, file);
+        Assert.Equal(2, exit);
+        Assert.Equal($"error: {file}: {expected}{file}`.", stderr.Trim());
+        Assert.Equal("", stdout);
+    }
+
     /// <summary>An embedded sweep checks its base's dataset folder as `train` does, before its cluster starts; it ran every
     /// trial to failure. The message names the base's field.</summary>
     [Theory]
