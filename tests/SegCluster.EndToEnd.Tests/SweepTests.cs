@@ -264,8 +264,12 @@ public sealed class SweepTests
         var stdout = "";
         (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--csv", root.FullName);
         Assert.True(exit == 2, stderr);
-        Assert.Contains($"--csv '{root.FullName}' is a folder", stderr);
+        // The suggestion has the option's own extension (it said report.json for --csv).
+        Assert.Contains($"--csv '{root.FullName}' is a folder; give a file, e.g. --csv {Path.Combine(root.FullName, "results.csv")}.", stderr);
         Assert.Equal("", stdout);  // checked before the table is printed
+        (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--json", root.FullName);
+        Assert.True(exit == 2, stderr);
+        Assert.Contains($"e.g. --json {Path.Combine(root.FullName, "results.json")}.", stderr);
     }
 
     /// <summary>`results` with no sweep under --root (a new user, or a typo in --root) says so instead of an empty table.</summary>
