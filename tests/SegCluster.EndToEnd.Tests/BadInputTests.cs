@@ -10,7 +10,7 @@ public sealed class BadInputTests
         "name: tiny\nbase: { training: { steps: 1, batch_per_worker: 2 }, dataset: { height: 32, width: 32 } }\naxes:\n  - { path: seed, kind: grid, values: [1] }\n";
 
     /// <summary>Writes <paramref name="yaml"/> to spec.yaml in <paramref name="dir"/>; returns its path.</summary>
-    private static async Task<string> WriteSpecAsync(TempDirectory dir, string yaml)
+    internal static async Task<string> WriteSpecAsync(TempDirectory dir, string yaml)
     {
         var spec = Path.Combine(dir.FullName, "spec.yaml");
         await File.WriteAllTextAsync(spec, yaml);

@@ -26,10 +26,11 @@ public static class TrainCommand
         id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && RunIds.Problem(v, "--id") is { } problem) r.AddError(problem); });
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
+        var dryRun = DryRunOption.Create("the spec, its dataset folder and starting checkpoint, --out; with --cluster the spec only: the nodes check the files on submit");
         var overrides = SpecOverrideOption.Create();
         var startingCheckpoint = new StartingCheckpointOptions();
         var remote = new RemoteClusterOptions();
-        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides };
+        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides, dryRun };
         startingCheckpoint.AddTo(command);
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -52,8 +53,15 @@ public static class TrainCommand
             // LoadExperiment validated the text and the overrides; the embedded runner checks the dataset folder and the
             // starting checkpoint before its cluster starts (a cluster's node does on submit).
             if (parse.GetValue(remote.Cluster) is null)
-                return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
+                return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken,
+                    dryRun: parse.GetValue(dryRun));
             var experimentId = parse.GetValue(id) ?? RunIds.Timestamped(spec.Name);
+            if (parse.GetValue(dryRun))
+            {
+                // The dataset folder and the checkpoint are the nodes' files: their scheduler checks them on submit.
+                QuickstartRunner.WriteBanner(AnsiConsole.Console, spec, experimentId, startStep: 0, embedded: false);
+                return DryRunOption.Passed($"the spec passed; the nodes of {remote.Address(parse).Redis} check its dataset folder and starting checkpoint on submit");
+            }
             return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), remote.Address(parse), cancellationToken), cancellationToken);
         });
         return command;
