@@ -1,4 +1,5 @@
 using SegCluster.Cli.Commands;
+using SegCluster.Cli.Remote;
 using SegCluster.Cli.Sweeps;
 
 namespace SegCluster.EndToEnd.Tests;
@@ -13,8 +14,8 @@ public sealed class SweepResumeCommandTests
         Assert.Equal("segcluster sweep --resume s-1", SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot));
         Assert.Equal("segcluster sweep --resume s-1 --out '/tmp/it'\\''s $HOME'", SweepRunner.ResumeCommand("s-1", new DirectoryInfo("/tmp/it's $HOME")));
         Assert.Equal("segcluster sweep --resume s-1 --cluster 'redis:6379,password=*****' --cluster-id prod",
-            SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new SweepRunner.ClusterAddress("redis:6379,password=*****", "prod")));
+            SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new ClusterAddress("redis:6379,password=*****", "prod")));
         Assert.Equal("segcluster sweep --resume s-1 --cluster 10.0.0.5:6379",
-            SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new SweepRunner.ClusterAddress("10.0.0.5:6379", "segcluster")));
+            SweepRunner.ResumeCommand("s-1", SweepCommand.DefaultRoot, new ClusterAddress("10.0.0.5:6379", "segcluster")));
     }
 }

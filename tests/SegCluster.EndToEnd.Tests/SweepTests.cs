@@ -4,7 +4,7 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// `segcluster sweep` end to end with real training: the example sweep (12 tiny trials: label mode × label grid ×
-/// learning rate, 8 steps each, 2 at a time on an embedded cluster) ends with every result recorded, a report folder
+/// learning rate, run at 8 steps each, 2 at a time on an embedded cluster) ends with every result recorded, a report folder
 /// with plots, and `segcluster results` reads it back and exports it.
 /// </summary>
 [Collection(RealSweepCollection.Name)]
@@ -16,7 +16,7 @@ public sealed class SweepTests
     public async Task A_real_sweep_of_12_tiny_trials_records_every_result_and_results_exports_them()
     {
         using var root = new TempDirectory("segcluster-sweeps-");
-        var (folder, report) = await RunExampleAsync("tiny-grid", root);
+        var (folder, report) = await RunExampleAsync("tiny-grid", root, TinyGridSteps);
         using var _ = report;
         var trials = report.RootElement.GetProperty("trials").EnumerateArray().ToList();
         // Name every trial that did not complete, with its recorded reason (a failed trial carries the native error).
@@ -98,7 +98,7 @@ public sealed class SweepTests
     public async Task A_sweep_whose_process_was_killed_resumes_and_completes_without_rerunning_finished_trials()
     {
         using var root = new TempDirectory("segcluster-resume-");
-        using (var first = CliProcess.Start("sweep", RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml"), "--out", root.FullName))
+        using (var first = CliProcess.Start("sweep", Example("tiny-grid", root, TinyGridSteps), "--out", root.FullName))
         {
             // Five experiments started: at least three trials have ended (two run at a time).
             var deadline = DateTime.UtcNow + Limit;
@@ -143,10 +143,26 @@ public sealed class SweepTests
         Assert.All(trials, t => Assert.InRange(t.GetProperty("attempt").GetInt32(), 1, 2));
     }
 
-    /// <summary>Runs examples/sweeps/NAME.yaml to completion under <paramref name="root"/>; its report folder and results.json.</summary>
-    private static async Task<(DirectoryInfo Folder, JsonDocument Report)> RunExampleAsync(string name, TempDirectory root)
+    /// <summary>The tests run tiny-grid's 12 trials at this many steps: its own 200 (a minute, so that the trials differ)
+    /// add nothing to what is checked here.</summary>
+    private const int TinyGridSteps = 8;
+
+    /// <summary>examples/sweeps/NAME.yaml, or with <paramref name="trialSteps"/> a copy of it with that trial_steps, written
+    /// in <paramref name="root"/> (the sweep's name, and so its report folder's, stays the example's).</summary>
+    private static string Example(string name, TempDirectory root, int? trialSteps = null)
     {
-        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", RepoPaths.Of("examples", "sweeps", $"{name}.yaml"), "--out", root.FullName);
+        var example = RepoPaths.Of("examples", "sweeps", $"{name}.yaml");
+        if (trialSteps is not { } steps) return example;
+        var copy = Path.Combine(root.FullName, $"{name}.yaml");
+        File.WriteAllText(copy, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(example), @"(?m)^trial_steps: \d+$", $"trial_steps: {steps}"));
+        return copy;
+    }
+
+    /// <summary>Runs examples/sweeps/NAME.yaml (<see cref="Example"/>) to completion under <paramref name="root"/>; its report
+    /// folder and results.json.</summary>
+    private static async Task<(DirectoryInfo Folder, JsonDocument Report)> RunExampleAsync(string name, TempDirectory root, int? trialSteps = null)
+    {
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", Example(name, root, trialSteps), "--out", root.FullName);
         Assert.True(exit == 0, stdout + stderr);
         var folder = Assert.Single(root.Info.GetDirectories($"{name}-*"));
         return (folder, JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))));
@@ -264,8 +280,12 @@ public sealed class SweepTests
         var stdout = "";
         (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--csv", root.FullName);
         Assert.True(exit == 2, stderr);
-        Assert.Contains($"--csv '{root.FullName}' is a folder", stderr);
+        // The suggestion has the option's own extension (it said report.json for --csv).
+        Assert.Contains($"--csv '{root.FullName}' is a folder; give a file, e.g. --csv {Path.Combine(root.FullName, "results.csv")}.", stderr);
         Assert.Equal("", stdout);  // checked before the table is printed
+        (exit, _, stderr) = await CliProcess.RunAsync(Limit, "results", folder.FullName, "--json", root.FullName);
+        Assert.True(exit == 2, stderr);
+        Assert.Contains($"e.g. --json {Path.Combine(root.FullName, "results.json")}.", stderr);
     }
 
     /// <summary>`results` with no sweep under --root (a new user, or a typo in --root) says so instead of an empty table.</summary>

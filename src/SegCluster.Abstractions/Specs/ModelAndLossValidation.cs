@@ -10,16 +10,18 @@ public static class ModelAndLossValidation
         void Check(bool ok, string message) { if (!ok) errors.Add(message); }
 
         var m = spec.Model;
+        // Checks that depend on another field run only when that field is valid (SpecValidation says why).
+        var modelKnown = ModelCatalog.Models.Contains(m.Name);
         var backbones = ModelCatalog.Backbones(m.Name);
-        Check(backbones.Contains(m.Backbone),
+        Check(!modelKnown || backbones.Contains(m.Backbone),
             $"model.backbone: '{m.Backbone}' is not a backbone of model '{m.Name}'; use one of {string.Join(", ", backbones)}.");
         var strides = ModelCatalog.OutputStrides(m.Backbone);
-        Check(m.OutputStride is null || strides.Contains(m.OutputStride.Value),
+        Check(m.OutputStride is null || !backbones.Contains(m.Backbone) || strides.Contains(m.OutputStride.Value),
             $"model.output_stride: {m.OutputStride} is not supported by backbone '{m.Backbone}'; use one of {string.Join(", ", strides)} or leave it unset.");
         Check(m.BackboneWeights is null || m.BackboneWeights.Trim().Length > 0,
             "model.backbone_weights: empty; give the path of a TorchSharp state-dict file or leave it unset.");
         Check(m.Spg is not null, "model.spg: missing; leave it out for the defaults (supervision, sigmoid, identity all true).");
-        Check(!(m.DecoderTruncation < 1) || ModelCatalog.TruncatingModels.Contains(m.Name),
+        Check(!modelKnown || m.DecoderTruncation is not (> 0 and < 1) || ModelCatalog.TruncatingModels.Contains(m.Name),
             $"model.decoder_truncation: {m.DecoderTruncation} needs a model with a fine decoder level to truncate; '{m.Name}' decodes stride-16 tokens only. " +
             $"Use one of {string.Join(", ", ModelCatalog.TruncatingModels)}, or leave it at 1.");
 
@@ -30,11 +32,11 @@ public static class ModelAndLossValidation
             return errors;
         }
         Check(LossSpec.Kinds.Contains(loss.Kind), $"loss.kind: '{loss.Kind}' is unknown; use one of {string.Join(", ", LossSpec.Kinds)}.");
-        if (loss.Kind == LossSpec.CrossEntropyKind) return errors;
+        if (loss.Kind == LossSpec.CrossEntropyKind || !LossSpec.Kinds.Contains(loss.Kind)) return errors;
 
-        Check(spec.Labels?.Mode is null or LabelsSpec.Full,
+        Check(spec.Labels?.Mode is null or LabelsSpec.Full || !LabelsSpec.Modes.Contains(spec.Labels.Mode),
             $"labels.mode: '{spec.Labels?.Mode}' works with loss.kind '{LossSpec.CrossEntropyKind}' only; set labels.mode to '{LabelsSpec.Full}' for loss.kind '{loss.Kind}'.");
-        Check(loss.Kind == LossSpec.ScribbleRegularizedKind && loss.Scribble is { Dynamic: false } || ModelCatalog.ModelsWithClassifierHead.Contains(m.Name),
+        Check(!modelKnown || loss.Kind == LossSpec.ScribbleRegularizedKind && loss.Scribble is { Dynamic: false } || ModelCatalog.ModelsWithClassifierHead.Contains(m.Name),
             $"model.name: '{m.Name}' has no exposed 1×1 classifier head, which loss.kind '{loss.Kind}' needs; use one of {string.Join(", ", ModelCatalog.ModelsWithClassifierHead)}" +
             (loss.Kind == LossSpec.ScribbleRegularizedKind ? " or set loss.scribble.dynamic to false." : "."));
         if (loss.Kind == LossSpec.ClassSuppressionKind) CheckClassSuppression(loss.ClassSuppression);

@@ -48,8 +48,12 @@ public static class SpecValidation
         var t = spec.Training;
         Check(t.Epochs is null ? t.Steps >= 1 : t.Epochs >= 1,
             t.Epochs is null ? $"training.steps: {t.Steps} must be at least 1." : $"training.epochs: {t.Epochs} must be at least 1.");
-        Check(t.BatchPerWorker is >= 1 and <= MaxBatchPerWorker, $"training.batch_per_worker: {t.BatchPerWorker} is out of range; use 1 to {MaxBatchPerWorker}.");
-        Check(t.LearningRate > 0 && double.IsFinite(t.LearningRate), $"training.learning_rate: {t.LearningRate} must be a positive number.");
+        Check(BatchValid(t), $"training.batch_per_worker: {t.BatchPerWorker} is out of range; use 1 to {MaxBatchPerWorker}.");
+        // A check that compares two fields runs only when the one it compares with is valid: a refused learning_rate is the
+        // one problem, not also every field measured against it (min_learning_rate; the batch for accumulation_steps, the
+        // factor for labels.mode; model.name for its backbone and head in ModelAndLossValidation).
+        var learningRateValid = t.LearningRate > 0 && double.IsFinite(t.LearningRate);
+        Check(learningRateValid, $"training.learning_rate: {t.LearningRate} must be a positive number.");
         Check(t.Momentum is >= 0 and < 1, $"training.momentum: {t.Momentum} must be in [0, 1).");
         Check(t.WeightDecay >= 0 && double.IsFinite(t.WeightDecay), $"training.weight_decay: {t.WeightDecay} must be a finite number, 0 or more.");
         Check(t.AuxiliaryWeight >= 0 && double.IsFinite(t.AuxiliaryWeight), $"training.auxiliary_weight: {t.AuxiliaryWeight} must be a finite number, 0 or more.");
@@ -58,11 +62,11 @@ public static class SpecValidation
         Check(t.Optimizer is "sgd" or "adamw", $"training.optimizer: '{t.Optimizer}' is unknown; use 'sgd' or 'adamw'.");
         Check(t.LrPolicy is "poly" or "constant", $"training.lr_policy: '{t.LrPolicy}' is unknown; use 'poly' or 'constant'.");
         Check(t.PolyPower > 0 && double.IsFinite(t.PolyPower), $"training.poly_power: {t.PolyPower} must be a positive number.");
-        Check(t.MinLearningRate >= 0 && t.MinLearningRate <= t.LearningRate, $"training.min_learning_rate: {t.MinLearningRate} must be in [0, learning_rate].");
+        Check(t.MinLearningRate >= 0 && (!learningRateValid || t.MinLearningRate <= t.LearningRate), $"training.min_learning_rate: {t.MinLearningRate} must be in [0, learning_rate].");
         Check(t.WarmupSteps >= 0, $"training.warmup_steps: {t.WarmupSteps} must be non-negative.");
         Check(t.WarmupRatio is > 0 and <= 1, $"training.warmup_ratio: {t.WarmupRatio} must be in (0, 1].");
         Check(t.MaxGradNorm is null or > 0, $"training.max_grad_norm: {t.MaxGradNorm} must be positive (or absent for no clipping).");
-        Check(t.AccumulationSteps >= 1 && t.BatchPerWorker % Math.Max(1, t.AccumulationSteps) == 0,
+        Check(t.AccumulationSteps >= 1 && (!BatchValid(t) || t.BatchPerWorker % t.AccumulationSteps == 0),
             $"training.accumulation_steps: {t.AccumulationSteps} must be at least 1 and divide training.batch_per_worker ({t.BatchPerWorker}).");
         Check(t.Precision is null || TrainingSpec.Precisions.Contains(t.Precision),
             $"training.precision: '{t.Precision}' is unknown; use one of {string.Join(", ", TrainingSpec.Precisions)} (or leave it out for the device's default).");
@@ -84,8 +88,9 @@ public static class SpecValidation
         Check(t.LoadFrom is null || t.LoadFrom.Trim().Length > 0, "training.load_from: empty; give a checkpoint path or leave the field out.");
         var l = spec.Labels;
         Check(LabelsSpec.Modes.Contains(l.Mode), $"labels.mode: '{l.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}.");
-        Check(l.Factor is 1 or 2 or 4 or 8 or 16, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");
-        Check(!LabelsSpec.FullGridModes.Contains(l.Mode) || l.Factor == 1,
+        var factorValid = l.Factor is 1 or 2 or 4 or 8 or 16;
+        Check(factorValid, $"labels.factor: {l.Factor} is not supported; use 1, 2, 4, 8 or 16 (it must divide the image sides).");
+        Check(!LabelsSpec.FullGridModes.Contains(l.Mode) || !factorValid || l.Factor == 1,
             $"labels.factor: {l.Factor} needs a down-sampling mode ('{l.Mode}' trains at full resolution); set labels.mode to one of {string.Join(", ", LabelsSpec.Modes.Except(LabelsSpec.FullGridModes))}, or labels.factor to 1.");
         Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
         if (errors.Count == 0)
@@ -115,6 +120,8 @@ public static class SpecValidation
         check(d.ColorJitter is >= 0 and < 1, $"dataset.color_jitter: {d.ColorJitter} must be in [0, 1).");
         check(d.MaxInvalidFraction is >= 0 and <= 1, $"dataset.max_invalid_fraction: {d.MaxInvalidFraction} must be in [0, 1].");
     }
+
+    private static bool BatchValid(TrainingSpec t) => t.BatchPerWorker is >= 1 and <= MaxBatchPerWorker;
 
     public static bool IsDevice(string device) =>
         device == "cpu" || device == "cuda" ||

@@ -16,6 +16,7 @@ public static class SweepSpecFiles
     public static SweepSpec Load(string path)
     {
         var tree = SpecFiles.LoadTree(path);
+        SpecDocumentKind.Check<SweepSpec>(tree, path);
         // Only a mapping has axes; a list or a scalar is left for FromTree to refuse ("expected a mapping").
         if (tree is JsonObject { } document && document["axes"] is JsonArray axes)
             foreach (var values in axes.Select(a => (a as JsonObject)?["values"]).OfType<JsonArray>())

@@ -109,6 +109,11 @@ public static class QuickstartCommand
                 foreach (var error in e.Errors) Console.Error.WriteLine($"error: {error}");
                 return 2;
             }
+            if (QuickstartRunner.UnusableDevice(spec, device.Name) is { } unusable)
+            {
+                Console.Error.WriteLine($"error: {unusable}");
+                return 2;
+            }
             return await QuickstartRunner.RunAsync(spec, experimentId: null, parse.GetValue(metricsPort), parse.GetValue(output)!,
                 TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken, optionNames);
         });

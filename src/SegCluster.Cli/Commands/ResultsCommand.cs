@@ -43,8 +43,8 @@ public static class ResultsCommand
                 return 0;
             }
             // Exports are checked before anything is printed: a folder given as a file was "Access denied" after the table.
-            if (parse.GetValue(csv) is { } csvFile && !OutputFolder.IsWritableFile(csvFile, "--csv")) return 2;
-            if (parse.GetValue(json) is { } jsonFile && !OutputFolder.IsWritableFile(jsonFile, "--json")) return 2;
+            if (parse.GetValue(csv) is { } csvFile && !OutputFolder.IsWritableFile(csvFile, "--csv", "results.csv")) return 2;
+            if (parse.GetValue(json) is { } jsonFile && !OutputFolder.IsWritableFile(jsonFile, "--json", "results.json")) return 2;
             var folder = SweepFolders.Find(parse.GetValue(sweep)!, parse.GetValue(root)!, out var error);
             if (folder is null)
             {

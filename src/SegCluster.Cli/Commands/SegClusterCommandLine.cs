@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using SegCluster.Vision.Devices;
 
 namespace SegCluster.Cli.Commands;
@@ -29,6 +30,36 @@ public static class SegClusterCommandLine
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+    }
+
+    /// <summary>The exit code of every usage error: one an option's validator finds while parsing and one a command finds
+    /// after (a spec field, a file), as docs/training.md and docs/datasets.md say.</summary>
+    public const int UsageErrorExit = 2;
+
+    /// <summary>
+    /// Reports the errors System.CommandLine found on the command line (an unknown option, a value a validator refused, a
+    /// missing argument) as the commands report theirs: one "error:" line each and a one-line hint, on stderr. Its own
+    /// ParseErrorAction printed the command's whole help after them and exited 1, while the same kind of error found
+    /// after parsing exited 2 in one line.
+    /// </summary>
+    /// <returns><see cref="UsageErrorExit"/>.</returns>
+    public static int ReportUsageErrors(ParseResult parse, TextWriter error)
+    {
+        foreach (var message in parse.Errors.Select(e => e.Message).Distinct())
+            error.WriteLine($"error: {message}");
+        var command = parse.CommandResult.Command;
+        var path = string.Join(' ', Ancestry(parse.CommandResult).Reverse().Skip(1).Prepend("segcluster"));
+        // A group (`segcluster`, `segcluster model`) runs nothing itself: its commands are what the user was looking for.
+        var commands = command.Action is null && command.Subcommands.Count > 0
+            ? $"commands: {string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}; "
+            : "";
+        error.WriteLine($"{commands}see `{path} --help`");
+        return UsageErrorExit;
+
+        static IEnumerable<string> Ancestry(CommandResult? result)
+        {
+            for (; result is not null; result = result.Parent as CommandResult) yield return result.Command.Name;
         }
     }
 

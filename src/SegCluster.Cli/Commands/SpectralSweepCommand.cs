@@ -19,6 +19,7 @@ public static class SpectralSweepCommand
         var shards = new Option<int>("--shards") { Description = "Shards of the label analysis.", DefaultValueFactory = _ => 2 };
         var tolerance = new Option<double>("--tolerance") { Description = "Training's own choice of grid: the coarsest factor within this mIoU (fraction) of the finest factor's.", DefaultValueFactory = _ => 0.02 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Report folder (spectral-sweep.json, the plot, analysis/, the sweep's own folder).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral-sweep")) };
+        var dryRun = DryRunOption.Create("the spec and its label-grid axis, its trials, the base's dataset folder and starting checkpoint, --out");
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
         images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
         shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
@@ -26,7 +27,7 @@ public static class SpectralSweepCommand
 
         var command = new Command("spectral-sweep", "Label analysis on the cluster, then a trial per label grid factor × mode: the advisor's predicted figures next to trained mIoU, memory and images/s.")
         {
-            specFile, workers, images, shards, tolerance, output,
+            specFile, workers, images, shards, tolerance, output, dryRun,
         };
         var targets = new AdvisorTargetOptions();
         targets.AddTo(command);
@@ -40,6 +41,14 @@ public static class SpectralSweepCommand
             var analysis = new SpectralAnalysisRequest(imageCount, shardCount, targets.Read(parse));
             if (!OutputFolder.IsWritable(folder)) return 2;
             var redis = parse.GetValue(remote.Cluster);
+            if (parse.GetValue(dryRun))
+            {
+                if (!SpectralSweepRunner.IsValid(spec)) return 2;
+                // As the run: an embedded one checks the base's files here; on a cluster the nodes do.
+                if (string.IsNullOrWhiteSpace(redis))
+                    return await SweepSpecArguments.PreflightAsync(spec) ? SweepRunner.DryRun(spec, SweepRunner.Embedded(size)) : 2;
+                return SweepRunner.DryRun(spec, $"up to {size} free workers of the cluster at {remote.Address(parse).Redis}");
+            }
             if (string.IsNullOrWhiteSpace(redis))
                 return await SweepSpecArguments.PreflightAsync(spec)
                     ? await SpectralSweepRunner.RunAsync(spec, size, analysis, within, folder, cancellationToken) : 2;

@@ -27,12 +27,13 @@ public static class SweepCommand
         var workers = new Option<int?>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster (default: min(max_concurrent_trials, trials) × workers_per_trial; embedded on CPU at most one worker a core)." };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while the sweep runs (0 = any free port).", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder under which the report folder SWEEP_ID/ is written.", DefaultValueFactory = _ => DefaultRoot };
+        var dryRun = DryRunOption.Create("the spec, its trials as the sweep expands them, the base's dataset folder and starting checkpoint, --out");
         workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
         metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
 
         var command = new Command("sweep", "Run a hyperparameter / label-grid sweep on an embedded cluster or a running one: live progress, results table, report folder with plots.")
         {
-            specFile, resume, retryFailed, workers, metricsPort, output,
+            specFile, resume, retryFailed, workers, metricsPort, output, dryRun,
         };
         var remote = new RemoteClusterOptions();
         remote.AddTo(command);
@@ -41,6 +42,7 @@ public static class SweepCommand
             var (hasSpec, resuming) = (r.GetValue(specFile) is not null, r.GetValue(resume) is not null);
             if (hasSpec == resuming) r.AddError(hasSpec ? "Give SPEC or --resume, not both: a resumed sweep runs the spec it started with." : "Give a sweep SPEC file, or --resume SWEEP.");
             if (r.GetValue(retryFailed) && !resuming) r.AddError("--retry-failed goes with --resume SWEEP.");
+            if (r.GetValue(dryRun) && resuming) r.AddError("--dry-run checks a new sweep's SPEC; a resumed sweep runs the spec it started with.");
             if (resuming && r.GetValue(workers) is not null) r.AddError("--workers cannot be given with --resume: a sweep resumes on the workers it started with.");
             if (r.GetValue(metricsPort) != 0 && !string.IsNullOrWhiteSpace(r.GetValue(remote.Cluster)))
                 r.AddError("--metrics-port is the embedded cluster's; with --cluster the nodes serve /metrics.");
@@ -58,13 +60,15 @@ public static class SweepCommand
                     // A report folder or a name whose latest run reported here stands for its id; anything else is taken as the id.
                     var id = SweepFolders.Find(given, root, out _)?.Name ?? given;
                     return await remote.RunAsync(parse, client => SweepRunner.ResumeOnClusterAsync(client, id, parse.GetValue(retryFailed),
-                        ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
+                        remote.Address(parse), root, cancellationToken), cancellationToken);
                 }
                 // No cap by this machine's cores: the workers are the cluster's.
                 if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers), cores: int.MaxValue) is not { } onCluster) return 2;
+                // The base's files are the nodes': their scheduler checks each trial's on submit.
+                if (parse.GetValue(dryRun)) return SweepRunner.DryRun(onCluster.Spec, $"up to {onCluster.Workers} free workers of the cluster at {remote.Address(parse).Redis}");
                 return await remote.RunAsync(parse, async client => await SweepRunner.RunOnClusterAsync(onCluster.Spec, client,
                     await FreeWorkers.TakeAsync(client, onCluster.Workers, min: onCluster.Spec.WorkersPerTrial, device: onCluster.Spec.Base.Device),
-                    ClusterArguments(parse, remote), root, cancellationToken), cancellationToken);
+                    remote.Address(parse), root, cancellationToken), cancellationToken);
             }
             if (parse.GetValue(resume) is { } sweep)
             {
@@ -79,12 +83,9 @@ public static class SweepCommand
             if (SweepSpecArguments.Load(parse.GetValue(specFile)!, parse.GetValue(workers)) is not { } loaded
                 || !await SweepSpecArguments.PreflightAsync(loaded.Spec)) return 2;
             if (!OutputFolder.IsWritable(root)) return 2;
+            if (parse.GetValue(dryRun)) return SweepRunner.DryRun(loaded.Spec, SweepRunner.Embedded(loaded.Workers));
             return await SweepRunner.RunAsync(loaded.Spec, loaded.Workers, parse.GetValue(metricsPort), root, cancellationToken);
         });
         return command;
     }
-
-    /// <summary>How the printed commands name the cluster: --cluster with the password redacted, and --cluster-id when not the default.</summary>
-    private static SweepRunner.ClusterAddress ClusterArguments(ParseResult parse, RemoteClusterOptions remote) =>
-        new(Node.Hosting.RedisConnection.Redacted(parse.GetValue(remote.Cluster)!), parse.GetValue(remote.ClusterId)!);
 }

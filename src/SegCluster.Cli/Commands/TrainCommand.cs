@@ -26,10 +26,11 @@ public static class TrainCommand
         id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && RunIds.Problem(v, "--id") is { } problem) r.AddError(problem); });
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
+        var dryRun = DryRunOption.Create("the spec, its dataset folder and starting checkpoint, --out; with --cluster the spec only: the nodes check the files on submit");
         var overrides = SpecOverrideOption.Create();
         var startingCheckpoint = new StartingCheckpointOptions();
         var remote = new RemoteClusterOptions();
-        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides };
+        var command = new Command("train", "Train an experiment spec on a cluster (--cluster) or on an embedded local cluster.") { specFile, id, detach, output, overrides, dryRun };
         startingCheckpoint.AddTo(command);
         remote.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -52,14 +53,22 @@ public static class TrainCommand
             // LoadExperiment validated the text and the overrides; the embedded runner checks the dataset folder and the
             // starting checkpoint before its cluster starts (a cluster's node does on submit).
             if (parse.GetValue(remote.Cluster) is null)
-                return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken);
+                return await QuickstartRunner.RunAsync(spec, parse.GetValue(id), metricsPort: 0, parse.GetValue(output)!, TimeSpan.Zero, cancellationToken,
+                    dryRun: parse.GetValue(dryRun));
             var experimentId = parse.GetValue(id) ?? RunIds.Timestamped(spec.Name);
-            return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), cancellationToken), cancellationToken);
+            if (parse.GetValue(dryRun))
+            {
+                // The dataset folder and the checkpoint are the nodes' files: their scheduler checks them on submit.
+                QuickstartRunner.WriteBanner(AnsiConsole.Console, spec, experimentId, startStep: 0, embedded: false);
+                return DryRunOption.Passed($"the spec passed; the nodes of {remote.Address(parse).Redis} check its dataset folder and starting checkpoint on submit");
+            }
+            return await remote.RunAsync(parse, client => SubmitAsync(client, experimentId, spec, parse.GetValue(detach), remote.Address(parse), cancellationToken), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, CancellationToken cancellationToken)
+    private static async Task<int> SubmitAsync(IClusterClient client, string experimentId, ExperimentSpec spec, bool detach, ClusterAddress cluster,
+        CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
         var ticket = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).SubmitAsync(experimentId, spec);
@@ -76,8 +85,8 @@ public static class TrainCommand
             // As `ray job submit` and `kubectl logs -f`: Ctrl+C stops following a cluster job, it does not stop the job.
             // Plain lines, not the console's markup: a command to copy must not be wrapped.
             Console.WriteLine($"stopped following; experiment {experimentId} keeps running on the cluster");
-            Console.WriteLine($"follow it: segcluster status {experimentId} --cluster ...");
-            Console.WriteLine($"stop it:   segcluster cancel {experimentId} --cluster ...");
+            Console.WriteLine($"follow it: segcluster status {experimentId} {cluster.Arguments}");
+            Console.WriteLine($"stop it:   segcluster cancel {experimentId} {cluster.Arguments}");
             return 130;
         }
         ExperimentStatusView.Write(console, status);

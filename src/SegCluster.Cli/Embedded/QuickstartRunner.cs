@@ -3,7 +3,9 @@ using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Cli.Commands;
 using SegCluster.Cli.Output;
+using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Training;
 using Spectre.Console;
 
@@ -22,26 +24,26 @@ public static class QuickstartRunner
     /// not be written).</returns>
     /// <param name="optionNames">Spec fields the command sets with options of its own (quickstart's --batch-size sets
     /// training.batch_per_worker): a run's failure that names such a field names the option instead, as the user typed it.</param>
+    /// <param name="dryRun">`train --dry-run`: every check above and the banner, then 0 without starting the cluster (and
+    /// without removing an earlier result.json).</param>
     public static async Task<int> RunAsync(ExperimentSpec spec, string? experimentId, int metricsPort, DirectoryInfo output, TimeSpan linger,
-        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? optionNames = null)
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? optionNames = null, bool dryRun = false)
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts.
         var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec);
+        if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {
             foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
             return 2;
         }
-        if (!OutputFolder.IsWritable(output) || !QuickstartResult.RemoveEarlier(output)) return 2;
+        if (!OutputFolder.IsWritable(output) || (!dryRun && !QuickstartResult.RemoveEarlier(output))) return 2;
         var startStep = resumeFrom?.Step ?? 0;
         experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;
-        // Derived quantities up front, as torchtitan prints them.
-        // Plain text, not markup: an id or a dataset path may hold ":word:", which Spectre's markup turns into an emoji.
-        console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
-            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {WireLine(spec)}"));
-        console.WriteLine();
+        WriteBanner(console, spec, experimentId, startStep);
+        if (dryRun) return DryRunOption.Passed("every check passed");
 
         EmbeddedCluster cluster;
         try
@@ -109,6 +111,22 @@ public static class QuickstartRunner
             }
             return written ? 0 : 1;
         }
+    }
+
+    /// <summary>Why the embedded node cannot train on the spec's device in this process (cuda:0 on a CPU build), naming it as
+    /// <paramref name="name"/> (the field, or the option that set it); null when it can. Asked before the banner: the
+    /// node's own check named Node:Devices once the cluster was starting, exit 1.</summary>
+    public static string? UnusableDevice(ExperimentSpec spec, string name) =>
+        SpecValidation.IsDevice(spec.Device) && NodeOptionsValidator.DeviceProblem(spec.Device) is { } problem ? $"{name}: {problem}" : null;
+
+    /// <summary>The run's derived quantities up front, as torchtitan prints them; `train --cluster --dry-run` prints it too
+    /// (<paramref name="embedded"/> false: the nodes' wire, not this process's reduction).</summary>
+    public static void WriteBanner(IAnsiConsole console, ExperimentSpec spec, string experimentId, int startStep, bool embedded = true)
+    {
+        // Plain text, not markup: an id or a dataset path may hold ":word:", which Spectre's markup turns into an emoji.
+        console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
+            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}"));
+        console.WriteLine();
     }
 
     /// <summary><paramref name="error"/> with each field of <paramref name="optionNames"/> replaced by its option (a whole

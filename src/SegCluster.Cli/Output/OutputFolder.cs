@@ -13,11 +13,12 @@ public static class OutputFolder
 
     /// <summary>The <paramref name="option"/> of a single file (eval's report, results' exports): not a folder, and its folder
     /// writable as <see cref="IsWritable(DirectoryInfo)"/> checks; on failure writes the problem to stderr.</summary>
-    public static bool IsWritableFile(FileInfo file, string option = "--out")
+    /// <param name="example">A file name the option takes, suggested in the folder given (results.csv for --csv).</param>
+    public static bool IsWritableFile(FileInfo file, string option = "--out", string example = "report.json")
     {
         if (Directory.Exists(file.FullName))
         {
-            Console.Error.WriteLine($"error: {option} '{file.FullName}' is a folder; give a file, e.g. {option} {Path.Combine(file.FullName, "report.json")}.");
+            Console.Error.WriteLine($"error: {option} '{file.FullName}' is a folder; give a file, e.g. {option} {Path.Combine(file.FullName, example)}.");
             return false;
         }
         return IsWritable(file.Directory!, option, file.FullName, "a file in a folder");

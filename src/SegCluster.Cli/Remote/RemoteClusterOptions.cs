@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SegCluster.Abstractions;
+using SegCluster.Node.Hosting;
 
 namespace SegCluster.Cli.Remote;
 
@@ -18,10 +19,13 @@ public sealed class RemoteClusterOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SEGCLUSTER_TOKEN"),
     };
 
+    /// <summary>Node:ClusterId's default, as the nodes have it.</summary>
+    public const string DefaultClusterId = "segcluster";
+
     public Option<string> ClusterId { get; } = new("--cluster-id")
     {
         Description = "Orleans cluster id (Node:ClusterId of the nodes).",
-        DefaultValueFactory = _ => "segcluster",
+        DefaultValueFactory = _ => DefaultClusterId,
     };
 
     public void AddTo(Command command)
@@ -30,6 +34,11 @@ public sealed class RemoteClusterOptions
         command.Options.Add(Token);
         command.Options.Add(ClusterId);
     }
+
+    /// <summary>The cluster these options name, as printed commands name it (<see cref="ClusterAddress.Arguments"/>): the
+    /// address given or from SEGCLUSTER_CLUSTER with its password redacted.</summary>
+    public ClusterAddress Address(ParseResult parse) =>
+        new(RedisConnection.Redacted(parse.GetValue(Cluster) ?? ""), parse.GetValue(ClusterId)!, parse.GetResult(Token) is { Implicit: false });
 
     /// <summary>Connects, runs <paramref name="body"/>, and turns refusals into one-line errors: 1 = the cluster
     /// refused the request (bad spec, unknown id), 2 = no connection (or it was lost), 3 = wrong or missing token.</summary>
@@ -56,7 +65,7 @@ public sealed class RemoteClusterOptions
             // The gateway went away or stopped answering mid-command (a node restarting, a network partition): whatever
             // was submitted goes on on the cluster; say so instead of a stack trace.
             Console.Error.WriteLine($"error: the cluster stopped answering ({e.Message}); anything already submitted keeps running there: " +
-                                    "check it with `segcluster status --cluster ...`.");
+                                    $"check it with `segcluster status {Address(parse).Arguments}`.");
             return 2;
         }
     }

@@ -1,8 +1,11 @@
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cli.Commands;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
+using SegCluster.Cli.Remote;
+using SegCluster.Cluster.Sweeps.Search;
 using Spectre.Console;
 
 namespace SegCluster.Cli.Sweeps;
@@ -18,7 +21,7 @@ public static class SweepRunner
     /// 130 when cancelled.</returns>
     public static async Task<int> RunAsync(SweepSpec spec, int workers, int metricsPort, DirectoryInfo root, CancellationToken cancellationToken)
     {
-        Announce(spec, $"embedded cluster of {workers} workers");
+        Announce(spec, Embedded(workers));
         var sweepId = RunIds.Timestamped(spec.Name);
         if (RunIds.Problem(sweepId, "sweep id") is { } badId)
         {
@@ -106,6 +109,30 @@ public static class SweepRunner
             ResumeCommand(sweepId, root, cluster), cancellationToken);
     }
 
+    /// <summary>Where an embedded sweep runs, as its banner says.</summary>
+    public static string Embedded(int workers) => $"embedded cluster of {workers} workers";
+
+    /// <summary>
+    /// `sweep --dry-run` (and spectral-sweep's): the banner a run prints and the trials as the sweep expands them
+    /// (<see cref="TrialPlanner.Expand"/>, as it starts: invalid combinations are skipped), each skipped one with its
+    /// reason; nothing starts. 0 when a trial would run, 2 when every combination is invalid.
+    /// </summary>
+    public static int DryRun(SweepSpec spec, string where)
+    {
+        Announce(spec, where);
+        var (trials, runnable) = TrialPlanner.Expand(spec);
+        var skipped = trials.Where(t => t.State == TrialState.Skipped).ToList();
+        foreach (var trial in skipped) Console.WriteLine($"would skip {trial.Name} ({Parameters(trial)}): {trial.Reason}");
+        if (runnable.Count == 0)
+        {
+            Console.Error.WriteLine($"error: every one of the {trials.Count} trials is an invalid combination (above); change the axes or the base.");
+            return 2;
+        }
+        return DryRunOption.Passed($"{runnable.Count} of {trials.Count} trials would run" + (skipped.Count > 0 ? $", {skipped.Count} skipped" : ""));
+    }
+
+    private static string Parameters(TrialResult trial) => string.Join(", ", trial.Parameters.Select(p => $"{p.Path}={p.Value}"));
+
     private static void Announce(SweepSpec spec, string where) => AnsiConsole.Console.MarkupLineInterpolated(
         $"[bold]SegCluster sweep[/] {spec.Name}: {SweepValidation.TrialCount(spec)} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; {where}");
 
@@ -118,24 +145,16 @@ public static class SweepRunner
         return (await FollowAsync(sweep, status, folder, resumeCommand, cancellationToken)).Exit;
     }
 
-    /// <summary>A cluster as the printed commands name it: Redis with any password redacted, and the Orleans cluster id.</summary>
-    public sealed record ClusterAddress(string Redis, string ClusterId);
-
     /// <summary>The command that resumes sweep <paramref name="sweepId"/> reported under <paramref name="root"/> (on
     /// <paramref name="cluster"/>, or embedded), to copy: shell-quoted where a path needs it.</summary>
     public static string ResumeCommand(string sweepId, DirectoryInfo root, ClusterAddress? cluster = null) =>
         $"segcluster sweep --resume {sweepId}" +
-        (cluster is null ? "" : $" --cluster {Shell(cluster.Redis)}" + (cluster.ClusterId == "segcluster" ? "" : $" --cluster-id {Shell(cluster.ClusterId)}")) +
+        (cluster is null ? "" : $" {cluster.Arguments}") +
         OutOption(root, "--out");
 
     /// <summary>" --out 'ROOT'" (or --root, as `results` names it) when <paramref name="root"/> is not the default, else "".</summary>
     public static string OutOption(DirectoryInfo root, string option) =>
-        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} {Shell(root.FullName, always: true)}";
-
-    /// <summary>A word for a POSIX shell: as is when it holds only characters no shell expands, else single-quoted.</summary>
-    private static string Shell(string word, bool always = false) =>
-        !always && word.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or ':' or '_' or '-' or '/' or '@' or ',' or '=')
-            ? word : $"'{word.Replace("'", "'\\''")}'";
+        root.FullName == Commands.SweepCommand.DefaultRoot.FullName ? "" : $" {option} {ShellWord.Quote(root.FullName, always: true)}";
 
     private static void TryDelete(DirectoryInfo folder)
     {

@@ -118,7 +118,7 @@ public sealed class SweepGrain(
         if (errors.Count > 0)
             throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
-        var (trials, runnable) = Expand(spec);
+        var (trials, runnable) = TrialPlanner.Expand(spec);
         await RunningAndHoldingAsync(new SweepRecord  // throws, naming the holders, when another run has some of its workers
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
@@ -216,24 +216,6 @@ public sealed class SweepGrain(
         return again;
     }
 
-    /// <summary>The trials of the spec's plan, invalid combinations skipped with the spec's errors, and the runnable
-    /// ones' experiment specs (built once, for the check).</summary>
-    private static (List<TrialResult> Trials, List<(int Index, ExperimentSpec Spec)> Runnable) Expand(SweepSpec spec)
-    {
-        var plan = TrialPlanner.Plan(spec);
-        var digits = Math.Max(3, plan.Count.ToString(CultureInfo.InvariantCulture).Length);
-        var trials = new List<TrialResult>(plan.Count);
-        var runnable = new List<(int, ExperimentSpec)>();
-        for (var i = 0; i < plan.Count; i++)
-        {
-            var trial = new TrialResult { Index = i, Name = $"{spec.Name}-t{i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0')}", Parameters = plan[i] };
-            if (TrialProblems(spec, trial, out var trialSpec) is { } problems) trial = trial with { State = TrialState.Skipped, Reason = problems };
-            else runnable.Add((i, trialSpec!));
-            trials.Add(trial);
-        }
-        return (trials, runnable);
-    }
-
     private static List<(int Index, ExperimentSpec Spec)> RunnableTrials(SweepSpec spec, IEnumerable<TrialResult> trials) =>
         [.. trials.Where(t => t.State == TrialState.Pending).Select(t => (t.Index, TrialPlanner.SpecFor(spec, t.Name, t.Parameters)))];
 
@@ -263,21 +245,6 @@ public sealed class SweepGrain(
     }
 
     /// <summary>Why the trial's combination of values cannot run (the experiment spec's own errors), or null.</summary>
-    private static string? TrialProblems(SweepSpec spec, TrialResult trial, out ExperimentSpec? trialSpec)
-    {
-        trialSpec = null;
-        try
-        {
-            trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
-        }
-        catch (ArgumentException e)
-        {
-            return $"invalid: {e.UserMessage()}";
-        }
-        var errors = trialSpec.Validate();
-        return errors.Count == 0 ? null : $"invalid combination: {string.Join(" ", errors)}";
-    }
-
     private void StartDriver()
     {
         // Keep this activation (and the driver on it) alive while trials run without calls to the grain, however long

@@ -48,14 +48,24 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
     /// <summary>CUDA devices this process cannot use (a CPU build of libtorch, cuda:3 on a 2-GPU machine): checked at start,
     /// before the silo joins the cluster, or the node reported healthy and failed every experiment it was given. libtorch
     /// is selected before the host is built (Node:LibTorch), so asking it here loads the right one.</summary>
-    private static IEnumerable<string> UnusableDevices(IEnumerable<string> devices)
+    private static IEnumerable<string> UnusableDevices(IEnumerable<string> devices) =>
+        devices.Where(d => SpecValidation.IsDevice(d)).Distinct()
+            .Select(d => DeviceProblem(d) is { } problem ? $"Node:Devices names '{d}': {problem}" : null).OfType<string>();
+
+    /// <summary>Why this process cannot train on <paramref name="device"/> (a device string <see cref="SpecValidation.IsDevice"/>
+    /// accepts): CUDA on a CPU build of libtorch, a GPU index the machine lacks; null when it can. An embedded run asks
+    /// before its banner, naming its own option; a node asks for each of Node:Devices.</summary>
+    public static string? DeviceProblem(string device)
     {
-        foreach (var device in devices.Where(d => d != "cpu" && SpecValidation.IsDevice(d)).Distinct())
+        if (device == "cpu") return null;
+        try
         {
-            string? problem = null;
-            try { _ = DeviceParser.Parse(device); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { problem = e.UserMessage(); }
-            if (problem is not null) yield return $"Node:Devices names '{device}': {problem}";
+            _ = DeviceParser.Parse(device);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return e.UserMessage();
         }
     }
 

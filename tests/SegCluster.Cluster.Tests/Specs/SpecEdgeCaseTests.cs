@@ -39,6 +39,25 @@ public sealed class SpecEdgeCaseTests
         Assert.Empty(SpecPaths.With(spec, "dataset.height", nearest).Validate());
     }
 
+    /// <summary>A check that compares a field with another runs only when that other field is valid: an invalid field is the
+    /// one error (quickstart --label-factor 3 also said "needs a down-sampling mode"; a negative learning rate also refused
+    /// min_learning_rate 0).</summary>
+    [Theory]
+    [InlineData("labels.factor=3", "labels.factor: 3 is not supported")]
+    [InlineData("training.learning_rate=-1", "training.learning_rate: -1 must be a positive number")]
+    [InlineData("training.batch_per_worker=70000 training.accumulation_steps=3", "training.batch_per_worker: 70000 is out of range")]
+    [InlineData("model.name=foo model.decoder_truncation=0.5", "model.name: 'foo' is unknown")]
+    [InlineData("model.name=foo model.backbone=vit-b", "model.name: 'foo' is unknown")]
+    [InlineData("model.backbone=nope model.output_stride=8", "model.backbone: 'nope' is not a backbone")]
+    [InlineData("model.name=vit model.backbone=vit-b model.decoder_truncation=0", "model.decoder_truncation: 0 is out of range")]
+    [InlineData("loss.kind=bogus", "loss.kind: 'bogus' is unknown")]
+    [InlineData("loss.kind=class-suppression labels.mode=bogus", "labels.mode: 'bogus' is unknown")]
+    public void An_invalid_field_is_the_one_error_not_also_the_checks_that_compare_with_it(string settings, string error)
+    {
+        var spec = settings.Split(' ').Select(s => s.Split('=')).Aggregate(new ExperimentSpec(), (x, kv) => SpecPaths.With(x, kv[0], kv[1]));
+        Assert.StartsWith(error, Assert.Single(spec.Validate()), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_negative_checkpoint_count_to_keep_is_an_error_naming_the_field()
     {

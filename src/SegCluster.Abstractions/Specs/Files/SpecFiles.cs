@@ -25,7 +25,12 @@ public static class SpecFiles
         SpecOverrides.Apply(Load<ExperimentSpec>(path), overrides ?? [], path);
 
     /// <summary>Reads a spec document; the format follows the extension (.json, otherwise YAML).</summary>
-    public static T Load<T>(string path) where T : new() => FromTree<T>(LoadTree(path), path);
+    public static T Load<T>(string path) where T : new()
+    {
+        var tree = LoadTree(path);
+        SpecDocumentKind.Check<T>(tree, path);
+        return FromTree<T>(tree, path);
+    }
 
     /// <summary>Reads a spec document as a JSON tree (for callers that adjust it before <see cref="FromTree{T}"/>).</summary>
     public static JsonNode? LoadTree(string path)

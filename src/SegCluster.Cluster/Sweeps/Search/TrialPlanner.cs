@@ -1,4 +1,5 @@
 using System.Globalization;
+using SegCluster.Abstractions;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 
@@ -38,6 +39,39 @@ public static class TrialPlanner
             }
         }
         return trials;
+    }
+
+    /// <summary>The trials of the spec's plan, invalid combinations skipped with the spec's errors, and the runnable
+    /// ones' experiment specs (built once, for the check): what a sweep starts with (SweepGrain) and `sweep --dry-run` shows.</summary>
+    public static (List<TrialResult> Trials, List<(int Index, ExperimentSpec Spec)> Runnable) Expand(SweepSpec spec)
+    {
+        var plan = Plan(spec);
+        var digits = Math.Max(3, plan.Count.ToString(CultureInfo.InvariantCulture).Length);
+        var trials = new List<TrialResult>(plan.Count);
+        var runnable = new List<(int, ExperimentSpec)>();
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var trial = new TrialResult { Index = i, Name = $"{spec.Name}-t{i.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0')}", Parameters = plan[i] };
+            if (TrialProblems(spec, trial, out var trialSpec) is { } problems) trial = trial with { State = TrialState.Skipped, Reason = problems };
+            else runnable.Add((i, trialSpec!));
+            trials.Add(trial);
+        }
+        return (trials, runnable);
+    }
+
+    private static string? TrialProblems(SweepSpec spec, TrialResult trial, out ExperimentSpec? trialSpec)
+    {
+        trialSpec = null;
+        try
+        {
+            trialSpec = SpecFor(spec, trial.Name, trial.Parameters);
+        }
+        catch (ArgumentException e)
+        {
+            return $"invalid: {e.UserMessage()}";
+        }
+        var errors = trialSpec.Validate();
+        return errors.Count == 0 ? null : $"invalid combination: {string.Join(" ", errors)}";
     }
 
     /// <summary>The trial's experiment: the sweep's trial base with every axis value applied, named after the trial.</summary>
