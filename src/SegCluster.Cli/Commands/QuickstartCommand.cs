@@ -77,6 +77,7 @@ public static class QuickstartCommand
             ["model.name"] = model.Name, ["model.norm"] = norm.Name, ["model.decoder_truncation"] = decoderTruncation.Name,
             ["labels.mode"] = labelMode.Name, ["labels.factor"] = labelFactor.Name, ["training.precision"] = precision.Name,
             ["training.memory_format"] = memoryFormat.Name, ["training.wire"] = wire.Name, ["training.checkpoint_every"] = checkpointEvery.Name,
+            ["dataset.height"] = imageSize.Name, ["dataset.width"] = imageSize.Name,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -100,13 +101,16 @@ public static class QuickstartCommand
                     Wire = parse.GetValue(wire),
                 },
             };
+            // A field given with --set is named as typed, not as the option whose value it replaced.
+            var setFields = (parse.GetValue(overrides) ?? []).Select(o => o.Split('=')[0].Trim()).ToHashSet();
+            var named = optionNames.Where(o => !setFields.Contains(o.Key)).ToDictionary();
             try
             {
                 spec = SpecOverrides.Apply(spec, startingCheckpoint.WithOverrides(parse, overrides), "quickstart");
             }
             catch (SpecFileException e)
             {
-                foreach (var error in e.Errors) Console.Error.WriteLine($"error: {error}");
+                QuickstartRunner.WriteErrors(e.Errors, named);
                 return 2;
             }
             if (QuickstartRunner.UnusableDevice(spec, device.Name) is { } unusable)
@@ -115,7 +119,7 @@ public static class QuickstartCommand
                 return 2;
             }
             return await QuickstartRunner.RunAsync(spec, experimentId: null, parse.GetValue(metricsPort), parse.GetValue(output)!,
-                TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken, optionNames);
+                TimeSpan.FromSeconds(parse.GetValue(linger)), cancellationToken, named);
         });
         return command;
     }

@@ -35,7 +35,7 @@ public static class QuickstartRunner
         if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {
-            foreach (var e in errors) Console.Error.WriteLine($"error: {e}");
+            WriteErrors(errors, optionNames);
             return 2;
         }
         if (!OutputFolder.IsWritable(output) || (!dryRun && !QuickstartResult.RemoveEarlier(output))) return 2;
@@ -127,6 +127,13 @@ public static class QuickstartRunner
         console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
             $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}"));
         console.WriteLine();
+    }
+
+    /// <summary>One "error:" line per problem, each field <paramref name="optionNames"/> sets named as its option: --image-size
+    /// sets both sides, so its two errors become one.</summary>
+    internal static void WriteErrors(IEnumerable<string> errors, IReadOnlyDictionary<string, string>? optionNames)
+    {
+        foreach (var error in errors.Select(e => InOptionTerms(e, optionNames)).Distinct()) Console.Error.WriteLine($"error: {error}");
     }
 
     /// <summary><paramref name="error"/> with each field of <paramref name="optionNames"/> replaced by its option (a whole
