@@ -24,6 +24,12 @@ internal sealed class NoOpTrialRunner(TimeSpan work) : ITrialRunner
         return new TrialOutcome(TrialState.Completed, 1, 1.0, new EvaluationReport(0.5, 0.5, [], []));
     }
 
+    /// <summary>Never called: <see cref="StateOfAsync"/> knows no experiment, so a coordinator taking over launches every trial again.</summary>
+    public Task<TrialOutcome> FollowAsync(TrialLaunch launch, int fromStep, Func<TrialProgress, bool> progress, CancellationToken cancellationToken) =>
+        RunAsync(launch, progress, cancellationToken);
+
+    public Task<ExperimentState?> StateOfAsync(string experimentId) => Task.FromResult<ExperimentState?>(null);
+
     public Task AbandonAsync(string experimentId) => Task.CompletedTask;
 
     public Task<CheckpointRecord?> LastCheckpointAsync(string experimentId) => Task.FromResult<CheckpointRecord?>(null);

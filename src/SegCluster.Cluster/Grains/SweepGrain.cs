@@ -18,7 +18,8 @@ namespace SegCluster.Cluster.Grains;
 /// <see cref="ITrialRunner"/> on leased workers, at most max_concurrent_trials at once, applies ASHA to their progress,
 /// and persists each trial when it starts and when it ends. A failed trial is launched again up to max_failures times;
 /// workers whose node left the cluster are leased to no other trial. A new activation of a running sweep (its node was lost)
-/// resumes: finished trials stay as recorded, interrupted ones are launched again. A driver that fails stops its running
+/// resumes: finished trials stay as recorded, running ones whose experiment completed or still runs are followed
+/// (<see cref="AdoptAsync"/>), other interrupted ones are launched again. A driver that fails stops its running
 /// trials as a cancel does before it records the sweep failed and gives its workers back.
 /// </summary>
 public sealed class SweepGrain(
@@ -58,7 +59,7 @@ public sealed class SweepGrain(
         {
             await LoadTrialsAsync();
             var interrupted = record.State.Trials.Count(t => t.State == TrialState.Running);
-            logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} interrupted trials run again",
+            logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} were running (followed if their experiment completed or still runs, else launched again)",
                 Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
             record.State = record.State with { Resumes = record.State.Resumes + 1 };
             try
@@ -331,10 +332,13 @@ public sealed class SweepGrain(
         await Task.Yield();  // leave the calling turn (activation or Start) first
         var spec = record.State.Spec!;
         if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec, cancellationToken);
-        var free = new Queue<string>(record.State.Workers);
+        var adopted = await AdoptAsync(spec, cancellationToken);
+        var free = new Queue<string>(record.State.Workers.Except(adopted.SelectMany(a => a.Launch.Workers)));
         var lost = new List<string>();  // workers whose node left the cluster: never leased again
-        var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished()).Select(t => t.Index));
+        var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished() && adopted.All(a => a.Launch.Index != t.Index)).Select(t => t.Index));
         _running.Clear();  // a field, as a failure of this loop stops them; what an earlier driver could not stop a resume abandoned
+        foreach (var (launch, fromStep) in adopted)
+            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
         while (true)
         {
             // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
@@ -389,6 +393,40 @@ public sealed class SweepGrain(
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
     }
 
+    /// <summary>
+    /// A driver that takes a sweep over (a new activation from storage after its node was lost, or a resume after its process
+    /// was killed) first asks what became of each trial recorded running: its experiment is a grain of its own and trains on
+    /// without a coordinator. One that completed meanwhile, or still runs, on workers of the sweep no other such trial has,
+    /// is adopted: followed as the same attempt on its workers from the steps the trial recorded (ASHA and the curves get
+    /// what comes after; a completed one ends at the first poll). Launched again instead, a completed trial trained twice and
+    /// a running one was killed, losing its steps since its last checkpoint. One that failed, was cancelled, or cannot say
+    /// is launched again from its checkpoint (<see cref="PrepareLaunchAsync"/>).
+    /// </summary>
+    private async Task<List<(TrialLaunch Launch, int FromStep)>> AdoptAsync(SweepSpec spec, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) return [];
+        var sweepWorkers = record.State.Workers.ToHashSet();
+        var left = record.State.Trials
+            .Where(t => t is { State: TrialState.Running, ExperimentId: not null } && t.Workers.Count == spec.WorkersPerTrial && t.Workers.All(sweepWorkers.Contains))
+            .ToList();
+        var states = await Task.WhenAll(left.Select(t => runner.StateOfAsync(t.ExperimentId!)));
+        var adopted = new List<(TrialLaunch, int)>();
+        var leased = new HashSet<string>();
+        foreach (var (trial, state) in left.Zip(states))
+        {
+            if (state is not (ExperimentState.Completed or ExperimentState.Pending or ExperimentState.Running) || trial.Workers.Any(leased.Contains)) continue;
+            leased.UnionWith(trial.Workers);
+            var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
+            if (trialSpec.Training.ResumeFrom is null && trial.ResumedFromPath is { } path) trialSpec = ResumingFrom(trialSpec, path);
+            adopted.Add((new TrialLaunch(Id, trial.Index, trial.ExperimentId!, trialSpec, trial.Workers), trial.Steps));
+            logger.LogInformation("Sweep {Sweep}: trial {Trial} ({Experiment}, {State}) went on while the sweep had no coordinator; followed from step {Step}, not launched again",
+                Id, trial.Name, trial.ExperimentId, state, trial.Steps);
+        }
+        return adopted;
+    }
+
+    private static ExperimentSpec ResumingFrom(ExperimentSpec spec, string checkpoint) => spec with { Training = spec.Training with { ResumeFrom = checkpoint } };
+
     /// <summary>Marks the trial running on <paramref name="workers"/> (in memory; the caller persists) and builds its launch.</summary>
     private async Task<TrialLaunch> PrepareLaunchAsync(SweepSpec spec, int index, string[] workers)
     {
@@ -400,7 +438,7 @@ public sealed class SweepGrain(
         // (training.checkpoint_every), as Ray Tune restores trials. Its rung values up to that step stand and it is
         // not judged again at those rungs; those past it are dropped (the new attempt trains those steps again).
         var checkpoint = trialSpec.Training.ResumeFrom is null ? await LatestCheckpointAsync(trial) : null;
-        if (checkpoint is not null) trialSpec = trialSpec with { Training = trialSpec.Training with { ResumeFrom = checkpoint.Path } };
+        if (checkpoint is not null) trialSpec = ResumingFrom(trialSpec, checkpoint.Path);
         var resumedFrom = checkpoint?.Step ?? 0;
         _asha?.Relaunch(index, resumedFrom);
         var attempt = trial.Attempt + 1;

@@ -1,23 +1,26 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
 
 namespace SegCluster.Cluster.Sweeps;
 
 /// <summary>
-/// The default trial runner: starts the trial as an <see cref="IExperimentGrain"/> on its workers, follows its step
-/// losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean and each validation, and cancels the experiment when
+/// The default trial runner: starts the trial as an <see cref="IExperimentGrain"/> on its workers (or takes up one an
+/// earlier coordinator of the sweep started: <see cref="FollowAsync"/>), follows its step losses every <see cref="SweepOptions.PollInterval"/>, reports their moving mean and each validation, and cancels the experiment when
 /// the sweep stops the trial or is cancelled. A trial that ends here for any other reason cancels its experiment too,
 /// because the sweep hands its workers to the next trial at once. A trial whose worker's node left the cluster fails
 /// here: its workers are leased to the sweep, not tracked by the scheduler's checks, and a one-worker ring has no peer
 /// whose timeout would notice.
 /// </summary>
-public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembershipService membership, IOptions<SweepOptions> options) : ITrialRunner
+public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembershipService membership, IOptions<SweepOptions> options,
+    ILogger<ExperimentTrialRunner> logger) : ITrialRunner
 {
-    /// <summary>Bound on the best-effort cancel of an experiment the runner gives up on.</summary>
+    /// <summary>Bound on the best-effort cancel of an experiment the runner gives up on, and on each question about one.</summary>
     private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(10);
 
     public async Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
@@ -39,9 +42,16 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
             return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: $"the start failed: {e.Message}");
         }
 
+        return await FollowAsync(launch, 0, progress, cancellationToken);
+    }
+
+    public async Task<TrialOutcome> FollowAsync(TrialLaunch launch, int fromStep, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    {
+        var experiment = grains.GetGrain<IExperimentGrain>(launch.ExperimentId);
         var loss = new MovingMean(options.Value.LossWindow);
-        var step = 0;
-        var validated = 0;  // the step of the last validation reported
+        // Followed from a step on (an adopted trial): the losses of the window before it are read into the mean, not reported again.
+        var step = Math.Max(0, fromStep - options.Value.LossWindow);
+        var validated = fromStep;  // the step of the last validation reported
         try
         {
             while (true)
@@ -70,6 +80,8 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     continue;
                 }
 
+                if (HasNoRecord(status))  // would stay pending: nothing runs it
+                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node");
                 if (LostWorkers(launch.Workers) is [var first, ..] lost)
                 {
                     await AbandonQuietlyAsync(experiment);
@@ -80,7 +92,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 {
                     step = point.Step;
                     loss.Add(point.Value);
-                    if (!progress(new TrialProgress(step, loss.Value)))
+                    if (step > fromStep && !progress(new TrialProgress(step, loss.Value)))
                     {
                         await AbandonQuietlyAsync(experiment);
                         return new TrialOutcome(TrialState.Stopped, step, loss.Value);
@@ -111,6 +123,32 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
             return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}");
         }
     }
+
+    public async Task<ExperimentState?> StateOfAsync(string experimentId)
+    {
+        try
+        {
+            var experiment = grains.GetGrain<IExperimentGrain>(experimentId);
+            var status = await experiment.GetStatusAsync().WaitAsync(AbandonTimeout);
+            if (HasNoRecord(status)) return null;
+            if (status is not { State: ExperimentState.Running, WorkerIds.Count: > 0 }
+                || (await RingProbe.StoppedRanksAsync(grains, experimentId, status.Attempt, status.WorkerIds, AbandonTimeout, logger)).Count == 0)
+                return status.State;
+            // Recorded running, but a worker says it does not run its rank: the process that ran them was killed (an embedded
+            // sweep's), and the experiment's own watchdog is about to fail it; launched again, as an interrupted trial, not
+            // failed. Or its ranks just completed: asked again, it says so.
+            var now = (await experiment.GetStatusAsync().WaitAsync(AbandonTimeout)).State;
+            return now == ExperimentState.Completed ? now : null;
+        }
+        catch (Exception)
+        {
+            return null;  // unreachable: launched again, as before
+        }
+    }
+
+    /// <summary>An experiment grain with no record answers pending, not starting, with no spec: never started (a start an
+    /// earlier coordinator sent was refused), or its state was in memory on a node that is gone.</summary>
+    private static bool HasNoRecord(ExperimentStatus status) => status is { State: ExperimentState.Pending, Starting: false, TotalSteps: 0 };
 
     /// <summary>The workers whose node membership lists only as dead.</summary>
     private List<string> LostWorkers(IReadOnlyList<string> workers)

@@ -14,6 +14,17 @@ public interface ITrialRunner
 {
     Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken);
 
+    /// <summary>Follows <paramref name="launch"/>'s experiment, started already (by an earlier coordinator of the sweep, lost
+    /// since), to its end as <see cref="RunAsync"/> follows one it started, with the same contract: its progress after
+    /// <paramref name="fromStep"/> (what the trial recorded) is reported; one that completed meanwhile ends at once.</summary>
+    Task<TrialOutcome> FollowAsync(TrialLaunch launch, int fromStep, Func<TrialProgress, bool> progress, CancellationToken cancellationToken);
+
+    /// <summary>What became of <paramref name="experimentId"/>, a trial's attempt an earlier, lost coordinator launched: its
+    /// state, or null when it is unknown, does not answer in time, or is recorded running on workers that run something
+    /// else (a process killed with its workers). Completed or still going (Pending, Running): the coordinator follows it
+    /// (<see cref="FollowAsync"/>); otherwise it launches the trial again.</summary>
+    Task<ExperimentState?> StateOfAsync(string experimentId);
+
     /// <summary>Stops what an earlier, lost coordinator launched as <paramref name="experimentId"/>, if it still runs,
     /// before the trial is launched again.</summary>
     Task AbandonAsync(string experimentId);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Reflection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
@@ -113,9 +114,52 @@ public sealed class ExperimentTrialRunnerTests
         Assert.Equal(TrialState.Completed, (await Runner(completed, restarted).RunAsync(Launch with { Workers = ["node-b/0"] }, _ => true, CancellationToken.None)).State);
     }
 
-    private static ExperimentTrialRunner Runner(ScriptedExperiment experiment, ScriptedMembership? membership = null) =>
-        new(GrainFactoryOf(experiment), membership ?? new ScriptedMembership(("w", SiloStatus.Active)),
-            Options.Create(new SweepOptions { PollInterval = TimeSpan.FromMilliseconds(1) }));
+    /// <summary>A trial an earlier coordinator of the sweep launched is followed, not started again: only its progress after
+    /// the step it is followed from reaches the sweep (the losses before it fill the moving mean), and the validation at that
+    /// step, reported before, is not reported again.</summary>
+    [Fact]
+    public async Task A_followed_experiment_is_not_started_and_reports_only_its_progress_after_the_step_it_is_followed_from()
+    {
+        var validations = new[] { new ValidationPoint(1, new EvaluationReport(0.25, 0.5, [], [])), new ValidationPoint(2, new EvaluationReport(0.75, 0.9, [], [])) };
+        var experiment = new ScriptedExperiment { Statuses = [Status(ExperimentState.Completed) with { Validations = validations }] };
+        var reports = new List<(int Step, double Loss, double? MeanIoU)>();
+
+        var outcome = await Runner(experiment).FollowAsync(Launch, 1, p => { reports.Add((p.Step, p.Loss, p.Validation?.MeanIoU)); return true; }, CancellationToken.None);
+
+        Assert.Equal((TrialState.Completed, 2), (outcome.State, outcome.Steps));
+        Assert.Equal([(2, 0.75, null), (2, 0.75, 0.75)], reports);
+        Assert.Equal((0, 0), (experiment.Starts, experiment.Cancels));
+        // One with no record (its start was refused after its coordinator was lost) fails: it would stay pending forever.
+        var unknown = await Runner(new ScriptedExperiment { Statuses = [NoRecord] }).FollowAsync(Launch, 1, _ => true, CancellationToken.None);
+        Assert.Equal(TrialState.Failed, unknown.State);
+    }
+
+    /// <summary>What a coordinator taking a sweep over is told of a trial's experiment an earlier one launched: its state; null
+    /// for one with no record (never started) and for one recorded running whose worker runs something else (its process
+    /// was killed, and its watchdog is about to fail it), which are launched again rather than followed; one whose ranks
+    /// had just completed says so when asked again.</summary>
+    [Fact]
+    public async Task The_state_of_an_earlier_coordinators_experiment_is_null_when_it_has_no_record_or_its_workers_run_something_else()
+    {
+        var running = Status(ExperimentState.Running) with { Attempt = 1, WorkerIds = ["w/0"] };
+        var ours = new WorkerRun(Launch.ExperimentId, 1, 0, Running: true);
+        Task<ExperimentState?> StateOf(WorkerRun run, params ExperimentStatus[] statuses) =>
+            Runner(new ScriptedExperiment { Statuses = statuses }, worker: new ScriptedWorker(run)).StateOfAsync(Launch.ExperimentId);
+
+        Assert.Equal(ExperimentState.Running, await StateOf(ours, running));
+        Assert.Null(await StateOf(WorkerRun.None, running));
+        Assert.Equal(ExperimentState.Completed, await StateOf(ours with { Running = false }, running, Status(ExperimentState.Completed)));
+        Assert.Equal(ExperimentState.Completed, await StateOf(WorkerRun.None, Status(ExperimentState.Completed)));
+        Assert.Equal(ExperimentState.Failed, await StateOf(WorkerRun.None, Status(ExperimentState.Failed)));
+        Assert.Null(await StateOf(WorkerRun.None, NoRecord));
+    }
+
+    /// <summary>What an experiment grain with no record answers.</summary>
+    private static readonly ExperimentStatus NoRecord = new(Launch.ExperimentId, ExperimentState.Pending, 0, 0, double.NaN, 0, 0, 0, null, null);
+
+    private static ExperimentTrialRunner Runner(ScriptedExperiment experiment, ScriptedMembership? membership = null, IWorkerGrain? worker = null) =>
+        new(GrainFactoryOf(experiment, worker), membership ?? new ScriptedMembership(("w", SiloStatus.Active)),
+            Options.Create(new SweepOptions { PollInterval = TimeSpan.FromMilliseconds(1) }), NullLogger<ExperimentTrialRunner>.Instance);
 
     /// <summary>Membership as a fixed snapshot of (name, status) members.</summary>
     private sealed class ScriptedMembership(params (string Name, SiloStatus Status)[] members) : IClusterMembershipService
@@ -132,24 +176,40 @@ public sealed class ExperimentTrialRunnerTests
 
     private static ExperimentStatus Status(ExperimentState state) => new("sweep/t0/a1", state, 2, 2, 0.5, 1, 1, 1, null, null);
 
-    /// <summary>An <see cref="IGrainFactory"/> whose every <c>GetGrain</c> is <paramref name="experiment"/>.</summary>
-    private static IGrainFactory GrainFactoryOf(IExperimentGrain experiment)
+    /// <summary>An <see cref="IGrainFactory"/> whose every <c>GetGrain</c> is <paramref name="experiment"/>, or for a worker
+    /// <paramref name="worker"/>.</summary>
+    private static IGrainFactory GrainFactoryOf(IExperimentGrain experiment, IWorkerGrain? worker = null)
     {
         var factory = DispatchProxy.Create<IGrainFactory, SingleGrainFactory>();
         ((SingleGrainFactory)(object)factory).Grain = experiment;
+        ((SingleGrainFactory)(object)factory).Worker = worker;
         return factory;
     }
 
     public class SingleGrainFactory : DispatchProxy
     {
         public object? Grain { get; set; }
+        public object? Worker { get; set; }
 
         protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(method?.Name);
+            method?.Name != nameof(IGrainFactory.GetGrain) ? throw new NotSupportedException(method?.Name)
+            : method.IsGenericMethod && method.GetGenericArguments()[0] == typeof(IWorkerGrain) ? Worker : Grain;
+    }
+
+    /// <summary>A worker that answers what it runs with <paramref name="run"/>.</summary>
+    private sealed class ScriptedWorker(WorkerRun run) : IWorkerGrain
+    {
+        public Task<WorkerRun> GetRunAsync() => Task.FromResult(run);
+        public Task<WorkerInfo> DescribeAsync() => throw new NotSupportedException();
+        public Task RunAsync(TrainingAssignment assignment) => throw new NotSupportedException();
+        public Task CancelAsync(string experimentId) => throw new NotSupportedException();
+        public Task StartEvaluationAsync(EvaluationRequest request) => throw new NotSupportedException();
+        public Task<EvaluationProgress> GetEvaluationAsync(string evaluationId) => throw new NotSupportedException();
+        public Task CancelEvaluationAsync(string evaluationId) => throw new NotSupportedException();
     }
 
     /// <summary>Answers each status poll with the next scripted status or exception (the last one repeats); losses are
-    /// steps 1 and 2; counts cancels.</summary>
+    /// steps 1 and 2; counts starts and cancels.</summary>
     private sealed class ScriptedExperiment : IExperimentGrain
     {
         private int _poll;
@@ -157,9 +217,13 @@ public sealed class ExperimentTrialRunnerTests
         public Exception? StartError { get; init; }
         public IReadOnlyList<object> Statuses { get; init; } = [];
         public int Cancels { get; private set; }
+        public int Starts { get; private set; }
 
-        public Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false) =>
-            StartError is { } e ? Task.FromException<ExperimentStatus>(e) : Task.FromResult(Status(ExperimentState.Running));
+        public Task<ExperimentStatus> StartAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled = false)
+        {
+            Starts++;
+            return StartError is { } e ? Task.FromException<ExperimentStatus>(e) : Task.FromResult(Status(ExperimentState.Running));
+        }
 
         public Task<ExperimentStatus> GetStatusAsync() =>
             Statuses[Math.Min(_poll++, Statuses.Count - 1)] switch

@@ -12,11 +12,18 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 /// Trials listed in <see cref="Hold"/> wait at their first step until cancelled, or go on once <see cref="Released"/>
 /// completes. A launch that <see cref="Failure"/> answers for fails at step <see cref="FailAt"/> (or its first step past
 /// it) with those workers lost (none: a plain failure).
-/// Records every launch so tests can prove which trials ran.
+/// Records every launch so tests can prove which trials ran. Experiments an earlier coordinator launched and that went on
+/// without it are declared in <see cref="Surviving"/>: a follow of one runs its script on from the step it is followed from
+/// (a completed one without holding).
 /// </summary>
 internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialRunner
 {
     public ConcurrentQueue<TrialLaunch> Launches { get; } = new();
+    /// <summary>Each trial followed (<see cref="FollowAsync"/>), and the step it was followed from.</summary>
+    public ConcurrentQueue<(TrialLaunch Launch, int FromStep)> Follows { get; } = new();
+    /// <summary>What <see cref="StateOfAsync"/> answers, by experiment id: the experiments that survived a lost coordinator
+    /// (none: it knows none, and a coordinator taking over launches its running trials again).</summary>
+    public ConcurrentDictionary<string, ExperimentState> Surviving { get; } = new();
     public ConcurrentQueue<string> Abandoned { get; } = new();
     /// <summary>The cancellation token of each trial's latest launch, by trial index.</summary>
     public ConcurrentDictionary<int, CancellationToken> Tokens { get; } = new();
@@ -39,9 +46,26 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
 
     public int MaxRunning { get; private set; }
 
-    public async Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    public Task<TrialOutcome> RunAsync(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
     {
         Launches.Enqueue(launch);
+        var resumedFrom = Checkpoints.Values.FirstOrDefault(c => c.Path == launch.Spec.Training.ResumeFrom)?.Step ?? 0;
+        return LeasedAsync(launch, resumedFrom + 1, Hold.Contains(launch.Index), progress, cancellationToken);
+    }
+
+    public Task<TrialOutcome> FollowAsync(TrialLaunch launch, int fromStep, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    {
+        Follows.Enqueue((launch, fromStep));
+        var hold = Hold.Contains(launch.Index) && Surviving.GetValueOrDefault(launch.ExperimentId) != ExperimentState.Completed;
+        return LeasedAsync(launch, fromStep + 1, hold, progress, cancellationToken);
+    }
+
+    public Task<ExperimentState?> StateOfAsync(string experimentId) =>
+        Task.FromResult(Surviving.TryGetValue(experimentId, out var state) ? state : (ExperimentState?)null);
+
+    /// <summary>Runs the script on the launch's workers, failing when one of them is leased to a trial still running.</summary>
+    private async Task<TrialOutcome> LeasedAsync(TrialLaunch launch, int first, bool hold, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    {
         Tokens[launch.Index] = cancellationToken;
         lock (_busy)
         {
@@ -50,7 +74,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
         }
         try
         {
-            return await Script(launch, progress, cancellationToken);
+            return await Script(launch, first, hold, progress, cancellationToken);
         }
         finally
         {
@@ -58,10 +82,9 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
         }
     }
 
-    private async Task<TrialOutcome> Script(TrialLaunch launch, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
+    private async Task<TrialOutcome> Script(TrialLaunch launch, int first, bool hold, Func<TrialProgress, bool> progress, CancellationToken cancellationToken)
     {
         var steps = launch.Spec.TotalSteps;
-        var first = 1 + (Checkpoints.Values.FirstOrDefault(c => c.Path == launch.Spec.Training.ResumeFrom)?.Step ?? 0);
         for (var step = first; step <= steps; step++)
         {
             await Task.Yield();
@@ -71,7 +94,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
             if (launch.Spec.Training.ValidatesAfter(step, steps) && !progress(new TrialProgress(step, value, Evaluation(value))))
                 return new TrialOutcome(TrialState.Stopped, step, value);
-            if (step == first && Hold.Contains(launch.Index))
+            if (step == first && hold)
             {
                 if (Interlocked.Increment(ref _held) == Hold.Count) AllHeld.TrySetResult();
                 try { await Released.Task.WaitAsync(IgnoreCancel ? CancellationToken.None : cancellationToken); }

@@ -11,7 +11,8 @@ namespace SegCluster.Cluster.Tests.Sweeps;
 
 /// <summary>
 /// The sweep coordinator's silo is killed mid-sweep; a new silo on the same grain storage (Redis, or files) takes the sweep
-/// over on the next call: no finished trial runs again, no finished result is lost, interrupted trials run again.
+/// over on the next call: no finished trial runs again, no finished result is lost, a running trial whose experiment
+/// completed or still runs is followed as it is, other interrupted trials run again.
 /// </summary>
 public sealed class SweepResumeTests
 {
@@ -53,7 +54,8 @@ public sealed class SweepResumeTests
         Assert.Equal([0, 1, 2], before.Where(t => t.State == TrialState.Completed).Select(t => t.Index));
         Assert.Equal([3, 4], before.Where(t => t.State == TrialState.Running).Select(t => t.Index));
 
-        // Second coordinator on a fresh silo: the status call activates it from Redis and it resumes.
+        // Second coordinator on a fresh silo: the status call activates it from Redis and it resumes. Its runner knows no
+        // experiment of the first (none survived: StateOfAsync answers null), so trials 3 and 4 are launched again.
         var second = new ScriptedTrialRunner(Loss);
         await using (var cluster = await SweepClusters.StartAsync(second, Storage))
         {
@@ -61,6 +63,7 @@ public sealed class SweepResumeTests
 
             Assert.Equal(SweepState.Completed, status.State);
             Assert.Equal([3, 4, 5], second.Launches.Select(l => l.Index).Order());
+            Assert.Empty(second.Follows);
             Assert.Equal(["resume-1/resume-t003/a1", "resume-1/resume-t004/a1"], second.Abandoned.Order());
             Assert.All(status.Trials, t => Assert.Equal(TrialState.Completed, t.State));
             foreach (var finished in before.Where(t => t.State == TrialState.Completed))
@@ -392,5 +395,104 @@ public sealed class SweepResumeTests
             Assert.Equal((TrialState.Completed, 2, (int?)1), (trial.State, trial.Attempt, trial.ResumedFromStep));
             Assert.Equal([new CurvePoint(1, 5), new CurvePoint(3, 1)], trial.Rungs);
         }
+    }
+
+    /// <summary>Starts <paramref name="sweep"/> as <paramref name="id"/> on a silo over <paramref name="folder"/>'s files, waits
+    /// until <paramref name="first"/> holds its trials (and <paramref name="saved"/> holds), then kills the silo: a coordinator
+    /// lost while its trials' experiments go on without it.</summary>
+    private static async Task KillCoordinatorWhileHeldAsync(TempDirectory folder, string id, SweepSpec sweep, int workers, ScriptedTrialRunner first,
+        Func<IClusterClient, Task<bool>>? saved = null)
+    {
+        await using var cluster = await SweepClusters.StartAsync(first, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        await cluster.Client.GetGrain<ISweepGrain>(id).StartAsync(sweep, SweepClusters.Workers(workers));
+        await first.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        if (saved is not null) await SweepClusters.UntilAsync(() => saved(cluster.Client), "the held trials' progress saved");
+        await cluster.KillSiloAsync(cluster.Silos[0]);
+    }
+
+    /// <summary>Trial 0's experiment completed while the sweep had no coordinator (trial 1's is gone): the coordinator taking
+    /// over records trial 0 completed with that experiment's result, attempt 1, and launches only trial 1 again. Before: it
+    /// cancelled the completed experiment and trained trial 0 again as attempt 2, a trial run twice.</summary>
+    [Fact]
+    public async Task A_coordinator_taking_over_records_a_trial_whose_experiment_completed_meanwhile_without_running_it_again()
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        var sweep = Sweep with { Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] };
+        await KillCoordinatorWhileHeldAsync(folder, "adopt-done-1", sweep, 2, new ScriptedTrialRunner(Loss) { Hold = [0, 1] });
+
+        var second = new ScriptedTrialRunner(Loss);
+        second.Surviving["adopt-done-1/resume-t000/a1"] = ExperimentState.Completed;
+        await using var cluster = await SweepClusters.StartAsync(second, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        var status = await SweepClusters.UntilEndedAsync(cluster.Client.GetGrain<ISweepGrain>("adopt-done-1"));
+
+        Assert.Equal(["adopt-done-1/resume-t001/a2"], second.Launches.Select(l => l.ExperimentId));
+        Assert.Equal(["adopt-done-1/resume-t001/a1"], second.Abandoned);
+        Assert.Equal([("adopt-done-1/resume-t000/a1", 0)], second.Follows.Select(f => (f.Launch.ExperimentId, f.FromStep)));
+        var trial = status.Trials[0];
+        Assert.Equal((TrialState.Completed, 1, "adopt-done-1/resume-t000/a1"), (trial.State, trial.Attempt, trial.ExperimentId));
+        Assert.Equal(((double?)Loss(0, 3), (double?)(1 - Loss(0, 3) / 10), 3), (trial.FinalLoss, trial.MeanIoU, trial.Steps));
+        Assert.Equal((TrialState.Completed, 2), (status.Trials[1].State, status.Trials[1].Attempt));
+    }
+
+    /// <summary>Trial 0's experiment still runs when a coordinator takes the sweep over (ASHA on the loss, rungs 1 and 3):
+    /// it is followed on its worker as attempt 1, from the step its saved rung value recorded, and trial 1 waits for that
+    /// worker. Its curve and rungs go on where the saved ones end. Before: it was abandoned (its experiment cancelled, the
+    /// steps since its last checkpoint lost) and launched again as attempt 2.</summary>
+    [Fact]
+    public async Task A_coordinator_taking_over_follows_a_trial_whose_experiment_still_runs_as_the_same_attempt_on_its_workers()
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        static double Loss(int trial, int step) => trial == 1 ? 0.5 : step == 1 ? 5 : 1;
+        var sweep = Sweep with
+        {
+            TrialSteps = 9, MaxConcurrentTrials = 1, Metric = SweepSpec.Loss, Mode = SweepSpec.Min, Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }], Search = AshaAt1And3,
+        };
+        await KillCoordinatorWhileHeldAsync(folder, "adopt-running-1", sweep, 1, new ScriptedTrialRunner(Loss) { Hold = [0] },
+            async client => (await client.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key("adopt-running-1", 0)).GetAsync())?.Rungs.Count == 1);
+
+        var second = new ScriptedTrialRunner(Loss) { Hold = [0] };
+        second.Surviving["adopt-running-1/resume-t000/a1"] = ExperimentState.Running;
+        await using var cluster = await SweepClusters.StartAsync(second, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        var grain = cluster.Client.GetGrain<ISweepGrain>("adopt-running-1");
+        await grain.GetStatusAsync();  // activates the coordinator that takes over
+        await second.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));  // followed, at step 2
+        var followed = (await grain.GetStatusAsync()).Trials[0];
+        Assert.Equal((TrialState.Running, 1, "adopt-running-1/resume-t000/a1"), (followed.State, followed.Attempt, followed.ExperimentId));
+        Assert.Equal((0, 0), (second.Launches.Count, second.Abandoned.Count));  // trial 1 waits for the worker trial 0 trains on
+        second.Released.SetResult();
+        var status = await SweepClusters.UntilEndedAsync(grain);
+
+        Assert.Equal([("adopt-running-1/resume-t000/a1", 1)], second.Follows.Select(f => (f.Launch.ExperimentId, f.FromStep)));
+        Assert.Equal(["adopt-running-1/resume-t001/a1"], second.Launches.Select(l => l.ExperimentId));
+        Assert.Empty(second.Abandoned);
+        var trial = status.Trials[0];
+        Assert.Equal((TrialState.Completed, 1, 9), (trial.State, trial.Attempt, trial.Steps));
+        Assert.Equal(Enumerable.Range(1, 9), trial.Curve.Select(p => p.Step));
+        Assert.Equal([new CurvePoint(1, 5), new CurvePoint(3, 1)], trial.Rungs);
+        Assert.Equal((TrialState.Completed, 1), (status.Trials[1].State, status.Trials[1].Attempt));
+    }
+
+    /// <summary>A trial whose experiment failed or was cancelled while the sweep had no coordinator, or that the runner cannot
+    /// find, is launched again from its checkpoint as attempt 2, as every interrupted trial was before; none is followed.</summary>
+    [Theory]
+    [InlineData(ExperimentState.Failed)]
+    [InlineData(ExperimentState.Cancelled)]
+    [InlineData(null)]
+    public async Task A_coordinator_taking_over_launches_again_a_trial_whose_experiment_ended_otherwise_or_is_unknown(ExperimentState? state)
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        var sweep = Sweep with { Axes = [Sweep.Axes[0] with { Values = ["0"] }] };
+        await KillCoordinatorWhileHeldAsync(folder, "adopt-not-1", sweep, 1, new ScriptedTrialRunner(Loss) { Hold = [0] });
+
+        var second = new ScriptedTrialRunner(Loss);
+        if (state is { } known) second.Surviving["adopt-not-1/resume-t000/a1"] = known;
+        second.Checkpoints["adopt-not-1/resume-t000/a1"] = new CheckpointRecord(1, "/ckpt/adopt-not-1/resume-t000/a1/step-000001.ckpt");
+        await using var cluster = await SweepClusters.StartAsync(second, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        var trial = (await SweepClusters.UntilEndedAsync(cluster.Client.GetGrain<ISweepGrain>("adopt-not-1"))).Trials[0];
+
+        Assert.Empty(second.Follows);
+        Assert.Equal(["adopt-not-1/resume-t000/a1"], second.Abandoned);
+        Assert.Equal(["/ckpt/adopt-not-1/resume-t000/a1/step-000001.ckpt"], second.Launches.Select(l => l.Spec.Training.ResumeFrom));
+        Assert.Equal((TrialState.Completed, 2, (int?)1), (trial.State, trial.Attempt, trial.ResumedFromStep));
     }
 }
