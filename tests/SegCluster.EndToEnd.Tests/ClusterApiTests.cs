@@ -80,6 +80,23 @@ public sealed class ClusterApiTests : IAsyncLifetime
         using var _ = await _http.PostAsync("/api/experiments/never-submitted/cancel", content: null);
     }
 
+    /// <summary>A 400 KB nesting crashed the node (a stack overflow in YamlDotNet's loader, which no catch stops) and a
+    /// few hundred bytes of aliases expanded to gigabytes: both are a 400 naming the line, and the node answers after.</summary>
+    [Fact]
+    public async Task Yaml_bombs_are_refused_and_the_node_stays_up()
+    {
+        foreach (var (bomb, expected) in new[] { (YamlBombs.Nested(), "nested deeper than 64 levels"), (YamlBombs.Laughs(), "anchor '&l0'") })
+        {
+            using var refused = await _http.PostAsync("/api/experiments/bomb", new StringContent(bomb, Encoding.UTF8, "application/yaml"));
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("line 1, column ", body);
+            Assert.Contains(expected, body);
+        }
+        using var shown = await _http.GetAsync("/api/experiments/bomb");
+        Assert.Equal(HttpStatusCode.NotFound, shown.StatusCode);
+    }
+
     public async Task DisposeAsync()
     {
         _http.Dispose();
