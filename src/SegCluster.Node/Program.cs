@@ -1,3 +1,4 @@
+using SegCluster.Abstractions;
 using SegCluster.Node.Hosting;
 using SegCluster.Vision.Devices;
 
@@ -11,14 +12,14 @@ builder.AddSegClusterNode();
 ExternalLibTorch.Select(builder.Configuration["Node:LibTorch"]);
 
 var app = builder.Build();
-app.MapSegClusterNode();
 try
 {
+    app.MapSegClusterNode();  // reads the node options: their validation fails here
     app.Run();
 }
-catch (SegCluster.Cluster.Nodes.NodeIdTakenException e)
+catch (Exception e) when (e is SegCluster.Cluster.Nodes.NodeIdTakenException or Microsoft.Extensions.Options.OptionsValidationException)
 {
-    Console.Error.WriteLine($"error: {e.Message}");  // a setting to change, not a crash: no stack
+    Console.Error.WriteLine($"error: {e.UserMessage()}");  // a setting to change, not a crash: no stack
     return 2;
 }
 return 0;

@@ -40,8 +40,8 @@ public sealed class DataPlaneListenerTests
     }
 
     /// <summary>Dialers that connect and say nothing held a socket each for the whole handshake deadline, without limit:
-    /// enough of them used up the descriptors Kestrel and Orleans share. Past the cap a connection is closed at accept,
-    /// and when the silent ones are gone the predecessor still connects.</summary>
+    /// enough of them used up the descriptors Kestrel and Orleans share. Past the cap one silent connection is closed for
+    /// each newcomer, and when the silent ones are gone the predecessor still connects.</summary>
     [Fact]
     public async Task Silent_dialers_beyond_the_handshake_cap_are_closed_at_once()
     {
@@ -77,6 +77,38 @@ public sealed class DataPlaneListenerTests
         using var predecessor = new TcpClient();
         Assert.Null(await DialAsync(predecessor, listener.Port));
         await listener.Predecessor.WaitAsync(Bound);
+    }
+
+    /// <summary>With the cap full of silent connections the real predecessor was closed at accept, and the ring failed (a
+    /// rank dials once): anyone who could reach the port could stop training with 16 idle sockets. It takes the place of
+    /// the oldest silent one instead, while they are all still held open.</summary>
+    [Fact]
+    public async Task The_predecessor_connects_while_silent_dialers_hold_every_handshake_slot()
+    {
+        using var listener = new DataPlaneListener(IPAddress.Loopback, Hello, Options);
+        using var bound = new CancellationTokenSource(Bound);
+        var silent = new List<TcpClient>();
+        try
+        {
+            for (int i = 0; i < DataPlaneListener.MaxPendingHandshakes; i++)
+            {
+                var client = new TcpClient();
+                silent.Add(client);
+                await client.ConnectAsync(IPAddress.Loopback, listener.Port);
+                // The greeting says this one's handshake has begun: every slot is taken before the predecessor dials.
+                await client.GetStream().ReadExactlyAsync(new byte[36], bound.Token);
+            }
+
+            using var predecessor = new TcpClient();
+            Assert.Null(await DialAsync(predecessor, listener.Port));
+            await listener.Predecessor.WaitAsync(Bound);
+            // The oldest silent one made room: it reads the end of its connection.
+            Assert.Equal(0, await silent[0].GetStream().ReadAsync(new byte[1], bound.Token));
+        }
+        finally
+        {
+            silent.ForEach(c => c.Dispose());
+        }
     }
 
     [Fact]

@@ -80,6 +80,52 @@ public sealed class ClusterApiTests : IAsyncLifetime
         using var _ = await _http.PostAsync("/api/experiments/never-submitted/cancel", content: null);
     }
 
+    /// <summary>A 400 KB nesting crashed the node (a stack overflow in YamlDotNet's loader, which no catch stops) and a
+    /// few hundred bytes of aliases expanded to gigabytes: both are a 400 naming the line, and the node answers after.</summary>
+    [Fact]
+    public async Task Yaml_bombs_are_refused_and_the_node_stays_up()
+    {
+        foreach (var (bomb, expected) in new[] { (YamlBombs.Nested(), "nested deeper than 64 levels"), (YamlBombs.Laughs(), "anchor '&l0'") })
+        {
+            using var refused = await _http.PostAsync("/api/experiments/bomb", new StringContent(bomb, Encoding.UTF8, "application/yaml"));
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("line 1, column ", body);
+            Assert.Contains(expected, body);
+        }
+        using var shown = await _http.GetAsync("/api/experiments/bomb");
+        Assert.Equal(HttpStatusCode.NotFound, shown.StatusCode);
+    }
+
+    /// <summary>A chunked body declares no length, so the Content-Length check let it through and the whole body was read
+    /// (up to Kestrel's 30 MB) before the text was measured. Now reading stops at the spec limit: a body that goes on past
+    /// it, and never ends, is answered while the client is still sending.</summary>
+    [Fact]
+    public async Task A_chunked_body_past_the_limit_is_refused_without_waiting_for_its_end()
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, _node.HttpPort);
+        var stream = client.GetStream();
+        var chunk = Node.Api.ClusterApiEndpoints.MaxSpecBytes + 1024;
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /api/experiments/chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+            $"Transfer-Encoding: chunked\r\n\r\n{chunk:x}\r\n"));
+        await stream.WriteAsync(Enumerable.Repeat((byte)' ', chunk).ToArray());
+        await stream.FlushAsync();  // no chunk terminator and no last chunk: the body never ends
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var response = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!response.ToString().Contains("a spec is a few kilobytes", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, limit.Token);
+            if (read == 0) break;
+            response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        Assert.StartsWith("HTTP/1.1 400", response.ToString());
+        Assert.Contains($"longer than {Node.Api.ClusterApiEndpoints.MaxSpecBytes} bytes", response.ToString());
+    }
+
     public async Task DisposeAsync()
     {
         _http.Dispose();

@@ -90,6 +90,9 @@ public sealed partial class DeploymentFilesTests
             foreach (var (key, port) in NodePorts)
                 Assert.Equal(port.ToString(), env[$"SEGCLUSTER_Node__{key}"]);
             Assert.Equal(name, env["SEGCLUSTER_Node__AdvertiseHost"]);
+            // The nodes listen beyond loopback, so each refuses to start without a token: compose insists on the variable
+            // (no default, which anyone reading this file would know).
+            Assert.Matches(@"^\$\{SEGCLUSTER_TOKEN:\?[^}$]+\}$", env["SEGCLUSTER_Node__Token"]);
             foreach (var mapping in ((List<object>)node["ports"]).Cast<string>())
                 Assert.Contains(int.Parse(mapping.Split(':')[^1]), NodePorts.Values);
             var health = string.Join(" ", ((List<object>)((Dictionary<object, object>)node["healthcheck"])["test"]).Cast<string>());

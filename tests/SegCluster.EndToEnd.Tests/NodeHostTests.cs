@@ -41,9 +41,30 @@ public sealed class NodeHostTests
             await Assert.ThrowsAsync<HttpRequestException>(() => outside.GetStringAsync("/health"));
         }
 
-        await using var everywhere = await NodeProcess.StartAsync(new() { ["SEGCLUSTER_Node__ListenOnAllInterfaces"] = "true" });
+        await using var everywhere = await NodeProcess.StartAsync(new() { ["SEGCLUSTER_Node__ListenOnAllInterfaces"] = "true", ["SEGCLUSTER_Node__Token"] = "t" });
         using var reached = everywhere.HttpAt(address);
         Assert.Equal("Healthy", await reached.GetStringAsync("/health"));
+    }
+
+    /// <summary>A node other machines can reach without a token was open to anyone reaching it (the image listens on every
+    /// interface and compose published 8080 with no token): it refuses to start, naming the token and the opt-out, and
+    /// warns when opted out.</summary>
+    [Fact]
+    public async Task A_node_listening_beyond_loopback_needs_a_token_or_the_explicit_opt_out()
+    {
+        var everywhere = new Dictionary<string, string> { ["SEGCLUSTER_Node__ListenOnAllInterfaces"] = "true" };
+        var (exit, _, stderr) = await NodeProcess.RunToExitAsync(everywhere, TimeSpan.FromMinutes(1));
+        Assert.True(exit == 2, $"exit {exit}: {stderr}");
+        Assert.StartsWith("error: Node:Token is not set, and this node listens beyond loopback", stderr);
+        Assert.Contains("SEGCLUSTER_Node__Token", stderr);
+        Assert.Contains("Node:AllowUnauthenticated=true", stderr);
+        Assert.DoesNotContain("   at ", stderr);  // a setting to change, not a crash
+
+        const string warning = "listens beyond loopback without a cluster token";
+        await using (var optedOut = await NodeProcess.StartAsync(new(everywhere) { ["SEGCLUSTER_Node__AllowUnauthenticated"] = "true" }))
+            Assert.Contains(warning, await optedOut.StopAsync());
+        await using (var withToken = await NodeProcess.StartAsync(new(everywhere) { ["SEGCLUSTER_Node__Token"] = "t" }))
+            Assert.DoesNotContain(warning, await withToken.StopAsync());
     }
 
     /// <summary>SegCluster.Node.dll on free ports; returns once /health answers "Healthy".</summary>
@@ -51,6 +72,7 @@ public sealed class NodeHostTests
     {
         private readonly Process _process;
         private readonly Task<string> _stdout, _stderr;
+        private bool _disposed;
 
         private NodeProcess(Process process, int http)
         {
@@ -68,16 +90,7 @@ public sealed class NodeHostTests
 
         public static async Task<NodeProcess> StartAsync(Dictionary<string, string> settings)
         {
-            int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
-            info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
-            info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
-            info.Environment["SEGCLUSTER_Node__SiloPort"] = silo.ToString();
-            info.Environment["SEGCLUSTER_Node__GatewayPort"] = gateway.ToString();
-            info.Environment["SEGCLUSTER_Node__NodeId"] = "e2e-node";
-            foreach (var (key, value) in settings) info.Environment[key] = value;
-            var node = new NodeProcess(Process.Start(info)!, http);
+            var node = Launch(settings);
 
             string? health = null;
             for (var attempt = 0; attempt < 150 && health is null && !node._process.HasExited; attempt++)
@@ -94,8 +107,40 @@ public sealed class NodeHostTests
             return node;
         }
 
+        /// <summary>A node that is to refuse to start: its exit code and output.</summary>
+        public static async Task<(int Exit, string Stdout, string Stderr)> RunToExitAsync(Dictionary<string, string> settings, TimeSpan limit)
+        {
+            await using var node = Launch(settings);
+            using var cts = new CancellationTokenSource(limit);
+            await node._process.WaitForExitAsync(cts.Token);
+            return (node._process.ExitCode, await node._stdout, await node._stderr);
+        }
+
+        /// <summary>Stops the node; what it wrote to stdout and stderr.</summary>
+        public async Task<string> StopAsync()
+        {
+            await DisposeAsync();
+            return await _stdout + await _stderr;
+        }
+
+        private static NodeProcess Launch(Dictionary<string, string> settings)
+        {
+            int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
+            info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
+            info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
+            info.Environment["SEGCLUSTER_Node__SiloPort"] = silo.ToString();
+            info.Environment["SEGCLUSTER_Node__GatewayPort"] = gateway.ToString();
+            info.Environment["SEGCLUSTER_Node__NodeId"] = "e2e-node";
+            foreach (var (key, value) in settings) info.Environment[key] = value;
+            return new NodeProcess(Process.Start(info)!, http);
+        }
+
         public async ValueTask DisposeAsync()
         {
+            if (_disposed) return;
+            _disposed = true;
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
             _ = await _stdout + await _stderr;

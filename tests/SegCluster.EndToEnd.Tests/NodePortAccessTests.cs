@@ -84,6 +84,54 @@ public sealed class NodePortAccessTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
     }
 
+    /// <summary>The collective service authorised a call only once it had read its message (up to 4 MB), so anyone could
+    /// make the node read 4 MB per call. The token is now checked before the body is read: a call whose body never
+    /// arrives is refused at once, Unauthenticated without a token, PermissionDenied with a wrong one.</summary>
+    [Fact]
+    public async Task A_collective_call_without_the_token_is_refused_before_its_message_is_read()
+    {
+        foreach (var (token, status) in new[] { ((string?)null, StatusCode.Unauthenticated), ("wrong-token", StatusCode.PermissionDenied) })
+        {
+            using var http = Client(_collectivePort, token, HttpVersion.Version20);
+            using var body = new StalledGrpcMessage();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/segcluster.collectives.v1.Collective/Deposit")
+            {
+                Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = body,
+            };
+            request.Headers.TE.ParseAdd("trailers");
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token);
+            Assert.Equal(((int)status).ToString(), Assert.Single(response.Headers.GetValues("grpc-status")));
+        }
+    }
+
+    /// <summary>A gRPC request body that announces a 4 MB message, then sends nothing more until disposed.</summary>
+    private sealed class StalledGrpcMessage : HttpContent
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public StalledGrpcMessage() => Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(new byte[] { 0, 0, 0x40, 0, 0 });  // not compressed, length 4 MB (big-endian)
+            await stream.FlushAsync();
+            await _released.Task;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _released.TrySetResult();
+            base.Dispose(disposing);
+        }
+    }
+
     public async Task DisposeAsync()
     {
         await _node.DisposeAsync();

@@ -86,7 +86,7 @@ public sealed class NodeSettingsTests
     [InlineData("10.0.0.5:6379", "10.0.0.7", null)]
     public void A_loopback_advertise_host_with_redis_on_another_machine_is_refused(string redis, string advertise, string? refusedHost)
     {
-        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Devices = ["cpu"], Redis = redis, AdvertiseHost = advertise });
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Devices = ["cpu"], Redis = redis, AdvertiseHost = advertise, Token = "t" });
         if (refusedHost is null)
         {
             Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
@@ -95,6 +95,33 @@ public sealed class NodeSettingsTests
         var failure = Assert.Single(result.Failures!);
         Assert.Equal($"Node:Redis names another machine ({refusedHost}) but Node:AdvertiseHost is '{advertise}': other machines cannot reach this node; " +
                      "set Node:AdvertiseHost (--advertise-host) to an address they can.", failure);
+    }
+
+    /// <summary>A node other machines can reach (an advertised address that is not loopback, or every interface) had no
+    /// token to require unless one was set: it is refused at start without Node:Token or the explicit opt-out.</summary>
+    [Theory]
+    [InlineData("10.0.0.7", false, null, false, true)]
+    [InlineData("node1", false, null, false, true)]
+    [InlineData("127.0.0.1", true, "", false, true)]
+    [InlineData("10.0.0.7", false, "t", false, false)]
+    [InlineData("127.0.0.1", true, null, true, false)]
+    [InlineData("127.0.0.1", false, null, false, false)]
+    [InlineData("localhost", false, null, false, false)]
+    public void A_node_listening_beyond_loopback_without_a_token_is_refused(string advertise, bool everyInterface, string? token, bool allowed, bool refused)
+    {
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions
+        {
+            Devices = ["cpu"], AdvertiseHost = advertise, ListenOnAllInterfaces = everyInterface, Token = token, AllowUnauthenticated = allowed,
+        });
+        if (!refused)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+            return;
+        }
+        var failure = Assert.Single(result.Failures!);
+        Assert.StartsWith($"Node:Token is not set, and this node listens beyond loopback (Node:AdvertiseHost '{advertise}'", failure);
+        Assert.Contains("Set Node:Token (SEGCLUSTER_Node__Token, or --token)", failure);
+        Assert.Contains("Node:AllowUnauthenticated=true (SEGCLUSTER_Node__AllowUnauthenticated)", failure);
     }
 
     /// <summary>Sweeps and SpectralShards settings are checked at start like Node's (they were bound unchecked: a negative

@@ -5,7 +5,7 @@ namespace SegCluster.Abstractions.Security;
 
 /// <summary>
 /// The shared secret of a cluster. Carried as <c>authorization: Bearer …</c> on HTTP and gRPC, and in the
-/// Orleans request context (<see cref="RequestContextKey"/>) on calls from clients. Never logged.
+/// Orleans request context (<see cref="RequestContextKey"/>) of every grain call. Never logged.
 /// </summary>
 public static class ClusterToken
 {

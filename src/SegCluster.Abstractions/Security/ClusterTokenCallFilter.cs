@@ -1,7 +1,8 @@
 namespace SegCluster.Abstractions.Security;
 
 /// <summary>Puts the cluster token into the request context of every grain call made through this client or
-/// silo (the CLI, and the node's own hosted client behind its HTTP API); the silos refuse client calls without it.</summary>
+/// silo (the CLI; a node, for its grains, its HTTP API and Orleans' own system targets); silos with a token refuse
+/// every call without it, silo-to-silo ones included.</summary>
 public sealed class ClusterTokenCallFilter(string token) : IOutgoingGrainCallFilter
 {
     public Task Invoke(IOutgoingGrainCallContext context)

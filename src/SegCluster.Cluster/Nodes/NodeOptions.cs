@@ -24,6 +24,10 @@ public sealed class NodeOptions
     /// reaches /health and /metrics of a single node.</summary>
     public bool ListenOnAllInterfaces { get; set; }
 
+    /// <summary>Whether other machines can reach this node's ports: it advertises an address that is not loopback (it then
+    /// listens on every interface), or <see cref="ListenOnAllInterfaces"/> is on.</summary>
+    public bool ListensBeyondLoopback() => !IsLoopbackHost(AdvertiseHost) || ListenOnAllInterfaces;
+
     /// <summary>Whether <paramref name="host"/> names this machine only: "localhost" or a loopback address (127.0.0.0/8, ::1).</summary>
     public static bool IsLoopbackHost(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
@@ -47,8 +51,12 @@ public sealed class NodeOptions
     public string? StateDirectory { get; set; }
     /// <summary>Orleans cluster id: nodes with the same Redis and cluster id form one cluster.</summary>
     public string ClusterId { get; set; } = "segcluster";
-    /// <summary>Cluster token: required on the HTTP API, the gRPC collective and client grain calls. Never logged.</summary>
+    /// <summary>Cluster token: required on the HTTP API, the gRPC collective, the TCP data plane and every grain call. Never logged.</summary>
     public string? Token { get; set; }
+    /// <summary>Lets a node that listens beyond loopback start without <see cref="Token"/>: anyone who reaches its ports
+    /// can then submit, cancel and read runs, and call its grains. For a trusted private network only; the node warns at
+    /// start. Without it such a node refuses to start.</summary>
+    public bool AllowUnauthenticated { get; set; }
     /// <summary>Where rank 0 writes checkpoints; every node must read it (shared filesystem or volume).</summary>
     public string CheckpointDirectory { get; set; } = "checkpoints";
     /// <summary>Seconds between the node's re-registration of its workers and the scheduler's liveness check.</summary>

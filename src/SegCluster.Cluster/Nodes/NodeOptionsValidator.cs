@@ -42,6 +42,12 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         if (NodeOptions.IsLoopbackHost(options.AdvertiseHost) && RedisHosts(options.Redis).FirstOrDefault(h => !NodeOptions.IsLoopbackHost(h)) is { } redisHost)
             errors.Add($"Node:Redis names another machine ({redisHost}) but Node:AdvertiseHost is '{options.AdvertiseHost}': other machines cannot reach " +
                        "this node; set Node:AdvertiseHost (--advertise-host) to an address they can.");
+        // Without a token every port is open to whoever reaches it: submit, cancel, grain calls, the collective.
+        if (options.ListensBeyondLoopback() && string.IsNullOrEmpty(options.Token) && !options.AllowUnauthenticated)
+            errors.Add($"Node:Token is not set, and this node listens beyond loopback (Node:AdvertiseHost '{options.AdvertiseHost}'" +
+                       (options.ListenOnAllInterfaces ? ", Node:ListenOnAllInterfaces" : "") + "): anyone who reaches its ports could submit, " +
+                       "cancel and read runs. Set Node:Token (SEGCLUSTER_Node__Token, or --token) to a secret shared by the cluster's " +
+                       "nodes and clients, or set Node:AllowUnauthenticated=true (SEGCLUSTER_Node__AllowUnauthenticated) on a trusted network.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -58,10 +58,11 @@ internal static class DataPlaneHandshake
     /// <summary>
     /// The listener's side: checks the dialer's token proof, then that its hello is <paramref name="expected"/>, then asks
     /// <paramref name="refusal"/> (e.g. "already connected") before sending the proof that tells the dialer it is accepted.
-    /// Returns null when accepted, else the reason, which was also sent to the dialer.
+    /// <paramref name="heard"/> runs once the dialer's whole message is in (a real dialer sends it at once after the
+    /// greeting). Returns null when accepted, else the reason, which was also sent to the dialer.
     /// </summary>
     public static async Task<string?> AcceptAsync(
-        Stream stream, DataPlaneHello expected, string? token, Func<string?> refusal, CancellationToken cancellationToken)
+        Stream stream, DataPlaneHello expected, string? token, Func<string?> refusal, Action heard, CancellationToken cancellationToken)
     {
         var listenerNonce = RandomNumberGenerator.GetBytes(NonceBytes);
         await stream.WriteAsync(Concat(Magic, listenerNonce), cancellationToken).ConfigureAwait(false);
@@ -77,6 +78,7 @@ internal static class DataPlaneHandshake
         var (claimed, helloBytes) = await DataPlaneHello.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
         var mac = new byte[MacBytes];
         await stream.ReadExactlyAsync(mac, cancellationToken).ConfigureAwait(false);
+        heard();
 
         // Token first: a peer without it learns nothing about which ring listens here.
         var reason = CryptographicOperations.FixedTimeEquals(mac, Mac(token, ClientLabel, listenerNonce, dialerNonce, helloBytes))

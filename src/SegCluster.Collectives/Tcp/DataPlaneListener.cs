@@ -18,7 +18,7 @@ internal sealed class DataPlaneListener : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Func<Socket, CancellationToken, ValueTask<Socket>> _accept;
     private readonly TaskCompletionSource<Socket> _predecessor = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _handshakes = new(MaxPendingHandshakes);
+    private readonly LinkedList<Handshake> _handshakes = []; // oldest first; guarded by itself
     private volatile string? _lastRefusal;
     private int _claimed; // 1 once a dialer passed the handshake checks: later ones are refused before the proof
 
@@ -45,10 +45,22 @@ internal sealed class DataPlaneListener : IDisposable
 
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Connections in their handshake at once; more are closed at accept. Unauthenticated dialers each held a
-    /// socket for the whole handshake deadline without limit, and enough of them used up the descriptors the node's other
-    /// listeners (Kestrel, Orleans) share. One predecessor is expected: 16 leaves room for its retries.</summary>
+    /// <summary>Connections in their handshake at once. Unauthenticated dialers each held a socket for the whole handshake
+    /// deadline without limit, and enough of them used up the descriptors the node's other listeners (Kestrel, Orleans)
+    /// share. One predecessor is expected: 16 leaves room for its retries. At the cap a newcomer takes the place of the
+    /// oldest connection that has sent nothing yet (closed, unheard): with the newcomer refused instead, 16 silent
+    /// dialers kept the real predecessor out for the whole deadline, and the ring failed (a rank dials once). A real
+    /// dialer sends its whole message as soon as the greeting arrives, so only a flood faster than that round trip could
+    /// push it out. Only when every connection has been heard (its proof being checked) is the newcomer closed.</summary>
     internal const int MaxPendingHandshakes = 16;
+
+    /// <summary>A connection in its handshake; <see cref="Heard"/> once the dialer's message is in.</summary>
+    private sealed class Handshake(Socket connection)
+    {
+        public Socket Connection { get; } = connection;
+        public volatile bool Heard;
+        public volatile bool Evicted;
+    }
 
     /// <summary>The longest a handshake may take: a peer that dials sends its hello at once.</summary>
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -114,18 +126,49 @@ internal sealed class DataPlaneListener : IDisposable
                 continue;
             }
 
-            if (!_handshakes.Wait(0))
+            var handshake = new Handshake(connection);
+            if (!Admit(handshake))
             {
                 _lastRefusal = $"a connection from {connection.RemoteEndPoint} was closed: {MaxPendingHandshakes} others are in their handshake";
                 connection.Dispose();
                 continue;
             }
-            _ = HandshakeAsync(connection);
+            _ = HandshakeAsync(handshake);
         }
     }
 
-    private async Task HandshakeAsync(Socket connection)
+    /// <summary>Makes room for <paramref name="handshake"/>, closing the oldest unheard one at the cap; false when every
+    /// handshake in progress has been heard.</summary>
+    private bool Admit(Handshake handshake)
     {
+        Handshake? evicted = null;
+        lock (_handshakes)
+        {
+            if (_handshakes.Count >= MaxPendingHandshakes)
+            {
+                var oldest = _handshakes.First;
+                while (oldest is not null && oldest.Value.Heard) oldest = oldest.Next;
+                if (oldest is null) return false;
+                evicted = oldest.Value;
+                _handshakes.Remove(oldest);
+            }
+            _handshakes.AddLast(handshake);
+        }
+        if (evicted is not null)
+        {
+            evicted.Evicted = true;
+            // A plain close with its read pending would reset the connection; shut down first, so the dialer reads the end.
+            // Its handshake then ends with an error, which it records.
+            try { evicted.Connection.Shutdown(SocketShutdown.Both); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            evicted.Connection.Dispose();
+        }
+        return true;
+    }
+
+    private async Task HandshakeAsync(Handshake handshake)
+    {
+        var connection = handshake.Connection;
         var accepted = false;
         var remote = "an unknown address";
         try
@@ -134,7 +177,7 @@ internal sealed class DataPlaneListener : IDisposable
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             deadline.CancelAfter(_timeout < HandshakeTimeout ? _timeout : HandshakeTimeout);
             using var stream = new NetworkStream(connection, ownsSocket: false);
-            var reason = await DataPlaneHandshake.AcceptAsync(stream, _expected, _token, Claim, deadline.Token).ConfigureAwait(false);
+            var reason = await DataPlaneHandshake.AcceptAsync(stream, _expected, _token, Claim, () => handshake.Heard = true, deadline.Token).ConfigureAwait(false);
             if (reason is not null)
             {
                 _lastRefusal = $"a connection from {remote} was refused: {reason}";
@@ -146,7 +189,9 @@ internal sealed class DataPlaneListener : IDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidDataException)
         {
-            _lastRefusal = $"a connection from {remote} broke off during the handshake: {e.Message}";
+            _lastRefusal = handshake.Evicted
+                ? $"a connection from {remote} was closed: it had sent nothing, and a newer one needed its place ({MaxPendingHandshakes} in their handshake)"
+                : $"a connection from {remote} broke off during the handshake: {e.Message}";
         }
         finally
         {
@@ -154,7 +199,7 @@ internal sealed class DataPlaneListener : IDisposable
             {
                 connection.Dispose();
             }
-            _handshakes.Release();
+            lock (_handshakes) _handshakes.Remove(handshake);
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
@@ -49,12 +50,19 @@ public static class ClusterApiEndpoints
         const string source = "request body";
         if (request.ContentLength > MaxSpecBytes)
             throw new SpecFileException(source, [$"{request.ContentLength} bytes; a spec may have at most {MaxSpecBytes}."]);
+        // A chunked body declares no length: without this Kestrel reads up to its own limit (30 MB) before the check below.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = MaxSpecBytes;
         using var reader = new StreamReader(request.Body);
-        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        string text;
+        try { text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { throw TooLong(); }
         if (text.Length > MaxSpecBytes)
-            throw new SpecFileException(source, [$"longer than {MaxSpecBytes} bytes; a spec is a few kilobytes."]);
+            throw TooLong();
         var format = request.ContentType?.Contains("yaml", StringComparison.OrdinalIgnoreCase) == true ? SpecFormat.Yaml : SpecFormat.Json;
         return SpecFiles.FromTree<ExperimentSpec>(SpecFiles.ParseDocument(text, format, source), source);
+
+        static SpecFileException TooLong() => new(source, [$"longer than {MaxSpecBytes} bytes; a spec is a few kilobytes."]);
     }
 
     /// <summary>The run id of a route value: routing leaves an escaped '/' (%2F) escaped.</summary>

@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using Grpc.Core;
 using SegCluster.Abstractions.Security;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Collectives;
@@ -12,8 +13,10 @@ namespace SegCluster.Node.Api;
 /// one a request came in on (RequireHost matches the client-chosen Host header, so it is no boundary), hence
 /// the local port is checked here, after routing picked the endpoint:
 /// <list type="bullet">
-/// <item>Collective port: only the gRPC <see cref="CollectiveService"/>, which checks the token itself
-/// (Unauthenticated / PermissionDenied); anything else is 404, token or not.</item>
+/// <item>Collective port: only the gRPC <see cref="CollectiveService"/>; anything else is 404, token or not. With
+/// Node:Token set, a call without the Bearer token is answered here, before the service reads its message (up to
+/// 4 MB per call), with gRPC status Unauthenticated (missing) or PermissionDenied (wrong); the service checks it again
+/// for hosts without this middleware.</item>
 /// <item>HTTP port: never the collective service (404). With Node:Token set, every request needs
 /// "authorization: Bearer &lt;token&gt;" except /health, /health/ready (Kubernetes probes) and /metrics
 /// (Prometheus scrapers; numbers only, no control): a missing or wrong token gets 401 before any endpoint
@@ -31,18 +34,39 @@ public sealed class ClusterTokenMiddleware(RequestDelegate next, IOptions<NodeOp
         var node = options.Value;
         var port = context.Connection.LocalPort;
         var collective = IsCollectiveService(context.GetEndpoint());
-        if (port == node.CollectivePort) return collective ? next(context) : NotFound(context);
+        if (port == node.CollectivePort)
+            return !collective ? NotFound(context) : Authorized(context, node.Token, out var none) ? next(context) : GrpcRefused(context, none);
         if (port != node.HttpPort || collective) return NotFound(context);
 
-        if (string.IsNullOrEmpty(node.Token) || OpenPaths.Any(p => context.Request.Path.Equals(p, StringComparison.OrdinalIgnoreCase)))
+        if (OpenPaths.Any(p => context.Request.Path.Equals(p, StringComparison.OrdinalIgnoreCase)) || Authorized(context, node.Token, out var missing))
             return next(context);
-        var presented = ClusterToken.FromBearer(context.Request.Headers.Authorization.ToString());
-        if (ClusterToken.Matches(presented, node.Token)) return next(context);
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return context.Response.WriteAsync(presented is null
+        return context.Response.WriteAsync(missing
             ? "The SegCluster API requires 'authorization: Bearer <cluster token>'.\n"
             : "The cluster token is wrong.\n");
+    }
+
+    /// <summary>Whether the request may pass: no token is configured, or it carries it as a Bearer header. When not,
+    /// <paramref name="missing"/> says whether it gave none (else a wrong one).</summary>
+    private static bool Authorized(HttpContext context, string? token, out bool missing)
+    {
+        var presented = ClusterToken.FromBearer(context.Request.Headers.Authorization.ToString());
+        missing = presented is null;
+        return string.IsNullOrEmpty(token) || ClusterToken.Matches(presented, token);
+    }
+
+    /// <summary>A trailers-only gRPC answer (HTTP 200, grpc-status in the headers), sent without reading the body.</summary>
+    private static Task GrpcRefused(HttpContext context, bool missing)
+    {
+        var (status, message) = missing
+            ? (StatusCode.Unauthenticated, "The collective service requires 'authorization: Bearer <cluster token>'.")
+            : (StatusCode.PermissionDenied, "The cluster token is wrong.");
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/grpc";
+        context.Response.Headers["grpc-status"] = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers["grpc-message"] = message;
+        return Task.CompletedTask;
     }
 
     private static bool IsCollectiveService(Endpoint? endpoint) =>

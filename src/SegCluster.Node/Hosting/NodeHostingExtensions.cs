@@ -123,15 +123,18 @@ public static class NodeHostingExtensions
         app.MapSegClusterApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapSegClusterCollectives();
-        var dashboard = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value.Dashboard;
-        if (dashboard.Enabled) app.MapOrleansDashboard(routePrefix: dashboard.Path);
+        var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+        if (node.Dashboard.Enabled) app.MapOrleansDashboard(routePrefix: node.Dashboard.Path);
+        if (node.ListensBeyondLoopback() && string.IsNullOrEmpty(node.Token))  // NodeOptionsValidator refuses it unless allowed
+            app.Logger.LogWarning("This node listens beyond loopback without a cluster token (Node:AllowUnauthenticated): anyone who " +
+                                  "reaches its ports can submit, cancel and read runs and call its grains. Set Node:Token unless this network is trusted.");
         return app;
     }
 
     private static void ListenAnyIPOrLoopback(this KestrelServerOptions kestrel, NodeOptions node, int port, HttpProtocols protocols)
     {
         // A node advertising a loopback address listens on loopback only, unless told otherwise; any other on every interface.
-        if (NodeOptions.IsLoopbackHost(node.AdvertiseHost) && !node.ListenOnAllInterfaces)
+        if (!node.ListensBeyondLoopback())
             kestrel.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
         else
             kestrel.ListenAnyIP(port, o => o.Protocols = protocols);

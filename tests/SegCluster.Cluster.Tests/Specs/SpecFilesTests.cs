@@ -185,4 +185,37 @@ public sealed class SpecFilesTests
         File.WriteAllText(file, "name: trailing\n---\n");
         Assert.Equal("trailing", SpecFiles.LoadExperiment(file).Name);
     }
+
+    /// <summary>Specs come from the network: a deep nesting overflowed YamlDotNet's recursive loader (the process died) and
+    /// aliases expanded exponentially. Both are refused at the place they start, naming the line.</summary>
+    [Fact]
+    public void Deep_nesting_is_refused_at_the_depth_limit()
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(YamlBombs.Nested(), SpecFormat.Yaml, "bomb.yaml"));
+        Assert.Equal("line 1, column 67: not valid YAML (nested deeper than 64 levels; a spec is a few levels deep.)",
+            error.Errors.Single());
+
+        // 64 levels is the JSON path's limit too: the YAML one parses (to a tree the schema then refuses by name).
+        Assert.NotNull(SpecFiles.ParseTree(YamlBombs.Nested(63), SpecFormat.Yaml));
+        Assert.Throws<SpecFileException>(() => SpecFiles.ParseTree(YamlBombs.Nested(64), SpecFormat.Yaml));
+        Assert.Contains("depth of 64", Assert.Throws<SpecFileException>(() =>
+            SpecFiles.ParseTree($"{{ \"a\": {new string('[', 64)}{new string(']', 64)} }}", SpecFormat.Json)).Errors.Single(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("model: &m { width: 4 }\n", "line 1, column 8: not valid YAML (anchor '&m': ")]
+    [InlineData("a: 1\nmodel: *m\n", "line 2, column 8: not valid YAML (alias '*m': ")]
+    public void Anchors_and_aliases_are_refused_naming_the_line(string yaml, string expected)
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(yaml, SpecFormat.Yaml));
+        Assert.StartsWith(expected, error.Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains("anchors and aliases are not supported", error.Errors.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_billion_laughs_is_refused_at_its_first_anchor()
+    {
+        var error = Assert.Throws<SpecFileException>(() => SpecFiles.Parse<ExperimentSpec>(YamlBombs.Laughs(), SpecFormat.Yaml));
+        Assert.StartsWith("line 1, column 5: not valid YAML (anchor '&l0': ", error.Errors.Single(), StringComparison.Ordinal);
+    }
 }
