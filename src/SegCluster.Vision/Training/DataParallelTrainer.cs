@@ -125,14 +125,37 @@ public sealed class DataParallelTrainer : IDisposable
             throw new ArgumentException($"a batch of {batch.Count} cannot be split into {k} equal micro-batches (OptimizerOptions.AccumulationSteps); use a multiple.", nameof(batch));
         using var scope = NewDisposeScope();
         long stepNumber = _completedSteps + 1;
-        var clock = Stopwatch.StartNew();
-        var busyBefore = _stream?.Busy ?? TimeSpan.Zero;
-        var allReduce = TimeSpan.Zero;
-        long allReduceBytes = 0;
+        var timings = new StepTimings(_stream);
 
+        double globalLoss = AccumulateGradients(batch, stepNumber, timings);
+        ReduceGradients(timings);
+        var (scaledNorm, bad) = MeasureGradient();
+        double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
+        var learningRate = _options.LearningRateAt(_completedSteps);  // a skipped step reports the rate it would have used
+        // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
+        // so all ranks skip this step together and back the scale off; parameters and optimiser state stay as they were.
+        if (_precision.Scaler is { } scaler && !scaler.Update(gradientsFinite: bad < 0))
+            return Completed(globalLoss, batch.Count, timings, learningRate, gradientNorm: double.NaN, skipped: true);
+        if (bad >= 0)
+            throw new TrainingDivergedException(
+                $"gradient is not finite at step {stepNumber} (element {bad} of {GradientLength}, rank {_reducer.Rank}); " +
+                "no parameter was changed. Lower the learning rate or check the inputs.");
+
+        double gradientNorm = ApplyUpdate(scaledNorm, lossScale, learningRate, timings);
+        return Completed(globalLoss, batch.Count, timings, learningRate, gradientNorm, skipped: false);
+    }
+
+    /// <summary>
+    /// Gradient accumulation: k forward/backward passes (<see cref="OptimizerOptions.AccumulationSteps"/>) over equal
+    /// micro-batches, into the zeroed grads; one gradient all-reduce and one update follow. Returns the global loss (the
+    /// micro-batches' mean). With buckets overlapping backward, only the last micro-batch's backward launches them, and a
+    /// failure abandons them before it propagates.
+    /// </summary>
+    private double AccumulateGradients(SegmentationBatch batch, long stepNumber, StepTimings timings)
+    {
         Model.train();
         ZeroGradients();
-        // Gradient accumulation: k forward/backward passes, one gradient all-reduce and one update.
+        int k = _options.AccumulationSteps;
         double globalLoss = 0;
         int micro = batch.Count / k;
         var content = _criterion.ReadsContent ? batch.Content : null;  // built on the batch's device only for a criterion that reads it
@@ -146,8 +169,7 @@ public sealed class DataParallelTrainer : IDisposable
                     var (loss, time, bytes) = ForwardBackward(batch.Images.narrow(0, j * micro, micro), batch.Labels.narrow(0, j * micro, micro),
                         content?.narrow(0, j * micro, micro), stepNumber);
                     globalLoss += loss / k;
-                    allReduce += time;
-                    allReduceBytes += bytes;
+                    timings.AddAllReduce(time, bytes);
                 }
                 finally
                 {
@@ -160,59 +182,75 @@ public sealed class DataParallelTrainer : IDisposable
             _overlap?.Abandon();
             throw;
         }
-        var forwardBackward = clock.Elapsed - allReduce;
+        timings.EndForwardBackward();
+        return globalLoss;
+    }
 
+    /// <summary>
+    /// Sums the accumulated gradient over the ranks into <see cref="_gradient"/> (with one rank, only flattens it): the
+    /// buckets backward launched are waited for, or, without overlap, the whole gradient is all-reduced here.
+    /// </summary>
+    private void ReduceGradients(StepTimings timings)
+    {
         FlattenGradients();
         int overlapped = 0;
         if (_host is { } host)
         {
+            TimeSpan waited;
             if (_overlap is { } overlap)
             {
-                (var waited, overlapped) = overlap.Finish();
-                allReduce += waited;
+                (waited, overlapped) = overlap.Finish();
             }
             else
             {
-                allReduce += Timed(() =>
+                waited = Timed(() =>
                 {
                     host.Download(_gradient);
                     _collective.Sum(host.Values);
                     host.Upload(_gradient);
                 });
             }
-            allReduceBytes += 4L * host.Values.Length;
+            timings.AddAllReduce(waited, 4L * host.Values.Length);
         }
-        int buckets = _host is null ? 0 : _overlap?.Buckets.Count ?? 1;
-        var busy = _stream is null ? allReduce : _stream.Busy - busyBefore;
-        // One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
-        // (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
+        timings.EndReduction(buckets: _host is null ? 0 : _overlap?.Buckets.Count ?? 1, overlapped);
+    }
+
+    /// <summary>
+    /// The reduced (still loss-scaled) gradient's L2 norm, and its first non-finite element or -1.
+    /// One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
+    /// (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
+    /// </summary>
+    private (double ScaledNorm, long FirstNonFinite) MeasureGradient()
+    {
         double scaledNorm = Norm(_gradient, ScalarType.Float32);
         long bad = double.IsFinite(scaledNorm) ? -1 : FirstNonFinite(_gradient);
         if (bad < 0 && !double.IsFinite(scaledNorm)) scaledNorm = Norm(_gradient, ScalarType.Float64);
-        double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
-        // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
-        // so all ranks skip this step together and back the scale off; parameters and optimiser state stay as they were.
-        if (_precision.Scaler is { } scaler && !scaler.Update(gradientsFinite: bad < 0))
-        {
-            _completedSteps++;
-            return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, TimeSpan.Zero, allReduceBytes, _options.LearningRateAt(_completedSteps - 1), double.NaN)
-                { LossScale = scaler.Scale, Skipped = true, Buckets = buckets, OverlappedBuckets = overlapped, AllReduceBusy = busy };
-        }
-        if (bad >= 0)
-            throw new TrainingDivergedException(
-                $"gradient is not finite at step {stepNumber} (element {bad} of {GradientLength}, rank {_reducer.Rank}); " +
-                "no parameter was changed. Lower the learning rate or check the inputs.");
+        return (scaledNorm, bad);
+    }
 
+    /// <summary>Unscales and clips the reduced, finite gradient and steps the optimiser; returns ‖g‖ before clipping.</summary>
+    private double ApplyUpdate(double scaledNorm, double lossScale, double learningRate, StepTimings timings)
+    {
         var optimizerClock = Stopwatch.StartNew();
         Unscale(lossScale);
         var gradientNorm = ClipGradients(scaledNorm / lossScale);
-        var learningRate = _options.LearningRateAt(_completedSteps);
         OptimizerStep((float)learningRate);
-        var optimizerTime = optimizerClock.Elapsed;
+        timings.Optimizer = optimizerClock.Elapsed;
+        return gradientNorm;
+    }
 
+    /// <summary>Counts the step as completed (a step the fp16 loss scaler skipped too) and reports it.</summary>
+    private StepResult Completed(double globalLoss, int images, StepTimings timings, double learningRate, double gradientNorm, bool skipped)
+    {
         _completedSteps++;
-        return new StepResult(globalLoss, batch.Count, forwardBackward, allReduce, optimizerTime, allReduceBytes, learningRate, gradientNorm)
-            { LossScale = _precision.LossScale, Buckets = buckets, OverlappedBuckets = overlapped, AllReduceBusy = busy };
+        return new StepResult(globalLoss, images, timings.ForwardBackward, timings.AllReduce, timings.Optimizer, timings.AllReduceBytes, learningRate, gradientNorm)
+        {
+            LossScale = _precision.LossScale,  // after Update: the scale the next step uses
+            Skipped = skipped,
+            Buckets = timings.Buckets,
+            OverlappedBuckets = timings.OverlappedBuckets,
+            AllReduceBusy = timings.AllReduceBusy,
+        };
     }
 
     /// <summary>
@@ -400,5 +438,44 @@ public sealed class DataParallelTrainer : IDisposable
         long start = Stopwatch.GetTimestamp();
         action();
         return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>Where one step's time and bytes went, gathered as it runs, for its <see cref="StepResult"/>.</summary>
+    private sealed class StepTimings
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly ReductionStream? _stream;
+        private readonly TimeSpan _busyBefore;
+
+        public StepTimings(ReductionStream? stream)
+        {
+            _stream = stream;
+            _busyBefore = stream?.Busy ?? TimeSpan.Zero;
+        }
+
+        public TimeSpan ForwardBackward { get; private set; }
+        public TimeSpan AllReduce { get; private set; }
+        public long AllReduceBytes { get; private set; }
+        public TimeSpan AllReduceBusy { get; private set; }
+        public int Buckets { get; private set; }
+        public int OverlappedBuckets { get; private set; }
+        public TimeSpan Optimizer { get; set; }  // zero when the step was skipped
+
+        public void AddAllReduce(TimeSpan time, long bytes)
+        {
+            AllReduce += time;
+            AllReduceBytes += bytes;
+        }
+
+        /// <summary>Forward and backward: the time since the step began, less the all-reduces inside it.</summary>
+        public void EndForwardBackward() => ForwardBackward = _clock.Elapsed - AllReduce;
+
+        /// <summary>The reducer's busy time over the step (overlapped with backward or not; without a stream, the waits).</summary>
+        public void EndReduction(int buckets, int overlapped)
+        {
+            Buckets = buckets;
+            OverlappedBuckets = overlapped;
+            AllReduceBusy = _stream is null ? AllReduce : _stream.Busy - _busyBefore;
+        }
     }
 }
