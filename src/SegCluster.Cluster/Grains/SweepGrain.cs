@@ -415,6 +415,9 @@ public sealed class SweepGrain(
         foreach (var (trial, state) in left.Zip(states))
         {
             if (state is not (ExperimentState.Completed or ExperimentState.Pending or ExperimentState.Running) || trial.Workers.Any(leased.Contains)) continue;
+            // A completed experiment's losses live in its activation's memory only: one reactivated after the outage has
+            // none, and a trial ranked by loss would end without a metric. Its evaluation is stored, so other metrics adopt it.
+            if (state == ExperimentState.Completed && spec.Metric == SweepSpec.Loss) continue;
             leased.UnionWith(trial.Workers);
             var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
             if (trialSpec.Training.ResumeFrom is null && trial.ResumedFromPath is { } path) trialSpec = ResumingFrom(trialSpec, path);

@@ -111,7 +111,8 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 if (!status.State.IsFinal()) continue;
                 return status.State switch
                 {
-                    ExperimentState.Completed => new TrialOutcome(TrialState.Completed, step, loss.Value, status.Evaluation),
+                    // The status's step: a followed experiment that completed may have reported no losses to this runner.
+                    ExperimentState.Completed => new TrialOutcome(TrialState.Completed, Math.Max(step, status.Step), loss.Value, status.Evaluation),
                     ExperimentState.Cancelled => new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the experiment was cancelled"),
                     _ => new TrialOutcome(TrialState.Failed, step, loss.Value, Error: status.Error),
                 };

@@ -434,6 +434,26 @@ public sealed class SweepResumeTests
         Assert.Equal((TrialState.Completed, 2), (status.Trials[1].State, status.Trials[1].Attempt));
     }
 
+    /// <summary>Ranked by loss, a trial whose experiment completed while no coordinator followed it is launched again: the
+    /// experiment's losses live in its activation's memory only, so one reactivated after the outage has none, and the
+    /// adopted trial would end without a metric. (With mIoU its stored evaluation ranks it: the test above.)</summary>
+    [Fact]
+    public async Task A_coordinator_taking_over_a_sweep_ranked_by_loss_launches_a_completed_trial_again()
+    {
+        using var folder = new TempDirectory("segcluster-sweep-state-");
+        var sweep = Sweep with { Metric = SweepSpec.Loss, Mode = "min", Axes = [Sweep.Axes[0] with { Values = ["0", "1"] }] };
+        await KillCoordinatorWhileHeldAsync(folder, "adopt-loss-1", sweep, 2, new ScriptedTrialRunner(Loss) { Hold = [0, 1] });
+
+        var second = new ScriptedTrialRunner(Loss);
+        second.Surviving["adopt-loss-1/resume-t000/a1"] = ExperimentState.Completed;
+        await using var cluster = await SweepClusters.StartAsync(second, silo => silo.AddSegClusterFileGrainStorage(folder.FullName));
+        var status = await SweepClusters.UntilEndedAsync(cluster.Client.GetGrain<ISweepGrain>("adopt-loss-1"));
+
+        Assert.Empty(second.Follows);
+        Assert.Equal([(TrialState.Completed, 2), (TrialState.Completed, 2)], status.Trials.Select(t => (t.State, t.Attempt)));
+        Assert.All(status.Trials, t => Assert.NotNull(t.Metric));
+    }
+
     /// <summary>Trial 0's experiment still runs when a coordinator takes the sweep over (ASHA on the loss, rungs 1 and 3):
     /// it is followed on its worker as attempt 1, from the step its saved rung value recorded, and trial 1 waits for that
     /// worker. Its curve and rungs go on where the saved ones end. Before: it was abandoned (its experiment cancelled, the
