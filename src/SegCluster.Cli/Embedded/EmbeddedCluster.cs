@@ -101,9 +101,10 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddSegClusterNode();
         // The command prints a failed run's reason once, so the node's console does not repeat it: not the experiment's error
-        // line, nor each rank's warning with the same reason. A rank's unexpected failure (an error, with its stack) still shows.
+        // line, nor each rank's warning with the same reason. A rank's unexpected failure (an error, with its stack) and the
+        // loop's other warnings (old checkpoints not deleted, a lost step report) still show.
         builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(ExperimentGrain).FullName, level => level is LogLevel.Warning or LogLevel.Critical);
-        builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(WorkerTrainingLoop).FullName, level => level >= LogLevel.Error);
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(WorkerTrainingLoop.FailureCategory, level => level >= LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
         WebApplication? app = null;
         try

@@ -38,8 +38,13 @@ public sealed class WorkerTrainingLoop(
     TrainingDataSources dataSources,
     DeviceOccupancy devices,
     string checkpointDirectory,
-    ILogger<WorkerTrainingLoop> logger)
+    ILogger<WorkerTrainingLoop> logger,
+    ILogger failures)
 {
+    /// <summary>The log category of a rank's explained failure (<see cref="Run"/>): a host that reports the run's
+    /// failure itself, as the embedded CLI does, filters it without losing the loop's other warnings.</summary>
+    public const string FailureCategory = "SegCluster.Cluster.Training.RankFailures";
+
     /// <summary>How long a failure report keeps trying while the coordinator moves off a lost node.</summary>
     private static readonly TimeSpan ReportFailureFor = TimeSpan.FromSeconds(90);
 
@@ -74,7 +79,7 @@ public sealed class WorkerTrainingLoop(
             // as its error, once, and every rank usually has the same reason. It fails again on a re-formed ring, so it is not
             // worth a retry. Anything else may be a bug: an error with its stack.
             var explained = e is TrainingDivergedException or TooManyInvalidSamplesException or RunSettingException;
-            if (explained) logger.LogWarning("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
+            if (explained) failures.LogWarning("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
             else logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
             var failure = new RankFailure(e.Message, Retryable: !explained);
             ReportFailure(experiment, failure, cancellationToken);

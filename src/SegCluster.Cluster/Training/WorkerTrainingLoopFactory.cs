@@ -21,5 +21,6 @@ public sealed class WorkerTrainingLoopFactory(
     ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, devices, node.Value.CheckpointDirectory, loggers.CreateLogger<WorkerTrainingLoop>());
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, devices, node.Value.CheckpointDirectory,
+            loggers.CreateLogger<WorkerTrainingLoop>(), loggers.CreateLogger(WorkerTrainingLoop.FailureCategory));
 }
