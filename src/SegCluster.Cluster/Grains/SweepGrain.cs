@@ -317,7 +317,11 @@ public sealed class SweepGrain(
         var asha = new AshaRungs(spec.Search.MinBudget, spec.Search.ReductionFactor, spec.Search.Rungs, spec.Maximize);
         // Every trial's, also one interrupted or cancelled: launched again, it keeps those up to its checkpoint (PrepareLaunchAsync).
         foreach (var trial in record.State.Trials)
+        {
             foreach (var rung in trial.Rungs) asha.Restore(trial.Index, rung.Step, rung.Value);
+            // An attempt followed on (AdoptAsync) that continued from a checkpoint is not judged at rungs before it either.
+            if (trial.ResumedFromStep is { } resumed) asha.ResumedFrom(trial.Index, resumed);
+        }
         return asha;
     }
 

@@ -96,4 +96,19 @@ public sealed class AshaRungsTests
         Assert.Null(skipped);
         Assert.Equal([0, 1], asha.RecordedAt(0).Keys.Order());
     }
+
+    /// <summary>A coordinator that rebuilds the rungs while an attempt resumed from step 15 runs on (it follows the attempt,
+    /// not relaunching it): the attempt's rung-30 value stands, and its next report is not recorded at rung 10, which its
+    /// earlier attempt left unrecorded. Before, only Relaunch knew the resume step, so the rebuilt state judged it there.</summary>
+    [Fact]
+    public void A_state_rebuilt_for_a_followed_attempt_keeps_its_resume_step()
+    {
+        var asha = new AshaRungs(minBudget: 10, reductionFactor: 3, rungs: 2, maximize: false);
+        asha.Restore(0, 30, 0.2);
+        asha.ResumedFrom(0, fromStep: 15);
+        Assert.Equal(AshaDecision.Continue, asha.Report(0, 31, 0.1, out var milestone));
+        Assert.Null(milestone);
+        Assert.Empty(asha.RecordedAt(0));
+        Assert.Equal([0], asha.RecordedAt(1).Keys);
+    }
 }

@@ -71,8 +71,13 @@ public sealed class AshaRungs
     {
         for (var k = 0; k < _milestones.Length; k++)
             if (_milestones[k] > fromStep) _recorded[k].Remove(trial);
-        _resumedFrom[trial] = fromStep;
+        ResumedFrom(trial, fromStep);
     }
+
+    /// <summary><paramref name="trial"/>'s current attempt continued from its checkpoint at <paramref name="fromStep"/>: no
+    /// rung at or before that step is recorded from its reports. For a coordinator rebuilding this state (its values come
+    /// from <see cref="Restore"/>) while the attempt runs on; <see cref="Relaunch"/> sets it for a new attempt.</summary>
+    public void ResumedFrom(int trial, int fromStep) => _resumedFrom[trial] = fromStep;
 
     /// <summary>Higher is better inside; NaN (a diverged trial) is worst.</summary>
     private double Score(double metric) => double.IsNaN(metric) ? double.NegativeInfinity : _maximize ? metric : -metric;
