@@ -102,7 +102,7 @@ public static class QuickstartCommand
                 },
             };
             // A field given with --set is named as typed, not as the option whose value it replaced.
-            var setFields = (parse.GetValue(overrides) ?? []).Select(o => o.Split('=')[0].Trim()).ToHashSet();
+            var setFields = SpecOverrides.Paths(parse.GetValue(overrides) ?? []);
             var named = optionNames.Where(o => !setFields.Contains(o.Key)).ToDictionary();
             try
             {

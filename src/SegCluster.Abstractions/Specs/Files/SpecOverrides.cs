@@ -47,4 +47,10 @@ public static class SpecOverrides
         if (errors.Count == 0) errors.AddRange(spec.Validate());
         return errors.Count == 0 ? spec : throw new SpecFileException(source, errors);
     }
+
+    /// <summary>The canonical paths of the fields <paramref name="assignments"/> set; malformed assignments and unknown paths
+    /// are left out (<see cref="Apply"/> names them).</summary>
+    public static IReadOnlySet<string> Paths(IEnumerable<string> assignments) =>
+        assignments.Select(a => a.IndexOf('=') is > 0 and var equals ? a[..equals].Trim() : null)
+            .Where(p => p is not null && SpecPaths.IsValid(p, out _)).Select(p => SpecPaths.Canonical(p!)).ToHashSet();
 }
