@@ -1,4 +1,5 @@
 using SegCluster.Cli.Output;
+using SegCluster.Cluster.Nodes;
 
 namespace SegCluster.Cli.Remote;
 
@@ -11,6 +12,6 @@ public sealed record ClusterAddress(string Redis, string ClusterId, bool TokenOp
     /// still in the environment of the next command).</summary>
     public string Arguments =>
         $"--cluster {ShellWord.Quote(Redis)}" +
-        (ClusterId == RemoteClusterOptions.DefaultClusterId ? "" : $" --cluster-id {ShellWord.Quote(ClusterId)}") +
+        (ClusterId == NodeOptions.DefaultClusterId ? "" : $" --cluster-id {ShellWord.Quote(ClusterId)}") +
         (TokenOption ? " --token …" : "");
 }

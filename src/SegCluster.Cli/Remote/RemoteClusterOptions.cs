@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SegCluster.Abstractions;
+using SegCluster.Cluster.Nodes;
 using SegCluster.Node.Hosting;
 
 namespace SegCluster.Cli.Remote;
@@ -19,13 +20,10 @@ public sealed class RemoteClusterOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SEGCLUSTER_TOKEN"),
     };
 
-    /// <summary>Node:ClusterId's default, as the nodes have it.</summary>
-    public const string DefaultClusterId = "segcluster";
-
     public Option<string> ClusterId { get; } = new("--cluster-id")
     {
         Description = "Orleans cluster id (Node:ClusterId of the nodes).",
-        DefaultValueFactory = _ => DefaultClusterId,
+        DefaultValueFactory = _ => NodeOptions.DefaultClusterId,
     };
 
     public void AddTo(Command command)

@@ -28,6 +28,10 @@ public sealed class NodeOptions
     /// listens on every interface), or <see cref="ListenOnAllInterfaces"/> is on.</summary>
     public bool ListensBeyondLoopback() => !IsLoopbackHost(AdvertiseHost) || ListenOnAllInterfaces;
 
+    /// <summary>Whether whoever reaches this node's ports from another machine is let in: it listens beyond loopback with no
+    /// <see cref="Token"/> (refused at start unless <see cref="AllowUnauthenticated"/>; warned about when allowed).</summary>
+    public bool OpenBeyondLoopback() => ListensBeyondLoopback() && string.IsNullOrEmpty(Token);
+
     /// <summary>Whether <paramref name="host"/> names this machine only: "localhost" or a loopback address (127.0.0.0/8, ::1).</summary>
     public static bool IsLoopbackHost(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
@@ -50,7 +54,8 @@ public sealed class NodeOptions
     /// memory, so a sweep can be resumed after the process ended; empty = memory. One process at a time per folder.</summary>
     public string? StateDirectory { get; set; }
     /// <summary>Orleans cluster id: nodes with the same Redis and cluster id form one cluster.</summary>
-    public string ClusterId { get; set; } = "segcluster";
+    public string ClusterId { get; set; } = DefaultClusterId;
+    public const string DefaultClusterId = "segcluster";
     /// <summary>Cluster token: required on the HTTP API, the gRPC collective, the TCP data plane and every grain call. Never logged.</summary>
     public string? Token { get; set; }
     /// <summary>Lets a node that listens beyond loopback start without <see cref="Token"/>: anyone who reaches its ports

@@ -43,7 +43,7 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Redis names another machine ({redisHost}) but Node:AdvertiseHost is '{options.AdvertiseHost}': other machines cannot reach " +
                        "this node; set Node:AdvertiseHost (--advertise-host) to an address they can.");
         // Without a token every port is open to whoever reaches it: submit, cancel, grain calls, the collective.
-        if (options.ListensBeyondLoopback() && string.IsNullOrEmpty(options.Token) && !options.AllowUnauthenticated)
+        if (options.OpenBeyondLoopback() && !options.AllowUnauthenticated)
             errors.Add($"Node:Token is not set, and this node listens beyond loopback (Node:AdvertiseHost '{options.AdvertiseHost}'" +
                        (options.ListenOnAllInterfaces ? ", Node:ListenOnAllInterfaces" : "") + "): anyone who reaches its ports could submit, " +
                        "cancel and read runs. Set Node:Token (SEGCLUSTER_Node__Token, or --token) to a secret shared by the cluster's " +

@@ -125,7 +125,7 @@ public static class NodeHostingExtensions
         app.MapSegClusterCollectives();
         var node = app.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
         if (node.Dashboard.Enabled) app.MapOrleansDashboard(routePrefix: node.Dashboard.Path);
-        if (node.ListensBeyondLoopback() && string.IsNullOrEmpty(node.Token))  // NodeOptionsValidator refuses it unless allowed
+        if (node.OpenBeyondLoopback())  // NodeOptionsValidator refuses it unless allowed
             app.Logger.LogWarning("This node listens beyond loopback without a cluster token (Node:AllowUnauthenticated): anyone who " +
                                   "reaches its ports can submit, cancel and read runs and call its grains. Set Node:Token unless this network is trusted.");
         return app;
