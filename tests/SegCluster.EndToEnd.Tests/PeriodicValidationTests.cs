@@ -55,29 +55,55 @@ public sealed class PeriodicValidationTests : IDisposable
         Assert.Equal(bestPoint.Evaluation.MeanIoU, again.MeanIoU, precision: 12);
     }
 
-    /// <summary>A run resumed from another run's checkpoint keeps the best that checkpoint records (as mmengine keeps
-    /// best_score): before, its first validation always wrote best.ckpt, so a resumed run under the same id replaced a
-    /// better best.ckpt with a worse one. The resumed run trains at a negligible learning rate with group norm (no running
-    /// statistics), so its weights, and its score, are those of the step it resumed from: never better than the best.</summary>
+    /// <summary>A run resumed under a new id from another run's checkpoint keeps the best that checkpoint records (as
+    /// mmengine keeps best_score): before, its first validation always wrote best.ckpt, so a resumed run under the same id
+    /// replaced a better best.ckpt with a worse one. It writes no best.ckpt of its own then, and reports the earlier run's
+    /// one, whose path the checkpoint records, as its best checkpoint (before, it reported none). The resumed run trains at
+    /// a negligible learning rate with group norm (no running statistics), so its weights, and its score, are those of the
+    /// step it resumed from: never better than the best.</summary>
     [Fact]
-    public async Task A_resumed_run_keeps_the_best_score_its_checkpoint_records()
+    public async Task A_run_resumed_under_a_new_id_that_does_not_beat_the_earlier_best_reports_the_earlier_best_checkpoint()
     {
         var first = Spec with { Model = Spec.Model with { Norm = "gn" }, Training = Spec.Training with { Steps = 4, CheckpointEvery = 2 } };
         var original = await RunAsync(first);
         Assert.True(original.State == ExperimentState.Completed, $"{original.State}: {original.Error}");
         var bestPoint = original.Validations.MaxBy(v => v.Evaluation.MeanIoU)!;
+        var earlierBest = original.BestCheckpoint!;
+        Assert.Equal(bestPoint.Step, earlierBest.Step);
         var checkpoint = original.Checkpoint!.Path;
         var recorded = CheckpointStore.ReadMetadata(checkpoint).Best;
-        Assert.Equal(new BestValidation(TrainingSpec.MeanIoUMetric, bestPoint.Evaluation.MeanIoU, bestPoint.Step), recorded);
+        Assert.Equal(new BestValidation(TrainingSpec.MeanIoUMetric, bestPoint.Evaluation.MeanIoU, bestPoint.Step, earlierBest.Path), recorded);
 
         var resumed = await RunAsync(first with { Training = first.Training with { Steps = 6, LearningRate = 1e-12, ResumeFrom = checkpoint } });
         Assert.True(resumed.State == ExperimentState.Completed, $"{resumed.State}: {resumed.Error}");
         Assert.Equal(new CheckpointRecord(4, checkpoint), resumed.ResumedFrom);  // where a Ctrl+C before its own checkpoint points
         Assert.Equal(6, Assert.Single(resumed.Validations).Step);
         Assert.True(resumed.Validations[0].Evaluation.MeanIoU <= recorded!.Score, "the resumed run scored better than it can");
-        Assert.Null(resumed.BestCheckpoint);
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(resumed.Checkpoint!.Path)!, "best.ckpt")));
-        Assert.Equal(recorded, CheckpointStore.ReadMetadata(resumed.Checkpoint.Path).Best);  // and passes it on
+        Assert.Equal(earlierBest, resumed.BestCheckpoint);  // the earlier run's best.ckpt holds the best weights
+        Assert.Equal(new EarlierBest(TrainingSpec.MeanIoUMetric, recorded.Score, recorded.Step, earlierBest.Path), resumed.EarlierBest);
+        Assert.Equal(recorded, CheckpointStore.ReadMetadata(resumed.Checkpoint.Path).Best);  // and passes it on, path and all
+    }
+
+    /// <summary>A run resumed under a new id whose validation beats the best its checkpoint records writes its own best.ckpt,
+    /// which takes over as its best checkpoint (and as the best its checkpoints pass on). The first run trains at a
+    /// negligible learning rate, so its best is the untrained network's score, which the resumed run's real steps beat.</summary>
+    [Fact]
+    public async Task A_run_resumed_under_a_new_id_that_beats_the_earlier_best_reports_its_own_best_checkpoint()
+    {
+        var first = Spec with { Model = Spec.Model with { Norm = "gn" }, Training = Spec.Training with { Steps = 4, CheckpointEvery = 2, LearningRate = 1e-12 } };
+        var original = await RunAsync(first);
+        Assert.True(original.State == ExperimentState.Completed, $"{original.State}: {original.Error}");
+        var recorded = CheckpointStore.ReadMetadata(original.Checkpoint!.Path).Best!;
+
+        var resumed = await RunAsync(first with { Training = first.Training with { Steps = 8, LearningRate = 0.05, ResumeFrom = original.Checkpoint.Path } });
+        Assert.True(resumed.State == ExperimentState.Completed, $"{resumed.State}: {resumed.Error}");
+        var bestPoint = resumed.Validations.MaxBy(v => v.Evaluation.MeanIoU)!;
+        Assert.True(bestPoint.Evaluation.MeanIoU > recorded.Score, $"the resumed run's best {bestPoint.Evaluation.MeanIoU} did not beat {recorded.Score}");
+        var own = Path.Combine(Path.GetDirectoryName(resumed.Checkpoint!.Path)!, "best.ckpt");
+        Assert.Equal(new CheckpointRecord(bestPoint.Step, own), resumed.BestCheckpoint);
+        Assert.Null(resumed.EarlierBest);
+        Assert.Equal(new BestValidation(TrainingSpec.MeanIoUMetric, bestPoint.Evaluation.MeanIoU, bestPoint.Step, own), CheckpointStore.ReadMetadata(resumed.Checkpoint.Path).Best);
     }
 
     private async Task<ExperimentStatus> RunAsync(ExperimentSpec spec)

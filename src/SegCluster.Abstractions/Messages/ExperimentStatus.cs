@@ -29,8 +29,14 @@ public sealed record ExperimentStatus(
     [Id(14)] public string? CoordinatorNode { get; init; }
     /// <summary>Periodic validations so far (training.validate_every), oldest first.</summary>
     [Id(40)] public IReadOnlyList<ValidationPoint> Validations { get; init; } = [];
-    /// <summary>The checkpoint with the best training.best_metric so far (kept next to the last one).</summary>
+    /// <summary>Where the weights with the best training.best_metric so far are: this run's best.ckpt (kept next to the last
+    /// checkpoint) once one of its validations wrote it; before that, for a run resumed from another run's checkpoint, that
+    /// run's best checkpoint (<see cref="EarlierBest"/>) while the file still holds those weights. Null when there is none.</summary>
     [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
+    /// <summary>Set while the best is still the one the checkpoint this run resumed from records (no validation of this run
+    /// has beaten it): <see cref="BestCheckpoint"/> is then its file, or null with <see cref="Messages.EarlierBest.Problem"/>
+    /// saying why (the file no longer exists, say).</summary>
+    [Id(43)] public EarlierBest? EarlierBest { get; init; }
     /// <summary>A start was taken up and has not launched or been refused yet: still <see cref="ExperimentState.Pending"/>
     /// while it checks the spec's files (the dataset folder, a starting checkpoint), which may outlast its caller's timeout.
     /// Kept in memory by the coordinator's activation.</summary>

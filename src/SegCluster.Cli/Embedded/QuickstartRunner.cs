@@ -102,6 +102,8 @@ public static class QuickstartRunner
                 async () => console.MarkupLineInterpolated($"wrote {await result.WriteAsync(output, cancellationToken)}"));
             if (status.Checkpoint is { } checkpoint)
                 console.WriteLine($"checkpoint: {checkpoint.Path} (evaluate: {RunSummary.EvaluateCommand(spec, checkpoint.Path)})");
+            // The run's status goes with this process: the only place it says where its best weights are.
+            if (ExperimentStatusView.BestCheckpoint(status) is { } best) console.WriteLine($"best checkpoint: {best}");
             if (linger > TimeSpan.Zero)
             {
                 // The final mIoU and experiment state exist only after the run; a scraper needs the node up to see them.

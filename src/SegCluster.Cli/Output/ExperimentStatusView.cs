@@ -24,9 +24,19 @@ public static class ExperimentStatusView
         if (status.Checkpoint is { } c) Row("checkpoint", $"step {c.Step}: {c.Path}");
         if (status.Validations.Count > 0)
             Row("validations", string.Join(", ", status.Validations.Select(v => $"step {v.Step}: mIoU {v.Evaluation.MeanIoU:P1}")));
-        if (status.BestCheckpoint is { } b) Row("best checkpoint", $"step {b.Step}: {b.Path}");
+        if (BestCheckpoint(status) is { } best) Row("best checkpoint", best);
         if (status.Evaluation is { } e) Row("mIoU", $"{e.MeanIoU:P1} (pixel accuracy {e.PixelAccuracy:P1})");
         if (status.Error is { } error) Row("error", error);
         console.Write(table);
     }
+
+    /// <summary>Where the run's best weights are, as a line: its own best.ckpt, or the file of the best the checkpoint it
+    /// resumed from records (which it has not beaten), or why that file cannot be pointed at; null when it has no best.</summary>
+    public static string? BestCheckpoint(ExperimentStatus status) => (status.BestCheckpoint, status.EarlierBest) switch
+    {
+        ({ } own, null) => $"step {own.Step}: {own.Path}",
+        ({ } earlier, not null) => $"step {earlier.Step}: {earlier.Path} (written by the run this one resumed from; no validation of this run has beaten it)",
+        (null, { Problem: { } problem }) => $"none: {problem}",
+        _ => null,
+    };
 }

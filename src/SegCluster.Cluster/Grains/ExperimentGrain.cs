@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
@@ -8,6 +9,7 @@ using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
+using SegCluster.Vision.Training;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -53,6 +55,8 @@ public sealed class ExperimentGrain(
     /// <summary>Set by <see cref="StartAsync"/> before its first await (the preflight) until it launched or was refused: the
     /// scheduler reads it when its start call timed out, and keeps the gang of a start that is still going on.</summary>
     private bool _starting;
+    /// <summary>The last check of the earlier best's file (<see cref="BestCheckpoint"/>): its path, its write time then, and the problem found.</summary>
+    private (string? Path, DateTime WrittenAt, string? Problem)? _earlierBestCheck;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -114,8 +118,25 @@ public sealed class ExperimentGrain(
         }
 
         if (note is not null) logger.LogWarning("Experiment {Experiment}: {Note}", Id, note);
-        record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom };
+        var earlierBest = resumedFrom is null ? null : await Task.Run(() => EarlierBestOf(spec, resumedFrom.Path));
+        record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom, EarlierBest = earlierBest };
         await LaunchAsync(workerIds, throwOnFailure: true);
+    }
+
+    /// <summary>The best the resume checkpoint records, as rank 0 will seed its best with it (<see cref="PeriodicValidation.ResumedBest"/>);
+    /// null when it records none the run keeps. The preflight has just read the file: one that cannot be read now is the
+    /// ranks' failure to report, not a reason to refuse the start here.</summary>
+    private EarlierBest? EarlierBestOf(ExperimentSpec spec, string checkpoint)
+    {
+        try
+        {
+            return PeriodicValidation.ResumedBest(spec, checkpoint) is { } best ? new EarlierBest(best.Metric, best.Score, best.Step, best.Path) : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Experiment {Experiment}: the best recorded in {Checkpoint} cannot be read ({Error})", Id, checkpoint, e.Message);
+            return null;
+        }
     }
 
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)
@@ -395,9 +416,34 @@ public sealed class ExperimentGrain(
         await Task.WhenAll(calls);
     }
 
+    /// <summary>
+    /// Where the run's best weights are (<see cref="ExperimentStatus.BestCheckpoint"/>): its own best.ckpt once a validation
+    /// wrote one; before that, for a run resumed from another run's checkpoint, the earlier best that checkpoint records,
+    /// checked here, when it is reported, not once at the resume: the earlier run's folder may be deleted (or its best.ckpt
+    /// written over by that run going on) at any time after, and a status read then must not point at a file that no
+    /// longer holds those weights. It says why instead (<see cref="EarlierBest.Problem"/>).
+    /// </summary>
+    private (CheckpointRecord? Best, EarlierBest? Earlier) BestCheckpoint(ExperimentRecord r)
+    {
+        if (r.BestCheckpoint is not null || r.EarlierBest is not { } earlier) return (r.BestCheckpoint, null);
+        // Statuses are polled every few hundred milliseconds while a run is followed: the file's header is read again only
+        // when the file changed (a missing file's time is a fixed one).
+        var written = earlier.Path is null ? DateTime.MinValue : File.GetLastWriteTimeUtc(earlier.Path);
+        if (_earlierBestCheck is not { } check || check.Path != earlier.Path || check.WrittenAt != written)
+            _earlierBestCheck = (earlier.Path, written, new BestValidation(earlier.Metric, earlier.Score, earlier.Step, earlier.Path).PathProblem());
+        if (_earlierBestCheck.Value.Problem is not { } problem) return (earlier.Checkpoint, earlier);
+        var best = string.Create(CultureInfo.InvariantCulture, $"{earlier.Metric} {earlier.Score:P2} at step {earlier.Step}");
+        return (null, earlier with
+        {
+            Problem = $"the best so far ({best}) is the one the checkpoint this run resumed from records, and {problem}; " +
+                      "this run writes a best.ckpt of its own when a validation beats it",
+        });
+    }
+
     private ExperimentStatus Status()
     {
         var r = record.State;
+        var (best, earlierBest) = BestCheckpoint(r);
         var trainingSeconds = _trainingTime.TotalSeconds;
         var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
         var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.ResumePoint?.Step ?? 0);
@@ -411,7 +457,8 @@ public sealed class ExperimentGrain(
             WorkerIds = r.Workers,
             CoordinatorNode = silo.Name,
             Validations = r.Validations,
-            BestCheckpoint = r.BestCheckpoint,
+            BestCheckpoint = best,
+            EarlierBest = earlierBest,
             Starting = _starting,
         };
     }

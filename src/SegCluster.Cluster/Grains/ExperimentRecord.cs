@@ -30,6 +30,9 @@ public sealed record ExperimentRecord
     [Id(40)] public List<ValidationPoint> Validations { get; init; } = [];
     /// <summary>Best checkpoint by training.best_metric, written by rank 0 next to the last one.</summary>
     [Id(41)] public CheckpointRecord? BestCheckpoint { get; init; }
+    /// <summary>The best the checkpoint of training.resume_from records, read at the start: the run's best until one of its
+    /// validations beats it (<see cref="BestCheckpoint"/> is set then).</summary>
+    [Id(45)] public EarlierBest? EarlierBest { get; init; }
     /// <summary>Ranks of the current attempt that reported completion; the run completes when every rank has.</summary>
     [Id(42)] public List<int> CompletedRanks { get; init; } = [];
     /// <summary>Images trained by all ranks, and the time from the first step report to the last

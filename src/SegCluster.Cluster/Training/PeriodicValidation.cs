@@ -20,7 +20,9 @@ namespace SegCluster.Cluster.Training;
 /// and the mIoU gauge, and when the chosen metric beats every earlier validation, writes "best.ckpt" atomically next
 /// to the step checkpoints and reports it as the best one. The best score so far comes from the experiment's persisted
 /// validations and, for a run resumed from another run's checkpoint, from the best that checkpoint records, so neither
-/// a re-formed ring nor a resumed run overwrites a better checkpoint with a worse one. It holds the validation
+/// a re-formed ring nor a resumed run overwrites a better checkpoint with a worse one. The best carries the path of the
+/// file holding its weights into every step checkpoint: this run's best.ckpt once it wrote one, else the earlier run's
+/// (<see cref="ResumedBest"/>), which the experiment reports until a validation beats it. It holds the validation
 /// split for the whole run, so the node's decoded-sample cache of it lives from one validation to the next.
 /// </summary>
 public sealed class PeriodicValidation : IDisposable
@@ -41,7 +43,7 @@ public sealed class PeriodicValidation : IDisposable
     {
         (_spec, _experiment, _attempt, _reducer, _metrics, _labels) = (spec, experiment, attempt, reducer, metrics, labels);
         _bestPath = Path.GetFullPath(Path.Combine(experimentDirectory, "best.ckpt"));
-        Best = resumed?.Metric == spec.Training.BestMetric ? resumed : null;
+        Best = Kept(spec, resumed);
         foreach (var point in earlier) Improve(point);
         _validation = dataSources.Acquire(spec, training: false);
     }
@@ -54,9 +56,24 @@ public sealed class PeriodicValidation : IDisposable
         if (!assignment.Spec.Training.ValidatesDuringTraining) return null;
         var rankZero = assignment.Rank == 0;
         var earlier = rankZero ? experiment.GetStatusAsync().GetAwaiter().GetResult().Validations : [];
-        var resumed = rankZero && assignment.ResumeFrom is { } checkpoint ? CheckpointStore.ReadMetadata(checkpoint.Path).Best : null;
+        var resumed = rankZero && assignment.ResumeFrom is { } checkpoint ? ResumedBest(assignment.Spec, checkpoint.Path) : null;
         return new PeriodicValidation(assignment.Spec, experiment, assignment.Attempt, reducer, experimentDirectory, dataSources, metrics, labels, earlier, resumed);
     }
+
+    /// <summary>
+    /// The best a run of <paramref name="spec"/> resumed from <paramref name="checkpoint"/> starts with: the one the checkpoint
+    /// records, when the run validates during training by the same metric (another metric starts afresh); null otherwise,
+    /// and for a version-1 file, which records none (and which training resumes from: this must not refuse it). Rank 0
+    /// seeds its best with it, and the experiment reports its path as the run's best checkpoint until a validation of the
+    /// run beats it: one rule for both.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, or a corrupt one.</exception>
+    /// <exception cref="IOException">The file cannot be read (FileNotFoundException when it is missing).</exception>
+    public static BestValidation? ResumedBest(ExperimentSpec spec, string checkpoint) =>
+        spec.Training.ValidatesDuringTraining ? Kept(spec, CheckpointStore.ReadMetadataIfAny(checkpoint)?.Best) : null;
+
+    private static BestValidation? Kept(ExperimentSpec spec, BestValidation? recorded) =>
+        recorded?.Metric == spec.Training.BestMetric ? recorded : null;
 
     /// <summary>The best validation so far (rank 0), recorded in the step checkpoints; null before one scored.</summary>
     public BestValidation? Best { get; private set; }
@@ -89,7 +106,8 @@ public sealed class PeriodicValidation : IDisposable
         var evaluation = point.Evaluation;
         var score = _spec.Training.BestMetric == TrainingSpec.PixelAccuracyMetric ? evaluation.PixelAccuracy : evaluation.MeanIoU;
         if (!double.IsFinite(score) || Best is { } best && score <= best.Score) return false;
-        Best = new BestValidation(_spec.Training.BestMetric, score, point.Step);
+        // Every improvement is (or, for an earlier formation's validation, was) written to this run's best.ckpt.
+        Best = new BestValidation(_spec.Training.BestMetric, score, point.Step, _bestPath);
         return true;
     }
 

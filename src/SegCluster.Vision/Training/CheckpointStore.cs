@@ -171,12 +171,19 @@ public static class CheckpointStore
 
     /// <summary>The checkpoint's metadata, without reading its tensors.</summary>
     /// <exception cref="InvalidDataException">Not a checkpoint, or a version-1 file (written before metadata was kept).</exception>
-    public static CheckpointMetadata ReadMetadata(string path)
+    public static CheckpointMetadata ReadMetadata(string path) =>
+        ReadMetadataIfAny(path)
+        ?? throw new InvalidDataException($"checkpoint '{path}' is version 1 and records no model spec; only training can resume from it.");
+
+    /// <summary>The checkpoint's metadata, or null for a version-1 file (written before metadata was kept), which training
+    /// still resumes from.</summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, or a corrupt one.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    public static CheckpointMetadata? ReadMetadataIfAny(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist.", path);
         using var reader = new BinaryReader(File.OpenRead(path));
-        return ReadHeader(reader, path)
-            ?? throw new InvalidDataException($"checkpoint '{path}' is version 1 and records no model spec; only training can resume from it.");
+        return ReadHeader(reader, path);
     }
 
     private static CheckpointMetadata? ReadHeader(BinaryReader reader, string path)

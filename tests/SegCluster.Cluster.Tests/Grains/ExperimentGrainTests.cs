@@ -6,6 +6,8 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Training;
+using SegCluster.Vision.Training;
 using StackExchange.Redis;
 
 namespace SegCluster.Cluster.Tests.Grains;
@@ -192,6 +194,51 @@ public sealed class ExperimentGrainTests
         listener.Start();
         listener.RecordObservableInstruments();
         return running;
+    }
+
+    /// <summary>A run resumed under a new id from run1's checkpoint starts with the best that checkpoint records, whose
+    /// weights are in run1's best.ckpt: its status points there until a validation of its own beats it (before, it showed no
+    /// best checkpoint at all). The file is checked when the status is made: once deleted, the status says so instead of
+    /// pointing at it.</summary>
+    [Fact]
+    public async Task A_resumed_run_reports_the_earlier_best_checkpoint_until_its_own_beats_it_and_says_when_it_is_gone()
+    {
+        using var folder = new TempDirectory("segcluster-earlier-best-");
+        var earlier = Path.Combine(folder.FullName, "run1", "best.ckpt");
+        WriteBestCheckpoint(earlier, new BestValidation(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier));
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
+            Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
+
+        var status = await grain.GetStatusAsync();
+        Assert.Equal(new CheckpointRecord(4, earlier), status.BestCheckpoint);
+        Assert.Null(Assert.IsType<EarlierBest>(status.EarlierBest).Problem);
+
+        File.Delete(earlier);
+        status = await grain.GetStatusAsync();
+        Assert.Null(status.BestCheckpoint);
+        Assert.Equal($"the best so far (miou 50.00 % at step 4) is the one the checkpoint this run resumed from records, and '{earlier}' no longer exists; " +
+                     "this run writes a best.ckpt of its own when a validation beats it", status.EarlierBest?.Problem);
+
+        // A validation of the run beats it: its own best.ckpt takes over.
+        var own = new CheckpointRecord(6, "/ckpt/run2/best.ckpt");
+        await grain.ReportValidationAsync(1, new ValidationPoint(6, Evaluation), own);
+        status = await grain.GetStatusAsync();
+        Assert.Equal((own, null), (status.BestCheckpoint, status.EarlierBest));
+    }
+
+    /// <summary>A tiny network's checkpoint recording <paramref name="best"/>, as rank 0 writes best.ckpt.</summary>
+    private static void WriteBestCheckpoint(string path, BestValidation best)
+    {
+        var spec = new ExperimentSpec
+        {
+            Dataset = new DatasetSpec { NumClasses = 2, Height = 16, Width = 16 },
+            Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "none" },
+        };
+        using var model = SpecMapping.BuildModel(spec);
+        using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec), SpecMapping.Optimizer(spec), new SingleRankReducer());
+        CheckpointStore.Save(path, trainer, best: best);
     }
 
     [Theory]

@@ -152,6 +152,7 @@ public sealed class GrainStateStorageTests
             Checkpoint = new CheckpointRecord(12, "/ckpt/step-000012.ckpt"), Recoveries = 1, StepsRedone = 2,
             Validations = [new ValidationPoint(4, evaluation), new ValidationPoint(8, evaluation with { MeanIoU = 0.6 })],
             BestCheckpoint = new CheckpointRecord(8, "/ckpt/best.ckpt"),
+            EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.4, 2, "/ckpt/run1/best.ckpt"),
             CompletedRanks = [.. new[] { 1, 0 }], Images = 96, TrainingTime = TimeSpan.FromSeconds(12.5),
         });
         yield return (ClusterStorage.Scheduler, new SchedulerRecord

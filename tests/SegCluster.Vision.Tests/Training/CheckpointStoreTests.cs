@@ -90,6 +90,47 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Equal(TestData.Snapshot(model)[0], TestData.Snapshot(copy)[0]);
     }
 
+    /// <summary>Checkpoints written before the best recorded the path of its file (a best of metric, score and step only)
+    /// still load, to train on and to read: their best has no path.</summary>
+    [Fact]
+    public void A_checkpoint_whose_best_records_no_path_still_loads()
+    {
+        string path = Path.Combine(dir, "older.ckpt");
+        using var model = TestData.Model("encoder-decoder", 4, 4, NormKind.None);
+        using (var trainer = Trainer(model))
+            CheckpointStore.Save(path, trainer, spec: "{}", best: new BestValidation("miou", 0.4375, 4, "/ckpt/run1/best.ckpt"));
+        RewriteMetadata(path, json =>
+        {
+            var older = json.Replace(@",""Path"":""/ckpt/run1/best.ckpt""", "", StringComparison.Ordinal);
+            Assert.NotEqual(json, older);
+            return older;
+        });
+
+        Assert.Equal(new BestValidation("miou", 0.4375, 4), CheckpointStore.ReadMetadata(path).Best);
+        using var copy = TestData.Model("encoder-decoder", 4, 4, NormKind.None, seed: 42);
+        using var copyTrainer = Trainer(copy);
+        Assert.Equal(0, CheckpointStore.Load(path, copyTrainer));
+        Assert.Equal(TestData.Snapshot(model), TestData.Snapshot(copy));
+    }
+
+    /// <summary>Rewrites the metadata JSON of a version-2 checkpoint, keeping everything after it.</summary>
+    private static void RewriteMetadata(string path, Func<string, string> rewrite)
+    {
+        int magic, version;
+        string json;
+        byte[] rest;
+        using (var reader = new BinaryReader(File.OpenRead(path)))
+        {
+            (magic, version, json) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadString());
+            rest = reader.ReadBytes((int)(reader.BaseStream.Length - reader.BaseStream.Position));
+        }
+        using var writer = new BinaryWriter(File.Create(path));
+        writer.Write(magic);
+        writer.Write(version);
+        writer.Write(rewrite(json));
+        writer.Write(rest);
+    }
+
     [Fact]
     public void An_sgd_checkpoint_is_refused_by_an_adamw_trainer_before_its_weights_change()
     {
