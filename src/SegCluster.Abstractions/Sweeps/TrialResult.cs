@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using SegCluster.Abstractions.Messages;
 
 namespace SegCluster.Abstractions.Sweeps;
 
@@ -42,6 +43,14 @@ public sealed record TrialResult
     /// <summary>That checkpoint's path: an attempt that fails before it writes a checkpoint of its own leaves this one the
     /// trial's latest, and the next attempt continues from it.</summary>
     [Id(20)] public string? ResumedFromPath { get; init; }
+    /// <summary>Where the trial's best weights are (training.best_metric, the sweep's metric under ASHA on a validation):
+    /// its last attempt's best.ckpt, or, when that attempt continued from an earlier attempt's checkpoint and never beat
+    /// the best it records, the earlier attempt's best.ckpt (as Ray Tune reports a trial's best checkpoint). Null when the
+    /// trial did not validate during training, or when that file no longer holds the weights (<see cref="BestCheckpointProblem"/>).</summary>
+    [Id(21)] public CheckpointRecord? BestCheckpoint { get; init; }
+    /// <summary>Why there is no <see cref="BestCheckpoint"/> although the trial has a best: the earlier attempt's file no longer
+    /// exists, say.</summary>
+    [Id(22)] public string? BestCheckpointProblem { get; init; }
 
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 

@@ -63,6 +63,7 @@ public static class ResultsCommand
                 return 2;
             }
             AnsiConsole.Console.Write(SweepTable.Create(report, parse.GetValue(top)));
+            if (SweepTable.BestCheckpointLine(report) is { } best) Console.WriteLine(best);  // plain: a path to copy, unwrapped
             var exports = new[] { (File: parse.GetValue(csv), Text: (Func<string>)report.ToCsv), (File: parse.GetValue(json), Text: report.ToJson) };
             foreach (var (target, text) in exports)
             {

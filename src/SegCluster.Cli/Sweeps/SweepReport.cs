@@ -44,13 +44,13 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
     {
         var text = new StringBuilder();
         var columns = new[] { "rank", "trial", "state", $"metric_{Spec.Metric}", "miou", "pixel_accuracy", "final_loss", "steps", "seconds" }
-            .Concat(AxisPaths).Append("reason");
+            .Concat(AxisPaths).Append("best_checkpoint").Append("reason");
         text.AppendLine(string.Join(',', columns.Select(Quote)));
         var rank = 0;
         foreach (var t in Ranked)
         {
             var cells = new[] { $"{++rank}", t.Name, t.State.ToString().ToLowerInvariant(), Number(t.Metric), Number(t.MeanIoU), Number(t.PixelAccuracy), Number(t.FinalLoss), $"{t.Steps}", Number(t.Seconds) }
-                .Concat(AxisPaths.Select(p => t.ValueOf(p) ?? "")).Append(t.Reason ?? "");
+                .Concat(AxisPaths.Select(p => t.ValueOf(p) ?? "")).Append(t.BestCheckpoint?.Path ?? "").Append(t.Reason ?? "");
             text.AppendLine(string.Join(',', cells.Select(Quote)));
         }
         return text.ToString();

@@ -252,6 +252,7 @@ public static class SweepRunner
         AnnounceSkips();
         var report = SweepReport.From(status);
         console.Write(SweepTable.Create(report, top: 20));  // before the files: a failed write leaves the table
+        if (SweepTable.BestCheckpointLine(report) is { } best) Console.WriteLine(best);  // plain: a path to copy, unwrapped
         if (status.Error is { } error) Console.Error.WriteLine($"error: the sweep coordinator failed: {error}");
         var written = await OutputFolder.TryWriteAsync(folder.FullName, async () =>
         {

@@ -32,6 +32,16 @@ public static class SweepTable
         return table;
     }
 
+    /// <summary>Where the best trial's best weights are, as a plain line to copy (its last attempt's best.ckpt, or the earlier
+    /// attempt's one that attempt continued from and did not beat), or why that file cannot be pointed at; null when the
+    /// best trial has no best checkpoint (it did not validate during training), or there is no best trial.</summary>
+    public static string? BestCheckpointLine(SweepReport report) => new SweepStatus(report.SweepId, report.State, report.Spec, report.Trials).Best switch
+    {
+        { BestCheckpoint: { } best } trial => $"best checkpoint of the best trial, {trial.Name}: {best.Path} (step {best.Step})",
+        { BestCheckpointProblem: { } problem } trial => $"best checkpoint of the best trial, {trial.Name}: none: {problem}",
+        _ => null,
+    };
+
     public static string Format(double? value) => value is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
 
     public static string State(TrialState state) => state switch

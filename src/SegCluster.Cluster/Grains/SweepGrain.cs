@@ -457,6 +457,7 @@ public sealed class SweepGrain(
             // Nothing of the earlier attempt's result: a running trial shows none (a stale FinishedAt gave negative seconds),
             // and one that ends without a value of its own must not rank with the earlier attempt's.
             Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
+            BestCheckpoint = null, BestCheckpointProblem = null,
             // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
             Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
             ResumedFromStep = checkpoint?.Step, ResumedFromPath = checkpoint?.Path,
@@ -548,6 +549,9 @@ public sealed class SweepGrain(
                 : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
             Reason = outcome.Error ?? trial.Reason,
             FinishedAt = DateTime.UtcNow,
+            // The attempt's own best.ckpt, or the earlier attempt's one it continued from and did not beat.
+            BestCheckpoint = outcome.BestCheckpoint,
+            BestCheckpointProblem = outcome.BestCheckpointProblem,
         };
         return false;
     }

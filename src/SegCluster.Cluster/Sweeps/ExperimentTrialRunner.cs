@@ -52,6 +52,9 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         // Followed from a step on (an adopted trial): the losses of the window before it are read into the mean, not reported again.
         var step = Math.Max(0, fromStep - options.Value.LossWindow);
         var validated = fromStep;  // the step of the last validation reported
+        ExperimentStatus? last = null;  // the latest status read: its best checkpoint goes with the outcome
+        TrialOutcome Ended(TrialOutcome outcome) =>
+            last is null ? outcome : outcome with { BestCheckpoint = last.BestCheckpoint, BestCheckpointProblem = last.EarlierBest?.Problem };
         try
         {
             while (true)
@@ -63,7 +66,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 catch (OperationCanceledException)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled");
+                    return Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled"));
                 }
 
                 ExperimentStatus status;
@@ -71,7 +74,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 try
                 {
                     // Status before losses: once the status is final, every step's loss has been reported.
-                    status = await experiment.GetStatusAsync();
+                    status = last = await experiment.GetStatusAsync();
                     points = await experiment.GetLossesAsync(step);
                 }
                 catch (Exception e) when (GrainRelocation.InProgress(e))
@@ -81,11 +84,11 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 }
 
                 if (HasNoRecord(status))  // would stay pending: nothing runs it
-                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node");
+                    return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node"));
                 if (LostWorkers(launch.Workers) is [var first, ..] lost)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost);
+                    return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost));
                 }
 
                 foreach (var point in points)
@@ -95,7 +98,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     if (step > fromStep && !progress(new TrialProgress(step, loss.Value)))
                     {
                         await AbandonQuietlyAsync(experiment);
-                        return new TrialOutcome(TrialState.Stopped, step, loss.Value);
+                        return Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
                     }
                 }
                 // Validations after the losses: a validation at step s comes after step s's loss, and the status was read first.
@@ -105,23 +108,23 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     if (!progress(new TrialProgress(validation.Step, loss.Value, validation.Evaluation)))
                     {
                         await AbandonQuietlyAsync(experiment);
-                        return new TrialOutcome(TrialState.Stopped, step, loss.Value);
+                        return Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
                     }
                 }
                 if (!status.State.IsFinal()) continue;
-                return status.State switch
+                return Ended(status.State switch
                 {
                     // The status's step: a followed experiment that completed may have reported no losses to this runner.
                     ExperimentState.Completed => new TrialOutcome(TrialState.Completed, Math.Max(step, status.Step), loss.Value, status.Evaluation),
                     ExperimentState.Cancelled => new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the experiment was cancelled"),
                     _ => new TrialOutcome(TrialState.Failed, step, loss.Value, Error: status.Error),
-                };
+                });
             }
         }
         catch (Exception e)
         {
             await AbandonQuietlyAsync(experiment);
-            return new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}");
+            return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}"));
         }
     }
 

@@ -144,6 +144,8 @@ public sealed class GrainStateStorageTests
             Curve = [.. Enumerable.Range(1, 3).Select(s => new CurvePoint(s, 1.0 / s))], Rungs = [new CurvePoint(4, 0.4)],
             StartedAt = new DateTime(2026, 11, 23, 18, 0, 0, DateTimeKind.Utc), FinishedAt = new DateTime(2026, 11, 23, 18, 5, 0, DateTimeKind.Utc),
             Workers = [.. new[] { "n1/0", "n1/1" }],
+            ResumedFromStep = 4, ResumedFromPath = "/ckpt/sweep/sweep-t001/a0/step-000004.ckpt",
+            BestCheckpoint = new CheckpointRecord(4, "/ckpt/sweep/sweep-t001/a0/best.ckpt"),
         };
 
         yield return (ClusterStorage.Experiments, new ExperimentRecord

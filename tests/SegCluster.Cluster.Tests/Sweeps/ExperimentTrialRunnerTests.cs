@@ -59,6 +59,26 @@ public sealed class ExperimentTrialRunnerTests
         Assert.Equal((TrialState.Stopped, 1), (stopped.State, stopping.Cancels));
     }
 
+    /// <summary>A trial's attempt continuing from an earlier attempt's checkpoint may write no best.ckpt of its own: its
+    /// outcome says where its best weights are as its experiment's last status did (the earlier attempt's best.ckpt), or why
+    /// that file cannot be pointed at.</summary>
+    [Fact]
+    public async Task The_outcome_names_the_best_checkpoint_the_experiment_last_reported_or_why_it_has_none()
+    {
+        var earlier = new CheckpointRecord(2, "/ckpt/sweep/t0/a1/best.ckpt");
+        var best = new EarlierBest("miou", 0.5, 2, earlier.Path);
+        var found = new ScriptedExperiment
+        {
+            Statuses = [Status(ExperimentState.Running), Status(ExperimentState.Completed) with { BestCheckpoint = earlier, EarlierBest = best }],
+        };
+        var outcome = await Runner(found).RunAsync(Launch, _ => true, CancellationToken.None);
+        Assert.Equal((TrialState.Completed, earlier, null), (outcome.State, outcome.BestCheckpoint, outcome.BestCheckpointProblem));
+
+        var gone = new ScriptedExperiment { Statuses = [Status(ExperimentState.Completed) with { EarlierBest = best with { Problem = "it no longer exists" } }] };
+        outcome = await Runner(gone).RunAsync(Launch, _ => true, CancellationToken.None);
+        Assert.Equal((null, "it no longer exists"), (outcome.BestCheckpoint, outcome.BestCheckpointProblem));
+    }
+
     [Fact]
     public async Task A_poll_that_fails_otherwise_fails_the_trial_and_cancels_its_experiment()
     {

@@ -102,10 +102,13 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
             }
         }
         var final = loss(launch.Index, steps);
-        return new TrialOutcome(TrialState.Completed, steps, final, Evaluation(final));
+        return new TrialOutcome(TrialState.Completed, steps, final, Evaluation(final)) { BestCheckpoint = BestCheckpoints.GetValueOrDefault(launch.ExperimentId) };
     }
 
     private static EvaluationReport Evaluation(double loss) => new(1 - loss / 10, 1 - loss / 20, [], []);
+
+    /// <summary>The best checkpoint each experiment's status names when it completes, by experiment id (none: no best).</summary>
+    public ConcurrentDictionary<string, CheckpointRecord> BestCheckpoints { get; } = new();
 
     /// <summary>The last checkpoint each experiment recorded, by experiment id (none: the trial starts again from scratch).</summary>
     public ConcurrentDictionary<string, CheckpointRecord> Checkpoints { get; } = new();

@@ -328,6 +328,25 @@ public sealed class SweepResumeTests
         Assert.Equal(((int?)2, path), (trial.ResumedFromStep, trial.ResumedFromPath));
     }
 
+    /// <summary>Ray Tune reports a trial's best checkpoint: a trial retried from its failed attempt's checkpoint records the
+    /// best checkpoint its last attempt's experiment names, here the failed attempt's best.ckpt, which the retry (continuing
+    /// with the best that checkpoint records) did not beat. Before, trials recorded no best checkpoint.</summary>
+    [Fact]
+    public async Task A_trial_retried_from_its_checkpoint_records_the_best_checkpoint_its_last_attempt_names()
+    {
+        var runner = new ScriptedTrialRunner(Loss) { FailAt = 3, Failure = l => l.ExperimentId.EndsWith("/a1") ? [] : null };
+        runner.Checkpoints["resume-best-1/resume-t000/a1"] = new CheckpointRecord(2, "/ckpt/resume-best-1/resume-t000/a1/step-000002.ckpt");
+        var earlierBest = new CheckpointRecord(2, "/ckpt/resume-best-1/resume-t000/a1/best.ckpt");
+        runner.BestCheckpoints["resume-best-1/resume-t000/a2"] = earlierBest;
+        await using var cluster = await SweepClusters.StartAsync(runner);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("resume-best-1");
+        await grain.StartAsync(Sweep with { TrialSteps = 4, MaxFailures = 1, Axes = [Sweep.Axes[0] with { Values = ["0"] }] }, SweepClusters.Workers(1));
+        var trial = (await SweepClusters.UntilEndedAsync(grain)).Trials[0];
+
+        Assert.Equal((TrialState.Completed, 2), (trial.State, trial.Attempt));
+        Assert.Equal(earlierBest, trial.BestCheckpoint);
+    }
+
     private static readonly SearchSpec AshaAt1And3 = new() { Kind = SearchSpec.Asha, MinBudget = 1, ReductionFactor = 3, Rungs = 2 };
 
     /// <summary>ASHA after a retry from a checkpoint (rungs 10 / 30, η = 3): trial 0's first attempt passes both rungs with
