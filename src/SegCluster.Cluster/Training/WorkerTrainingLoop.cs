@@ -211,7 +211,7 @@ public sealed class WorkerTrainingLoop(
                 "training samples → share of the drops: {Shares}", experiment, ClassFrequencies.DefaultSamples,
                 string.Join(", ", classNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
-            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
+            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device} or a peer rank's device): {Convolutions}",
                 rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
     }
 
