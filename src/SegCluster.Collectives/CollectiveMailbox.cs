@@ -10,12 +10,17 @@ namespace SegCluster.Collectives;
 /// finished step k − W + 1 (what it forwards went round the rest of the ring first), so up to W − 1 segments,
 /// about (W − 1)/W of a call's buffer, can be parked per local rank (gRPC transport; the TCP transport parks nothing,
 /// its socket buffers apply backpressure). A plain lock guards the table: operations are tiny next to a network round trip.
-/// Chunks nobody takes (their receiver failed or never ran) are dropped after <see cref="Retention"/>.
+/// Chunks nobody takes (their receiver failed or never ran) are dropped after <see cref="Retention"/>, which the node
+/// sets from its <see cref="CollectiveOptions"/> (<see cref="RetentionFor"/>): a receiver may start as late as its
+/// predecessor's ConnectTimeout allows, and its chunks must still be here then.
 /// </remarks>
 public sealed class CollectiveMailbox
 {
-    /// <summary>How long an untaken chunk is kept when none is given; far above any sane Timeout.</summary>
+    /// <summary>How long an untaken chunk is kept when none is given, and at least (<see cref="RetentionFor"/>).</summary>
     public static readonly TimeSpan DefaultRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest retention <see cref="RetentionFor"/> gives: beyond it, chunks are as good as never dropped.</summary>
+    private static readonly TimeSpan MaxRetention = TimeSpan.FromDays(365);
 
     private readonly object _gate = new();
     private readonly Dictionary<ChunkKey, TaskCompletionSource<ChunkMessage>> _slots = new();
@@ -42,6 +47,19 @@ public sealed class CollectiveMailbox
         _time = timeProvider;
         Retention = retention;
         _nextSweep = _time.GetUtcNow() + retention;
+    }
+
+    /// <summary>
+    /// The retention for a node with <paramref name="options"/>: twice the longest a receiver may come after its chunk was
+    /// parked (ConnectTimeout while its ring forms: a rank may start that much later than its predecessor; Timeout
+    /// after), so a late rank that its peers still wait for finds its chunks. Never below <see cref="DefaultRetention"/>.
+    /// </summary>
+    public static TimeSpan RetentionFor(CollectiveOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var longest = options.ConnectTimeout > options.Timeout ? options.ConnectTimeout : options.Timeout;
+        var twice = longest >= MaxRetention / 2 ? MaxRetention : 2 * longest;
+        return twice > DefaultRetention ? twice : DefaultRetention;
     }
 
     /// <summary>

@@ -15,15 +15,17 @@ public static class CollectiveServiceCollectionExtensions
     private const int DefaultGrpcMessageBytes = 4 << 20;
 
     /// <summary>
-    /// Registers the mailbox singleton, <see cref="CollectiveOptions"/> (bound from the "Collectives"
-    /// configuration section when present, validated at start-up), and gRPC with a receive limit that
+    /// Registers the mailbox singleton (keeping untaken chunks as long as <see cref="CollectiveMailbox.RetentionFor"/>
+    /// the options, on the registered <see cref="TimeProvider"/> if any), <see cref="CollectiveOptions"/> (bound from the
+    /// "Collectives" configuration section when present, validated at start-up), and gRPC with a receive limit that
     /// fits one chunk. Map the endpoint with <c>MapSegClusterCollectives</c>.
     /// </summary>
     public static IServiceCollection AddSegClusterCollectives(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        services.TryAddSingleton(_ => new CollectiveMailbox());
+        services.TryAddSingleton(provider => new CollectiveMailbox(provider.GetService<TimeProvider>() ?? TimeProvider.System,
+            CollectiveMailbox.RetentionFor(provider.GetRequiredService<IOptions<CollectiveOptions>>().Value)));
         services.AddOptions<CollectiveOptions>()
             .BindConfiguration(CollectiveOptions.SectionName)
             .ValidateOnStart();

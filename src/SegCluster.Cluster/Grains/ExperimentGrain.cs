@@ -40,7 +40,7 @@ public sealed class ExperimentGrain(
     private static readonly TimeSpan WatchdogAfterActivation = TimeSpan.FromSeconds(2);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly List<CurvePoint> _losses = [];
+    private readonly LossCurve _losses = new();
     private int _step;
     private double _loss = double.NaN;
     // Throughput since the first step: kept here on every step report, copied into the record whenever it is written.
@@ -187,11 +187,7 @@ public sealed class ExperimentGrain(
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep)
-    {
-        var first = _losses.FindIndex(p => p.Step > afterStep);
-        return Task.FromResult<IReadOnlyList<CurvePoint>>(first < 0 ? [] : _losses[first..]);
-    }
+    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => Task.FromResult(_losses.After(afterStep));
 
     public async Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
     {
@@ -291,6 +287,7 @@ public sealed class ExperimentGrain(
         var resumeStep = record.State.ResumePoint?.Step ?? 0;
         var redone = Math.Max(0, _step - resumeStep);
         _step = resumeStep;  // the next ring starts there: a formation that breaks before its first step redoes nothing more
+        _losses.Rewind(resumeStep);  // the next ring reports the redone steps again: followers must not read them twice
         logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
             Id, record.State.Attempt, cause, resumeStep);
         var old = record.State.Workers;

@@ -48,6 +48,10 @@ public sealed class WorkerTrainingLoop(
     /// <summary>How long a failure report keeps trying while the coordinator moves off a lost node.</summary>
     private static readonly TimeSpan ReportFailureFor = TimeSpan.FromSeconds(90);
 
+    /// <summary>What the trainer sums through, given the ring's reducer: the ring's reducer itself (a test wraps it to inject
+    /// a collective failure).</summary>
+    public Func<IGradientReducer, IGradientReducer> TrainerReducer { get; init; } = reducer => reducer;
+
     /// <returns>The failure this rank reported (or tried to: the report may be lost), for its worker to keep; null when it
     /// completed or was cancelled.</returns>
     public RankFailure? Run(CancellationToken cancellationToken)
@@ -70,6 +74,16 @@ public sealed class WorkerTrainingLoop(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             logger.LogInformation("Rank {Rank} of {Experiment} cancelled", assignment.Rank, assignment.ExperimentId);
+            return null;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested)
+        {
+            // Failed while cancelled: ranks are cancelled in parallel, and a cancelled rank closes its connections, so a peer
+            // whose own cancel is arriving fails in its collective (end of stream, its predecessor's abort) rather than with
+            // OperationCanceledException. Not a failure to report (it would be logged as an error on up to W − 1 ranks of
+            // every cancel, early stop and re-formation). One that fails before its cancel arrives still reports: the
+            // coordinator ignores reports of a cancelled run or of an attempt it already replaced.
+            logger.LogInformation("Rank {Rank} of {Experiment} cancelled ({Error})", assignment.Rank, assignment.ExperimentId, e.Message);
             return null;
         }
         catch (Exception e)
@@ -105,7 +119,7 @@ public sealed class WorkerTrainingLoop(
         using var model = SpecMapping.BuildModel(spec, frequencies);
         model.to(device);
         var criterion = SpecMapping.Criterion(spec, frequencies);
-        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), reduction.Reducer,
+        using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(spec), TrainerReducer(reduction.Reducer),
             SpecMapping.Precision(spec, device), spec.Training.BucketCapMb);
         LogSetup(trainer, reduction.Description, trainData.Source.ClassNames, frequencies);
         var step = StartingStep(trainer, reduction.Reducer);
@@ -197,7 +211,7 @@ public sealed class WorkerTrainingLoop(
                 "training samples → share of the drops: {Shares}", experiment, ClassFrequencies.DefaultSamples,
                 string.Join(", ", classNames.Zip(frequencies, suppression.DropShares).Select(c => $"{c.First}: {c.Second:P2} → {c.Third:P1}")));
         if (trainer.Precision.ContiguousConvolutions.Count > 0)
-            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device}): {Convolutions}",
+            logger.LogInformation("Rank {Rank}: {Count} convolutions stay NCHW (wrong in channels_last on {Device} or a peer rank's device): {Convolutions}",
                 rank, trainer.Precision.ContiguousConvolutions.Count, worker.Device, string.Join(", ", trainer.Precision.ContiguousConvolutions));
     }
 

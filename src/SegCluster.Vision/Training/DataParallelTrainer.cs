@@ -21,7 +21,8 @@ namespace SegCluster.Vision.Training;
 /// (<see cref="NormKind.SyncBatchNorm"/>, <see cref="NormKind.GroupNorm"/>, <see cref="NormKind.None"/>;
 /// plain BatchNorm statistics stay per rank).
 /// The model knows nothing of this (STYLE.md habit 1). Every rank must call <see cref="Step"/> in
-/// lock-step with equal model structure.
+/// lock-step with equal model structure, and build its trainer with the others' (under channels_last the constructor
+/// settles the conv weights' layout over the group: one collective call).
 /// </summary>
 public sealed class DataParallelTrainer : IDisposable
 {
@@ -42,12 +43,22 @@ public sealed class DataParallelTrainer : IDisposable
     private long _completedSteps;
 
     /// <summary>Builds the optimiser (<see cref="OptimizerOptions.Kind"/>) over the model's trainable parameters (on the model's device).</summary>
-    /// <param name="precision">Precision and memory format (default fp32, contiguous), applied to the model here, before its parameters are collected.</param>
+    /// <param name="precision">Precision and memory format (default fp32, contiguous), applied to the model here, before its
+    /// parameters are collected. channels_last with several ranks: a convolution any rank's device computes wrongly in it
+    /// stays NCHW on every rank (a sum over the reducer, here).</param>
     /// <param name="bucketMegabytes">With more than one rank, the gradient is all-reduced in buckets of about this size, each
     /// as soon as backward has produced it, overlapped with the rest of backward (DDP's bucket_cap_mb, default 25); 0 reduces
     /// the whole gradient once after backward. The sums are the same either way.</param>
     public DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer,
         PrecisionOptions? precision = null, double bucketMegabytes = GradientBucketLayout.DefaultCapMegabytes)
+        : this(model, criterion, optimizer, reducer, precision, bucketMegabytes, channelsLastProbe: null)
+    {
+    }
+
+    /// <param name="channelsLastProbe">Stands in this device's channels_last verdict per convolution (tests: another device's);
+    /// null probes (<see cref="ChannelsLastConvolutionCheck"/>).</param>
+    internal DataParallelTrainer(SegmentationModel model, ISegmentationCriterion criterion, OptimizerOptions optimizer, IGradientReducer reducer,
+        PrecisionOptions? precision, double bucketMegabytes, Func<TorchSharp.Modules.Conv2d, bool>? channelsLastProbe)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(criterion);
@@ -67,7 +78,8 @@ public sealed class DataParallelTrainer : IDisposable
             _statistics = new DifferentiableAllReduce(_collective);
             SyncBatchNorm2d.Attach(model, _statistics);  // batch statistics over the whole group, in order with the gradient buckets
             _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
-            _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32);  // may replace conv weights (channels_last)
+            // May replace conv weights (channels_last): with the same layout on every rank, so the flat gradients line up.
+            _precision = MixedPrecisionPolicy.Attach(model, precision ?? PrecisionOptions.Fp32, AgreeAcrossRanks, channelsLastProbe);
             // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
             _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
                 p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
@@ -92,6 +104,20 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     public SegmentationModel Model { get; }
+
+    /// <summary>
+    /// The channels_last verdicts every rank applies (true: the convolution stays NCHW), from each rank's own: NCHW on every
+    /// rank where any rank's device computes it wrongly in channels_last. A conv weight's layout is its gradient's element
+    /// order in the flat buffer (<see cref="BindGradientsToViews"/>), so ranks that converted different convolutions would
+    /// sum misaligned gradients and drift apart for good. One small full-precision sum, in the constructor, on every rank.
+    /// </summary>
+    private bool[] AgreeAcrossRanks(bool[] wrongHere)
+    {
+        if (_collective.WorldSize == 1 || wrongHere.Length == 0) return wrongHere;  // every rank has the same convolutions
+        var votes = Array.ConvertAll(wrongHere, wrong => wrong ? 1f : 0f);
+        _collective.SumFullPrecision(votes);
+        return Array.ConvertAll(votes, count => count > 0);
+    }
 
     /// <summary>The precision policy on <see cref="Model"/>; its <see cref="MixedPrecisionPolicy.Scaler"/> holds the fp16 loss scale.</summary>
     public MixedPrecisionPolicy Precision => _precision;

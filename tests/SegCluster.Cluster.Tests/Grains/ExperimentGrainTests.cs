@@ -5,6 +5,7 @@ using Orleans.TestingHost;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
+using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Training;
@@ -119,12 +120,7 @@ public sealed class ExperimentGrainTests
     {
         var storage = new GatedGrainStorage();
         var time = new ManualTimeProvider();
-        await using var cluster = await StartAsync(silo =>
-        {
-            AddStorage(silo, storage);
-            // Workers that run nothing: the ranks' reports come from the test.
-            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
-        }, time);
+        await using var cluster = await StartWithoutWorkersAsync(storage, time);
         var grain = await SeedRunningAsync(cluster, "reformed", Seed(storage), scheduled: true);
         await StepsAsync(grain, time);  // 8 counted images in 2 s
 
@@ -139,17 +135,40 @@ public sealed class ExperimentGrainTests
         Assert.Equal(4, (await grain.GetStatusAsync()).ImagesPerSecond, 9);  // 16 images in 4 s; with the 5 minutes, 0.05
     }
 
+    /// <summary>A re-formed ring redoes the steps after its checkpoint: the coordinator's loss curve drops them first, so a
+    /// follower paging through it by its last step (a sweep's trial runner) never sees the steps go back, and counts each
+    /// once. The curve kept the broken ring's steps and appended the redone ones (1, 2, 3, 2, 3).</summary>
+    [Fact]
+    public async Task A_re_formed_rings_redone_steps_replace_the_broken_rings_in_the_loss_curve()
+    {
+        var storage = new GatedGrainStorage();
+        var time = new ManualTimeProvider();
+        await using var cluster = await StartWithoutWorkersAsync(storage, time);
+        var grain = await SeedRunningAsync(cluster, "redone", Seed(storage), scheduled: true);
+        foreach (var (step, loss) in new[] { (1, 1.0), (2, 0.9), (3, 0.8) })
+        {
+            await grain.ReportStepAsync(Step(rank: 0, step, loss));
+            if (step == 1) Assert.True(await grain.ReportCheckpointAsync(1, new CheckpointRecord(1, "/ckpt/step-000001.ckpt")));
+        }
+
+        await grain.ReportFailedAsync(rank: 1, attempt: 1, "rank 1's node was lost");
+        Assert.Equal([new CurvePoint(1, 1.0)], await grain.GetLossesAsync(afterStep: 0));
+        await grain.ResumeAsync(["w/2", "w/3"]);  // from the checkpoint of step 1
+        await grain.ReportStepAsync(Step(rank: 0, step: 2, loss: 0.5, attempt: 2));
+        await grain.ReportStepAsync(Step(rank: 0, step: 3, loss: 0.4, attempt: 2));
+
+        Assert.Equal([new CurvePoint(1, 1.0), new CurvePoint(2, 0.5), new CurvePoint(3, 0.4)], await grain.GetLossesAsync(afterStep: 0));
+        Assert.Equal([new CurvePoint(3, 0.4)], await grain.GetLossesAsync(afterStep: 2));  // a follower that read step 2 of the broken ring
+        Assert.Empty(await grain.GetLossesAsync(afterStep: 3));
+    }
+
     /// <summary>A run that diverged (or whose dataset is unusable) fails at once: a re-formed ring would redo the steps
     /// since the last checkpoint and fail the same way, five times over, before the run ended as failed.</summary>
     [Fact]
     public async Task A_failure_that_is_not_retryable_ends_a_scheduled_run_without_re_forming()
     {
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartAsync(silo =>
-        {
-            AddStorage(silo, storage);
-            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
-        }, new ManualTimeProvider());
+        await using var cluster = await StartWithoutWorkersAsync(storage, new ManualTimeProvider());
         var grain = await SeedRunningAsync(cluster, "diverged", Seed(storage), scheduled: true);
 
         await grain.ReportFailedAsync(rank: 0, attempt: 1, "loss is NaN at step 3 (rank 0 of 2)", retryable: false);
@@ -340,6 +359,13 @@ public sealed class ExperimentGrainTests
         silo.Services.AddKeyedSingleton<IGrainStorage>(ClusterStorage.Experiments, storage);
         silo.AddMemoryGrainStorage(ClusterStorage.Scheduler);  // a finishing experiment releases its workers there
     }
+
+    /// <summary>A silo whose workers run nothing: the ranks' reports come from the test.</summary>
+    private static Task<InProcessTestCluster> StartWithoutWorkersAsync(GatedGrainStorage storage, TimeProvider time) => StartAsync(silo =>
+    {
+        AddStorage(silo, storage);
+        silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
+    }, time);
 
     private static async Task<InProcessTestCluster> StartAsync(Action<ISiloBuilder> storage, TimeProvider time)
     {

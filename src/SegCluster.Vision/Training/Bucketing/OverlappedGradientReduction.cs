@@ -109,7 +109,7 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
         int overlapped = _nextLaunch;
         try
         {
-            while (_nextLaunch < _buckets.Length && _stream.Failure is null) Launch(_nextLaunch++);
+            while (_nextLaunch < _buckets.Length && _stream.Failure is null) Launch();
             foreach (var task in _launched.Where(t => t is not null))
             {
                 try { task!.GetAwaiter().GetResult(); }
@@ -150,11 +150,14 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
                 for (int i = b.FirstSlice; i < b.EndSlice; i++) _views[i].add_(gradients[i - b.FirstSlice], KeptScalars.One);
             }
             _ready[bucket] = true;
-            while (_nextLaunch < _buckets.Length && _ready[_nextLaunch]) Launch(_nextLaunch++);
+            while (_nextLaunch < _buckets.Length && _ready[_nextLaunch] && _stream.Failure is null) Launch();
         }
         catch (Exception e)
         {
             _failure ??= e;
+            // As DifferentiableAllReduce does: a bucket whose gradient is incomplete (add_ threw) must not be sent by Finish,
+            // nor the buckets after it (peers would pair them with other sums); the step fails, and so do the peers' sums.
+            _stream.Abort(e);
         }
     }
 
@@ -165,11 +168,22 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
         EndForward();
     }
 
-    private void Launch(int bucket)
+    /// <summary>Queues bucket <see cref="_nextLaunch"/>'s all-reduce, then moves on to the next. One that could not be queued
+    /// aborts the stream: no later bucket is launched in its place (every rank's n-th sum must be the same bucket).</summary>
+    private void Launch()
     {
-        var b = _buckets[bucket];
-        _host!.Download(_gradient!, b.Offset, b.Length);  // a device gradient: this bucket to host memory (CPU: nothing to do)
-        _launched[bucket] = _stream.Launch(_host.Values.AsMemory(b.Offset, b.Length));
+        var b = _buckets[_nextLaunch];
+        try
+        {
+            _host!.Download(_gradient!, b.Offset, b.Length);  // a device gradient: this bucket to host memory (CPU: nothing to do)
+            _launched[_nextLaunch] = _stream.Launch(_host.Values.AsMemory(b.Offset, b.Length));
+        }
+        catch (Exception e)
+        {
+            _stream.Abort(e);
+            throw;
+        }
+        _nextLaunch++;
     }
 
     private void BeginForward()

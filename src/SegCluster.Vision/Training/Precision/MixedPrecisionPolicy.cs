@@ -29,7 +29,9 @@ namespace SegCluster.Vision.Training.Precision;
 /// upsampled in fp32 (bf16 bilinear backward measured 4.5× slower, shared/PLATFORM.md), and every model output
 /// is fp32, so softmax, every loss and the metrics compute in fp32.</item>
 /// <item>channels_last: conv weights converted once, images on entry; libtorch keeps the format through the step.
-/// A convolution this device computes wrongly in channels_last stays NCHW (<see cref="ChannelsLastConvolutionCheck"/>).</item>
+/// A convolution this device computes wrongly in channels_last stays NCHW (<see cref="ChannelsLastConvolutionCheck"/>);
+/// under data parallelism, one that any rank's device computes wrongly stays NCHW on every rank (see
+/// <see cref="Attach(SegmentationModel, PrecisionOptions, Func{bool[], bool[]}?, Func{Conv2d, bool}?)"/>).</item>
 /// </list>
 /// Hooks run only through <c>Module.call</c>, which is how models invoke their layers (ModelProfiler relies on it too).
 /// </summary>
@@ -50,8 +52,9 @@ public sealed class MixedPrecisionPolicy : IDisposable
     public DynamicLossScaler? Scaler { get; }
 
     /// <summary>
-    /// Convolutions left in NCHW under channels_last because this device computes them wrongly in channels_last
-    /// (<see cref="ChannelsLastConvolutionCheck"/>); their input is made contiguous for the call. Empty otherwise.
+    /// Convolutions left in NCHW under channels_last because this device, or under data parallelism another rank's,
+    /// computes them wrongly in channels_last (<see cref="ChannelsLastConvolutionCheck"/>); their input is made contiguous
+    /// for the call. Empty otherwise.
     /// </summary>
     public IReadOnlyList<string> ContiguousConvolutions => _contiguousConvolutions;
 
@@ -62,7 +65,20 @@ public sealed class MixedPrecisionPolicy : IDisposable
     /// Applies <paramref name="options"/> to <paramref name="model"/>. Converts conv weights to channels_last in place
     /// (new Parameter objects): call before collecting the model's parameters. Dispose removes the hooks.
     /// </summary>
-    public static MixedPrecisionPolicy Attach(SegmentationModel model, PrecisionOptions options)
+    public static MixedPrecisionPolicy Attach(SegmentationModel model, PrecisionOptions options) => Attach(model, options, agree: null);
+
+    /// <summary>
+    /// As <see cref="Attach(SegmentationModel, PrecisionOptions)"/>, for one rank of a data-parallel group. A conv weight's
+    /// memory layout is the element order of its gradient in the flat buffer the ranks sum (DataParallelTrainer binds each
+    /// .grad to it strided like its parameter), and each rank probes its own device: ranks on CPUs of different ISAs could
+    /// convert different convolutions and add (O, kh, kw, I)-ordered gradients to (O, I, kh, kw)-ordered ones.
+    /// <paramref name="agree"/> therefore takes this rank's verdicts (per Conv2d in module order, true: wrong in
+    /// channels_last) and returns the ones every rank applies; the trainer ORs them over its group.
+    /// </summary>
+    /// <param name="probe">Whether a convolution computes right in channels_last here; null: <see cref="ChannelsLastConvolutionCheck"/>
+    /// (a test stands in another device's verdict).</param>
+    internal static MixedPrecisionPolicy Attach(SegmentationModel model, PrecisionOptions options, Func<bool[], bool[]>? agree,
+        Func<Conv2d, bool>? probe = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -71,7 +87,11 @@ public sealed class MixedPrecisionPolicy : IDisposable
         {
             bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
             bool mixed = options.Precision != PrecisionMode.Fp32;
-            if (channelsLast) policy.ConvertToChannelsLast(model, EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType);
+            if (channelsLast)
+            {
+                var kernelType = EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType;
+                policy.ConvertToChannelsLast(model, probe ?? new ChannelsLastConvolutionCheck(kernelType).Agrees, agree);
+            }
             if (mixed)
             {
                 var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
@@ -124,18 +144,22 @@ public sealed class MixedPrecisionPolicy : IDisposable
         _removers.Clear();
     }
 
-    /// <summary>Converts the conv weights that compute right in channels_last; the others stay NCHW and get NCHW input.</summary>
-    /// <param name="kernelType">The dtype the convolution kernels run in (fp32 where the low precision is emulated).</param>
-    private void ConvertToChannelsLast(SegmentationModel model, ScalarType kernelType)
+    /// <summary>Converts the conv weights that compute right in channels_last (<paramref name="agrees"/>, then as
+    /// <paramref name="agree"/> settles it over the ranks); the others stay NCHW and get NCHW input.</summary>
+    private void ConvertToChannelsLast(SegmentationModel model, Func<Conv2d, bool> agrees, Func<bool[], bool[]>? agree)
     {
-        var check = new ChannelsLastConvolutionCheck(kernelType);
-        var wrong = new HashSet<Conv2d>();
-        foreach (var (name, module) in model.named_modules())
+        var convolutions = model.named_modules().Where(m => m.module is Conv2d).Select(m => (m.name, Conv: (Conv2d)m.module)).ToList();
+        bool[] wrongHere = [.. convolutions.Select(c => !agrees(c.Conv))];
+        var verdicts = agree?.Invoke(wrongHere) ?? wrongHere;
+        if (verdicts.Length != wrongHere.Length)
+            throw new InvalidOperationException($"the ranks' channels_last verdicts cover {verdicts.Length} convolutions; this model has {wrongHere.Length}.");
+        var wrong = new HashSet<Conv2d>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < convolutions.Count; i++)
         {
-            if (module is not Conv2d conv || check.Agrees(conv)) continue;
-            wrong.Add(conv);
-            _contiguousConvolutions.Add(name);
-            var hook = conv.register_forward_pre_hook((_, input) => input.is_contiguous() ? input : input.contiguous());
+            if (!verdicts[i]) continue;
+            wrong.Add(convolutions[i].Conv);
+            _contiguousConvolutions.Add(convolutions[i].name);
+            var hook = convolutions[i].Conv.register_forward_pre_hook((_, input) => input.is_contiguous() ? input : input.contiguous());
             _removers.Add(hook.remove);
         }
         ChannelsLastLayout.ConvertWeights(model, conv => !wrong.Contains(conv));

@@ -1,0 +1,124 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SegCluster.Abstractions.Grains;
+using SegCluster.Abstractions.Messages;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Telemetry;
+using SegCluster.Cluster.Training;
+using SegCluster.Collectives;
+using SegCluster.Vision.Training;
+
+namespace SegCluster.Cluster.Tests.Training;
+
+/// <summary>
+/// Ranks are cancelled in parallel (a sweep's early stop, a cancel, a re-formation): a cancelled rank closes its
+/// connections, so its successor's collective fails with the peer's end of stream (TCP) or abort (gRPC), not with
+/// OperationCanceledException, as its own cancel arrives. That rank was cancelled, not failed: before, it logged
+/// "Rank r failed" as an error with its stack, reported a retryable failure and kept it on its worker.
+/// </summary>
+public sealed class CancelledRankTests
+{
+    private static readonly ExperimentSpec Spec = new()
+    {
+        Workers = 1,
+        Dataset = new DatasetSpec { NumClasses = 3, Height = 16, Width = 16, TrainCount = 4, ValidationCount = 2 },
+        Model = new ModelSpec { Name = "encoder-decoder", Width = 4, Norm = "gn" },
+        Training = new TrainingSpec { Steps = 3, BatchPerWorker = 2 },
+    };
+
+    [Fact]
+    public void A_rank_whose_collective_fails_after_its_cancel_reports_no_failure()
+    {
+        using var checkpoints = new TempDirectory("segcluster-cancelled-");
+        using var services = new ServiceCollection().AddMetrics().AddSingleton<SegClusterMetrics>().BuildServiceProvider();
+        var metrics = services.GetRequiredService<SegClusterMetrics>();
+        var experiment = DispatchProxy.Create<IExperimentGrain, RecordingExperiment>();
+        using var cancel = new CancellationTokenSource();
+        var peerClosed = new CollectiveException("data from rank 1 at http://127.0.0.1:1 did not arrive: it closed the connection " +
+            "(its process exited, or its all-reduce failed)");
+        var loop = new WorkerTrainingLoop(
+            new TrainingAssignment("cancelled", Spec, 0, ["http://127.0.0.1:1"], "cancelled/shard", "cancelled/ring"),
+            new WorkerInfo("node/0", "node", "cpu", "http://127.0.0.1:1"),
+            GrainsOf(experiment), new CollectiveMailbox(), new CollectiveOptions(), new NodeReducerGroups(), metrics,
+            new TrainingDataSources(Options.Create(new DataOptions()), metrics, NullLogger<TrainingDataSources>.Instance),
+            new DeviceOccupancy(), checkpoints.FullName, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
+        {
+            // The first sum of the first step: this rank's cancel has arrived, and its peer, cancelled first, closed the ring.
+            TrainerReducer = ring => new CancelledThenFailing(ring, cancel, peerClosed),
+        };
+
+        var failure = loop.Run(cancel.Token);
+
+        Assert.True(cancel.IsCancellationRequested);  // the injected failure was reached
+        Assert.Null(failure);  // nothing kept on the worker for the watchdog
+        Assert.DoesNotContain(nameof(IExperimentGrain.ReportFailedAsync), ((RecordingExperiment)(object)experiment).Calls);
+    }
+
+    /// <summary>Passes every sum to <paramref name="inner"/>, except the first: the run is cancelled, then the sum fails
+    /// with <paramref name="failure"/>, as the ring's call does when the peer's connection closes under it.</summary>
+    private sealed class CancelledThenFailing(IGradientReducer inner, CancellationTokenSource cancel, Exception failure) : IGradientReducer
+    {
+        private int _calls;
+
+        public int Rank => inner.Rank;
+
+        public int WorldSize => inner.WorldSize;
+
+        public void Sum(Memory<float> buffer)
+        {
+            if (Interlocked.Increment(ref _calls) > 1)
+            {
+                inner.Sum(buffer);
+                return;
+            }
+            cancel.Cancel();
+            throw failure;
+        }
+    }
+
+    /// <summary>An <see cref="IGrainFactory"/> whose experiment grain is <paramref name="experiment"/> and whose dataset shard
+    /// deals every sample to the one rank.</summary>
+    private static IGrainFactory GrainsOf(IExperimentGrain experiment)
+    {
+        var factory = DispatchProxy.Create<IGrainFactory, Grains>();
+        ((Grains)(object)factory).Experiment = experiment;
+        return factory;
+    }
+
+    public class Grains : DispatchProxy
+    {
+        public IExperimentGrain? Experiment { get; set; }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
+            method?.Name != nameof(IGrainFactory.GetGrain) || !method.IsGenericMethod ? throw new NotSupportedException(method?.Name)
+            : method.GetGenericArguments()[0] == typeof(IExperimentGrain) ? Experiment
+            : method.GetGenericArguments()[0] == typeof(IDatasetShardGrain) ? DispatchProxy.Create<IDatasetShardGrain, WholeShard>()
+            : throw new NotSupportedException(method.GetGenericArguments()[0].Name);
+    }
+
+    public class WholeShard : DispatchProxy
+    {
+        protected override object? Invoke(MethodInfo? method, object?[]? args) => method?.Name switch
+        {
+            nameof(IDatasetShardGrain.GetEpochSamplesAsync) => Task.FromResult(Enumerable.Range(0, Spec.Dataset.TrainCount).ToArray()),
+            _ => throw new NotSupportedException(method?.Name),
+        };
+    }
+
+    /// <summary>Records each call's name and answers it as delivered.</summary>
+    public class RecordingExperiment : DispatchProxy
+    {
+        public List<string> Calls { get; } = [];
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            lock (Calls) Calls.Add(method!.Name);
+            return method.ReturnType == typeof(Task) ? Task.CompletedTask
+                : method.ReturnType == typeof(Task<bool>) ? Task.FromResult(true)
+                : throw new NotSupportedException(method.Name);
+        }
+    }
+}
