@@ -1,6 +1,7 @@
 using SegCluster.Vision.Data;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Debiasing;
+using SegCluster.Vision.Models.Scribbles;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,6 +32,17 @@ internal static class TestData
         random.manual_seed(seed);
         return ModelRegistry.Create(new ModelOptions(name, numClasses, width, norm));
     }
+
+    /// <summary>A small encoder-decoder (K = 3, width 8, GroupNorm) with a feature consistency head of 8 channels (PAPERS.md §5).</summary>
+    public static FeatureConsistencyNet ScribbleModel(int seed) =>
+        new(Model("encoder-decoder", numClasses: 3, width: 8, NormKind.GroupNorm, seed), embeddingChannels: 8);
+
+    /// <summary>The parameters of <paramref name="model"/> under a submodule field (names starting with "<paramref name="field"/>.").</summary>
+    public static List<(string Name, Tensor Parameter)> ParametersUnder(nn.Module model, string field) =>
+        model.named_parameters().Where(p => p.name.StartsWith(field + ".", StringComparison.Ordinal)).Select(p => (p.name, (Tensor)p.parameter)).ToList();
+
+    /// <summary>Σ |gradient| of a parameter; 0 when backward never reached it (no grad).</summary>
+    public static float GradientMass(Tensor parameter) => parameter.grad?.abs().sum().item<float>() ?? 0;
 
     /// <summary>How often each class was dropped (PAPERS.md §4) over <paramref name="draws"/> training forwards, one per
     /// optimizer step (epochs 1, 1 + 1/draws, ...: p = 1 for E_end ≤ 1).</summary>

@@ -55,6 +55,53 @@ public class ScribbleRegularizedCriterionTests
     }
 
     /// <summary>
+    /// The feature consistency loss (PAPERS.md §5: the head's pairwise similarity should agree with the current predictions) on
+    /// N = 2 grid pixels at scale 1, as the criterion defines it: mean over all N² pairs (diagonal included) of
+    /// (K_f(i, j) − Σ_k S_ik S_jk)², K_f = exp(−‖f_i − f_j‖² / 2σ_f²), S the softmax (a target: detached).
+    /// f_1 = (1, 0), f_2 = (0, 1), σ_f = 0.5: ‖f_1 − f_2‖² = 2, so K_f = [[1, e⁻⁴], [e⁻⁴, 1]].
+    /// S = [(0.9, 0.1), (0.2, 0.8)]: S Sᵀ = [[0.81 + 0.01, 0.18 + 0.08], [·, 0.04 + 0.64]] = [[0.82, 0.26], [0.26, 0.68]].
+    /// Loss = [(1 − 0.82)² + (1 − 0.68)² + 2 (e⁻⁴ − 0.26)²] / 4 = [0.0324 + 0.1024 + 2 · 0.0584114] / 4 ≈ 0.0629057.
+    /// </summary>
+    [Fact]
+    public void Consistency_matches_the_formula_on_two_embeddings()
+    {
+        using var scope = NewDisposeScope();
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Scale: 1, SigmaFeature: 0.5));
+        // (1, K = 2, 1, 2): log-probabilities, so the softmax is exactly S
+        var logits = tensor(new[] { MathF.Log(0.9f), MathF.Log(0.2f), MathF.Log(0.1f), MathF.Log(0.8f) }).reshape(1, 2, 1, 2).requires_grad_(true);
+        var embedding = tensor(new float[] { 1, 0, 0, 1 }).reshape(1, 2, 1, 2).requires_grad_(true);  // f_1 = (1, 0), f_2 = (0, 1)
+        Assert.Equal([1L, 2L], criterion.Grid(1, 2));
+
+        var (_, consistency) = criterion.Regulariser(logits, zeros(1, 3, 1, 2), embedding);
+
+        double expected = (Math.Pow(1 - 0.82, 2) + Math.Pow(1 - 0.68, 2) + 2 * Math.Pow(Math.Exp(-4) - 0.26, 2)) / 4;
+        Assert.Equal(expected, consistency.item<float>(), 6);
+        consistency.backward();
+        Assert.Null(logits.grad);                                                  // S is the target, not trained by it
+        Assert.True(embedding.grad!.abs().sum().item<float>() > 0);                // the deep kernel is
+    }
+
+    /// <summary>R(S) shapes the segmentation, not the features: its deep kernel is detached, so R's backward leaves the
+    /// feature consistency head's parameters without gradient while the segmentation network gets one (and the deep
+    /// kernel does change R, so the check is not vacuous).</summary>
+    [Fact]
+    public void The_regulariser_leaves_the_consistency_head_without_gradient()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TestData.ScribbleModel(seed: 8);
+        var images = randn(1, 3, 32, 32);
+        var output = model.forward(images);
+
+        var (r, _) = Criterion().Regulariser(output.Logits, images, output.Embedding);
+        var (shallowOnly, _) = Criterion().Regulariser(output.Logits.detach(), images, null);
+        Assert.True(Math.Abs(r.item<float>() - shallowOnly.item<float>()) > 1e-6, "the deep kernel did not change R");
+        r.backward();
+
+        Assert.All(TestData.ParametersUnder(model, "projection"), p => Assert.True(TestData.GradientMass(p.Parameter) == 0, $"R put gradient on {p.Name}"));
+        Assert.True(TestData.ParametersUnder(model, "inner").Sum(p => TestData.GradientMass(p.Parameter)) > 0);
+    }
+
+    /// <summary>
     /// Crop padding (image 0, label ignore past the scaled image) is outside R, as rloss's ROI: on a 16×16 crop whose right
     /// half is padding, R with the content mask sums exactly the pairs of the 16×8 content (same kernel: positions in
     /// pixels, colours), so R·N² equals the unpadded crop's; without the mask the padding's pairs count too.

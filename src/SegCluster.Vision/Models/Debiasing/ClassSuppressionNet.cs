@@ -84,6 +84,27 @@ public sealed class ClassSuppressionNet : SegmentationModel
         return Suppress(images, LogitSize(images), droppedClass).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The drop branch's channel mask (PAPERS.md §4): mean_{k≠d} ReLU(W_k), the kept classes' mean channel importance, where
+    /// ReLU(W_k) is class k's importance; with nothing dropped (d = −1) the mean runs over all K classes.
+    /// </summary>
+    /// <param name="weight">W, the classifier's weight (K, D, 1, 1), with autograd: as in the authors' code it is not detached,
+    /// so the mask passes gradient to the classifier.</param>
+    /// <param name="droppedClass">d in [0, K), or −1 for none.</param>
+    /// <returns>(1, D, 1, 1).</returns>
+    public static Tensor ChannelMask(Tensor weight, int droppedClass)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        long classes = weight.shape[0];
+        if (droppedClass < -1 || droppedClass >= classes)
+            throw new ArgumentOutOfRangeException(nameof(droppedClass), droppedClass, $"must be -1 (none) or a class in [0, {classes}).");
+        using var scope = NewDisposeScope();
+        var importance = nn.functional.relu(weight);                        // (K, D, 1, 1)
+        var keep = ones(classes, 1, 1, 1, device: importance.device);       // (K, 1, 1, 1)
+        if (droppedClass >= 0) keep[droppedClass] = zeros(1, 1, 1, device: importance.device);
+        return ((importance * keep).sum(0, keepdim: true) / keep.sum()).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Both branches, inside the caller's dispose scope.</summary>
     private SegmentationOutput Suppress(Tensor images, long[] size, int droppedClass)
     {
@@ -91,10 +112,7 @@ public sealed class ClassSuppressionNet : SegmentationModel
         var feature = plain.Feature ?? throw new InvalidOperationException(
             $"{inner.GetType().Name} did not set SegmentationOutput.Feature; class suppression needs the pre-classifier feature.");
         var head = inner.Head!;
-        var importance = nn.functional.relu(head.Weight);                   // (K, D, 1, 1)
-        var keep = ones(NumClasses, 1, 1, 1, device: importance.device);    // (K, 1, 1, 1)
-        if (droppedClass >= 0) keep[droppedClass] = zeros(1, 1, 1, device: importance.device);
-        var mask = (importance * keep).sum(0, keepdim: true) / keep.sum();   // (1, D, 1, 1) = mean_{k≠d} ReLU(W_k)
+        var mask = ChannelMask(head.Weight, droppedClass);               // (1, D, 1, 1)
         var suppressed = suppression.call(feature * mask);               // (B, D, h, w)
         var logits = head.call(suppressed, LogitSize(images));           // (B, K, H, W); the inner model's label grid in training
 

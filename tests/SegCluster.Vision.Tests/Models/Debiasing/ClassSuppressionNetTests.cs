@@ -50,10 +50,91 @@ public class ClassSuppressionNetTests
         var weight = model.Head.Weight;  // (K, D, 1, 1)
         weight.copy_(weight[0].unsqueeze(0).expand_as(weight));
         Assert.True(model.Forward(images, 1).Logits.allclose(model.Forward(images, -1).Logits, rtol: 1e-5, atol: 1e-6));
-        // Negative importance is clipped: with W_1 all negative, dropping 1 is a rescale by K / (K − 1) of the mask,
-        // which differs from the undropped mask; with W_1 = ReLU-equal rows it did not (above).
-        weight[1] = -weight[1].abs();
-        Assert.False(model.Forward(images, 1).Logits.allclose(model.Forward(images, -1).Logits));
+        // The ReLU on W is pinned by value in ChannelMaskOnAHandCase (a check here passed without it).
+    }
+
+    /// <summary>
+    /// PAPERS.md §4's mask mean_{k≠d} ReLU(W_k) by hand, K = 3 classes, D = 2 channels, W = [[1, −2], [3, 1], [−1, 4]]:
+    /// ReLU(W) = [[1, 0], [3, 1], [0, 4]]; dropping class 1 keeps rows 0 and 2: [(1 + 0)/2, (0 + 4)/2] = [0.5, 2];
+    /// dropping none: [(1 + 3 + 0)/3, (0 + 1 + 4)/3] = [4/3, 5/3]. Without the ReLU they would be [0, 1] and [1, 1].
+    /// </summary>
+    [Fact]
+    public void ChannelMaskOnAHandCase()
+    {
+        using var scope = NewDisposeScope();
+        var weight = tensor(new float[] { 1, -2, 3, 1, -1, 4 }).reshape(3, 2, 1, 1);
+
+        var dropped = ClassSuppressionNet.ChannelMask(weight, 1);
+        var none = ClassSuppressionNet.ChannelMask(weight, -1);
+
+        Assert.Equal(new long[] { 1, 2, 1, 1 }, dropped.shape);
+        AssertValues([0.5, 2.0], dropped);
+        AssertValues([4 / 3.0, 5 / 3.0], none);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ClassSuppressionNet.ChannelMask(weight, 3));
+    }
+
+    private static void AssertValues(double[] expected, Tensor actual)
+    {
+        var values = actual.flatten().data<float>().ToArray();
+        Assert.Equal(expected.Length, values.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], values[i], 6);
+    }
+
+    /// <summary>The drop branch is the classifier on relu(BN(conv1×1(A ⊙ ChannelMask(W, d)))), A the wrapped model's feature.</summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    public void TheDropBranchMasksTheFeatureWithTheChannelMask(int droppedClass)
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None), new ClassSuppressionOptions());
+        model.eval();
+        using var noGrad = no_grad();
+        model.Head.Weight[1] = -model.Head.Weight[1].abs();  // a class whose importance the ReLU clips
+        var images = randn(1, 3, 16, 16);
+        var inner = (SegmentationModel)model.named_children().Single(c => c.name == "inner").module;
+        var suppression = (nn.Module<Tensor, Tensor>)model.named_children().Single(c => c.name == "suppression").module;
+
+        var feature = inner.call(images).Feature!;                                       // A (1, D, 16, 16)
+        var expected = model.Head.call(suppression.call(feature * ClassSuppressionNet.ChannelMask(model.Head.Weight, droppedClass)), [16, 16]);
+
+        Assert.True(model.Forward(images, droppedClass).Logits.allclose(expected, rtol: 1e-5, atol: 1e-6));
+    }
+
+    /// <summary>p = min(1, epoch / E_end) and λ = max(0, 1 − epoch / E), with E_end = 4 ≠ E = 8 so the two cannot be swapped.</summary>
+    [Theory]
+    [InlineData(0.0, 0.0, 1.0)]
+    [InlineData(1.0, 0.25, 0.875)]
+    [InlineData(3.0, 0.75, 0.625)]
+    [InlineData(6.0, 1.0, 0.25)]      // past E_end: p stays 1
+    [InlineData(10.0, 1.0, 0.0)]      // past E: λ stays 0
+    public void DropProbabilityAndPlainWeightFollowTheEpoch(double epoch, double p, double lambda)
+    {
+        using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None), new ClassSuppressionOptions(EndEpoch: 4, TotalEpochs: 8));
+        model.Epoch = epoch;
+        Assert.Equal(p, model.DropProbability, 12);
+        Assert.Equal(lambda, model.PlainWeight, 12);
+    }
+
+    /// <summary>Training forwards drop a class at rate p and report λ: at epoch ≈ 1 of E_end = 4, E = 8, p ≈ 0.25 and λ ≈ 0.875.</summary>
+    [Fact]
+    public void TrainingForwardsDropAClassAtTheDropProbability()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ClassSuppressionNet(TestData.Model("encoder-decoder", 3, 4, NormKind.None), new ClassSuppressionOptions(EndEpoch: 4, TotalEpochs: 8, Seed: 4));
+        model.train();
+        using var noGrad = no_grad();
+        var images = randn(1, 3, 16, 16);
+        const int draws = 200;
+        int dropped = 0;
+        for (int i = 0; i < draws; i++)
+        {
+            model.Epoch = 1 + i * 1e-6;  // a new draw per step, p and λ the same to 6 digits
+            var branch = model.forward(images).Suppression!;
+            if (branch.DroppedClass >= 0) dropped++;
+            Assert.Equal(1 - model.Epoch / 8, branch.PlainWeight, 12);
+        }
+        Assert.InRange(dropped, 30, 70);  // 200 · 0.25 = 50, σ ≈ 6.1
     }
 
     [Fact]
