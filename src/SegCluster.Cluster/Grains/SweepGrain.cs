@@ -1,10 +1,7 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
-using SegCluster.Abstractions.Messages;
-using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
@@ -19,7 +16,7 @@ namespace SegCluster.Cluster.Grains;
 /// and persists each trial when it starts and when it ends. A failed trial is launched again up to max_failures times;
 /// workers whose node left the cluster are leased to no other trial. A new activation of a running sweep (its node was lost)
 /// resumes: finished trials stay as recorded, running ones whose experiment completed or still runs are followed
-/// (<see cref="AdoptAsync"/>), other interrupted ones are launched again. A driver that fails stops its running
+/// (<see cref="SweepTakeover"/>), other interrupted ones are launched again. A driver that fails stops its running
 /// trials as a cancel does before it records the sweep failed and gives its workers back.
 /// </summary>
 public sealed class SweepGrain(
@@ -30,34 +27,27 @@ public sealed class SweepGrain(
     SegClusterMetrics metrics,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
-    /// <summary>How long further tries of a trial save whose grain's node is being lost may start (<see cref="SaveTrialsAsync"/>):
-    /// longer than the membership takes to declare a dead node (Node:FailureDetection: 16 s at most by default; Orleans' own
-    /// defaults about 30 s), after which the grain is activated on another node.</summary>
-    private static readonly TimeSpan SaveRetryFor = TimeSpan.FromSeconds(45);
-
-    /// <summary>The pauses before those further tries.</summary>
-    private static readonly TimeSpan[] SaveRetryDelays =
-        [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15)];
-
+    private readonly TrialLauncher _launcher = new(runner);
+    private readonly SweepTakeover _takeover = new(runner, logger);
+    private SweepTrialStore _trials = null!;  // made on activation: it needs the grain's key
+    private TrialProgressRecorder _progress = null!;  // made by StartDriver, before any trial reports
     private CancellationTokenSource _cancel = new();
-    private readonly HashSet<int> _unsaved = [];
-    private readonly Dictionary<Task<TrialOutcome>, (int Index, string[] Workers)> _running = [];  // the driver's trials, by their runs
+    private readonly RunningTrials _running = new();  // the driver's; a field, as a failure of the driver stops them
     private readonly Queue<int> _requeued = [];  // failed trials a resume asked to run again while the driver runs
     private Task _driver = Task.CompletedTask;
     private bool _driverEnding;  // the driver left its loop: what is queued now would not run
-    private AshaRungs? _asha;
     /// <summary>Completed when the driver has work besides a trial ending: a rung value a running trial recorded, to save,
     /// or trials a resume queued again, to launch in free slots.</summary>
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _saving = Task.CompletedTask;  // the latest SaveTrialsAsync
 
     private string Id => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _trials = new SweepTrialStore(Id, GrainFactory, () => record.State.Trials, PublishTrialStates, logger);
         if (record.State.State == SweepState.Running)
         {
-            await LoadTrialsAsync();
+            await _trials.LoadAsync();
             var interrupted = record.State.Trials.Count(t => t.State == TrialState.Running);
             logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} were running (followed if their experiment completed or still runs, else launched again)",
                 Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
@@ -174,7 +164,7 @@ public sealed class SweepGrain(
             // retryFailed the failed ones, join the driver's queue.
             foreach (var index in Again(TrialState.Cancelled, "resumed").Concat(retryFailed ? Again(TrialState.Failed, "--retry-failed") : []))
                 _requeued.Enqueue(index);
-            await SaveTrialsAsync();
+            await _trials.SaveAsync();
             _wake.TrySetResult();  // a free slot takes them now, not when a running trial next ends
             return Status();
         }
@@ -185,7 +175,7 @@ public sealed class SweepGrain(
         Again(TrialState.Cancelled, "resumed");
         if (retryFailed) Again(TrialState.Failed, "--retry-failed");
         logger.LogInformation("Sweep {Sweep} resumed: {Again} trials to run", Id, record.State.Trials.Count(t => !t.State.IsFinished()));
-        await SaveTrialsAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
+        await _trials.SaveAsync();  // before the record: a resuming coordinator lays the trials' own entries over it
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         if (_cancel.IsCancellationRequested)
         {
@@ -196,29 +186,19 @@ public sealed class SweepGrain(
         return Status();
     }
 
-    /// <summary>Sets the trials in <paramref name="state"/> back to pending (in memory, marked unsaved) and returns them. A trial
-    /// launched again by a resume gets max_failures automatic retries afresh, as Ray Tune counts failures after a restore;
-    /// its rung values are kept up to the checkpoint it continues from (<see cref="PrepareLaunchAsync"/>).</summary>
+    /// <summary>Sets the trials in <paramref name="state"/> back to pending (<see cref="TrialTransitions.Again"/>; in memory,
+    /// marked unsaved) and returns them. Their rung values are kept up to the checkpoint they continue from (<see cref="TrialLauncher"/>).</summary>
     private List<int> Again(TrialState state, string why)
     {
         var trials = record.State.Trials;
         var again = trials.Where(t => t.State == state).Select(t => t.Index).ToList();
         foreach (var index in again)
         {
-            var trial = trials[index];
-            trials[index] = trial with
-            {
-                State = TrialState.Pending,
-                Failures = 0,
-                Reason = state == TrialState.Failed ? $"attempt {trial.Attempt} failed ({trial.Reason}); launched again ({why})" : null,
-            };
-            _unsaved.Add(index);
+            trials[index] = TrialTransitions.Again(trials[index], why);
+            _trials.Changed(index);
         }
         return again;
     }
-
-    private static List<(int Index, ExperimentSpec Spec)> RunnableTrials(SweepSpec spec, IEnumerable<TrialResult> trials) =>
-        [.. trials.Where(t => t.State == TrialState.Pending).Select(t => (t.Index, TrialPlanner.SpecFor(spec, t.Name, t.Parameters)))];
 
     /// <summary>
     /// spectral_skip (PAPERS.md §2): the label analysis runs here, in the driver, not in Start: on full-resolution labels
@@ -227,31 +207,21 @@ public sealed class SweepGrain(
     /// </summary>
     private async Task SkipSpectrallyHopelessTrialsAsync(SweepSpec spec, CancellationToken cancellationToken)
     {
-        var trials = record.State.Trials;
         logger.LogInformation("Sweep {Sweep}: analysing {Images} label images for spectral_skip", Id, spec.SpectralSkip!.Images);
-        IReadOnlyDictionary<int, string> skipped;
-        try
-        {
-            skipped = await spectral.SkipAsync(spec, RunnableTrials(spec, trials), cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return;  // cancelled while analysing: the driver ends every pending trial as cancelled
-        }
-        foreach (var (index, reason) in skipped)
-            trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
+        // Cancelled while analysing: the driver ends every pending trial as cancelled.
+        if (!await spectral.SkipPendingAsync(spec, record.State.Trials, cancellationToken)) return;
         record.State = record.State with { SpectralSkipPending = false };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");
         PublishTrialStates();
     }
 
-    /// <summary>Why the trial's combination of values cannot run (the experiment spec's own errors), or null.</summary>
+    /// <summary>Starts the driver loop on this activation with ASHA's rungs rebuilt from the record (a resumed sweep's too).</summary>
     private void StartDriver()
     {
         // Keep this activation (and the driver on it) alive while trials run without calls to the grain, however long
         // the sweep takes; the driver's end gives it back to the regular collection age.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
-        _asha = CreateAsha(record.State.Spec!);
+        _progress = TrialProgressRecorder.For(record.State.Spec!, record.State.Trials, options.Value.MaxCurvePoints);
         _driverEnding = false;
         _driver = DriveOrFailAsync(_cancel.Token);
     }
@@ -297,85 +267,63 @@ public sealed class SweepGrain(
     {
         if (_running.Count == 0) return;
         _cancel.Cancel();
-        await Task.WhenAll(_running.Keys.Cast<Task>()).WaitAsync(options.Value.CancelWait)
-            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);  // outcomes read below
+        await _running.WhenAllEndAsync(options.Value.CancelWait);
         var trials = record.State.Trials;
-        foreach (var (done, (index, _)) in _running.Where(r => r.Key.IsCompleted).ToList())
+        foreach (var (index, _, outcome) in await _running.TakeEndedAsync())
         {
-            _running.Remove(done);
-            Finish(record.State.Spec!, index, await OutcomeOf(done), cancelling: true);
+            Finish(record.State.Spec!, index, outcome, cancelling: true);
             if (trials[index].State == TrialState.Cancelled) trials[index] = trials[index] with { Reason = $"stopped: the sweep failed ({failure})" };
         }
         if (_running.Count > 0)
             logger.LogWarning("Sweep {Sweep}: trials {Trials} still stopping {Wait} after the failure; their workers are released anyway",
-                Id, string.Join(", ", _running.Values.Select(r => trials[r.Index].Name)), options.Value.CancelWait);
-    }
-
-    private AshaRungs? CreateAsha(SweepSpec spec)
-    {
-        if (spec.Search.Kind != SearchSpec.Asha) return null;
-        var asha = new AshaRungs(spec.Search.MinBudget, spec.Search.ReductionFactor, spec.Search.Rungs, spec.Maximize);
-        // Every trial's, also one interrupted or cancelled: launched again, it keeps those up to its checkpoint (PrepareLaunchAsync).
-        foreach (var trial in record.State.Trials)
-        {
-            foreach (var rung in trial.Rungs) asha.Restore(trial.Index, rung.Step, rung.Value);
-            // An attempt followed on (AdoptAsync) that continued from a checkpoint is not judged at rungs before it either.
-            if (trial.ResumedFromStep is { } resumed) asha.ResumedFrom(trial.Index, resumed);
-        }
-        return asha;
+                Id, string.Join(", ", _running.Indices.Select(i => trials[i].Name)), options.Value.CancelWait);
     }
 
     /// <summary>
     /// One loop turn: fill free slots, persist the new launches and the results finished since the last save (one small
     /// entry per trial, <see cref="ISweepTrialGrain"/>), start the launched trials, wait for any to end (or to record a rung
-    /// value, which the next turn saves), record every ended one. Finished results are saved before the next trial starts; the sweep's own record (spec, every trial)
-    /// is written at start and end only, so a write costs the same with 10 trials or 10,000.
+    /// value, which the next turn saves), record every ended one. Finished results are saved before the next trial starts;
+    /// the sweep's own record (spec, every trial) is written at start and end only, so a write costs the same with 10
+    /// trials or 10,000. Trials a coordinator taking the sweep over finds still going are followed, not launched
+    /// (<see cref="SweepTakeover"/>).
     /// </summary>
     private async Task DriveAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();  // leave the calling turn (activation or Start) first
         var spec = record.State.Spec!;
         if (record.State.SpectralSkipPending && !cancellationToken.IsCancellationRequested) await SkipSpectrallyHopelessTrialsAsync(spec, cancellationToken);
-        var adopted = await AdoptAsync(spec, cancellationToken);
-        var free = new Queue<string>(record.State.Workers.Except(adopted.SelectMany(a => a.Launch.Workers)));
-        var lost = new List<string>();  // workers whose node left the cluster: never leased again
+        var adopted = await _takeover.AdoptAsync(Id, spec, record.State.Trials, record.State.Workers, cancellationToken);
+        var workers = new TrialWorkerPool(record.State.Workers, adopted.SelectMany(a => a.Launch.Workers), spec.WorkersPerTrial, spec.MaxConcurrentTrials);
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished() && adopted.All(a => a.Launch.Index != t.Index)).Select(t => t.Index));
-        _running.Clear();  // a field, as a failure of this loop stops them; what an earlier driver could not stop a resume abandoned
+        _running.Clear();  // what an earlier driver could not stop is running in the record: launched again, it is abandoned
         foreach (var (launch, fromStep) in adopted)
-            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
+            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
         while (true)
         {
             // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
             while (_requeued.TryDequeue(out var again))
                 if (record.State.Trials[again].State == TrialState.Pending && !queue.Contains(again)) queue.Enqueue(again);
-            var slots = Math.Min(spec.MaxConcurrentTrials, (record.State.Workers.Count - lost.Count) / spec.WorkersPerTrial);
+            var slots = workers.Slots;
             var launches = new List<TrialLaunch>();
             while (_running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
             {
-                var workers = Enumerable.Range(0, spec.WorkersPerTrial).Select(_ => free.Dequeue()).ToArray();
-                launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), workers));
+                var leased = workers.Lease();
+                launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), leased));
             }
             if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched above
-            await SaveTrialsAsync();
+            await _trials.SaveAsync();
             foreach (var launch in launches)
-                _running.Add(runner.RunAsync(launch, progress => OnProgress(spec, launch.Index, progress), cancellationToken), (launch.Index, [.. launch.Workers]));
+                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
             if (_running.Count == 0)
             {
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
                 break;
             }
-            await Task.WhenAny(_running.Keys.Append<Task>(_wake.Task));
-            foreach (var done in _running.Keys.Where(t => t.IsCompleted).ToList())
+            await _running.WhenAnyEndsAsync(_wake.Task);
+            foreach (var (index, leased, outcome) in await _running.TakeEndedAsync())
             {
-                var (index, leased) = _running[done];
-                _running.Remove(done);
-                var outcome = await OutcomeOf(done);
                 if (Finish(spec, index, outcome, cancellationToken.IsCancellationRequested)) queue.Enqueue(index);
-                foreach (var worker in leased)
-                {
-                    if (outcome.LostWorkers?.Contains(worker) != true) free.Enqueue(worker);
-                    else lost.Add(worker);
-                }
+                workers.Return(leased, outcome.LostWorkers);
             }
         }
         _driverEnding = true;
@@ -383,13 +331,13 @@ public sealed class SweepGrain(
         // Left pending: cancelled, or too few workers remain for a trial (the others' nodes left the cluster).
         var (endState, endReason) = cancellationToken.IsCancellationRequested
             ? (TrialState.Cancelled, "the sweep was cancelled")
-            : (TrialState.Failed, $"no workers left to run it: the nodes of {string.Join(", ", lost)} left the cluster, and the {record.State.Workers.Count - lost.Count} remaining of the sweep's {record.State.Workers.Count} workers cannot make a trial of {spec.WorkersPerTrial}");
+            : (TrialState.Failed, workers.NoneLeftReason);
         foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
         {
             trials[pending.Index] = pending with { State = endState, Reason = endReason };
-            _unsaved.Add(pending.Index);
+            _trials.Changed(pending.Index);
         }
-        await SaveTrialsAsync();
+        await _trials.SaveAsync();
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
         await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
         PublishTrialStates();
@@ -397,121 +345,29 @@ public sealed class SweepGrain(
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
     }
 
-    /// <summary>
-    /// A driver that takes a sweep over (a new activation from storage after its node was lost, or a resume after its process
-    /// was killed) first asks what became of each trial recorded running: its experiment is a grain of its own and trains on
-    /// without a coordinator. One that completed meanwhile, or still runs, on workers of the sweep no other such trial has,
-    /// is adopted: followed as the same attempt on its workers from the steps the trial recorded (ASHA and the curves get
-    /// what comes after; a completed one ends at the first poll). Launched again instead, a completed trial trained twice and
-    /// a running one was killed, losing its steps since its last checkpoint. One that failed, was cancelled, or cannot say
-    /// is launched again from its checkpoint (<see cref="PrepareLaunchAsync"/>).
-    /// </summary>
-    private async Task<List<(TrialLaunch Launch, int FromStep)>> AdoptAsync(SweepSpec spec, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested) return [];
-        var sweepWorkers = record.State.Workers.ToHashSet();
-        var left = record.State.Trials
-            .Where(t => t is { State: TrialState.Running, ExperimentId: not null } && t.Workers.Count == spec.WorkersPerTrial && t.Workers.All(sweepWorkers.Contains))
-            .ToList();
-        var states = await Task.WhenAll(left.Select(t => runner.StateOfAsync(t.ExperimentId!)));
-        var adopted = new List<(TrialLaunch, int)>();
-        var leased = new HashSet<string>();
-        foreach (var (trial, state) in left.Zip(states))
-        {
-            if (state is not (ExperimentState.Completed or ExperimentState.Pending or ExperimentState.Running) || trial.Workers.Any(leased.Contains)) continue;
-            // A completed experiment's losses live in its activation's memory only: one reactivated after the outage has
-            // none, and a trial ranked by loss would end without a metric. Its evaluation is stored, so other metrics adopt it.
-            if (state == ExperimentState.Completed && spec.Metric == SweepSpec.Loss) continue;
-            leased.UnionWith(trial.Workers);
-            var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
-            if (trialSpec.Training.ResumeFrom is null && trial.ResumedFromPath is { } path) trialSpec = ResumingFrom(trialSpec, path);
-            adopted.Add((new TrialLaunch(Id, trial.Index, trial.ExperimentId!, trialSpec, trial.Workers), trial.Steps));
-            logger.LogInformation("Sweep {Sweep}: trial {Trial} ({Experiment}, {State}) went on while the sweep had no coordinator; followed from step {Step}, not launched again",
-                Id, trial.Name, trial.ExperimentId, state, trial.Steps);
-        }
-        return adopted;
-    }
-
-    private static ExperimentSpec ResumingFrom(ExperimentSpec spec, string checkpoint) => spec with { Training = spec.Training with { ResumeFrom = checkpoint } };
-
-    /// <summary>Marks the trial running on <paramref name="workers"/> (in memory; the caller persists) and builds its launch.</summary>
+    /// <summary>Marks the trial running its next attempt on <paramref name="workers"/> (in memory, marked unsaved) and builds
+    /// its launch, continuing from its latest checkpoint (<see cref="TrialLauncher"/>).</summary>
     private async Task<TrialLaunch> PrepareLaunchAsync(SweepSpec spec, int index, string[] workers)
     {
-        var trial = record.State.Trials[index];
-        if (trial.State == TrialState.Running && trial.ExperimentId is { } lost)
-            await runner.AbandonAsync(lost);
-        var trialSpec = TrialPlanner.SpecFor(spec, trial.Name, trial.Parameters);
-        // A trial launched again (interrupted, cancelled, failed) continues from its latest checkpoint, if it has one
-        // (training.checkpoint_every), as Ray Tune restores trials. Its rung values up to that step stand and it is
-        // not judged again at those rungs; those past it are dropped (the new attempt trains those steps again).
-        var checkpoint = trialSpec.Training.ResumeFrom is null ? await LatestCheckpointAsync(trial) : null;
-        if (checkpoint is not null) trialSpec = ResumingFrom(trialSpec, checkpoint.Path);
-        var resumedFrom = checkpoint?.Step ?? 0;
-        _asha?.Relaunch(index, resumedFrom);
-        var attempt = trial.Attempt + 1;
-        var experimentId = $"{Id}/{trial.Name}/a{attempt}";
-        record.State.Trials[index] = trial = trial with
-        {
-            State = TrialState.Running, Attempt = attempt, ExperimentId = experimentId, Workers = workers,
-            StartedAt = DateTime.UtcNow, Curve = [], Validations = [], Steps = resumedFrom,
-            // Nothing of the earlier attempt's result: a running trial shows none (a stale FinishedAt gave negative seconds),
-            // and one that ends without a value of its own must not rank with the earlier attempt's.
-            Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
-            BestCheckpoint = null, BestCheckpointProblem = null,
-            // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
-            Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
-            ResumedFromStep = checkpoint?.Step, ResumedFromPath = checkpoint?.Path,
-        };
-        _unsaved.Add(index);
-        return new TrialLaunch(Id, index, experimentId, trialSpec, workers);
+        var (launch, running) = await _launcher.PrepareAsync(Id, spec, record.State.Trials[index], workers);
+        _progress.Relaunched(index, running.ResumedFromStep ?? 0);
+        record.State.Trials[index] = running;
+        _trials.Changed(index);
+        return launch;
     }
 
-    /// <summary>The trial's latest checkpoint: its last attempt's last one, or, when that attempt wrote none (it failed before
-    /// its first checkpoint_every steps), the one it continued from; null when it has none.</summary>
-    private async Task<CheckpointRecord?> LatestCheckpointAsync(TrialResult trial) =>
-        (trial.ExperimentId is { } previous ? await runner.LastCheckpointAsync(previous) : null)
-        ?? (trial is { ResumedFromStep: { } step, ResumedFromPath: { } path } ? new CheckpointRecord(step, path) : null);
-
     /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
-    /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="SweepSpec.ValidatesAtRungs"/>).</summary>
-    private bool OnProgress(SweepSpec spec, int index, TrialProgress progress)
+    /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="TrialProgressRecorder"/>).</summary>
+    private bool OnProgress(int index, TrialProgress progress)
     {
-        var trial = record.State.Trials[index];
-        double? compared;  // the value of the sweep's metric this report carries, if any
-        if (progress.Validation is { } validation)
-        {
-            compared = spec.ValueOf(validation);
-            if (compared is not { } value) return true;
-            trial = trial with { Validations = Thin(trial.Validations, new CurvePoint(progress.Step, value), options.Value.MaxCurvePoints), Metric = value };
-        }
-        else
-        {
-            compared = spec.Metric == SweepSpec.Loss ? progress.Loss : null;
-            trial = trial with
-            {
-                Steps = Math.Max(trial.Steps, progress.Step),
-                Curve = Thin(trial.Curve, new CurvePoint(progress.Step, progress.Loss), options.Value.MaxCurvePoints),
-                Metric = compared ?? trial.Metric,
-            };
-        }
-        int? rung = null;
-        var decision = compared is { } reported && _asha is not null ? _asha.Report(index, progress.Step, reported, out rung) : AshaDecision.Continue;
-        if (_asha is not null && rung is { } milestone)
-        {
-            trial = trial with { Rungs = trial.Rungs.Append(new CurvePoint(milestone, compared!.Value)).ToList() };
-            // Saved now, not when the trial ends: a coordinator that takes the sweep over must judge the others, and this
-            // trial launched again from a checkpoint, against it.
-            _unsaved.Add(index);
-            _wake.TrySetResult();
-            if (decision == AshaDecision.Stop)
-                trial = trial with
-                {
-                    Reason = string.Create(CultureInfo.InvariantCulture,
-                        $"ASHA: {spec.Metric} {compared:F4} at the {milestone}-step rung is not in the top 1/{spec.Search.ReductionFactor} of the {_asha.RecordedAt(_asha.Milestones.ToList().IndexOf(milestone)).Count - 1} trials recorded there"),
-                };
-        }
+        var (trial, continues, atRung) = _progress.Record(record.State.Trials[index], progress);
         record.State.Trials[index] = trial;
-        return decision == AshaDecision.Continue;
+        if (atRung)
+        {
+            _trials.Changed(index);  // saved now: a coordinator taking the sweep over judges the others, and this trial, against it
+            _wake.TrySetResult();
+        }
+        return continues;
     }
 
     /// <summary>Records how the trial ended (in memory; the next turn persists it). A failed trial with retries left under
@@ -520,106 +376,19 @@ public sealed class SweepGrain(
     private bool Finish(SweepSpec spec, int index, TrialOutcome outcome, bool cancelling)
     {
         var trial = record.State.Trials[index];
-        _unsaved.Add(index);
-        if (outcome.State == TrialState.Failed && trial.Failures < spec.MaxFailures && !cancelling)
+        _trials.Changed(index);
+        if (!cancelling && TrialTransitions.Retried(trial, outcome, spec.MaxFailures) is { } retried)
         {
-            var retry = trial.Failures + 1;
             logger.LogWarning("Sweep {Sweep}: trial {Trial} attempt {Attempt} failed ({Error}); launching it again (retry {Retry} of {MaxFailures})",
-                Id, trial.Name, trial.Attempt, outcome.Error, retry, spec.MaxFailures);
-            record.State.Trials[index] = trial with
-            {
-                State = TrialState.Pending, Failures = retry,
-                Reason = $"attempt {trial.Attempt} failed ({outcome.Error}); launched again (retry {retry} of max_failures {spec.MaxFailures})",
-            };
+                Id, trial.Name, trial.Attempt, outcome.Error, retried.Failures, spec.MaxFailures);
+            record.State.Trials[index] = retried;
             return true;
         }
-        var evaluation = outcome.Evaluation;
-        // This attempt's own values only (PrepareLaunchAsync cleared the earlier attempt's): a diverged (NaN) loss is no
-        // result and ranks nowhere, whatever an earlier attempt reached.
-        double? loss = double.IsNaN(outcome.FinalLoss) ? null : outcome.FinalLoss;
-        record.State.Trials[index] = trial with
-        {
-            State = outcome.State,
-            Steps = Math.Max(trial.Steps, outcome.Steps),
-            FinalLoss = loss,
-            MeanIoU = evaluation?.MeanIoU,
-            PixelAccuracy = evaluation?.PixelAccuracy,
-            // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
-            Metric = spec.Metric == SweepSpec.Loss ? loss
-                : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),
-            Reason = outcome.Error ?? trial.Reason,
-            FinishedAt = DateTime.UtcNow,
-            // The attempt's own best.ckpt, or the earlier attempt's one it continued from and did not beat.
-            BestCheckpoint = outcome.BestCheckpoint,
-            BestCheckpointProblem = outcome.BestCheckpointProblem,
-        };
+        record.State.Trials[index] = TrialTransitions.Ended(spec, trial, outcome, DateTime.UtcNow);
         return false;
     }
 
-    /// <summary>
-    /// Persists every trial changed since the last call, each to its own small entry (not the whole record). A trial stays
-    /// marked unsaved until a save of it succeeds. Saves that fail because a trial grain's node is being lost (timed out or
-    /// rejected: <see cref="GrainRelocation.InProgress"/>, what the trial runner polls through) are tried again after the
-    /// pauses of <see cref="SaveRetryDelays"/> while <see cref="SaveRetryFor"/> lasts (a save that times out takes the 30 s call
-    /// timeout itself, so a count of tries alone let it run for minutes); any other failure, or the last, reaches the caller.
-    /// One save runs at a time: a call while one is in flight (a resume's beside the driver's) waits for it, then saves
-    /// what is still unsaved. Two at once could store a trial's older state last (the driver's save of a failed trial
-    /// landing after the resume's save of it pending), and the resume returned before the earlier save was done.
-    /// </summary>
-    private Task SaveTrialsAsync() => _saving = SaveAfterAsync(_saving);
-
-    private async Task SaveAfterAsync(Task inFlight)
-    {
-        await inFlight.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);  // its failure is its caller's
-        PublishTrialStates();
-        var attempt = 0;
-        var giveUp = DateTime.UtcNow + SaveRetryFor;
-        while (_unsaved.Count > 0)
-        {
-            var saving = _unsaved.ToList();
-            _unsaved.Clear();  // a trial changed while its save runs is marked again, and saved by the next pass
-            var saves = Task.WhenAll(saving.Select(i => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, i)).SaveAsync(record.State.Trials[i])));
-            try
-            {
-                await saves;
-            }
-            catch (Exception e)
-            {
-                _unsaved.UnionWith(saving);
-                if (attempt == SaveRetryDelays.Length || DateTime.UtcNow + SaveRetryDelays[attempt] > giveUp
-                    || saves.Exception?.InnerExceptions.All(GrainRelocation.InProgress) != true) throw;
-                logger.LogWarning("Sweep {Sweep} could not save {Trials} trial results ({Error}); trying again in {Delay}", Id, saving.Count, e.Message, SaveRetryDelays[attempt]);
-                await Task.Delay(SaveRetryDelays[attempt++]);
-            }
-        }
-    }
-
-    /// <summary>Overlays the trial results saved after the record was last written (a resuming coordinator).</summary>
-    private async Task LoadTrialsAsync()
-    {
-        var trials = record.State.Trials;
-        var saved = await Task.WhenAll(trials.Select(t => GrainFactory.GetGrain<ISweepTrialGrain>(ISweepTrialGrain.Key(Id, t.Index)).GetAsync()));
-        foreach (var result in saved.OfType<TrialResult>()) trials[result.Index] = result;
-    }
-
     private void PublishTrialStates() => metrics.RecordSweepTrials(Id, record.State.Trials.Select(t => t.State));
-
-    private static async Task<TrialOutcome> OutcomeOf(Task<TrialOutcome> done)
-    {
-        try
-        {
-            return await done;
-        }
-        catch (Exception e)
-        {
-            return new TrialOutcome(TrialState.Failed, 0, double.NaN, Error: $"the trial runner threw: {e.Message}");
-        }
-    }
-
-    /// <summary>Appends <paramref name="point"/>; past <paramref name="max"/> points every other older point is dropped,
-    /// so a trial's persisted curve stays small however many steps it runs.</summary>
-    private static List<CurvePoint> Thin(IReadOnlyList<CurvePoint> curve, CurvePoint point, int max) =>
-        (curve.Count < max ? curve : curve.Where((_, i) => i % 2 == 1)).Append(point).ToList();
 
     private int Count(TrialState state) => record.State.Trials.Count(t => t.State == state);
 

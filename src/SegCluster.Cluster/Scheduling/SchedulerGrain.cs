@@ -368,22 +368,8 @@ public sealed class SchedulerGrain(
             .ToDictionary(w => w.ExperimentId, w => w.Reason!),
     });
 
-    /// <summary>Why a queued experiment cannot start by waiting for running ones (the live nodes have too few workers of its
-    /// kind, for it or for a ring re-forming ahead of it); null when it waits its turn.</summary>
-    private string? WaitingReason(QueuedExperiment queued)
-    {
-        if (!FitsCluster(queued))
-            return queued.Spec is null
-                ? $"it re-forms and needs {queued.Workers} {queued.Device} workers, more than the live nodes have ({KindCount(queued.Device)}): " +
-                  "the queue waits for its lost node to come back, or cancel it"
-                : $"the cluster's live nodes have {KindCount(queued.Device)} {queued.Device} worker(s) and this experiment needs {queued.Workers}: " +
-                  "it starts when nodes join (experiments queued after it that fit start before it), or cancel it and ask for fewer workers";
-        var ahead = Record.Queue.TakeWhile(q => q.ExperimentId != queued.ExperimentId);
-        return ahead.FirstOrDefault(q => q.Spec is null && !FitsCluster(q)) is { } ring
-            ? $"experiment '{ring.ExperimentId}' re-forms ahead of it and needs {ring.Workers} {ring.Device} workers, more than the live nodes have " +
-              $"({KindCount(ring.Device)}): the queue waits for its lost node to come back, or cancel it"
-            : null;
-    }
+    /// <summary>Why a queued experiment cannot start by waiting for running ones (<see cref="QueueCapacity.WaitingReason"/>).</summary>
+    private string? WaitingReason(QueuedExperiment queued) => QueueCapacity.WaitingReason(Record, LiveNodes, queued);
 
     /// <summary>Starts queued experiments in order while the first one the cluster can run fits; those it cannot run (more
     /// workers than the live nodes have of their kind) are passed over, not waited for.</summary>
@@ -445,19 +431,9 @@ public sealed class SchedulerGrain(
         }
     }
 
-    /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free: if not, no
-    /// amount of waiting for running experiments lets it start, so it must not hold the queue. A ring re-forming after a
-    /// lost node always holds it: it already waited its turn, and its node may come back.</summary>
-    private bool Runnable(QueuedExperiment request) => request.Spec is null || FitsCluster(request);
-
-    /// <summary>Whether the live nodes have as many workers of the request's kind as it needs, held or free.</summary>
-    private bool FitsCluster(QueuedExperiment request) => KindCount(request.Device) >= request.Workers;
-
-    private int KindCount(string device)
-    {
-        var live = LiveNodes;
-        return Record.Workers.Values.Count(w => live.Contains(w.NodeId) && GangAllocator.SameKind(w.Device, device));
-    }
+    /// <summary>Whether the request holds the queue (<see cref="QueueCapacity.Runnable"/>): one the live nodes can never
+    /// run is passed over.</summary>
+    private bool Runnable(QueuedExperiment request) => QueueCapacity.Runnable(Record, LiveNodes, request);
 
     /// <summary>The nodes the membership lists as active: the only ones workers are allocated or counted on.</summary>
     private ISet<string> LiveNodes => membership.CurrentSnapshot.InState(SiloStatus.Active);

@@ -2,6 +2,7 @@ using System.Globalization;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Spectral;
+using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Spectral;
 
@@ -31,6 +32,25 @@ public sealed class SpectralTrialFilter
         // Label statistics of the base dataset, off the grain scheduler: seconds to minutes of tensor work.
         var reports = await Task.Run(() => Analyse(sweep.TrialBase, skip.Images), CancellationToken.None).WaitAsync(cancellationToken);
         return Decide(reports, skip.MaxPredictedDrop, trials);
+    }
+
+    /// <summary>Marks the pending trials of <paramref name="trials"/> (a sweep's, by index) that are predicted to lose too
+    /// much skipped, with the reason. False, with nothing changed, when <paramref name="cancellationToken"/> stopped the wait.</summary>
+    public async Task<bool> SkipPendingAsync(SweepSpec sweep, List<TrialResult> trials, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<int, string> skipped;
+        try
+        {
+            var pending = trials.Where(t => t.State == TrialState.Pending).Select(t => (t.Index, TrialPlanner.SpecFor(sweep, t.Name, t.Parameters))).ToList();
+            skipped = await SkipAsync(sweep, pending, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        foreach (var (index, reason) in skipped)
+            trials[index] = trials[index] with { State = TrialState.Skipped, Reason = reason };
+        return true;
     }
 
     /// <summary>The pure decision: a trial is skipped when its factor's predicted oracle mIoU drop exceeds <paramref name="maxDrop"/>.</summary>

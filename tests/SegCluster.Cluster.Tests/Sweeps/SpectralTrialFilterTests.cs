@@ -29,6 +29,29 @@ public sealed class SpectralTrialFilterTests
         Assert.Contains("max_predicted_drop 5.0", skipped[3]);
     }
 
+    /// <summary>What a sweep's driver applies: only pending trials are analysed and skipped (in place, with the reason); a
+    /// trial that finished keeps its result, and a wait cut short by a cancel changes nothing.</summary>
+    [Fact]
+    public async Task Skipping_a_sweeps_pending_trials_marks_the_hopeless_ones_and_leaves_finished_trials_and_a_cancel_alone()
+    {
+        var sweep = new SweepSpec
+        {
+            Name = "grids", SpectralSkip = new SpectralSkipSpec { MaxPredictedDrop = 0.05, Images = 16 }, Base = new ExperimentSpec { Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe } },
+            Axes = [new SweepAxis { Path = "labels.factor", Kind = SweepAxis.Grid, Values = ["16", "2", "16"] }],
+        };
+        var (planned, _) = Cluster.Sweeps.Search.TrialPlanner.Expand(sweep);
+        planned[2] = planned[2] with { State = TrialState.Completed, Metric = 0.4 };
+
+        var cancelled = new List<TrialResult>(planned);
+        Assert.False(await new SpectralTrialFilter().SkipPendingAsync(sweep, cancelled, new CancellationToken(canceled: true)));
+        Assert.Equal(planned, cancelled);
+
+        Assert.True(await new SpectralTrialFilter().SkipPendingAsync(sweep, planned, CancellationToken.None));
+        Assert.Equal([TrialState.Skipped, TrialState.Pending, TrialState.Completed], planned.Select(t => t.State));
+        Assert.StartsWith("spectral: labels.factor 16", planned[0].Reason, StringComparison.Ordinal);
+        Assert.Equal((double?)0.4, planned[2].Metric);
+    }
+
     [Fact]
     public async Task A_files_dataset_is_judged_on_its_own_masks_not_on_synthetic_scenes()
     {
