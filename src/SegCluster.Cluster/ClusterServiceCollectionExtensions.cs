@@ -53,8 +53,8 @@ public static class ClusterServiceCollectionExtensions
     }
 
     /// <summary>
-    /// What the grains themselves resolve (metrics, the sweep trial runner and spectral filter, the shard analyser, both
-    /// placement directors), without the node's hosting (options from configuration, hosted services, token filters).
+    /// What the grains themselves resolve (metrics, the sweep trial runner and spectral filter, the shard analyser, the
+    /// node's spec path roots, both placement directors), without the node's hosting (options from configuration, hosted services, token filters).
     /// The node registers these through <see cref="AddSegClusterGrainServices"/>; in-process test and bench silos call
     /// this directly, so a new grain dependency reaches them too. Runner and analyser are TryAdd: register a
     /// replacement first.
@@ -70,6 +70,7 @@ public static class ClusterServiceCollectionExtensions
         services.TryAddSingleton<ITrialRunner, ExperimentTrialRunner>();
         services.TryAddSingleton<SpectralTrialFilter>();
         services.TryAddSingleton<IShardSpectralAnalyser, ShardSpectralAnalyser>();
+        services.TryAddSingleton(sp => SpecPathPolicy.For(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
         services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
         services.AddPlacementDirector<ShardSpreadPlacement, ShardSpreadPlacementDirector>();
         return services;

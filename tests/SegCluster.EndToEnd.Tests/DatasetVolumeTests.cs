@@ -19,6 +19,28 @@ public sealed class DatasetVolumeTests
         Assert.Contains("/data/", File.ReadAllLines(RepoPaths.Of(".dockerignore")));
     }
 
+    /// <summary>A spec names files the node reads: each deployment allows only those under the volumes it mounts
+    /// (Node:PathRoots), so a submitter cannot make a node read the rest of its container.</summary>
+    [Fact]
+    public void Both_deployments_confine_spec_paths_to_the_data_and_checkpoint_mounts()
+    {
+        Assert.Equal(HelmTemplate.Action(".Values.datasets.mountPath | quote"), Variable("SEGCLUSTER_Node__PathRoots__0")["value"]);
+        Assert.Equal(HelmTemplate.Action(".Values.checkpoints.mountPath | quote"), Variable("SEGCLUSTER_Node__PathRoots__1")["value"]);
+
+        var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
+        foreach (var name in new[] { "node1", "node2" })
+        {
+            var node = Map(services[name]);
+            // SOURCE:TARGET[:ro], the source maybe ${VARIABLE:-default}
+            var mounts = List(node["volumes"]).Cast<string>()
+                .Select(v => System.Text.RegularExpressions.Regex.Match(v, @"^(?:\$\{[^}]*\}|[^:]+):([^:]+)").Groups[1].Value).ToList();
+            var environment = Map(node["environment"]);
+            var roots = Enumerable.Range(0, 2).Select(i => (string)environment[$"SEGCLUSTER_Node__PathRoots__{i}"]).ToList();
+            Assert.Equal(mounts.Order(), roots.Order());
+            Assert.Contains(environment["SEGCLUSTER_Node__CheckpointDirectory"], roots);
+        }
+    }
+
     [Fact]
     public void Helm_node_pods_mount_the_datasets_claim_read_only_when_one_is_named()
     {

@@ -67,6 +67,25 @@ public sealed class NodeHostTests
             Assert.DoesNotContain(warning, await withToken.StopAsync());
     }
 
+    /// <summary>A node other machines can reach, with no Node:PathRoots, opens whatever file a spec names: it says so once at
+    /// start, naming the setting that confines it; with roots, or on loopback only, it says nothing.</summary>
+    [Fact]
+    public async Task A_node_listening_beyond_loopback_without_path_roots_warns_once_at_start()
+    {
+        const string warning = "Spec paths are unconfined: this node listens beyond loopback and Node:PathRoots is not set";
+        var everywhere = new Dictionary<string, string> { ["SEGCLUSTER_Node__ListenOnAllInterfaces"] = "true", ["SEGCLUSTER_Node__Token"] = "t" };
+        await using (var unconfined = await NodeProcess.StartAsync(everywhere))
+        {
+            var output = await unconfined.StopAsync();
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, System.Text.RegularExpressions.Regex.Escape(warning)));
+            Assert.Contains("Set Node:PathRoots (SEGCLUSTER_Node__PathRoots__0=/data", output);
+        }
+        await using (var confined = await NodeProcess.StartAsync(new(everywhere) { ["SEGCLUSTER_Node__PathRoots__0"] = Path.GetTempPath() }))
+            Assert.DoesNotContain(warning, await confined.StopAsync());
+        await using (var local = await NodeProcess.StartAsync([]))
+            Assert.DoesNotContain(warning, await local.StopAsync());
+    }
+
     /// <summary>SegCluster.Node.dll on free ports; returns once /health answers "Healthy".</summary>
     private sealed class NodeProcess : IAsyncDisposable
     {

@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Cli.Commands;
 using SegCluster.Cli.Output;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Training;
 using Spectre.Console;
 
@@ -30,8 +31,8 @@ public static class QuickstartRunner
         CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? optionNames = null, bool dryRun = false)
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
-        // checks them on submit); the checkpoint's step is where this run starts.
-        var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec);
+        // checks them on submit); the checkpoint's step is where this run starts. Any path: the files are its user's own.
+        var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec, SpecPathPolicy.Unrestricted);
         if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {

@@ -7,6 +7,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Training;
@@ -25,6 +26,7 @@ public sealed class ExperimentGrain(
     ILocalSiloDetails silo,
     TimeProvider time,
     IOptions<ExperimentOptions> options,
+    SpecPathPolicy paths,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
@@ -98,7 +100,7 @@ public sealed class ExperimentGrain(
     private async Task CheckAndLaunchAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled)
     {
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
-        (spec, var resumedFrom, var errors, var note) = await ExperimentPreflight.CheckAsync(spec);
+        (spec, var resumedFrom, var errors, var note) = await ExperimentPreflight.CheckAsync(spec, paths);
         if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Spectral;
 using SegCluster.Cluster.Placement;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Spectral;
 
 namespace SegCluster.Cluster.Grains;
@@ -21,6 +22,7 @@ public sealed class SpectralShardGrain(
     IShardSpectralAnalyser analyser,
     ILocalSiloDetails silo,
     IOptions<SpectralShardOptions> options,
+    SpecPathPolicy paths,
     ILogger<SpectralShardGrain> logger) : Grain, ISpectralShardGrain
 {
     private Task<SpectralShardResult>? _computation;
@@ -31,6 +33,8 @@ public sealed class SpectralShardGrain(
         if (request.GrainKey != key)
             throw new ArgumentException($"spectral shard '{key}' was asked for '{request.GrainKey}': the request does not belong to this shard.");
         if (record.State.Result is { } recorded) return recorded with { FromRecord = true };
+        // This node reads the dataset: its path roots decide, before the analyser looks at the folder.
+        if (paths.Refusal("dataset.path", request.Spec.Dataset.Path) is { } refused) throw new ArgumentException(refused);
 
         var computation = _computation ??= ComputeAsync(key, request);
         if (await Task.WhenAny(computation, Task.Delay(options.Value.AnswerWithin)) != computation) return null;

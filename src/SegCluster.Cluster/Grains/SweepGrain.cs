@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Telemetry;
@@ -25,6 +26,7 @@ public sealed class SweepGrain(
     SpectralTrialFilter spectral,
     IOptions<SweepOptions> options,
     SegClusterMetrics metrics,
+    SpecPathPolicy paths,
     ILogger<SweepGrain> logger) : Grain, ISweepGrain
 {
     private readonly TrialLauncher _launcher = new(runner);
@@ -106,10 +108,12 @@ public sealed class SweepGrain(
             errors.Add($"workers_per_trial: {spec.WorkersPerTrial} workers per trial, but the cluster gave the sweep {workerIds.Count}; lower workers_per_trial or add workers.");
         if (workerIds.Distinct().Count() != workerIds.Count)
             errors.Add("workers: the same worker was given twice.");
-        if (errors.Count > 0)
-            throw new ArgumentException($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
+        if (errors.Count > 0) throw Invalid(errors);
 
         var (trials, runnable) = TrialPlanner.Expand(spec);
+        // The paths of every trial (the base's and those an axis sets) under this node's roots: refused now, not once per
+        // trial. Each experiment checks its own again where it starts.
+        if (runnable.SelectMany(r => paths.Refusals(r.Spec)).Distinct().ToList() is { Count: > 0 } refused) throw Invalid(refused);
         await RunningAndHoldingAsync(new SweepRecord  // throws, naming the holders, when another run has some of its workers
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
@@ -122,6 +126,8 @@ public sealed class SweepGrain(
         StartDriver();
         return Status();
     }
+
+    private ArgumentException Invalid(IEnumerable<string> errors) => new($"Sweep '{Id}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
 
     public Task<SweepStatus> GetStatusAsync() => Task.FromResult(Status());
 

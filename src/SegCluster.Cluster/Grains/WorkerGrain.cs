@@ -5,6 +5,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Evaluation;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Placement;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Devices;
 
@@ -19,6 +20,7 @@ namespace SegCluster.Cluster.Grains;
 public sealed class WorkerGrain(
     IOptions<NodeOptions> node,
     WorkerTrainingLoopFactory loops,
+    SpecPathPolicy paths,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
     private static readonly TimeSpan CancelledLoopGrace = TimeSpan.FromSeconds(20);
@@ -77,6 +79,13 @@ public sealed class WorkerGrain(
     {
         if (_evaluation is { Running.IsCompleted: false } running)
             throw new InvalidOperationException($"Worker '{_info.WorkerId}' is busy with evaluation '{running.Id}'.");
+        // `segcluster eval --checkpoint C --dataset D` names files for this node to read: its path roots decide first.
+        var refused = new[]
+        {
+            paths.Refusal("--checkpoint", request.CheckpointPath),
+            EvaluationDatasets.IsSynthetic(request.DatasetPath) ? null : paths.Refusal("--dataset", request.DatasetPath),
+        }.OfType<string>().ToList();
+        if (refused.Count > 0) throw new ArgumentException(string.Join(" ", refused));
         var part = new CheckpointEvaluation(request, DeviceParser.Parse(_info.Device));
         _evaluation?.Cancel.Dispose();
         var cancel = new CancellationTokenSource();

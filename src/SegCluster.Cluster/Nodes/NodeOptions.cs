@@ -64,6 +64,12 @@ public sealed class NodeOptions
     public bool AllowUnauthenticated { get; set; }
     /// <summary>Where rank 0 writes checkpoints; every node must read it (shared filesystem or volume).</summary>
     public string CheckpointDirectory { get; set; } = "checkpoints";
+    /// <summary>Absolute directories whose files specs and calls may make this node read (dataset.path,
+    /// training.resume_from, training.load_from, model.backbone_weights, eval's checkpoint and dataset): any other path is
+    /// refused before the node looks at it (<see cref="Security.SpecPathPolicy"/>). <see cref="CheckpointDirectory"/> is
+    /// then allowed too. Empty (the default) = any path, for an embedded or local node; a node that listens beyond
+    /// loopback warns at start when it is empty. Empty here on purpose, as <see cref="Devices"/>.</summary>
+    public List<string> PathRoots { get; set; } = [];
     /// <summary>Seconds between the node's re-registration of its workers and the scheduler's liveness check.</summary>
     public double HeartbeatSeconds { get; set; } = 2;
     /// <summary>How fast a lost node is declared dead (Orleans membership probes).</summary>

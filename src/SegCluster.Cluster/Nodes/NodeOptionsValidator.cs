@@ -35,6 +35,11 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' must start with '/', e.g. '/dashboard'.");
         if (options.Dashboard.Enabled && options.Dashboard.Path is "/health" or "/metrics")
             errors.Add($"Node:Dashboard:Path '{options.Dashboard.Path}' is taken; use e.g. '/dashboard'.");
+        foreach (var (root, i) in options.PathRoots.Select((root, i) => (root, i)))
+            if (string.IsNullOrWhiteSpace(root))
+                errors.Add($"Node:PathRoots:{i} is empty; give an absolute directory that specs may name paths under (e.g. /data), or leave the entry out.");
+            else if (!Path.IsPathFullyQualified(root))
+                errors.Add($"Node:PathRoots:{i} '{root}' is relative; give an absolute directory (e.g. /data): a relative root would move with the node's working directory.");
         if (!string.IsNullOrWhiteSpace(options.StateDirectory) && !string.IsNullOrWhiteSpace(options.Redis))
             errors.Add("Node:StateDirectory is for a node without Node:Redis: with Redis the grain state is kept there; set one of the two.");
         // Nodes find each other at their advertised addresses: with Redis on another machine, nodes elsewhere join too and

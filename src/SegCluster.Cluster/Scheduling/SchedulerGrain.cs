@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Specs;
 using Orleans.Concurrency;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 
@@ -30,6 +31,7 @@ public sealed class SchedulerGrain(
     IClusterMembershipService membership,
     SegClusterMetrics metrics,
     [FromKeyedServices(SchedulerGrain.LeaseClock)] TimeProvider time,
+    SpecPathPolicy paths,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
     /// <summary>The service key of the clock leases lapse by (keyed, so a test's fake clock reaches only this grain).</summary>
@@ -83,9 +85,9 @@ public sealed class SchedulerGrain(
         // the client would print it.
         if (RunIds.Problem(experimentId) is { } badId)
             throw new ArgumentException(badId);
-        // The dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when its
-        // turn comes. The experiment checks again when it starts (the files may change while it waits).
-        var (_, _, errors, _) = await ExperimentPreflight.CheckAsync(spec);
+        // The paths, dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when
+        // its turn comes. The experiment checks again when it starts (the files may change while it waits).
+        var (_, _, errors, _) = await ExperimentPreflight.CheckAsync(spec, paths);
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))

@@ -5,6 +5,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 using SegCluster.Vision.Data;
@@ -38,6 +39,7 @@ public sealed class WorkerTrainingLoop(
     TrainingDataSources dataSources,
     DeviceOccupancy devices,
     string checkpointDirectory,
+    SpecPathPolicy paths,
     ILogger<WorkerTrainingLoop> logger,
     ILogger failures)
 {
@@ -109,6 +111,9 @@ public sealed class WorkerTrainingLoop(
     private EvaluationReport? Train(IExperimentGrain experiment, WorkerLabels labels, CancellationToken cancellationToken)
     {
         var spec = assignment.Spec;
+        // This node's path roots, before any file the assignment names is opened: the coordinator's node checked its own,
+        // and an assignment can come from any caller of the grains. The same refusal on every attempt: not retried.
+        if (paths.Refusals(assignment) is { Count: > 0 } refused) throw new RunSettingException(string.Join(" ", refused));
         var device = DeviceParser.Parse(worker.Device);
         using var trainData = dataSources.Acquire(spec, training: true);
         // Flat ring, or in memory per node first when several ranks share this node (RingReduction).

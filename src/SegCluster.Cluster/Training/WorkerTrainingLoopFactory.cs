@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Collectives;
 
@@ -18,9 +19,10 @@ public sealed class WorkerTrainingLoopFactory(
     IOptions<NodeOptions> node,
     TrainingDataSources dataSources,
     DeviceOccupancy devices,
+    SpecPathPolicy paths,
     ILoggerFactory loggers)
 {
     public WorkerTrainingLoop Create(TrainingAssignment assignment, WorkerInfo worker) =>
-        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, devices, node.Value.CheckpointDirectory,
+        new(assignment, worker, grains, mailbox, collectiveOptions.Value, nodeGroups, metrics, dataSources, devices, node.Value.CheckpointDirectory, paths,
             loggers.CreateLogger<WorkerTrainingLoop>(), loggers.CreateLogger(WorkerTrainingLoop.FailureCategory));
 }

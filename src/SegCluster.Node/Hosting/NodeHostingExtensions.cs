@@ -128,6 +128,11 @@ public static class NodeHostingExtensions
         if (node.OpenBeyondLoopback())  // NodeOptionsValidator refuses it unless allowed
             app.Logger.LogWarning("This node listens beyond loopback without a cluster token (Node:AllowUnauthenticated): anyone who " +
                                   "reaches its ports can submit, cancel and read runs and call its grains. Set Node:Token unless this network is trusted.");
+        if (node.ListensBeyondLoopback() && node.PathRoots.Count == 0)
+            app.Logger.LogWarning("Spec paths are unconfined: this node listens beyond loopback and Node:PathRoots is not set, so whoever may " +
+                                  "submit a spec can make it read any file this process can (dataset.path, training.resume_from, training.load_from, " +
+                                  "model.backbone_weights, eval's --checkpoint and --dataset). Set Node:PathRoots (SEGCLUSTER_Node__PathRoots__0=/data, " +
+                                  "__1=...) to the directories specs may name.");
         return app;
     }
 

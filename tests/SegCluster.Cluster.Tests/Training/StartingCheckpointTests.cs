@@ -19,7 +19,7 @@ public sealed class StartingCheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static ExperimentSpec Spec(int steps = 3) => new()
+    internal static ExperimentSpec Spec(int steps = 3) => new()
     {
         Workers = 1,
         Seed = 5,
@@ -29,9 +29,11 @@ public sealed class StartingCheckpointTests : IDisposable
     };
 
     /// <summary>A checkpoint of <paramref name="spec"/> after one optimiser step, written as a worker writes it.</summary>
-    private string TrainOneStep(ExperimentSpec spec)
+    private string TrainOneStep(ExperimentSpec spec) => TrainOneStep(spec, Path.Combine(_dir, "step-000001.ckpt"));
+
+    /// <summary>A checkpoint of <paramref name="spec"/> after one optimiser step, written at <paramref name="path"/>.</summary>
+    internal static string TrainOneStep(ExperimentSpec spec, string path)
     {
-        var path = Path.Combine(_dir, "step-000001.ckpt");
         var data = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         using var model = SpecMapping.BuildModel(spec);
         using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec), SpecMapping.Optimizer(spec), new SingleRankReducer());
