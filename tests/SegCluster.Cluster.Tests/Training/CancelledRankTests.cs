@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 using SegCluster.Collectives;
@@ -44,7 +45,7 @@ public sealed class CancelledRankTests
             new WorkerInfo("node/0", "node", "cpu", "http://127.0.0.1:1"),
             GrainsOf(experiment), new CollectiveMailbox(), new CollectiveOptions(), new NodeReducerGroups(), metrics,
             new TrainingDataSources(Options.Create(new DataOptions()), metrics, NullLogger<TrainingDataSources>.Instance),
-            new DeviceOccupancy(), checkpoints.FullName, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
+            new DeviceOccupancy(), checkpoints.FullName, SpecPathPolicy.Unrestricted, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
         {
             // The first sum of the first step: this rank's cancel has arrived, and its peer, cancelled first, closed the ring.
             TrainerReducer = ring => new CancelledThenFailing(ring, cancel, peerClosed),
