@@ -29,7 +29,7 @@ public sealed class EmbeddedTrainInterruptTests : IDisposable
         {
             var id = $"run-{run}";
             using var cli = CliProcess.StartAt(CliProcess.DefaultDll, environment, ["train", spec, "--id", id, "--out", Path.Combine(_work.FullName, id)]);
-            // Once the second checkpoint file exists the first is recorded (rank 0 reports each before it trains on); the
+            // Once the second checkpoint file exists the first is recorded (rank 0 reports each before it writes the next); the
             // signal lands `delay` ms later, somewhere in a step.
             var folder = Path.Combine(checkpoints, id);
             await ExperimentPolling.UntilAsync(() => Task.FromResult(cli.HasExited

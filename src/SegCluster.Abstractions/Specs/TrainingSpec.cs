@@ -30,6 +30,10 @@ public sealed record TrainingSpec
     /// <summary>Step checkpoints kept per experiment, the newest (mmsegmentation's <c>max_keep_ckpts</c>); older ones are deleted
     /// once a newer one is recorded. 0 = keep every one. best.ckpt is kept apart.</summary>
     [Id(11)] public int MaxKeepCheckpoints { get; init; }
+    /// <summary>Rank 0 copies a checkpoint's state to host memory within the step and writes the file (and reports it) on a
+    /// background thread while training goes on, as torch.distributed.checkpoint.async_save; costs one host copy of the
+    /// model and optimiser state. false: written within the step, the other ranks waiting at the next all-reduce.</summary>
+    [Id(13)] public bool AsyncCheckpoint { get; init; } = true;
 
     /// <summary>"sgd" (momentum, L2 decay; the CNN default) or "adamw" (decoupled decay; for ViT backbones).</summary>
     [Id(20)] public string Optimizer { get; init; } = "sgd";

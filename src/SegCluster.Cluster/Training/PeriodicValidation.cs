@@ -80,9 +80,11 @@ public sealed class PeriodicValidation : IDisposable
 
     public bool IsDue(int step) => _spec.Training.ValidatesAfter(step, _spec.TotalSteps);
 
-    /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due.</summary>
+    /// <summary>Call after optimizer step <paramref name="step"/> on every rank; validates when due. Rank 0 writes best.ckpt
+    /// and reports the validation through <paramref name="checkpoints"/>: in order with the checkpoints, the best once its
+    /// file is on disk.</summary>
     /// <returns>The validation (the same on every rank), or null when not due.</returns>
-    public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device, CancellationToken cancellationToken = default)
+    public ValidationPoint? AfterStep(int step, DataParallelTrainer trainer, torch.Device device, CheckpointWriter checkpoints, CancellationToken cancellationToken = default)
     {
         if (!IsDue(step)) return null;
         ParameterBroadcast.BuffersFromRankZero(trainer.Model, _reducer);
@@ -90,13 +92,15 @@ public sealed class PeriodicValidation : IDisposable
         var point = new ValidationPoint(step, evaluation);
         if (_reducer.Rank != 0) return point;
         _metrics.RecordEvaluation(_labels, evaluation.MeanIoU);
-        CheckpointRecord? best = null;
         if (Improve(point))
         {
-            CheckpointStore.Save(_bestPath, trainer, SpecFiles.ToJson(_spec), evaluation.ClassNames, Best);
-            best = new CheckpointRecord(step, _bestPath);
+            var best = new CheckpointRecord(step, _bestPath);
+            checkpoints.Save(trainer, _bestPath, SpecFiles.ToJson(_spec), evaluation.ClassNames, Best, () => _experiment.ReportValidationAsync(_attempt, point, best));
         }
-        _experiment.ReportValidationAsync(_attempt, point, best).GetAwaiter().GetResult();
+        else
+        {
+            checkpoints.Report($"the validation of step {step}", () => _experiment.ReportValidationAsync(_attempt, point, null));
+        }
         return point;
     }
 

@@ -26,7 +26,8 @@ namespace SegCluster.Cluster.Training;
 /// at the end. Runs on a dedicated thread; grain calls are made from here and awaited synchronously.
 /// With training.checkpoint_every, rank 0 writes a checkpoint every N steps (and after the last) and reports
 /// it; a re-formed ring loads it on every rank and skips the steps already taken, so the data order and the
-/// optimizer state are those of an uninterrupted run.
+/// optimizer state are those of an uninterrupted run. Its files are written while training goes on
+/// (<see cref="CheckpointWriter"/>, training.async_checkpoint), and the run completes once the last is recorded.
 /// </summary>
 public sealed class WorkerTrainingLoop(
     TrainingAssignment assignment,
@@ -53,6 +54,10 @@ public sealed class WorkerTrainingLoop(
     /// <summary>What the trainer sums through, given the ring's reducer: the ring's reducer itself (a test wraps it to inject
     /// a collective failure).</summary>
     public Func<IGradientReducer, IGradientReducer> TrainerReducer { get; init; } = reducer => reducer;
+
+    /// <summary>How rank 0 writes a checkpoint file, given its path and the write: the write (a test holds it on a gate,
+    /// or fails it, as slow or broken storage would).</summary>
+    public Action<string, Action> CheckpointFileWrite { get; init; } = (_, write) => write();
 
     /// <returns>The failure this rank reported (or tried to: the report may be lost), for its worker to keep; null when it
     /// completed or was cancelled.</returns>
@@ -115,6 +120,9 @@ public sealed class WorkerTrainingLoop(
         // and an assignment can come from any caller of the grains. The same refusal on every attempt: not retried.
         if (paths.Refusals(assignment) is { Count: > 0 } refused) throw new RunSettingException(string.Join(" ", refused));
         var device = DeviceParser.Parse(worker.Device);
+        // Declared first, so disposed last: a cancelled or failed run closes its ring (its peers stop at once, not after
+        // Collectives:Timeout) and frees its model, then waits here for the checkpoint write in flight.
+        using var checkpoints = new CheckpointWriter(spec.Training.AsyncCheckpoint, CheckpointFileWrite, logger, assignment.ExperimentId);
         using var trainData = dataSources.Acquire(spec, training: true);
         // Flat ring, or in memory per node first when several ranks share this node (RingReduction).
         using var reduction = RingReduction.Join(assignment, mailbox, ExperimentCollectiveOptions.For(spec.Training, collectiveOptions), nodeGroups, cancellationToken);
@@ -148,13 +156,16 @@ public sealed class WorkerTrainingLoop(
             epochLog.Record(next.Epoch, report);
             // Validation first: the step's checkpoint records its best so far, and a ring re-formed from that checkpoint
             // does not miss the step's validation.
-            lastValidation = validation?.AfterStep(step, trainer, device, cancellationToken) ?? lastValidation;
+            lastValidation = validation?.AfterStep(step, trainer, device, checkpoints, cancellationToken) ?? lastValidation;
             if (assignment.Rank == 0 && IsCheckpointStep(step))
-                SaveCheckpoint(experiment, trainer, step, trainData.Source.ClassNames, validation?.Best);
+                SaveCheckpoint(experiment, trainer, checkpoints, step, trainData.Source.ClassNames, validation?.Best);
+            checkpoints.ThrowIfFailed();
         }
         epochLog.Flush();
         if (assignment.Rank != 0) return null;
         var evaluation = lastValidation?.Step == spec.TotalSteps ? lastValidation.Evaluation : PeriodicValidation.Evaluate(model, device, spec, dataSources, cancellationToken: cancellationToken);
+        // The last checkpoint is written while the final evaluation runs; the run completes once it is recorded.
+        checkpoints.Complete();
         metrics.RecordEvaluation(labels, evaluation.MeanIoU);
         return evaluation;
     }
@@ -222,14 +233,19 @@ public sealed class WorkerTrainingLoop(
 
     private string ExperimentDirectory => Path.Combine(checkpointDirectory, assignment.ExperimentId);
 
-    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, int step, IReadOnlyList<string> classNames, BestValidation? best)
+    /// <summary>Writes step <paramref name="step"/>'s checkpoint, reports it once it is on disk, then prunes the older ones
+    /// (on the writer's thread when asynchronous).</summary>
+    private void SaveCheckpoint(IExperimentGrain experiment, DataParallelTrainer trainer, CheckpointWriter checkpoints, int step,
+        IReadOnlyList<string> classNames, BestValidation? best)
     {
         var path = StepCheckpoints.PathFor(ExperimentDirectory, step);
-        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(assignment.Spec), classNames, best);
-        var recorded = experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path)).GetAwaiter().GetResult();
-        // Only once recorded: until then the coordinator's last good checkpoint is an older file, and a stale attempt's
-        // report is ignored while the re-formed ring resumes from one of the files it would delete.
-        if (recorded) PruneCheckpoints(step);
+        checkpoints.Save(trainer, path, SpecFiles.ToJson(assignment.Spec), classNames, best, async () =>
+        {
+            var recorded = await experiment.ReportCheckpointAsync(assignment.Attempt, new CheckpointRecord(step, path));
+            // Only once recorded: until then the coordinator's last good checkpoint is an older file, and a stale attempt's
+            // report is ignored while the re-formed ring resumes from one of the files it would delete.
+            if (recorded) PruneCheckpoints(step);
+        });
     }
 
     /// <summary>training.max_keep_checkpoints; a volume that refuses the cleanup costs disk, not the run.</summary>

@@ -28,6 +28,36 @@ public static class CheckpointStore
         ArgumentNullException.ThrowIfNull(trainer);
         var metadata = new CheckpointMetadata(spec, classNames ?? [], Shapes(trainer.Model))
             { LossScaler = trainer.Precision.Scaler?.State, OptimizerSteps = trainer.OptimizerSteps, Best = best };
+        WriteAtomically(path, metadata, trainer.CompletedSteps, trainer.OptimizerStateSnapshot(), writer =>
+        {
+            if (HasStridedTensors(trainer.Model))
+            {
+                using var twin = ContiguousTwin(trainer.Model);
+                twin.save(writer);
+            }
+            else
+            {
+                trainer.Model.save(writer);
+            }
+        });
+    }
+
+    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically: the file <see cref="Save"/> writes
+    /// for the trainer at the snapshot's step, byte for byte. Reads only the snapshot, so it may run on any thread while the
+    /// trainer goes on (one thread per snapshot at a time).</summary>
+    /// <param name="snapshot">The trainer's state at a step (<see cref="CheckpointSnapshot.Take"/>); left to the caller to dispose.</param>
+    public static void Write(string path, CheckpointSnapshot snapshot, string? spec = null, IReadOnlyList<string>? classNames = null, BestValidation? best = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var metadata = new CheckpointMetadata(spec, classNames ?? [], snapshot.State.ToDictionary(e => e.Key, e => e.Value.shape))
+            { LossScaler = snapshot.LossScaler, OptimizerSteps = snapshot.OptimizerSteps, Best = best };
+        // What Module.save writes for its state_dict(): the snapshot holds the same entries in the same order.
+        WriteAtomically(path, metadata, snapshot.CompletedSteps, snapshot.OptimizerState, writer => nn.Module.save_state_dict(writer, snapshot.State));
+    }
+
+    /// <summary>The file layout (class summary), to "path.tmp", flushed to disk, then renamed over <paramref name="path"/>.</summary>
+    private static void WriteAtomically(string path, CheckpointMetadata metadata, long completedSteps, float[] optimizerState, Action<BinaryWriter> writeState)
+    {
         string temp = path + ".tmp";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -37,19 +67,10 @@ public static class CheckpointStore
                 writer.Write(Magic);
                 writer.Write(Version);
                 writer.Write(JsonSerializer.Serialize(metadata));
-                writer.Write(trainer.CompletedSteps);
-                var optimizerState = trainer.OptimizerStateSnapshot();
+                writer.Write(completedSteps);
                 writer.Write(optimizerState.Length);
                 writer.Write(MemoryMarshal.AsBytes(optimizerState.AsSpan()));
-                if (HasStridedTensors(trainer.Model))
-                {
-                    using var twin = ContiguousTwin(trainer.Model);
-                    twin.save(writer);
-                }
-                else
-                {
-                    trainer.Model.save(writer);
-                }
+                writeState(writer);
             }
             stream.Flush(flushToDisk: true);
         }

@@ -43,7 +43,7 @@ public sealed class CancelledRankTests
         var loop = new WorkerTrainingLoop(
             new TrainingAssignment("cancelled", Spec, 0, ["http://127.0.0.1:1"], "cancelled/shard", "cancelled/ring"),
             new WorkerInfo("node/0", "node", "cpu", "http://127.0.0.1:1"),
-            GrainsOf(experiment), new CollectiveMailbox(), new CollectiveOptions(), new NodeReducerGroups(), metrics,
+            LoopGrains.Of(experiment, Spec.Dataset.TrainCount), new CollectiveMailbox(), new CollectiveOptions(), new NodeReducerGroups(), metrics,
             new TrainingDataSources(Options.Create(new DataOptions()), metrics, NullLogger<TrainingDataSources>.Instance),
             new DeviceOccupancy(), checkpoints.FullName, SpecPathPolicy.Unrestricted, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
         {
@@ -78,35 +78,6 @@ public sealed class CancelledRankTests
             cancel.Cancel();
             throw failure;
         }
-    }
-
-    /// <summary>An <see cref="IGrainFactory"/> whose experiment grain is <paramref name="experiment"/> and whose dataset shard
-    /// deals every sample to the one rank.</summary>
-    private static IGrainFactory GrainsOf(IExperimentGrain experiment)
-    {
-        var factory = DispatchProxy.Create<IGrainFactory, Grains>();
-        ((Grains)(object)factory).Experiment = experiment;
-        return factory;
-    }
-
-    public class Grains : DispatchProxy
-    {
-        public IExperimentGrain? Experiment { get; set; }
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method?.Name != nameof(IGrainFactory.GetGrain) || !method.IsGenericMethod ? throw new NotSupportedException(method?.Name)
-            : method.GetGenericArguments()[0] == typeof(IExperimentGrain) ? Experiment
-            : method.GetGenericArguments()[0] == typeof(IDatasetShardGrain) ? DispatchProxy.Create<IDatasetShardGrain, WholeShard>()
-            : throw new NotSupportedException(method.GetGenericArguments()[0].Name);
-    }
-
-    public class WholeShard : DispatchProxy
-    {
-        protected override object? Invoke(MethodInfo? method, object?[]? args) => method?.Name switch
-        {
-            nameof(IDatasetShardGrain.GetEpochSamplesAsync) => Task.FromResult(Enumerable.Range(0, Spec.Dataset.TrainCount).ToArray()),
-            _ => throw new NotSupportedException(method?.Name),
-        };
     }
 
     /// <summary>Records each call's name and answers it as delivered.</summary>
