@@ -7,6 +7,7 @@ using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Data;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
 using SegCluster.Collectives;
@@ -195,7 +196,7 @@ public sealed class AsyncCheckpointTests
                         new WorkerInfo($"node{rank}/0", $"node{rank}", "cpu", hosts[rank].Endpoint),
                         grains, hosts[rank].Mailbox, new CollectiveOptions { Timeout = TimeSpan.FromSeconds(5) }, new NodeReducerGroups(), metrics,
                         new TrainingDataSources(Options.Create(new DataOptions()), metrics, NullLogger<TrainingDataSources>.Instance),
-                        new DeviceOccupancy(), checkpointRoot, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
+                        new DeviceOccupancy(), checkpointRoot, SpecPathPolicy.Unrestricted, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
                     {
                         CheckpointFileWrite = (path, write) => FileWrite(path, write),
                     };
