@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Tests.Specs;
 
-/// <summary>training.precision / training.memory_format: parsed, validated with the valid choices, defaulted per device.</summary>
+/// <summary>training.precision / training.memory_format: mapped to the policy, defaulted per device.</summary>
 public class PrecisionSpecTests
 {
     [Fact]
@@ -24,14 +24,5 @@ public class PrecisionSpecTests
         Assert.Equal(PrecisionOptions.Fp32, SpecMapping.Precision(spec, CPU));
         Assert.Equal(new PrecisionOptions(PrecisionMode.Bf16Mixed, MemoryFormat.ChannelsLast), PrecisionOptions.DefaultFor(isCuda: true, computeCapabilityMajor: 9));
         Assert.Equal(new PrecisionOptions(PrecisionMode.Fp16Mixed, MemoryFormat.ChannelsLast), PrecisionOptions.DefaultFor(isCuda: true, computeCapabilityMajor: 7));
-    }
-
-    [Theory]
-    [InlineData("precision: bf16\n", "training.precision: 'bf16' is unknown; use one of fp32, bf16-mixed, fp16-mixed")]
-    [InlineData("memory_format: nhwc\n", "training.memory_format: 'nhwc' is unknown; use one of contiguous, channels_last")]
-    public void UnknownNamesListTheValidChoices(string training, string expected)
-    {
-        var spec = SpecFiles.Parse<ExperimentSpec>("training:\n  " + training, SpecFormat.Yaml);
-        Assert.Contains(SpecValidation.Validate(spec), e => e.StartsWith(expected, StringComparison.Ordinal));
     }
 }

@@ -2,7 +2,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Abstractions.Sweeps;
 
-namespace SegCluster.Cluster.Tests.Specs;
+namespace SegCluster.Abstractions.Tests.Specs.Files;
 
 /// <summary>Spec documents: YAML and JSON give the same spec; every mistake names the field.</summary>
 public sealed class SpecFilesTests

@@ -1,7 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 
-namespace SegCluster.Cluster.Tests.Sweeps;
+namespace SegCluster.Abstractions.Tests.Sweeps;
 
 /// <summary>Sweep validation names the field; axis values are applied to the base spec by path.</summary>
 public sealed class SweepSpecTests

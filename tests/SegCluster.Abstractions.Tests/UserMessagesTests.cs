@@ -1,6 +1,6 @@
 using SegCluster.Abstractions;
 
-namespace SegCluster.Cluster.Tests;
+namespace SegCluster.Abstractions.Tests;
 
 /// <summary>Messages printed to users carry no " (Parameter 'name')" of the code that threw.</summary>
 public sealed class UserMessagesTests

@@ -1,7 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 
-namespace SegCluster.Cluster.Tests.Specs;
+namespace SegCluster.Abstractions.Tests.Specs.Files;
 
 /// <summary>`--set PATH=VALUE` of `train` and `quickstart`: applied in order, validated once after the last, every bad
 /// assignment named.</summary>

@@ -2,7 +2,7 @@ using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Specs.Files;
 using SegCluster.Abstractions.Sweeps;
 
-namespace SegCluster.Cluster.Tests.Specs;
+namespace SegCluster.Abstractions.Tests.Specs;
 
 /// <summary>Values at the edges of the spec's ranges: infinities, an overflowing global batch, an unset optional
 /// field in a sweep, and a dataset folder that exists only on the nodes.</summary>
