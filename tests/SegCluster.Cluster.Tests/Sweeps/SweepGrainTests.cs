@@ -1,6 +1,10 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Tests.Grains;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
 
@@ -80,6 +84,33 @@ public sealed class SweepGrainTests
         runner.Released.SetResult();
         Assert.Equal(SweepState.Completed, (await SweepClusters.UntilEndedAsync(grain)).State);
         await UntilFreeAsync(scheduler, "free free");  // released by the driver after it recorded the end
+    }
+
+    /// <summary>The sweep's end record cannot be written after a cancel (every try of it fails): the cancel is refused, the
+    /// workers stay held (storage still says running), and the next activation ends it cancelled. Before, the cancel
+    /// returned, the driver released the workers as if the sweep had ended, and the next activation resumed it and
+    /// recorded it completed with its trials cancelled.</summary>
+    [Fact]
+    public async Task A_cancel_whose_end_cannot_be_recorded_is_refused_and_the_next_activation_ends_the_sweep_cancelled()
+    {
+        var storage = new GatedGrainStorage();
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0] };
+        await using var cluster = await SweepClusters.StartAsync(runner, silo => silo.Services.AddKeyedSingleton<IGrainStorage>(ClusterStorage.Sweeps, storage));
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 1);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("unrecorded-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [Seeds("1", "2")] }, workers);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        storage.FailNextWrites(4, "sweep");  // every try of the sweep's end record; the trials' own entries are written
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.CancelAsync());
+
+        Assert.Contains("could not record its cancel", refused.Message);
+        Assert.Equal("sweep#unrecorded-1", await HoldersAsync(scheduler));  // not released as if it had ended
+        var status = await SweepClusters.UntilEndedAsync(grain);  // the next call reactivates it from the stored record
+        Assert.Equal(SweepState.Cancelled, status.State);
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Cancelled, t.State));
+        Assert.Single(runner.Launches);  // the trial pending at the cancel never ran
+        await UntilFreeAsync(scheduler, "free");
     }
 
     /// <summary>A driver that fails (here launching a failed trial again: its last checkpoint cannot be read) stops its running
