@@ -310,7 +310,7 @@ public sealed class SweepGrain(
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished() && adopted.All(a => a.Launch.Index != t.Index)).Select(t => t.Index));
         _running.Clear();  // what an earlier driver could not stop is running in the record: launched again, it is abandoned
         foreach (var (launch, fromStep) in adopted)
-            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
+            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch, progress), cancellationToken), launch);
         while (true)
         {
             // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
@@ -326,7 +326,7 @@ public sealed class SweepGrain(
             if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched above
             await _trials.SaveAsync();
             foreach (var launch in launches)
-                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
+                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch, progress), cancellationToken), launch);
             if (_running.Count == 0)
             {
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
@@ -380,10 +380,18 @@ public sealed class SweepGrain(
         return launch;
     }
 
-    /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
-    /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="TrialProgressRecorder"/>).</summary>
-    private bool OnProgress(int index, TrialProgress progress)
+    /// <summary>Runs synchronously on this activation for every step and validation a trial's attempt reports; false stops the
+    /// attempt (ASHA, on the loss, or on the validations when the metric is one: <see cref="TrialProgressRecorder"/>). Only
+    /// the trial's current attempt, running, is recorded: an abandoned one (still stopping when its driver failed, and the
+    /// trial launched again since) would write its steps onto the new attempt and be judged by ASHA as it; it is told to stop.</summary>
+    private bool OnProgress(TrialLaunch launch, TrialProgress progress)
     {
+        var index = launch.Index;
+        if (record.State.Trials[index] is not { State: TrialState.Running } current || current.ExperimentId != launch.ExperimentId)
+        {
+            logger.LogDebug("Sweep {Sweep}: ignoring step {Step} of {Experiment}, an attempt no longer running", Id, progress.Step, launch.ExperimentId);
+            return false;
+        }
         var (trial, continues, atRung) = _progress.Record(record.State.Trials[index], progress);
         record.State.Trials[index] = trial;
         if (atRung)

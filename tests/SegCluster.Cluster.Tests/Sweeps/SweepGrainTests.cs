@@ -146,6 +146,41 @@ public sealed class SweepGrainTests
         Assert.Equal(TrialState.Pending, status.Trials[1].State);  // left for a resume
     }
 
+    /// <summary>A driver fails while trial 0's attempt 1 is still stopping after Sweeps:CancelWait; a resume launches the trial
+    /// again as attempt 2, and attempt 1 then reports a step. Before, that late report (its callback had no attempt check) was
+    /// written onto attempt 2's curve and judged by ASHA as attempt 2's; now it is ignored and attempt 1 told to stop.</summary>
+    [Fact]
+    public async Task A_late_report_of_an_abandoned_attempt_does_not_land_on_the_trials_new_attempt()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1)
+        {
+            Hold = [0], IgnoreCancel = true, SharedWorkers = true,  // trial 0 is slow to stop, and its next attempt runs beside it
+            Failure = launch => launch.ExperimentId.EndsWith("/a1") && launch.Index == 1 ? [] : null,
+            CheckpointError = new IOException("the checkpoint store cannot be read"),  // trial 1's retry fails the driver
+            LaunchLoss = (launch, _) => launch.ExperimentId.EndsWith("/a1") ? 100 : 1,
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner, options: o => o.CancelWait = TimeSpan.FromSeconds(1));
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 2);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("late-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, MaxConcurrentTrials = 2, MaxFailures = 1, Axes = [Seeds("0", "1")] }, workers);
+        await SweepClusters.UntilEndedAsync(grain, failed: true);
+        await UntilFreeAsync(scheduler, "free free");  // the failed driver has ended
+        var first = runner.Launches.First(l => l.Index == 0).ExperimentId;
+        var second = first[..^1] + "2";
+
+        runner.CheckpointError = null;
+        await grain.ResumeAsync(retryFailed: false);  // trial 0, running in the record, is launched again
+        await runner.Reported(second, 1).WaitAsync(TimeSpan.FromSeconds(30));  // attempt 2 runs, held after its first step
+        runner.Released.SetResult();
+        await runner.Reported(first, 2).WaitAsync(TimeSpan.FromSeconds(30));  // attempt 1's late report
+
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.Equal((TrialState.Completed, 2), (status.Trials[0].State, status.Trials[0].Attempt));
+        Assert.DoesNotContain(status.Trials[0].Curve, p => p.Value == 100);  // before: attempt 1's step 2 on attempt 2's curve
+        Assert.Contains((first, 2, false), runner.Reports);  // attempt 1 was told to stop
+    }
+
     /// <summary>A trial's save that fails as its grain's node is being lost (SiloUnavailableException: the membership has
     /// not yet declared the node dead) is tried again, and the sweep completes with every result stored. Before, the
     /// driver recorded the sweep failed on the first such error.</summary>
