@@ -57,11 +57,16 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// starts queued experiments that now fit. Also how a sweep or a lease holder gives its workers back.</summary>
     [Alias("Release")] Task ReleaseAsync(string experimentId);
 
+    /// <summary>Gives back the workers of <paramref name="workerIds"/> the experiment holds and does not use (a stale resume's
+    /// gang: its ring was formed on another one meanwhile), and starts queued experiments that now fit. Its other workers stay.</summary>
+    [Alias("Return")] Task ReturnAsync(string experimentId, IReadOnlyList<string> workerIds);
+
     /// <summary>Called by an experiment whose ring broke: frees its workers, forgets workers whose node left
     /// the cluster, and returns a new gang of <paramref name="workers"/> of the <paramref name="device"/> kind, or an
     /// empty list when the experiment must wait (it is then resumed with <c>IExperimentGrain.ResumeAsync</c> once
     /// workers free up). Idempotent, so a caller whose call was lost retries: an experiment already waiting gets
-    /// an empty list again, one holding a gang gets a freshly picked one.</summary>
+    /// an empty list again, one holding a gang gets a freshly picked one; a call while another for the same experiment is in
+    /// flight gets that call's answer.</summary>
     [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device);
 
     /// <summary>Forgets workers of nodes that left the cluster and tells their experiments, and releases the workers of

@@ -144,11 +144,18 @@ public sealed class ExperimentGrain(
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)
     {
         if (record.State.State.IsFinal() || record.State.Spec is null) return;
-        // A retried ReformAsync already formed the ring; the scheduler's allocation follows its last answer.
+        // A retried ReformAsync already formed the ring: the gang of this stale resume (a queue entry left from an earlier
+        // re-formation) is allocated to this run all the same, so it goes back, or the experiments queued behind it starve.
         if (record.State.Workers.Count > 0)
         {
             logger.LogInformation("Experiment {Experiment} ignores a stale resume on {Workers}: it runs on {Ring}",
                 Id, string.Join(", ", workerIds), string.Join(", ", record.State.Workers));
+            var unused = workerIds.Except(record.State.Workers).ToList();
+            if (unused.Count == 0) return;
+            // Once: the scheduler's check does not free workers of a running holder, but a lost call costs only this gang
+            // until the run ends and releases everything it holds.
+            try { await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReturnAsync(Id, unused); }
+            catch (Exception e) { logger.LogWarning("Experiment {Experiment} could not give back {Workers} ({Error})", Id, string.Join(", ", unused), e.Message); }
             return;
         }
         await LaunchAsync(workerIds, throwOnFailure: false);

@@ -54,6 +54,13 @@ public sealed class SweepGrain(
             logger.LogWarning("Sweep {Sweep} resumes: {Finished} trials finished, {Interrupted} were running (followed if their experiment completed or still runs, else launched again)",
                 Id, record.State.Trials.Count(t => t.State.IsFinished()), interrupted);
             record.State = record.State with { Resumes = record.State.Resumes + 1 };
+            // Trials the sweep's cancel ended, stored before the sweep's end could be recorded (its write failed): the cancel
+            // stands, so this driver cancels too, and ends the sweep cancelled instead of completing it.
+            if (record.State.Trials.Any(TrialTransitions.EndedBySweepCancel))
+            {
+                logger.LogWarning("Sweep {Sweep} was being cancelled when its coordinator stopped; it ends cancelled", Id);
+                _cancel.Cancel();
+            }
             try
             {
                 await ReserveWorkersAsync();  // held already (the same sweep): idempotent; after a lost scheduler record: again
@@ -145,7 +152,13 @@ public sealed class SweepGrain(
         catch (TimeoutException)
         {
             logger.LogWarning("Sweep {Sweep}: trials still stopping {Wait} after the cancel; the status shows when they have", Id, options.Value.CancelWait);
+            return;
         }
+        // The driver stopped without recording the end (a write failed even after its retries): this activation is being
+        // replaced, and the caller must not take the cancel as recorded.
+        if (record.State.State == SweepState.Running)
+            throw new InvalidOperationException(
+                $"Sweep '{Id}' could not record its cancel (its storage refused the write); its coordinator restarts from the stored record on the next call: cancel it again.");
     }
 
     public async Task<SweepStatus> ResumeAsync(bool retryFailed)
@@ -303,7 +316,7 @@ public sealed class SweepGrain(
         var queue = new Queue<int>(record.State.Trials.Where(t => !t.State.IsFinished() && adopted.All(a => a.Launch.Index != t.Index)).Select(t => t.Index));
         _running.Clear();  // what an earlier driver could not stop is running in the record: launched again, it is abandoned
         foreach (var (launch, fromStep) in adopted)
-            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
+            _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch, progress), cancellationToken), launch);
         while (true)
         {
             // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
@@ -319,7 +332,7 @@ public sealed class SweepGrain(
             if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched above
             await _trials.SaveAsync();
             foreach (var launch in launches)
-                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch.Index, progress), cancellationToken), launch);
+                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch, progress), cancellationToken), launch);
             if (_running.Count == 0)
             {
                 if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
@@ -336,7 +349,7 @@ public sealed class SweepGrain(
         var trials = record.State.Trials;
         // Left pending: cancelled, or too few workers remain for a trial (the others' nodes left the cluster).
         var (endState, endReason) = cancellationToken.IsCancellationRequested
-            ? (TrialState.Cancelled, "the sweep was cancelled")
+            ? (TrialState.Cancelled, TrialTransitions.SweepCancelled)
             : (TrialState.Failed, workers.NoneLeftReason);
         foreach (var pending in trials.Where(t => t.State == TrialState.Pending).ToList())
         {
@@ -344,8 +357,19 @@ public sealed class SweepGrain(
             _trials.Changed(pending.Index);
         }
         await _trials.SaveAsync();
+        var running = record.State;
         record.State = record.State with { State = cancellationToken.IsCancellationRequested ? SweepState.Cancelled : SweepState.Completed };
-        await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
+        try
+        {
+            await record.WriteRetryingAsync(this, logger, $"Sweep {Id}");  // the whole record once more: a finished sweep reads back from one entry
+        }
+        catch (GrainStateNotWrittenException)
+        {
+            // Storage still says running: so does this activation until it is replaced, so the driver keeps the sweep's workers
+            // (it has not ended as far as anyone reading the record knows), and the next activation resumes it.
+            record.State = running;
+            throw;
+        }
         PublishTrialStates();
         logger.LogInformation("Sweep {Sweep} {State}: {Completed} completed, {Stopped} stopped, {Failed} failed, {Skipped} skipped",
             Id, record.State.State, Count(TrialState.Completed), Count(TrialState.Stopped), Count(TrialState.Failed), Count(TrialState.Skipped));
@@ -362,10 +386,18 @@ public sealed class SweepGrain(
         return launch;
     }
 
-    /// <summary>Runs synchronously on this activation for every step and validation a trial reports; false stops the trial
-    /// (ASHA, on the loss, or on the validations when the metric is one: <see cref="TrialProgressRecorder"/>).</summary>
-    private bool OnProgress(int index, TrialProgress progress)
+    /// <summary>Runs synchronously on this activation for every step and validation a trial's attempt reports; false stops the
+    /// attempt (ASHA, on the loss, or on the validations when the metric is one: <see cref="TrialProgressRecorder"/>). Only
+    /// the trial's current attempt, running, is recorded: an abandoned one (still stopping when its driver failed, and the
+    /// trial launched again since) would write its steps onto the new attempt and be judged by ASHA as it; it is told to stop.</summary>
+    private bool OnProgress(TrialLaunch launch, TrialProgress progress)
     {
+        var index = launch.Index;
+        if (record.State.Trials[index] is not { State: TrialState.Running } current || current.ExperimentId != launch.ExperimentId)
+        {
+            logger.LogDebug("Sweep {Sweep}: ignoring step {Step} of {Experiment}, an attempt no longer running", Id, progress.Step, launch.ExperimentId);
+            return false;
+        }
         var (trial, continues, atRung) = _progress.Record(record.State.Trials[index], progress);
         record.State.Trials[index] = trial;
         if (atRung)
@@ -390,7 +422,10 @@ public sealed class SweepGrain(
             record.State.Trials[index] = retried;
             return true;
         }
-        record.State.Trials[index] = TrialTransitions.Ended(spec, trial, outcome, DateTime.UtcNow);
+        var ended = TrialTransitions.Ended(spec, trial, outcome, DateTime.UtcNow);
+        // Marked as the sweep's cancel ended it, whatever the runner said (EndedBySweepCancel): a trial's own cancel differs.
+        if (cancelling && ended.State == TrialState.Cancelled) ended = ended with { Reason = TrialTransitions.SweepCancelled };
+        record.State.Trials[index] = ended;
         return false;
     }
 

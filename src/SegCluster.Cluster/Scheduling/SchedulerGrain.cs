@@ -52,6 +52,8 @@ public sealed class SchedulerGrain(
     /// <see cref="_submitting"/>, the experiments a check must not take for stopped starts: until it takes the start call
     /// up, an experiment says Pending and not starting, as one whose start stopped does.</summary>
     private readonly HashSet<string> _startingFromQueue = [];
+    /// <summary>The re-formation in flight for each experiment (<see cref="ReformAsync"/>): a concurrent call joins it.</summary>
+    private readonly Dictionary<string, Task<IReadOnlyList<string>>> _reforming = [];
 
     private SchedulerRecord Record => state.State;
 
@@ -265,6 +267,16 @@ public sealed class SchedulerGrain(
         _ = StartQueuedAfterReturningAsync();
     }
 
+    public async Task ReturnAsync(string experimentId, IReadOnlyList<string> workerIds)
+    {
+        var returned = workerIds.Distinct().Where(w => Record.Allocations.GetValueOrDefault(w) == experimentId).ToList();
+        if (returned.Count == 0) return;
+        foreach (var id in returned) Record.Allocations.Remove(id);
+        await PersistAsync();
+        logger.LogInformation("Experiment {Experiment} gave back unused workers {Workers}", experimentId, string.Join(", ", returned));
+        _ = StartQueuedAfterReturningAsync();
+    }
+
     /// <summary>
     /// The queue starts after the releasing call has returned, not inside it: the releaser is an experiment finishing
     /// on a call from its own rank (or a cancel its ranks' reports queue behind), and the next experiment's start waits
@@ -278,9 +290,24 @@ public sealed class SchedulerGrain(
         catch (Exception e) { logger.LogWarning("Starting queued experiments failed: {Error}", e.Message); }
     }
 
+    /// <summary>
+    /// Single-flight per experiment: a second call while one is in flight (the experiment's retry after its call timed out
+    /// during the probes, or a new coordinator activation's retry) joins the first and gets its answer. Run side by side, the
+    /// second call's Free took the first call's gang and each could then free the other's (a gang returned but listed as
+    /// free), or both queued the experiment (the duplicate's turn later allocated a gang its resume ignored).
+    /// </summary>
     public async Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device)
     {
         if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "a ring needs at least one worker.");
+        if (_reforming.TryGetValue(experimentId, out var inFlight)) return await inFlight;
+        var reform = ReformOnceAsync(experimentId, workers, device);  // runs to its first await: its decisions are made
+        _reforming[experimentId] = reform;
+        try { return await reform; }
+        finally { _reforming.Remove(experimentId); }
+    }
+
+    private async Task<IReadOnlyList<string>> ReformOnceAsync(string experimentId, int workers, string device)
+    {
         // Idempotent, because the caller retries when its call is lost (this grain's node died mid-call, or the
         // call timed out after the decision was made): already waiting → keep waiting; holding a gang → re-pick it.
         if (Record.Queue.Any(q => q.ExperimentId == experimentId)) return [];
@@ -289,7 +316,8 @@ public sealed class SchedulerGrain(
         // A re-forming experiment goes before the queue: it already waited its turn.
         var request = new QueuedExperiment(experimentId, null, workers, device);
         var gang = await AllocateAnsweringAsync(request);
-        if (gang is null) Record.Queue.Insert(0, request);
+        // Looked up again after the probes: a queued entry for this id must stay the only one (its turn allocates a gang).
+        if (gang is null && !Record.Queue.Any(q => q.ExperimentId == experimentId)) Record.Queue.Insert(0, request);
         await PersistAsync();
         logger.LogInformation("Experiment {Experiment} re-forms on {Workers}", experimentId, gang is null ? "(waiting)" : string.Join(", ", gang));
         return gang ?? [];
@@ -412,7 +440,8 @@ public sealed class SchedulerGrain(
         {
             var silent = (await Task.WhenAll(gang.Select(ProbeAsync))).OfType<string>().ToList();
             if (silent.Count == 0) return gang;
-            Free(request.ExperimentId);
+            // Only this gang: the id may hold other workers by now (an interleaved call's allocation), not this call's to free.
+            foreach (var id in gang.Where(w => Record.Allocations.GetValueOrDefault(w) == request.ExperimentId)) Record.Allocations.Remove(id);
             foreach (var id in silent) Record.Workers.Remove(id);
         }
         return null;

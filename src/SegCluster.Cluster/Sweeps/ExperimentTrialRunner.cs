@@ -66,7 +66,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 catch (OperationCanceledException)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: "the sweep was cancelled"));
+                    return Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: TrialTransitions.SweepCancelled));
                 }
 
                 ExperimentStatus status;

@@ -9,6 +9,13 @@ namespace SegCluster.Cluster.Sweeps;
 /// </summary>
 public static class TrialTransitions
 {
+    /// <summary>The reason of a trial the sweep's cancel ended: what tells a coordinator taking the sweep over that its
+    /// predecessor was ending a cancel it could not record.</summary>
+    public const string SweepCancelled = "the sweep was cancelled";
+
+    /// <summary>Whether the sweep's cancel ended <paramref name="trial"/> (and no resume set it back to pending since).</summary>
+    public static bool EndedBySweepCancel(TrialResult trial) => trial is { State: TrialState.Cancelled, Reason: SweepCancelled };
+
     /// <summary>The experiment of a trial's attempt: under the sweep's id, so its checkpoint folders nest under the sweep's.</summary>
     public static string ExperimentId(string sweepId, string trialName, int attempt) => $"{sweepId}/{trialName}/a{attempt}";
 

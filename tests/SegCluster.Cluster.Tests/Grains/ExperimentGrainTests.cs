@@ -135,6 +135,29 @@ public sealed class ExperimentGrainTests
         Assert.Equal(4, (await grain.GetStatusAsync()).ImagesPerSecond, 9);  // 16 images in 4 s; with the 5 minutes, 0.05
     }
 
+    /// <summary>A resume that comes after the ring was formed (a duplicate queue entry's turn) is ignored, and its gang, which the
+    /// scheduler allocated to the run all the same, goes back: before, it stayed allocated until the run ended, and the
+    /// experiments queued behind it starved.</summary>
+    [Fact]
+    public async Task A_stale_resume_gives_its_gang_back_to_the_scheduler()
+    {
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartWithoutWorkersAsync(storage, new ManualTimeProvider());
+        var grain = await SeedRunningAsync(cluster, "formed", Seed(storage), scheduled: true);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var node = cluster.Silos[0].ServiceProvider.GetRequiredService<ILocalSiloDetails>().Name;
+        await scheduler.RegisterWorkersAsync([.. Enumerable.Range(0, 2).Select(i => new WorkerInfo(WorkerIds.For(node, i), node, "cpu", ""))]);
+        var stale = await scheduler.ReformAsync("formed", workers: 2, "cpu");  // the gang the duplicate entry's turn allocated
+        Assert.Equal(2, stale.Count);
+
+        await grain.ResumeAsync(stale);
+
+        var status = await grain.GetStatusAsync();
+        Assert.Equal(1, status.Attempt);  // still on its ring
+        Assert.Equal(["w/0", "w/1"], status.WorkerIds);
+        Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Null(w.ExperimentId));
+    }
+
     /// <summary>A re-formed ring redoes the steps after its checkpoint: the coordinator's loss curve drops them first, so a
     /// follower paging through it by its last step (a sweep's trial runner) never sees the steps go back, and counts each
     /// once. The curve kept the broken ring's steps and appended the redone ones (1, 2, 3, 2, 3).</summary>

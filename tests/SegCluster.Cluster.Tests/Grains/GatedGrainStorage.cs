@@ -25,9 +25,11 @@ internal sealed class GatedGrainStorage : IGrainStorage
     public void Release() => _gate?.TrySetResult();
 
     private int _failures;
+    private string? _failing;
 
-    /// <summary>The next <paramref name="count"/> writes throw, as writes to a Redis that is failing over do.</summary>
-    public void FailNextWrites(int count) => _failures = count;
+    /// <summary>The next <paramref name="count"/> writes (of the state named <paramref name="stateName"/>; any when null) throw,
+    /// as writes to a Redis that is failing over do.</summary>
+    public void FailNextWrites(int count, string? stateName = null) => (_failures, _failing) = (count, stateName);
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -38,7 +40,7 @@ internal sealed class GatedGrainStorage : IGrainStorage
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        if (Interlocked.Decrement(ref _failures) >= 0)
+        if ((_failing is null || _failing == stateName) && Interlocked.Decrement(ref _failures) >= 0)
             throw new IOException("storage unavailable (scripted)");
         if (_gate is { } gate)
         {

@@ -17,8 +17,9 @@ internal static class SchedulerClusters
     /// <param name="storage">Registers the scheduler's grain storage; null = in memory.</param>
     /// <param name="probes">What the scripted workers do when probed or given a rank; null = answer at once.</param>
     /// <param name="clock">The clock leases lapse by; null = the system's.</param>
+    /// <param name="configure">More silo set-up (a grain-call filter); null = none.</param>
     public static async Task<InProcessTestCluster> StartAsync(ExperimentStarts starts, Action<ISiloBuilder>? storage = null, WorkerProbes? probes = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null, Action<ISiloBuilder>? configure = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
@@ -34,6 +35,7 @@ internal static class SchedulerClusters
             silo.Services.AddSingleton(probes ?? new WorkerProbes());
             if (clock is not null) silo.Services.AddKeyedSingleton(SchedulerGrain.LeaseClock, clock);
             silo.Services.AddSegClusterGrainDependencies();
+            configure?.Invoke(silo);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -29,7 +29,18 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
     public ConcurrentDictionary<int, CancellationToken> Tokens { get; } = new();
     /// <summary>What <see cref="LastCheckpointAsync"/> throws, when set (a checkpoint store that cannot be read): the sweep's
     /// driver asks it when it launches a trial again.</summary>
-    public Exception? CheckpointError { get; init; }
+    public Exception? CheckpointError { get; set; }
+    /// <summary>The loss a launch reports at a step, when set (instead of the constructor's, by trial index): tells attempts apart.</summary>
+    public Func<TrialLaunch, int, double>? LaunchLoss { get; init; }
+    /// <summary>Launches may share a worker: an attempt abandoned while it was still stopping goes on beside the next one.</summary>
+    public bool SharedWorkers { get; init; }
+    /// <summary>Every report a launch delivered (after the sweep's callback returned): experiment id, step, whether it continued.</summary>
+    public ConcurrentQueue<(string ExperimentId, int Step, bool Continues)> Reports { get; } = new();
+    private readonly ConcurrentDictionary<(string, int), TaskCompletionSource> _reported = new();
+
+    /// <summary>Completes once <paramref name="experimentId"/> has delivered its report of <paramref name="step"/>.</summary>
+    public Task Reported(string experimentId, int step) =>
+        _reported.GetOrAdd((experimentId, step), _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
     public HashSet<int> Hold { get; init; } = [];
     /// <summary>Which launches fail, and the workers whose node each loses; null for a launch that runs its script.</summary>
     public Func<TrialLaunch, IReadOnlyList<string>?> Failure { get; init; } = _ => null;
@@ -69,7 +80,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
         Tokens[launch.Index] = cancellationToken;
         lock (_busy)
         {
-            if (launch.Workers.Any(w => !_busy.Add(w))) throw new InvalidOperationException($"a worker of {launch.ExperimentId} is leased twice");
+            if (launch.Workers.Any(w => !_busy.Add(w)) && !SharedWorkers) throw new InvalidOperationException($"a worker of {launch.ExperimentId} is leased twice");
             MaxRunning = Math.Max(MaxRunning, _busy.Count / launch.Workers.Count);
         }
         try
@@ -88,10 +99,13 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
         for (var step = first; step <= steps; step++)
         {
             await Task.Yield();
-            var value = loss(launch.Index, step);
+            var value = LaunchLoss?.Invoke(launch, step) ?? loss(launch.Index, step);
             if (step >= FailAt && Failure(launch) is { } lost)
                 return new TrialOutcome(TrialState.Failed, step, value, Error: $"scripted failure of {launch.ExperimentId}", LostWorkers: lost);
-            if (!progress(new TrialProgress(step, value))) return new TrialOutcome(TrialState.Stopped, step, value);
+            var continues = progress(new TrialProgress(step, value));
+            Reports.Enqueue((launch.ExperimentId, step, continues));
+            _reported.GetOrAdd((launch.ExperimentId, step), _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            if (!continues) return new TrialOutcome(TrialState.Stopped, step, value);
             if (launch.Spec.Training.ValidatesAfter(step, steps) && !progress(new TrialProgress(step, value, Evaluation(value))))
                 return new TrialOutcome(TrialState.Stopped, step, value);
             if (step == first && hold)
@@ -101,7 +115,7 @@ internal sealed class ScriptedTrialRunner(Func<int, int, double> loss) : ITrialR
                 catch (OperationCanceledException) { return new TrialOutcome(TrialState.Cancelled, step, value); }
             }
         }
-        var final = loss(launch.Index, steps);
+        var final = LaunchLoss?.Invoke(launch, steps) ?? loss(launch.Index, steps);
         return new TrialOutcome(TrialState.Completed, steps, final, Evaluation(final)) { BestCheckpoint = BestCheckpoints.GetValueOrDefault(launch.ExperimentId) };
     }
 

@@ -1,6 +1,10 @@
 using SegCluster.Abstractions.Grains;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Tests.Grains;
 
 namespace SegCluster.Cluster.Tests.Sweeps;
 
@@ -82,6 +86,33 @@ public sealed class SweepGrainTests
         await UntilFreeAsync(scheduler, "free free");  // released by the driver after it recorded the end
     }
 
+    /// <summary>The sweep's end record cannot be written after a cancel (every try of it fails): the cancel is refused, the
+    /// workers stay held (storage still says running), and the next activation ends it cancelled. Before, the cancel
+    /// returned, the driver released the workers as if the sweep had ended, and the next activation resumed it and
+    /// recorded it completed with its trials cancelled.</summary>
+    [Fact]
+    public async Task A_cancel_whose_end_cannot_be_recorded_is_refused_and_the_next_activation_ends_the_sweep_cancelled()
+    {
+        var storage = new GatedGrainStorage();
+        var runner = new ScriptedTrialRunner((_, _) => 1) { Hold = [0] };
+        await using var cluster = await SweepClusters.StartAsync(runner, silo => silo.Services.AddKeyedSingleton<IGrainStorage>(ClusterStorage.Sweeps, storage));
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 1);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("unrecorded-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, Axes = [Seeds("1", "2")] }, workers);
+        await runner.AllHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        storage.FailNextWrites(4, "sweep");  // every try of the sweep's end record; the trials' own entries are written
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.CancelAsync());
+
+        Assert.Contains("could not record its cancel", refused.Message);
+        Assert.Equal("sweep#unrecorded-1", await HoldersAsync(scheduler));  // not released as if it had ended
+        var status = await SweepClusters.UntilEndedAsync(grain);  // the next call reactivates it from the stored record
+        Assert.Equal(SweepState.Cancelled, status.State);
+        Assert.All(status.Trials, t => Assert.Equal(TrialState.Cancelled, t.State));
+        Assert.Single(runner.Launches);  // the trial pending at the cancel never ran
+        await UntilFreeAsync(scheduler, "free");
+    }
+
     /// <summary>A driver that fails (here launching a failed trial again: its last checkpoint cannot be read) stops its running
     /// trials as a cancel does, and gives their workers back only once they have stopped. Before, it recorded the sweep failed
     /// and released the workers at once, without cancelling: the held trial's experiment trained on while the scheduler
@@ -113,6 +144,41 @@ public sealed class SweepGrainTests
         await UntilFreeAsync(scheduler, "free free");
         Assert.Equal([0, 1], runner.Launches.Select(l => l.Index).Order());  // trial 1 was not launched again
         Assert.Equal(TrialState.Pending, status.Trials[1].State);  // left for a resume
+    }
+
+    /// <summary>A driver fails while trial 0's attempt 1 is still stopping after Sweeps:CancelWait; a resume launches the trial
+    /// again as attempt 2, and attempt 1 then reports a step. Before, that late report (its callback had no attempt check) was
+    /// written onto attempt 2's curve and judged by ASHA as attempt 2's; now it is ignored and attempt 1 told to stop.</summary>
+    [Fact]
+    public async Task A_late_report_of_an_abandoned_attempt_does_not_land_on_the_trials_new_attempt()
+    {
+        var runner = new ScriptedTrialRunner((_, _) => 1)
+        {
+            Hold = [0], IgnoreCancel = true, SharedWorkers = true,  // trial 0 is slow to stop, and its next attempt runs beside it
+            Failure = launch => launch.ExperimentId.EndsWith("/a1") && launch.Index == 1 ? [] : null,
+            CheckpointError = new IOException("the checkpoint store cannot be read"),  // trial 1's retry fails the driver
+            LaunchLoss = (launch, _) => launch.ExperimentId.EndsWith("/a1") ? 100 : 1,
+        };
+        await using var cluster = await SweepClusters.StartAsync(runner, options: o => o.CancelWait = TimeSpan.FromSeconds(1));
+        var (scheduler, workers) = await RegisteredWorkersAsync(cluster, 2);
+        var grain = cluster.Client.GetGrain<ISweepGrain>("late-1");
+        await grain.StartAsync(new SweepSpec { Base = TinyBase, TrialSteps = 2, MaxConcurrentTrials = 2, MaxFailures = 1, Axes = [Seeds("0", "1")] }, workers);
+        await SweepClusters.UntilEndedAsync(grain, failed: true);
+        await UntilFreeAsync(scheduler, "free free");  // the failed driver has ended
+        var first = runner.Launches.First(l => l.Index == 0).ExperimentId;
+        var second = first[..^1] + "2";
+
+        runner.CheckpointError = null;
+        await grain.ResumeAsync(retryFailed: false);  // trial 0, running in the record, is launched again
+        await runner.Reported(second, 1).WaitAsync(TimeSpan.FromSeconds(30));  // attempt 2 runs, held after its first step
+        runner.Released.SetResult();
+        await runner.Reported(first, 2).WaitAsync(TimeSpan.FromSeconds(30));  // attempt 1's late report
+
+        var status = await SweepClusters.UntilEndedAsync(grain);
+        Assert.Equal(SweepState.Completed, status.State);
+        Assert.Equal((TrialState.Completed, 2), (status.Trials[0].State, status.Trials[0].Attempt));
+        Assert.DoesNotContain(status.Trials[0].Curve, p => p.Value == 100);  // before: attempt 1's step 2 on attempt 2's curve
+        Assert.Contains((first, 2, false), runner.Reports);  // attempt 1 was told to stop
     }
 
     /// <summary>A trial's save that fails as its grain's node is being lost (SiloUnavailableException: the membership has
