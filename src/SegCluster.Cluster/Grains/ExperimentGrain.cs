@@ -432,6 +432,9 @@ public sealed class ExperimentGrain(
     private (CheckpointRecord? Best, EarlierBest? Earlier) BestCheckpoint(ExperimentRecord r)
     {
         if (r.BestCheckpoint is not null || r.EarlierBest is not { } earlier) return (r.BestCheckpoint, null);
+        // The path comes from inside the resume checkpoint, not from the spec: held to the node's path roots like the spec's
+        // own paths before anything reads it, or a status would say whether a file outside them exists.
+        if (paths.Refusal("the earlier best checkpoint", earlier.Path) is { } refusal) return (null, earlier with { Problem = refusal });
         // Statuses are polled every few hundred milliseconds while a run is followed: the file's header is read again only
         // when the file changed (a missing file's time is a fixed one).
         var written = earlier.Path is null ? DateTime.MinValue : File.GetLastWriteTimeUtc(earlier.Path);

@@ -68,11 +68,12 @@ public sealed class WorkerTrainingLoop(
         IDisposable? occupancy = null;
         try
         {
-            // A previous activation's cancelled loop may still hold the device: it stops by the collective timeout at worst.
+            // A previous activation's cancelled loop may still hold the device: its collectives stop by the collective timeout
+            // at worst, but a cancelled rank 0 then finishes its checkpoint write in flight, which slow storage can make longer.
             var wait = collectiveOptions.Timeout + TimeSpan.FromSeconds(30);
             occupancy = devices.Occupy(worker.WorkerId, wait, cancellationToken);
             if (occupancy is null)
-                logger.LogWarning("Rank {Rank} of {Experiment}: an earlier loop still runs on {Worker} after {Wait}; starting beside it",
+                logger.LogWarning("Rank {Rank} of {Experiment}: an earlier loop still runs on {Worker} after {Wait} (finishing a checkpoint write?); starting beside it",
                     assignment.Rank, assignment.ExperimentId, worker.WorkerId, wait);
             var evaluation = Train(experiment, labels, cancellationToken);
             experiment.ReportCompletedAsync(assignment.Rank, assignment.Attempt, evaluation).GetAwaiter().GetResult();

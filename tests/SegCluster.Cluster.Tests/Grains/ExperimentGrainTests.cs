@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using SegCluster.Abstractions.Grains;
@@ -7,6 +8,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Specs;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
+using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Training;
 using StackExchange.Redis;
@@ -268,6 +270,35 @@ public sealed class ExperimentGrainTests
         await grain.ReportValidationAsync(1, new ValidationPoint(6, Evaluation), own);
         status = await grain.GetStatusAsync();
         Assert.Equal((own, null), (status.BestCheckpoint, status.EarlierBest));
+    }
+
+    /// <summary>The earlier best's path comes from inside the resume checkpoint, not from the spec: a node with path roots
+    /// holds it to them before reading anything, so the status neither points at a file outside them nor says whether one
+    /// exists there (the same refusal before and after the file is deleted).</summary>
+    [Fact]
+    public async Task An_earlier_best_outside_the_path_roots_is_refused_the_same_whether_it_exists_or_not()
+    {
+        using var folder = new TempDirectory("segcluster-earlier-best-roots-");
+        var earlier = Path.Combine(folder.FullName, "outside", "best.ckpt");
+        WriteBestCheckpoint(earlier, new BestValidation(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier));
+        var roots = new SpecPathPolicy([Path.Combine(folder.FullName, "data")]);
+        var storage = new GatedGrainStorage();
+        await using var cluster = await StartAsync(silo =>
+        {
+            AddStorage(silo, storage);
+            silo.Services.AddSingleton(roots);
+        }, new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
+            Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
+
+        var refusal = roots.Refusal("the earlier best checkpoint", earlier);
+        Assert.NotNull(refusal);
+        var status = await grain.GetStatusAsync();
+        Assert.Equal((null, refusal), (status.BestCheckpoint, status.EarlierBest?.Problem));
+
+        File.Delete(earlier);
+        status = await grain.GetStatusAsync();
+        Assert.Equal((null, refusal), (status.BestCheckpoint, status.EarlierBest?.Problem));
     }
 
     /// <summary>A tiny network's checkpoint recording <paramref name="best"/>, as rank 0 writes best.ckpt.</summary>
