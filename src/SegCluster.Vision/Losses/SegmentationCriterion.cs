@@ -87,16 +87,10 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         return Combine(terms, terms.ValidCounts).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w); label ids survive exactly.</summary>
-    public static Tensor DownsampleLabels(Tensor labels, long height, long width)
-    {
-        using var scope = NewDisposeScope();
-        if (labels.shape[1] == height && labels.shape[2] == width)
-            return labels.clone().MoveToOuterDisposeScope();
-        var asFloat = labels.unsqueeze(1).to(ScalarType.Float32);                                // (B, 1, H, W)
-        var down = nn.functional.interpolate(asFloat, [height, width], mode: InterpolationMode.Nearest); // (B, 1, h, w)
-        return down.squeeze(1).to(ScalarType.Int64).MoveToOuterDisposeScope();
-    }
+    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w), each cell's centre pixel
+    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly.</summary>
+    public static Tensor DownsampleLabels(Tensor labels, long height, long width) =>
+        labels.shape[1] == height && labels.shape[2] == width ? labels.clone() : NearestLabelDownsampler.Resize(labels, height, width);
 
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
@@ -136,8 +130,9 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
     /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
     /// majority runs mode-pooled labels at factor s; scribble runs the majority of each cell's stroke pixels (nearest
-    /// sampling kept a stroke pixel only when its row and column were multiples of s: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
-    /// labels, take nearest labels (PyTorch "nearest": the pixel at floor(i·H/h), the top-left one of each cell).
+    /// sampling keeps a stroke pixel only when its row and column are ones it samples: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
+    /// labels, take nearest labels (the centre pixel of each cell, ⌊(i + 0.5)·H/h⌋: PyTorch "nearest-exact", the pixel the
+    /// cell's prediction is centred on).
     /// </summary>
     private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<double> counts, List<double> weights)
     {

@@ -19,10 +19,39 @@ public class LabelDownsamplerTests
     private static long[] Values(Tensor t) => t.flatten().data<long>().ToArray();
 
     [Fact]
-    public void NearestTakesTheTopLeftPixelOfEachCell()
+    public void NearestTakesTheCentrePixelOfEachCell()
     {
         using var scope = NewDisposeScope();
-        Assert.Equal([0L, 1, 255, 2], Values(NearestLabelDownsampler.Downsample(Hand(), 2)));
+        Assert.Equal([1L, 2, 255, 255], Values(NearestLabelDownsampler.Downsample(Hand(), 2)));  // pixels (1, 1), (1, 3), (3, 1), (3, 3)
+    }
+
+    /// <summary>PAPERS.md §3's baseline as the paper runs it (PIL NEAREST, PyTorch "nearest-exact"): source index
+    /// ⌊(i + 0.5)·f⌋, the centre of each f×f cell, not its top-left pixel ⌊i·f⌋. 8×8 labels 8·y + x, all distinct.</summary>
+    [Theory]
+    [InlineData(2, new long[] { 1, 3, 5, 7 })]
+    [InlineData(4, new long[] { 2, 6 })]
+    [InlineData(8, new long[] { 4 })]
+    public void NearestSamplesTheCellCentresAtIndexIFPlusHalfF(int factor, long[] sampled)
+    {
+        using var scope = NewDisposeScope();
+        var labels = arange(64L, ScalarType.Int64).view(1, 8, 8);
+        var expected = sampled.SelectMany(y => sampled.Select(x => 8 * y + x)).ToArray();
+        Assert.Equal(expected, Values(NearestLabelDownsampler.Downsample(labels, factor)));
+        var side = 8 / factor;
+        Assert.Equal(expected, Values(NearestLabelDownsampler.Resize(labels, side, side)));  // the same pixels at any size
+    }
+
+    /// <summary>A side f does not divide: the last, partial cell's centre (index 6 at f = 4 on 5 pixels) is clamped into
+    /// the image (index 4); a size that is not a factor samples ⌊(i + 0.5)·H/h⌋ (8 → 3: 1, 4, 6).</summary>
+    [Fact]
+    public void NearestClampsThePartialCellIntoTheImageAndResizesToAnySize()
+    {
+        using var scope = NewDisposeScope();
+        var five = arange(25L, ScalarType.Int64).view(1, 5, 5);
+        Assert.Equal([12L, 14, 22, 24], Values(NearestLabelDownsampler.Downsample(five, 4)));  // rows and columns 2 and 4
+        Assert.Equal([1L, 4, 6], NearestLabelDownsampler.SourceIndices(8, 3, 8.0 / 3));
+        var eight = arange(64L, ScalarType.Int64).view(1, 8, 8);
+        Assert.Equal([9L, 12, 14, 33, 36, 38, 49, 52, 54], Values(NearestLabelDownsampler.Resize(eight, 3, 3)));
     }
 
     [Fact]

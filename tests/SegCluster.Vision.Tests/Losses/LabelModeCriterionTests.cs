@@ -82,7 +82,7 @@ public class LabelModeCriterionTests
     }
 
     /// <summary>PAPERS.md §3's second baseline: majority mode pools each f×f cell to its most frequent valid class, for the
-    /// final term and for an auxiliary at its own factor; on this case the mode differs from nearest's top-left sample.</summary>
+    /// final term and for an auxiliary at its own factor; on this case the mode differs from nearest's centre sample.</summary>
     [Fact]
     public void MajorityModeUsesModePooledLabelsForTheFinalTermAndAuxiliaries()
     {
@@ -149,11 +149,11 @@ public class LabelModeCriterionTests
         var output = new SegmentationOutput(logits, [aux]);
 
         // Block (b = 2): the top-left pixel of a 2×2 block whose other three pixels agree does not change the block label.
-        labels[1, 4, 4] = tensor(0L); labels[1, 4, 5] = tensor(1L); labels[1, 5, 4] = tensor(1L); labels[1, 5, 5] = tensor(1L);
+        labels[1, 6, 6] = tensor(0L); labels[1, 6, 7] = tensor(1L); labels[1, 7, 6] = tensor(1L); labels[1, 7, 7] = tensor(1L);
         var block = Criterion(LabelMode.Block, 2);
         var before = block.Terms(output, labels).Sums.Select(t => t.item<float>()).ToArray();
         var changed = labels.clone();
-        changed[1, 4, 4] = tensor(2L);  // nearest at factor 4 samples exactly this pixel
+        changed[1, 6, 6] = tensor(2L);  // nearest at factor 4 samples exactly this pixel (the centre of the cell rows 4–7)
         Assert.Equal(before, block.Terms(output, changed).Sums.Select(t => t.item<float>()).ToArray());
         Assert.NotEqual(new SegmentationCriterion(new LossOptions()).Terms(output, labels).Sums[1].item<float>(),
             new SegmentationCriterion(new LossOptions()).Terms(output, changed).Sums[1].item<float>());  // a full run does see it
@@ -164,7 +164,7 @@ public class LabelModeCriterionTests
         Assert.Equal(expected.item<float>(), soft.Sums[1].item<float>(), 5);
         Assert.Equal(mass, soft.ValidCounts[1], 6);
 
-        // Scribble: one stroke pixel at (1, 1), which nearest sampling at factor 4 (rows and columns 0 and 4) never sees.
+        // Scribble: one stroke pixel at (1, 1), which nearest sampling at factor 4 (rows and columns 2 and 6) never sees.
         var strokes = full(2, 8, 8, 255L, ScalarType.Int64);
         strokes[0, 1, 1] = tensor(2L);
         var scribble = Criterion(LabelMode.Scribble, 1).Terms(output, strokes);
