@@ -26,6 +26,22 @@ public sealed class LabelsSpecTests
         Assert.Equal(factor, labels.Factor);
     }
 
+    /// <summary>labels.renormalize (PAPERS.md §3): off by default (the authors' raw area fractions), reaches the criterion's
+    /// options when set with a soft mode, and is refused with the fix for a mode without soft labels.</summary>
+    [Fact]
+    public void Renormalize_reaches_the_loss_options_with_soft_modes_and_is_refused_without_them()
+    {
+        var plain = new ExperimentSpec { Labels = new LabelsSpec { Mode = LabelsSpec.SoftCe, Factor = 4 } };
+        Assert.False(SpecMapping.Loss(plain).Labels!.Renormalize);
+        var renormalized = plain with { Labels = plain.Labels with { Renormalize = true } };
+        Assert.Empty(renormalized.Validate());
+        Assert.True(SpecMapping.Loss(renormalized).Labels!.Renormalize);
+        var nearest = new ExperimentSpec { Labels = new LabelsSpec { Mode = LabelsSpec.Nearest, Factor = 4, Renormalize = true } };
+        var error = Assert.Single(nearest.Validate());
+        Assert.StartsWith("labels.renormalize", error, StringComparison.Ordinal);
+        Assert.Contains("soft-ce or soft-kl", error, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A scribble loss on labels.mode full trains on scribbles (drawn by the source, or VOC's train_scribble), so the
     /// criterion built for it gives SPGNet's auxiliaries the majority of each cell's stroke pixels, as labels.mode scribble

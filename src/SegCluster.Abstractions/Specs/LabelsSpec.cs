@@ -22,6 +22,9 @@ public sealed record LabelsSpec
     /// <summary>Modes that keep the full-resolution grid (factor 1).</summary>
     public static readonly IReadOnlyList<string> FullGridModes = [Full, Scribble];
 
+    /// <summary>Modes with soft labels (<see cref="Renormalize"/> applies to them only).</summary>
+    public static readonly IReadOnlyList<string> SoftModes = [SoftCe, SoftKl];
+
     /// <summary>full | nearest | majority (mode pooling, §3's baseline) | soft-ce | soft-kl | block | scribble (strokes synthesised
     /// from the full masks, partial CE, PAPERS.md §5).</summary>
     [Id(0)] public string Mode { get; init; } = Full;
@@ -31,4 +34,9 @@ public sealed record LabelsSpec
 
     /// <summary>Block mode: blocks whose majority share of valid pixels is below this are ignored (0 = keep all).</summary>
     [Id(2)] public double BlockMinPurity { get; init; }
+
+    /// <summary>Soft modes: false (the default, the authors' code) keeps each cell's raw class area fractions, so a cell half
+    /// covered by ignore pixels weighs 0.5 in the loss (normalised by the total soft mass); true divides each cell's fractions
+    /// by its valid mass, so every cell with a valid pixel weighs 1.</summary>
+    [Id(3)] public bool Renormalize { get; init; }
 }

@@ -93,6 +93,8 @@ public static class SpecValidation
         Check(!LabelsSpec.FullGridModes.Contains(l.Mode) || !factorValid || l.Factor == 1,
             $"labels.factor: {l.Factor} needs a down-sampling mode ('{l.Mode}' trains at full resolution); set labels.mode to one of {string.Join(", ", LabelsSpec.Modes.Except(LabelsSpec.FullGridModes))}, or labels.factor to 1.");
         Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
+        Check(!l.Renormalize || LabelsSpec.SoftModes.Contains(l.Mode),
+            $"labels.renormalize: true applies to soft labels only ('{l.Mode}' has none); set labels.mode to {string.Join(" or ", LabelsSpec.SoftModes)}, or leave renormalize out.");
         if (errors.Count == 0)
             Check(d.TrainCount >= (long)spec.Workers * t.BatchPerWorker,
                 $"dataset.train_count: {d.TrainCount} samples cannot fill one global batch of {spec.Workers} workers × {t.BatchPerWorker}; raise train_count or lower the batch.");

@@ -150,7 +150,7 @@ public static class SpecMapping
         LabelsSpec.Block => LabelMode.Block,
         LabelsSpec.Scribble => LabelMode.Scribble,
         _ => throw new ArgumentException($"labels.mode: '{spec.Labels.Mode}' is unknown; use one of {string.Join(", ", LabelsSpec.Modes)}."),
-    }, spec.Labels.Factor, spec.Labels.BlockMinPurity);
+    }, spec.Labels.Factor, spec.Labels.BlockMinPurity, spec.Labels.Renormalize);
 
     public static OptimizerOptions Optimizer(ExperimentSpec spec)
     {

@@ -6,7 +6,13 @@ namespace SegCluster.Vision.Labels;
 /// A low-res pixel whose valid fraction (share of its f×f source pixels that are not ignore) is below
 /// this becomes ignore (all-zero row). 0 keeps every pixel with any valid mass (the authors' default).
 /// </param>
-public sealed record SoftLabelOptions(int IgnoreIndex = 255, double MinValidFraction = 0)
+/// <param name="Renormalize">
+/// false (the authors' code, vpulab/soft-labels-SS <c>resize_oh</c>): each cell keeps the raw area fractions of its
+/// classes, so a row sums to the cell's valid share and a cell half covered by ignore pixels weighs 0.5 in a loss
+/// normalised by the total soft mass. true: each valid row is divided by its valid mass and sums to 1, so every cell
+/// with any valid pixel weighs as much as a full one.
+/// </param>
+public sealed record SoftLabelOptions(int IgnoreIndex = 255, double MinValidFraction = 0, bool Renormalize = false)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field.</summary>
     public void Validate()

@@ -45,7 +45,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         // Plain branch; auxiliaries as in SegmentationCriterion.
         var plain = _base.Terms(output with { Logits = branch.PlainLogits, Suppression = null }, labels);
         var sums = new List<Tensor>(plain.Sums);
-        var counts = new List<long>(plain.ValidCounts);
+        var counts = new List<double>(plain.ValidCounts);
         var weights = new List<double>(plain.Weights);
         var final = _base.Options.FinalWeight;  // the two branches share the final term's weight: λ·F and (1 − λ)·F
         weights[0] = final * branch.PlainWeight;

@@ -36,7 +36,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(labels);
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
-        var counts = new List<long>(sums.Capacity);
+        var counts = new List<double>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
         var grid = Options.Labels ?? new LabelOptions();
         int k = (int)output.Logits.shape[1];
@@ -52,7 +52,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// <inheritdoc/>
     LossTerms ISegmentationCriterion.Terms(SegmentationOutput output, Tensor labels, Tensor images, Tensor? content) => Terms(output, labels);
 
-    /// <summary>loss = Σ_t w_t · Sums[t] / max(1, counts[t]) with the given (usually global) counts.</summary>
+    /// <summary>loss = Σ_t w_t · Sums[t] / counts[t] with the given (usually global) counts (<see cref="Denominator"/>).</summary>
     public static Tensor Combine(LossTerms terms, IReadOnlyList<double> validCounts)
     {
         ArgumentNullException.ThrowIfNull(terms);
@@ -64,12 +64,16 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         {
             // A term with no valid pixel anywhere contributes zero (its sum is zero too). The factor's Scalar is
             // held until the native call returns (a temporary one can be finalized mid-call, see Models.Layers.Add).
-            using var factor = (terms.Weights[t] / Math.Max(1.0, validCounts[t])).ToScalar();
+            using var factor = (terms.Weights[t] / Denominator(validCounts[t])).ToScalar();
             var term = terms.Sums[t].mul(factor);
             loss = loss is null ? term : Layers.Add(loss, term);
         }
         return loss!;
     }
+
+    /// <summary>What a term's sum is divided by: its count, or 1 when it has none (its sum is zero too). Not max(1, count):
+    /// a soft mass below 1 (one partly ignored cell) is divided by as it is, as the authors' loss divides by targets.sum().</summary>
+    public static double Denominator(double validCount) => validCount > 0 ? validCount : 1;
 
     /// <summary>Single-process loss: the terms normalised by their local counts.</summary>
     public Tensor Forward(SegmentationOutput output, Tensor labels) => LocalLoss(this, output, labels, images: labels);  // images are unused by this criterion
@@ -80,27 +84,21 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(criterion);
         using var scope = NewDisposeScope();
         var terms = criterion.Terms(output, labels, images);
-        return Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).MoveToOuterDisposeScope();
+        return Combine(terms, terms.ValidCounts).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w); label ids survive exactly.</summary>
-    public static Tensor DownsampleLabels(Tensor labels, long height, long width)
-    {
-        using var scope = NewDisposeScope();
-        if (labels.shape[1] == height && labels.shape[2] == width)
-            return labels.clone().MoveToOuterDisposeScope();
-        var asFloat = labels.unsqueeze(1).to(ScalarType.Float32);                                // (B, 1, H, W)
-        var down = nn.functional.interpolate(asFloat, [height, width], mode: InterpolationMode.Nearest); // (B, 1, h, w)
-        return down.squeeze(1).to(ScalarType.Int64).MoveToOuterDisposeScope();
-    }
+    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w), each cell's centre pixel
+    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly.</summary>
+    public static Tensor DownsampleLabels(Tensor labels, long height, long width) =>
+        labels.shape[1] == height && labels.shape[2] == width ? labels.clone() : NearestLabelDownsampler.Resize(labels, height, width);
 
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
     /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
-    /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass is
-    /// the number of valid coarse pixels (each valid row sums to 1), so it serves as the term's count.
+    /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass Σ Ỹ (each
+    /// cell's valid share, or 1 per valid cell with <see cref="LabelOptions.Renormalize"/>) serves as the term's count.
     /// </summary>
-    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
+    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<double> counts, List<double> weights)
     {
         var grid = Options.Labels ?? new LabelOptions();
         int f = grid.Factor;
@@ -132,10 +130,11 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
     /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
     /// majority runs mode-pooled labels at factor s; scribble runs the majority of each cell's stroke pixels (nearest
-    /// sampling kept a stroke pixel only when its row and column were multiples of s: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
-    /// labels, take nearest labels (PyTorch "nearest": the pixel at floor(i·H/h), the top-left one of each cell).
+    /// sampling keeps a stroke pixel only when its row and column are ones it samples: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
+    /// labels, take nearest labels (the centre pixel of each cell, ⌊(i + 0.5)·H/h⌋: PyTorch "nearest-exact", the pixel the
+    /// cell's prediction is centred on).
     /// </summary>
-    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<long> counts, List<double> weights)
+    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<double> counts, List<double> weights)
     {
         long h = aux.shape[2], w = aux.shape[3], height = labels.shape[1], width = labels.shape[2];
         int s = height % h == 0 && width % w == 0 && height / h == width / w ? (int)(height / h) : 0;
@@ -152,15 +151,18 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     }
 
     /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against soft labels at factor
-    /// <paramref name="factor"/>, normalised by the soft mass (the number of valid cells: each valid row sums to 1).</summary>
-    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<long> counts, List<double> weights)
+    /// <paramref name="factor"/>, normalised by the soft mass Σ Ỹ (PAPERS.md §3; the authors' loss divides by
+    /// targets.sum()). The mass is carried as it is: fractional when cells are partly ignore, never rounded.</summary>
+    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<double> counts, List<double> weights)
     {
-        var soft = new SoftLabelDownsampler((int)logits.shape[1], new SoftLabelOptions(Options.IgnoreIndex)).Downsample(labels, factor);  // (B, K, H/f, W/f)
-        var (sum, mass) = Options.Labels?.Mode == LabelMode.SoftKl
+        var grid = Options.Labels ?? new LabelOptions();
+        var soft = new SoftLabelDownsampler((int)logits.shape[1], new SoftLabelOptions(Options.IgnoreIndex, Renormalize: grid.Renormalize))
+            .Downsample(labels, factor);  // (B, K, H/f, W/f)
+        var (sum, mass) = grid.Mode == LabelMode.SoftKl
             ? SoftKlLoss.Terms(logits, soft)
             : SoftCrossEntropyLoss.Terms(logits, soft);
         sums.Add(sum);
-        counts.Add((long)Math.Round(mass));
+        counts.Add(mass);
         weights.Add(weight);
     }
 
@@ -181,7 +183,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
             $"build the model with ModelOptions.LogitFactor = {f} (or 1).", nameof(logits));
     }
 
-    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<long> counts, List<double> weights)
+    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<double> counts, List<double> weights)
     {
         sums.Add(nn.functional.cross_entropy(logits, labels, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum));
         using var ignore = Options.IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)

@@ -5,21 +5,25 @@ namespace SegCluster.Vision.Losses;
 
 /// <summary>
 /// Soft cross-entropy (PAPERS.md §3 "Loss"): −Σ_pixels Σ_k Ỹ_k · log_softmax(logits)_k, normalised by the
-/// total soft mass Σ Ỹ of the valid pixels. Ignored pixels have an all-zero target row, so they add
-/// neither loss nor mass. log_softmax is used, never log(softmax), for stability.
+/// total soft mass Σ Ỹ of the valid pixels (the authors' loss/utils.py: loss.sum() / targets.sum()). A row may sum
+/// to less than 1 (a cell partly covered by ignore pixels keeps its raw area fractions), so such a cell weighs by its
+/// valid share; ignored pixels have an all-zero row and add neither loss nor mass. log_softmax is used, never
+/// log(softmax), for stability.
 /// </summary>
 public static class SoftCrossEntropyLoss
 {
     /// <summary>Un-normalised sum and the soft mass, for data-parallel normalisation by global mass.</summary>
     /// <param name="logits">(B, K, h, w).</param>
-    /// <param name="target">(B, K, h, w) soft labels; rows sum to 1 (valid) or 0 (ignore).</param>
+    /// <param name="target">(B, K, h, w) soft labels; each row sums to its cell's valid share in [0, 1] (0: ignore).</param>
+    /// <returns>The sum with autograd history, and the soft mass Σ Ỹ summed in float64 (fractional, not rounded).</returns>
     public static (Tensor Sum, double Mass) Terms(Tensor logits, Tensor target)
     {
         CheckShapes(logits, target);
         using var scope = NewDisposeScope();
         var logProbs = nn.functional.log_softmax(logits, 1);  // (B, K, h, w)
         var sum = -(target * logProbs).sum();
-        return (sum.MoveToOuterDisposeScope(), target.sum().item<float>());
+        var mass = target.sum(ScalarType.Float64).item<double>();
+        return (sum.MoveToOuterDisposeScope(), mass);
     }
 
     /// <summary>The normalised loss, a scalar with autograd history.</summary>

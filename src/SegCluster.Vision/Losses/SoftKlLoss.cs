@@ -4,9 +4,11 @@ using static TorchSharp.torch;
 namespace SegCluster.Vision.Losses;
 
 /// <summary>
-/// KL(Ỹ ‖ S) = Σ_k Ỹ_k (log Ỹ_k − log_softmax(logits)_k), normalised like <see cref="SoftCrossEntropyLoss"/>
-/// (PAPERS.md §3). It differs from the soft CE by the target entropy, a constant, so the gradients are the
-/// same; its value is 0 when the prediction equals the soft label. 0·log 0 = 0.
+/// KL(Ỹ ‖ S) = Σ_k Ỹ_k (log P_k − log_softmax(logits)_k) with P = Ỹ / Σ_k Ỹ_k the cell's class distribution,
+/// normalised like <see cref="SoftCrossEntropyLoss"/> (PAPERS.md §3). A cell whose row sums to its valid share m &lt; 1
+/// contributes m · KL(P ‖ S): the same weight as in the soft CE, and 0 when the prediction equals its distribution
+/// (log Ỹ_k itself would add m·log m, a negative constant, so a perfect prediction would not score 0). It differs from
+/// the soft CE by the target entropy, a constant, so the gradients are the same. 0·log 0 = 0.
 /// </summary>
 public static class SoftKlLoss
 {
@@ -20,8 +22,10 @@ public static class SoftKlLoss
         using var scope = NewDisposeScope();
         using (crossEntropy)
         {
-            // Σ Ỹ log Ỹ, the negative target entropy; a constant with respect to the logits.
-            var negEntropy = (target * target.clamp_min(LogFloor).log()).sum().detach();
+            // Σ Ỹ log P, the mass-weighted negative entropy of each cell's distribution; a constant of the labels.
+            var cellMass = target.sum(1, keepdim: true);                           // (B, 1, h, w)
+            var distribution = target / cellMass.clamp_min(KeptScalars.MassFloor);  // (B, K, h, w), rows sum to 1 or 0
+            var negEntropy = (target * distribution.clamp_min(LogFloor).log()).sum().detach();
             return (crossEntropy.add(negEntropy, KeptScalars.One).MoveToOuterDisposeScope(), mass);
         }
     }

@@ -10,7 +10,8 @@ namespace SegCluster.Vision.Spectral;
 /// Chooses the label grid from the labels (PAPERS.md §2 "Efficient grid"). For every candidate factor
 /// f ∈ {1, 2, 4, 8, 16, 32} dividing H and W it accumulates, batch by batch with bounded memory:
 /// (a) the label energy kept below the coarse grid's Nyquist limit (<see cref="LabelSpectrum"/>);
-/// (b) oracle mIoU of down-then-up ground truth, nearest (nearest up) and soft (bilinear up of the
+/// (b) oracle mIoU of down-then-up ground truth, nearest (each cell's centre pixel, PAPERS.md §3's baseline, then each
+/// pixel takes its cell's label) and soft (bilinear up of the
 /// proportions, then argmax); where the coarse grid has no label (a nearest cell whose sampled pixel is ignore, or
 /// no valid mass reaching a pixel) the oracle predicts nothing: a miss of the pixel's class, no class's false positive;
 /// (c) CE of a fixed prediction at full resolution and on the coarse grid (prediction area-down-sampled,

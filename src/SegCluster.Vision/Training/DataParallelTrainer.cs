@@ -280,8 +280,9 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>
-    /// Forward, loss normalised by the GLOBAL valid-pixel counts of this micro-batch (one tiny all-reduce of
-    /// [hi_0, lo_0, ..., hi_T-1, lo_T-1, S_0, ..., S_T-1]), divided by the micro-batch count, and backward
+    /// Forward, loss normalised by the GLOBAL valid-pixel counts (soft masses for soft-label terms) of this micro-batch
+    /// (one tiny all-reduce of [hi_0, lo_0, frac_0, ..., hi_T-1, lo_T-1, frac_T-1, S_0, ..., S_T-1], <see cref="ExactCount"/>),
+    /// divided by the micro-batch count, and backward
     /// (gradients accumulate in the parameters' grads). Each micro-batch weighs 1/k, as loss / k does in
     /// PyTorch: identical to one k-times larger batch when the micro-batches have equal valid-pixel counts.
     /// </summary>
@@ -292,19 +293,19 @@ public sealed class DataParallelTrainer : IDisposable
         var terms = _criterion.Terms(output, labels, images, content);
 
         int t = terms.Count;
-        var stats = new float[3 * t];
+        var stats = new float[4 * t];
         for (int i = 0; i < t; i++)
         {
-            (stats[2 * i], stats[2 * i + 1]) = ExactCount.ToParts(terms.ValidCounts[i]);
-            stats[2 * t + i] = terms.Sums[i].item<float>();
+            (stats[3 * i], stats[3 * i + 1], stats[3 * i + 2]) = ExactCount.ToParts(terms.ValidCounts[i]);
+            stats[3 * t + i] = terms.Sums[i].item<float>();
         }
         var allReduce = Timed(() => _collective.Sum(stats));
         var globalCounts = new double[t];
         double globalLoss = 0;
         for (int i = 0; i < t; i++)
         {
-            globalCounts[i] = ExactCount.FromParts(stats[2 * i], stats[2 * i + 1]);
-            globalLoss += terms.Weights[i] * stats[2 * t + i] / Math.Max(1.0, globalCounts[i]);
+            globalCounts[i] = ExactCount.FromParts(stats[3 * i], stats[3 * i + 1], stats[3 * i + 2]);
+            globalLoss += terms.Weights[i] * stats[3 * t + i] / SegmentationCriterion.Denominator(globalCounts[i]);
         }
         if (!double.IsFinite(globalLoss) && _precision.Scaler is null)  // fp16-mixed: the non-finite gradients skip the step
             throw new TrainingDivergedException(

@@ -19,10 +19,39 @@ public class LabelDownsamplerTests
     private static long[] Values(Tensor t) => t.flatten().data<long>().ToArray();
 
     [Fact]
-    public void NearestTakesTheTopLeftPixelOfEachCell()
+    public void NearestTakesTheCentrePixelOfEachCell()
     {
         using var scope = NewDisposeScope();
-        Assert.Equal([0L, 1, 255, 2], Values(NearestLabelDownsampler.Downsample(Hand(), 2)));
+        Assert.Equal([1L, 2, 255, 255], Values(NearestLabelDownsampler.Downsample(Hand(), 2)));  // pixels (1, 1), (1, 3), (3, 1), (3, 3)
+    }
+
+    /// <summary>PAPERS.md §3's baseline as the paper runs it (PIL NEAREST, PyTorch "nearest-exact"): source index
+    /// ⌊(i + 0.5)·f⌋, the centre of each f×f cell, not its top-left pixel ⌊i·f⌋. 8×8 labels 8·y + x, all distinct.</summary>
+    [Theory]
+    [InlineData(2, new long[] { 1, 3, 5, 7 })]
+    [InlineData(4, new long[] { 2, 6 })]
+    [InlineData(8, new long[] { 4 })]
+    public void NearestSamplesTheCellCentresAtIndexIFPlusHalfF(int factor, long[] sampled)
+    {
+        using var scope = NewDisposeScope();
+        var labels = arange(64L, ScalarType.Int64).view(1, 8, 8);
+        var expected = sampled.SelectMany(y => sampled.Select(x => 8 * y + x)).ToArray();
+        Assert.Equal(expected, Values(NearestLabelDownsampler.Downsample(labels, factor)));
+        var side = 8 / factor;
+        Assert.Equal(expected, Values(NearestLabelDownsampler.Resize(labels, side, side)));  // the same pixels at any size
+    }
+
+    /// <summary>A side f does not divide: the last, partial cell's centre (index 6 at f = 4 on 5 pixels) is clamped into
+    /// the image (index 4); a size that is not a factor samples ⌊(i + 0.5)·H/h⌋ (8 → 3: 1, 4, 6).</summary>
+    [Fact]
+    public void NearestClampsThePartialCellIntoTheImageAndResizesToAnySize()
+    {
+        using var scope = NewDisposeScope();
+        var five = arange(25L, ScalarType.Int64).view(1, 5, 5);
+        Assert.Equal([12L, 14, 22, 24], Values(NearestLabelDownsampler.Downsample(five, 4)));  // rows and columns 2 and 4
+        Assert.Equal([1L, 4, 6], NearestLabelDownsampler.SourceIndices(8, 3, 8.0 / 3));
+        var eight = arange(64L, ScalarType.Int64).view(1, 8, 8);
+        Assert.Equal([9L, 12, 14, 33, 36, 38, 49, 52, 54], Values(NearestLabelDownsampler.Resize(eight, 3, 3)));
     }
 
     [Fact]
@@ -33,8 +62,11 @@ public class LabelDownsamplerTests
         Assert.Equal([0L, 1, 255, 2], Values(MajorityLabelDownsampler.Downsample(Hand(), 3, 2)));
     }
 
+    /// <summary>The authors' soft labels (vpulab/soft-labels-SS <c>resize_oh</c>: ignore is an extra class, dropped after
+    /// pooling): each cell keeps its raw class area fractions, so BR, one valid pixel of class 2 among three ignore
+    /// pixels, is 0.25 of class 2 and weighs 0.25 in a loss normalised by the soft mass.</summary>
     [Fact]
-    public void SoftLabelsAreProportionsOfValidMassAndEmptyCellsAreZero()
+    public void SoftLabelsAreRawAreaFractionsByDefaultSoAPartlyIgnoredCellKeepsItsValidShare()
     {
         using var scope = NewDisposeScope();
         var soft = new SoftLabelDownsampler(3).Downsample(Hand(), 2);  // (1, 3, 2, 2)
@@ -43,7 +75,19 @@ public class LabelDownsamplerTests
         // class-major: [k][y][x]
         Assert.Equal([0.75f, 0f, 0f, 0f], v[0..4]);
         Assert.Equal([0.25f, 0.5f, 0f, 0f], v[4..8]);
-        Assert.Equal([0f, 0.5f, 0f, 1f], v[8..12]);
+        Assert.Equal([0f, 0.5f, 0f, 0.25f], v[8..12]);
+        Assert.Equal([1f, 1f, 0f, 0.25f], soft.sum(1).flatten().data<float>().ToArray());  // each cell's valid share
+    }
+
+    [Fact]
+    public void RenormalizedSoftLabelsAreProportionsOfTheValidMassAndEmptyCellsStayZero()
+    {
+        using var scope = NewDisposeScope();
+        var soft = new SoftLabelDownsampler(3, new SoftLabelOptions(Renormalize: true)).Downsample(Hand(), 2);
+        var v = soft.flatten().data<float>().ToArray();
+        Assert.Equal([0.75f, 0f, 0f, 0f], v[0..4]);
+        Assert.Equal([0.25f, 0.5f, 0f, 0f], v[4..8]);
+        Assert.Equal([0f, 0.5f, 0f, 1f], v[8..12]);  // BR: its one valid pixel is the whole of its mass
     }
 
     [Fact]
@@ -58,16 +102,18 @@ public class LabelDownsamplerTests
     [InlineData(2)]
     [InlineData(4)]
     [InlineData(8)]
-    public void SoftLabelsSumToOneOnValidPixelsAndPreserveClassAreaWhenTheFactorDivides(int factor)
+    public void SoftRowsSumToTheValidShareOrToOneRenormalizedAndPreserveClassAreaWhenTheFactorDivides(int factor)
     {
         using var scope = NewDisposeScope();
         var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(NumClasses: 5, Height: 32, Width: 48, Count: 2));
         using var batch = TestData.Batch(dataset, [0, 1]);
-        var soft = new SoftLabelDownsampler(5).Downsample(batch.Labels, factor);  // (2, 5, H/f, W/f)
-        var rows = soft.sum(1);
-        var expectedRows = MajorityLabelDownsampler.Downsample(batch.Labels, 5, factor).ne(255).to(ScalarType.Float32);
-        Assert.True(rows.sub(expectedRows).abs().max().item<float>() < 1e-5f);  // 1 on valid cells, 0 on empty ones
-        Assert.True(batch.Labels.eq(255).any().item<bool>());                  // the case has ignore pixels
+        Assert.True(batch.Labels.eq(255).any().item<bool>());  // the case has ignore pixels
+        var validShare = nn.functional.avg_pool2d(batch.Labels.ne(255).to(ScalarType.Float32).unsqueeze(1), factor, factor).squeeze(1);
+        var rows = new SoftLabelDownsampler(5).Downsample(batch.Labels, factor).sum(1);  // (2, H/f, W/f)
+        Assert.True(rows.sub(validShare).abs().max().item<float>() < 1e-5f);
+        var renormalized = new SoftLabelDownsampler(5, new SoftLabelOptions(Renormalize: true)).Downsample(batch.Labels, factor).sum(1);
+        var expectedRows = validShare.gt(0).to(ScalarType.Float32);
+        Assert.True(renormalized.sub(expectedRows).abs().max().item<float>() < 1e-5f);  // 1 on valid cells, 0 on empty ones
 
         // Without ignore pixels the soft labels keep each class's area exactly.
         var dense = batch.Labels.masked_fill(batch.Labels.eq(255), 0);
@@ -93,8 +139,11 @@ public class LabelDownsamplerTests
         using var scope = NewDisposeScope();
         var labels = full([1, 5, 5], 1L);
         Assert.Equal([1L, 2, 2], MajorityLabelDownsampler.Downsample(labels, 2, 4).shape);
+        // The padding is ignore: an edge cell keeps the share of it the image covers (4 of 16 pixels, 1 of 16 in the corner).
         var soft = new SoftLabelDownsampler(2).Downsample(labels, 4);
-        Assert.Equal([0f, 0f, 0f, 0f, 1f, 1f, 1f, 1f], soft.flatten().data<float>().ToArray());
+        Assert.Equal([0f, 0f, 0f, 0f, 1f, 0.25f, 0.25f, 0.0625f], soft.flatten().data<float>().ToArray());
+        var renormalized = new SoftLabelDownsampler(2, new SoftLabelOptions(Renormalize: true)).Downsample(labels, 4);
+        Assert.Equal([0f, 0f, 0f, 0f, 1f, 1f, 1f, 1f], renormalized.flatten().data<float>().ToArray());
     }
 
     [Fact]

@@ -27,11 +27,44 @@ public class LabelModeCriterionTests
         var pooled = nn.functional.avg_pool2d(logits, 4, 4);                  // (2, 3, 2, 2)
         var soft = new SoftLabelDownsampler(3).Downsample(labels, 4);
         var terms = Criterion(LabelMode.SoftCrossEntropy, 4).Terms(new SegmentationOutput(logits, []), labels);
-        Assert.Equal(8, terms.ValidCounts[0]);                                // every 4×4 cell has valid mass
+        Assert.Equal(7.5, terms.ValidCounts[0], 6);  // 8 cells; the ignored row 0 of image 0 takes 4 of 16 pixels from 2 of them
         var expected = SoftCrossEntropyLoss.Forward(pooled, soft).item<float>();
         Assert.Equal(expected, Criterion(LabelMode.SoftCrossEntropy, 4).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
         Assert.Equal(SoftKlLoss.Forward(pooled, soft).item<float>(),
             Criterion(LabelMode.SoftKl, 4).Forward(new SegmentationOutput(logits, []), labels).item<float>(), 5);
+    }
+
+    /// <summary>
+    /// PAPERS.md §3 with the authors' code: the soft term is −Σ Ỹ log S / Σ Ỹ over raw area fractions, so a cell partly
+    /// covered by ignore pixels weighs its valid share and the mass is fractional (here 2.25: it was rounded to a whole
+    /// count, and each partly ignored cell renormalised to weigh 1). The 4×4 hand case at f = 2, logits on the label grid:
+    /// TL {0, 0, 0, 1}, TR {1, 1, 2, 2}, BL all ignore, BR {2, ignore ×3}.
+    /// </summary>
+    [Fact]
+    public void SoftTermIsTheSoftCrossEntropyOverTheFractionalSoftMass()
+    {
+        using var scope = NewDisposeScope();
+        var labels = tensor(new long[] { 0, 0, 1, 1, 0, 1, 2, 2, 255, 255, 2, 255, 255, 255, 255, 255 }, [1, 4, 4]);
+        var values = new float[] { 0.3f, -1.2f, 2.0f, 0.1f, 1.5f, 0.4f, -0.7f, 0.9f, -0.5f, 1.1f, 0.2f, -2.0f };  // [k][y][x]
+        var logits = tensor(values, [1, 3, 2, 2]);
+        double[][] target = [[0.75, 0.25, 0], [0, 0.5, 0.5], [0, 0, 0], [0, 0, 0.25]];  // per cell (TL, TR, BL, BR), per class
+        double sum = 0, mass = 0;
+        for (int cell = 0; cell < 4; cell++)
+        {
+            var z = Enumerable.Range(0, 3).Select(k => (double)values[4 * k + cell]).ToArray();
+            var logNorm = Math.Log(z.Sum(Math.Exp));
+            for (int k = 0; k < 3; k++) { sum -= target[cell][k] * (z[k] - logNorm); mass += target[cell][k]; }
+        }
+        Assert.Equal(2.25, mass, 12);
+        var output = new SegmentationOutput(logits, []);
+        var terms = Criterion(LabelMode.SoftCrossEntropy, 2).Terms(output, labels);
+        Assert.Equal(2.25, terms.ValidCounts[0], 6);
+        Assert.Equal(sum, terms.Sums[0].item<float>(), 1e-5);
+        Assert.Equal(sum / mass, Criterion(LabelMode.SoftCrossEntropy, 2).Forward(output, labels).item<float>(), 1e-5);
+
+        // Renormalised (labels.renormalize): BR becomes class 2 with weight 1, and the mass counts the 3 valid cells.
+        var renormalized = new SegmentationCriterion(new LossOptions(Labels: new LabelOptions(LabelMode.SoftCrossEntropy, 2, Renormalize: true)));
+        Assert.Equal(3.0, renormalized.Terms(output, labels).ValidCounts[0], 6);
     }
 
     [Fact]
@@ -49,7 +82,7 @@ public class LabelModeCriterionTests
     }
 
     /// <summary>PAPERS.md §3's second baseline: majority mode pools each f×f cell to its most frequent valid class, for the
-    /// final term and for an auxiliary at its own factor; on this case the mode differs from nearest's top-left sample.</summary>
+    /// final term and for an auxiliary at its own factor; on this case the mode differs from nearest's centre sample.</summary>
     [Fact]
     public void MajorityModeUsesModePooledLabelsForTheFinalTermAndAuxiliaries()
     {
@@ -116,11 +149,11 @@ public class LabelModeCriterionTests
         var output = new SegmentationOutput(logits, [aux]);
 
         // Block (b = 2): the top-left pixel of a 2×2 block whose other three pixels agree does not change the block label.
-        labels[1, 4, 4] = tensor(0L); labels[1, 4, 5] = tensor(1L); labels[1, 5, 4] = tensor(1L); labels[1, 5, 5] = tensor(1L);
+        labels[1, 6, 6] = tensor(0L); labels[1, 6, 7] = tensor(1L); labels[1, 7, 6] = tensor(1L); labels[1, 7, 7] = tensor(1L);
         var block = Criterion(LabelMode.Block, 2);
         var before = block.Terms(output, labels).Sums.Select(t => t.item<float>()).ToArray();
         var changed = labels.clone();
-        changed[1, 4, 4] = tensor(2L);  // nearest at factor 4 samples exactly this pixel
+        changed[1, 6, 6] = tensor(2L);  // nearest at factor 4 samples exactly this pixel (the centre of the cell rows 4–7)
         Assert.Equal(before, block.Terms(output, changed).Sums.Select(t => t.item<float>()).ToArray());
         Assert.NotEqual(new SegmentationCriterion(new LossOptions()).Terms(output, labels).Sums[1].item<float>(),
             new SegmentationCriterion(new LossOptions()).Terms(output, changed).Sums[1].item<float>());  // a full run does see it
@@ -129,9 +162,9 @@ public class LabelModeCriterionTests
         var soft = Criterion(LabelMode.SoftCrossEntropy, 2).Terms(output, labels);
         var (expected, mass) = SoftCrossEntropyLoss.Terms(aux, new SoftLabelDownsampler(3).Downsample(labels, 4));
         Assert.Equal(expected.item<float>(), soft.Sums[1].item<float>(), 5);
-        Assert.Equal((long)Math.Round(mass), soft.ValidCounts[1]);
+        Assert.Equal(mass, soft.ValidCounts[1], 6);
 
-        // Scribble: one stroke pixel at (1, 1), which nearest sampling at factor 4 (rows and columns 0 and 4) never sees.
+        // Scribble: one stroke pixel at (1, 1), which nearest sampling at factor 4 (rows and columns 2 and 6) never sees.
         var strokes = full(2, 8, 8, 255L, ScalarType.Int64);
         strokes[0, 1, 1] = tensor(2L);
         var scribble = Criterion(LabelMode.Scribble, 1).Terms(output, strokes);

@@ -192,9 +192,9 @@ public class ScribbleRegularizedCriterionTests
         var logits = output.Logits;
         logits.retain_grad();
         var terms = Criterion().Terms(output, labels, images);
-        Assert.Equal(new long[] { 32, 2, 2 }, terms.ValidCounts.ToArray());
+        Assert.Equal(new double[] { 32, 2, 2 }, terms.ValidCounts.ToArray());
         Assert.True(terms.Sums[1].item<float>() > 0 && terms.Sums[2].item<float>() > 0);
-        SegmentationCriterion.Combine(terms, terms.ValidCounts.Select(c => (double)c).ToArray()).backward();
+        SegmentationCriterion.Combine(terms, terms.ValidCounts).backward();
         Assert.True(logits.grad![0, .., 20, 20].abs().sum().item<float>() > 0);  // an unscribbled pixel learns from R
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
     }

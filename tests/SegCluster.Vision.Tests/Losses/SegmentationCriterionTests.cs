@@ -51,15 +51,15 @@ public class SegmentationCriterionTests
         var logits = randn(1, 3, 8, 8);
         var aux = randn(1, 3, 4, 4);
         var labels = randint(0, 3, [1, 8, 8], dtype: ScalarType.Int64);
-        labels[0, 2] = tensor(255L);
+        labels[0, 3] = tensor(255L);
         var criterion = new SegmentationCriterion(new LossOptions(AuxiliaryWeight: 0.4));
         var terms = criterion.Terms(new SegmentationOutput(logits, [aux]), labels);
         Assert.Equal(2, terms.Count);
         Assert.Equal(56, terms.ValidCounts[0]);
-        Assert.Equal(12, terms.ValidCounts[1]);  // labels row 2 is auxiliary row 1 (nearest picks even rows)
+        Assert.Equal(12, terms.ValidCounts[1]);  // labels row 3 is auxiliary row 1 (nearest takes each 2×2 cell's centre: odd rows)
         Assert.Equal([1.0, 0.4], terms.Weights);
 
-        var down = labels[.., TensorIndex.Slice(0, null, 2), TensorIndex.Slice(0, null, 2)];  // (1, 4, 4)
+        var down = labels[.., TensorIndex.Slice(1, null, 2), TensorIndex.Slice(1, null, 2)];  // (1, 4, 4)
         Assert.Equal(down.flatten().data<long>().ToArray(), SegmentationCriterion.DownsampleLabels(labels, 4, 4).flatten().data<long>().ToArray());
         var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255)
                        + 0.4 * nn.functional.cross_entropy(aux, down, ignore_index: 255);

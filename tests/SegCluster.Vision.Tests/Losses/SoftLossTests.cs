@@ -15,6 +15,19 @@ public class SoftLossTests
         Assert.Equal(0f, SoftKlLoss.Forward(logits, target).item<float>(), 4);
     }
 
+    /// <summary>KL(Ỹ ‖ S) with rows below 1: each cell adds its valid share times KL of its class distribution, so a
+    /// prediction equal to every cell's distribution scores 0 (Σ Ỹ log Ỹ would add 0.75·log 0.75 for the second pixel).</summary>
+    [Fact]
+    public void SoftKlIsZeroWhenThePredictionEqualsEachCellsDistributionWithRowsBelowOne()
+    {
+        using var scope = NewDisposeScope();
+        var target = tensor(new float[] { 0.75f, 0f, 0.25f, 0.5f, 0f, 0.25f }, [1, 3, 1, 2]);  // rows (0.75, 0.25, 0), (0, 0.5, 0.25)
+        var distribution = target / target.sum(1, keepdim: true);
+        var logits = distribution.clamp_min(1e-9f).log();
+        Assert.Equal(0f, SoftKlLoss.Forward(logits, target).item<float>(), 5);
+        Assert.True(SoftKlLoss.Forward(zeros_like(logits), target).item<float>() > 0.1f);  // and positive elsewhere
+    }
+
     [Fact]
     public void SoftCrossEntropyMatchesAHandComputedValueAndIgnoresZeroRows()
     {

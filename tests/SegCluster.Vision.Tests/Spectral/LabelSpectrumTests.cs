@@ -77,22 +77,24 @@ public class LabelSpectrumTests
         Assert.True(advice.ParsevalRelativeError < 1e-9);
     }
 
-    /// <summary>Where the coarse grid has no label the oracle predicts nothing: a 4×4 map of class 1 whose top-left pixel is
-    /// ignore loses the 3 other pixels of that 2×2 cell at f = 2 (IoU 12/15), and class 0, in neither labels nor
-    /// oracle, is not scored (it was, at IoU 0, when the oracle filled such cells with class 0: mIoU 0.4).</summary>
+    /// <summary>Where the coarse grid has no label the oracle predicts nothing: a 4×4 map of class 1 whose pixels (1, 1) and
+    /// (2, 2) are ignore (the centres nearest samples at f = 2 in the top-left cell, and at f = 4) loses the 3 other pixels
+    /// of the top-left 2×2 cell at f = 2 (IoU 11/14), and class 0, in neither labels nor oracle, is not scored (it was, at
+    /// IoU 0, when the oracle filled such cells with class 0).</summary>
     [Fact]
     public void AnUnlabelledCoarseCellIsAMissNotAPredictionOfClassZero()
     {
         var map = Enumerable.Repeat(1L, 16).ToArray();
-        map[0] = 255;
+        map[5] = 255;
+        map[10] = 255;
         using var labels = tensor(map).reshape(1, 4, 4);
         using var advisor = new GridAdvisor(2, 4, 4);
         advisor.Add(labels);
         var atTwo = advisor.Advise().Factors.Single(r => r.Factor == 2);
         var atFour = advisor.Advise().Factors.Single(r => r.Factor == 4);
 
-        Assert.Equal(12.0 / 15, atTwo.OracleMIoUNearest, 9);
-        Assert.Equal(0.0, atFour.OracleMIoUNearest, 9);  // the one cell samples the ignore pixel: all 15 missed
+        Assert.Equal(11.0 / 14, atTwo.OracleMIoUNearest, 9);
+        Assert.Equal(0.0, atFour.OracleMIoUNearest, 9);  // the one cell samples the ignore pixel (2, 2): all 14 missed
         Assert.Equal(1.0, atFour.OracleMIoUSoft, 9);     // soft: the valid mass of the cell is all class 1
     }
 

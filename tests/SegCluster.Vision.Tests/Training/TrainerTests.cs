@@ -22,7 +22,7 @@ public class TrainerTests
 
         Assert.True(double.IsFinite(result.Loss) && result.Loss > 0, $"loss {result.Loss}");
         Assert.Equal(4, result.Images);
-        Assert.Equal(4L * 6, result.AllReduceBytes);  // 2 terms × (hi, lo, sum); one rank sends no gradient
+        Assert.Equal(4L * 8, result.AllReduceBytes);  // 2 terms × (hi, lo, fraction, sum); one rank sends no gradient
         var after = TestData.Snapshot(model);
         for (int i = 0; i < before.Length; i++)
             Assert.NotEqual(before[i], after[i]);
