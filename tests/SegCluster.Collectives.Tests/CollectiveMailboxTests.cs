@@ -42,7 +42,7 @@ public sealed class CollectiveMailboxTests
     [InlineData("g", 1, 1, 0, 1)]  // another chunk
     public async Task Chunks_are_matched_by_every_key_field(string group, int rank, long sequence, int step, int chunk)
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = NewClock();
         var mailbox = new CollectiveMailbox(clock, CollectiveMailbox.DefaultRetention);
         mailbox.Deposit(Chunk(step: 0, sequence: 1));  // key ("g", 1, 1, 0, 0)
 
@@ -60,7 +60,7 @@ public sealed class CollectiveMailboxTests
     [Fact]
     public async Task A_receive_times_out_by_the_mailboxs_clock()
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = NewClock();
         var mailbox = new CollectiveMailbox(clock, CollectiveMailbox.DefaultRetention);
         var receive = mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), TimeSpan.FromHours(1), CancellationToken.None);
 
@@ -103,7 +103,7 @@ public sealed class CollectiveMailboxTests
     [Fact]
     public void Chunks_nobody_takes_are_dropped_after_the_retention()
     {
-        var clock = new ManualTimeProvider();
+        var clock = NewClock();
         var mailbox = new CollectiveMailbox(clock, TimeSpan.FromMinutes(10));
         mailbox.Deposit(Chunk(step: 0));
 
@@ -155,14 +155,8 @@ public sealed class CollectiveMailboxTests
         Assert.Equal(0, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), Timeout, CancellationToken.None)).Sequence);
     }
 
-    private sealed class ManualTimeProvider : TimeProvider
-    {
-        private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
+    /// <summary>A clock that moves only when the test advances it, from a fixed instant.</summary>
+    private static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     private static AbortMessage Abort(long sequence) => new()
     {
