@@ -179,9 +179,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
             Assert.InRange(await _server.Mailbox.DataPlane.LocateAsync(ring.Group.GroupId, rank, CancellationToken.None), first, first + 1);
         await AssertSumsAsync(ring);
 
-        var full = Assert.ThrowsAny<Exception>(() => TestRing.Create([_server, _server], options));
-        var error = full as CollectiveException ?? full.InnerException as CollectiveException;
-        Assert.NotNull(error);
+        var error = Assert.Throws<CollectiveException>(() => TestRing.Create([_server, _server], options));
         Assert.Contains($"Collectives:DataPlanePorts = {first}-{first + 1}", error.Message);
         Assert.Contains("Widen", error.Message);
     }
@@ -196,7 +194,8 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
         options.DataPlanePorts = $"{port}-{port}";
         var group = new RingGroup($"test-{Guid.NewGuid():N}", [_server.Endpoint, _server.Endpoint]);
 
-        Assert.ThrowsAny<Exception>(() => new RingAllReduce(group, 0, _server.Mailbox, options));
+        var refused = Assert.Throws<CollectiveException>(() => new RingAllReduce(group, 0, _server.Mailbox, options));
+        Assert.Contains($"Collectives:DataPlanePorts = {port}-{port}", refused.Message);
 
         // Before: the mailbox stayed open for a rank that never registers, and the lookup waited for the whole bound.
         using var bound = new CancellationTokenSource(Bound);

@@ -30,6 +30,7 @@ public sealed class ExternalLibTorchTests : IClassFixture<ExternalLibTorchTests.
     {
         var (exit, stdout, stderr) = await Run(new Dictionary<string, string?> { ["SEGCLUSTER_LIBTORCH"] = LibTorchCpuFolder() });
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains($"libtorch: {LibTorchCpuFolder()}", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
