@@ -7,6 +7,7 @@
 # `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
 #   ./build.sh test --filter "FullyQualifiedName~SpecFilesTests"
 #   ./build.sh test -p:TorchBackend=cuda -- --filter "Category!=Slow" --blame-hang-timeout 10m
+# (Category=Slow: tests of tens of seconds each or a second build; CI runs every test.)
 set -euo pipefail
 cd "$(dirname "$0")"
 

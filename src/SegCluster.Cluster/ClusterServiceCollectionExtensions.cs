@@ -64,6 +64,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<SegClusterMetrics>();
         services.TryAddKeyedSingleton(SchedulerGrain.LeaseClock, TimeProvider.System);  // tests register a fake first
+        services.TryAddKeyedSingleton(ExperimentGrain.Clock, TimeProvider.System);  // tests register a fake first
         services.AddOptions<SweepOptions>();
         services.AddOptions<SpectralShardOptions>();
         services.AddOptions<ExperimentOptions>();

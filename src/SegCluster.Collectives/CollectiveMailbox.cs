@@ -135,7 +135,7 @@ public sealed class CollectiveMailbox
 
     /// <summary>
     /// Waits for the chunk at <paramref name="key"/> and removes it from the mailbox.
-    /// Throws <see cref="TimeoutException"/> when it does not arrive within <paramref name="timeout"/>,
+    /// Throws <see cref="TimeoutException"/> when it does not arrive within <paramref name="timeout"/> (of the mailbox's clock),
     /// <see cref="RingAbortedException"/> when its sender gave the operation up (now or earlier),
     /// <see cref="OperationCanceledException"/> on cancellation.
     /// </summary>
@@ -159,7 +159,7 @@ public sealed class CollectiveMailbox
 
         try
         {
-            return await slot.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return await slot.Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

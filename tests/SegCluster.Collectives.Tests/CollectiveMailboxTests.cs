@@ -1,10 +1,14 @@
 using Google.Protobuf;
+using Microsoft.Extensions.Time.Testing;
 
 namespace SegCluster.Collectives.Tests;
 
 public sealed class CollectiveMailboxTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Fails a receive that hangs; not a bound on how fast anything must be.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(1);
 
     [Fact]
     public async Task A_chunk_deposited_before_the_receiver_asks_is_kept_until_taken()
@@ -38,14 +42,36 @@ public sealed class CollectiveMailboxTests
     [InlineData("g", 1, 1, 0, 1)]  // another chunk
     public async Task Chunks_are_matched_by_every_key_field(string group, int rank, long sequence, int step, int chunk)
     {
-        var mailbox = new CollectiveMailbox();
+        var clock = NewClock();
+        var mailbox = new CollectiveMailbox(clock, CollectiveMailbox.DefaultRetention);
         mailbox.Deposit(Chunk(step: 0, sequence: 1));  // key ("g", 1, 1, 0, 0)
 
-        // Differs from the deposited chunk's key in one field: must not match.
-        await Assert.ThrowsAsync<TimeoutException>(() =>
-            mailbox.ReceiveAsync(new ChunkKey(group, rank, sequence, step, chunk), TimeSpan.FromMilliseconds(50), CancellationToken.None));
+        // Differs from the deposited chunk's key in one field: must not match, so it waits until its timeout.
+        var other = mailbox.ReceiveAsync(new ChunkKey(group, rank, sequence, step, chunk), Timeout, CancellationToken.None);
+        Assert.False(other.IsCompleted);
+        clock.Advance(Timeout);
+        await Assert.ThrowsAsync<TimeoutException>(() => other.WaitAsync(HangGuard));
         Assert.Equal(1, mailbox.DepositedCount);
         Assert.Equal(1, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 1, 0, 0), Timeout, CancellationToken.None)).Sequence);
+    }
+
+    /// <summary>The receive timeout runs on the mailbox's clock (the one given to it), as its retention does: a receive
+    /// waiting an hour ends when that clock has moved an hour, not before.</summary>
+    [Fact]
+    public async Task A_receive_times_out_by_the_mailboxs_clock()
+    {
+        var clock = NewClock();
+        var mailbox = new CollectiveMailbox(clock, CollectiveMailbox.DefaultRetention);
+        var receive = mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), TimeSpan.FromHours(1), CancellationToken.None);
+
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.False(receive.IsCompleted);
+        clock.Advance(TimeSpan.FromMinutes(1));
+
+        // Ended by the clock, not by the guard: on the system clock it would still be waiting.
+        Assert.Same(receive, await Task.WhenAny(receive, Task.Delay(HangGuard)));
+        await Assert.ThrowsAsync<TimeoutException>(() => receive);
+        Assert.Equal(0, mailbox.PendingCount);
     }
 
     [Fact]
@@ -77,7 +103,7 @@ public sealed class CollectiveMailboxTests
     [Fact]
     public void Chunks_nobody_takes_are_dropped_after_the_retention()
     {
-        var clock = new ManualTimeProvider();
+        var clock = NewClock();
         var mailbox = new CollectiveMailbox(clock, TimeSpan.FromMinutes(10));
         mailbox.Deposit(Chunk(step: 0));
 
@@ -129,14 +155,8 @@ public sealed class CollectiveMailboxTests
         Assert.Equal(0, (await mailbox.ReceiveAsync(new ChunkKey("g", 1, 0, 0, 0), Timeout, CancellationToken.None)).Sequence);
     }
 
-    private sealed class ManualTimeProvider : TimeProvider
-    {
-        private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
+    /// <summary>A clock that moves only when the test advances it, from a fixed instant.</summary>
+    private static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     private static AbortMessage Abort(long sequence) => new()
     {

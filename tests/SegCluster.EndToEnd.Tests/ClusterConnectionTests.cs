@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SegCluster.Cli.Remote;
@@ -10,6 +9,10 @@ namespace SegCluster.EndToEnd.Tests;
 /// there and which option names the address. A malformed address names --cluster, not the node's Node:Redis.</summary>
 public sealed class ClusterConnectionTests
 {
+    /// <summary>Fails a connection attempt that hangs (Orleans' own gateway retries went on for about 3 minutes); not a
+    /// bound on how fast the error must come.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(90);
+
     [Fact]
     public async Task No_redis_at_the_address_is_named_as_such_at_once()
     {
@@ -18,12 +21,13 @@ public sealed class ClusterConnectionTests
         var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            ClusterConnection.ConnectAsync($"127.0.0.1:{closedPort}", "segcluster", token: null, CancellationToken.None));
+            ClusterConnection.ConnectAsync($"127.0.0.1:{closedPort}", "segcluster", token: null, CancellationToken.None)).WaitAsync(HangGuard);
 
-        // A refused connection is known at once; the Orleans client's retries took over 10 s to give up.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed.TotalSeconds:F1} s to fail");
+        // A refused connection is known at once, from the plain TCP probe; the Orleans client's retries (which end in a
+        // Redis connection error, wrapped) took over 10 s to give up.
+        var refused = Assert.IsType<SocketException>(error.InnerException);
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         Assert.StartsWith($"no Redis answered at 127.0.0.1:{closedPort}", error.Message);
         Assert.Contains("--cluster", error.Message);
         Assert.DoesNotContain("backlog", error.Message);
@@ -35,12 +39,11 @@ public sealed class ClusterConnectionTests
     public async Task Redis_without_a_node_of_the_cluster_says_to_start_one_or_check_the_cluster_id()
     {
         await using var redis = await RedisServer.StartAsync();
-        var clock = Stopwatch.StartNew();
+        // Given up after gatewayWait by the client's retry filter: without it Orleans' own retries outlast the hang guard.
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            ClusterConnection.ConnectAsync(redis.Address, "nobody-here", token: null, CancellationToken.None, gatewayWait: TimeSpan.FromSeconds(3)));
+            ClusterConnection.ConnectAsync(redis.Address, "nobody-here", token: null, CancellationToken.None, gatewayWait: TimeSpan.FromSeconds(3))).WaitAsync(HangGuard);
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1} s to fail");
-        Assert.StartsWith($"no node of cluster 'nobody-here' is registered in Redis {redis.Address}", error.Message);
+        Assert.StartsWith($"no node of cluster 'nobody-here' is registered in Redis {redis.Address} (waited 3 s)", error.Message);
         Assert.Contains("--cluster-id", error.Message);
     }
 

@@ -12,6 +12,7 @@ public sealed class EmbeddedTrainInterruptTests : IDisposable
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("segcluster-train-interrupt-");
 
     [Fact]
+    [Trait("Category", "Slow")]  // ~20 s: trains until its checkpoints, then interrupts
     public async Task Ctrl_c_stops_an_embedded_run_with_one_line_and_exit_130()
     {
         var spec = Path.Combine(_work.FullName, "syncbn.yaml");

@@ -7,6 +7,7 @@ namespace SegCluster.EndToEnd.Tests;
 /// Issue 10 on CPU: a build made with -p:TorchBackend=external carries no libtorch and loads it from the
 /// folder the user names — here the libtorch-cpu package in the NuGet cache — and trains.
 /// </summary>
+[Trait("Category", "Slow")]  // its fixture builds the CLI a second time (-p:TorchBackend=external): minutes on a clean checkout
 public sealed class ExternalLibTorchTests : IClassFixture<ExternalLibTorchTests.ExternalBuild>, IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
@@ -30,6 +31,7 @@ public sealed class ExternalLibTorchTests : IClassFixture<ExternalLibTorchTests.
     {
         var (exit, stdout, stderr) = await Run(new Dictionary<string, string?> { ["SEGCLUSTER_LIBTORCH"] = LibTorchCpuFolder() });
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains($"libtorch: {LibTorchCpuFolder()}", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,10 +25,10 @@ public sealed partial class PortableTorchSharpTests : IDisposable
         Assert.Contains(Property, publish.Value);
     }
 
-    [Fact]
+    [LinuxFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]  // what the attribute runs it on
     public void The_property_weakens_glibcxx_even_where_the_build_machines_libstdcxx_has_it()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var original = NuGetLibTorchSharp();
         // A build machine with GCC 13+: its libstdc++ provides the version.
         var libstdcxx = Path.Combine(_dir.FullName, "libstdc++.so.6");

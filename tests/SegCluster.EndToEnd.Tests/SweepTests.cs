@@ -171,6 +171,7 @@ public sealed class SweepTests
     /// <summary>Ray Tune restores an interrupted trial from its checkpoint: trials that write checkpoints (into the report
     /// folder's checkpoints/) and are killed mid-run continue on --resume from their last one, not from step 0.</summary>
     [Fact]
+    [Trait("Category", "Slow")]  // ~20 s: 600-step trials, killed and resumed
     public async Task Trials_killed_mid_run_continue_from_their_last_checkpoint_on_resume()
     {
         using var root = new TempDirectory("segcluster-resume-ckpt-");

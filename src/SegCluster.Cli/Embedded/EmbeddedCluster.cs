@@ -51,10 +51,12 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? overrides = null) =>
         StartAsync(workers, device, httpPort, FreeTcpPort, cancellationToken, overrides);
 
-    /// <param name="pickPort">Picks a port that is free now (tests hand out taken ones).</param>
-    internal static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, Func<int> pickPort,
-        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <param name="pickPort">Picks a port that is free now (tests hand out taken ones); null = any free one.</param>
+    /// <param name="services">Registrations after the node's own, which they replace (tests: a fake clock, a call filter).</param>
+    internal static async Task<EmbeddedCluster> StartAsync(int workers, string device, int httpPort, Func<int>? pickPort,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
+        pickPort ??= FreeTcpPort;
         // Checked before the silo starts: a failed Kestrel bind would otherwise leave Orleans logging errors while it shuts down.
         if (httpPort != 0 && !PortBinding.IsFree(httpPort)) throw PortInUse(httpPort, inner: null);
         for (var attempt = 1; ; attempt++)
@@ -64,7 +66,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             var ports = (Http: httpPort == 0 ? pickPort() : httpPort, Collective: pickPort(), Silo: pickPort(), Gateway: pickPort());
             try
             {
-                return await StartOnceAsync(workers, device, ports, cancellationToken, overrides);
+                return await StartOnceAsync(workers, device, ports, cancellationToken, overrides, services);
             }
             catch (Exception e) when (PortBinding.IsAddressInUse(e))
             {
@@ -80,7 +82,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     private const int PortAttempts = 3;
 
     private static async Task<EmbeddedCluster> StartOnceAsync(int workers, string device, (int Http, int Collective, int Silo, int Gateway) ports,
-        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides)
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? overrides, Action<IServiceCollection>? services)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -106,6 +108,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(ExperimentGrain).FullName, level => level is LogLevel.Warning or LogLevel.Critical);
         builder.Logging.AddFilter<ConsoleLoggerProvider>(WorkerTrainingLoop.FailureCategory, level => level >= LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
+        services?.Invoke(builder.Services);
         WebApplication? app = null;
         try
         {

@@ -19,13 +19,13 @@ public sealed class WorkerLease : IAsyncDisposable
     private readonly CancellationTokenSource _lost = new();
     private readonly Task _renewing;
 
-    private WorkerLease(ISchedulerGrain scheduler, string holder, IReadOnlyList<string> workerIds, TimeSpan duration)
+    private WorkerLease(ISchedulerGrain scheduler, string holder, IReadOnlyList<string> workerIds, TimeSpan duration, TimeProvider time)
     {
         _scheduler = scheduler;
         Holder = holder;
         WorkerIds = workerIds;
         Lost = _lost.Token;  // read once: the token stays readable after dispose
-        _renewing = RenewAsync(duration, _stop.Token);
+        _renewing = RenewAsync(duration, time, _stop.Token);
     }
 
     /// <summary>The name the scheduler (and `segcluster status`) shows as the workers' holder, e.g. eval#3f9c0a1b.</summary>
@@ -41,18 +41,20 @@ public sealed class WorkerLease : IAsyncDisposable
 
     /// <summary>Leases up to <paramref name="max"/> free workers (of the <paramref name="device"/> kind, any when null); throws
     /// <see cref="InvalidOperationException"/> naming the shortfall when fewer than <paramref name="min"/> are free.</summary>
-    public static async Task<WorkerLease> TakeAsync(IGrainFactory grains, string purpose, int max, int min = 1, string? device = null, TimeSpan? duration = null)
+    /// <param name="time">The clock renewals are timed by (its timer is armed before this returns); null = the system's.</param>
+    public static async Task<WorkerLease> TakeAsync(IGrainFactory grains, string purpose, int max, int min = 1, string? device = null, TimeSpan? duration = null,
+        TimeProvider? time = null)
     {
         var scheduler = grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         var holder = ISchedulerGrain.LeaseHolder(purpose, Guid.NewGuid().ToString("N")[..8]);
         var lasts = duration ?? DefaultDuration;
         var workers = await scheduler.LeaseAsync(holder, max, Math.Min(min, max), device, lasts);
-        return new WorkerLease(scheduler, holder, workers, lasts);
+        return new WorkerLease(scheduler, holder, workers, lasts, time ?? TimeProvider.System);
     }
 
-    private async Task RenewAsync(TimeSpan duration, CancellationToken stop)
+    private async Task RenewAsync(TimeSpan duration, TimeProvider time, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(duration / 3);
+        using var timer = new PeriodicTimer(duration / 3, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stop))

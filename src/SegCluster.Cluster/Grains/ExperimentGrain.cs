@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SegCluster.Abstractions.Grains;
@@ -24,11 +25,16 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", ClusterStorage.Experiments)] IPersistentState<ExperimentRecord> record,
     SegClusterMetrics metrics,
     ILocalSiloDetails silo,
-    TimeProvider time,
+    [FromKeyedServices(ExperimentGrain.Clock)] TimeProvider time,
     IOptions<ExperimentOptions> options,
     SpecPathPolicy paths,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
+    /// <summary>Service key of the clock the coordinator measures training time and times its storage retries by. Its own,
+    /// not the silo's unkeyed TimeProvider, which Orleans runs its timers, timeouts and failure detection on: a test's fake
+    /// clock moves this one alone.</summary>
+    public const string Clock = "segcluster-experiment-clock";
+
     /// <summary>Re-formations before the experiment is declared failed (a spec that crashes every time).</summary>
     public const int MaxRecoveries = 5;
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
@@ -408,7 +414,7 @@ public sealed class ExperimentGrain(
     private async Task WriteAsync()
     {
         record.State = record.State with { Images = _images, TrainingTime = _trainingTime };
-        await record.WriteRetryingAsync(this, logger, $"Experiment {Id}");
+        await record.WriteRetryingAsync(this, logger, $"Experiment {Id}", time);
     }
 
     /// <summary>Best effort and bounded: a worker on a lost node cannot answer, and must not hold up the rest.</summary>

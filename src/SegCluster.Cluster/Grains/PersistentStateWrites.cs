@@ -17,7 +17,8 @@ internal static class PersistentStateWrites
     /// <summary>Pauses before the further tries: about 3 s in all, within a grain call's 30 s timeout.</summary>
     private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
 
-    public static async Task WriteRetryingAsync<T>(this IPersistentState<T> state, IGrainBase grain, ILogger logger, string owner)
+    /// <param name="time">The clock the pauses are timed by: the grain's own (tests give it a fake one); null = the system's.</param>
+    public static async Task WriteRetryingAsync<T>(this IPersistentState<T> state, IGrainBase grain, ILogger logger, string owner, TimeProvider? time = null)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -29,7 +30,7 @@ internal static class PersistentStateWrites
             catch (Exception e) when (attempt < RetryDelays.Length && e is not InconsistentStateException)
             {
                 logger.LogWarning("{Owner} could not write its state ({Error}); trying again in {Delay}", owner, e.Message, RetryDelays[attempt]);
-                await Task.Delay(RetryDelays[attempt]);
+                await Task.Delay(RetryDelays[attempt], time ?? TimeProvider.System);
             }
             catch (Exception e)
             {

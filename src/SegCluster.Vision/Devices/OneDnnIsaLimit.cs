@@ -48,11 +48,17 @@ public static class OneDnnIsaLimit
 #pragma warning restore CA2255
     internal static void Apply()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
-        if (Environment.GetEnvironmentVariable(Variable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return;
-        setenv(Variable, SafeIsa, overwrite: 0);
-        Environment.SetEnvironmentVariable(Variable, SafeIsa); // keep .NET's view and child processes consistent
+        if (CapFor(Environment.GetEnvironmentVariable, unixLike: OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) is not { } cap) return;
+        setenv(Variable, cap, overwrite: 0);
+        Environment.SetEnvironmentVariable(Variable, cap); // keep .NET's view and child processes consistent
     }
+
+    /// <summary>The cap <see cref="Apply"/> sets in an environment: none where the user chose an ISA (<see cref="Variable"/>,
+    /// or its older name DNNL_MAX_CPU_ISA) or where libc's setenv is not there to set it (not Linux or macOS);
+    /// <see cref="SafeIsa"/> otherwise.</summary>
+    /// <param name="variable">Reads an environment variable (null when unset).</param>
+    internal static string? CapFor(Func<string, string?> variable, bool unixLike) =>
+        !unixLike || variable(Variable) is not null || variable("DNNL_MAX_CPU_ISA") is not null ? null : SafeIsa;
 
     private static string? NativeGet(string name) => Marshal.PtrToStringUTF8(getenv(name));
 

@@ -22,6 +22,8 @@ namespace SegCluster.Cluster.Tests.Grains;
 public sealed class ExperimentGrainTests
 {
     private const string StateName = "experiment";
+    /// <summary>Fails a call that hangs; not a bound on how fast anything must be.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
     private static readonly EvaluationReport Evaluation = new(0.75, 0.9, [0.5, 1.0], ["background", "object"]);
 
     [Fact]
@@ -29,7 +31,7 @@ public sealed class ExperimentGrainTests
     {
         await using var redis = await RedisServer.StartAsync();
         void Storage(ISiloBuilder silo) => silo.AddSegClusterRedisGrainStorage(ConfigurationOptions.Parse(redis.Address));
-        var time = new ManualTimeProvider();
+        var time = NewClock();
 
         await using (var cluster = await StartAsync(Storage, time))
         {
@@ -56,7 +58,7 @@ public sealed class ExperimentGrainTests
     public async Task Images_per_second_stop_at_the_last_step_report()
     {
         var storage = new GatedGrainStorage();
-        var time = new ManualTimeProvider();
+        var time = NewClock();
         await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
         var grain = await SeedRunningAsync(cluster, "frozen", Seed(storage));
 
@@ -75,7 +77,7 @@ public sealed class ExperimentGrainTests
     public async Task A_step_report_does_not_wait_for_the_coordinators_storage_write()
     {
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), NewClock());
         var grain = await SeedRunningAsync(cluster, "busy", Seed(storage));
 
         storage.Hold();
@@ -96,18 +98,26 @@ public sealed class ExperimentGrainTests
         Assert.Equal(2, (await grain.GetStatusAsync()).Checkpoint?.Step);
     }
 
+    /// <summary>The retries' pauses (250 ms, then 1 s) pass on the coordinator's clock, a fake one here, advanced once each
+    /// pause has begun: the test does not wait them out.</summary>
     [Fact]
     public async Task A_run_whose_record_writes_fail_for_a_moment_still_completes_and_records_it()
     {
         var storage = new GatedGrainStorage();
-        var time = new ManualTimeProvider();
+        var time = new WaitWatchingTimeProvider();
         await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
         var grain = await SeedRunningAsync(cluster, "blip", Seed(storage));
         await StepsAsync(grain, time);
         await grain.ReportCompletedAsync(rank: 1, attempt: 1, evaluation: null);
 
         storage.FailNextWrites(2);  // a Redis failover while the last rank reports
-        await grain.ReportCompletedAsync(rank: 0, attempt: 1, Evaluation);
+        var completing = grain.ReportCompletedAsync(rank: 0, attempt: 1, Evaluation);
+        foreach (var pause in new[] { TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1) })
+        {
+            Assert.Equal(pause, await time.NextWaitAsync().WaitAsync(HangGuard));
+            time.Advance(pause);
+        }
+        await completing.WaitAsync(HangGuard);
 
         Assert.Equal(ExperimentState.Completed, (await grain.GetStatusAsync()).State);
         // Written, so a later activation reads the ended run (and its gang was released after the write).
@@ -121,7 +131,7 @@ public sealed class ExperimentGrainTests
     public async Task A_re_formed_ring_starts_a_new_throughput_clock()
     {
         var storage = new GatedGrainStorage();
-        var time = new ManualTimeProvider();
+        var time = NewClock();
         await using var cluster = await StartWithoutWorkersAsync(storage, time);
         var grain = await SeedRunningAsync(cluster, "reformed", Seed(storage), scheduled: true);
         await StepsAsync(grain, time);  // 8 counted images in 2 s
@@ -144,7 +154,7 @@ public sealed class ExperimentGrainTests
     public async Task A_stale_resume_gives_its_gang_back_to_the_scheduler()
     {
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartWithoutWorkersAsync(storage, new ManualTimeProvider());
+        await using var cluster = await StartWithoutWorkersAsync(storage, NewClock());
         var grain = await SeedRunningAsync(cluster, "formed", Seed(storage), scheduled: true);
         var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         var node = cluster.Silos[0].ServiceProvider.GetRequiredService<ILocalSiloDetails>().Name;
@@ -167,7 +177,7 @@ public sealed class ExperimentGrainTests
     public async Task A_re_formed_rings_redone_steps_replace_the_broken_rings_in_the_loss_curve()
     {
         var storage = new GatedGrainStorage();
-        var time = new ManualTimeProvider();
+        var time = NewClock();
         await using var cluster = await StartWithoutWorkersAsync(storage, time);
         var grain = await SeedRunningAsync(cluster, "redone", Seed(storage), scheduled: true);
         foreach (var (step, loss) in new[] { (1, 1.0), (2, 0.9), (3, 0.8) })
@@ -193,7 +203,7 @@ public sealed class ExperimentGrainTests
     public async Task A_failure_that_is_not_retryable_ends_a_scheduled_run_without_re_forming()
     {
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartWithoutWorkersAsync(storage, new ManualTimeProvider());
+        await using var cluster = await StartWithoutWorkersAsync(storage, NewClock());
         var grain = await SeedRunningAsync(cluster, "diverged", Seed(storage), scheduled: true);
 
         await grain.ReportFailedAsync(rank: 0, attempt: 1, "loss is NaN at step 3 (rank 0 of 2)", retryable: false);
@@ -207,7 +217,7 @@ public sealed class ExperimentGrainTests
     public async Task An_unfinished_run_is_counted_only_by_the_node_its_coordinator_is_active_on()
     {
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), NewClock());
         var grain = await SeedRunningAsync(cluster, "counted", Seed(storage));
         var silo = cluster.Silos[0].ServiceProvider;
         Assert.Equal(1, RunningExperiments(silo));  // counted on activation, from the record
@@ -251,7 +261,7 @@ public sealed class ExperimentGrainTests
         var earlier = Path.Combine(folder.FullName, "run1", "best.ckpt");
         WriteBestCheckpoint(earlier, new BestValidation(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier));
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), new ManualTimeProvider());
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), NewClock());
         var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
             Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
 
@@ -287,7 +297,7 @@ public sealed class ExperimentGrainTests
         {
             AddStorage(silo, storage);
             silo.Services.AddSingleton(roots);
-        }, new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        }, NewClock());
         var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
             Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
 
@@ -319,7 +329,7 @@ public sealed class ExperimentGrainTests
     [InlineData(false)]
     public async Task A_scheduled_start_refused_by_the_preflight_is_recorded_as_failed(bool scheduled)
     {
-        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), new ManualTimeProvider());
+        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), NewClock());
         // The folder was there when the scheduler queued the run, and is gone when its turn comes.
         var missing = Path.Combine(Path.GetTempPath(), $"segcluster-gone-{Guid.NewGuid():N}");
         var spec = new ExperimentSpec { Workers = 2, Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = missing } };
@@ -347,7 +357,7 @@ public sealed class ExperimentGrainTests
     [Fact]
     public async Task A_start_reports_starting_while_its_preflight_reads_the_dataset()
     {
-        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), new ManualTimeProvider());
+        await using var cluster = await StartAsync(silo => AddStorage(silo, new GatedGrainStorage()), NewClock());
         var dataset = Directory.CreateTempSubdirectory("segcluster-preflight-");
         try
         {
@@ -376,10 +386,13 @@ public sealed class ExperimentGrainTests
         finally { dataset.Delete(recursive: true); }
     }
 
+    /// <summary>The coordinator's clock: moves only when the test advances it, from a fixed instant.</summary>
+    private static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
+
     [DllImport("libc", SetLastError = true)] private static extern int mkfifo(string path, uint mode);
 
     /// <summary>Two steps of both ranks, 4 images each, 2 s apart: 16 images in 2 s.</summary>
-    private static async Task StepsAsync(IExperimentGrain grain, ManualTimeProvider time, int attempt = 1)
+    private static async Task StepsAsync(IExperimentGrain grain, FakeTimeProvider time, int attempt = 1)
     {
         for (var step = 1; step <= 2; step++)
         {
@@ -428,8 +441,8 @@ public sealed class ExperimentGrainTests
         builder.ConfigureSilo((_, silo) =>
         {
             storage(silo);
+            silo.Services.AddKeyedSingleton(ExperimentGrain.Clock, time);  // before the default one
             silo.Services.AddSegClusterGrainDependencies();
-            silo.Services.AddSingleton(time);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

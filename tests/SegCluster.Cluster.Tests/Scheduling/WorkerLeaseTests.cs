@@ -48,7 +48,7 @@ public sealed class WorkerLeaseTests
     [Fact]
     public async Task A_check_frees_a_lapsed_lease_and_keeps_a_renewed_one()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
         await using var cluster = await SchedulerClusters.StartAsync(new ExperimentStarts(), clock: clock);
         var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
         var workers = SchedulerClusters.Workers(SchedulerClusters.NodeId(cluster.Silos[0]), 2);

@@ -6,8 +6,9 @@ using SegCluster.Vision.Spectral;
 namespace SegCluster.Cluster.Tests.Spectral;
 
 /// <summary>
-/// The real analyser, counting computations per shard; optionally the first computation of some shards fails after
-/// the work is done (a node lost before it could answer), or blocks until released (a node that will be killed).
+/// The real analyser, counting computations per shard; optionally every computation waits for the test to open a gate
+/// (a large shard), or the first computation of some shards fails after the work is done (a node lost before it could
+/// answer), or blocks until released (a node that will be killed).
 /// </summary>
 internal sealed class CountingShardAnalyser : IShardSpectralAnalyser
 {
@@ -17,8 +18,8 @@ internal sealed class CountingShardAnalyser : IShardSpectralAnalyser
 
     public HashSet<int> FailFirst { get; init; } = [];
 
-    /// <summary>How long each computation takes at least (a large shard).</summary>
-    public TimeSpan Delay { get; init; }
+    /// <summary>When given, each computation ends only once the test sets it (a large shard: as long as the test needs).</summary>
+    public ManualResetEventSlim? Gate { get; init; }
 
     public HashSet<int> BlockFirst { get; } = [];
 
@@ -32,7 +33,7 @@ internal sealed class CountingShardAnalyser : IShardSpectralAnalyser
     {
         var count = Computations.AddOrUpdate(request.Shard, 1, (_, c) => c + 1);
         var statistics = _inner.Analyse(request, cancellationToken);
-        Thread.Sleep(Delay);
+        Gate?.Wait(TimeSpan.FromMinutes(2));  // bounded: a test that fails before opening it does not leave silos blocked
         if (count == 1 && BlockFirst.Contains(request.Shard))
         {
             Blocked.TrySetResult(request.Shard);

@@ -15,7 +15,9 @@ internal static class SpectralShardClusters
 
     /// <param name="callTimeout">The client's grain-call timeout (Orleans' default 30 s when null).</param>
     /// <param name="answerWithin">SpectralShardOptions.AnswerWithin (its default when null).</param>
-    public static async Task<InProcessTestCluster> StartAsync(int silos, IShardSpectralAnalyser analyser, TimeSpan? callTimeout = null, TimeSpan? answerWithin = null)
+    /// <param name="filter">A call filter on every silo (a test's observer of the grains' answers).</param>
+    public static async Task<InProcessTestCluster> StartAsync(int silos, IShardSpectralAnalyser analyser, TimeSpan? callTimeout = null, TimeSpan? answerWithin = null,
+        IIncomingGrainCallFilter? filter = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSilo((_, silo) =>
@@ -24,6 +26,7 @@ internal static class SpectralShardClusters
             silo.Services.AddSingleton(analyser);  // before the grains' own services, which add the real analyser only when none is given
             silo.Services.AddSegClusterGrainDependencies();
             if (answerWithin is { } wait) silo.Services.Configure<SpectralShardOptions>(o => o.AnswerWithin = wait);
+            if (filter is not null) silo.Services.AddSingleton(filter);
         });
         if (callTimeout is { } timeout)
             builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = timeout));

@@ -23,10 +23,9 @@ public class DeviceParserTests
         Assert.Contains("\"cpu\"", error.Message);
     }
 
-    [Fact]
+    [CpuOnlyFact]
     public void CudaWithoutCudaIsAClearInvalidOperation()
     {
-        if (torch.cuda.is_available()) return;  // this check needs a CPU-only process
         var error = Assert.Throws<InvalidOperationException>(() => DeviceParser.Parse("cuda:0"));
         Assert.Contains("CUDA is not available", error.Message);
     }

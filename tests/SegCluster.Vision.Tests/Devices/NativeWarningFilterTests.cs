@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using SegCluster.Tests.Shared;
 using SegCluster.Vision.Devices;
 
 namespace SegCluster.Vision.Tests.Devices;
@@ -16,10 +17,9 @@ public sealed class NativeWarningFilterTests : IDisposable
     private const int StandardError = 2;
     private readonly string _log = Path.Combine(Path.GetTempPath(), $"native-warning-filter-{Guid.NewGuid():N}.log");
 
-    [Fact]
+    [LinuxFact]  // the filter does nothing elsewhere
     public void Filtered_lines_append_to_a_log_file_that_stdout_shares()
     {
-        if (!OperatingSystem.IsLinux()) return;  // the filter does nothing elsewhere
         var file = open(_log, O_WRONLY | O_CREAT | O_TRUNC, 0x180);
         var stdout = dup(file);  // stands in for fd 1 of `> log 2>&1`: same open file, same offset
         var savedStderr = dup(StandardError);

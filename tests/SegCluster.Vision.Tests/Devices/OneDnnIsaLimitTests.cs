@@ -13,9 +13,23 @@ namespace SegCluster.Vision.Tests.Devices;
 public sealed class OneDnnIsaLimitTests
 {
     [Fact]
-    public void Loading_the_library_caps_onednn_unless_the_user_chose()
+    public void Onednn_is_capped_at_sse41_when_the_user_chose_nothing()
     {
-        Assert.NotNull(OneDnnIsaLimit.Effective);
+        Assert.Equal("SSE41", OneDnnIsaLimit.CapFor(_ => null, unixLike: true));
+    }
+
+    [Theory]
+    [InlineData("ONEDNN_MAX_CPU_ISA", "AVX2")]
+    [InlineData("DNNL_MAX_CPU_ISA", "AVX512_CORE")]  // oneDNN's older name for the same setting
+    public void The_users_choice_wins(string variable, string isa)
+    {
+        Assert.Null(OneDnnIsaLimit.CapFor(name => name == variable ? isa : null, unixLike: true));
+    }
+
+    [Fact]
+    public void Nothing_is_set_where_libc_setenv_is_not_there()
+    {
+        Assert.Null(OneDnnIsaLimit.CapFor(_ => null, unixLike: false));
     }
 
     [Fact]

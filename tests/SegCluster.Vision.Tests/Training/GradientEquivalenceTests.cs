@@ -88,8 +88,14 @@ public class GradientEquivalenceTests(ITestOutputHelper output)
     /// bf16-mixed: both runs cast the same fp32 masters and the same per-image inputs identically, so the forward
     /// per image is the same; they differ where a bf16 convolution reduces over the batch: the weight gradient of 4
     /// images is rounded to bf16 once (1 rank) or as two 2-image halves then summed in fp32 (2 ranks), a 2^-8
-    /// relative difference per element (and GroupNorm needs no batch statistics). Two steps at lr 0.05 keep the
-    /// parameters within 2^-8 ≈ 4e-3 of each other relative to their size; 1e-2 leaves margin.
+    /// relative difference per element (and GroupNorm needs no batch statistics). The difference is so a small fraction
+    /// of what the two steps moved the parameters, not of the parameters: measured here, the parameters moved 2.3e-2
+    /// (spgnet) and 3.1e-2 (encoder-decoder) relative to their size, and the ranks ended 7.3e-4 and 5.1e-4 from the
+    /// single run, 3.2% and 1.7% of the movement. The old bound (difference below 1e-2 of the parameters' size) was
+    /// about half the movement, and passed whatever the difference if the parameters did not move: ranks that trained
+    /// without each other's gradients ended 70% of the movement away (1.6e-2, 2.2e-2), barely outside it. Bounds:
+    /// movement above 5e-3 (so the comparison is not vacuous; ~4x under the measured), difference below 10% of the
+    /// movement (3x over the measured; that broken ring is 7x over it).
     /// </remarks>
     [Theory]
     [InlineData("encoder-decoder")]
@@ -97,10 +103,12 @@ public class GradientEquivalenceTests(ITestOutputHelper output)
     public void TwoRanksMatchOneRankUnderBf16Mixed(string name)
     {
         var run = Run(name, NormKind.GroupNorm, 2, new PrecisionOptions(PrecisionMode.Bf16Mixed));
+        Assert.True(run.Moved > 5e-3, $"parameters barely moved ({run.Moved:E2}); the comparison would be vacuous");
         for (int r = 0; r < 2; r++)
         {
-            output.WriteLine($"{name} bf16-mixed rank {r}: relative L2 {run.Errors[r]:E2} (parameters moved {run.Moved:E2})");
-            Assert.True(run.Errors[r] < 1e-2, $"rank {r}: relative L2 difference {run.Errors[r]:E2} ≥ 1e-2");
+            var share = run.Errors[r] / run.Moved;
+            output.WriteLine($"{name} bf16-mixed rank {r}: relative L2 {run.Errors[r]:E2} (parameters moved {run.Moved:E2}; {share:P1} of it)");
+            Assert.True(share < 0.1, $"rank {r}: relative L2 difference {run.Errors[r]:E2} is {share:P1} of the movement {run.Moved:E2} (≥ 10%)");
         }
     }
 
