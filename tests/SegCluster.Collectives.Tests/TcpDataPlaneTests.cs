@@ -171,7 +171,7 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     [Fact]
     public async Task Ranks_listen_inside_the_configured_port_range_and_a_full_range_is_named()
     {
-        var first = TwoFreeConsecutivePorts();
+        var first = LoopbackPorts.NextPair();  // below the ephemeral range: no outgoing connection takes one meanwhile
         var options = Options();
         options.DataPlanePorts = $"{first}-{first + 1}";
         await using var ring = TestRing.Create([_server, _server], options);
@@ -212,28 +212,6 @@ public sealed class TcpDataPlaneTests : IAsyncLifetime
     {
         var error = Assert.Throws<ArgumentException>(() => CollectiveOptionsValidator.ThrowIfInvalid(new CollectiveOptions { DataPlanePorts = ports }));
         Assert.Contains("Collectives:DataPlanePorts", error.Message);
-    }
-
-    /// <summary>A port p with p and p + 1 both free on loopback right now.</summary>
-    private static int TwoFreeConsecutivePorts()
-    {
-        for (int attempt = 0; attempt < 100; attempt++)
-        {
-            using var one = new TcpListener(System.Net.IPAddress.Loopback, 0);
-            one.Start();
-            var port = ((System.Net.IPEndPoint)one.LocalEndpoint).Port;
-            if (port >= 65535) continue;
-            try
-            {
-                using var two = new TcpListener(System.Net.IPAddress.Loopback, port + 1);
-                two.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new InvalidOperationException("no two consecutive free ports found");
     }
 
     private static CollectiveOptions Options() =>

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using SegCluster.Cli.Remote;
 
@@ -16,10 +15,8 @@ public sealed class ClusterConnectionTests
     [Fact]
     public async Task No_redis_at_the_address_is_named_as_such_at_once()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // Free and below the ephemeral range: a port bound as 0 and released could be handed to another socket before the test dials it.
+        var closedPort = LoopbackPorts.Next();
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
             ClusterConnection.ConnectAsync($"127.0.0.1:{closedPort}", "segcluster", token: null, CancellationToken.None)).WaitAsync(HangGuard);

@@ -29,6 +29,25 @@ internal static class LoopbackPorts
         throw new InvalidOperationException($"no free port on 127.0.0.1 in {Range.First}-{Range.First + Range.Count - 1}");
     }
 
+    /// <summary>A port p with p and p + 1 both free now (a two-port range, e.g. Collectives:DataPlanePorts), each handed out
+    /// once like <see cref="Next"/>'s.</summary>
+    public static int NextPair()
+    {
+        lock (Gate)
+        {
+            for (var tried = 0; tried < Range.Count; tried++)
+            {
+                var port = Range.First + _next++ % Range.Count;
+                if (port + 1 < Range.First + Range.Count && IsFree(port) && IsFree(port + 1))
+                {
+                    _next++;  // port + 1 is handed out too
+                    return port;
+                }
+            }
+        }
+        throw new InvalidOperationException($"no two consecutive free ports on 127.0.0.1 in {Range.First}-{Range.First + Range.Count - 1}");
+    }
+
     private static bool IsFree(int port)
     {
         try
