@@ -22,12 +22,16 @@ public class GradientEquivalenceTests(ITestOutputHelper output)
     /// encoder-decoder with SyncBatchNorm is compared after one step: its stride-32 level is 1×1 at 32×32, so
     /// each norm there sees 4 values per channel, and float32 rounding of the partial sums (1e-7 relative)
     /// grows by |mean|/std per step (1.6e-4 after two steps). One step is what SyncBatchNorm promises: the
-    /// same outputs, gradients and running statistics; SyncBatchNormTests checks those per layer.
+    /// same outputs, gradients and running statistics; SyncBatchNormTests checks those per layer. spgnet with
+    /// SyncBatchNorm is compared after two steps for the same reason: with its auxiliary labels sampled at the cells'
+    /// centres (nearest-exact) the rounding difference measured 1.7e-8, 3.9e-8, 6.6e-6 and 1.8e-4 after one to four
+    /// steps, growing ~30x a step once the small norms' statistics amplify it (with top-left sampling it had stayed
+    /// under 1e-5 for four steps on this seed).
     /// </remarks>
     [Theory]
     [InlineData("spgnet", NormKind.GroupNorm, 4)]
     [InlineData("encoder-decoder", NormKind.GroupNorm, 4)]
-    [InlineData("spgnet", NormKind.SyncBatchNorm, 4)]
+    [InlineData("spgnet", NormKind.SyncBatchNorm, 2)]
     [InlineData("encoder-decoder", NormKind.SyncBatchNorm, 1)]
     public void TwoRanksOnThreadsMatchOneRankWithTheDoubleBatch(string name, NormKind norm, int steps)
     {
