@@ -1,6 +1,7 @@
 using SegCluster.Abstractions.Specs;
 using SegCluster.Cluster.Training;
 using SegCluster.Vision.Labels;
+using SegCluster.Vision.Models;
 using static TorchSharp.torch;
 
 namespace SegCluster.Cluster.Tests;
@@ -40,6 +41,51 @@ public sealed class LabelsSpecTests
         var error = Assert.Single(nearest.Validate());
         Assert.StartsWith("labels.renormalize", error, StringComparison.Ordinal);
         Assert.Contains("soft-ce or soft-kl", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>labels.downsample_input (PAPERS.md §3 low-resolution training) in every down-sampling mode: the spec's network
+    /// runs whole on the image area-down-sampled by labels.factor, and its training logits on the full-size image are the
+    /// label grid the criterion builds from the full-resolution mask.</summary>
+    [Theory]
+    [InlineData(LabelsSpec.Nearest)]
+    [InlineData(LabelsSpec.Majority)]
+    [InlineData(LabelsSpec.SoftCe)]
+    [InlineData(LabelsSpec.SoftKl)]
+    [InlineData(LabelsSpec.Block)]
+    public void Downsample_input_builds_the_network_on_the_down_sampled_image_in_every_mode(string mode)
+    {
+        var spec = new ExperimentSpec
+        {
+            Model = new ModelSpec { Name = "spgnet", Width = 4 },
+            Dataset = new DatasetSpec { NumClasses = 3, Height = 64, Width = 64 },
+            Labels = new LabelsSpec { Mode = mode, Factor = 4, DownsampleInput = true },
+        };
+        Assert.Empty(spec.Validate());
+        using var scope = NewDisposeScope();
+        using var model = SpecMapping.BuildModel(spec);
+        var low = Assert.IsType<LowResolutionInputNet>(model);
+        Assert.Equal(4, low.Factor);
+        Assert.Equal(1, low.Inner.Options.LogitFactor);  // the whole decoder, at the small input
+        model.train();
+        var images = randn(2, 3, 64, 64);
+        var output = model.forward(images);
+        Assert.Equal(new long[] { 2, 3, 16, 16 }, output.Logits.shape);
+        var labels = randint(0, 3, [2, 64, 64], dtype: ScalarType.Int64);
+        SpecMapping.Criterion(spec).Terms(output, labels, images).Sums[0].backward();
+    }
+
+    [Theory]
+    [InlineData(LabelsSpec.SoftCe, 1, 64, "labels.downsample_input: true trains on the image down-sampled by labels.factor, which is 1")]
+    [InlineData(LabelsSpec.Full, 1, 64, "labels.downsample_input: true trains on the image down-sampled by labels.factor, which is 1")]
+    [InlineData(LabelsSpec.SoftCe, 8, 64, "labels.downsample_input: the network would see 8x8 (dataset 64x64 / labels.factor 8), not a multiple of the model's output stride 16; use dataset.height and dataset.width that are multiples of 128")]
+    public void Downsample_input_is_refused_with_the_fix_where_the_network_could_not_run(string mode, int factor, int side, string expected)
+    {
+        var spec = new ExperimentSpec
+        {
+            Dataset = new DatasetSpec { Height = side, Width = side },
+            Labels = new LabelsSpec { Mode = mode, Factor = factor, DownsampleInput = true },
+        };
+        Assert.Contains(spec.Validate(), e => e.StartsWith(expected, StringComparison.Ordinal));
     }
 
     /// <summary>

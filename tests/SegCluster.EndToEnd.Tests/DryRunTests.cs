@@ -26,6 +26,22 @@ public sealed class DryRunTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(output));
     }
 
+    /// <summary>The banner's derived label quantities: the label grid of labels.factor, and with labels.downsample_input
+    /// (PAPERS.md §3 low-resolution training) the network's input size; nothing at full resolution.</summary>
+    [Fact]
+    public void The_banner_names_the_label_grid_and_the_networks_input_size()
+    {
+        var spec = new Abstractions.Specs.ExperimentSpec
+        {
+            Dataset = new Abstractions.Specs.DatasetSpec { Height = 64, Width = 128 },
+            Labels = new Abstractions.Specs.LabelsSpec { Mode = "soft-ce", Factor = 4 },
+        };
+        Assert.Equal("; label grid 16x32 (labels.factor 4; network input 64x128)", Cli.Embedded.QuickstartRunner.LabelGridLine(spec));
+        Assert.StartsWith("; network input 16x32 (the image area-down-sampled by labels.factor 4",
+            Cli.Embedded.QuickstartRunner.LabelGridLine(spec with { Labels = spec.Labels with { DownsampleInput = true } }));
+        Assert.Equal("", Cli.Embedded.QuickstartRunner.LabelGridLine(new Abstractions.Specs.ExperimentSpec()));
+    }
+
     /// <summary>The dataset folder is resolved as a real run resolves it, and the spec's own fields with --set are checked.</summary>
     [Theory]
     [InlineData("dataset.kind=files dataset.path=/no/such/folder", "dataset.path: '/no/such/folder' is not an existing folder")]

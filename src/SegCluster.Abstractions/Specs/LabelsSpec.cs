@@ -39,4 +39,11 @@ public sealed record LabelsSpec
     /// covered by ignore pixels weighs 0.5 in the loss (normalised by the total soft mass); true divides each cell's fractions
     /// by its valid mass, so every cell with a valid pixel weighs 1.</summary>
     [Id(3)] public bool Renormalize { get; init; }
+
+    /// <summary>PAPERS.md §3's low-resolution training: the network is trained on the image area-down-sampled by
+    /// <see cref="Factor"/> (H/f × W/f input, its whole decoder at that size, activation memory about f² smaller) against
+    /// labels built from the full-resolution mask at its output size, in any down-sampling mode (so nearest, majority and soft
+    /// compare at one input size); validation feeds the down-sampled image too and scores the upsampled logits against the
+    /// full-resolution labels. false (the default): full-resolution input, only the label grid is coarse (§2's setting).</summary>
+    [Id(4)] public bool DownsampleInput { get; init; }
 }

@@ -95,6 +95,16 @@ public static class SpecValidation
         Check(l.BlockMinPurity is >= 0 and <= 1, $"labels.block_min_purity: {l.BlockMinPurity} must be in [0, 1].");
         Check(!l.Renormalize || LabelsSpec.SoftModes.Contains(l.Mode),
             $"labels.renormalize: true applies to soft labels only ('{l.Mode}' has none); set labels.mode to {string.Join(" or ", LabelsSpec.SoftModes)}, or leave renormalize out.");
+        Check(!l.DownsampleInput || !factorValid || l.Factor > 1,
+            $"labels.downsample_input: true trains on the image down-sampled by labels.factor, which is 1; set labels.factor to 2, 4, 8 or 16 (with a down-sampling labels.mode), or leave downsample_input out.");
+        if (l.DownsampleInput && factorValid && l.Factor > 1)
+        {
+            int inputStride = stride * l.Factor;  // the network sees H/f × W/f, which must be a multiple of its output stride
+            Check(d.Height % inputStride == 0 && d.Width % inputStride == 0,
+                $"labels.downsample_input: the network would see {d.Height / (double)l.Factor}x{d.Width / (double)l.Factor} (dataset {d.Height}x{d.Width} / labels.factor {l.Factor}), " +
+                $"not a multiple of the model's output stride {stride}; use dataset.height and dataset.width that are multiples of {inputStride} " +
+                $"(nearest: {DatasetSpec.NearestSide(d.Height, inputStride)}x{DatasetSpec.NearestSide(d.Width, inputStride)}), or a smaller labels.factor.");
+        }
         if (errors.Count == 0)
             Check(d.TrainCount >= (long)spec.Workers * t.BatchPerWorker,
                 $"dataset.train_count: {d.TrainCount} samples cannot fill one global batch of {spec.Workers} workers × {t.BatchPerWorker}; raise train_count or lower the batch.");

@@ -128,8 +128,20 @@ public static class QuickstartRunner
     {
         // Plain text, not markup: an id or a dataset path may hold ":word:", which Spectre's markup turns into an emoji.
         console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
-            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}"));
+            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}{LabelGridLine(spec)}"));
         console.WriteLine();
+    }
+
+    /// <summary>"; label grid 16x16 (labels.factor 4)" when the loss is on a coarse grid; with labels.downsample_input also
+    /// the network's input size (PAPERS.md §3 low-resolution training); empty at full resolution.</summary>
+    internal static string LabelGridLine(ExperimentSpec spec)
+    {
+        var (l, d) = (spec.Labels, spec.Dataset);
+        if (l.Factor <= 1) return "";
+        var grid = $"{d.Height / l.Factor}x{d.Width / l.Factor}";
+        return l.DownsampleInput
+            ? $"; network input {grid} (the image area-down-sampled by labels.factor {l.Factor}; labels from the {d.Height}x{d.Width} masks, validation scored at {d.Height}x{d.Width})"
+            : $"; label grid {grid} (labels.factor {l.Factor}; network input {d.Height}x{d.Width})";
     }
 
     /// <summary>One "error:" line per problem, each field <paramref name="optionNames"/> sets named as its option: --image-size

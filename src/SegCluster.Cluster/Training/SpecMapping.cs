@@ -25,16 +25,19 @@ public static class SpecMapping
     public static SyntheticSceneOptions ValidationData(ExperimentSpec spec) =>
         new(spec.Dataset.NumClasses, spec.Dataset.Height, spec.Dataset.Width, spec.Dataset.ValidationCount, spec.Seed + ValidationSeedOffset);
 
-    /// <summary>The network; its decoder stops at the label grid of training (PAPERS.md §2, memory saved).</summary>
+    /// <summary>The network; its decoder stops at the label grid of training (PAPERS.md §2, memory saved). With
+    /// labels.downsample_input the network runs whole at the down-sampled input instead (LogitFactor 1; <see cref="BuildModel"/>
+    /// wraps it in <see cref="LowResolutionInputNet"/>).</summary>
     public static ModelOptions Model(ExperimentSpec spec) =>
         new(spec.Model.Name, spec.Dataset.NumClasses, spec.Model.Width, Norm(spec.Model.NormFor(spec.Workers)), spec.Model.Backbone, spec.Model.OutputStride,
             spec.Model.Spg.Supervision, spec.Model.Spg.Sigmoid, spec.Model.Spg.Identity, spec.Model.BackboneWeights)
         {
-            LogitFactor = spec.Labels.Factor,
+            LogitFactor = spec.Labels.DownsampleInput ? 1 : spec.Labels.Factor,
             DecoderTruncation = spec.Model.DecoderTruncation,
         };
 
-    /// <summary>The network the spec trains: the registry's model, wrapped in what loss.kind needs (the class-suppression
+    /// <summary>The network the spec trains: the registry's model (on the down-sampled image with labels.downsample_input),
+    /// wrapped in what loss.kind needs (the class-suppression
     /// branch, PAPERS.md §4; the feature consistency head of the dynamic scribble loss, §5).</summary>
     /// <param name="classFrequencies">Pixel frequencies per class; needed by inverse-frequency class suppression only.</param>
     /// <remarks>
@@ -45,6 +48,7 @@ public static class SpecMapping
     public static SegmentationModel BuildModel(ExperimentSpec spec, IReadOnlyList<double>? classFrequencies = null) => Seeded(spec.Seed, () =>
     {
         var model = ModelRegistry.Create(Model(spec));
+        if (spec.Labels.DownsampleInput) model = new LowResolutionInputNet(model, spec.Labels.Factor);  // PAPERS.md §3: trained on the H/f × W/f image
         return spec.Loss.Kind switch
         {
             LossSpec.ClassSuppressionKind => new ClassSuppressionNet(model, ClassSuppression(spec, classFrequencies)),
