@@ -20,12 +20,12 @@ public static class SweepLiveView
             $"[yellow]stopped {status.Count(TrialState.Stopped)}[/] · [red]failed {status.Count(TrialState.Failed)}[/] · " +
             $"skipped {status.Count(TrialState.Skipped)} · pending {status.Count(TrialState.Pending)}" + (cancelled > 0 ? $" · cancelled {cancelled}" : ""));
         var best = status.Best is { } b
-            ? new Markup($"best so far: [bold]{Markup.Escape(b.Name)}[/] {spec.Metric} {SweepTable.Format(b.Metric)} ({Markup.Escape(string.Join(", ", b.Parameters.Select(p => $"{p.Path}={p.Value}")))})")
+            ? new Markup($"best so far: [bold]{Markup.Escape(b.Name)}[/] {spec.Metric} {SweepTable.Format(b.Metric)} ({Markup.Escape(SweepTable.Parameters(b))})")
             : new Markup("best so far: -");
         var running = new Table().AddColumn("running trial").AddColumn(new TableColumn("step").RightAligned()).AddColumn(new TableColumn("loss").RightAligned()).AddColumn("values");
         foreach (var t in status.Trials.Where(t => t.State == TrialState.Running))
             running.AddRow(Markup.Escape(t.Name), $"{t.Steps}/{spec.Budget}", SweepTable.Format(t.Curve.Count > 0 ? t.Curve[^1].Value : null),
-                Markup.Escape(string.Join(", ", t.Parameters.Select(p => $"{p.Path}={p.Value}"))));
+                Markup.Escape(SweepTable.Parameters(t)));
         return new Rows(counts, best, running);
     }
 }

@@ -122,7 +122,7 @@ public static class SweepRunner
         Announce(spec, where);
         var (trials, runnable) = TrialPlanner.Expand(spec);
         var skipped = trials.Where(t => t.State == TrialState.Skipped).ToList();
-        foreach (var trial in skipped) Console.WriteLine($"would skip {trial.Name} ({Parameters(trial)}): {trial.Reason}");
+        foreach (var trial in skipped) Console.WriteLine($"would skip {trial.Name} ({SweepTable.Parameters(trial)}): {trial.Reason}");
         if (runnable.Count == 0)
         {
             Console.Error.WriteLine($"error: every one of the {trials.Count} trials is an invalid combination (above); change the axes or the base.");
@@ -131,7 +131,6 @@ public static class SweepRunner
         return DryRunOption.Passed($"{runnable.Count} of {trials.Count} trials would run" + (skipped.Count > 0 ? $", {skipped.Count} skipped" : ""));
     }
 
-    private static string Parameters(TrialResult trial) => string.Join(", ", trial.Parameters.Select(p => $"{p.Path}={p.Value}"));
 
     private static void Announce(SweepSpec spec, string where) => AnsiConsole.Console.MarkupLineInterpolated(
         $"[bold]SegCluster sweep[/] {spec.Name}: {SweepValidation.TrialCount(spec)} trials ({spec.Search.Kind} search), {spec.Metric} ({spec.EffectiveMode}); {spec.MaxConcurrentTrials} concurrent × {spec.WorkersPerTrial} worker(s) on {spec.Base.Device}, {spec.Budget} steps per trial; {where}");

@@ -42,6 +42,9 @@ public static class SweepTable
         _ => null,
     };
 
+    /// <summary>A trial's parameters as "path=value, …", as the live view and the dry run print them.</summary>
+    public static string Parameters(TrialResult trial) => string.Join(", ", trial.Parameters.Select(p => $"{p.Path}={p.Value}"));
+
     public static string Format(double? value) => value is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
 
     public static string State(TrialState state) => state switch

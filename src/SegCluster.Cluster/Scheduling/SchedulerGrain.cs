@@ -261,7 +261,7 @@ public sealed class SchedulerGrain(
 
     public async Task ReleaseAsync(string experimentId)
     {
-        var freed = Free(experimentId) + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId) + (Record.Leases.Remove(experimentId) ? 1 : 0);
+        var freed = Free(experimentId).Count + Record.Queue.RemoveAll(q => q.ExperimentId == experimentId) + (Record.Leases.Remove(experimentId) ? 1 : 0);
         if (freed == 0) return;
         await PersistAsync();
         _ = StartQueuedAfterReturningAsync();
@@ -269,9 +269,8 @@ public sealed class SchedulerGrain(
 
     public async Task ReturnAsync(string experimentId, IReadOnlyList<string> workerIds)
     {
-        var returned = workerIds.Distinct().Where(w => Record.Allocations.GetValueOrDefault(w) == experimentId).ToList();
+        var returned = Free(experimentId, workerIds);
         if (returned.Count == 0) return;
-        foreach (var id in returned) Record.Allocations.Remove(id);
         await PersistAsync();
         logger.LogInformation("Experiment {Experiment} gave back unused workers {Workers}", experimentId, string.Join(", ", returned));
         _ = StartQueuedAfterReturningAsync();
@@ -441,7 +440,7 @@ public sealed class SchedulerGrain(
             var silent = (await Task.WhenAll(gang.Select(ProbeAsync))).OfType<string>().ToList();
             if (silent.Count == 0) return gang;
             // Only this gang: the id may hold other workers by now (an interleaved call's allocation), not this call's to free.
-            foreach (var id in gang.Where(w => Record.Allocations.GetValueOrDefault(w) == request.ExperimentId)) Record.Allocations.Remove(id);
+            Free(request.ExperimentId, gang);
             foreach (var id in silent) Record.Workers.Remove(id);
         }
         return null;
@@ -477,11 +476,13 @@ public sealed class SchedulerGrain(
         return gang;
     }
 
-    private int Free(string experimentId)
+    /// <summary>Frees the workers allocated to <paramref name="experimentId"/> (of <paramref name="only"/>, when given: others
+    /// it holds stay); returns them.</summary>
+    private List<string> Free(string experimentId, IEnumerable<string>? only = null)
     {
-        var held = Record.Allocations.Where(a => a.Value == experimentId).Select(a => a.Key).ToList();
+        var held = (only ?? Record.Allocations.Keys).Distinct().Where(w => Record.Allocations.GetValueOrDefault(w) == experimentId).ToList();
         foreach (var id in held) Record.Allocations.Remove(id);
-        return held.Count;
+        return held;
     }
 
     /// <summary>Workers of nodes the membership table lists only as dead: removed from the inventory (a node

@@ -28,12 +28,11 @@ public sealed class LowResolutionInputNet : SegmentationModel
         : base(nameof(LowResolutionInputNet), Checked(inner, factor).Options with { LogitFactor = factor })
     {
         this.inner = inner;
-        Factor = factor;
         RegisterComponents();
     }
 
     /// <summary>f: the network sees (H/f, W/f).</summary>
-    public int Factor { get; }
+    public int Factor => Options.LogitFactor;
 
     /// <summary>The network that runs on the down-sampled image.</summary>
     public SegmentationModel Inner => inner;
