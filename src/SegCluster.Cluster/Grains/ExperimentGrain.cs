@@ -65,6 +65,7 @@ public sealed class ExperimentGrain(
     private bool _starting;
     /// <summary>The last check of the earlier best's file (<see cref="BestCheckpoint"/>): its path, its write time then, and the problem found.</summary>
     private (string? Path, DateTime WrittenAt, string? Problem)? _earlierBestCheck;
+    private (string? Path, string? Refusal)? _earlierBestRefusal;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -439,8 +440,11 @@ public sealed class ExperimentGrain(
     {
         if (r.BestCheckpoint is not null || r.EarlierBest is not { } earlier) return (r.BestCheckpoint, null);
         // The path comes from inside the resume checkpoint, not from the spec: held to the node's path roots like the spec's
-        // own paths before anything reads it, or a status would say whether a file outside them exists.
-        if (paths.Refusal("the earlier best checkpoint", earlier.Path) is { } refusal) return (null, earlier with { Problem = refusal });
+        // own paths before anything reads it, or a status would say whether a file outside them exists. Judged once per path
+        // (it reads links under the roots), not at every poll.
+        if (_earlierBestRefusal is not { } judged || judged.Path != earlier.Path)
+            _earlierBestRefusal = judged = (earlier.Path, paths.Refusal("the earlier best checkpoint", earlier.Path));
+        if (judged.Refusal is { } refusal) return (null, earlier with { Problem = refusal });
         // Statuses are polled every few hundred milliseconds while a run is followed: the file's header is read again only
         // when the file changed (a missing file's time is a fixed one).
         var written = earlier.Path is null ? DateTime.MinValue : File.GetLastWriteTimeUtc(earlier.Path);

@@ -33,8 +33,9 @@ public sealed class SpectralShardGrain(
         if (request.GrainKey != key)
             throw new ArgumentException($"spectral shard '{key}' was asked for '{request.GrainKey}': the request does not belong to this shard.");
         if (record.State.Result is { } recorded) return recorded with { FromRecord = true };
-        // This node reads the dataset: its path roots decide, before the analyser looks at the folder.
-        if (paths.Refusal("dataset.path", request.Spec.Dataset.Path) is { } refused) throw new ArgumentException(refused);
+        // This node reads the dataset: its path roots decide, before the analyser looks at the folder (once: a poll while
+        // the computation runs is the request that passed).
+        if (_computation is null && paths.Refusal("dataset.path", request.Spec.Dataset.Path) is { } refused) throw new ArgumentException(refused);
 
         var computation = _computation ??= ComputeAsync(key, request);
         if (await Task.WhenAny(computation, Task.Delay(options.Value.AnswerWithin)) != computation) return null;

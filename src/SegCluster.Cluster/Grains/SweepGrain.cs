@@ -119,8 +119,9 @@ public sealed class SweepGrain(
 
         var (trials, runnable) = TrialPlanner.Expand(spec);
         // The paths of every trial (the base's and those an axis sets) under this node's roots: refused now, not once per
-        // trial. Each experiment checks its own again where it starts.
-        if (runnable.SelectMany(r => paths.Refusals(r.Spec)).Distinct().ToList() is { Count: > 0 } refused) throw Invalid(refused);
+        // trial. Each experiment checks its own again where it starts. Off the grain scheduler, as the preflight's: it reads
+        // links under the roots.
+        if (await Task.Run(() => runnable.SelectMany(r => paths.Refusals(r.Spec)).Distinct().ToList()) is { Count: > 0 } refused) throw Invalid(refused);
         await RunningAndHoldingAsync(new SweepRecord  // throws, naming the holders, when another run has some of its workers
         {
             Spec = spec, Workers = [.. workerIds], State = SweepState.Running, Trials = trials,
