@@ -39,8 +39,25 @@ public static class NearestLabelDownsampler
     private static Tensor Sample(Tensor labels, long[] rows, long[] columns)
     {
         using var scope = NewDisposeScope();
-        var rowIndex = tensor(rows, device: labels.device);
-        var columnIndex = tensor(columns, device: labels.device);
-        return labels.index_select(1, rowIndex).index_select(2, columnIndex).to(ScalarType.Int64).contiguous().MoveToOuterDisposeScope();  // (B, h, w)
+        return Select(Select(labels, 1, rows), 2, columns).to(ScalarType.Int64).contiguous().MoveToOuterDisposeScope();  // (B, h, w)
+    }
+
+    /// <summary>
+    /// The entries <paramref name="indices"/> of dimension <paramref name="dim"/>. Cell centres are evenly spaced
+    /// (i·f + ⌊f/2⌋), at most the last clamped into the image, so they are a strided view, with that one slice appended:
+    /// no index tensor is built from host memory, which on a GPU would be a host-to-device copy and a stream
+    /// synchronisation in every loss term of every step. Other spacings (a resize by a non-integer scale) select by index.
+    /// </summary>
+    private static Tensor Select(Tensor source, int dim, long[] indices)
+    {
+        long first = indices[0], step = indices.Length > 1 ? indices[1] - indices[0] : 1;
+        int strided = 1;
+        while (strided < indices.Length && indices[strided] == first + strided * step) strided++;
+        if (step >= 1 && strided == indices.Length)
+            return source.slice(dim, first, first + (strided - 1) * step + 1, step);
+        if (step >= 1 && strided == indices.Length - 1)
+            return cat([source.slice(dim, first, first + (strided - 1) * step + 1, step), source.narrow(dim, indices[^1], 1)], dim);
+        using var index = tensor(indices, device: source.device);
+        return source.index_select(dim, index);
     }
 }

@@ -54,6 +54,32 @@ public class LabelDownsamplerTests
         Assert.Equal([9L, 12, 14, 33, 36, 38, 49, 52, 54], Values(NearestLabelDownsampler.Resize(eight, 3, 3)));
     }
 
+    /// <summary>Every factor and size samples exactly the pixels <see cref="NearestLabelDownsampler.SourceIndices"/>
+    /// names (the sampler takes evenly spaced centres as strided views, a clamped last cell and other spacings by index),
+    /// on sides f divides and sides it does not, down-sizing and up-sizing.</summary>
+    [Fact]
+    public void NearestSamplesExactlyTheSourceIndicesAtEveryFactorAndSize()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (h, w) in new[] { (1, 1), (5, 7), (8, 8), (13, 6), (17, 32) })
+        {
+            var labels = arange((long)h * w, ScalarType.Int64).view(1, h, w);
+            long[] Reference(long height, long width, double rowScale, double columnScale)
+            {
+                var rows = NearestLabelDownsampler.SourceIndices(h, height, rowScale);
+                var columns = NearestLabelDownsampler.SourceIndices(w, width, columnScale);
+                return rows.SelectMany(y => columns.Select(x => w * y + x)).ToArray();
+            }
+            foreach (var f in new[] { 1, 2, 3, 4, 8, 16 })
+            {
+                long height = (h + f - 1) / f, width = (w + f - 1) / f;
+                Assert.Equal(Reference(height, width, f, f), Values(NearestLabelDownsampler.Downsample(labels, f)));
+            }
+            foreach (var (height, width) in new[] { (1L, 1L), (3L, 2L), ((long)h, (long)w), (2L * h, w + 3L) })
+                Assert.Equal(Reference(height, width, (double)h / height, (double)w / width), Values(NearestLabelDownsampler.Resize(labels, height, width)));
+        }
+    }
+
     [Fact]
     public void MajorityTakesTheModeOfValidPixelsAndIgnoresEmptyCells()
     {
