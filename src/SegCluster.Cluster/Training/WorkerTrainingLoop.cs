@@ -55,6 +55,10 @@ public sealed class WorkerTrainingLoop(
     /// a collective failure).</summary>
     public Func<IGradientReducer, IGradientReducer> TrainerReducer { get; init; } = reducer => reducer;
 
+    /// <summary>How long a rank whose collective failed waits for its own cancel before it reports the failure
+    /// (<see cref="CancelledOrCancelling"/>).</summary>
+    public TimeSpan CancelArrival { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How rank 0 writes a checkpoint file, given its path and the write: the write (a test holds it on a gate,
     /// or fails it, as slow or broken storage would).</summary>
     public Action<string, Action> CheckpointFileWrite { get; init; } = (_, write) => write();
@@ -84,13 +88,13 @@ public sealed class WorkerTrainingLoop(
             logger.LogInformation("Rank {Rank} of {Experiment} cancelled", assignment.Rank, assignment.ExperimentId);
             return null;
         }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (CancelledOrCancelling(e, cancellationToken))
         {
             // Failed while cancelled: ranks are cancelled in parallel, and a cancelled rank closes its connections, so a peer
             // whose own cancel is arriving fails in its collective (end of stream, its predecessor's abort) rather than with
             // OperationCanceledException. Not a failure to report (it would be logged as an error on up to W − 1 ranks of
-            // every cancel, early stop and re-formation). One that fails before its cancel arrives still reports: the
-            // coordinator ignores reports of a cancelled run or of an attempt it already replaced.
+            // every cancel, early stop and re-formation). One whose cancel does not come within CancelArrival still reports:
+            // the coordinator ignores reports of a cancelled run or of an attempt it already replaced.
             logger.LogInformation("Rank {Rank} of {Experiment} cancelled ({Error})", assignment.Rank, assignment.ExperimentId, e.Message);
             return null;
         }
@@ -113,6 +117,23 @@ public sealed class WorkerTrainingLoop(
             metrics.Forget(labels);
         }
     }
+
+    /// <summary>Whether <paramref name="e"/> ends a cancelled run: the run is cancelled, or its collective failed (a peer
+    /// closed the ring or aborted) and this rank's own cancel arrives within <see cref="CancelArrival"/>. The peer's
+    /// close is often the first sign of a cancel: the coordinator cancels the ranks in parallel, each from its own call,
+    /// and a peer cancelled first closes its connections before this rank's cancel lands. A real failure is reported
+    /// CancelArrival later, well within the membership's failure detection.</summary>
+    private bool CancelledOrCancelling(Exception e, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+        || IsCollectiveFailure(e) && cancellationToken.WaitHandle.WaitOne(CancelArrival);
+
+    private static bool IsCollectiveFailure(Exception? e) => e switch
+    {
+        null => false,
+        CollectiveException or RingAbortedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsCollectiveFailure),
+        _ => IsCollectiveFailure(e.InnerException),
+    };
 
     private EvaluationReport? Train(IExperimentGrain experiment, WorkerLabels labels, CancellationToken cancellationToken)
     {

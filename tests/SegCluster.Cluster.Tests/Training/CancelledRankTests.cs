@@ -30,16 +30,54 @@ public sealed class CancelledRankTests
         Training = new TrainingSpec { Steps = 3, BatchPerWorker = 2 },
     };
 
+    private static readonly CollectiveException PeerClosed = new("data from rank 1 at http://127.0.0.1:1 did not arrive: it closed the connection " +
+        "(its process exited, or its all-reduce failed)");
+
     [Fact]
     public void A_rank_whose_collective_fails_after_its_cancel_reports_no_failure()
+    {
+        using var cancel = new CancellationTokenSource();
+        // The first sum of the first step: this rank's cancel has arrived, and its peer, cancelled first, closed the ring.
+        var (failure, calls) = Run(cancel, TimeSpan.FromSeconds(2), ring => new CancelledThenFailing(ring, () => cancel.Cancel(), PeerClosed));
+
+        Assert.True(cancel.IsCancellationRequested);  // the injected failure was reached
+        Assert.Null(failure);  // nothing kept on the worker for the watchdog
+        Assert.DoesNotContain(nameof(IExperimentGrain.ReportFailedAsync), calls);
+    }
+
+    /// <summary>The peer's close comes first and this rank's own cancel lands a moment later: still a cancel, not a
+    /// failure (before, such a rank logged an error with its stack and reported a retryable failure).</summary>
+    [Fact]
+    public void A_rank_whose_peer_closed_the_ring_just_before_its_own_cancel_arrives_reports_no_failure()
+    {
+        using var cancel = new CancellationTokenSource();
+        var (failure, calls) = Run(cancel, TimeSpan.FromSeconds(30), ring => new CancelledThenFailing(ring, () => cancel.CancelAfter(200), PeerClosed));
+
+        Assert.True(cancel.IsCancellationRequested);
+        Assert.Null(failure);
+        Assert.DoesNotContain(nameof(IExperimentGrain.ReportFailedAsync), calls);
+    }
+
+    /// <summary>A collective failure with no cancel after it is a failure: reported once CancelArrival has passed.</summary>
+    [Fact]
+    public void A_rank_whose_peer_closed_the_ring_with_no_cancel_coming_reports_the_failure()
+    {
+        using var cancel = new CancellationTokenSource();
+        var (failure, calls) = Run(cancel, TimeSpan.FromMilliseconds(100), ring => new CancelledThenFailing(ring, () => { }, PeerClosed));
+
+        Assert.False(cancel.IsCancellationRequested);
+        Assert.NotNull(failure);
+        Assert.Contains("closed the connection", failure.Error);
+        Assert.True(failure.Retryable);
+        Assert.Contains(nameof(IExperimentGrain.ReportFailedAsync), calls);
+    }
+
+    private static (RankFailure? Failure, List<string> Calls) Run(CancellationTokenSource cancel, TimeSpan cancelArrival, Func<IGradientReducer, IGradientReducer> reducer)
     {
         using var checkpoints = new TempDirectory("segcluster-cancelled-");
         using var services = new ServiceCollection().AddMetrics().AddSingleton<SegClusterMetrics>().BuildServiceProvider();
         var metrics = services.GetRequiredService<SegClusterMetrics>();
         var experiment = DispatchProxy.Create<IExperimentGrain, RecordingExperiment>();
-        using var cancel = new CancellationTokenSource();
-        var peerClosed = new CollectiveException("data from rank 1 at http://127.0.0.1:1 did not arrive: it closed the connection " +
-            "(its process exited, or its all-reduce failed)");
         var loop = new WorkerTrainingLoop(
             new TrainingAssignment("cancelled", Spec, 0, ["http://127.0.0.1:1"], "cancelled/shard", "cancelled/ring"),
             new WorkerInfo("node/0", "node", "cpu", "http://127.0.0.1:1"),
@@ -47,20 +85,17 @@ public sealed class CancelledRankTests
             new TrainingDataSources(Options.Create(new DataOptions()), metrics, NullLogger<TrainingDataSources>.Instance),
             new DeviceOccupancy(), checkpoints.FullName, SpecPathPolicy.Unrestricted, NullLogger<WorkerTrainingLoop>.Instance, NullLogger.Instance)
         {
-            // The first sum of the first step: this rank's cancel has arrived, and its peer, cancelled first, closed the ring.
-            TrainerReducer = ring => new CancelledThenFailing(ring, cancel, peerClosed),
+            TrainerReducer = reducer,
+            CancelArrival = cancelArrival,
         };
-
         var failure = loop.Run(cancel.Token);
-
-        Assert.True(cancel.IsCancellationRequested);  // the injected failure was reached
-        Assert.Null(failure);  // nothing kept on the worker for the watchdog
-        Assert.DoesNotContain(nameof(IExperimentGrain.ReportFailedAsync), ((RecordingExperiment)(object)experiment).Calls);
+        return (failure, ((RecordingExperiment)(object)experiment).Calls);
     }
 
-    /// <summary>Passes every sum to <paramref name="inner"/>, except the first: the run is cancelled, then the sum fails
-    /// with <paramref name="failure"/>, as the ring's call does when the peer's connection closes under it.</summary>
-    private sealed class CancelledThenFailing(IGradientReducer inner, CancellationTokenSource cancel, Exception failure) : IGradientReducer
+    /// <summary>Passes every sum to <paramref name="inner"/>, except the first: <paramref name="cancel"/> runs (the run
+    /// is cancelled, now or soon, or not at all), then the sum fails with <paramref name="failure"/>, as the ring's call
+    /// does when the peer's connection closes under it.</summary>
+    private sealed class CancelledThenFailing(IGradientReducer inner, Action cancel, Exception failure) : IGradientReducer
     {
         private int _calls;
 
@@ -75,7 +110,7 @@ public sealed class CancelledRankTests
                 inner.Sum(buffer);
                 return;
             }
-            cancel.Cancel();
+            cancel();
             throw failure;
         }
     }
