@@ -159,6 +159,13 @@ internal sealed class OverlappedGradientReduction : IBucketGradientSink, IDispos
             // nor the buckets after it (peers would pair them with other sums); the step fails, and so do the peers' sums.
             _stream.Abort(e);
         }
+        finally
+        {
+            // TorchSharp wraps each incoming gradient in a new Tensor on the thread autograd calls from: on CUDA a device
+            // thread with no DisposeScope, so the wrappers (each holding a bucket's gradient memory) would live until the
+            // garbage collector finalised them; nothing else releases them, as backward returns none.
+            foreach (var gradient in gradients) gradient?.Dispose();
+        }
     }
 
     public void Dispose()

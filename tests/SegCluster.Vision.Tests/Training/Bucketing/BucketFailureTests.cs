@@ -50,6 +50,23 @@ public sealed class BucketFailureTests
         Assert.Same(rank.Stream.Failure, failure);  // the stream is aborted: later sums of this trainer fail at once
     }
 
+    /// <summary>The gradients autograd hands a bucket are released as the bucket takes them, whether it could take them or
+    /// not: on CUDA autograd calls from a device thread with no DisposeScope, and nothing else disposes the wrappers, so
+    /// each step's whole gradient stayed allocated until the garbage collector finalised them.</summary>
+    [Fact]
+    public void The_gradients_handed_to_a_bucket_are_released_as_it_takes_them()
+    {
+        using var rank = new Rank(shortHost: false);
+        var taken = rank.Gradients(rank.Layout[0]);
+        var refused = rank.Gradients(rank.Layout[1]);
+        refused[^1] = zeros(refused[^1].numel() + 1);  // add_ throws
+
+        rank.Sink.Accept(0, taken);
+        rank.Sink.Accept(1, refused);
+
+        Assert.All(taken.Concat(refused), gradient => Assert.True(gradient.IsInvalid));
+    }
+
     /// <summary>One rank of two: a model's parameters bound to a flat gradient, in tiny buckets over a recording reducer.
     /// With <paramref name="shortHost"/> the gradient is a tensor of its own (as on a GPU) and the host buffer ends where
     /// bucket 0 starts.</summary>
