@@ -24,7 +24,9 @@ internal sealed class RedisCluster : IAsyncDisposable
     /// <param name="persistentRedis">Redis keeps an append-only file in the cluster's folder, so it can be restarted.</param>
     /// <param name="workersPerNode">CPU workers (devices) of each node.</param>
     /// <param name="network">Runs node nI in a host "nI" of this network (the caller disposes it, after the cluster).</param>
-    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false, int workersPerNode = 1, PrivateNetwork? network = null)
+    /// <param name="environment">Settings for every node (SEGCLUSTER_… variables).</param>
+    public static async Task<RedisCluster> StartAsync(int nodes, bool persistentRedis = false, int workersPerNode = 1, PrivateNetwork? network = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var dir = Directory.CreateTempSubdirectory("segcluster-cluster-");
         var redis = await RedisServer.StartAsync(persistentRedis ? dir.CreateSubdirectory("redis").FullName : null, network?.HostAddress ?? "127.0.0.1");
@@ -33,7 +35,7 @@ internal sealed class RedisCluster : IAsyncDisposable
         {
             for (var i = 1; i <= nodes; i++)
                 cluster.Nodes.Add(ClusterNodeProcess.Start(redis.Address, $"n{i}", Token, cluster.CheckpointDirectory,
-                    string.Join(',', Enumerable.Repeat("cpu", workersPerNode)), network?.AddHost($"n{i}")));
+                    string.Join(',', Enumerable.Repeat("cpu", workersPerNode)), network?.AddHost($"n{i}"), environment));
             await cluster.WaitForWorkersAsync(nodes * workersPerNode, TimeSpan.FromMinutes(3));
             return cluster;
         }

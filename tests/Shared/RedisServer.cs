@@ -46,6 +46,13 @@ internal sealed class RedisServer : IAsyncDisposable
         await WaitListeningAsync();
     }
 
+    /// <summary>Deletes every key (FLUSHALL), as a server restarted without persistence comes back.</summary>
+    public async Task FlushAsync()
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{Address},allowAdmin=true");
+        await admin.GetServer(Address).FlushAllDatabasesAsync();
+    }
+
     /// <summary>From now on every write is refused ("OOM command not allowed", as by a Redis at its memory limit), or,
     /// with false, taken again; reads go on either way.</summary>
     public async Task RefuseWritesAsync(bool refuse = true)

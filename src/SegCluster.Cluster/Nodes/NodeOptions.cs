@@ -75,6 +75,11 @@ public sealed class NodeOptions
     /// <summary>How fast a lost node is declared dead (Orleans membership probes).</summary>
     public NodeFailureDetectionOptions FailureDetection { get; set; } = new();
 
+    /// <summary>How long the clustering store may answer without this node's membership row (a Redis restarted without
+    /// persistence, or flushed) before /health reports the node dead, so the orchestrator restarts it and it joins again
+    /// (Node:MembershipLossRestartAfter; readiness fails at once).</summary>
+    public TimeSpan MembershipLossRestartAfter { get; set; } = TimeSpan.FromSeconds(60);
+
     public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
 
     /// <summary>The workers this node owns: one per entry of <see cref="Devices"/>.</summary>
