@@ -10,8 +10,8 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// Telemetry:SeriesLimit reaches the OpenTelemetry meter provider: with a limit of 2, a third (experiment, worker) is
-/// scraped in the overflow series, not under its own label; the step histograms keep SegCluster's buckets (the view sets
-/// only the limit); segcluster_telemetry_series says the node is full, and the node logs one warning naming the setting.
+/// scraped in the overflow series, not under its own label; the step time histogram keeps SegCluster's buckets and the
+/// phase histograms export sum and count only (a run's series 34, not ~115); segcluster_telemetry_series says the node is full, and the node logs one warning naming the setting.
 /// </summary>
 public sealed class TelemetrySeriesLimitTests
 {
@@ -48,6 +48,11 @@ public sealed class TelemetrySeriesLimitTests
         Assert.Contains("segcluster_train_step_duration_seconds_bucket{", body);
         Assert.Contains("le=\"30\"", body);  // SegClusterMetrics' bucket advice, not the SDK's default buckets
         Assert.Contains(body.Split('\n'), l => l.StartsWith("segcluster_telemetry_series{", StringComparison.Ordinal) && l.Contains("family=\"worker\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith("} 2", StringComparison.Ordinal));
+        // The phases export sum and count only (SegClusterMetrics.SumAndCountOnly), not SegCluster's 16 buckets.
+        Assert.DoesNotContain("segcluster_train_data_wait_duration_seconds_bucket{", body);
+        Assert.Contains(body.Split('\n'), l => l.StartsWith("segcluster_train_data_wait_duration_seconds_sum{", StringComparison.Ordinal) && l.Contains("trial-0", StringComparison.Ordinal));
+        // A run's series, every instrument: 18 of the step histogram, 2 of each phase's, the counters and gauges (34).
+        Assert.InRange(body.Split('\n').Count(l => !l.StartsWith('#') && l.Contains("experiment=\"trial-0\"", StringComparison.Ordinal)), 25, 40);
         var warning = Assert.Single(warnings.Messages);
         Assert.Contains("Telemetry:SeriesLimit", warning);
     }

@@ -47,6 +47,17 @@ public sealed class SegClusterMetrics
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     };
 
+    /// <summary>
+    /// The step's phases, exported as sum and count only (the node's view drops their buckets): dashboards chart where
+    /// a step's time goes as rate(_sum) per worker; only the step time itself keeps buckets, for its quantiles. Each
+    /// histogram with buckets costs 18 series per (experiment, worker), kept until the node restarts, so buckets on all six
+    /// made a run ~115 series and a long sweep hundreds of thousands per node.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SumAndCountOnly = new HashSet<string>
+    {
+        MetricNames.TrainDataWait, MetricNames.TrainForwardBackward, MetricNames.TrainOptimizer, MetricNames.AllReduceDuration, MetricNames.AllReduceBusy,
+    };
+
     /// <summary>States the experiment gauge always reports (zero included), so dashboards show every state. Not Pending: a
     /// queued run has no coordinator yet (the scheduler queue gauge counts it).</summary>
     private static readonly ExperimentState[] ReportedStates =

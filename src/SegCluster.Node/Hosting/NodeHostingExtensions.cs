@@ -107,9 +107,12 @@ public static class NodeHostingExtensions
         builder.Services.AddOptions<TelemetryOptions>().Bind(section)
             .Validate(o => o.SeriesLimit >= 1, "Telemetry:SeriesLimit must be a positive number of label sets per metric.").ValidateOnStart();
         var limit = section.Get<TelemetryOptions>()?.SeriesLimit ?? TelemetryOptions.DefaultSeriesLimit;
+        int? cardinality = limit >= 1 ? limit : null;  // an invalid limit fails the options validation at start
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(MetricNames.Meter)
-            .AddView(instrument => instrument.Meter.Name == MetricNames.Meter && limit >= 1 ? new MetricStreamConfiguration { CardinalityLimit = limit } : null)
+            .AddView(instrument => instrument.Meter.Name != MetricNames.Meter ? null
+                : SegClusterMetrics.SumAndCountOnly.Contains(instrument.Name) ? new ExplicitBucketHistogramConfiguration { Boundaries = [], CardinalityLimit = cardinality }
+                : new MetricStreamConfiguration { CardinalityLimit = cardinality })
             .AddPrometheusExporter());
         return builder;
     }
