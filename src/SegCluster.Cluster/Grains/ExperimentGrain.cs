@@ -309,6 +309,7 @@ public sealed class ExperimentGrain(
         var old = record.State.Workers;
         record.State = record.State with { Workers = [], Recoveries = record.State.Recoveries + 1, StepsRedone = record.State.StepsRedone + redone };
         await WriteAsync();
+        metrics.RecordRecovery(redone);
         await CancelWorkersAsync(old);
         // A failure right after a re-formation is usually the same lost node, which Orleans membership has not yet
         // declared dead (calls to it fail at once): back off 2, 4, 8, 16 s before the next formations instead of

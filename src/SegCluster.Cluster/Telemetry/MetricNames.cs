@@ -25,6 +25,9 @@ public static class MetricNames
     public const string AllReduceBandwidth = "segcluster.allreduce.bandwidth";
     public const string EvalMeanIoU = "segcluster.eval.miou";
     public const string Experiments = "segcluster.experiments";
+    public const string ExperimentsFinished = "segcluster.experiments.finished";
+    public const string ExperimentRecoveries = "segcluster.experiment.recoveries";
+    public const string ExperimentStepsRedone = "segcluster.experiment.steps_redone";
     public const string ProcessMemory = "segcluster.process.memory";
     public const string DeviceMemory = "segcluster.device.memory";
     public const string DataCacheHits = "segcluster.data.cache.hits";

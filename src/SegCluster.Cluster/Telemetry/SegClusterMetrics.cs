@@ -27,6 +27,7 @@ public sealed class SegClusterMetrics
     private readonly ConcurrentDictionary<WorkerLabels, WorkerSnapshot> _latest = new();
     private readonly ConcurrentDictionary<WorkerLabels, double> _lossScales = new();
     private readonly Counter<long> _skippedSteps;
+    private readonly Counter<long> _experimentsFinished, _recoveries, _stepsRedone;
     private readonly ConcurrentDictionary<(string Experiment, string Node), double> _meanIoU = new();
     private readonly FinishedSeries<string> _finishedExperiments = new(FinishedSeriesKept);
     // Running experiments by id; finished ones only as counts per state (no per-experiment memory that grows).
@@ -89,6 +90,10 @@ public sealed class SegClusterMetrics
             "Gradient bytes per second of all-reduce time, latest step of each worker.");
         meter.CreateObservableGauge(MetricNames.EvalMeanIoU, ObserveMeanIoU, null, "Validation mIoU of the latest evaluation of each experiment.");
         meter.CreateObservableGauge(MetricNames.Experiments, ObserveExperiments, "{experiment}", "Experiments coordinated by this node, by state.");
+        _experimentsFinished = meter.CreateCounter<long>(MetricNames.ExperimentsFinished, "{experiment}",
+            "Experiments that ended while coordinated by this node, by final state (a counter: rate() survives a node restart).");
+        _recoveries = meter.CreateCounter<long>(MetricNames.ExperimentRecoveries, "{recovery}", "Rings re-formed after a lost or failed rank.");
+        _stepsRedone = meter.CreateCounter<long>(MetricNames.ExperimentStepsRedone, "{step}", "Steps trained again after a re-formation (since the last checkpoint).");
         meter.CreateObservableGauge(MetricNames.ProcessMemory, ObserveMemory, "By", "Resident memory of the node process.");
         meter.CreateObservableGauge(MetricNames.DeviceMemory, ObserveDeviceMemory, "By", "GPU memory used and total, per device (NVML).");
         meter.CreateObservableCounter(MetricNames.DataCacheHits, () => ObserveCaches(c => c.Hits), "{lookup}", "Sample cache lookups served from memory.");
@@ -152,7 +157,15 @@ public sealed class SegClusterMetrics
         }
         _experiments.TryRemove(experiment, out _);
         _finishedStates.AddOrUpdate(state, 1, (_, count) => count + 1);
+        _experimentsFinished.Add(1, new KeyValuePair<string, object?>(MetricNames.Labels.State, state.ToString().ToLowerInvariant()));
         FinishExperiment(experiment);
+    }
+
+    /// <summary>Records a ring re-formation and the steps it will train again.</summary>
+    public void RecordRecovery(long stepsRedone)
+    {
+        _recoveries.Add(1);
+        _stepsRedone.Add(stepsRedone);
     }
 
     /// <summary>

@@ -147,8 +147,30 @@ public sealed class SegClusterMetricsTests : IDisposable
         Assert.Equal((kept + 1.0, 0.0), (states["completed"], states["running"]));
     }
 
-    /// <summary>One collection of every observable instrument of this provider's SegCluster meter.</summary>
-    private Dictionary<string, List<(double Value, Dictionary<string, object?> Tags)>> Observe()
+    /// <summary>Counters, so rate() and increase() survive a node restart where the state gauge drops back: finished
+    /// experiments by final state, ring re-formations and the steps they train again.</summary>
+    [Fact]
+    public void Finished_experiments_re_formations_and_redone_steps_are_counted()
+    {
+        var metrics = _services.GetRequiredService<SegClusterMetrics>();
+        var observed = Observe(() =>
+        {
+            metrics.RecordExperimentState("exp-a", ExperimentState.Running);
+            metrics.RecordRecovery(stepsRedone: 3);
+            metrics.RecordRecovery(stepsRedone: 0);
+            metrics.RecordExperimentState("exp-a", ExperimentState.Failed);
+            metrics.RecordExperimentState("exp-b", ExperimentState.Completed);
+        });
+
+        var finished = observed[MetricNames.ExperimentsFinished].GroupBy(m => (string)m.Tags[MetricNames.Labels.State]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        Assert.Equal(new Dictionary<string, double> { ["failed"] = 1, ["completed"] = 1 }, finished);
+        Assert.Equal(2, observed[MetricNames.ExperimentRecoveries].Sum(m => m.Value));
+        Assert.Equal(3, observed[MetricNames.ExperimentStepsRedone].Sum(m => m.Value));
+    }
+
+    /// <summary>One collection of every observable instrument of this provider's SegCluster meter, after the measurements
+    /// <paramref name="recording"/> makes (counters and histograms are seen only while the listener runs).</summary>
+    private Dictionary<string, List<(double Value, Dictionary<string, object?> Tags)>> Observe(Action? recording = null)
     {
         var factory = _services.GetRequiredService<IMeterFactory>();
         var seen = new Dictionary<string, List<(double, Dictionary<string, object?>)>>();
@@ -168,6 +190,7 @@ public sealed class SegClusterMetricsTests : IDisposable
         listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Add(i, v, tags));
         listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Add(i, v, tags));
         listener.Start();
+        recording?.Invoke();
         listener.RecordObservableInstruments();
         return seen;
     }
