@@ -37,31 +37,21 @@ public sealed class SegmentationBatch : IDisposable
     public int Count { get; }
 
     /// <summary>Stacks samples of one size into a batch on <paramref name="device"/>.</summary>
-    public static SegmentationBatch Collate(IReadOnlyList<SegmentationSample> samples, Device device)
-    {
-        ArgumentNullException.ThrowIfNull(samples);
-        ArgumentNullException.ThrowIfNull(device);
-        if (samples.Count == 0)
-            throw new ArgumentException("cannot collate an empty list of samples", nameof(samples));
-        int h = samples[0].Height, w = samples[0].Width, plane = h * w, b = samples.Count;
-        var images = new float[b * 3 * plane];
-        var labels = new byte[b * plane];
-        for (int i = 0; i < b; i++)
-        {
-            var s = samples[i];
-            if (s.Height != h || s.Width != w)
-                throw new ArgumentException($"sample {i} is {s.Height}x{s.Width} but sample 0 is {h}x{w}: a batch needs one size", nameof(samples));
-            s.Image.AsSpan().CopyTo(images.AsSpan(i * 3 * plane, 3 * plane));
-            s.Label.AsSpan().CopyTo(labels.AsSpan(i * plane, plane));
-        }
+    public static SegmentationBatch Collate(IReadOnlyList<SegmentationSample> samples, Device device) =>
+        FromHost(HostBatch.Collate(samples), device);
 
+    /// <summary>The batch on <paramref name="device"/>. The tensors are views of the host arrays (no copy), so on the CPU
+    /// the images are used where they lie (the batch keeps the arrays alive); other devices get one upload each, the
+    /// labels as bytes, widened to int64 there.</summary>
+    public static SegmentationBatch FromHost(HostBatch host, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(device);
         using var scope = NewDisposeScope();
-        var imageTensor = tensor(images, [b, 3, h, w], ScalarType.Float32).to(device);    // (B, 3, H, W)
-        var labelTensor = tensor(labels, [b, h, w]).to(ScalarType.Int64).to(device);  // (B, H, W)
-        var padded = samples.Any(s => s.Content is not null);
-        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(),
-            padded ? [.. samples.Select(s => (long)(s.Content?.Height ?? h))] : null,
-            padded ? [.. samples.Select(s => (long)(s.Content?.Width ?? w))] : null, b);
+        int b = host.Count, h = host.Height, w = host.Width;
+        var imageTensor = frombuffer(host.Images, ScalarType.Float32).view(b, 3, h, w).to(device);  // (B, 3, H, W)
+        var labelTensor = frombuffer(host.Labels, ScalarType.Byte).view(b, h, w).to(device).to(ScalarType.Int64);  // (B, H, W)
+        return new SegmentationBatch(imageTensor.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), host.ContentHeights, host.ContentWidths, b);
     }
 
     /// <summary>(B, 1, H, W): row &lt; content height and column &lt; content width of each sample.</summary>

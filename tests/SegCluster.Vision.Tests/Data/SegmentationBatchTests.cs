@@ -26,6 +26,26 @@ public class SegmentationBatchTests
         }
     }
 
+    /// <summary>Collation's copy happens once, into the host batch (on the loader's thread, PrefetchedBatch.Collated): on
+    /// the CPU the batch's images are that array itself, and nothing the batch does reaches the samples (a sample cache
+    /// hands out its arrays).</summary>
+    [Fact]
+    public void AHostBatchIsCopiedFromItsSamplesOnceAndUsedInPlaceOnTheCpu()
+    {
+        var d = new SyntheticSceneDataset(new SyntheticSceneOptions(Height: 16, Width: 32, Count: 2));
+        var samples = new[] { d.Get(0), d.Get(1) };
+        var host = HostBatch.Collate(samples);
+        Assert.Equal(samples[1].Label, host.Labels.AsSpan(512, 512).ToArray());
+        Assert.Equal(samples[1].Image, host.Images.AsSpan(3 * 512, 3 * 512).ToArray());
+
+        using var batch = SegmentationBatch.FromHost(host, CPU);
+        host.Images[3 * 512] = 42f;
+        Assert.Equal(42f, batch.Images[1, 0, 0, 0].item<float>());  // no second copy
+        using (no_grad()) batch.Images.mul_(2);
+        Assert.Equal(d.Get(1).Image[0], samples[1].Image[0]);  // the samples are untouched
+        Assert.Equal(samples[1].Label.Select(b => (long)b).ToArray(), batch.Labels[1].flatten().data<long>().ToArray());
+    }
+
     /// <summary>The content mask is built when first asked for; a batch disposed before that builds none (before, Dispose
     /// read Content after disposing the images and threw on a padded batch).</summary>
     [Fact]
