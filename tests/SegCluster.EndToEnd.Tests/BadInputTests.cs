@@ -66,6 +66,16 @@ public sealed class BadInputTests
     [InlineData("sweep SPEC --resume X", "Give SPEC or --resume, not both")]
     [InlineData("sweep --resume X --workers 1", "--workers cannot be given with --resume")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
+    // A value that does not parse as the option's type, where the option has a range check too: the check read the
+    // unparsed value and the CLI died with an unhandled exception (exit 134).
+    [InlineData("quickstart --steps ten", "Cannot parse argument 'ten' for option '--steps'")]
+    [InlineData("quickstart --workers two", "Cannot parse argument 'two' for option '--workers'")]
+    [InlineData("results --top x", "Cannot parse argument 'x' for option '--top'")]
+    [InlineData("spectral --classes x", "Cannot parse argument 'x' for option '--classes'")]
+    [InlineData("spectral --min-energy x", "Cannot parse argument 'x' for option '--min-energy'")]
+    [InlineData("dataset inspect . --limit x", "Cannot parse argument 'x' for option '--limit'")]
+    [InlineData("sweep SPEC --workers x", "Cannot parse argument 'x' for option '--workers'")]
+    [InlineData("model info --width x", "Cannot parse argument 'x' for option '--width'")]
     public async Task A_usage_error_exits_2_with_its_error_and_at_most_a_one_line_hint(string arguments, string expectedInMessage)
     {
         var args = arguments.Split(' ').Select(a => a == "SPEC" ? RepoPaths.Of("examples", "sweeps", "tiny-grid.yaml") : a).ToArray();

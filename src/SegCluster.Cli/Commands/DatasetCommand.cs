@@ -22,15 +22,11 @@ public static class DatasetCommand
             Description = "Exit 1 when a split has more unusable samples than this share, as training stops (dataset.max_invalid_fraction).",
             DefaultValueFactory = _ => new DatasetSpec().MaxInvalidFraction,
         };
-        maxInvalid.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 1) r.AddError("--max-invalid-fraction must be in [0, 1]."); });
+        maxInvalid.Check(v => v is < 0 or > 1 ? "--max-invalid-fraction must be in [0, 1]." : null);
 
-        format.Validators.Add(r =>
-        {
-            var name = r.GetValueOrDefault<string>();
-            if (name != DatasetFormats.Auto && !DatasetFormats.Names.Contains(name))
-                r.AddError($"--format '{name}' is unknown; valid: {DatasetFormats.Auto}, {string.Join(", ", DatasetFormats.Names)}.");
-        });
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--limit must be at least 1."); });
+        format.Check(name => name != DatasetFormats.Auto && !DatasetFormats.Names.Contains(name)
+            ? $"--format '{name}' is unknown; valid: {DatasetFormats.Auto}, {string.Join(", ", DatasetFormats.Names)}." : null);
+        limit.Check(v => v is < 1 ? "--limit must be at least 1." : null);
 
         var inspect = new Command("inspect", "Detect a dataset's format and print its splits, image sizes and class histogram.")
         {

@@ -22,17 +22,13 @@ public static class EvalCommand
     {
         var checkpoint = CheckpointOption.Create();
         var dataset = new Option<string>("--dataset") { Description = "Root folder of the dataset (Cityscapes, VOC, ADE20K or folder layout), or synthetic: the built-in dataset under the checkpoint's spec (splits val, train).", Required = true };
-        dataset.Validators.Add(r =>
-        {
-            var value = r.GetValueOrDefault<string>();
-            if (!EvaluationDatasets.IsSynthetic(value) && !Directory.Exists(value))
-                r.AddError($"--dataset '{value}' is not a folder; give a dataset's root folder, or synthetic for the built-in dataset.");
-        });
+        dataset.Check(value => !EvaluationDatasets.IsSynthetic(value) && !Directory.Exists(value)
+            ? $"--dataset '{value}' is not a folder; give a dataset's root folder, or synthetic for the built-in dataset." : null);
         var format = new Option<string>("--format") { Description = $"Dataset format: {DatasetFormats.Auto} (detect), {string.Join(", ", DatasetFormats.Names)}.", DefaultValueFactory = _ => DatasetFormats.Auto };
         var split = new Option<string>("--split") { Description = "Split to evaluate.", DefaultValueFactory = _ => "val" };
         var workers = new Option<int>("--workers") { Description = "Workers of the embedded cluster, or at most this many free workers of --cluster.", DefaultValueFactory = _ => 2 };
         var output = new Option<FileInfo?>("--out") { Description = "Write the report (metrics, per-class IoU, confusion matrix) as JSON here." };
-        workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--workers must be at least 1."); });
+        workers.Check(v => v < 1 ? "--workers must be at least 1." : null);
         format.AcceptOnlyFromAmong([DatasetFormats.Auto, .. DatasetFormats.Names]);
         var inference = new InferenceArguments();
         var remote = new RemoteClusterOptions();

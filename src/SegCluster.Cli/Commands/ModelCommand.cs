@@ -26,21 +26,13 @@ public static class ModelCommand
         var width = new Option<int?>("--width") { Description = "Base width C (default 64 = torchvision for ResNets, 16 for tiny)." };
         var outputStride = new Option<int?>("--output-stride") { Description = "Encoder output stride (default: the model's)." };
 
-        model.Validators.Add(r =>
-        {
-            var name = r.GetValueOrDefault<string>();
-            if (name != Classifier && !ModelRegistry.Names.Contains(name))
-                r.AddError($"--model '{name}' is unknown; valid: {string.Join(", ", ModelRegistry.Names)}, {Classifier}.");
-        });
-        backbone.Validators.Add(r =>
-        {
-            var name = r.GetValueOrDefault<string>();
-            if (!backbones.Contains(name)) r.AddError($"--backbone '{name}' is unknown; valid: {string.Join(", ", backbones)}.");
-        });
-        classes.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 2 and var k) r.AddError($"--classes {k} is too few; a model predicts at least 2 classes."); });
-        width.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is (< 4 or > 1024) and var c) r.AddError($"--width {c} is out of range; use 4 to 1024."); });
+        model.Check(name => name != Classifier && !ModelRegistry.Names.Contains(name)
+            ? $"--model '{name}' is unknown; valid: {string.Join(", ", ModelRegistry.Names)}, {Classifier}." : null);
+        backbone.Check(name => !backbones.Contains(name) ? $"--backbone '{name}' is unknown; valid: {string.Join(", ", backbones)}." : null);
+        classes.Check(v => v is < 2 and var k ? $"--classes {k} is too few; a model predicts at least 2 classes." : null);
+        width.Check(v => v is (< 4 or > 1024) and var c ? $"--width {c} is out of range; use 4 to 1024." : null);
         // Bounded: 0 or 100000x100000 reached libtorch and failed there with a native stack trace.
-        size.Validators.Add(r => { if (!ImageSize.TryParseBounded(r.GetValueOrDefault<string>(), out _, out _, out var error, "--size")) r.AddError(error); });
+        size.Check(value => ImageSize.TryParseBounded(value, out _, out _, out var error, "--size") ? null : error);
 
         var info = new Command("info", "Print a model's parameter count and GFLOPs at an input size.")
         {

@@ -34,7 +34,7 @@ public static class NodeCommand
             }
             .Select(p => new NodePort(new Option<int?>(p.Flag) { Description = $"Port of the {p.What}." }, p.Setting, p.Of)).ToList();
         foreach (var (option, _, _) in ports)
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1 or > 65535) r.AddError($"{option.Name} must be a TCP port, 1 to 65535."); });
+            option.Check(v => v is < 1 or > 65535 ? $"{option.Name} must be a TCP port, 1 to 65535." : null);
 
         var command = new Command(Name, "Run a SegCluster node: Orleans silo, workers, gRPC collective, /health, /metrics, /api.")
         {

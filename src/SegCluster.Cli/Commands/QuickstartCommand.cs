@@ -35,25 +35,21 @@ public static class QuickstartCommand
         var wire = new Option<string?>("--wire") { Description = $"{string.Join(" | ", TrainingSpec.Wires)}: format of the gradient ring; routes the workers through the loopback TCP ring instead of the in-memory sum (default: in memory)." };
         var norm = new Option<string?>("--norm") { Description = $"{string.Join(" | ", ModelSpec.Norms)} (default: syncbn for more than one worker, else bn)." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps and after the last (0 = none); evaluate it with `segcluster eval --dataset synthetic`.", DefaultValueFactory = _ => Defaults.Training.CheckpointEvery };
-        checkpointEvery.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--checkpoint-every must be 0 (none) or more."); });
+        checkpointEvery.Check(v => v < 0 ? "--checkpoint-every must be 0 (none) or more." : null);
         precision.AcceptOnlyFromAmong([.. TrainingSpec.Precisions]);
         norm.AcceptOnlyFromAmong([.. ModelSpec.Norms]);
         wire.AcceptOnlyFromAmong([.. TrainingSpec.Wires]);
         memoryFormat.AcceptOnlyFromAmong([.. TrainingSpec.MemoryFormats]);
 
-        workers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--workers must be at least 1 (got {r.GetValueOrDefault<int>()})."); });
-        steps.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1."); });
-        epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--epochs must be at least 1."); });
-        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1."); });
-        imageSize.Validators.Add(r => { if (!ImageSize.TryParse(r.GetValueOrDefault<string>(), out _, out _, out var error)) r.AddError(error); });
-        linger.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 3600) r.AddError("--linger must be 0 to 3600 seconds."); });
-        model.Validators.Add(r =>
-        {
-            var name = r.GetValueOrDefault<string>();
-            if (!SegCluster.Vision.Models.ModelRegistry.Names.Contains(name))
-                r.AddError($"--model '{name}' is unknown; valid: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}.");
-        });
-        metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
+        workers.Check(v => v < 1 ? $"--workers must be at least 1 (got {v})." : null);
+        steps.Check(v => v is < 1 ? "--steps must be at least 1." : null);
+        epochs.Check(v => v is < 1 ? "--epochs must be at least 1." : null);
+        batch.Check(v => v < 1 ? "--batch-size must be at least 1." : null);
+        imageSize.Check(value => ImageSize.TryParse(value, out _, out _, out var error) ? null : error);
+        linger.Check(v => v is < 0 or > 3600 ? "--linger must be 0 to 3600 seconds." : null);
+        model.Check(name => !SegCluster.Vision.Models.ModelRegistry.Names.Contains(name)
+            ? $"--model '{name}' is unknown; valid: {string.Join(", ", SegCluster.Vision.Models.ModelRegistry.Names)}." : null);
+        metricsPort.Check(v => v is < 0 or > 65535 ? "--metrics-port must be 0 to 65535." : null);
 
         var overrides = SpecOverrideOption.Create();
         var startingCheckpoint = new StartingCheckpointOptions();

@@ -20,7 +20,7 @@ public static class ResultsCommand
         var csv = new Option<FileInfo?>("--csv") { Description = "Also write the results as CSV (best first) to this file." };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the results as JSON (spec + every trial) to this file." };
         var top = new Option<int>("--top") { Description = "Rows to print.", DefaultValueFactory = _ => 20 };
-        top.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--top must be at least 1."); });
+        top.Check(v => v < 1 ? "--top must be at least 1." : null);
 
         var command = new Command("results", "Show a sweep's trials best first; export them as CSV or JSON. Without SWEEP: list the sweeps.") { sweep, root, csv, json, top };
         command.SetAction(async (parse, cancellationToken) =>

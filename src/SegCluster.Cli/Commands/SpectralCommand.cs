@@ -25,24 +25,14 @@ public static class SpectralCommand
         var targets = new AdvisorTargetOptions();
         var remote = new RemoteClusterOptions();
 
-        dataset.Validators.Add(r =>
-        {
-            var value = r.GetValueOrDefault<string>();
-            if (value != DatasetSpec.Synthetic && !Directory.Exists(value))
-                r.AddError($"--dataset '{value}' is unknown; valid: synthetic, or the folder of a dataset on disk (no folder '{value}' exists).");
-        });
-        images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
-        shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
+        dataset.Check(value => value != DatasetSpec.Synthetic && !Directory.Exists(value)
+            ? $"--dataset '{value}' is unknown; valid: synthetic, or the folder of a dataset on disk (no folder '{value}' exists)." : null);
+        images.Check(v => v < 1 ? "--images must be at least 1." : null);
+        shards.Check(v => v < 1 ? "--shards must be at least 1." : null);
         // As the synthetic scenes and the file loader need (SyntheticSceneOptions), in the options' words.
-        size.Validators.Add(r =>
-        {
-            if (!ImageSize.TryParseBounded(r.GetValueOrDefault<string>(), out _, out _, out var error, "--size", SyntheticSceneOptions.OutputStride)) r.AddError(error);
-        });
-        classes.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is (< 2 or > SyntheticSceneOptions.MaxClasses) and var k)
-                r.AddError($"--classes {k} is out of range; the synthetic dataset has 2 to {SyntheticSceneOptions.MaxClasses} classes (class 0 is the background).");
-        });
+        size.Check(value => ImageSize.TryParseBounded(value, out _, out _, out var error, "--size", SyntheticSceneOptions.OutputStride) ? null : error);
+        classes.Check(k => k is < 2 or > SyntheticSceneOptions.MaxClasses
+            ? $"--classes {k} is out of range; the synthetic dataset has 2 to {SyntheticSceneOptions.MaxClasses} classes (class 0 is the background)." : null);
 
         var command = new Command("spectral", "Label spectrum and label-grid advice (energy, oracle mIoU, CE gap per down-sampling factor), computed shard by shard on a cluster.")
         {

@@ -20,10 +20,10 @@ public static class SpectralSweepCommand
         var tolerance = new Option<double>("--tolerance") { Description = "Training's own choice of grid: the coarsest factor within this mIoU (fraction) of the finest factor's.", DefaultValueFactory = _ => 0.02 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Report folder (spectral-sweep.json, the plot, analysis/, the sweep's own folder).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral-sweep")) };
         var dryRun = DryRunOption.Create("the spec and its label-grid axis, its trials, the base's dataset folder and starting checkpoint, --out");
-        workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
-        images.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--images must be at least 1."); });
-        shards.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--shards must be at least 1."); });
-        tolerance.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 1) r.AddError("--tolerance must be in [0, 1] (0.02 = 2 mIoU points)."); });
+        workers.Check(v => v is < 1 ? "--workers must be at least 1." : null);
+        images.Check(v => v < 1 ? "--images must be at least 1." : null);
+        shards.Check(v => v < 1 ? "--shards must be at least 1." : null);
+        tolerance.Check(v => v is < 0 or > 1 ? "--tolerance must be in [0, 1] (0.02 = 2 mIoU points)." : null);
 
         var command = new Command("spectral-sweep", "Label analysis on the cluster, then a trial per label grid factor × mode: the advisor's predicted figures next to trained mIoU, memory and images/s.")
         {

@@ -28,8 +28,8 @@ public static class SweepCommand
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while the sweep runs (0 = any free port).", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder under which the report folder SWEEP_ID/ is written.", DefaultValueFactory = _ => DefaultRoot };
         var dryRun = DryRunOption.Create("the spec, its trials as the sweep expands them, the base's dataset folder and starting checkpoint, --out");
-        workers.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--workers must be at least 1."); });
-        metricsPort.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--metrics-port must be 0 to 65535."); });
+        workers.Check(v => v is < 1 ? "--workers must be at least 1." : null);
+        metricsPort.Check(v => v is < 0 or > 65535 ? "--metrics-port must be 0 to 65535." : null);
 
         var command = new Command("sweep", "Run a hyperparameter / label-grid sweep on an embedded cluster or a running one: live progress, results table, report folder with plots.")
         {

@@ -23,7 +23,7 @@ public static class TrainCommand
         var specFile = new Argument<FileInfo>("spec") { Description = "Experiment spec, YAML or JSON." };
         var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
         // As the scheduler refuses (RunIds): the id names the run's checkpoint folder.
-        id.Validators.Add(r => { if (r.GetValueOrDefault<string?>() is { } v && RunIds.Problem(v, "--id") is { } problem) r.AddError(problem); });
+        id.Check(value => value is null ? null : RunIds.Problem(value, "--id"));
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
         var dryRun = DryRunOption.Create("the spec, its dataset folder and starting checkpoint, --out; with --cluster the spec only: the nodes check the files on submit");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SegCluster.Cli.Commands;
 using SegCluster.Vision.Spectral;
 
 namespace SegCluster.Cli.Spectral;
@@ -25,8 +26,8 @@ public sealed class AdvisorTargetOptions
 
     public AdvisorTargetOptions()
     {
-        MinEnergy.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (>= 0 and <= 1)) r.AddError("--min-energy must be in [0, 1] (0.95 = 95% of the label energy)."); });
-        MaxOracleDrop.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (>= 0 and <= 1)) r.AddError("--max-oracle-drop must be in [0, 1] (0.01 = 1 mIoU point)."); });
+        MinEnergy.Check(v => v is not (>= 0 and <= 1) ? "--min-energy must be in [0, 1] (0.95 = 95% of the label energy)." : null);
+        MaxOracleDrop.Check(v => v is not (>= 0 and <= 1) ? "--max-oracle-drop must be in [0, 1] (0.01 = 1 mIoU point)." : null);
     }
 
     public void AddTo(Command command)
