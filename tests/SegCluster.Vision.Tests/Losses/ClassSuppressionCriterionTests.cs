@@ -76,6 +76,33 @@ public class ClassSuppressionCriterionTests
         Assert.Equal(expected, loss.item<float>(), 4);
     }
 
+    /// <summary>The drop branch's terms come from one log_softmax (nll_loss, exp of class d): the loss and its gradient are
+    /// those of the paper's formulation, cross_entropy plus a separate softmax, on a hand-made case with ignore pixels.</summary>
+    [Fact]
+    public void DropBranchTermsMatchCrossEntropyPlusSoftmax()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(7);
+        var plainLogits = randn(2, 4, 3, 5);
+        var labels = randint(0, 4, [2, 3, 5], dtype: ScalarType.Int64);
+        labels[0, 1] = tensor(255L);  // an ignored row
+        labels[1, 0, 0] = tensor(1L);  // the dropped class is present
+        var dropLogits = (randn(2, 4, 3, 5) * 4).requires_grad_();
+        var output = new SegmentationOutput(dropLogits, []) { Suppression = new ClassSuppressionBranch(plainLogits, DroppedClass: 1, PlainWeight: 0.4) };
+        var criterion = new ClassSuppressionCriterion(Loss, new ClassSuppressionOptions(SuppressionWeight: 10));
+        var loss = criterion.Forward(output, labels, zeros(2, 3, 3, 5));
+        var gradient = autograd.grad([loss], [dropLogits])[0];
+
+        var reference = dropLogits.detach().clone().requires_grad_();
+        var dropLabels = labels.masked_fill(labels.eq(1).logical_or(labels.eq(255)), 255);
+        var expected = 0.4 * nn.functional.cross_entropy(plainLogits, labels, ignore_index: 255)
+                       + 0.6 * nn.functional.cross_entropy(reference, dropLabels, ignore_index: 255)
+                       + 10 * nn.functional.softmax(reference, 1).select(1, 1).mean();
+        var expectedGradient = autograd.grad([expected], [reference])[0];
+        Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+        Assert.True(gradient.allclose(expectedGradient, rtol: 1e-5, atol: 1e-7), "the drop branch's gradient differs from cross_entropy + softmax");
+    }
+
     [Fact]
     public void WithoutASuppressionBranchItIsTheBaseCriterion()
     {
