@@ -48,7 +48,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         // Plain branch; auxiliaries as in SegmentationCriterion.
         var plain = _base.Terms(output with { Logits = branch.PlainLogits, Suppression = null }, labels);
         var sums = new List<Tensor>(plain.Sums);
-        var counts = new List<double>(plain.ValidCounts);
+        var counts = new List<Tensor>(plain.Counts);
         var weights = new List<double>(plain.Weights);
         var final = _base.Options.FinalWeight;  // the two branches share the final term's weight: λ·F and (1 − λ)·F
         weights[0] = final * branch.PlainWeight;
@@ -60,7 +60,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         var dropLabels = labels.masked_fill(labels.eq(ignoreScalar).logical_or(labels.eq(dropped)), NllIgnore);  // (B, H, W)
         var logProbabilities = nn.functional.log_softmax(output.Logits, 1);  // (B, K, H, W)
         sums.Add(nn.functional.nll_loss(logProbabilities, dropLabels, reduction: nn.Reduction.Sum));
-        using (var valid = dropLabels.ne(NllIgnore).sum()) counts.Add(valid.item<long>());
+        counts.Add(dropLabels.ne(NllIgnore).sum(ScalarType.Float64));
         weights.Add(final * (1 - branch.PlainWeight));
 
         // Suppression term; present (zero) even when nothing is dropped: one term layout every step.
@@ -68,7 +68,7 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
             ? logProbabilities.select(1, branch.DroppedClass).exp()  // (B, H, W)
             : zeros_like(output.Logits.select(1, 0));
         sums.Add(probability.sum());
-        counts.Add(probability.numel());
+        counts.Add(LossTerms.Constant(probability.numel(), labels.device));
         weights.Add(SuppressionWeight);
         return new LossTerms(sums, counts, weights);
     }

@@ -58,7 +58,7 @@ public class ClassSuppressionCriterionTests
 
         // Drop CE: the dropped class's pixels neither count nor add loss, whatever their logits.
         long notTwo = labels.ne(2).sum().item<long>();
-        Assert.Equal(notTwo, terms.ValidCounts[1]);
+        Assert.Equal(notTwo, terms.ReadCounts()[1]);
         var expectedDrop = nn.functional.cross_entropy(dropLogits, labels.masked_fill(labels.eq(2), 255), ignore_index: 255, reduction: nn.Reduction.Sum);
         Assert.Equal(expectedDrop.item<float>(), terms.Sums[1].item<float>(), 4);
         terms.Sums[1].backward();
@@ -66,7 +66,7 @@ public class ClassSuppressionCriterionTests
         Assert.Equal(0f, dropLogits.grad!.masked_select(isTwo).abs().sum().item<float>());
 
         // Suppression: sum of softmax prob of d over 16 pixels, normalised by 16 → the mean probability.
-        Assert.Equal(16, terms.ValidCounts[2]);
+        Assert.Equal(16, terms.ReadCounts()[2]);
         var meanProbability = nn.functional.softmax(dropLogits, 1)[0, 2].mean().item<float>();
         Assert.Equal(meanProbability, terms.Sums[2].item<float>() / 16, 5);
 
