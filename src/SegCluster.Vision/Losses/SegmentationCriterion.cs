@@ -88,9 +88,11 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     }
 
     /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w), each cell's centre pixel
-    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly.</summary>
+    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly. At the labels' own
+    /// size it returns <paramref name="labels"/> itself, not a copy: the loss only reads it, so the result is the caller's
+    /// to read, never to dispose or modify.</summary>
     public static Tensor DownsampleLabels(Tensor labels, long height, long width) =>
-        labels.shape[1] == height && labels.shape[2] == width ? labels.clone() : NearestLabelDownsampler.Resize(labels, height, width);
+        labels.shape[1] == height && labels.shape[2] == width ? labels : NearestLabelDownsampler.Resize(labels, height, width);
 
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels

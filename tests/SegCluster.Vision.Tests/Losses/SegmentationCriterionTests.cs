@@ -61,6 +61,7 @@ public class SegmentationCriterionTests
 
         var down = labels[.., TensorIndex.Slice(1, null, 2), TensorIndex.Slice(1, null, 2)];  // (1, 4, 4)
         Assert.Equal(down.flatten().data<long>().ToArray(), SegmentationCriterion.DownsampleLabels(labels, 4, 4).flatten().data<long>().ToArray());
+        Assert.Same(labels, SegmentationCriterion.DownsampleLabels(labels, 8, 8));  // at the labels' size: no copy
         var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255)
                        + 0.4 * nn.functional.cross_entropy(aux, down, ignore_index: 255);
         var loss = criterion.Forward(new SegmentationOutput(logits, [aux]), labels);
