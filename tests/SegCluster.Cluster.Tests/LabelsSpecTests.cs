@@ -113,13 +113,13 @@ public sealed class LabelsSpecTests
 
         var terms = SpecMapping.Criterion(spec).Terms(output, strokes, images);
 
-        Assert.Equal(32, terms.ValidCounts[0]);  // the final term: every stroke pixel
+        Assert.Equal(32, terms.ReadCounts()[0]);  // the final term: every stroke pixel
         Assert.NotEmpty(output.Auxiliary);
         for (int t = 0; t < output.Auxiliary.Count; t++)
         {
             long stride = 32 / output.Auxiliary[t].shape[3];
             Assert.True(stride >= 2, $"auxiliary {t} at stride {stride}");
-            Assert.Equal(32 / stride, terms.ValidCounts[1 + t]);  // every cell the stroke crosses (nearest sampling: 0)
+            Assert.Equal(32 / stride, terms.ReadCounts()[1 + t]);  // every cell the stroke crosses (nearest sampling: 0)
         }
     }
 

@@ -19,6 +19,9 @@ namespace SegCluster.Vision.Losses;
 /// </summary>
 public sealed class ClassSuppressionCriterion : ISegmentationCriterion
 {
+    /// <summary>The target nll_loss skips (libtorch's ignore_index default), kept alive (see <see cref="KeptScalars"/>).</summary>
+    private static readonly Scalar NllIgnore = (-100L).ToScalar();
+
     private readonly SegmentationCriterion _base;
 
     public ClassSuppressionCriterion(LossOptions loss, ClassSuppressionOptions suppression)
@@ -45,24 +48,27 @@ public sealed class ClassSuppressionCriterion : ISegmentationCriterion
         // Plain branch; auxiliaries as in SegmentationCriterion.
         var plain = _base.Terms(output with { Logits = branch.PlainLogits, Suppression = null }, labels);
         var sums = new List<Tensor>(plain.Sums);
-        var counts = new List<double>(plain.ValidCounts);
+        var counts = new List<Tensor>(plain.Counts);
         var weights = new List<double>(plain.Weights);
         var final = _base.Options.FinalWeight;  // the two branches share the final term's weight: λ·F and (1 − λ)·F
         weights[0] = final * branch.PlainWeight;
 
-        // Drop branch: class d becomes ignore.
+        // Drop branch: class d becomes ignore. One log_softmax serves both of its terms: nll_loss of it is the CE, exp of
+        // class d's plane its softmax probability (a second softmax would be one more pass and (B, K, H, W) buffer).
+        // TorchSharp 0.107's nll_loss takes no ignore_index, so ignore and class d pixels get libtorch's default, −100.
         using var dropped = branch.DroppedClass.ToScalar();
-        var dropLabels = branch.DroppedClass >= 0 ? labels.masked_fill(labels.eq(dropped), ignoreScalar) : labels;  // (B, H, W)
-        sums.Add(nn.functional.cross_entropy(output.Logits, dropLabels, ignore_index: ignore, reduction: nn.Reduction.Sum));
-        using (var valid = dropLabels.ne(ignoreScalar).sum()) counts.Add(valid.item<long>());
+        var dropLabels = labels.masked_fill(labels.eq(ignoreScalar).logical_or(labels.eq(dropped)), NllIgnore);  // (B, H, W)
+        var logProbabilities = nn.functional.log_softmax(output.Logits, 1);  // (B, K, H, W)
+        sums.Add(nn.functional.nll_loss(logProbabilities, dropLabels, reduction: nn.Reduction.Sum));
+        counts.Add(dropLabels.ne(NllIgnore).sum(ScalarType.Float64));
         weights.Add(final * (1 - branch.PlainWeight));
 
         // Suppression term; present (zero) even when nothing is dropped: one term layout every step.
         var probability = branch.DroppedClass >= 0
-            ? nn.functional.softmax(output.Logits, 1).select(1, branch.DroppedClass)  // (B, H, W)
+            ? logProbabilities.select(1, branch.DroppedClass).exp()  // (B, H, W)
             : zeros_like(output.Logits.select(1, 0));
         sums.Add(probability.sum());
-        counts.Add(probability.numel());
+        counts.Add(LossTerms.Constant(probability.numel(), labels.device));
         weights.Add(SuppressionWeight);
         return new LossTerms(sums, counts, weights);
     }

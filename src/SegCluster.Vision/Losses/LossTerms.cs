@@ -10,10 +10,32 @@ namespace SegCluster.Vision.Losses;
 /// equivalent to one rank × batch W·b, ignore pixels included.
 /// </summary>
 /// <param name="Sums">Scalar tensors with autograd history, one per term.</param>
-/// <param name="ValidCounts">Local non-ignore pixel count of each term (at that term's grid); a soft term's soft mass.</param>
+/// <param name="Counts">Local non-ignore pixel count of each term (at that term's grid), a soft term's soft mass: float64
+/// scalar tensors on the loss's device, so a step reads them all at once (<see cref="Read"/>), not one sync per term.</param>
 /// <param name="Weights">w_t.</param>
-public sealed record LossTerms(IReadOnlyList<Tensor> Sums, IReadOnlyList<double> ValidCounts, IReadOnlyList<double> Weights)
+public sealed record LossTerms(IReadOnlyList<Tensor> Sums, IReadOnlyList<Tensor> Counts, IReadOnlyList<double> Weights)
 {
     /// <summary>Number of terms.</summary>
     public int Count => Sums.Count;
+
+    /// <summary>A count known on the host (a pixel or image total) as a term count on <paramref name="device"/>.</summary>
+    public static Tensor Constant(double count, Device device) => tensor(count, ScalarType.Float64, device);
+
+    /// <summary>Every term's count and (detached) sum in one host readback: on a GPU one wait for the stream, where a
+    /// read per value waited once per term. Counts stay exact (float64); a sum is its float32 value.</summary>
+    public (double[] Counts, double[] Sums) Read()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var values = stack([.. Counts, .. Sums.Select(s => s.to(ScalarType.Float64))]).cpu();  // (2T)
+        var all = values.data<double>().ToArray();
+        return (all[..Count], all[Count..]);
+    }
+
+    /// <summary>The counts alone, read back at once (single-process losses, tests).</summary>
+    public double[] ReadCounts()
+    {
+        using var scope = NewDisposeScope();
+        return stack(Counts).cpu().data<double>().ToArray();
+    }
 }

@@ -60,10 +60,10 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(images);
         var partial = _partial.Terms(output, labels);
         var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null, content);
-        long batch = output.Logits.shape[0];
+        var batch = LossTerms.Constant(output.Logits.shape[0], output.Logits.device);
         return new LossTerms(
             [.. partial.Sums, regulariser, consistency],
-            [.. partial.ValidCounts, batch, batch],
+            [.. partial.Counts, batch, batch],
             [.. partial.Weights, RegulariserWeight, Options.ConsistencyWeight]);
     }
 

@@ -36,7 +36,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(labels);
         var sums = new List<Tensor>(1 + output.Auxiliary.Count);
-        var counts = new List<double>(sums.Capacity);
+        var counts = new List<Tensor>(sums.Capacity);
         var weights = new List<double>(sums.Capacity);
         var grid = Options.Labels ?? new LabelOptions();
         int k = (int)output.Logits.shape[1];
@@ -84,13 +84,15 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(criterion);
         using var scope = NewDisposeScope();
         var terms = criterion.Terms(output, labels, images);
-        return Combine(terms, terms.ValidCounts).MoveToOuterDisposeScope();
+        return Combine(terms, terms.ReadCounts()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w), each cell's centre pixel
-    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly.</summary>
+    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly. At the labels' own
+    /// size it returns <paramref name="labels"/> itself, not a copy: the loss only reads it, so the result is the caller's
+    /// to read, never to dispose or modify.</summary>
     public static Tensor DownsampleLabels(Tensor labels, long height, long width) =>
-        labels.shape[1] == height && labels.shape[2] == width ? labels.clone() : NearestLabelDownsampler.Resize(labels, height, width);
+        labels.shape[1] == height && labels.shape[2] == width ? labels : NearestLabelDownsampler.Resize(labels, height, width);
 
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
@@ -98,7 +100,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass Σ Ỹ (each
     /// cell's valid share, or 1 per valid cell with <see cref="LabelOptions.Renormalize"/>) serves as the term's count.
     /// </summary>
-    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<double> counts, List<double> weights)
+    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<Tensor> counts, List<double> weights)
     {
         var grid = Options.Labels ?? new LabelOptions();
         int f = grid.Factor;
@@ -134,7 +136,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// labels, take nearest labels (the centre pixel of each cell, ⌊(i + 0.5)·H/h⌋: PyTorch "nearest-exact", the pixel the
     /// cell's prediction is centred on).
     /// </summary>
-    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<double> counts, List<double> weights)
+    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<Tensor> counts, List<double> weights)
     {
         long h = aux.shape[2], w = aux.shape[3], height = labels.shape[1], width = labels.shape[2];
         int s = height % h == 0 && width % w == 0 && height / h == width / w ? (int)(height / h) : 0;
@@ -153,7 +155,7 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against soft labels at factor
     /// <paramref name="factor"/>, normalised by the soft mass Σ Ỹ (PAPERS.md §3; the authors' loss divides by
     /// targets.sum()). The mass is carried as it is: fractional when cells are partly ignore, never rounded.</summary>
-    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<double> counts, List<double> weights)
+    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<Tensor> counts, List<double> weights)
     {
         var grid = Options.Labels ?? new LabelOptions();
         var soft = new SoftLabelDownsampler((int)logits.shape[1], new SoftLabelOptions(Options.IgnoreIndex, Renormalize: grid.Renormalize))
@@ -183,13 +185,12 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
             $"build the model with ModelOptions.LogitFactor = {f} (or 1).", nameof(logits));
     }
 
-    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<double> counts, List<double> weights)
+    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<Tensor> counts, List<double> weights)
     {
         sums.Add(nn.functional.cross_entropy(logits, labels, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum));
         using var ignore = Options.IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
         using var valid = labels.ne(ignore);
-        using var count = valid.sum();
-        counts.Add(count.item<long>());
+        counts.Add(valid.sum(ScalarType.Float64));  // exact, and read with the other terms' (LossTerms.Read)
         weights.Add(weight);
     }
 }

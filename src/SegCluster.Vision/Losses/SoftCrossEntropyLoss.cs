@@ -15,27 +15,28 @@ public static class SoftCrossEntropyLoss
     /// <summary>Un-normalised sum and the soft mass, for data-parallel normalisation by global mass.</summary>
     /// <param name="logits">(B, K, h, w).</param>
     /// <param name="target">(B, K, h, w) soft labels; each row sums to its cell's valid share in [0, 1] (0: ignore).</param>
-    /// <returns>The sum with autograd history, and the soft mass Σ Ỹ summed in float64 (fractional, not rounded).</returns>
-    public static (Tensor Sum, double Mass) Terms(Tensor logits, Tensor target)
+    /// <returns>The sum with autograd history, and the soft mass Σ Ỹ summed in float64 (fractional, not rounded): a scalar
+    /// tensor on the target's device, left there for the caller to read with its other values (<see cref="LossTerms.Read"/>).</returns>
+    public static (Tensor Sum, Tensor Mass) Terms(Tensor logits, Tensor target)
     {
         CheckShapes(logits, target);
         using var scope = NewDisposeScope();
         var logProbs = nn.functional.log_softmax(logits, 1);  // (B, K, h, w)
         var sum = -(target * logProbs).sum();
-        var mass = target.sum(ScalarType.Float64).item<double>();
-        return (sum.MoveToOuterDisposeScope(), mass);
+        var mass = target.sum(ScalarType.Float64);
+        return (sum.MoveToOuterDisposeScope(), mass.MoveToOuterDisposeScope());
     }
 
     /// <summary>The normalised loss, a scalar with autograd history.</summary>
     public static Tensor Forward(Tensor logits, Tensor target)
     {
+        using var scope = NewDisposeScope();
         var (sum, mass) = Terms(logits, target);
-        using (sum)
-        {
-            using var denominator = Math.Max(mass, 1e-12).ToScalar();
-            return sum.div(denominator);
-        }
+        return sum.div(MassDenominator(mass, sum.dtype)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The soft mass floored at 1e-12 (an all-ignored target divides a zero sum), in the sum's dtype.</summary>
+    internal static Tensor MassDenominator(Tensor mass, ScalarType dtype) => mass.clamp_min(KeptScalars.MassFloor).to(dtype);
 
     internal static void CheckShapes(Tensor logits, Tensor target)
     {

@@ -16,7 +16,7 @@ public static class SoftKlLoss
     private static readonly Scalar LogFloor = 1e-30.ToScalar();
 
     /// <summary>Un-normalised sum and the soft mass; see <see cref="SoftCrossEntropyLoss.Terms"/>.</summary>
-    public static (Tensor Sum, double Mass) Terms(Tensor logits, Tensor target)
+    public static (Tensor Sum, Tensor Mass) Terms(Tensor logits, Tensor target)
     {
         var (crossEntropy, mass) = SoftCrossEntropyLoss.Terms(logits, target);
         using var scope = NewDisposeScope();
@@ -33,11 +33,8 @@ public static class SoftKlLoss
     /// <summary>The normalised loss, a scalar with autograd history.</summary>
     public static Tensor Forward(Tensor logits, Tensor target)
     {
+        using var scope = NewDisposeScope();
         var (sum, mass) = Terms(logits, target);
-        using (sum)
-        {
-            using var denominator = Math.Max(mass, 1e-12).ToScalar();
-            return sum.div(denominator);
-        }
+        return sum.div(SoftCrossEntropyLoss.MassDenominator(mass, sum.dtype)).MoveToOuterDisposeScope();
     }
 }

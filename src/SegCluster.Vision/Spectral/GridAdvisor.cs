@@ -93,7 +93,7 @@ public sealed class GridAdvisor : IDisposable
             _ceNearestCount[i] += near.ne(ignore).sum().item<long>();
             var (sum, mass) = SoftCrossEntropyLoss.Terms(coarseLogits, softDown);
             _ceSoft[i] += sum.item<float>();
-            _ceSoftMass[i] += mass;
+            _ceSoftMass[i] += mass.item<double>();
         }
     }
 

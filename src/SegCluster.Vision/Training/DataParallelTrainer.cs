@@ -292,12 +292,15 @@ public sealed class DataParallelTrainer : IDisposable
         var output = Model.call(images);  // call(): the precision policy's hooks run
         var terms = _criterion.Terms(output, labels, images, content);
 
+        // One readback of every count and sum. It waits for the forward, which backward must anyway: the loss divides by
+        // the counts' all-reduce, which runs on the host. The sums ride along for the reported loss and its check.
+        var (counts, sums) = terms.Read();
         int t = terms.Count;
         var stats = new float[4 * t];
         for (int i = 0; i < t; i++)
         {
-            (stats[3 * i], stats[3 * i + 1], stats[3 * i + 2]) = ExactCount.ToParts(terms.ValidCounts[i]);
-            stats[3 * t + i] = terms.Sums[i].item<float>();
+            (stats[3 * i], stats[3 * i + 1], stats[3 * i + 2]) = ExactCount.ToParts(counts[i]);
+            stats[3 * t + i] = (float)sums[i];
         }
         var allReduce = Timed(() => _collective.Sum(stats));
         var globalCounts = new double[t];

@@ -59,7 +59,7 @@ public sealed class ScribbleSupTrainingTests : IDisposable
         var criterion = SpecMapping.Criterion(resolved);
         using var batch = SegmentationBatch.Collate(samples, CPU);
         using (NewDisposeScope())
-            Assert.Equal(2 * (Side + Side - 1), criterion.Terms(model.call(batch.Images), batch.Labels, batch.Images).ValidCounts[0]);  // partial CE on the strokes
+            Assert.Equal(2 * (Side + Side - 1), criterion.Terms(model.call(batch.Images), batch.Labels, batch.Images).ReadCounts()[0]);  // partial CE on the strokes
         using var trainer = new DataParallelTrainer(model, criterion, SpecMapping.Optimizer(resolved), new SingleRankReducer());
         Assert.True(double.IsFinite(trainer.Step(batch).Loss));
     }

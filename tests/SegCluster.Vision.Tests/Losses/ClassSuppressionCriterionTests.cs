@@ -58,7 +58,7 @@ public class ClassSuppressionCriterionTests
 
         // Drop CE: the dropped class's pixels neither count nor add loss, whatever their logits.
         long notTwo = labels.ne(2).sum().item<long>();
-        Assert.Equal(notTwo, terms.ValidCounts[1]);
+        Assert.Equal(notTwo, terms.ReadCounts()[1]);
         var expectedDrop = nn.functional.cross_entropy(dropLogits, labels.masked_fill(labels.eq(2), 255), ignore_index: 255, reduction: nn.Reduction.Sum);
         Assert.Equal(expectedDrop.item<float>(), terms.Sums[1].item<float>(), 4);
         terms.Sums[1].backward();
@@ -66,7 +66,7 @@ public class ClassSuppressionCriterionTests
         Assert.Equal(0f, dropLogits.grad!.masked_select(isTwo).abs().sum().item<float>());
 
         // Suppression: sum of softmax prob of d over 16 pixels, normalised by 16 → the mean probability.
-        Assert.Equal(16, terms.ValidCounts[2]);
+        Assert.Equal(16, terms.ReadCounts()[2]);
         var meanProbability = nn.functional.softmax(dropLogits, 1)[0, 2].mean().item<float>();
         Assert.Equal(meanProbability, terms.Sums[2].item<float>() / 16, 5);
 
@@ -74,6 +74,33 @@ public class ClassSuppressionCriterionTests
         var expected = 0.25 * nn.functional.cross_entropy(plainLogits, labels, ignore_index: 255).item<float>()
                        + 0.75 * expectedDrop.item<float>() / notTwo + 10 * meanProbability;
         Assert.Equal(expected, loss.item<float>(), 4);
+    }
+
+    /// <summary>The drop branch's terms come from one log_softmax (nll_loss, exp of class d): the loss and its gradient are
+    /// those of the paper's formulation, cross_entropy plus a separate softmax, on a hand-made case with ignore pixels.</summary>
+    [Fact]
+    public void DropBranchTermsMatchCrossEntropyPlusSoftmax()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(7);
+        var plainLogits = randn(2, 4, 3, 5);
+        var labels = randint(0, 4, [2, 3, 5], dtype: ScalarType.Int64);
+        labels[0, 1] = tensor(255L);  // an ignored row
+        labels[1, 0, 0] = tensor(1L);  // the dropped class is present
+        var dropLogits = (randn(2, 4, 3, 5) * 4).requires_grad_();
+        var output = new SegmentationOutput(dropLogits, []) { Suppression = new ClassSuppressionBranch(plainLogits, DroppedClass: 1, PlainWeight: 0.4) };
+        var criterion = new ClassSuppressionCriterion(Loss, new ClassSuppressionOptions(SuppressionWeight: 10));
+        var loss = criterion.Forward(output, labels, zeros(2, 3, 3, 5));
+        var gradient = autograd.grad([loss], [dropLogits])[0];
+
+        var reference = dropLogits.detach().clone().requires_grad_();
+        var dropLabels = labels.masked_fill(labels.eq(1).logical_or(labels.eq(255)), 255);
+        var expected = 0.4 * nn.functional.cross_entropy(plainLogits, labels, ignore_index: 255)
+                       + 0.6 * nn.functional.cross_entropy(reference, dropLabels, ignore_index: 255)
+                       + 10 * nn.functional.softmax(reference, 1).select(1, 1).mean();
+        var expectedGradient = autograd.grad([expected], [reference])[0];
+        Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+        Assert.True(gradient.allclose(expectedGradient, rtol: 1e-5, atol: 1e-7), "the drop branch's gradient differs from cross_entropy + softmax");
     }
 
     [Fact]

@@ -171,7 +171,7 @@ public class ScribbleRegularizedCriterionTests
         var labels = full(new long[] { 1, 16, 16 }, 255L, dtype: ScalarType.Int64);
         labels[0, 5, TensorIndex.Slice(2, 12)] = tensor(1L);  // a 10-pixel scribble of class 1
         var terms = Criterion().Terms(new SegmentationOutput(logits, []), labels, zeros(1, 3, 16, 16));
-        Assert.Equal(10, terms.ValidCounts[0]);
+        Assert.Equal(10, terms.ReadCounts()[0]);
         terms.Sums[0].backward();
         var scribbled = labels.ne(255).unsqueeze(1).expand(1, 3, 16, 16);
         Assert.Equal(0f, logits.grad!.masked_select(scribbled.logical_not()).abs().sum().item<float>());
@@ -192,9 +192,9 @@ public class ScribbleRegularizedCriterionTests
         var logits = output.Logits;
         logits.retain_grad();
         var terms = Criterion().Terms(output, labels, images);
-        Assert.Equal(new double[] { 32, 2, 2 }, terms.ValidCounts.ToArray());
+        Assert.Equal(new double[] { 32, 2, 2 }, terms.ReadCounts());
         Assert.True(terms.Sums[1].item<float>() > 0 && terms.Sums[2].item<float>() > 0);
-        SegmentationCriterion.Combine(terms, terms.ValidCounts).backward();
+        SegmentationCriterion.Combine(terms, terms.ReadCounts()).backward();
         Assert.True(logits.grad![0, .., 20, 20].abs().sum().item<float>() > 0);  // an unscribbled pixel learns from R
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "a parameter got no gradient"));
     }

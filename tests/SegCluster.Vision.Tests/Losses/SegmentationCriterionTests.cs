@@ -55,15 +55,34 @@ public class SegmentationCriterionTests
         var criterion = new SegmentationCriterion(new LossOptions(AuxiliaryWeight: 0.4));
         var terms = criterion.Terms(new SegmentationOutput(logits, [aux]), labels);
         Assert.Equal(2, terms.Count);
-        Assert.Equal(56, terms.ValidCounts[0]);
-        Assert.Equal(12, terms.ValidCounts[1]);  // labels row 3 is auxiliary row 1 (nearest takes each 2×2 cell's centre: odd rows)
+        Assert.Equal(56, terms.ReadCounts()[0]);
+        Assert.Equal(12, terms.ReadCounts()[1]);  // labels row 3 is auxiliary row 1 (nearest takes each 2×2 cell's centre: odd rows)
         Assert.Equal([1.0, 0.4], terms.Weights);
 
         var down = labels[.., TensorIndex.Slice(1, null, 2), TensorIndex.Slice(1, null, 2)];  // (1, 4, 4)
         Assert.Equal(down.flatten().data<long>().ToArray(), SegmentationCriterion.DownsampleLabels(labels, 4, 4).flatten().data<long>().ToArray());
+        Assert.Same(labels, SegmentationCriterion.DownsampleLabels(labels, 8, 8));  // at the labels' size: no copy
         var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255)
                        + 0.4 * nn.functional.cross_entropy(aux, down, ignore_index: 255);
         var loss = criterion.Forward(new SegmentationOutput(logits, [aux]), labels);
         Assert.Equal(expected.item<float>(), loss.item<float>(), 5);
+    }
+
+    /// <summary>One readback (<see cref="LossTerms.Read"/>, the trainer's per micro-batch) gives every term's count and sum
+    /// as a read per term does: soft masses fractional and exact in float64, sums their float32 values.</summary>
+    [Fact]
+    public void OneReadbackGivesEveryTermsCountAndSum()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(8);
+        var output = new SegmentationOutput(randn(2, 3, 8, 8), [randn(2, 3, 4, 4)]);
+        var labels = randint(0, 3, [2, 8, 8], dtype: ScalarType.Int64);
+        labels[0, 0, TensorIndex.Slice(0, 3)] = tensor(255L);  // 3 ignored pixels: 3 cells of 2×2 keep 3/4 of their mass
+        var terms = new SegmentationCriterion(new LossOptions(Labels: new LabelOptions(LabelMode.SoftCrossEntropy, 2))).Terms(output, labels);
+        var (counts, sums) = terms.Read();
+        Assert.Equal(terms.Counts.Select(c => c.item<double>()), counts);
+        Assert.Equal(terms.Sums.Select(s => (double)s.item<float>()), sums);
+        Assert.Equal(2 * 16 - 3 / 4.0, counts[0]);
+        Assert.Equal(counts, terms.ReadCounts());
     }
 }

@@ -68,8 +68,8 @@ public class LowResolutionInputNetTests(Xunit.Abstractions.ITestOutputHelper log
         var terms = criterion.Terms(output, labels);
         var (expected, mass) = SoftCrossEntropyLoss.Terms(output.Logits, new SoftLabelDownsampler(3).Downsample(labels, factor));
         Assert.Equal(expected.item<float>(), terms.Sums[0].item<float>(), 1e-3);
-        Assert.Equal(mass, terms.ValidCounts[0], 1e-6);
-        Assert.Equal(2 * 64 * 64 - 64, mass * factor * factor, 1e-3);  // the full mask's valid pixels, 16 per cell
+        Assert.Equal(mass.item<double>(), terms.ReadCounts()[0], 1e-6);
+        Assert.Equal(2 * 64 * 64 - 64, mass.item<double>() * factor * factor, 1e-3);  // the full mask's valid pixels, 16 per cell
 
         new SegmentationCriterion(new LossOptions(Labels: new LabelOptions(LabelMode.SoftCrossEntropy, factor))).Forward(output, labels).backward();
         Assert.All(model.parameters(), p => Assert.True(p.grad is not null, "a parameter got no gradient"));
