@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Losses;
@@ -18,8 +19,13 @@ public sealed record LossTerms(IReadOnlyList<Tensor> Sums, IReadOnlyList<Tensor>
     /// <summary>Number of terms.</summary>
     public int Count => Sums.Count;
 
-    /// <summary>A count known on the host (a pixel or image total) as a term count on <paramref name="device"/>.</summary>
-    public static Tensor Constant(double count, Device device) => tensor(count, ScalarType.Float64, device);
+    /// <summary>A count known on the host (a pixel or image total) as a term count on <paramref name="device"/>, filled there
+    /// (a tensor made from host memory would be a host-to-device copy, and a stream synchronisation, per step).</summary>
+    public static Tensor Constant(double count, Device device)
+    {
+        using var value = count.ToScalar();  // held for the native call (see KeptScalars)
+        return full(Array.Empty<long>(), value, ScalarType.Float64, device);
+    }
 
     /// <summary>Every term's count and (detached) sum in one host readback: on a GPU one wait for the stream, where a
     /// read per value waited once per term. Counts stay exact (float64); a sum is its float32 value.</summary>
