@@ -44,7 +44,7 @@ public sealed class EmbeddedTrainInterruptTests : IDisposable
             Assert.DoesNotContain("Unhandled exception", stdout + stderr);
             Assert.True(stderr.Trim().Length == 0, output);  // no logger output, no stack
             var line = Assert.Single(stdout.Split('\n'), l => l.StartsWith("cancelled ", StringComparison.Ordinal));
-            Assert.Matches($@"^cancelled {id} at step \d+/100000; last checkpoint: .*step-\d+\.ckpt \(step \d+; continue with --resume ", line);
+            Assert.Matches($@"^cancelled {id} at step \d+/100000; last checkpoint: .*step-\d+\.ckpt \(step \d+; continue with the same command and --resume ", line);
         }
     }
 
@@ -58,9 +58,9 @@ public sealed class EmbeddedTrainInterruptTests : IDisposable
             { ResumedFrom = resumedFrom };
 
         Assert.Equal("cancelled run2 at step 43/100; last checkpoint: /ckpt/run1/step-000040.ckpt (step 40, the one this run resumed from; " +
-                     "continue with --resume /ckpt/run1/step-000040.ckpt)", Cli.Embedded.QuickstartRunner.CancelledLine(status));
+                     "continue with the same command and --resume /ckpt/run1/step-000040.ckpt)", Cli.Embedded.QuickstartRunner.CancelledLine(status));
         var own = status with { Checkpoint = new Abstractions.Messages.CheckpointRecord(42, "/ckpt/run2/step-000042.ckpt") };
-        Assert.EndsWith("last checkpoint: /ckpt/run2/step-000042.ckpt (step 42; continue with --resume /ckpt/run2/step-000042.ckpt)",
+        Assert.EndsWith("last checkpoint: /ckpt/run2/step-000042.ckpt (step 42; continue with the same command and --resume /ckpt/run2/step-000042.ckpt)",
             Cli.Embedded.QuickstartRunner.CancelledLine(own));
         Assert.EndsWith("; no checkpoint was written", Cli.Embedded.QuickstartRunner.CancelledLine(status with { ResumedFrom = null }));
     }

@@ -44,7 +44,10 @@ public static class QuickstartRunner
         experimentId ??= RunIds.Timestamped(spec.Name);
         var console = AnsiConsole.Console;
         WriteBanner(console, spec, experimentId, startStep);
-        if (dryRun) return DryRunOption.Passed("every check passed");
+        // The run reads every file as it trains: a dry run checks the folders, not each image and mask.
+        if (dryRun) return DryRunOption.Passed(spec.Dataset.Kind == DatasetSpec.Files
+            ? $"every check passed (the images and masks are not decoded: `segcluster dataset inspect {spec.Dataset.Path}` checks each)"
+            : "every check passed");
 
         EmbeddedCluster cluster;
         try
@@ -164,7 +167,7 @@ public static class QuickstartRunner
         $"cancelled {status.ExperimentId} at step {status.Step}/{status.TotalSteps}; " + (status.Checkpoint ?? status.ResumedFrom) switch
         {
             { } checkpoint => $"last checkpoint: {checkpoint.Path} (step {checkpoint.Step}{(status.Checkpoint is null ? ", the one this run resumed from" : "")}; " +
-                              $"continue with --resume {checkpoint.Path})",
+                              $"continue with the same command and --resume {checkpoint.Path})",
             null => "no checkpoint was written",
         };
 

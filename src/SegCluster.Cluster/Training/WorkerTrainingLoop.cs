@@ -243,7 +243,7 @@ public sealed class WorkerTrainingLoop(
     {
         var (rank, experiment) = (assignment.Rank, assignment.ExperimentId);
         logger.LogInformation("Rank {Rank} of {Experiment} on {Device}: precision {Precision}, reduces {Reduction}",
-            rank, experiment, worker.Device, trainer.Precision, reduction);
+            rank, experiment, worker.Device, trainer.Precision.Options, reduction);
         if (rank == 0 && frequencies is not null && trainer.Model is ClassSuppressionNet suppression)
             logger.LogInformation("{Experiment}: inverse-frequency class suppression (PAPERS.md §4), class: pixel frequency on up to {Samples} " +
                 "training samples → share of the drops: {Shares}", experiment, ClassFrequencies.DefaultSamples,
