@@ -164,6 +164,12 @@ public sealed class SweepTests
     {
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", Example(name, root, trialSteps), "--out", root.FullName);
         Assert.True(exit == 0, stdout + stderr);
+        // Piped, the progress is plain lines printed as they change, not the live table redrawn at every poll (a 15 s
+        // sweep wrote 393 lines into a log).
+        Assert.DoesNotContain("running trial", stdout);
+        var progress = stdout.Split('\n').Where(l => l.Contains(" finished · ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(progress);
+        Assert.Equal(progress.Count, progress.Distinct().Count());
         var folder = Assert.Single(root.Info.GetDirectories($"{name}-*"));
         return (folder, JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, "results.json"))));
     }

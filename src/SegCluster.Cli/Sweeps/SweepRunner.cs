@@ -221,8 +221,9 @@ public static class SweepRunner
         var cancelled = false;
         var reported = -1;  // finished trials in the report folder's results.json so far
         var writtenAt = DateTime.MinValue;
-        await console.Live(SweepLiveView.Render(status)).StartAsync(async live =>
+        async Task PollAsync(Action<SweepStatus> show)
         {
+            show(status);
             while (status.State == SweepState.Running)
             {
                 // The results so far when trials have ended, at most every 2 s (a sweep of many short trials would rewrite its
@@ -244,9 +245,13 @@ public static class SweepRunner
                     await sweep.CancelAsync();
                 }
                 status = await sweep.GetStatusAsync();
-                live.UpdateTarget(SweepLiveView.Render(status));
+                show(status);
             }
-        });
+        }
+        if (console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+            await console.Live(SweepLiveView.Render(status)).StartAsync(live => PollAsync(s => live.UpdateTarget(SweepLiveView.Render(s))));
+        else
+            await PollAsync(SweepLiveView.Lines(console));
 
         AnnounceSkips();
         var report = SweepReport.From(status);
