@@ -53,19 +53,26 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
-    public void An_external_redis_configuration_with_a_password_can_come_from_a_secret()
+    public void A_redis_configuration_with_a_password_comes_from_a_secret()
     {
-        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet.
+        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet: the bundled
+        // Redis' generated Secret or redis.existingSecret is read through secretKeyRef, only a password-less
+        // redis.external is a plain value.
         var redis = Variable("SEGCLUSTER_Node__Redis");
         var secret = Map(Map(redis["valueFrom"])["secretKeyRef"]);
-        Assert.Equal(HelmTemplate.Action(".Values.redis.existingSecret | quote"), secret["name"]);
-        Assert.Equal(HelmTemplate.Action(".Values.redis.secretKey | quote"), secret["key"]);
+        Assert.Equal(HelmTemplate.Action(". | quote"), secret["name"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretKey\" $ | quote"), secret["key"]);
         Assert.Equal(HelmTemplate.Action("include \"segcluster.redisAddress\" . | quote"), redis["value"]);
-        // The Secret only for an external Redis that names one; the bundled Service or redis.external otherwise.
         var statefulset = File.ReadAllText(Path.Combine(Templates, "statefulset.yaml"));
         var entry = statefulset[statefulset.IndexOf("- name: SEGCLUSTER_Node__Redis", StringComparison.Ordinal)..];
         InOrder("statefulset.yaml", entry[..entry.IndexOf("- name:", 1, StringComparison.Ordinal)],
-            "{{- if and (not .Values.redis.bundled) .Values.redis.existingSecret }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+            "{{- with include \"segcluster.redisSecretName\" . }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+
+        // The Secret: the bundled Redis' own (key "connection", which redis.yaml writes), else redis.existingSecret.
+        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*\{\{-\s*printf ""%s-redis"" \(include ""segcluster\.fullname"" \.\)\s*-\}\}\s*"
+            + @"\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.existingSecret\s*-\}\}\s*\{\{-\s*end\s*-\}\}$", Define("segcluster.redisSecretName"));
+        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*connection\s*\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.secretKey\s*-\}\}\s*\{\{-\s*end\s*-\}\}$",
+            Define("segcluster.redisSecretKey"));
 
         var values = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
         Assert.Equal("", values["existingSecret"]);
@@ -179,7 +186,7 @@ public sealed class HelmNodePodTests
         Assert.Equal("ServiceAccount", serviceAccount["kind"]);
         Assert.Equal("false", serviceAccount["automountServiceAccountToken"]);
         // The bundled Redis runs as the namespace's default account, whose token would be mounted.
-        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "Deployment");
+        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "StatefulSet");
         Assert.Equal("false", Map(Map(Map(redis["spec"])["template"])["spec"])["automountServiceAccountToken"]);
         foreach (var template in Directory.GetFiles(Templates, "*.yaml"))
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
@@ -188,7 +195,7 @@ public sealed class HelmNodePodTests
     }
 
     /// <summary>Asserts that <paramref name="text"/> holds <paramref name="parts"/> in this order (an if's branches).</summary>
-    private static void InOrder(string file, string text, params string[] parts)
+    internal static void InOrder(string file, string text, params string[] parts)
     {
         var at = 0;
         foreach (var part in parts)
@@ -199,7 +206,7 @@ public sealed class HelmNodePodTests
     }
 
     /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>
-    private static string Define(string name)
+    internal static string Define(string name)
     {
         var helpers = File.ReadAllText(Path.Combine(Templates, "_helpers.tpl"));
         var start = System.Text.RegularExpressions.Regex.Match(helpers, @"\{\{-?\s*define """ + System.Text.RegularExpressions.Regex.Escape(name) + @"""\s*-?\}\}");
