@@ -19,7 +19,7 @@ public sealed class HelmNodePodTests
         Assert.Equal("metadata.name", FieldRef("POD_NAME"));
         Assert.Equal("$(POD_IP)", Value("SEGCLUSTER_Node__AdvertiseHost"));
         Assert.Equal("status.podIP", FieldRef("POD_IP"));
-        Assert.Equal(HelmTemplate.Action(".Values.orleans.clusterId | quote"), Value("SEGCLUSTER_Node__ClusterId"));
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.clusterId\" . | quote"), Value("SEGCLUSTER_Node__ClusterId"));
         Assert.Equal("token", Map(Map(Variable("SEGCLUSTER_Node__Token")["valueFrom"])["secretKeyRef"])["key"]);
 
         // Kubernetes expands $(X) only from variables defined earlier in the list.
@@ -28,6 +28,18 @@ public sealed class HelmNodePodTests
             foreach (var reference in System.Text.RegularExpressions.Regex.Matches(variable.GetValueOrDefault("value") as string ?? "", @"\$\((\w+)\)"))
                 Assert.True(names.IndexOf(((System.Text.RegularExpressions.Match)reference).Groups[1].Value) is >= 0 and var at && at < i,
                     $"{variable["name"]} uses {reference} before it is defined");
+    }
+
+    [Fact]
+    public void The_cluster_id_defaults_to_one_of_this_release_so_two_releases_on_one_redis_stay_apart()
+    {
+        // A fixed default ("segcluster") made every release on a shared Redis join one Orleans cluster (and ServiceId).
+        Assert.Matches(@"^\{\{-\s*default \(printf ""%s-%s"" \.Release\.Namespace \(include ""segcluster\.fullname"" \.\)\) \.Values\.orleans\.clusterId\s*-\}\}$",
+            Define("segcluster.clusterId"));
+        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["orleans"])["clusterId"]);
+        Assert.Contains("include \"segcluster.clusterId\" .", File.ReadAllText(Path.Combine(Templates, "NOTES.txt")));
+        foreach (var template in Directory.GetFiles(Templates))
+            Assert.DoesNotContain(".Values.orleans.clusterId", Path.GetFileName(template) == "_helpers.tpl" ? "" : File.ReadAllText(template));
     }
 
     [Fact]

@@ -70,3 +70,9 @@ connection
 {{- .Values.redis.secretKey -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Node:ClusterId (also the Orleans ServiceId): orleans.clusterId, else "<namespace>-<fullname>", so two releases on one
+Redis (or on one namespace's) never join one cluster by sharing a default. */}}
+{{- define "segcluster.clusterId" -}}
+{{- default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) .Values.orleans.clusterId -}}
+{{- end -}}
