@@ -76,3 +76,23 @@ Redis (or on one namespace's) never join one cluster by sharing a default. */}}
 {{- define "segcluster.clusterId" -}}
 {{- default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) .Values.orleans.clusterId -}}
 {{- end -}}
+
+{{/* Requests and limits of the node container, nvidia.com/gpu aside: nodes.resources as given, or, when it is empty,
+nodes.autoResources.cpuPod for a CPU pod and gpusPerNode × nodes.autoResources.perGpu for a GPU pod (values.yaml). */}}
+{{- define "segcluster.nodeResources" -}}
+{{- if .Values.nodes.resources -}}
+{{- toYaml .Values.nodes.resources -}}
+{{- else -}}
+{{- $each := .Values.nodes.autoResources.cpuPod -}}
+{{- $count := 1 -}}
+{{- if gt (int .Values.nodes.gpusPerNode) 0 -}}
+{{- $each = .Values.nodes.autoResources.perGpu -}}
+{{- $count = int .Values.nodes.gpusPerNode -}}
+{{- end -}}
+requests:
+  cpu: {{ mul $each.cpu $count | quote }}
+  memory: {{ printf "%dGi" (mul $each.memoryGi $count) }}
+limits:
+  memory: {{ printf "%dGi" (mul $each.memoryLimitGi $count) }}
+{{- end -}}
+{{- end -}}
