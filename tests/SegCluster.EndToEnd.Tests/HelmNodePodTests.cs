@@ -145,6 +145,29 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
+    public void Pods_get_time_to_cancel_their_training_loops_and_the_update_strategy_is_a_value()
+    {
+        // SIGKILL before a cancelled loop has stopped (WorkerGrain waits CancelledLoopGrace for it) or before a checkpoint's
+        // rename loses the work since the last checkpoint; Kubernetes' default is 30 s.
+        Assert.Equal(HelmTemplate.Action(".Values.nodes.terminationGracePeriodSeconds"), Map(Pod["spec"])["terminationGracePeriodSeconds"]);
+        var grace = typeof(SegCluster.Cluster.Grains.WorkerGrain).GetField("CancelledLoopGrace",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)?.GetValue(null);
+        var loop = Assert.IsType<TimeSpan>(grace);
+        var nodes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"]);
+        var seconds = int.Parse((string)nodes["terminationGracePeriodSeconds"]);
+        Assert.True(seconds >= loop.TotalSeconds + 30, $"terminationGracePeriodSeconds {seconds} leaves under 30 s past the loop's {loop.TotalSeconds} s for a checkpoint");
+
+        // RollingUpdate (with a partition) or OnDelete, which Kubernetes refuses with a rollingUpdate.
+        var strategy = Map(Map(HelmTemplate.Load(Path.Combine(Templates, "statefulset.yaml"))["spec"])["updateStrategy"]);
+        Assert.Equal(HelmTemplate.Action(".Values.nodes.updateStrategy.type"), strategy["type"]);
+        Assert.Matches(@"\{\{-\s*if eq \.Values\.nodes\.updateStrategy\.type ""RollingUpdate""\s*\}\}\n\s*\{\{-\s*with \.Values\.nodes\.updateStrategy\.rollingUpdate\s*\}\}\n\s*rollingUpdate:",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        var values = Map(nodes["updateStrategy"]);
+        Assert.Equal("RollingUpdate", values["type"]);
+        Assert.Equal("0", Map(values["rollingUpdate"])["partition"]);
+    }
+
+    [Fact]
     public void The_disruption_budget_lets_drains_evict_one_pod_at_a_time_by_default()
     {
         // maxUnavailable 0 refuses every eviction: `kubectl drain` of a node hosting a pod waits forever.
