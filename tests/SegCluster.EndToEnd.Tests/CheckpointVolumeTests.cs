@@ -60,4 +60,22 @@ public sealed class CheckpointVolumeTests
         Assert.StartsWith("/", (string)checkpoints["mountPath"]);
         Assert.Equal("10001", Map(values["podSecurityContext"])["fsGroup"]);
     }
+
+    [Fact]
+    public void Without_a_storage_class_or_claim_notes_warn_that_the_default_class_may_not_offer_read_write_many()
+    {
+        // A default-class claim of ReadWriteMany stays Pending on most clusters (EBS, PD, Azure Disk, local-path) and every
+        // node pod with it; the render cannot know the class' modes, and refusing it would break the default install.
+        var notes = File.ReadAllText(RepoPaths.Of("helm", "segcluster", "templates", "NOTES.txt"));
+        var warning = System.Text.RegularExpressions.Regex.Match(notes,
+            @"\{\{-\s*if and \(not \.Values\.checkpoints\.existingClaim\) \(not \.Values\.checkpoints\.storageClass\)\s*\}\}(?<text>.*?)\{\{-\s*end\s*\}\}",
+            System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(warning.Success, "NOTES.txt has no warning for a checkpoint claim on the default StorageClass");
+        Assert.Contains("WARNING", warning.Groups["text"].Value);
+        Assert.Contains("ReadWriteMany", warning.Groups["text"].Value);
+        Assert.Contains("checkpoints.storageClass", warning.Groups["text"].Value);
+        var checkpoints = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["checkpoints"]);
+        Assert.Equal("", checkpoints["storageClass"]);
+        Assert.Contains("NOTES prints a warning", File.ReadAllText(RepoPaths.Of("helm", "segcluster", "values.yaml")));
+    }
 }

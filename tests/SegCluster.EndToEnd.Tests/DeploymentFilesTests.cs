@@ -105,6 +105,15 @@ public sealed partial class DeploymentFilesTests
         var redis = (Dictionary<object, object>)services["redis"];
         Assert.Equal(["127.0.0.1:6379:6379"], ((List<object>)redis["ports"]).Cast<string>());
 
+        // Prometheus (no authentication) and Grafana too; Grafana's admin password comes from the environment, required
+        // (a default would be the admin/admin everyone knows).
+        Assert.Equal(["127.0.0.1:9090:9090"], ((List<object>)((Dictionary<object, object>)services["prometheus"])["ports"]).Cast<string>());
+        var grafana = (Dictionary<object, object>)services["grafana"];
+        Assert.Equal(["127.0.0.1:3000:3000"], ((List<object>)grafana["ports"]).Cast<string>());
+        var grafanaEnv = (Dictionary<object, object>)grafana["environment"];
+        Assert.Matches(@"^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}$]+\}$", (string)grafanaEnv["GF_SECURITY_ADMIN_PASSWORD"]);
+        Assert.Contains("export GRAFANA_ADMIN_PASSWORD=", File.ReadAllText(RepoPaths.Of("docs", "deploy.md")));
+
         // Bind mounts name files of the repository; other sources are named volumes declared at the top level.
         var named = ((Dictionary<object, object>)compose["volumes"]).Keys.Cast<string>().ToList();
         foreach (var service in new[] { "prometheus", "grafana" })

@@ -19,7 +19,7 @@ public sealed class HelmNodePodTests
         Assert.Equal("metadata.name", FieldRef("POD_NAME"));
         Assert.Equal("$(POD_IP)", Value("SEGCLUSTER_Node__AdvertiseHost"));
         Assert.Equal("status.podIP", FieldRef("POD_IP"));
-        Assert.Equal(HelmTemplate.Action(".Values.orleans.clusterId | quote"), Value("SEGCLUSTER_Node__ClusterId"));
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.clusterId\" . | quote"), Value("SEGCLUSTER_Node__ClusterId"));
         Assert.Equal("token", Map(Map(Variable("SEGCLUSTER_Node__Token")["valueFrom"])["secretKeyRef"])["key"]);
 
         // Kubernetes expands $(X) only from variables defined earlier in the list.
@@ -28,6 +28,18 @@ public sealed class HelmNodePodTests
             foreach (var reference in System.Text.RegularExpressions.Regex.Matches(variable.GetValueOrDefault("value") as string ?? "", @"\$\((\w+)\)"))
                 Assert.True(names.IndexOf(((System.Text.RegularExpressions.Match)reference).Groups[1].Value) is >= 0 and var at && at < i,
                     $"{variable["name"]} uses {reference} before it is defined");
+    }
+
+    [Fact]
+    public void The_cluster_id_defaults_to_one_of_this_release_so_two_releases_on_one_redis_stay_apart()
+    {
+        // A fixed default ("segcluster") made every release on a shared Redis join one Orleans cluster (and ServiceId).
+        Assert.Matches(@"^\{\{-\s*default \(printf ""%s-%s"" \.Release\.Namespace \(include ""segcluster\.fullname"" \.\)\) \.Values\.orleans\.clusterId\s*-\}\}$",
+            Define("segcluster.clusterId"));
+        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["orleans"])["clusterId"]);
+        Assert.Contains("include \"segcluster.clusterId\" .", File.ReadAllText(Path.Combine(Templates, "NOTES.txt")));
+        foreach (var template in Directory.GetFiles(Templates))
+            Assert.DoesNotContain(".Values.orleans.clusterId", Path.GetFileName(template) == "_helpers.tpl" ? "" : File.ReadAllText(template));
     }
 
     [Fact]
@@ -53,19 +65,26 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
-    public void An_external_redis_configuration_with_a_password_can_come_from_a_secret()
+    public void A_redis_configuration_with_a_password_comes_from_a_secret()
     {
-        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet.
+        // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet: the bundled
+        // Redis' generated Secret or redis.existingSecret is read through secretKeyRef, only a password-less
+        // redis.external is a plain value.
         var redis = Variable("SEGCLUSTER_Node__Redis");
         var secret = Map(Map(redis["valueFrom"])["secretKeyRef"]);
-        Assert.Equal(HelmTemplate.Action(".Values.redis.existingSecret | quote"), secret["name"]);
-        Assert.Equal(HelmTemplate.Action(".Values.redis.secretKey | quote"), secret["key"]);
+        Assert.Equal(HelmTemplate.Action(". | quote"), secret["name"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretKey\" $ | quote"), secret["key"]);
         Assert.Equal(HelmTemplate.Action("include \"segcluster.redisAddress\" . | quote"), redis["value"]);
-        // The Secret only for an external Redis that names one; the bundled Service or redis.external otherwise.
         var statefulset = File.ReadAllText(Path.Combine(Templates, "statefulset.yaml"));
         var entry = statefulset[statefulset.IndexOf("- name: SEGCLUSTER_Node__Redis", StringComparison.Ordinal)..];
         InOrder("statefulset.yaml", entry[..entry.IndexOf("- name:", 1, StringComparison.Ordinal)],
-            "{{- if and (not .Values.redis.bundled) .Values.redis.existingSecret }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+            "{{- with include \"segcluster.redisSecretName\" . }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+
+        // The Secret: the bundled Redis' own (key "connection", which redis.yaml writes), else redis.existingSecret.
+        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*\{\{-\s*printf ""%s-redis"" \(include ""segcluster\.fullname"" \.\)\s*-\}\}\s*"
+            + @"\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.existingSecret\s*-\}\}\s*\{\{-\s*end\s*-\}\}$", Define("segcluster.redisSecretName"));
+        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*connection\s*\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.secretKey\s*-\}\}\s*\{\{-\s*end\s*-\}\}$",
+            Define("segcluster.redisSecretKey"));
 
         var values = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
         Assert.Equal("", values["existingSecret"]);
@@ -88,9 +107,8 @@ public sealed class HelmNodePodTests
         var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
         Assert.Equal("requests.cpu", field["resource"]);
         Assert.Equal(Container["name"], field["containerName"]);
-        var values = DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"));
-        var requests = Map(Map(Map(values["nodes"])["resources"])["requests"]);
-        Assert.True(requests.ContainsKey("cpu"), "values.yaml nodes.resources.requests.cpu is what DOTNET_PROCESSOR_COUNT reads");
+        // The computed resources always request CPUs; given ones must (values.schema.json): HelmValuesSchemaTests.
+        Assert.Contains("  cpu: {{ mul $each.cpu $count | quote }}", Define("segcluster.nodeResources"));
     }
 
     [Fact]
@@ -124,6 +142,29 @@ public sealed class HelmNodePodTests
         Assert.True(startupSeconds >= 300 && startupSeconds > livenessSeconds, $"startup probe allows {startupSeconds} s, liveness {livenessSeconds} s");
         Assert.Equal("/health", Map(Map(Container["livenessProbe"])["httpGet"])["path"]);
         Assert.Equal("/health/ready", Map(Map(Container["readinessProbe"])["httpGet"])["path"]);
+    }
+
+    [Fact]
+    public void Pods_get_time_to_cancel_their_training_loops_and_the_update_strategy_is_a_value()
+    {
+        // SIGKILL before a cancelled loop has stopped (WorkerGrain waits CancelledLoopGrace for it) or before a checkpoint's
+        // rename loses the work since the last checkpoint; Kubernetes' default is 30 s.
+        Assert.Equal(HelmTemplate.Action(".Values.nodes.terminationGracePeriodSeconds"), Map(Pod["spec"])["terminationGracePeriodSeconds"]);
+        var grace = typeof(SegCluster.Cluster.Grains.WorkerGrain).GetField("CancelledLoopGrace",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)?.GetValue(null);
+        var loop = Assert.IsType<TimeSpan>(grace);
+        var nodes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"]);
+        var seconds = int.Parse((string)nodes["terminationGracePeriodSeconds"]);
+        Assert.True(seconds >= loop.TotalSeconds + 30, $"terminationGracePeriodSeconds {seconds} leaves under 30 s past the loop's {loop.TotalSeconds} s for a checkpoint");
+
+        // RollingUpdate (with a partition) or OnDelete, which Kubernetes refuses with a rollingUpdate.
+        var strategy = Map(Map(HelmTemplate.Load(Path.Combine(Templates, "statefulset.yaml"))["spec"])["updateStrategy"]);
+        Assert.Equal(HelmTemplate.Action(".Values.nodes.updateStrategy.type"), strategy["type"]);
+        Assert.Matches(@"\{\{-\s*if eq \.Values\.nodes\.updateStrategy\.type ""RollingUpdate""\s*\}\}\n\s*\{\{-\s*with \.Values\.nodes\.updateStrategy\.rollingUpdate\s*\}\}\n\s*rollingUpdate:",
+            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        var values = Map(nodes["updateStrategy"]);
+        Assert.Equal("RollingUpdate", values["type"]);
+        Assert.Equal("0", Map(values["rollingUpdate"])["partition"]);
     }
 
     [Fact]
@@ -179,7 +220,7 @@ public sealed class HelmNodePodTests
         Assert.Equal("ServiceAccount", serviceAccount["kind"]);
         Assert.Equal("false", serviceAccount["automountServiceAccountToken"]);
         // The bundled Redis runs as the namespace's default account, whose token would be mounted.
-        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "Deployment");
+        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "StatefulSet");
         Assert.Equal("false", Map(Map(Map(redis["spec"])["template"])["spec"])["automountServiceAccountToken"]);
         foreach (var template in Directory.GetFiles(Templates, "*.yaml"))
             Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
@@ -188,7 +229,7 @@ public sealed class HelmNodePodTests
     }
 
     /// <summary>Asserts that <paramref name="text"/> holds <paramref name="parts"/> in this order (an if's branches).</summary>
-    private static void InOrder(string file, string text, params string[] parts)
+    internal static void InOrder(string file, string text, params string[] parts)
     {
         var at = 0;
         foreach (var part in parts)
@@ -199,7 +240,7 @@ public sealed class HelmNodePodTests
     }
 
     /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>
-    private static string Define(string name)
+    internal static string Define(string name)
     {
         var helpers = File.ReadAllText(Path.Combine(Templates, "_helpers.tpl"));
         var start = System.Text.RegularExpressions.Regex.Match(helpers, @"\{\{-?\s*define """ + System.Text.RegularExpressions.Regex.Escape(name) + @"""\s*-?\}\}");

@@ -20,12 +20,13 @@ public sealed class PromtoolTests : IDisposable
 
     /// <summary>Ten minutes in, only the alerts without a `for` have fired; at 30 every alert fires for the bad series
     /// (node1 down, worker family near the series limit, a queued experiment, worker a skipping 1 in 60 fp16 steps,
-    /// dataset broken with unusable samples) and none for the healthy ones (the sweep family at exactly 0.9 × the
-    /// limit, worker b's one skip, an empty queue on node2, dataset clean).</summary>
+    /// dataset broken with unusable samples, an experiment running while no images are trained after minute 10) and none
+    /// for the healthy ones (the sweep family at exactly 0.9 × the limit, worker b's one skip, an empty queue on node2,
+    /// dataset clean, another job's node down and its queue).</summary>
     [RequiresPrometheusFact]
     public async Task Shipped_alert_rules_pass_promtool_and_fire_on_their_conditions()
     {
-        Assert.Contains("SUCCESS: 5 rules found", await PromtoolAsync("check", "rules", Rules));
+        Assert.Contains("SUCCESS: 6 rules found", await PromtoolAsync("check", "rules", Rules));
         var tests = Path.Combine(_dir.FullName, "rules.test.yml");
         await File.WriteAllTextAsync(tests, $$"""
             rule_files:
@@ -36,16 +37,20 @@ public sealed class PromtoolTests : IDisposable
                 input_series:
                   - { series: 'up{job="segcluster", instance="node1:8080"}', values: '1x4 0x40' }
                   - { series: 'up{job="segcluster", instance="node2:8080"}', values: '1x45' }
-                  - { series: 'segcluster_telemetry_series{instance="node1:8080", family="worker"}', values: '{{Limit90 + 1}}x45' }
-                  - { series: 'segcluster_telemetry_series{instance="node1:8080", family="sweep"}', values: '{{Limit90}}x45' }
-                  - { series: 'segcluster_scheduler_queue{instance="node1:8080"}', values: '2x45' }
-                  - { series: 'segcluster_scheduler_queue{instance="node2:8080"}', values: '0x45' }
-                  - { series: 'segcluster_train_step_duration_seconds_count{instance="node1:8080", worker="a"}', values: '0+60x45' }
-                  - { series: 'segcluster_train_skipped_steps_total{instance="node1:8080", worker="a"}', values: '0+1x45' }
-                  - { series: 'segcluster_train_step_duration_seconds_count{instance="node1:8080", worker="b"}', values: '0+60x45' }
-                  - { series: 'segcluster_train_skipped_steps_total{instance="node1:8080", worker="b"}', values: '0x20 1x25' }
-                  - { series: 'segcluster_data_invalid_samples_total{instance="node1:8080", dataset="broken"}', values: '0x20 3x25' }
-                  - { series: 'segcluster_data_invalid_samples_total{instance="node1:8080", dataset="clean"}', values: '0x45' }
+                  - { series: 'up{job="other", instance="node9:8080"}', values: '0x45' }
+                  - { series: 'segcluster_telemetry_series{job="segcluster", instance="node1:8080", family="worker"}', values: '{{Limit90 + 1}}x45' }
+                  - { series: 'segcluster_telemetry_series{job="segcluster", instance="node1:8080", family="sweep"}', values: '{{Limit90}}x45' }
+                  - { series: 'segcluster_scheduler_queue{job="segcluster", instance="node1:8080"}', values: '2x45' }
+                  - { series: 'segcluster_scheduler_queue{job="segcluster", instance="node2:8080"}', values: '0x45' }
+                  - { series: 'segcluster_scheduler_queue{job="other", instance="node9:8080"}', values: '5x45' }
+                  - { series: 'segcluster_train_step_duration_seconds_count{job="segcluster", instance="node1:8080", worker="a"}', values: '0+60x45' }
+                  - { series: 'segcluster_train_skipped_steps_total{job="segcluster", instance="node1:8080", worker="a"}', values: '0+1x45' }
+                  - { series: 'segcluster_train_step_duration_seconds_count{job="segcluster", instance="node1:8080", worker="b"}', values: '0+60x45' }
+                  - { series: 'segcluster_train_skipped_steps_total{job="segcluster", instance="node1:8080", worker="b"}', values: '0x20 1x25' }
+                  - { series: 'segcluster_data_invalid_samples_total{job="segcluster", instance="node1:8080", dataset="broken"}', values: '0x20 3x25' }
+                  - { series: 'segcluster_data_invalid_samples_total{job="segcluster", instance="node1:8080", dataset="clean"}', values: '0x45' }
+                  - { series: 'segcluster_experiments{job="segcluster", instance="node1:8080", state="running"}', values: '1x45' }
+                  - { series: 'segcluster_train_images_total{job="segcluster", instance="node1:8080", worker="a"}', values: '0+8x10 80x35' }
                 promql_expr_test:
                   - expr: &firing sum by (alertname, instance, family, worker, dataset) (ALERTS{alertstate="firing"})
                     eval_time: 10m
@@ -60,6 +65,27 @@ public sealed class PromtoolTests : IDisposable
                       - { labels: '{alertname="SegClusterSchedulerQueueStuck"}', value: 1 }
                       - { labels: '{alertname="SegClusterFp16StepsSkipped", instance="node1:8080", worker="a"}', value: 1 }
                       - { labels: '{alertname="SegClusterInvalidSamples", instance="node1:8080", dataset="broken"}', value: 1 }
+                      - { labels: '{alertname="SegClusterTrainingStalled"}', value: 1 }
+              # Training throughout, or no experiment running: no stall; running with no images series at all: a stall.
+              - interval: 1m
+                input_series:
+                  - { series: 'segcluster_experiments{job="segcluster", instance="node1:8080", state="running"}', values: '1x45' }
+                  - { series: 'segcluster_train_images_total{job="segcluster", instance="node1:8080", worker="a"}', values: '0+8x45' }
+                  - { series: 'segcluster_experiments{job="segcluster", instance="node2:8080", state="completed"}', values: '3x45' }
+                alert_rule_test:
+                  - { eval_time: 40m, alertname: SegClusterTrainingStalled }
+              - interval: 1m
+                input_series:
+                  - { series: 'segcluster_experiments{job="segcluster", instance="node1:8080", state="running"}', values: '0x10 1x35' }
+                alert_rule_test:
+                  - { eval_time: 14m, alertname: SegClusterTrainingStalled }
+                  - eval_time: 16m
+                    alertname: SegClusterTrainingStalled
+                    exp_alerts:
+                      - exp_labels: { severity: critical }
+                        exp_annotations:
+                          summary: "1 experiment(s) running, no images trained for 15 minutes"
+                          description: "segcluster_train_images_total has not grown for 15 minutes while experiments are running. `segcluster status` shows each experiment's state and the node logs say what its ranks wait for (ring formation, a peer, data)."
             """);
         Assert.Contains("SUCCESS", await PromtoolAsync("test", "rules", tests));
     }
@@ -72,7 +98,7 @@ public sealed class PromtoolTests : IDisposable
         Assert.True(named.Count >= 5, string.Join(", ", named));
 
         // docs/metrics.md: alert on segcluster_telemetry_series > 0.9 × the limit, whose default is the code's.
-        Assert.Contains($"segcluster_telemetry_series > 0.9 * {TelemetryOptions.DefaultSeriesLimit}", rules);
+        Assert.Contains($"segcluster_telemetry_series{{job=\"segcluster\"}} > 0.9 * {TelemetryOptions.DefaultSeriesLimit}", rules);
         Assert.Contains($"(default {TelemetryOptions.DefaultSeriesLimit};", File.ReadAllText(RepoPaths.Of("docs", "metrics.md")));
 
         // Prometheus in compose reads it beside its config.

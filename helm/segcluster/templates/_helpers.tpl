@@ -42,12 +42,57 @@ existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- default (printf "%s-checkpoints" (include "segcluster.fullname" .)) .Values.checkpoints.existingClaim -}}
 {{- end -}}
 
-{{/* host:port of Redis: the bundled Service or redis.external (with redis.existingSecret set the node pods read the
-Secret instead; statefulset.yaml). */}}
+{{/* host:port of Redis: the bundled Service or redis.external (the node pods read the configuration string from the
+Secret of segcluster.redisSecretName instead when there is one; statefulset.yaml). */}}
 {{- define "segcluster.redisAddress" -}}
 {{- if .Values.redis.bundled -}}
 {{- printf "%s-redis:6379" (include "segcluster.fullname" .) -}}
 {{- else -}}
 {{- required "redis.external must be host:port (or set redis.existingSecret) when redis.bundled is false" .Values.redis.external -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the nodes' Redis configuration string ("host:port,password=..."): the bundled Redis' own
+(redis.yaml, key "connection"), or redis.existingSecret for an external one; empty = none (redis.external, no password). */}}
+{{- define "segcluster.redisSecretName" -}}
+{{- if .Values.redis.bundled -}}
+{{- printf "%s-redis" (include "segcluster.fullname" .) -}}
+{{- else -}}
+{{- .Values.redis.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Key of segcluster.redisSecretName holding the configuration string. */}}
+{{- define "segcluster.redisSecretKey" -}}
+{{- if .Values.redis.bundled -}}
+connection
+{{- else -}}
+{{- .Values.redis.secretKey -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Node:ClusterId (also the Orleans ServiceId): orleans.clusterId, else "<namespace>-<fullname>", so two releases on one
+Redis (or on one namespace's) never join one cluster by sharing a default. */}}
+{{- define "segcluster.clusterId" -}}
+{{- default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) .Values.orleans.clusterId -}}
+{{- end -}}
+
+{{/* Requests and limits of the node container, nvidia.com/gpu aside: nodes.resources as given, or, when it is empty,
+nodes.autoResources.cpuPod for a CPU pod and gpusPerNode × nodes.autoResources.perGpu for a GPU pod (values.yaml). */}}
+{{- define "segcluster.nodeResources" -}}
+{{- if .Values.nodes.resources -}}
+{{- toYaml .Values.nodes.resources -}}
+{{- else -}}
+{{- $each := .Values.nodes.autoResources.cpuPod -}}
+{{- $count := 1 -}}
+{{- if gt (int .Values.nodes.gpusPerNode) 0 -}}
+{{- $each = .Values.nodes.autoResources.perGpu -}}
+{{- $count = int .Values.nodes.gpusPerNode -}}
+{{- end -}}
+requests:
+  cpu: {{ mul $each.cpu $count | quote }}
+  memory: {{ printf "%dGi" (mul $each.memoryGi $count) }}
+limits:
+  memory: {{ printf "%dGi" (mul $each.memoryLimitGi $count) }}
 {{- end -}}
 {{- end -}}

@@ -1,0 +1,87 @@
+using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>
+/// The chart's bundled Redis holds Orleans membership and every experiment's grain state: a StatefulSet with an
+/// append-only file on its own claim, resources, probes and a password the nodes read from a Secret.
+/// </summary>
+public sealed class HelmRedisTests
+{
+    private static readonly string Template = RepoPaths.Of("helm", "segcluster", "templates", "redis.yaml");
+    private static readonly List<Dictionary<object, object>> Objects = HelmTemplate.LoadAll(Template);
+    private static readonly Dictionary<object, object> StatefulSet = Objects.Single(o => (string)o["kind"] == "StatefulSet");
+    private static readonly Dictionary<object, object> Container =
+        Map(Assert.Single(List(Map(Map(Map(StatefulSet["spec"])["template"])["spec"])["containers"])));
+    private static readonly Dictionary<object, object> Values =
+        Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
+
+    [Fact]
+    public void Redis_keeps_an_append_only_file_on_a_claim_of_its_stateful_set()
+    {
+        Assert.DoesNotContain(Objects, o => (string)o["kind"] == "Deployment");
+        var args = List(Container["args"]).Cast<string>().ToList();
+        Assert.Equal("yes", args[args.IndexOf("--appendonly") + 1]);
+        Assert.Equal("/data", args[args.IndexOf("--dir") + 1]);
+        var mount = List(Container["volumeMounts"]).Select(Map).Single(m => (string)m["mountPath"] == "/data");
+
+        var claim = Map(Assert.Single(List(Map(StatefulSet["spec"])["volumeClaimTemplates"])));
+        Assert.Equal(mount["name"], Map(claim["metadata"])["name"]);
+        var spec = Map(claim["spec"]);
+        Assert.Equal(["ReadWriteOnce"], List(spec["accessModes"]).Cast<string>());
+        Assert.Equal(HelmTemplate.Action(".Values.redis.persistence.size"), Map(Map(spec["resources"])["requests"])["storage"]);
+        Assert.Equal(HelmTemplate.Action(". | quote"), spec["storageClassName"]);
+        // Only without persistence does the pod put /data on an emptyDir instead.
+        var text = File.ReadAllText(Template);
+        Assert.Matches(@"\{\{-\s*if not \.Values\.redis\.persistence\.enabled\s*\}\}\n\s*volumes:", text);
+        Assert.Matches(@"\{\{-\s*if \.Values\.redis\.persistence\.enabled\s*\}\}\n(\s*#[^\n]*\n)*\s*volumeClaimTemplates:", text);
+
+        var persistence = Map(Values["persistence"]);
+        Assert.Equal("true", persistence["enabled"]);
+        Assert.Equal("", persistence["storageClass"]);
+        Assert.Matches(@"^\d+[GM]i$", (string)persistence["size"]);
+    }
+
+    [Fact]
+    public void Redis_has_resources_and_probes_that_authenticate()
+    {
+        Assert.Contains("{{- toYaml .Values.redis.resources | nindent 12 }}", File.ReadAllText(Template));
+        var resources = Map(Values["resources"]);
+        Assert.True(Map(resources["requests"]).ContainsKey("memory"));
+        Assert.True(Map(resources["limits"]).ContainsKey("memory"));
+
+        var readiness = string.Join(" ", List(Map(Map(Container["readinessProbe"])["exec"])["command"]).Cast<string>());
+        var liveness = string.Join(" ", List(Map(Map(Container["livenessProbe"])["exec"])["command"]).Cast<string>());
+        Assert.Contains("redis-cli ping", readiness);
+        Assert.Contains("PONG", readiness);
+        Assert.DoesNotContain("LOADING", readiness);
+        Assert.Contains("LOADING", liveness);  // replaying the append-only file: alive, not ready
+        // redis-cli reads the password from REDISCLI_AUTH; the server from REDIS_PASSWORD, both the Secret's "password".
+        foreach (var variable in new[] { "REDISCLI_AUTH", "REDIS_PASSWORD" })
+        {
+            var reference = Map(Map(List(Container["env"]).Select(Map).Single(e => (string)e["name"] == variable)["valueFrom"])["secretKeyRef"]);
+            Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretName\" ."), reference["name"]);
+            Assert.Equal("password", reference["key"]);
+        }
+        var args = List(Container["args"]).Cast<string>().ToList();
+        Assert.Equal("$(REDIS_PASSWORD)", args[args.IndexOf("--requirepass") + 1]);
+    }
+
+    [Fact]
+    public void The_password_is_generated_once_kept_on_upgrade_and_is_in_the_nodes_configuration_string()
+    {
+        var secret = Objects.Single(o => (string)o["kind"] == "Secret");
+        Assert.Equal(HelmTemplate.Action("$name"), Map(secret["metadata"])["name"]);
+        var text = File.ReadAllText(Template);
+        Assert.Contains("{{- $name := include \"segcluster.redisSecretName\" . }}", text);
+        Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", text);
+        InOrder("redis.yaml", text, "{{- $password := randAlphaNum 32 }}", "{{- if .Values.redis.auth.password }}",
+            "{{- else if $existing }}", "{{- $password = index $existing.data \"password\" | b64dec }}", "{{- end }}");
+        var data = Map(secret["data"]);
+        Assert.Equal(HelmTemplate.Action("$password | b64enc | quote"), data["password"]);
+        // The key the nodes read (segcluster.redisSecretKey when bundled): the bundled Service's address with the password.
+        Assert.Equal(HelmTemplate.Action("printf \"%s,password=%s\" (include \"segcluster.redisAddress\" .) $password | b64enc | quote"), data["connection"]);
+        Assert.Contains("connection", Define("segcluster.redisSecretKey"));
+        Assert.Equal("", Map(Values["auth"])["password"]);
+    }
+}
