@@ -23,19 +23,7 @@ public static class ActivationFootprint
                 bytes += output.numel() * output.element_size();
                 return output;
             }).remove);
-        bool training = model.training;
-        try
-        {
-            model.eval();
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            model.call(zeros(1, 3, height, width));
-        }
-        finally
-        {
-            foreach (var remove in removers) remove();
-            model.train(training);
-        }
+        ModelProfiler.ProbeForward(model, height, width, removers);
         return bytes;
     }
 }

@@ -89,6 +89,18 @@ public static class ModelProfiler
             }
         }
 
+        ProbeForward(model, height, width, removers);
+        var missed = counted.Where(m => !fired.Contains(m)).ToList();
+        if (missed.Count > 0)
+            throw new InvalidOperationException(
+                $"{missed.Count} Conv2d/Linear layers ran without their hook (invoked with forward() instead of call()?): the count would be low.");
+        return macs;
+    }
+
+    /// <summary>One forward pass of a zero (1, 3, H, W) image in eval mode without gradients, for the forward hooks the
+    /// caller registered; the hooks are removed (<paramref name="removeHooks"/>) and the model's mode restored after.</summary>
+    internal static void ProbeForward<TOutput>(nn.Module<Tensor, TOutput> model, int height, int width, IEnumerable<Action> removeHooks)
+    {
         bool training = model.training;
         try
         {
@@ -99,13 +111,8 @@ public static class ModelProfiler
         }
         finally
         {
-            foreach (var remove in removers) remove();
+            foreach (var remove in removeHooks) remove();
             model.train(training);
         }
-        var missed = counted.Where(m => !fired.Contains(m)).ToList();
-        if (missed.Count > 0)
-            throw new InvalidOperationException(
-                $"{missed.Count} Conv2d/Linear layers ran without their hook (invoked with forward() instead of call()?): the count would be low.");
-        return macs;
     }
 }
