@@ -156,6 +156,9 @@ public sealed class HelmNodePodTests
         var nodes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"]);
         var seconds = int.Parse((string)nodes["terminationGracePeriodSeconds"]);
         Assert.True(seconds >= loop.TotalSeconds + 30, $"terminationGracePeriodSeconds {seconds} leaves under 30 s past the loop's {loop.TotalSeconds} s for a checkpoint");
+        // The host's own shutdown limit (.NET's default 30 s) follows the grace, 10 s inside it, as a TimeSpan the node binds.
+        Assert.Equal(HelmTemplate.Action("printf '00:%02d:%02d' (div $shutdown 60) (mod $shutdown 60) | quote"), Variable("SEGCLUSTER_Node__ShutdownTimeout")["value"]);
+        Assert.Contains("{{- $shutdown := max 1 (sub (int .Values.nodes.terminationGracePeriodSeconds) 10) }}", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
 
         // RollingUpdate (with a partition) or OnDelete, which Kubernetes refuses with a rollingUpdate.
         var strategy = Map(Map(HelmTemplate.Load(Path.Combine(Templates, "statefulset.yaml"))["spec"])["updateStrategy"]);

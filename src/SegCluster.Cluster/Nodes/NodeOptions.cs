@@ -80,6 +80,12 @@ public sealed class NodeOptions
     /// (Node:MembershipLossRestartAfter; readiness fails at once).</summary>
     public TimeSpan MembershipLossRestartAfter { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a stopping node (SIGTERM) may take to cancel its training loops, let rank 0 finish a checkpoint
+    /// write and leave the cluster before the host gives up (Node:ShutdownTimeout; .NET's default is 30 s, less than a
+    /// cancelled loop may need). Keep it under the orchestrator's grace (Kubernetes terminationGracePeriodSeconds, compose
+    /// stop_grace_period), or the node is killed mid-shutdown.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
     public string CollectiveEndpoint => $"http://{AdvertiseHost}:{CollectivePort}";
 
     /// <summary>The workers this node owns: one per entry of <see cref="Devices"/>.</summary>

@@ -26,6 +26,8 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Node:HeartbeatSeconds {options.HeartbeatSeconds} must be a positive number of seconds, e.g. 2.");
         if (!(options.FailureDetection.ProbeTimeoutSeconds > 0) || !double.IsFinite(options.FailureDetection.ProbeTimeoutSeconds))
             errors.Add($"Node:FailureDetection:ProbeTimeoutSeconds {options.FailureDetection.ProbeTimeoutSeconds} must be a positive number of seconds, e.g. 2.");
+        if (options.ShutdownTimeout <= TimeSpan.Zero)
+            errors.Add($"Node:ShutdownTimeout {options.ShutdownTimeout} must be a positive time span, e.g. 00:00:45.");
         if (options.MembershipLossRestartAfter <= TimeSpan.Zero)
             errors.Add($"Node:MembershipLossRestartAfter {options.MembershipLossRestartAfter} must be a positive time span, e.g. 00:01:00.");
         if (options.FailureDetection.MissedProbes < 1)

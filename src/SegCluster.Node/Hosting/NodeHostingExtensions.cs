@@ -34,6 +34,7 @@ public static class NodeHostingExtensions
             // gRPC without TLS needs an HTTP/2-only (prior knowledge) endpoint.
             kestrel.ListenAnyIPOrLoopback(node, node.CollectivePort, HttpProtocols.Http2);
         });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = node.ShutdownTimeout);
         builder.AddSegClusterSilo(node);
         builder.Services.AddSegClusterGrainServices();
         builder.Services.AddSegClusterCollectives();
