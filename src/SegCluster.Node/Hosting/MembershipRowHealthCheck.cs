@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Orleans.Clustering.Redis;
 using Orleans.Runtime;
 using SegCluster.Cluster.Nodes;
 
@@ -12,79 +14,71 @@ namespace SegCluster.Node.Hosting;
 /// side by side, both ready. Readiness (<see cref="Readiness"/>) fails while the row is missing or the store cannot be
 /// read. Liveness (<see cref="Liveness"/>) fails once the store has answered without this node's row for
 /// Node:MembershipLossRestartAfter, so the orchestrator restarts the node and it joins again; a store that cannot be
-/// reached does not fail it (a restart would not bring the store back). One read of the row per probe round.
+/// reached does not fail it (a restart would not bring the store back).
+/// The row is read in the background every <see cref="ReadEvery"/>, each read bounded by <see cref="ReadTimeout"/>; the
+/// probes only look at the last verdict, so a slow or unreachable store never makes a probe itself time out.
 /// </summary>
 public sealed class MembershipRowHealthCheck(
-    IMembershipTable table, ILocalSiloDetails silo, ISiloStatusOracle status, IOptions<NodeOptions> options, TimeProvider time)
+    IMembershipTable table, ILocalSiloDetails silo, ISiloStatusOracle status, IOptions<NodeOptions> options, TimeProvider time) : BackgroundService
 {
-    /// <summary>Reads within this long of the last serve both probes (readiness and liveness often come together).</summary>
-    private static readonly TimeSpan ReadReuse = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan ReadEvery = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(4);
 
-    private readonly SemaphoreSlim _reading = new(1, 1);
-    private (DateTimeOffset At, string? Problem, bool Missing) _last = (DateTimeOffset.MinValue, null, false);
-    private DateTimeOffset? _missingSince;
+    private volatile Verdict _last = new(null, null);
 
-    public IHealthCheck Readiness => new Check(this, live: false);
+    public IHealthCheck Readiness => new Check(() => _last.Problem is { } problem ? HealthCheckResult.Unhealthy(problem) : HealthCheckResult.Healthy());
 
-    public IHealthCheck Liveness => new Check(this, live: true);
-
-    private async Task<HealthCheckResult> CheckAsync(bool live, CancellationToken cancellationToken)
+    public IHealthCheck Liveness => new Check(() =>
     {
-        var (problem, missing, missingFor) = await ReadAsync(cancellationToken);
-        if (problem is null) return HealthCheckResult.Healthy();
-        if (!live) return HealthCheckResult.Unhealthy(problem);
+        var (problem, missingSince) = _last;
         var restartAfter = options.Value.MembershipLossRestartAfter;
-        return missing && missingFor >= restartAfter
+        return missingSince is { } since && time.GetUtcNow() - since is var missingFor && missingFor >= restartAfter
             ? HealthCheckResult.Unhealthy($"{problem} for {missingFor.TotalSeconds:0} s (Node:MembershipLossRestartAfter {restartAfter.TotalSeconds:0} s): restart the node to join again")
-            : HealthCheckResult.Healthy(problem);
+            : HealthCheckResult.Healthy();
+    });
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ReadEvery, time);
+        do
+        {
+            var (problem, missing) = await ReadRowAsync(stoppingToken);
+            // The row has been missing since the first read that found it so; any other verdict resets the clock.
+            _last = new Verdict(problem, missing ? _last.MissingSince ?? time.GetUtcNow() : null);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task<(string? Problem, bool Missing, TimeSpan MissingFor)> ReadAsync(CancellationToken cancellationToken)
+    /// <returns>What is wrong (null: the row is there and Active), and whether the store answered without the row while
+    /// this silo is Active (before, a node still joining: its row is written as it joins).</returns>
+    private async Task<(string? Problem, bool Missing)> ReadRowAsync(CancellationToken stoppingToken)
     {
-        await _reading.WaitAsync(cancellationToken);
-        try
-        {
-            var now = time.GetUtcNow();
-            if (now - _last.At >= ReadReuse)
-            {
-                var (problem, missing) = await ReadRowAsync(cancellationToken);
-                _last = (now, problem, missing);
-            }
-            _missingSince = _last.Missing ? _missingSince ?? now : null;
-            return (_last.Problem, _last.Missing, _last.Missing ? now - _missingSince!.Value : TimeSpan.Zero);
-        }
-        finally
-        {
-            _reading.Release();
-        }
-    }
-
-    /// <returns>What is wrong (null: the row is there and Active), and whether the store answered without the row.</returns>
-    private async Task<(string? Problem, bool Missing)> ReadRowAsync(CancellationToken cancellationToken)
-    {
+        using var timeout = new CancellationTokenSource(ReadTimeout, time);
+        using var read = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
         MembershipTableData data;
         try
         {
-            data = await table.ReadRowAsync(silo.SiloAddress, cancellationToken);
+            data = await table.ReadRowAsync(silo.SiloAddress, read.Token).WaitAsync(read.Token);
         }
-        catch (Exception e) when (e.GetType().Name == "RedisClusteringException")
+        catch (RedisClusteringException e)
         {
             // Orleans' Redis table throws this when the table's version key is gone: the store answers, the table is lost.
             return ($"the cluster's membership table is gone from the clustering store ({e.Message})", status.CurrentStatus == SiloStatus.Active);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
-            return ($"the clustering store cannot be read: {e.Message}", false);
+            var why = e is OperationCanceledException ? $"no answer within {ReadTimeout.TotalSeconds:0} s" : e.Message;
+            return ($"the clustering store cannot be read: {why}", false);
         }
         var entry = data.Members.Select(m => m.Item1).FirstOrDefault(m => m.SiloAddress.Equals(silo.SiloAddress));
-        // Missing before the silo is Active is a node still joining (its row is written as it joins), not a lost table.
         if (entry is null) return ($"this node ({silo.SiloAddress}) is missing from the cluster's membership table", status.CurrentStatus == SiloStatus.Active);
         return entry.Status == SiloStatus.Active ? (null, false) : ($"this node is {entry.Status} in the cluster's membership table, not Active", false);
     }
 
-    private sealed class Check(MembershipRowHealthCheck monitor, bool live) : IHealthCheck
+    private sealed record Verdict(string? Problem, DateTimeOffset? MissingSince);
+
+    private sealed class Check(Func<HealthCheckResult> result) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            monitor.CheckAsync(live, cancellationToken);
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) => Task.FromResult(result());
     }
 }

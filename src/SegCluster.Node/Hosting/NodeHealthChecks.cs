@@ -18,6 +18,7 @@ public static class NodeHealthChecks
     public static IServiceCollection AddSegClusterHealthChecks(this IServiceCollection services)
     {
         services.AddSingleton<MembershipRowHealthCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<MembershipRowHealthCheck>());
         services.AddHealthChecks()
             .AddCheck<SiloActiveHealthCheck>("silo", tags: [ReadyTag])
             .Add(new HealthCheckRegistration("membership", sp => sp.GetRequiredService<MembershipRowHealthCheck>().Readiness, null, [ReadyTag]))
