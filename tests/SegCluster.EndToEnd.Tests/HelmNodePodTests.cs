@@ -34,8 +34,11 @@ public sealed class HelmNodePodTests
     public void The_cluster_id_defaults_to_one_of_this_release_so_two_releases_on_one_redis_stay_apart()
     {
         // A fixed default ("segcluster") made every release on a shared Redis join one Orleans cluster (and ServiceId).
-        Assert.Matches(@"^\{\{-\s*default \(printf ""%s-%s"" \.Release\.Namespace \(include ""segcluster\.fullname"" \.\)\) \.Values\.orleans\.clusterId\s*-\}\}$",
-            Define("segcluster.clusterId"));
+        // An upgrade keeps the id its nodes run with (a release installed with "segcluster" keeps its stored runs).
+        var define = Define("segcluster.clusterId");
+        Assert.Contains("lookup \"apps/v1\" \"StatefulSet\" .Release.Namespace (include \"segcluster.fullname\" .)", define);
+        Assert.Contains("if eq .name \"SEGCLUSTER_Node__ClusterId\"", define);
+        Assert.EndsWith("{{- .Values.orleans.clusterId | default $running | default (printf \"%s-%s\" .Release.Namespace (include \"segcluster.fullname\" .)) -}}", define);
         Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["orleans"])["clusterId"]);
         Assert.Contains("include \"segcluster.clusterId\" .", File.ReadAllText(Path.Combine(Templates, "NOTES.txt")));
         foreach (var template in Directory.GetFiles(Templates))
@@ -157,7 +160,9 @@ public sealed class HelmNodePodTests
         var seconds = int.Parse((string)nodes["terminationGracePeriodSeconds"]);
         Assert.True(seconds >= loop.TotalSeconds + 30, $"terminationGracePeriodSeconds {seconds} leaves under 30 s past the loop's {loop.TotalSeconds} s for a checkpoint");
         // The host's own shutdown limit (.NET's default 30 s) follows the grace, 10 s inside it, as a TimeSpan the node binds.
-        Assert.Equal(HelmTemplate.Action("printf '00:%02d:%02d' (div $shutdown 60) (mod $shutdown 60) | quote"), Variable("SEGCLUSTER_Node__ShutdownTimeout")["value"]);
+        // d.hh:mm:ss, so a grace of an hour or more still parses (00:60:00 would not).
+        Assert.Equal(HelmTemplate.Action("printf '%d.%02d:%02d:%02d' (div $shutdown 86400) (div (mod $shutdown 86400) 3600) (div (mod $shutdown 3600) 60) (mod $shutdown 60) | quote"),
+            Variable("SEGCLUSTER_Node__ShutdownTimeout")["value"]);
         Assert.Contains("{{- $shutdown := max 1 (sub (int .Values.nodes.terminationGracePeriodSeconds) 10) }}", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
 
         // RollingUpdate (with a partition) or OnDelete, which Kubernetes refuses with a rollingUpdate.

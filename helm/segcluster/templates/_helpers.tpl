@@ -71,10 +71,19 @@ connection
 {{- end -}}
 {{- end -}}
 
-{{/* Node:ClusterId (also the Orleans ServiceId): orleans.clusterId, else "<namespace>-<fullname>", so two releases on one
-Redis (or on one namespace's) never join one cluster by sharing a default. */}}
+{{/* Node:ClusterId (also the Orleans ServiceId): orleans.clusterId when set; else the id the release's nodes already run
+with (an upgrade must not move a running cluster to a new id: Orleans keys the membership and every stored experiment,
+sweep and result by it, and releases installed before the per-release default ran "segcluster"); else, at install,
+"<namespace>-<fullname>", so two releases on one Redis never join one cluster by sharing a default. */}}
 {{- define "segcluster.clusterId" -}}
-{{- default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) .Values.orleans.clusterId -}}
+{{- $running := "" -}}
+{{- $nodes := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "segcluster.fullname" .) -}}
+{{- if $nodes -}}
+{{- range (first $nodes.spec.template.spec.containers).env -}}
+{{- if eq .name "SEGCLUSTER_Node__ClusterId" -}}{{- $running = .value -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- .Values.orleans.clusterId | default $running | default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) -}}
 {{- end -}}
 
 {{/* Requests and limits of the node container, nvidia.com/gpu aside: nodes.resources as given, or, when it is empty,
