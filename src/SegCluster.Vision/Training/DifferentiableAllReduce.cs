@@ -30,11 +30,17 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
 
     /// <summary>Σ over ranks of <paramref name="input"/>, differentiable. Throws the reducer's exception when it fails in
     /// forward, and the backward failure kept when there is one.</summary>
-    public Tensor Sum(Tensor input)
+    public Tensor Sum(Tensor input) => Sum(input, []);
+
+    /// <summary>As <see cref="Sum(Tensor)"/>, and in the same all-reduce the sum over ranks of <paramref name="hostValues"/>,
+    /// written back into it: values the host already has (SyncBatchNorm's pixel count) ride along on the host side of the
+    /// sum, so they cost no upload before it and no device read after it. They carry no gradient.</summary>
+    public Tensor Sum(Tensor input, float[] hostValues)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(hostValues);
         ThrowIfBackwardFailed();
-        return AllReduceSumFunction.apply(input, this);
+        return AllReduceSumFunction.apply(input, this, hostValues);
     }
 
     /// <summary>Throws the reducer's exception if a sum failed during backward (see the remarks); call after every backward()
@@ -44,13 +50,19 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>The values summed over ranks, on the input's device, dtype and shape.</summary>
-    private Tensor Reduce(Tensor tensor)
+    /// <summary>The values summed over ranks, on the input's device, dtype and shape; <paramref name="hostValues"/> are summed
+    /// in the same call, in place.</summary>
+    private Tensor Reduce(Tensor tensor, float[] hostValues)
     {
         using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        var values = host.data<float>().ToArray();
+        int count = checked((int)host.numel());
+        var values = new float[count + hostValues.Length];  // (tensor values..., host values...)
+        host.data<float>().CopyTo(values);
+        hostValues.CopyTo(values, count);
         Reducer.Sum(values);
-        return torch.tensor(values, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
+        values.AsSpan(count).CopyTo(hostValues);
+        var summed = hostValues.Length == 0 ? values : values[..count];
+        return torch.tensor(summed, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
     }
 
     /// <summary>Backward's sum: never throws (see the remarks).</summary>
@@ -60,7 +72,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             try
             {
-                return Reduce(gradient);
+                return Reduce(gradient, []);
             }
             catch (Exception e)
             {
@@ -83,10 +95,10 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             var group = (DifferentiableAllReduce)vars[1];
             ctx.save_data(GroupKey, group);
-            return group.Reduce((Tensor)vars[0]);
+            return group.Reduce((Tensor)vars[0], (float[])vars[2]);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
-            [((DifferentiableAllReduce)ctx.get_data(GroupKey)).ReduceGradient(gradOutput), null!];
+            [((DifferentiableAllReduce)ctx.get_data(GroupKey)).ReduceGradient(gradOutput), null!, null!];
     }
 }

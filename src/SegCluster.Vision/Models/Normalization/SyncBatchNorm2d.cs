@@ -42,15 +42,14 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         long localCount = x.shape[0] * x.shape[2] * x.shape[3];
         using var scope = NewDisposeScope();
         var (hi, lo) = ExactCount.ToParts(localCount);
-        var counts = tensor(new[] { hi, lo }, device: x.device).to(x.dtype);
-        var sums = group.Sum(cat([x.sum([0, 2, 3]), counts], 0));
-        var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        var n = ExactCount.FromParts(totals[0], totals[1]);
+        float[] count = [hi, lo];  // summed on the host side of the all-reduce: no upload, and n is read without a device sync
+        var sum = group.Sum(x.sum([0, 2, 3]), count);
+        var n = ExactCount.FromParts(count[0], count[1]);
         if (n < 2)
             throw TooFewValues($"SyncBatchNorm over all {group.WorldSize} ranks has {n} value per channel");
 
         using var inverseCount = (1.0 / n).ToScalar();
-        var mean = sums.narrow(0, 0, c).mul(inverseCount);
+        var mean = sum.mul(inverseCount);
         var centered = x.sub(mean.view(1, c, 1, 1));
         var variance = group.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3])).mul(inverseCount);
         using var epsilon = eps.ToScalar();  // the live property, held for the native call (KeptScalars)
