@@ -98,7 +98,15 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
             return group.Reduce((Tensor)vars[0], (float[])vars[2]);
         }
 
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
-            [((DifferentiableAllReduce)ctx.get_data(GroupKey)).ReduceGradient(gradOutput), null!, null!];
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            // On CUDA autograd calls this from a device thread with no DisposeScope, so every wrapper made here (the host
+            // copy, the upload and its views) and TorchSharp's wrapper of the incoming gradient would live until the garbage
+            // collector finalised them. Only the returned gradient leaves: libtorch reads it after this returns.
+            using var incoming = gradOutput;
+            using var scope = NewDisposeScope();
+            var group = (DifferentiableAllReduce)ctx.get_data(GroupKey);
+            return [group.ReduceGradient(gradOutput).MoveToOuterDisposeScope(), null!, null!];
+        }
     }
 }

@@ -1,4 +1,5 @@
 using SegCluster.Vision.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SegCluster.Vision.Tests.Training;
@@ -27,6 +28,41 @@ public sealed class DifferentiableAllReduceTests
 
         Assert.All(sums, sum => Assert.Equal([3f, 10f], sum));
         Assert.All(hostValues, values => Assert.Equal([8f, 4097f], values));
+    }
+
+    /// <summary>Backward releases what it makes and the incoming gradient's wrapper: on CUDA autograd calls it from a device
+    /// thread with no DisposeScope, as this thread has none during backward(), and such wrappers lived until finalised.
+    /// Only the returned gradient stays alive (libtorch reads it after backward returns).</summary>
+    [Fact]
+    public void Backward_leaves_only_its_returned_gradient_alive()
+    {
+        var group = new DifferentiableAllReduce(new Mirror());
+        using var x = ones(3, requires_grad: true);
+        using var y = group.Sum(x);
+        using var loss = y.sum();
+        var statistics = DisposeScopeManager.Statistics;
+        long before = statistics.CreatedOutsideScopeCount - statistics.DisposedOutsideScopeCount;
+
+        loss.backward();
+
+        // Before: 7 wrappers made outside any scope and never disposed. The returned gradient counts as detached from
+        // backward's own scope, not as made outside one.
+        Assert.Equal(0, statistics.CreatedOutsideScopeCount - statistics.DisposedOutsideScopeCount - before);
+        using var gradient = x.grad!;
+        Assert.Equal([2f, 2f, 2f], gradient.data<float>().ToArray());  // Σ over two ranks of dL/dy = 1
+    }
+
+    /// <summary>Rank 0 of two whose peer holds the same values: every sum doubles the buffer, on one thread.</summary>
+    private sealed class Mirror : IGradientReducer
+    {
+        public int Rank => 0;
+
+        public int WorldSize => 2;
+
+        public void Sum(Memory<float> buffer)
+        {
+            foreach (ref var value in buffer.Span) value *= 2;
+        }
     }
 
     private sealed class CountingReducer(IGradientReducer inner) : IGradientReducer
