@@ -50,6 +50,14 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
+    /// <summary>As <see cref="Sum(Tensor, float[])"/> but outside autograd, for a function that sums its own gradients in
+    /// backward with <see cref="SumInBackward"/> (SyncBatchNorm's statistics).</summary>
+    internal Tensor SumWithoutGradient(Tensor input, float[] hostValues)
+    {
+        ThrowIfBackwardFailed();
+        return Reduce(input, hostValues);
+    }
+
     /// <summary>The values summed over ranks, on the input's device, dtype and shape; <paramref name="hostValues"/> are summed
     /// in the same call, in place.</summary>
     private Tensor Reduce(Tensor tensor, float[] hostValues)
@@ -65,8 +73,8 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         return torch.tensor(summed, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
     }
 
-    /// <summary>Backward's sum: never throws (see the remarks).</summary>
-    private Tensor ReduceGradient(Tensor gradient)
+    /// <summary>A sum inside backward: never throws; after a failure, zeros (see the remarks).</summary>
+    internal Tensor SumInBackward(Tensor gradient)
     {
         if (Volatile.Read(ref _failure) is null)
         {
@@ -106,7 +114,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
             using var incoming = gradOutput;
             using var scope = NewDisposeScope();
             var group = (DifferentiableAllReduce)ctx.get_data(GroupKey);
-            return [group.ReduceGradient(gradOutput).MoveToOuterDisposeScope(), null!, null!];
+            return [group.SumInBackward(gradOutput).MoveToOuterDisposeScope(), null!, null!];
         }
     }
 }
