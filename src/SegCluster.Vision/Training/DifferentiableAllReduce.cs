@@ -7,8 +7,9 @@ namespace SegCluster.Vision.Training;
 /// <summary>
 /// All-reduce SUM over one group as an autograd operation: every rank gets y = Σ_k x_k, and since each rank's loss depends
 /// on y, dL/dx_r = Σ_k dL_k/dy, which is again an all-reduce SUM of the incoming gradients. Statistics
-/// computed with it (synchronized BatchNorm) therefore back-propagate across ranks exactly. Every rank must
-/// call it in the same order, forward and backward (autograd replays the same graph on every rank).
+/// computed with it therefore back-propagate across ranks exactly; synchronized BatchNorm uses its parts, a sum outside
+/// autograd and one inside its own backward. Every rank must call it in the same order, forward and backward (autograd
+/// replays the same graph on every rank).
 /// </summary>
 /// <remarks>
 /// Backward's sums run inside autograd, called from native code, where an exception must not escape: .NET cannot unwind
