@@ -25,23 +25,37 @@ internal static class Layers
         nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: dilation, dilation: dilation, bias: norm == NormKind.None);
 
     /// <summary>
-    /// 1×1 convolution. A stride s is taken by subsampling the input (x[:, :, ::s, ::s], a pre-hook) before a stride-1
-    /// convolution: the same output, gradients and parameters (a 1×1 kernel reads one pixel), but libtorch 2.10's CPU
-    /// oneDNN kills the process with SIGFPE (division by zero in brg_blocking_t::est_eff_1x1) in the backward of some
+    /// 1×1 convolution. On the CPU a stride s is taken by subsampling the input (x[:, :, ::s, ::s], a pre-hook) before a
+    /// stride-1 convolution: the same output, gradients and parameters (a 1×1 kernel reads one pixel), but libtorch 2.10's
+    /// CPU oneDNN kills the process with SIGFPE (division by zero in brg_blocking_t::est_eff_1x1) in the backward of some
     /// strided 1×1 convolutions, e.g. 256/512/1024 → 1024/2048 channels at stride 2: ResNet-50's downsample projections
-    /// (at ISA caps AVX2 and up; AVX and SSE4.1 do not crash). Still an nn.Conv2d, so weights, precision and FLOPs see
-    /// the usual layer.
+    /// (at ISA caps AVX2 and up; AVX and SSE4.1 do not crash). On other devices the convolution takes stride s itself:
+    /// there the subsample's contiguous() turns a channels_last input to NCHW (and the next layer back), and the slice's
+    /// backward allocates a full-size zero gradient. Either way one nn.Conv2d, so weights, parameter names, precision and
+    /// FLOPs see the usual layer.
     /// </summary>
     public static nn.Module<Tensor, Tensor> Conv1x1(int inChannels, int outChannels, NormKind norm, int stride = 1)
     {
+        // Built at stride 1, as before any call it is inspected (ChannelsLastConvolutionCheck probes its configuration on
+        // the CPU, where a strided backward could crash); each call sets the stride its device's path needs.
         var conv = nn.Conv2d(inChannels, outChannels, kernel_size: 1, bias: norm == NormKind.None);
         if (stride > 1)
-        {
-            var every = TensorIndex.Slice(step: stride);
-            // contiguous: the convolution then sees a plain dense input, as a strided convolution's input would be
-            conv.register_forward_pre_hook((_, x) => x[TensorIndex.Colon, TensorIndex.Colon, every, every].contiguous());
-        }
+            conv.register_forward_pre_hook((_, x) => StridedPointwiseInput(conv, x, stride, subsample: x.device_type == DeviceType.CPU));
         return conv;
+    }
+
+    /// <summary>
+    /// The input a 1×1 convolution of stride <paramref name="stride"/> runs on, with its stride set to match (set on every
+    /// call: a model can run on the CPU before it moves to a GPU): with <paramref name="subsample"/> every s-th pixel, contiguous so the
+    /// convolution sees a dense input as a strided one would, at stride 1; otherwise x itself at stride s.
+    /// </summary>
+    internal static Tensor StridedPointwiseInput(TorchSharp.Modules.Conv2d conv, Tensor x, int stride, bool subsample)
+    {
+        conv.stride = subsample ? [1, 1] : [stride, stride];
+        if (!subsample)
+            return x;
+        var every = TensorIndex.Slice(step: stride);
+        return x[TensorIndex.Colon, TensorIndex.Colon, every, every].contiguous();
     }
 
     /// <summary>1×1 convolution followed by the norm ("1×1 conv + BN" of PAPERS.md §1).</summary>

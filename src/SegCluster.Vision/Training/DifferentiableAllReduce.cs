@@ -7,8 +7,9 @@ namespace SegCluster.Vision.Training;
 /// <summary>
 /// All-reduce SUM over one group as an autograd operation: every rank gets y = Σ_k x_k, and since each rank's loss depends
 /// on y, dL/dx_r = Σ_k dL_k/dy, which is again an all-reduce SUM of the incoming gradients. Statistics
-/// computed with it (synchronized BatchNorm) therefore back-propagate across ranks exactly. Every rank must
-/// call it in the same order, forward and backward (autograd replays the same graph on every rank).
+/// computed with it therefore back-propagate across ranks exactly; synchronized BatchNorm uses its parts, a sum outside
+/// autograd and one inside its own backward. Every rank must call it in the same order, forward and backward (autograd
+/// replays the same graph on every rank).
 /// </summary>
 /// <remarks>
 /// Backward's sums run inside autograd, called from native code, where an exception must not escape: .NET cannot unwind
@@ -30,11 +31,17 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
 
     /// <summary>Σ over ranks of <paramref name="input"/>, differentiable. Throws the reducer's exception when it fails in
     /// forward, and the backward failure kept when there is one.</summary>
-    public Tensor Sum(Tensor input)
+    public Tensor Sum(Tensor input) => Sum(input, []);
+
+    /// <summary>As <see cref="Sum(Tensor)"/>, and in the same all-reduce the sum over ranks of <paramref name="hostValues"/>,
+    /// written back into it: values the host already has (SyncBatchNorm's pixel count) ride along on the host side of the
+    /// sum, so they cost no upload before it and no device read after it. They carry no gradient.</summary>
+    public Tensor Sum(Tensor input, float[] hostValues)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(hostValues);
         ThrowIfBackwardFailed();
-        return AllReduceSumFunction.apply(input, this);
+        return AllReduceSumFunction.apply(input, this, hostValues);
     }
 
     /// <summary>Throws the reducer's exception if a sum failed during backward (see the remarks); call after every backward()
@@ -44,23 +51,37 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>The values summed over ranks, on the input's device, dtype and shape.</summary>
-    private Tensor Reduce(Tensor tensor)
+    /// <summary>As <see cref="Sum(Tensor, float[])"/> but outside autograd, for a function that sums its own gradients in
+    /// backward with <see cref="SumInBackward"/> (SyncBatchNorm's statistics).</summary>
+    internal Tensor SumWithoutGradient(Tensor input, float[] hostValues)
     {
-        using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        var values = host.data<float>().ToArray();
-        Reducer.Sum(values);
-        return torch.tensor(values, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
+        ThrowIfBackwardFailed();
+        return Reduce(input, hostValues);
     }
 
-    /// <summary>Backward's sum: never throws (see the remarks).</summary>
-    private Tensor ReduceGradient(Tensor gradient)
+    /// <summary>The values summed over ranks, on the input's device, dtype and shape; <paramref name="hostValues"/> are summed
+    /// in the same call, in place.</summary>
+    private Tensor Reduce(Tensor tensor, float[] hostValues)
+    {
+        using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+        int count = checked((int)host.numel());
+        var values = new float[count + hostValues.Length];  // (tensor values..., host values...)
+        host.data<float>().CopyTo(values);
+        hostValues.CopyTo(values, count);
+        Reducer.Sum(values);
+        values.AsSpan(count).CopyTo(hostValues);
+        var summed = hostValues.Length == 0 ? values : values[..count];
+        return torch.tensor(summed, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
+    }
+
+    /// <summary>A sum inside backward: never throws; after a failure, zeros (see the remarks).</summary>
+    internal Tensor SumInBackward(Tensor gradient)
     {
         if (Volatile.Read(ref _failure) is null)
         {
             try
             {
-                return Reduce(gradient);
+                return Reduce(gradient, []);
             }
             catch (Exception e)
             {
@@ -83,10 +104,18 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             var group = (DifferentiableAllReduce)vars[1];
             ctx.save_data(GroupKey, group);
-            return group.Reduce((Tensor)vars[0]);
+            return group.Reduce((Tensor)vars[0], (float[])vars[2]);
         }
 
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
-            [((DifferentiableAllReduce)ctx.get_data(GroupKey)).ReduceGradient(gradOutput), null!];
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            // On CUDA autograd calls this from a device thread with no DisposeScope, so every wrapper made here (the host
+            // copy, the upload and its views) and TorchSharp's wrapper of the incoming gradient would live until the garbage
+            // collector finalised them. Only the returned gradient leaves: libtorch reads it after this returns.
+            using var incoming = gradOutput;
+            using var scope = NewDisposeScope();
+            var group = (DifferentiableAllReduce)ctx.get_data(GroupKey);
+            return [group.SumInBackward(gradOutput).MoveToOuterDisposeScope(), null!, null!];
+        }
     }
 }

@@ -30,31 +30,58 @@ public sealed class SyncBatchNormTests
         var y = reference.forward(x);
         y.mul(upstream).sum().backward();
 
-        var group = new InMemoryReducerGroup(worldSize);
-        var outputs = new Tensor[worldSize];
-        var inputGrads = new Tensor[worldSize];
-        var norms = new SyncBatchNorm2d[worldSize];
-        var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
-        {
-            norms[r] = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(group[r]) };
-            InitAffine(norms[r].parameters().ToArray());
-            var part = input.narrow(0, r * perRank, perRank).clone().requires_grad_(true);
-            outputs[r] = norms[r].forward(part);
-            outputs[r].mul(upstream.narrow(0, r * perRank, perRank)).sum().backward();
-            inputGrads[r] = part.grad!;
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        var (norms, output, inputGrad, weightGrad, biasGrad) = TrainOneStep(worldSize, input, upstream);
 
-        AssertClose(y, cat(outputs, 0), "output");
-        AssertClose(x.grad!, cat(inputGrads, 0), "input gradient");
-        var weightGrad = norms.Select(n => n.parameters().First().grad!).Aggregate((a, b) => a + b);
-        var biasGrad = norms.Select(n => n.parameters().Last().grad!).Aggregate((a, b) => a + b);
+        AssertClose(y, output, "output");
+        AssertClose(x.grad!, inputGrad, "input gradient");
         AssertClose(reference.parameters().First().grad!, weightGrad, "weight gradient");
         AssertClose(reference.parameters().Last().grad!, biasGrad, "bias gradient");
         foreach (var norm in norms)
             foreach (var (expected, actual) in reference.buffers().Zip(norm.buffers()))
                 AssertClose(expected.to(ScalarType.Float64), actual.to(ScalarType.Float64), "running statistics");
+    }
+
+    /// <summary>The output is x·a + b with per-channel a and b, and the group variance is combined from each rank's mean and
+    /// variance; against float64 batch_norm over the whole batch, on channels whose mean is 40× their spread (where a
+    /// one-pass E[x²] − mean² variance would lose digits in float32), output and gradients agree to float32 rounding.</summary>
+    [Fact]
+    public void Matches_float64_batch_norm_when_the_mean_dwarfs_the_spread()
+    {
+        const int worldSize = 2, channels = 3;
+        manual_seed(7);
+        var offsets = tensor(new[] { 20f, -20f, 5f }).view(1, channels, 1, 1);
+        var input = randn(4, channels, 3, 5).mul(0.5).add(offsets);
+        var upstream = randn(4, channels, 3, 5);
+
+        var x = input.to(ScalarType.Float64).requires_grad_(true);
+        var weight = tensor(new[] { 1.5, 0.5, -1.0 }).requires_grad_(true);
+        var bias = tensor(new[] { 0.1, -0.2, 0.3 }).requires_grad_(true);
+        var y = nn.functional.batch_norm(x, null, null, weight, bias, training: true, eps: 1e-5);
+        y.mul(upstream.to(ScalarType.Float64)).sum().backward();
+
+        var (_, output, inputGrad, weightGrad, biasGrad) = TrainOneStep(worldSize, input, upstream);
+
+        AssertClose(y, output, "output");
+        AssertClose(x.grad!, inputGrad, "input gradient");
+        AssertClose(weight.grad!, weightGrad, "weight gradient");
+        AssertClose(bias.grad!, biasGrad, "bias gradient");
+    }
+
+    /// <summary>Forward sums (Σx with the pixel count, then Σ(x − mean)²) and backward sums (Σdy and Σdy·(x − mean), together):
+    /// three all-reduces per layer per step, where autograd through the statistics took four.</summary>
+    [Fact]
+    public void A_step_sums_twice_in_forward_and_once_in_backward()
+    {
+        const int channels = 3;
+        var reducer = new RecordingMirror();
+        using var norm = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(reducer) };
+        using var scope = NewDisposeScope();
+        var x = randn(2, channels, 4, 4).requires_grad_(true);
+
+        var y = norm.forward(x);
+        Assert.Equal([channels + 2, channels], reducer.Lengths);
+        y.mul(randn(2, channels, 4, 4)).sum().backward();
+        Assert.Equal([channels + 2, channels, 2 * channels], reducer.Lengths);
     }
 
     [Fact]
@@ -119,6 +146,50 @@ public sealed class SyncBatchNormTests
         {
             AssertClose(expectedMean, norm.running_mean!.to(ScalarType.Float64), "running mean");
             AssertClose(expectedVar, norm.running_var!.to(ScalarType.Float64), "running variance");
+        }
+    }
+
+    /// <summary>One forward and backward of <paramref name="input"/> split over <paramref name="worldSize"/> ranks of an in-memory
+    /// group (weight and bias from <see cref="InitAffine"/>): the outputs and input gradients concatenated, and the parameter
+    /// gradients summed over ranks, as the trainer's all-reduce does.</summary>
+    private static (SyncBatchNorm2d[] Norms, Tensor Output, Tensor InputGrad, Tensor WeightGrad, Tensor BiasGrad) TrainOneStep(
+        int worldSize, Tensor input, Tensor upstream)
+    {
+        long channels = input.shape[1], perRank = input.shape[0] / worldSize;
+        var group = new InMemoryReducerGroup(worldSize);
+        var outputs = new Tensor[worldSize];
+        var inputGrads = new Tensor[worldSize];
+        var norms = new SyncBatchNorm2d[worldSize];
+        var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
+        {
+            norms[r] = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(group[r]) };
+            InitAffine(norms[r].parameters().ToArray());
+            var part = input.narrow(0, r * perRank, perRank).clone().requires_grad_(true);
+            outputs[r] = norms[r].forward(part);
+            outputs[r].mul(upstream.narrow(0, r * perRank, perRank)).sum().backward();
+            inputGrads[r] = part.grad!;
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        var weightGrad = norms.Select(n => n.parameters().First().grad!).Aggregate((a, b) => a + b);
+        var biasGrad = norms.Select(n => n.parameters().Last().grad!).Aggregate((a, b) => a + b);
+        return (norms, cat(outputs, 0), cat(inputGrads, 0), weightGrad, biasGrad);
+    }
+
+    /// <summary>Rank 0 of two whose peer holds the same values (every sum doubles), recording each sum's length.</summary>
+    private sealed class RecordingMirror : IGradientReducer
+    {
+        public List<int> Lengths { get; } = [];
+
+        public int Rank => 0;
+
+        public int WorldSize => 2;
+
+        public void Sum(Memory<float> buffer)
+        {
+            Lengths.Add(buffer.Length);
+            foreach (ref var value in buffer.Span) value *= 2;
         }
     }
 

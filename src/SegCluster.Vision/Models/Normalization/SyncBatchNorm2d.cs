@@ -7,11 +7,11 @@ namespace SegCluster.Vision.Models.Normalization;
 /// <summary>
 /// BatchNorm whose training statistics span every rank of the data-parallel group: W ranks with batch b
 /// normalise exactly as one rank with batch W·b (mean and variance over all W·b·H·W pixels, gradients through
-/// both), and running statistics stay identical on every rank. The mean and the squared deviations are
-/// summed with <see cref="DifferentiableAllReduce"/> (two passes, as stable as one rank's variance), so
-/// backward reduces the two per-channel gradient sums the same way. The state (weight, bias, running
-/// statistics, num_batches_tracked) is BatchNorm2d's, so checkpoints move between the two. Without a group,
-/// with one rank, or in eval mode it is <see cref="StableBatchNorm2d"/>.
+/// both), and running statistics stay identical on every rank. The sums of x and then of the squared deviations from the
+/// group's mean are all-reduced with <see cref="DifferentiableAllReduce"/> (two passes, as stable as one rank's
+/// variance), and <see cref="SyncBatchNormFunction"/>'s backward all-reduces the per-channel sums of dy and dy·(x − mean)
+/// once. The state (weight, bias, running statistics, num_batches_tracked) is BatchNorm2d's, so checkpoints move
+/// between the two. Without a group, with one rank, or in eval mode it is <see cref="StableBatchNorm2d"/>.
 /// </summary>
 public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double momentum = 0.1)
     : StableBatchNorm2d(channels, eps, momentum, nameof(SyncBatchNorm2d))
@@ -41,21 +41,26 @@ public sealed class SyncBatchNorm2d(long channels, double eps = 1e-5, double mom
         var c = x.shape[1];
         long localCount = x.shape[0] * x.shape[2] * x.shape[3];
         using var scope = NewDisposeScope();
-        var (hi, lo) = ExactCount.ToParts(localCount);
-        var counts = tensor(new[] { hi, lo }, device: x.device).to(x.dtype);
-        var sums = group.Sum(cat([x.sum([0, 2, 3]), counts], 0));
-        var totals = sums.narrow(0, c, 2).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        var n = ExactCount.FromParts(totals[0], totals[1]);
-        if (n < 2)
-            throw TooFewValues($"SyncBatchNorm over all {group.WorldSize} ranks has {n} value per channel");
-
-        using var inverseCount = (1.0 / n).ToScalar();
-        var mean = sums.narrow(0, 0, c).mul(inverseCount);
-        var centered = x.sub(mean.view(1, c, 1, 1));
-        var variance = group.Sum(centered.pow(KeptScalars.Two).sum([0, 2, 3])).mul(inverseCount);
+        Tensor mean, variance;
+        double n;
+        using (no_grad())  // SyncBatchNormFunction's backward differentiates through both statistics
+        {
+            var (hi, lo) = ExactCount.ToParts(localCount);
+            float[] count = [hi, lo];  // summed on the host side of the all-reduce: no upload, and n is read without a device sync
+            var sum = group.SumWithoutGradient(x.sum([0, 2, 3]), count);
+            n = ExactCount.FromParts(count[0], count[1]);
+            if (n < 2)
+                throw TooFewValues($"SyncBatchNorm over all {group.WorldSize} ranks has {n} value per channel");
+            using var inverseCount = (1.0 / n).ToScalar();
+            mean = sum.mul(inverseCount);
+            // Two passes (deviations from the group's mean), as stable as one rank's variance; (B, C, H, W), squared in
+            // place and freed at once: backward keeps only x.
+            using (var deviations = x.sub(mean.view(1, c, 1, 1)))
+                variance = group.SumWithoutGradient(deviations.mul_(deviations).sum([0, 2, 3]), []).mul(inverseCount);
+        }
         using var epsilon = eps.ToScalar();  // the live property, held for the native call (KeptScalars)
-        var scale = variance.add(epsilon, KeptScalars.One).rsqrt().mul(weight!);
-        var y = centered.mul(scale.view(1, c, 1, 1)).add(bias!.view(1, c, 1, 1), KeptScalars.One);
+        var invstd = variance.add(epsilon, KeptScalars.One).rsqrt();
+        var y = SyncBatchNormFunction.Apply(x, weight!, bias!, mean, invstd, n, group);
         UpdateRunningStatistics(mean, variance, n);
         return y.MoveToOuterDisposeScope();
     }
