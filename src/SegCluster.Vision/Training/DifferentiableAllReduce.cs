@@ -31,17 +31,11 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
 
     /// <summary>Σ over ranks of <paramref name="input"/>, differentiable. Throws the reducer's exception when it fails in
     /// forward, and the backward failure kept when there is one.</summary>
-    public Tensor Sum(Tensor input) => Sum(input, []);
-
-    /// <summary>As <see cref="Sum(Tensor)"/>, and in the same all-reduce the sum over ranks of <paramref name="hostValues"/>,
-    /// written back into it: values the host already has (SyncBatchNorm's pixel count) ride along on the host side of the
-    /// sum, so they cost no upload before it and no device read after it. They carry no gradient.</summary>
-    public Tensor Sum(Tensor input, float[] hostValues)
+    public Tensor Sum(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(hostValues);
         ThrowIfBackwardFailed();
-        return AllReduceSumFunction.apply(input, this, hostValues);
+        return AllReduceSumFunction.apply(input, this);
     }
 
     /// <summary>Throws the reducer's exception if a sum failed during backward (see the remarks); call after every backward()
@@ -51,8 +45,10 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>As <see cref="Sum(Tensor, float[])"/> but outside autograd, for a function that sums its own gradients in
-    /// backward with <see cref="SumInBackward"/> (SyncBatchNorm's statistics).</summary>
+    /// <summary>As <see cref="Sum(Tensor)"/> but outside autograd, for a function that sums its own gradients in backward
+    /// with <see cref="SumInBackward"/> (SyncBatchNorm's statistics); in the same all-reduce the sum over ranks of
+    /// <paramref name="hostValues"/>, written back into it: values the host already has (SyncBatchNorm's pixel count) ride
+    /// along on the host side of the sum, so they cost no upload before it and no device read after it.</summary>
     internal Tensor SumWithoutGradient(Tensor input, float[] hostValues)
     {
         ThrowIfBackwardFailed();
@@ -104,7 +100,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             var group = (DifferentiableAllReduce)vars[1];
             ctx.save_data(GroupKey, group);
-            return group.Reduce((Tensor)vars[0], (float[])vars[2]);
+            return group.Reduce((Tensor)vars[0], []);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
@@ -115,7 +111,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
             using var incoming = gradOutput;
             using var scope = NewDisposeScope();
             var group = (DifferentiableAllReduce)ctx.get_data(GroupKey);
-            return [group.SumInBackward(gradOutput).MoveToOuterDisposeScope(), null!, null!];
+            return [group.SumInBackward(gradOutput).MoveToOuterDisposeScope(), null!];
         }
     }
 }
