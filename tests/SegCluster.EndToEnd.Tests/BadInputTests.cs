@@ -75,6 +75,8 @@ public sealed class BadInputTests
     [InlineData("spectral --min-energy x", "Cannot parse argument 'x' for option '--min-energy'")]
     [InlineData("dataset inspect . --limit x", "Cannot parse argument 'x' for option '--limit'")]
     [InlineData("sweep SPEC --workers x", "Cannot parse argument 'x' for option '--workers'")]
+    [InlineData("sweep --resume X --workers x", "--workers cannot be given with --resume")]
+    [InlineData("sweep SPEC --metrics-port x", "Cannot parse argument 'x' for option '--metrics-port'")]
     [InlineData("model info --width x", "Cannot parse argument 'x' for option '--width'")]
     public async Task A_usage_error_exits_2_with_its_error_and_at_most_a_one_line_hint(string arguments, string expectedInMessage)
     {

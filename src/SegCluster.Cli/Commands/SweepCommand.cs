@@ -43,8 +43,9 @@ public static class SweepCommand
             if (hasSpec == resuming) r.AddError(hasSpec ? "Give SPEC or --resume, not both: a resumed sweep runs the spec it started with." : "Give a sweep SPEC file, or --resume SWEEP.");
             if (r.GetValue(retryFailed) && !resuming) r.AddError("--retry-failed goes with --resume SWEEP.");
             if (r.GetValue(dryRun) && resuming) r.AddError("--dry-run checks a new sweep's SPEC; a resumed sweep runs the spec it started with.");
-            if (resuming && r.GetValue(workers) is not null) r.AddError("--workers cannot be given with --resume: a sweep resumes on the workers it started with.");
-            if (r.GetValue(metricsPort) != 0 && !string.IsNullOrWhiteSpace(r.GetValue(remote.Cluster)))
+            // Given, not their values: a value that does not parse is the parser's error, and reading it here would throw.
+            if (resuming && r.GetResult(workers) is { Implicit: false }) r.AddError("--workers cannot be given with --resume: a sweep resumes on the workers it started with.");
+            if (r.GetResult(metricsPort) is { Implicit: false } && !string.IsNullOrWhiteSpace(r.GetValue(remote.Cluster)))
                 r.AddError("--metrics-port is the embedded cluster's; with --cluster the nodes serve /metrics.");
         });
         command.SetAction(async (parse, cancellationToken) =>

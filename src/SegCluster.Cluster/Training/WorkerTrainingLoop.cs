@@ -57,7 +57,11 @@ public sealed class WorkerTrainingLoop(
 
     /// <summary>How long a rank whose collective failed waits for its own cancel before it reports the failure
     /// (<see cref="CancelledOrCancelling"/>).</summary>
-    public TimeSpan CancelArrival { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan CancelArrival
+    {
+        get;
+        init => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(CancelArrival), value, "must not be negative");
+    } = TimeSpan.FromSeconds(2);
 
     /// <summary>How rank 0 writes a checkpoint file, given its path and the write: the write (a test holds it on a gate,
     /// or fails it, as slow or broken storage would).</summary>
@@ -88,18 +92,20 @@ public sealed class WorkerTrainingLoop(
             logger.LogInformation("Rank {Rank} of {Experiment} cancelled", assignment.Rank, assignment.ExperimentId);
             return null;
         }
-        catch (Exception e) when (CancelledOrCancelling(e, cancellationToken))
+        catch (Exception e)
         {
             // Failed while cancelled: ranks are cancelled in parallel, and a cancelled rank closes its connections, so a peer
             // whose own cancel is arriving fails in its collective (end of stream, its predecessor's abort) rather than with
             // OperationCanceledException. Not a failure to report (it would be logged as an error on up to W − 1 ranks of
             // every cancel, early stop and re-formation). One whose cancel does not come within CancelArrival still reports:
-            // the coordinator ignores reports of a cancelled run or of an attempt it already replaced.
-            logger.LogInformation("Rank {Rank} of {Experiment} cancelled ({Error})", assignment.Rank, assignment.ExperimentId, e.Message);
-            return null;
-        }
-        catch (Exception e)
-        {
+            // the coordinator ignores reports of a cancelled run or of an attempt it already replaced. Judged here, after
+            // unwinding, not in a filter: the wait must not hold the run's model, data and device memory.
+            if (CancelledOrCancelling(e, cancellationToken))
+            {
+                logger.LogInformation("Rank {Rank} of {Experiment} cancelled ({Error})", assignment.Rank, assignment.ExperimentId, e.Message);
+                return null;
+            }
+
             // A run that diverged, a dataset that is unusable or a setting the model cannot train with: the message says what
             // to change, so it is logged alone (a stack would only bury it), as a warning: the experiment logs the failure
             // as its error, once, and every rank usually has the same reason. It fails again on a re-formed ring, so it is not
