@@ -75,7 +75,7 @@ public static class DataLoadingBench
             {
                 clock.Restart();
                 var next = prefetcher.Next();
-                using var b = SegmentationBatch.Collate(next.Samples, CPU);
+                using var b = SegmentationBatch.FromHost(next.Batch, CPU);
                 wait += clock.Elapsed.TotalMilliseconds;
                 trainer.Step(b);
                 step += clock.Elapsed.TotalMilliseconds;

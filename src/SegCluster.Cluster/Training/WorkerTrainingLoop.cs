@@ -173,7 +173,7 @@ public sealed class WorkerTrainingLoop(
             cancellationToken.ThrowIfCancellationRequested();
             var dataClock = Stopwatch.StartNew();
             var next = prefetcher.Next();
-            using var batch = SegmentationBatch.FromHost(next.Collated, device);
+            using var batch = SegmentationBatch.FromHost(next.Batch, device);
             var dataWait = dataClock.Elapsed;
 
             LossSchedule.Apply(model, criterion, step, spec.StepsPerEpoch);

@@ -13,7 +13,7 @@ namespace SegCluster.Vision.Labels;
 /// </summary>
 public static class NearestLabelDownsampler
 {
-    /// <summary>(B, H, W) labels → (B, ⌈H/f⌉, ⌈W/f⌉) int64 on the same device; factor 1 returns a copy.</summary>
+    /// <summary>(B, H, W) labels → (B, ⌈H/f⌉, ⌈W/f⌉) int64 on the same device; factor 1 returns a view of int64 labels (no copy).</summary>
     public static Tensor Downsample(Tensor labels, int factor)
     {
         LabelGrid.Check(labels, factor);

@@ -87,13 +87,6 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         return Combine(terms, terms.ReadCounts()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Nearest down-sampling of (B, H, W) int64 labels to (B, h, w), each cell's centre pixel
-    /// (<see cref="NearestLabelDownsampler.Resize"/>, PyTorch "nearest-exact"); label ids survive exactly. At the labels' own
-    /// size it returns <paramref name="labels"/> itself, not a copy: the loss only reads it, so the result is the caller's
-    /// to read, never to dispose or modify.</summary>
-    public static Tensor DownsampleLabels(Tensor labels, long height, long width) =>
-        labels.shape[1] == height && labels.shape[2] == width ? labels : NearestLabelDownsampler.Resize(labels, height, width);
-
     /// <summary>
     /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
     /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
@@ -143,13 +136,13 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         var mode = (Options.Labels ?? new LabelOptions()).Mode;
         var weight = Options.AuxiliaryWeight;
         if (mode == LabelMode.Block)
-            AddTerm(aux, DownsampleLabels(blocks!, h, w), weight, sums, counts, weights);
+            AddTerm(aux, NearestLabelDownsampler.Resize(blocks!, h, w), weight, sums, counts, weights);
         else if (s > 0 && mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl)
             AddSoftTerm(aux, labels, s, weight, sums, counts, weights);
         else if (s > 0 && mode is LabelMode.Scribble or LabelMode.Majority)
             AddTerm(aux, MajorityLabelDownsampler.Downsample(labels, (int)aux.shape[1], s, Options.IgnoreIndex), weight, sums, counts, weights);
         else
-            AddTerm(aux, DownsampleLabels(labels, h, w), weight, sums, counts, weights);
+            AddTerm(aux, NearestLabelDownsampler.Resize(labels, h, w), weight, sums, counts, weights);
     }
 
     /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against soft labels at factor

@@ -32,11 +32,13 @@ public static class SoftCrossEntropyLoss
     {
         using var scope = NewDisposeScope();
         var (sum, mass) = Terms(logits, target);
-        return sum.div(MassDenominator(mass, sum.dtype)).MoveToOuterDisposeScope();
+        return Normalised(sum, mass).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The soft mass floored at 1e-12 (an all-ignored target divides a zero sum), in the sum's dtype.</summary>
-    internal static Tensor MassDenominator(Tensor mass, ScalarType dtype) => mass.clamp_min(KeptScalars.MassFloor).to(dtype);
+    /// <summary>The sum over the soft mass floored at 1e-12 (an all-ignored target divides a zero sum), divided in float64
+    /// and returned in the sum's dtype: in fp16 a mass above 65504 would be inf and the floor 0.</summary>
+    internal static Tensor Normalised(Tensor sum, Tensor mass) =>
+        sum.to(ScalarType.Float64).div(mass.clamp_min(KeptScalars.MassFloor)).to(sum.dtype);
 
     internal static void CheckShapes(Tensor logits, Tensor target)
     {

@@ -35,6 +35,6 @@ public static class SoftKlLoss
     {
         using var scope = NewDisposeScope();
         var (sum, mass) = Terms(logits, target);
-        return sum.div(SoftCrossEntropyLoss.MassDenominator(mass, sum.dtype)).MoveToOuterDisposeScope();
+        return SoftCrossEntropyLoss.Normalised(sum, mass).MoveToOuterDisposeScope();
     }
 }

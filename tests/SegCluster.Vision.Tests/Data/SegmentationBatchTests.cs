@@ -26,7 +26,7 @@ public class SegmentationBatchTests
         }
     }
 
-    /// <summary>Collation's copy happens once, into the host batch (on the loader's thread, PrefetchedBatch.Collated): on
+    /// <summary>Collation's copy happens once, into the host batch (on the loader's thread, PrefetchedBatch.Batch): on
     /// the CPU the batch's images are that array itself, and nothing the batch does reaches the samples (a sample cache
     /// hands out its arrays).</summary>
     [Fact]

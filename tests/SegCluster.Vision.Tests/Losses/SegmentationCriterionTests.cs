@@ -60,8 +60,10 @@ public class SegmentationCriterionTests
         Assert.Equal([1.0, 0.4], terms.Weights);
 
         var down = labels[.., TensorIndex.Slice(1, null, 2), TensorIndex.Slice(1, null, 2)];  // (1, 4, 4)
-        Assert.Equal(down.flatten().data<long>().ToArray(), SegmentationCriterion.DownsampleLabels(labels, 4, 4).flatten().data<long>().ToArray());
-        Assert.Same(labels, SegmentationCriterion.DownsampleLabels(labels, 8, 8));  // at the labels' size: no copy
+        Assert.Equal(down.flatten().data<long>().ToArray(), NearestLabelDownsampler.Resize(labels, 4, 4).flatten().data<long>().ToArray());
+        using (var same = NearestLabelDownsampler.Resize(labels, 8, 8))  // at the labels' size: the caller's to dispose
+            Assert.Equal(labels.flatten().data<long>().ToArray(), same.flatten().data<long>().ToArray());
+        Assert.False(labels.IsInvalid);  // disposing the result left the labels alive
         var expected = nn.functional.cross_entropy(logits, labels, ignore_index: 255)
                        + 0.4 * nn.functional.cross_entropy(aux, down, ignore_index: 255);
         var loss = criterion.Forward(new SegmentationOutput(logits, [aux]), labels);

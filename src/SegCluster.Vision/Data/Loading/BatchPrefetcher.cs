@@ -41,7 +41,7 @@ public sealed class BatchPrefetcher : IDisposable
             _producer = Task.Run(() => Produce(source, epochOrder, batchSize, totalSteps, startStep, _stop.Token));
     }
 
-    /// <summary>The next step's samples; throws what the producer threw (e.g. the shard grain failed).</summary>
+    /// <summary>The next step's batch; throws what the producer threw (e.g. the shard grain failed).</summary>
     public PrefetchedBatch Next()
     {
         if (_synchronous is not null)
@@ -86,7 +86,8 @@ public sealed class BatchPrefetcher : IDisposable
             for (int start = 0; start + batchSize <= order.Length && step < totalSteps; start += batchSize, step++)
             {
                 if (step < startStep) continue;
-                yield return new PrefetchedBatch(epoch, order[start..(start + batchSize)], Load(source, order.AsMemory(start, batchSize), epoch, ct));
+                var samples = Load(source, order.AsMemory(start, batchSize), epoch, ct);
+                yield return new PrefetchedBatch(epoch, order[start..(start + batchSize)], HostBatch.Collate(samples));
             }
         }
     }

@@ -34,7 +34,9 @@ internal sealed class BucketReadyFunction : autograd.MultiTensorFunction<BucketR
     }
 }
 
-/// <summary>Receives a bucket's complete gradients from <see cref="BucketReadyFunction"/>, on the autograd thread; must not throw.</summary>
+/// <summary>Receives a bucket's complete gradients from <see cref="BucketReadyFunction"/>, on the autograd thread; must not
+/// throw. It owns the gradient tensors it is handed (TorchSharp's wrappers, made for this call on a thread that may have no
+/// DisposeScope) and disposes them once it has taken what it needs; nothing else releases them.</summary>
 internal interface IBucketGradientSink
 {
     void Accept(int bucket, IReadOnlyList<Tensor> gradients);

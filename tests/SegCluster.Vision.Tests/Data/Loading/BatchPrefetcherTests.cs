@@ -8,6 +8,10 @@ public sealed class BatchPrefetcherTests
     /// <summary>Tiny synthetic scenes: real samples, cheap to make.</summary>
     private static CachedDatasetSource Source() => new(new SyntheticSceneDataset(new SyntheticSceneOptions(3, 16, 16, 20, Seed: 1)), 1 << 20);
 
+    /// <summary>Sample <paramref name="i"/>'s labels within the stacked batch.</summary>
+    private static byte[] Label(PrefetchedBatch batch, int i) =>
+        batch.Batch.Labels.AsSpan(i * batch.Batch.Height * batch.Batch.Width, batch.Batch.Height * batch.Batch.Width).ToArray();
+
     [Fact]
     public void Batches_follow_each_epochs_order_across_epoch_boundaries()
     {
@@ -19,7 +23,7 @@ public sealed class BatchPrefetcherTests
         Assert.Equal([0, 0, 1, 1, 2], batches.Select(b => b.Epoch));
         Assert.Equal([[0, 1, 2], [3, 4, 5], [1, 2, 3], [4, 5, 6], [2, 3, 4]], batches.Select(b => b.Indices));
         var dataset = new SyntheticSceneDataset(new SyntheticSceneOptions(3, 16, 16, 20, Seed: 1));
-        Assert.Equal(dataset.Get(4).Label, batches[1].Samples[1].Label);
+        Assert.Equal(dataset.Get(4).Label, Label(batches[1], 1));
     }
 
     [Fact]
@@ -33,7 +37,7 @@ public sealed class BatchPrefetcherTests
             var (a, b) = (background.Next(), synchronous.Next());
             Assert.Equal(a.Epoch, b.Epoch);
             Assert.Equal(a.Indices, b.Indices);  // element-wise (a tuple would compare the arrays by reference)
-            Assert.Equal(a.Samples[1].Image, b.Samples[1].Image);
+            Assert.Equal(a.Batch.Images, b.Batch.Images);
         }
         Assert.Throws<InvalidOperationException>(synchronous.Next);
     }
@@ -69,11 +73,8 @@ public sealed class BatchPrefetcherTests
         {
             var (a, b) = (one.Next(), four.Next());
             Assert.Equal(a.Indices, b.Indices);
-            for (int i = 0; i < 4; i++)
-            {
-                Assert.Equal(a.Samples[i].Image, b.Samples[i].Image);
-                Assert.Equal(a.Samples[i].Label, b.Samples[i].Label);
-            }
+            Assert.Equal(a.Batch.Images, b.Batch.Images);
+            Assert.Equal(a.Batch.Labels, b.Batch.Labels);
         }
     }
 
