@@ -33,7 +33,7 @@ public sealed class HelmRedisTests
         Assert.Equal(HelmTemplate.Action(". | quote"), spec["storageClassName"]);
         // Only without persistence does the pod put /data on an emptyDir instead.
         var text = File.ReadAllText(Template);
-        Assert.Matches(@"\{\{-\s*if not \.Values\.redis\.persistence\.enabled\s*\}\}\n\s*volumes:", text);
+        Assert.Matches(@"\{\{-\s*if not \.Values\.redis\.persistence\.enabled\s*\}\}\n(\s*#[^\n]*\n)*\s*- name: data\n\s*emptyDir:", text);
         Assert.Matches(@"\{\{-\s*if \.Values\.redis\.persistence\.enabled\s*\}\}\n(\s*#[^\n]*\n)*\s*volumeClaimTemplates:", text);
 
         var persistence = Map(Values["persistence"]);
@@ -56,15 +56,16 @@ public sealed class HelmRedisTests
         Assert.Contains("PONG", readiness);
         Assert.DoesNotContain("LOADING", readiness);
         Assert.Contains("LOADING", liveness);  // replaying the append-only file: alive, not ready
-        // redis-cli reads the password from REDISCLI_AUTH; the server from REDIS_PASSWORD, both the Secret's "password".
-        foreach (var variable in new[] { "REDISCLI_AUTH", "REDIS_PASSWORD" })
-        {
-            var reference = Map(Map(List(Container["env"]).Select(Map).Single(e => (string)e["name"] == variable)["valueFrom"])["secretKeyRef"]);
-            Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretName\" ."), reference["name"]);
-            Assert.Equal("password", reference["key"]);
-        }
+        // redis-cli reads the password from REDISCLI_AUTH (the Secret's "password"); the server from its config file, the
+        // Secret's redis.conf, not from its command line, where the process list would show it.
+        var reference = Map(Map(List(Container["env"]).Select(Map).Single(e => (string)e["name"] == "REDISCLI_AUTH")["valueFrom"])["secretKeyRef"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretName\" ."), reference["name"]);
+        Assert.Equal("password", reference["key"]);
         var args = List(Container["args"]).Cast<string>().ToList();
-        Assert.Equal("$(REDIS_PASSWORD)", args[args.IndexOf("--requirepass") + 1]);
+        Assert.Equal("/etc/redis/redis.conf", args[0]);
+        Assert.DoesNotContain("--requirepass", args);
+        Assert.Contains("/etc/redis", List(Container["volumeMounts"]).Select(Map).Select(m => (string)m["mountPath"]));
+        Assert.Contains("redis.conf: {{ printf \"requirepass %s\\n\" ($password | quote) | b64enc | quote }}", File.ReadAllText(Template));
     }
 
     [Fact]
