@@ -260,4 +260,18 @@ public sealed class BadInputTests
         Assert.Contains($"pass {busyFlag} with a free port", stderr);
         Assert.DoesNotContain("   at ", stdout + stderr);
     }
+
+    /// <summary>`segcluster node --path-root` sets Node:PathRoots (repeatable, in order): a relative one is refused at
+    /// start, named by its index, as from appsettings or the environment.</summary>
+    [Fact]
+    public async Task Node_path_roots_come_from_the_flag_and_a_relative_one_is_refused()
+    {
+        List<string> args = ["node", "--node-id", "roots", "--devices", "cpu", "--path-root", "/data", "--path-root", "data"];
+        foreach (var flag in new[] { "--http-port", "--collective-port", "--silo-port", "--gateway-port" })
+            args.AddRange([flag, $"{LoopbackPorts.Next()}"]);
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, [.. args]);
+        Assert.Equal(2, exit);
+        Assert.Contains("error: Node:PathRoots:1 'data' is relative", stderr);
+        Assert.DoesNotContain("   at ", stdout + stderr);
+    }
 }

@@ -27,6 +27,11 @@ public static class NodeCommand
         var nodeId = new Option<string?>("--node-id") { Description = "Node id (default: the machine name); workers are '{node-id}/{index}'." };
         var advertise = new Option<string?>("--advertise-host") { Description = "Address other nodes reach this one at (default 127.0.0.1)." };
         var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint folder, on storage every node reads (shared filesystem)." };
+        var pathRoots = new Option<string[]>("--path-root")
+        {
+            Description = "A folder specs may read and write under (dataset paths, checkpoints to resume or load, output); repeat for more. " +
+                          "Node:PathRoots; set it on any node reachable beyond loopback (docs/cluster.md).",
+        };
         var ports = new (string Flag, string Setting, string What, Func<NodeOptions, int> Of)[]
             {
                 ("--http-port", "HttpPort", "/health, /metrics and /api", n => n.HttpPort), ("--collective-port", "CollectivePort", "gRPC collective (HTTP/2)", n => n.CollectivePort),
@@ -38,7 +43,7 @@ public static class NodeCommand
 
         var command = new Command(Name, "Run a SegCluster node: Orleans silo, workers, gRPC collective, /health, /metrics, /api.")
         {
-            redis, devices, token, nodeId, advertise, checkpoints,
+            redis, devices, token, nodeId, advertise, checkpoints, pathRoots,
         };
         foreach (var (option, _, _) in ports) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -52,6 +57,8 @@ public static class NodeCommand
             Set("CheckpointDirectory", parse.GetValue(checkpoints));
             Set("LibTorch", parse.GetValue(SegClusterCommandLine.LibTorch));
             foreach (var (option, setting, _) in ports) Set(setting, parse.GetValue(option)?.ToString(CultureInfo.InvariantCulture));
+            var roots = parse.GetValue(pathRoots) ?? [];
+            for (var i = 0; i < roots.Length; i++) Set($"PathRoots:{i}", roots[i]);
             if (parse.GetValue(devices) is { } list)
             {
                 var parts = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
