@@ -7,8 +7,8 @@ namespace SegCluster.Vision.Training;
 /// <summary>
 /// All-reduce SUM over one group as an autograd operation: every rank gets y = Σ_k x_k, and since each rank's loss depends
 /// on y, dL/dx_r = Σ_k dL_k/dy, which is again an all-reduce SUM of the incoming gradients. Statistics
-/// computed with it therefore back-propagate across ranks exactly; synchronized BatchNorm uses its parts, a sum outside
-/// autograd and one inside its own backward. Every rank must call it in the same order, forward and backward (autograd
+/// computed with it therefore back-propagate across ranks exactly; synchronized BatchNorm uses its parts, a gather outside
+/// autograd and a sum inside its own backward. Every rank must call it in the same order, forward and backward (autograd
 /// replays the same graph on every rank).
 /// </summary>
 /// <remarks>
@@ -45,29 +45,39 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         if (Volatile.Read(ref _failure) is { } failure) ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>As <see cref="Sum(Tensor)"/> but outside autograd, for a function that sums its own gradients in backward
-    /// with <see cref="SumInBackward"/> (SyncBatchNorm's statistics); in the same all-reduce the sum over ranks of
-    /// <paramref name="hostValues"/>, written back into it: values the host already has (SyncBatchNorm's pixel count) ride
-    /// along on the host side of the sum, so they cost no upload before it and no device read after it.</summary>
-    internal Tensor SumWithoutGradient(Tensor input, float[] hostValues)
+    /// <summary>
+    /// All-gather outside autograd, as one all-reduce: row r of the result is rank r's <paramref name="input"/> (read as
+    /// float32) followed by its <paramref name="hostValues"/>, so a (WorldSize, numel + hostValues.Length) row-major array
+    /// on the host. Each rank fills only its own row of a zero buffer and the reducer sums it (x + 0 is exact, so every row
+    /// arrives as its rank sent it); PyTorch's SyncBatchNorm all-gathers each rank's statistics the same way, in one
+    /// collective. For a function that sums its own gradients in backward with <see cref="SumInBackward"/> (SyncBatchNorm's
+    /// statistics): values the host already has (a pixel count) ride in the host slots, with no upload before it, and
+    /// nothing is uploaded after it: the caller combines the rows on the host. Sent in full precision (never an fp16
+    /// wire): the buffer grows with the world size, and counts must arrive exact.
+    /// </summary>
+    internal float[] GatherWithoutGradient(Tensor input, ReadOnlySpan<float> hostValues)
     {
+        ArgumentNullException.ThrowIfNull(input);
         ThrowIfBackwardFailed();
-        return Reduce(input, hostValues);
+        using var host = input.detach().to(ScalarType.Float32).cpu().contiguous();
+        int count = checked((int)host.numel());
+        int row = count + hostValues.Length;
+        var values = new float[checked(row * WorldSize)];  // (WorldSize, tensor values..., host values...), zeros but ours
+        int start = checked(Reducer.Rank * row);
+        host.data<float>().CopyTo(values, start);
+        hostValues.CopyTo(values.AsSpan(start + count));
+        Reducer.SumFullPrecision(values);
+        return values;
     }
 
-    /// <summary>The values summed over ranks, on the input's device, dtype and shape; <paramref name="hostValues"/> are summed
-    /// in the same call, in place.</summary>
-    private Tensor Reduce(Tensor tensor, float[] hostValues)
+    /// <summary>The values summed over ranks, on the input's device, dtype and shape.</summary>
+    private Tensor Reduce(Tensor tensor)
     {
         using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        int count = checked((int)host.numel());
-        var values = new float[count + hostValues.Length];  // (tensor values..., host values...)
+        var values = new float[checked((int)host.numel())];
         host.data<float>().CopyTo(values);
-        hostValues.CopyTo(values, count);
         Reducer.Sum(values);
-        values.AsSpan(count).CopyTo(hostValues);
-        var summed = hostValues.Length == 0 ? values : values[..count];
-        return torch.tensor(summed, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
+        return torch.tensor(values, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
     }
 
     /// <summary>A sum inside backward: never throws; after a failure, zeros (see the remarks).</summary>
@@ -77,7 +87,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             try
             {
-                return Reduce(gradient, []);
+                return Reduce(gradient);
             }
             catch (Exception e)
             {
@@ -100,7 +110,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
         {
             var group = (DifferentiableAllReduce)vars[1];
             ctx.save_data(GroupKey, group);
-            return group.Reduce((Tensor)vars[0], []);
+            return group.Reduce((Tensor)vars[0]);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)

@@ -23,22 +23,7 @@ public sealed class SyncBatchNormTests
         manual_seed(11);
         var input = randn(worldSize * perRank, channels, height, width).mul(2.0).add(0.5);
         var upstream = randn(worldSize * perRank, channels, height, width);
-
-        using var reference = nn.BatchNorm2d(channels);
-        InitAffine(reference.parameters().ToArray());
-        var x = input.clone().requires_grad_(true);
-        var y = reference.forward(x);
-        y.mul(upstream).sum().backward();
-
-        var (norms, output, inputGrad, weightGrad, biasGrad) = TrainOneStep(worldSize, input, upstream);
-
-        AssertClose(y, output, "output");
-        AssertClose(x.grad!, inputGrad, "input gradient");
-        AssertClose(reference.parameters().First().grad!, weightGrad, "weight gradient");
-        AssertClose(reference.parameters().Last().grad!, biasGrad, "bias gradient");
-        foreach (var norm in norms)
-            foreach (var (expected, actual) in reference.buffers().Zip(norm.buffers()))
-                AssertClose(expected.to(ScalarType.Float64), actual.to(ScalarType.Float64), "running statistics");
+        AssertMatchesOneBatchNorm(Enumerable.Repeat(perRank, worldSize).ToArray(), input, upstream);
     }
 
     /// <summary>The output is x·a + b with per-channel a and b, and the group variance is combined from each rank's mean and
@@ -67,21 +52,35 @@ public sealed class SyncBatchNormTests
         AssertClose(bias.grad!, biasGrad, "bias gradient");
     }
 
-    /// <summary>Forward sums (Σx with the pixel count, then Σ(x − mean)²) and backward sums (Σdy and Σdy·(x − mean), together):
-    /// three all-reduces per layer per step, where autograd through the statistics took four.</summary>
+    /// <summary>Forward gathers every rank's (Σx, Σ(x − its mean)², pixel count) in one sum of W·2C values and 2W host values
+    /// (each rank fills its own row), backward sums Σdy and Σdy·(x − mean) together: two all-reduces per layer per step,
+    /// where the forward used to take two (Σx with the count, then Σ(x − mean)²) and autograd through the statistics four.</summary>
     [Fact]
-    public void A_step_sums_twice_in_forward_and_once_in_backward()
+    public void A_step_sums_once_in_forward_and_once_in_backward()
     {
-        const int channels = 3;
+        const int channels = 3, worldSize = 2;
         var reducer = new RecordingMirror();
         using var norm = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(reducer) };
         using var scope = NewDisposeScope();
         var x = randn(2, channels, 4, 4).requires_grad_(true);
 
         var y = norm.forward(x);
-        Assert.Equal([channels + 2, channels], reducer.Lengths);
+        Assert.Equal([worldSize * (2 * channels + 2)], reducer.Lengths);
         y.mul(randn(2, channels, 4, 4)).sum().backward();
-        Assert.Equal([channels + 2, channels, 2 * channels], reducer.Lengths);
+        Assert.Equal([worldSize * (2 * channels + 2), 2 * channels], reducer.Lengths);
+    }
+
+    /// <summary>Ranks with different batches (1 and 3 images) weigh each rank's mean by its own count: outputs, gradients and
+    /// running statistics of one BatchNorm over the 4.</summary>
+    [Fact]
+    public void Ranks_with_uneven_batches_normalise_as_one_batch()
+    {
+        const int channels = 3;
+        int[] batches = [1, 3];  // 6 and 18 pixels per channel
+        manual_seed(13);
+        var input = randn(4, channels, 3, 2).mul(1.5).add(2.0);
+        var upstream = randn(4, channels, 3, 2);
+        AssertMatchesOneBatchNorm(batches, input, upstream);
     }
 
     [Fact]
@@ -149,13 +148,41 @@ public sealed class SyncBatchNormTests
         }
     }
 
+    /// <summary>Ranks taking <paramref name="batches"/>[r] images each give the outputs, input gradients, parameter gradients
+    /// (summed over ranks) and running statistics of one nn.BatchNorm2d over the whole batch.</summary>
+    private static void AssertMatchesOneBatchNorm(int[] batches, Tensor input, Tensor upstream)
+    {
+        using var reference = nn.BatchNorm2d(input.shape[1]);
+        InitAffine(reference.parameters().ToArray());
+        var x = input.clone().requires_grad_(true);
+        var y = reference.forward(x);
+        y.mul(upstream).sum().backward();
+
+        var (norms, output, inputGrad, weightGrad, biasGrad) = TrainOneStep(batches, input, upstream);
+
+        AssertClose(y, output, "output");
+        AssertClose(x.grad!, inputGrad, "input gradient");
+        AssertClose(reference.parameters().First().grad!, weightGrad, "weight gradient");
+        AssertClose(reference.parameters().Last().grad!, biasGrad, "bias gradient");
+        foreach (var norm in norms)
+            foreach (var (expected, actual) in reference.buffers().Zip(norm.buffers()))
+                AssertClose(expected.to(ScalarType.Float64), actual.to(ScalarType.Float64), "running statistics");
+    }
+
     /// <summary>One forward and backward of <paramref name="input"/> split over <paramref name="worldSize"/> ranks of an in-memory
     /// group (weight and bias from <see cref="InitAffine"/>): the outputs and input gradients concatenated, and the parameter
     /// gradients summed over ranks, as the trainer's all-reduce does.</summary>
     private static (SyncBatchNorm2d[] Norms, Tensor Output, Tensor InputGrad, Tensor WeightGrad, Tensor BiasGrad) TrainOneStep(
-        int worldSize, Tensor input, Tensor upstream)
+        int worldSize, Tensor input, Tensor upstream) =>
+        TrainOneStep(Enumerable.Repeat((int)input.shape[0] / worldSize, worldSize).ToArray(), input, upstream);
+
+    /// <summary>As above, rank r taking the next <paramref name="batches"/>[r] images.</summary>
+    private static (SyncBatchNorm2d[] Norms, Tensor Output, Tensor InputGrad, Tensor WeightGrad, Tensor BiasGrad) TrainOneStep(
+        int[] batches, Tensor input, Tensor upstream)
     {
-        long channels = input.shape[1], perRank = input.shape[0] / worldSize;
+        int worldSize = batches.Length;
+        long channels = input.shape[1];
+        var starts = batches.Select((_, r) => (long)batches.Take(r).Sum()).ToArray();
         var group = new InMemoryReducerGroup(worldSize);
         var outputs = new Tensor[worldSize];
         var inputGrads = new Tensor[worldSize];
@@ -164,9 +191,9 @@ public sealed class SyncBatchNormTests
         {
             norms[r] = new SyncBatchNorm2d(channels) { Group = new DifferentiableAllReduce(group[r]) };
             InitAffine(norms[r].parameters().ToArray());
-            var part = input.narrow(0, r * perRank, perRank).clone().requires_grad_(true);
+            var part = input.narrow(0, starts[r], batches[r]).clone().requires_grad_(true);
             outputs[r] = norms[r].forward(part);
-            outputs[r].mul(upstream.narrow(0, r * perRank, perRank)).sum().backward();
+            outputs[r].mul(upstream.narrow(0, starts[r], batches[r])).sum().backward();
             inputGrads[r] = part.grad!;
         })).ToList();
         threads.ForEach(t => t.Start());

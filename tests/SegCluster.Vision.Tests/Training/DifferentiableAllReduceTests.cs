@@ -7,27 +7,25 @@ namespace SegCluster.Vision.Tests.Training;
 /// <summary><see cref="DifferentiableAllReduce"/> on its own, over an in-memory group of two ranks.</summary>
 public sealed class DifferentiableAllReduceTests
 {
-    /// <summary>Host values (SyncBatchNorm's pixel count) are summed in the tensor's own all-reduce and written back to the
-    /// array, so the caller reads the total from host memory; the tensor's sum is unchanged by them.</summary>
+    /// <summary>The gather is one full-precision sum in which each rank fills its own row: every rank gets every rank's tensor
+    /// values and host values (SyncBatchNorm's pixel count), in rank order, exactly as sent.</summary>
     [Fact]
-    public void Host_values_are_summed_in_the_same_call_and_written_back()
+    public void Gather_returns_every_ranks_row_in_one_full_precision_sum()
     {
         var group = new InMemoryReducerGroup(2);
-        var sums = new float[2][];
-        var hostValues = new[] { new[] { 3f, 4096f }, new[] { 5f, 1f } };
+        var gathered = new float[2][];
+        var hostValues = new[] { new[] { 3f, 4095f }, new[] { 5f, 1f } };
         var threads = Enumerable.Range(0, 2).Select(r => new Thread(() =>
         {
             using var scope = NewDisposeScope();
             var reducer = new CountingReducer(group[r]);
-            var summed = new DifferentiableAllReduce(reducer).SumWithoutGradient(tensor(new[] { 1f + r, 10f * r }), hostValues[r]);
-            sums[r] = summed.data<float>().ToArray();
-            Assert.Equal(1, reducer.Calls);
+            gathered[r] = new DifferentiableAllReduce(reducer).GatherWithoutGradient(tensor(new[] { 1f + r, 0.1f * r }), hostValues[r]);
+            Assert.Equal((0, 1), (reducer.Calls, reducer.FullPrecisionCalls));
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
 
-        Assert.All(sums, sum => Assert.Equal([3f, 10f], sum));
-        Assert.All(hostValues, values => Assert.Equal([8f, 4097f], values));
+        Assert.All(gathered, rows => Assert.Equal([1f, 0f, 3f, 4095f, 2f, 0.1f, 5f, 1f], rows));
     }
 
     /// <summary>Backward releases what it makes and the incoming gradient's wrapper: on CUDA autograd calls it from a device
@@ -73,10 +71,18 @@ public sealed class DifferentiableAllReduceTests
 
         public int WorldSize => inner.WorldSize;
 
+        public int FullPrecisionCalls { get; private set; }
+
         public void Sum(Memory<float> buffer)
         {
             Calls++;
             inner.Sum(buffer);
+        }
+
+        public void SumFullPrecision(Memory<float> buffer)
+        {
+            FullPrecisionCalls++;
+            inner.SumFullPrecision(buffer);
         }
     }
 }
