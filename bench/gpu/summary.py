@@ -27,8 +27,9 @@ def quickstart(folder):
         if name == "gradient_match":
             if run:
                 worst = max(row["gradient_relative_l2"] for row in run["rows"])
+                floor = max((row.get("noise_floor_relative_l2", 0) for row in run["rows"]), default=0)
                 say(f"gradient-match: {run['workers']} ranks vs 1 on {run['device']} ({run['model']}/{run['backbone']}, {run['norm']}): "
-                    f"gradient rel. L2 {worst:.2e}, parameters {run['parameters_relative_l2']:.2e}, "
+                    f"gradient rel. L2 {worst:.2e} (noise floor {floor:.2e}), parameters {run['parameters_relative_l2']:.2e}, "
                     f"{'match' if run['match'] else 'MISMATCH'} at tolerance {run['tolerance']:g} (issue 10)")
             else:
                 say("gradient-match: no result")

@@ -44,32 +44,45 @@ public static class GradientMatchBench
 
         var data = new SyntheticSceneDataset(new SyntheticSceneOptions(model.NumClasses, size, size, Count: workers * batch * steps, Seed: 7));
         var single = Train(model, device, data, new SingleRankReducer(), rank: 0, world: 1, batch * workers, steps);
+        // The noise floor: the one rank again on its images scaled by 1 + 1e-7·cos(k), a change of float32 rounding's size.
+        // A deep BatchNorm network at initialisation amplifies rounding (ResNet-50 SPGNet at width 16, 64×64: a 1e-7 input
+        // change moves the gradient by 1.4e-2), so W ranks, whose statistics sum in another order, cannot match it closer
+        // than that; a difference within FloorFactor × the floor is rounding, not a wrong sum.
+        var perturbed = Train(model, device, data, new SingleRankReducer(), rank: 0, world: 1, batch * workers, steps, noise: 1e-7);
         var ranks = TrainOnRingAsync(model, device, data, workers, batch, steps).GetAwaiter().GetResult();
 
         var rows = Enumerable.Range(0, steps).Select(s => new
         {
             step = s + 1,
             gradient_relative_l2 = ranks.Select(r => RelativeL2(single.Gradients[s], r.Gradients[s])).Max(),
+            noise_floor_relative_l2 = RelativeL2(single.Gradients[s], perturbed.Gradients[s]),
             ranks_identical = ranks.All(r => r.Gradients[s].AsSpan().SequenceEqual(ranks[0].Gradients[s])),
         }).ToList();
         double parameters = ranks.Select(r => RelativeL2(single.Parameters, r.Parameters)).Max();
-        bool pass = rows.All(r => r.gradient_relative_l2 <= tolerance && r.ranks_identical) && parameters <= tolerance;
+        double parametersFloor = RelativeL2(single.Parameters, perturbed.Parameters);
+        bool Within(double difference, double floor) => difference <= Math.Max(tolerance, FloorFactor * floor);
+        bool pass = rows.All(r => Within(r.gradient_relative_l2, r.noise_floor_relative_l2) && r.ranks_identical) && Within(parameters, parametersFloor);
         foreach (var row in rows)
-            Console.WriteLine($"step {row.step}: gradient of {workers} ranks vs 1 rank, relative L2 {row.gradient_relative_l2:E2}; ranks identical: {row.ranks_identical}");
-        Console.WriteLine($"parameters after {steps} steps: relative L2 {parameters:E2} (tolerance {tolerance:E0}): {(pass ? "match" : "MISMATCH")}");
+            Console.WriteLine($"step {row.step}: gradient of {workers} ranks vs 1 rank, relative L2 {row.gradient_relative_l2:E2} " +
+                              $"(noise floor {row.noise_floor_relative_l2:E2}); ranks identical: {row.ranks_identical}");
+        Console.WriteLine($"parameters after {steps} steps: relative L2 {parameters:E2} (noise floor {parametersFloor:E2}; passes within " +
+                          $"max(tolerance {tolerance:E0}, {FloorFactor} × floor)): {(pass ? "match" : "MISMATCH")}");
         BenchJson.Write(output, new
         {
             bench = "gradient-match",
             what = $"{workers} ranks × batch {batch} on {deviceName} through the TCP ring over loopback against 1 rank × batch {workers * batch}; " +
                    "gradients are the ones each trainer applied (the ranks' reduced mean)",
             device = deviceName, model = model.Name, backbone = model.Backbone, width = model.Width, norm, size, batch_per_worker = batch, workers, steps, tolerance,
-            rows, parameters_relative_l2 = parameters, match = pass,
+            rows, parameters_relative_l2 = parameters, parameters_noise_floor_relative_l2 = parametersFloor, floor_factor = FloorFactor, match = pass,
             machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
             date = DateTime.UtcNow.ToString("u"),
         });
         Console.WriteLine($"wrote {output}");
         return pass ? 0 : 1;
     }
+
+    /// <summary>How many times the noise floor a difference may be and still count as rounding.</summary>
+    private const double FloorFactor = 4;
 
     private sealed record RunResult(float[][] Gradients, float[] Parameters);
 
@@ -103,7 +116,8 @@ public static class GradientMatchBench
 
     /// <summary>One rank: the seeded model (the same weights on every rank), <paramref name="steps"/> SGD steps on its
     /// slice of each global batch; the gradient applied at each step and the final parameters, flat, on the host.</summary>
-    private static RunResult Train(ModelOptions options, Device device, SyntheticSceneDataset data, IGradientReducer reducer, int rank, int world, int batch, int steps)
+    private static RunResult Train(ModelOptions options, Device device, SyntheticSceneDataset data, IGradientReducer reducer, int rank, int world, int batch, int steps,
+        double noise = 0)
     {
         using var model = BuildSeeded(options);
         model.to(device);
@@ -114,6 +128,14 @@ public static class GradientMatchBench
         {
             var indices = Enumerable.Range((s * world + rank) * batch, batch);
             using var step = SegmentationBatch.Collate(indices.Select(data.Get).ToList(), device);
+            if (noise != 0)
+            {
+                using var noGrad = no_grad();
+                using var scale = noise.ToScalar();  // held for the native calls (temporary Scalars can be finalised mid-call)
+                using var one = 1.0.ToScalar();
+                using var k = arange(step.Images.numel(), ScalarType.Float32, device).view_as(step.Images);
+                step.Images.mul_(k.cos_().mul_(scale).add_(one));
+            }
             trainer.Step(step);
             gradients[s] = Flat(model.parameters().Select(p => p.grad!));
         }
