@@ -20,6 +20,11 @@ public sealed class HelmRedisTests
     public void Redis_keeps_an_append_only_file_on_a_claim_of_its_stateful_set()
     {
         Assert.DoesNotContain(Objects, o => (string)o["kind"] == "Deployment");
+        // Its governing Service is headless (the pod's stable DNS name); the nodes use the other, a ClusterIP Service.
+        var services = Objects.Where(o => (string)o["kind"] == "Service").ToDictionary(o => (string)Map(o["metadata"])["name"], o => Map(o["spec"]));
+        var governing = (string)Map(StatefulSet["spec"])["serviceName"];
+        Assert.Equal("None", services[governing]["clusterIP"]);
+        Assert.Single(services.Values, s => !s.ContainsKey("clusterIP"));
         var args = List(Container["args"]).Cast<string>().ToList();
         Assert.Equal("yes", args[args.IndexOf("--appendonly") + 1]);
         Assert.Equal("/data", args[args.IndexOf("--dir") + 1]);
