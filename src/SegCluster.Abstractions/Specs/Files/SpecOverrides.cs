@@ -12,8 +12,9 @@ public static class SpecOverrides
 
     /// <summary>
     /// <paramref name="spec"/> with every assignment applied and then validated; throws <see cref="SpecFileException"/>
-    /// (source <paramref name="source"/>) listing every malformed assignment, unknown path, unparsable value, and, when the
-    /// assignments themselves are fine, every validation error of the result.
+    /// (source <paramref name="source"/>) listing every malformed assignment, unknown path, unparsable value and every
+    /// validation error of the result, but those of a field whose own assignment failed (that field keeps the file's
+    /// value, which the assignment may have been meant to repair: its error is the assignment's).
     /// </summary>
     public static ExperimentSpec Apply(ExperimentSpec spec, IReadOnlyList<string> assignments, string source)
     {
@@ -21,6 +22,7 @@ public static class SpecOverrides
         ArgumentNullException.ThrowIfNull(assignments);
         var errors = new List<string>();
         string? setSteps = null;
+        var failedPaths = new List<string>();
         foreach (var assignment in assignments)
         {
             int equals = assignment.IndexOf('=');
@@ -38,13 +40,14 @@ public static class SpecOverrides
             catch (ArgumentException e)
             {
                 errors.Add($"--set '{assignment}': {e.Message}");
+                if (SpecPaths.IsValid(assignment[..equals].Trim(), out _)) failedPaths.Add(SpecPaths.Canonical(assignment[..equals].Trim()));
             }
         }
         // training.epochs decides the length when set: an override of the steps would be ignored without a word. (An
         // override of the epochs replaces the steps as intended: the steps cannot be unset.)
         if (setSteps is not null && spec.Training.Epochs is { } epochs)
             errors.Add($"--set '{setSteps}': training.epochs ({epochs}) is set too and decides the run's length; add --set training.epochs=null to train by steps.");
-        if (errors.Count == 0) errors.AddRange(spec.Validate());
+        errors.AddRange(spec.Validate().Where(error => !failedPaths.Any(path => error.StartsWith(path + ":", StringComparison.Ordinal))));
         return errors.Count == 0 ? spec : throw new SpecFileException(source, errors);
     }
 

@@ -39,6 +39,19 @@ public sealed class SpecOverridesTests
         Assert.Contains("training.steps", error.Errors[3]);
     }
 
+    /// <summary>A value that does not parse hides no other problem (before, `--set training.steps=abc --set workers=0` named
+    /// only the first); the field it failed to set is not also blamed for the value it kept.</summary>
+    [Fact]
+    public void A_bad_value_and_the_other_fields_problems_are_named_together()
+    {
+        var error = Assert.Throws<SpecFileException>(() =>
+            SpecOverrides.Apply(new ExperimentSpec { Training = new TrainingSpec { Steps = 0 } }, ["training.steps=abc", "workers=0"], "run.yaml"));
+
+        Assert.Equal(2, error.Errors.Count);
+        Assert.StartsWith("--set 'training.steps=abc'", error.Errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("workers: 0", error.Errors[1], StringComparison.Ordinal);
+    }
+
     /// <summary>training.epochs decides the length when set: an override of the steps was ignored without a word.</summary>
     [Fact]
     public void Steps_set_over_epochs_are_refused_until_the_epochs_are_unset()
