@@ -58,7 +58,7 @@ public sealed class MembershipRowHealthCheck(
         MembershipTableData data;
         try
         {
-            data = await table.ReadRowAsync(silo.SiloAddress, read.Token).WaitAsync(read.Token);
+            data = await table.ReadRowAsync(silo.SiloAddress, read.Token).WaitAsync(read.Token) ?? throw new InvalidDataException("the table answered nothing");
         }
         catch (RedisClusteringException e)
         {
