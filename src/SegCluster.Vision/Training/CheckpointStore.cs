@@ -23,28 +23,17 @@ public static class CheckpointStore
     /// <param name="spec">The experiment spec as JSON, recorded for eval/predict; null when there is none.</param>
     /// <param name="classNames">Class names in train-id order, recorded for reports; null when unknown.</param>
     /// <param name="best">The run's best validation so far, for a run resumed from this file; null when none.</param>
+    /// <remarks>The snapshot path (<see cref="CheckpointSnapshot.Take"/> then <see cref="Write"/>) on this thread: one
+    /// serialisation for both, the state dict in NCHW order whatever the model's memory format.</remarks>
     public static void Save(string path, DataParallelTrainer trainer, string? spec = null, IReadOnlyList<string>? classNames = null, BestValidation? best = null)
     {
-        ArgumentNullException.ThrowIfNull(trainer);
-        var metadata = new CheckpointMetadata(spec, classNames ?? [], Shapes(trainer.Model))
-            { LossScaler = trainer.Precision.Scaler?.State, OptimizerSteps = trainer.OptimizerSteps, Best = best };
-        WriteAtomically(path, metadata, trainer.CompletedSteps, trainer.OptimizerStateSnapshot(), writer =>
-        {
-            if (HasStridedTensors(trainer.Model))
-            {
-                using var twin = ContiguousTwin(trainer.Model);
-                twin.save(writer);
-            }
-            else
-            {
-                trainer.Model.save(writer);
-            }
-        });
+        using var snapshot = CheckpointSnapshot.Take(trainer);
+        Write(path, snapshot, spec, classNames, best);
     }
 
-    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically: the file <see cref="Save"/> writes
-    /// for the trainer at the snapshot's step, byte for byte. Reads only the snapshot, so it may run on any thread while the
-    /// trainer goes on (one thread per snapshot at a time).</summary>
+    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically: the trainer's checkpoint at the
+    /// snapshot's step. Reads only the snapshot, so it may run on any thread while the trainer goes on (one thread per
+    /// snapshot at a time).</summary>
     /// <param name="snapshot">The trainer's state at a step (<see cref="CheckpointSnapshot.Take"/>); left to the caller to dispose.</param>
     public static void Write(string path, CheckpointSnapshot snapshot, string? spec = null, IReadOnlyList<string>? classNames = null, BestValidation? best = null)
     {
