@@ -59,7 +59,9 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(images);
         var partial = _partial.Terms(output, labels);
-        var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null, content);
+        // While λ is 0 (warm-up) R is not computed: its N×N kernel product per image would be weighted away.
+        var (regulariser, consistency) = Regulariser(output.Logits, images, Options.DeepKernel ? output.Embedding : null, content,
+            withRegulariser: RegulariserWeight != 0);
         var batch = LossTerms.Constant(output.Logits.shape[0], output.Logits.device);
         return new LossTerms(
             [.. partial.Sums, regulariser, consistency],
@@ -80,7 +82,9 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
     /// <param name="content">(B, 1, H, W) 1 on image content, 0 on crop padding, or null: R sums over content only (rloss's
     /// ROI): S and 1 − S are weighted by each grid cell's content share, so padded cells neither pay nor pull; the
     /// consistency is a mean over content pairs.</param>
-    public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding, Tensor? content = null)
+    /// <param name="withRegulariser">False: R is left at zero (no kernel is built), the consistency alone is computed.</param>
+    public (Tensor Regulariser, Tensor Consistency) Regulariser(Tensor logits, Tensor images, Tensor? embedding, Tensor? content = null,
+        bool withRegulariser = true)
     {
         using var scope = NewDisposeScope();
         long b = logits.shape[0], height = logits.shape[2], width = logits.shape[3];
@@ -95,21 +99,20 @@ public sealed class ScribbleRegularizedCriterion : ISegmentationCriterion
         Tensor regulariser = zeros(1, device: logits.device).squeeze(0), consistency = regulariser;
         for (long i = 0; i < b; i++)
         {
-            var logKernel = SquaredDistances(shallow[i]).mul(MinusHalf);                          // (N, N)
-            Tensor? deep = null;
-            if (features is not null)
-            {
-                deep = SquaredDistances(features[i]).mul(MinusHalf);                               // (N, N), grad into the embedding
-                logKernel = logKernel.add(deep.detach(), KeptScalars.One);
-            }
-            var kernel = logKernel.exp();                                                         // W (N, N), no grad
+            var deep = features is null ? null : SquaredDistances(features[i]).mul(MinusHalf);   // (N, N), grad into the embedding
             var s = probabilities[i];                                                             // (K, N)
-            // R = Σ_k S_kᵀ W (1 − S_k) = Σ_{k, i} S_ki · (W (1 − S)ᵀ)_ik
-            var oneMinusS = s.neg().add_(KeptScalars.One, KeptScalars.One);                       // 1 − S (K, N)
-            var paid = roi is null ? s : s * roi[i];                                              // padding: no S ...
-            if (roi is not null) oneMinusS = oneMinusS * roi[i];                                  // ... and no 1 − S
-            var r = (paid.t() * kernel.matmul(oneMinusS.t())).sum().div(pairs);
-            regulariser = regulariser.add(r, KeptScalars.One);
+            if (withRegulariser)
+            {
+                var logKernel = SquaredDistances(shallow[i]).mul(MinusHalf);                      // (N, N)
+                if (deep is not null) logKernel = logKernel.add(deep.detach(), KeptScalars.One);
+                var kernel = logKernel.exp();                                                     // W (N, N), no grad
+                // R = Σ_k S_kᵀ W (1 − S_k) = Σ_{k, i} S_ki · (W (1 − S)ᵀ)_ik
+                var oneMinusS = s.neg().add_(KeptScalars.One, KeptScalars.One);                   // 1 − S (K, N)
+                var paid = roi is null ? s : s * roi[i];                                          // padding: no S ...
+                if (roi is not null) oneMinusS = oneMinusS * roi[i];                              // ... and no 1 − S
+                var r = (paid.t() * kernel.matmul(oneMinusS.t())).sum().div(pairs);
+                regulariser = regulariser.add(r, KeptScalars.One);
+            }
             if (deep is not null)
             {
                 var agreement = s.detach().t().matmul(s.detach());                                // (N, N) P(same label)

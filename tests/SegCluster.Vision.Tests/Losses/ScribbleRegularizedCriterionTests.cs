@@ -247,4 +247,28 @@ public class ScribbleScheduleTests
         criterion.Step = 5;
         Assert.Equal(3, criterion.Terms(output, labels, randn(1, 3, 16, 16)).Weights[1]);
     }
+
+    /// <summary>During the warm-up R is not computed (its N×N kernel product per image would be weighted by 0): its sum is a
+    /// constant zero, while the consistency term, which has its own weight, is the same as after the warm-up.</summary>
+    [Fact]
+    public void TheWarmUpSkipsTheRegulariserButNotTheConsistency()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TestData.ScribbleModel(seed: 2);
+        var criterion = new ScribbleRegularizedCriterion(new LossOptions(), new ScribbleLossOptions(Weight: 3, RgbPerUnit: 59, WarmupSteps: 5));
+        var images = randn(1, 3, 32, 32);
+        var output = model.forward(images);
+        var labels = zeros(1, 32, 32, dtype: ScalarType.Int64);
+
+        criterion.Step = 4;
+        var warmUp = criterion.Terms(output, labels, images);
+        criterion.Step = 5;
+        var after = criterion.Terms(output, labels, images);
+
+        Assert.Equal(0f, warmUp.Sums[1].item<float>());
+        Assert.False(warmUp.Sums[1].requires_grad);
+        Assert.True(after.Sums[1].item<float>() > 0);
+        Assert.True(warmUp.Sums[2].item<float>() > 0);
+        Assert.Equal(after.Sums[2].item<float>(), warmUp.Sums[2].item<float>());
+    }
 }
