@@ -52,7 +52,8 @@ public sealed class AdamW : IFlatOptimizer
             }
             var m = _firstViews[i].mul_(_b1).add_(g, _oneMinusB1);
             var v = _secondViews[i].mul_(_b2).addcmul_(g, g, _oneMinusB2);
-            p.addcdiv_(m, v.sqrt().mul_(inverseCorrection2).add_(epsilon, KeptScalars.One), step);
+            using var denominator = v.sqrt();  // freed per parameter: kept to the scope's end, they would add up to a model-sized tensor
+            p.addcdiv_(m, denominator.mul_(inverseCorrection2).add_(epsilon, KeptScalars.One), step);
         }
         AppliedSteps = t;
     }
