@@ -35,18 +35,10 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(labels);
-        var sums = new List<Tensor>(1 + output.Auxiliary.Count);
-        var counts = new List<Tensor>(sums.Capacity);
-        var weights = new List<double>(sums.Capacity);
-        var grid = Options.Labels ?? new LabelOptions();
-        int k = (int)output.Logits.shape[1];
-        // Block runs are supervised by block labels only, the final term and every auxiliary alike (computed once). A file
-        // dataset's training labels are already painted with the blocks of the un-augmented mask (PaintedBlocks): pooling
-        // them again at b puts them on the grid, and every label it can see is a block label, whatever crop and scale moved them.
-        var blocks = grid.Mode == LabelMode.Block ? new BlockAnnotator(k, grid.Factor, grid.BlockMinPurity, Options.IgnoreIndex).Labels(labels) : null;
-        AddFinalTerm(output.Logits, labels, blocks, sums, counts, weights);
-        foreach (var aux in output.Auxiliary) AddAuxiliaryTerm(aux, labels, blocks, sums, counts, weights);
-        return new LossTerms(sums, counts, weights);
+        var builder = new TermsBuilder(Options, labels, (int)output.Logits.shape[1]);
+        builder.AddFinal(output.Logits);
+        foreach (var aux in output.Auxiliary) builder.AddAuxiliary(aux);
+        return builder.Build();
     }
 
     /// <inheritdoc/>
@@ -87,103 +79,121 @@ public sealed class SegmentationCriterion : ISegmentationCriterion
         return Combine(terms, terms.ReadCounts()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
-    /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
-    /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass Σ Ỹ (each
-    /// cell's valid share, or 1 per valid cell with <see cref="LabelOptions.Renormalize"/>) serves as the term's count.
-    /// </summary>
-    private void AddFinalTerm(Tensor logits, Tensor labels, Tensor? blocks, List<Tensor> sums, List<Tensor> counts, List<double> weights)
+    /// <summary>The terms of one call: the lists <see cref="LossTerms"/> is made of, and the run's coarse labels (soft or
+    /// majority) per factor, so a final term and an auxiliary on the same grid (SPGNet's decoder stops at stride ≤ f) share
+    /// one down-sampling and its label-range check.</summary>
+    private sealed class TermsBuilder(LossOptions options, Tensor labels, int numClasses)
     {
-        var grid = Options.Labels ?? new LabelOptions();
-        int f = grid.Factor;
-        var coarseLogits = LogitsOnGrid(logits, labels, f);  // (B, K, H/f, W/f)
-        if (grid.Mode is LabelMode.Full or LabelMode.Scribble)
+        private readonly LabelOptions _grid = options.Labels ?? new LabelOptions();
+        private readonly List<Tensor> _sums = [], _counts = [];
+        private readonly List<double> _weights = [];
+        private readonly Dictionary<int, Tensor> _coarse = [];
+        private Tensor? _blocks;
+
+        public LossTerms Build() => new(_sums, _counts, _weights);
+
+        /// <summary>
+        /// The final term on the label grid of <see cref="LossOptions.Labels"/> (PAPERS.md §2, §3): labels
+        /// down-sampled by f, logits area-down-sampled to the same grid (the image-like filter), hard CE for
+        /// nearest/majority/block labels, soft CE or KL normalised by the soft mass for soft labels. The soft mass Σ Ỹ (each
+        /// cell's valid share, or 1 per valid cell with <see cref="LabelOptions.Renormalize"/>) serves as the term's count.
+        /// </summary>
+        public void AddFinal(Tensor logits)
         {
-            AddTerm(coarseLogits, labels, Options.FinalWeight, sums, counts, weights);
-            return;
+            int f = _grid.Factor;
+            var coarseLogits = LogitsOnGrid(logits, labels, f);  // (B, K, H/f, W/f)
+            var weight = options.FinalWeight;
+            switch (_grid.Mode)
+            {
+                case LabelMode.Full or LabelMode.Scribble: AddHard(coarseLogits, labels, weight); break;
+                case LabelMode.Nearest: AddHard(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), weight); break;
+                case LabelMode.Majority: AddHard(coarseLogits, Coarse(f), weight); break;
+                case LabelMode.Block: AddHard(coarseLogits, Blocks(), weight); break;
+                default: AddSoft(coarseLogits, Coarse(f), weight); break;
+            }
         }
-        switch (grid.Mode)
+
+        /// <summary>
+        /// The term of an auxiliary at grid (h, w) = (H/s, W/s), from the supervision the final term has (PAPERS.md §1 with
+        /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
+        /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
+        /// majority runs mode-pooled labels at factor s; scribble runs the majority of each cell's stroke pixels (nearest
+        /// sampling keeps a stroke pixel only when its row and column are ones it samples: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
+        /// labels, take nearest labels (the centre pixel of each cell, ⌊(i + 0.5)·H/h⌋: PyTorch "nearest-exact", the pixel the
+        /// cell's prediction is centred on).
+        /// </summary>
+        public void AddAuxiliary(Tensor aux)
         {
-            case LabelMode.Nearest:
-                AddTerm(coarseLogits, NearestLabelDownsampler.Downsample(labels, f), Options.FinalWeight, sums, counts, weights);
-                break;
-            case LabelMode.Majority:
-                AddTerm(coarseLogits, MajorityLabelDownsampler.Downsample(labels, (int)logits.shape[1], f, Options.IgnoreIndex), Options.FinalWeight, sums, counts, weights);
-                break;
-            case LabelMode.Block:
-                AddTerm(coarseLogits, blocks!, Options.FinalWeight, sums, counts, weights);
-                break;
-            default:
-                AddSoftTerm(coarseLogits, labels, f, Options.FinalWeight, sums, counts, weights);
-                break;
+            long h = aux.shape[2], w = aux.shape[3], height = labels.shape[1], width = labels.shape[2];
+            int s = height % h == 0 && width % w == 0 && height / h == width / w ? (int)(height / h) : 0;
+            var weight = options.AuxiliaryWeight;
+            if (_grid.Mode == LabelMode.Block)
+                AddHard(aux, NearestLabelDownsampler.Resize(Blocks(), h, w), weight);
+            else if (s > 0 && _grid.Mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl)
+                AddSoft(aux, Coarse(s), weight);
+            else if (s > 0 && _grid.Mode is LabelMode.Scribble or LabelMode.Majority)
+                AddHard(aux, Coarse(s), weight);
+            else
+                AddHard(aux, NearestLabelDownsampler.Resize(labels, h, w), weight);
         }
-    }
 
-    /// <summary>
-    /// The term of an auxiliary at grid (h, w) = (H/s, W/s), from the supervision the final term has (PAPERS.md §1 with
-    /// §2, §3, §5): block runs take their block labels resampled to the grid (nearest: the auxiliary sees no pixel label a
-    /// block annotation would not give); soft runs soft labels at factor s (§3: nearest labels are the misaligned baseline);
-    /// majority runs mode-pooled labels at factor s; scribble runs the majority of each cell's stroke pixels (nearest
-    /// sampling keeps a stroke pixel only when its row and column are ones it samples: 1/s² of them). Full and nearest runs, and grids that are not an integer factor of the
-    /// labels, take nearest labels (the centre pixel of each cell, ⌊(i + 0.5)·H/h⌋: PyTorch "nearest-exact", the pixel the
-    /// cell's prediction is centred on).
-    /// </summary>
-    private void AddAuxiliaryTerm(Tensor aux, Tensor labels, Tensor? blocks, List<Tensor> sums, List<Tensor> counts, List<double> weights)
-    {
-        long h = aux.shape[2], w = aux.shape[3], height = labels.shape[1], width = labels.shape[2];
-        int s = height % h == 0 && width % w == 0 && height / h == width / w ? (int)(height / h) : 0;
-        var mode = (Options.Labels ?? new LabelOptions()).Mode;
-        var weight = Options.AuxiliaryWeight;
-        if (mode == LabelMode.Block)
-            AddTerm(aux, NearestLabelDownsampler.Resize(blocks!, h, w), weight, sums, counts, weights);
-        else if (s > 0 && mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl)
-            AddSoftTerm(aux, labels, s, weight, sums, counts, weights);
-        else if (s > 0 && mode is LabelMode.Scribble or LabelMode.Majority)
-            AddTerm(aux, MajorityLabelDownsampler.Downsample(labels, (int)aux.shape[1], s, Options.IgnoreIndex), weight, sums, counts, weights);
-        else
-            AddTerm(aux, NearestLabelDownsampler.Resize(labels, h, w), weight, sums, counts, weights);
-    }
+        /// <summary>Block runs are supervised by block labels only, the final term and every auxiliary alike (computed once). A
+        /// file dataset's training labels are already painted with the blocks of the un-augmented mask (PaintedBlocks): pooling
+        /// them again at b puts them on the grid, and every label it can see is a block label, whatever crop and scale moved them.</summary>
+        private Tensor Blocks() =>
+            _blocks ??= new BlockAnnotator(numClasses, _grid.Factor, _grid.BlockMinPurity, options.IgnoreIndex).Labels(labels);
 
-    /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against soft labels at factor
-    /// <paramref name="factor"/>, normalised by the soft mass Σ Ỹ (PAPERS.md §3; the authors' loss divides by
-    /// targets.sum()). The mass is carried as it is: fractional when cells are partly ignore, never rounded.</summary>
-    private void AddSoftTerm(Tensor logits, Tensor labels, int factor, double weight, List<Tensor> sums, List<Tensor> counts, List<double> weights)
-    {
-        var grid = Options.Labels ?? new LabelOptions();
-        var soft = new SoftLabelDownsampler((int)logits.shape[1], new SoftLabelOptions(Options.IgnoreIndex, Renormalize: grid.Renormalize))
-            .Downsample(labels, factor);  // (B, K, H/f, W/f)
-        var (sum, mass) = grid.Mode == LabelMode.SoftKl
-            ? SoftKlLoss.Terms(logits, soft)
-            : SoftCrossEntropyLoss.Terms(logits, soft);
-        sums.Add(sum);
-        counts.Add(mass);
-        weights.Add(weight);
-    }
+        /// <summary>The run's coarse labels at <paramref name="factor"/>: soft labels (B, K, H/f, W/f) in the soft modes,
+        /// mode-pooled class ids (B, H/f, W/f) in the majority and scribble modes.</summary>
+        private Tensor Coarse(int factor)
+        {
+            if (_coarse.TryGetValue(factor, out var known)) return known;
+            var coarse = _grid.Mode is LabelMode.SoftCrossEntropy or LabelMode.SoftKl
+                ? new SoftLabelDownsampler(numClasses, new SoftLabelOptions(options.IgnoreIndex, Renormalize: _grid.Renormalize)).Downsample(labels, factor)
+                : MajorityLabelDownsampler.Downsample(labels, numClasses, factor, options.IgnoreIndex);
+            _coarse[factor] = coarse;
+            return coarse;
+        }
 
-    /// <summary>
-    /// The logits on the label grid (H/f, W/f): as they are when the model already emits that grid
-    /// (<see cref="ModelOptions.LogitFactor"/> = f in training), area-down-sampled when they are at (H, W).
-    /// </summary>
-    private static Tensor LogitsOnGrid(Tensor logits, Tensor labels, int f)
-    {
-        long height = labels.shape[1], width = labels.shape[2];
-        if (height % f != 0 || width % f != 0)
-            throw new ArgumentException($"LabelOptions.Factor = {f} does not divide the labels' size {height}x{width}.", nameof(labels));
-        long h = logits.shape[2], w = logits.shape[3];
-        if (h == height / f && w == width / f) return logits;
-        if (h == height && w == width) return nn.functional.avg_pool2d(logits, f, f);
-        throw new ArgumentException(
-            $"logits of size {h}x{w} fit neither the labels ({height}x{width}) nor their grid at LabelOptions.Factor = {f} ({height / f}x{width / f}); " +
-            $"build the model with ModelOptions.LogitFactor = {f} (or 1).", nameof(logits));
-    }
+        /// <summary>Soft CE or KL (the run's soft mode) of <paramref name="logits"/> against <paramref name="soft"/> labels,
+        /// normalised by the soft mass Σ Ỹ (PAPERS.md §3; the authors' loss divides by targets.sum()). The mass is carried as
+        /// it is: fractional when cells are partly ignore, never rounded.</summary>
+        private void AddSoft(Tensor logits, Tensor soft, double weight)
+        {
+            var (sum, mass) = _grid.Mode == LabelMode.SoftKl ? SoftKlLoss.Terms(logits, soft) : SoftCrossEntropyLoss.Terms(logits, soft);
+            Add(sum, mass, weight);
+        }
 
-    private void AddTerm(Tensor logits, Tensor labels, double weight, List<Tensor> sums, List<Tensor> counts, List<double> weights)
-    {
-        sums.Add(nn.functional.cross_entropy(logits, labels, ignore_index: Options.IgnoreIndex, reduction: nn.Reduction.Sum));
-        using var ignore = Options.IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
-        using var valid = labels.ne(ignore);
-        counts.Add(valid.sum(ScalarType.Float64));  // exact, and read with the other terms' (LossTerms.Read)
-        weights.Add(weight);
+        private void AddHard(Tensor logits, Tensor target, double weight)
+        {
+            var sum = nn.functional.cross_entropy(logits, target, ignore_index: options.IgnoreIndex, reduction: nn.Reduction.Sum);
+            using var ignore = options.IgnoreIndex.ToScalar();  // held for the native call (see KeptScalars)
+            using var valid = target.ne(ignore);
+            Add(sum, valid.sum(ScalarType.Float64), weight);  // exact, and read with the other terms' (LossTerms.Read)
+        }
+
+        private void Add(Tensor sum, Tensor count, double weight)
+        {
+            _sums.Add(sum);
+            _counts.Add(count);
+            _weights.Add(weight);
+        }
+
+        /// <summary>
+        /// The logits on the label grid (H/f, W/f): as they are when the model already emits that grid
+        /// (<see cref="ModelOptions.LogitFactor"/> = f in training), area-down-sampled when they are at (H, W).
+        /// </summary>
+        private static Tensor LogitsOnGrid(Tensor logits, Tensor labels, int f)
+        {
+            long height = labels.shape[1], width = labels.shape[2];
+            if (height % f != 0 || width % f != 0)
+                throw new ArgumentException($"LabelOptions.Factor = {f} does not divide the labels' size {height}x{width}.", nameof(labels));
+            long h = logits.shape[2], w = logits.shape[3];
+            if (h == height / f && w == width / f) return logits;
+            if (h == height && w == width) return nn.functional.avg_pool2d(logits, f, f);
+            throw new ArgumentException(
+                $"logits of size {h}x{w} fit neither the labels ({height}x{width}) nor their grid at LabelOptions.Factor = {f} ({height / f}x{width / f}); " +
+                $"build the model with ModelOptions.LogitFactor = {f} (or 1).", nameof(logits));
+        }
     }
 }
