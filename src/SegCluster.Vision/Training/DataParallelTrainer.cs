@@ -35,10 +35,7 @@ public sealed class DataParallelTrainer : IDisposable
     private readonly ParameterSlice[] _slices;
     private readonly OptimizerOptions _options;
     private readonly IFlatOptimizer _optimizer;
-    private readonly Tensor _gradient;  // flat, float32, on the parameters' device (CPU, several ranks: over the host buffer's array)
-    private readonly Tensor[] _gradientViews;  // each parameter's slice of _gradient, shaped like it
-    private readonly bool[] _gradientIsView;  // the parameter's .grad is its view: backward writes into _gradient
-    private readonly HostGradientBuffer? _host;  // more than one rank: what the reducer sums
+    private readonly FlatGradient _gradient;
     private readonly MixedPrecisionPolicy _precision;
     private long _completedSteps;
 
@@ -83,17 +80,8 @@ public sealed class DataParallelTrainer : IDisposable
             // No weight decay on 1-D parameters (biases, norm scales) when the options exempt them.
             _slices = ParameterSlice.Layout([.. model.parameters().Where(p => p.requires_grad)],
                 p => optimizer.NoDecayOnNormAndBias && p.dim() <= 1 ? 0 : optimizer.WeightDecay);
-            var flat = FlatState.Zeros(_slices);
-            _host = reducer.WorldSize > 1 ? new HostGradientBuffer(flat.numel(), flat.device) : null;
-            if (_host?.SharedGradient is { } shared)  // CPU: the reducer sums the gradient's own memory
-            {
-                flat.Dispose();
-                flat = shared;
-            }
-            _gradient = flat;
-            _gradientViews = FlatState.Views(_gradient, _slices);
-            _gradientIsView = BindGradientsToViews();
-            _overlap?.Bind(_slices, _gradientViews, _gradientIsView, _gradient, _host!, (long)(bucketMegabytes * 1024 * 1024));
+            _gradient = new FlatGradient(_slices, reducer.WorldSize);
+            _overlap?.Bind(_slices, _gradient.Views, _gradient.IsView, _gradient.Values, _gradient.Host!, (long)(bucketMegabytes * 1024 * 1024));
             _optimizer = optimizer.Create(_slices);
         }
         catch
@@ -108,7 +96,7 @@ public sealed class DataParallelTrainer : IDisposable
     /// <summary>
     /// The channels_last verdicts every rank applies (true: the convolution stays NCHW), from each rank's own: NCHW on every
     /// rank where any rank's device computes it wrongly in channels_last. A conv weight's layout is its gradient's element
-    /// order in the flat buffer (<see cref="BindGradientsToViews"/>), so ranks that converted different convolutions would
+    /// order in the flat buffer (<see cref="FlatGradient"/>), so ranks that converted different convolutions would
     /// sum misaligned gradients and drift apart for good. One small full-precision sum, in the constructor, on every rank.
     /// </summary>
     private bool[] AgreeAcrossRanks(bool[] wrongHere)
@@ -130,7 +118,7 @@ public sealed class DataParallelTrainer : IDisposable
     public long OptimizerSteps => _optimizer.AppliedSteps;
 
     /// <summary>Floats in the flat gradient buffer (= trainable parameters).</summary>
-    public int GradientLength => (int)_gradient.numel();
+    public int GradientLength => (int)_gradient.Length;
 
     /// <summary>
     /// One synchronous step on this rank's <paramref name="batch"/>. Blocks in the reducer until every
@@ -155,7 +143,7 @@ public sealed class DataParallelTrainer : IDisposable
 
         double globalLoss = AccumulateGradients(batch, stepNumber, timings);
         ReduceGradients(timings);
-        var (scaledNorm, bad) = MeasureGradient();
+        var (scaledNorm, bad) = _gradient.Measure();  // still loss-scaled
         double lossScale = _precision.LossScale;  // the scale this step's backward used, before Update changes it
         var learningRate = _options.LearningRateAt(_completedSteps);  // a skipped step reports the rate it would have used
         // fp16-mixed: an overflow on any rank makes the SUM non-finite on every rank (inf and NaN survive addition),
@@ -180,7 +168,7 @@ public sealed class DataParallelTrainer : IDisposable
     private double AccumulateGradients(SegmentationBatch batch, long stepNumber, StepTimings timings)
     {
         Model.train();
-        ZeroGradients();
+        _gradient.Zero();
         int k = _options.AccumulationSteps;
         double globalLoss = 0;
         int micro = batch.Count / k;
@@ -213,14 +201,14 @@ public sealed class DataParallelTrainer : IDisposable
     }
 
     /// <summary>
-    /// Sums the accumulated gradient over the ranks into <see cref="_gradient"/> (with one rank, only flattens it): the
+    /// Sums the accumulated gradient over the ranks into the flat gradient (with one rank, only flattens it): the
     /// buckets backward launched are waited for, or, without overlap, the whole gradient is all-reduced here.
     /// </summary>
     private void ReduceGradients(StepTimings timings)
     {
-        FlattenGradients();
+        _gradient.Flatten();
         int overlapped = 0;
-        if (_host is { } host)
+        if (_gradient.Host is { } host)
         {
             TimeSpan waited;
             if (_overlap is { } overlap)
@@ -231,38 +219,30 @@ public sealed class DataParallelTrainer : IDisposable
             {
                 waited = Timed(() =>
                 {
-                    host.Download(_gradient);
+                    host.Download(_gradient.Values);
                     _collective.Sum(host.Values);
-                    host.Upload(_gradient);
+                    host.Upload(_gradient.Values);
                 });
             }
             timings.AddAllReduce(waited, 4L * host.Values.Length);
         }
-        timings.EndReduction(buckets: _host is null ? 0 : _overlap?.Buckets.Count ?? 1, overlapped);
+        timings.EndReduction(buckets: _gradient.Host is null ? 0 : _overlap?.Buckets.Count ?? 1, overlapped);
     }
 
     /// <summary>
-    /// The reduced (still loss-scaled) gradient's L2 norm, and its first non-finite element or -1.
-    /// One pass over the gradient serves both the finite check and clipping: the norm is finite iff every element is
-    /// (unless the fp32 sum of squares alone overflowed, which the slow path tells apart).
+    /// Unscales the reduced, finite gradient by the loss scale backward used and clips it (clip_grad_norm_: scaled by
+    /// max/(‖g‖ + 1e-6) when that is below 1), in one pass, then steps the optimiser; returns ‖g‖ before clipping. Every
+    /// rank applies it to identical values. The scale is a power of two, so one multiply by c/S rounds as two would.
     /// </summary>
-    private (double ScaledNorm, long FirstNonFinite) MeasureGradient()
-    {
-        double scaledNorm = Norm(_gradient, ScalarType.Float32);
-        long bad = double.IsFinite(scaledNorm) ? -1 : FirstNonFinite(_gradient);
-        if (bad < 0 && !double.IsFinite(scaledNorm)) scaledNorm = Norm(_gradient, ScalarType.Float64);
-        return (scaledNorm, bad);
-    }
-
-    /// <summary>Unscales and clips the reduced, finite gradient and steps the optimiser; returns ‖g‖ before clipping.</summary>
     private double ApplyUpdate(double scaledNorm, double lossScale, double learningRate, StepTimings timings)
     {
         var optimizerClock = Stopwatch.StartNew();
-        Unscale(lossScale);
-        var gradientNorm = ClipGradients(scaledNorm / lossScale);
-        OptimizerStep((float)learningRate);
+        double norm = scaledNorm / lossScale;
+        double clip = _options.MaxGradientNorm is { } max ? Math.Min(1, max / (norm + 1e-6)) : 1;
+        _gradient.Scale(clip / lossScale);
+        _optimizer.Step(_gradient.Views, (float)learningRate);
         timings.Optimizer = optimizerClock.Elapsed;
-        return gradientNorm;
+        return norm;
     }
 
     /// <summary>Counts the step as completed (a step the fp16 loss scaler skipped too) and reports it.</summary>
@@ -375,137 +355,13 @@ public sealed class DataParallelTrainer : IDisposable
         _stream?.Dispose();
         _precision?.Dispose();
         _optimizer?.Dispose();
-        FlatState.DisposeAll([.. _gradientViews ?? [], _gradient, _host]);  // disposing the shared gradient twice is a no-op
+        _gradient?.Dispose();
     }
-
-    /// <summary>Divides the reduced gradient by the loss scale backward used (identical on every rank); no-op at 1.</summary>
-    private void Unscale(double lossScale)
-    {
-        if (lossScale == 1.0) return;
-        using var noGrad = no_grad();
-        using var inverse = (1.0 / lossScale).ToScalar();
-        _gradient.mul_(inverse);
-    }
-
-    /// <summary>
-    /// Makes each parameter's .grad its view of <see cref="_gradient"/>, strided like the parameter (PyTorch DDP's
-    /// gradient_as_bucket_view): autograd accumulates into a defined grad in place, so backward writes straight into the
-    /// flat buffer and a step neither copies gradients into it nor zeroes them one tensor at a time; after
-    /// <see cref="Step"/> the grads hold the reduced gradient as the optimiser applied it (unscaled, clipped, SGD's weight
-    /// decay added). A parameter whose elements do not
-    /// fill a dense block, or that is not float32, keeps a grad of its own, copied in <see cref="FlattenGradients"/>.
-    /// </summary>
-    private bool[] BindGradientsToViews()
-    {
-        var bound = new bool[_slices.Length];
-        for (int i = 0; i < _slices.Length; i++)
-        {
-            var parameter = _slices[i].Parameter;
-            if (parameter.dtype != ScalarType.Float32 || FlatState.StridedView(_gradient, _slices[i]) is not { } view) continue;
-            _gradientViews[i].Dispose();
-            _gradientViews[i] = view.DetachFromDisposeScope();
-            parameter.grad = view;
-            bound[i] = true;
-        }
-        return bound;
-    }
-
-    private void ZeroGradients()
-    {
-        using var noGrad = no_grad();
-        _gradient.zero_();
-        for (int i = 0; i < _slices.Length; i++)
-            if (!_gradientIsView[i]) _slices[i].Parameter.grad?.zero_();
-    }
-
-    /// <summary>The gradients that are not already views, in parameter order, into the flat <see cref="_gradient"/> on their
-    /// device (zeros for a parameter without grad); copy_ honours channels_last strides.</summary>
-    private void FlattenGradients()
-    {
-        using var noGrad = no_grad();
-        for (int i = 0; i < _slices.Length; i++)
-        {
-            if (_gradientIsView[i]) continue;
-            if (_slices[i].Parameter.grad is { } g) _gradientViews[i].copy_(g);
-            else _gradientViews[i].zero_();
-        }
-    }
-
-    /// <summary>The first non-finite element of <paramref name="flat"/>, or -1 (the slow path after a non-finite norm).</summary>
-    private static long FirstNonFinite(Tensor flat)
-    {
-        using var scope = NewDisposeScope();
-        var bad = isfinite(flat).logical_not().nonzero();
-        return bad.shape[0] == 0 ? -1 : bad[0, 0].item<long>();
-    }
-
-    private static double Norm(Tensor flat, ScalarType accumulate)
-    {
-        using var scope = NewDisposeScope();
-        return accumulate == flat.dtype ? flat.norm().item<float>() : flat.to(accumulate).norm().item<double>();
-    }
-
-    /// <summary>
-    /// clip_grad_norm_ on the reduced, unscaled gradient (identical on every rank): scaled by max/(‖g‖ + 1e-6) when
-    /// that is below 1. Returns <paramref name="norm"/> (‖g‖ before clipping).
-    /// </summary>
-    private double ClipGradients(double norm)
-    {
-        using var noGrad = no_grad();
-        if (_options.MaxGradientNorm is { } max && max / (norm + 1e-6) is var coefficient && coefficient < 1)
-        {
-            using var c = coefficient.ToScalar();
-            _gradient.mul_(c);
-        }
-        return norm;
-    }
-
-    /// <summary>One optimiser update of the parameters on their device. Every rank applies it to identical values.</summary>
-    private void OptimizerStep(float learningRate) => _optimizer.Step(_gradientViews, learningRate);
 
     private static TimeSpan Timed(Action action)
     {
         long start = Stopwatch.GetTimestamp();
         action();
         return Stopwatch.GetElapsedTime(start);
-    }
-
-    /// <summary>Where one step's time and bytes went, gathered as it runs, for its <see cref="StepResult"/>.</summary>
-    private sealed class StepTimings
-    {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly ReductionStream? _stream;
-        private readonly TimeSpan _busyBefore;
-
-        public StepTimings(ReductionStream? stream)
-        {
-            _stream = stream;
-            _busyBefore = stream?.Busy ?? TimeSpan.Zero;
-        }
-
-        public TimeSpan ForwardBackward { get; private set; }
-        public TimeSpan AllReduce { get; private set; }
-        public long AllReduceBytes { get; private set; }
-        public TimeSpan AllReduceBusy { get; private set; }
-        public int Buckets { get; private set; }
-        public int OverlappedBuckets { get; private set; }
-        public TimeSpan Optimizer { get; set; }  // zero when the step was skipped
-
-        public void AddAllReduce(TimeSpan time, long bytes)
-        {
-            AllReduce += time;
-            AllReduceBytes += bytes;
-        }
-
-        /// <summary>Forward and backward: the time since the step began, less the all-reduces inside it.</summary>
-        public void EndForwardBackward() => ForwardBackward = _clock.Elapsed - AllReduce;
-
-        /// <summary>The reducer's busy time over the step (overlapped with backward or not; without a stream, the waits).</summary>
-        public void EndReduction(int buckets, int overlapped)
-        {
-            Buckets = buckets;
-            OverlappedBuckets = overlapped;
-            AllReduceBusy = _stream is null ? AllReduce : _stream.Busy - _busyBefore;
-        }
     }
 }
