@@ -110,7 +110,7 @@ public sealed class WorkerTrainingLoop(
             // to change, so it is logged alone (a stack would only bury it), as a warning: the experiment logs the failure
             // as its error, once, and every rank usually has the same reason. It fails again on a re-formed ring, so it is not
             // worth a retry. Anything else may be a bug: an error with its stack.
-            var explained = e is TrainingDivergedException or TooManyInvalidSamplesException or RunSettingException;
+            var explained = e is ExplainedRunException;
             if (explained) failures.LogWarning("Rank {Rank} of {Experiment} failed: {Error}", assignment.Rank, assignment.ExperimentId, e.Message);
             else logger.LogError(e, "Rank {Rank} of {Experiment} failed", assignment.Rank, assignment.ExperimentId);
             var failure = new RankFailure(e.Message, Retryable: !explained);

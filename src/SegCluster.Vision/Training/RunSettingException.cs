@@ -5,4 +5,4 @@ namespace SegCluster.Vision.Training;
 /// feature); the message names the setting and the fix, so it is the whole story: a cluster logs it without a stack and
 /// does not retry it, as the same settings fail the same way on every attempt.
 /// </summary>
-public sealed class RunSettingException(string message) : InvalidOperationException(message);
+public sealed class RunSettingException(string message) : ExplainedRunException(message);

@@ -5,4 +5,4 @@ namespace SegCluster.Vision.Training;
 /// throws it at the same step, as the verdict is taken on all-reduced values, and no parameter was changed. Not a
 /// failure that re-forming the ring mends: the same weights and data diverge again.
 /// </summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
+public sealed class TrainingDivergedException(string message) : ExplainedRunException(message);
