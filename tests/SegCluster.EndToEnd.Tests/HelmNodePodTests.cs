@@ -213,7 +213,7 @@ public sealed class HelmNodePodTests
         // Pods read the token once (env from the Secret): an explicit token.value that changes must restart them.
         var annotations = Map(Map(Pod["metadata"])["annotations"]);
         Assert.Equal(HelmTemplate.Action(". | sha256sum | quote"), annotations["checksum/token"]);
-        Assert.Matches(@"\{\{-\s*with \.Values\.token\.value\s*\}\}\s*\n\s*annotations:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        Assert.Matches(@"\{\{-\s*with \.Values\.token\.value\s*\}\}\s*\n\s*checksum/token:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.Contains("helm template", File.ReadAllText(RepoPaths.Of("helm", "segcluster", "values.yaml")));
     }
 

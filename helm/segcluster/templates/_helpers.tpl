@@ -62,6 +62,34 @@ Secret of segcluster.redisSecretName instead when there is one; statefulset.yaml
 {{- end -}}
 {{- end -}}
 
+{{/* A value the chart keeps in a Secret it creates: the value given in values.yaml when set; else the one the release's
+Secret already holds (lookup: kept across `helm upgrade`); else a random 32-character one (at install; `helm template`
+and GitOps tools cannot look it up and get a new one at every render). Worked out once per render and remembered in
+.Values (one map, shared by every template of the chart during a render), so the Secret and the checksum/ annotation of
+the pods that read it hold the same value: worked out twice, a generated value would differ between the two, and the
+first upgrade after the install, which looks the Secret's value up, would restart those pods for nothing.
+Call: include "segcluster.keptSecretValue" (dict "context" $ "secret" NAME "key" KEY "value" GIVEN). */}}
+{{- define "segcluster.keptSecretValue" -}}
+{{- if not (hasKey .context.Values "segcluster.kept") -}}
+{{- $_ := set .context.Values "segcluster.kept" (dict) -}}
+{{- end -}}
+{{- $kept := get .context.Values "segcluster.kept" -}}
+{{- $id := printf "%s/%s" .secret .key -}}
+{{- if not (hasKey $kept $id) -}}
+{{- $value := .value | default "" | toString -}}
+{{- if not $value -}}
+{{- $value = dig "data" .key "" (lookup "v1" "Secret" .context.Release.Namespace .secret) | b64dec -}}
+{{- end -}}
+{{- $_ := set $kept $id (default (randAlphaNum 32) $value) -}}
+{{- end -}}
+{{- get $kept $id -}}
+{{- end -}}
+
+{{/* The bundled Redis' password (requirepass): redis.auth.password, else kept or generated (segcluster.keptSecretValue). */}}
+{{- define "segcluster.redisPassword" -}}
+{{- include "segcluster.keptSecretValue" (dict "context" . "secret" (include "segcluster.redisSecretName" .) "key" "password" "value" .Values.redis.auth.password) -}}
+{{- end -}}
+
 {{/* Key of segcluster.redisSecretName holding the configuration string. */}}
 {{- define "segcluster.redisSecretKey" -}}
 {{- if .Values.redis.bundled -}}
