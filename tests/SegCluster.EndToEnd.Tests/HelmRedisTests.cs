@@ -78,7 +78,7 @@ public sealed class HelmRedisTests
     {
         var secret = Objects.Single(o => (string)o["kind"] == "Secret");
         Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretName\" ."), Map(secret["metadata"])["name"]);
-        // redis.auth.password, else the Secret's own (lookup), else a random one: segcluster.keptSecretValue, like the token.
+        // redis.auth.password, else the Secret's own (lookup), else a random one: segcluster.keptSecretValue, as the token.
         Assert.Contains("{{- $password := include \"segcluster.redisPassword\" . }}", File.ReadAllText(Template));
         Assert.Equal("{{- include \"segcluster.keptSecretValue\" (dict \"context\" . \"secret\" (include \"segcluster.redisSecretName\" .) \"key\" \"password\" \"value\" .Values.redis.auth.password) -}}",
             Define("segcluster.redisPassword"));
@@ -115,7 +115,7 @@ public sealed class HelmRedisTests
         InOrder("segcluster.keptSecretValue", kept, "{{- $kept := get .context.Values \"segcluster.kept\" -}}",
             "{{- if not (hasKey $kept $id) -}}", "{{- $_ := set $kept $id ", "{{- end -}}", "{{- get $kept $id -}}");
         Assert.Contains("{{- $_ := set .context.Values \"segcluster.kept\" (dict) -}}", kept);
-        foreach (var template in new[] { "_helpers.tpl", "redis.yaml", "statefulset.yaml" }.Select(f => RepoPaths.Of("helm", "segcluster", "templates", f)))
+        foreach (var template in Directory.GetFiles(RepoPaths.Of("helm", "segcluster", "templates")))
         {
             var text = Path.GetFileName(template) == "_helpers.tpl" ? File.ReadAllText(template).Replace(kept, "") : File.ReadAllText(template);
             Assert.DoesNotContain("randAlphaNum", text);

@@ -37,6 +37,11 @@ existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- default (printf "%s-token" (include "segcluster.fullname" .)) .Values.token.existingSecret -}}
 {{- end -}}
 
+{{/* The cluster token of the chart's token Secret: token.value, else kept or generated (segcluster.keptSecretValue). */}}
+{{- define "segcluster.token" -}}
+{{- include "segcluster.keptSecretValue" (dict "context" . "secret" (include "segcluster.tokenSecretName" .) "key" "token" "value" .Values.token.value) -}}
+{{- end -}}
+
 {{/* The checkpoint volume's claim: checkpoints.existingClaim or the chart's own. */}}
 {{- define "segcluster.checkpointsClaimName" -}}
 {{- default (printf "%s-checkpoints" (include "segcluster.fullname" .)) .Values.checkpoints.existingClaim -}}
