@@ -23,6 +23,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: node
 {{- end -}}
 
+{{/* Selector labels of the bundled Redis' pod: its StatefulSet, Services and NetworkPolicy select it by these (a
+StatefulSet's selector is immutable: they stay what they were). */}}
+{{- define "segcluster.redisSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end -}}
+
 {{/* The node pods' ServiceAccount: the chart's own (serviceAccount.name or the full name), or with create false an
 existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- define "segcluster.serviceAccountName" -}}
