@@ -44,6 +44,8 @@ public sealed partial class HelmPrometheusRuleTests
         // the replacement gives each the release's job and namespace (one without would alert on every release's nodes).
         var rules = File.ReadAllText(RulesFile);
         Assert.Equal(["groups"], DeploymentFilesTests.ParseYaml(rules).Keys.Cast<string>());
+        var scrape = (List<object>)DeploymentFilesTests.LoadYaml(RepoPaths.Of("deploy", "prometheus", "prometheus.yml"))["scrape_configs"];
+        Assert.Equal(ComposeJob, $"job=\"{Map(Assert.Single(scrape))["job_name"]}\"");  // the job compose's Prometheus gives the nodes
         foreach (var expression in Expressions((List<object>)DeploymentFilesTests.ParseYaml(rules)["groups"]))
             foreach (Match metric in Metric().Matches(expression))
                 Assert.True(expression[(metric.Index + metric.Length)..].StartsWith("{" + ComposeJob, StringComparison.Ordinal),
