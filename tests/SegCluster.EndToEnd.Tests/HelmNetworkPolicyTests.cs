@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
 
 namespace SegCluster.EndToEnd.Tests;
@@ -63,10 +64,19 @@ public sealed class HelmNetworkPolicyTests
     public void The_bundled_redis_admits_node_pods_and_clients_on_its_port()
     {
         var redis = Policy("-redis");
-        var selector = Map(Map(Map(redis["spec"])["podSelector"])["matchLabels"]);
         var statefulset = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "StatefulSet");
         var pod = Map(Map(statefulset["spec"])["template"]);
-        Assert.Equal(Map(Map(pod["metadata"])["labels"]), selector);
+        // The policy selects the pod by the labels the pod has: both are segcluster.redisSelectorLabels, as are the
+        // StatefulSet's selector and both Services' (no copy of the labels that could drift from the pod's).
+        const string Labels = "{{- include \"segcluster.redisSelectorLabels\" . | nindent ";
+        Assert.Matches(@"\n  podSelector:\n    matchLabels:\n      " + Regex.Escape(Labels) + @"6 \}\}\n", File.ReadAllText(Path.Combine(Templates, "networkpolicy.yaml")));
+        var text = File.ReadAllText(Path.Combine(Templates, "redis.yaml"));
+        Assert.Matches(@"\n  template:\n    metadata:\n      labels:\n        " + Regex.Escape(Labels) + @"8 \}\}\n", text);
+        Assert.Matches(@"\n  selector:\n    matchLabels:\n      " + Regex.Escape(Labels) + @"6 \}\}\n", text);
+        Assert.Equal(2, Regex.Matches(text, @"\n  selector:\n    " + Regex.Escape(Labels) + @"4 \}\}\n").Count);
+        Assert.Equal("app.kubernetes.io/instance: {{ .Release.Name }}\napp.kubernetes.io/component: redis", Define("segcluster.redisSelectorLabels"));
+        foreach (var template in new[] { "redis.yaml", "networkpolicy.yaml" })
+            Assert.DoesNotContain("app.kubernetes.io/instance: {{ .Release.Name }}", File.ReadAllText(Path.Combine(Templates, template)));
         var port = List(Map(Assert.Single(List(Map(pod["spec"])["containers"])))["ports"]).Select(Map).Single()["containerPort"];
         var rule = Assert.Single(Ingress(redis));
         Assert.Equal([port], Ports(rule));

@@ -201,19 +201,22 @@ public sealed class HelmNodePodTests
     }
 
     [Fact]
-    public void The_generated_token_is_kept_on_upgrade_and_a_set_token_rolls_the_pods()
+    public void The_token_is_kept_on_upgrade_and_a_changed_one_rolls_the_pods()
     {
-        // secret.yaml: token.value, else the token of the Secret already in the cluster (lookup), else a random one;
-        // a random token at every upgrade would leave running pods on the old one and new pods on the new one.
-        var secret = File.ReadAllText(Path.Combine(Templates, "secret.yaml"));
-        Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", secret);
-        InOrder("secret.yaml", secret, "{{- if .Values.token.value }}", "{{- else if $existing }}", "{{- else }}", "randAlphaNum 32", "{{- end }}");
-        Assert.Contains("token: {{ index $existing.data \"token\" | quote }}", secret);
+        // secret.yaml: token.value, else the token of the Secret already in the cluster (lookup), else a random one
+        // (segcluster.keptSecretValue, like the Redis password); a random token at every upgrade would leave running pods
+        // on the old one and new pods on the new one.
+        var secret = HelmTemplate.Load(Path.Combine(Templates, "secret.yaml"));
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.tokenSecretName\" ."), Map(secret["metadata"])["name"]);
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.token\" . | b64enc | quote"), Map(secret["data"])["token"]);
+        Assert.Equal("{{- include \"segcluster.keptSecretValue\" (dict \"context\" . \"secret\" (include \"segcluster.tokenSecretName\" .) \"key\" \"token\" \"value\" .Values.token.value) -}}",
+            Define("segcluster.token"));
 
-        // Pods read the token once (env from the Secret): an explicit token.value that changes must restart them.
+        // Pods read the token once (env from the Secret): a changed one, set or generated, must restart them. The hash is
+        // of the value the chart's Secret keeps; a token.existingSecret is not the chart's, and gets none.
         var annotations = Map(Map(Pod["metadata"])["annotations"]);
-        Assert.Equal(HelmTemplate.Action(". | sha256sum | quote"), annotations["checksum/token"]);
-        Assert.Matches(@"\{\{-\s*with \.Values\.token\.value\s*\}\}\s*\n\s*annotations:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.token\" . | sha256sum | quote"), annotations["checksum/token"]);
+        Assert.Matches(@"\{\{-\s*if not \.Values\.token\.existingSecret\s*\}\}\s*\n\s*checksum/token:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.Contains("helm template", File.ReadAllText(RepoPaths.Of("helm", "segcluster", "values.yaml")));
     }
 

@@ -77,17 +77,49 @@ public sealed class HelmRedisTests
     public void The_password_is_generated_once_kept_on_upgrade_and_is_in_the_nodes_configuration_string()
     {
         var secret = Objects.Single(o => (string)o["kind"] == "Secret");
-        Assert.Equal(HelmTemplate.Action("$name"), Map(secret["metadata"])["name"]);
-        var text = File.ReadAllText(Template);
-        Assert.Contains("{{- $name := include \"segcluster.redisSecretName\" . }}", text);
-        Assert.Matches(@"\$existing := lookup ""v1"" ""Secret"" \.Release\.Namespace \$name", text);
-        InOrder("redis.yaml", text, "{{- $password := randAlphaNum 32 }}", "{{- if .Values.redis.auth.password }}",
-            "{{- else if $existing }}", "{{- $password = index $existing.data \"password\" | b64dec }}", "{{- end }}");
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretName\" ."), Map(secret["metadata"])["name"]);
+        // redis.auth.password, else the Secret's own (lookup), else a random one: segcluster.keptSecretValue, as the token.
+        Assert.Contains("{{- $password := include \"segcluster.redisPassword\" . }}", File.ReadAllText(Template));
+        Assert.Equal("{{- include \"segcluster.keptSecretValue\" (dict \"context\" . \"secret\" (include \"segcluster.redisSecretName\" .) \"key\" \"password\" \"value\" .Values.redis.auth.password) -}}",
+            Define("segcluster.redisPassword"));
+        var kept = Define("segcluster.keptSecretValue");
+        InOrder("segcluster.keptSecretValue", kept, "{{- $value := .value | default \"\" | toString -}}", "{{- if not $value -}}",
+            "{{- $value = dig \"data\" .key \"\" (lookup \"v1\" \"Secret\" .context.Release.Namespace .secret) | b64dec -}}",
+            "{{- $_ := set $kept $id (default (randAlphaNum 32) $value) -}}");
         var data = Map(secret["data"]);
         Assert.Equal(HelmTemplate.Action("$password | b64enc | quote"), data["password"]);
         // The key the nodes read (segcluster.redisSecretKey when bundled): the bundled Service's address with the password.
         Assert.Equal(HelmTemplate.Action("printf \"%s,password=%s\" (include \"segcluster.redisAddress\" .) $password | b64enc | quote"), data["connection"]);
         Assert.Contains("connection", Define("segcluster.redisSecretKey"));
         Assert.Equal("", Map(Values["auth"])["password"]);
+    }
+
+    /// <summary>Redis and the nodes read the password only at start: a password changed on upgrade (redis.auth.password,
+    /// or a Secret deleted and generated anew) must restart both, and one kept by the upgrade neither.</summary>
+    [Fact]
+    public void A_changed_password_restarts_redis_and_the_nodes_and_a_kept_one_neither()
+    {
+        // Redis' pod: the hash of $password, the value its Secret stores (password, connection, redis.conf).
+        var annotations = Map(Map(Map(StatefulSet["spec"])["template"])["metadata"])["annotations"];
+        Assert.Equal(HelmTemplate.Action("$password | sha256sum | quote"), Map(annotations)["checksum/redis-password"]);
+        // The nodes' pods (bundled Redis only: an existingSecret is not the chart's to hash): the same value, from the helper.
+        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisPassword\" . | sha256sum | quote"),
+            Map(Map(NodePod["metadata"])["annotations"])["checksum/redis-password"]);
+        var nodes = File.ReadAllText(RepoPaths.Of("helm", "segcluster", "templates", "statefulset.yaml"));
+        Assert.Matches(@"\{\{-\s*if \.Values\.redis\.bundled\s*\}\}\n\s*checksum/redis-password: ", nodes);
+
+        // One value per render: a generated password is made once and remembered (in .Values, which every template of a
+        // render shares), so the Secret, Redis' hash and the nodes' hash agree at install too; made in each template, the
+        // first upgrade (which looks the Secret's value up) would restart every pod for nothing.
+        var kept = Define("segcluster.keptSecretValue");
+        InOrder("segcluster.keptSecretValue", kept, "{{- $kept := get .context.Values \"segcluster.kept\" -}}",
+            "{{- if not (hasKey $kept $id) -}}", "{{- $_ := set $kept $id ", "{{- end -}}", "{{- get $kept $id -}}");
+        Assert.Contains("{{- $_ := set .context.Values \"segcluster.kept\" (dict) -}}", kept);
+        foreach (var template in Directory.GetFiles(RepoPaths.Of("helm", "segcluster", "templates")))
+        {
+            var text = Path.GetFileName(template) == "_helpers.tpl" ? File.ReadAllText(template).Replace(kept, "") : File.ReadAllText(template);
+            Assert.DoesNotContain("randAlphaNum", text);
+            Assert.DoesNotContain("lookup \"v1\" \"Secret\"", text);
+        }
     }
 }

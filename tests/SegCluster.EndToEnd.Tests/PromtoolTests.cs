@@ -3,19 +3,39 @@ using SegCluster.Cluster.Telemetry;
 
 namespace SegCluster.EndToEnd.Tests;
 
-/// <summary>deploy/prometheus/prometheus.yml passes `promtool check config`; its alert rules (rules.yml) pass
-/// `promtool check rules`, fire on the conditions they describe (`promtool test rules`) and name exported metrics.</summary>
+/// <summary>deploy/prometheus/prometheus.yml, with the files docker compose mounts beside it, passes `promtool check
+/// config`; its alert rules (helm/segcluster/files/rules.yml, the chart's PrometheusRule's too) pass `promtool check
+/// rules`, fire on the conditions they describe (`promtool test rules`) and name exported metrics.</summary>
 public sealed class PromtoolTests : IDisposable
 {
-    private static readonly string Rules = RepoPaths.Of("deploy", "prometheus", "rules.yml");
+    private static readonly string Rules = RepoPaths.Of("helm", "segcluster", "files", "rules.yml");
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("segcluster-promtool-");
 
+    /// <summary>Checked where compose's Prometheus reads it: /etc/prometheus as the service's bind mounts lay it out,
+    /// so rule_files (relative to the config) finds the rules file compose mounts there, not one beside it in deploy/.</summary>
     [RequiresPrometheusFact]
-    public async Task Shipped_prometheus_config_passes_promtool()
+    public async Task Shipped_prometheus_config_passes_promtool_with_the_files_compose_mounts()
     {
-        var output = await PromtoolAsync("check", "config", RepoPaths.Of("deploy", "prometheus", "prometheus.yml"));
+        var services = (Dictionary<object, object>)DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"];
+        var prometheus = (Dictionary<object, object>)services["prometheus"];
+        var etc = Path.Combine(_dir.FullName, "etc", "prometheus");
+        Directory.CreateDirectory(etc);
+        var mounted = new Dictionary<string, string>();
+        foreach (var volume in ((List<object>)prometheus["volumes"]).Cast<string>())
+        {
+            var parts = volume.Split(':');
+            if (!parts[0].StartsWith("./", StringComparison.Ordinal) || !parts[1].StartsWith("/etc/prometheus/", StringComparison.Ordinal)) continue;
+            File.Copy(RepoPaths.Of(parts[0]), Path.Combine(etc, parts[1]["/etc/prometheus/".Length..]));
+            mounted[parts[1]] = parts[0];
+        }
+        var config = ((List<object>)prometheus["command"]).Cast<string>().Single(a => a.StartsWith("--config.file=", StringComparison.Ordinal))["--config.file=".Length..];
+        Assert.Equal("./deploy/prometheus/prometheus.yml", mounted[config]);
+        Assert.Equal("./helm/segcluster/files/rules.yml", mounted["/etc/prometheus/rules.yml"]);
+
+        var output = await PromtoolAsync("check", "config", Path.Combine(etc, "prometheus.yml"));
         Assert.Contains("SUCCESS", output);
-        Assert.Contains("1 rule files found", output);  // rule_files resolves to rules.yml beside it
+        Assert.Contains("1 rule files found", output);  // rule_files resolves to the rules compose mounts beside it
+        Assert.Contains("SUCCESS: 6 rules found", output);
     }
 
     /// <summary>Ten minutes in, only the alerts without a `for` have fired; at 30 every alert fires for the bad series
@@ -27,12 +47,7 @@ public sealed class PromtoolTests : IDisposable
     public async Task Shipped_alert_rules_pass_promtool_and_fire_on_their_conditions()
     {
         Assert.Contains("SUCCESS: 6 rules found", await PromtoolAsync("check", "rules", Rules));
-        var tests = Path.Combine(_dir.FullName, "rules.test.yml");
-        await File.WriteAllTextAsync(tests, $$"""
-            rule_files:
-              - {{Rules}}
-            evaluation_interval: 1m
-            tests:
+        await TestRulesAsync(Rules, _dir, $$"""
               - interval: 1m
                 input_series:
                   - { series: 'up{job="segcluster", instance="node1:8080"}', values: '1x4 0x40' }
@@ -87,7 +102,6 @@ public sealed class PromtoolTests : IDisposable
                           summary: "1 experiment(s) running, no images trained for 15 minutes"
                           description: "segcluster_train_images_total has not grown for 15 minutes while experiments are running. `segcluster status` shows each experiment's state and the node logs say what its ranks wait for (ring formation, a peer, data)."
             """);
-        Assert.Contains("SUCCESS", await PromtoolAsync("test", "rules", tests));
     }
 
     [Fact]
@@ -100,14 +114,21 @@ public sealed class PromtoolTests : IDisposable
         // docs/metrics.md: alert on segcluster_telemetry_series > 0.9 × the limit, whose default is the code's.
         Assert.Contains($"segcluster_telemetry_series{{job=\"segcluster\"}} > 0.9 * {TelemetryOptions.DefaultSeriesLimit}", rules);
         Assert.Contains($"(default {TelemetryOptions.DefaultSeriesLimit};", File.ReadAllText(RepoPaths.Of("docs", "metrics.md")));
-
-        // Prometheus in compose reads it beside its config.
-        Assert.Contains("./deploy/prometheus/rules.yml:/etc/prometheus/rules.yml:ro", File.ReadAllText(RepoPaths.Of("docker-compose.yml")));
     }
 
     private static int Limit90 => (int)(0.9 * TelemetryOptions.DefaultSeriesLimit);
 
-    private static async Task<string> PromtoolAsync(params string[] arguments)
+    /// <summary>`promtool test rules` of the rules file <paramref name="rules"/> on <paramref name="tests"/> (the items of
+    /// the test file's `tests:` list, indented by two), evaluated every minute; asserts that every test passes.</summary>
+    internal static async Task TestRulesAsync(string rules, DirectoryInfo scratch, string tests)
+    {
+        var file = Path.Combine(scratch.FullName, "rules.test.yml");
+        await File.WriteAllTextAsync(file, $"rule_files:\n  - {rules}\nevaluation_interval: 1m\ntests:\n{tests}");
+        Assert.Contains("SUCCESS", await PromtoolAsync("test", "rules", file));
+    }
+
+    /// <summary>Runs promtool, asserting it succeeds; its stdout and stderr.</summary>
+    internal static async Task<string> PromtoolAsync(params string[] arguments)
     {
         var info = new ProcessStartInfo(PrometheusServer.Promtool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var promtool = Process.Start(info)!;

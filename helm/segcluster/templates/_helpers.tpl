@@ -23,6 +23,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: node
 {{- end -}}
 
+{{/* Selector labels of the bundled Redis' pod: its StatefulSet, Services and NetworkPolicy select it by these (a
+StatefulSet's selector is immutable: they stay what they were). */}}
+{{- define "segcluster.redisSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end -}}
+
 {{/* The node pods' ServiceAccount: the chart's own (serviceAccount.name or the full name), or with create false an
 existing one (serviceAccount.name or the namespace's "default"). */}}
 {{- define "segcluster.serviceAccountName" -}}
@@ -35,6 +42,11 @@ existing one (serviceAccount.name or the namespace's "default"). */}}
 
 {{- define "segcluster.tokenSecretName" -}}
 {{- default (printf "%s-token" (include "segcluster.fullname" .)) .Values.token.existingSecret -}}
+{{- end -}}
+
+{{/* The cluster token of the chart's token Secret: token.value, else kept or generated (segcluster.keptSecretValue). */}}
+{{- define "segcluster.token" -}}
+{{- include "segcluster.keptSecretValue" (dict "context" . "secret" (include "segcluster.tokenSecretName" .) "key" "token" "value" .Values.token.value) -}}
 {{- end -}}
 
 {{/* The checkpoint volume's claim: checkpoints.existingClaim or the chart's own. */}}
@@ -60,6 +72,34 @@ Secret of segcluster.redisSecretName instead when there is one; statefulset.yaml
 {{- else -}}
 {{- .Values.redis.existingSecret -}}
 {{- end -}}
+{{- end -}}
+
+{{/* A value the chart keeps in a Secret it creates: the value given in values.yaml when set; else the one the release's
+Secret already holds (lookup: kept across `helm upgrade`); else a random 32-character one (at install; `helm template`
+and GitOps tools cannot look it up and get a new one at every render). Worked out once per render and remembered in
+.Values (one map, shared by every template of the chart during a render), so the Secret and the checksum/ annotation of
+the pods that read it hold the same value: worked out twice, a generated value would differ between the two, and the
+first upgrade after the install, which looks the Secret's value up, would restart those pods for nothing.
+Call: include "segcluster.keptSecretValue" (dict "context" $ "secret" NAME "key" KEY "value" GIVEN). */}}
+{{- define "segcluster.keptSecretValue" -}}
+{{- if not (hasKey .context.Values "segcluster.kept") -}}
+{{- $_ := set .context.Values "segcluster.kept" (dict) -}}
+{{- end -}}
+{{- $kept := get .context.Values "segcluster.kept" -}}
+{{- $id := printf "%s/%s" .secret .key -}}
+{{- if not (hasKey $kept $id) -}}
+{{- $value := .value | default "" | toString -}}
+{{- if not $value -}}
+{{- $value = dig "data" .key "" (lookup "v1" "Secret" .context.Release.Namespace .secret) | b64dec -}}
+{{- end -}}
+{{- $_ := set $kept $id (default (randAlphaNum 32) $value) -}}
+{{- end -}}
+{{- get $kept $id -}}
+{{- end -}}
+
+{{/* The bundled Redis' password (requirepass): redis.auth.password, else kept or generated (segcluster.keptSecretValue). */}}
+{{- define "segcluster.redisPassword" -}}
+{{- include "segcluster.keptSecretValue" (dict "context" . "secret" (include "segcluster.redisSecretName" .) "key" "password" "value" .Values.redis.auth.password) -}}
 {{- end -}}
 
 {{/* Key of segcluster.redisSecretName holding the configuration string. */}}
