@@ -72,7 +72,7 @@ public sealed class DataParallelTrainer : IDisposable
         {
             _stream = reducer.WorldSize > 1 && bucketMegabytes > 0 ? new ReductionStream(reducer) : null;
             _collective = (IGradientReducer?)_stream ?? reducer;
-            _statistics = new DifferentiableAllReduce(_collective);
+            _statistics = new DifferentiableAllReduce(_collective, _stream is null ? null : _stream.Abort);
             SyncBatchNorm2d.Attach(model, _statistics);  // batch statistics over the whole group, in order with the gradient buckets
             _overlap = _stream is null ? null : new OverlappedGradientReduction(model, _stream);  // hooks the layers before the precision policy does
             // May replace conv weights (channels_last): with the same layout on every rank, so the flat gradients line up.

@@ -19,9 +19,11 @@ namespace SegCluster.Vision.Training;
 /// call <see cref="ThrowIfBackwardFailed"/> right after it, before any gradient is used: the trainer does, so such a step
 /// fails with the reducer's own exception and applies nothing. After a failure the group is broken (as
 /// <see cref="Bucketing.ReductionStream"/> treats one): no later sum reaches the reducer, every one fails with that failure,
-/// and a stream it sums through is aborted, so the gradient buckets backward still launches fail too.
+/// and <paramref name="onBackwardFailure"/> hears of it (the trainer aborts the stream it sums through, so the gradient
+/// buckets backward still launches fail too).
 /// </remarks>
-public sealed class DifferentiableAllReduce(IGradientReducer reducer)
+/// <param name="onBackwardFailure">Told the first backward failure, from backward's thread; it must not throw.</param>
+public sealed class DifferentiableAllReduce(IGradientReducer reducer, Action<Exception>? onBackwardFailure = null)
 {
     private Exception? _failure;  // the first failure of a backward sum; set once
 
@@ -94,7 +96,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer)
                 Interlocked.CompareExchange(ref _failure, e, null);
                 // A failure outside the reducer (copying the gradient to the host) leaves a stream healthy, and the gradient
                 // buckets backward still launches would reach peers that wait for this sum: break it, so they fail too.
-                (Reducer as Bucketing.ReductionStream)?.Abort(e);
+                onBackwardFailure?.Invoke(e);
             }
         }
         return zeros_like(gradient);

@@ -85,42 +85,8 @@ public sealed class MixedPrecisionPolicy : IDisposable
         var policy = new MixedPrecisionPolicy(options);
         try
         {
-            bool channelsLast = options.MemoryFormat == MemoryFormat.ChannelsLast;
-            bool mixed = options.Precision != PrecisionMode.Fp32;
-            if (channelsLast)
-            {
-                var kernelType = EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType;
-                policy.ConvertToChannelsLast(model, probe ?? new ChannelsLastConvolutionCheck(kernelType).Agrees, agree);
-            }
-            if (mixed)
-            {
-                var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
-                foreach (var module in model.modules())
-                {
-                    switch (module)
-                    {
-                        case Conv2d conv:
-                            policy.CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
-                            break;
-                        case Linear linear:
-                            policy.CastLayer(linear, options.ComputeType, fp32Output: false);
-                            break;
-                        case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
-                            policy.Fp32Input((nn.Module<Tensor, Tensor>)module);
-                            break;
-                    }
-                }
-            }
-            if (channelsLast)
-            {
-                var entry = model.register_forward_pre_hook((_, images) => ChannelsLastLayout.ToChannelsLast(images));
-                policy._removers.Add(entry.remove);
-            }
-            if (mixed)
-            {
-                var exit = model.register_forward_hook((_, _, output) => Fp32(output));
-                policy._removers.Add(exit.remove);
-            }
+            if (options.MemoryFormat == MemoryFormat.ChannelsLast) policy.AttachChannelsLast(model, options, agree, probe);
+            if (options.Precision != PrecisionMode.Fp32) policy.AttachMixed(model, options);
         }
         catch
         {
@@ -128,6 +94,39 @@ public sealed class MixedPrecisionPolicy : IDisposable
             throw;
         }
         return policy;
+    }
+
+    /// <summary>Conv weights in NHWC strides where they compute right (settled over the ranks), and images converted on entry.</summary>
+    private void AttachChannelsLast(SegmentationModel model, PrecisionOptions options, Func<bool[], bool[]>? agree, Func<Conv2d, bool>? probe)
+    {
+        var kernelType = EmulatesLowPrecision(model.parameters().First().device_type) ? ScalarType.Float32 : options.ComputeType;
+        ConvertToChannelsLast(model, probe ?? new ChannelsLastConvolutionCheck(kernelType).Agrees, agree);
+        var entry = model.register_forward_pre_hook((_, images) => ChannelsLastLayout.ToChannelsLast(images));
+        _removers.Add(entry.remove);
+    }
+
+    /// <summary>What autocast does: convolutions and linear layers compute in the low precision (a classifier returns fp32),
+    /// normalisation and spectral truncation take fp32 input, and the model's outputs leave in fp32.</summary>
+    private void AttachMixed(SegmentationModel model, PrecisionOptions options)
+    {
+        var classifiers = model.Classifiers.ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var module in model.modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    CastLayer(conv, options.ComputeType, fp32Output: classifiers.Contains(conv));
+                    break;
+                case Linear linear:
+                    CastLayer(linear, options.ComputeType, fp32Output: false);
+                    break;
+                case NormBase or GroupNorm or LayerNorm or SpectralFeatureTruncation { Ratio: < 1 }:  // r = 1 is the identity
+                    Fp32Input((nn.Module<Tensor, Tensor>)module);
+                    break;
+            }
+        }
+        var exit = model.register_forward_hook((_, _, output) => Fp32(output));
+        _removers.Add(exit.remove);
     }
 
     /// <summary>loss × S for backward (fp16-mixed); <paramref name="loss"/> itself otherwise.</summary>
