@@ -2,7 +2,7 @@ using SegCluster.Vision.Losses;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Debiasing;
 
-namespace SegCluster.Cluster.Training;
+namespace SegCluster.Vision.Training;
 
 /// <summary>The step-dependent parts of the losses: the §4 drop probability and branch weights follow the
 /// (fractional) epoch, the §5 regulariser its warm-up. Call before every optimizer step.</summary>
