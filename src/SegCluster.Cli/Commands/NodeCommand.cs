@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Node.Hosting;
@@ -94,7 +93,12 @@ public static class NodeCommand
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         }
-        catch (Exception e) when (e is OptionsValidationException or ArgumentException or NodeIdTakenException)
+        catch (Exception e) when (StartRefusal.Find(e) is { } refusal)
+        {
+            Console.Error.WriteLine($"error: {refusal.UserMessage()}");
+            return 2;
+        }
+        catch (ArgumentException e)
         {
             Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;
