@@ -43,6 +43,10 @@ public sealed class ModelInfoTests
     // Were libtorch's native stack trace.
     [InlineData("--size 0", "--size '0': each side must be at least 1 and at most 8192.")]
     [InlineData("--size 100000x100000", "--size '100000x100000': each side must be at least 1 and at most 8192.")]
+    // Was the profiler's "size 50x50 is not divisible by the output stride 16", naming neither the option nor a size that fits.
+    [InlineData("--size 50", "--size '50': each side must be a multiple of 16 from 16 to 8192 (nearest: 48x48); the output stride of this network is 16.")]
+    // --image-size, quickstart's name for it, is taken too.
+    [InlineData("--image-size 50x64 --backbone resnet18", "--size '50x64': each side must be a multiple of 32 from 32 to 8192 (nearest: 64x64)")]
     [InlineData("--classes 1", "--classes 1 is too few")]
     [InlineData("--classes 300", "--classes 300 is too many for segmentation")]
     [InlineData("--width 0", "--width 0 is out of range; use 4 to 1024")]

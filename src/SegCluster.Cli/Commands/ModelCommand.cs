@@ -30,7 +30,8 @@ public static class ModelCommand
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)} or {Classifier}.", DefaultValueFactory = _ => Defaults.Model.Name };
         string[] backbones = [.. BackboneRegistry.Names, .. BackboneRegistry.TransformerNames.Except(BackboneRegistry.Names)];
         var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", backbones)} (vit-s, vit-b with --model vit).", DefaultValueFactory = _ => Defaults.Model.Backbone };
-        var size = new Option<string>("--size") { Description = "Input size HxW or S (default: a spec's dataset height x width).", DefaultValueFactory = _ => $"{Defaults.Dataset.Height}x{Defaults.Dataset.Width}" };
+        // --image-size as well: quickstart's name for the same dataset height x width.
+        var size = new Option<string>("--size", "--image-size") { Description = "Input size HxW or S (a spec's dataset.height x dataset.width), a multiple of the network's output stride.", DefaultValueFactory = _ => $"{Defaults.Dataset.Height}x{Defaults.Dataset.Width}" };
         var classes = new Option<int?>("--classes") { Description = $"K output classes (default {Defaults.Dataset.NumClasses}, a spec's dataset.num_classes; {ClassifierClasses} for the classifier)." };
         var width = new Option<int?>("--width") { Description = $"Base width C (default {Defaults.Model.Width}, a spec's model.width; {ClassifierWidth} for the classifier, as torchvision's ResNets)." };
         var outputStride = new Option<int?>("--output-stride") { Description = "Encoder output stride (default: the backbone's)." };
@@ -72,6 +73,7 @@ public static class ModelCommand
                     if (!encoder.StartsWith("resnet", StringComparison.Ordinal))
                         throw new ArgumentException($"--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101); {encoder}{(defaultBackbone ? " is the default" : " is not one")}.");
                     using var net = new ResNetClassifier(int.Parse(encoder["resnet".Length..], System.Globalization.CultureInfo.InvariantCulture), numClasses, channels);
+                    CheckSize(32);
                     profile = ModelProfiler.Profile(net, height, imageWidth, outputStride: 32);
                 }
                 else
@@ -82,6 +84,7 @@ public static class ModelCommand
                         Dataset = Defaults.Dataset with { NumClasses = numClasses, Height = height, Width = imageWidth },
                     };
                     using var net = ModelRegistry.Create(SpecMapping.Model(spec));
+                    CheckSize(net.OutputStride);
                     profile = ModelProfiler.Profile(net, height, imageWidth, net.OutputStride);
                 }
                 Console.WriteLine($"{name} ({encoder}, width {channels}, {numClasses} classes)  {profile}");
@@ -91,6 +94,13 @@ public static class ModelCommand
             {
                 Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 2;
+            }
+
+            // The network's stride is known once it is built: the profiler's own error named neither --size nor a size that fits.
+            void CheckSize(int stride)
+            {
+                if (!ImageSize.TryParseBounded(parse.GetValue(size), out _, out _, out var error, "--size", stride))
+                    throw new ArgumentException($"{error[..^1]}; the output stride of this network is {stride}.");
             }
         });
         return new Command("model", "Inspect models.") { info };
