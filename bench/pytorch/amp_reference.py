@@ -38,7 +38,7 @@ LEVEL_CHANNELS = (256, 512, 1024, 2048)  # ResNet-50 at width 64: 4 * (64, 128, 
 def expected_parameters(model: str, classes: int = 19) -> int:
     """Trainable elements of SegCluster's model at width 64 with a ResNet-50 backbone, by arithmetic (no torch).
     spgnet: 55,858,598 and deeplabv3plus: 40,351,667 at 19 classes, equal to `segcluster model info --model M
-    --backbone resnet50 --classes 19` (SegmentationModel.ParameterCount)."""
+    --backbone resnet50 --width 64 --classes 19` (SegmentationModel.ParameterCount)."""
     def conv(i, o, k=1, bias=False):
         return i * o * k * k + (o if bias else 0)
 

@@ -17,9 +17,9 @@ try
     app.MapSegClusterNode();  // reads the node options: their validation fails here
     app.Run();
 }
-catch (Exception e) when (e is SegCluster.Cluster.Nodes.NodeIdTakenException or Microsoft.Extensions.Options.OptionsValidationException)
+catch (Exception e) when (StartRefusal.Find(e) is { } refusal)
 {
-    Console.Error.WriteLine($"error: {e.UserMessage()}");  // a setting to change, not a crash: no stack
+    Console.Error.WriteLine($"error: {refusal.UserMessage()}");  // a setting to change, not a crash: no stack
     return 2;
 }
 return 0;

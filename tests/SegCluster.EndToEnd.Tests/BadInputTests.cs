@@ -66,6 +66,7 @@ public sealed class BadInputTests
     [InlineData("sweep SPEC --resume X", "Give SPEC or --resume, not both")]
     [InlineData("sweep --resume X --workers 1", "--workers cannot be given with --resume")]
     [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
+    [InlineData("model", "Required command was not provided.")]
     // A value that does not parse as the option's type, where the option has a range check too: the check read the
     // unparsed value and the CLI died with an unhandled exception (exit 134).
     [InlineData("quickstart --steps ten", "Cannot parse argument 'ten' for option '--steps'")]
@@ -89,6 +90,22 @@ public sealed class BadInputTests
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(lines.Count(l => !l.StartsWith("error: ", StringComparison.Ordinal)) <= 1, stderr);
         Assert.DoesNotContain("Usage:", stderr);
+    }
+
+    /// <summary>A mistyped command or option is named with the one it likely meant: PyTorch scripts spell options with
+    /// underscores (--batch_size). A mistyped command was also told that no command was given.</summary>
+    [Theory]
+    [InlineData("trian x.yaml", "error: Unrecognized command or argument 'trian' (did you mean 'train'?).")]
+    [InlineData("model infp", "error: Unrecognized command or argument 'infp' (did you mean 'info'?).")]
+    [InlineData("quickstart --batch_size 4", "error: Unrecognized command or argument '--batch_size' (did you mean '--batch-size'?).")]
+    [InlineData("model info --clases 3", "error: Unrecognized command or argument '--clases' (did you mean '--classes'?).")]
+    [InlineData("eval --libtroch x", "error: Unrecognized command or argument '--libtroch' (did you mean '--libtorch'?).")]
+    public async Task A_mistyped_command_or_option_names_the_one_it_likely_meant(string arguments, string expectedLine)
+    {
+        var (exit, _, stderr) = await CliProcess.RunAsync(Limit, arguments.Split(' '));
+        Assert.Equal(2, exit);
+        Assert.Contains(expectedLine, stderr.Split('\n', StringSplitOptions.TrimEntries));
+        Assert.DoesNotContain("Required command was not provided", stderr);
     }
 
     /// <summary>A device this build cannot train on (no CUDA in a CPU build; a GPU index no machine has) is named as the

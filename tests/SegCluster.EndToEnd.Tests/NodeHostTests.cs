@@ -67,6 +67,18 @@ public sealed class NodeHostTests
             Assert.DoesNotContain(warning, await withToken.StopAsync());
     }
 
+    /// <summary>A setting checked as the host starts (ValidateOnStart) refuses the node with its one line: the host logged the
+    /// same exception at Error with its stack before it ("Hosting failed to start").</summary>
+    [Fact]
+    public async Task A_setting_refused_as_the_host_starts_prints_one_line_and_no_stack()
+    {
+        var (exit, stdout, stderr) = await NodeProcess.RunToExitAsync(new() { ["SEGCLUSTER_Telemetry__SeriesLimit"] = "0" }, TimeSpan.FromMinutes(1));
+        Assert.True(exit == 2, $"exit {exit}: {stdout}{stderr}");
+        Assert.Equal("error: Telemetry:SeriesLimit must be a positive number of label sets per metric.", stderr.Trim());
+        Assert.DoesNotContain("   at ", stdout);
+        Assert.DoesNotContain("Hosting failed to start", stdout);
+    }
+
     /// <summary>A node other machines can reach, with no Node:PathRoots, opens whatever file a spec names: it says so once at
     /// start, naming the setting that confines it; with roots, or on loopback only, it says nothing.</summary>
     [Fact]

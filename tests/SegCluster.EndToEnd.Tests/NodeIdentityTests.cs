@@ -5,7 +5,8 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>
 /// Two nodes cannot share an id: a second `segcluster node --node-id n1` beside an active n1 started, registered its
 /// workers under n1's ids and the two overwrote each other's inventory at every heartbeat. It is now refused at start,
-/// once the cluster has had time to declare a restarted node's predecessor dead (DuplicateNodeCheck), and n1 runs on.
+/// once the cluster has had time to declare a restarted node's predecessor dead (DuplicateNodeCheck), with one line and no
+/// stack (StartRefusalLoggerFactory), and n1 runs on.
 /// </summary>
 public sealed class NodeIdentityTests
 {
@@ -23,6 +24,10 @@ public sealed class NodeIdentityTests
         Assert.True(namesake.Printed($"error: Node:NodeId '{first.NodeId}' is taken: a node of this cluster with that id is active at 127.0.0.1:"),
             namesake.Output());
         Assert.False(namesake.Printed("Unhandled exception"), namesake.Output());
+        // The one line only: Orleans' silo lifecycle, the silo and the host each logged the exception with its stack before it.
+        Assert.False(namesake.Printed("   at "), namesake.Output());
+        Assert.False(namesake.Printed(nameof(SegCluster.Cluster.Nodes.NodeIdTakenException)), namesake.Output());
+        Assert.False(namesake.Printed("fail: "), namesake.Output());
 
         Assert.False(first.HasExited, first.Output());
         using var http = cluster.Api();

@@ -11,7 +11,7 @@ public static class CancelCommand
 {
     public static Command Create()
     {
-        var id = new Argument<string>("id") { Description = "Experiment id, or sweep id (`status` shows a sweep's workers as held by sweep#ID)." };
+        var id = new Argument<string>("ID") { Description = "Experiment id, or sweep id (`status` shows a sweep's workers as held by sweep#ID)." };
         var remote = new RemoteClusterOptions();
         var command = new Command("cancel", "Cancel a running or queued experiment, or a sweep.") { id };
         remote.AddTo(command);

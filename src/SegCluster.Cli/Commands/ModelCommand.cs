@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SegCluster.Abstractions;
+using SegCluster.Abstractions.Specs;
+using SegCluster.Cluster.Training;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Models.Backbones;
 using SegCluster.Vision.Models.Classification;
@@ -9,22 +11,30 @@ namespace SegCluster.Cli.Commands;
 /// <summary>
 /// `segcluster model info`: builds a model on the CPU and prints its parameter count and compute at an input
 /// size (<see cref="ModelProfiler"/>: conv + linear MACs, FLOPs = 2 × MACs), e.g.
-/// `segcluster model info --model spgnet --backbone resnet50 --size 1024x2048 --classes 19`.
+/// `segcluster model info --model spgnet --backbone resnet50 --width 64 --size 1024x2048 --classes 19`.
+/// With no options it is the network a spec with nothing set trains (<see cref="ExperimentSpec"/>'s defaults), at that
+/// spec's crop; each option overrides one field of that spec, and the network is built as training builds it
+/// (<see cref="SpecMapping.Model"/>).
 /// `--model classifier` is the torchvision ImageNet classifier of the backbone (check: ResNet-50 25.56M, ~4.1 GMACs at 224).
 /// </summary>
 public static class ModelCommand
 {
     private const string Classifier = "classifier";
+    /// <summary>torchvision's classifier: ImageNet's classes at ResNet width 64.</summary>
+    private const int ClassifierClasses = 1000, ClassifierWidth = 64;
+    /// <summary>What a spec with nothing set trains: the options' defaults.</summary>
+    private static readonly ExperimentSpec Defaults = new();
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)} or {Classifier}.", DefaultValueFactory = _ => "spgnet" };
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)} or {Classifier}.", DefaultValueFactory = _ => Defaults.Model.Name };
         string[] backbones = [.. BackboneRegistry.Names, .. BackboneRegistry.TransformerNames.Except(BackboneRegistry.Names)];
-        var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", backbones)} (vit-s, vit-b with --model vit).", DefaultValueFactory = _ => "resnet50" };
-        var size = new Option<string>("--size") { Description = "Input size HxW or S.", DefaultValueFactory = _ => "1024x2048" };
-        var classes = new Option<int?>("--classes") { Description = "K output classes (default 19, Cityscapes; 1000 for the classifier)." };
-        var width = new Option<int?>("--width") { Description = "Base width C (default 64 = torchvision for ResNets, 16 for tiny)." };
-        var outputStride = new Option<int?>("--output-stride") { Description = "Encoder output stride (default: the model's)." };
+        var backbone = new Option<string>("--backbone") { Description = $"Backbone: {string.Join(", ", backbones)} (vit-s, vit-b with --model vit).", DefaultValueFactory = _ => Defaults.Model.Backbone };
+        // --image-size as well: quickstart's name for the same dataset height x width.
+        var size = new Option<string>("--size", "--image-size") { Description = "Input size HxW or S (a spec's dataset.height x dataset.width), a multiple of the network's output stride.", DefaultValueFactory = _ => $"{Defaults.Dataset.Height}x{Defaults.Dataset.Width}" };
+        var classes = new Option<int?>("--classes") { Description = $"K output classes (default {Defaults.Dataset.NumClasses}, a spec's dataset.num_classes; {ClassifierClasses} for the classifier)." };
+        var width = new Option<int?>("--width") { Description = $"Base width C (default {Defaults.Model.Width}, a spec's model.width; {ClassifierWidth} for the classifier, as torchvision's ResNets)." };
+        var outputStride = new Option<int?>("--output-stride") { Description = "Encoder output stride (default: the backbone's)." };
 
         model.Check(name => name != Classifier && !ModelRegistry.Names.Contains(name)
             ? $"--model '{name}' is unknown; valid: {string.Join(", ", ModelRegistry.Names)}, {Classifier}." : null);
@@ -42,13 +52,15 @@ public static class ModelCommand
         {
             ImageSize.TryParse(parse.GetValue(size), out int height, out int imageWidth, out _);
             string name = parse.GetValue(model)!, encoder = parse.GetValue(backbone)!;
-            int channels = parse.GetValue(width) ?? (encoder == BackboneRegistry.Tiny ? 16 : 64);
+            bool defaultBackbone = parse.GetResult(backbone) is null or { Implicit: true };
+            int channels = parse.GetValue(width) ?? (name == Classifier ? ClassifierWidth : Defaults.Model.Width);
+            int numClasses = parse.GetValue(classes) ?? (name == Classifier ? ClassifierClasses : Defaults.Dataset.NumClasses);
             if (name != Classifier && parse.GetValue(classes) is > 255 and var many)
             {
                 Console.Error.WriteLine($"error: --classes {many} is too many for segmentation: label 255 means ignore, so use at most 255 (ids 0-254; the classifier takes more).");
                 return 2;
             }
-            if (name != Classifier && Mismatch(name, encoder, parse.GetResult(backbone) is null or { Implicit: true }, parse.GetValue(outputStride)) is { } mismatch)
+            if (name != Classifier && Mismatch(name, encoder, defaultBackbone, parse.GetValue(outputStride)) is { } mismatch)
             {
                 Console.Error.WriteLine($"error: {mismatch}");
                 return 2;
@@ -58,22 +70,37 @@ public static class ModelCommand
                 ModelProfile profile;
                 if (name == Classifier)
                 {
-                    if (!encoder.StartsWith("resnet", StringComparison.Ordinal)) throw new ArgumentException("--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101).");
-                    using var net = new ResNetClassifier(int.Parse(encoder["resnet".Length..], System.Globalization.CultureInfo.InvariantCulture), parse.GetValue(classes) ?? 1000, channels);
+                    if (!encoder.StartsWith("resnet", StringComparison.Ordinal))
+                        throw new ArgumentException($"--model classifier needs a ResNet --backbone (resnet18, resnet34, resnet50, resnet101); {encoder}{(defaultBackbone ? " is the default" : " is not one")}.");
+                    using var net = new ResNetClassifier(int.Parse(encoder["resnet".Length..], System.Globalization.CultureInfo.InvariantCulture), numClasses, channels);
+                    CheckSize(32);
                     profile = ModelProfiler.Profile(net, height, imageWidth, outputStride: 32);
                 }
                 else
                 {
-                    using var net = ModelRegistry.Create(new ModelOptions(name, parse.GetValue(classes) ?? 19, channels, Backbone: encoder, OutputStride: parse.GetValue(outputStride)));
+                    var spec = Defaults with
+                    {
+                        Model = Defaults.Model with { Name = name, Backbone = encoder, Width = channels, OutputStride = parse.GetValue(outputStride) },
+                        Dataset = Defaults.Dataset with { NumClasses = numClasses, Height = height, Width = imageWidth },
+                    };
+                    using var net = ModelRegistry.Create(SpecMapping.Model(spec));
+                    CheckSize(net.OutputStride);
                     profile = ModelProfiler.Profile(net, height, imageWidth, net.OutputStride);
                 }
-                Console.WriteLine($"{name} ({encoder}, width {channels})  {profile}");
+                Console.WriteLine($"{name} ({encoder}, width {channels}, {numClasses} classes)  {profile}");
                 return 0;
             }
             catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"error: {e.UserMessage()}");
                 return 2;
+            }
+
+            // The network's stride is known once it is built: the profiler's own error named neither --size nor a size that fits.
+            void CheckSize(int stride)
+            {
+                if (!ImageSize.TryParseBounded(parse.GetValue(size), out _, out _, out var error, "--size", stride))
+                    throw new ArgumentException($"{error[..^1]}; the output stride of this network is {stride}.");
             }
         });
         return new Command("model", "Inspect models.") { info };

@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using SegCluster.Abstractions;
 using SegCluster.Cluster.Nodes;
 using SegCluster.Node.Hosting;
@@ -19,14 +18,17 @@ public static class NodeCommand
 {
     public const string Name = "node";
 
+    /// <summary>The settings a node has when neither appsettings.json, the environment nor a flag sets them.</summary>
+    private static readonly NodeOptions Defaults = new();
+
     public static Command Create()
     {
         var redis = new Option<string?>("--redis") { Description = "Redis HOST:PORT: join that cluster (Orleans membership + grain state). Without it the node is a cluster of its own (memory state)." };
-        var devices = new Option<string?>("--devices") { Description = "Comma-separated devices, one worker each: cpu,cpu or cuda:0,cuda:1." };
+        var devices = new Option<string?>("--devices") { Description = "Comma-separated devices, one worker each: cpu,cpu or cuda:0,cuda:1 (default: appsettings.json's Node:Devices, one cpu)." };
         var token = new Option<string?>("--token") { Description = "Cluster token required on the API, the collective and client calls (prefer SEGCLUSTER_Node__Token: flags show in the process list)." };
         var nodeId = new Option<string?>("--node-id") { Description = "Node id (default: the machine name); workers are '{node-id}/{index}'." };
-        var advertise = new Option<string?>("--advertise-host") { Description = "Address other nodes reach this one at (default 127.0.0.1)." };
-        var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint folder, on storage every node reads (shared filesystem)." };
+        var advertise = new Option<string?>("--advertise-host") { Description = $"Address other nodes reach this one at (default {Defaults.AdvertiseHost})." };
+        var checkpoints = new Option<string?>("--checkpoint-dir") { Description = $"Checkpoint folder, on storage every node reads (shared filesystem; default {Defaults.CheckpointDirectory}, under the working directory)." };
         var pathRoots = new Option<string[]>("--path-root")
         {
             Description = "A folder specs may read and write under (dataset paths, checkpoints to resume or load, output); repeat for more. " +
@@ -34,10 +36,10 @@ public static class NodeCommand
         };
         var ports = new (string Flag, string Setting, string What, Func<NodeOptions, int> Of)[]
             {
-                ("--http-port", "HttpPort", "/health, /metrics and /api", n => n.HttpPort), ("--collective-port", "CollectivePort", "gRPC collective (HTTP/2)", n => n.CollectivePort),
-                ("--silo-port", "SiloPort", "Orleans silo-to-silo", n => n.SiloPort), ("--gateway-port", "GatewayPort", "Orleans client gateway", n => n.GatewayPort),
+                ("--http-port", "HttpPort", "/health, /metrics and /api endpoints (HTTP/1.1)", n => n.HttpPort), ("--collective-port", "CollectivePort", "gRPC collective (HTTP/2)", n => n.CollectivePort),
+                ("--silo-port", "SiloPort", "Orleans silo-to-silo connections", n => n.SiloPort), ("--gateway-port", "GatewayPort", "Orleans client gateway (what --cluster clients connect to)", n => n.GatewayPort),
             }
-            .Select(p => new NodePort(new Option<int?>(p.Flag) { Description = $"Port of the {p.What}." }, p.Setting, p.Of)).ToList();
+            .Select(p => new NodePort(new Option<int?>(p.Flag) { Description = $"Port of the {p.What}; default {p.Of(Defaults)} (Node:{p.Setting})." }, p.Setting, p.Of)).ToList();
         foreach (var (option, _, _) in ports)
             option.Check(v => v is < 1 or > 65535 ? $"{option.Name} must be a TCP port, 1 to 65535." : null);
 
@@ -94,7 +96,12 @@ public static class NodeCommand
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         }
-        catch (Exception e) when (e is OptionsValidationException or ArgumentException or NodeIdTakenException)
+        catch (Exception e) when (StartRefusal.Find(e) is { } refusal)
+        {
+            Console.Error.WriteLine($"error: {refusal.UserMessage()}");
+            return 2;
+        }
+        catch (ArgumentException e)
         {
             Console.Error.WriteLine($"error: {e.UserMessage()}");
             return 2;

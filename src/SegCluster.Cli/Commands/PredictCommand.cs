@@ -18,7 +18,7 @@ public static class PredictCommand
     public static Command Create()
     {
         var checkpoint = CheckpointOption.Create();
-        var inputs = new Argument<string[]>("inputs") { Description = "Images (PNG/JPEG) or folders of images.", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("INPUTS") { Description = "Images (PNG/JPEG) or folders of images.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the PNGs.", Required = true };
         var format = new Option<string>("--format")
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using SegCluster.Abstractions.Specs;
 using SegCluster.Vision.Devices;
 
 namespace SegCluster.Cli.Commands;
@@ -46,9 +47,14 @@ public static class SegClusterCommandLine
     /// <returns><see cref="UsageErrorExit"/>.</returns>
     public static int ReportUsageErrors(ParseResult parse, TextWriter error)
     {
-        foreach (var message in parse.Errors.Select(e => e.Message).Distinct())
-            error.WriteLine($"error: {message}");
         var command = parse.CommandResult.Command;
+        var unmatched = parse.UnmatchedTokens;
+        foreach (var message in parse.Errors.Select(e => e.Message).Distinct())
+        {
+            // `segcluster trian x.yaml` was told no command was given before being told 'trian' is not one.
+            if (unmatched.Count > 0 && message == MissingCommand) continue;
+            error.WriteLine($"error: {WithSuggestion(message, command, unmatched)}");
+        }
         var path = string.Join(' ', Ancestry(parse.CommandResult).Reverse().Skip(1).Prepend("segcluster"));
         // A group (`segcluster`, `segcluster model`) runs nothing itself: its commands are what the user was looking for.
         var commands = command.Action is null && command.Subcommands.Count > 0
@@ -62,6 +68,32 @@ public static class SegClusterCommandLine
             for (; result is not null; result = result.Parent as CommandResult) yield return result.Command.Name;
         }
     }
+
+    /// <summary>System.CommandLine's error for a group given no command, in its own words (as its resources localise it).</summary>
+    private static readonly string MissingCommand = new RootCommand { new Command("x") }.Parse([]).Errors[0].Message;
+
+    /// <summary><paramref name="message"/>, about a token of <paramref name="unmatched"/> the user likely mistyped, with
+    /// " (did you mean '--batch-size'?)": PyTorch and mmsegmentation scripts spell options with underscores (--batch_size),
+    /// and a typo of a command (trian) or an option otherwise gets no more than the list of them.</summary>
+    private static string WithSuggestion(string message, Command command, IReadOnlyList<string> unmatched)
+    {
+        foreach (var token in unmatched)
+        {
+            if (!message.Contains($"'{token}'", StringComparison.Ordinal)) continue;
+            var option = token.StartsWith('-');
+            var names = option
+                ? command.Options.Concat(RootOptions).SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal))
+                : command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
+            var snake = names.Distinct().ToDictionary(n => n.TrimStart('-').Replace('-', '_'), n => n);
+            var given = token.TrimStart('-').Replace('-', '_').ToLowerInvariant();
+            var meant = snake.ContainsKey(given) ? given : FieldSuggestion.For(given, snake.Keys);
+            if (meant is not null) return $"{message.TrimEnd('.')} (did you mean '{snake[meant]}'?).";
+        }
+        return message;
+    }
+
+    /// <summary>The options every command takes (the recursive ones of the root: --libtorch).</summary>
+    private static readonly Option[] RootOptions = [LibTorch];
 
     public static RootCommand Create() => new("SegCluster: distributed semantic-segmentation training on Orleans and TorchSharp.")
     {

@@ -13,13 +13,17 @@ namespace SegCluster.Cli.Commands;
 /// </summary>
 public static class SpectralCommand
 {
+    /// <summary>The synthetic dataset a spec with nothing set trains on: the options' defaults.</summary>
+    private static readonly DatasetSpec Defaults = new();
+
     public static Command Create()
     {
         var dataset = new Option<string>("--dataset") { Description = "Dataset to analyse: synthetic, or the folder of a dataset on disk (Cityscapes, VOC, ADE20K, folder layout; its train split).", DefaultValueFactory = _ => "synthetic" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for report.json, statistics.json and the plots.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "spectral")) };
         var images = new Option<int>("--images") { Description = "Training labels to analyse (the first N).", DefaultValueFactory = _ => 64 };
-        var size = new Option<string>("--size") { Description = "Label size HxW or S (multiple of 16); files are resized to it.", DefaultValueFactory = _ => "64x64" };
-        var classes = new Option<int>("--classes") { Description = "Classes of the synthetic dataset.", DefaultValueFactory = _ => 6 };
+        // --image-size as well: quickstart's name for the same dataset height x width.
+        var size = new Option<string>("--size", "--image-size") { Description = "Label size HxW or S (multiple of 16); files are resized to it.", DefaultValueFactory = _ => $"{Defaults.Height}x{Defaults.Width}" };
+        var classes = new Option<int>("--classes") { Description = "Classes of the synthetic dataset.", DefaultValueFactory = _ => Defaults.NumClasses };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic dataset.", DefaultValueFactory = _ => 0 };
         var shards = new Option<int>("--shards") { Description = "Shards the labels are split into; each is analysed by a shard grain on a node of the cluster.", DefaultValueFactory = _ => 2 };
         var targets = new AdvisorTargetOptions();

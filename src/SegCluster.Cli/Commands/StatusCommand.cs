@@ -12,7 +12,7 @@ public static class StatusCommand
 {
     public static Command Create()
     {
-        var id = new Argument<string?>("id") { Description = "Experiment id; without it, the cluster's workers and queue.", Arity = ArgumentArity.ZeroOrOne };
+        var id = new Argument<string?>("ID") { Description = "Experiment id; without it, the cluster's workers and queue.", Arity = ArgumentArity.ZeroOrOne };
         var remote = new RemoteClusterOptions();
         var command = new Command("status", "Show an experiment, or the cluster's workers, allocations and queue.") { id };
         remote.AddTo(command);

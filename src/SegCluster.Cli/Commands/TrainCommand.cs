@@ -20,7 +20,7 @@ public static class TrainCommand
 
     public static Command Create()
     {
-        var specFile = new Argument<FileInfo>("spec") { Description = "Experiment spec, YAML or JSON." };
+        var specFile = new Argument<FileInfo>("SPEC") { Description = "Experiment spec, YAML or JSON." };
         var id = new Option<string?>("--id") { Description = "Experiment id (default: the spec's name and the UTC time)." };
         // As the scheduler refuses (RunIds): the id names the run's checkpoint folder.
         id.Check(value => value is null ? null : RunIds.Problem(value, "--id"));

@@ -35,6 +35,8 @@ public static class NodeHostingExtensions
             kestrel.ListenAnyIPOrLoopback(node, node.CollectivePort, HttpProtocols.Http2);
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = node.ShutdownTimeout);
+        // A node refused at start for a setting prints one line, not Orleans' and the host's stacks of the same exception.
+        StartRefusalLoggerFactory.Register(builder.Services);
         builder.AddSegClusterSilo(node);
         builder.Services.AddSegClusterGrainServices();
         builder.Services.AddSegClusterCollectives();
