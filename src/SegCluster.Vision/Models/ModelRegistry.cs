@@ -6,21 +6,22 @@ namespace SegCluster.Vision.Models;
 /// <summary>Builds models by name (STYLE.md habit 3: an unknown name lists every valid one).</summary>
 public static class ModelRegistry
 {
-    private static readonly FrozenDictionary<string, Func<ModelOptions, SegmentationModel>> Factories =
-        new Dictionary<string, Func<ModelOptions, SegmentationModel>>(StringComparer.Ordinal)
-        {
-            ["spgnet"] = o => new SpgNet(o),
-            ["encoder-decoder"] = o => new EncoderDecoderNet(o),
-            ["deeplabv3plus"] = o => new DeepLabV3Plus(o),
-            ["unet"] = o => new UNet(o),
-            ["dan"] = o => new DeepAggregationNet(o),
-            ["vit"] = o => new VitNet(o),
-        }.ToFrozenDictionary(StringComparer.Ordinal);
+    // In the order users see them listed.
+    private static readonly (string Name, Func<ModelOptions, SegmentationModel> Create)[] Models =
+    [
+        ("spgnet", o => new SpgNet(o)),
+        ("encoder-decoder", o => new EncoderDecoderNet(o)),
+        ("deeplabv3plus", o => new DeepLabV3Plus(o)),
+        ("unet", o => new UNet(o)),
+        ("dan", o => new DeepAggregationNet(o)),
+        ("vit", o => new VitNet(o)),
+    ];
 
-    private static readonly string[] SortedNames = ["spgnet", "encoder-decoder", "deeplabv3plus", "unet", "dan", "vit"];
+    private static readonly FrozenDictionary<string, Func<ModelOptions, SegmentationModel>> Factories =
+        Models.ToFrozenDictionary(m => m.Name, m => m.Create, StringComparer.Ordinal);
 
     /// <summary>Every valid model name.</summary>
-    public static IReadOnlyList<string> Names => SortedNames;
+    public static IReadOnlyList<string> Names { get; } = [.. Models.Select(m => m.Name)];
 
     /// <summary>Models whose finest decoder level takes <see cref="ModelOptions.DecoderTruncation"/> (PAPERS.md §2):
     /// every one with a multi-scale decoder.</summary>
