@@ -107,7 +107,7 @@ public sealed class ExperimentGrain(
     private async Task CheckAndLaunchAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled)
     {
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
-        (spec, var resumedFrom, var errors, var note) = await ExperimentPreflight.CheckAsync(spec, paths);
+        (spec, var resumedFrom, var errors, var note, var resumedBest) = await ExperimentPreflight.CheckAsync(spec, paths);
         if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
@@ -127,25 +127,10 @@ public sealed class ExperimentGrain(
         }
 
         if (note is not null) logger.LogWarning("Experiment {Experiment}: {Note}", Id, note);
-        var earlierBest = resumedFrom is null ? null : await Task.Run(() => EarlierBestOf(spec, resumedFrom.Path));
+        // The best rank 0 will seed its best with (PeriodicValidation.ResumedBest), from the header the preflight checked.
+        var earlierBest = resumedBest is { } best ? new EarlierBest(best.Metric, best.Score, best.Step, best.Path) : null;
         record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom, EarlierBest = earlierBest };
         await LaunchAsync(workerIds, throwOnFailure: true);
-    }
-
-    /// <summary>The best the resume checkpoint records, as rank 0 will seed its best with it (<see cref="PeriodicValidation.ResumedBest"/>);
-    /// null when it records none the run keeps. The preflight has just read the file: one that cannot be read now is the
-    /// ranks' failure to report, not a reason to refuse the start here.</summary>
-    private EarlierBest? EarlierBestOf(ExperimentSpec spec, string checkpoint)
-    {
-        try
-        {
-            return PeriodicValidation.ResumedBest(spec, checkpoint) is { } best ? new EarlierBest(best.Metric, best.Score, best.Step, best.Path) : null;
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            logger.LogWarning("Experiment {Experiment}: the best recorded in {Checkpoint} cannot be read ({Error})", Id, checkpoint, e.Message);
-            return null;
-        }
     }
 
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)

@@ -89,7 +89,7 @@ public sealed class SchedulerGrain(
             throw new ArgumentException(badId);
         // The paths, dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when
         // its turn comes. The experiment checks again when it starts (the files may change while it waits).
-        var (_, _, errors, _) = await ExperimentPreflight.CheckAsync(spec, paths);
+        var errors = (await ExperimentPreflight.CheckAsync(spec, paths)).Errors;
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
