@@ -144,8 +144,7 @@ public sealed class ExperimentGrain(
                 Id, string.Join(", ", workerIds), string.Join(", ", record.State.Workers));
             var unused = workerIds.Except(record.State.Workers).ToList();
             if (unused.Count == 0) return;
-            // Once: the scheduler's check does not free workers of a running holder, but a lost call costs only this gang
-            // until the run ends and releases everything it holds.
+            // Once: if the call is lost, the scheduler's next check finds this run on its ring and returns the rest for it.
             try { await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReturnAsync(Id, unused); }
             catch (Exception e) { logger.LogWarning("Experiment {Experiment} could not give back {Workers} ({Error})", Id, string.Join(", ", unused), e.Message); }
             return;

@@ -170,6 +170,45 @@ public sealed class ExperimentGrainTests
         Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Null(w.ExperimentId));
     }
 
+    /// <summary>The stale resume gives its gang back with one call. When that call is lost, the scheduler's check finds the
+    /// run on its own ring and returns the rest of what it holds for it: before, those workers stayed held until the run
+    /// ended, and the experiments queued behind them waited as long.</summary>
+    [Fact]
+    public async Task A_stale_resumes_gang_whose_give_back_was_lost_is_freed_by_the_schedulers_check()
+    {
+        var storage = new GatedGrainStorage();
+        var returns = new LostReturns();
+        await using var cluster = await StartWithoutWorkersAsync(storage, NewClock(), silo => silo.AddIncomingGrainCallFilter(returns));
+        var grain = await SeedRunningAsync(cluster, "formed", Seed(storage), scheduled: true);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var node = cluster.Silos[0].ServiceProvider.GetRequiredService<ILocalSiloDetails>().Name;
+        await scheduler.RegisterWorkersAsync([.. Enumerable.Range(0, 2).Select(i => new WorkerInfo(WorkerIds.For(node, i), node, "cpu", ""))]);
+        var stale = await scheduler.ReformAsync("formed", workers: 2, "cpu");
+
+        await grain.ResumeAsync(stale);
+        Assert.Equal(1, returns.Lost);
+        Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Equal("formed", w.ExperimentId));
+        await scheduler.CheckAsync();
+
+        Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Null(w.ExperimentId));
+        Assert.Equal(["w/0", "w/1"], (await grain.GetStatusAsync()).WorkerIds);  // still on its ring
+    }
+
+    /// <summary>Loses the experiments' ReturnAsync calls to the scheduler, as when the scheduler's node died under them.</summary>
+    private sealed class LostReturns : IIncomingGrainCallFilter
+    {
+        private int _lost;
+
+        public int Lost => Volatile.Read(ref _lost);
+
+        public Task Invoke(IIncomingGrainCallContext context)
+        {
+            if (context.MethodName != nameof(ISchedulerGrain.ReturnAsync)) return context.Invoke();
+            Interlocked.Increment(ref _lost);
+            throw new TimeoutException("Response did not arrive on time (the scheduler's node died, scripted).");
+        }
+    }
+
     /// <summary>A re-formed ring redoes the steps after its checkpoint: the coordinator's loss curve drops them first, so a
     /// follower paging through it by its last step (a sweep's trial runner) never sees the steps go back, and counts each
     /// once. The curve kept the broken ring's steps and appended the redone ones (1, 2, 3, 2, 3).</summary>
@@ -428,11 +467,14 @@ public sealed class ExperimentGrainTests
     }
 
     /// <summary>A silo whose workers run nothing: the ranks' reports come from the test.</summary>
-    private static Task<InProcessTestCluster> StartWithoutWorkersAsync(GatedGrainStorage storage, TimeProvider time) => StartAsync(silo =>
-    {
-        AddStorage(silo, storage);
-        silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
-    }, time);
+    /// <param name="configure">More silo set-up (a grain-call filter); null = none.</param>
+    private static Task<InProcessTestCluster> StartWithoutWorkersAsync(GatedGrainStorage storage, TimeProvider time, Action<ISiloBuilder>? configure = null) =>
+        StartAsync(silo =>
+        {
+            AddStorage(silo, storage);
+            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
+            configure?.Invoke(silo);
+        }, time);
 
     private static async Task<InProcessTestCluster> StartAsync(Action<ISiloBuilder> storage, TimeProvider time)
     {
