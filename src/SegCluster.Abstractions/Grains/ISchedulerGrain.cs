@@ -58,7 +58,8 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("Release")] Task ReleaseAsync(string experimentId);
 
     /// <summary>Gives back the workers of <paramref name="workerIds"/> the experiment holds and does not use (a stale resume's
-    /// gang: its ring was formed on another one meanwhile), and starts queued experiments that now fit. Its other workers stay.</summary>
+    /// gang: its ring was formed on another one meanwhile), and starts queued experiments that now fit. Its other workers stay.
+    /// Idempotent; a lost call is made up for by <see cref="CheckAsync"/>.</summary>
     [Alias("Return")] Task ReturnAsync(string experimentId, IReadOnlyList<string> workerIds);
 
     /// <summary>Called by an experiment whose ring broke: frees its workers, forgets workers whose node left
@@ -69,8 +70,9 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// flight gets that call's answer.</summary>
     [Alias("Reform")] Task<IReadOnlyList<string>> ReformAsync(string experimentId, int workers, string device);
 
-    /// <summary>Forgets workers of nodes that left the cluster and tells their experiments, and releases the workers of
-    /// experiments that ended but whose <see cref="ReleaseAsync"/> was lost (watchdog tick).</summary>
+    /// <summary>Forgets workers of nodes that left the cluster and tells their experiments, releases the workers of
+    /// experiments that ended but whose <see cref="ReleaseAsync"/> was lost, and returns those a running experiment holds
+    /// outside its ring, whose <see cref="ReturnAsync"/> was lost (watchdog tick).</summary>
     [Alias("Check")] Task CheckAsync();
 
     [Alias("GetSnapshot")] Task<SchedulerSnapshot> GetSnapshotAsync();

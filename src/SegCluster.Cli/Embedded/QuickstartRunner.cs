@@ -32,7 +32,7 @@ public static class QuickstartRunner
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts. Any path: the files are its user's own.
-        var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec, SpecPathPolicy.Unrestricted);
+        var (_, resumeFrom, errors, _, _) = await ExperimentPreflight.CheckAsync(spec, SpecPathPolicy.Unrestricted);
         if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {

@@ -1,3 +1,6 @@
+using System.Text;
+using SegCluster.Vision.IO;
+
 namespace SegCluster.Cli.Output;
 
 /// <summary>
@@ -60,12 +63,8 @@ public static class OutputFolder
         }
     }
 
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file renamed over the old one:
-    /// a reader (or a process killed mid-write) sees the old file or the new one, never half of one.</summary>
-    public static async Task WriteAtomicallyAsync(string path, string text, CancellationToken cancellationToken)
-    {
-        var temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, text, cancellationToken);
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>Writes <paramref name="text"/> (UTF-8) to <paramref name="path"/> through <see cref="DurableFile"/>: a reader (or
+    /// a process killed mid-write) sees the old file or the new one, never half of one.</summary>
+    public static Task WriteAtomicallyAsync(string path, string text, CancellationToken cancellationToken) =>
+        DurableFile.ReplaceAsync(path, Encoding.UTF8.GetBytes(text), cancellationToken: cancellationToken);
 }

@@ -57,7 +57,7 @@ public static class SweepSpecArguments
     /// </summary>
     public static async Task<bool> PreflightAsync(SweepSpec spec)
     {
-        var (_, _, errors, _) = await ExperimentPreflight.CheckAsync(spec.TrialBase, SpecPathPolicy.Unrestricted);
+        var errors = (await ExperimentPreflight.CheckAsync(spec.TrialBase, SpecPathPolicy.Unrestricted)).Errors;
         var varied = spec.Axes.Select(a => SpecPaths.Canonical(a.Path) + ":").ToList();
         var problems = errors.Where(e => !varied.Any(field => e.StartsWith(field, StringComparison.Ordinal))).ToList();
         foreach (var problem in problems) Console.Error.WriteLine($"error: base.{problem}");

@@ -46,6 +46,9 @@ public sealed class ExperimentGrain(
     /// <summary>The watchdog's first check after a (re)activation with a formed ring: a coordinator that moved off a lost
     /// node finds ranks whose worker activations went with that node's directory entries without waiting a whole period.</summary>
     private static readonly TimeSpan WatchdogAfterActivation = TimeSpan.FromSeconds(2);
+    /// <summary>How old a check of the earlier best's file a status may report (statuses are polled every few hundred
+    /// milliseconds while a run is followed), and how long a status waits for a new check before it reports the last one.</summary>
+    private static readonly TimeSpan EarlierBestRecheck = TimeSpan.FromSeconds(1), EarlierBestWait = TimeSpan.FromSeconds(1);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly LossCurve _losses = new();
@@ -63,9 +66,10 @@ public sealed class ExperimentGrain(
     /// <summary>Set by <see cref="StartAsync"/> before its first await (the preflight) until it launched or was refused: the
     /// scheduler reads it when its start call timed out, and keeps the gang of a start that is still going on.</summary>
     private bool _starting;
-    /// <summary>The last check of the earlier best's file (<see cref="BestCheckpoint"/>): its path, its write time then, and the problem found.</summary>
-    private (string? Path, DateTime WrittenAt, string? Problem)? _earlierBestCheck;
-    private (string? Path, string? Refusal)? _earlierBestRefusal;
+    /// <summary>The latest check of the earlier best's file (<see cref="CheckEarlierBestAsync"/>), maybe still running, and
+    /// the one that finished before it.</summary>
+    private Task<EarlierBestCheck>? _earlierBestCheck;
+    private EarlierBestCheck? _earlierBestChecked;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -101,13 +105,13 @@ public sealed class ExperimentGrain(
         _starting = true;
         try { await CheckAndLaunchAsync(spec, workerIds, scheduled); }
         finally { _starting = false; }
-        return Status();
+        return await StatusAsync();
     }
 
     private async Task CheckAndLaunchAsync(ExperimentSpec spec, IReadOnlyList<string> workerIds, bool scheduled)
     {
         // A dataset on disk decides the class and sample counts: resolve them before anything depends on them.
-        (spec, var resumedFrom, var errors, var note) = await ExperimentPreflight.CheckAsync(spec, paths);
+        (spec, var resumedFrom, var errors, var note, var resumedBest) = await ExperimentPreflight.CheckAsync(spec, paths);
         if (RunIds.Problem(Id) is { } badId) errors.Add(badId);  // every run, scheduled, swept or embedded, starts here
         if (workerIds.Count != spec.Workers)
             errors.Add($"workers: the spec asks for {spec.Workers} workers but {workerIds.Count} were given.");
@@ -127,25 +131,10 @@ public sealed class ExperimentGrain(
         }
 
         if (note is not null) logger.LogWarning("Experiment {Experiment}: {Note}", Id, note);
-        var earlierBest = resumedFrom is null ? null : await Task.Run(() => EarlierBestOf(spec, resumedFrom.Path));
+        // The best rank 0 will seed its best with (PeriodicValidation.ResumedBest), from the header the preflight checked.
+        var earlierBest = resumedBest is { } best ? new EarlierBest(best.Metric, best.Score, best.Step, best.Path) : null;
         record.State = new ExperimentRecord { Spec = spec, Scheduled = scheduled, ResumedFrom = resumedFrom, EarlierBest = earlierBest };
         await LaunchAsync(workerIds, throwOnFailure: true);
-    }
-
-    /// <summary>The best the resume checkpoint records, as rank 0 will seed its best with it (<see cref="PeriodicValidation.ResumedBest"/>);
-    /// null when it records none the run keeps. The preflight has just read the file: one that cannot be read now is the
-    /// ranks' failure to report, not a reason to refuse the start here.</summary>
-    private EarlierBest? EarlierBestOf(ExperimentSpec spec, string checkpoint)
-    {
-        try
-        {
-            return PeriodicValidation.ResumedBest(spec, checkpoint) is { } best ? new EarlierBest(best.Metric, best.Score, best.Step, best.Path) : null;
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            logger.LogWarning("Experiment {Experiment}: the best recorded in {Checkpoint} cannot be read ({Error})", Id, checkpoint, e.Message);
-            return null;
-        }
     }
 
     public async Task ResumeAsync(IReadOnlyList<string> workerIds)
@@ -159,8 +148,7 @@ public sealed class ExperimentGrain(
                 Id, string.Join(", ", workerIds), string.Join(", ", record.State.Workers));
             var unused = workerIds.Except(record.State.Workers).ToList();
             if (unused.Count == 0) return;
-            // Once: the scheduler's check does not free workers of a running holder, but a lost call costs only this gang
-            // until the run ends and releases everything it holds.
+            // Once: if the call is lost, the scheduler's next check finds this run on its ring and returns the rest for it.
             try { await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default).ReturnAsync(Id, unused); }
             catch (Exception e) { logger.LogWarning("Experiment {Experiment} could not give back {Workers} ({Error})", Id, string.Join(", ", unused), e.Message); }
             return;
@@ -175,7 +163,7 @@ public sealed class ExperimentGrain(
         await ReportFailedAsync(record.State.Workers.IndexOf(lost[0]), record.State.Attempt, $"worker {lost[0]}'s node left the cluster");
     }
 
-    public Task<ExperimentStatus> GetStatusAsync() => Task.FromResult(Status());
+    public Task<ExperimentStatus> GetStatusAsync() => StatusAsync();
 
     public async Task CancelAsync()
     {
@@ -433,31 +421,74 @@ public sealed class ExperimentGrain(
     /// <summary>
     /// Where the run's best weights are (<see cref="ExperimentStatus.BestCheckpoint"/>): its own best.ckpt once a validation
     /// wrote one; before that, for a run resumed from another run's checkpoint, the earlier best that checkpoint records,
-    /// checked here, when it is reported, not once at the resume: the earlier run's folder may be deleted (or its best.ckpt
-    /// written over by that run going on) at any time after, and a status read then must not point at a file that no
-    /// longer holds those weights. It says why instead (<see cref="EarlierBest.Problem"/>).
+    /// checked when it is reported (<see cref="CheckEarlierBestAsync"/>), not once at the resume: the earlier run's folder
+    /// may be deleted (or its best.ckpt written over by that run going on) at any time after, and a status read then must
+    /// not point at a file that no longer holds those weights. It says why instead (<see cref="EarlierBest.Problem"/>).
     /// </summary>
     private (CheckpointRecord? Best, EarlierBest? Earlier) BestCheckpoint(ExperimentRecord r)
     {
         if (r.BestCheckpoint is not null || r.EarlierBest is not { } earlier) return (r.BestCheckpoint, null);
-        // The path comes from inside the resume checkpoint, not from the spec: held to the node's path roots like the spec's
-        // own paths before anything reads it, or a status would say whether a file outside them exists. Judged once per path
-        // (it reads links under the roots), not at every poll.
-        if (_earlierBestRefusal is not { } judged || judged.Path != earlier.Path)
-            _earlierBestRefusal = judged = (earlier.Path, paths.Refusal("the earlier best checkpoint", earlier.Path));
-        if (judged.Refusal is { } refusal) return (null, earlier with { Problem = refusal });
-        // Statuses are polled every few hundred milliseconds while a run is followed: the file's header is read again only
-        // when the file changed (a missing file's time is a fixed one).
-        var written = earlier.Path is null ? DateTime.MinValue : File.GetLastWriteTimeUtc(earlier.Path);
-        if (_earlierBestCheck is not { } check || check.Path != earlier.Path || check.WrittenAt != written)
-            _earlierBestCheck = (earlier.Path, written, new BestValidation(earlier.Metric, earlier.Score, earlier.Step, earlier.Path).PathProblem());
-        if (_earlierBestCheck.Value.Problem is not { } problem) return (earlier.Checkpoint, earlier);
-        var best = string.Create(CultureInfo.InvariantCulture, $"{earlier.Metric} {earlier.Score:P2} at step {earlier.Step}");
-        return (null, earlier with
+        var problem = LastEarlierBestCheck is { } check && check.Path == earlier.Path
+            ? check.Problem
+            : Unusable(earlier, $"'{earlier.Path}' has not answered a check within {EarlierBestWait.TotalSeconds:0} s (slow or hung storage)");
+        return problem is null ? (earlier.Checkpoint, earlier) : (null, earlier with { Problem = problem });
+    }
+
+    private async Task<ExperimentStatus> StatusAsync()
+    {
+        await CheckEarlierBestAsync();
+        return Status();
+    }
+
+    /// <param name="Path">The file checked.</param>
+    /// <param name="At">When the check started (on <see cref="Clock"/>).</param>
+    /// <param name="Problem">Why the status must not point at the file; null when it holds the earlier best.</param>
+    private sealed record EarlierBestCheck(string? Path, DateTimeOffset At, string? Problem);
+
+    private EarlierBestCheck? LastEarlierBestCheck => _earlierBestCheck is { IsCompletedSuccessfully: true } done ? done.Result : _earlierBestChecked;
+
+    /// <summary>
+    /// Checks the earlier best's file (<see cref="EarlierBestProblem"/>) on the thread pool: on the grain's thread, a stat or
+    /// header read on shared storage that hangs held an Orleans scheduler thread as long. At most once per
+    /// <see cref="EarlierBestRecheck"/>, and one check at a time: a status waits for the check it starts up to
+    /// <see cref="EarlierBestWait"/>, and a status while one is still out does not wait; both then report the last check
+    /// that finished.
+    /// </summary>
+    private async Task CheckEarlierBestAsync()
+    {
+        if (record.State is not { BestCheckpoint: null, EarlierBest: { } earlier } || _earlierBestCheck is { IsCompleted: false }) return;
+        var now = time.GetUtcNow();
+        if (LastEarlierBestCheck is { } last && last.Path == earlier.Path && now - last.At < EarlierBestRecheck) return;
+        _earlierBestChecked = LastEarlierBestCheck;
+        var check = _earlierBestCheck = Task.Run(() => new EarlierBestCheck(earlier.Path, now, EarlierBestProblem(earlier)));
+        try { await check.WaitAsync(EarlierBestWait, time); }
+        catch (TimeoutException) { }  // left running: the next status after it finishes reports it
+    }
+
+    /// <summary>
+    /// Why the status must not point at the earlier best's file, or null when the file holds those weights. The path comes
+    /// from inside the resume checkpoint, not from the spec: held to the node's path roots like the spec's own paths before
+    /// anything reads it, or a status would say whether a file outside them exists. Reads the file system: off the grain's thread.
+    /// </summary>
+    private string? EarlierBestProblem(EarlierBest earlier)
+    {
+        try
         {
-            Problem = $"the best so far ({best}) is the one the checkpoint this run resumed from records, and {problem}; " +
-                      "this run writes a best.ckpt of its own when a validation beats it",
-        });
+            if (paths.Refusal("the earlier best checkpoint", earlier.Path) is { } refusal) return refusal;
+            var problem = new BestValidation(earlier.Metric, earlier.Score, earlier.Step, earlier.Path).PathProblem();
+            return problem is null ? null : Unusable(earlier, problem);
+        }
+        catch (Exception e)  // a check ends in an answer, whatever the file system did (a pipe cannot be read as a file)
+        {
+            return Unusable(earlier, $"'{earlier.Path}' cannot be checked ({e.Message})");
+        }
+    }
+
+    private static string Unusable(EarlierBest earlier, string problem)
+    {
+        var best = string.Create(CultureInfo.InvariantCulture, $"{earlier.Metric} {earlier.Score:P2} at step {earlier.Step}");
+        return $"the best so far ({best}) is the one the checkpoint this run resumed from records, and {problem}; " +
+               "this run writes a best.ckpt of its own when a validation beats it";
     }
 
     private ExperimentStatus Status()

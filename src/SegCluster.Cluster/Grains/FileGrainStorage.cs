@@ -1,14 +1,15 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Orleans.Storage;
+using SegCluster.Vision.IO;
 
 namespace SegCluster.Cluster.Grains;
 
 /// <summary>
 /// Grain state in files, for a node without Redis that must keep its state across restarts (a sweep resumed after its
 /// process ended: `segcluster sweep --resume`). One file a grain state, <c>{folder}/{grain type}.{state}/{key}</c>, written
-/// with the Orleans serializer (as <see cref="ClusterRedisStorage"/>) to a temporary file, flushed to disk and renamed over
-/// the old one, so a crash leaves the previous record or the new one, never half of one. The ETag is the content's hash.
+/// with the Orleans serializer (as <see cref="ClusterRedisStorage"/>) through <see cref="DurableFile"/> (a temporary file, flushed
+/// to disk, renamed over the old one, the folder flushed), so a crash leaves the previous record or the new one, never half of one. The ETag is the content's hash.
 /// A folder belongs to one process: it holds an exclusive lock file while the node runs, and a second node gets an error
 /// naming it instead of overwriting the first's records.
 /// </summary>
@@ -67,14 +68,7 @@ public sealed class FileGrainStorage : IGrainStorage, IDisposable
         await WithFileAsync(path, async () =>
         {
             await CheckETagAsync(path, grainState.ETag);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = path + TemporarySuffix;
-            await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                await file.WriteAsync(bytes);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
+            await DurableFile.ReplaceAsync(path, bytes, TemporarySuffix);
         });
         (grainState.ETag, grainState.RecordExists) = (ETagOf(bytes), true);
     }

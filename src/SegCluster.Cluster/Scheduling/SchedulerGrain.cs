@@ -89,7 +89,7 @@ public sealed class SchedulerGrain(
             throw new ArgumentException(badId);
         // The paths, dataset folder and starting checkpoint too, so an experiment that would queue is refused now, not when
         // its turn comes. The experiment checks again when it starts (the files may change while it waits).
-        var (_, _, errors, _) = await ExperimentPreflight.CheckAsync(spec, paths);
+        var errors = (await ExperimentPreflight.CheckAsync(spec, paths)).Errors;
         if (errors.Count > 0)
             throw new ArgumentException($"Experiment '{experimentId}' has an invalid spec:\n  - {string.Join("\n  - ", errors)}");
         if (Record.Allocations.ContainsValue(experimentId) || Record.Queue.Any(q => q.ExperimentId == experimentId) || !_submitting.Add(experimentId))
@@ -182,29 +182,40 @@ public sealed class SchedulerGrain(
     /// launching or recording a refusal (its node died, its record could not be written): nothing else would free it, and
     /// a cancel does not know the id.
     /// </summary>
-    private async Task<bool> ExperimentEndedAsync(string experimentId) =>
-        await AskStatusAsync(experimentId, "whether it ended") is { } status
-        && (status.State.IsFinal()
-            || status is { State: ExperimentState.Pending, TotalSteps: 0, Starting: false }
-            && !_submitting.Contains(experimentId) && !_startingFromQueue.Contains(experimentId));
+    private bool ExperimentEnded(string experimentId, ExperimentStatus status) =>
+        status.State.IsFinal()
+        || status is { State: ExperimentState.Pending, TotalSteps: 0, Starting: false }
+        && !_submitting.Contains(experimentId) && !_startingFromQueue.Contains(experimentId);
 
-    /// <summary>Whether the holder (an experiment, a sweep's <see cref="ISchedulerGrain.SweepHolder"/>, or a lease) is known to
-    /// have ended, a lease by lapsing; false when it runs or cannot answer in time.</summary>
-    private async Task<bool> HasEndedAsync(string holder)
+    /// <summary>
+    /// What the holder (an experiment, a sweep's <see cref="ISchedulerGrain.SweepHolder"/>, or a lease) still uses of the
+    /// workers it holds: none when it is known to have ended (a lease by lapsing); a running experiment's ring, so the
+    /// rest of what it holds is a gang it gave up (a stale resume's, <see cref="ReturnAsync"/>, whose one call was lost);
+    /// null, all of them, when it runs otherwise or cannot answer in time.
+    /// </summary>
+    private async Task<IReadOnlySet<string>?> InUseAsync(string holder)
     {
-        if (Record.Leases.TryGetValue(holder, out var lapses)) return time.GetUtcNow().UtcDateTime > lapses;
-        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId)) return await ExperimentEndedAsync(holder);
+        if (Record.Leases.TryGetValue(holder, out var lapses)) return time.GetUtcNow().UtcDateTime > lapses ? NoWorkers : null;
+        if (!ISchedulerGrain.IsSweepHolder(holder, out var sweepId))
+        {
+            if (await AskStatusAsync(holder, "whether it ended") is not { } status) return null;
+            if (ExperimentEnded(holder, status)) return NoWorkers;
+            // Workers are set when the ring launches and cleared when it breaks (before the re-formation's call here).
+            return status is { State: ExperimentState.Running, WorkerIds.Count: > 0 } ? status.WorkerIds.ToHashSet() : null;
+        }
         try
         {
             // No record (its start failed after the reservation, or its state was lost) is not running either.
-            return !await GrainFactory.GetGrain<ISweepGrain>(sweepId).IsRunningAsync().WaitAsync(ProbeTimeout);
+            return await GrainFactory.GetGrain<ISweepGrain>(sweepId).IsRunningAsync().WaitAsync(ProbeTimeout) ? null : NoWorkers;
         }
         catch (Exception e)
         {
             logger.LogWarning("Could not ask sweep {Sweep} whether it ended ({Error})", sweepId, e.Message);
-            return false;
+            return null;
         }
     }
+
+    private static readonly IReadOnlySet<string> NoWorkers = new HashSet<string>();
 
     /// <summary>The experiment's status, or null when it cannot answer within the probe timeout.</summary>
     private async Task<ExperimentStatus?> AskStatusAsync(string experimentId, string question)
@@ -351,14 +362,17 @@ public sealed class SchedulerGrain(
     /// queue would wait behind them for good. So each check asks every holder of workers for its state (all at once,
     /// each bounded by the probe timeout; one that cannot answer is asked again at the next check) and releases those in
     /// a final state, as their own call would have: a final experiment runs nothing on its workers (it cancelled them,
-    /// or its ranks completed). Likewise an experiment whose start stopped before it launched (<see cref="ExperimentEndedAsync"/>).
+    /// or its ranks completed). Likewise an experiment whose start stopped before it launched (<see cref="ExperimentEnded"/>).
+    /// A running experiment's one <see cref="ReturnAsync"/> of a stale resume's gang can be lost the same way: the
+    /// workers it holds outside the ring it reports are returned for it (returning twice changes nothing).
     /// One check at a time asks: every node's heartbeat checks.
     /// An answer is as old as its question, and the check waits for the slowest holder (up to the probe timeout) before it
     /// releases: a sweep that said it was not running may run again meanwhile (`sweep --resume`; its reservation changes
-    /// nothing, the hold being there), and a lapsed lease may be renewed. Both claim their workers through this grain, so a
-    /// holder that claimed them while the check asked is kept (<see cref="Claimed"/>, looked up right before each
-    /// release, as a claim may also come while an earlier release is written); the next check asks it again. Experiments
-    /// do not come back from a final state, and one that never got going has no way to start again while it holds a gang.
+    /// nothing, the hold being there), a lapsed lease may be renewed, and a running experiment's ring may break and be
+    /// re-formed on other workers. All claim their workers through this grain, so a holder that claimed them while the
+    /// check asked is kept (<see cref="Claimed"/>, looked up right before each release, as a claim may also come while an
+    /// earlier release is written); the next check asks it again. Experiments do not come back from a final state, and
+    /// one that never got going has no way to start again while it holds a gang.
     /// </summary>
     private async Task ReleaseEndedAsync()
     {
@@ -367,11 +381,21 @@ public sealed class SchedulerGrain(
         try
         {
             var holders = Record.Allocations.Values.Distinct().ToList();
-            var ended = await Task.WhenAll(holders.Select(HasEndedAsync));
-            foreach (var (id, _) in holders.Zip(ended).Where(h => h.Second && !_claimedWhileAsking.Contains(h.First)))
+            var inUse = await Task.WhenAll(holders.Select(InUseAsync));
+            foreach (var (id, used) in holders.Zip(inUse))
             {
-                logger.LogWarning("{Holder} ended without its workers being released; releasing them now", id);
-                await ReleaseAsync(id);
+                if (used is null || _claimedWhileAsking.Contains(id)) continue;
+                if (used.Count == 0)
+                {
+                    logger.LogWarning("{Holder} ended without its workers being released; releasing them now", id);
+                    await ReleaseAsync(id);
+                    continue;
+                }
+                var unused = Record.Allocations.Where(a => a.Value == id && !used.Contains(a.Key)).Select(a => a.Key).ToList();
+                if (unused.Count == 0) continue;
+                logger.LogWarning("Experiment {Experiment} runs on {Ring} but still holds {Workers}; returning them for it",
+                    id, string.Join(", ", used), string.Join(", ", unused));
+                await ReturnAsync(id, unused);
             }
         }
         finally
@@ -473,6 +497,7 @@ public sealed class SchedulerGrain(
         var gang = GangAllocator.TryAllocate(Record, request.Workers, request.Device, LiveNodes);
         if (gang is null) return null;
         foreach (var id in gang) Record.Allocations[id] = request.ExperimentId;
+        Claimed(request.ExperimentId);  // a running check's answer about the ring it runs on predates this gang
         return gang;
     }
 

@@ -70,7 +70,11 @@ public sealed class PeriodicValidation : IDisposable
     /// <exception cref="InvalidDataException">Not a checkpoint, or a corrupt one.</exception>
     /// <exception cref="IOException">The file cannot be read (FileNotFoundException when it is missing).</exception>
     public static BestValidation? ResumedBest(ExperimentSpec spec, string checkpoint) =>
-        spec.Training.ValidatesDuringTraining ? Kept(spec, CheckpointStore.ReadMetadataIfAny(checkpoint)?.Best) : null;
+        spec.Training.ValidatesDuringTraining ? ResumedBest(spec, CheckpointStore.ReadMetadataIfAny(checkpoint)) : null;
+
+    /// <summary><see cref="ResumedBest(ExperimentSpec, string)"/> from a header already read (the experiment's preflight's).</summary>
+    public static BestValidation? ResumedBest(ExperimentSpec spec, CheckpointMetadata? metadata) =>
+        spec.Training.ValidatesDuringTraining ? Kept(spec, metadata?.Best) : null;
 
     private static BestValidation? Kept(ExperimentSpec spec, BestValidation? recorded) =>
         recorded?.Metric == spec.Training.BestMetric ? recorded : null;

@@ -18,25 +18,28 @@ public static class StartingCheckpoint
 {
     private const string Resume = "training.resume_from", Load = "training.load_from";
 
-    /// <summary>The checkpoint the first formation resumes from (its step read from the file), every problem found, and
-    /// a note when the run resumes with another data order (<see cref="DataOrderNote"/>); null and no errors when the
-    /// spec names neither field.</summary>
-    public static (CheckpointRecord? ResumeFrom, List<string> Errors, string? Note) Resolve(ExperimentSpec spec)
+    /// <summary>The checkpoint the first formation resumes from (its step read from the file), every problem found, a
+    /// note when the run resumes with another data order (<see cref="DataOrderNote"/>), and the best the run starts with
+    /// (<see cref="PeriodicValidation.ResumedBest(ExperimentSpec, CheckpointMetadata?)"/>) from the same header the checks
+    /// read; null and no errors when the spec names neither field.</summary>
+    public static (CheckpointRecord? ResumeFrom, List<string> Errors, string? Note, BestValidation? ResumedBest) Resolve(ExperimentSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Training.ResumeFrom is { } resume) return CheckResume(spec, resume);
-        return spec.Training.LoadFrom is { } weights ? (null, CheckLoad(spec, weights), null) : (null, [], null);
+        return spec.Training.LoadFrom is { } weights ? (null, CheckLoad(spec, weights), null, null) : (null, [], null, null);
     }
 
-    private static (CheckpointRecord?, List<string>, string?) CheckResume(ExperimentSpec spec, string path)
+    private static (CheckpointRecord?, List<string>, string?, BestValidation?) CheckResume(ExperimentSpec spec, string path)
     {
-        var metadata = Metadata(path);  // read once: the refusal and the recorded spec both need the header
-        if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused], null);
+        // Read once: the refusal, the recorded spec and the resumed best all come from this header, so a file replaced
+        // meanwhile cannot pass the checks as one checkpoint and seed the best from another.
+        var metadata = Metadata(path);
+        if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused], null, null);
         var trained = Recorded(metadata, path);
         var differences = trained is not null ? ModelDifferences(trained, spec) : [];
         if (differences.Count > 0)
             return (null, [$"{Resume}: checkpoint '{path}' was trained with another model section ({string.Join("; ", differences)}); " +
-                           $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."], null);
+                           $"resume with the checkpoint's model section, or start a new run from its weights with {Load}."], null, null);
         long step;
         try
         {
@@ -46,12 +49,13 @@ public static class StartingCheckpoint
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
-            return (null, [$"{Resume}: {e.UserMessage()}"], null);
+            return (null, [$"{Resume}: {e.UserMessage()}"], null, null);
         }
         var budget = spec.Training.Epochs is null ? "training.steps" : "training.epochs";
         if (step >= spec.TotalSteps)
-            return (null, [$"{Resume}: checkpoint '{path}' is already at step {step} of {spec.TotalSteps}: raise {budget} to train further."], null);
-        return (new CheckpointRecord((int)step, path), [], trained is null ? null : DataOrderNote(trained, spec, path, step));
+            return (null, [$"{Resume}: checkpoint '{path}' is already at step {step} of {spec.TotalSteps}: raise {budget} to train further."], null, null);
+        return (new CheckpointRecord((int)step, path), [], trained is null ? null : DataOrderNote(trained, spec, path, step),
+            PeriodicValidation.ResumedBest(spec, metadata));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using SegCluster.Vision.Data.Files;
+using SegCluster.Vision.IO;
 using SkiaSharp;
 
 namespace SegCluster.Vision.Inference;
@@ -6,7 +7,7 @@ namespace SegCluster.Vision.Inference;
 /// <summary>
 /// Writes a predicted label map as PNG files: grey label images (one byte per pixel: train ids, or Cityscapes label
 /// ids for its evaluation server), colour-palette images, and overlays of the colours on the input image. Each file
-/// is written to a temporary name and renamed, so a reader never sees half an image.
+/// is written through <see cref="DurableFile"/>, so a reader never sees half an image.
 /// </summary>
 public static class PredictionImages
 {
@@ -64,13 +65,10 @@ public static class PredictionImages
     {
         using (bitmap)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             using var image = SKImage.FromBitmap(bitmap);
             using var data = image.Encode(SKEncodedImageFormat.Png, 100)
                 ?? throw new DatasetFileException(path, "could not be encoded as PNG.");
-            var temporary = path + ".tmp";
-            File.WriteAllBytes(temporary, data.ToArray());
-            File.Move(temporary, path, overwrite: true);
+            DurableFile.Replace(path, file => file.Write(data.AsSpan()));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using SegCluster.Vision.IO;
 using SegCluster.Vision.Models;
 using static TorchSharp.torch;
 
@@ -9,8 +10,8 @@ namespace SegCluster.Vision.Training;
 /// Checkpoints of model weights + optimiser state (with the fp16 loss scaler's and the optimiser's applied steps, in the metadata) + completed steps in one file, so a resumed run continues
 /// bit-for-bit where it stopped (STYLE.md habit 6: a failure costs at most one interval), and since version 2
 /// the <see cref="CheckpointMetadata"/> eval and predict rebuild the network from.
-/// Written atomically: to "path.tmp", flushed to disk, then renamed over <c>path</c>, so a crash mid-write
-/// leaves the previous checkpoint intact. Layout: "SCCK", version, [v2: metadata JSON], steps, optimiser state
+/// Written atomically and durably (<see cref="DurableFile"/>: "path.tmp", flushed, renamed over <c>path</c>, folder flushed),
+/// so a crash mid-write leaves the previous checkpoint intact. Layout: "SCCK", version, [v2: metadata JSON], steps, optimiser state
 /// length and floats, then the model's TorchSharp state dict (parameters and BatchNorm buffers).
 /// Version 1 files (no metadata) still load into a trainer.
 /// </summary>
@@ -44,27 +45,19 @@ public static class CheckpointStore
         WriteAtomically(path, metadata, snapshot.CompletedSteps, snapshot.OptimizerState, writer => nn.Module.save_state_dict(writer, snapshot.State));
     }
 
-    /// <summary>The file layout (class summary), to "path.tmp", flushed to disk, then renamed over <paramref name="path"/>.</summary>
-    private static void WriteAtomically(string path, CheckpointMetadata metadata, long completedSteps, float[] optimizerState, Action<BinaryWriter> writeState)
-    {
-        string temp = path + ".tmp";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+    /// <summary>The file layout (class summary), replacing <paramref name="path"/> through <see cref="DurableFile"/>.</summary>
+    private static void WriteAtomically(string path, CheckpointMetadata metadata, long completedSteps, float[] optimizerState, Action<BinaryWriter> writeState) =>
+        DurableFile.Replace(path, stream =>
         {
-            using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                writer.Write(Magic);
-                writer.Write(Version);
-                writer.Write(JsonSerializer.Serialize(metadata));
-                writer.Write(completedSteps);
-                writer.Write(optimizerState.Length);
-                writer.Write(MemoryMarshal.AsBytes(optimizerState.AsSpan()));
-                writeState(writer);
-            }
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(JsonSerializer.Serialize(metadata));
+            writer.Write(completedSteps);
+            writer.Write(optimizerState.Length);
+            writer.Write(MemoryMarshal.AsBytes(optimizerState.AsSpan()));
+            writeState(writer);
+        });
 
     /// <summary>
     /// Loads a checkpoint into a trainer whose model has the saved architecture; returns the completed steps.

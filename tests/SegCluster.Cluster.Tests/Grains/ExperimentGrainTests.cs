@@ -170,6 +170,45 @@ public sealed class ExperimentGrainTests
         Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Null(w.ExperimentId));
     }
 
+    /// <summary>The stale resume gives its gang back with one call. When that call is lost, the scheduler's check finds the
+    /// run on its own ring and returns the rest of what it holds for it: before, those workers stayed held until the run
+    /// ended, and the experiments queued behind them waited as long.</summary>
+    [Fact]
+    public async Task A_stale_resumes_gang_whose_give_back_was_lost_is_freed_by_the_schedulers_check()
+    {
+        var storage = new GatedGrainStorage();
+        var returns = new LostReturns();
+        await using var cluster = await StartWithoutWorkersAsync(storage, NewClock(), silo => silo.AddIncomingGrainCallFilter(returns));
+        var grain = await SeedRunningAsync(cluster, "formed", Seed(storage), scheduled: true);
+        var scheduler = cluster.Client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Default);
+        var node = cluster.Silos[0].ServiceProvider.GetRequiredService<ILocalSiloDetails>().Name;
+        await scheduler.RegisterWorkersAsync([.. Enumerable.Range(0, 2).Select(i => new WorkerInfo(WorkerIds.For(node, i), node, "cpu", ""))]);
+        var stale = await scheduler.ReformAsync("formed", workers: 2, "cpu");
+
+        await grain.ResumeAsync(stale);
+        Assert.Equal(1, returns.Lost);
+        Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Equal("formed", w.ExperimentId));
+        await scheduler.CheckAsync();
+
+        Assert.All((await scheduler.GetSnapshotAsync()).Workers, w => Assert.Null(w.ExperimentId));
+        Assert.Equal(["w/0", "w/1"], (await grain.GetStatusAsync()).WorkerIds);  // still on its ring
+    }
+
+    /// <summary>Loses the experiments' ReturnAsync calls to the scheduler, as when the scheduler's node died under them.</summary>
+    private sealed class LostReturns : IIncomingGrainCallFilter
+    {
+        private int _lost;
+
+        public int Lost => Volatile.Read(ref _lost);
+
+        public Task Invoke(IIncomingGrainCallContext context)
+        {
+            if (context.MethodName != nameof(ISchedulerGrain.ReturnAsync)) return context.Invoke();
+            Interlocked.Increment(ref _lost);
+            throw new TimeoutException("Response did not arrive on time (the scheduler's node died, scripted).");
+        }
+    }
+
     /// <summary>A re-formed ring redoes the steps after its checkpoint: the coordinator's loss curve drops them first, so a
     /// follower paging through it by its last step (a sweep's trial runner) never sees the steps go back, and counts each
     /// once. The curve kept the broken ring's steps and appended the redone ones (1, 2, 3, 2, 3).</summary>
@@ -252,8 +291,8 @@ public sealed class ExperimentGrainTests
 
     /// <summary>A run resumed under a new id from run1's checkpoint starts with the best that checkpoint records, whose
     /// weights are in run1's best.ckpt: its status points there until a validation of its own beats it (before, it showed no
-    /// best checkpoint at all). The file is checked when the status is made: once deleted, the status says so instead of
-    /// pointing at it.</summary>
+    /// best checkpoint at all). The file is checked when statuses are made (at most once a second): once deleted, the status
+    /// says so instead of pointing at it.</summary>
     [Fact]
     public async Task A_resumed_run_reports_the_earlier_best_checkpoint_until_its_own_beats_it_and_says_when_it_is_gone()
     {
@@ -261,7 +300,8 @@ public sealed class ExperimentGrainTests
         var earlier = Path.Combine(folder.FullName, "run1", "best.ckpt");
         WriteBestCheckpoint(earlier, new BestValidation(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier));
         var storage = new GatedGrainStorage();
-        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), NewClock());
+        var time = NewClock();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
         var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
             Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
 
@@ -270,6 +310,7 @@ public sealed class ExperimentGrainTests
         Assert.Null(Assert.IsType<EarlierBest>(status.EarlierBest).Problem);
 
         File.Delete(earlier);
+        time.Advance(TimeSpan.FromSeconds(1));
         status = await grain.GetStatusAsync();
         Assert.Null(status.BestCheckpoint);
         Assert.Equal($"the best so far (miou 50.00 % at step 4) is the one the checkpoint this run resumed from records, and '{earlier}' no longer exists; " +
@@ -293,11 +334,12 @@ public sealed class ExperimentGrainTests
         WriteBestCheckpoint(earlier, new BestValidation(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier));
         var roots = new SpecPathPolicy([Path.Combine(folder.FullName, "data")]);
         var storage = new GatedGrainStorage();
+        var time = NewClock();
         await using var cluster = await StartAsync(silo =>
         {
             AddStorage(silo, storage);
             silo.Services.AddSingleton(roots);
-        }, NewClock());
+        }, time);
         var grain = await SeedRunningAsync(cluster, "run2", (id, record) =>
             Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
 
@@ -307,8 +349,46 @@ public sealed class ExperimentGrainTests
         Assert.Equal((null, refusal), (status.BestCheckpoint, status.EarlierBest?.Problem));
 
         File.Delete(earlier);
+        time.Advance(TimeSpan.FromSeconds(1));  // checked again
         status = await grain.GetStatusAsync();
         Assert.Equal((null, refusal), (status.BestCheckpoint, status.EarlierBest?.Problem));
+    }
+
+    /// <summary>The earlier best's file is checked off the coordinator's thread: on storage that hangs (here a named pipe,
+    /// whose open waits for a writer) a status waits a second for the check, then answers that the file has not answered,
+    /// and a status while that check is still out answers at once. Before, the check ran inside the status on the grain's
+    /// thread: the status hung, holding an Orleans scheduler thread, and no other call of the run was served.</summary>
+    [Fact]
+    public async Task A_status_does_not_hang_on_an_earlier_best_whose_storage_hangs()
+    {
+        using var folder = new TempDirectory("segcluster-earlier-best-hung-");
+        var earlier = Path.Combine(folder.FullName, "best.ckpt");
+        Assert.True(mkfifo(earlier, Convert.ToUInt32("600", 8)) == 0, $"mkfifo {earlier} failed ({Marshal.GetLastPInvokeError()})");
+        var storage = new GatedGrainStorage();
+        var time = new WaitWatchingTimeProvider();
+        await using var cluster = await StartAsync(silo => AddStorage(silo, storage), time);
+        var grain = await SeedAsync(cluster, "run2", (id, record) =>
+            Seed(storage)(id, record with { EarlierBest = new EarlierBest(TrainingSpec.MeanIoUMetric, 0.5, 4, earlier) }));
+        try
+        {
+            var polled = grain.GetStatusAsync();
+            Assert.Equal(TimeSpan.FromSeconds(1), await time.NextWaitAsync().WaitAsync(HangGuard));  // the status waits for the check
+            Assert.True(await grain.ReportCheckpointAsync(1, new CheckpointRecord(2, "/ckpt/run2/step-000002.ckpt")).WaitAsync(HangGuard));
+            time.Advance(TimeSpan.FromSeconds(1));
+            var status = await polled.WaitAsync(HangGuard);
+            var again = await grain.GetStatusAsync().WaitAsync(HangGuard);  // the check is still out: no second wait
+
+            var hung = $"the best so far (miou 50.00 % at step 4) is the one the checkpoint this run resumed from records, and '{earlier}' has not " +
+                       "answered a check within 1 s (slow or hung storage); this run writes a best.ckpt of its own when a validation beats it";
+            Assert.Equal((null, hung), (status.BestCheckpoint, status.EarlierBest?.Problem));
+            Assert.Equal((null, hung), (again.BestCheckpoint, again.EarlierBest?.Problem));
+            Assert.Equal(2, again.Checkpoint?.Step);
+        }
+        finally
+        {
+            // Lets the check's open return (it then fails to read a pipe as a file), so no thread is left waiting in it.
+            await using var writer = await Task.Run(() => new FileStream(earlier, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)).WaitAsync(HangGuard);
+        }
     }
 
     /// <summary>A tiny network's checkpoint recording <paramref name="best"/>, as rank 0 writes best.ckpt.</summary>
@@ -407,12 +487,18 @@ public sealed class ExperimentGrainTests
 
     private static async Task<IExperimentGrain> SeedRunningAsync(InProcessTestCluster cluster, string id, Func<GrainId, ExperimentRecord, Task> seed, bool scheduled = false)
     {
-        var spec = new ExperimentSpec { Name = id, Workers = 2, Training = new TrainingSpec { Steps = 2 } };
-        await seed(GrainId.Create("experiment", id), new ExperimentRecord { Spec = spec, Workers = ["w/0", "w/1"], State = ExperimentState.Running, Attempt = 1, Scheduled = scheduled });
-        var grain = cluster.Client.GetGrain<IExperimentGrain>(id);
+        var grain = await SeedAsync(cluster, id, seed, scheduled);
         var status = await grain.GetStatusAsync();
         Assert.Equal((ExperimentState.Running, 2), (status.State, status.Workers));  // the grain read the seeded record
         return grain;
+    }
+
+    /// <summary>Seeds the record of a running two-rank ring on w/0 and w/1, at attempt 1; the grain has not read it yet.</summary>
+    private static async Task<IExperimentGrain> SeedAsync(InProcessTestCluster cluster, string id, Func<GrainId, ExperimentRecord, Task> seed, bool scheduled = false)
+    {
+        var spec = new ExperimentSpec { Name = id, Workers = 2, Training = new TrainingSpec { Steps = 2 } };
+        await seed(GrainId.Create("experiment", id), new ExperimentRecord { Spec = spec, Workers = ["w/0", "w/1"], State = ExperimentState.Running, Attempt = 1, Scheduled = scheduled });
+        return cluster.Client.GetGrain<IExperimentGrain>(id);
     }
 
     private static Func<GrainId, ExperimentRecord, Task> Seed(GatedGrainStorage storage) => (grainId, record) =>
@@ -428,11 +514,14 @@ public sealed class ExperimentGrainTests
     }
 
     /// <summary>A silo whose workers run nothing: the ranks' reports come from the test.</summary>
-    private static Task<InProcessTestCluster> StartWithoutWorkersAsync(GatedGrainStorage storage, TimeProvider time) => StartAsync(silo =>
-    {
-        AddStorage(silo, storage);
-        silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
-    }, time);
+    /// <param name="configure">More silo set-up (a grain-call filter); null = none.</param>
+    private static Task<InProcessTestCluster> StartWithoutWorkersAsync(GatedGrainStorage storage, TimeProvider time, Action<ISiloBuilder>? configure = null) =>
+        StartAsync(silo =>
+        {
+            AddStorage(silo, storage);
+            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o => o.Classes.Remove(typeof(WorkerGrain)));
+            configure?.Invoke(silo);
+        }, time);
 
     private static async Task<InProcessTestCluster> StartAsync(Action<ISiloBuilder> storage, TimeProvider time)
     {

@@ -27,6 +27,7 @@ internal sealed class ExperimentStarts
     private readonly ConcurrentDictionary<string, bool> _ended = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _statusGates = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _statusAsked = new();
+    private readonly ConcurrentDictionary<string, bool> _reportsRing = new();
 
     /// <summary>Every launch, in order: experiment id and the gang it was given.</summary>
     public ConcurrentQueue<(string ExperimentId, IReadOnlyList<string> Workers)> Launches { get; } = new();
@@ -94,6 +95,14 @@ internal sealed class ExperimentStarts
     public void End(string experimentId) => _ended[experimentId] = true;
 
     public bool Ended(string experimentId) => _ended.ContainsKey(experimentId);
+
+    /// <summary>From now on the experiment's status names the workers of its last launch as its ring, as a running
+    /// coordinator does (by default it names none, so a check leaves a ring the test re-forms by hand alone).</summary>
+    public void ReportRing(string experimentId) => _reportsRing[experimentId] = true;
+
+    /// <summary>The ring the experiment's status names: its last launch's workers once <see cref="ReportRing"/> was called.</summary>
+    public IReadOnlyList<string> Ring(string experimentId) =>
+        _reportsRing.ContainsKey(experimentId) ? Launches.LastOrDefault(l => l.ExperimentId == experimentId).Workers ?? [] : [];
 
     public async Task StartAsync(string experimentId, IReadOnlyList<string> workers)
     {

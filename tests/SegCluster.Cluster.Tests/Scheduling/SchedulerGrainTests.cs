@@ -171,6 +171,30 @@ public sealed class SchedulerGrainTests : IAsyncLifetime
         Assert.Equal("arriving", Assert.Single(_starts.Launches).ExperimentId);
     }
 
+    /// <summary>A check returns the workers a running experiment holds outside the ring it reports (its give-back of a stale
+    /// resume's gang was lost), but its answer is as old as its question: a ring that broke and was re-formed on other
+    /// workers while the check asked keeps its new gang, which the old answer does not name.</summary>
+    [Fact]
+    public async Task A_check_keeps_a_gang_re_formed_while_it_asked_about_the_old_ring()
+    {
+        await _scheduler.RegisterWorkersAsync(SchedulerClusters.Workers(_node, 4));
+        await _scheduler.SubmitAsync("first", Spec(workers: 2));  // node/0 and node/1, then free again
+        await _scheduler.SubmitAsync("ring", Spec(workers: 2));   // node/2 and node/3
+        await _scheduler.ReleaseAsync("first");
+        _starts.ReportRing("ring");
+        _starts.GateStatus("ring");
+
+        var check = _scheduler.CheckAsync();
+        await _starts.StatusAsked("ring").WaitAsync(TimeSpan.FromSeconds(30));
+        var gang = await _scheduler.ReformAsync("ring", workers: 2, "cpu");  // the ring broke meanwhile
+        _starts.OpenStatus("ring");
+        await check;
+
+        Assert.Equal([WorkerIds.For(_node, 0), WorkerIds.For(_node, 1)], gang);
+        var holders = await SchedulerClusters.AllocationsAsync(_scheduler);
+        Assert.Equal(gang, holders.Where(h => h.Value == "ring").Select(h => h.Key).Order());
+    }
+
     [Fact]
     public async Task A_start_that_times_out_before_the_experiment_began_gives_the_gang_back()
     {

@@ -30,13 +30,14 @@ internal sealed class ScriptedExperimentGrain(ExperimentStarts starts) : Grain, 
         return Task.CompletedTask;
     }
 
-    /// <summary>Only the state is scripted: Running once a start launched, Pending before (starting while a start is in
-    /// its preflight), Completed once ended; as of when a gated status answers.</summary>
+    /// <summary>Only the state and ring are scripted: Running once a start launched, Pending before (starting while a start
+    /// is in its preflight), Completed once ended; the ring of <see cref="ExperimentStarts.Ring"/>; as of when a gated status asks.</summary>
     public async Task<ExperimentStatus> GetStatusAsync()
     {
+        var ring = starts.Ring(Id);
         await starts.StatusAsync(Id);
         var state = starts.Ended(Id) ? ExperimentState.Completed : starts.Launched(Id) ? ExperimentState.Running : ExperimentState.Pending;
-        return new ExperimentStatus(Id, state, 0, 0, double.NaN, 0, 0, 0, null, null) { Starting = starts.Starting(Id) };
+        return new ExperimentStatus(Id, state, 0, 0, double.NaN, 0, ring.Count, 0, null, null) { Starting = starts.Starting(Id), WorkerIds = ring };
     }
     public Task CancelAsync() => throw Unsupported();
     public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => throw Unsupported();

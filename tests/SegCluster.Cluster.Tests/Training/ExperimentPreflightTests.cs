@@ -37,7 +37,7 @@ public sealed class ExperimentPreflightTests : IDisposable
         foreach (var path in new[] { _outside, Path.Combine(_outside, "missing") })
         {
             var spec = new ExperimentSpec { Dataset = new DatasetSpec { Kind = DatasetSpec.Files, Path = path } };
-            var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec, _node);
+            var (_, resumeFrom, errors, _, _) = await ExperimentPreflight.CheckAsync(spec, _node);
             Assert.Equal([Refused("dataset.path", path)], errors);
             Assert.Null(resumeFrom);
         }
@@ -57,7 +57,7 @@ public sealed class ExperimentPreflightTests : IDisposable
         Assert.Empty((await ExperimentPreflight.CheckAsync(resume, SpecPathPolicy.Unrestricted)).Errors);  // the same file, unconfined
 
         var own = StartingCheckpointTests.TrainOneStep(spec, Path.Combine(_checkpoints, "run", "step-000001.ckpt"));
-        var (_, resumeFrom, errors, _) = await ExperimentPreflight.CheckAsync(spec with { Training = spec.Training with { ResumeFrom = own } }, _node);
+        var (_, resumeFrom, errors, _, _) = await ExperimentPreflight.CheckAsync(spec with { Training = spec.Training with { ResumeFrom = own } }, _node);
         Assert.Empty(errors);
         Assert.Equal(new CheckpointRecord(1, own), resumeFrom);
     }

@@ -31,14 +31,15 @@ public sealed class StartingCheckpointTests : IDisposable
     /// <summary>A checkpoint of <paramref name="spec"/> after one optimiser step, written as a worker writes it.</summary>
     private string TrainOneStep(ExperimentSpec spec) => TrainOneStep(spec, Path.Combine(_dir, "step-000001.ckpt"));
 
-    /// <summary>A checkpoint of <paramref name="spec"/> after one optimiser step, written at <paramref name="path"/>.</summary>
-    internal static string TrainOneStep(ExperimentSpec spec, string path)
+    /// <summary>A checkpoint of <paramref name="spec"/> after one optimiser step, written at <paramref name="path"/> (recording
+    /// <paramref name="best"/> as the run's best validation so far).</summary>
+    internal static string TrainOneStep(ExperimentSpec spec, string path, BestValidation? best = null)
     {
         var data = new SyntheticSceneDataset(SpecMapping.TrainData(spec));
         using var model = SpecMapping.BuildModel(spec);
         using var trainer = new DataParallelTrainer(model, SpecMapping.Criterion(spec), SpecMapping.Optimizer(spec), new SingleRankReducer());
         using (var batch = SegmentationBatch.Collate([data.Get(0), data.Get(1)], CPU)) trainer.Step(batch);
-        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(spec), data.ClassNames);
+        CheckpointStore.Save(path, trainer, SpecFiles.ToJson(spec), data.ClassNames, best);
         return path;
     }
 
@@ -53,7 +54,7 @@ public sealed class StartingCheckpointTests : IDisposable
     {
         var path = TrainOneStep(Spec());
 
-        var (resumeFrom, errors, note) = StartingCheckpoint.Resolve(Resuming(Spec(), path));
+        var (resumeFrom, errors, note, _) = StartingCheckpoint.Resolve(Resuming(Spec(), path));
         Assert.Empty(errors);
         Assert.Equal(new CheckpointRecord(1, path), resumeFrom);
         Assert.Null(note);
@@ -71,7 +72,7 @@ public sealed class StartingCheckpointTests : IDisposable
         var path = TrainOneStep(Spec());
         var moved = Spec() with { Workers = 2, Seed = 6, Training = Spec().Training with { BatchPerWorker = 1 } };
 
-        var (resumeFrom, errors, note) = StartingCheckpoint.Resolve(Resuming(moved, path));
+        var (resumeFrom, errors, note, _) = StartingCheckpoint.Resolve(Resuming(moved, path));
         Assert.Empty(errors);
         Assert.Equal(new CheckpointRecord(1, path), resumeFrom);
         Assert.Equal($"training.resume_from: '{path}' was trained with other data settings (workers 1 → 2, training.batch_per_worker 2 → 1, " +
@@ -79,6 +80,22 @@ public sealed class StartingCheckpointTests : IDisposable
         var halved = Spec() with { Training = Spec().Training with { BatchPerWorker = 1 } };
         Assert.EndsWith("(training.batch_per_worker 2 → 1), so from step 1 on the data order is not the uninterrupted run's; " +
                         "epochs of 4 steps become 8.", StartingCheckpoint.Resolve(Resuming(halved, path)).Note);
+    }
+
+    /// <summary>The best a resumed run starts with comes from the header the checks read. Before, the experiment read the
+    /// file again after its preflight, so a file replaced between the two reads passed the checks as one checkpoint and
+    /// seeded the best from another. It is kept only for a run that validates during training by the same metric.</summary>
+    [Fact]
+    public void A_resume_hands_on_the_best_its_checkpoint_records_to_a_run_validating_by_that_metric()
+    {
+        var best = new BestValidation(TrainingSpec.MeanIoUMetric, 0.25, 1, Path.Combine(_dir, "best.ckpt"));
+        var path = TrainOneStep(Spec(), Path.Combine(_dir, "step-000001.ckpt"), best);
+        var validating = Spec() with { Training = Spec().Training with { ValidateEvery = 1 } };
+        var byAccuracy = validating with { Training = validating.Training with { BestMetric = TrainingSpec.PixelAccuracyMetric } };
+
+        Assert.Equal(best, StartingCheckpoint.Resolve(Resuming(validating, path)).ResumedBest);
+        Assert.Null(StartingCheckpoint.Resolve(Resuming(byAccuracy, path)).ResumedBest);
+        Assert.Null(StartingCheckpoint.Resolve(Resuming(Spec(), path)).ResumedBest);  // no validation during training: nothing to beat
     }
 
     [Fact]
