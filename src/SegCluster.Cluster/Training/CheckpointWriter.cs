@@ -19,7 +19,8 @@ namespace SegCluster.Cluster.Training;
 /// failure (a write, a report) stops the work queued after it and fails the run at the next call here (the loop asks
 /// after every step, <see cref="ThrowIfFailed"/>) or at <see cref="Complete"/>, its message naming the file.
 /// <see cref="Dispose"/> (cancel, a failed step) waits for the write in flight, as a write within the step was always
-/// finished, and disposes the snapshot. With async off everything runs on the calling thread, as before.
+/// finished, and disposes the snapshot. With async off the writes and reports run on the calling thread, from the same
+/// snapshot (kept, and refreshed in place at the next checkpoint).
 /// </summary>
 public sealed class CheckpointWriter(bool background, Action<string, Action> writeFile, ILogger logger, string experimentId) : IDisposable
 {
@@ -32,11 +33,6 @@ public sealed class CheckpointWriter(bool background, Action<string, Action> wri
     /// <exception cref="CheckpointWriteException">An earlier write or report failed (this one is not made).</exception>
     public void Save(DataParallelTrainer trainer, string path, string? spec, IReadOnlyList<string> classNames, BestValidation? best, Func<Task> report)
     {
-        if (!background)
-        {
-            Run(path, () => writeFile(path, () => CheckpointStore.Save(path, trainer, spec, classNames, best)), report);
-            return;
-        }
         if (_snapshot?.CompletedSteps != trainer.CompletedSteps)
         {
             // The previous snapshot's writes must end before it is written over; so a write in flight holds up the next
@@ -49,16 +45,12 @@ public sealed class CheckpointWriter(bool background, Action<string, Action> wri
                 experimentId, trainer.CompletedSteps, _snapshot.Bytes / 1e6, clock.Elapsed.TotalMilliseconds);
         }
         var snapshot = _snapshot;
-        Enqueue(path, () => writeFile(path, () => CheckpointStore.Write(path, snapshot, spec, classNames, best)), report);
+        Submit(path, () => writeFile(path, () => CheckpointStore.Write(path, snapshot, spec, classNames, best)), report);
     }
 
     /// <summary>Runs <paramref name="report"/> (<paramref name="what"/> it reports, for its failure's message) after the
     /// files and reports queued before it.</summary>
-    public void Report(string what, Func<Task> report)
-    {
-        if (background) Enqueue(what, write: null, report);
-        else Run(what, write: null, report);
-    }
+    public void Report(string what, Func<Task> report) => Submit(what, write: null, report);
 
     /// <summary>Throws the failure of a write or report that has ended, if one failed.</summary>
     public void ThrowIfFailed()
@@ -106,6 +98,12 @@ public sealed class CheckpointWriter(bool background, Action<string, Action> wri
             _failureThrown = true;
             throw;
         }
+    }
+
+    private void Submit(string subject, Action? write, Func<Task> report)
+    {
+        if (background) Enqueue(subject, write, report);
+        else Run(subject, write, report);
     }
 
     private void Enqueue(string subject, Action? write, Func<Task> report)
