@@ -52,7 +52,7 @@ public sealed class HelmNodePodTests
         var define = Define("segcluster.clusterId");
         Assert.Contains("lookup \"apps/v1\" \"StatefulSet\" .Release.Namespace (include \"segcluster.fullname\" .)", define);
         Assert.Contains("if eq .name \"SEGCLUSTER_Node__ClusterId\"", define);
-        Assert.EndsWith("{{- .Values.orleans.clusterId | default $running | default (printf \"%s-%s\" .Release.Namespace (include \"segcluster.fullname\" .)) -}}", define);
+        Assert.EndsWith("{{- include \"segcluster.scalar\" .Values.orleans.clusterId | default $running | default (printf \"%s-%s\" .Release.Namespace (include \"segcluster.fullname\" .)) -}}", define);
         // NOTES (which `helm template` does not render) prints the same id; no template reads the value around the helper.
         Assert.Contains("include \"segcluster.clusterId\" .", File.ReadAllText(Path.Combine(Templates, "NOTES.txt")));
         foreach (var template in Directory.GetFiles(Templates))
@@ -261,6 +261,23 @@ public sealed class HelmNodePodTests
         Assert.Equal("false", render.Get("ServiceAccount", FullName)["automountServiceAccountToken"]);
         // The bundled Redis runs as the namespace's default account, whose token would be mounted.
         Assert.Equal("false", Map(render.RedisPod["spec"])["automountServiceAccountToken"]);
+    }
+
+    /// <summary>A values file's numbers reach helm as floats (--set's digits as integers), which print in exponent form
+    /// from a million on: an image tag, cluster id, token or Redis password of digits must render as written (they
+    /// rendered segcluster-node:2.0240101e+07 and a token 1.2345678e+07 that no client types), and a number that is not
+    /// an integer (tag: 1.10, which YAML reads as 1.1) is refused by the schema rather than rendered as 1.1.</summary>
+    [RequiresHelmFact]
+    public void Numeric_values_render_as_written()
+    {
+        var render = TemplateWith("image:\n  tag: 20240101\norleans:\n  clusterId: 12345678\ntoken:\n  value: 12345678\nredis:\n  auth:\n    password: 87654321\n", Release);
+        Assert.Equal("segcluster-node:20240101", render.NodeContainer["image"]);
+        Assert.Equal("12345678", render.Value(ClusterId));
+        Assert.Equal("12345678", render.SecretValue($"{FullName}-token", "token"));
+        Assert.Equal("87654321", render.SecretValue($"{FullName}-redis", "password"));
+        Assert.Equal("segcluster-node:20240101", Template("image.tag=20240101").NodeContainer["image"]);
+        Assert.Equal("segcluster-node:1.10", Template("image.tag=1.10").NodeContainer["image"]);  // --set keeps it a string
+        Assert.Contains("image.tag: Invalid type", TemplateErrorWith("image:\n  tag: 1.10\n"));
     }
 
     private static object FieldRef(Rendered render, string name) => Map(Map(render.Variable(name)["valueFrom"])["fieldRef"])["fieldPath"];

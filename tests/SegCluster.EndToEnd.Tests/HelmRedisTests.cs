@@ -92,7 +92,7 @@ public sealed class HelmRedisTests
         // Kept on upgrade: the lookup of the release's Secret, which no render without a cluster reaches.
         Assert.Equal("{{- include \"segcluster.keptSecretValue\" (dict \"context\" . \"secret\" (include \"segcluster.redisSecretName\" .) \"key\" \"password\" \"value\" .Values.redis.auth.password) -}}",
             Define("segcluster.redisPassword"));
-        InOrder("segcluster.keptSecretValue", Define("segcluster.keptSecretValue"), "{{- $value := .value | default \"\" | toString -}}", "{{- if not $value -}}",
+        InOrder("segcluster.keptSecretValue", Define("segcluster.keptSecretValue"), "{{- $value := include \"segcluster.scalar\" .value -}}", "{{- if not $value -}}",
             "{{- $value = dig \"data\" .key \"\" (lookup \"v1\" \"Secret\" .context.Release.Namespace .secret) | b64dec -}}",
             "{{- $_ := set $kept $id (default (randAlphaNum 32) $value) -}}");
     }

@@ -55,9 +55,12 @@ internal static class HelmRenderer
     }
 
     /// <summary>The error of a `helm template` that must fail (a value the schema or a template's `required` refuses).</summary>
-    public static string TemplateError(params string[] set)
+    public static string TemplateError(params string[] set) => TemplateErrorWith(null, set);
+
+    /// <summary><see cref="TemplateError"/> with <paramref name="values"/> as a values file.</summary>
+    public static string TemplateErrorWith(string? values, params string[] set)
     {
-        var (exit, output, error) = Helm(["template", Release, Chart, "--namespace", Namespace], null, set);
+        var (exit, output, error) = Helm(["template", Release, Chart, "--namespace", Namespace], values, set);
         Assert.True(exit != 0, $"helm template {string.Join(' ', set)} rendered instead of failing:\n{output}");
         return error;
     }
