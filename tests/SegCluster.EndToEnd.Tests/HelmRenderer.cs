@@ -23,8 +23,14 @@ internal static class HelmRenderer
         + "finds it with SEGCLUSTER_HELM=~/.cache/segcluster/tools/helm-VERSION/helm), or put helm 3 on PATH";
 
     private static readonly string Chart = RepoPaths.Of("helm", "segcluster");
-    /// <summary>helm's cache, config and data folders: empty ones of its own, not the user's repositories or plugins.</summary>
-    private static readonly Lazy<string> Home = new(() => Directory.CreateTempSubdirectory("segcluster-helm-").FullName);
+    /// <summary>helm's cache, config and data folders: empty ones of its own, not the user's repositories or plugins
+    /// (deleted when the test process exits).</summary>
+    private static readonly Lazy<string> Home = new(() =>
+    {
+        var home = Directory.CreateTempSubdirectory("segcluster-helm-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(home, recursive: true);
+        return home;
+    });
     private static readonly Lazy<Rendered> DefaultRender = new(() => Template());
 
     public static string? Binary { get; } = Find();
