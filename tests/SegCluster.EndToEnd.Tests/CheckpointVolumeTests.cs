@@ -1,4 +1,4 @@
-using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+using static SegCluster.EndToEnd.Tests.HelmTemplate;
 
 namespace SegCluster.EndToEnd.Tests;
 

@@ -7,8 +7,8 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// Deployment files are code: docker-compose.yml, the Dockerfile, the helm chart, Prometheus and Grafana
-/// files parse and agree with each other and with the node's configured ports. (No Docker engine or helm
-/// here; templates hold Go template syntax: HelmTemplate parses their YAML skeleton, see HelmNodePodTests.)
+/// files parse and agree with each other and with the node's configured ports. (No Docker engine here; the chart is
+/// rendered by helm in the Helm*Tests, see HelmRenderer, and HelmTemplate parses a template's YAML skeleton.)
 /// </summary>
 public sealed partial class DeploymentFilesTests
 {
@@ -203,7 +203,7 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains("export CUDA_DEVICE_ORDER=\"${CUDA_DEVICE_ORDER:-PCI_BUS_ID}\"", File.ReadAllText(RepoPaths.Of("deploy", "gpu", "run.sh")));
 
         // The chart's pods, in the branch that requests GPUs.
-        Assert.Equal("PCI_BUS_ID", HelmNodePodTests.Variable("CUDA_DEVICE_ORDER")["value"]);
+        Assert.Equal("PCI_BUS_ID", HelmTemplate.Variable("CUDA_DEVICE_ORDER")["value"]);
         var statefulset = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
         Assert.Matches(@"\{\{-\s*if gt \(int \.Values\.nodes\.gpusPerNode\) 0\s*\}\}\n(?:\s*#[^\n]*\n)*\s*- name: CUDA_DEVICE_ORDER\n", statefulset);
     }

@@ -1,85 +1,95 @@
-using System.Text.RegularExpressions;
-using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+using static SegCluster.EndToEnd.Tests.HelmRenderer;
+using static SegCluster.EndToEnd.Tests.HelmTemplate;
 
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
-/// templates/networkpolicy.yaml: node pods admit each other on every port the node listens on (the ports the
-/// StatefulSet declares plus the data-plane range), Prometheus on the HTTP port, clients on HTTP and the gateway;
-/// the bundled Redis admits node pods and clients on the port its container listens on.
+/// templates/networkpolicy.yaml as helm renders it: node pods admit each other on every port the node listens on (the
+/// ports the StatefulSet declares plus the data-plane range), Prometheus on the HTTP port, clients on HTTP and the
+/// gateway; the bundled Redis admits node pods and clients on the port its container listens on. Each policy selects
+/// the pods by the labels the pods have.
 /// </summary>
 public sealed class HelmNetworkPolicyTests
 {
-    private static readonly string Templates = RepoPaths.Of("helm", "segcluster", "templates");
-    private static readonly List<Dictionary<object, object>> Policies = HelmTemplate.LoadAll(Path.Combine(Templates, "networkpolicy.yaml"));
     private static readonly Dictionary<object, object> Values = DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"));
 
-    private static Dictionary<object, object> Policy(string suffix) =>
-        Policies.Single(p => (string)Map(p["metadata"])["name"] == HelmTemplate.Action("include \"segcluster.fullname\" .") + suffix);
+    private static Dictionary<object, object> Spec(Rendered render, string name) => Map(render.Get("NetworkPolicy", name)["spec"]);
 
-    private static List<Dictionary<object, object>> Ingress(Dictionary<object, object> policy) => [.. List(Map(policy["spec"])["ingress"]).Select(Map)];
+    private static List<Dictionary<object, object>> Ingress(Dictionary<object, object> spec) => [.. List(spec["ingress"]).Select(Map)];
 
-    private static List<object> Ports(Dictionary<object, object> rule) =>
-        [.. List(rule["ports"]).Select(Map).Select(p => p.TryGetValue("endPort", out var end) ? $"{p["port"]}-{end}" : p["port"])];
+    private static Dictionary<object, object> MatchLabels(Dictionary<object, object> selector) => Map(selector["matchLabels"]);
 
-    [Fact]
+    private static List<string> Ports(Dictionary<object, object> rule) =>
+        [.. List(rule["ports"]).Select(Map).Select(p => p.TryGetValue("endPort", out var end) ? $"{p["port"]}-{end}" : (string)p["port"])];
+
+    [RequiresHelmFact]
     public void Node_pods_reach_each_other_on_every_port_the_node_listens_on()
     {
-        Assert.All(Policies, p => Assert.Equal("NetworkPolicy", p["kind"]));
-        var nodes = Policy("-nodes");
-        Assert.Equal(["Ingress"], List(Map(nodes["spec"])["policyTypes"]).Cast<string>());
-        var text = File.ReadAllText(Path.Combine(Templates, "networkpolicy.yaml"));
-        Assert.Contains("{{- $nodes := include \"segcluster.selectorLabels\" . }}", text);
+        var render = Defaults;
+        var nodes = Spec(render, $"{FullName}-nodes");
+        var podLabels = Rendered.Labels(render.NodePod);
+        Assert.Equal(podLabels, MatchLabels(Map(nodes["podSelector"])));
+        Assert.Equal(["Ingress"], List(nodes["policyTypes"]).Cast<string>());
 
         var peers = Ingress(nodes)[0];
-        Assert.True(Map(Assert.Single(List(peers["from"]).Select(Map))).ContainsKey("podSelector"));
-        // Every containerPort of the node (their values) and the data plane's FIRST-LAST range.
-        var declared = List(NodeContainer["ports"]).Select(Map).Select(p => ((string)p["containerPort"]).Replace(".Values.", "$.Values.")).ToList();
+        Assert.Equal(podLabels, MatchLabels(Map(Map(Assert.Single(List(peers["from"])))["podSelector"])));
+        // Every containerPort of the node and the data plane's FIRST-LAST range.
+        var declared = List(render.NodeContainer["ports"]).Select(Map).Select(p => (string)p["containerPort"]).ToList();
         Assert.Equal(4, declared.Count);
-        Assert.Equal([.. declared, $"{HelmTemplate.Action("$range._0")}-{HelmTemplate.Action("$range._1")}"], Ports(peers));
-        Assert.Matches(@"\{\{-\s*with \.Values\.ports\.dataPlane\s*\}\}\n\s*\{\{-\s*\$range := split ""-"" \.\s*\}\}\n\s*ports:", text);
-        Assert.True(SegCluster.Collectives.Tcp.DataPlanePortRange.TryParse((string)Map(Values["ports"])["dataPlane"], out _));
+        Assert.Equal([.. declared, render.Value("SEGCLUSTER_Collectives__DataPlanePorts")!], Ports(peers));
+        Assert.All(List(peers["ports"]).Select(Map), p => Assert.Equal("TCP", p["protocol"]));
+
+        // Without a data-plane range the ranks listen on random ports: node pods then reach each other on any port.
+        Assert.False(Ingress(Spec(Template("ports.dataPlane="), $"{FullName}-nodes"))[0].ContainsKey("ports"));
+        Assert.Empty(Template("networkPolicy.enabled=false").OfKind("NetworkPolicy"));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Prometheus_reaches_the_metrics_port_and_clients_the_api_and_gateway()
     {
-        var rules = Ingress(Policy("-nodes"));
-        var prometheus = Map(Assert.Single(List(rules[1]["from"])));
-        Assert.Equal(["namespaceSelector", "podSelector"], prometheus.Keys.Cast<string>().Order());
-        Assert.Equal([HelmTemplate.Action(".Values.ports.http")], Ports(rules[1]));
-        Assert.Equal([HelmTemplate.Action("$.Values.ports.http"), HelmTemplate.Action("$.Values.ports.gateway")], Ports(rules[2]));
-        // The ServiceMonitor scrapes the metrics Service's "http" port, which targets the node's http containerPort.
-        Assert.Equal("http", Map(Assert.Single(List(Map(HelmTemplate.Load(Path.Combine(Templates, "servicemonitor.yaml"))["spec"])["endpoints"])))["port"]);
-
+        var render = Defaults;
+        var rules = Ingress(Spec(render, $"{FullName}-nodes"));
+        Assert.Equal(3, rules.Count);
         var policy = Map(Values["networkPolicy"]);
-        Assert.Equal("true", policy["enabled"]);
-        var selectors = Map(policy["prometheus"]);
-        Assert.Equal("monitoring", Map(Map(selectors["namespaceSelector"])["matchLabels"])["kubernetes.io/metadata.name"]);
-        Assert.Equal("prometheus", Map(Map(selectors["podSelector"])["matchLabels"])["app.kubernetes.io/name"]);
-        Assert.NotEmpty(List(policy["clients"]));
+        var prometheus = Map(Assert.Single(List(rules[1]["from"])));
+        // Both selectors in one peer: the Prometheus pods of those namespaces, not every pod there nor Prometheus anywhere.
+        Assert.Equal(Map(policy["prometheus"]), prometheus);
+        Assert.Equal("monitoring", MatchLabels(Map(prometheus["namespaceSelector"]))["kubernetes.io/metadata.name"]);
+        var http = render.Value("SEGCLUSTER_Node__HttpPort")!;
+        Assert.Equal([http], Ports(rules[1]));
+        Assert.Equal(List(policy["clients"]), List(rules[2]["from"]));
+        Assert.Equal([http, render.Value("SEGCLUSTER_Node__GatewayPort")!], Ports(rules[2]));
+        Assert.Equal(2, Ingress(Spec(Template("networkPolicy.clients=null"), $"{FullName}-nodes")).Count);
+
+        // The ServiceMonitor scrapes the metrics Service's "http" port, which targets the node's http containerPort.
+        var endpoint = Map(Assert.Single(List(Map(Template("serviceMonitor.enabled=true").Get("ServiceMonitor", FullName)["spec"])["endpoints"])));
+        var port = Map(Assert.Single(List(Map(render.Get("Service", $"{FullName}-metrics")["spec"])["ports"])));
+        Assert.Equal(endpoint["port"], port["name"]);
+        Assert.Equal(http, port["port"]);
+        Assert.Equal(http, List(render.NodeContainer["ports"]).Select(Map).Single(p => Equals(p["name"], port["targetPort"]))["containerPort"]);
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_bundled_redis_admits_node_pods_and_clients_on_its_port()
     {
-        var redis = Policy("-redis");
-        var statefulset = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "StatefulSet");
-        var pod = Map(Map(statefulset["spec"])["template"]);
-        // The policy selects the pod by the labels the pod has: both are segcluster.redisSelectorLabels, as are the
-        // StatefulSet's selector and both Services' (no copy of the labels that could drift from the pod's).
-        const string Labels = "{{- include \"segcluster.redisSelectorLabels\" . | nindent ";
-        Assert.Matches(@"\n  podSelector:\n    matchLabels:\n      " + Regex.Escape(Labels) + @"6 \}\}\n", File.ReadAllText(Path.Combine(Templates, "networkpolicy.yaml")));
-        var text = File.ReadAllText(Path.Combine(Templates, "redis.yaml"));
-        Assert.Matches(@"\n  template:\n    metadata:\n      labels:\n        " + Regex.Escape(Labels) + @"8 \}\}\n", text);
-        Assert.Matches(@"\n  selector:\n    matchLabels:\n      " + Regex.Escape(Labels) + @"6 \}\}\n", text);
-        Assert.Equal(2, Regex.Matches(text, @"\n  selector:\n    " + Regex.Escape(Labels) + @"4 \}\}\n").Count);
-        Assert.Equal("app.kubernetes.io/instance: {{ .Release.Name }}\napp.kubernetes.io/component: redis", Define("segcluster.redisSelectorLabels"));
-        foreach (var template in new[] { "redis.yaml", "networkpolicy.yaml" })
-            Assert.DoesNotContain("app.kubernetes.io/instance: {{ .Release.Name }}", File.ReadAllText(Path.Combine(Templates, template)));
-        var port = List(Map(Assert.Single(List(Map(pod["spec"])["containers"])))["ports"]).Select(Map).Single()["containerPort"];
+        var render = Defaults;
+        var redis = Spec(render, $"{FullName}-redis");
+        // The policy selects the pod by the labels the pod has, as do its StatefulSet and both Services; they are the
+        // release's instance and component only (a StatefulSet's selector is immutable: they stay what they were).
+        var podLabels = Rendered.Labels(render.RedisPod);
+        Assert.Equal(new Dictionary<object, object> { ["app.kubernetes.io/instance"] = Release, ["app.kubernetes.io/component"] = "redis" }, podLabels);
+        Assert.Equal(podLabels, MatchLabels(Map(redis["podSelector"])));
+        Assert.Equal(podLabels, MatchLabels(Map(Map(render.Redis["spec"])["selector"])));
+        foreach (var service in new[] { $"{FullName}-redis", $"{FullName}-redis-headless" })
+            Assert.Equal(podLabels, Map(Map(render.Get("Service", service)["spec"])["selector"]));
+
         var rule = Assert.Single(Ingress(redis));
+        var from = List(rule["from"]).Select(Map).ToList();
+        Assert.Equal(Rendered.Labels(render.NodePod), MatchLabels(Map(from[0]["podSelector"])));
+        Assert.Equal(List(Map(Values["networkPolicy"])["clients"]), from.Skip(1).Cast<object>().ToList());
+        var port = (string)Map(Assert.Single(List(render.RedisContainer["ports"])))["containerPort"];
         Assert.Equal([port], Ports(rule));
-        Assert.Matches(@"\{\{-\s*if \.Values\.redis\.bundled\s*\}\}\n---", File.ReadAllText(Path.Combine(Templates, "networkpolicy.yaml")));
+
+        Assert.Null(Template("redis.bundled=false", "redis.external=redis.example:6379").Find("NetworkPolicy", $"{FullName}-redis"));
     }
 }

@@ -1,278 +1,311 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using static SegCluster.EndToEnd.Tests.HelmRenderer;
+using static SegCluster.EndToEnd.Tests.HelmTemplate;
+
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// What the chart's node pods must carry for the node as it is (Redis clustering, not Orleans' Kubernetes hosting),
-/// asserted on the parsed templates (<see cref="HelmTemplate"/>): identity from the Downward API, Node:ClusterId
-/// from orleans.clusterId, the token Secret, processors from the CPU request, liveness vs readiness, least privilege.
+/// asserted on the chart as helm renders it (<see cref="HelmRenderer"/>): identity from the Downward API, Node:ClusterId
+/// per release, the token Secret, processors from the CPU request, liveness vs readiness, least privilege.
 /// </summary>
 public sealed class HelmNodePodTests
 {
     private static readonly string Templates = RepoPaths.Of("helm", "segcluster", "templates");
-    private static readonly Dictionary<object, object> Pod = Map(Map(HelmTemplate.Load(Path.Combine(Templates, "statefulset.yaml"))["spec"])["template"]);
-    private static readonly Dictionary<object, object> Container = Map(Assert.Single(List(Map(Pod["spec"])["containers"])));
-    private static readonly List<Dictionary<object, object>> Env = [.. List(Container["env"]).Select(Map)];
+    private static readonly Dictionary<object, object> Values = DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"));
+    private const string ClusterId = "SEGCLUSTER_Node__ClusterId";
 
-    [Fact]
+    [RequiresHelmFact]
     public void Identity_cluster_id_and_token_reach_the_node_settings()
     {
-        Assert.Equal("$(POD_NAME)", Value("SEGCLUSTER_Node__NodeId"));
-        Assert.Equal("metadata.name", FieldRef("POD_NAME"));
-        Assert.Equal("$(POD_IP)", Value("SEGCLUSTER_Node__AdvertiseHost"));
-        Assert.Equal("status.podIP", FieldRef("POD_IP"));
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.clusterId\" . | quote"), Value("SEGCLUSTER_Node__ClusterId"));
-        Assert.Equal("token", Map(Map(Variable("SEGCLUSTER_Node__Token")["valueFrom"])["secretKeyRef"])["key"]);
+        var render = Defaults;
+        Assert.Equal("$(POD_NAME)", render.Value("SEGCLUSTER_Node__NodeId"));
+        Assert.Equal("metadata.name", FieldRef(render, "POD_NAME"));
+        Assert.Equal("$(POD_IP)", render.Value("SEGCLUSTER_Node__AdvertiseHost"));
+        Assert.Equal("status.podIP", FieldRef(render, "POD_IP"));
+        Assert.Equal($"{Namespace}-{FullName}", render.Value(ClusterId));
+        var (secret, key) = SecretRef(render, "SEGCLUSTER_Node__Token");
+        Assert.Equal(($"{FullName}-token", "token"), (secret, key));
+        Assert.Matches("^[A-Za-z0-9]{32}$", render.SecretValue(secret, key));
 
         // Kubernetes expands $(X) only from variables defined earlier in the list.
-        var names = Env.Select(e => (string)e["name"]).ToList();
-        foreach (var (variable, i) in Env.Select((e, i) => (e, i)))
-            foreach (var reference in System.Text.RegularExpressions.Regex.Matches(variable.GetValueOrDefault("value") as string ?? "", @"\$\((\w+)\)"))
-                Assert.True(names.IndexOf(((System.Text.RegularExpressions.Match)reference).Groups[1].Value) is >= 0 and var at && at < i,
+        var names = render.NodeEnv.Select(e => (string)e["name"]).ToList();
+        foreach (var (variable, i) in render.NodeEnv.Select((e, i) => (e, i)))
+            foreach (Match reference in Regex.Matches(variable.GetValueOrDefault("value") as string ?? "", @"\$\((\w+)\)"))
+                Assert.True(names.IndexOf(reference.Groups[1].Value) is >= 0 and var at && at < i,
                     $"{variable["name"]} uses {reference} before it is defined");
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_cluster_id_defaults_to_one_of_this_release_so_two_releases_on_one_redis_stay_apart()
     {
         // A fixed default ("segcluster") made every release on a shared Redis join one Orleans cluster (and ServiceId).
-        // An upgrade keeps the id its nodes run with (a release installed with "segcluster" keeps its stored runs).
+        Assert.Equal("team-a-rel-segcluster", Defaults.Value(ClusterId));
+        Assert.Equal("team-a-other-segcluster", TemplateWith(null, "other").Value(ClusterId));
+        Assert.Equal("segcluster", Template("orleans.clusterId=segcluster").Value(ClusterId));
+
+        // An upgrade keeps the id its nodes run with (a release installed with "segcluster" keeps its stored runs): the
+        // running StatefulSet's, which only a render against a cluster (lookup) can show.
         var define = Define("segcluster.clusterId");
         Assert.Contains("lookup \"apps/v1\" \"StatefulSet\" .Release.Namespace (include \"segcluster.fullname\" .)", define);
         Assert.Contains("if eq .name \"SEGCLUSTER_Node__ClusterId\"", define);
-        Assert.EndsWith("{{- .Values.orleans.clusterId | default $running | default (printf \"%s-%s\" .Release.Namespace (include \"segcluster.fullname\" .)) -}}", define);
-        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["orleans"])["clusterId"]);
+        Assert.EndsWith("{{- include \"segcluster.scalar\" .Values.orleans.clusterId | default $running | default (printf \"%s-%s\" .Release.Namespace (include \"segcluster.fullname\" .)) -}}", define);
+        // NOTES (which `helm template` does not render) prints the same id; no template reads the value around the helper.
         Assert.Contains("include \"segcluster.clusterId\" .", File.ReadAllText(Path.Combine(Templates, "NOTES.txt")));
         foreach (var template in Directory.GetFiles(Templates))
             Assert.DoesNotContain(".Values.orleans.clusterId", Path.GetFileName(template) == "_helpers.tpl" ? "" : File.ReadAllText(template));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_gradient_data_plane_listens_on_the_values_port_range_which_compose_shares()
     {
         // Without Collectives:DataPlanePorts every ring rank listens on a random ephemeral port: no NetworkPolicy between
         // node pods can open it, and the gradients (raw TCP, not the collective port) never arrive.
-        Assert.Equal(HelmTemplate.Action(". | quote"), Value("SEGCLUSTER_Collectives__DataPlanePorts"));
-        Assert.Matches(@"\{\{-\s*with \.Values\.ports\.dataPlane\s*\}\}\n(\s*#[^\n]*\n)*\s*- name: SEGCLUSTER_Collectives__DataPlanePorts\n",
-            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
-
-        var ports = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["ports"]);
-        var range = (string)ports["dataPlane"];
-        Assert.True(SegCluster.Collectives.Tcp.DataPlanePortRange.TryParse(range, out var parsed), $"ports.dataPlane \"{range}\" is not FIRST-LAST");
+        var range = Defaults.Value("SEGCLUSTER_Collectives__DataPlanePorts");
+        Assert.True(SegCluster.Collectives.Tcp.DataPlanePortRange.TryParse(range, out var parsed), $"SEGCLUSTER_Collectives__DataPlanePorts \"{range}\" is not FIRST-LAST");
         // One port per ring a node is in at a time: at least one per GPU of an 8-GPU node.
         Assert.InRange(parsed.Last - parsed.First + 1, 8, 1024);
-        foreach (var other in new[] { "http", "collective", "silo", "gateway" })
-            Assert.False(int.Parse((string)ports[other]) is var port && port >= parsed.First && port <= parsed.Last, $"ports.{other} lies in ports.dataPlane {range}");
+        foreach (var port in List(Defaults.NodeContainer["ports"]).Select(Map))
+            Assert.False(int.Parse((string)port["containerPort"]) is var p && p >= parsed.First && p <= parsed.Last, $"port {port["name"]} lies in the data plane {range}");
+        // Empty: any free port, and no setting.
+        Assert.DoesNotContain(Template("ports.dataPlane=").NodeEnv, e => Equals(e["name"], "SEGCLUSTER_Collectives__DataPlanePorts"));
 
         var services = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("docker-compose.yml"))["services"]);
         foreach (var node in new[] { "node1", "node2" })
             Assert.Equal(range, Map(Map(services[node])["environment"])["SEGCLUSTER_Collectives__DataPlanePorts"]);
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void A_redis_configuration_with_a_password_comes_from_a_secret()
     {
         // "host:port,password=..." as a plain env value is readable by whoever can read the StatefulSet: the bundled
         // Redis' generated Secret or redis.existingSecret is read through secretKeyRef, only a password-less
         // redis.external is a plain value.
-        var redis = Variable("SEGCLUSTER_Node__Redis");
-        var secret = Map(Map(redis["valueFrom"])["secretKeyRef"]);
-        Assert.Equal(HelmTemplate.Action(". | quote"), secret["name"]);
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisSecretKey\" $ | quote"), secret["key"]);
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.redisAddress\" . | quote"), redis["value"]);
-        var statefulset = File.ReadAllText(Path.Combine(Templates, "statefulset.yaml"));
-        var entry = statefulset[statefulset.IndexOf("- name: SEGCLUSTER_Node__Redis", StringComparison.Ordinal)..];
-        InOrder("statefulset.yaml", entry[..entry.IndexOf("- name:", 1, StringComparison.Ordinal)],
-            "{{- with include \"segcluster.redisSecretName\" . }}", "valueFrom:", "{{- else }}", "value: {{ include", "{{- end }}");
+        const string Redis = "SEGCLUSTER_Node__Redis";
+        var bundled = Defaults;
+        var (secret, key) = SecretRef(bundled, Redis);
+        Assert.Equal(($"{FullName}-redis", "connection"), (secret, key));
+        Assert.Equal($"{FullName}-redis:6379,password={bundled.SecretValue(secret, "password")}", bundled.SecretValue(secret, key));
+        Assert.Equal(6379, RedisServicePort(bundled, $"{FullName}-redis"));
 
-        // The Secret: the bundled Redis' own (key "connection", which redis.yaml writes), else redis.existingSecret.
-        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*\{\{-\s*printf ""%s-redis"" \(include ""segcluster\.fullname"" \.\)\s*-\}\}\s*"
-            + @"\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.existingSecret\s*-\}\}\s*\{\{-\s*end\s*-\}\}$", Define("segcluster.redisSecretName"));
-        Assert.Matches(@"^\{\{-\s*if \.Values\.redis\.bundled\s*-\}\}\s*connection\s*\{\{-\s*else\s*-\}\}\s*\{\{-\s*\.Values\.redis\.secretKey\s*-\}\}\s*\{\{-\s*end\s*-\}\}$",
-            Define("segcluster.redisSecretKey"));
+        var existing = Template("redis.bundled=false", "redis.existingSecret=shared-redis", "redis.secretKey=conn");
+        Assert.Equal(("shared-redis", "conn"), SecretRef(existing, Redis));
+        Assert.Null(existing.Find("Secret", $"{FullName}-redis"));
+        Assert.Null(existing.Find("StatefulSet", $"{FullName}-redis"));
 
-        var values = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["redis"]);
-        Assert.Equal("", values["existingSecret"]);
-        Assert.False(string.IsNullOrEmpty(values["secretKey"] as string));
+        var external = Template("redis.bundled=false", "redis.external=redis.example:6379");
+        Assert.Equal("redis.example:6379", external.Value(Redis));
+        Assert.False(external.Variable(Redis).ContainsKey("valueFrom"));
+        Assert.Contains("redis.external must be host:port (or set redis.existingSecret) when redis.bundled is false", TemplateError("redis.bundled=false"));
+
+        foreach (var render in new[] { bundled, existing, external })
+            Assert.DoesNotContain(render.NodeEnv, e => (e.GetValueOrDefault("value") as string ?? "").Contains("password", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Gpu_pods_can_name_the_runtime_class_that_exposes_gpus()
     {
         // Where the NVIDIA runtime is not containerd's default, a pod without its RuntimeClass sees no GPU.
-        Assert.Equal(HelmTemplate.Action(". | quote"), Map(Pod["spec"])["runtimeClassName"]);
-        Assert.Matches(@"\{\{-\s*with \.Values\.nodes\.runtimeClassName\s*\}\}\n(\s*#[^\n]*\n)*\s*runtimeClassName: ",
-            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
-        Assert.Equal("", Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"])["runtimeClassName"]);
+        Assert.False(Map(Defaults.NodePod["spec"]).ContainsKey("runtimeClassName"));
+        Assert.Equal("nvidia", Map(Template("nodes.runtimeClassName=nvidia").NodePod["spec"])["runtimeClassName"]);
     }
 
-    [Fact]
+    [RequiresHelmFact]
+    public void Gpu_pods_request_their_gpus_and_run_one_worker_on_each()
+    {
+        var gpu = Template("nodes.gpusPerNode=2");
+        Assert.Equal("2", Map(Map(gpu.NodeContainer["resources"])["limits"])["nvidia.com/gpu"]);
+        Assert.Equal(["cuda:0", "cuda:1"], Devices(gpu));
+        // NVML (device memory in /metrics) numbers GPUs in PCI order: cuda:N is the GPU of the same number.
+        Assert.Equal("PCI_BUS_ID", gpu.Value("CUDA_DEVICE_ORDER"));
+
+        Assert.Equal(["cpu"], Devices(Defaults));
+        Assert.Null(Defaults.Value("CUDA_DEVICE_ORDER"));
+        Assert.False(Map(Defaults.NodeContainer["resources"]).GetValueOrDefault("limits") is Dictionary<object, object> limits && limits.ContainsKey("nvidia.com/gpu"));
+    }
+
+    [RequiresHelmFact]
     public void Dotnet_processors_come_from_the_cpu_request()
     {
-        var field = Map(Map(Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
-        Assert.Equal("requests.cpu", field["resource"]);
-        Assert.Equal(Container["name"], field["containerName"]);
-        // The computed resources always request CPUs; given ones must (values.schema.json): HelmValuesSchemaTests.
-        Assert.Contains("  cpu: {{ mul $each.cpu $count | quote }}", Define("segcluster.nodeResources"));
+        // The computed resources always request CPUs; given ones must (values.schema.json: HelmValuesSchemaTests).
+        foreach (var render in new[] { Defaults, Template("nodes.gpusPerNode=8"), Template("nodes.resources.requests.cpu=3") })
+        {
+            var field = Map(Map(render.Variable("DOTNET_PROCESSOR_COUNT")["valueFrom"])["resourceFieldRef"]);
+            Assert.Equal("requests.cpu", field["resource"]);
+            Assert.Equal(render.NodeContainer["name"], field["containerName"]);
+            Assert.True(Map(Map(render.NodeContainer["resources"])["requests"]).ContainsKey("cpu"));
+        }
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Liveness_is_health_and_readiness_is_the_silo_on_the_http_port()
     {
-        var liveness = Map(Map(Container["livenessProbe"])["httpGet"]);
-        var readiness = Map(Map(Container["readinessProbe"])["httpGet"]);
+        var container = Defaults.NodeContainer;
+        var liveness = Map(Map(container["livenessProbe"])["httpGet"]);
+        var readiness = Map(Map(container["readinessProbe"])["httpGet"]);
         Assert.Equal("/health", liveness["path"]);
         Assert.Equal("/health/ready", readiness["path"]);
-        var http = List(Container["ports"]).Select(Map).Single(p => (string)p["name"] == "http");
-        Assert.Equal(HelmTemplate.Action(".Values.ports.http"), http["containerPort"]);
         Assert.All(new[] { liveness, readiness }, probe => Assert.Equal("http", probe["port"]));
+        var http = List(container["ports"]).Select(Map).Single(p => (string)p["name"] == "http");
+        Assert.Equal(Defaults.Value("SEGCLUSTER_Node__HttpPort"), http["containerPort"]);
+        Assert.Equal("9090", List(Template("ports.http=9090").NodeContainer["ports"]).Select(Map).Single(p => (string)p["name"] == "http")["containerPort"]);
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void A_startup_probe_holds_off_liveness_for_minutes_while_the_node_starts()
     {
         // Liveness alone (initialDelay + period × failures, about 50 s) restarts a node still joining a slow Redis;
         // Kubernetes runs liveness and readiness only once the startup probe has passed.
-        var startup = Map(Container["startupProbe"]);
+        var container = Defaults.NodeContainer;
+        var startup = Map(container["startupProbe"]);
         var get = Map(startup["httpGet"]);
         Assert.Equal("/health", get["path"]);
         Assert.Equal("http", get["port"]);
-        Assert.Equal(HelmTemplate.Action(".Values.probes.startup.periodSeconds"), startup["periodSeconds"]);
-        Assert.Equal(HelmTemplate.Action(".Values.probes.startup.failureThreshold"), startup["failureThreshold"]);
-
-        var probes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["probes"]);
-        var values = Map(probes["startup"]);
-        var startupSeconds = int.Parse((string)values["periodSeconds"]) * int.Parse((string)values["failureThreshold"]);
-        var livenessSeconds = int.Parse((string)probes["initialDelaySeconds"]) + int.Parse((string)probes["periodSeconds"]) * int.Parse((string)probes["failureThreshold"]);
+        var liveness = Map(container["livenessProbe"]);
+        var startupSeconds = Seconds(startup, "periodSeconds") * Seconds(startup, "failureThreshold");
+        var livenessSeconds = Seconds(liveness, "initialDelaySeconds") + Seconds(liveness, "periodSeconds") * Seconds(liveness, "failureThreshold");
         Assert.True(startupSeconds >= 300 && startupSeconds > livenessSeconds, $"startup probe allows {startupSeconds} s, liveness {livenessSeconds} s");
-        Assert.Equal("/health", Map(Map(Container["livenessProbe"])["httpGet"])["path"]);
-        Assert.Equal("/health/ready", Map(Map(Container["readinessProbe"])["httpGet"])["path"]);
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Pods_get_time_to_cancel_their_training_loops_and_the_update_strategy_is_a_value()
     {
         // SIGKILL before a cancelled loop has stopped (WorkerGrain waits CancelledLoopGrace for it) or before a checkpoint's
         // rename loses the work since the last checkpoint; Kubernetes' default is 30 s.
-        Assert.Equal(HelmTemplate.Action(".Values.nodes.terminationGracePeriodSeconds"), Map(Pod["spec"])["terminationGracePeriodSeconds"]);
         var grace = typeof(SegCluster.Cluster.Grains.WorkerGrain).GetField("CancelledLoopGrace",
             System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)?.GetValue(null);
         var loop = Assert.IsType<TimeSpan>(grace);
-        var nodes = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["nodes"]);
-        var seconds = int.Parse((string)nodes["terminationGracePeriodSeconds"]);
+        var seconds = int.Parse((string)Map(Defaults.NodePod["spec"])["terminationGracePeriodSeconds"]);
         Assert.True(seconds >= loop.TotalSeconds + 30, $"terminationGracePeriodSeconds {seconds} leaves under 30 s past the loop's {loop.TotalSeconds} s for a checkpoint");
-        // The host's own shutdown limit (.NET's default 30 s) follows the grace, 10 s inside it, as a TimeSpan the node binds.
-        // d.hh:mm:ss, so a grace of an hour or more still parses (00:60:00 would not).
-        Assert.Equal(HelmTemplate.Action("printf '%d.%02d:%02d:%02d' (div $shutdown 86400) (div (mod $shutdown 86400) 3600) (div (mod $shutdown 3600) 60) (mod $shutdown 60) | quote"),
-            Variable("SEGCLUSTER_Node__ShutdownTimeout")["value"]);
-        Assert.Contains("{{- $shutdown := max 1 (sub (int .Values.nodes.terminationGracePeriodSeconds) 10) }}", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
+
+        // The host's own shutdown limit (.NET's default 30 s) follows the grace, 10 s inside it (at least 1 s), as a
+        // TimeSpan the node binds: d.hh:mm:ss, so a grace of an hour or a day still parses (00:60:00 would not).
+        foreach (var (render, given) in new[] { (Defaults, seconds), (Template("nodes.terminationGracePeriodSeconds=5"), 5),
+                     (Template("nodes.terminationGracePeriodSeconds=100000"), 100000) })
+        {
+            Assert.Equal(given.ToString(CultureInfo.InvariantCulture), Map(render.NodePod["spec"])["terminationGracePeriodSeconds"]);
+            Assert.Equal(TimeSpan.FromSeconds(Math.Max(1, given - 10)),
+                TimeSpan.ParseExact(render.Value("SEGCLUSTER_Node__ShutdownTimeout")!, @"d\.hh\:mm\:ss", CultureInfo.InvariantCulture));
+        }
 
         // RollingUpdate (with a partition) or OnDelete, which Kubernetes refuses with a rollingUpdate.
-        var strategy = Map(Map(HelmTemplate.Load(Path.Combine(Templates, "statefulset.yaml"))["spec"])["updateStrategy"]);
-        Assert.Equal(HelmTemplate.Action(".Values.nodes.updateStrategy.type"), strategy["type"]);
-        Assert.Matches(@"\{\{-\s*if eq \.Values\.nodes\.updateStrategy\.type ""RollingUpdate""\s*\}\}\n\s*\{\{-\s*with \.Values\.nodes\.updateStrategy\.rollingUpdate\s*\}\}\n\s*rollingUpdate:",
-            File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
-        var values = Map(nodes["updateStrategy"]);
-        Assert.Equal("RollingUpdate", values["type"]);
-        Assert.Equal("0", Map(values["rollingUpdate"])["partition"]);
+        Assert.Equal("RollingUpdate:partition=0", Strategy(Defaults));
+        Assert.Equal("RollingUpdate:partition=1", Strategy(Template("nodes.updateStrategy.rollingUpdate.partition=1")));
+        Assert.Equal("OnDelete", Strategy(Template("nodes.updateStrategy.type=OnDelete")));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_disruption_budget_lets_drains_evict_one_pod_at_a_time_by_default()
     {
         // maxUnavailable 0 refuses every eviction: `kubectl drain` of a node hosting a pod waits forever.
-        Assert.Equal(HelmTemplate.Action(".Values.podDisruptionBudget.maxUnavailable"), Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"])["maxUnavailable"]);
-        var budget = Map(DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"))["podDisruptionBudget"]);
-        Assert.Equal("true", budget["enabled"]);
-        Assert.Equal("1", budget["maxUnavailable"]);
+        var spec = Map(Defaults.Get("PodDisruptionBudget", FullName)["spec"]);
+        Assert.Equal("1", spec["maxUnavailable"]);
+        Assert.Equal(Rendered.Labels(Defaults.NodePod), Map(Map(spec["selector"])["matchLabels"]));
+        Assert.Empty(Template("podDisruptionBudget.enabled=false").OfKind("PodDisruptionBudget"));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Without_a_chart_service_account_the_pods_use_the_named_one_or_default()
     {
-        // The pod's serviceAccountName comes from the helper; with serviceAccount.create false it must name an account
-        // that exists: serviceAccount.name, else the namespace's "default" (not the release name nobody created).
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.serviceAccountName\" ."), Map(Pod["spec"])["serviceAccountName"]);
-        var helper = Define("segcluster.serviceAccountName");
-        var branches = System.Text.RegularExpressions.Regex.Match(helper,
-            @"^\{\{-?\s*if\s+\.Values\.serviceAccount\.create\s*-?\}\}(?<create>.*)\{\{-?\s*else\s*-?\}\}(?<existing>.*)\{\{-?\s*end\s*-?\}\}$",
-            System.Text.RegularExpressions.RegexOptions.Singleline);
-        Assert.True(branches.Success, "segcluster.serviceAccountName is not {{ if .Values.serviceAccount.create }} ... {{ else }} ... {{ end }}:\n" + helper);
-        Assert.Matches(@"^\{\{-?\s*default \(include ""segcluster\.fullname"" \.\) \.Values\.serviceAccount\.name\s*-?\}\}$", branches.Groups["create"].Value.Trim());
-        Assert.Matches(@"^\{\{-?\s*default ""default"" \.Values\.serviceAccount\.name\s*-?\}\}$", branches.Groups["existing"].Value.Trim());
+        // With serviceAccount.create false the pod must name an account that exists: serviceAccount.name, else the
+        // namespace's "default" (not the release name nobody created).
+        Assert.Equal(FullName, AccountOf(Defaults));
+        Assert.Equal("false", Defaults.Get("ServiceAccount", FullName)["automountServiceAccountToken"]);
+        Assert.Equal("trainer", AccountOf(Template("serviceAccount.name=trainer")));
+        Assert.NotNull(Template("serviceAccount.name=trainer").Find("ServiceAccount", "trainer"));
+        var existing = Template("serviceAccount.create=false");
+        Assert.Equal("default", AccountOf(existing));
+        Assert.Empty(existing.OfKind("ServiceAccount"));
+        Assert.Equal("builder", AccountOf(Template("serviceAccount.create=false", "serviceAccount.name=builder")));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_token_is_kept_on_upgrade_and_a_changed_one_rolls_the_pods()
     {
-        // secret.yaml: token.value, else the token of the Secret already in the cluster (lookup), else a random one
-        // (segcluster.keptSecretValue, like the Redis password); a random token at every upgrade would leave running pods
-        // on the old one and new pods on the new one.
-        var secret = HelmTemplate.Load(Path.Combine(Templates, "secret.yaml"));
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.tokenSecretName\" ."), Map(secret["metadata"])["name"]);
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.token\" . | b64enc | quote"), Map(secret["data"])["token"]);
+        // Pods read the token once (env from the Secret): a changed one, set or generated, must restart them. The hash is
+        // of the value the chart's Secret holds, generated (one value per render: the Secret's and the hash's agree)
+        // or given; a token.existingSecret is not the chart's, and gets none.
+        const string Checksum = "checksum/token";
+        var generated = Defaults.SecretValue($"{FullName}-token", "token");
+        Assert.Equal(Sha256(generated), Rendered.Annotations(Defaults.NodePod)[Checksum]);
+        var given = Template("token.value=0123456789abcdef0123456789abcdef");
+        Assert.Equal("0123456789abcdef0123456789abcdef", given.SecretValue($"{FullName}-token", "token"));
+        Assert.Equal(Sha256("0123456789abcdef0123456789abcdef"), Rendered.Annotations(given.NodePod)[Checksum]);
+
+        var existing = Template("token.existingSecret=cluster-token");
+        Assert.Null(existing.Find("Secret", $"{FullName}-token"));
+        Assert.Null(existing.Find("Secret", "cluster-token"));
+        Assert.Equal(("cluster-token", "token"), SecretRef(existing, "SEGCLUSTER_Node__Token"));
+        Assert.False(Rendered.Annotations(existing.NodePod).ContainsKey(Checksum));
+
+        // Kept on upgrade: token.value, else the token of the Secret already in the cluster (lookup, which no render
+        // here reaches), else a random one (segcluster.keptSecretValue, like the Redis password); a random token at every
+        // upgrade would leave running pods on the old one and new pods on the new one.
         Assert.Equal("{{- include \"segcluster.keptSecretValue\" (dict \"context\" . \"secret\" (include \"segcluster.tokenSecretName\" .) \"key\" \"token\" \"value\" .Values.token.value) -}}",
             Define("segcluster.token"));
-
-        // Pods read the token once (env from the Secret): a changed one, set or generated, must restart them. The hash is
-        // of the value the chart's Secret keeps; a token.existingSecret is not the chart's, and gets none.
-        var annotations = Map(Map(Pod["metadata"])["annotations"]);
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.token\" . | sha256sum | quote"), annotations["checksum/token"]);
-        Assert.Matches(@"\{\{-\s*if not \.Values\.token\.existingSecret\s*\}\}\s*\n\s*checksum/token:", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
         Assert.Contains("helm template", File.ReadAllText(RepoPaths.Of("helm", "segcluster", "values.yaml")));
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void Nothing_Orleans_Kubernetes_hosting_would_need_is_left_and_the_pods_get_no_api_access()
     {
         // The node clusters through Redis: Kubernetes-hosting labels, ORLEANS_* variables and a pod Role would do nothing.
-        Assert.DoesNotContain(Map(Pod["metadata"]).GetValueOrDefault("labels") as Dictionary<object, object> ?? [], l => ((string)l.Key).StartsWith("orleans/"));
-        Assert.DoesNotContain(Env, e => ((string)e["name"]).StartsWith("ORLEANS_") || (string)e["name"] == "POD_NAMESPACE");
-        Assert.Equal("false", Map(Pod["spec"])["automountServiceAccountToken"]);
-        var serviceAccount = HelmTemplate.Load(Path.Combine(Templates, "serviceaccount.yaml"));
-        Assert.Equal("ServiceAccount", serviceAccount["kind"]);
-        Assert.Equal("false", serviceAccount["automountServiceAccountToken"]);
+        var render = Template("serviceMonitor.enabled=true", "nodes.gpusPerNode=1");
+        Assert.DoesNotContain(Rendered.Labels(render.NodePod), l => ((string)l.Key).StartsWith("orleans/"));
+        Assert.DoesNotContain(render.NodeEnv, e => ((string)e["name"]).StartsWith("ORLEANS_") || (string)e["name"] == "POD_NAMESPACE");
+        Assert.DoesNotContain(render.Objects, o => ((string)o["kind"]).EndsWith("Role", StringComparison.Ordinal) || ((string)o["kind"]).EndsWith("RoleBinding", StringComparison.Ordinal));
+        Assert.Equal("false", Map(render.NodePod["spec"])["automountServiceAccountToken"]);
+        Assert.Equal("false", render.Get("ServiceAccount", FullName)["automountServiceAccountToken"]);
         // The bundled Redis runs as the namespace's default account, whose token would be mounted.
-        var redis = HelmTemplate.LoadAll(Path.Combine(Templates, "redis.yaml")).Single(o => (string)o["kind"] == "StatefulSet");
-        Assert.Equal("false", Map(Map(Map(redis["spec"])["template"])["spec"])["automountServiceAccountToken"]);
-        foreach (var template in Directory.GetFiles(Templates, "*.yaml"))
-            Assert.DoesNotMatch(@"(?m)^kind: (Cluster)?Role", File.ReadAllText(template));
-        Assert.Contains("\"nvidia.com/gpu\"", File.ReadAllText(Path.Combine(Templates, "statefulset.yaml")));
-        Assert.True(Map(HelmTemplate.Load(Path.Combine(Templates, "pdb.yaml"))["spec"]).ContainsKey("maxUnavailable"));
+        Assert.Equal("false", Map(render.RedisPod["spec"])["automountServiceAccountToken"]);
     }
 
-    /// <summary>Asserts that <paramref name="text"/> holds <paramref name="parts"/> in this order (an if's branches).</summary>
-    internal static void InOrder(string file, string text, params string[] parts)
+    /// <summary>A values file's numbers reach helm as floats (--set's digits as integers), which print in exponent form
+    /// from a million on: an image tag, cluster id, token or Redis password of digits must render as written (they
+    /// rendered segcluster-node:2.0240101e+07 and a token 1.2345678e+07 that no client types), and a number that is not
+    /// an integer (tag: 1.10, which YAML reads as 1.1) is refused by the schema rather than rendered as 1.1.</summary>
+    [RequiresHelmFact]
+    public void Numeric_values_render_as_written()
     {
-        var at = 0;
-        foreach (var part in parts)
-        {
-            at = text.IndexOf(part, at, StringComparison.Ordinal);
-            Assert.True(at >= 0, $"{file}: no {part} after the parts before it");
-        }
+        var render = TemplateWith("image:\n  tag: 20240101\norleans:\n  clusterId: 12345678\ntoken:\n  value: 12345678\nredis:\n  auth:\n    password: 87654321\n", Release);
+        Assert.Equal("segcluster-node:20240101", render.NodeContainer["image"]);
+        Assert.Equal("12345678", render.Value(ClusterId));
+        Assert.Equal("12345678", render.SecretValue($"{FullName}-token", "token"));
+        Assert.Equal("87654321", render.SecretValue($"{FullName}-redis", "password"));
+        Assert.Equal("segcluster-node:20240101", Template("image.tag=20240101").NodeContainer["image"]);
+        Assert.Equal("segcluster-node:1.10", Template("image.tag=1.10").NodeContainer["image"]);  // --set keeps it a string
+        Assert.Contains("image.tag: Invalid type", TemplateErrorWith("image:\n  tag: 1.10\n"));
     }
 
-    /// <summary>The body of {{ define "name" }} ... {{ end }} in _helpers.tpl (defines hold no nested define).</summary>
-    internal static string Define(string name)
+    private static object FieldRef(Rendered render, string name) => Map(Map(render.Variable(name)["valueFrom"])["fieldRef"])["fieldPath"];
+
+    /// <summary>The Secret and key a variable of the node container reads.</summary>
+    internal static (string Name, string Key) SecretRef(Rendered render, string variable)
     {
-        var helpers = File.ReadAllText(Path.Combine(Templates, "_helpers.tpl"));
-        var start = System.Text.RegularExpressions.Regex.Match(helpers, @"\{\{-?\s*define """ + System.Text.RegularExpressions.Regex.Escape(name) + @"""\s*-?\}\}");
-        Assert.True(start.Success, $"no define {name}");
-        var next = System.Text.RegularExpressions.Regex.Match(helpers[(start.Index + start.Length)..], @"\{\{-?\s*define |\{\{/\*");
-        var body = next.Success ? helpers.Substring(start.Index + start.Length, next.Index) : helpers[(start.Index + start.Length)..];
-        // Drop the define's own closing {{- end -}}.
-        return System.Text.RegularExpressions.Regex.Replace(body.Trim(), @"\{\{-?\s*end\s*-?\}\}$", "").Trim();
+        var reference = Map(Map(render.Variable(variable)["valueFrom"])["secretKeyRef"]);
+        return ((string)reference["name"], (string)reference["key"]);
     }
 
-    internal static Dictionary<object, object> Variable(string name) => Env.Single(e => (string)e["name"] == name);
+    internal static string Sha256(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
-    internal static Dictionary<object, object> NodeContainer => Container;
+    private static int RedisServicePort(Rendered render, string service) =>
+        int.Parse((string)Map(Assert.Single(List(Map(render.Get("Service", service)["spec"])["ports"])))["port"]);
 
-    internal static Dictionary<object, object> NodePod => Pod;
+    private static List<string> Devices(Rendered render) =>
+        [.. render.NodeEnv.Where(e => ((string)e["name"]).StartsWith("SEGCLUSTER_Node__Devices__")).Select(e => (string)e["value"])];
 
-    private static object Value(string name) => Variable(name)["value"];
+    private static int Seconds(Dictionary<object, object> probe, string key) => int.Parse((string)probe[key]);
 
-    private static object FieldRef(string name) => Map(Map(Variable(name)["valueFrom"])["fieldRef"])["fieldPath"];
+    private static string AccountOf(Rendered render) => (string)Map(render.NodePod["spec"])["serviceAccountName"];
 
-    internal static Dictionary<object, object> Map(object? node) => Assert.IsType<Dictionary<object, object>>(node);
-
-    internal static List<object> List(object? node) => Assert.IsType<List<object>>(node);
+    private static string Strategy(Rendered render)
+    {
+        var strategy = Map(Map(render.Get("StatefulSet", FullName)["spec"])["updateStrategy"]);
+        return strategy.TryGetValue("rollingUpdate", out var rolling)
+            ? $"{strategy["type"]}:{string.Join(",", Map(rolling).Select(kv => $"{kv.Key}={kv.Value}"))}"
+            : (string)strategy["type"];
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using YamlDotNet.Serialization;
-using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+using static SegCluster.EndToEnd.Tests.HelmRenderer;
+using static SegCluster.EndToEnd.Tests.HelmTemplate;
 using static SegCluster.EndToEnd.Tests.PromtoolTests;
 
 namespace SegCluster.EndToEnd.Tests;
@@ -8,37 +9,27 @@ namespace SegCluster.EndToEnd.Tests;
 /// <summary>
 /// templates/prometheusrule.yaml is files/rules.yml, the alert rules docker compose's Prometheus loads, for the Prometheus
 /// Operator: the file's groups as spec.groups, with each selector's job="segcluster" (prometheus.yml's job) made the
-/// ServiceMonitor's targets' job (the metrics Service's name) and the release's namespace. No helm here: the spec line's
-/// pipeline (trim | replace | nindent) is applied to the file as helm would (<see cref="Rendered"/>).
+/// ServiceMonitor's targets' job (the metrics Service's name) and the release's namespace. Asserted on the chart as helm
+/// renders it (release "rel", namespace "team-a").
 /// </summary>
 public sealed partial class HelmPrometheusRuleTests
 {
-    private static readonly string Templates = RepoPaths.Of("helm", "segcluster", "templates");
-    private static readonly string Template = Path.Combine(Templates, "prometheusrule.yaml");
+    private static readonly string Template = RepoPaths.Of("helm", "segcluster", "templates", "prometheusrule.yaml");
     private static readonly string RulesFile = RepoPaths.Of("helm", "segcluster", "files", "rules.yml");
     private const string ComposeJob = "job=\"segcluster\"";
-    /// <summary>$selector of release "rel" (fullname rel-segcluster) in namespace "team-a".</summary>
-    private const string ReleaseSelector = "job=\"rel-segcluster-metrics\", namespace=\"team-a\"";
+    private static readonly Lazy<Rendered> Monitored = new(() => HelmRenderer.Template("serviceMonitor.enabled=true"));
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_rule_is_the_rules_file_with_the_service_monitors_job_and_the_release_namespace()
     {
-        var text = File.ReadAllText(Template);
-        Assert.StartsWith("{{- if and .Values.serviceMonitor.enabled .Values.prometheusRule.enabled }}", text);
-        // One copy of the rules: the template reads the file (as it is: tpl would expand Prometheus' {{ $labels }} and
-        // fail) and holds none of its own.
-        Assert.Contains("{{- $rules := .Files.Get \"files/rules.yml\" | required ", text);
-        Assert.DoesNotMatch(@"\{\{[^}]*\btpl\b", text);
-        Assert.DoesNotMatch(@"(?m)^\s*(- alert|expr|groups):", text);
-        Assert.Contains("{{- $selector := printf \"job=%q, namespace=%q\" (printf \"%s-metrics\" (include \"segcluster.fullname\" .)) .Release.Namespace }}", text);
-
         // The job the Operator gives the ServiceMonitor's targets: the name of the Service it selects (no jobLabel set).
-        var metrics = HelmTemplate.LoadAll(Path.Combine(Templates, "services.yaml"))
-            .Single(s => Map(s["metadata"]).GetValueOrDefault("labels") is Dictionary<object, object> l && Equals(l.GetValueOrDefault("app.kubernetes.io/component"), "metrics"));
-        Assert.Equal(HelmTemplate.Action("include \"segcluster.fullname\" .") + "-metrics", Map(metrics["metadata"])["name"]);
-        var monitor = Map(HelmTemplate.Load(Path.Combine(Templates, "servicemonitor.yaml"))["spec"]);
+        var render = Monitored.Value;
+        var monitor = Map(render.Get("ServiceMonitor", FullName)["spec"]);
         Assert.False(monitor.ContainsKey("jobLabel"));
-        Assert.Equal("metrics", Map(Map(monitor["selector"])["matchLabels"])["app.kubernetes.io/component"]);
+        var selected = render.OfKind("Service").Where(s => Map(Map(monitor["selector"])["matchLabels"]).All(l => Rendered.Labels(s).Contains(l))).ToList();
+        var job = (string)Map(Assert.Single(selected)["metadata"])["name"];
+        Assert.Equal("rel-segcluster-metrics", job);
+        var releaseSelector = $"job=\"{job}\", namespace=\"{Namespace}\"";
 
         // The file is what a PrometheusRule's spec holds, groups only, and every selector of it names compose's job, so
         // the replacement gives each the release's job and namespace (one without would alert on every release's nodes).
@@ -53,20 +44,27 @@ public sealed partial class HelmPrometheusRuleTests
 
         // Rendered: the file's rules, labels and annotations (Prometheus' templates untouched), each expression selecting
         // the release's job and namespace and no longer compose's job.
-        var expected = (List<object>)DeploymentFilesTests.ParseYaml(rules.Replace(ComposeJob, ReleaseSelector))["groups"];
-        var groups = Rendered(ReleaseSelector);
+        var expected = (List<object>)DeploymentFilesTests.ParseYaml(rules.Replace(ComposeJob, releaseSelector))["groups"];
+        var groups = RenderedGroups(render);
         var serializer = new SerializerBuilder().Build();
         Assert.Equal(serializer.Serialize(expected), serializer.Serialize(groups));
         var expressions = Expressions(groups).ToList();
         Assert.Equal(6, expressions.Count);
         Assert.All(expressions, e => Assert.DoesNotContain(ComposeJob, e));
-        Assert.All(expressions, e => Assert.Equal(Regex.Matches(e, @"\{").Count, Regex.Matches(e, Regex.Escape("{" + ReleaseSelector)).Count));
+        Assert.All(expressions, e => Assert.Equal(Regex.Matches(e, @"\{").Count, Regex.Matches(e, Regex.Escape("{" + releaseSelector)).Count));
         Assert.Contains("{{ $labels.instance }}", serializer.Serialize(groups));
+
+        // One copy of the rules: the template reads the file as it is (tpl would expand Prometheus' {{ $labels }}) and
+        // holds none of its own.
+        var text = File.ReadAllText(Template);
+        Assert.Contains("{{- $rules := .Files.Get \"files/rules.yml\" | required ", text);
+        Assert.DoesNotMatch(@"\{\{[^}]*\btpl\b", text);
+        Assert.DoesNotMatch(@"(?m)^\s*(- alert|expr|groups):", text);
     }
 
     /// <summary>The rendered rules pass `promtool check rules`, and fire for the release's nodes only: node down in the
     /// release's namespace fires, the same job in another namespace and compose's job do not.</summary>
-    [RequiresPrometheusFact]
+    [RequiresHelmAndPrometheusFact]
     public async Task The_rendered_rules_pass_promtool_and_select_the_releases_targets_only()
     {
         var dir = Directory.CreateTempSubdirectory("segcluster-prometheusrule-");
@@ -74,7 +72,7 @@ public sealed partial class HelmPrometheusRuleTests
         {
             var file = Path.Combine(dir.FullName, "rules.yml");
             await File.WriteAllTextAsync(file, new SerializerBuilder().Build().Serialize(
-                new Dictionary<object, object> { ["groups"] = Rendered(ReleaseSelector) }));
+                new Dictionary<object, object> { ["groups"] = RenderedGroups(Monitored.Value) }));
             Assert.Contains("SUCCESS: 6 rules found", await PromtoolAsync("check", "rules", file));
 
             await TestRulesAsync(file, dir, """
@@ -99,44 +97,33 @@ public sealed partial class HelmPrometheusRuleTests
         }
     }
 
-    [Fact]
+    [RequiresHelmFact]
     public void The_rule_is_on_by_default_with_the_service_monitor_which_scrapes_every_15_seconds()
     {
-        var values = DeploymentFilesTests.LoadYaml(RepoPaths.Of("helm", "segcluster", "values.yaml"));
-        Assert.Equal("true", Map(values["prometheusRule"])["enabled"]);
-        Assert.Equal("15s", Map(values["serviceMonitor"])["interval"]);
-        Assert.Contains("{{- with default .Values.serviceMonitor.labels .Values.prometheusRule.labels }}", File.ReadAllText(Template));
+        // Both need the Operator's CRDs: none by default; the rule comes with the ServiceMonitor unless turned off.
+        Assert.Empty(Defaults.OfKind("ServiceMonitor"));
+        Assert.Empty(Defaults.OfKind("PrometheusRule"));
+        var render = Monitored.Value;
+        Assert.NotNull(render.Find("PrometheusRule", FullName));
+        Assert.Equal("15s", Map(Assert.Single(List(Map(render.Get("ServiceMonitor", FullName)["spec"])["endpoints"])))["interval"]);
+        Assert.Empty(HelmRenderer.Template("serviceMonitor.enabled=true", "prometheusRule.enabled=false").OfKind("PrometheusRule"));
+
+        // The Prometheus instance selects both by serviceMonitor.labels, or the rule by prometheusRule.labels when set.
+        var labelled = HelmRenderer.Template("serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus");
+        Assert.Equal("prometheus", Rendered.Labels(labelled.Get("ServiceMonitor", FullName))["release"]);
+        Assert.Equal("prometheus", Rendered.Labels(labelled.Get("PrometheusRule", FullName))["release"]);
+        var own = Rendered.Labels(HelmRenderer.Template("serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus",
+            "prometheusRule.labels.role=alert-rules").Get("PrometheusRule", FullName));
+        Assert.Equal("alert-rules", own["role"]);
+        Assert.False(own.ContainsKey("release"));
     }
 
-    /// <summary>spec.groups of the template as helm renders it with $selector = <paramref name="selector"/>: the spec line's
-    /// `$rules | trim | replace OLD $selector | nindent N` applied to files/rules.yml with the template's own OLD and N,
-    /// the other template actions (metadata) opaque.</summary>
-    private static List<object> Rendered(string selector)
-    {
-        var text = File.ReadAllText(Template);
-        var spec = SpecLine().Match(text);
-        Assert.True(spec.Success, "prometheusrule.yaml: no `{{- $rules | trim | replace `...` $selector | nindent N }}` line");
-        var indent = new string(' ', int.Parse(spec.Groups["indent"].Value));
-        var rules = File.ReadAllText(RulesFile).Trim().Replace(spec.Groups["old"].Value, selector);
-        // nindent: a newline, then every line indented; the action's {{- trims the line's own indentation before it.
-        text = text[..spec.Index].TrimEnd(' ') + "\n" + indent + rules.Replace("\n", "\n" + indent) + text[(spec.Index + spec.Length)..];
-        text = string.Join('\n', text.Split('\n').Where(line => !ActionLine().IsMatch(line)).Select(line => Action().Replace(line, "opaque")));
-        return (List<object>)Map(DeploymentFilesTests.ParseYaml(text)["spec"])["groups"];
-    }
+    private static List<object> RenderedGroups(Rendered render) => List(Map(render.Get("PrometheusRule", FullName)["spec"])["groups"]);
 
     private static IEnumerable<string> Expressions(List<object> groups) =>
         groups.SelectMany(g => List(Map(g)["rules"])).Select(r => (string)Map(r)["expr"]);
 
-    [GeneratedRegex(@"\{\{-\s*\$rules \| trim \| replace `(?<old>[^`]+)` \$selector \| nindent (?<indent>\d+)\s*\}\}")]
-    private static partial Regex SpecLine();
-
     /// <summary>A metric an expression selects: up or one of SegCluster's (label names and functions are neither).</summary>
     [GeneratedRegex(@"\b(?:up|segcluster_[a-z_]+)\b(?![(_])")]
     private static partial Regex Metric();
-
-    [GeneratedRegex(@"^\s*\{\{-?[^{}]*\}\}\s*$")]
-    private static partial Regex ActionLine();
-
-    [GeneratedRegex(@"\{\{-?\s*include[^}]*\}\}")]
-    private static partial Regex Action();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using static SegCluster.EndToEnd.Tests.HelmNodePodTests;
+using static SegCluster.EndToEnd.Tests.HelmRenderer;
+using static SegCluster.EndToEnd.Tests.HelmTemplate;
 
 namespace SegCluster.EndToEnd.Tests;
 
@@ -35,31 +36,43 @@ public sealed class HelmValuesSchemaTests
         Assert.True(open.Count == 0, "objects with properties that accept unknown keys: " + string.Join(", ", open));
     }
 
-    [Fact]
+    /// <summary>helm validates the values against the schema before it renders: a misplaced key fails `helm template`
+    /// and `helm lint` with the schema's message.</summary>
+    [RequiresHelmFact]
+    public void A_value_the_schema_refuses_fails_the_render_with_the_schemas_message()
+    {
+        Assert.Contains("Additional property gpusPerNode is not allowed", TemplateError("gpusPerNode=8"));
+        var (exit, output) = Lint("gpusPerNode=8");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Additional property gpusPerNode is not allowed", output);
+        Assert.Contains("nodes.updateStrategy.type", TemplateError("nodes.updateStrategy.type=Recreate"));
+        Assert.Contains("nodes.gpusPerNode: Must be greater than or equal to 0", TemplateError("nodes.gpusPerNode=-1"));
+    }
+
+    [RequiresHelmFact]
     public void Node_resources_are_computed_per_gpu_unless_given_and_given_ones_need_a_cpu_request()
     {
         // DOTNET_PROCESSOR_COUNT reads requests.cpu: the computed resources always have it, given ones must (schema).
-        var nodes = Map(Values["nodes"]);
-        Assert.Empty(Map(nodes["resources"]));
-        var auto = Map(nodes["autoResources"]);
-        foreach (var each in new[] { Map(auto["cpuPod"]), Map(auto["perGpu"]) })
-            Assert.All(new[] { "cpu", "memoryGi", "memoryLimitGi" }, key => Assert.True(int.Parse((string)each[key]) > 0));
+        var auto = Map(Map(Values["nodes"])["autoResources"]);
+        Assert.Equal(Expected(Map(auto["cpuPod"]), 1, gpus: null), Resources(Defaults));
+        Assert.Equal(Expected(Map(auto["perGpu"]), 8, gpus: "8"), Resources(Template("nodes.gpusPerNode=8")));
         Assert.True(int.Parse((string)Map(auto["perGpu"])["cpu"]) >= int.Parse((string)Map(auto["cpuPod"])["cpu"]));
 
-        var helper = Define("segcluster.nodeResources");
-        InOrder("_helpers.tpl segcluster.nodeResources", helper, "{{- if .Values.nodes.resources -}}", "{{- toYaml .Values.nodes.resources -}}",
-            "{{- else -}}", "{{- $each := .Values.nodes.autoResources.cpuPod -}}", "{{- $count := 1 -}}",
-            "{{- if gt (int .Values.nodes.gpusPerNode) 0 -}}", "{{- $each = .Values.nodes.autoResources.perGpu -}}",
-            "{{- $count = int .Values.nodes.gpusPerNode -}}", "{{- end -}}",
-            "requests:\n  cpu: {{ mul $each.cpu $count | quote }}\n  memory: {{ printf \"%dGi\" (mul $each.memoryGi $count) }}\n"
-            + "limits:\n  memory: {{ printf \"%dGi\" (mul $each.memoryLimitGi $count) }}");
-        Assert.Contains("{{- $resources := include \"segcluster.nodeResources\" . | fromYaml }}",
-            File.ReadAllText(RepoPaths.Of("helm", "segcluster", "templates", "statefulset.yaml")));
+        // Given: as given, nvidia.com/gpu added to the limits.
+        Assert.Equal("requests: cpu=6 memory=20Gi; limits: nvidia.com/gpu=2",
+            Resources(Template("nodes.gpusPerNode=2", "nodes.resources.requests.cpu=6", "nodes.resources.requests.memory=20Gi")));
+        Assert.Contains("nodes.resources.requests: cpu is required", TemplateError("nodes.resources.requests.memory=20Gi"));
+    }
 
-        var resources = Schema.GetProperty("properties").GetProperty("nodes").GetProperty("properties").GetProperty("resources");
-        var given = resources.GetProperty("anyOf").EnumerateArray().Single(s => s.TryGetProperty("required", out _));
-        Assert.Equal(["requests"], given.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(["cpu"], given.GetProperty("properties").GetProperty("requests").GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+    /// <summary>The node container's resources as "requests: k=v ...; limits: k=v ...", keys in order.</summary>
+    private static string Resources(Rendered render) => string.Join("; ", Map(render.NodeContainer["resources"])
+        .OrderByDescending(kv => (string)kv.Key).Select(kv => $"{kv.Key}: {string.Join(" ", Map(kv.Value).OrderBy(r => (string)r.Key).Select(r => $"{r.Key}={r.Value}"))}"));
+
+    private static string Expected(Dictionary<object, object> each, int count, string? gpus)
+    {
+        int Times(string key) => int.Parse((string)each[key]) * count;
+        return $"requests: cpu={Times("cpu")} memory={Times("memoryGi")}Gi; limits: memory={Times("memoryLimitGi")}Gi"
+            + (gpus is null ? "" : $" nvidia.com/gpu={gpus}");
     }
 
     private static IEnumerable<(string Path, JsonElement Node)> Objects(JsonElement schema, string path)

@@ -1,3 +1,15 @@
+{{/* A value the schema lets be a string or an integer (image.tag, orleans.clusterId, token.value, redis.auth.password),
+as written: helm reads a values file's numbers as float64, which print in exponent form from a million on (tag: 20240101
+became the image segcluster-node:2.0240101e+07, token 12345678 the token 1.2345678e+07); --set makes integers of digits.
+Empty or absent renders nothing. */}}
+{{- define "segcluster.scalar" -}}
+{{- if kindIs "float64" . -}}
+{{- int64 . -}}
+{{- else if . -}}
+{{- . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Full name of the release's objects. */}}
 {{- define "segcluster.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}
@@ -88,7 +100,7 @@ Call: include "segcluster.keptSecretValue" (dict "context" $ "secret" NAME "key"
 {{- $kept := get .context.Values "segcluster.kept" -}}
 {{- $id := printf "%s/%s" .secret .key -}}
 {{- if not (hasKey $kept $id) -}}
-{{- $value := .value | default "" | toString -}}
+{{- $value := include "segcluster.scalar" .value -}}
 {{- if not $value -}}
 {{- $value = dig "data" .key "" (lookup "v1" "Secret" .context.Release.Namespace .secret) | b64dec -}}
 {{- end -}}
@@ -123,7 +135,7 @@ sweep and result by it, and releases installed before the per-release default ra
 {{- if eq .name "SEGCLUSTER_Node__ClusterId" -}}{{- $running = .value -}}{{- end -}}
 {{- end -}}
 {{- end -}}
-{{- .Values.orleans.clusterId | default $running | default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) -}}
+{{- include "segcluster.scalar" .Values.orleans.clusterId | default $running | default (printf "%s-%s" .Release.Namespace (include "segcluster.fullname" .)) -}}
 {{- end -}}
 
 {{/* Requests and limits of the node container, nvidia.com/gpu aside: nodes.resources as given, or, when it is empty,
