@@ -47,6 +47,9 @@ public sealed class HelmValuesSchemaTests
         Assert.Contains("Additional property gpusPerNode is not allowed", output);
         Assert.Contains("nodes.updateStrategy.type", TemplateError("nodes.updateStrategy.type=Recreate"));
         Assert.Contains("nodes.gpusPerNode: Must be greater than or equal to 0", TemplateError("nodes.gpusPerNode=-1"));
+        // The pattern cannot order the two ports: the template refuses a reversed range (the NetworkPolicy's endPort < port).
+        Assert.Contains("ports.dataPlane \"40015-40000\": the last port is below the first", TemplateError("ports.dataPlane=40015-40000"));
+        Template("ports.dataPlane=40000-40015");
     }
 
     [RequiresHelmFact]
