@@ -20,7 +20,7 @@ public sealed class DryRunTests
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "train", RepoPaths.Of("examples", "experiments", "tiny-synthetic.yaml"),
             "--id", "dry", "--out", output, "--dry-run");
         Assert.True(exit == 0, stdout + stderr);
-        Assert.Contains("SegCluster dry: spgnet on synthetic 32x32, 6 classes; 2 worker(s)", stdout);
+        Assert.Contains("SegCluster dry: spgnet (tiny) on synthetic 32x32, 6 classes; loss ce, seed 0; 2 worker(s)", stdout);
         Assert.Contains("dry run: every check passed; nothing was started", stdout);
         Assert.DoesNotContain("metrics: http", stdout);  // no cluster
         Assert.Empty(Directory.EnumerateFileSystemEntries(output));
