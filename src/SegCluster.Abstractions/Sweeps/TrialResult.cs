@@ -52,6 +52,11 @@ public sealed record TrialResult
     /// exists, say.</summary>
     [Id(22)] public string? BestCheckpointProblem { get; init; }
 
+    /// <summary>Each class's IoU in the trial's final evaluation, by class name, null for a class absent from the validation
+    /// split (as result.json's class_iou): the rare classes PAPERS.md §4 is about, and §3's rare-class enrichment, per trial.
+    /// Empty until the trial ends with an evaluation.</summary>
+    [Id(23), JsonPropertyName("class_iou")] public IReadOnlyDictionary<string, double?> ClassIoU { get; init; } = new Dictionary<string, double?>();
+
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 
     public string? ValueOf(string path) => Parameters.FirstOrDefault(p => p.Path == path)?.Value;

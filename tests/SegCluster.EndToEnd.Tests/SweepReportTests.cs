@@ -1,0 +1,47 @@
+using SegCluster.Abstractions.Sweeps;
+using SegCluster.Cli.Sweeps;
+
+namespace SegCluster.EndToEnd.Tests;
+
+/// <summary>What a sweep's report folder keeps of each trial beyond its metric: results.csv and results.json carry every
+/// class's IoU (PAPERS.md §4's rare classes, §3's rare-class enrichment), as result.json does for one run.</summary>
+public sealed class SweepReportTests
+{
+    private static readonly SweepSpec Spec = new() { Name = "s", Metric = SweepSpec.MeanIoU, Axes = [new SweepAxis { Path = "loss.kind", Values = ["ce", "class-suppression"] }] };
+
+    private static TrialResult Trial(int index, string kind, double miou, Dictionary<string, double?> classIoU) => new()
+    {
+        Index = index, Name = $"s-t{index:D3}", Parameters = [new AxisValue("loss.kind", kind)], State = TrialState.Completed,
+        Metric = miou, MeanIoU = miou, ClassIoU = classIoU,
+    };
+
+    private static readonly SweepReport Report = new("s", SweepState.Completed, Spec,
+    [
+        Trial(0, "ce", 0.5, new() { ["road"] = 0.9, ["rider"] = null }),
+        Trial(1, "class-suppression", 0.6, new() { ["road"] = 0.8, ["rider"] = 0.25 }),
+        new TrialResult { Index = 2, Name = "s-t002", Parameters = [new AxisValue("loss.kind", "ce")], State = TrialState.Failed, Reason = "boom" },
+    ], DateTime.UtcNow);
+
+    [Fact]
+    public void Results_csv_has_a_column_per_class_next_to_the_miou()
+    {
+        var csv = Report.ToCsv().Split('\n').Select(l => l.TrimEnd()).ToList();
+
+        Assert.StartsWith("rank,trial,state,metric_miou,miou,pixel_accuracy,class_iou.road,class_iou.rider,final_loss,", csv[0]);
+        Assert.StartsWith("1,s-t001,completed,0.6,0.6,,0.8,0.25,", csv[1]);  // best first
+        Assert.StartsWith("2,s-t000,completed,0.5,0.5,,0.9,,", csv[2]);     // a class absent from validation: empty
+        Assert.StartsWith("3,s-t002,failed,,,,,,", csv[3]);                 // no evaluation: no class values
+    }
+
+    [Fact]
+    public void Results_json_keeps_each_trials_class_iou()
+    {
+        var json = Report.ToJson();
+
+        Assert.Contains("\"class_iou\": {", json);
+        var read = SweepReport.FromJson(json, "results.json");
+        Assert.Equal(Report.Trials[1].ClassIoU, read.Trials[1].ClassIoU);
+        Assert.Equal(new Dictionary<string, double?> { ["road"] = 0.9, ["rider"] = null }, read.Trials[0].ClassIoU);
+        Assert.Empty(read.Trials[2].ClassIoU);
+    }
+}
