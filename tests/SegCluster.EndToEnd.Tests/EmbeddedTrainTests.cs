@@ -31,6 +31,7 @@ public sealed class EmbeddedTrainTests : IDisposable
             (first.GetProperty("seed").GetInt32(), first.GetProperty("backbone").GetString(), first.GetProperty("labels_mode").GetString(),
              first.GetProperty("labels_factor").GetInt32(), first.GetProperty("loss_kind").GetString(), first.GetProperty("decoder_truncation").GetDouble()));
         Assert.Contains("loss class-suppression, seed 3, decoder truncation 0.5;", firstOut);
+        Assert.Equal(1, first.GetProperty("labelled_fraction").GetDouble());  // full masks: every pixel annotated
         Assert.Equal(SpecFiles.ToJson(SpecFiles.LoadExperiment(spec, ["training.steps=2", .. arm.Where(a => a != "--set")])),
             SpecFiles.ToJson(SpecFiles.LoadExperiment(Path.Combine(_work.FullName, "my-run", "spec.yaml"))));
         // The header's hint is one train accepts: it has no --wire.

@@ -57,6 +57,11 @@ public sealed record TrialResult
     /// Empty until the trial ends with an evaluation.</summary>
     [Id(23), JsonPropertyName("class_iou")] public IReadOnlyDictionary<string, double?> ClassIoU { get; init; } = new Dictionary<string, double?>();
 
+    /// <summary>The share of each training image an annotator labels for the trial's labels (PAPERS.md §2 block annotation's
+    /// cost, §5 scribbles; 1 for dense masks), as result.json's labelled_fraction; null until the trial ends, or where it
+    /// could not be measured (a scribbled dataset the coordinator's node cannot read).</summary>
+    [Id(24)] public double? LabelledFraction { get; init; }
+
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 
     public string? ValueOf(string path) => Parameters.FirstOrDefault(p => p.Path == path)?.Value;

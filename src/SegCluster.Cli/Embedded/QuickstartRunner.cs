@@ -110,7 +110,7 @@ public static class QuickstartRunner
                 Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {InOptionTerms(status.Error, optionNames)}");
                 return 1;
             }
-            var result = QuickstartResult.From(experimentId, spec, status, startStep);
+            var result = QuickstartResult.From(experimentId, spec, status, startStep) with { LabelledFraction = await LabelledFractionAsync(resolved) };
             ResultTable.Write(console, result);
             var written = await OutputFolder.TryWriteAsync(output.FullName,
                 async () => console.MarkupLineInterpolated($"wrote {await result.WriteAsync(output, cancellationToken)}"));
@@ -126,6 +126,21 @@ public static class QuickstartRunner
                 catch (OperationCanceledException) { return 130; }  // Ctrl+C ends the wait; the run and its files are complete
             }
             return written ? 0 : 1;
+        }
+    }
+
+    /// <summary><see cref="AnnotationCost.LabelledFraction"/> of the run's (resolved) spec, off the console's thread; null, with a
+    /// warning, when the dataset cannot be read for it any more.</summary>
+    private static async Task<double?> LabelledFractionAsync(ExperimentSpec spec)
+    {
+        try
+        {
+            return await Task.Run(() => AnnotationCost.LabelledFraction(spec));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or SegCluster.Vision.Data.Files.DatasetFileException)
+        {
+            Console.Error.WriteLine($"warning: the labelled share of the training labels could not be measured ({e.Message}); result.json leaves labelled_fraction null.");
+            return null;
         }
     }
 

@@ -42,6 +42,9 @@ public sealed record QuickstartResult(
     public int LabelsFactor { get; init; }
     public string LossKind { get; init; } = "";
     public double DecoderTruncation { get; init; }
+    /// <summary>The share of each training image an annotator labels for the run's labels (<see cref="AnnotationCost"/>:
+    /// 1 for dense masks, one label per block, or the scribbled pixels); null where it could not be measured.</summary>
+    public double? LabelledFraction { get; init; }
     public int TrainedSteps => Steps - StartStep;
 
     private static readonly JsonSerializerOptions Json = new()

@@ -9,7 +9,6 @@ using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Training;
-using SegCluster.Vision.Labels;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
@@ -141,7 +140,7 @@ public static class SpectralSweepRunner
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
                 nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
                 trial.MeanIoU, imagesPerSecond, cost?.Bytes * trialSpec.Training.BatchPerWorker / 1048576.0, cost?.Macs / 1e9, trial.Reason,
-                mode == LabelsSpec.Block ? BlockAnnotator.CostSaved(trialSpec.Dataset.Height, trialSpec.Dataset.Width, factor) : 0));
+                cost is null ? 0 : 1 - AnnotationCost.LabelledFraction(trialSpec)));
         }
         return rows;
     }
