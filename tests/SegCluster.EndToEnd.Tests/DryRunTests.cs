@@ -82,6 +82,25 @@ public sealed class DryRunTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(output));  // no report folder
     }
 
+    /// <summary>spectral_skip decides after its label analysis, as the sweep starts: the dry run says how many trials it may
+    /// skip (the 8 of label-grid's 10 with labels.factor > 1) instead of "10 of 10 trials would run" alone; spectral-sweep
+    /// trains every grid whatever spectral_skip says, and says nothing of it.</summary>
+    [Fact]
+    public async Task A_sweep_with_spectral_skip_says_how_many_trials_the_analysis_may_skip()
+    {
+        var spec = RepoPaths.Of("examples", "sweeps", "label-grid.yaml");
+        using var dir = new TempDirectory("segcluster-dry-spectral-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", spec, "--out", Path.Combine(dir.FullName, "out"), "--dry-run");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("spectral_skip: up to 8 of these trials (those with labels.factor > 1) may be skipped after the label analysis", stdout);
+        Assert.Contains("dry run: 10 of 10 trials would run (up to 8 fewer with spectral_skip); nothing was started", stdout);
+
+        (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", Path.Combine(dir.FullName, "spectral"), "--dry-run");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.DoesNotContain("spectral_skip", stdout);
+        Assert.Contains("dry run: 10 of 10 trials would run; nothing was started", stdout);
+    }
+
     [Fact]
     public async Task A_sweep_of_only_invalid_combinations_exits_2()
     {
