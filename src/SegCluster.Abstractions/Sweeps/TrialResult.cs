@@ -54,8 +54,9 @@ public sealed record TrialResult
 
     /// <summary>Each class's IoU in the trial's final evaluation, by class name, null for a class absent from the validation
     /// split (as result.json's class_iou): the rare classes PAPERS.md §4 is about, and §3's rare-class enrichment, per trial.
-    /// Empty until the trial ends with an evaluation.</summary>
-    [Id(23), JsonPropertyName("class_iou")] public IReadOnlyDictionary<string, double?> ClassIoU { get; init; } = new Dictionary<string, double?>();
+    /// Null until the trial ends with an evaluation (not an empty dictionary: a record compares it by reference, and two
+    /// results without one, a stored one and its copy read back, must stay equal).</summary>
+    [Id(23), JsonPropertyName("class_iou")] public IReadOnlyDictionary<string, double?>? ClassIoU { get; init; }
 
     /// <summary>The share of each training image an annotator labels for the trial's labels (PAPERS.md §2 block annotation's
     /// cost, §5 scribbles; 1 for dense masks), as result.json's labelled_fraction; null until the trial ends, or where it

@@ -41,7 +41,7 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
         JsonSerializer.Deserialize<SweepReport>(json, Json) ?? throw new InvalidDataException($"{source}: empty sweep report.");
 
     /// <summary>The classes of the trials' evaluations, in evaluation order: a column class_iou.NAME each in results.csv.</summary>
-    [JsonIgnore] public IReadOnlyList<string> ClassNames => Trials.SelectMany(t => t.ClassIoU.Keys).Distinct().ToList();
+    [JsonIgnore] public IReadOnlyList<string> ClassNames => Trials.SelectMany(t => t.ClassIoU?.Keys ?? []).Distinct().ToList();
 
     public string ToCsv()
     {
@@ -55,7 +55,7 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
         foreach (var t in Ranked)
         {
             var cells = new[] { $"{++rank}", t.Name, t.State.ToString().ToLowerInvariant(), Number(t.Metric), Number(t.MeanIoU), Number(t.PixelAccuracy), Number(t.LabelledFraction) }
-                .Concat(classes.Select(c => Number(t.ClassIoU.GetValueOrDefault(c))))
+                .Concat(classes.Select(c => Number(t.ClassIoU?.GetValueOrDefault(c))))
                 .Concat([Number(t.FinalLoss), $"{t.Steps}", Number(t.Seconds)])
                 .Concat(AxisPaths.Select(p => t.ValueOf(p) ?? "")).Append(t.BestCheckpoint?.Path ?? "").Append(t.Reason ?? "");
             text.AppendLine(string.Join(',', cells.Select(Quote)));

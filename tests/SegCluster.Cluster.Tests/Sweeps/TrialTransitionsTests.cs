@@ -103,15 +103,15 @@ public sealed class TrialTransitionsTests
 
         var completed = TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Completed, 20, 0.5, evaluation), Now);
         Assert.Equal(new Dictionary<string, double?> { ["road"] = 0.9, ["sky"] = null, ["rider"] = 0.1 }, completed.ClassIoU);
-        Assert.Equal(["road", "sky", "rider"], completed.ClassIoU.Keys);  // the evaluation's order: results.csv's columns
+        Assert.Equal(["road", "sky", "rider"], completed.ClassIoU!.Keys);  // the evaluation's order: results.csv's columns
 
-        Assert.Empty(TrialTransitions.Launched("sweep-1", completed, ["w1"], null, Now).ClassIoU);
+        Assert.Null(TrialTransitions.Launched("sweep-1", completed, ["w1"], null, Now).ClassIoU);
 
         // The labelled share of its training labels likewise: the ended attempt's, none while a new one runs.
         var blocks = TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Completed, 20, 0.5, evaluation) { LabelledFraction = 0.0625 }, Now);
         Assert.Equal(0.0625, blocks.LabelledFraction);
         Assert.Null(TrialTransitions.Launched("sweep-1", blocks, ["w1"], null, Now).LabelledFraction);
-        Assert.Empty(TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Failed, 4, 0.5, Error: "rank 0 died"), Now).ClassIoU);
+        Assert.Null(TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Failed, 4, 0.5, Error: "rank 0 died"), Now).ClassIoU);
     }
 
     [Fact]
