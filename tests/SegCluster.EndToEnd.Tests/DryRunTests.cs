@@ -20,7 +20,7 @@ public sealed class DryRunTests
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "train", RepoPaths.Of("examples", "experiments", "tiny-synthetic.yaml"),
             "--id", "dry", "--out", output, "--dry-run");
         Assert.True(exit == 0, stdout + stderr);
-        Assert.Contains("SegCluster dry: spgnet on synthetic 32x32, 6 classes; 2 worker(s)", stdout);
+        Assert.Contains("SegCluster dry: spgnet (tiny) on synthetic 32x32, 6 classes; loss ce, seed 0; 2 worker(s)", stdout);
         Assert.Contains("dry run: every check passed; nothing was started", stdout);
         Assert.DoesNotContain("metrics: http", stdout);  // no cluster
         Assert.Empty(Directory.EnumerateFileSystemEntries(output));
@@ -80,6 +80,25 @@ public sealed class DryRunTests
         Assert.Contains("would skip tiny-t001 (labels.mode=full, labels.factor=2): invalid combination: labels.factor: 2 needs a down-sampling mode", stdout);
         Assert.Contains("dry run: 3 of 4 trials would run, 1 skipped; nothing was started", stdout);
         Assert.Empty(Directory.EnumerateFileSystemEntries(output));  // no report folder
+    }
+
+    /// <summary>spectral_skip decides after its label analysis, as the sweep starts: the dry run says how many trials it may
+    /// skip (the 8 of label-grid's 10 with labels.factor > 1) instead of "10 of 10 trials would run" alone; spectral-sweep
+    /// trains every grid whatever spectral_skip says, and says nothing of it.</summary>
+    [Fact]
+    public async Task A_sweep_with_spectral_skip_says_how_many_trials_the_analysis_may_skip()
+    {
+        var spec = RepoPaths.Of("examples", "sweeps", "label-grid.yaml");
+        using var dir = new TempDirectory("segcluster-dry-spectral-");
+        var (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "sweep", spec, "--out", Path.Combine(dir.FullName, "out"), "--dry-run");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("spectral_skip: up to 8 of these trials (those with labels.factor > 1) may be skipped after the label analysis", stdout);
+        Assert.Contains("dry run: 10 of 10 trials would run (up to 8 fewer with spectral_skip); nothing was started", stdout);
+
+        (exit, stdout, stderr) = await CliProcess.RunAsync(Limit, "spectral-sweep", spec, "--out", Path.Combine(dir.FullName, "spectral"), "--dry-run");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.DoesNotContain("spectral_skip", stdout);
+        Assert.Contains("dry run: 10 of 10 trials would run; nothing was started", stdout);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SegCluster.Abstractions.Specs.Files;
 
 namespace SegCluster.EndToEnd.Tests;
 
@@ -18,16 +19,25 @@ public sealed class EmbeddedTrainTests : IDisposable
         var spec = Path.Combine(_work.FullName, "spec.yaml");
         await File.WriteAllTextAsync(spec, RedisCluster.SpecYaml(steps: 4, checkpointEvery: 2, workers: 1));
 
-        var (first, firstOut) = await TrainAsync(spec, "my-run", "--set", "training.steps=2");
+        string[] arm = ["--set", "loss.kind=class-suppression", "--set", "model.decoder_truncation=0.5"];
+        var (first, firstOut) = await TrainAsync(spec, "my-run", ["--set", "training.steps=2", .. arm]);
         var checkpoint = Path.Combine(_work.FullName, "checkpoints", "my-run", "step-000002.ckpt");
         Assert.True(File.Exists(checkpoint), $"no {checkpoint}:\n{firstOut}");
         Assert.Contains("SegCluster my-run: ", firstOut);
         Assert.Contains("2 steps;", firstOut);
         Assert.Equal("my-run", first.GetProperty("experiment_id").GetString());
+        // Which arm of a comparison it was, in result.json, the banner and the spec it wrote beside it (which runs it again).
+        Assert.Equal((3, "tiny", "full", 1, "class-suppression", 0.5),
+            (first.GetProperty("seed").GetInt32(), first.GetProperty("backbone").GetString(), first.GetProperty("labels_mode").GetString(),
+             first.GetProperty("labels_factor").GetInt32(), first.GetProperty("loss_kind").GetString(), first.GetProperty("decoder_truncation").GetDouble()));
+        Assert.Contains("loss class-suppression, seed 3, decoder truncation 0.5;", firstOut);
+        Assert.Equal(1, first.GetProperty("labelled_fraction").GetDouble());  // full masks: every pixel annotated
+        Assert.Equal(SpecFiles.ToJson(SpecFiles.LoadExperiment(spec, ["training.steps=2", .. arm.Where(a => a != "--set")])),
+            SpecFiles.ToJson(SpecFiles.LoadExperiment(Path.Combine(_work.FullName, "my-run", "spec.yaml"))));
         // The header's hint is one train accepts: it has no --wire.
         Assert.Contains("--set training.wire=fp32|fp16 uses the loopback ring", firstOut);
 
-        var (resumed, resumedOut) = await TrainAsync(spec, "my-run-resumed", "--resume", checkpoint);
+        var (resumed, resumedOut) = await TrainAsync(spec, "my-run-resumed", ["--resume", checkpoint, .. arm]);
         Assert.Contains("steps 3-4 of 4 (from step 2)", resumedOut);
         Assert.Contains("2 × 1 (steps 3-4, resumed)", resumedOut);
         Assert.Equal((4, 2, 2), (resumed.GetProperty("steps").GetInt32(), resumed.GetProperty("start_step").GetInt32(), resumed.GetProperty("trained_steps").GetInt32()));

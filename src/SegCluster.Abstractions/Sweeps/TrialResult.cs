@@ -52,6 +52,17 @@ public sealed record TrialResult
     /// exists, say.</summary>
     [Id(22)] public string? BestCheckpointProblem { get; init; }
 
+    /// <summary>Each class's IoU in the trial's final evaluation, by class name, null for a class absent from the validation
+    /// split (as result.json's class_iou): the rare classes PAPERS.md §4 is about, and §3's rare-class enrichment, per trial.
+    /// Null until the trial ends with an evaluation (not an empty dictionary: a record compares it by reference, and two
+    /// results without one, a stored one and its copy read back, must stay equal).</summary>
+    [Id(23), JsonPropertyName("class_iou")] public IReadOnlyDictionary<string, double?>? ClassIoU { get; init; }
+
+    /// <summary>The share of each training image an annotator labels for the trial's labels (PAPERS.md §2 block annotation's
+    /// cost, §5 scribbles; 1 for dense masks), as result.json's labelled_fraction; null until the trial ends, or where it
+    /// could not be measured (a scribbled dataset the coordinator's node cannot read).</summary>
+    [Id(24)] public double? LabelledFraction { get; init; }
+
     public double? Seconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
 
     public string? ValueOf(string path) => Parameters.FirstOrDefault(p => p.Path == path)?.Value;

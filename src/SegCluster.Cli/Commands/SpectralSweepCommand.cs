@@ -44,10 +44,11 @@ public static class SpectralSweepCommand
             if (parse.GetValue(dryRun))
             {
                 if (!SpectralSweepRunner.IsValid(spec)) return 2;
+                var trained = SpectralSweepRunner.EveryGridTrained(spec);
                 // As the run: an embedded one checks the base's files here; on a cluster the nodes do.
                 if (string.IsNullOrWhiteSpace(redis))
-                    return await SweepSpecArguments.PreflightAsync(spec) ? SweepRunner.DryRun(spec, SweepRunner.Embedded(size)) : 2;
-                return SweepRunner.DryRun(spec, $"up to {size} free workers of the cluster at {remote.Address(parse).Redis}");
+                    return await SweepSpecArguments.PreflightAsync(spec) ? SweepRunner.DryRun(trained, SweepRunner.Embedded(size)) : 2;
+                return SweepRunner.DryRun(trained, $"up to {size} free workers of the cluster at {remote.Address(parse).Redis}");
             }
             if (string.IsNullOrWhiteSpace(redis))
                 return await SweepSpecArguments.PreflightAsync(spec)

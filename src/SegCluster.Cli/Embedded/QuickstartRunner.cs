@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using SegCluster.Abstractions;
 using SegCluster.Abstractions.Grains;
@@ -20,8 +21,8 @@ public static class QuickstartRunner
     private static readonly TimeSpan LoopStopLimit = TimeSpan.FromSeconds(15);
 
     /// <param name="experimentId">Names the run's checkpoint folder (train --id); null: the spec's name and the UTC time.</param>
-    /// <returns>0 on completion, 2 when the dataset, the starting checkpoint or <paramref name="output"/> is wrong (nothing
-    /// started), 130 when <paramref name="cancellationToken"/> (Ctrl+C) stopped the run, else 1 (also when result.json could
+    /// <returns>0 on completion (result.json beside the spec.yaml written as it started), 2 when the dataset, the starting
+    /// checkpoint or <paramref name="output"/> is wrong (nothing started), 130 when <paramref name="cancellationToken"/> (Ctrl+C) stopped the run, else 1 (also when result.json could
     /// not be written).</returns>
     /// <param name="optionNames">Spec fields the command sets with options of its own (quickstart's --batch-size sets
     /// training.batch_per_worker): a run's failure that names such a field names the option instead, as the user typed it.</param>
@@ -32,7 +33,7 @@ public static class QuickstartRunner
     {
         // The dataset folder and the starting checkpoint are checked here, before a cluster starts (a cluster's scheduler
         // checks them on submit); the checkpoint's step is where this run starts. Any path: the files are its user's own.
-        var (_, resumeFrom, errors, _, _) = await ExperimentPreflight.CheckAsync(spec, SpecPathPolicy.Unrestricted);
+        var (resolved, resumeFrom, errors, _, _) = await ExperimentPreflight.CheckAsync(spec, SpecPathPolicy.Unrestricted);
         if (UnusableDevice(spec, "device") is { } deviceProblem) errors.Add(deviceProblem);
         if (errors.Count > 0)
         {
@@ -48,6 +49,15 @@ public static class QuickstartRunner
         if (dryRun) return DryRunOption.Passed(spec.Dataset.Kind == DatasetSpec.Files
             ? $"every check passed (the images and masks are not decoded: `segcluster dataset inspect {spec.Dataset.Path}` checks each)"
             : "every check passed");
+        try
+        {
+            await RunSpecFile.WriteAsync(output, resolved, CancellationToken.None);  // the run's own, whatever becomes of it
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: --out '{output.FullName}': {RunSpecFile.FileName} cannot be written ({e.Message}); choose another folder.");
+            return 2;
+        }
 
         EmbeddedCluster cluster;
         try
@@ -100,7 +110,7 @@ public static class QuickstartRunner
                 Console.Error.WriteLine($"error: experiment {experimentId} {status.State.ToString().ToLowerInvariant()}: {InOptionTerms(status.Error, optionNames)}");
                 return 1;
             }
-            var result = QuickstartResult.From(experimentId, spec, status, startStep);
+            var result = QuickstartResult.From(experimentId, spec, status, startStep) with { LabelledFraction = await LabelledFractionAsync(resolved) };
             ResultTable.Write(console, result);
             var written = await OutputFolder.TryWriteAsync(output.FullName,
                 async () => console.MarkupLineInterpolated($"wrote {await result.WriteAsync(output, cancellationToken)}"));
@@ -119,6 +129,21 @@ public static class QuickstartRunner
         }
     }
 
+    /// <summary><see cref="AnnotationCost.LabelledFraction"/> of the run's (resolved) spec, off the console's thread; null, with a
+    /// warning, when the dataset cannot be read for it any more.</summary>
+    private static async Task<double?> LabelledFractionAsync(ExperimentSpec spec)
+    {
+        try
+        {
+            return await Task.Run(() => AnnotationCost.LabelledFraction(spec));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or SegCluster.Vision.Data.Files.DatasetFileException)
+        {
+            Console.Error.WriteLine($"warning: the labelled share of the training labels could not be measured ({e.Message}); result.json leaves labelled_fraction null.");
+            return null;
+        }
+    }
+
     /// <summary>Why the embedded node cannot train on the spec's device in this process (cuda:0 on a CPU build), naming it as
     /// <paramref name="name"/> (the field, or the option that set it); null when it can. Asked before the banner: the
     /// node's own check named Node:Devices once the cluster was starting, exit 1.</summary>
@@ -131,9 +156,15 @@ public static class QuickstartRunner
     {
         // Plain text, not markup: an id or a dataset path may hold ":word:", which Spectre's markup turns into an emoji.
         console.Write(new Paragraph($"SegCluster {experimentId}", new Style(decoration: Decoration.Bold)).Append(
-            $": {spec.Model.Name} on {RunSummary.Dataset(spec.Dataset)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}{LabelGridLine(spec)}"));
+            $": {spec.Model.Name} ({spec.Model.Backbone}) on {RunSummary.Dataset(spec.Dataset)}; {ArmLine(spec)}; {spec.Workers} worker(s) on {spec.Device} × batch {spec.Training.BatchPerWorker} = global batch {spec.Workers * spec.Training.BatchPerWorker}; {StepsLine(spec, startStep)}; norm {spec.Model.NormFor(spec.Workers)}{(spec.Model.Norm is null ? " (derived: " + spec.Workers + " worker(s))" : "")}; {(embedded ? WireLine(spec) : $"wire {spec.Training.Wire ?? "of the nodes' Collectives:Wire"}")}{LabelGridLine(spec)}"));
         console.WriteLine();
     }
+
+    /// <summary>Beside the model and the label grid, what tells two arms of a paper's comparison apart (result.json records
+    /// the same): "loss ce, seed 0", with the decoder truncation when it is on.</summary>
+    internal static string ArmLine(ExperimentSpec spec) =>
+        $"loss {spec.Loss.Kind}, seed {spec.Seed}" +
+        (spec.Model.DecoderTruncation < 1 ? string.Create(CultureInfo.InvariantCulture, $", decoder truncation {spec.Model.DecoderTruncation}") : "");
 
     /// <summary>"; label grid 16x16 (labels.factor 4)" when the loss is on a coarse grid; with labels.downsample_input also
     /// the network's input size (PAPERS.md §3 low-resolution training); empty at full resolution.</summary>

@@ -34,6 +34,17 @@ public sealed record QuickstartResult(
     public string Precision { get; init; } = "";
     /// <summary>training.memory_format as the workers resolved it (channels_last by default on CUDA, contiguous on CPU).</summary>
     public string MemoryFormat { get; init; } = "";
+    /// <summary>Which arm of a comparison this run is (PAPERS.md §1 model, §2/§3 label grid and truncation, §4/§5 loss):
+    /// two results of a DropClass-vs-baseline pair differ here, not only in their numbers.</summary>
+    public int Seed { get; init; }
+    public string Backbone { get; init; } = "";
+    public string LabelsMode { get; init; } = "";
+    public int LabelsFactor { get; init; }
+    public string LossKind { get; init; } = "";
+    public double DecoderTruncation { get; init; }
+    /// <summary>The share of each training image an annotator labels for the run's labels (<see cref="AnnotationCost"/>:
+    /// 1 for dense masks, one label per block, or the scribbled pixels); null where it could not be measured.</summary>
+    public double? LabelledFraction { get; init; }
     public int TrainedSteps => Steps - StartStep;
 
     private static readonly JsonSerializerOptions Json = new()
@@ -46,11 +57,8 @@ public sealed record QuickstartResult(
     public static QuickstartResult From(string experimentId, ExperimentSpec spec, ExperimentStatus status, int startStep)
     {
         var evaluation = status.Evaluation ?? throw new ArgumentException("The experiment has no evaluation.", nameof(status));
-        // A class absent from the validation split has no IoU (NaN): written as null.
-        var classIou = evaluation.ClassNames.Zip(evaluation.ClassIoU)
-            .ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : p.Second);
         var precision = SpecMapping.Precision(spec, DeviceParser.Parse(spec.Device));  // what WorkerTrainingLoop trains with
-        return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, classIou, status.ImagesPerSecond,
+        return new QuickstartResult(evaluation.MeanIoU, evaluation.PixelAccuracy, evaluation.ClassIoUByName(), status.ImagesPerSecond,
             status.Step, status.Workers, spec.Training.BatchPerWorker, $"{spec.Dataset.Height}x{spec.Dataset.Width}",
             spec.Model.Name, spec.Device, status.ElapsedSeconds)
         {
@@ -59,6 +67,12 @@ public sealed record QuickstartResult(
             StartStep = startStep,
             Precision = PrecisionOptions.Name(precision.Precision),
             MemoryFormat = PrecisionOptions.Name(precision.MemoryFormat),
+            Seed = spec.Seed,
+            Backbone = spec.Model.Backbone,
+            LabelsMode = spec.Labels.Mode,
+            LabelsFactor = spec.Labels.Factor,
+            LossKind = spec.Loss.Kind,
+            DecoderTruncation = spec.Model.DecoderTruncation,
         };
     }
 

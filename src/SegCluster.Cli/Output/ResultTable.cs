@@ -13,6 +13,7 @@ public static class ResultTable
             table.AddRow(Markup.Escape(name), iou is { } v ? Percent(v) : "n/a");
         table.AddRow(new Markup("[bold]mIoU[/]"), new Markup($"[bold]{Percent(result.Miou)}[/]"));
         table.AddRow("pixel accuracy", Percent(result.PixelAccuracy));
+        if (result.LabelledFraction is { } labelled and < 1) table.AddRow("pixels labelled (annotation)", Percent(labelled));
         table.AddRow("images/s (all workers)", ImagesPerSecond(result));
         table.AddRow("steps × workers", result.StartStep == 0
             ? $"{result.Steps} × {result.Workers}"

@@ -9,7 +9,6 @@ using SegCluster.Cli.Output;
 using SegCluster.Cli.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using SegCluster.Cluster.Training;
-using SegCluster.Vision.Labels;
 using SegCluster.Vision.Models;
 using SegCluster.Vision.Spectral;
 using Spectre.Console;
@@ -65,6 +64,10 @@ public static class SpectralSweepRunner
             return await RunOnAsync(spec, cluster.Grains, cluster.WorkerIds, $"an embedded cluster ({workers} workers)", analysis, tolerance, output, cancellationToken);
     }
 
+    /// <summary>The sweep a spectral sweep runs: every grid is trained, whatever spectral_skip says (the point is to check the
+    /// advisor's prediction against training).</summary>
+    public static SweepSpec EveryGridTrained(SweepSpec spec) => spec with { SpectralSkip = null };
+
     /// <summary>Writes the problems of a spec that cannot be a spectral sweep to stderr; true when there are none.</summary>
     public static bool IsValid(SweepSpec spec)
     {
@@ -84,7 +87,7 @@ public static class SpectralSweepRunner
     {
         if (!IsValid(spec)) return 2;
         var console = AnsiConsole.Console;
-        spec = spec with { SpectralSkip = null };  // every grid is trained: the point is to check the prediction
+        spec = EveryGridTrained(spec);
         var images = Math.Min(request.Images, spec.TrialBase.Dataset.TrainCount);
 
         var analysisOptions = new SpectralRunOptions(new DirectoryInfo(Path.Combine(output.FullName, "analysis")), spec.TrialBase, images, request.Shards,
@@ -141,7 +144,7 @@ public static class SpectralSweepRunner
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
                 nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
                 trial.MeanIoU, imagesPerSecond, cost?.Bytes * trialSpec.Training.BatchPerWorker / 1048576.0, cost?.Macs / 1e9, trial.Reason,
-                mode == LabelsSpec.Block ? BlockAnnotator.CostSaved(trialSpec.Dataset.Height, trialSpec.Dataset.Width, factor) : 0));
+                cost is null ? 0 : 1 - AnnotationCost.LabelledFraction(trialSpec)));
         }
         return rows;
     }

@@ -22,7 +22,7 @@ public static class SpectralSweepTable
         foreach (var r in report.Rows.OrderBy(r => r.Mode).ThenBy(r => r.DecoderTruncation).ThenBy(r => r.Factor))
             table.AddRow(new Text($"{r.Factor}"), new Text(r.Mode), new Text(SpectralSweepRunner.Format(r.DecoderTruncation, "0.##")),
                 new Text(SpectralRunner.Percent(r.EnergyRetained)), new Text(SpectralRunner.Percent(r.PredictedMIoU)),
-                new Text(SpectralSweepRunner.Format(r.PredictedCrossEntropyGap, "+0.000;-0.000")),
+                new Text(SpectralRunner.Signed(r.PredictedCrossEntropyGap)),
                 new Text(r.TrainedMIoU is { } m ? SpectralRunner.Percent(m) : r.State),
                 new Text(SpectralSweepRunner.Format(r.ImagesPerSecond, "F1")), new Text(SpectralSweepRunner.Format(r.ConvActivationMiB, "F1")),
                 new Text(SpectralSweepRunner.Format(r.GigaMacsPerImage, "F3")),

@@ -40,16 +40,23 @@ public sealed record SweepReport(string SweepId, SweepState State, SweepSpec Spe
     public static SweepReport FromJson(string json, string source) =>
         JsonSerializer.Deserialize<SweepReport>(json, Json) ?? throw new InvalidDataException($"{source}: empty sweep report.");
 
+    /// <summary>The classes of the trials' evaluations, in evaluation order: a column class_iou.NAME each in results.csv.</summary>
+    [JsonIgnore] public IReadOnlyList<string> ClassNames => Trials.SelectMany(t => t.ClassIoU?.Keys ?? []).Distinct().ToList();
+
     public string ToCsv()
     {
         var text = new StringBuilder();
-        var columns = new[] { "rank", "trial", "state", $"metric_{Spec.Metric}", "miou", "pixel_accuracy", "final_loss", "steps", "seconds" }
-            .Concat(AxisPaths).Append("best_checkpoint").Append("reason");
+        var classes = ClassNames;
+        var columns = new[] { "rank", "trial", "state", $"metric_{Spec.Metric}", "miou", "pixel_accuracy", "labelled_fraction" }
+            .Concat(classes.Select(c => $"class_iou.{c}"))
+            .Concat(["final_loss", "steps", "seconds"]).Concat(AxisPaths).Append("best_checkpoint").Append("reason");
         text.AppendLine(string.Join(',', columns.Select(Quote)));
         var rank = 0;
         foreach (var t in Ranked)
         {
-            var cells = new[] { $"{++rank}", t.Name, t.State.ToString().ToLowerInvariant(), Number(t.Metric), Number(t.MeanIoU), Number(t.PixelAccuracy), Number(t.FinalLoss), $"{t.Steps}", Number(t.Seconds) }
+            var cells = new[] { $"{++rank}", t.Name, t.State.ToString().ToLowerInvariant(), Number(t.Metric), Number(t.MeanIoU), Number(t.PixelAccuracy), Number(t.LabelledFraction) }
+                .Concat(classes.Select(c => Number(t.ClassIoU?.GetValueOrDefault(c))))
+                .Concat([Number(t.FinalLoss), $"{t.Steps}", Number(t.Seconds)])
                 .Concat(AxisPaths.Select(p => t.ValueOf(p) ?? "")).Append(t.BestCheckpoint?.Path ?? "").Append(t.Reason ?? "");
             text.AppendLine(string.Join(',', cells.Select(Quote)));
         }

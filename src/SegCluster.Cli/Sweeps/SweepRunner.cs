@@ -5,6 +5,7 @@ using SegCluster.Cli.Commands;
 using SegCluster.Cli.Embedded;
 using SegCluster.Cli.Output;
 using SegCluster.Cli.Remote;
+using SegCluster.Cluster.Sweeps;
 using SegCluster.Cluster.Sweeps.Search;
 using Spectre.Console;
 
@@ -115,7 +116,8 @@ public static class SweepRunner
     /// <summary>
     /// `sweep --dry-run` (and spectral-sweep's): the banner a run prints and the trials as the sweep expands them
     /// (<see cref="TrialPlanner.Expand"/>, as it starts: invalid combinations are skipped), each skipped one with its
-    /// reason; nothing starts. 0 when a trial would run, 2 when every combination is invalid.
+    /// reason, and how many spectral_skip may skip after its analysis; nothing starts. 0 when a trial would run, 2 when
+    /// every combination is invalid.
     /// </summary>
     public static int DryRun(SweepSpec spec, string where)
     {
@@ -128,7 +130,12 @@ public static class SweepRunner
             Console.Error.WriteLine($"error: every one of the {trials.Count} trials is an invalid combination (above); change the axes or the base.");
             return 2;
         }
-        return DryRunOption.Passed($"{runnable.Count} of {trials.Count} trials would run" + (skipped.Count > 0 ? $", {skipped.Count} skipped" : ""));
+        // spectral_skip decides in the sweep's driver, on the label analysis it runs as the sweep starts: only a bound here.
+        var maySkip = SpectralTrialFilter.MaySkip(spec, runnable);
+        if (maySkip > 0)
+            Console.WriteLine($"spectral_skip: up to {maySkip} of these trials (those with labels.factor > 1) may be skipped after the label analysis the sweep runs as it starts");
+        return DryRunOption.Passed($"{runnable.Count} of {trials.Count} trials would run" + (skipped.Count > 0 ? $", {skipped.Count} skipped" : "") +
+                                   (maySkip > 0 ? $" (up to {maySkip} fewer with spectral_skip)" : ""));
     }
 
 

@@ -6,6 +6,7 @@ using SegCluster.Abstractions.Messages;
 using SegCluster.Abstractions.Sweeps;
 using SegCluster.Cluster.Grains;
 using SegCluster.Cluster.Nodes;
+using SegCluster.Cluster.Training;
 
 namespace SegCluster.Cluster.Sweeps;
 
@@ -53,8 +54,11 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         var step = Math.Max(0, fromStep - options.Value.LossWindow);
         var validated = fromStep;  // the step of the last validation reported
         ExperimentStatus? last = null;  // the latest status read: its best checkpoint goes with the outcome
-        TrialOutcome Ended(TrialOutcome outcome) =>
-            last is null ? outcome : outcome with { BestCheckpoint = last.BestCheckpoint, BestCheckpointProblem = last.EarlierBest?.Problem };
+        // Measured beside the training, off the grain scheduler: scribbles are drawn on a few train images.
+        var labelled = Task.Run(() => LabelledFraction(launch));
+        async Task<TrialOutcome> Ended(TrialOutcome outcome) =>
+            (last is null ? outcome : outcome with { BestCheckpoint = last.BestCheckpoint, BestCheckpointProblem = last.EarlierBest?.Problem })
+            with { LabelledFraction = await labelled };
         try
         {
             while (true)
@@ -66,7 +70,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 catch (OperationCanceledException)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: TrialTransitions.SweepCancelled));
+                    return await Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: TrialTransitions.SweepCancelled));
                 }
 
                 ExperimentStatus status;
@@ -84,11 +88,11 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 }
 
                 if (HasNoRecord(status))  // would stay pending: nothing runs it
-                    return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node"));
+                    return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node"));
                 if (LostWorkers(launch.Workers) is [var first, ..] lost)
                 {
                     await AbandonQuietlyAsync(experiment);
-                    return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost));
+                    return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost));
                 }
 
                 foreach (var point in points)
@@ -98,7 +102,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     if (step > fromStep && !progress(new TrialProgress(step, loss.Value)))
                     {
                         await AbandonQuietlyAsync(experiment);
-                        return Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
+                        return await Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
                     }
                 }
                 // Validations after the losses: a validation at step s comes after step s's loss, and the status was read first.
@@ -108,11 +112,11 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                     if (!progress(new TrialProgress(validation.Step, loss.Value, validation.Evaluation)))
                     {
                         await AbandonQuietlyAsync(experiment);
-                        return Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
+                        return await Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
                     }
                 }
                 if (!status.State.IsFinal()) continue;
-                return Ended(status.State switch
+                return await Ended(status.State switch
                 {
                     // The status's step: a followed experiment that completed may have reported no losses to this runner.
                     ExperimentState.Completed => new TrialOutcome(TrialState.Completed, Math.Max(step, status.Step), loss.Value, status.Evaluation),
@@ -124,7 +128,21 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         catch (Exception e)
         {
             await AbandonQuietlyAsync(experiment);
-            return Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}"));
+            return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}"));
+        }
+    }
+
+    /// <summary><see cref="AnnotationCost.LabelledFraction"/> of the trial's spec; null, logged, when its files cannot be read here.</summary>
+    private double? LabelledFraction(TrialLaunch launch)
+    {
+        try
+        {
+            return AnnotationCost.LabelledFraction(launch.Spec);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Trial {Experiment}: the labelled share of its training labels could not be measured ({Error})", launch.ExperimentId, e.Message);
+            return null;
         }
     }
 

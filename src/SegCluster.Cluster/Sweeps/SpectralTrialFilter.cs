@@ -19,8 +19,12 @@ public sealed class SpectralTrialFilter
     private const int BatchSize = 8;
 
     /// <summary>Whether the sweep asks for the analysis and a trial has a label grid coarser than full resolution.</summary>
-    public static bool Applies(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials) =>
-        sweep.SpectralSkip is not null && trials.Any(t => t.Spec.Labels.Factor != 1);
+    public static bool Applies(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials) => MaySkip(sweep, trials) > 0;
+
+    /// <summary>How many of <paramref name="trials"/> the analysis may skip: those with a label grid coarser than full
+    /// resolution, when the sweep asks for it (what `sweep --dry-run` can say before the analysis decides).</summary>
+    public static int MaySkip(SweepSpec sweep, IReadOnlyList<(int Index, ExperimentSpec Spec)> trials) =>
+        sweep.SpectralSkip is null ? 0 : trials.Count(t => t.Spec.Labels.Factor != 1);
 
     /// <summary>Trial index → why it is skipped, for the trials (index, spec) predicted to lose too much.</summary>
     /// <param name="cancellationToken">Stops waiting (a cancelled sweep must not wait out the analysis); the analysis itself

@@ -14,4 +14,8 @@ public sealed record TrialOutcome(
 
     /// <summary>Why there is no <see cref="BestCheckpoint"/> although the attempt has a best (<see cref="EarlierBest.Problem"/>).</summary>
     public string? BestCheckpointProblem { get; init; }
+
+    /// <summary>The share of each training image an annotator labels for the trial's labels (<see cref="Training.AnnotationCost"/>);
+    /// null where it could not be measured.</summary>
+    public double? LabelledFraction { get; init; }
 }

@@ -34,7 +34,7 @@ public static class TrialTransitions
             StartedAt = now, Curve = [], Validations = [], Steps = resumedFrom,
             // Nothing of the earlier attempt's result: a running trial shows none (a stale FinishedAt gave negative seconds),
             // and one that ends without a value of its own must not rank with the earlier attempt's.
-            Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, FinishedAt = null,
+            Metric = null, FinalLoss = null, MeanIoU = null, PixelAccuracy = null, ClassIoU = null, LabelledFraction = null, FinishedAt = null,
             BestCheckpoint = null, BestCheckpointProblem = null,
             // A List, not [.. ]: Redis storage's JSON names a list's type, and the compiler's own read-only list type does not resolve.
             Rungs = trial.Rungs.Where(r => r.Step <= resumedFrom).ToList(),
@@ -68,6 +68,8 @@ public static class TrialTransitions
             FinalLoss = loss,
             MeanIoU = evaluation?.MeanIoU,
             PixelAccuracy = evaluation?.PixelAccuracy,
+            ClassIoU = evaluation?.ClassIoUByName(),
+            LabelledFraction = outcome.LabelledFraction,
             // A trial stopped early keeps its last validation's value (ASHA on a validation metric), if it had one.
             Metric = spec.Metric == SweepSpec.Loss ? loss
                 : (evaluation is null ? null : spec.ValueOf(evaluation)) ?? (outcome.State == TrialState.Stopped ? trial.Metric : null),

@@ -59,6 +59,19 @@ public sealed class ExperimentTrialRunnerTests
         Assert.Equal((TrialState.Stopped, 1), (stopped.State, stopping.Cancels));
     }
 
+    /// <summary>The outcome carries the annotation cost of the trial's training labels (PAPERS.md §2 blocks, §5 scribbles), so
+    /// the sweep's results compare it with the mIoU it bought: one label per 4×4 block is 1/16 of the pixels.</summary>
+    [Fact]
+    public async Task The_outcome_carries_the_labelled_share_of_the_trials_training_labels()
+    {
+        var blocks = Launch with { Spec = new ExperimentSpec { Labels = new LabelsSpec { Mode = LabelsSpec.Block, Factor = 4 } } };
+
+        var outcome = await Runner(new ScriptedExperiment { Statuses = [Status(ExperimentState.Completed)] }).RunAsync(blocks, _ => true, CancellationToken.None);
+
+        Assert.Equal(TrialState.Completed, outcome.State);
+        Assert.Equal(1.0 / 16, outcome.LabelledFraction);
+    }
+
     /// <summary>A trial's attempt continuing from an earlier attempt's checkpoint may write no best.ckpt of its own: its
     /// outcome says where its best weights are as its experiment's last status did (the earlier attempt's best.ckpt), or why
     /// that file cannot be pointed at.</summary>

@@ -92,6 +92,28 @@ public sealed class TrialTransitionsTests
         Assert.Equal((TrialState.Failed, (double?)null, "rank 0 died"), (failed.State, failed.Metric, failed.Reason));
     }
 
+    /// <summary>PAPERS.md §4 reports per-class IoU (its rare classes) against the same model without the scheme: a trial keeps
+    /// each class's IoU of its final evaluation, by name (an absent class's NaN as null), and a new attempt none of them;
+    /// likewise the labelled share of its training labels (§2, §5: annotation cost against mIoU).</summary>
+    [Fact]
+    public void A_trial_keeps_each_classs_iou_of_its_evaluation_and_a_new_attempt_starts_without()
+    {
+        var attempt = FailedAttempt with { State = TrialState.Running };
+        var evaluation = new EvaluationReport(0.5, 0.9, [0.9, double.NaN, 0.1], ["road", "sky", "rider"]);
+
+        var completed = TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Completed, 20, 0.5, evaluation), Now);
+        Assert.Equal(new Dictionary<string, double?> { ["road"] = 0.9, ["sky"] = null, ["rider"] = 0.1 }, completed.ClassIoU);
+        Assert.Equal(["road", "sky", "rider"], completed.ClassIoU!.Keys);  // the evaluation's order: results.csv's columns
+
+        Assert.Null(TrialTransitions.Launched("sweep-1", completed, ["w1"], null, Now).ClassIoU);
+
+        // The labelled share of its training labels likewise: the ended attempt's, none while a new one runs.
+        var blocks = TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Completed, 20, 0.5, evaluation) { LabelledFraction = 0.0625 }, Now);
+        Assert.Equal(0.0625, blocks.LabelledFraction);
+        Assert.Null(TrialTransitions.Launched("sweep-1", blocks, ["w1"], null, Now).LabelledFraction);
+        Assert.Null(TrialTransitions.Ended(MeanIoUSweep, attempt, new TrialOutcome(TrialState.Failed, 4, 0.5, Error: "rank 0 died"), Now).ClassIoU);
+    }
+
     [Fact]
     public void A_resumed_trial_gets_its_retries_back_and_a_failed_one_says_why_it_runs_again()
     {

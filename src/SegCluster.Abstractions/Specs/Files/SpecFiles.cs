@@ -88,6 +88,16 @@ public static class SpecFiles
 
     public static string ToJson<T>(T spec) => JsonSerializer.Serialize(spec, Options);
 
+    /// <summary>The spec as a document <see cref="Load{T}"/> reads back as the same spec (YAML being a superset of JSON, in
+    /// either format): <see cref="ToJson{T}"/> without a field the document's other one overrides (training.steps when
+    /// training.epochs is set), which a written document may not set together.</summary>
+    public static string ToDocument<T>(T spec)
+    {
+        var tree = ToTree(spec);
+        SpecSchema.DropOverridden(tree, typeof(T));
+        return tree.ToJsonString(Options);
+    }
+
     public static JsonNode? ParseTree(string text, SpecFormat format, string source = "spec")
     {
         try

@@ -27,6 +27,16 @@ internal static class SpecSchema
         [typeof(TrainingSpec)] = ("steps", "epochs", "epochs would decide the run's length and steps be ignored"),
     };
 
+    /// <summary>Removes from <paramref name="tree"/>, a <paramref name="type"/> written whole (<see cref="SpecFiles.ToTree{T}"/>),
+    /// the first field of each <see cref="Exclusive"/> pair whose second is set: the record holds both (training.steps keeps
+    /// its default beside epochs), a document may set only one.</summary>
+    public static void DropOverridden(JsonObject tree, Type type)
+    {
+        if (Exclusive.TryGetValue(type, out var pair) && tree[pair.Second] is not null) tree.Remove(pair.First);
+        foreach (var (key, property) in Fields(type))
+            if (IsRecord(property.PropertyType) && tree[key] is JsonObject child) DropOverridden(child, property.PropertyType);
+    }
+
     /// <param name="nullability">The declared nullability of the field (of a list item, of a mapping value) where known:
     /// a null for a field declared non-nullable would otherwise reach validation as a null section.</param>
     private static JsonNode? Normalise(JsonNode? node, Type type, NullabilityInfo? nullability, string path, List<string> errors, bool asWritten)

@@ -111,6 +111,23 @@ public sealed class SpecFilesTests
         Assert.Equal(byEpochs.Training, SpecFiles.ParseRecorded<ExperimentSpec>(SpecFiles.ToJson(byEpochs), "a.ckpt").Training);
     }
 
+    /// <summary>The document a run writes beside its result (spec.yaml) loads back as the spec it ran, in YAML as in JSON:
+    /// one by epochs too, whose record still holds the default steps a written document may not set beside them.</summary>
+    [Fact]
+    public void A_spec_written_as_a_document_loads_back_as_the_same_spec()
+    {
+        var byEpochs = new ExperimentSpec
+        {
+            Seed = 7,
+            Training = new TrainingSpec { Epochs = 3, WeightDecay = 1e-5 },
+            Loss = new LossSpec { Kind = LossSpec.ClassSuppressionKind },
+        };
+        foreach (var format in new[] { SpecFormat.Yaml, SpecFormat.Json })
+            Assert.Equal(SpecFiles.ToJson(byEpochs), SpecFiles.ToJson(SpecFiles.Parse<ExperimentSpec>(SpecFiles.ToDocument(byEpochs), format)));
+        var sweep = new SweepSpec { Base = byEpochs };
+        Assert.Equal(SpecFiles.ToJson(sweep), SpecFiles.ToJson(SpecFiles.Parse<SweepSpec>(SpecFiles.ToDocument(sweep), SpecFormat.Yaml)));
+    }
+
     [Fact]
     public void Every_problem_is_reported_at_once()
     {
