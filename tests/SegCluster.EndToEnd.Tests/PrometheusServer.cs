@@ -30,42 +30,45 @@ internal sealed class PrometheusServer : IAsyncDisposable
 
     public static bool Installed => File.Exists(Binary);
 
-    /// <summary>Starts Prometheus and returns once /-/ready answers (at most <paramref name="readyWithin"/>).</summary>
+    /// <summary>Starts Prometheus and returns once /-/ready answers (at most <paramref name="readyWithin"/>). On failure
+    /// the process and its folder are gone.</summary>
     public static async Task<PrometheusServer> StartAsync(IEnumerable<string> targets, TimeSpan readyWithin)
     {
         var dir = Directory.CreateTempSubdirectory("segcluster-prometheus-");
-        var config = Path.Combine(dir.FullName, "prometheus.yml");
-        await File.WriteAllTextAsync(config, $$"""
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-            scrape_configs:
-              - job_name: segcluster
-                static_configs:
-                  - targets: [{{string.Join(", ", targets.Select(t => $"\"{t}\""))}}]
-            """);
-        var port = LoopbackPorts.Next();
-        var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}",
-                     $"--web.listen-address=127.0.0.1:{port}" })
-            info.ArgumentList.Add(a);
-        var server = new PrometheusServer(Process.Start(info) ?? throw new InvalidOperationException("could not start prometheus"), dir, port);
-        var deadline = DateTime.UtcNow + readyWithin;
-        while (DateTime.UtcNow < deadline && !server._process.HasExited)
+        PrometheusServer? server = null;
+        try
         {
-            try
+            var config = Path.Combine(dir.FullName, "prometheus.yml");
+            await File.WriteAllTextAsync(config, $$"""
+                global:
+                  scrape_interval: 1s
+                  scrape_timeout: 1s
+                scrape_configs:
+                  - job_name: segcluster
+                    static_configs:
+                      - targets: [{{string.Join(", ", targets.Select(t => $"\"{t}\""))}}]
+                """);
+            var port = LoopbackPorts.Next();
+            var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}",
+                         $"--web.listen-address=127.0.0.1:{port}" })
+                info.ArgumentList.Add(a);
+            server = new PrometheusServer(Process.Start(info) ?? throw new InvalidOperationException("could not start prometheus"), dir, port);
+            var deadline = DateTime.UtcNow + readyWithin;
+            while (DateTime.UtcNow < deadline && !server._process.HasExited)
             {
-                if ((await server._http.GetAsync("/-/ready")).IsSuccessStatusCode) return server;
+                if (await server._http.TryGetStringAsync("/-/ready") is not null) return server;  // null: not listening yet, or busy
+                await Task.Delay(100);
             }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            await Task.Delay(100);
+            var log = server._process.HasExited ? await server._stderr : "(still running)";
+            throw new TimeoutException($"prometheus was not ready within {readyWithin}: {log}");
         }
-        var log = server._process.HasExited ? await server._stderr : "(still running)";
-        await server.DisposeAsync();
-        throw new TimeoutException($"prometheus was not ready within {readyWithin}: {log}");
+        catch
+        {
+            if (server is not null) await server.DisposeAsync();
+            else dir.Delete(recursive: true);
+            throw;
+        }
     }
 
     /// <summary>Instant query (/api/v1/query); returns the number of series or vector elements in the result.</summary>

@@ -75,7 +75,7 @@ internal sealed class RedisCluster : IAsyncDisposable
                 status = await StatusAsync(experimentId);
                 if (done(status)) return status;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (HttpPolling.IsNoAnswer(e))
             {
                 // the node answering may be the one just killed, or the coordinator is moving
             }
@@ -97,7 +97,7 @@ internal sealed class RedisCluster : IAsyncDisposable
                 var snapshot = JsonDocument.Parse(await http.GetStringAsync("/api/scheduler")).RootElement;
                 if (snapshot.GetProperty("workers").GetArrayLength() >= count) return;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (HttpPolling.IsNoAnswer(e))
             {
                 // nodes still starting
             }
