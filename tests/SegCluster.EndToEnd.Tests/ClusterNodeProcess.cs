@@ -90,8 +90,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.KillAndWaitAsync();
         _process.Dispose();
     }
 }

@@ -173,8 +173,7 @@ public sealed class NodeHostTests
         {
             if (_disposed) return;
             _disposed = true;
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _process.KillAndWaitAsync();
             _ = await _stdout + await _stderr;
             _process.Dispose();
             Http.Dispose();

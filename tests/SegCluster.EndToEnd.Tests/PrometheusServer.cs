@@ -85,8 +85,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.KillAndWaitAsync();
         _process.Dispose();
         _http.Dispose();
         _dir.Delete(recursive: true);

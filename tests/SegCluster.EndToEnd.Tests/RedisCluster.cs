@@ -137,10 +137,24 @@ internal sealed class RedisCluster : IAsyncDisposable
     public Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(TimeSpan timeout, params string[] args) =>
         CliProcess.RunAsync(timeout, [.. args, "--cluster", Redis.Address, "--token", Token]);
 
+    /// <summary>Stops every node (each one even if another fails to), then Redis, then deletes the folder, each whatever
+    /// the step before threw: what is left running outlives the test and holds its ports.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in Nodes) await node.DisposeAsync();
-        await Redis.DisposeAsync();
-        _dir.Delete(recursive: true);
+        try
+        {
+            await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
+        }
+        finally
+        {
+            try
+            {
+                await Redis.DisposeAsync();
+            }
+            finally
+            {
+                _dir.Delete(recursive: true);
+            }
+        }
     }
 }

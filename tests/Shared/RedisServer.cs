@@ -106,8 +106,7 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.KillAndWaitAsync();
         _process.Dispose();
     }
 
