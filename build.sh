@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SegCluster build entry point.
 #   ./build.sh            build the solution
-#   ./build.sh test       install what the tests need when missing (redis-server, prometheus), build, run every test project
+#   ./build.sh test       install what the tests need when missing (redis-server, prometheus and promtool on PATH, where the
+#                         tests look for them), build, run every test project
 #   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
 # Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda). For test, arguments after
 # `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
@@ -18,7 +19,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 ensure_test_services() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)  # the package has both
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "build.sh: the tests need ${missing[*]} on PATH and there is no apt-get to install them;" \

@@ -45,7 +45,7 @@ public sealed partial class HelmPrometheusRuleTests
         {
             await File.WriteAllTextAsync(file, new SerializerBuilder().Build().Serialize(
                 new Dictionary<object, object> { ["groups"] = RenderedGroups("job=\"segcluster-metrics\", namespace=\"segcluster\"") }));
-            var info = new ProcessStartInfo(PrometheusServer.Promtool, ["check", "rules", file]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            var info = new ProcessStartInfo(PrometheusServer.Promtool!, ["check", "rules", file]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var promtool = Process.Start(info)!;
             var output = await promtool.StandardOutput.ReadToEndAsync() + await promtool.StandardError.ReadToEndAsync();
             await promtool.WaitForExitAsync();

@@ -5,15 +5,16 @@ using System.Text.Json;
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
-/// The real Prometheus server (apt package, /usr/bin/prometheus) as a child process on 127.0.0.1, a free
+/// The real Prometheus server (apt package; on PATH) as a child process on 127.0.0.1, a free
 /// port and a temporary storage folder, scraping the given targets every 2 s. A scrape may take the whole 2 s
 /// (Prometheus allows no more than the interval): a node training on CI's 2 loaded cores missed a 1 s timeout.
 /// </summary>
 internal sealed class PrometheusServer : IAsyncDisposable
 {
-    public const string Binary = "/usr/bin/prometheus";
-    public const string Promtool = "/usr/bin/promtool";
-    public const string MissingReason = "prometheus is not installed (apt-get install prometheus; ./build.sh test installs it)";
+    /// <summary>prometheus and promtool on PATH, or null.</summary>
+    public static string? Binary { get; } = Executables.OnPath("prometheus");
+    public static string? Promtool { get; } = Executables.OnPath("promtool");
+    public const string MissingReason = "prometheus or promtool is not on PATH (apt-get install prometheus; ./build.sh test installs it)";
 
     private readonly Process _process;
     private readonly DirectoryInfo _dir;
@@ -29,7 +30,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
-    public static bool Installed => File.Exists(Binary);
+    /// <summary>Both: the tests marked <see cref="RequiresPrometheusFactAttribute"/> run one or the other.</summary>
+    public static bool Installed => Binary is not null && Promtool is not null;
 
     /// <summary>Starts Prometheus and returns once /-/ready answers (at most <paramref name="readyWithin"/>). On failure
     /// the process and its folder are gone.</summary>
@@ -50,7 +52,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
                       - targets: [{{string.Join(", ", targets.Select(t => $"\"{t}\""))}}]
                 """);
             var port = LoopbackPorts.Next();
-            var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var info = new ProcessStartInfo(Binary ?? throw new InvalidOperationException(MissingReason)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}",
                          $"--web.listen-address=127.0.0.1:{port}" })
                 info.ArgumentList.Add(a);
