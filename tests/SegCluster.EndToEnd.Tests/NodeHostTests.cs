@@ -158,7 +158,7 @@ public sealed class NodeHostTests
         private static NodeProcess Launch(Dictionary<string, string> settings)
         {
             int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false }.WithoutCrashDumps();
             info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
             info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
             info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
