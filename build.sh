@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # SegCluster build entry point.
 #   ./build.sh            build the solution
-#   ./build.sh test       install what the tests need when missing (redis-server, prometheus, helm), build, run every test project
+#   ./build.sh test       install what the tests need when missing (redis-server, prometheus and promtool, helm: on PATH,
+#                         where the tests look for them), build, run every test project
 #   ./build.sh publish    framework-dependent publish of the CLI to artifacts/publish/segcluster
 # Extra arguments after the verb go to dotnet (e.g. ./build.sh test -p:TorchBackend=cuda). For test, arguments after
 # `--` and any --filter go to dotnet test only, the rest to both dotnet build and dotnet test:
 #   ./build.sh test --filter "FullyQualifiedName~SpecFilesTests"
 #   ./build.sh test -p:TorchBackend=cuda -- --filter "Category!=Slow" --blame-hang-timeout 10m
 # (Category=Slow: tests of tens of seconds each or a second build; CI runs every test.)
+# Test hosts run in blame mode: a host that crashes, or spends 20 minutes in one test, is ended and the tests it was
+# running are named at the end (any --blame* argument of your own replaces these).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,7 +21,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 ensure_test_services() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)  # the package has both
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "build.sh: the tests need ${missing[*]} on PATH and there is no apt-get to install them;" \
@@ -130,9 +133,17 @@ case "$verb" in
     # A 64 MB first generation: far fewer collections, so far fewer chances for TorchSharp's temporary-Scalar
     # finalizer race (docs/platform.md) to hit a test; the shipped images set the same.
     export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}"
+    # A crashed test host leaves no failed test behind, and a hung one ran until CI's time limit ended everything, unnamed.
+    # Blame names the tests each was running. Mini dumps: a full one of a process holding libtorch is gigabytes. The .NET
+    # processes the tests start leave --blame-crash's settings out (tests/Shared/ChildProcesses.WithoutCrashDumps).
+    blame=(--blame-crash --blame-crash-dump-type mini --blame-hang-timeout 20m --blame-hang-dump-type mini)
+    for a in ${test_args[@]+"${test_args[@]}"}; do
+      case "$a" in --blame*) blame=() ;; esac  # dotnet test refuses an option given twice
+    done
     set +e
     dotnet test SegCluster.sln -c Release --no-build --logger "trx" --logger "console;verbosity=normal" \
-      --results-directory "$results" ${build_args[@]+"${build_args[@]}"} ${test_args[@]+"${test_args[@]}"} 2>&1 | grep --line-buffered -v 'NNPACK.cpp.*Could not initialize NNPACK'
+      --results-directory "$results" ${blame[@]+"${blame[@]}"} ${build_args[@]+"${build_args[@]}"} ${test_args[@]+"${test_args[@]}"} 2>&1 |
+      grep --line-buffered -v 'NNPACK.cpp.*Could not initialize NNPACK'
     status=${PIPESTATUS[0]}
     set -e
     # One closing line over every test project.
@@ -163,6 +174,26 @@ for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
         print(f"    {line.strip()}")
 PY
       done
+    fi
+    # A run that failed with no failed test: a test host crashed or hung (its TRX says "aborted"), or wrote no TRX at all.
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+      echo "dotnet test exited ${status} with no failed test: a test host crashed or hung."
+      for project in tests/*/*.Tests.csproj; do
+        name=$(basename "$project" .csproj)
+        trx=$(grep -liF -e "Discovering: ${name}" -e "/${name}.dll\"" "$results"/*.trx 2>/dev/null | head -1 || true)
+        if [ -z "$trx" ]; then
+          echo "  ${name}: wrote no TRX"
+        elif reason=$(grep -o '<Text>The active test run was aborted[^<]*' "$trx" | head -1) && [ -n "$reason" ]; then
+          echo "  ${name}: ${reason#<Text>}"
+        fi
+      done
+      # Blame's sequence files mark the tests a host was running when it ended.
+      running=$(find "$results" -name 'Sequence_*.xml' -exec grep -ho '<Test Name="[^"]*"[^>]*Completed="False"' {} + 2>/dev/null |
+        sed 's/<Test Name="\([^"]*\)".*/\1/' | sort -u || true)
+      if [ -n "$running" ]; then
+        echo "  running when their test host ended:"
+        sed 's/^/    /' <<<"$running"
+      fi
     fi
     echo "${passed} passed, ${failed} failed, ${skipped} skipped"
     exit $status

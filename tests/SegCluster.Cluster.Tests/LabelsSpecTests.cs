@@ -67,10 +67,13 @@ public sealed class LabelsSpecTests
         Assert.Equal(4, low.Factor);
         Assert.Equal(1, low.Inner.Options.LogitFactor);  // the whole decoder, at the small input
         model.train();
-        var images = randn(2, 3, 64, 64);
+        // A generator of its own: draws from torch's global one, outside GlobalGenerator's lock, would land inside a seeded
+        // build running in parallel (ModelInitialisationTests) and change its weights.
+        using var generator = new Generator(1);
+        var images = randn([2, 3, 64, 64], generator: generator);
         var output = model.forward(images);
         Assert.Equal(new long[] { 2, 3, 16, 16 }, output.Logits.shape);
-        var labels = randint(0, 3, [2, 64, 64], dtype: ScalarType.Int64);
+        var labels = randint(0, 3, [2, 64, 64], dtype: ScalarType.Int64, generator: generator);
         SpecMapping.Criterion(spec).Terms(output, labels, images).Sums[0].backward();
     }
 
@@ -106,7 +109,8 @@ public sealed class LabelsSpecTests
         using var scope = NewDisposeScope();
         using var model = SpecMapping.BuildModel(spec);
         model.train();
-        var images = randn(1, 3, 32, 32);
+        using var generator = new Generator(1);  // not the global one (see above)
+        var images = randn([1, 3, 32, 32], generator: generator);
         var output = model.forward(images);
         var strokes = full(1, 32, 32, 255L, ScalarType.Int64);
         strokes[0, 1] = tensor(2L);  // a horizontal 1-pixel stroke of class 2 on row 1, not a multiple of any stride s >= 2

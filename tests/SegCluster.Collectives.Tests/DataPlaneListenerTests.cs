@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SegCluster.Collectives.Tcp;
@@ -47,6 +48,7 @@ public sealed class DataPlaneListenerTests
     {
         using var listener = new DataPlaneListener(IPAddress.Loopback, Hello, Options);
         var silent = new List<TcpClient>();
+        var sinceFirst = Stopwatch.StartNew();  // no handshake began before this, so none can reach its deadline sooner
         for (int i = 0; i < DataPlaneListener.MaxPendingHandshakes + 8; i++)
         {
             var client = new TcpClient();
@@ -54,9 +56,12 @@ public sealed class DataPlaneListenerTests
             silent.Add(client);
         }
 
-        // All at once, well inside the 10 s handshake deadline: a connection in its handshake gets the listener's greeting
-        // and then waits; a closed one reads the end.
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        // All at once, until 1 s before the first handshake's deadline could end any of them (~8 s; 3 s was short for the
+        // evictions on 2 loaded cores): a connection in its handshake gets the listener's greeting and then waits; a closed
+        // one reads the end.
+        var waitFor = DataPlaneListener.HandshakeTimeout - TimeSpan.FromSeconds(1) - sinceFirst.Elapsed;
+        Assert.True(waitFor > TimeSpan.Zero, $"connecting the dialers took {sinceFirst.Elapsed}: no time left before the handshake deadline");
+        using var wait = new CancellationTokenSource(waitFor);
         var ended = await Task.WhenAll(silent.Select(async client =>
         {
             var buffer = new byte[64];

@@ -25,7 +25,7 @@ internal sealed class CliProcess : IDisposable
     /// <summary>Starts the CLI at <paramref name="dll"/>; <paramref name="environment"/> entries set (or, when null, remove) variables.</summary>
     public static CliProcess StartAt(string dll, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false }.WithoutCrashDumps();
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["NO_COLOR"] = "1";

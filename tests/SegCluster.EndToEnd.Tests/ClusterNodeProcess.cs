@@ -39,7 +39,8 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
         NetworkHost? host = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
-        var info = new ProcessStartInfo(host is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(host is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false }
+            .WithoutCrashDumps();
         // `ip netns exec` execs dotnet in the namespace: the process started here is the node itself, as kill -9 needs.
         string[] launcher = host is null ? [] : ["netns", "exec", host.Namespace, "dotnet"];
         string[] advertise = host is null ? [] : ["--advertise-host", host.Address];
@@ -90,8 +91,7 @@ internal sealed class ClusterNodeProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.KillAndWaitAsync();
         _process.Dispose();
     }
 }

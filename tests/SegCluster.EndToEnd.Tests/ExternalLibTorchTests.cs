@@ -82,10 +82,7 @@ public sealed class ExternalLibTorchTests : IClassFixture<ExternalLibTorchTests.
     /// <summary>The native folder of the libtorch-cpu package TorchSharp-cpu restored (the same libtorch 2.10 the default build bundles).</summary>
     private static string LibTorchCpuFolder()
     {
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } custom
-            ? custom
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var root = Path.Combine(packages, "libtorch-cpu-linux-x64");
+        var root = Path.Combine(NuGetPackages.Folder, "libtorch-cpu-linux-x64");
         return Directory.Exists(root)
             ? Directory.GetDirectories(root).Select(v => Path.Combine(v, "runtimes", "linux-x64", "native")).Where(Directory.Exists).Order().Last()
             : throw new DirectoryNotFoundException($"{root} is missing: restore the solution first (the default build pulls libtorch-cpu).");

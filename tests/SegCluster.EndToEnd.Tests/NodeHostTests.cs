@@ -119,22 +119,35 @@ public sealed class NodeHostTests
         public HttpClient HttpAt(IPAddress address) =>
             new() { BaseAddress = new Uri($"http://{address}:{Http.BaseAddress!.Port}"), Timeout = TimeSpan.FromSeconds(10) };
 
+        /// <summary>How long a node may take to answer /health: seconds alone, minutes on CI's 2 cores shared with other
+        /// test hosts' training.</summary>
+        private static readonly TimeSpan StartLimit = TimeSpan.FromMinutes(3);
+
         public static async Task<NodeProcess> StartAsync(Dictionary<string, string> settings)
         {
             var node = Launch(settings);
-
             string? health = null;
-            for (var attempt = 0; attempt < 150 && health is null && !node._process.HasExited; attempt++)
+            var exited = false;
+            try
             {
-                try { health = await node.Http.GetStringAsync("/health"); }
-                catch (HttpRequestException) { await Task.Delay(200); }
+                var deadline = DateTime.UtcNow + StartLimit;
+                while (health is null && !node._process.HasExited && DateTime.UtcNow < deadline)
+                {
+                    health = await node.Http.TryGetStringAsync("/health");  // null: not listening yet, or busy starting
+                    if (health is null) await Task.Delay(200);
+                }
+            }
+            finally
+            {
+                // A node that did not come up must not outlive the test, whatever ended the wait.
+                if (health != "Healthy")
+                {
+                    exited = node._process.HasExited;
+                    await node.DisposeAsync();
+                }
             }
             if (health != "Healthy")
-            {
-                var exited = node._process.HasExited;
-                await node.DisposeAsync();
-                Assert.Fail($"health: {health}; exited: {exited}\n{await node._stdout}\n{await node._stderr}");
-            }
+                Assert.Fail($"health: {health ?? $"no answer within {StartLimit}"}; exited: {exited}\n{await node._stdout}\n{await node._stderr}");
             return node;
         }
 
@@ -157,7 +170,7 @@ public sealed class NodeHostTests
         private static NodeProcess Launch(Dictionary<string, string> settings)
         {
             int http = LoopbackPorts.Next(), collective = LoopbackPorts.Next(), silo = LoopbackPorts.Next(), gateway = LoopbackPorts.Next();
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false }.WithoutCrashDumps();
             info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SegCluster.Node.dll"));
             info.Environment["SEGCLUSTER_Node__HttpPort"] = http.ToString();
             info.Environment["SEGCLUSTER_Node__CollectivePort"] = collective.ToString();
@@ -172,8 +185,7 @@ public sealed class NodeHostTests
         {
             if (_disposed) return;
             _disposed = true;
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _process.KillAndWaitAsync();
             _ = await _stdout + await _stderr;
             _process.Dispose();
             Http.Dispose();

@@ -67,8 +67,7 @@ public sealed partial class PortableTorchSharpTests : IDisposable
     /// <summary>The unpatched libLibTorchSharp.so of TorchSharp in the NuGet cache (restore put it there).</summary>
     private static string NuGetLibTorchSharp()
     {
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var packages = NuGetPackages.Folder;
         var torchsharp = Path.Combine(packages, "torchsharp");
         var found = Directory.Exists(torchsharp)
             ? Directory.GetDirectories(torchsharp).Select(v => Path.Combine(v, "runtimes", "linux-x64", "native", "libLibTorchSharp.so")).FirstOrDefault(File.Exists)

@@ -2,7 +2,7 @@ namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
 /// The dashboard against a live Prometheus: the real server scrapes a training `quickstart` node and a node
-/// running a two-trial sweep (long enough to be scraped a few times under CI load) every second, and every panel query of deploy/grafana/dashboards/segcluster.json
+/// running a two-trial sweep (long enough to be scraped a few times under CI load) every 2 s, and every panel query of deploy/grafana/dashboards/segcluster.json
 /// must return data, except the panels marked "CUDA nodes only" or "Empty until the first" (a counter that appears with
 /// its first event: an fp16 skipped step, an unusable sample), whose queries must still be valid PromQL.
 /// </summary>
@@ -49,9 +49,11 @@ public sealed class PrometheusDashboardTests : IDisposable
         var sweepFile = Path.Combine(_out.FullName, "sweep.yaml");
         await File.WriteAllTextAsync(sweepFile, TwoTrialSweep);
         using var sweep = CliProcess.Start("sweep", sweepFile, "--metrics-port", sweepPort.ToString(), "--out", _out.FullName);
-        // --linger keeps /metrics up after training so the final mIoU and experiment state are scraped.
+        // --linger keeps /metrics up after training so the final mIoU and experiment state are scraped: 12 s is 6 scrapes,
+        // so one that times out on a busy node (the sweep trains on) leaves others, and the queries below see them
+        // before the node's exit makes its series stale.
         using var cli = CliProcess.Start("quickstart", "--workers", "2", "--steps", "40", "--image-size", "32", "--batch-size", "2",
-            "--metrics-port", metricsPort.ToString(), "--linger", "4", "--out", _out.FullName);
+            "--metrics-port", metricsPort.ToString(), "--linger", "12", "--out", _out.FullName);
 
         // Poll the query API (bounded by the processes' lifetimes and Limit) until every query has returned data once.
         var deadline = DateTime.UtcNow + Limit;

@@ -130,7 +130,7 @@ public sealed class PromtoolTests : IDisposable
     /// <summary>Runs promtool, asserting it succeeds; its stdout and stderr.</summary>
     internal static async Task<string> PromtoolAsync(params string[] arguments)
     {
-        var info = new ProcessStartInfo(PrometheusServer.Promtool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(PrometheusServer.Promtool!, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var promtool = Process.Start(info)!;
         var output = await promtool.StandardOutput.ReadToEndAsync() + await promtool.StandardError.ReadToEndAsync();
         await promtool.WaitForExitAsync();

@@ -27,15 +27,8 @@ public sealed class QuickstartTests : IDisposable
         var deadline = DateTime.UtcNow + Limit;
         while (seen.Count < required.Length && !cli.HasExited && DateTime.UtcNow < deadline)
         {
-            try
-            {
-                var body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-                seen.UnionWith(required.Where(body.Contains));
-            }
-            catch (HttpRequestException)
-            {
-                // the node is not listening yet
-            }
+            // null: the node is not listening yet, or too busy to answer
+            if (await http.TryGetStringAsync($"http://127.0.0.1:{port}/metrics") is { } body) seen.UnionWith(required.Where(body.Contains));
             await Task.Delay(200);
         }
         var (exit, stdout, stderr) = await cli.WaitAsync(Limit);

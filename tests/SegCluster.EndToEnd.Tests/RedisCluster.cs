@@ -75,7 +75,7 @@ internal sealed class RedisCluster : IAsyncDisposable
                 status = await StatusAsync(experimentId);
                 if (done(status)) return status;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (HttpPolling.IsNoAnswer(e))
             {
                 // the node answering may be the one just killed, or the coordinator is moving
             }
@@ -97,7 +97,7 @@ internal sealed class RedisCluster : IAsyncDisposable
                 var snapshot = JsonDocument.Parse(await http.GetStringAsync("/api/scheduler")).RootElement;
                 if (snapshot.GetProperty("workers").GetArrayLength() >= count) return;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (HttpPolling.IsNoAnswer(e))
             {
                 // nodes still starting
             }
@@ -137,10 +137,24 @@ internal sealed class RedisCluster : IAsyncDisposable
     public Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(TimeSpan timeout, params string[] args) =>
         CliProcess.RunAsync(timeout, [.. args, "--cluster", Redis.Address, "--token", Token]);
 
+    /// <summary>Stops every node (each one even if another fails to), then Redis, then deletes the folder, each whatever
+    /// the step before threw: what is left running outlives the test and holds its ports.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in Nodes) await node.DisposeAsync();
-        await Redis.DisposeAsync();
-        _dir.Delete(recursive: true);
+        try
+        {
+            await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
+        }
+        finally
+        {
+            try
+            {
+                await Redis.DisposeAsync();
+            }
+            finally
+            {
+                _dir.Delete(recursive: true);
+            }
+        }
     }
 }

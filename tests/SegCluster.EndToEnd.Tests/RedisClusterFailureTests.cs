@@ -4,15 +4,19 @@ using static SegCluster.EndToEnd.Tests.ClusterStatusJson;
 namespace SegCluster.EndToEnd.Tests;
 
 /// <summary>
-/// Three `segcluster node` processes on a real redis-server, a 2-worker experiment with checkpoints every 3 steps.
+/// Three `segcluster node` processes on a real redis-server, a 2-worker experiment of 30 steps with checkpoints every 3.
 /// A node is killed with SIGKILL mid-training: the experiment re-forms on the live workers, resumes from the last
 /// checkpoint and completes, redoing at most one interval. Redis itself restarted mid-training: the cluster carries on.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisClusterFailureTests
 {
-    private const int Steps = 9, CheckpointEvery = 3;
+    // 30 steps, not 9: the 6 steps after the first checkpoint could end between the poll that saw it and the kill, and
+    // the run then finished unbroken (ReformationResumeTests hit that in CI).
+    private const int Steps = 30, CheckpointEvery = 3;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(6);
+    /// <summary>How often the run is polled before a node is killed: the kill must land while steps remain.</summary>
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
 
     [RequiresRedisFact]
     public async Task Killing_a_worker_node_that_is_not_the_coordinator_costs_at_most_one_checkpoint_interval()
@@ -53,7 +57,7 @@ public sealed class RedisClusterFailureTests
 
         var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "interrupted", "--detach");
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
-        var running = await cluster.WaitForAsync("interrupted", s => Checkpoint(s) >= CheckpointEvery, RunTimeout);
+        var running = await cluster.WaitForAsync("interrupted", s => Checkpoint(s) >= CheckpointEvery, RunTimeout, Poll);
         var coordinator = running.GetProperty("coordinatorNode").GetString();
         var victimId = Workers(running).Select(NodeOf).First(n => n != coordinator);
         cluster.Nodes.Single(n => n.NodeId == victimId).KillHard();
@@ -73,7 +77,7 @@ public sealed class RedisClusterFailureTests
         var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "coordinator-loss", "--detach");
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
 
-        var running = await cluster.WaitForAsync("coordinator-loss", s => Checkpoint(s) >= CheckpointEvery, RunTimeout);
+        var running = await cluster.WaitForAsync("coordinator-loss", s => Checkpoint(s) >= CheckpointEvery, RunTimeout, Poll);
         var coordinator = running.GetProperty("coordinatorNode").GetString();
         cluster.Nodes.Single(n => n.NodeId == coordinator).KillHard();
 
@@ -93,7 +97,7 @@ public sealed class RedisClusterFailureTests
         var submitted = await cluster.CliAsync(TimeSpan.FromMinutes(2), "train", spec, "--id", "redis-restart", "--detach");
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
 
-        await cluster.WaitForAsync("redis-restart", s => Checkpoint(s) >= CheckpointEvery, RunTimeout);
+        await cluster.WaitForAsync("redis-restart", s => Checkpoint(s) >= CheckpointEvery, RunTimeout, Poll);
         await cluster.Redis.RestartAsync();
 
         var final = await cluster.WaitForAsync("redis-restart", IsFinal, RunTimeout);

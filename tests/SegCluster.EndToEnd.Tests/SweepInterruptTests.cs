@@ -29,18 +29,11 @@ public sealed class SweepInterruptTests : IDisposable
         using var cli = CliProcess.Start("sweep", spec, "--out", root, "--metrics-port", port.ToString());
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await ExperimentPolling.UntilAsync(async () =>
-        {
-            try
-            {
-                var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-                return metrics.Split('\n').Any(l => l.StartsWith("segcluster_sweep_trials{", StringComparison.Ordinal) &&
-                                                    l.Contains("state=\"running\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal));
-            }
-            catch (HttpRequestException)
-            {
-                return false;  // not listening yet
-            }
-        }, "the sweep's first trial never ran");
+            // null: not listening yet, or too busy to answer
+            await http.TryGetStringAsync($"http://127.0.0.1:{port}/metrics") is { } metrics &&
+            metrics.Split('\n').Any(l => l.StartsWith("segcluster_sweep_trials{", StringComparison.Ordinal) &&
+                                         l.Contains("state=\"running\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)),
+            "the sweep's first trial never ran");
 
         await cli.InterruptAsync();
         var (exit, stdout, stderr) = await cli.WaitAsync(TimeSpan.FromMinutes(1));

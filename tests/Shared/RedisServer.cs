@@ -5,14 +5,15 @@ using StackExchange.Redis;
 namespace SegCluster.Tests.Shared;
 
 /// <summary>
-/// The real redis-server (apt package) as a child process on 127.0.0.1 (or another address of this machine) and a free
+/// The real redis-server (apt package; on PATH) as a child process on 127.0.0.1 (or another address of this machine) and a free
 /// port. By default nothing is persisted; with a data folder it writes an append-only file (fsync every write) so <see cref="RestartAsync"/>
 /// (kill -9, then a new server on the same port and folder) brings the cluster's membership and grain state back.
 /// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
-    public const string Binary = "/usr/bin/redis-server";
-    public const string MissingReason = "redis-server is not installed (apt-get install redis-server; ./build.sh test installs it)";
+    /// <summary>redis-server on PATH, or null.</summary>
+    public static string? Binary { get; } = Executables.OnPath("redis-server");
+    public const string MissingReason = "redis-server is not on PATH (apt-get install redis-server; ./build.sh test installs it)";
 
     private readonly string? _dataDirectory;
     private Process _process;
@@ -25,7 +26,7 @@ internal sealed class RedisServer : IAsyncDisposable
     public int Port { get; }
     public string Address => $"{Host}:{Port}";
 
-    public static bool Installed => File.Exists(Binary);
+    public static bool Installed => Binary is not null;
 
     /// <param name="dataDirectory">Where the append-only file lives; null = no persistence.</param>
     /// <param name="host">The address it listens on: loopback, or one of a test's private network (PrivateNetwork).</param>
@@ -71,7 +72,7 @@ internal sealed class RedisServer : IAsyncDisposable
 
     private static Process Launch(string host, int port, string? dataDirectory)
     {
-        var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(Binary ?? throw new InvalidOperationException(MissingReason)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] persistence = dataDirectory is null
             ? ["--save", "", "--appendonly", "no"]
             : ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dataDirectory];
@@ -106,8 +107,7 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
+        await _process.KillAndWaitAsync();
         _process.Dispose();
     }
 

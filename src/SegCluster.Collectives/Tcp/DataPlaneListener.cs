@@ -63,7 +63,7 @@ internal sealed class DataPlaneListener : IDisposable
     }
 
     /// <summary>The longest a handshake may take: a peer that dials sends its hello at once.</summary>
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Any free port, or the first free one of the configured range (a full range is named in the error).
     /// An advertised address this machine does not hold (a NAT or load-balancer address in Node:AdvertiseHost) is

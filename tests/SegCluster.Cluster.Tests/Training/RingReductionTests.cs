@@ -48,19 +48,21 @@ public sealed class RingReductionTests
         Assert.Equal(3, next.Group.WorldSize);
     }
 
-    /// <summary>Node B's ranks join 3 s after node A's, within ConnectTimeout but past Timeout: A's leader waits for B in
+    /// <summary>Node B's ranks join 10 s after node A's, within ConnectTimeout but past Timeout: A's leader waits for B in
     /// the leaders' ring (bounded by ConnectTimeout), and A's other rank waits for its leader's result. That wait was
-    /// bounded by Timeout, so the rank failed the formation ("not all 2 ranks reached the all-reduce within Timeout").</summary>
+    /// bounded by Timeout, so the rank failed the formation ("not all 2 ranks reached the all-reduce within Timeout").
+    /// Timeout is 4 s, not 1 s, so the formed ring's second call survives a stall on loaded cores; the late join stays 6 s
+    /// past it, so a wait bounded by Timeout still fails here.</summary>
     [Fact]
     public async Task A_node_that_joins_later_than_Timeout_but_within_ConnectTimeout_still_sums_exactly()
     {
         await using var hosts = await LoopbackCollectiveHosts.StartAsync(2);
         string a = hosts[0].Endpoint, b = hosts[1].Endpoint;
-        var options = new CollectiveOptions { ChunkBytes = 4096, Timeout = TimeSpan.FromSeconds(1), ConnectTimeout = TimeSpan.FromSeconds(30) };
+        var options = new CollectiveOptions { ChunkBytes = 4096, Timeout = TimeSpan.FromSeconds(4), ConnectTimeout = TimeSpan.FromSeconds(30) };
         var groups = new NodeReducerGroups();
         var sums = await Task.WhenAll(Enumerable.Range(0, World).Select(rank => Task.Factory.StartNew(() =>
         {
-            if (rank >= 2) Thread.Sleep(TimeSpan.FromSeconds(3));
+            if (rank >= 2) Thread.Sleep(TimeSpan.FromSeconds(10));
             var assignment = new TrainingAssignment("experiment", new ExperimentSpec(), rank, [a, a, b, b], "shard", "late-node");
             using var reduction = RingReduction.Join(assignment, hosts[rank / 2].Mailbox, options, groups, CancellationToken.None);
             float[] buffer = [rank + 1, 10 * (rank + 1)];

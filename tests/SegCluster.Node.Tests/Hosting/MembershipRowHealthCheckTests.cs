@@ -26,7 +26,8 @@ public sealed class MembershipRowHealthCheckTests
         var table = Table.Create(_ => new TaskCompletionSource<MembershipTableData>().Task);  // never answers
         await using var check = await StartAsync(table, SiloStatus.Active);
 
-        await AdvanceUntilAsync(check.Monitor.Readiness, HealthStatus.Unhealthy, MembershipRowHealthCheck.ReadTimeout);
+        // The read's timeout is on the fake clock from the first read on; a tick more of slack for a verdict landing late.
+        await AdvanceUntilAsync(check.Monitor.Readiness, HealthStatus.Unhealthy, MembershipRowHealthCheck.ReadTimeout + MembershipRowHealthCheck.ReadEvery);
         Assert.Contains("cannot be read: no answer within 4 s", (await Probe(check.Monitor.Readiness)).Description);
         _time.Advance(TimeSpan.FromMinutes(10));
         Assert.Equal(HealthStatus.Healthy, (await Probe(check.Monitor.Liveness)).Status);
@@ -38,7 +39,7 @@ public sealed class MembershipRowHealthCheckTests
         var rows = new List<MembershipEntry>();
         var table = Table.Create(_ => Task.FromResult(Data(rows)));
         await using var check = await StartAsync(table, SiloStatus.Active);
-        Assert.Equal(HealthStatus.Unhealthy, (await Probe(check.Monitor.Readiness)).Status);
+        await UntilAsync(check.Monitor.Readiness, HealthStatus.Unhealthy);  // the first read's verdict, no time advanced
         Assert.Contains("missing from the cluster's membership table", (await Probe(check.Monitor.Readiness)).Description);
         Assert.Equal(HealthStatus.Healthy, (await Probe(check.Monitor.Liveness)).Status);
 
@@ -55,6 +56,7 @@ public sealed class MembershipRowHealthCheckTests
     {
         var table = Table.Create(_ => Task.FromResult(Data([])));
         await using var check = await StartAsync(table, SiloStatus.Joining);
+        await UntilAsync(check.Monitor.Readiness, HealthStatus.Unhealthy);  // the first read's verdict is in before time passes
         _time.Advance(TimeSpan.FromMinutes(5));
         await Task.Delay(100);
         Assert.Equal(HealthStatus.Unhealthy, (await Probe(check.Monitor.Readiness)).Status);
@@ -66,7 +68,22 @@ public sealed class MembershipRowHealthCheckTests
 
     private static Task<HealthCheckResult> Probe(IHealthCheck check) => check.CheckHealthAsync(new HealthCheckContext());
 
-    /// <summary>Advances the fake clock one read interval at a time (for at most <paramref name="within"/> more) until
+    /// <summary>Waits in real time, without advancing the fake clock, until <paramref name="check"/> reports
+    /// <paramref name="status"/>: the reads run on the thread pool, and a verdict lands after its read returns.</summary>
+    private static async Task UntilAsync(IHealthCheck check, HealthStatus status)
+    {
+        var deadline = DateTime.UtcNow + RealTimeLimit;
+        while ((await Probe(check)).Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"still {(await Probe(check)).Status} after {RealTimeLimit} of real time");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Real time the background reads get to catch up; generous, as CI runs this on 2 loaded cores.</summary>
+    private static readonly TimeSpan RealTimeLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>Advances the fake clock one second at a time (for at most <paramref name="within"/> more) until
     /// <paramref name="check"/> reports <paramref name="status"/>; the reads run on the thread pool.</summary>
     private async Task AdvanceUntilAsync(IHealthCheck check, HealthStatus status, TimeSpan within)
     {
@@ -84,7 +101,9 @@ public sealed class MembershipRowHealthCheckTests
         var monitor = new MembershipRowHealthCheck(table, Fake<ILocalSiloDetails>(nameof(ILocalSiloDetails.SiloAddress), Self),
             Fake<ISiloStatusOracle>(nameof(ISiloStatusOracle.CurrentStatus), status), Options.Create(new NodeOptions()), _time);
         await monitor.StartAsync(CancellationToken.None);
-        await Task.Delay(50);  // the first read
+        // ExecuteAsync runs on the thread pool: until its first read has begun, its timer and the read's timeout are not
+        // on the fake clock yet, and advancing it would move neither.
+        await ((Table)(object)table).FirstRead.WaitAsync(RealTimeLimit);
         return new Running(monitor);
     }
 
@@ -110,7 +129,11 @@ public sealed class MembershipRowHealthCheckTests
     /// <summary>A membership table whose row reads answer <c>read</c>.</summary>
     public class Table : DispatchProxy
     {
+        private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Func<SiloAddress, Task<MembershipTableData>> _read = _ => throw new NotSupportedException();
+
+        /// <summary>Completes when the first row read begins.</summary>
+        public Task FirstRead => _firstRead.Task;
 
         public static IMembershipTable Create(Func<SiloAddress, Task<MembershipTableData>> read)
         {
@@ -119,7 +142,11 @@ public sealed class MembershipRowHealthCheckTests
             return table;
         }
 
-        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method!.Name == nameof(IMembershipTable.ReadRowAsync) ? _read((SiloAddress)args![0]!) : throw new NotSupportedException(method.Name);
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            if (method!.Name != nameof(IMembershipTable.ReadRowAsync)) throw new NotSupportedException(method.Name);
+            _firstRead.TrySetResult();
+            return _read((SiloAddress)args![0]!);
+        }
     }
 }
