@@ -32,7 +32,7 @@ public sealed class ClusterConnectionTests
 
     /// <summary>Redis up, no node of the cluster id registered (none started, or a wrong --cluster-id): the client's retries went
     /// on for about 3 minutes in silence, then printed Orleans' "Could not find any gateway in '...RedisGatewayListProvider'".</summary>
-    [Fact]
+    [RequiresRedisFact]
     public async Task Redis_without_a_node_of_the_cluster_says_to_start_one_or_check_the_cluster_id()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -26,7 +26,7 @@ public sealed class ExperimentGrainTests
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
     private static readonly EvaluationReport Evaluation = new(0.75, 0.9, [0.5, 1.0], ["background", "object"]);
 
-    [Fact]
+    [RequiresRedisFact]
     public async Task Completions_reported_before_the_coordinator_moved_still_count()
     {
         await using var redis = await RedisServer.StartAsync();

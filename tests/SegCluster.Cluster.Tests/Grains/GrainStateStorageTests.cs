@@ -41,7 +41,7 @@ public sealed class GrainStateStorageTests
         Assert.Equal(persisted.OrderBy(p => p.Type.Name).ToList(), Samples().Select(s => (s.Storage, Type: s.State.GetType())).OrderBy(p => p.Type.Name).ToList());
     }
 
-    [Fact]
+    [RequiresRedisFact]
     public async Task Every_persisted_state_round_trips_through_redis_storage()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -68,7 +68,7 @@ public sealed class GrainStateStorageTests
         }
     }
 
-    [Fact]
+    [RequiresRedisFact]
     public async Task A_record_written_by_the_former_json_storage_is_still_read()
     {
         await using var redis = await RedisServer.StartAsync();
