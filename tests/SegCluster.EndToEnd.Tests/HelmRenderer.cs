@@ -28,7 +28,11 @@ internal static class HelmRenderer
     private static readonly Lazy<string> Home = new(() =>
     {
         var home = Directory.CreateTempSubdirectory("segcluster-helm-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(home, recursive: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(home, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }  // an exception at exit reads as a crashed test host
+        };
         return home;
     });
     private static readonly Lazy<Rendered> DefaultRender = new(() => Template());

@@ -144,7 +144,7 @@ public static class SpectralSweepRunner
                 predicted.EnergyRetained, nearest ? predicted.OracleMIoUNearest : predicted.OracleMIoUSoft,
                 nearest ? predicted.CrossEntropyGapNearest : predicted.CrossEntropyGapSoft, factor == analysis.RecommendedFactor,
                 trial.MeanIoU, imagesPerSecond, cost?.Bytes * trialSpec.Training.BatchPerWorker / 1048576.0, cost?.Macs / 1e9, trial.Reason,
-                cost is null ? 0 : 1 - AnnotationCost.LabelledFraction(trialSpec)));
+                1 - (trial.LabelledFraction ?? AnnotationCost.LabelledFraction(trialSpec))));  // as trained, or as it would have been
         }
         return rows;
     }

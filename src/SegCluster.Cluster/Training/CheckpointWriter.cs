@@ -20,7 +20,7 @@ namespace SegCluster.Cluster.Training;
 /// after every step, <see cref="ThrowIfFailed"/>) or at <see cref="Complete"/>, its message naming the file.
 /// <see cref="Dispose"/> (cancel, a failed step) waits for the write in flight, as a write within the step was always
 /// finished, and disposes the snapshot. With async off the writes and reports run on the calling thread, from the same
-/// snapshot (kept, and refreshed in place at the next checkpoint).
+/// snapshot, which <see cref="EndStep"/> gives back: no host copy is held between checkpoints.
 /// </summary>
 public sealed class CheckpointWriter(bool background, Action<string, Action> writeFile, ILogger logger, string experimentId) : IDisposable
 {
@@ -56,6 +56,16 @@ public sealed class CheckpointWriter(bool background, Action<string, Action> wri
     public void ThrowIfFailed()
     {
         if (_queue.IsFaulted) Drain();
+    }
+
+    /// <summary>After every step: <see cref="ThrowIfFailed"/>; with async off, also gives back the step's snapshot (its files
+    /// are written by now).</summary>
+    public void EndStep()
+    {
+        ThrowIfFailed();
+        if (background) return;
+        _snapshot?.Dispose();
+        _snapshot = null;
     }
 
     /// <summary>Waits for every queued write and report (the end of training, before the run reports it completed).</summary>

@@ -31,8 +31,9 @@ public static class StartingCheckpoint
 
     private static (CheckpointRecord?, List<string>, string?, BestValidation?) CheckResume(ExperimentSpec spec, string path)
     {
-        // Read once: the refusal, the recorded spec and the resumed best all come from this header, so a file replaced
-        // meanwhile cannot pass the checks as one checkpoint and seed the best from another.
+        // Read once: the refusal, the recorded spec and the best the coordinator reports all come from this header, so its
+        // checks and that best are of one file. (Rank 0 reads the best again from the file it loads: after a re-formation
+        // that is the run's own latest checkpoint, not this one.)
         var metadata = Metadata(path);
         if (Refusal(spec, path, metadata, Resume) is { } refused) return (null, [refused], null, null);
         var trained = Recorded(metadata, path);

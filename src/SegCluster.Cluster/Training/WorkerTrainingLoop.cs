@@ -187,7 +187,7 @@ public sealed class WorkerTrainingLoop(
             lastValidation = validation?.AfterStep(step, trainer, device, checkpoints, cancellationToken) ?? lastValidation;
             if (assignment.Rank == 0 && IsCheckpointStep(step))
                 SaveCheckpoint(experiment, trainer, checkpoints, step, trainData.Source.ClassNames, validation?.Best);
-            checkpoints.ThrowIfFailed();
+            checkpoints.EndStep();
         }
         epochLog.Flush();
         if (assignment.Rank != 0) return null;

@@ -19,7 +19,9 @@ public static class DurableFile
     /// <summary>Replaces <paramref name="path"/> (creating its folder if needed) with what <paramref name="write"/> writes;
     /// blocks in the disk flushes. When <paramref name="write"/> or a flush throws, the old file stays and the temporary is removed.</summary>
     /// <param name="temporarySuffix">Appended to <paramref name="path"/> to name the temporary file.</param>
-    public static void Replace(string path, Action<Stream> write, string temporarySuffix = TemporarySuffix)
+    /// <param name="durable">False: atomic only (no flush), for output that can be made again (prediction images), where two
+    /// fsyncs per file cost more than they keep.</param>
+    public static void Replace(string path, Action<Stream> write, string temporarySuffix = TemporarySuffix, bool durable = true)
     {
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
@@ -30,7 +32,7 @@ public static class DurableFile
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
                 write(file);
-                file.Flush(flushToDisk: true);
+                file.Flush(flushToDisk: durable);
             }
             File.Move(temporary, full, overwrite: true);
         }
@@ -39,7 +41,7 @@ public static class DurableFile
             TryDelete(temporary);
             throw;
         }
-        FlushFolder(folder);
+        if (durable) FlushFolder(folder);
     }
 
     /// <summary><see cref="Replace"/> with <paramref name="content"/>, on the thread pool: the flushes block, and a caller on

@@ -7,7 +7,7 @@ namespace SegCluster.Vision.Inference;
 /// <summary>
 /// Writes a predicted label map as PNG files: grey label images (one byte per pixel: train ids, or Cityscapes label
 /// ids for its evaluation server), colour-palette images, and overlays of the colours on the input image. Each file
-/// is written through <see cref="DurableFile"/>, so a reader never sees half an image.
+/// is written to a temporary name and renamed (<see cref="DurableFile"/>, without its flushes), so a reader never sees half an image.
 /// </summary>
 public static class PredictionImages
 {
@@ -68,7 +68,7 @@ public static class PredictionImages
             using var image = SKImage.FromBitmap(bitmap);
             using var data = image.Encode(SKEncodedImageFormat.Png, 100)
                 ?? throw new DatasetFileException(path, "could not be encoded as PNG.");
-            DurableFile.Replace(path, file => file.Write(data.AsSpan()));
+            DurableFile.Replace(path, file => file.Write(data.AsSpan()), durable: false);  // atomic; predictions can be made again
         }
     }
 }
