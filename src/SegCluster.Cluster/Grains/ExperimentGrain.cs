@@ -51,16 +51,7 @@ public sealed class ExperimentGrain(
     private static readonly TimeSpan EarlierBestRecheck = TimeSpan.FromSeconds(1), EarlierBestWait = TimeSpan.FromSeconds(1);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly LossCurve _losses = new();
-    private int _step;
-    private double _loss = double.NaN;
-    // Throughput since the first step: kept here on every step report, copied into the record whenever it is written.
-    private long _images;
-    private TimeSpan _trainingTime;
-    // Each ring's clock starts at its first step report, so that step's images (every rank's) have no measured time and
-    // are left out; a re-formed ring starts a new clock (the recovery in between is not training).
-    private DateTimeOffset? _lastStepAt;
-    private int _clockStartStep;
+    private readonly RunProgress _progress = new();  // step, loss curve and throughput of the step reports
     private IGrainTimer? _reformRetry;
     private IGrainTimer? _watchdog;
     /// <summary>Set by <see cref="StartAsync"/> before its first await (the preflight) until it launched or was refused: the
@@ -81,7 +72,7 @@ public sealed class ExperimentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_images, _trainingTime) = (record.State.Images, record.State.TrainingTime);
+        _progress.Restore(record.State.Images, record.State.TrainingTime);
         // An unfinished run is counted by the node its coordinator is active on (SegClusterMetrics.ForgetCoordinator).
         if (record.State.Spec is not null && !record.State.State.IsFinal()) metrics.RecordExperimentState(Id, record.State.State);
         // The previous activation died between releasing its ring and hearing back from the scheduler.
@@ -176,22 +167,11 @@ public sealed class ExperimentGrain(
         // Interleaved with re-formation's awaits: a late report of the broken ring (same attempt, workers already
         // cleared) or of a finished run must not move the step or the throughput.
         if (report.Attempt != record.State.Attempt || record.State.Workers.Count == 0 || record.State.State.IsFinal()) return Task.CompletedTask;
-        // Training time ends at the last step report: final evaluation and the time after completion are not training.
-        var now = time.GetUtcNow();
-        if (_lastStepAt is { } last) _trainingTime += now - last;
-        else _clockStartStep = report.Step;
-        _lastStepAt = now;
-        if (report.Step > _clockStartStep) _images += report.Images;
-        // Rank 0 speaks for the group: every rank has the same global loss and step.
-        if (report.Rank == 0)
-        {
-            (_step, _loss) = (report.Step, report.Loss);
-            _losses.Add(new CurvePoint(report.Step, report.Loss));
-        }
+        _progress.Add(report, time.GetUtcNow());
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => Task.FromResult(_losses.After(afterStep));
+    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => Task.FromResult(_progress.LossesAfter(afterStep));
 
     public async Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
     {
@@ -289,9 +269,7 @@ public sealed class ExperimentGrain(
     private async Task RecoverAsync(string cause)
     {
         var resumeStep = record.State.ResumePoint?.Step ?? 0;
-        var redone = Math.Max(0, _step - resumeStep);
-        _step = resumeStep;  // the next ring starts there: a formation that breaks before its first step redoes nothing more
-        _losses.Rewind(resumeStep);  // the next ring reports the redone steps again: followers must not read them twice
+        var redone = _progress.RewindTo(resumeStep);
         logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
             Id, record.State.Attempt, cause, resumeStep);
         var old = record.State.Workers;
@@ -349,7 +327,7 @@ public sealed class ExperimentGrain(
         var spec = record.State.Spec!;
         var attempt = record.State.Attempt + 1;
         record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt, CompletedRanks = [] };
-        _lastStepAt = null;
+        _progress.NewRing();
         await WriteAsync();
         metrics.RecordExperimentState(Id, record.State.State);
         try
@@ -403,7 +381,7 @@ public sealed class ExperimentGrain(
     /// <summary>Writes the record with the throughput so far, so a later activation reports the same images/s.</summary>
     private async Task WriteAsync()
     {
-        record.State = record.State with { Images = _images, TrainingTime = _trainingTime };
+        record.State = record.State with { Images = _progress.Images, TrainingTime = _progress.TrainingTime };
         await record.WriteRetryingAsync(this, logger, $"Experiment {Id}", time);
     }
 
@@ -495,10 +473,8 @@ public sealed class ExperimentGrain(
     {
         var r = record.State;
         var (best, earlierBest) = BestCheckpoint(r);
-        var trainingSeconds = _trainingTime.TotalSeconds;
-        var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
-        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.ResumePoint?.Step ?? 0);
-        return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,
+        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _progress.Step : Math.Max(_progress.Step, r.ResumePoint?.Step ?? 0);
+        return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _progress.Loss, _progress.ImagesPerSecond,
             r.Workers.Count, _clock.Elapsed.TotalSeconds, r.Evaluation, r.Error)
         {
             Attempt = r.Attempt,
