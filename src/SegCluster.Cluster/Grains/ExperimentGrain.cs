@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +10,6 @@ using SegCluster.Cluster.Data;
 using SegCluster.Cluster.Security;
 using SegCluster.Cluster.Telemetry;
 using SegCluster.Cluster.Training;
-using SegCluster.Vision.Training;
 
 namespace SegCluster.Cluster.Grains;
 
@@ -46,30 +44,15 @@ public sealed class ExperimentGrain(
     /// <summary>The watchdog's first check after a (re)activation with a formed ring: a coordinator that moved off a lost
     /// node finds ranks whose worker activations went with that node's directory entries without waiting a whole period.</summary>
     private static readonly TimeSpan WatchdogAfterActivation = TimeSpan.FromSeconds(2);
-    /// <summary>How old a check of the earlier best's file a status may report (statuses are polled every few hundred
-    /// milliseconds while a run is followed), and how long a status waits for a new check before it reports the last one.</summary>
-    private static readonly TimeSpan EarlierBestRecheck = TimeSpan.FromSeconds(1), EarlierBestWait = TimeSpan.FromSeconds(1);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly LossCurve _losses = new();
-    private int _step;
-    private double _loss = double.NaN;
-    // Throughput since the first step: kept here on every step report, copied into the record whenever it is written.
-    private long _images;
-    private TimeSpan _trainingTime;
-    // Each ring's clock starts at its first step report, so that step's images (every rank's) have no measured time and
-    // are left out; a re-formed ring starts a new clock (the recovery in between is not training).
-    private DateTimeOffset? _lastStepAt;
-    private int _clockStartStep;
+    private readonly RunProgress _progress = new();  // step, loss curve and throughput of the step reports
     private IGrainTimer? _reformRetry;
     private IGrainTimer? _watchdog;
     /// <summary>Set by <see cref="StartAsync"/> before its first await (the preflight) until it launched or was refused: the
     /// scheduler reads it when its start call timed out, and keeps the gang of a start that is still going on.</summary>
     private bool _starting;
-    /// <summary>The latest check of the earlier best's file (<see cref="CheckEarlierBestAsync"/>), maybe still running, and
-    /// the one that finished before it.</summary>
-    private Task<EarlierBestCheck>? _earlierBestCheck;
-    private EarlierBestCheck? _earlierBestChecked;
+    private readonly EarlierBestChecker _earlierBest = new(paths, time);  // whether a status may point at the resumed-from run's best
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -81,7 +64,7 @@ public sealed class ExperimentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_images, _trainingTime) = (record.State.Images, record.State.TrainingTime);
+        _progress.Restore(record.State.Images, record.State.TrainingTime);
         // An unfinished run is counted by the node its coordinator is active on (SegClusterMetrics.ForgetCoordinator).
         if (record.State.Spec is not null && !record.State.State.IsFinal()) metrics.RecordExperimentState(Id, record.State.State);
         // The previous activation died between releasing its ring and hearing back from the scheduler.
@@ -176,22 +159,11 @@ public sealed class ExperimentGrain(
         // Interleaved with re-formation's awaits: a late report of the broken ring (same attempt, workers already
         // cleared) or of a finished run must not move the step or the throughput.
         if (report.Attempt != record.State.Attempt || record.State.Workers.Count == 0 || record.State.State.IsFinal()) return Task.CompletedTask;
-        // Training time ends at the last step report: final evaluation and the time after completion are not training.
-        var now = time.GetUtcNow();
-        if (_lastStepAt is { } last) _trainingTime += now - last;
-        else _clockStartStep = report.Step;
-        _lastStepAt = now;
-        if (report.Step > _clockStartStep) _images += report.Images;
-        // Rank 0 speaks for the group: every rank has the same global loss and step.
-        if (report.Rank == 0)
-        {
-            (_step, _loss) = (report.Step, report.Loss);
-            _losses.Add(new CurvePoint(report.Step, report.Loss));
-        }
+        _progress.Add(report, time.GetUtcNow());
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => Task.FromResult(_losses.After(afterStep));
+    public Task<IReadOnlyList<CurvePoint>> GetLossesAsync(int afterStep) => Task.FromResult(_progress.LossesAfter(afterStep));
 
     public async Task<bool> ReportCheckpointAsync(int attempt, CheckpointRecord checkpoint)
     {
@@ -289,9 +261,7 @@ public sealed class ExperimentGrain(
     private async Task RecoverAsync(string cause)
     {
         var resumeStep = record.State.ResumePoint?.Step ?? 0;
-        var redone = Math.Max(0, _step - resumeStep);
-        _step = resumeStep;  // the next ring starts there: a formation that breaks before its first step redoes nothing more
-        _losses.Rewind(resumeStep);  // the next ring reports the redone steps again: followers must not read them twice
+        var redone = _progress.RewindTo(resumeStep);
         logger.LogWarning("Experiment {Experiment} attempt {Attempt} broke ({Cause}); re-forming from step {Step}",
             Id, record.State.Attempt, cause, resumeStep);
         var old = record.State.Workers;
@@ -349,7 +319,7 @@ public sealed class ExperimentGrain(
         var spec = record.State.Spec!;
         var attempt = record.State.Attempt + 1;
         record.State = record.State with { Workers = [.. workerIds], State = ExperimentState.Running, Attempt = attempt, CompletedRanks = [] };
-        _lastStepAt = null;
+        _progress.NewRing();
         await WriteAsync();
         metrics.RecordExperimentState(Id, record.State.State);
         try
@@ -403,7 +373,7 @@ public sealed class ExperimentGrain(
     /// <summary>Writes the record with the throughput so far, so a later activation reports the same images/s.</summary>
     private async Task WriteAsync()
     {
-        record.State = record.State with { Images = _images, TrainingTime = _trainingTime };
+        record.State = record.State with { Images = _progress.Images, TrainingTime = _progress.TrainingTime };
         await record.WriteRetryingAsync(this, logger, $"Experiment {Id}", time);
     }
 
@@ -418,87 +388,19 @@ public sealed class ExperimentGrain(
         await Task.WhenAll(calls);
     }
 
-    /// <summary>
-    /// Where the run's best weights are (<see cref="ExperimentStatus.BestCheckpoint"/>): its own best.ckpt once a validation
-    /// wrote one; before that, for a run resumed from another run's checkpoint, the earlier best that checkpoint records,
-    /// checked when it is reported (<see cref="CheckEarlierBestAsync"/>), not once at the resume: the earlier run's folder
-    /// may be deleted (or its best.ckpt written over by that run going on) at any time after, and a status read then must
-    /// not point at a file that no longer holds those weights. It says why instead (<see cref="EarlierBest.Problem"/>).
-    /// </summary>
-    private (CheckpointRecord? Best, EarlierBest? Earlier) BestCheckpoint(ExperimentRecord r)
-    {
-        if (r.BestCheckpoint is not null || r.EarlierBest is not { } earlier) return (r.BestCheckpoint, null);
-        var problem = LastEarlierBestCheck is { } check && check.Path == earlier.Path
-            ? check.Problem
-            : Unusable(earlier, $"'{earlier.Path}' has not answered a check within {EarlierBestWait.TotalSeconds:0} s (slow or hung storage)");
-        return problem is null ? (earlier.Checkpoint, earlier) : (null, earlier with { Problem = problem });
-    }
-
+    /// <summary>The status, once the earlier best it may point at is checked (<see cref="EarlierBestChecker.CheckAsync"/>).</summary>
     private async Task<ExperimentStatus> StatusAsync()
     {
-        await CheckEarlierBestAsync();
+        await _earlierBest.CheckAsync(record.State);
         return Status();
-    }
-
-    /// <param name="Path">The file checked.</param>
-    /// <param name="At">When the check started (on <see cref="Clock"/>).</param>
-    /// <param name="Problem">Why the status must not point at the file; null when it holds the earlier best.</param>
-    private sealed record EarlierBestCheck(string? Path, DateTimeOffset At, string? Problem);
-
-    private EarlierBestCheck? LastEarlierBestCheck => _earlierBestCheck is { IsCompletedSuccessfully: true } done ? done.Result : _earlierBestChecked;
-
-    /// <summary>
-    /// Checks the earlier best's file (<see cref="EarlierBestProblem"/>) on the thread pool: on the grain's thread, a stat or
-    /// header read on shared storage that hangs held an Orleans scheduler thread as long. At most once per
-    /// <see cref="EarlierBestRecheck"/>, and one check at a time: a status waits for the check it starts up to
-    /// <see cref="EarlierBestWait"/>, and a status while one is still out does not wait; both then report the last check
-    /// that finished.
-    /// </summary>
-    private async Task CheckEarlierBestAsync()
-    {
-        if (record.State is not { BestCheckpoint: null, EarlierBest: { } earlier } || _earlierBestCheck is { IsCompleted: false }) return;
-        var now = time.GetUtcNow();
-        if (LastEarlierBestCheck is { } last && last.Path == earlier.Path && now - last.At < EarlierBestRecheck) return;
-        _earlierBestChecked = LastEarlierBestCheck;
-        var check = _earlierBestCheck = Task.Run(() => new EarlierBestCheck(earlier.Path, now, EarlierBestProblem(earlier)));
-        try { await check.WaitAsync(EarlierBestWait, time); }
-        catch (TimeoutException) { }  // left running: the next status after it finishes reports it
-    }
-
-    /// <summary>
-    /// Why the status must not point at the earlier best's file, or null when the file holds those weights. The path comes
-    /// from inside the resume checkpoint, not from the spec: held to the node's path roots like the spec's own paths before
-    /// anything reads it, or a status would say whether a file outside them exists. Reads the file system: off the grain's thread.
-    /// </summary>
-    private string? EarlierBestProblem(EarlierBest earlier)
-    {
-        try
-        {
-            if (paths.Refusal("the earlier best checkpoint", earlier.Path) is { } refusal) return refusal;
-            var problem = new BestValidation(earlier.Metric, earlier.Score, earlier.Step, earlier.Path).PathProblem();
-            return problem is null ? null : Unusable(earlier, problem);
-        }
-        catch (Exception e)  // a check ends in an answer, whatever the file system did (a pipe cannot be read as a file)
-        {
-            return Unusable(earlier, $"'{earlier.Path}' cannot be checked ({e.Message})");
-        }
-    }
-
-    private static string Unusable(EarlierBest earlier, string problem)
-    {
-        var best = string.Create(CultureInfo.InvariantCulture, $"{earlier.Metric} {earlier.Score:P2} at step {earlier.Step}");
-        return $"the best so far ({best}) is the one the checkpoint this run resumed from records, and {problem}; " +
-               "this run writes a best.ckpt of its own when a validation beats it";
     }
 
     private ExperimentStatus Status()
     {
         var r = record.State;
-        var (best, earlierBest) = BestCheckpoint(r);
-        var trainingSeconds = _trainingTime.TotalSeconds;
-        var imagesPerSecond = _images > 0 && trainingSeconds > 0 ? _images / trainingSeconds : 0;
-        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _step : Math.Max(_step, r.ResumePoint?.Step ?? 0);
-        return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _loss, imagesPerSecond,
+        var (best, earlierBest) = _earlierBest.BestCheckpoint(r);
+        var step = r.State == ExperimentState.Completed ? r.Spec?.TotalSteps ?? _progress.Step : Math.Max(_progress.Step, r.ResumePoint?.Step ?? 0);
+        return new ExperimentStatus(Id, r.State, step, r.Spec?.TotalSteps ?? 0, _progress.Loss, _progress.ImagesPerSecond,
             r.Workers.Count, _clock.Elapsed.TotalSeconds, r.Evaluation, r.Error)
         {
             Attempt = r.Attempt,

@@ -320,23 +320,10 @@ public sealed class SweepGrain(
             _running.Add(runner.FollowAsync(launch, fromStep, progress => OnProgress(launch, progress), cancellationToken), launch);
         while (true)
         {
-            // Trials a resume set back to pending while this driver runs; one it set before the queue above was built is there already.
-            while (_requeued.TryDequeue(out var again))
-                if (record.State.Trials[again].State == TrialState.Pending && !queue.Contains(again)) queue.Enqueue(again);
-            var slots = workers.Slots;
-            var launches = new List<TrialLaunch>();
-            while (_running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
-            {
-                var leased = workers.Lease();
-                launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), leased));
-            }
-            if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched above
-            await _trials.SaveAsync();
-            foreach (var launch in launches)
-                _running.Add(runner.RunAsync(launch, progress => OnProgress(launch, progress), cancellationToken), launch);
+            await LaunchIntoFreeSlotsAsync(spec, workers, queue, cancellationToken);
             if (_running.Count == 0)
             {
-                if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save above
+                if (_requeued.Count > 0 && !cancellationToken.IsCancellationRequested) continue;  // queued during the save in LaunchIntoFreeSlotsAsync
                 break;
             }
             await _running.WhenAnyEndsAsync(_wake.Task);
@@ -347,6 +334,40 @@ public sealed class SweepGrain(
             }
         }
         _driverEnding = true;
+        await RecordSweepEndAsync(workers, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first half of a driver turn: queues the trials a resume set back to pending meanwhile, leases workers for queued
+    /// trials while slots are free (none once the sweep is cancelled), saves the trials changed since the last save (these
+    /// launches and the results recorded last turn), then starts the launches. The save comes before the start: a trial
+    /// runs only once its launch is recorded.
+    /// </summary>
+    private async Task LaunchIntoFreeSlotsAsync(SweepSpec spec, TrialWorkerPool workers, Queue<int> queue, CancellationToken cancellationToken)
+    {
+        // Trials a resume set back to pending while this driver runs; one it set before the queue was built is there already.
+        while (_requeued.TryDequeue(out var again))
+            if (record.State.Trials[again].State == TrialState.Pending && !queue.Contains(again)) queue.Enqueue(again);
+        var slots = workers.Slots;
+        var launches = new List<TrialLaunch>();
+        while (_running.Count + launches.Count < slots && queue.Count > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            var leased = workers.Lease();
+            launches.Add(await PrepareLaunchAsync(spec, queue.Dequeue(), leased));
+        }
+        if (_wake.Task.IsCompleted) _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);  // saved and launched here
+        await _trials.SaveAsync();
+        foreach (var launch in launches)
+            _running.Add(runner.RunAsync(launch, progress => OnProgress(launch, progress), cancellationToken), launch);
+    }
+
+    /// <summary>
+    /// After the driver's loop: ends the trials still pending (cancelled with the sweep, or failed when too few workers
+    /// remain), saves them, and records the sweep cancelled or completed in its whole record. A write that fails leaves the
+    /// sweep running, in memory as in storage, and throws.
+    /// </summary>
+    private async Task RecordSweepEndAsync(TrialWorkerPool workers, CancellationToken cancellationToken)
+    {
         var trials = record.State.Trials;
         // Left pending: cancelled, or too few workers remain for a trial (the others' nodes left the cluster).
         var (endState, endReason) = cancellationToken.IsCancellationRequested

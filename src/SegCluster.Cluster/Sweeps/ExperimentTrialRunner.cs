@@ -59,6 +59,12 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         async Task<TrialOutcome> Ended(TrialOutcome outcome) =>
             (last is null ? outcome : outcome with { BestCheckpoint = last.BestCheckpoint, BestCheckpointProblem = last.EarlierBest?.Problem })
             with { LabelledFraction = await labelled };
+        // The sweep hands the trial's workers to the next trial at once: an experiment left running would train on them too.
+        async Task<TrialOutcome> StopWith(TrialOutcome outcome)
+        {
+            await AbandonQuietlyAsync(experiment);
+            return await Ended(outcome);
+        }
         try
         {
             while (true)
@@ -69,8 +75,7 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 }
                 catch (OperationCanceledException)
                 {
-                    await AbandonQuietlyAsync(experiment);
-                    return await Ended(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: TrialTransitions.SweepCancelled));
+                    return await StopWith(new TrialOutcome(TrialState.Cancelled, step, loss.Value, Error: TrialTransitions.SweepCancelled));
                 }
 
                 ExperimentStatus status;
@@ -90,31 +95,10 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
                 if (HasNoRecord(status))  // would stay pending: nothing runs it
                     return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: "the experiment has no record: its start was refused, or its state was lost with its node"));
                 if (LostWorkers(launch.Workers) is [var first, ..] lost)
-                {
-                    await AbandonQuietlyAsync(experiment);
-                    return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost));
-                }
+                    return await StopWith(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"worker {first}'s node left the cluster", LostWorkers: lost));
 
-                foreach (var point in points)
-                {
-                    step = point.Step;
-                    loss.Add(point.Value);
-                    if (step > fromStep && !progress(new TrialProgress(step, loss.Value)))
-                    {
-                        await AbandonQuietlyAsync(experiment);
-                        return await Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
-                    }
-                }
-                // Validations after the losses: a validation at step s comes after step s's loss, and the status was read first.
-                foreach (var validation in status.Validations.Where(v => v.Step > validated).OrderBy(v => v.Step))
-                {
-                    validated = validation.Step;
-                    if (!progress(new TrialProgress(validation.Step, loss.Value, validation.Evaluation)))
-                    {
-                        await AbandonQuietlyAsync(experiment);
-                        return await Ended(new TrialOutcome(TrialState.Stopped, step, loss.Value));
-                    }
-                }
+                if (SweepStoppedTrialWhileReporting(points, status))
+                    return await StopWith(new TrialOutcome(TrialState.Stopped, step, loss.Value));
                 if (!status.State.IsFinal()) continue;
                 return await Ended(status.State switch
                 {
@@ -127,8 +111,27 @@ public sealed class ExperimentTrialRunner(IGrainFactory grains, IClusterMembersh
         }
         catch (Exception e)
         {
-            await AbandonQuietlyAsync(experiment);
-            return await Ended(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}"));
+            return await StopWith(new TrialOutcome(TrialState.Failed, step, loss.Value, Error: $"following the experiment failed: {e.Message}"));
+        }
+
+        // Reports the losses read since the last poll, then the validations not reported yet, moving step, the mean and
+        // validated on as it goes; true as soon as the sweep's answer to one is to stop the trial (step and the mean are
+        // then those of the last loss reported).
+        bool SweepStoppedTrialWhileReporting(IReadOnlyList<CurvePoint> points, ExperimentStatus status)
+        {
+            foreach (var point in points)
+            {
+                step = point.Step;
+                loss.Add(point.Value);
+                if (step > fromStep && !progress(new TrialProgress(step, loss.Value))) return true;
+            }
+            // Validations after the losses: a validation at step s comes after step s's loss, and the status was read first.
+            foreach (var validation in status.Validations.Where(v => v.Step > validated).OrderBy(v => v.Step))
+            {
+                validated = validation.Step;
+                if (!progress(new TrialProgress(validation.Step, loss.Value, validation.Evaluation))) return true;
+            }
+            return false;
         }
     }
 
