@@ -357,7 +357,9 @@ public sealed class ExperimentGrainTests
     /// <summary>The earlier best's file is checked off the coordinator's thread: on storage that hangs (here a named pipe,
     /// whose open waits for a writer) a status waits a second for the check, then answers that the file has not answered,
     /// and a status while that check is still out answers at once. Before, the check ran inside the status on the grain's
-    /// thread: the status hung, holding an Orleans scheduler thread, and no other call of the run was served.</summary>
+    /// thread: the status hung, holding an Orleans scheduler thread, and no other call of the run was served. A status read
+    /// concurrently within that second waits with the first (it answered at once that the file had not answered, although
+    /// no check had had its second yet).</summary>
     [Fact]
     public async Task A_status_does_not_hang_on_an_earlier_best_whose_storage_hangs()
     {
@@ -373,9 +375,13 @@ public sealed class ExperimentGrainTests
         {
             var polled = grain.GetStatusAsync();
             Assert.Equal(TimeSpan.FromSeconds(1), await time.NextWaitAsync().WaitAsync(HangGuard));  // the status waits for the check
+            var concurrent = grain.GetStatusAsync();
+            Assert.Equal(TimeSpan.FromSeconds(1), await time.NextWaitAsync().WaitAsync(HangGuard));  // ... and so does a concurrent one
+            Assert.False(concurrent.IsCompleted);
             Assert.True(await grain.ReportCheckpointAsync(1, new CheckpointRecord(2, "/ckpt/run2/step-000002.ckpt")).WaitAsync(HangGuard));
             time.Advance(TimeSpan.FromSeconds(1));
             var status = await polled.WaitAsync(HangGuard);
+            Assert.Equal(status.EarlierBest?.Problem, (await concurrent.WaitAsync(HangGuard)).EarlierBest?.Problem);
             var again = await grain.GetStatusAsync().WaitAsync(HangGuard);  // the check is still out: no second wait
 
             var hung = $"the best so far (miou 50.00 % at step 4) is the one the checkpoint this run resumed from records, and '{earlier}' has not " +
