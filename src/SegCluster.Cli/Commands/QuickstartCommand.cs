@@ -23,7 +23,7 @@ public static class QuickstartCommand
         var batch = new Option<int>("--batch-size") { Description = "Images per worker per step.", DefaultValueFactory = _ => Defaults.Training.BatchPerWorker };
         var device = new Option<string>("--device") { Description = "Device of every worker: cpu or cuda:N.", DefaultValueFactory = _ => Defaults.Device };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Port of /metrics and /health while training (0 = any free port).", DefaultValueFactory = _ => 9464 };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json and the spec.yaml of the run.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "quickstart")) };
         var linger = new Option<int>("--linger") { Description = "Seconds to keep /metrics up after the run, so Prometheus scrapes the final mIoU and experiment state.", DefaultValueFactory = _ => 0 };
         var labelMode = new Option<string>("--label-mode") { Description = $"Label grid of the final loss: {string.Join(", ", LabelsSpec.Modes)}.", DefaultValueFactory = _ => Defaults.Labels.Mode };
         var labelFactor = new Option<int>("--label-factor") { Description = "Label down-sampling factor f (block size in block mode): 1, 2, 4, 8 or 16.", DefaultValueFactory = _ => Defaults.Labels.Factor };

@@ -25,7 +25,7 @@ public static class TrainCommand
         // As the scheduler refuses (RunIds): the id names the run's checkpoint folder.
         id.Check(value => value is null ? null : RunIds.Problem(value, "--id"));
         var detach = new Option<bool>("--detach") { Description = "Submit and return; follow with `segcluster status ID`." };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for result.json and the spec.yaml of the run (embedded runs).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "train")) };
         var dryRun = DryRunOption.Create("the spec, its dataset folder and starting checkpoint, --out; with --cluster the spec only: the nodes check the files on submit");
         var overrides = SpecOverrideOption.Create();
         var startingCheckpoint = new StartingCheckpointOptions();
