@@ -31,17 +31,18 @@ public sealed record LossTerms(IReadOnlyList<Tensor> Sums, IReadOnlyList<Tensor>
     /// read per value waited once per term. Counts stay exact (float64); a sum is its float32 value.</summary>
     public (double[] Counts, double[] Sums) Read()
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var values = stack([.. Counts, .. Sums.Select(s => s.to(ScalarType.Float64))]).cpu();  // (2T)
-        var all = values.data<double>().ToArray();
+        var all = ToHost([.. Counts, .. Sums]);
         return (all[..Count], all[Count..]);
     }
 
     /// <summary>The counts alone, read back at once (single-process losses, tests).</summary>
-    public double[] ReadCounts()
+    public double[] ReadCounts() => ToHost(Counts);
+
+    /// <summary>Scalar tensors as float64 values on the host, in one readback.</summary>
+    private static double[] ToHost(IReadOnlyList<Tensor> scalars)
     {
         using var scope = NewDisposeScope();
-        return stack(Counts).cpu().data<double>().ToArray();
+        using var noGrad = no_grad();
+        return stack([.. scalars.Select(s => s.to(ScalarType.Float64))]).cpu().data<double>().ToArray();
     }
 }

@@ -61,7 +61,7 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer, Action<Exc
     {
         ArgumentNullException.ThrowIfNull(input);
         ThrowIfBackwardFailed();
-        using var host = input.detach().to(ScalarType.Float32).cpu().contiguous();
+        using var host = OnHost(input);
         int count = checked((int)host.numel());
         int row = count + hostValues.Length;
         var values = new float[checked(row * WorldSize)];  // (WorldSize, tensor values..., host values...), zeros but ours
@@ -75,12 +75,14 @@ public sealed class DifferentiableAllReduce(IGradientReducer reducer, Action<Exc
     /// <summary>The values summed over ranks, on the input's device, dtype and shape.</summary>
     private Tensor Reduce(Tensor tensor)
     {
-        using var host = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        var values = new float[checked((int)host.numel())];
-        host.data<float>().CopyTo(values);
+        using var host = OnHost(tensor);
+        var values = host.data<float>().ToArray();
         Reducer.Sum(values);
         return torch.tensor(values, dtype: ScalarType.Float32, device: tensor.device).view(tensor.shape).to(tensor.dtype);
     }
+
+    /// <summary>The values as the reducer sends them: float32, dense, on the host.</summary>
+    private static Tensor OnHost(Tensor tensor) => tensor.detach().to(ScalarType.Float32).cpu().contiguous();
 
     /// <summary>A sum inside backward: never throws; after a failure, zeros (see the remarks).</summary>
     internal Tensor SumInBackward(Tensor gradient)
